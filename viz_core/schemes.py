@@ -1,0 +1,163 @@
+"""The one demons update (eq. 18) with optional total variation (eqs. 19-20).
+
+    u <- c + Ke * (u - c - tau * Kf * (g + lambda * grad TV_eps(u)))      (eq. 18 + eq. 5)
+
+with ``c`` the mean image (unit-sum kernels commute with adding a constant, so for them
+this is exactly eq. 18; it makes L2 decay shrink towards the mean image as in Simonyan et
+al.'s mean-subtracted space). Special cases, all settings of the same update:
+
+* plain gradient descent (eq. 5): ``Kf = Ke = delta``;
+* fluid demons (eqs. 8, 17): ``Ke = delta``;
+* elastic demons (eq. 6): ``Kf = delta``;
+* fluid-elastic demons (eq. 18): both;
+* TV (eqs. 19-20): ``lambda > 0``, with any of the above;
+* Yosinski et al.'s "blur every k steps": ``elastic_every = k``;
+* Simonyan et al.'s L2 decay: ``Ke = (1 - lambda tau) delta`` (kernel kind ``decay``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from viz_core.errors import VizError
+from viz_core.kernels import Kernel, KernelBatch, KernelSpec, build, validate_spec
+
+SCHEME_NAMES = ("plain", "fluid", "elastic", "fluid-elastic")
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """Which kernels sit in the fluid and elastic slots, plus TV weight and cadence."""
+
+    fluid: KernelSpec | None = None
+    elastic: KernelSpec | None = None
+    tv: float = 0.0
+    tv_eps: float = 0.05
+    elastic_every: int = 1
+    border: str = "reflect"
+
+    @property
+    def name(self) -> str:
+        """The paper's name: plain GD, fluid / elastic / fluid-elastic demons, + TV."""
+        f = self.fluid is not None and self.fluid.kind != "identity"
+        e = self.elastic is not None and self.elastic.kind != "identity"
+        base = {(False, False): "plain GD", (True, False): "fluid demons",
+                (False, True): "elastic demons", (True, True): "fluid-elastic demons"}[(f, e)]
+        if self.tv > 0:
+            base = "TV" if base == "plain GD" else f"{base} + TV"
+        return base
+
+    @property
+    def label(self) -> str:
+        parts = [self.name]
+        if self.fluid is not None and self.fluid.kind != "identity":
+            parts.append(f"Kf={self.fluid.label}")
+        if self.elastic is not None and self.elastic.kind != "identity":
+            every = f" every {self.elastic_every}" if self.elastic_every > 1 else ""
+            parts.append(f"Ke={self.elastic.label}{every}")
+        if self.tv > 0:
+            parts.append(f"lambda_TV={self.tv:g}")
+        return ", ".join(parts)
+
+    def validate(self) -> None:
+        for spec in (self.fluid, self.elastic):
+            if spec is not None:
+                validate_spec(spec)
+        if self.fluid is not None and self.fluid.kind == "decay":
+            raise VizError("decay is an elastic kernel (it scales the solution), not a fluid one",
+                           field="fluid")
+        if self.elastic is not None and self.elastic.kind == "spectral":
+            raise VizError("the spectral preconditioner is a fluid kernel (it filters the "
+                           "gradient), not an elastic one", field="elastic")
+        if not (isinstance(self.tv, (int, float)) and math.isfinite(self.tv) and self.tv >= 0):
+            raise VizError(f"TV weight lambda must be a finite number >= 0, got {self.tv!r}",
+                           field="tv")
+        if not (math.isfinite(self.tv_eps) and self.tv_eps > 0):
+            raise VizError(f"TV epsilon must be a finite number > 0, got {self.tv_eps!r}",
+                           field="tv_eps")
+        if not (isinstance(self.elastic_every, int) and self.elastic_every >= 1):
+            raise VizError(f"elastic_every must be an integer >= 1, got {self.elastic_every!r}",
+                           field="elastic_every")
+
+    def to_dict(self) -> dict:
+        return {"fluid": self.fluid.to_dict() if self.fluid else None,
+                "elastic": self.elastic.to_dict() if self.elastic else None,
+                "tv": self.tv, "tv_eps": self.tv_eps, "elastic_every": self.elastic_every,
+                "border": self.border}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scheme:
+        return cls(
+            fluid=KernelSpec.from_dict(d["fluid"]) if d.get("fluid") else None,
+            elastic=KernelSpec.from_dict(d["elastic"]) if d.get("elastic") else None,
+            tv=float(d.get("tv", 0.0)), tv_eps=float(d.get("tv_eps", 0.05)),
+            elastic_every=int(d.get("elastic_every", 1)), border=d.get("border", "reflect"))
+
+
+def _forward_diff(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    dx = torch.zeros_like(u)
+    dy = torch.zeros_like(u)
+    dx[..., :, :-1] = u[..., :, 1:] - u[..., :, :-1]
+    dy[..., :-1, :] = u[..., 1:, :] - u[..., :-1, :]
+    return dx, dy
+
+
+def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+    """Gradient of the relaxed TV, sum sqrt(|grad u|^2 + eps^2) (eqs. 19-20):
+    ``-div(grad u / sqrt(|grad u|^2 + eps^2))`` with forward differences (Neumann) and the
+    divergence as their negative adjoint, per channel. ``eps`` may be a (N,1,1,1) tensor."""
+    dx, dy = _forward_diff(u)
+    norm = torch.sqrt(dx * dx + dy * dy + eps * eps)
+    px, py = dx / norm, dy / norm
+    div = torch.zeros_like(u)
+    div[..., :, 0] = px[..., :, 0]
+    div[..., :, 1:] = px[..., :, 1:] - px[..., :, :-1]
+    div[..., 0, :] += py[..., 0, :]
+    div[..., 1:, :] += py[..., 1:, :] - py[..., :-1, :]
+    return -div
+
+
+def tv_energy(u: torch.Tensor, eps: float) -> torch.Tensor:
+    """Relaxed TV energy per sample, sum sqrt(|grad u|^2 + eps^2)."""
+    dx, dy = _forward_diff(u)
+    return torch.sqrt(dx * dx + dy * dy + eps * eps).flatten(1).sum(1)
+
+
+@dataclass
+class SchemeBank:
+    """The kernels of a batch of schemes, built once per octave (they depend on tau only for
+    L2 decay), and the per-sample update. ``taus`` are in the pixel units of the pre-image."""
+
+    schemes: list[Scheme]
+    taus: list[float]
+    fluid: list[Kernel | None] = field(init=False)
+    elastic: list[Kernel | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fluid = [build(s.fluid) if s.fluid else None for s in self.schemes]
+        self.elastic = [build(s.elastic, tau=t) if s.elastic else None
+                        for s, t in zip(self.schemes, self.taus)]
+        self._any_tv = any(s.tv > 0 for s in self.schemes)
+        border = self.schemes[0].border
+        self._fluid = KernelBatch(self.fluid, border)
+        self._elastic: dict[tuple[bool, ...], KernelBatch] = {}
+        self._border = border
+
+    def step(self, u: torch.Tensor, g: torch.Tensor, step: int, center: torch.Tensor,
+             tau: torch.Tensor, tv: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """One update of every sample (eq. 18); ``tau``, ``tv``, ``eps``: (N,1,1,1) tensors."""
+        d = g
+        if self._any_tv:
+            d = d + tv * tv_gradient(u, eps)
+        v = u - tau * self._fluid(d)
+        due = tuple(k is not None and (step + 1) % s.elastic_every == 0
+                    for k, s in zip(self.elastic, self.schemes))
+        if any(due):
+            if due not in self._elastic:
+                self._elastic[due] = KernelBatch(
+                    [k if on else None for k, on in zip(self.elastic, due)], self._border)
+            v = center + self._elastic[due](v - center)
+        return v
