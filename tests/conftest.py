@@ -1,0 +1,94 @@
+"""Shared fixtures: a tiny randomly initialised CNN that quacks like a zoo model."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # AppTest does not put the app's folder on sys.path
+    sys.path.insert(0, str(ROOT))
+
+torch.set_num_threads(2)
+
+
+@dataclass(frozen=True)
+class TinySpec:
+    name: str = "tiny"
+    family: str = "test"
+    input_size: int = 32
+    channels: int = 3
+    mean: tuple = (0.5, 0.5, 0.5)
+    std: tuple = (0.25, 0.25, 0.25)
+    default_layer: str = "conv2"
+    description: str = "tiny random CNN for tests"
+    paper: bool = False
+
+
+class _Body(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x, upto: str = "logits"):
+        x = torch.relu(self.conv1(x))
+        if upto == "conv1":
+            return x
+        x = torch.relu(self.conv2(x))
+        if upto == "conv2":
+            return x
+        return self.head(x.mean(dim=(2, 3)))
+
+
+class _Cut(nn.Module):
+    def __init__(self, body: _Body, layer: str) -> None:
+        super().__init__()
+        self.body, self.layer = body, layer
+
+    def forward(self, x):
+        return self.body(x, self.layer)
+
+
+class TinyModel:
+    """Implements the part of ``viz_core.models.LoadedModel`` the engine uses."""
+
+    def __init__(self, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.spec = TinySpec()
+        self.net = _Body().eval().requires_grad_(False)
+        self.classes = [f"class{i}" for i in range(5)]
+        self.layers = ["conv1", "conv2", "logits"]
+        self.aliases: dict[str, str] = {}
+        self.pretrained = False
+        self.label = "tiny (RANDOM weights)"
+        self.device = torch.device("cpu")
+        self._mean = torch.tensor(self.spec.mean).view(1, -1, 1, 1)
+        self._std = torch.tensor(self.spec.std).view(1, -1, 1, 1)
+
+    def normalize(self, x):
+        return (x - self._mean) / self._std
+
+    def resolve_layer(self, name: str) -> str:
+        from viz_core.errors import VizError
+
+        if name not in self.layers:
+            raise VizError(f"unknown layer {name!r}", field="layer")
+        return name
+
+    def layer_channels(self, name: str) -> int:
+        return {"conv1": 8, "conv2": 16, "logits": 5}[name]
+
+    def features(self, layer: str) -> nn.Module:
+        return _Cut(self.net, layer)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> TinyModel:
+    return TinyModel()

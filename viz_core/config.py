@@ -1,0 +1,202 @@
+"""One validated run configuration and its JSON round trip.
+
+Step size convention (so that the paper's keras recipes carry over): the pre-image lives in
+pixel space [0, 1] and every step uses the data gradient normalised by its mean absolute
+value (DeepDream / deepdraw's ``tau / mean|g|``), so ``step_size`` tau is the mean absolute
+change of a pixel per step in **0-255 units**: ``u <- u - (tau/255) * g / mean|g|``. The
+paper's VGG19 / ResNet50 values (keras "caffe" mode, 0-255 scale) therefore mean the same
+here; DenseNet121's tiny values (keras "torch" mode, ~58x smaller pixel scale) should be
+multiplied by ~58 (the presets do this). ``grad_norm="none"`` uses the raw gradient instead:
+``u <- u - (tau/255) * g``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from viz_core.errors import VizError
+from viz_core.kernels import KernelSpec
+from viz_core.objectives import TASKS, Target
+from viz_core.schemes import Scheme
+from viz_core.transforms import Octave, validate_octaves
+
+DEFAULT_MODEL = "fmnist_vgg"
+GRAD_NORMS = ("mean_abs", "none")
+DEVICES = ("auto", "cpu", "cuda")
+PIXEL_SCALE = 255.0
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; ``validate()`` checks it without loading a model."""
+
+    model: str = DEFAULT_MODEL
+    weights: str | None = None          # None/"default" pretrained, "random", or a file
+    task: str = "am"                    # "am" | "inversion"
+    target: int | None = None           # class index (AM of a logit)
+    layer: str | None = None            # layer name (torchvision dotted name or paper alias)
+    channel: int | None = None          # channel of ``layer`` (AM)
+    unit: tuple[int, int] | None = None  # (y, x) of a single unit of ``channel``
+    image: str | None = None            # image to invert
+    p: int = 2                          # inversion exponent
+    fluid: KernelSpec | None = None
+    elastic: KernelSpec | None = None
+    tv: float = 0.0
+    tv_eps: float = 0.05
+    elastic_every: int = 1
+    border: str = "reflect"
+    step_size: float = 5.0
+    steps: int = 100
+    octaves: list[Octave] | None = None
+    jitter: float = 0.0
+    seed: int = 0
+    init_std: float = 0.02
+    grad_norm: str = "mean_abs"
+    device: str = "auto"
+    every: int = 10                     # stream a frame every k steps
+    name: str = ""                      # free label (e.g. a cell of the comparison grid)
+    extra: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def scheme(self) -> Scheme:
+        return Scheme(self.fluid, self.elastic, self.tv, self.tv_eps, self.elastic_every,
+                      self.border)
+
+    @property
+    def schedule(self) -> list[Octave]:
+        """The octave schedule; without octaves one stage (1.0, steps, step_size)."""
+        return list(self.octaves) if self.octaves else [Octave(1.0, self.steps, self.step_size)]
+
+    @property
+    def total_steps(self) -> int:
+        return sum(o.steps for o in self.schedule)
+
+    def target_spec(self, default_layer: str = "logits") -> Target:
+        if self.task == "inversion":
+            return Target("inversion", self.layer or default_layer, None, None, self.p)
+        if self.channel is not None:
+            return Target("am", self.layer or default_layer, self.channel,
+                          tuple(self.unit) if self.unit is not None else None)
+        return Target("am", self.layer or "logits", self.target, None)
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> RunConfig:
+        """Raise :class:`VizError` naming the first bad parameter; return self."""
+        if not isinstance(self.model, str) or not self.model:
+            raise VizError("model name is empty", field="model")
+        if self.task not in TASKS:
+            raise VizError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}",
+                           field="task")
+        for name in ("target", "channel", "seed", "steps", "every", "elastic_every", "p"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+                raise VizError(f"{name} must be an integer, got {v!r}", field=name)
+        if self.task == "am":
+            if self.target is None and self.channel is None:
+                raise VizError("activation maximization needs a class (--target) or a layer "
+                               "channel (--layer and --channel)", field="target")
+            if self.target is not None and self.target < 0:
+                raise VizError(f"class index must be >= 0, got {self.target}", field="target")
+            if self.channel is not None and self.channel < 0:
+                raise VizError(f"channel must be >= 0, got {self.channel}", field="channel")
+            if self.layer not in (None, "logits") and self.channel is None:
+                raise VizError(f"layer {self.layer!r} needs a channel to maximise (--channel)",
+                               field="channel")
+        if self.unit is not None:
+            if (len(self.unit) != 2 or any(not isinstance(v, int) or v < 0 for v in self.unit)):
+                raise VizError(f"unit must be two integers y, x >= 0, got {self.unit!r}",
+                               field="unit")
+        if self.task == "inversion" and self.p not in (1, 2):
+            raise VizError(f"inversion exponent p must be 1 or 2, got {self.p}", field="p")
+        _positive(self.step_size, "step_size")
+        if not 1 <= self.steps <= 100_000:
+            raise VizError(f"steps must be in 1..100000, got {self.steps}", field="steps")
+        if self.octaves is not None:
+            validate_octaves(list(self.octaves))
+        if not (isinstance(self.jitter, (int, float)) and math.isfinite(self.jitter)
+                and self.jitter >= 0):
+            raise VizError(f"jitter must be >= 0 pixels (or a fraction < 1 of the image size), "
+                           f"got {self.jitter!r}", field="jitter")
+        if not 0 <= self.seed < 2**63:
+            raise VizError(f"seed must be in 0..2^63-1, got {self.seed}", field="seed")
+        if not (math.isfinite(self.init_std) and 0 <= self.init_std <= 1):
+            raise VizError(f"init_std must be in [0, 1], got {self.init_std}", field="init_std")
+        if self.grad_norm not in GRAD_NORMS:
+            raise VizError(f"grad_norm must be one of {', '.join(GRAD_NORMS)}",
+                           field="grad_norm")
+        if self.device not in DEVICES:
+            raise VizError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}",
+                           field="device")
+        if not 1 <= self.every <= 100_000:
+            raise VizError(f"every must be >= 1, got {self.every}", field="every")
+        self.scheme.validate()
+        return self
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["fluid"] = self.fluid.to_dict() if self.fluid else None
+        d["elastic"] = self.elastic.to_dict() if self.elastic else None
+        d["octaves"] = [o.to_list() for o in self.octaves] if self.octaves else None
+        d["unit"] = list(self.unit) if self.unit is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        """Build from a dict (e.g. a run's JSON, which may carry extra result keys)."""
+        if not isinstance(d, dict):
+            raise VizError("a run configuration must be a JSON object", field="config")
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        try:
+            for slot in ("fluid", "elastic"):
+                if kw.get(slot) is not None:
+                    kw[slot] = (KernelSpec.from_dict(kw[slot]) if isinstance(kw[slot], dict)
+                                else KernelSpec.parse(str(kw[slot])))
+            if kw.get("octaves"):
+                kw["octaves"] = [Octave(float(o[0]), int(o[1]), float(o[2]))
+                                 for o in kw["octaves"]]
+            if kw.get("unit") is not None:
+                kw["unit"] = tuple(int(v) for v in kw["unit"])
+            cfg = cls(**kw)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            if isinstance(exc, VizError):
+                raise
+            raise VizError(f"invalid run configuration: {exc}", field="config") from None
+        return cfg.validate()
+
+    def to_json(self, **results) -> str:
+        return json.dumps({**self.to_dict(), **results}, indent=2, default=_json_default)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        try:
+            d = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise VizError(f"not a valid run JSON: {exc}", field="config") from None
+        return cls.from_dict(d)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        p = Path(path)
+        if not p.is_file():
+            raise VizError(f"config file {str(p)!r} does not exist", field="config")
+        return cls.from_json(p.read_text(encoding="utf-8", errors="replace"))
+
+
+def _positive(value, name: str) -> None:
+    if (not isinstance(value, (int, float)) or isinstance(value, bool)
+            or not math.isfinite(value) or value <= 0):
+        raise VizError(f"{name} must be a finite number > 0, got {value!r}", field=name)
+
+
+def _json_default(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    return str(o)

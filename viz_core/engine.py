@@ -1,0 +1,252 @@
+"""The engine: runs one configuration, or a batch of them as one forward/backward pass, and
+yields :class:`Frame` s of the evolving pre-images.
+
+Per step, for every sample of the batch (eq. 18 with the conventions of :mod:`config`):
+
+1. take the network-sized crop of the canvas (octaves) and roll it by the jitter;
+2. ``g = grad D(u)`` by autograd, normalised by ``mean|g|`` (or raw);
+3. ``u <- c + Ke * (u - c - (tau/255) * Kf * (g + lambda grad TV))``, clipped to [0, 1];
+4. a sample whose update is not finite keeps its last finite pre-image and stops updating
+   (divergence); the step is recorded on the device, so nothing synchronises with the host
+   except on the steps that yield a frame.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from viz_core.config import PIXEL_SCALE, RunConfig
+from viz_core.errors import VizError
+from viz_core.objectives import Objective, check_target
+from viz_core.schemes import SchemeBank
+from viz_core.transforms import canvas_size, draw_offsets, jitter_pixels, resize, roll
+
+
+@dataclass
+class Frame:
+    """A snapshot of a run (all configurations of a batch)."""
+
+    step: int                    # steps done so far (over all octaves)
+    total: int                   # total steps
+    octave: int                  # index of the current octave
+    images: np.ndarray           # (B, C, H, W) float32 in [0, 1]: the current pre-images
+    objective: np.ndarray        # (B,) data term D (minimised)
+    activation: np.ndarray       # (B,) target activation (AM) / relative feature error (inv.)
+    grad_norm: np.ndarray        # (B,) L2 norm of the raw data gradient
+    elapsed: float               # seconds since the run started
+    labels: list[str] = field(default_factory=list)
+    diverged: list[str | None] = field(default_factory=list)  # per sample: message or None
+    done: bool = False
+    stopped: bool = False        # ended early by the stop signal
+
+    @property
+    def image(self) -> np.ndarray:
+        """The first configuration's pre-image (C, H, W)."""
+        return self.images[0]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VizError("device 'cuda' requested but no CUDA GPU is available; use cpu or auto",
+                       field="device")
+    if name not in ("cpu", "cuda"):
+        raise VizError(f"device must be auto, cpu or cuda, got {name!r}", field="device")
+    return torch.device(name)
+
+
+_BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
+               "border", "steps")
+
+
+def check_batchable(configs: list[RunConfig]) -> None:
+    """A batch shares model, task, layer, image, octave scales/steps, jitter and seed; each
+    member may differ in scheme, kernels, step sizes, TV, class/channel, p and init."""
+    c0 = configs[0]
+    for c in configs[1:]:
+        for k in _BATCH_KEYS:
+            if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves):
+                raise VizError(f"configurations in one batch must share {k!r} "
+                               f"({getattr(c0, k)!r} != {getattr(c, k)!r})", field=k)
+        s0 = [(o.scale, o.steps) for o in c0.schedule]
+        if [(o.scale, o.steps) for o in c.schedule] != s0:
+            raise VizError("configurations in one batch must share octave scales and steps",
+                           field="octaves")
+
+
+def prepare_model(config: RunConfig, device: torch.device | None = None):
+    """Load the model a configuration names (offline, cached, random or from a file)."""
+    from viz_core import models
+
+    dev = device or resolve_device(config.device)
+    return models.load_model(config.model, weights=config.weights, device=dev, seed=config.seed)
+
+
+def load_reference(config: RunConfig, model) -> torch.Tensor:
+    """The image to invert, sized for ``model``: (1, C, S, S) in [0, 1]."""
+    from viz_core.images import load_image
+
+    if not config.image:
+        raise VizError("feature inversion needs an image (--image PATH)", field="image")
+    t, _ = load_image(config.image, model.spec.input_size, model.spec.channels)
+    return t
+
+
+def run(
+    configs: RunConfig | list[RunConfig],
+    model=None,
+    *,
+    reference: torch.Tensor | None = None,
+    stop: threading.Event | Callable[[], bool] | None = None,
+    every: int | None = None,
+) -> Iterator[Frame]:
+    """Run configurations (one batch) and yield a :class:`Frame` at step 0, every ``every``
+    steps (default ``config.every``), at octave ends and at the end.
+
+    ``model``: a loaded model (else loaded from the first config); ``reference``: the image
+    to invert as a (1|B, C, S, S) tensor in [0, 1] (else read from ``config.image``);
+    ``stop``: checked between steps; when set, the run ends with a final frame marked
+    ``stopped``. Closing the generator also ends the run between steps.
+    """
+    cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
+    if not cfgs:
+        raise VizError("no configuration to run", field="config")
+    for c in cfgs:
+        c.validate()
+    check_batchable(cfgs)
+    c0 = cfgs[0]
+    if model is None:
+        model = prepare_model(c0)
+    dev = model.device
+    spec = model.spec
+    size = spec.input_size
+    targets = [c.target_spec(spec.default_layer) for c in cfgs]
+    for t in targets:
+        check_target(model, t)
+    if c0.task == "inversion" and reference is None:
+        reference = load_reference(c0, model)
+    objective = Objective(model, targets, reference)
+    jpx = jitter_pixels(c0.jitter, size)
+    should_stop = stop.is_set if isinstance(stop, threading.Event) else stop
+    every = every or c0.every
+    schedules = [c.schedule for c in cfgs]
+    total = sum(o.steps for o in schedules[0])
+    labels = [c.name or c.scheme.label for c in cfgs]
+    n = len(cfgs)
+    raw_grad = c0.grad_norm == "none"
+
+    # initial pre-images: small noise around the mean image, one generator per config (CPU,
+    # so that a seed gives the same start on every device)
+    center = torch.tensor(spec.mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
+    inits = []
+    for c in cfgs:
+        g = torch.Generator().manual_seed(c.seed)
+        inits.append(torch.randn(spec.channels, size, size, generator=g) * c.init_std)
+    u = (torch.stack(inits).to(dev) + center).clamp(0, 1)
+    offsets = torch.Generator().manual_seed(c0.seed + 1)
+
+    col = (n, 1, 1, 1)
+    tv = torch.tensor([c.tv for c in cfgs], device=dev, dtype=u.dtype).view(col)
+    eps = torch.tensor([c.tv_eps for c in cfgs], device=dev, dtype=u.dtype).view(col)
+    alive = torch.ones(n, dtype=torch.bool, device=dev)
+    first_bad = torch.full((n,), -1, dtype=torch.long, device=dev)
+    last_d = torch.full((n,), float("nan"), device=dev)
+    last_act = torch.full((n,), float("nan"), device=dev)
+    last_gn = torch.zeros(n, device=dev)
+    t_start = time.perf_counter()
+    step = 0
+
+    def frame(oi: int, done: bool = False, stopped: bool = False) -> Frame:
+        bad = first_bad.tolist()
+        msgs = [None if b < 0 else _divergence_message(b, cfgs[i]) for i, b in enumerate(bad)]
+        return Frame(step, total, oi, u.detach().float().cpu().numpy(),
+                     last_d.cpu().numpy(), last_act.cpu().numpy(), last_gn.cpu().numpy(),
+                     time.perf_counter() - t_start, labels, msgs, done, stopped)
+
+    yield frame(0)
+    for oi in range(len(schedules[0])):
+        stage = [s[oi] for s in schedules]
+        canvas = canvas_size(stage[0].scale, size)
+        u = resize(u, canvas)
+        taus = [o.tau / PIXEL_SCALE for o in stage]
+        bank = SchemeBank([c.scheme for c in cfgs], taus)
+        tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
+        for _ in range(stage[0].steps):
+            if should_stop is not None and should_stop():
+                yield frame(oi, done=True, stopped=True)
+                return
+            cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size)
+            x = u[..., cy:cy + size, cx:cx + size].detach().requires_grad_(True)
+            with torch.enable_grad():
+                d, act = objective(roll(x, sy, sx))
+                (g,) = torch.autograd.grad(d.sum(), x)
+            gn = g.flatten(1).norm(dim=1)
+            if not raw_grad:
+                g = g / g.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-20)
+            new = bank.step(x.detach(), g, step, center, tau, tv, eps).clamp_(0, 1)
+            ok = torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d) & torch.isfinite(gn)
+            first_bad = torch.where(alive & ~ok, step + 1, first_bad)
+            alive = alive & ok
+            keep = alive.view(col)
+            new = torch.where(keep, new, x.detach())
+            last_d = torch.where(alive, d.detach(), last_d)
+            last_act = torch.where(alive, act, last_act)
+            last_gn = torch.where(alive, gn, last_gn)
+            if canvas == size:
+                u = new
+            else:
+                u[..., cy:cy + size, cx:cx + size] = new
+            step += 1
+            if step % every == 0 and step < total:
+                f = frame(oi)
+                yield f
+                if all(m is not None for m in f.diverged):
+                    yield frame(oi, done=True, stopped=True)
+                    return
+    yield frame(len(schedules[0]) - 1, done=True)
+
+
+def _divergence_message(step: int, cfg: RunConfig) -> str:
+    cause = ("p=1 inversion at zero error or a too large step size" if cfg.p == 1 and
+             cfg.task == "inversion" else "the step size is probably too large")
+    return (f"diverged at step {step}: the update produced NaN or Inf ({cause}); "
+            f"kept the last finite pre-image")
+
+
+@dataclass
+class Result:
+    """Everything a finished run produced (for the CLI, evaluation and tests)."""
+
+    final: Frame
+    frames: list[Frame]
+    seconds: float
+
+    def history(self, key: str = "objective") -> np.ndarray:
+        """(n_frames, B) array of ``objective`` / ``activation`` / ``grad_norm``."""
+        return np.stack([getattr(f, key) for f in self.frames])
+
+
+def run_to_end(configs, model=None, *, reference=None, every: int | None = None,
+               keep_frames: bool = True, progress: Callable[[Frame], None] | None = None
+               ) -> Result:
+    """Run to completion and collect frames (``keep_frames=False`` keeps first and last)."""
+    frames: list[Frame] = []
+    t0 = time.perf_counter()
+    last = None
+    for f in run(configs, model, reference=reference, every=every):
+        if keep_frames or not frames:
+            frames.append(f)
+        last = f
+        if progress is not None:
+            progress(f)
+    if not keep_frames and frames[-1] is not last:
+        frames.append(last)
+    return Result(last, frames, time.perf_counter() - t0)

@@ -1,0 +1,131 @@
+"""Reading user images safely and writing pre-images (PNG, GIF).
+
+Uploads may be anything: non-images, truncated files, decompression bombs, huge photos,
+grayscale / RGBA / 16-bit / palette images, EXIF-rotated photos. :func:`load_image` turns
+each into a (1, C, size, size) tensor in [0, 1] or raises :class:`VizError`.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from viz_core.errors import VizError
+
+MAX_PIXELS = 40_000_000      # larger images are refused (decompression bomb guard)
+MAX_BYTES = 50 * 1024 * 1024
+LARGE_SIDE = 4096            # larger sides are downscaled first, with a notice
+
+
+def open_image(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, list[str]]:
+    """Open and fully decode an image; return it (RGB or L) and a list of notices."""
+    notices: list[str] = []
+    if isinstance(source, Image.Image):
+        img = source
+    else:
+        if isinstance(source, (str, Path)):
+            p = Path(source)
+            if not p.is_file():
+                raise VizError(f"image file {str(p)!r} does not exist", field="image")
+            if p.stat().st_size > MAX_BYTES:
+                raise VizError(f"image file is larger than {MAX_BYTES >> 20} MB", field="image")
+            data = p.read_bytes()
+        else:
+            data = bytes(source)
+            if len(data) > MAX_BYTES:
+                raise VizError(f"image is larger than {MAX_BYTES >> 20} MB", field="image")
+        if not data:
+            raise VizError("the image file is empty", field="image")
+        old = Image.MAX_IMAGE_PIXELS
+        try:
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(io.BytesIO(data))
+                if img.width * img.height > MAX_PIXELS:
+                    raise VizError(f"image of {img.width}x{img.height} pixels is too large "
+                                   f"(limit {MAX_PIXELS:,} pixels)", field="image")
+                img.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise VizError(f"image is too large (over {MAX_PIXELS:,} pixels): refused as a "
+                           "possible decompression bomb", field="image") from None
+        except UnidentifiedImageError:
+            raise VizError("the file is not an image Pillow can read (PNG, JPEG, GIF, BMP, "
+                           "TIFF, WebP)", field="image") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise VizError(f"the image could not be decoded (truncated or corrupt): {exc}",
+                           field="image") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+    img = ImageOps.exif_transpose(img)
+    if max(img.size) > LARGE_SIDE:
+        notices.append(f"large image ({img.width}x{img.height}) was downscaled")
+        img.thumbnail((LARGE_SIDE, LARGE_SIDE))
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = arr.max() if arr.max() > 255 else 255.0
+        img = Image.fromarray((arr / max(hi, 1) * 255).clip(0, 255).astype(np.uint8), "L")
+        notices.append("16-bit image converted to 8 bits")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba).convert("RGB")
+        notices.append("transparency flattened onto white")
+    elif img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    return img, notices
+
+
+def load_image(source, size: int, channels: int = 3) -> tuple[torch.Tensor, list[str]]:
+    """Image -> (1, channels, size, size) float tensor in [0, 1] (centre crop, resize)."""
+    img, notices = open_image(source)
+    img = img.convert("L" if channels == 1 else "RGB")
+    w, h = img.size
+    s = min(w, h)
+    if w != h:
+        img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+        notices.append("centre-cropped to a square")
+    img = img.resize((size, size), Image.BICUBIC if s < size else Image.LANCZOS)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    t = torch.from_numpy(arr.copy())
+    t = t[None, None] if channels == 1 else t.permute(2, 0, 1)[None]
+    return t, notices
+
+
+def to_uint8(img: np.ndarray | torch.Tensor) -> np.ndarray:
+    """(C, H, W) in [0, 1] -> (H, W, C) or (H, W) uint8 (what another network classifies)."""
+    a = img.detach().cpu().numpy() if isinstance(img, torch.Tensor) else np.asarray(img)
+    a = np.nan_to_num(a, nan=0.0).clip(0, 1)
+    a = np.round(a * 255).astype(np.uint8)
+    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+def to_pil(img: np.ndarray | torch.Tensor, display_size: int | None = None) -> Image.Image:
+    pil = Image.fromarray(to_uint8(img))
+    if display_size and pil.width < display_size:
+        pil = pil.resize((display_size, display_size), Image.NEAREST)
+    return pil
+
+
+def png_bytes(img: np.ndarray | torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    to_pil(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(frames: list[np.ndarray], duration_ms: int = 80,
+              display_size: int | None = None) -> bytes:
+    """An animated GIF of a trajectory of (C, H, W) frames (sizes may change per octave)."""
+    if not frames:
+        raise VizError("no frames to write", field="gif")
+    size = display_size or max(np.asarray(f).shape[-1] for f in frames)
+    pils = [to_pil(f).convert("RGB").resize((size, size), Image.NEAREST) for f in frames]
+    buf = io.BytesIO()
+    pils[0].save(buf, format="GIF", save_all=True, append_images=pils[1:],
+                 duration=duration_ms, loop=0)
+    return buf.getvalue()
