@@ -1,0 +1,538 @@
+"""The model zoo: torchvision ImageNet networks, offline Fashion-MNIST networks, user models.
+
+Every model comes back as a :class:`LoadedModel`: an eval-mode network with frozen
+parameters that takes *normalised* input, plus its preprocessing, class names, a catalogue
+of layers worth visualising, and the paper's (keras) layer names as aliases.
+
+A loaded model is shared read-only between threads and sessions. Layer outputs are taken
+with ``torchvision``'s fx feature extractor built on a *shadow* copy of the module tree
+(same parameter tensors, separate module objects), so nothing here ever registers hooks on
+the shared network, switches its train/eval mode or touches ``requires_grad``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import pickle
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+from viz_core.datasets import FMNIST_CLASSES
+from viz_core.errors import VizError
+from viz_core.offline_nets import build_offline_net, offline_default_layer, offline_layers
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "LoadedModel",
+    "ModelSpec",
+    "assets_dir",
+    "available_models",
+    "get_spec",
+    "load_model",
+    "load_torchscript",
+    "torch_hub_checkpoint",
+    "weights_status",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Dataset statistics of the 64x64 bilinear-upsampled Fashion-MNIST training set (pixels in [0, 1]);
+# the model cards in assets/models/ record the same values.
+FMNIST_MEAN = (0.2861,)
+FMNIST_STD = (0.3399,)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Static description of a zoo entry (cheap: builds nothing, reads nothing)."""
+
+    name: str
+    family: str  # "torchvision" | "offline" | "user"
+    input_size: int
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    default_layer: str
+    description: str
+    paper: bool
+    probe_size: int = 64  # smallest convenient input size for shape probes
+    weights_enum: str = ""  # torchvision weights enum, e.g. "VGG19_Weights"
+
+
+def _tv(name: str, enum: str, default_layer: str, description: str, paper: bool) -> ModelSpec:
+    return ModelSpec(name, "torchvision", 224, 3, IMAGENET_MEAN, IMAGENET_STD, default_layer,
+                     description, paper, 64, enum)
+
+
+def _offline(name: str, description: str) -> ModelSpec:
+    return ModelSpec(name, "offline", 64, 1, FMNIST_MEAN, FMNIST_STD,
+                     offline_default_layer(name), description, False, 64)
+
+
+_SPECS: dict[str, ModelSpec] = {
+    s.name: s
+    for s in [
+        _offline("fmnist_vgg", "VGG-style plain CNN trained on Fashion-MNIST (64x64 grey), "
+                               "shipped offline; the default model"),
+        _offline("fmnist_resnet", "small ResNet (basic blocks) trained on Fashion-MNIST "
+                                  "(64x64 grey), shipped offline"),
+        _tv("vgg19", "VGG19_Weights", "features.29",
+            "VGG19 (ImageNet); the paper's main network, block5_conv1 = features.29", True),
+        _tv("resnet50", "ResNet50_Weights", "layer3",
+            "ResNet50 (ImageNet, torchvision IMAGENET1K_V2 weights); used in the paper", True),
+        _tv("densenet121", "DenseNet121_Weights", "features.denseblock4.denselayer12.norm1",
+            "DenseNet121 (ImageNet); used in the paper, conv5_block12_0_bn = "
+            "features.denseblock4.denselayer12.norm1", True),
+        _tv("resnet18", "ResNet18_Weights", "layer3", "ResNet18 (ImageNet), small and fast",
+            False),
+        _tv("googlenet", "GoogLeNet_Weights", "inception4c",
+            "GoogLeNet / Inception v1 (ImageNet), the classic of feature visualisation", False),
+        _tv("mobilenet_v3_small", "MobileNet_V3_Small_Weights", "features.9",
+            "MobileNetV3 small (ImageNet), the fastest network here", False),
+    ]
+}
+
+_FAMILY_LABEL = {"offline": "Fashion-MNIST weights", "torchvision": "ImageNet weights"}
+
+
+def assets_dir() -> Path:
+    """Folder with offline weights and samples (``$DEMONS_VIZ_ASSETS`` overrides)."""
+    env = os.environ.get("DEMONS_VIZ_ASSETS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "assets"
+
+
+def available_models() -> list[ModelSpec]:
+    """All zoo entries, the main offline model first."""
+    return list(_SPECS.values())
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec registered under ``name``; VizError listing the known names otherwise."""
+    if name not in _SPECS:
+        close = difflib.get_close_matches(str(name), list(_SPECS), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise VizError(f"unknown model {name!r}.{hint} Known models: {', '.join(_SPECS)}.",
+                       field="model")
+    return _SPECS[name]
+
+
+def _weights_enum(spec: ModelSpec):
+    return getattr(torchvision.models, spec.weights_enum).DEFAULT
+
+
+def torch_hub_checkpoint(name: str) -> tuple[Path, str]:
+    """(expected file in the torch hub cache, download URL) of a torchvision model's weights."""
+    spec = get_spec(name)
+    if spec.family != "torchvision":
+        raise VizError(f"{name} is not a torchvision model", field="model")
+    url = _weights_enum(spec).url
+    filename = os.path.basename(urlparse(url).path)
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename, url
+
+
+def _offline_weights_path(name: str) -> Path:
+    return assets_dir() / "models" / f"{name}.pt"
+
+
+def weights_status(name: str) -> str:
+    """"offline" (shipped in assets), "cached" (in the torch hub cache), "download needed",
+    or "missing" (an offline model whose file is absent). Never downloads."""
+    spec = get_spec(name)
+    if spec.family == "offline":
+        return "offline" if _offline_weights_path(name).is_file() else "missing"
+    path, _ = torch_hub_checkpoint(name)
+    return "cached" if path.is_file() else "download needed"
+
+
+# ----------------------------------------------------------------------------- catalogues
+
+def _vgg_catalogue(net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    layers, aliases = [], {}
+    block, conv = 1, 0
+    for i, m in enumerate(net.features):
+        if isinstance(m, nn.Conv2d):
+            conv += 1
+        elif isinstance(m, nn.ReLU):
+            layers.append(f"features.{i}")
+            aliases[f"block{block}_conv{conv}"] = f"features.{i}"
+        elif isinstance(m, nn.MaxPool2d):
+            aliases[f"block{block}_pool"] = f"features.{i}"
+            block, conv = block + 1, 0
+    return layers, aliases
+
+
+def _resnet_catalogue(net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    layers, aliases = ["relu", "maxpool"], {"conv1_relu": "relu", "pool1_pool": "maxpool"}
+    for k in range(1, 5):
+        for j in range(len(getattr(net, f"layer{k}"))):
+            layers.append(f"layer{k}.{j}")
+            aliases[f"conv{k + 1}_block{j + 1}_out"] = f"layer{k}.{j}"
+    return layers, aliases
+
+
+def _densenet_catalogue(net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    layers = ["features.relu0", "features.pool0"]
+    aliases = {"conv1_relu": "features.relu0", "pool1": "features.pool0", "bn": "features.norm5"}
+    for k in range(1, 5):
+        block = getattr(net.features, f"denseblock{k}")
+        for j in range(1, len(block) + 1):
+            base = f"features.denseblock{k}.denselayer{j}"
+            layers += [f"{base}.norm1", f"{base}.norm2"]
+            keras = f"conv{k + 1}_block{j}"
+            aliases.update({f"{keras}_0_bn": f"{base}.norm1", f"{keras}_1_conv": f"{base}.conv1",
+                            f"{keras}_1_bn": f"{base}.norm2", f"{keras}_2_conv": f"{base}.conv2"})
+        layers.append(f"features.denseblock{k}")
+        if k < 4:
+            layers.append(f"features.transition{k}")
+            aliases[f"pool{k + 1}_pool"] = f"features.transition{k}"
+    layers.append("features.norm5")
+    return layers, aliases
+
+
+def _googlenet_catalogue(net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    layers = ["conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
+              "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d",
+              "inception4e", "maxpool4", "inception5a", "inception5b"]
+    aliases = {f"mixed{n[-2:]}": n for n in layers if n.startswith("inception")}
+    return layers, aliases
+
+
+def _mobilenet_catalogue(net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    return [f"features.{i}" for i in range(len(net.features))], {}
+
+
+_CATALOGUES = {
+    "vgg19": _vgg_catalogue, "resnet50": _resnet_catalogue, "resnet18": _resnet_catalogue,
+    "densenet121": _densenet_catalogue, "googlenet": _googlenet_catalogue,
+    "mobilenet_v3_small": _mobilenet_catalogue,
+}
+
+
+def _catalogue(spec: ModelSpec, net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    if spec.family == "offline":
+        return offline_layers(spec.name), {}
+    layers, aliases = _CATALOGUES[spec.name](net)
+    aliases["predictions"] = "logits"
+    return layers + ["logits"], aliases
+
+
+# ----------------------------------------------------------------------------- feature modules
+
+def _shadow(module: nn.Module) -> nn.Module:
+    """A copy of the module tree that shares parameters and buffers but not module objects
+    (own train/eval flags, own hook dicts), so tracing it cannot disturb the original."""
+    clone = copy.copy(module)
+    for key, value in list(clone.__dict__.items()):
+        if "hook" in key and isinstance(value, dict):
+            clone.__dict__[key] = type(value)()
+    clone.__dict__["_modules"] = {
+        k: (_shadow(v) if v is not None else None) for k, v in module._modules.items()
+    }
+    return clone
+
+
+class _LayerOutput(nn.Module):
+    """Normalised input -> one layer's output tensor. Always in eval mode."""
+
+    def __init__(self, body: nn.Module | None, layer: str, script: nn.Module | None = None):
+        super().__init__()
+        self.body = body
+        self.layer = layer
+        object.__setattr__(self, "_script", script)  # not registered: never moved or re-moded
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._script is not None:
+            return self._script(x)
+        out = self.body(x)
+        return out["out"] if isinstance(out, dict) else out
+
+    def train(self, mode: bool = True) -> _LayerOutput:  # eval-only by design
+        return super().train(False)
+
+    def extra_repr(self) -> str:
+        return f"layer={self.layer!r}"
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A ready-to-use network (eval, frozen, on ``device``) taking NORMALISED input."""
+
+    spec: ModelSpec
+    net: nn.Module
+    classes: list[str]
+    layers: list[str]
+    aliases: dict[str, str]
+    pretrained: bool
+    label: str
+    device: torch.device
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _features: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)
+    _channels: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _nodes: list[str] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def is_script(self) -> bool:
+        return isinstance(self.net, torch.jit.ScriptModule)
+
+    def normalize(self, x01: torch.Tensor) -> torch.Tensor:
+        """(x - mean) / std per channel, for x in [0, 1] of shape (N, C, H, W)."""
+        shape = (1, -1, 1, 1)
+        mean = torch.tensor(self.spec.mean, dtype=x01.dtype, device=x01.device).view(shape)
+        std = torch.tensor(self.spec.std, dtype=x01.dtype, device=x01.device).view(shape)
+        return (x01 - mean) / std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`normalize`."""
+        shape = (1, -1, 1, 1)
+        mean = torch.tensor(self.spec.mean, dtype=x.dtype, device=x.device).view(shape)
+        std = torch.tensor(self.spec.std, dtype=x.dtype, device=x.device).view(shape)
+        return x * std + mean
+
+    def _graph_nodes(self) -> list[str]:
+        if self._nodes is None:
+            self._nodes = get_graph_node_names(_shadow(self.net).eval())[1]
+        return self._nodes
+
+    def resolve_layer(self, name: str) -> str:
+        """Canonical dotted layer name for a catalogue name, alias, module name or "logits"."""
+        key = str(name).strip()
+        if key in ("logits", "output"):
+            return "logits"
+        if key in self.aliases:
+            return self.aliases[key]
+        if key in self.layers:
+            return key
+        if not self.is_script and key and not key.startswith("_"):
+            modules = dict(self.net.named_modules())
+            if key in modules:
+                return key
+        choices = self.layers + list(self.aliases)
+        close = difflib.get_close_matches(key, choices, n=5, cutoff=0.5)
+        hint = f" Close matches: {', '.join(close)}." if close else ""
+        shown = ", ".join(self.layers[:12]) + (", ..." if len(self.layers) > 12 else "")
+        raise VizError(f"unknown layer {name!r} for {self.spec.name}.{hint} "
+                       f"Layers: {shown}", field="layer")
+
+    def features(self, layer: str) -> nn.Module:
+        """Module mapping normalised input to ``layer``'s output: (N, C, h, w), or (N, classes)
+        for "logits". Cached; never modifies the shared network."""
+        name = self.resolve_layer(layer)
+        with self._lock:
+            if name in self._features:
+                return self._features[name]
+            if self.is_script:
+                if name != "logits":
+                    raise VizError(f"TorchScript models only support the layer 'logits' "
+                                   f"(asked for {layer!r})", field="layer")
+                module = _LayerOutput(None, name, script=self.net)
+            elif name == "logits":
+                module = _LayerOutput(_shadow(self.net).eval(), name)
+            else:
+                module = _LayerOutput(self._extractor(name), name)
+            self._features[name] = module.eval()
+            return module
+
+    def _extractor(self, name: str) -> nn.Module:
+        nodes = self._graph_nodes()
+        if name not in nodes and not any(n.startswith(name + ".") for n in nodes):
+            raise VizError(f"layer {name!r} of {self.spec.name} is not used in the forward "
+                           "pass and cannot be visualised", field="layer")
+        try:
+            return create_feature_extractor(_shadow(self.net).eval(), return_nodes={name: "out"})
+        except Exception as exc:  # fx tracing problems on exotic modules
+            raise VizError(f"cannot extract layer {name!r} of {self.spec.name}: {exc}",
+                           field="layer") from exc
+
+    def layer_channels(self, name: str) -> int:
+        """Channel count of a layer's output (number of classes for "logits")."""
+        layer = self.resolve_layer(name)
+        if layer not in self._channels:
+            module = self.features(layer)
+            size = self.spec.input_size if self.is_script else self.spec.probe_size
+            x = torch.zeros(1, self.spec.channels, size, size, device=self.device)
+            with torch.no_grad():
+                out = module(x)
+            with self._lock:
+                self._channels[layer] = int(out.shape[1])
+        return self._channels[layer]
+
+
+# ----------------------------------------------------------------------------- loading
+
+def _build_torchvision(spec: ModelSpec, weights=None, aux: bool = False) -> nn.Module:
+    builder = getattr(torchvision.models, spec.name)
+    if spec.name == "googlenet":
+        if weights is not None:
+            return builder(weights=weights)
+        return builder(weights=None, aux_logits=aux, transform_input=True, init_weights=True)
+    return builder(weights=weights)
+
+
+def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"weights file {p} does not exist", field="weights")
+    try:
+        obj = torch.load(p, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        raise VizError(f"refused to load {p}: it is not a plain state_dict (the safe "
+                       f"weights-only loader rejected it: {str(exc).splitlines()[0]})",
+                       field="weights") from exc
+    except Exception as exc:
+        raise VizError(f"cannot read weights file {p}: {exc}", field="weights") from exc
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise VizError(f"{p} does not hold a state_dict (a dict of tensors)", field="weights")
+    if obj and all(k.startswith("module.") for k in obj):
+        obj = {k[len("module."):]: v for k, v in obj.items()}
+    return obj
+
+
+def _load_state(net: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    own = net.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
+
+        raise VizError(f"{source} does not match the architecture: missing keys "
+                       f"[{few(missing)}]; unexpected keys [{few(unexpected)}]", field="weights")
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise VizError(f"{source} does not match the architecture: {exc}",
+                       field="weights") from exc
+
+
+def _missing_checkpoint_error(name: str) -> VizError:
+    path, url = torch_hub_checkpoint(name)
+    return VizError(
+        f"pretrained weights for {name} are not available offline. Download {url} and put "
+        f"it at {path} (the torch hub cache, $TORCH_HOME/hub/checkpoints), or pass "
+        "allow_download=True, or use weights='random'.", field="weights")
+
+
+def load_model(name: str, weights: str | os.PathLike | None = None,
+               device: str | torch.device = "cpu", seed: int = 0,
+               allow_download: bool = False) -> LoadedModel:
+    """Build a zoo model.
+
+    ``weights``: None/"default" = pretrained (offline models from assets/, torchvision models
+    from the torch hub cache; downloading only with ``allow_download``), "random" = random
+    init with ``seed``, or a path to a state_dict file (loaded with ``weights_only=True``).
+    """
+    spec = get_spec(name)
+    device = torch.device(device)
+    mode = "default" if weights in (None, "default") else "random" if weights == "random" else "file"
+    if mode == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = _build(spec)
+        label, pretrained = f"{name} (RANDOM weights, seed {seed})", False
+    elif mode == "file":
+        state = _read_state_dict(weights)
+        aux = spec.name == "googlenet" and any(k.startswith("aux1.") for k in state)
+        with torch.random.fork_rng(devices=[]):
+            net = _build(spec, aux=aux)
+        _load_state(net, state, str(weights))
+        if aux:
+            net.aux_logits, net.aux1, net.aux2 = False, None, None
+        label, pretrained = f"{name} (weights from {Path(weights).name})", True
+    elif spec.family == "offline":
+        path = _offline_weights_path(name)
+        if not path.is_file():
+            raise VizError(f"offline weights {path} are missing; train them with "
+                           f"`python scripts/train_offline.py --model {name}`", field="weights")
+        net = _build(spec)
+        _load_state(net, _read_state_dict(path), str(path))
+        label, pretrained = f"{name} ({_FAMILY_LABEL['offline']})", True
+    else:
+        path, _ = torch_hub_checkpoint(name)
+        if not path.is_file() and not allow_download:
+            raise _missing_checkpoint_error(name)
+        try:
+            net = _build_torchvision(spec, weights=_weights_enum(spec))
+        except Exception as exc:
+            raise VizError(f"loading pretrained weights for {name} from {path} failed: {exc}",
+                           field="weights") from exc
+        label, pretrained = f"{name} ({_FAMILY_LABEL['torchvision']})", True
+    return _finish(spec, net, label, pretrained, device)
+
+
+def _build(spec: ModelSpec, aux: bool = False) -> nn.Module:
+    if spec.family == "offline":
+        return build_offline_net(spec.name)
+    return _build_torchvision(spec, aux=aux)
+
+
+def _classes(spec: ModelSpec) -> list[str]:
+    if spec.family == "offline":
+        return list(FMNIST_CLASSES)
+    return list(_weights_enum(spec).meta["categories"])
+
+
+def _finish(spec: ModelSpec, net: nn.Module, label: str, pretrained: bool,
+            device: torch.device) -> LoadedModel:
+    net = net.to(device).eval().requires_grad_(False)
+    layers, aliases = _catalogue(spec, net)
+    return LoadedModel(spec, net, _classes(spec), layers, aliases, pretrained, label, device)
+
+
+def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3,
+                     mean: tuple[float, ...] = IMAGENET_MEAN,
+                     std: tuple[float, ...] = IMAGENET_STD, classes: list[str] | None = None,
+                     device: str | torch.device = "cpu") -> LoadedModel:
+    """Wrap a user TorchScript classifier (normalised input -> logits). Only the "logits"
+    layer is available."""
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"TorchScript file {p} does not exist", field="weights")
+    if not isinstance(input_size, int) or not 8 <= input_size <= 2048:
+        raise VizError(f"input_size must be an integer in [8, 2048], got {input_size!r}",
+                       field="input_size")
+    if channels not in (1, 3):
+        raise VizError(f"channels must be 1 or 3, got {channels!r}", field="channels")
+    mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
+    if len(mean) != channels or len(std) != channels or min(std) <= 0:
+        raise VizError(f"mean and std need {channels} values each (std > 0)", field="mean")
+    device = torch.device(device)
+    try:
+        net = torch.jit.load(str(p), map_location=device)
+    except Exception as exc:
+        raise VizError(f"cannot load TorchScript model {p}: {exc}", field="weights") from exc
+    net = net.eval()
+    for param in net.parameters():
+        param.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            out = net(torch.zeros(1, channels, input_size, input_size, device=device))
+    except Exception as exc:
+        raise VizError(f"TorchScript model {p} fails on a (1, {channels}, {input_size}, "
+                       f"{input_size}) input: {exc}", field="input_size") from exc
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise VizError(f"TorchScript model {p} must return logits of shape (N, classes)",
+                       field="weights")
+    n = int(out.shape[1])
+    classes = list(classes) if classes else [f"class {i}" for i in range(n)]
+    if len(classes) != n:
+        raise VizError(f"{len(classes)} class names given but the model outputs {n} logits",
+                       field="classes")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
+    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
+                     f"user TorchScript model {p.name}", False, input_size)
+    return LoadedModel(spec, net, classes, ["logits"], {}, True, f"{name} (TorchScript)", device)
