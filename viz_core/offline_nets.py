@@ -95,12 +95,12 @@ class BasicBlock(nn.Module):
 class FmnistResNet(nn.Module):
     """Small residual network: stride-2 stem, four stages of basic blocks.
 
-    Two basic blocks per stage (``layerK.0``, ``layerK.1``).
+    ``blocks`` basic blocks per stage (``layerK.0``, ...).
     64x64 -> stem (32x32) -> layer1 (32x32) -> layer2 (16x16) -> layer3 (8x8)
     -> layer4 (4x4) -> global average pool -> fc.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int = 2,
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int = 1,
                  num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()
         w1 = widths[0]
@@ -139,7 +139,7 @@ def offline_layers(name: str) -> list[str]:
     if name == "fmnist_vgg":
         layers = [s for i in range(1, 5) for s in (f"block{i}.relu1", f"block{i}")]
     elif name == "fmnist_resnet":
-        layers = ["stem"] + [s for i in range(1, 5) for s in (f"layer{i}.0", f"layer{i}")]
+        layers = ["stem"] + [s for i in range(1, 5) for s in (f"layer{i}.0.relu1", f"layer{i}")]
     else:
         raise KeyError(name)
     return layers + ["logits"]

@@ -1,0 +1,103 @@
+"""The shipped Fashion-MNIST models: cards, sizes, and their recorded accuracy."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from viz_core.datasets import (
+    DEFAULT_FMNIST_ROOT,
+    FMNIST_CLASSES,
+    load_fashion_mnist,
+    read_idx,
+    to_model_input,
+)
+from viz_core.errors import VizError
+from viz_core.models import assets_dir, get_spec, load_model, weights_status
+
+OFFLINE = {"fmnist_vgg": 0.92, "fmnist_resnet": 0.90}
+CARD_FIELDS = {"name", "architecture", "input_size", "classes", "test_accuracy", "command", "seed",
+               "train_seconds", "mean", "std", "layers", "subset_accuracy", "torch_version"}
+
+
+def card(name: str) -> dict:
+    return json.loads((assets_dir() / "models" / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(OFFLINE))
+def test_card_and_weights(name):
+    c = card(name)
+    assert CARD_FIELDS <= set(c)
+    assert c["name"] == name and c["input_size"] == 64 and c["classes"] == FMNIST_CLASSES
+    assert c["test_accuracy"] >= OFFLINE[name]
+    weights = assets_dir() / "models" / f"{name}.pt"
+    assert weights.stat().st_size <= 5_000_000
+    assert weights_status(name) == "offline"
+    spec = get_spec(name)
+    assert spec.family == "offline" and spec.input_size == 64 and spec.channels == 1
+    assert list(spec.mean) == pytest.approx(c["mean"], abs=1e-4)
+    assert list(spec.std) == pytest.approx(c["std"], abs=1e-4)
+    m = load_model(name)
+    assert m.pretrained and m.layers == c["layers"] and m.spec.default_layer in m.layers
+    assert "Fashion-MNIST" in m.label
+    x = m.normalize(torch.rand(1, 1, 64, 64))
+    with torch.no_grad():
+        for layer in m.layers:
+            assert m.features(layer)(x).ndim == (2 if layer == "logits" else 4)
+        assert m.features(m.spec.default_layer)(x).shape[-1] == 4  # deepest block is 4x4
+
+
+@pytest.mark.skipif(not DEFAULT_FMNIST_ROOT.is_dir(),
+                    reason=f"Fashion-MNIST not installed in {DEFAULT_FMNIST_ROOT} "
+                           "(apt-get install dataset-fashion-mnist)")
+@pytest.mark.parametrize("name", list(OFFLINE))
+def test_recorded_accuracy_on_fixed_subset(name):
+    images, labels = load_fashion_mnist("test")
+    m = load_model(name)
+    x = m.normalize(to_model_input(images[:1000], m.spec.input_size))
+    with torch.no_grad():
+        acc = (m.net(x).argmax(1) == labels[:1000]).float().mean().item()
+    assert abs(acc - card(name)["subset_accuracy"]) <= 0.005
+    assert acc >= OFFLINE[name] - 0.02
+
+
+def test_samples_cover_every_class():
+    folder = assets_dir() / "samples" / "fmnist"
+    files = sorted(folder.glob("*.png"))
+    slugs = {re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_") for c in FMNIST_CLASSES}
+    found = {re.match(r"\d+_(.+)\.png", f.name).group(1) for f in files}
+    assert slugs <= found
+    with Image.open(files[0]) as im:
+        assert im.mode == "L" and im.size == (64, 64)
+    photos = list((assets_dir() / "samples" / "photos").glob("*.*"))
+    assert len(photos) >= 2
+    assert (assets_dir() / "samples" / "SOURCES.md").is_file()
+
+
+def _idx_bytes(arr: np.ndarray) -> bytes:
+    head = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in arr.shape)
+    return head + arr.astype(np.uint8).tobytes()
+
+
+def test_idx_reader_plain_and_gzip(tmp_path):
+    imgs = np.arange(2 * 28 * 28, dtype=np.uint32).reshape(2, 28, 28) % 256
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(imgs))
+    with gzip.open(tmp_path / "t10k-labels-idx1-ubyte.gz", "wb") as fh:
+        fh.write(_idx_bytes(np.array([3, 7])))
+    x, y = load_fashion_mnist("test", tmp_path)
+    assert x.dtype == torch.uint8 and x.shape == (2, 28, 28) and y.tolist() == [3, 7]
+    assert np.array_equal(read_idx(tmp_path / "t10k-images-idx3-ubyte"), imgs)
+    with pytest.raises(VizError, match="apt-get"):
+        load_fashion_mnist("train", tmp_path)
+    with pytest.raises(VizError, match="apt-get"):
+        load_fashion_mnist("test", tmp_path / "nowhere")
+    (tmp_path / "bad").write_bytes(b"\x01\x02")
+    with pytest.raises(VizError, match="IDX"):
+        read_idx(tmp_path / "bad")
+    assert to_model_input(x).shape == (2, 1, 64, 64)
