@@ -262,7 +262,7 @@ def build(spec: KernelSpec, tau: float = 1.0) -> Kernel:
     validate_spec(spec)
     kind = spec.kind
     if kind == "identity":
-        return Kernel(spec, 0.0, torch.ones(1, 1))
+        return Kernel(spec, 0.0, torch.ones(1, 1, dtype=torch.float64))
     if kind == "decay":
         factor = 1.0 - float(spec.param) * tau
         if not 0.0 <= factor <= 1.0:
@@ -271,7 +271,7 @@ def build(spec: KernelSpec, tau: float = 1.0) -> Kernel:
                 "lower lambda or the step size",
                 field="lambda",
             )
-        return Kernel(spec, float(spec.param), torch.ones(1, 1), scale=factor)
+        return Kernel(spec, float(spec.param), torch.ones(1, 1, dtype=torch.float64), scale=factor)
     if kind == "spectral":
         return Kernel(spec, float(spec.param if spec.param is not None else 2.0), None)
     if kind == "sobolev" and spec.size == 0:
@@ -281,7 +281,7 @@ def build(spec: KernelSpec, tau: float = 1.0) -> Kernel:
         w = gaussian_kernel(spec.size, param)
     else:
         w = sobolev_kernel(spec.size, param, spec.order)
-    return Kernel(spec, float(param), torch.from_numpy(w).float())
+    return Kernel(spec, float(param), torch.from_numpy(w))
 
 
 def _freq_grids(h: int, w: int, full: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -422,5 +422,5 @@ def power(k: Kernel, n: int) -> Kernel:
     w = k.weights.double()[None, None]
     out = w
     for _ in range(n - 1):
-        out = F.conv2d(F.pad(out, (k.size // 2,) * 4), w.flip(-1, -2))
+        out = F.conv2d(F.pad(out, (k.size - 1,) * 4), w.flip(-1, -2))
     return Kernel(k.spec, k.param, out[0, 0].float(), k.scale**n)

@@ -159,5 +159,7 @@ class SchemeBank:
             if due not in self._elastic:
                 self._elastic[due] = KernelBatch(
                     [k if on else None for k, on in zip(self.elastic, due)], self._border)
-            v = center + self._elastic[due](v - center)
+            ke = self._elastic[due]
+            if not ke.noop:
+                v = center + ke(v - center)
         return v
