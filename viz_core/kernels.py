@@ -106,10 +106,9 @@ def validate_spec(spec: KernelSpec) -> None:
             raise VizError(f"kernel size must be an integer, got {s!r}", field="kernel_size")
         allow_full = spec.kind == "sobolev" and s == 0
         if not allow_full and (s < 1 or s % 2 == 0 or s > MAX_KERNEL_SIZE):
+            full = " (or 0 for the untruncated operator)" if spec.kind == "sobolev" else ""
             raise VizError(
-                f"kernel size must be odd, between 1 and {MAX_KERNEL_SIZE}"
-                f"{' (or 0 for the untruncated Sobolev operator)' if spec.kind == 'sobolev' else ''}"
-                f", got {s}",
+                f"kernel size must be odd, between 1 and {MAX_KERNEL_SIZE}{full}, got {s}",
                 field="kernel_size",
             )
         if allow_full and spec.param is None:
@@ -392,7 +391,8 @@ class KernelBatch:
         m = x.shape[0]
         xin = x.reshape(1, m * c, h, w)
         if p:
-            xin = F.pad(xin, (p, p, p, p), mode="constant" if self.border == "zeros" else self.border)
+            mode = "constant" if self.border == "zeros" else self.border
+            xin = F.pad(xin, (p, p, p, p), mode=mode)
         return F.conv2d(xin, weight, groups=m * c).reshape(m, c, h, w)
 
 

@@ -1,0 +1,63 @@
+"""RunConfig: validation with one error type, JSON round trip."""
+
+import math
+
+import pytest
+
+from viz_core.config import RunConfig
+from viz_core.errors import VizError
+from viz_core.kernels import KernelSpec
+from viz_core.transforms import Octave, parse_octaves
+
+
+def test_json_round_trip_keeps_every_field():
+    cfg = RunConfig(model="fmnist_vgg", target=3, fluid=KernelSpec("sobolev", 0.4, 9, 2),
+                    elastic=KernelSpec("gaussian", None, 11), tv=0.1, elastic_every=4,
+                    octaves=[Octave(1.0, 10, 5.0), Octave(1.2, 5, 2.0)], jitter=0.1,
+                    seed=9, unit=None, every=3, name="cell")
+    text = cfg.to_json(final_objective=-1.5, seconds=2.0)
+    back = RunConfig.from_json(text)
+    assert back == cfg
+    assert RunConfig.from_json(back.to_json()) == cfg
+
+
+def test_schedule_defaults_to_one_octave():
+    cfg = RunConfig(target=1, steps=7, step_size=3.0)
+    assert cfg.schedule == [Octave(1.0, 7, 3.0)]
+    assert RunConfig(target=1, octaves=parse_octaves("1:3:1,1.1:4:2")).total_steps == 7
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"step_size": -1.0}, "step_size"), ({"step_size": math.nan}, "step_size"),
+    ({"step_size": math.inf}, "step_size"), ({"step_size": 0.0}, "step_size"),
+    ({"tv": -0.5}, "tv"), ({"tv": math.nan}, "tv"), ({"steps": 0}, "steps"),
+    ({"task": "dream"}, "task"), ({"jitter": -1}, "jitter"), ({"device": "tpu"}, "device"),
+    ({"target": None}, "target"), ({"layer": "conv1"}, "channel"),
+    ({"fluid": KernelSpec("gaussian", -2.0)}, "sigma"),
+    ({"elastic": KernelSpec("sobolev", None, 8)}, "kernel_size"),
+    ({"elastic": KernelSpec("spectral", 1.0)}, "elastic"),
+    ({"octaves": []}, None), ({"elastic_every": 0}, "elastic_every"),
+])
+def test_bad_values_raise_viz_error_naming_the_field(kw, field):
+    base = {"target": 1}
+    base.update(kw)
+    if "octaves" in kw:
+        with pytest.raises(VizError):
+            parse_octaves("")
+        return
+    with pytest.raises(VizError) as err:
+        RunConfig(**base).validate()
+    assert err.value.field == field
+    assert str(err.value)
+
+
+@pytest.mark.parametrize("text", ["", "1.0:100", "a:b:c", "1.0:10:0", "9:10:1", "1:-3:1"])
+def test_malformed_octaves(text):
+    with pytest.raises(VizError):
+        parse_octaves(text)
+
+
+def test_bad_json_is_a_viz_error():
+    for text in ["{", "[]", '{"steps": "many", "target": 1}', '{"fluid": "blur:2", "target": 1}']:
+        with pytest.raises(VizError):
+            RunConfig.from_json(text)
