@@ -172,46 +172,58 @@ def run(
                      time.perf_counter() - t_start, labels, msgs, done, stopped)
 
     yield frame(0)
-    for oi in range(len(schedules[0])):
-        stage = [s[oi] for s in schedules]
-        canvas = canvas_size(stage[0].scale, size)
-        u = resize(u, canvas)
-        taus = [o.tau / PIXEL_SCALE for o in stage]
-        bank = SchemeBank([c.scheme for c in cfgs], taus)
-        tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
-        for _ in range(stage[0].steps):
-            if should_stop is not None and should_stop():
-                yield frame(oi, done=True, stopped=True)
-                return
-            cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size)
-            x = u[..., cy:cy + size, cx:cx + size].detach().requires_grad_(True)
-            with torch.enable_grad():
-                d, act = objective(roll(x, sy, sx))
-                (g,) = torch.autograd.grad(d.sum(), x)
-            gn = g.flatten(1).norm(dim=1)
-            if not raw_grad:
-                g = g / g.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-20)
-            new = bank.step(x.detach(), g, step, center, tau, tv, eps).clamp_(0, 1)
-            ok = torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d) & torch.isfinite(gn)
-            first_bad = torch.where(alive & ~ok, step + 1, first_bad)
-            alive = alive & ok
-            keep = alive.view(col)
-            new = torch.where(keep, new, x.detach())
-            last_d = torch.where(alive, d.detach(), last_d)
-            last_act = torch.where(alive, act, last_act)
-            last_gn = torch.where(alive, gn, last_gn)
-            if canvas == size:
-                u = new
-            else:
-                u[..., cy:cy + size, cx:cx + size] = new
-            step += 1
-            if step % every == 0 and step < total:
-                f = frame(oi)
-                yield f
-                if all(m is not None for m in f.diverged):
+    try:
+        for oi in range(len(schedules[0])):
+            stage = [s[oi] for s in schedules]
+            canvas = canvas_size(stage[0].scale, size)
+            u = resize(u, canvas)
+            taus = [o.tau / PIXEL_SCALE for o in stage]
+            bank = SchemeBank([c.scheme for c in cfgs], taus)
+            tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
+            for _ in range(stage[0].steps):
+                if should_stop is not None and should_stop():
                     yield frame(oi, done=True, stopped=True)
                     return
-    yield frame(len(schedules[0]) - 1, done=True)
+                cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size)
+                x = u[..., cy:cy + size, cx:cx + size].detach().requires_grad_(True)
+                with torch.enable_grad():
+                    d, act = objective(roll(x, sy, sx))
+                    (g,) = torch.autograd.grad(d.sum(), x)
+                gn = g.flatten(1).norm(dim=1)
+                if not raw_grad:
+                    g = g / g.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-20)
+                new = bank.step(x.detach(), g, step, center, tau, tv, eps).clamp_(0, 1)
+                ok = torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d) & torch.isfinite(gn)
+                first_bad = torch.where(alive & ~ok, step + 1, first_bad)
+                alive = alive & ok
+                keep = alive.view(col)
+                new = torch.where(keep, new, x.detach())
+                last_d = torch.where(alive, d.detach(), last_d)
+                last_act = torch.where(alive, act, last_act)
+                last_gn = torch.where(alive, gn, last_gn)
+                if canvas == size:
+                    u = new
+                else:
+                    u[..., cy:cy + size, cx:cx + size] = new
+                step += 1
+                if step % every == 0 and step < total:
+                    f = frame(oi)
+                    yield f
+                    if all(m is not None for m in f.diverged):
+                        yield frame(oi, done=True, stopped=True)
+                        return
+        yield frame(len(schedules[0]) - 1, done=True)
+    except torch.OutOfMemoryError:
+        u = x = g = None  # drop references before emptying the cache
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+        raise VizError(
+            f"out of {dev.type.upper()} memory at step {step} with a batch of {n} at "
+            f"{size}x{size}: try a smaller image, fewer schemes in one batch, or the CPU",
+            field="device") from None
+    finally:
+        if dev.type == "cuda":  # a finished or cancelled run gives its memory back
+            torch.cuda.empty_cache()
 
 
 def _divergence_message(step: int, cfg: RunConfig) -> str:

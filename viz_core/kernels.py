@@ -38,6 +38,7 @@ KINDS = ("identity", "gaussian", "sobolev", "spectral", "decay")
 BORDERS = ("reflect", "replicate", "circular", "zeros")
 FIT_THRESHOLD = 1e-4
 MAX_KERNEL_SIZE = 63
+PARAM_RANGE = {"gaussian": (1e-3, 1e3), "sobolev": (1e-6, 1e6), "spectral": (1e-3, 10.0)}
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,10 @@ def validate_spec(spec: KernelSpec) -> None:
                                field="lambda")
         elif spec.kind != "identity":
             _finite_positive(spec.param, name)
+            lo, hi = PARAM_RANGE[spec.kind]
+            if not lo <= spec.param <= hi:
+                raise VizError(f"{name} must lie in [{lo:g}, {hi:g}], got {spec.param:g}",
+                               field=name)
     if spec.kind == "decay" and spec.param is None:
         raise VizError("the decay kernel needs lambda, e.g. decay:0.1", field="lambda")
     if not isinstance(spec.order, int) or not 1 <= spec.order <= 8:
