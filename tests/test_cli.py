@@ -63,6 +63,7 @@ def test_visualize_writes_png_gif_json_and_config_reproduces(tmp_path, capsys):
     from PIL import Image
 
     assert Image.open(png).size == (64, 64)
+    assert "RANDOM" in Image.open(png).text["model"]  # labelled in every output
     assert Image.open(gif).n_frames >= 3
     png2 = tmp_path / "b.png"
     assert main(["visualize", "--config", str(js), "--out", str(png2), "--quiet"]) == 0

@@ -243,9 +243,11 @@ def cmd_visualize(args) -> int:
     if bar is not None:
         bar.close()
     final = result.final
-    out.write_bytes(png_bytes(final.image))
+    meta = {"model": model.label, "scheme": cfg.scheme.label, "Software": "demons-viz"}
+    out.write_bytes(png_bytes(final.image, meta))
     if gif is not None:
-        gif.write_bytes(gif_bytes([f.image for f in result.frames]))
+        gif.write_bytes(gif_bytes([f.image for f in result.frames],
+                                  comment=f"{model.label}; {cfg.scheme.label}"))
     msg = final.diverged[0]
     if js is not None:
         js.write_text(cfg.to_json(

@@ -112,20 +112,28 @@ def to_pil(img: np.ndarray | torch.Tensor, display_size: int | None = None) -> I
     return pil
 
 
-def png_bytes(img: np.ndarray | torch.Tensor) -> bytes:
+def png_bytes(img: np.ndarray | torch.Tensor, meta: dict[str, str] | None = None) -> bytes:
+    """PNG of a (C, H, W) pre-image; ``meta`` goes into tEXt chunks (e.g. the model label,
+    so that a picture from a randomly initialised network says so)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for k, v in (meta or {}).items():
+        info.add_text(str(k), str(v))
     buf = io.BytesIO()
-    to_pil(img).save(buf, format="PNG")
+    to_pil(img).save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()
 
 
 def gif_bytes(frames: list[np.ndarray], duration_ms: int = 80,
-              display_size: int | None = None) -> bytes:
+              display_size: int | None = None, comment: str | None = None) -> bytes:
     """An animated GIF of a trajectory of (C, H, W) frames (sizes may change per octave)."""
     if not frames:
         raise VizError("no frames to write", field="gif")
     size = display_size or max(np.asarray(f).shape[-1] for f in frames)
     pils = [to_pil(f).convert("RGB").resize((size, size), Image.NEAREST) for f in frames]
     buf = io.BytesIO()
+    extra = {"comment": comment.encode("utf-8")} if comment else {}
     pils[0].save(buf, format="GIF", save_all=True, append_images=pils[1:],
-                 duration=duration_ms, loop=0)
+                 duration=duration_ms, loop=0, **extra)
     return buf.getvalue()

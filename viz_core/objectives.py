@@ -61,6 +61,7 @@ class Objective:
             self.index = torch.tensor(idx, device=device)
             units = [t.unit for t in targets]
             self.units = None if all(u is None for u in units) else units
+            self._yx: tuple[torch.Tensor, torch.Tensor] | None = None
             self.p = None
         elif self.task == "inversion":
             if reference is None:
@@ -92,11 +93,13 @@ class Objective:
         elif self.units is None:
             act = phi[rows, self.index].flatten(1).mean(dim=1)
         else:
-            ys = torch.tensor([u[0] if u else phi.shape[2] // 2 for u in self.units],
-                              device=phi.device)
-            xs = torch.tensor([u[1] if u else phi.shape[3] // 2 for u in self.units],
-                              device=phi.device)
-            act = phi[rows, self.index, ys, xs]
+            if self._yx is None:  # once: units default to the map's centre
+                h, w = phi.shape[2:]
+                self._yx = (torch.tensor([u[0] if u else h // 2 for u in self.units],
+                                         device=phi.device),
+                            torch.tensor([u[1] if u else w // 2 for u in self.units],
+                                         device=phi.device))
+            act = phi[rows, self.index, self._yx[0], self._yx[1]]
         return -act, act.detach()
 
 
