@@ -164,3 +164,24 @@ def test_channel_and_unit_objectives(tiny_model):
                       am(target=None, layer="conv2", channel=3, unit=(4, 5))], tiny_model)
     assert res.final.activation.shape == (2,)
     assert np.isfinite(res.final.activation).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_no_host_sync_on_steps_that_yield_nothing():
+    import traceback
+
+    from viz_core import models
+
+    model = models.load_model("fmnist_vgg", weights="random", device="cuda")
+    cfgs = [am(model="fmnist_vgg", fluid=S, elastic=S, tv=0.01, jitter=2, steps=20),
+            am(model="fmnist_vgg", fluid=G, steps=20, target=4)]
+    gen = run(cfgs, model, every=10)
+    next(gen)  # set-up (and the first frame) may synchronise
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with pytest.raises(RuntimeError) as err:  # steps 1..10, then frame 10 syncs
+            next(gen)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    names = [f.name for f in traceback.extract_tb(err.value.__traceback__)]
+    assert "frame" in names, names  # the first synchronisation is the frame's copy to host
