@@ -83,3 +83,20 @@ def test_python_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "viz_core", "kernels", "--kind", "gaussian",
                         "--size", "2", "--out", "x.npy"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "odd" in r.stderr
+
+
+def test_visualize_torchscript_user_model(tmp_path, capsys):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, 3))
+    path = tmp_path / "user.pt"
+    torch.jit.script(net).save(str(path))
+    out = tmp_path / "u.png"
+    assert main(["visualize", "--model", str(path), "--input-size", "32", "--target", "1",
+                 "--steps", "3", "--quiet", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert main(["visualize", "--model", str(path), "--input-size", "32", "--target", "9",
+                 "--steps", "3", "--quiet", "--out", str(out)]) == 2
+    assert "class index 9" in capsys.readouterr().err

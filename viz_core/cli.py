@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("visualize", help="activation maximization or feature inversion")
     v.add_argument("--config", help="a run JSON written by --json: reproduces that run; "
                    "other flags override its values")
-    v.add_argument("--model")
+    v.add_argument("--model", help="zoo name (see `demons-viz models`) or a TorchScript file")
+    v.add_argument("--input-size", type=_int_or_none, help="input size of a TorchScript model")
+    v.add_argument("--channels", type=_int_or_none, help="input channels of a TorchScript model")
     v.add_argument("--weights", help="'random', or a state_dict file (default: pretrained)")
     v.add_argument("--task", choices=["am", "inversion"])
     v.add_argument("--target", type=_int_or_none, help="class index to maximise")
@@ -192,6 +194,11 @@ def config_from_args(args):
         except ValueError:
             raise VizError(f"--unit must be Y,X integers, got {args.unit!r}",
                            field="unit") from None
+    for key in ("input_size", "channels"):
+        if getattr(args, key) is not None:
+            base.setdefault("extra", {})[key] = getattr(args, key)
+    if args.model and Path(args.model).is_file():
+        base["model"] = str(Path(args.model).resolve())
     if args.octaves:
         base["octaves"] = [o.to_list() for o in parse_octaves(args.octaves)]
     size = args.kernel_size
