@@ -1,0 +1,168 @@
+"""Sidebar controls shared by the Playground and the Compare page: model, target, image,
+kernels. Each returns what the page needs and reports problems under the control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard.common import Controls, get_model, load_reference, model_status
+from viz_core import ui_state
+from viz_core.errors import VizError
+
+TASK_LABELS = {"am": "activation maximization", "inversion": "feature inversion"}
+KIND_LABELS = {"identity": "identity (delta)", "gaussian": "Gaussian G_sigma",
+               "sobolev": "Sobolev S_gamma", "spectral": "spectral 1/(1+|f|)^d",
+               "decay": "L2 decay (1 - lambda tau)"}
+STATUS_MARK = {"offline": "offline", "cached": "cached", "download needed": "needs download",
+               "missing": "weights missing", "unknown": "?"}
+
+
+@dataclass
+class Target:
+    """What the model/target controls produced."""
+
+    model: Any                      # LoadedModel or None when it could not be loaded
+    reference: np.ndarray | None    # (1, C, S, S) image to invert
+    image_label: str | None         # config.image: a sample path or "upload:<name>"
+
+
+def _task_changed(prefix: str) -> None:
+    """Switching to inversion from a class target: use the model's default layer."""
+    from viz_core.models import get_spec
+
+    if st.session_state.get(prefix + "task") == "inversion" and \
+            st.session_state.get(prefix + "layer") in ("logits", ""):
+        try:
+            st.session_state[prefix + "layer"] = get_spec(
+                st.session_state[prefix + "model"]).default_layer
+        except VizError:
+            pass
+
+
+def model_controls(ctl: Controls, device_choice: str = "auto"):
+    """Model and weights; returns the loaded model or None (error shown)."""
+    from viz_core.models import available_models
+
+    names = [s.name for s in available_models()]
+    ctl.select("model", "Model", names,
+               fmt=lambda n: f"{n}  ({STATUS_MARK.get(model_status(n), '?')})",
+               help="Fashion-MNIST models are shipped offline; ImageNet models need their "
+                    "torchvision weights in the torch hub cache.")
+    ctl.radio("weights", "Weights", ui_state.WEIGHT_CHOICES,
+              help="'random' uses an untrained network: a sanity check for visualizations.")
+    try:
+        return get_model(st.session_state[ctl.key("model")],
+                         st.session_state[ctl.key("weights")], device_choice)
+    except VizError as exc:
+        field = "weights" if exc.field == "weights" else "model"
+        ctl.error(field, f"{exc} - choose another model or 'random' weights.")
+        return None
+
+
+def target_controls(ctl: Controls, model) -> Target:
+    """Task, layer, class / channel / unit, image to invert."""
+    p = ctl.prefix
+    task = ctl.radio("task", "Task", ui_state.TASK_CHOICES, fmt=TASK_LABELS.get,
+                     on_change=_task_changed, args=(p,))
+    if model is None:
+        return Target(None, None, None)
+    layers = list(dict.fromkeys(["logits"] + [lay for lay in model.layers if lay != "logits"]))
+    if task == "am":
+        layer = ctl.select("layer", "Layer", layers,
+                           fmt=lambda x: "logits (class score)" if x == "logits" else x,
+                           help="Maximize a class logit, or the mean of one channel of a "
+                                "layer (or a single unit).")
+        if layer == "logits":
+            classes = list(model.classes)
+            ctl.select("target", "Class", list(range(len(classes))),
+                       fmt=lambda i: f"{i} · {classes[i]}")
+        else:
+            try:
+                n = model.layer_channels(layer)
+            except VizError as exc:
+                ctl.error("layer", str(exc))
+                n = 1
+            ctl.number("channel", f"Channel (0..{n - 1})", 0, n - 1, 1)
+            if ctl.toggle("unit_on", "Single unit (y, x) instead of the channel mean"):
+                c1, c2 = ctl.c.columns(2)
+                sub = Controls(p, c1)
+                sub.number("unit_y", "unit y", 0, 4096, 1)
+                sub2 = Controls(p, c2)
+                sub2.number("unit_x", "unit x", 0, 4096, 1)
+                ctl.slots.update(sub.slots)
+                ctl.slots.update(sub2.slots)
+        return Target(model, None, None)
+    ctl.select("layer", "Layer to invert", layers,
+               help="Feature inversion (eq. 3) reconstructs the image from this layer.")
+    return Target(model, *image_controls(ctl, model))
+
+
+def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]:
+    """Sample or uploaded image, loaded at the model's input size."""
+    from viz_core.presets import sample_images
+
+    samples = sample_images(model.spec.channels) + sample_images(
+        3 if model.spec.channels == 1 else 1)
+    options = samples + [ui_state.UPLOAD]
+    if st.session_state.get(ctl.key("image")) in ("", None) and samples:
+        st.session_state[ctl.key("image")] = samples[0]
+    choice = ctl.select("image", "Image to invert", options,
+                        fmt=lambda x: "upload your own ..." if x == ui_state.UPLOAD
+                        else Path(x).name)
+    size, channels = model.spec.input_size, model.spec.channels
+    if choice == ui_state.UPLOAD:
+        up = ctl.c.file_uploader("Upload an image (PNG, JPEG, ...)", key=ctl.key("upload"),
+                                 help="Any size; it is centre-cropped and resized to "
+                                      f"{size}x{size}.")
+        ctl.slots["upload"] = ctl.c.empty()
+        if up is None:
+            ctl.error("image", "upload an image to invert")
+            return None, None
+        source, label = up.getvalue(), f"{ui_state.UPLOAD}:{up.name}"
+    else:
+        source, label = choice, choice
+    try:
+        ref, notices = load_reference(source, size, channels)
+    except VizError as exc:
+        ctl.error("upload" if choice == ui_state.UPLOAD else "image",
+                  f"{exc}. The last good pre-image is kept.")
+        return None, None
+    for n in notices:
+        ctl.c.caption(f"note: {n}")
+    from dashboard.common import display_image
+
+    ctl.c.image(display_image(ref[0], 128), caption=f"reference, {size}x{size}")
+    return ref, label
+
+
+def kernel_controls(ctl: Controls, slot: str, image_size: int) -> None:
+    """Kind, size / fit, parameter (and order, cadence) of the fluid (``"f"``) or elastic
+    (``"e"``) kernel."""
+    kinds = ui_state.FLUID_KINDS if slot == "f" else ui_state.ELASTIC_KINDS
+    kind = ctl.select(f"{slot}_kind", "Kernel", kinds, fmt=KIND_LABELS.get)
+    max_size = max(3, min(31, image_size - (1 - image_size % 2)))
+    if kind in ("gaussian", "sobolev"):
+        ctl.slider(f"{slot}_size", "Kernel size", 1, max_size, 2,
+                   help="odd; the fitted parameter fills it (Sec. 2.7)")
+        fit = ctl.toggle(f"{slot}_fit", "Fit parameter to kernel size (Sec. 2.7)")
+        if kind == "gaussian" and not fit:
+            ctl.slider(f"{slot}_sigma", "sigma", 0.05, 6.0, 0.05)
+        if kind == "sobolev":
+            if not fit:
+                ctl.slider(f"{slot}_gamma", "gamma", 0.01, 10.0, 0.01)
+            ctl.slider(f"{slot}_order", "Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1)
+    elif kind == "spectral":
+        ctl.slider(f"{slot}_d", "decay exponent d", 0.0, 4.0, 0.1,
+                   help="gradient spectrum scaled by 1 / (1 + |f|)^d; d = 2 ~ Lucid's FFT "
+                        "parameterisation with plain gradient steps")
+    elif kind == "decay":
+        ctl.slider(f"{slot}_lambda", "lambda", 0.0, 10.0, 0.05,
+                   help="u <- (1 - lambda tau) u after each step (tau in [0, 1] units)")
+    if slot == "e":
+        ctl.slider("e_every", "apply every k steps", 1, 20, 1,
+                   help="Yosinski et al. blur every k-th step")

@@ -1,0 +1,185 @@
+"""Paper presets: the paper's figures and the classic recipes, one click each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.common import (
+    PAGES,
+    RunRecord,
+    available,
+    display_image,
+    downloads,
+    get_model,
+    guard,
+    model_status,
+    setup_page,
+    status_message,
+    stream,
+)
+from viz_core import presets, ui_state
+from viz_core.errors import VizError
+from viz_core.presets import Batch, Preset
+
+P = "pp_"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+COLS = 4
+
+setup_page("Paper presets")
+
+
+def _open(preset: Preset, batch: Batch) -> None:
+    if preset.page == "playground":
+        s, _ = ui_state.config_to_settings(batch.configs[0])
+        st.switch_page(PAGES["playground"][0],
+                       query_params=ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS))
+    s, _ = ui_state.compare_settings(batch.configs)
+    st.switch_page(PAGES["compare"][0],
+                   query_params=ui_state.encode(s, ui_state.COMPARE_DEFAULTS))
+
+
+def _grid(batch: Batch):
+    """Placeholders for a batch's cells (rows of COLS)."""
+    st.markdown(f"**{batch.title}**")
+    slots = []
+    for start in range(0, len(batch.configs), COLS):
+        cols = st.columns(COLS)
+        for col, cfg in zip(cols, batch.configs[start:start + COLS]):
+            slots.append(col.empty())
+            slots[-1].caption(f"{cfg.name} - not run yet")
+    return slots
+
+
+def _draw(slots, rec: RunRecord) -> None:
+    for i, slot in enumerate(slots):
+        if rec.images is not None and i < rec.images.shape[0]:
+            a = rec.activation[-1][i] if rec.activation else float("nan")
+            slot.image(display_image(rec.images[i], 160),
+                       caption=f"{rec.labels[i]} · {a:.3g} · step {rec.step}/{rec.total}")
+
+
+def _run(batches: list[Batch], slot_lists: list, key: str) -> None:
+    records: list[RunRecord | None] = [None] * len(batches)
+    st.session_state[key] = records
+    for i, (batch, slots) in enumerate(zip(batches, slot_lists)):
+        c0 = batch.configs[0]
+        try:
+            model = get_model(c0.model, "random" if c0.weights == "random" else "pretrained",
+                              c0.device)
+        except VizError as exc:
+            rec = RunRecord([c.name for c in batch.configs], [], c0.model, c0.total_steps)
+            rec.status, rec.message = "error", str(exc)
+            records[i] = rec
+            continue
+        rec = RunRecord([c.name for c in batch.configs], [c.to_json() for c in batch.configs],
+                        model.label, c0.total_steps)
+        records[i] = rec
+        stream(batch.configs, model, rec, lambda r, f, full, s=slots: _draw(s, r),
+               every=c0.every)
+
+
+def _preset(p: Preset) -> None:
+    with st.container(border=True):
+        st.subheader(p.title)
+        st.caption(f"Source: {p.source}")
+        st.markdown(f"**Setting (Ke, Kf, tau, TV):** {p.setting}")
+        st.markdown(p.description)
+        paper_ok = available(p.models)
+        status = ", ".join(f"{m}: {model_status(m)}" for m in p.models)
+        if paper_ok:
+            st.success(f"Weights available ({status}): the paper version runs here.")
+        else:
+            st.warning(f"ImageNet weights not available offline ({status}). The paper "
+                       f"version needs them in the torch hub cache; the **offline version** "
+                       f"runs the same scheme settings on "
+                       f"{', '.join(p.offline_models)}.")
+        missing = sorted({c.image for b in p.batches + p.offline for c in b.configs
+                          if c.image and not presets.image_exists(c.image)})
+        if missing:
+            st.warning("Sample image missing on this machine: " + ", ".join(missing))
+        if p.notes:
+            with st.expander("notes on the settings"):
+                for n in p.notes:
+                    st.markdown(f"- {n}")
+        c = st.columns(4)
+        run_off = c[0].button("Run offline version", key=f"{P}{p.key}_off", type="primary",
+                              width="stretch")
+        run_pap = c[1].button("Run paper version", key=f"{P}{p.key}_pap", disabled=not paper_ok,
+                              width="stretch",
+                              help=None if paper_ok else "needs the ImageNet weights")
+        target = "Compare" if p.page == "compare" else "Playground"
+        if c[2].button(f"Open offline in {target}", key=f"{P}{p.key}_open_off",
+                       width="stretch"):
+            _open(p, p.offline[0])
+        if c[3].button(f"Open paper version in {target}", key=f"{P}{p.key}_open_pap",
+                       width="stretch"):
+            _open(p, p.batches[0])
+        key = f"{P}{p.key}_records"
+        variant_key = f"{P}{p.key}_variant"
+        if run_off or run_pap:
+            st.session_state[variant_key] = "offline" if run_off else "paper"
+        variant = st.session_state.get(variant_key)
+        if variant is None:
+            return
+        batches = p.offline if variant == "offline" else p.batches
+        st.caption(f"{variant} version:")
+        slot_lists = [_grid(b) for b in batches]
+        if run_off or run_pap:
+            _run(batches, slot_lists, key)
+        for i, rec in enumerate(st.session_state.get(key) or []):
+            if rec is None:
+                continue
+            rec.mark_interrupted()
+            _draw(slot_lists[i], rec)
+            status_message(rec)
+            if rec.images is not None and rec.status != "running" and len(rec.labels) == 1:
+                downloads(rec, 0, f"{P}{p.key}_dl{i}", f"demons-{p.key}")
+
+
+def _table1_results() -> None:
+    files = sorted(RESULTS.glob("table1*.csv")) if RESULTS.is_dir() else []
+    files = [f for f in files if not f.stem.endswith("_samples")]
+    if not files:
+        st.info("No results/table1*.csv yet: run the Table 1 evaluation command to fill "
+                "this table (the offline pair runs on a CPU).")
+        return
+    import pandas as pd
+
+    for f in files:
+        try:
+            df = pd.read_csv(f)
+        except Exception as exc:  # noqa: BLE001 - a malformed file is reported, not raised
+            st.error(f"cannot read {f.name}: {exc}")
+            continue
+        st.markdown(f"**{f.name}**")
+        st.dataframe(df, hide_index=True, width="stretch")
+
+
+def main() -> None:
+    st.title("Paper presets")
+    st.markdown("One click reproduces an experiment of Baust et al. (arXiv:1805.00071) with "
+                "its parameters, or a classic feature-visualization recipe written as a "
+                "setting of the one demons update u ← Ke * (u − τ Kf * ∇D(u)). Where the "
+                "ImageNet weights are not on this machine, each preset has an offline "
+                "version on the shipped Fashion-MNIST models.")
+    tabs = st.tabs(["Paper figures", "Classic recipes", "Table 1 results"])
+    items = presets.all_presets()
+    with tabs[0]:
+        for p in items:
+            if p.group == "paper":
+                _preset(p)
+    with tabs[1]:
+        for p in items:
+            if p.group == "classic":
+                _preset(p)
+    with tabs[2]:
+        st.markdown("Table 1 of the paper (top-1 / top-5 %, 1000 ImageNet images): VGG19 "
+                    "rec. -> DenseNet121: TV 44.0 / 65.7, fluid Sobolev 43.5 / 67.3, "
+                    "fluid-elastic Sobolev 13.8 / 30.6; DenseNet121 rec. -> VGG19: TV 5.9 / "
+                    "14.4, fluid 4.5 / 10.4, fluid-elastic 10.4 / 21.6.")
+        _table1_results()
+
+
+guard(main)

@@ -1,0 +1,188 @@
+"""Plotly figures shared by the dashboard pages, built from arrays and kernels.
+
+No numerics beyond indexing: kernels come from :mod:`viz_core.kernels` (their weights,
+centre profile and ``frequency_response``), spectra from :mod:`viz_core.spectra`, teaching
+data from :mod:`viz_core.teaching`. Colour scales avoid Streamlit's rewrite of near-black
+colours (see ``streamlit-notes.md``): :data:`MAGMA` starts at pure black.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sequential
+from plotly.subplots import make_subplots
+
+from viz_core.kernels import Kernel, center_profile
+
+MAGMA = ["#000000"] + list(sequential.Magma[1:])
+KERNEL_SCALE = "Viridis"
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf"]
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _kernel_weights(k: Kernel | None) -> np.ndarray:
+    if k is None:
+        return np.ones((1, 1))
+    if k.weights is None:
+        return np.zeros((0, 0))
+    return k.weights.double().numpy() * k.scale
+
+
+def kernel_panel(fluid: Kernel | None, elastic: Kernel | None, n_freq: int = 64,
+                 height: int = 620) -> go.Figure:
+    """Fluid (Kf) and elastic (Ke) kernels side by side (eq. 18): 2D heatmap, centre
+    profile and 2D frequency response |H| (cycles/pixel). ``None`` is the Dirac delta."""
+    titles = []
+    for name, k in (("fluid Kf", fluid), ("elastic Ke", elastic)):
+        titles.append(f"{name}: {k.spec.label if k is not None else 'delta (none)'}")
+    titles += ["centre profile", "centre profile", "frequency response |H|",
+               "frequency response |H|"]
+    fig = make_subplots(rows=3, cols=2, subplot_titles=titles, vertical_spacing=0.09,
+                        horizontal_spacing=0.12, row_heights=[0.38, 0.24, 0.38])
+    for col, k in ((1, fluid), (2, elastic)):
+        w = _kernel_weights(k)
+        if w.size:
+            r = np.arange(w.shape[0]) - w.shape[0] // 2
+            fig.add_trace(go.Heatmap(z=w, x=r, y=r, colorscale=KERNEL_SCALE, showscale=False,
+                                     hovertemplate="x=%{x} y=%{y}<br>%{z:.4g}<extra></extra>",
+                                     name=f"kernel {col}"), row=1, col=col)
+            prof = w[w.shape[0] // 2]
+            fig.add_trace(go.Scatter(x=r, y=prof, mode="lines+markers", line_color=_color(col),
+                                     name=f"profile {col}", showlegend=False), row=2, col=col)
+        else:
+            fig.add_annotation(text="acts in the Fourier domain<br>(no spatial kernel)",
+                               showarrow=False, row=1, col=col, x=0, y=0)
+            fig.add_annotation(text="-", showarrow=False, row=2, col=col, x=0, y=0)
+        if k is not None:
+            resp = k.frequency_response(n_freq)
+        else:
+            resp = np.ones((n_freq, n_freq))
+        f = (np.arange(resp.shape[0]) - resp.shape[0] // 2) / resp.shape[0]
+        fig.add_trace(go.Heatmap(z=resp, x=f, y=f, colorscale=MAGMA, zmin=0,
+                                 zmax=max(1.0, float(resp.max())), showscale=col == 2,
+                                 colorbar=dict(len=0.35, y=0.17, thickness=10),
+                                 hovertemplate="fx=%{x:.3f} fy=%{y:.3f}<br>|H|=%{z:.3g}"
+                                               "<extra></extra>",
+                                 name=f"response {col}"), row=3, col=col)
+    for col in (1, 2):
+        fig.update_yaxes(scaleanchor="x" if col == 1 else "x2", row=1, col=col)
+        fig.update_yaxes(scaleanchor=f"x{col + 4}", row=3, col=col)
+        fig.update_xaxes(title_text="cycles / pixel", row=3, col=col, title_standoff=2)
+    fig.update_layout(height=height, showlegend=False, **_LAYOUT)
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.ndarray,
+                  labels: Sequence[str], activation_name: str = "target activation",
+                  height: int = 280) -> go.Figure:
+    """Data term D (minimised, eqs. 3-4) and target activation over the steps;
+    ``objective``/``activation`` are (T, B) arrays, one column per configuration."""
+    obj = np.asarray(objective, dtype=float).reshape(len(steps), -1)
+    act = np.asarray(activation, dtype=float).reshape(len(steps), -1)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["data term D (minimised)",
+                                                        activation_name],
+                        horizontal_spacing=0.12)
+    for i, label in enumerate(labels):
+        c = _color(i)
+        fig.add_trace(go.Scatter(x=list(steps), y=obj[:, i], mode="lines", name=label,
+                                 line_color=c, legendgroup=label), row=1, col=1)
+        fig.add_trace(go.Scatter(x=list(steps), y=act[:, i], mode="lines", name=label,
+                                 line_color=c, legendgroup=label, showlegend=False),
+                      row=1, col=2)
+    fig.update_xaxes(title_text="step", title_standoff=2)
+    fig.update_layout(height=height, showlegend=len(labels) > 1,
+                      legend=dict(orientation="h", y=-0.3), **_LAYOUT)
+    return fig
+
+
+def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
+                    title: str = "radially averaged power spectrum",
+                    height: int = 280) -> go.Figure:
+    """Log-log power spectra ``(label, freq, power)`` (cycles/pixel; f = 0 dropped)."""
+    fig = go.Figure()
+    for i, (label, freq, pw) in enumerate(spectra):
+        freq, pw = np.asarray(freq), np.asarray(pw)
+        keep = freq > 0
+        fig.add_trace(go.Scatter(x=freq[keep], y=np.maximum(pw[keep], 1e-16), mode="lines",
+                                 name=label, line_color=_color(i)))
+    fig.update_xaxes(type="log", title_text="frequency (cycles / pixel)", title_standoff=2)
+    fig.update_yaxes(type="log", title_text="power", exponentformat="power")
+    fig.update_layout(title=dict(text=title, font_size=13), height=height,
+                      showlegend=len(spectra) > 1, legend=dict(orientation="h", y=-0.35),
+                      **_LAYOUT)
+    return fig
+
+
+def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str,
+                 xtitle: str, ytitle: str, log_y: bool = False, log_x: bool = False,
+                 height: int = 320, dash: Mapping[str, str] | None = None,
+                 markers: bool = False) -> go.Figure:
+    """Several (x, y) curves on one plot (profiles, responses, growth curves)."""
+    fig = go.Figure()
+    for i, (label, (x, y)) in enumerate(series.items()):
+        fig.add_trace(go.Scatter(x=np.asarray(x), y=np.asarray(y), name=label,
+                                 mode="lines+markers" if markers else "lines",
+                                 line=dict(color=_color(i), dash=(dash or {}).get(label))))
+    fig.update_xaxes(title_text=xtitle, title_standoff=2, type="log" if log_x else "linear")
+    fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear")
+    fig.update_layout(title=dict(text=title, font_size=13), height=height,
+                      legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return fig
+
+
+def heatmaps_figure(panels: Sequence[tuple[str, np.ndarray]], frequency: bool = False,
+                    height: int = 300, shared_scale: bool = False) -> go.Figure:
+    """Heatmaps side by side: kernels (centred pixel axes) or, with ``frequency``,
+    centred frequency responses (cycles/pixel, magma scale from 0)."""
+    fig = make_subplots(rows=1, cols=max(1, len(panels)),
+                        subplot_titles=[t for t, _ in panels], horizontal_spacing=0.06)
+    zmax = max((float(np.max(a)) for _, a in panels if np.size(a)), default=1.0)
+    for i, (_, arr) in enumerate(panels, start=1):
+        a = np.asarray(arr, dtype=float)
+        if frequency:
+            ax = (np.arange(a.shape[0]) - a.shape[0] // 2) / a.shape[0]
+        else:
+            ax = np.arange(a.shape[0]) - a.shape[0] // 2
+        fig.add_trace(go.Heatmap(z=a, x=ax, y=ax, colorscale=MAGMA if frequency else
+                                 KERNEL_SCALE, showscale=i == len(panels),
+                                 zmin=0 if (frequency or shared_scale) else None,
+                                 zmax=zmax if shared_scale else None,
+                                 colorbar=dict(thickness=10),
+                                 hovertemplate="%{x:.3g}, %{y:.3g}: %{z:.4g}<extra></extra>"),
+                      row=1, col=i)
+        fig.update_yaxes(scaleanchor=f"x{i if i > 1 else ''}", row=1, col=i)
+        if frequency:
+            fig.update_xaxes(title_text="cycles / pixel", title_standoff=2, row=1, col=i)
+    fig.update_layout(height=height, **_LAYOUT)
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def bars_figure(groups: Mapping[str, Mapping[str, float]], title: str, ytitle: str,
+                height: int = 320) -> go.Figure:
+    """Grouped bars: one bar group per outer key (e.g. scheme), one bar per inner key
+    (e.g. frequency band)."""
+    fig = go.Figure()
+    inner = list(dict.fromkeys(k for g in groups.values() for k in g))
+    for i, name in enumerate(inner):
+        fig.add_trace(go.Bar(x=list(groups), y=[g.get(name, 0.0) for g in groups.values()],
+                             name=name, marker_color=_color(i)))
+    fig.update_yaxes(title_text=ytitle)
+    fig.update_layout(title=dict(text=title, font_size=13), barmode="group", height=height,
+                      legend=dict(orientation="h", y=-0.2), **_LAYOUT)
+    return fig
+
+
+def kernel_profile(k: Kernel) -> tuple[np.ndarray, np.ndarray]:
+    """(x, centre row) of a spatial kernel, for :func:`lines_figure`."""
+    prof = center_profile(k)
+    return np.arange(prof.size) - prof.size // 2, prof

@@ -1,0 +1,439 @@
+"""The paper's experiments and the classic feature-visualization recipes as configurations.
+
+Every preset is a list of *batches* (configurations that share model, layer and schedule
+and therefore run as one pass of :func:`viz_core.engine.run`) with the paper's parameters,
+plus an **offline** version: the same scheme settings (kernels, step sizes, TV, jitter,
+octaves) on the shipped Fashion-MNIST models (64x64 grey), with a class target or the
+model's default layer and a shipped sample image, for machines without ImageNet weights.
+
+Sources (Baust et al., arXiv:1805.00071; parameters also in ``paper-notes.md``):
+
+* **Fig. 1** (Sec. 3.1): AM of "king crab" (ImageNet class 121) on VGG19, 11x11 kernels
+  fitted to their size (Sec. 2.7), 160 steps of tau 5, 2 px jitter, no octaves; cells
+  Gaussian / Sobolev x fluid (eq. 8, 17) / elastic (eq. 6) / fluid-elastic (eq. 18), TV
+  (eqs. 19-20) and plain gradient descent (eq. 5).
+* **Fig. 2** (Sec. 3.1): AM of "daisy" (class 985) on VGG19, ResNet50 and DenseNet121 with
+  9x9 kernels, with and without the per-architecture octave recipes; schemes TV and fluid /
+  elastic / fluid-elastic with Sobolev filters (the caption's comparison).
+* **Fig. 4** (Sec. 3.2): inversion (eq. 3) from DenseNet121 ``conv3_block3_1_bn`` and
+  ``conv5_block12_0_bn``, 11x11 kernels, 2000 steps of tau 1, no octaves or jitter; TV,
+  fluid Sobolev, fluid-elastic Sobolev.
+* **Table 1** (Sec. 3.2): inversion from VGG19 ``block5_conv1`` and DenseNet121
+  ``conv5_block12_0_bn``, 300 steps of tau 20, 11x11 kernels; same three schemes.
+
+Step sizes follow :mod:`viz_core.config` (tau = mean change of a pixel per step in 0-255
+units, gradient normalised by mean|g|), which is the keras "caffe" scale of the paper's
+VGG19 and ResNet50. DenseNet121 ran in keras "torch" mode, whose pixel unit is
+255 * 0.226 = ~57.6 levels, so the **DenseNet121 step sizes of Figs. 2 and 4 are
+multiplied by** :data:`DENSENET_TAU_FACTOR` (0.05 -> 2.9, 0.02 -> 1.15, 1 -> 57.6).
+Applied literally this also turns Fig. 2's first DenseNet octave (tau 5) into 288, which
+saturates the pixel range (clipping keeps the image valid); the paper may have meant that
+value on another scale, so treat it as a starting point. Table 1 follows
+:mod:`viz_core.evaluate`, the command that writes its results: tau 20 for both networks.
+
+Choices the paper does not state: the TV weight, lambda = 0.3 with eps = 0.05, lowered
+by :func:`stable_tv` where a large step size would make explicit TV unstable
+(tau lambda / eps <= 1/4 in [0, 1] pixel units), and 0.1 for Table 1 (as
+``viz_core.evaluate``); the octave reading of :mod:`viz_core.transforms` (absolute scales,
+random crops over the slack) plus the 2 px jitter of Fig. 1 in the "with octaves"
+variant; shipped sample images instead of the paper's Fig. 3 photos. Offline versions of
+the 2000-step Fig. 4 run 400 steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from viz_core.config import DEFAULT_MODEL, RunConfig
+from viz_core.errors import VizError
+from viz_core.kernels import KernelSpec
+from viz_core.transforms import Octave
+
+DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
+TV_WEIGHT = 0.3
+TABLE1_TV = 0.1          # viz_core.evaluate.TV_LAMBDA
+KING_CRAB = 121
+DAISY = 985
+OFFLINE_AM_CLASS = 9     # Fashion-MNIST "Ankle boot": plenty of structure at 64x64
+OFFLINE_AM_CLASS_2 = 8   # "Bag"
+OFFLINE_SECOND = "fmnist_resnet"
+
+# The paper's octave recipes (Sec. 3.1): (scale, steps, tau) per stage
+OCTAVES = {
+    "vgg19": [(1.0, 100, 5.0), (1.1, 50, 2.0), (1.2, 10, 1.0)],
+    "resnet50": [(1.0, 160, 60.0), (1.1, 60, 20.0), (1.2, 16, 5.0)],
+    "densenet121": [(1.0, 100, 5.0), (1.1, 60, 0.05), (1.2, 8, 0.02)],
+}
+
+
+@dataclass
+class Batch:
+    """Configurations run together (one engine batch), with a title for the grid."""
+
+    title: str
+    configs: list[RunConfig]
+
+
+@dataclass
+class Preset:
+    """A reproducible experiment: the paper's version and its offline counterpart."""
+
+    key: str
+    title: str
+    group: str                 # "paper" | "classic"
+    source: str                # where the settings come from
+    setting: str               # the (Ke, Kf, tau, TV) reading of the one demons update
+    description: str
+    batches: list[Batch]
+    offline: list[Batch]
+    notes: list[str] = field(default_factory=list)
+    page: str = "compare"      # where "open" sends it: "compare" grid or "playground"
+
+    @property
+    def models(self) -> list[str]:
+        """Models the paper version needs (in order, without repeats)."""
+        return list(dict.fromkeys(c.model for b in self.batches for c in b.configs))
+
+    @property
+    def offline_models(self) -> list[str]:
+        return list(dict.fromkeys(c.model for b in self.offline for c in b.configs))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def paper_tau(model: str, tau: float) -> float:
+    """The paper's step size for ``model`` in this tool's units (DenseNet121 x ~57.6)."""
+    return tau * DENSENET_TAU_FACTOR if model == "densenet121" else tau
+
+
+def sample_images(channels: int = 1) -> list[str]:
+    """Shipped sample images: Fashion-MNIST crops (``channels=1``) or photos (3)."""
+    from viz_core.models import assets_dir
+
+    sub = "fmnist" if channels == 1 else "photos"
+    folder = assets_dir() / "samples" / sub
+    exts = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in exts)
+
+
+def sample_image(channels: int = 1) -> str:
+    """The first shipped sample (a path that may not exist yet if no samples are shipped;
+    the engine then reports the missing file)."""
+    found = sample_images(channels)
+    if found:
+        return found[0]
+    from viz_core.models import assets_dir
+
+    sub = "fmnist" if channels == 1 else "photos"
+    return str(assets_dir() / "samples" / sub / "sample.png")
+
+
+def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float:
+    """``weight``, lowered where needed so that explicit TV steps stay stable
+    (tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, paper-notes.md), with a 20 %
+    margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
+    limit = 0.8 * 0.25 * eps / (tau / 255.0)
+    return float(f"{min(weight, limit):.3g}")
+
+
+def _fit(kind: str, size: int) -> KernelSpec:
+    return KernelSpec(kind, None, size)
+
+
+def scheme_cell(base: RunConfig, kind: str | None, scheme: str, size: int,
+                tv: float | None = None) -> RunConfig:
+    """``base`` with one scheme: ``scheme`` in plain / fluid / elastic / fluid-elastic / tv,
+    kernels of ``kind`` (gaussian / sobolev) fitted to ``size`` (Sec. 2.7). ``tv=None``:
+    :func:`stable_tv` for the largest step size of ``base``'s schedule."""
+    if tv is None:
+        tv = stable_tv(max(o.tau for o in base.schedule), base.tv_eps)
+    k = _fit(kind, size) if kind else None
+    fluid = k if scheme in ("fluid", "fluid-elastic") else None
+    elastic = k if scheme in ("elastic", "fluid-elastic") else None
+    cfg = dataclasses.replace(base, fluid=fluid, elastic=elastic,
+                              tv=tv if scheme == "tv" else 0.0, extra={})
+    kname = {"gaussian": "Gaussian", "sobolev": "Sobolev", None: ""}[kind]
+    cfg.name = {"plain": "no regularization", "tv": "TV"}.get(scheme, f"{kname} {scheme}")
+    return cfg
+
+
+FIG1_CELLS: list[tuple[str | None, str]] = [
+    ("gaussian", "fluid"), ("gaussian", "elastic"), ("gaussian", "fluid-elastic"),
+    ("sobolev", "fluid"), ("sobolev", "elastic"), ("sobolev", "fluid-elastic"),
+    (None, "tv"), (None, "plain"),
+]
+"""Fig. 1's layout, row-major: rows Gaussian / Sobolev, columns fluid / elastic /
+fluid-elastic, then TV and no regularization."""
+
+
+def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,
+                cells: list[tuple[str | None, str]] | None = None) -> list[RunConfig]:
+    """The Fig. 1 grid (or ``cells``) of schemes on ``base``'s target, as one batch."""
+    return [scheme_cell(base, kind, scheme, size, tv) for kind, scheme in (cells or FIG1_CELLS)]
+
+
+def _am(model: str, target: int | None = None, layer: str | None = None,
+        channel: int | None = None, **kw) -> RunConfig:
+    return RunConfig(model=model, task="am", target=target, layer=layer, channel=channel, **kw)
+
+
+def _inv(model: str, layer: str | None, image: str, **kw) -> RunConfig:
+    return RunConfig(model=model, task="inversion", layer=layer, image=image, **kw)
+
+
+def _octaves(recipe: list[tuple[float, int, float]], model: str) -> list[Octave]:
+    return [Octave(s, n, paper_tau(model, t)) for s, n, t in recipe]
+
+
+# ----------------------------------------------------------------------------- paper figures
+
+def fig1() -> Preset:
+    """Fig. 1: the scheme grid on king crab, VGG19 (Sec. 3.1)."""
+    common = dict(steps=160, step_size=5.0, jitter=2.0, every=8)
+    paper = scheme_grid(_am("vgg19", KING_CRAB, **common), 11)
+    off = scheme_grid(_am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **common), 11)
+    return Preset(
+        "fig1", "Fig. 1: demons schemes on 'king crab' (VGG19)", "paper",
+        "Baust et al. Fig. 1, Sec. 3.1",
+        "Kf, Ke in {delta, G_sigma, S_gamma} (11x11, fitted), tau = 5, TV lambda = 0.3",
+        "Activation maximization of ImageNet class 121 with every demons scheme, Gaussian "
+        "and Sobolev filters, TV and no regularization: 160 steps, tau 5, 2 px jitter, "
+        "no octaves.",
+        [Batch("VGG19, class 121 'king crab'", paper)],
+        [Batch("fmnist_vgg, class 9 'Ankle boot'", off)],
+        ["TV weight 0.3 is this tool's choice (the paper does not state it)."])
+
+
+def fig2() -> Preset:
+    """Fig. 2: daisy on three architectures, with and without octaves (Sec. 3.1)."""
+    cells = [(None, "tv"), ("sobolev", "fluid"), ("sobolev", "elastic"),
+             ("sobolev", "fluid-elastic")]
+    batches, offline = [], []
+
+    def pair(model: str, recipe: list, target: int, label: str) -> list[Batch]:
+        octs = _octaves(recipe, model)
+        steps = sum(o.steps for o in octs)
+        plain = _am(model, target, steps=steps, step_size=octs[0].tau, every=8)
+        octv = _am(model, target, steps=steps, step_size=octs[0].tau, octaves=octs,
+                   jitter=2.0, every=8)
+        return [Batch(f"{label}, without octaves", scheme_grid(plain, 9, cells=cells)),
+                Batch(f"{label}, octaves + jitter", scheme_grid(octv, 9, cells=cells))]
+
+    for model, name in (("vgg19", "VGG19"), ("resnet50", "ResNet50"),
+                        ("densenet121", "DenseNet121")):
+        batches += pair(model, OCTAVES[model], DAISY, f"{name}, class 985 'daisy'")
+    offline += pair(DEFAULT_MODEL, OCTAVES["vgg19"], OFFLINE_AM_CLASS_2,
+                    "fmnist_vgg (VGG19 recipe), class 8 'Bag'")
+    offline += pair(OFFLINE_SECOND, OCTAVES["resnet50"], OFFLINE_AM_CLASS_2,
+                    "fmnist_resnet (ResNet50 recipe), class 8 'Bag'")
+    return Preset(
+        "fig2", "Fig. 2: 'daisy' on VGG19, ResNet50, DenseNet121", "paper",
+        "Baust et al. Fig. 2, Sec. 3.1 (octave recipes per architecture)",
+        "Kf, Ke in {delta, S_gamma} (9x9, fitted), tau per octave, TV lambda = 0.3 "
+        "(lowered where tau is large)",
+        "Activation maximization of ImageNet class 985 on three architectures with TV and "
+        "Sobolev fluid / elastic / fluid-elastic demons, with and without the octave "
+        "recipes (scales 1.0, 1.1, 1.2 with random crops) and jitter.",
+        batches, offline,
+        [f"DenseNet121 step sizes are the paper's times {DENSENET_TAU_FACTOR:.1f} (keras "
+         "'torch' pixel scale -> 0-255 levels): 5 -> 288, 0.05 -> 2.9, 0.02 -> 1.15.",
+         "Without octaves: the total number of steps at the first octave's step size.",
+         "TV weight 0.3, lowered for large step sizes to keep explicit TV stable "
+         "(tau lambda / eps <= 1/4): 0.0425 for ResNet50, 0.0089 for DenseNet121.",
+         "No offline DenseNet: the offline version runs the VGG19 recipe on fmnist_vgg and "
+         "the ResNet50 recipe on fmnist_resnet."])
+
+
+def _inversion_schemes(base: RunConfig, size: int = 11, tv: float | None = None
+                       ) -> list[RunConfig]:
+    return scheme_grid(base, size, tv, cells=[(None, "tv"), ("sobolev", "fluid"),
+                                          ("sobolev", "fluid-elastic")])
+
+
+def fig4() -> Preset:
+    """Fig. 4: inversion from two DenseNet121 layers (Sec. 3.2)."""
+    photo = sample_image(3)
+    tau = paper_tau("densenet121", 1.0)
+    batches = [Batch(f"DenseNet121 {layer}", _inversion_schemes(
+        _inv("densenet121", layer, photo, steps=2000, step_size=tau, every=20)))
+        for layer in ("conv3_block3_1_bn", "conv5_block12_0_bn")]
+    img = sample_image(1)
+    offline = [Batch(f"fmnist_vgg {layer}", _inversion_schemes(
+        _inv(DEFAULT_MODEL, layer, img, steps=400, step_size=1.0, every=10)))
+        for layer in ("block2", "block4")]
+    return Preset(
+        "fig4", "Fig. 4: inversion from DenseNet121 layers", "paper",
+        "Baust et al. Fig. 4, Sec. 3.2",
+        "TV; Kf = S_gamma, Ke = delta; Kf = Ke = S_gamma (11x11), tau = 1",
+        "Feature inversion (eq. 3, p = 2) of a photo from a middle (conv3_block3_1_bn) and a "
+        "deep (conv5_block12_0_bn) DenseNet121 layer: 2000 steps, tau 1, no octaves or "
+        "jitter.",
+        batches, offline,
+        [f"DenseNet121 tau 1 -> {tau:.1f} (keras 'torch' pixel scale); TV lambda "
+         f"{stable_tv(tau):g} there (stability), 0.3 offline.",
+         "Offline: fmnist_vgg block2 (middle) and block4 (deep), 400 steps instead of 2000 "
+         "so that it runs in about a minute on a CPU.",
+         "A shipped sample photo replaces the paper's Fig. 3 images."])
+
+
+def table1() -> Preset:
+    """Table 1: the cross-network inversion protocol (Sec. 3.2), with the settings of
+    :mod:`viz_core.evaluate` (which writes results/table1*.csv): tau 20 for both networks,
+    TV lambda 0.1."""
+    photo = sample_image(3)
+    kw = dict(steps=300, step_size=20.0, every=10)
+    batches = [
+        Batch("VGG19 block5_conv1 (classified by DenseNet121)", _inversion_schemes(
+            _inv("vgg19", "block5_conv1", photo, **kw), tv=TABLE1_TV)),
+        Batch("DenseNet121 conv5_block12_0_bn (classified by VGG19)", _inversion_schemes(
+            _inv("densenet121", "conv5_block12_0_bn", photo, **kw), tv=TABLE1_TV)),
+    ]
+    img = sample_image(1)
+    offline = [
+        Batch("fmnist_vgg block4 (classified by fmnist_resnet)", _inversion_schemes(
+            _inv(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV)),
+        Batch("fmnist_resnet layer4 (classified by fmnist_vgg)", _inversion_schemes(
+            _inv(OFFLINE_SECOND, "layer4", img, **kw), tv=TABLE1_TV)),
+    ]
+    return Preset(
+        "table1", "Table 1: reconstructions classified by another network", "paper",
+        "Baust et al. Table 1, Sec. 3.2",
+        f"TV (lambda {TABLE1_TV:g}); Kf = S_gamma; Kf = Ke = S_gamma (11x11), tau = 20, "
+        "300 steps",
+        "Invert an image from one network's deep layer, then classify the reconstruction "
+        "with the other network (top-1 / top-5 over one image per class). Here: one image; "
+        "the full protocol is the evaluation command, whose results/table1*.csv this page "
+        "shows when present.",
+        batches, offline,
+        ["As in viz_core.evaluate, tau 20 is used literally for both networks (the "
+         "DenseNet121 pixel-scale factor is not applied here) and TV lambda is 0.1.",
+         "Paper (top-1 / top-5 %): VGG19 rec. -> DenseNet121: TV 44.0/65.7, fluid 43.5/67.3, "
+         "fluid-elastic 13.8/30.6; DenseNet121 rec. -> VGG19: TV 5.9/14.4, fluid 4.5/10.4, "
+         "fluid-elastic 10.4/21.6."])
+
+
+# ----------------------------------------------------------------------------- classic recipes
+
+def _single(key: str, title: str, source: str, setting: str, description: str,
+            paper: RunConfig, offline: RunConfig, notes: list[str] | None = None) -> Preset:
+    paper.name = offline.name = title
+    return Preset(key, title, "classic", source, setting, description,
+                  [Batch(f"{paper.model}", [paper])], [Batch(f"{offline.model}", [offline])],
+                  notes or [], page="playground")
+
+
+def simonyan() -> Preset:
+    """Simonyan et al. (2014): class-score AM with L2 decay = elastic kernel (1 - lambda tau)."""
+    lam = 1.0
+    kw = dict(elastic=KernelSpec("decay", lam), step_size=5.0, steps=200, every=10)
+    return _single(
+        "simonyan", "Simonyan et al. (L2 decay)",
+        "Simonyan, Vedaldi, Zisserman 2014, 'Deep inside convolutional networks'",
+        f"Ke = (1 - lambda tau) delta (lambda = {lam:g}), Kf = delta, tau = 5, TV = 0",
+        "Gradient ascent on a class score with an L2 penalty: the penalty's gradient step "
+        "is a multiplication of the (mean-free) image by 1 - lambda tau, i.e. an elastic "
+        "'kernel' that is a scaled Dirac delta.",
+        _am("vgg19", KING_CRAB, **kw), _am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw),
+        ["tau in [0, 1] pixel units enters the factor: 1 - 1.0 * 5/255 = 0.980 per step."])
+
+
+def mahendran_vedaldi() -> Preset:
+    """Mahendran and Vedaldi (2015): inversion with TV, Kf = Ke = delta (eqs. 3, 19-20)."""
+    kw = dict(tv=0.5, tv_eps=0.05, step_size=5.0, steps=300, every=10)
+    return _single(
+        "mahendran", "Mahendran & Vedaldi (TV inversion)",
+        "Mahendran and Vedaldi 2015, 'Understanding deep image representations by "
+        "inverting them'",
+        "Ke = delta, Kf = delta, tau = 5, TV lambda = 0.5 (eps 0.05)",
+        "Feature inversion with the normalised data term ||Phi(u) - Phi0||^2 / ||Phi0||^2 "
+        "and a total-variation regularizer (they used TV^beta; here beta = 1, relaxed).",
+        _inv("vgg19", "block5_conv1", sample_image(3), **kw),
+        _inv(DEFAULT_MODEL, "block4", sample_image(1), **kw),
+        ["Stable explicit TV needs tau lambda / eps <= 1/4 (tau in [0, 1] units): "
+         "5/255 * 0.5 / 0.05 = 0.20."])
+
+
+def yosinski() -> Preset:
+    """Yosinski et al. (2015): Gaussian blur every k steps = elastic Gaussian, every k."""
+    kw = dict(elastic=KernelSpec("gaussian", 1.0, 7), elastic_every=4, step_size=5.0,
+              steps=200, every=10)
+    return _single(
+        "yosinski", "Yosinski et al. (blur every k steps)",
+        "Yosinski, Clune, Nguyen, Fuchs, Lipson 2015, 'Understanding neural networks "
+        "through deep visualization'",
+        "Ke = G_sigma (sigma 1.0, 7x7) every 4th step, else delta; Kf = delta, tau = 5, TV = 0",
+        "Gradient ascent on a class score with a Gaussian blur of the image every few "
+        "steps: an elastic demons scheme whose elastic kernel is applied every k-th step.",
+        _am("vgg19", KING_CRAB, **kw), _am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw))
+
+
+def deepdream() -> Preset:
+    """DeepDream (Mordvintsev et al. 2015): plain GD with an octave pyramid and jitter."""
+    octs = [Octave(1.0, 20, 1.5), Octave(1.4, 20, 1.5), Octave(1.96, 20, 1.5)]
+    kw = dict(octaves=octs, steps=60, step_size=1.5, jitter=0.14, every=5)
+    return _single(
+        "deepdream", "DeepDream (octaves + jitter)",
+        "Mordvintsev, Olah, Tyka 2015, 'Inceptionism' / the deepdream notebook",
+        "Ke = delta, Kf = delta, tau = 1.5 with tau / mean|g|, TV = 0; octaves x1.4, "
+        "jitter 32 px (14 % of the input)",
+        "Maximize a channel of a middle layer by plain normalised gradient steps on a "
+        "growing canvas (octaves, random crops) with random shifts (jitter): all the "
+        "regularization is implicit.",
+        _am("googlenet", layer="inception4c", channel=0, **kw),
+        _am(DEFAULT_MODEL, layer="block3", channel=5, **kw),
+        ["Octave reading of viz_core.transforms: absolute scales 1.0, 1.4, 1.96 with random "
+         "crops of the network's input size; 20 steps each."])
+
+
+def distill() -> Preset:
+    """Olah et al. (Distill 2017): FFT parameterisation = fluid spectral preconditioner."""
+    kw = dict(fluid=KernelSpec("spectral", 2.0), step_size=5.0, steps=200, jitter=0.04,
+              every=10)
+    return _single(
+        "distill", "Distill Feature Visualization (spectral preconditioner)",
+        "Olah, Mordvintsev, Schubert 2017, 'Feature Visualization', Distill",
+        "Kf = spectral 1 / (1 + |f|)^2, Ke = delta, tau = 5, TV = 0, jitter 8 px",
+        "Lucid's decorrelated Fourier parameterisation with plain gradient steps is a "
+        "preconditioner of about 1/|f|^2 on the gradient: a fluid demons scheme whose fluid "
+        "kernel lives in the Fourier domain (the gamma -> infinity limit of a Sobolev "
+        "gradient without the identity term).",
+        _am("googlenet", layer="inception4a", channel=476, **kw),
+        _am(DEFAULT_MODEL, layer="block3", channel=5, **kw))
+
+
+# ----------------------------------------------------------------------------- catalogue
+
+_FACTORIES = {"fig1": fig1, "fig2": fig2, "fig4": fig4, "table1": table1,
+              "simonyan": simonyan, "mahendran": mahendran_vedaldi, "yosinski": yosinski,
+              "deepdream": deepdream, "distill": distill}
+
+
+def all_presets() -> list[Preset]:
+    """Every preset, paper figures first."""
+    return [f() for f in _FACTORIES.values()]
+
+
+def get_preset(key: str) -> Preset:
+    """The preset registered under ``key``; VizError listing the known keys otherwise."""
+    if key not in _FACTORIES:
+        raise VizError(f"unknown preset {key!r}; known: {', '.join(_FACTORIES)}",
+                       field="preset")
+    return _FACTORIES[key]()
+
+
+def presets_for(page: str) -> list[Preset]:
+    """Presets a page offers: ``"presets"`` (all), ``"compare"`` (grids) or
+    ``"playground"`` (single configurations, incl. every batch's cells)."""
+    items = all_presets()
+    if page == "presets":
+        return items
+    return [p for p in items if p.page == page]
+
+
+def image_exists(path: str | None) -> bool:
+    """Whether a preset's image is on this machine (samples may not be shipped)."""
+    return bool(path) and Path(path).is_file()

@@ -1,0 +1,241 @@
+"""Numerics for the explanatory pages: kernel statistics and a tiny 1D demons example.
+
+Kernel explorer (Sec. 2.2-2.4, 2.7): fitted Gaussian vs Sobolev parameters, axial
+frequency responses, and how n elastic steps compound a kernel (``K^n``, eqs. 11-12)
+while a fluid scheme filters every gradient once (eqs. 9-10).
+
+1D example (eq. 18 on a signal of 256 samples): a target with coarse, medium and fine
+structure and a noisy start, optimised by plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6)
+and fluid-elastic (eq. 18) demons with the same 1D kernel, so a page can show where each
+scheme puts coarse and fine scales. A run of all four schemes takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from viz_core.errors import VizError
+from viz_core.kernels import Kernel, KernelSpec, build, fit_parameter
+
+TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")
+TOY_TASKS = ("inversion", "am")
+BANDS = (("coarse", 0.0, 1 / 32), ("medium", 1 / 32, 1 / 8), ("fine", 1 / 8, 0.5 + 1e-9))
+
+
+# ----------------------------------------------------------------------------- kernels
+
+def axial_response(kernel: Kernel, n: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """|H| along the horizontal frequency axis, 0 .. 0.5 cycles/pixel (Nyquist)."""
+    resp = kernel.frequency_response(n)
+    c = resp.shape[0] // 2
+    row = resp[c, c:]
+    return np.arange(row.size) / resp.shape[0], row
+
+
+def kernel_std(kernel: Kernel) -> float:
+    """Per-axis standard deviation (pixels) of a spatial kernel, 0 for spectral ones."""
+    if kernel.weights is None:
+        return 0.0
+    w = kernel.weights.double().numpy()
+    w = w / w.sum()
+    r = np.arange(w.shape[0]) - w.shape[0] // 2
+    return float(math.sqrt((w.sum(axis=0) * r**2).sum()))
+
+
+@dataclass
+class KernelStats:
+    """What the explorer tabulates for one kernel."""
+
+    label: str
+    param_name: str
+    param: float
+    center: float
+    std: float
+    nyquist_gain: float
+
+
+def kernel_stats(kernel: Kernel, label: str) -> KernelStats:
+    """Fitted parameter, centre tap, std and axial gain at Nyquist of a kernel."""
+    name = {"gaussian": "sigma", "sobolev": "gamma"}.get(kernel.spec.kind, "param")
+    centre = (float(kernel.weights[kernel.size // 2, kernel.size // 2])
+              if kernel.weights is not None else float("nan"))
+    _, resp = axial_response(kernel, 128)
+    return KernelStats(label, name, kernel.param, centre, kernel_std(kernel), float(resp[-1]))
+
+
+def comparison_kernels(size: int, order: int = 2) -> dict[str, Kernel]:
+    """Gaussian, Sobolev (k = 1) and Sobolev of ``order`` fitted to ``size`` (Sec. 2.7)."""
+    out = {"Gaussian": build(KernelSpec("gaussian", None, size)),
+           "Sobolev k=1": build(KernelSpec("sobolev", None, size, 1))}
+    if order > 1:
+        out[f"Sobolev k={order}"] = build(KernelSpec("sobolev", None, size, order))
+    return out
+
+
+def elastic_powers(kernel: Kernel, ns: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Centre profiles of ``K^n`` (n elastic steps, eqs. 11-12): {n: (x, profile)}.
+
+    The same values as :func:`viz_core.kernels.power`, computed through the FFT on a grid
+    exactly the support of ``K^n`` (``n*(s-1)+1``, centred), so there is no wrap-around."""
+    if kernel.weights is None or not ns:
+        return {}
+    w = kernel.weights.double().numpy() * kernel.scale
+    s = w.shape[0]
+    out = {}
+    for m in sorted(set(ns)):
+        size = m * (s - 1) + 1
+        grid = np.zeros((size, size))
+        grid[:s, :s] = w
+        h = np.fft.rfft2(grid)
+        km = np.fft.irfft2(h**m, s=(size, size))
+        row = km[size // 2]
+        out[m] = (np.arange(size) - size // 2, row)
+    return out
+
+
+def accumulated_responses(kernel: Kernel, n: int, grid: int = 128
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How n steps weight a constant gradient, per frequency, normalised to 1 at f = 0.
+
+    Fluid (eq. 10): every update is filtered once, sum = n H -> ``H``. Elastic (eq. 12):
+    the update of step i is filtered n - i + 1 times, sum_m H^m -> ``sum_{m=1..n} H^m / n``,
+    which falls off exponentially at frequencies where H < 1. Returns (freq, fluid, elastic).
+    """
+    if n < 1:
+        raise VizError("number of steps n must be >= 1", field="n")
+    freq, h = axial_response(kernel, grid)
+    h = np.clip(h, 0.0, 1.0)
+    elastic = np.array([np.sum(v ** np.arange(1, n + 1)) / n for v in h])
+    return freq, h, elastic
+
+
+def std_growth(kernel: Kernel, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Width (std) of the filter applied to an update m = 1..n steps old: fluid stays at
+    std(K); elastic grows like sqrt(m) std(K) (variances add under convolution, so the
+    paper's footnote 'G_2sigma = G_sigma * G_sigma' is really G_sqrt2 sigma)."""
+    m = np.arange(1, n + 1)
+    s = kernel_std(kernel)
+    return m, np.full(n, s), np.sqrt(m) * s
+
+
+# ----------------------------------------------------------------------------- 1D example
+
+def kernel_1d(kind: str, size: int, param: float | None = None, order: int = 1) -> np.ndarray:
+    """A 1D unit-sum kernel: ``identity``, sampled Gaussian or the 1D Sobolev filter
+    (solution of (1 - gamma d^2)^k s = delta with Dirichlet boundary). ``param=None`` fits
+    it to ``size`` with the 2D rule of Sec. 2.7."""
+    if kind == "identity" or size <= 1:
+        return np.ones(1)
+    if size % 2 == 0 or size < 1:
+        raise VizError(f"kernel size must be odd and >= 1, got {size}", field="kernel_size")
+    if param is None:
+        param = fit_parameter(kind, size, order)
+    if not (math.isfinite(param) and param > 0):
+        raise VizError(f"kernel parameter must be a finite number > 0, got {param}",
+                       field="param")
+    r = np.arange(size) - size // 2
+    if kind == "gaussian":
+        k = np.exp(-(r**2) / (2 * param**2))
+    elif kind == "sobolev":
+        j = np.arange(1, size + 1)
+        v = np.sqrt(2.0 / (size + 1)) * np.sin(np.pi * np.outer(j, j) / (size + 1))
+        mu = 4.0 * np.sin(np.pi * j / (2.0 * (size + 1))) ** 2
+        delta = np.zeros(size)
+        delta[size // 2] = 1.0
+        k = v @ ((v.T @ delta) * (1.0 + param * mu) ** (-order))
+    else:
+        raise VizError(f"1D kernels are identity, gaussian or sobolev, not {kind!r}",
+                       field="kind")
+    return k / k.sum()
+
+
+def toy_target(n: int = 256) -> np.ndarray:
+    """A target signal with coarse (a wide bump and a step), medium (a wave packet) and
+    fine (a high-frequency burst) structure, in [-1, 1]."""
+    x = np.arange(n) / n
+    coarse = 0.6 * np.exp(-((x - 0.25) / 0.09) ** 2) + 0.4 * (x > 0.55) - 0.2
+    medium = 0.3 * np.sin(2 * np.pi * 10 * x) * np.exp(-((x - 0.7) / 0.08) ** 2)
+    fine = 0.3 * np.sin(2 * np.pi * 48 * x) * ((x > 0.38) & (x < 0.5))
+    return np.clip(coarse + medium + fine, -1, 1)
+
+
+@dataclass
+class ToyRun:
+    """Trajectories of the four schemes: ``signals[scheme]`` is (steps + 1, n)."""
+
+    target: np.ndarray
+    start: np.ndarray
+    signals: dict[str, np.ndarray]
+    kernel: np.ndarray
+
+    def at(self, step: int) -> dict[str, np.ndarray]:
+        return {k: v[min(step, v.shape[0] - 1)] for k, v in self.signals.items()}
+
+
+def _transfer(kernel: np.ndarray, n: int) -> np.ndarray:
+    pad = np.zeros(n)
+    s = kernel.size
+    pad[:s] = kernel
+    pad = np.roll(pad, -(s // 2))
+    return np.real(np.fft.rfft(pad))
+
+
+def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,
+            tau: float = 0.3, steps: int = 100, task: str = "inversion", order: int = 1,
+            noise: float = 0.3, seed: int = 0, n: int = 256) -> ToyRun:
+    """Run plain / fluid / elastic / fluid-elastic demons (eq. 18) on the 1D toy problem.
+
+    ``task="inversion"``: D(u) = ||u - w||^2 / 2, gradient u - w (eq. 3 with Phi = Id);
+    ``task="am"``: D(u) = -<w, u> with u clipped to [-1, 1] (eq. 4 with a linear "neuron"
+    w and the pixel-range clipping of the real engine). Periodic convolution via the FFT.
+    """
+    if task not in TOY_TASKS:
+        raise VizError(f"task must be one of {', '.join(TOY_TASKS)}", field="task")
+    if not (math.isfinite(tau) and 0 < tau <= 2):
+        raise VizError(f"step size tau must be in (0, 2], got {tau}", field="tau")
+    if not 1 <= steps <= 2000:
+        raise VizError(f"steps must be in 1..2000, got {steps}", field="steps")
+    w = toy_target(n)
+    k = kernel_1d(kind, size, param, order)
+    h = _transfer(k, n)
+    u0 = np.random.default_rng(seed).normal(0.0, noise, n)
+
+    def filt(v: np.ndarray) -> np.ndarray:
+        return np.fft.irfft(np.fft.rfft(v) * h, n)
+
+    signals = {}
+    for scheme in TOY_SCHEMES:
+        fluid = scheme in ("fluid", "fluid-elastic")
+        elastic = scheme in ("elastic", "fluid-elastic")
+        u = u0.copy()
+        hist = np.empty((steps + 1, n))
+        hist[0] = u
+        for t in range(steps):
+            g = (u - w) if task == "inversion" else -w
+            v = u - tau * (filt(g) if fluid else g)
+            u = filt(v) if elastic else v
+            if task == "am":
+                u = np.clip(u, -1, 1)
+            hist[t + 1] = u
+        signals[scheme] = hist
+    return ToyRun(w, u0, signals, k)
+
+
+def band_energy(u: np.ndarray) -> dict[str, float]:
+    """Energy of a 1D signal (mean removed) in the coarse / medium / fine frequency bands
+    (< 1/32, 1/32..1/8, > 1/8 cycles per sample), as a share of the signal's variance."""
+    u = np.asarray(u, dtype=np.float64)
+    n = u.size
+    p = np.abs(np.fft.rfft(u - u.mean())) ** 2
+    p[1:(n + 1) // 2] *= 2  # one-sided spectrum
+    f = np.fft.rfftfreq(n)
+    return {name: float(p[(f >= lo) & (f < hi)].sum() / n**2) for name, lo, hi in BANDS}
+
+
+def amplitude_spectrum(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frequency in cycles/sample, |U(f)|) of a 1D signal, mean removed."""
+    u = np.asarray(u, dtype=np.float64)
+    return np.fft.rfftfreq(u.size), np.abs(np.fft.rfft(u - u.mean())) / u.size
