@@ -1,0 +1,145 @@
+"""Shared helpers of the benchmark scripts: timing, machine description, Markdown tables.
+
+Every script prints its tables and writes ``results/bench_<name>_<device>.md`` with the
+command and the machine. Timings are medians over repeats within one run; nothing here
+asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from viz_core.evaluate import machine_description  # noqa: E402
+
+RESULTS = ROOT / "results"
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--repeats", type=int, default=3, help="timed repeats (median reported)")
+    p.add_argument("--out", default=str(RESULTS), help="folder for bench_*.md ('' = none)")
+    return p
+
+
+def setup(args: argparse.Namespace) -> torch.device:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda but no CUDA GPU is available")
+    torch.backends.cudnn.benchmark = args.device == "cuda"
+    return torch.device(args.device)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_time(fn: Callable[[], object], device: torch.device, repeats: int,
+                warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+        return str(v)
+
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return "CPU"
+
+
+def report(name: str, title: str, sections: Sequence[tuple[str, str]], args,
+           device: torch.device, notes: Sequence[str] = ()) -> str:
+    """Print and (unless ``--out ''``) write ``bench_<name>_<device>.md``."""
+    cmd = "python " + shlex.join([f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    text = [f"# {title} ({device_name(device)})", "",
+            f"Command: `{cmd}`", "",
+            f"Machine: {machine_description()}; device {device_name(device)}; "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
+    for head, table in sections:
+        text += [f"## {head}", "", table, ""]
+    text += [f"* {n}" for n in notes]
+    out = "\n".join(text).rstrip() + "\n"
+    print(out)
+    if args.out:
+        folder = Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"bench_{name}_{device.type}.md"
+        path.write_text(out, encoding="utf-8")
+        print(f"wrote {path}")
+    return out
+
+
+def am_base(model_name: str, layer: str, steps: int, device: torch.device, **kw):
+    """A channel activation-maximization configuration (channel 0 of ``layer``)."""
+    from viz_core.config import RunConfig
+
+    return RunConfig(model=model_name, weights="random", task="am", layer=layer, channel=0,
+                     steps=steps, every=steps, step_size=5.0, device=device.type, **kw)
+
+
+def engine_step_time(configs, model, steps: int, every: int | None = None,
+                     consume: Callable[[object], None] | None = None) -> float:
+    """Seconds per engine step: time from the step-0 frame to the final frame / steps."""
+    from viz_core.engine import run
+
+    first = last = None
+    for f in run(configs, model, every=every or steps):
+        if first is None:
+            first = time.perf_counter()
+        if consume is not None:
+            consume(f)
+        last = time.perf_counter()
+    return (last - first) / steps
+
+
+def bare_step(model, layer: str, batch: int, device: torch.device,
+              channel: int = 0) -> Callable[[], None]:
+    """One bare forward+backward through the network truncated at ``layer`` w.r.t. the
+    input, as the engine does it (same feature module, same normalisation)."""
+    spec = model.spec
+    net = model.features(layer)
+    x0 = torch.rand(batch, spec.channels, spec.input_size, spec.input_size, device=device)
+
+    def step() -> None:
+        x = x0.detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = net(model.normalize(x))
+            act = out[:, channel].flatten(1).mean(1) if out.ndim == 4 else out[:, channel]
+            torch.autograd.grad((-act).sum(), x)
+
+    return step

@@ -1,0 +1,141 @@
+#!/usr/bin/env python
+"""Peers: this project's engine vs torch-lucent (``render_vis``) and torch-dreams
+(``Dreamer.render``) on the same network, image size, step count and transforms (none),
+maximising the mean of channel 0 of the same layer. Reports steps per second and the
+ratio (this project's time per step / the peer's; target <= 1.0).
+
+Needs the ``bench`` extra: ``pip install -e ".[bench]"`` (torch-lucent, torch-dreams;
+install them with ``--no-deps`` plus kornia==0.4.1 and opencv-python-headless if pip
+would otherwise replace torch).
+
+Example: python bench/peers.py --threads 2
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+import warnings
+
+import torch
+from common import am_base, base_parser, md_table, report, setup, sync
+
+DEFAULT_MODELS = ["vgg19", "resnet50"]
+STEPS = {"vgg19": 4, "resnet50": 6}
+
+
+def _lucent(net: torch.nn.Module, layer: str, size: int, steps: int, device):
+    from lucent.optvis import param, render
+
+    name = layer.replace(".", "_") + ":0"
+
+    def param_f():  # pixel parameterisation, no FFT / decorrelation (closest to ours)
+        return param.image(size, fft=False, decorrelate=False)
+
+    def call() -> None:
+        render.render_vis(net, name, param_f, transforms=[], thresholds=(steps,),
+                          show_image=False, progress=False)
+
+    return call
+
+
+def _dreams(net: torch.nn.Module, layer: str, size: int, steps: int, device):
+    from torch_dreams import Dreamer
+
+    dreamer = Dreamer(net, quiet=True, device=device.type)
+    dreamer.set_custom_transforms(torch.nn.Identity())  # no robustness transforms
+    module = dict(net.named_modules())[layer]
+
+    def objective(outputs):
+        return -outputs[0][:, 0].mean()
+
+    def call() -> None:
+        dreamer.render(layers=[module], custom_func=objective, iters=steps, width=size,
+                       height=size, grad_clip=1e9)
+
+    return call
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = base_parser(__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
+    p.add_argument("--steps", type=int, default=0, help="steps per run (0: per model)")
+    args = p.parse_args(argv)
+    device = setup(args)
+    warnings.filterwarnings("ignore")
+
+    from viz_core import models
+    from viz_core.engine import run_to_end
+    from viz_core.evaluate import ALL_METHODS
+
+    versions = {}
+    for mod in ("lucent", "torch_dreams"):
+        try:
+            from importlib.metadata import version
+
+            versions[mod] = version({"lucent": "torch-lucent",
+                                     "torch_dreams": "torch-dreams"}[mod])
+        except Exception:  # noqa: BLE001
+            versions[mod] = None
+    rows = []
+    for name in args.models:
+        model = models.load_model(name, weights="random", device=device)
+        layer = model.resolve_layer(model.spec.default_layer)
+        size = model.spec.input_size
+        steps = args.steps or STEPS.get(name, 5)
+        base = am_base(name, layer, steps, device)
+        ours = {"demons-viz (plain GD)": ALL_METHODS["plain"].config(base, 11, 0.0, 0.05),
+                "demons-viz (fluid-elastic Sobolev)":
+                    ALL_METHODS["fluid_elastic_sobolev"].config(base, 11, 0.0, 0.05)}
+        calls = {k: (lambda c=c, m=model: run_to_end([c], m, keep_frames=False))
+                 for k, c in ours.items()}
+        peer_net = copy.deepcopy(model.net).eval().requires_grad_(False)
+        if versions["lucent"]:
+            calls[f"torch-lucent {versions['lucent']} render_vis"] = _lucent(
+                peer_net, layer, size, steps, device)
+        if versions["torch_dreams"]:
+            calls[f"torch-dreams {versions['torch_dreams']} render"] = _dreams(
+                peer_net, layer, size, steps, device)
+        for fn in calls.values():  # warm-up
+            fn()
+        times: dict[str, list[float]] = {k: [] for k in calls}
+        for _ in range(args.repeats):
+            for k, fn in calls.items():
+                sync(device)
+                t0 = time.perf_counter()
+                fn()
+                sync(device)
+                times[k].append((time.perf_counter() - t0) / steps)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        plain = med["demons-viz (plain GD)"]
+        reg = med["demons-viz (fluid-elastic Sobolev)"]
+        for k, t in med.items():
+            peer = not k.startswith("demons-viz")
+            rows.append([name, size, layer, k, steps, 1.0 / t, t * 1e3,
+                         f"{plain / t:.3f}" if peer else "", f"{reg / t:.3f}" if peer else ""])
+        del model, peer_net
+    table = md_table(["model", "size", "layer", "implementation", "steps", "steps/s",
+                      "ms/step", "ratio plain / peer", "ratio fluid-elastic / peer"], rows)
+    missing = [m for m, v in versions.items() if not v]
+    notes = [
+        "Same network object (random weights, parameters frozen for everyone so nobody "
+        "computes weight gradients), batch 1, the same channel-mean objective, no transforms "
+        "(lucent transforms=[], torch-dreams custom transforms = identity; its gradient "
+        "clipping disabled), whole calls including set-up, median of "
+        f"{args.repeats} interleaved repeats. Ratio = this project's time per step (plain "
+        "GD, or fluid-elastic Sobolev 11x11) / the peer's; <= 1.0: at least as fast.",
+        "Parameterisation: ours and lucent optimise pixels (lucent param.image with fft=False, "
+        "decorrelate=False, i.e. a sigmoid of pixels); torch-dreams always uses its FFT + "
+        "colour-decorrelated parameterisation. Peers run the whole network (hooks), this "
+        "project only the part up to the target layer.",
+    ]
+    if missing:
+        notes.append(f"not installed, skipped: {', '.join(missing)} (pip install -e .[bench])")
+    report("peers", "Peers: steps per second against torch-lucent and torch-dreams",
+           [("Steps per second", table)], args, device, notes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
