@@ -27,13 +27,13 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from viz_core.datasets import (
+from viz_core.datasets import (  # noqa: E402
     DEFAULT_FMNIST_ROOT,
     FMNIST_CLASSES,
     load_fashion_mnist,
     to_model_input,
 )
-from viz_core.offline_nets import (
+from viz_core.offline_nets import (  # noqa: E402
     OFFLINE_ARCHS,
     build_offline_net,
     offline_default_layer,
@@ -62,6 +62,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke test)")
     p.add_argument("--checkpoint", default="", help="checkpoint path (default: <out>/<name>.ckpt)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--keep-checkpoint", action="store_true",
+                   help="keep the checkpoint file after a successful run")
+    p.add_argument("--init", default="",
+                   help="start from these weights (a state_dict file) instead of random init")
     return p.parse_args(argv)
 
 
@@ -117,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train {tuple(xtr.shape)} test {tuple(xte.shape)} mean {mean:.4f} std {std:.4f}",
           flush=True)
 
-    net = build_offline_net(args.model).to(memory_format=torch.channels_last)
+    net = build_offline_net(args.model)
+    if args.init:
+        net.load_state_dict(torch.load(args.init, weights_only=True, map_location="cpu"))
+    net = net.to(memory_format=torch.channels_last)
     n_params = sum(p.numel() for p in net.parameters())
     steps_per_epoch = len(xtr) // args.batch_size
     decay, no_decay = [], []
@@ -212,7 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         "weights_bytes": weights_path.stat().st_size,
         "dataset": "Fashion-MNIST (Zalando Research, MIT licence)",
     }
+    if args.init:
+        card["init"] = f"fine-tuned from {Path(args.init).name}"
     (out / f"{args.model}.json").write_text(json.dumps(card, indent=2) + "\n")
+    if not args.keep_checkpoint:
+        ckpt_path.unlink(missing_ok=True)
     print(f"saved {weights_path} ({weights_path.stat().st_size / 1e6:.2f} MB), "
           f"test accuracy {test_acc:.4f}, subset {subset_acc:.4f}", flush=True)
     return 0

@@ -60,7 +60,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _find(root: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    dotted = stem.replace("-idx", ".idx")  # some mirrors name them train-images.idx3-ubyte
+    for name in (stem, stem + ".gz", dotted, dotted + ".gz"):
         if (root / name).is_file():
             return root / name
     return None

@@ -89,12 +89,12 @@ _SPECS: dict[str, ModelSpec] = {
                                   "(64x64 grey), shipped offline"),
         _tv("vgg19", "VGG19_Weights", "features.29",
             "VGG19 (ImageNet); the paper's main network, block5_conv1 = features.29", True),
-        _tv("resnet50", "ResNet50_Weights", "layer3",
+        _tv("resnet50", "ResNet50_Weights", "layer3.5",
             "ResNet50 (ImageNet, torchvision IMAGENET1K_V2 weights); used in the paper", True),
         _tv("densenet121", "DenseNet121_Weights", "features.denseblock4.denselayer12.norm1",
             "DenseNet121 (ImageNet); used in the paper, conv5_block12_0_bn = "
             "features.denseblock4.denselayer12.norm1", True),
-        _tv("resnet18", "ResNet18_Weights", "layer3", "ResNet18 (ImageNet), small and fast",
+        _tv("resnet18", "ResNet18_Weights", "layer3.1", "ResNet18 (ImageNet), small and fast",
             False),
         _tv("googlenet", "GoogLeNet_Weights", "inception4c",
             "GoogLeNet / Inception v1 (ImageNet), the classic of feature visualisation", False),
@@ -438,7 +438,9 @@ def load_model(name: str, weights: str | os.PathLike | None = None,
     """
     spec = get_spec(name)
     device = torch.device(device)
-    mode = "default" if weights in (None, "default") else "random" if weights == "random" else "file"
+    mode = "file"
+    if weights in (None, "default", "random"):
+        mode = weights or "default"
     if mode == "random":
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
