@@ -101,6 +101,13 @@ def display_image(img: np.ndarray, base: int = DISPLAY_SIZE):
     return to_pil(img, display_size=side * factor if factor > 1 else None)
 
 
+def show_image(container: Any, img: np.ndarray, caption: str | None = None,
+               base: int = DISPLAY_SIZE) -> None:
+    """Draw a pre-image at its upscaled pixel size (captions do not stretch it)."""
+    pil = display_image(img, base)
+    container.image(pil, caption=caption, width=pil.width)
+
+
 # ----------------------------------------------------------------------------- URL state
 
 def bind(prefix: str, defaults: Mapping[str, Any],
@@ -275,7 +282,8 @@ class RunRecord:
     status: str = "running"            # running | done | stopped | diverged | error
     message: str = ""
     elapsed: float = 0.0
-    started: float = field(default_factory=time.time)
+    started: float = field(default_factory=time.perf_counter)
+    first_frame_s: float | None = None  # wall time from ``started`` to frame 0 drawn
 
     @property
     def step(self) -> int:
@@ -365,6 +373,8 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
             now = time.perf_counter()
             full = frame.done or now - last_plot >= PLOT_INTERVAL_S
             draw(record, frame, full)
+            if record.first_frame_s is None:
+                record.first_frame_s = time.perf_counter() - record.started
             if full:
                 last_plot = time.perf_counter()
     except VizError as exc:

@@ -134,9 +134,9 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
         return None, None
     for n in notices:
         ctl.c.caption(f"note: {n}")
-    from dashboard.common import display_image
+    from dashboard.common import show_image
 
-    ctl.c.image(display_image(ref[0], 128), caption=f"reference, {size}x{size}")
+    show_image(ctl.c, ref[0], f"reference, {size}x{size}", 128)
     return ref, label
 
 

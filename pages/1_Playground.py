@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 import torch
 
@@ -12,10 +14,10 @@ from dashboard.common import (
     bind,
     commit,
     current,
-    display_image,
     downloads,
     guard,
     setup_page,
+    show_image,
     status_message,
     stream,
 )
@@ -142,7 +144,7 @@ def _kernels(cfg_or_settings: dict, slots: Controls):
 
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     img = rec.images[0]
-    ph["image"].image(display_image(img), caption=f"step {rec.step} / {rec.total}")
+    show_image(ph["image"], img, f"step {rec.step} / {rec.total}")
     ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
                             text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s")
     if not full:
@@ -150,13 +152,13 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     steps, obj, act = rec.curves()
     task = ph["act_name"]
     with ph["metrics"].container():
-        c = st.columns(4)
+        c = st.columns(2) + st.columns(2)
         c[0].metric(task, f"{act[-1, 0]:.4g}" if len(steps) else "-")
         c[1].metric("high-freq. energy", f"{spectra.high_frequency_fraction(img):.1%}",
-                    help="share of spectral energy above half Nyquist")
+                    help="share of spectral energy above half Nyquist (0.25 cycles/pixel)")
         c[2].metric("total variation", f"{spectra.total_variation(img):.4f}",
-                    help="mean |grad u| (eq. 19)")
-        c[3].metric("s / step", f"{rec.elapsed / max(rec.step, 1):.3f}")
+                    help="mean |grad u| per pixel (eq. 19)")
+        c[3].metric("time per step", f"{1000 * rec.elapsed / max(rec.step, 1):.0f} ms")
     if len(steps):
         ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels, task),
                                   key=f"{key}_curves")
@@ -169,6 +171,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
 
 
 def main() -> None:
+    t_script = time.perf_counter()  # a Run click starts this script: time to first frame
     notices = bind(P, D, ui_state.PLAYGROUND_CHOICES)
     s0 = current(P, D)
     adv_open = False
@@ -230,7 +233,8 @@ def main() -> None:
     if rec is not None:
         rec.mark_interrupted()
     if run and cfg is not None and model is not None:
-        rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps)
+        rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
+                        started=t_script)
         st.session_state[P + "record"] = rec
         ref = torch.from_numpy(target.reference) if target.reference is not None else None
         stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),

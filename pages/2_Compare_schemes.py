@@ -13,10 +13,10 @@ from dashboard.common import (
     bind,
     commit,
     current,
-    display_image,
     downloads,
     guard,
     setup_page,
+    show_image,
     status_message,
     stream,
 )
@@ -112,8 +112,8 @@ def _open_in_playground(cfg: RunConfig) -> None:
 def _draw(cells: dict, ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     for i, cid in enumerate(ph["order"]):
         a = rec.activation[-1][i] if rec.activation else float("nan")
-        cells[cid].image(display_image(rec.images[i], 192),
-                         caption=f"{CELL_LABELS[cid]} · {ph['act_name']} {a:.3g}")
+        show_image(cells[cid], rec.images[i], f"{CELL_LABELS[cid]} · {ph['act_name']} {a:.3g}",
+                   192)
     ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
                             text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s")
     if not full:

@@ -65,7 +65,8 @@ def main() -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.plotly_chart(plots.heatmaps_figure([(k, v.weights.numpy()) for k, v in
-                                               kernels.items()], height=280), key="kx_heat")
+                                               kernels.items()], height=280,
+                                              shared_scale=True), key="kx_heat")
         st.plotly_chart(plots.lines_figure(
             {k: plots.kernel_profile(v) for k, v in kernels.items()},
             "centre profiles", "pixel", "weight", log_y=log, markers=True), key="kx_prof")
@@ -89,33 +90,39 @@ def main() -> None:
     ns = sorted({1, 2, max(1, n // 2), n})
     e1, e2, e3 = st.columns(3)
     with e1:
-        series = {}
+        series, colors = {}, {}
         for name, k in (("Gaussian", g), ("Sobolev", s1)):
-            for m, (x, prof) in teaching.elastic_powers(k, ns).items():
+            for j, (m, (x, prof)) in enumerate(teaching.elastic_powers(k, ns).items()):
                 series[f"{name} K^{m}"] = (x, prof)
+                colors[f"{name} K^{m}"] = j
         dash = {lab: "dot" for lab in series if lab.startswith("Sobolev")}
+        half = 3 * max(teaching.kernel_std(g), teaching.kernel_std(s1)) * n**0.5 + 2
         st.plotly_chart(plots.lines_figure(series, "centre profile of K^m (m elastic steps)",
-                                           "pixel", "weight", log_y=log, dash=dash),
+                                           "pixel", "weight", log_y=log, dash=dash,
+                                           colors=colors, x_range=(-half, half)),
                         key="kx_powers")
+        st.caption("solid: Gaussian, dotted: Sobolev; one colour per m")
     with e2:
-        growth = {}
-        for name, k in (("Gaussian", g), ("Sobolev", s1)):
+        growth, gcol = {}, {}
+        for j, (name, k) in enumerate((("Gaussian", g), ("Sobolev", s1))):
             m, fl, el = teaching.std_growth(k, n)
             growth[f"{name} fluid"] = (m, fl)
             growth[f"{name} elastic"] = (m, el)
+            gcol[f"{name} fluid"] = gcol[f"{name} elastic"] = j
         st.plotly_chart(plots.lines_figure(growth, "width of the filter on an m-step-old "
-                                           "update", "m (steps ago)", "std (px)",
+                                           "update", "m (steps ago)", "std (px)", colors=gcol,
                                            dash={k: "dot" for k in growth if "fluid" in k}),
                         key="kx_growth")
     with e3:
-        acc = {}
-        for name, k in (("Gaussian", g), ("Sobolev", s1)):
+        acc, acol = {}, {}
+        for j, (name, k) in enumerate((("Gaussian", g), ("Sobolev", s1))):
             f, fl, el = teaching.accumulated_responses(k, n)
             acc[f"{name} fluid (eq. 10)"] = (f, fl)
             acc[f"{name} elastic (eq. 12)"] = (f, el)
+            acol[f"{name} fluid (eq. 10)"] = acol[f"{name} elastic (eq. 12)"] = j
         st.plotly_chart(plots.lines_figure(acc, f"effective filter of {n} steps on a constant "
                                            "gradient", "cycles / pixel", "gain (1 at f = 0)",
-                                           log_y=True,
+                                           log_y=True, colors=acol,
                                            dash={k: "dot" for k in acc if "fluid" in k}),
                         key="kx_acc")
     wide = n * (size - 1) + 1
@@ -124,10 +131,11 @@ def main() -> None:
                f"{teaching.kernel_std(s1):.2f} px for Sobolev).")
 
     st.subheader("Higher-order Sobolev filters (the paper's future work)")
-    st.markdown("(I - gamma Lap)^-k with gamma fitted to the size for each k: a Matern "
-                "kernel, positive with unit sum; as k grows it approaches a Gaussian of "
-                "variance 2 gamma, interpolating between the sharp H1 filter (k = 1) and the "
-                "Gaussian.")
+    st.markdown("(I - gamma Lap)^-k is a Matern kernel, positive with unit sum; with gamma / k "
+                "fixed it tends to a Gaussian of variance 2 gamma as k grows, so the order "
+                "interpolates between the sharp H1 filter (k = 1) and the Gaussian. Here gamma "
+                "is refitted to the size for each k: higher orders lower the peak and the "
+                "gain at high frequencies towards the Gaussian's.")
     orders = sorted({1, 2, 4, order} | ({8} if order < 8 else set()))
     hk = {}
     for k in orders:

@@ -10,12 +10,12 @@ from dashboard.common import (
     PAGES,
     RunRecord,
     available,
-    display_image,
     downloads,
     get_model,
     guard,
     model_status,
     setup_page,
+    show_image,
     status_message,
     stream,
 )
@@ -56,8 +56,8 @@ def _draw(slots, rec: RunRecord) -> None:
     for i, slot in enumerate(slots):
         if rec.images is not None and i < rec.images.shape[0]:
             a = rec.activation[-1][i] if rec.activation else float("nan")
-            slot.image(display_image(rec.images[i], 160),
-                       caption=f"{rec.labels[i]} · {a:.3g} · step {rec.step}/{rec.total}")
+            show_image(slot, rec.images[i],
+                       f"{rec.labels[i]} · {a:.3g} · step {rec.step}/{rec.total}", 160)
 
 
 def _run(batches: list[Batch], slot_lists: list, key: str) -> None:

@@ -36,13 +36,31 @@ def _kernel_weights(k: Kernel | None) -> np.ndarray:
     return k.weights.double().numpy() * k.scale
 
 
+def kernel_title(k: Kernel | None) -> str:
+    """Short description with the fitted parameter, e.g. 'Gaussian 9x9, sigma=1.05'."""
+    if k is None:
+        return "delta (no filter)"
+    spec = k.spec
+    if spec.kind == "identity":
+        return "identity (delta)"
+    if spec.kind == "decay":
+        return f"L2 decay: {k.scale:.4g} x delta"
+    if spec.kind == "spectral":
+        return f"spectral 1/(1+|f|/{spec.f0:g})^{k.param:g}"
+    size = f"{k.size}x{k.size}" if k.weights is not None else "full image"
+    name = "Gaussian" if spec.kind == "gaussian" else "Sobolev"
+    par = "σ" if spec.kind == "gaussian" else "γ"
+    order = f", k={spec.order}" if spec.kind == "sobolev" and spec.order > 1 else ""
+    fitted = " fit" if spec.param is None else ""
+    return f"{name} {size}, {par}={k.param:.3g}{fitted}{order}"
+
+
 def kernel_panel(fluid: Kernel | None, elastic: Kernel | None, n_freq: int = 64,
                  height: int = 620) -> go.Figure:
     """Fluid (Kf) and elastic (Ke) kernels side by side (eq. 18): 2D heatmap, centre
     profile and 2D frequency response |H| (cycles/pixel). ``None`` is the Dirac delta."""
-    titles = []
-    for name, k in (("fluid Kf", fluid), ("elastic Ke", elastic)):
-        titles.append(f"{name}: {k.spec.label if k is not None else 'delta (none)'}")
+    titles = [f"<b>{name}</b><br>{kernel_title(k)}"
+              for name, k in (("fluid Kf", fluid), ("elastic Ke", elastic))]
     titles += ["centre profile", "centre profile", "frequency response |H|",
                "frequency response |H|"]
     fig = make_subplots(rows=3, cols=2, subplot_titles=titles, vertical_spacing=0.09,
@@ -76,7 +94,8 @@ def kernel_panel(fluid: Kernel | None, elastic: Kernel | None, n_freq: int = 64,
         fig.update_yaxes(scaleanchor="x" if col == 1 else "x2", row=1, col=col)
         fig.update_yaxes(scaleanchor=f"x{col + 4}", row=3, col=col)
         fig.update_xaxes(title_text="cycles / pixel", row=3, col=col, title_standoff=2)
-    fig.update_layout(height=height, showlegend=False, **_LAYOUT)
+    fig.update_layout(height=height, showlegend=False, **{**_LAYOUT,
+                                                         "margin": dict(l=10, r=10, t=60, b=10)})
     fig.update_annotations(font_size=12)
     return fig
 
@@ -125,14 +144,19 @@ def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
 def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str,
                  xtitle: str, ytitle: str, log_y: bool = False, log_x: bool = False,
                  height: int = 320, dash: Mapping[str, str] | None = None,
-                 markers: bool = False) -> go.Figure:
-    """Several (x, y) curves on one plot (profiles, responses, growth curves)."""
+                 markers: bool = False, colors: Mapping[str, int | str] | None = None,
+                 x_range: tuple[float, float] | None = None) -> go.Figure:
+    """Several (x, y) curves on one plot (profiles, responses, growth curves);
+    ``colors`` maps a label to a palette index (to pair curves), ``dash`` to a dash style."""
     fig = go.Figure()
     for i, (label, (x, y)) in enumerate(series.items()):
+        c = (colors or {}).get(label, i)
+        c = c if isinstance(c, str) else _color(c)
         fig.add_trace(go.Scatter(x=np.asarray(x), y=np.asarray(y), name=label,
                                  mode="lines+markers" if markers else "lines",
-                                 line=dict(color=_color(i), dash=(dash or {}).get(label))))
-    fig.update_xaxes(title_text=xtitle, title_standoff=2, type="log" if log_x else "linear")
+                                 line=dict(color=c, dash=(dash or {}).get(label))))
+    fig.update_xaxes(title_text=xtitle, title_standoff=2, type="log" if log_x else "linear",
+                     range=list(x_range) if x_range else None)
     fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear")
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       legend=dict(orientation="h", y=-0.25), **_LAYOUT)

@@ -226,7 +226,7 @@ def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,
 
 def band_energy(u: np.ndarray) -> dict[str, float]:
     """Energy of a 1D signal (mean removed) in the coarse / medium / fine frequency bands
-    (< 1/32, 1/32..1/8, > 1/8 cycles per sample), as a share of the signal's variance."""
+    (< 1/32, 1/32..1/8, > 1/8 cycles per sample); the three sum to the signal's variance."""
     u = np.asarray(u, dtype=np.float64)
     n = u.size
     p = np.abs(np.fft.rfft(u - u.mean())) ** 2
@@ -236,6 +236,6 @@ def band_energy(u: np.ndarray) -> dict[str, float]:
 
 
 def amplitude_spectrum(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(frequency in cycles/sample, |U(f)|) of a 1D signal, mean removed."""
+    """(frequency in cycles/sample, |U(f)|) of a 1D signal for f > 0."""
     u = np.asarray(u, dtype=np.float64)
-    return np.fft.rfftfreq(u.size), np.abs(np.fft.rfft(u - u.mean())) / u.size
+    return np.fft.rfftfreq(u.size)[1:], np.abs(np.fft.rfft(u))[1:] / u.size

@@ -1,0 +1,314 @@
+"""Dashboard pages through streamlit.testing.v1.AppTest (no browser).
+
+Runs use the default offline model when its weights are shipped, else the same model
+with random weights (``?weights=random``), few steps and the 64x64 input.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from viz_core import models, presets  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PG, CMP, KX, LEARN, PP = ("pages/1_Playground.py", "pages/2_Compare_schemes.py",
+                          "pages/3_Kernels_and_spectra.py", "pages/4_Learn_demons.py",
+                          "pages/5_Paper_presets.py")
+OFFLINE = models.weights_status("fmnist_vgg") == "offline"
+W = {} if OFFLINE else {"weights": "random"}
+
+
+def open_page(page: str | None = None, **params) -> AppTest:
+    """The app from its entry point (as a browser opens it), then ``page``."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({k: str(v) for k, v in params.items()})
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def kernel_spec(at: AppTest, key: str = "pg_kernels") -> dict:
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        names = [t.get("name") for t in spec["data"]]
+        if key == "pg_kernels" and "kernel 1" in names + ["kernel 2"] and \
+                any(n and n.startswith("response") for n in names):
+            return spec
+    raise AssertionError("kernel panel not found")
+
+
+def trace(spec: dict, name: str) -> dict:
+    return next(t for t in spec["data"] if t.get("name") == name)
+
+
+def arr(value) -> np.ndarray:
+    """A plotly data array from a figure spec (a list, or plotly's base64 typed array)."""
+    if isinstance(value, dict) and "bdata" in value:
+        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        if "shape" in value:
+            shape = value["shape"]
+            shape = [int(v) for v in shape.split(",")] if isinstance(shape, str) else shape
+            a = a.reshape(shape)
+        return a
+    return np.asarray(value, dtype=float)
+
+
+# ----------------------------------------------------------------------------- every page
+
+def test_home_lists_device_models_and_pages():
+    at = open_page()
+    no_exception(at)
+    assert not errors(at)
+    text = " ".join(m.value for m in at.markdown) + " ".join(a.value for a in at.info) + \
+        " ".join(a.value for a in at.success)
+    assert "Device in use" in text
+    links = [p.proto.page for p in at.get("page_link")]
+    assert len(links) == 5 and any("Playground" in p for p in links)
+    assert at.get("arrow_data_frame") or at.dataframe
+
+
+@pytest.mark.parametrize("page", [PG, CMP, KX, LEARN, PP])
+def test_every_page_renders_without_exception(page):
+    at = open_page(page, **W)
+    no_exception(at)
+    assert at.title, page
+    if page in (PG, CMP):
+        assert not errors(at), errors(at)
+
+
+def test_playground_widgets_exist():
+    at = open_page(PG, **W)
+    for key in ("pg_model", "pg_target", "pg_layer"):
+        assert at.selectbox(key=key)
+    for key in ("pg_task", "pg_scheme", "pg_weights"):
+        assert at.radio(key=key)
+    for key in ("pg_f_size", "pg_e_size", "pg_every"):
+        assert at.slider(key=key)
+    for key in ("pg_step_size", "pg_steps", "pg_jitter", "pg_seed"):
+        assert at.number_input(key=key)
+    assert at.button(key="pg_run") and at.button(key="pg_stop")
+    assert at.file_uploader  # run-JSON restore
+    spec = kernel_spec(at)
+    assert trace(spec, "kernel 1")["z"] and trace(spec, "kernel 2")["z"]
+
+
+def test_kernel_sliders_change_the_kernel_plot():
+    at = open_page(PG, **W, f_fit=0)
+    z0 = arr(trace(kernel_spec(at), "kernel 1")["z"])
+    at.slider(key="pg_f_sigma").set_value(2.5).run()
+    no_exception(at)
+    z1 = arr(trace(kernel_spec(at), "kernel 1")["z"])
+    assert z1.shape == z0.shape == (9, 9)
+    assert z1[4, 4] < z0[4, 4]  # a wider Gaussian has a lower centre tap
+    assert z1.sum() == pytest.approx(1.0)
+    at.slider(key="pg_e_size").set_value(5).run()
+    assert arr(trace(kernel_spec(at), "kernel 2")["z"]).shape == (5, 5)
+    resp0 = arr(trace(kernel_spec(at), "response 2")["z"])
+    at.slider(key="pg_e_order").set_value(3).run()
+    resp1 = arr(trace(kernel_spec(at), "response 2")["z"])
+    assert not np.allclose(resp0, resp1)
+
+
+def test_short_run_streams_an_image_and_offers_downloads():
+    at = open_page(PG, **W, steps=6, every=2)
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    assert not errors(at), errors(at)
+    assert at.image, "no pre-image"
+    rec = at.session_state["pg_record"]
+    assert rec.status == "done" and rec.steps == [0, 2, 4, 6]
+    assert rec.images.shape == (1, 1, 64, 64)
+    assert rec.first_frame_s is not None and rec.first_frame_s < 2.0, rec.first_frame_s
+    labels = [d.label for d in at.get("download_button")]
+    assert labels == ["Download PNG", "Download GIF", "Download run JSON"]
+    assert rec.png().startswith(b"\x89PNG") and rec.gif().startswith(b"GIF8")
+    assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
+
+
+def test_run_json_upload_restores_every_setting():
+    at = open_page(PG, **W, steps=3, every=1, scheme="fluid", f_kind="sobolev", f_fit=0,
+                   f_gamma=0.7, f_order=2, tv_on=1, tv=0.2, jitter=1.0, seed=5)
+    at.button(key="pg_run").click().run()
+    text = at.session_state["pg_record"].json()
+    assert json.loads(text)["result"]["steps_done"] == 3
+    fresh = open_page(PG)
+    fresh.file_uploader[0].upload("run.json", text.encode(), "application/json").run()
+    no_exception(fresh)
+    assert fresh.radio(key="pg_scheme").value == "fluid"
+    assert fresh.selectbox(key="pg_f_kind").value == "sobolev"
+    assert fresh.slider(key="pg_f_gamma").value == pytest.approx(0.7)
+    assert fresh.slider(key="pg_f_order").value == 2
+    assert fresh.toggle(key="pg_tv_on").value is True
+    assert fresh.slider(key="pg_tv").value == pytest.approx(0.2)
+    assert fresh.number_input(key="pg_steps").value == 3
+    assert fresh.number_input(key="pg_seed").value == 5
+    assert fresh.radio(key="pg_weights").value == ("pretrained" if OFFLINE else "random")
+
+
+def test_settings_live_in_the_url():
+    at = open_page(PG, **W)
+    at.number_input(key="pg_steps").set_value(42).run()
+    at.radio(key="pg_scheme").set_value("elastic").run()
+    assert at.query_params.get("steps") in ("42", ["42"])
+    assert at.query_params.get("scheme") in ("elastic", ["elastic"])
+    link = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    again = open_page(PG, **link)
+    assert again.number_input(key="pg_steps").value == 42
+    assert again.radio(key="pg_scheme").value == "elastic"
+
+
+def test_bad_url_values_are_ignored_with_a_notice():
+    at = open_page(PG, **W, steps="lots", scheme="warp", f_size=999)
+    no_exception(at)
+    assert at.number_input(key="pg_steps").value == 100
+    assert at.radio(key="pg_scheme").value == "fluid-elastic"
+    assert at.slider(key="pg_f_size").value <= 31
+
+
+def test_invalid_setting_shows_error_next_to_control_and_blocks_run():
+    at = open_page(PG, **W, octaves_on=1, octaves="1.0:abc")
+    no_exception(at)
+    assert any("octave" in e for e in errors(at))
+    assert at.sidebar.error, "the message belongs next to the control in the sidebar"
+    assert at.button(key="pg_run").disabled
+
+
+def test_bad_upload_shows_an_error_not_an_exception():
+    at = open_page(PG, **W, task="inversion", layer="block3", image="upload")
+    up = at.file_uploader(key="pg_upload")
+    up.upload("photo.png", b"this is not an image at all", "image/png").run()
+    no_exception(at)
+    assert any("not an image" in e or "could not be decoded" in e for e in errors(at))
+    assert at.button(key="pg_run").disabled
+    bad_json = open_page(PG, **W)
+    bad_json.file_uploader[0].upload("run.json", b"{not json", "application/json").run()
+    no_exception(bad_json)
+    assert any("not a valid run JSON" in e for e in errors(bad_json))
+
+
+def test_inversion_of_a_sample_runs():
+    samples = presets.sample_images(1)
+    if not samples:
+        pytest.skip("no shipped Fashion-MNIST samples")
+    at = open_page(PG, **W, task="inversion", layer="block2", image=samples[0], steps=4,
+                   every=2)
+    assert not errors(at), errors(at)
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    assert at.session_state["pg_record"].status == "done"
+    assert len(at.image) >= 2  # reference thumbnail + pre-image
+
+
+def test_nan_divergence_shows_error_and_keeps_a_downloadable_image():
+    at = open_page(PG, **W, steps=5, every=1, scheme="elastic", step_size=1e300,
+                   grad_norm="none")
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    rec = at.session_state["pg_record"]
+    assert rec.status == "diverged"
+    msgs = errors(at)
+    assert any("diverged at step" in m and "NaN" in m for m in msgs), msgs
+    assert at.image and rec.images is not None
+    assert rec.png().startswith(b"\x89PNG")
+    assert "Download PNG" in [d.label for d in at.get("download_button")]
+
+
+def test_missing_weights_are_a_message():
+    at = open_page(PG, model="vgg19", weights="pretrained")
+    no_exception(at)
+    if models.weights_status("vgg19") in ("cached",):
+        pytest.skip("VGG19 weights are cached on this machine")
+    assert any("not available offline" in e for e in errors(at))
+    assert at.button(key="pg_run").disabled
+
+
+# ----------------------------------------------------------------------------- compare
+
+def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
+    at = open_page(CMP, **W, steps=4, every=2, cells="sobolev-fluid,sobolev-elastic,tv")
+    no_exception(at)
+    at.button(key="cmp_run").click().run()
+    no_exception(at)
+    rec = at.session_state["cmp_record"]
+    assert rec.status == "done" and rec.images.shape[0] == 3
+    assert len(at.image) == 3
+    assert rec.labels == ["Sobolev fluid", "Sobolev elastic", "TV"]
+    at.button(key="cmp_open_sobolev-elastic").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Playground"
+    assert at.radio(key="pg_scheme").value == "elastic"
+    assert at.selectbox(key="pg_e_kind").value == "sobolev"
+    assert at.slider(key="pg_e_size").value == 11
+
+
+def test_compare_kernel_size_error_is_shown():
+    at = open_page(CMP, **W, size=4)
+    no_exception(at)
+    assert any("odd" in e for e in errors(at))
+
+
+# ----------------------------------------------------------------------------- other pages
+
+def test_kernels_page_size_slider_changes_the_heatmaps():
+    at = open_page(KX)
+    spec0 = json.loads(at.get("plotly_chart")[0].proto.spec)
+    at.slider(key="kx_size").set_value(7).run()
+    no_exception(at)
+    spec1 = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert arr(spec0["data"][0]["z"]).shape == (11, 11)
+    assert arr(spec1["data"][0]["z"]).shape == (7, 7)
+    at.slider(key="kx_n").set_value(20).run()
+    no_exception(at)
+    assert len(at.get("plotly_chart")) == 9
+
+
+def test_learn_page_example_follows_the_sliders():
+    at = open_page(LEARN)
+    assert at.get("latex")
+    sig0 = arr(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["y"])
+    at.slider(key="learn_step").set_value(10).run()
+    no_exception(at)
+    sig1 = arr(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["y"])
+    assert sig0.shape == sig1.shape == (256,) and not np.allclose(sig0, sig1)
+    at.radio(key="learn_task").set_value("am").run()
+    no_exception(at)
+
+
+def test_presets_page_says_whether_weights_exist_and_opens_offline_versions():
+    at = open_page(PP)
+    no_exception(at)
+    warnings = " ".join(w.value for w in at.warning)
+    if models.weights_status("vgg19") == "download needed":
+        assert "not available offline" in warnings
+        assert at.button(key="pp_fig1_pap").disabled
+    at.button(key="pp_simonyan_open_off").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Playground"
+    assert at.selectbox(key="pg_e_kind").value == "decay"
+
+
+def test_presets_page_fig1_opens_in_compare():
+    at = open_page(PP)
+    at.button(key="pp_fig1_open_off").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Compare schemes"
+    assert at.slider(key="cmp_size").value == 11
+    assert at.number_input(key="cmp_steps").value == 160
