@@ -105,7 +105,7 @@ class Preset:
 
 def paper_tau(model: str, tau: float) -> float:
     """The paper's step size for ``model`` in this tool's units (DenseNet121 x ~57.6)."""
-    return tau * DENSENET_TAU_FACTOR if model == "densenet121" else tau
+    return round(tau * DENSENET_TAU_FACTOR, 4) if model == "densenet121" else tau
 
 
 def sample_images(channels: int = 1) -> list[str]:

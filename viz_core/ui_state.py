@@ -290,6 +290,12 @@ def _slot_settings(spec: KernelSpec | None, slot: str) -> Settings:
     return out
 
 
+def _num(v: float) -> str:
+    """Shortest exact text of a float (12 significant digits when that is exact)."""
+    short = f"{v:.12g}"
+    return short if float(short) == v else repr(float(v))
+
+
 def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_DEFAULTS
                        ) -> tuple[Settings, list[str]]:
     """Playground settings that reproduce ``cfg`` (inverse of :func:`settings_to_config`).
@@ -346,7 +352,13 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
     s["border"] = cfg.border
     s["octaves_on"] = bool(cfg.octaves)
     if cfg.octaves:
-        s["octaves"] = ",".join(f"{o.scale:g}:{o.steps}:{o.tau:g}" for o in cfg.octaves)
+        try:
+            same = parse_octaves(str(s["octaves"])) == list(cfg.octaves)
+        except VizError:
+            same = False
+        if not same:  # keep the user's spelling when it means the same schedule
+            s["octaves"] = ",".join(f"{_num(o.scale)}:{o.steps}:{_num(o.tau)}"
+                                    for o in cfg.octaves)
     for k in ("step_size", "jitter", "init_std"):
         s[k] = float(getattr(cfg, k))
     for k in ("steps", "seed", "every"):

@@ -1,0 +1,81 @@
+"""Plotly figures of viz_core.plots: they show the arrays they are given."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from viz_core import plots, spectra
+from viz_core.kernels import KernelSpec, build
+
+
+def _data(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def test_kernel_panel_shows_weights_profiles_and_responses():
+    g = build(KernelSpec("gaussian", None, 9))
+    s = build(KernelSpec("sobolev", None, 11))
+    fig = plots.kernel_panel(g, s, n_freq=32)
+    np.testing.assert_allclose(_data(fig, "kernel 1").z, g.weights.double().numpy())
+    np.testing.assert_allclose(_data(fig, "kernel 2").z, s.weights.double().numpy())
+    np.testing.assert_allclose(_data(fig, "profile 2").y, s.weights.double().numpy()[5])
+    np.testing.assert_allclose(_data(fig, "response 1").z, g.frequency_response(32))
+    assert list(_data(fig, "kernel 1").x) == list(range(-4, 5))
+    titles = " ".join(a.text for a in fig.layout.annotations)
+    assert "Gaussian 9x9" in titles and "σ=1.05 fit" in titles and "Sobolev 11x11" in titles
+
+
+def test_kernel_panel_handles_delta_spectral_and_decay():
+    fig = plots.kernel_panel(build(KernelSpec("spectral", 2.0)),
+                             build(KernelSpec("decay", 1.0), tau=5 / 255), n_freq=16)
+    names = [t.name for t in fig.data]
+    assert "kernel 1" not in names  # the spectral kernel has no spatial weights
+    assert _data(fig, "kernel 2").z[0][0] == pytest.approx(1 - 5 / 255)
+    assert "Fourier domain" in " ".join(a.text for a in fig.layout.annotations)
+    none = plots.kernel_panel(None, None, n_freq=8)
+    np.testing.assert_allclose(_data(none, "response 1").z, np.ones((8, 8)))
+
+
+def test_kernel_title_names_fitted_and_explicit_parameters():
+    assert plots.kernel_title(None) == "delta (no filter)"
+    assert plots.kernel_title(build(KernelSpec("gaussian", 2.0, 7))) == "Gaussian 7x7, σ=2"
+    t = plots.kernel_title(build(KernelSpec("sobolev", None, 9, 3)))
+    assert t.startswith("Sobolev 9x9, γ=") and t.endswith("fit, k=3")
+
+
+def test_curves_figure_has_one_line_per_configuration_and_panel():
+    steps = [1, 2, 3]
+    obj = np.array([[3.0, 2.0], [2.0, 1.0], [1.0, 0.5]])
+    fig = plots.curves_figure(steps, obj, -obj, ["a", "b"])
+    assert len(fig.data) == 4
+    np.testing.assert_allclose(fig.data[0].y, obj[:, 0])
+    np.testing.assert_allclose(fig.data[3].y, -obj[:, 1])
+    assert fig.layout.showlegend
+
+
+def test_spectrum_figure_is_log_log_without_dc():
+    img = np.random.default_rng(0).random((1, 32, 32))
+    freq, power = spectra.radial_power_spectrum(img)
+    fig = plots.spectrum_figure([("x", freq, power)])
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert min(fig.data[0].x) > 0 and len(fig.data[0].x) == len(freq) - 1
+
+
+def test_magma_starts_at_black():
+    # Streamlit rewrites near-black #000001..#000004 (streamlit-notes.md)
+    assert plots.MAGMA[0] == "#000000" and len(plots.MAGMA) > 5
+
+
+def test_lines_heatmaps_and_bars():
+    fig = plots.lines_figure({"a": ([0, 1], [1, 2]), "b": ([0, 1], [2, 1])}, "t", "x", "y",
+                             log_y=True, dash={"b": "dot"}, colors={"a": 3, "b": "#000000"},
+                             x_range=(-1, 2))
+    assert fig.data[1].line.dash == "dot" and fig.data[1].line.color == "#000000"
+    assert fig.data[0].line.color == plots.PALETTE[3] and fig.layout.yaxis.type == "log"
+    assert tuple(fig.layout.xaxis.range) == (-1, 2)
+    h = plots.heatmaps_figure([("k", np.eye(3)), ("r", np.ones((4, 4)))], frequency=True)
+    assert len(h.data) == 2 and list(h.data[1].x) == [-0.5, -0.25, 0.0, 0.25]
+    b = plots.bars_figure({"s1": {"coarse": 1.0, "fine": 0.5}, "s2": {"coarse": 0.2}}, "t", "y")
+    assert [t.name for t in b.data] == ["coarse", "fine"]
+    assert list(b.data[1].y) == [0.5, 0.0]

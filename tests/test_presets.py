@@ -1,0 +1,318 @@
+"""Presets (the paper's settings), dashboard settings round trips and teaching numerics."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viz_core import presets, teaching, ui_state
+from viz_core.config import RunConfig
+from viz_core.engine import check_batchable
+from viz_core.errors import VizError
+from viz_core.kernels import KernelSpec, build, power
+from viz_core.models import get_spec
+
+ALL = presets.all_presets()
+
+
+# ----------------------------------------------------------------------------- presets
+
+@pytest.mark.parametrize("preset", ALL, ids=[p.key for p in ALL])
+def test_every_batch_validates_and_runs_as_one_batch(preset):
+    assert preset.batches and preset.offline and preset.setting and preset.source
+    for batch in preset.batches + preset.offline:
+        for cfg in batch.configs:
+            cfg.validate()
+            size = get_spec(cfg.model).input_size
+            for k in (cfg.fluid, cfg.elastic):
+                if k is not None and k.kind in ("gaussian", "sobolev"):
+                    assert k.size <= size
+        check_batchable(batch.configs)
+
+
+@pytest.mark.parametrize("preset", ALL, ids=[p.key for p in ALL])
+def test_offline_versions_use_the_offline_models_and_keep_the_scheme(preset):
+    assert all(m.startswith("fmnist_") for m in preset.offline_models)
+    paper = [(c.task, c.fluid and c.fluid.kind, c.elastic and c.elastic.kind, c.tv > 0,
+              c.elastic_every) for c in preset.batches[0].configs]
+    off = [(c.task, c.fluid and c.fluid.kind, c.elastic and c.elastic.kind, c.tv > 0,
+            c.elastic_every) for c in preset.offline[0].configs]
+    assert paper == off
+    for c in (cfg for b in preset.offline for cfg in b.configs):
+        if c.task == "am" and c.layer in (None, "logits"):
+            assert c.target is not None and 0 <= c.target < 10
+        if c.task == "inversion":
+            assert c.image and "samples" in c.image
+
+
+def test_fig1_is_the_papers_grid():
+    p = presets.fig1()
+    (batch,) = p.batches
+    assert len(batch.configs) == 8
+    c = batch.configs[0]
+    assert (c.model, c.target, c.steps, c.step_size, c.jitter, c.octaves) == \
+        ("vgg19", 121, 160, 5.0, 2.0, None)
+    names = [x.name for x in batch.configs]
+    assert names == ["Gaussian fluid", "Gaussian elastic", "Gaussian fluid-elastic",
+                     "Sobolev fluid", "Sobolev elastic", "Sobolev fluid-elastic", "TV",
+                     "no regularization"]
+    kernels = {k.size for x in batch.configs for k in (x.fluid, x.elastic) if k}
+    assert kernels == {11}
+    assert all(k.param is None for x in batch.configs for k in (x.fluid, x.elastic) if k)
+    assert [x.scheme.name for x in batch.configs][-2:] == ["TV", "plain GD"]
+
+
+def test_fig2_octave_recipes_and_densenet_scale():
+    p = presets.fig2()
+    octs = {b.title: b.configs[0].octaves for b in p.batches}
+    vgg = next(v for k, v in octs.items() if k.startswith("VGG19") and "octaves +" in k)
+    assert [(o.scale, o.steps, o.tau) for o in vgg] == [(1.0, 100, 5.0), (1.1, 50, 2.0),
+                                                         (1.2, 10, 1.0)]
+    res = next(v for k, v in octs.items() if k.startswith("ResNet50") and "octaves +" in k)
+    assert [o.steps for o in res] == [160, 60, 16] and sum(o.steps for o in res) == 236
+    dn = next(v for k, v in octs.items() if k.startswith("DenseNet") and "octaves +" in k)
+    f = presets.DENSENET_TAU_FACTOR
+    assert f == pytest.approx(57.6, rel=0.01)
+    assert [o.tau for o in dn] == pytest.approx([5 * f, 0.05 * f, 0.02 * f], abs=1e-3)
+    assert {c.target for b in p.batches for c in b.configs} == {985}
+    kernels = {k.size for b in p.batches for c in b.configs for k in (c.fluid, c.elastic) if k}
+    assert kernels == {9}
+    # TV stays stable: tau * lambda / eps <= 1/4 (tau in [0, 1] units)
+    for b in p.batches + p.offline:
+        for c in b.configs:
+            tmax = max(o.tau for o in c.schedule) / 255
+            assert tmax * c.tv / c.tv_eps <= 0.25
+
+
+def test_fig4_and_table1_inversion_settings():
+    f4 = presets.fig4()
+    layers = [b.configs[0].layer for b in f4.batches]
+    assert layers == ["conv3_block3_1_bn", "conv5_block12_0_bn"]
+    c = f4.batches[0].configs[0]
+    assert c.task == "inversion" and c.steps == 2000 and c.model == "densenet121"
+    assert c.step_size == pytest.approx(presets.DENSENET_TAU_FACTOR, abs=1e-3)
+    assert [x.name for x in f4.batches[0].configs] == ["TV", "Sobolev fluid",
+                                                        "Sobolev fluid-elastic"]
+    t1 = presets.table1()
+    assert [(b.configs[0].model, b.configs[0].layer) for b in t1.batches] == \
+        [("vgg19", "block5_conv1"), ("densenet121", "conv5_block12_0_bn")]
+    assert all(c.steps == 300 and c.step_size == 20.0 and c.octaves is None and c.jitter == 0
+               for b in t1.batches + t1.offline for c in b.configs)
+    assert {c.tv for b in t1.batches for c in b.configs if c.tv} == {presets.TABLE1_TV}
+
+
+def test_classic_recipes_are_settings_of_the_one_update():
+    sim = presets.simonyan().batches[0].configs[0]
+    assert sim.elastic.kind == "decay" and sim.fluid is None and sim.tv == 0
+    mv = presets.mahendran_vedaldi().batches[0].configs[0]
+    assert mv.task == "inversion" and mv.tv > 0 and mv.fluid is None and mv.elastic is None
+    yo = presets.yosinski().batches[0].configs[0]
+    assert yo.elastic.kind == "gaussian" and yo.elastic_every > 1
+    dd = presets.deepdream().batches[0].configs[0]
+    assert dd.octaves and dd.jitter > 0 and dd.fluid is None and dd.elastic is None
+    di = presets.distill().batches[0].configs[0]
+    assert di.fluid == KernelSpec("spectral", 2.0)
+    for p in presets.presets_for("playground"):
+        assert "Ke" in p.setting and "Kf" in p.setting and "tau" in p.setting
+        assert p.page == "playground" and p.group == "classic"
+
+
+def test_preset_lookup():
+    assert [p.key for p in presets.presets_for("compare")] == ["fig1", "fig2", "fig4", "table1"]
+    assert len(presets.presets_for("presets")) == 9
+    assert presets.get_preset("fig1").title.startswith("Fig. 1")
+    with pytest.raises(VizError):
+        presets.get_preset("fig9")
+
+
+def test_stable_tv_and_paper_tau():
+    assert presets.stable_tv(5.0) == 0.3
+    assert presets.stable_tv(255.0) == pytest.approx(0.01)
+    assert presets.paper_tau("vgg19", 5.0) == 5.0
+    assert presets.paper_tau("densenet121", 1.0) == pytest.approx(57.63)
+
+
+def test_shipped_samples_are_found():
+    s1 = presets.sample_images(1)
+    if not s1:
+        pytest.skip("no samples shipped yet")
+    assert all(presets.image_exists(p) for p in s1)
+    assert presets.sample_image(1) == s1[0]
+
+
+# ----------------------------------------------------------------------------- ui_state
+
+def test_defaults_make_a_valid_config():
+    cfg = ui_state.settings_to_config(ui_state.PLAYGROUND_DEFAULTS)
+    assert cfg.task == "am" and cfg.target == 0 and cfg.layer is None
+    assert cfg.fluid.kind == "gaussian" and cfg.elastic.kind == "sobolev"
+    assert cfg.fluid.param is None and cfg.extra["ui"]["f_sigma"] == 1.0
+
+
+def test_settings_config_json_round_trip_restores_everything():
+    s = {**ui_state.PLAYGROUND_DEFAULTS, "scheme": "elastic", "e_kind": "gaussian",
+         "e_fit": False, "e_sigma": 1.7, "e_every": 4, "tv_on": True, "tv": 0.25,
+         "octaves_on": True, "octaves": "1.0:10:5,1.2:5:2", "layer": "block3", "channel": 7,
+         "unit_on": True, "unit_y": 1, "unit_x": 2, "f_kind": "sobolev", "f_order": 3,
+         "weights": "random", "seed": 11, "jitter": 0.1, "every": 3}
+    cfg = ui_state.settings_to_config(s)
+    back, notes = ui_state.settings_from_json(cfg.to_json(result={"x": 1}))
+    assert back == s and not notes
+
+
+def test_config_to_settings_of_presets_rebuilds_the_config():
+    for p in ALL:
+        for b in p.offline + p.batches:
+            cfg = b.configs[0]
+            s, _ = ui_state.config_to_settings(cfg)
+            again = ui_state.settings_to_config(s, image_path=cfg.image)
+            for f in ("model", "task", "target", "layer", "channel", "fluid", "elastic", "tv",
+                      "step_size", "steps", "octaves", "jitter", "elastic_every"):
+                assert getattr(again, f) == getattr(cfg, f), (p.key, f)
+
+
+def test_errors_name_the_control():
+    bad = {"f_kind": "gaussian", "f_fit": False, "f_sigma": -1.0}
+    with pytest.raises(VizError) as e:
+        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, **bad})
+    assert e.value.field == "f_sigma"
+    with pytest.raises(VizError) as e:
+        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "e_size": 4})
+    assert e.value.field == "e_size"
+    with pytest.raises(VizError) as e:
+        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "octaves_on": True,
+                                     "octaves": "1:2"})
+    assert e.value.field == "octaves"
+    with pytest.raises(VizError) as e:
+        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "task": "inversion",
+                                     "layer": "block4", "image": ""})
+    assert e.value.field == "image"
+    with pytest.raises(VizError) as e:
+        ui_state.settings_from_json("[1, 2]")
+    assert e.value.field == "json"
+
+
+def test_check_against_model(tiny_model):
+    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "model": "tiny",
+                                       "e_size": 33, "jitter": 0.0})
+    with pytest.raises(VizError) as e:
+        ui_state.check_against_model(cfg, tiny_model)
+    assert e.value.field == "e_size"
+    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "target": 7,
+                                       "jitter": 0.0})
+    with pytest.raises(VizError) as e:
+        ui_state.check_against_model(cfg, tiny_model)
+    assert e.value.field == "target"
+    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "jitter": 40.0})
+    with pytest.raises(VizError) as e:
+        ui_state.check_against_model(cfg, tiny_model)
+    assert e.value.field == "jitter"
+
+
+def test_encode_only_non_defaults_and_decode_back():
+    d = ui_state.PLAYGROUND_DEFAULTS
+    s = {**d, "steps": 40, "tv_on": True, "step_size": 1e300, "tv": 0.25}
+    enc = ui_state.encode(s, d)
+    assert enc == {"steps": "40", "tv_on": "1", "step_size": "1e+300", "tv": "0.25"}
+    dec, notes = ui_state.decode(enc, d, ui_state.PLAYGROUND_CHOICES)
+    assert dec == s and not notes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(ui_state.PLAYGROUND_DEFAULTS)),
+                       st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str),
+                                 st.floats(allow_nan=True).map(repr),
+                                 st.sampled_from(["1", "0", "nan", "inf", "-3", "1e999"])),
+                       max_size=8))
+def test_any_url_gives_typed_settings_or_a_validation_error(params):
+    d = ui_state.PLAYGROUND_DEFAULTS
+    s, _ = ui_state.decode(params, d, ui_state.PLAYGROUND_CHOICES)
+    for k, v in s.items():
+        assert type(v) is type(d[k])
+        if isinstance(v, float):
+            assert math.isfinite(v)
+        if k in ui_state.PLAYGROUND_CHOICES:
+            assert v in ui_state.PLAYGROUND_CHOICES[k]
+    try:
+        cfg = ui_state.settings_to_config(s, image_path="x.png")
+    except VizError:
+        return
+    assert isinstance(cfg, RunConfig)
+
+
+def test_compare_settings_round_trip():
+    s, _ = ui_state.compare_settings(presets.fig1().offline[0].configs)
+    assert s["size"] == 11 and s["cells"] == ",".join(ui_state.CELLS) and s["target"] == 9
+    cfgs = ui_state.compare_configs(s)
+    assert [c.name for c in cfgs] == [c.name for c in presets.fig1().offline[0].configs]
+    with pytest.raises(VizError) as e:
+        ui_state.compare_configs({**s, "cells": "tv,warp"})
+    assert e.value.field == "cells"
+    with pytest.raises(VizError) as e:
+        ui_state.compare_configs({**s, "size": 8})
+    assert e.value.field == "size"
+
+
+# ----------------------------------------------------------------------------- teaching
+
+def test_elastic_powers_match_kernels_power():
+    k = build(KernelSpec("sobolev", None, 9))
+    got = teaching.elastic_powers(k, [1, 3, 12])
+    for m, (x, prof) in got.items():
+        w = power(k, m).weights.double().numpy()
+        np.testing.assert_allclose(prof, w[w.shape[0] // 2], atol=1e-7)
+        assert x[0] == -(w.shape[0] // 2)
+
+
+def test_std_growth_is_sqrt_n():
+    g = build(KernelSpec("gaussian", 1.5, 13))
+    m, fluid, elastic = teaching.std_growth(g, 9)
+    assert elastic[-1] == pytest.approx(3 * fluid[0])
+    w = power(g, 9)
+    assert teaching.kernel_std(w) == pytest.approx(elastic[-1], rel=1e-6)
+
+
+def test_accumulated_responses_fluid_vs_elastic():
+    g = build(KernelSpec("gaussian", None, 11))
+    f, fluid, elastic = teaching.accumulated_responses(g, 20)
+    assert fluid[0] == pytest.approx(1) and elastic[0] == pytest.approx(1)
+    assert np.all(elastic <= fluid + 1e-12)  # elastic damps every frequency more
+    assert elastic[-1] < 0.01 * max(fluid[-1], 1e-3)
+
+
+def test_kernel_stats_reproduce_the_fitting_table():
+    x = teaching.kernel_stats(build(KernelSpec("sobolev", None, 11)), "S")
+    assert x.param == pytest.approx(0.38, rel=0.03) and x.center == pytest.approx(0.442, 0.01)
+    assert x.nyquist_gain == pytest.approx(0.40, abs=0.02)
+    assert set(teaching.comparison_kernels(9, 3)) == {"Gaussian", "Sobolev k=1", "Sobolev k=3"}
+
+
+def test_toy_runs_fast_and_shows_the_scale_behaviour():
+    t0 = time.perf_counter()
+    run = teaching.run_toy("gaussian", 9, None, 0.3, 300, "inversion")
+    assert time.perf_counter() - t0 < 1.0
+    end = run.at(300)
+    fine = {k: teaching.band_energy(v)["fine"] for k, v in end.items()}
+    target = teaching.band_energy(run.target)
+    assert end["plain"] == pytest.approx(run.target, abs=1e-6)  # plain GD converges
+    assert fine["elastic"] < 0.2 * target["fine"]                # elastic damps fine scales
+    assert fine["fluid"] > target["fine"]                        # fluid keeps start noise
+    e = teaching.band_energy(run.start)
+    assert sum(e.values()) == pytest.approx(np.var(run.start), rel=1e-9)
+    am = teaching.run_toy("sobolev", 7, None, 0.3, 50, "am")
+    assert np.abs(am.at(50)["plain"]).max() <= 1.0
+
+
+def test_toy_validation():
+    with pytest.raises(VizError):
+        teaching.run_toy(task="classify")
+    with pytest.raises(VizError):
+        teaching.run_toy(tau=float("nan"))
+    with pytest.raises(VizError):
+        teaching.kernel_1d("gaussian", 4)
+    np.testing.assert_allclose(teaching.kernel_1d("sobolev", 9).sum(), 1.0)
