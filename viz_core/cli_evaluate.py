@@ -65,6 +65,9 @@ def register(subparsers) -> None:
     e.add_argument("--seed", type=_int, default=0)
     e.add_argument("--no-fuse", action="store_true",
                    help="do not fold BatchNorm into convolutions (slower, same numbers)")
+    e.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: run the reconstructing network under autocast (about 2x "
+                   "faster on CPUs with AVX512-BF16; classification stays fp32)")
     e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     e.add_argument("--threads", type=_int, default=0, help="torch CPU threads (0: default)")
     e.add_argument("--out", default="results", help="output folder (results/)")
@@ -141,7 +144,7 @@ def cmd_evaluate(args) -> int:
         n=args.n, steps=args.steps, step_size=args.step_size, kernel_size=args.kernel_size,
         tv=args.tv, tv_eps=args.tv_eps, methods=[m.key for m in ev.get_methods(args.methods)],
         batch_images=args.batch_images, seed=args.seed, fuse=not args.no_fuse,
-        directions=args.directions).validate()
+        precision=args.precision, directions=args.directions).validate()
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise VizError(f"--out {args.out!r} is a file, not a folder", field="out")

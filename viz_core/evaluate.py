@@ -165,6 +165,7 @@ class Table1Settings:
     init_std: float = 0.02
     p: int = 2
     fuse: bool = True
+    precision: str = "fp32"             # "fp32" | "bf16" (autocast of the reconstructing net)
     directions: str = "both"            # "both" | "ab" | "ba"
 
     def validate(self) -> Table1Settings:
@@ -178,6 +179,9 @@ class Table1Settings:
         if self.kernel_size % 2 == 0:
             raise VizError(f"kernel size must be odd, got {self.kernel_size}",
                            field="kernel_size")
+        if self.precision not in ("fp32", "bf16"):
+            raise VizError(f"precision must be fp32 or bf16, got {self.precision!r}",
+                           field="precision")
         if self.directions not in ("both", "ab", "ba"):
             raise VizError("directions must be both, ab or ba", field="directions")
         get_methods(self.methods)
@@ -389,6 +393,32 @@ def fuse_model(model, layers: Sequence[str] = (), channels_last: bool = True,
     return fused
 
 
+class _Autocast(nn.Module):
+    """Run a feature module under autocast (reduced precision), return float32."""
+
+    def __init__(self, inner: nn.Module, device_type: str, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.inner, self.device_type, self.dtype = inner, device_type, dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device_type, dtype=self.dtype):
+            y = self.inner(x)
+        return y.float()
+
+
+def autocast_model(model, dtype: torch.dtype = torch.bfloat16):
+    """A view of a loaded model whose feature modules run under ``torch.autocast(dtype)``
+    (same network and parameters; the pre-image, gradient and update stay float32)."""
+    from viz_core.models import LoadedModel
+
+    class _AutocastModel(LoadedModel):
+        def features(self, layer: str) -> nn.Module:
+            return _Autocast(super().features(layer), self.device.type, dtype)
+
+    return _AutocastModel(model.spec, model.net, model.classes, model.layers, model.aliases,
+                          model.pretrained, f"{model.label} [{dtype}]", model.device)
+
+
 @torch.no_grad()
 def classify(model, images: torch.Tensor, batch: int = 250) -> torch.Tensor:
     """Logits of ``model`` for images (N, C, H, W) in [0, 1] (resized to its input size)."""
@@ -499,6 +529,8 @@ def run_table1(model_a, model_b, images: ImageSet, settings: Table1Settings,
         tau = settings.step_size or (OFFLINE_STEP_SIZE if fam == "offline" else PAPER_STEP_SIZE)
         run_model = fuse_model(d.rec, [d.layer]) if settings.fuse else d.rec
         cls_model = fuse_model(d.cls) if settings.fuse else d.cls
+        if settings.precision == "bf16":
+            run_model = autocast_model(run_model, torch.bfloat16)
         t0 = time.perf_counter()
         acc: dict[str, dict[str, list]] = {m.key: {} for m in methods}
         orig: dict[str, list] = {}
