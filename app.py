@@ -63,10 +63,14 @@ def main() -> None:
                          "in paper": "yes" if spec.paper else ""})
         st.dataframe(rows, hide_index=True, width="stretch")
         ready = [r["model"] for r in rows if r["weights"].startswith("ready")]
-        need = [r["model"] for r in rows if not r["weights"].startswith("ready")]
-        st.caption(f"Available offline: {', '.join(ready) or 'none yet'}. Need a download "
-                   f"(torchvision weights into the torch hub cache): {', '.join(need)}. "
-                   "Every model also runs with random weights.")
+        need = [r["model"] for r in rows if r["weights"] == "download needed"]
+        missing = [r["model"] for r in rows if r["weights"] == "missing"]
+        text = (f"Available offline: {', '.join(ready) or 'none yet'}. Need a download "
+                f"(torchvision weights into the torch hub cache): {', '.join(need) or 'none'}.")
+        if missing:
+            text += (f" Offline weights not built yet: {', '.join(missing)} "
+                     "(scripts/train_offline.py).")
+        st.caption(text + " Every model also runs with random weights.")
 
 
 guard(main)

@@ -44,8 +44,8 @@ def _task_changed(prefix: str) -> None:
             pass
 
 
-def model_controls(ctl: Controls, device_choice: str = "auto"):
-    """Model and weights; returns the loaded model or None (error shown)."""
+def model_controls(ctl: Controls):
+    """Model, weights and device; returns the loaded model or None (error shown)."""
     from viz_core.models import available_models
 
     names = [s.name for s in available_models()]
@@ -55,11 +55,14 @@ def model_controls(ctl: Controls, device_choice: str = "auto"):
                     "torchvision weights in the torch hub cache.")
     ctl.radio("weights", "Weights", ui_state.WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
+    ctl.radio("device", "Device", ("auto", "cpu", "cuda"),
+              help="auto = CUDA when a GPU is available, else CPU")
     try:
         return get_model(st.session_state[ctl.key("model")],
-                         st.session_state[ctl.key("weights")], device_choice)
+                         st.session_state[ctl.key("weights")],
+                         st.session_state[ctl.key("device")])
     except VizError as exc:
-        field = "weights" if exc.field == "weights" else "model"
+        field = exc.field if exc.field in ("weights", "device") else "model"
         ctl.error(field, f"{exc} - choose another model or 'random' weights.")
         return None
 

@@ -30,7 +30,7 @@ P = "pg_"
 D = ui_state.PLAYGROUND_DEFAULTS
 SCHEME_LABELS = {"none": "none (plain GD)", "fluid": "fluid", "elastic": "elastic",
                  "fluid-elastic": "fluid-elastic"}
-ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "device", "p")
+ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
 
 setup_page("Playground")
@@ -76,7 +76,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
                  help="Simonyan, Mahendran & Vedaldi, Yosinski, DeepDream, Distill as "
                       "settings of the one demons update")
     sb.subheader("Model and target")
-    model = model_controls(ctl, st.session_state[P + "device"])
+    model = model_controls(ctl)
     target = target_controls(ctl, model)
     size = model.spec.input_size if model is not None else 64
 
@@ -111,7 +111,6 @@ def _sidebar(ctl: Controls, adv_open: bool):
         adv.number("init_std", "Initial noise std", 0.0, 1.0, 0.01, format="%g")
         adv.number("tv_eps", "TV epsilon", 1e-6, None, 0.01, format="%g")
         adv.select("border", "Border mode", ui_state.PLAYGROUND_CHOICES["border"])
-        adv.radio("device", "Device", ("auto", "cpu", "cuda"))
         adv.radio("p", "Inversion exponent p", (1, 2))
     ctl.slots.update(adv.slots)
     ctl.notices += adv.notices

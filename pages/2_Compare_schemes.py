@@ -24,6 +24,7 @@ from dashboard.controls import model_controls, target_controls
 from viz_core import plots, presets, spectra, ui_state
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.transforms import parse_octaves
 
 P = "cmp_"
 D = ui_state.COMPARE_DEFAULTS
@@ -64,6 +65,15 @@ def _cells_changed() -> None:
     st.session_state[P + "cells"] = ",".join(st.session_state.get(P + "cells_list") or [])
 
 
+def _octave_taus() -> list[float]:
+    if not st.session_state.get(P + "octaves_on"):
+        return []
+    try:
+        return [o.tau for o in parse_octaves(str(st.session_state[P + "octaves"]))]
+    except VizError:
+        return []
+
+
 def _sidebar(ctl: Controls):
     sb = st.sidebar
     sb.selectbox("Load a paper grid", [NO_GRID] + list(_grids()), key=P + "grid",
@@ -71,7 +81,7 @@ def _sidebar(ctl: Controls):
     if st.session_state.get(P + "msg"):
         sb.info(st.session_state.pop(P + "msg"))
     sb.subheader("Model and target")
-    model = model_controls(ctl, st.session_state[P + "device"])
+    model = model_controls(ctl)
     target = target_controls(ctl, model)
     sb.subheader("Schemes")
     try:
@@ -86,6 +96,11 @@ def _sidebar(ctl: Controls):
     ctl.slider("size", "Kernel size (sigma, gamma fitted, Sec. 2.7)", 1,
                max(3, min(31, size - 1 + size % 2)), 2)
     ctl.slider("tv", "TV weight lambda (TV cell)", 0.01, 3.0, 0.01)
+    tau = max([float(st.session_state[P + "step_size"])] + _octave_taus())
+    limit = presets.stable_tv(tau, weight=float("inf"))
+    if float(st.session_state[P + "tv"]) > limit / 0.8:
+        sb.warning(f"explicit TV is unstable for tau lambda / eps > 1/4: with tau = {tau:g}, "
+                   f"keep lambda below {limit / 0.8:.3g}")
     sb.subheader("Optimization")
     ctl.number("step_size", "Step size tau (0-255 levels per step)", 1e-6, None, 0.5,
                format="%g")
@@ -97,7 +112,6 @@ def _sidebar(ctl: Controls):
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced"):
         adv = Controls(P, st.container())
-        adv.radio("device", "Device", ("auto", "cpu", "cuda"))
         adv.radio("p", "Inversion exponent p", (1, 2))
     ctl.slots.update(adv.slots)
     return model, target

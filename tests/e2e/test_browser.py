@@ -64,3 +64,32 @@ def test_slider_run_stream_and_screenshot(server, tmp_path):
             assert page.get_by_test_id("stException").count() == 0
         finally:
             browser.close()
+
+
+def test_stop_ends_the_run_and_keeps_the_image(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    weights = "" if models.weights_status("fmnist_vgg") == "offline" else "&weights=random"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(f"{server}/Playground?steps=2000&every=2{weights}")
+            _settle(page)
+            page.get_by_role("button", name="Run", exact=True).click()
+            image = page.get_by_test_id("stMain").get_by_test_id("stImage").locator("img")
+            seen: list[str] = []
+            deadline = time.time() + 60
+            while len(seen) < 2 and time.time() < deadline:  # streaming has started
+                src = image.first.get_attribute("src") if image.count() else None
+                if src and src not in seen:
+                    seen.append(src)
+                time.sleep(0.05)
+            page.get_by_role("button", name="Stop", exact=True).click()
+            _settle(page)
+            expect(page.get_by_text("stopped at step").first).to_be_visible()
+            assert image.count() == 1
+            expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
+            assert page.get_by_test_id("stException").count() == 0
+        finally:
+            browser.close()
