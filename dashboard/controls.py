@@ -161,8 +161,9 @@ def kernel_controls(ctl: Controls, slot: str, image_size: int) -> None:
             ctl.slider(f"{slot}_order", "Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1)
     elif kind == "spectral":
         ctl.slider(f"{slot}_d", "decay exponent d", 0.0, 4.0, 0.1,
-                   help="gradient spectrum scaled by 1 / (1 + |f|)^d; d = 2 ~ Lucid's FFT "
-                        "parameterisation with plain gradient steps")
+                   help="gradient spectrum scaled by 1 / (1 + |f| / f0)^d; d = 2 ~ Lucid's "
+                        "FFT parameterisation with plain gradient steps")
+        ctl.slider(f"{slot}_f0", "cut-off f0 (cycles per image)", 0.5, 16.0, 0.5)
     elif kind == "decay":
         ctl.slider(f"{slot}_lambda", "lambda", 0.0, 10.0, 0.05,
                    help="u <- (1 - lambda tau) u after each step (tau in [0, 1] units)")

@@ -116,7 +116,7 @@ def test_classic_recipes_are_settings_of_the_one_update():
     dd = presets.deepdream().batches[0].configs[0]
     assert dd.octaves and dd.jitter > 0 and dd.fluid is None and dd.elastic is None
     di = presets.distill().batches[0].configs[0]
-    assert di.fluid == KernelSpec("spectral", 2.0)
+    assert di.fluid == KernelSpec("spectral", 2.0, f0=4.0)
     for p in presets.presets_for("playground"):
         assert "Ke" in p.setting and "Kf" in p.setting and "tau" in p.setting
         assert p.page == "playground" and p.group == "classic"

@@ -59,6 +59,7 @@ PLAYGROUND_DEFAULTS: Settings = {
     "f_gamma": 0.2,
     "f_order": 1,
     "f_d": 2.0,
+    "f_f0": 1.0,
     "e_kind": "sobolev",
     "e_fit": True,
     "e_size": 9,
@@ -102,7 +103,7 @@ _FIELD_KEYS = {
     "border": "border", "fluid": "f_kind", "elastic": "e_kind", "config": "json",
 }
 _KERNEL_FIELDS = {"kernel": "kind", "kernel_size": "size", "sigma": "sigma", "gamma": "gamma",
-                  "order": "order", "d": "d", "lambda": "lambda", "f0": "d", "param": "kind"}
+                  "order": "order", "d": "d", "lambda": "lambda", "f0": "f0", "param": "kind"}
 
 
 # ----------------------------------------------------------------------------- URL round trip
@@ -203,7 +204,7 @@ def kernel_spec(s: Mapping[str, Any], slot: str) -> KernelSpec | None:
     elif kind == "sobolev":
         spec = KernelSpec("sobolev", None if fit else float(s[f"{slot}_gamma"]), size, order)
     elif kind == "spectral":
-        spec = KernelSpec("spectral", float(s[f"{slot}_d"]))
+        spec = KernelSpec("spectral", float(s[f"{slot}_d"]), f0=float(s.get(f"{slot}_f0", 1.0)))
     else:
         spec = KernelSpec("decay", float(s[f"{slot}_lambda"]))
     try:
@@ -283,8 +284,10 @@ def _slot_settings(spec: KernelSpec | None, slot: str) -> Settings:
             out[f"{slot}_order"] = int(spec.order)
         if spec.param is not None:
             out[f"{slot}_{'sigma' if spec.kind == 'gaussian' else 'gamma'}"] = float(spec.param)
-    elif spec.kind == "spectral" and spec.param is not None:
-        out[f"{slot}_d"] = float(spec.param)
+    elif spec.kind == "spectral":
+        if spec.param is not None:
+            out[f"{slot}_d"] = float(spec.param)
+        out[f"{slot}_f0"] = float(spec.f0)
     elif spec.kind == "decay" and spec.param is not None:
         out[f"{slot}_lambda"] = float(spec.param)
     return out
