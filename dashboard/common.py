@@ -12,13 +12,18 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
 
 from viz_core import ui_state
 from viz_core.errors import VizError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from viz_core.models import LoadedModel
 
 APP_NAME = "demons-viz"
 PAGES = {
@@ -57,13 +62,14 @@ def guard(main: Callable[[], None]) -> None:
 # ----------------------------------------------------------------------------- models
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
-def _cached_model(name: str, weights: str | None, device: str):
+def _cached_model(name: str, weights: str | None, device: str) -> LoadedModel:
     from viz_core import models
 
     return models.load_model(name, weights=weights, device=device)
 
 
-def get_model(name: str, weights_choice: str = "pretrained", device_choice: str = "auto"):
+def get_model(name: str, weights_choice: str = "pretrained",
+              device_choice: str = "auto") -> LoadedModel:
     """The shared, read-only LoadedModel (loaded once per process); raises VizError."""
     from viz_core.engine import resolve_device
 
@@ -91,7 +97,7 @@ def load_reference(source: str | bytes, size: int, channels: int
     return t.numpy(), notices
 
 
-def display_image(img: np.ndarray, base: int = DISPLAY_SIZE):
+def display_image(img: np.ndarray, base: int = DISPLAY_SIZE) -> Image.Image:
     """A PIL image of a (C, H, W) pre-image, upscaled by an integer factor with
     nearest-neighbour so that 64x64 pixels stay crisp squares."""
     from viz_core.images import to_pil

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -13,6 +13,9 @@ import streamlit as st
 from dashboard.common import Controls, get_model, load_reference, model_status
 from viz_core import ui_state
 from viz_core.errors import VizError
+
+if TYPE_CHECKING:
+    from viz_core.models import LoadedModel
 
 TASK_LABELS = {"am": "activation maximization", "inversion": "feature inversion"}
 KIND_LABELS = {"identity": "identity (delta)", "gaussian": "Gaussian G_sigma",
@@ -44,7 +47,7 @@ def _task_changed(prefix: str) -> None:
             pass
 
 
-def model_controls(ctl: Controls):
+def model_controls(ctl: Controls) -> LoadedModel | None:
     """Model, weights and device; returns the loaded model or None (error shown)."""
     from viz_core.models import available_models
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -24,7 +25,8 @@ from viz_core.errors import VizError
 from viz_core.presets import Batch, Preset
 
 P = "pp_"
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+RESULTS = Path(os.environ.get("DEMONS_VIZ_RESULTS", Path(__file__).resolve().parents[1]
+                              / "results"))
 COLS = 4
 
 setup_page("Paper presets")

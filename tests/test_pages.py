@@ -312,3 +312,15 @@ def test_presets_page_fig1_opens_in_compare():
     assert at.title[0].value == "Compare schemes"
     assert at.slider(key="cmp_size").value == 11
     assert at.number_input(key="cmp_steps").value == 160
+
+
+def test_presets_page_shows_table1_csv(tmp_path, monkeypatch):
+    (tmp_path / "table1_offline.csv").write_text(
+        "direction,method,top1,top5\nfmnist_vgg->fmnist_resnet,tv,0.61,0.93\n")
+    (tmp_path / "table1_offline_samples.csv").write_text("x\n1\n")
+    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
+    at = open_page(PP)
+    no_exception(at)
+    frames = at.dataframe
+    assert len(frames) == 1
+    assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
