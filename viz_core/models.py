@@ -18,6 +18,7 @@ import os
 import pickle
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -49,8 +50,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Dataset statistics of the 64x64 bilinear-upsampled Fashion-MNIST training set (pixels in [0, 1]);
 # the model cards in assets/models/ record the same values.
-FMNIST_MEAN = (0.2861,)
-FMNIST_STD = (0.3399,)
+FMNIST_MEAN = (0.2862,)
+FMNIST_STD = (0.3387,)
 
 
 @dataclass(frozen=True)
@@ -242,20 +243,41 @@ def _shadow(module: nn.Module) -> nn.Module:
     return clone
 
 
-class _LayerOutput(nn.Module):
-    """Normalised input -> one layer's output tensor. Always in eval mode."""
+def _clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Return a copy of each requested value, taken right where it is produced, so that
+    in-place ops later in the graph (``ReLU(inplace=True)`` after a BatchNorm, DenseNet's
+    final in-place ``F.relu``) cannot change it."""
+    graph = gm.graph
+    output = next(n for n in graph.nodes if n.op == "output")
+    outs = dict(output.args[0])
+    for key, node in outs.items():
+        with graph.inserting_after(node):
+            outs[key] = graph.call_method("clone", (node,))
+    output.args = (outs,)
+    graph.lint()
+    gm.recompile()
+    return gm
 
-    def __init__(self, body: nn.Module | None, layer: str, script: nn.Module | None = None):
+
+class _LayerOutput(nn.Module):
+    """Normalised input -> one layer's output tensor (or a dict of them). Always in eval mode."""
+
+    def __init__(self, body: nn.Module | None, layer: str, script: nn.Module | None = None,
+                 as_dict: bool = False):
         super().__init__()
         self.body = body
         self.layer = layer
+        self.as_dict = as_dict
         object.__setattr__(self, "_script", script)  # not registered: never moved or re-moded
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         if self._script is not None:
-            return self._script(x)
+            out = self._script(x)
+            return {"logits": out} if self.as_dict else out
         out = self.body(x)
-        return out["out"] if isinstance(out, dict) else out
+        if self.as_dict:
+            return out
+        return out[self.layer] if isinstance(out, dict) else out
 
     def train(self, mode: bool = True) -> _LayerOutput:  # eval-only by design
         return super().train(False)
@@ -343,16 +365,40 @@ class LoadedModel:
             self._features[name] = module.eval()
             return module
 
-    def _extractor(self, name: str) -> nn.Module:
+    def feature_dict(self, layers: Sequence[str]) -> nn.Module:
+        """Module mapping normalised input to ``{layer: output}`` for several layers in one
+        forward pass (keys are the canonical names). Not cached."""
+        names = list(dict.fromkeys(self.resolve_layer(name) for name in layers))
+        if not names:
+            raise VizError("no layers given", field="layer")
+        if self.is_script:
+            if names != ["logits"]:
+                raise VizError("TorchScript models only support the layer 'logits'",
+                               field="layer")
+            return _LayerOutput(None, "logits", script=self.net, as_dict=True)
+        with self._lock:
+            return _LayerOutput(self._extractor(names), ",".join(names), as_dict=True).eval()
+
+    def _extractor(self, names: str | list[str]) -> nn.Module:
         nodes = self._graph_nodes()
-        if name not in nodes and not any(n.startswith(name + ".") for n in nodes):
-            raise VizError(f"layer {name!r} of {self.spec.name} is not used in the forward "
-                           "pass and cannot be visualised", field="layer")
+        names = [names] if isinstance(names, str) else names
+        return_nodes = {}
+        for name in names:
+            if name == "logits":
+                return_nodes[nodes[-1]] = name  # the node that produces the network's output
+                continue
+            if name not in nodes and not any(n.startswith(name + ".") for n in nodes):
+                raise VizError(f"layer {name!r} of {self.spec.name} is not used in the forward "
+                               "pass and cannot be visualised", field="layer")
+            return_nodes[name] = name
+        if len(set(return_nodes.values())) != len(names):
+            raise VizError(f"layers {names} name the same output twice", field="layer")
         try:
-            return create_feature_extractor(_shadow(self.net).eval(), return_nodes={name: "out"})
+            gm = create_feature_extractor(_shadow(self.net).eval(), return_nodes=return_nodes)
         except Exception as exc:  # fx tracing problems on exotic modules
-            raise VizError(f"cannot extract layer {name!r} of {self.spec.name}: {exc}",
-                           field="layer") from exc
+            raise VizError(f"cannot extract layer(s) {', '.join(names)} of {self.spec.name}: "
+                           f"{exc}", field="layer") from exc
+        return _clone_outputs(gm)
 
     def layer_channels(self, name: str) -> int:
         """Channel count of a layer's output (number of classes for "logits")."""

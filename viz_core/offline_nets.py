@@ -103,6 +103,8 @@ class FmnistResNet(nn.Module):
     def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128), blocks: int = 1,
                  num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()
+        if len(widths) != 4:
+            raise ValueError("FmnistResNet needs four stage widths")
         w1 = widths[0]
         self.stem = nn.Sequential(OrderedDict(zip(
             ["conv", "bn", "relu"], _conv_bn_relu(in_channels, w1, stride=2))))
@@ -114,12 +116,10 @@ class FmnistResNet(nn.Module):
             cin = w
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(cin, num_classes)
-        self.num_stages = len(widths)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for i in range(1, self.num_stages + 1):
-            x = getattr(self, f"layer{i}")(x)
+        x = self.layer2(self.layer1(self.stem(x)))
+        x = self.layer4(self.layer3(x))
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
