@@ -259,3 +259,16 @@ def test_normalize_round_trip():
     assert torch.allclose(m.denormalize(m.normalize(x)), x, atol=1e-6)
     assert torch.allclose(m.normalize(torch.full((1, 1, 2, 2), m.spec.mean[0])),
                           torch.zeros(1, 1, 2, 2), atol=1e-6)
+
+
+def test_pretrained_from_torch_hub_cache(tmp_path, monkeypatch):
+    """A file at the expected cache path is used as is, without any download."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    src = load_model("mobilenet_v3_small", "random", seed=2)
+    path, _ = torch_hub_checkpoint("mobilenet_v3_small")
+    path.parent.mkdir(parents=True)
+    torch.save(src.net.state_dict(), path)
+    m = load_model("mobilenet_v3_small")
+    assert m.pretrained and "ImageNet weights" in m.label and "RANDOM" not in m.label
+    w = "features.0.0.weight"
+    assert torch.equal(m.net.state_dict()[w], src.net.state_dict()[w])
