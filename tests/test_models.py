@@ -272,3 +272,9 @@ def test_pretrained_from_torch_hub_cache(tmp_path, monkeypatch):
     assert m.pretrained and "ImageNet weights" in m.label and "RANDOM" not in m.label
     w = "features.0.0.weight"
     assert torch.equal(m.net.state_dict()[w], src.net.state_dict()[w])
+
+
+def test_unavailable_device_is_a_viz_error():
+    with pytest.raises(VizError) as err:
+        load_model("fmnist_vgg", "random", device="no-such-device")
+    assert err.value.field == "device"

@@ -483,7 +483,7 @@ def load_model(name: str, weights: str | os.PathLike | None = None,
     init with ``seed``, or a path to a state_dict file (loaded with ``weights_only=True``).
     """
     spec = get_spec(name)
-    device = torch.device(device)
+    device = _device(device)
     mode = "file"
     if weights in (None, "default", "random"):
         mode = weights or "default"
@@ -522,6 +522,21 @@ def load_model(name: str, weights: str | os.PathLike | None = None,
     return _finish(spec, net, label, pretrained, device)
 
 
+def _device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise VizError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'mps'",
+                       field="device") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise VizError("device 'cuda' requested but no CUDA GPU is available; use 'cpu'",
+                       field="device")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise VizError("device 'mps' requested but MPS is not available; use 'cpu'",
+                       field="device")
+    return dev
+
+
 def _build(spec: ModelSpec, aux: bool = False) -> nn.Module:
     if spec.family == "offline":
         return build_offline_net(spec.name)
@@ -558,7 +573,7 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
     mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
     if len(mean) != channels or len(std) != channels or min(std) <= 0:
         raise VizError(f"mean and std need {channels} values each (std > 0)", field="mean")
-    device = torch.device(device)
+    device = _device(device)
     try:
         net = torch.jit.load(str(p), map_location=device)
     except Exception as exc:
