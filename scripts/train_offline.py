@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 steps_per_epoch=steps_per_epoch, pct_start=0.2)
     start_epoch, elapsed, history = 0, 0.0, []
     if args.resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, weights_only=False)
+        ck = torch.load(ckpt_path, weights_only=True)
         net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
