@@ -144,6 +144,12 @@ def test_table1_protocol_random_offline_pair(offline_pair, tmp_path):
         assert f"| {m.label} |" in md
     assert "demons-viz evaluate -n 4" in md
     assert "plotly" in (tmp_path / "t1.html").read_text()[:5000].lower()
+    back = ev.read_table1_csv(tmp_path / "t1.csv")
+    assert len(back) == len(rows) and isinstance(back[1]["top1"], float)
+    assert len(ev.table1_figure(back).data) == 2 * 2  # top-1 and top-5 per direction
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(VizError):
+        ev.read_table1_csv(tmp_path / "other.csv")
 
 
 def test_table1_rejects_bad_settings(offline_pair):

@@ -62,6 +62,7 @@ __all__ = [
     "get_methods",
     "metrics_markdown",
     "paper_claims",
+    "read_table1_csv",
     "run_table1",
     "scheme_metrics",
     "scheme_metrics_markdown",
@@ -627,6 +628,30 @@ def to_csv(rows: list[dict], columns: list[str] = ROW_COLUMNS) -> str:
     for r in rows:
         w.writerow([_fmt(r.get(c, ""), 6) for c in columns])
     return buf.getvalue()
+
+
+def read_table1_csv(path: str | Path) -> list[dict]:
+    """Rows of a ``table1*.csv`` written by :func:`write_table1` (numbers as floats), e.g.
+    to redraw :func:`table1_figure` on the dashboard."""
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"results file {str(p)!r} does not exist", field="results")
+    rows = []
+    with p.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            row: dict = {}
+            for k, v in r.items():
+                try:
+                    row[k] = float(v) if k not in ("direction", "rec_model", "rec_layer",
+                                                   "cls_model", "method", "label") else v
+                except (TypeError, ValueError):
+                    row[k] = float("nan") if v == "" else v
+            rows.append(row)
+    missing = {"direction", "method", "label", "top1", "top5"} - set(rows[0] if rows else {})
+    if missing:
+        raise VizError(f"{p.name} is not a Table 1 results file (missing columns "
+                       f"{', '.join(sorted(missing))})", field="results")
+    return rows
 
 
 def _pct(v: float) -> str:
