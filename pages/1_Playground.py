@@ -213,7 +213,8 @@ def main() -> None:
         run = b1.button("Run", type="primary", key=P + "run", disabled=bool(errors),
                         width="stretch")
         b2.button("Stop", key=P + "stop", width="stretch",
-                  help="ends the run between steps and keeps the last pre-image")
+                  help="ends the run between steps and keeps the last pre-image (changing "
+                       "any control also ends a running run)")
         if errors:
             b3.error(errors[0], icon="⚠️")
         ph = {"progress": st.empty()}

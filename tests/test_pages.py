@@ -240,6 +240,19 @@ def test_missing_weights_are_a_message():
     assert at.button(key="pg_run").disabled
 
 
+def test_classic_recipe_loads_into_the_playground():
+    at = open_page(PG, **W)
+    box = at.selectbox(key="pg_recipe")
+    choice = next(o for o in box.options if o.startswith("Yosinski") and "offline" in o)
+    box.set_value(choice).run()
+    no_exception(at)
+    assert at.radio(key="pg_scheme").value == "elastic"
+    assert at.selectbox(key="pg_e_kind").value == "gaussian"
+    assert at.slider(key="pg_e_every").value == 4
+    assert at.slider(key="pg_e_sigma").value == pytest.approx(1.0)
+    assert at.selectbox(key="pg_recipe").value == "-"
+
+
 # ----------------------------------------------------------------------------- compare
 
 def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
