@@ -7,8 +7,8 @@ engine never registers hooks or changes ``requires_grad`` on them).
 
 from __future__ import annotations
 
+import logging
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from viz_core.models import LoadedModel
 
 APP_NAME = "demons-viz"
+LOG = logging.getLogger("demons_viz.dashboard")
 PAGES = {
     "home": ("app.py", "Home"),
     "playground": ("pages/1_Playground.py", "Playground"),
@@ -53,10 +54,9 @@ def guard(main: Callable[[], None]) -> None:
     except VizError as exc:
         st.error(str(exc))
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+        LOG.exception("unexpected error on a dashboard page")  # the traceback goes to the log
         st.error(f"Something went wrong: {type(exc).__name__}: {exc}. Your settings and the "
                  "last good pre-image are kept; change a setting or reload the page.")
-        with st.expander("details for a bug report"):
-            st.code("".join(traceback.format_exception(exc))[-4000:], language=None)
 
 
 # ----------------------------------------------------------------------------- models
@@ -385,11 +385,14 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
                 last_plot = time.perf_counter()
     except VizError as exc:
         record.status, record.message = "error", str(exc)
-    except RuntimeError as exc:
-        msg = str(exc).splitlines()[0][:300]
+    except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
+        msg = (str(exc).splitlines() or [""])[0][:300]
         if "out of memory" in msg.lower():
             msg = ("the GPU ran out of memory: try a smaller model or image, fewer schemes in "
                    "the batch, or the CPU device")
+        else:
+            LOG.exception("run failed")
+            msg = f"{type(exc).__name__}: {msg}"
         record.status, record.message = "error", f"the run failed: {msg}"
     if record.status == "running":
         record.status = "done"

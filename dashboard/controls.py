@@ -68,6 +68,9 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
         field = exc.field if exc.field in ("weights", "device") else "model"
         ctl.error(field, f"{exc} - choose another model or 'random' weights.")
         return None
+    except Exception as exc:  # noqa: BLE001 - e.g. a corrupt weights file
+        ctl.error("model", f"the model could not be loaded: {type(exc).__name__}: {exc}")
+        return None
 
 
 def target_controls(ctl: Controls, model) -> Target:

@@ -231,6 +231,24 @@ def test_nan_divergence_shows_error_and_keeps_a_downloadable_image():
     assert "Download PNG" in [d.label for d in at.get("download_button")]
 
 
+@pytest.mark.parametrize("error, expected", [
+    (RuntimeError("boom"), "the run failed: RuntimeError: boom"),
+    (RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), "ran out of memory"),
+])
+def test_a_failing_run_is_a_message_not_a_traceback(monkeypatch, error, expected):
+    from viz_core import engine
+
+    def failing_run(*args, **kwargs):
+        raise error
+        yield  # pragma: no cover - makes this a generator like engine.run
+
+    at = open_page(PG, **W, steps=3)
+    monkeypatch.setattr(engine, "run", failing_run)
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    assert any(expected in e for e in errors(at)), errors(at)
+
+
 def test_missing_weights_are_a_message():
     at = open_page(PG, model="vgg19", weights="pretrained")
     no_exception(at)
