@@ -29,7 +29,8 @@ def test_slider_run_stream_and_screenshot(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page = browser.new_page(viewport={"width": 1400, "height": 1600},
+                                    accept_downloads=True)
             page.goto(f"{server}/Playground?steps=40&every=2{weights}")
             _settle(page)
             assert page.get_by_test_id("stException").count() == 0
@@ -58,6 +59,11 @@ def test_slider_run_stream_and_screenshot(server, tmp_path):
 
             _settle(page, timeout=180_000)
             expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
+            for name, magic in (("Download GIF", b"GIF8"), ("Download run JSON", b"{")):
+                with page.expect_download(timeout=30_000) as download:
+                    page.get_by_role("button", name=name).click()
+                with open(download.value.path(), "rb") as fh:
+                    assert fh.read(4).startswith(magic), name
             shot = tmp_path / "playground.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 10_000
