@@ -5,7 +5,7 @@
 quantise the reconstruction to 8 bits, classify it with network B and report top-1 / top-5
 per method and direction (A -> B and B -> A), next to B's accuracy on the original images.
 Each batch of the engine holds ``batch_images`` images x all methods (one forward/backward
-per step for all of them).
+per step for all of them); the two directions can run concurrently (``workers``).
 
 Paper settings (Sec. 3.2) and their mapping to this implementation:
 
@@ -161,7 +161,8 @@ class Table1Settings:
     tv: float = TV_LAMBDA
     tv_eps: float = TV_EPS
     methods: list[str] = field(default_factory=lambda: list(METHODS))
-    batch_images: int = 100
+    batch_images: int = 20             # images per engine batch (x methods samples)
+    workers: int = 1                    # directions run concurrently (threads)
     seed: int = 0
     init_std: float = 0.02
     p: int = 2
@@ -170,7 +171,7 @@ class Table1Settings:
     directions: str = "both"            # "both" | "ab" | "ba"
 
     def validate(self) -> Table1Settings:
-        for name in ("n", "steps", "batch_images", "kernel_size"):
+        for name in ("n", "steps", "batch_images", "kernel_size", "workers"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise VizError(f"{name} must be an integer >= 1, got {v!r}", field=name)
@@ -505,11 +506,12 @@ def _mean(a) -> float:
 
 def run_table1(model_a, model_b, images: ImageSet, settings: Table1Settings,
                layer_a: str | None = None, layer_b: str | None = None,
-               progress: Callable[[int, str], None] | None = None,
-               on_batch: Callable[[str, int, dict], None] | None = None) -> dict:
+               progress: Callable[[int, str], None] | None = None) -> dict:
     """Run the Table 1 protocol. Returns ``{"rows": [...], "samples": [...], "seconds":
     {...}, "examples": {...}}``; one row per direction and method plus an ``original`` row
-    per direction (network B on the original images)."""
+    per direction (network B on the original images). With ``settings.workers > 1`` the
+    two directions run concurrently in threads (give each ``cores / workers`` torch threads:
+    on a CPU that beats one direction with all threads)."""
     settings.validate()
     methods = get_methods(settings.methods)
     if list(model_a.classes) != list(model_b.classes):
@@ -523,77 +525,111 @@ def run_table1(model_a, model_b, images: ImageSet, settings: Table1Settings,
     lb = model_b.resolve_layer(layer_b or model_b.spec.default_layer)
     dirs = {"ab": [Direction(model_a, la, model_b)], "ba": [Direction(model_b, lb, model_a)],
             "both": [Direction(model_a, la, model_b), Direction(model_b, lb, model_a)]}
+    todo = dirs[settings.directions]
     labels = np.asarray(images.labels[:settings.n])
-    rows, samples, seconds, examples = [], [], {}, {}
-    for d in dirs[settings.directions]:
-        fam = d.rec.spec.family
-        tau = settings.step_size or (OFFLINE_STEP_SIZE if fam == "offline" else PAPER_STEP_SIZE)
-        run_model = fuse_model(d.rec, [d.layer]) if settings.fuse else d.rec
-        cls_model = fuse_model(d.cls) if settings.fuse else d.cls
-        if settings.precision == "bf16":
-            run_model = autocast_model(run_model, torch.bfloat16)
-        t0 = time.perf_counter()
-        acc: dict[str, dict[str, list]] = {m.key: {} for m in methods}
-        orig: dict[str, list] = {}
-        for b0 in range(0, settings.n, settings.batch_images):
-            idx = list(range(b0, min(settings.n, b0 + settings.batch_images)))
-            x = images.load(idx, d.rec.spec.input_size, d.rec.spec.channels)
-            y = labels[idx]
-            xb = images.load(idx, d.cls.spec.input_size, d.cls.spec.channels) \
-                if (d.cls.spec.input_size, d.cls.spec.channels) != \
-                (d.rec.spec.input_size, d.rec.spec.channels) else x
-            lo = classify(cls_model, xb)
-            om = image_metrics(x)
-            _extend(orig, {"top1": topk_hits(lo, y, 1), "top5": topk_hits(lo, y, 5), **om})
-            res = reconstruct(run_model, d.layer, x, methods, settings, tau,
-                              None if progress is None else (lambda k, n=d.name: progress(k, n)))
-            for m in methods:
-                r = res[m.key]
-                q = quantize(r["images"])
-                lg = classify(cls_model, q)
-                ls = classify(run_model, q)
-                met = image_metrics(r["images"], x)
-                hit1, hit5 = topk_hits(lg, y, 1), topk_hits(lg, y, 5)
-                _extend(acc[m.key], {"top1": hit1, "top5": hit5,
-                                     "self_top1": topk_hits(ls, y, 1),
-                                     "rel_error": r["rel_error"], "diverged": r["diverged"],
-                                     **met})
-                for i, gi in enumerate(idx):
-                    samples.append({"direction": d.name, "method": m.key, "image": gi,
-                                    "id": images.ids[gi] if images.ids else str(gi),
-                                    "label": int(y[i]), "pred": int(lg[i].argmax()),
-                                    "top1": bool(hit1[i]), "top5": bool(hit5[i]),
-                                    "rel_error": float(r["rel_error"][i]),
-                                    "psnr": float(met["psnr"][i]), "ssim": float(met["ssim"][i]),
-                                    "diverged": bool(r["diverged"][i])})
-                if b0 == 0:
-                    examples.setdefault(d.name, {"original": x[:8].numpy()})[m.key] = \
-                        r["images"][:8]
-            if on_batch is not None:
-                on_batch(d.name, len(idx), acc)
-        secs = time.perf_counter() - t0
-        seconds[d.name] = secs
-        base = {"direction": d.name, "rec_model": d.rec.spec.name, "rec_layer": d.layer,
-                "cls_model": d.cls.spec.name, "n": settings.n, "step_size": tau,
-                "steps": settings.steps, "clean_top1": _mean(orig["top1"]) * 100,
-                "clean_top5": _mean(orig["top5"]) * 100}
-        rows.append({**base, "method": "original", "label": "original images",
-                     "top1": base["clean_top1"], "top5": base["clean_top5"],
-                     "self_top1": float("nan"), "rel_error": 0.0, "psnr": float("inf"),
-                     "ssim": 1.0, "hf_fraction": _mean(orig["hf_fraction"]),
-                     "coarse_fraction": _mean(orig["coarse_fraction"]), "tv": _mean(orig["tv"]),
-                     "diverged": 0, "seconds": secs})
+    load_start = _loadavg()
+    wall0 = time.perf_counter()
+
+    def one(d: Direction) -> dict:
+        return _run_direction(d, images, labels, methods, settings, progress)
+
+    if settings.workers > 1 and len(todo) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(settings.workers, len(todo))) as pool:
+            parts = list(pool.map(one, todo))
+    else:
+        parts = [one(d) for d in todo]
+    out = {"rows": [], "samples": [], "seconds": {}, "examples": {}}
+    for part in parts:
+        out["rows"] += part["rows"]
+        out["samples"] += part["samples"]
+        out["seconds"].update(part["seconds"])
+        out["examples"].update(part["examples"])
+    return {**out, "settings": asdict(settings), "images": images.name,
+            "load_average": [load_start, _loadavg()], "threads": torch.get_num_threads(),
+            "wall_seconds": time.perf_counter() - wall0}
+
+
+def _loadavg() -> float | None:
+    """1-minute load average (how busy the machine was: the timings depend on it)."""
+    import os
+
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+def _run_direction(d: Direction, images: ImageSet, labels: np.ndarray, methods: list[Method],
+                   settings: Table1Settings,
+                   progress: Callable[[int, str], None] | None) -> dict:
+    """One direction of Table 1: batches of images x methods through the engine."""
+    fam = d.rec.spec.family
+    tau = settings.step_size or (OFFLINE_STEP_SIZE if fam == "offline" else PAPER_STEP_SIZE)
+    run_model = fuse_model(d.rec, [d.layer]) if settings.fuse else d.rec
+    cls_model = fuse_model(d.cls) if settings.fuse else d.cls
+    if settings.precision == "bf16":
+        run_model = autocast_model(run_model, torch.bfloat16)
+    t0 = time.perf_counter()
+    acc: dict[str, dict[str, list]] = {m.key: {} for m in methods}
+    orig: dict[str, list] = {}
+    samples: list[dict] = []
+    examples: dict = {}
+    tick = None if progress is None else (lambda k: progress(k, d.name))
+    same_input = (d.cls.spec.input_size, d.cls.spec.channels) == \
+        (d.rec.spec.input_size, d.rec.spec.channels)
+    for b0 in range(0, settings.n, settings.batch_images):
+        idx = list(range(b0, min(settings.n, b0 + settings.batch_images)))
+        x = images.load(idx, d.rec.spec.input_size, d.rec.spec.channels)
+        y = labels[idx]
+        xb = x if same_input else images.load(idx, d.cls.spec.input_size, d.cls.spec.channels)
+        lo = classify(cls_model, xb)
+        _extend(orig, {"top1": topk_hits(lo, y, 1), "top5": topk_hits(lo, y, 5),
+                       **image_metrics(x)})
+        res = reconstruct(run_model, d.layer, x, methods, settings, tau, tick)
         for m in methods:
-            a = acc[m.key]
-            rows.append({**base, "method": m.key, "label": m.label,
-                         "top1": _mean(a["top1"]) * 100, "top5": _mean(a["top5"]) * 100,
-                         "self_top1": _mean(a["self_top1"]) * 100,
-                         "rel_error": _mean(a["rel_error"]), "psnr": _mean(a["psnr"]),
-                         "ssim": _mean(a["ssim"]), "hf_fraction": _mean(a["hf_fraction"]),
-                         "coarse_fraction": _mean(a["coarse_fraction"]), "tv": _mean(a["tv"]),
-                         "diverged": int(np.sum(a["diverged"])), "seconds": secs})
-    return {"rows": rows, "samples": samples, "seconds": seconds, "examples": examples,
-            "settings": asdict(settings), "images": images.name}
+            r = res[m.key]
+            q = quantize(r["images"])
+            lg = classify(cls_model, q)
+            ls = classify(run_model, q)
+            met = image_metrics(r["images"], x)
+            hit1, hit5 = topk_hits(lg, y, 1), topk_hits(lg, y, 5)
+            _extend(acc[m.key], {"top1": hit1, "top5": hit5, "self_top1": topk_hits(ls, y, 1),
+                                 "rel_error": r["rel_error"], "diverged": r["diverged"], **met})
+            for i, gi in enumerate(idx):
+                samples.append({"direction": d.name, "method": m.key, "image": gi,
+                                "id": images.ids[gi] if images.ids else str(gi),
+                                "label": int(y[i]), "pred": int(lg[i].argmax()),
+                                "top1": bool(hit1[i]), "top5": bool(hit5[i]),
+                                "rel_error": float(r["rel_error"][i]),
+                                "psnr": float(met["psnr"][i]), "ssim": float(met["ssim"][i]),
+                                "diverged": bool(r["diverged"][i])})
+            if b0 == 0:
+                examples.setdefault(d.name, {"original": x[:8].numpy()})[m.key] = \
+                    r["images"][:8]
+    secs = time.perf_counter() - t0
+    base = {"direction": d.name, "rec_model": d.rec.spec.name, "rec_layer": d.layer,
+            "cls_model": d.cls.spec.name, "n": settings.n, "step_size": tau,
+            "steps": settings.steps, "clean_top1": _mean(orig["top1"]) * 100,
+            "clean_top5": _mean(orig["top5"]) * 100}
+    rows = [{**base, "method": "original", "label": "original images",
+             "top1": base["clean_top1"], "top5": base["clean_top5"],
+             "self_top1": float("nan"), "rel_error": 0.0, "psnr": float("inf"), "ssim": 1.0,
+             "hf_fraction": _mean(orig["hf_fraction"]),
+             "coarse_fraction": _mean(orig["coarse_fraction"]), "tv": _mean(orig["tv"]),
+             "diverged": 0, "seconds": secs}]
+    for m in methods:
+        a = acc[m.key]
+        rows.append({**base, "method": m.key, "label": m.label,
+                     "top1": _mean(a["top1"]) * 100, "top5": _mean(a["top5"]) * 100,
+                     "self_top1": _mean(a["self_top1"]) * 100,
+                     "rel_error": _mean(a["rel_error"]), "psnr": _mean(a["psnr"]),
+                     "ssim": _mean(a["ssim"]), "hf_fraction": _mean(a["hf_fraction"]),
+                     "coarse_fraction": _mean(a["coarse_fraction"]), "tv": _mean(a["tv"]),
+                     "diverged": int(np.sum(a["diverged"])), "seconds": secs})
+    return {"rows": rows, "samples": samples, "seconds": {d.name: secs},
+            "examples": examples}
 
 
 def _extend(acc: dict[str, list], values: dict) -> None:
@@ -799,11 +835,15 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
     md += [f"Settings: {steps} iterations, step size tau ({taus}; 0-255 units per step, "
            f"mean|g| normalisation), kernel size {s['kernel_size']} (sigma / gamma fitted), "
            f"TV lambda {s['tv']:g} (eps {s['tv_eps']:g}), no octaves or jitter, seed "
-           f"{s['seed']}, {s['batch_images']} images x {len(s['methods'])} methods per batch. "
-           "Reconstructions are quantised to 8 bits before classification.", "",
+           f"{s['seed']}, {s['batch_images']} images x {len(s['methods'])} methods per batch, "
+           f"{s['precision']}, BatchNorm folded: {s['fuse']}, directions in parallel: "
+           f"{s['workers'] > 1}. Reconstructions are quantised to 8 bits before "
+           "classification.", "",
            f"Machine: {machine_description()}. Time: "
            + ", ".join(f"{d} {v / 60:.1f} min" for d, v in result["seconds"].items())
-           + f", total {total / 60:.1f} min.", "",
+           + f", total {total / 60:.1f} min (wall {result.get('wall_seconds', total) / 60:.1f} "
+           f"min); torch threads per worker {result.get('threads')}; 1-min load average at "
+           f"start / end {result.get('load_average')}.", "",
            "## Top-1 / top-5 of the other network on the reconstructions", "",
            table1_markdown(rows), "",
            "## Reconstruction metrics (means over the N images)", "",
@@ -820,7 +860,9 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
     fig.write_html(str(p), include_plotlyjs=plotly_js, full_html=True)
     paths.append(p)
     meta = {"settings": s, "images": result["images"], "seconds": result["seconds"],
-            "total_seconds": total, "machine": machine_description(), "command": command,
+            "total_seconds": total, "wall_seconds": result.get("wall_seconds"),
+            "load_average": result.get("load_average"), "threads": result.get("threads"),
+            "machine": machine_description(), "command": command,
             "rows": rows}
     p = out / f"{stem}.json"
     p.write_text(json.dumps(meta, indent=2, default=_json_default) + "\n", encoding="utf-8")
