@@ -115,9 +115,10 @@ def test_quantize_and_topk():
 
 # ----------------------------------------------------------------------------- protocol
 
-def test_table1_protocol_random_offline_pair(offline_pair, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_table1_protocol_random_offline_pair(offline_pair, tmp_path, workers):
     a, b = offline_pair
-    settings = ev.Table1Settings(n=4, steps=2, batch_images=3)
+    settings = ev.Table1Settings(n=4, steps=2, batch_images=3, workers=workers)
     seen = []
     res = ev.run_table1(a, b, _image_set(4), settings, progress=lambda k, d: seen.append(k))
     assert sum(seen) == 2 * 2 * 2  # two directions x two batches x two steps
@@ -150,6 +151,15 @@ def test_table1_protocol_random_offline_pair(offline_pair, tmp_path):
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     with pytest.raises(VizError):
         ev.read_table1_csv(tmp_path / "other.csv")
+
+
+def test_table1_bf16_and_parallel_agree_in_structure(offline_pair):
+    a, b = offline_pair
+    st = ev.Table1Settings(n=2, steps=2, batch_images=2, methods=["fluid_sobolev"],
+                           precision="bf16", workers=2)
+    res = ev.run_table1(a, b, _image_set(2), st)
+    assert [r["method"] for r in res["rows"]] == ["original", "fluid_sobolev"] * 2
+    assert all(np.isfinite(r["rel_error"]) for r in res["rows"])
 
 
 def test_table1_rejects_bad_settings(offline_pair):

@@ -32,6 +32,7 @@ import json
 import math
 import platform
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -530,16 +531,28 @@ def run_table1(model_a, model_b, images: ImageSet, settings: Table1Settings,
     load_start = _loadavg()
     wall0 = time.perf_counter()
 
-    def one(d: Direction) -> dict:
-        return _run_direction(d, images, labels, methods, settings, progress)
+    # models are prepared (copied, fused, fx-traced) here, one after the other: fx tracing
+    # patches torch.nn.Module.__call__ process-wide, so it must not overlap the workers
+    prepared = [_prepare_direction(d, settings) for d in todo]
+    failed = threading.Event()
 
+    def one(job: tuple[Direction, tuple]) -> dict:
+        try:
+            return _run_direction(job[0], job[1], images, labels, methods, settings, progress,
+                                  failed)
+        except BaseException:
+            failed.set()
+            raise
+
+    jobs = list(zip(todo, prepared))
     if settings.workers > 1 and len(todo) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(settings.workers, len(todo))) as pool:
-            parts = list(pool.map(one, todo))
+            futures = [pool.submit(one, j) for j in jobs]
+            parts = [f.result() for f in futures]
     else:
-        parts = [one(d) for d in todo]
+        parts = [one(j) for j in jobs]
     out = {"rows": [], "samples": [], "seconds": {}, "examples": {}}
     for part in parts:
         out["rows"] += part["rows"]
@@ -561,16 +574,27 @@ def _loadavg() -> float | None:
         return None
 
 
-def _run_direction(d: Direction, images: ImageSet, labels: np.ndarray, methods: list[Method],
-                   settings: Table1Settings,
-                   progress: Callable[[int, str], None] | None) -> dict:
-    """One direction of Table 1: batches of images x methods through the engine."""
+def _prepare_direction(d: Direction, settings: Table1Settings) -> tuple:
+    """(reconstructing model, classifying model, tau) of one direction, with every feature
+    module it will use built (traced) now."""
     fam = d.rec.spec.family
     tau = settings.step_size or (OFFLINE_STEP_SIZE if fam == "offline" else PAPER_STEP_SIZE)
     run_model = fuse_model(d.rec, [d.layer]) if settings.fuse else d.rec
     cls_model = fuse_model(d.cls) if settings.fuse else d.cls
     if settings.precision == "bf16":
         run_model = autocast_model(run_model, torch.bfloat16)
+    for m, layers in ((run_model, (d.layer, "logits")), (cls_model, ("logits",))):
+        for layer in layers:
+            m.features(layer)
+    return run_model, cls_model, tau
+
+
+def _run_direction(d: Direction, prepared: tuple, images: ImageSet, labels: np.ndarray,
+                   methods: list[Method], settings: Table1Settings,
+                   progress: Callable[[int, str], None] | None,
+                   failed: threading.Event | None = None) -> dict:
+    """One direction of Table 1: batches of images x methods through the engine."""
+    run_model, cls_model, tau = prepared
     t0 = time.perf_counter()
     acc: dict[str, dict[str, list]] = {m.key: {} for m in methods}
     orig: dict[str, list] = {}
@@ -580,6 +604,8 @@ def _run_direction(d: Direction, images: ImageSet, labels: np.ndarray, methods: 
     same_input = (d.cls.spec.input_size, d.cls.spec.channels) == \
         (d.rec.spec.input_size, d.rec.spec.channels)
     for b0 in range(0, settings.n, settings.batch_images):
+        if failed is not None and failed.is_set():
+            raise VizError("stopped: the other direction failed", field="evaluate")
         idx = list(range(b0, min(settings.n, b0 + settings.batch_images)))
         x = images.load(idx, d.rec.spec.input_size, d.rec.spec.channels)
         y = labels[idx]
