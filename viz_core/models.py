@@ -104,6 +104,7 @@ _SPECS: dict[str, ModelSpec] = {
     ]
 }
 
+_TRACE_LOCK = threading.Lock()
 _FAMILY_LABEL = {"offline": "Fashion-MNIST weights", "torchvision": "ImageNet weights"}
 
 
@@ -323,7 +324,8 @@ class LoadedModel:
 
     def _graph_nodes(self) -> list[str]:
         if self._nodes is None:
-            self._nodes = get_graph_node_names(_shadow(self.net).eval())[1]
+            with _TRACE_LOCK:
+                self._nodes = get_graph_node_names(_shadow(self.net).eval())[1]
         return self._nodes
 
     def resolve_layer(self, name: str) -> str:
@@ -394,7 +396,8 @@ class LoadedModel:
         if len(set(return_nodes.values())) != len(names):
             raise VizError(f"layers {names} name the same output twice", field="layer")
         try:
-            gm = create_feature_extractor(_shadow(self.net).eval(), return_nodes=return_nodes)
+            with _TRACE_LOCK:  # fx tracing patches module-level state: one trace at a time
+                gm = create_feature_extractor(_shadow(self.net).eval(), return_nodes=return_nodes)
         except Exception as exc:  # fx tracing problems on exotic modules
             raise VizError(f"cannot extract layer(s) {', '.join(names)} of {self.spec.name}: "
                            f"{exc}", field="layer") from exc
