@@ -823,15 +823,16 @@ def examples_png(examples: dict, path: str | Path, scale: int | None = None) -> 
     h, w = tiles[0][1][0].shape[:2]
     scale = scale or (2 if max(h, w) < 128 else 1)
     label_w, cols = 260, max(len(t[1]) for t in tiles)
-    canvas = Image.new("RGB", (label_w + cols * w * scale, len(tiles) * h * scale), "white")
+    mode = "L" if all(im.ndim == 2 for _, ims in tiles for im in ims) else "RGB"
+    canvas = Image.new(mode, (label_w + cols * w * scale, len(tiles) * h * scale), "white")
     draw = ImageDraw.Draw(canvas)
     for r, (label, imgs) in enumerate(tiles):
         draw.text((4, r * h * scale + 4), label, fill="black")
         for c, im in enumerate(imgs):
-            pil = Image.fromarray(im).convert("RGB").resize((w * scale, h * scale),
-                                                             Image.NEAREST)
+            pil = Image.fromarray(im).convert(mode).resize((w * scale, h * scale),
+                                                            Image.NEAREST)
             canvas.paste(pil, (label_w + c * w * scale, r * h * scale))
-    canvas.save(path)
+    canvas.save(path, optimize=True)
 
 
 def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = "",
