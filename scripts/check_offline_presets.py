@@ -1,0 +1,290 @@
+#!/usr/bin/env python
+"""Prove the offline presets (viz_core.offline_presets) on the shipped Fashion-MNIST models.
+
+* Activation maximization: every class x every scheme as ONE batch per model; prints the
+  target-class probability (softmax of the model on the final pre-image rounded to uint8)
+  per class and scheme, and the minimum with and without rounding. Goal: >= 0.9 everywhere.
+* Feature inversion from the model's deepest convolutional block (``spec.default_layer``)
+  of the first Fashion-MNIST test image of each class (the 64x64 preprocessing of
+  ``viz_core.datasets.to_model_input``): all schemes as one batch per image; prints the
+  normalised loss ||Phi(u) - Phi0||^2 / ||Phi0||^2 of the final pre-image per image and
+  scheme. Goal (fmnist_vgg): < 0.1 for the best scheme, on every image.
+
+Writes the tables (and the preset table) to results/offline_presets.md; exits 1 when a
+goal is missed. Example: python scripts/check_offline_presets.py --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from viz_core import models  # noqa: E402
+from viz_core.datasets import FMNIST_CLASSES, load_fashion_mnist, to_model_input  # noqa: E402
+from viz_core.engine import Frame, resolve_device, run_to_end  # noqa: E402
+from viz_core.errors import VizError  # noqa: E402
+from viz_core.images import to_uint8  # noqa: E402
+from viz_core.objectives import Objective  # noqa: E402
+from viz_core.offline_presets import (  # noqa: E402
+    OFFLINE_MODELS,
+    OFFLINE_SCHEMES,
+    SCHEME_TITLES,
+    offline_batch,
+    preset_rows,
+)
+
+AM_GOAL = 0.9
+INV_GOAL = 0.1
+MAIN_MODEL = "fmnist_vgg"
+
+
+# ----------------------------------------------------------------------------- measuring
+
+def quantised(images: np.ndarray) -> torch.Tensor:
+    """(B, 1, H, W) float pre-images -> the same rounded to uint8 and back to [0, 1]."""
+    q = np.stack([to_uint8(img) for img in images]).astype(np.float32) / 255.0
+    return torch.from_numpy(q).reshape(images.shape)
+
+
+@torch.no_grad()
+def class_probabilities(model, images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Softmax of the model's logits for pre-images in [0, 1]: (B, classes)."""
+    x = torch.as_tensor(images, dtype=torch.float32, device=model.device)
+    return torch.softmax(model.net(model.normalize(x)), dim=1).cpu().numpy()
+
+
+def _bar(total: int, desc: str, quiet: bool):
+    bar = tqdm(total=total, desc=desc, unit="step", leave=False, disable=quiet)
+
+    def progress(f: Frame) -> None:
+        bar.update(f.step - bar.n)
+
+    return bar, progress
+
+
+def run_am(model, classes: list[int], schemes: list[str], quiet: bool = False) -> dict:
+    """All classes x schemes as one batch; probabilities of the target class."""
+    name = model.spec.name
+    cfgs = offline_batch(name, "am", classes, schemes=schemes)
+    bar, progress = _bar(cfgs[0].total_steps, f"{name} AM ({len(cfgs)} runs)", quiet)
+    t0 = time.perf_counter()
+    res = run_to_end(cfgs, model, keep_frames=False, every=cfgs[0].total_steps,
+                     progress=progress)
+    seconds = time.perf_counter() - t0
+    bar.close()
+    images = res.final.images
+    p_float = class_probabilities(model, images)
+    p_uint8 = class_probabilities(model, quantised(images))
+    prob: dict[str, dict[int, tuple[float, float]]] = {s: {} for s in schemes}
+    for i, c in enumerate(cfgs):
+        key = schemes[i // len(classes)]
+        prob[key][c.target] = (float(p_uint8[i, c.target]), float(p_float[i, c.target]))
+    diverged = [c.name for c, m in zip(cfgs, res.final.diverged) if m]
+    return {"prob": prob, "seconds": seconds, "runs": len(cfgs), "steps": cfgs[0].total_steps,
+            "diverged": diverged, "images": images}
+
+
+def test_images(count: int, data_dir: str | None = None) -> tuple[torch.Tensor, list[str]]:
+    """The first test image of each of the first ``count`` classes, preprocessed to 64x64
+    (``to_model_input``), and their labels. Falls back to the shipped samples (the same
+    images rounded to uint8) when the dataset is not installed."""
+    try:
+        images, labels = load_fashion_mnist("test", data_dir)
+    except VizError as exc:
+        from viz_core.models import assets_dir
+
+        print(f"note: {exc}\n      using the shipped samples assets/samples/fmnist "
+              "(the same test images, rounded to uint8)", file=sys.stderr)
+        from viz_core.images import load_image
+
+        found = {int(p.name.split("_")[0]): p
+                 for p in (assets_dir() / "samples" / "fmnist").glob("*.png")}
+        picked, names = [], []
+        for c, cname in enumerate(FMNIST_CLASSES[:count]):
+            idx = min(i for i, p in found.items() if _sample_class(p.name) == c)
+            picked.append(load_image(str(found[idx]), 64, 1)[0][0])
+            names.append(f"#{idx} {cname}")
+        return torch.stack(picked), names
+    idx = [int((labels == c).nonzero()[0]) for c in range(count)]
+    return to_model_input(images[idx]), [f"#{i} {FMNIST_CLASSES[c]}" for c, i in
+                                         enumerate(idx)]
+
+
+def _sample_class(filename: str) -> int:
+    """Class of a shipped sample named ``{test index}_{class slug}.png``."""
+    slug = filename.split("_", 1)[1].rsplit(".", 1)[0]
+    slugs = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_") for c in FMNIST_CLASSES]
+    return slugs.index(slug) if slug in slugs else -1
+
+
+@torch.no_grad()
+def inversion_losses(model, cfgs, reference: torch.Tensor, images) -> np.ndarray:
+    """The engine's normalised data term (p = 2) on the given pre-images: (B,)."""
+    obj = Objective(model, [c.target_spec(model.spec.default_layer) for c in cfgs],
+                    reference.to(model.device))
+    d, _ = obj(torch.as_tensor(images, dtype=torch.float32, device=model.device))
+    return d.cpu().numpy()
+
+
+def run_inversion(model, refs: torch.Tensor, labels: list[str], schemes: list[str],
+                  quiet: bool = False) -> dict:
+    """All schemes as one batch per image; normalised loss of the final pre-images."""
+    name = model.spec.name
+    loss: dict[str, list[tuple[float, float]]] = {s: [] for s in schemes}
+    seconds = 0.0
+    diverged = []
+    for j, label in enumerate(tqdm(labels, desc=f"{name} inversion", leave=False,
+                                   disable=quiet)):
+        cfgs = offline_batch(name, "inversion", image=f"fashion-mnist test {label}",
+                             schemes=schemes)
+        ref = refs[j:j + 1]
+        t0 = time.perf_counter()
+        res = run_to_end(cfgs, model, reference=ref, keep_frames=False,
+                         every=cfgs[0].total_steps)
+        seconds += time.perf_counter() - t0
+        final = res.final.images
+        lf = inversion_losses(model, cfgs, ref, final)
+        lq = inversion_losses(model, cfgs, ref, quantised(final))
+        for i, s in enumerate(schemes):
+            loss[s].append((float(lf[i]), float(lq[i])))
+        diverged += [f"{c.name} ({label})" for c, m in zip(cfgs, res.final.diverged) if m]
+    return {"loss": loss, "seconds": seconds, "runs": len(labels) * len(schemes),
+            "steps": cfgs[0].total_steps, "labels": labels, "diverged": diverged}
+
+
+# ----------------------------------------------------------------------------- reporting
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def preset_table(model: str, task: str) -> str:
+    rows = preset_rows(model, task)
+    keys = ["scheme", "kernel", "size", "param", "tau", "steps", "octaves", "jitter", "tv"]
+    head = ["scheme", "kernel", "size", "sigma / gamma", "tau per stage", "steps per stage",
+            "octaves", "jitter", "TV lambda"]
+    return md_table(head, [[r[k] for k in keys] for r in rows])
+
+
+def am_report(name: str, classes: list[int], schemes: list[str], am: dict) -> tuple[str, bool]:
+    prob = am["prob"]
+    rows = [[f"{c} {FMNIST_CLASSES[c]}"] + [f"{prob[s][c][0]:.3f}" for s in schemes]
+            for c in classes]
+    mins_q = {s: min(prob[s][c][0] for c in classes) for s in schemes}
+    mins_f = {s: min(prob[s][c][1] for c in classes) for s in schemes}
+    rows.append(["**min (uint8)**"] + [f"**{mins_q[s]:.3f}**" for s in schemes])
+    rows.append(["min (float)"] + [f"{mins_f[s]:.3f}" for s in schemes])
+    ok = all(v >= AM_GOAL for v in mins_q.values()) and all(
+        v >= AM_GOAL for v in mins_f.values())
+    text = (f"### {name}: activation maximization, P(target class) of the uint8 pre-image\n\n"
+            + md_table(["class"] + [SCHEME_TITLES[s] for s in schemes], rows)
+            + f"\n\n{am['runs']} runs x {am['steps']} steps as one batch: "
+            f"{am['seconds']:.1f} s. Goal >= {AM_GOAL}: {'met' if ok else 'MISSED'}"
+            + (f"; diverged: {', '.join(am['diverged'])}" if am["diverged"] else "") + ".\n")
+    return text, ok
+
+
+def inversion_report(name: str, layer: str, schemes: list[str], inv: dict
+                     ) -> tuple[str, bool]:
+    loss = inv["loss"]
+    labels = inv["labels"]
+    rows = [[label] + [f"{loss[s][j][0]:.4f}" for s in schemes] for j, label in
+            enumerate(labels)]
+    mean = {s: float(np.mean([v[0] for v in loss[s]])) for s in schemes}
+    worst = {s: float(np.max([v[0] for v in loss[s]])) for s in schemes}
+    worst_q = {s: float(np.max([v[1] for v in loss[s]])) for s in schemes}
+    rows.append(["**mean**"] + [f"**{mean[s]:.4f}**" for s in schemes])
+    rows.append(["max"] + [f"{worst[s]:.4f}" for s in schemes])
+    rows.append(["max (uint8)"] + [f"{worst_q[s]:.4f}" for s in schemes])
+    best = min(schemes, key=lambda s: mean[s])
+    ok = worst[best] < INV_GOAL and worst_q[best] < INV_GOAL
+    goal = (f"Goal (< {INV_GOAL} for the best scheme on every image): "
+            f"{'met' if ok else 'MISSED'}" if name == MAIN_MODEL else "No goal for this model")
+    text = (f"### {name}: inversion from {layer}, normalised loss "
+            "||Phi(u) - Phi0||^2 / ||Phi0||^2\n\n"
+            + md_table(["image"] + [SCHEME_TITLES[s] for s in schemes], rows)
+            + f"\n\n{inv['runs']} runs x {inv['steps']} steps, one batch of "
+            f"{len(schemes)} schemes per image: {inv['seconds']:.1f} s. Best scheme: "
+            f"{SCHEME_TITLES[best]} (mean {mean[best]:.4f}, max {worst[best]:.4f}). {goal}"
+            + (f"; diverged: {', '.join(inv['diverged'])}" if inv["diverged"] else "") + ".\n")
+    return text, ok or name != MAIN_MODEL
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=OFFLINE_MODELS, choices=OFFLINE_MODELS)
+    p.add_argument("--tasks", nargs="+", default=["am", "inversion"],
+                   choices=["am", "inversion"])
+    p.add_argument("--classes", type=int, nargs="+", default=list(range(10)),
+                   help="classes for activation maximization (default: all ten)")
+    p.add_argument("--images", type=int, default=10,
+                   help="invert the first test image of the first N classes (default 10)")
+    p.add_argument("--schemes", nargs="+", default=OFFLINE_SCHEMES, choices=OFFLINE_SCHEMES)
+    p.add_argument("--data-dir", help="Fashion-MNIST folder (default: the Debian one)")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    p.add_argument("--out", default=str(ROOT / "results" / "offline_presets.md"),
+                   help="markdown report ('' to skip)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    t_all = time.perf_counter()
+    command = "python scripts/check_offline_presets.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    sections = [
+        "# Offline presets: activation maximization and inversion figures\n",
+        f"Command: `{command.strip()}`  \nDevice: {device} ({torch.get_num_threads()} threads,"
+        f" {platform.processor() or platform.machine()}), torch {torch.__version__}. "
+        "Presets: `viz_core/offline_presets.py`.\n",
+    ]
+    all_ok = True
+    refs = labels = None
+    for name in args.models:
+        model = models.load_model(name, device=device)
+        sections.append(f"## {name}\n")
+        for task in ("am", "inversion"):
+            sections.append(f"Preset, {'activation maximization' if task == 'am' else 'inversion'}"
+                            f":\n\n{preset_table(name, task)}\n")
+        if "am" in args.tasks:
+            am = run_am(model, args.classes, args.schemes, args.quiet)
+            text, ok = am_report(name, args.classes, args.schemes, am)
+            print(text, flush=True)
+            sections.append(text)
+            all_ok &= ok
+        if "inversion" in args.tasks:
+            if refs is None:
+                refs, labels = test_images(args.images, args.data_dir)
+            inv = run_inversion(model, refs, labels, args.schemes, args.quiet)
+            text, ok = inversion_report(name, model.spec.default_layer, args.schemes, inv)
+            print(text, flush=True)
+            sections.append(text)
+            all_ok &= ok
+    total = time.perf_counter() - t_all
+    sections.append(f"Total time: {total:.1f} s. All goals {'met' if all_ok else 'NOT met'}.\n")
+    print(sections[-1])
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(sections), encoding="utf-8")
+        print(f"wrote {out}")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
