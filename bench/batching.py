@@ -8,9 +8,8 @@ Example: python bench/batching.py --threads 2
 from __future__ import annotations
 
 import statistics
-import time
 
-from common import am_base, base_parser, md_table, report, setup, sync
+from common import am_base, base_parser, md_table, now, report, setup, sync
 
 DEFAULT_MODELS = ["fmnist_vgg", "resnet50", "vgg19"]
 STEPS = {"vgg19": 2, "resnet50": 3, "fmnist_vgg": 20}
@@ -49,10 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeats):  # interleaved
             for fn, acc in ((batched, tb), (sequential, ts)):
                 sync(device)
-                t0 = time.perf_counter()
+                t0 = now()
                 fn()
                 sync(device)
-                acc.append(time.perf_counter() - t0)
+                acc.append(now() - t0)
         b, s = statistics.median(tb), statistics.median(ts)
         rows.append([name, model.spec.input_size, steps, b * 1e3 / steps,
                      s * 1e3 / steps, b / s])

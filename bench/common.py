@@ -24,6 +24,14 @@ import torch  # noqa: E402
 from viz_core.evaluate import machine_description  # noqa: E402
 
 RESULTS = ROOT / "results"
+_CLOCK = {"fn": time.perf_counter, "name": "wall"}
+
+
+def now() -> float:
+    """The benchmark clock: wall time, or this process's CPU time (``--clock cpu``: robust
+    against other jobs on a shared machine; use it with ``--threads 1``, where CPU time is
+    compute time and not spin-waiting)."""
+    return _CLOCK["fn"]()
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:
@@ -32,12 +40,19 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--repeats", type=int, default=3, help="timed repeats (median reported)")
     p.add_argument("--out", default=str(RESULTS), help="folder for bench_*.md ('' = none)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall time, or process CPU time (with --threads 1 on a busy machine)")
+    p.add_argument("--suffix", default="", help="appended to the output file name")
     return p
 
 
 def setup(args: argparse.Namespace) -> torch.device:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.clock == "cpu":
+        if args.device == "cuda":
+            raise SystemExit("error: --clock cpu measures CPU time; use wall on a GPU")
+        _CLOCK.update(fn=time.process_time, name="cpu")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("error: --device cuda but no CUDA GPU is available")
     torch.backends.cudnn.benchmark = args.device == "cuda"
@@ -57,10 +72,10 @@ def median_time(fn: Callable[[], object], device: torch.device, repeats: int,
     sync(device)
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = now()
         fn()
         sync(device)
-        times.append(time.perf_counter() - t0)
+        times.append(now() - t0)
     return statistics.median(times)
 
 
@@ -88,7 +103,9 @@ def report(name: str, title: str, sections: Sequence[tuple[str, str]], args,
     cmd = "python " + shlex.join([f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])
     text = [f"# {title} ({device_name(device)})", "",
             f"Command: `{cmd}`", "",
-            f"Machine: {machine_description()}; device {device_name(device)}; "
+            f"Machine: {machine_description()}; device {device_name(device)}; clock: "
+            f"{'process CPU time' if _CLOCK['name'] == 'cpu' else 'wall time'}; 1-min load "
+            f"average at the end {_load()}; "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", ""]
     for head, table in sections:
         text += [f"## {head}", "", table, ""]
@@ -98,10 +115,19 @@ def report(name: str, title: str, sections: Sequence[tuple[str, str]], args,
     if args.out:
         folder = Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"bench_{name}_{device.type}.md"
+        path = folder / f"bench_{name}_{device.type}{args.suffix}.md"
         path.write_text(out, encoding="utf-8")
         print(f"wrote {path}")
     return out
+
+
+def _load() -> str:
+    try:
+        import os
+
+        return f"{os.getloadavg()[0]:.2f}"
+    except (OSError, AttributeError):
+        return "n/a"
 
 
 def am_base(model_name: str, layer: str, steps: int, device: torch.device, **kw):
@@ -120,10 +146,10 @@ def engine_step_time(configs, model, steps: int, every: int | None = None,
     first = last = None
     for f in run(configs, model, every=every or steps):
         if first is None:
-            first = time.perf_counter()
+            first = now()
         if consume is not None:
             consume(f)
-        last = time.perf_counter()
+        last = now()
     return (last - first) / steps
 
 

@@ -8,7 +8,6 @@ Example: python bench/overhead.py --threads 2
 from __future__ import annotations
 
 import statistics
-import time
 
 from common import (
     am_base,
@@ -16,6 +15,7 @@ from common import (
     base_parser,
     engine_step_time,
     md_table,
+    now,
     report,
     setup,
     sync,
@@ -49,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         bare()
         for _ in range(args.repeats):
             # interleaved, so that load changes hit all variants alike
-            t0 = time.perf_counter()
+            t0 = now()
             for _ in range(steps):
                 bare()
             sync(device)
-            times["bare"].append((time.perf_counter() - t0) / steps)
+            times["bare"].append((now() - t0) / steps)
             for c in cfgs:
                 times.setdefault(c.name, []).append(engine_step_time([c], model, steps))
         tb = statistics.median(times["bare"])
