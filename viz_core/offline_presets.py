@@ -133,13 +133,13 @@ PRESETS: dict[str, dict[str, TaskPreset]] = {
         "am": TaskPreset(AM_STAGES, 1.0, _schemes(
             9, 7, plain=5.0, fluid=10.0, elastic=10.0, tv_tau=5.0, tv=0.3, spectral=40.0)),
         "inversion": TaskPreset(INV_STAGES, 0.0, _schemes(
-            9, 7, plain=2.0, fluid=5.0, elastic=10.0, tv_tau=2.0, tv=0.05, spectral=20.0)),
+            9, 7, plain=5.0, fluid=10.0, elastic=10.0, tv_tau=5.0, tv=0.05, spectral=40.0)),
     },
     "fmnist_resnet": {
         "am": TaskPreset(AM_STAGES, 1.0, _schemes(
             7, 5, plain=5.0, fluid=10.0, elastic=10.0, tv_tau=5.0, tv=0.3, spectral=40.0)),
         "inversion": TaskPreset(INV_STAGES, 0.0, _schemes(
-            7, 5, plain=2.0, fluid=5.0, elastic=10.0, tv_tau=2.0, tv=0.05, spectral=20.0)),
+            7, 5, plain=5.0, fluid=10.0, elastic=10.0, tv_tau=5.0, tv=0.05, spectral=40.0)),
     },
 }
 
