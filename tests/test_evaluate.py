@@ -306,13 +306,16 @@ def test_cli_bad_input_one_line(argv, needle, capsys):
     assert len(err.splitlines()) == 1 and needle in err
 
 
-def test_cli_metrics_random_weights(capsys):
+def test_cli_metrics_random_weights(capsys, tmp_path):
     from viz_core.cli import main
 
-    rc = main(["metrics", "--weights", "random", "--steps", "3", "--quiet", "--threads", "1"])
+    rc = main(["metrics", "--weights", "random", "--steps", "3", "--quiet", "--threads", "1",
+               "--md", str(tmp_path / "m.md"), "--csv", str(tmp_path / "m.csv")])
     out = capsys.readouterr().out
     assert rc == 0
     assert "fluid_elastic_sobolev" in out and "Sobolev sharper than Gaussian" in out
+    assert "Command: `demons-viz" in (tmp_path / "m.md").read_text()
+    assert (tmp_path / "m.csv").read_text().startswith("label,scheme,")
 
 
 def test_python_m_viz_core_evaluate_subprocess(tmp_path):

@@ -106,6 +106,7 @@ def register(subparsers) -> None:
     m.add_argument("--threads", type=_int, default=0)
     m.add_argument("--csv", help="write the table as CSV")
     m.add_argument("--json", help="write rows and claims as JSON")
+    m.add_argument("--md", help="write the table, the claims and the command as Markdown")
     m.add_argument("--quiet", action="store_true")
     m.set_defaults(handler=cmd_metrics)
 
@@ -234,7 +235,7 @@ def cmd_metrics(args) -> int:
     from viz_core.config import RunConfig
 
     _threads(args.threads)
-    csv_out, json_out = _out_file(args.csv), _out_file(args.json)
+    csv_out, json_out, md_out = _out_file(args.csv), _out_file(args.json), _out_file(args.md)
     if args.configs:
         configs = [RunConfig.load(p) for p in args.configs]
         names = [c.name or Path(p).stem for c, p in zip(configs, args.configs)]
@@ -292,4 +293,13 @@ def cmd_metrics(args) -> int:
     if json_out is not None:
         json_out.write_text(json.dumps({"rows": rows, "claims": claims}, indent=2,
                                        default=str) + "\n", encoding="utf-8")
+    if md_out is not None:
+        from viz_core.evaluate import machine_description
+
+        text = ["# Scheme metrics", "", f"Command: `{_command_line('metrics')}`", "",
+                f"Machine: {machine_description()}.", "", ev.scheme_metrics_markdown(rows), "",
+                "HF fraction: spectral energy above half Nyquist (fine detail, noise); coarse "
+                "fraction: energy at wavelengths >= 16 px; TV: mean isotropic total "
+                "variation (eq. 19).", ""] + [f"* {c}" for c in claims]
+        md_out.write_text("\n".join(text) + "\n", encoding="utf-8")
     return 3 if any(r.get("diverged") for r in rows) else 0
