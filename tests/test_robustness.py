@@ -179,3 +179,34 @@ def test_two_threads_on_one_model_match_runs_alone():
     assert all(p.grad is None for p in model.net.parameters())
     assert not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
                    for m in model.net.modules())
+
+
+def test_tracing_a_layer_while_another_thread_runs_forwards():
+    """fx tracing patches nn.Module.__call__ process-wide; forwards elsewhere must not fail."""
+    from viz_core import models
+
+    shared = models.load_model("fmnist_vgg", weights="random")
+    feat = shared.features("block4")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def forwards():
+        x = torch.rand(2, 1, 64, 64)
+        try:
+            while not stop.is_set():
+                with torch.no_grad():
+                    feat(shared.normalize(x))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    t = threading.Thread(target=forwards)
+    t.start()
+    try:
+        for seed in range(4):  # fresh models: every features() call traces
+            m = models.load_model("fmnist_resnet", weights="random", seed=seed)
+            for layer in ("layer2", "layer4", "logits"):
+                m.features(layer)
+    finally:
+        stop.set()
+        t.join()
+    assert not errors, errors

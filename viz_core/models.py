@@ -19,6 +19,7 @@ import pickle
 import re
 import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -104,7 +105,51 @@ _SPECS: dict[str, ModelSpec] = {
     ]
 }
 
-_TRACE_LOCK = threading.Lock()
+class _TraceLock:
+    """Readers-writer lock between forward passes (readers) and fx traces (writer).
+
+    fx tracing patches ``nn.Module.__call__`` for the whole process, so a forward pass in
+    another thread (another dashboard session) during a trace would fail. Traces wait for
+    running forwards to finish; new forwards wait while a trace is pending or running.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0
+
+    @contextmanager
+    def read(self):
+        with self._cond:
+            while self._writing or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self):
+        with self._cond:
+            self._waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+_TRACE_LOCK = _TraceLock()
 _FAMILY_LABEL = {"offline": "Fashion-MNIST weights", "torchvision": "ImageNet weights"}
 
 
@@ -280,6 +325,12 @@ class _LayerOutput(nn.Module):
             return out
         return out[self.layer] if isinstance(out, dict) else out
 
+    def __call__(self, *args, **kwargs):
+        # Defined on the subclass so that fx's process-wide patch of nn.Module.__call__ (in a
+        # trace running in another thread) cannot intercept it: no trace runs meanwhile.
+        with _TRACE_LOCK.read():
+            return super().__call__(*args, **kwargs)
+
     def train(self, mode: bool = True) -> _LayerOutput:  # eval-only by design
         return super().train(False)
 
@@ -324,7 +375,7 @@ class LoadedModel:
 
     def _graph_nodes(self) -> list[str]:
         if self._nodes is None:
-            with _TRACE_LOCK:
+            with _TRACE_LOCK.write():
                 self._nodes = get_graph_node_names(_shadow(self.net).eval())[1]
         return self._nodes
 
@@ -396,7 +447,7 @@ class LoadedModel:
         if len(set(return_nodes.values())) != len(names):
             raise VizError(f"layers {names} name the same output twice", field="layer")
         try:
-            with _TRACE_LOCK:  # fx tracing patches module-level state: one trace at a time
+            with _TRACE_LOCK.write():  # fx tracing patches module-level state
                 gm = create_feature_extractor(_shadow(self.net).eval(), return_nodes=return_nodes)
         except Exception as exc:  # fx tracing problems on exotic modules
             raise VizError(f"cannot extract layer(s) {', '.join(names)} of {self.spec.name}: "
