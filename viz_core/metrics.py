@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from viz_core.errors import VizError
-from viz_core.spectra import high_frequency_fraction, total_variation
+from viz_core.spectra import band_energy_fraction, high_frequency_fraction, total_variation
 
 __all__ = [
     "coarse_fraction",
@@ -122,15 +122,7 @@ def coarse_fraction(img, cutoff: float = 1 / 16) -> float:
     """Fraction of the (mean-free) spectral energy at radial frequencies <= ``cutoff``
     cycles/pixel (default 1/16: wavelengths of 16 px and more): how much of the image is
     coarse structure. The low-frequency counterpart of :func:`high_frequency_fraction`."""
-    t = _batch(img)[0]
-    t = t - t.mean(dim=(-2, -1), keepdim=True)
-    h, w = t.shape[-2:]
-    p = (torch.fft.fft2(t).abs() ** 2).sum(0)
-    fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
-    fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
-    r = torch.sqrt(fy**2 + fx**2)
-    total = float(p.sum())
-    return float(p[r <= cutoff].sum()) / total if total > 0 else 0.0
+    return band_energy_fraction(_batch(img)[0], hi=cutoff)
 
 
 def image_metrics(images, reference=None) -> dict[str, np.ndarray]:

@@ -37,9 +37,10 @@ def radial_power_spectrum(img: np.ndarray | torch.Tensor) -> tuple[np.ndarray, n
     return freq, (total / count.clamp(min=1)).numpy()
 
 
-def high_frequency_fraction(img: np.ndarray | torch.Tensor) -> float:
-    """Fraction of the (mean-free) spectral energy above half the Nyquist frequency,
-    i.e. at radial frequency > 0.25 cycles/pixel: how much fine detail or noise is left."""
+def band_energy_fraction(img: np.ndarray | torch.Tensor, lo: float = 0.0,
+                         hi: float = float("inf")) -> float:
+    """Fraction of the (mean-free) spectral energy at radial frequencies in (lo, hi]
+    cycles/pixel, over all channels of an image (C, H, W) or (H, W)."""
     t = _as_tensor(img)
     t = t - t.mean(dim=(-2, -1), keepdim=True)
     h, w = t.shape[-2:]
@@ -48,7 +49,13 @@ def high_frequency_fraction(img: np.ndarray | torch.Tensor) -> float:
     fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
     r = torch.sqrt(fy**2 + fx**2)
     total = float(p.sum())
-    return float(p[r > 0.25].sum()) / total if total > 0 else 0.0
+    return float(p[(r > lo) & (r <= hi)].sum()) / total if total > 0 else 0.0
+
+
+def high_frequency_fraction(img: np.ndarray | torch.Tensor) -> float:
+    """Fraction of the (mean-free) spectral energy above half the Nyquist frequency,
+    i.e. at radial frequency > 0.25 cycles/pixel: how much fine detail or noise is left."""
+    return band_energy_fraction(img, lo=0.25)
 
 
 def total_variation(img: np.ndarray | torch.Tensor) -> float:
