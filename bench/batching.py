@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import statistics
 
-from common import am_base, base_parser, md_table, now, report, setup, sync
+from common import am_base, base_parser, default_steps, md_table, now, report, setup, sync
 
 DEFAULT_MODELS = ["fmnist_vgg", "resnet50", "vgg19"]
-STEPS = {"vgg19": 2, "resnet50": 3, "fmnist_vgg": 20}
 SIX = ["fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev", "fluid_gaussian",
        "elastic_gaussian", "fluid_elastic_gaussian"]
 
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.models:
         model = models.load_model(name, weights="random", device=device)
-        steps = args.steps or STEPS.get(name, 5 if model.spec.input_size > 100 else 20)
+        steps = default_steps(name, model, args.steps)
         base = am_base(name, model.spec.default_layer, steps, device)
         cfgs = [c for c in standard_schemes(base) if c.name in SIX]
 

@@ -130,6 +130,15 @@ def _load() -> str:
         return "n/a"
 
 
+STEPS = {"vgg19": 2, "resnet50": 3, "fmnist_vgg": 20}
+
+
+def default_steps(name: str, model, requested: int = 0) -> int:
+    """Steps per timed run: ``requested`` if given, else a per-model default that keeps a
+    run short on a CPU (few at 224 px, more for the 64 px offline model)."""
+    return requested or STEPS.get(name, 5 if model.spec.input_size > 100 else 20)
+
+
 def am_base(model_name: str, layer: str, steps: int, device: torch.device, **kw):
     """A channel activation-maximization configuration (channel 0 of ``layer``)."""
     from viz_core.config import RunConfig

@@ -13,6 +13,7 @@ from common import (
     am_base,
     bare_step,
     base_parser,
+    default_steps,
     engine_step_time,
     md_table,
     now,
@@ -23,7 +24,6 @@ from common import (
 
 # model: (layer, steps per timed run) -- a few steps at 224 px on a CPU
 DEFAULT_MODELS = ["vgg19", "resnet50", "fmnist_vgg"]
-STEPS = {"vgg19": 2, "resnet50": 3, "fmnist_vgg": 20}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         model = models.load_model(name, weights="random", device=device)
         layer = model.spec.default_layer
-        steps = args.steps or STEPS.get(name, 5 if model.spec.input_size > 100 else 20)
+        steps = default_steps(name, model, args.steps)
         cfgs = standard_schemes(am_base(name, layer, steps, device))
         bare = bare_step(model, layer, 1, device)
         times: dict[str, list[float]] = {"bare": []}

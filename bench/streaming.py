@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import statistics
 
-from common import am_base, base_parser, engine_step_time, md_table, report, setup
+from common import am_base, base_parser, default_steps, engine_step_time, md_table, report, setup
 
 DEFAULT_MODELS = ["fmnist_vgg", "resnet50", "vgg19"]
-STEPS = {"vgg19": 2, "resnet50": 3, "fmnist_vgg": 20}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.models:
         model = models.load_model(name, weights="random", device=device)
-        steps = args.steps or STEPS.get(name, 5 if model.spec.input_size > 100 else 20)
+        steps = default_steps(name, model, args.steps)
         all_cfgs = [c for c in standard_schemes(am_base(name, model.spec.default_layer,
                                                         steps, device))
                     if c.name not in ("plain", "tv")]
