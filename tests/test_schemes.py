@@ -17,7 +17,7 @@ def _step(scheme, u, g, tau=0.1, step=0):
     bank = SchemeBank([scheme] * n, [tau] * n)
     center = torch.full((1, u.shape[1], 1, 1), 0.3, dtype=u.dtype)
     return bank.step(u, g, step, center, torch.full(col, tau, dtype=u.dtype),
-                     torch.full(col, scheme.tv, dtype=u.dtype),
+                     torch.full(col, tau * scheme.tv, dtype=u.dtype),
                      torch.full(col, scheme.tv_eps, dtype=u.dtype))
 
 

@@ -354,23 +354,29 @@ class LoadedModel:
     _features: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)
     _channels: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _nodes: list[str] | None = field(default=None, init=False, repr=False)
+    _stats: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def is_script(self) -> bool:
         return isinstance(self.net, torch.jit.ScriptModule)
 
+    def _mean_std(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (x.device, x.dtype)
+        if key not in self._stats:  # built once per device and dtype, not every step
+            shape = (1, -1, 1, 1)
+            self._stats[key] = (
+                torch.tensor(self.spec.mean, dtype=x.dtype, device=x.device).view(shape),
+                torch.tensor(self.spec.std, dtype=x.dtype, device=x.device).view(shape))
+        return self._stats[key]
+
     def normalize(self, x01: torch.Tensor) -> torch.Tensor:
         """(x - mean) / std per channel, for x in [0, 1] of shape (N, C, H, W)."""
-        shape = (1, -1, 1, 1)
-        mean = torch.tensor(self.spec.mean, dtype=x01.dtype, device=x01.device).view(shape)
-        std = torch.tensor(self.spec.std, dtype=x01.dtype, device=x01.device).view(shape)
+        mean, std = self._mean_std(x01)
         return (x01 - mean) / std
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`normalize`."""
-        shape = (1, -1, 1, 1)
-        mean = torch.tensor(self.spec.mean, dtype=x.dtype, device=x.device).view(shape)
-        std = torch.tensor(self.spec.std, dtype=x.dtype, device=x.device).view(shape)
+        mean, std = self._mean_std(x)
         return x * std + mean
 
     def _graph_nodes(self) -> list[str]:
@@ -606,6 +612,8 @@ def _classes(spec: ModelSpec) -> list[str]:
 def _finish(spec: ModelSpec, net: nn.Module, label: str, pretrained: bool,
             device: torch.device) -> LoadedModel:
     net = net.to(device).eval().requires_grad_(False)
+    if device.type == "cpu":  # oneDNN's channels-last convolutions: 10-20 % faster per step
+        net = net.to(memory_format=torch.channels_last)
     layers, aliases = _catalogue(spec, net)
     return LoadedModel(spec, net, _classes(spec), layers, aliases, pretrained, label, device)
 

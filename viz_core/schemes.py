@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 
 from viz_core.errors import VizError
 from viz_core.kernels import Kernel, KernelBatch, KernelSpec, build, validate_spec
@@ -98,10 +99,9 @@ class Scheme:
 
 
 def _forward_diff(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    dx = torch.zeros_like(u)
-    dy = torch.zeros_like(u)
-    dx[..., :, :-1] = u[..., :, 1:] - u[..., :, :-1]
-    dy[..., :-1, :] = u[..., 1:, :] - u[..., :-1, :]
+    """Forward differences, zero in the last column / row (Neumann)."""
+    dx = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1))
+    dy = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
     return dx, dy
 
 
@@ -110,14 +110,11 @@ def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
     ``-div(grad u / sqrt(|grad u|^2 + eps^2))`` with forward differences (Neumann) and the
     divergence as their negative adjoint, per channel. ``eps`` may be a (N,1,1,1) tensor."""
     dx, dy = _forward_diff(u)
-    norm = torch.sqrt(dx * dx + dy * dy + eps * eps)
-    px, py = dx / norm, dy / norm
-    div = torch.zeros_like(u)
-    div[..., :, 0] = px[..., :, 0]
-    div[..., :, 1:] = px[..., :, 1:] - px[..., :, :-1]
-    div[..., 0, :] += py[..., 0, :]
-    div[..., 1:, :] += py[..., 1:, :] - py[..., :-1, :]
-    return -div
+    inv = (dx.square() + dy.square()).add_(eps * eps).rsqrt_()
+    px, py = dx * inv, dy * inv
+    # div p = p - p shifted by one (backward difference, p = 0 outside), the adjoint of -grad
+    div = (px - F.pad(px[..., :, :-1], (1, 0))).add_(py).sub_(F.pad(py[..., :-1, :], (0, 0, 1, 0)))
+    return div.neg_()
 
 
 def tv_energy(u: torch.Tensor, eps: float) -> torch.Tensor:
@@ -147,12 +144,15 @@ class SchemeBank:
         self._border = border
 
     def step(self, u: torch.Tensor, g: torch.Tensor, step: int, center: torch.Tensor,
-             tau: torch.Tensor, tv: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """One update of every sample (eq. 18); ``tau``, ``tv``, ``eps``: (N,1,1,1) tensors."""
-        d = g
+             coef: torch.Tensor, tv_coef: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """One update of every sample (eq. 18): ``u - Kf * (coef g + tv_coef grad TV(u))``,
+        then the elastic kernel. ``coef`` is the step size for the raw gradient ``g`` (tau,
+        times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1) tensors."""
         if self._any_tv:
-            d = d + tv * tv_gradient(u, eps)
-        v = u - tau * self._fluid(d)
+            d = torch.addcmul(coef * g, tv_coef, tv_gradient(u, eps))
+            v = u - self._fluid(d)
+        else:
+            v = torch.addcmul(u, coef, self._fluid(g), value=-1.0)
         due = tuple(k is not None and (step + 1) % s.elastic_every == 0
                     for k, s in zip(self.elastic, self.schemes))
         if any(due):
@@ -160,6 +160,8 @@ class SchemeBank:
                 self._elastic[due] = KernelBatch(
                     [k if on else None for k, on in zip(self.elastic, due)], self._border)
             ke = self._elastic[due]
-            if not ke.noop:
+            if ke.unit_gain:  # K(v - c) + c = K(v) for unit-sum kernels, constant-preserving
+                v = ke(v)     # borders: one operation fewer per step
+            elif not ke.noop:
                 v = center + ke(v - center)
         return v
