@@ -94,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
                 "demons-viz, fluid-elastic Sobolev 11, fuse_model": (fe, fast)}
         calls = {k: (lambda c=c, m=m: run_to_end([c], m, keep_frames=False))
                  for k, (c, m) in ours.items()}
+        # the peers get the network as torchvision builds it (what their users pass them);
+        # this project's loader has put its copy in channels-last layout on the CPU
         peer_net = copy.deepcopy(model.net).eval().requires_grad_(False)
+        peer_net = peer_net.to(memory_format=torch.contiguous_format)
         if versions["lucent"]:
             calls[f"torch-lucent {versions['lucent']} render_vis"] = _lucent(
                 peer_net, layer, size, steps, device)
@@ -124,14 +127,15 @@ def main(argv: list[str] | None = None) -> int:
                       "ms/step", *heads], rows)
     missing = [m for m, v in versions.items() if not v]
     notes = [
-        "Same network object (random weights, parameters frozen for everyone so nobody "
-        "computes weight gradients), batch 1, the same channel-mean objective, no transforms "
+        "Same network and weights (random, parameters frozen for everyone so nobody "
+        "computes weight gradients): the peers get it as torchvision builds it (contiguous "
+        "NCHW weights), this project as its loader prepares it (channels-last on the CPU, "
+        "oneDNN's faster layout), batch 1, the same channel-mean objective, no transforms "
         "(lucent transforms=[], torch-dreams custom transforms = identity; its gradient "
         "clipping disabled), whole calls including set-up, median of "
         f"{args.repeats} interleaved repeats. Ratio = this project's time per step / the "
-        "peer's; <= 1.0: at least as fast. fuse_model (viz_core.evaluate): the same network "
-        "with BatchNorm folded into the convolutions and channels-last weights (outputs equal "
-        "to rounding).",
+        "peer's; <= 1.0: at least as fast. fuse_model (viz_core.evaluate): in addition "
+        "BatchNorm folded into the convolutions (outputs equal to rounding).",
         "Parameterisation: ours and lucent optimise pixels (lucent param.image with fft=False, "
         "decorrelate=False, i.e. a sigmoid of pixels); torch-dreams always uses its FFT + "
         "colour-decorrelated parameterisation. Peers run the whole network (hooks), this "

@@ -70,4 +70,7 @@ def apply(x: torch.Tensor, mats: tuple[torch.Tensor, ...], mult: torch.Tensor) -
     """``K * x`` with reflect border for ``x`` (..., h, w) and multipliers broadcasting
     against it (e.g. (N, 1, h, w) for one kernel per sample)."""
     ah, awt, sh, swt = mats
+    if x.shape[:-2].numel() == 1 and mult.shape[:-2].numel() == 1:  # one plane: plain mm
+        x2, m2 = x.reshape(x.shape[-2:]), mult.reshape(mult.shape[-2:])
+        return (sh @ ((ah @ x2 @ awt) * m2) @ swt).reshape(x.shape)
     return sh @ ((ah @ x @ awt) * mult) @ swt
