@@ -352,6 +352,41 @@ def test_presets_page_shows_table1_csv(tmp_path, monkeypatch):
     monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
     at = open_page(PP)
     no_exception(at)
-    frames = at.dataframe
+    frames = [f for f in at.dataframe if "direction" in f.value.columns]
     assert len(frames) == 1
     assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
+
+
+@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
+def test_presets_page_runs_the_tuned_offline_presets_as_one_batch():
+    at = open_page(PP)
+    no_exception(at)
+    assert at.selectbox(key="pp_t_model").value == "fmnist_vgg"
+    at.selectbox(key="pp_t_class").set_value(1).run()  # trouser
+    at.button(key="pp_t_run").click().run()
+    no_exception(at)
+    assert not errors(at)
+    assert any(s.value.startswith("done: 200 steps") for s in at.success)
+    assert len(at.image) >= 9  # one pre-image per scheme
+    records = at.session_state["pp_t_records"]
+    rec = records[0]
+    assert len(rec.labels) == 9 and rec.images.shape[0] == 9
+    # each cell's run JSON is the tuned preset itself (its own step size and kernel)
+    cells = [json.loads(rec.json(i)) for i in range(9)]
+    assert {c["step_size"] for c in cells} >= {5.0, 10.0, 40.0}
+    at.selectbox(key="pp_t_records_cell0").set_value(3).run()
+    no_exception(at)
+
+
+def test_presets_page_table1_tab_draws_the_chart(tmp_path, monkeypatch):
+    src = ROOT / "results" / "table1_offline.csv"
+    if not src.is_file():
+        pytest.skip("no committed Table 1 results")
+    (tmp_path / "table1_offline.csv").write_text(src.read_text())
+    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
+    at = open_page(PP)
+    no_exception(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [t for c in charts for t in c["data"] if t.get("type") == "bar"]
+    assert bars and {t["name"] for t in bars} == {"top-1", "top-5"}
+    assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
