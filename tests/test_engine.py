@@ -143,6 +143,22 @@ def test_divergence_is_caught_and_last_finite_image_kept(tiny_model, monkeypatch
     # sample 1 froze at its last finite pre-image (that of step 7)
     np.testing.assert_array_equal(last.images[1], frames[2].images[1])
     assert np.isfinite(last.objective).all()
+    # the frozen sample reports the numbers of its last finite step, not the start values
+    assert np.isfinite(last.grad_norm).all() and (last.grad_norm > 0).all()
+
+
+def test_frames_report_the_gradient_norm_and_objective_of_the_last_step(tiny_model):
+    from viz_core.objectives import Objective
+
+    cfg = am(steps=4)
+    frames = list(run(cfg, tiny_model, every=1))
+    objective = Objective(tiny_model, [cfg.target_spec(tiny_model.spec.default_layer)])
+    for before, after in zip(frames[:-1], frames[1:]):
+        x = torch.from_numpy(before.images).requires_grad_(True)
+        d, act = objective(x)
+        (g,) = torch.autograd.grad(d.sum(), x)
+        np.testing.assert_allclose(after.grad_norm, g.flatten(1).norm(dim=1), rtol=1e-4)
+        np.testing.assert_allclose(after.objective, d.detach(), rtol=1e-4, atol=1e-6)
 
 
 def test_unbatchable_configs_are_refused(tiny_model):

@@ -173,6 +173,7 @@ def run(
     last_d = torch.full((n,), float("nan"), device=dev)
     last_act = torch.full((n,), float("nan"), device=dev)
     last_gn = torch.zeros(n, device=dev)
+    last_g: torch.Tensor | None = None  # CPU fast path: the gradient whose norm is pending
     # on the CPU reading a value on the host costs no synchronisation: check cheaply and
     # skip the per-sample bookkeeping while every sample is finite
     host_free = dev.type == "cpu"
@@ -183,8 +184,9 @@ def run(
     def frame(oi: int, done: bool = False, stopped: bool = False) -> Frame:
         bad = first_bad.tolist()
         msgs = [None if b < 0 else _divergence_message(b, cfgs[i]) for i, b in enumerate(bad)]
+        gn = last_gn if last_g is None else last_g.flatten(1).norm(dim=1)
         return Frame(step, total, oi, u.detach().float().cpu().numpy(),
-                     last_d.cpu().numpy(), last_act.cpu().numpy(), last_gn.cpu().numpy(),
+                     last_d.cpu().numpy(), last_act.cpu().numpy(), gn.cpu().numpy(),
                      time.perf_counter() - t_start, labels, msgs, done, stopped)
 
     yield frame(0)
@@ -216,16 +218,15 @@ def run(
                 l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
                 coef = tau if raw_grad else torch.div(tau_n, l1.clamp_min(1e-30))
                 new = bank.step(x.detach(), g, step, center, coef, tv_coef, eps).clamp_(0, 1)
-                reports = (step + 1) % every == 0 or step + 1 == total
                 check = new.sum() + loss.detach()
                 if host_free and all_alive and math.isfinite(float(
                         check if not raw_grad else check + l1.sum())):
                     # CPU fast path: nothing diverged (a NaN or Inf anywhere would make the
                     # sum non-finite), so the bookkeeping below reduces to assignments
-                    last_d, last_act = d.detach(), act
-                    if reports:
-                        last_gn = g.flatten(1).norm(dim=1)
+                    last_d, last_act, last_g = d.detach(), act, g  # its norm: in frame()
                 else:
+                    if last_g is not None:  # the last finite step's norm, kept on divergence
+                        last_gn, last_g = last_g.flatten(1).norm(dim=1), None
                     gn = g.flatten(1).norm(dim=1)
                     ok = (torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d)
                           & torch.isfinite(gn))
