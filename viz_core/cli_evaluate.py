@@ -50,8 +50,9 @@ def register(subparsers) -> None:
                    help="images per engine batch, x methods samples (20: cache-friendly on "
                    "CPUs; raise it on a GPU)")
     e.add_argument("--workers", type=_int, default=2,
-                   help="run the two directions concurrently (2, default) or one after the "
-                   "other (1); without --threads each worker gets cores / workers threads")
+                   help="batches run concurrently, drawn from both directions (2, default), "
+                   "or one after the other (1); without --threads each worker gets cores / "
+                   "workers threads")
     e.add_argument("--directions", choices=["both", "ab", "ba"], default="both")
     e.add_argument("--seed", type=_int, default=0)
     e.add_argument("--no-fuse", action="store_true",
@@ -133,7 +134,7 @@ def cmd_evaluate(args) -> int:
 
     if args.workers < 1:
         raise VizError(f"--workers must be >= 1, got {args.workers}", field="workers")
-    workers = args.workers if args.directions == "both" else 1
+    workers = args.workers
     if not args.threads and workers > 1:
         import os
 

@@ -218,9 +218,7 @@ def run(
                 l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
                 coef = tau if raw_grad else torch.div(tau_n, l1.clamp_min(1e-30))
                 new = bank.step(x.detach(), g, step, center, coef, tv_coef, eps).clamp_(0, 1)
-                check = new.sum() + loss.detach()
-                if host_free and all_alive and math.isfinite(float(
-                        check if not raw_grad else check + l1.sum())):
+                if host_free and all_alive and _finite(new, loss, l1 if raw_grad else None):
                     # CPU fast path: nothing diverged (a NaN or Inf anywhere would make the
                     # sum non-finite), so the bookkeeping below reduces to assignments
                     last_d, last_act, last_g = d.detach(), act, g  # its norm: in frame()
@@ -262,6 +260,13 @@ def run(
     finally:
         if dev.type == "cuda":  # a finished or cancelled run gives its memory back
             torch.cuda.empty_cache()
+
+
+def _finite(new: torch.Tensor, loss: torch.Tensor, l1: torch.Tensor | None) -> bool:
+    """One host read: whether the update, the data term (and ``l1``) are all finite (a NaN
+    or Inf anywhere makes the sum non-finite; a finite overflow only costs the slow path)."""
+    total = new.sum() + loss.detach()
+    return math.isfinite(float(total if l1 is None else total + l1.sum()))
 
 
 def _divergence_message(step: int, cfg: RunConfig) -> str:

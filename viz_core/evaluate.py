@@ -5,7 +5,7 @@
 quantise the reconstruction to 8 bits, classify it with network B and report top-1 / top-5
 per method and direction (A -> B and B -> A), next to B's accuracy on the original images.
 Each batch of the engine holds ``batch_images`` images x all methods (one forward/backward
-per step for all of them); the two directions can run concurrently (``workers``).
+per step for all of them); batches of both directions can run concurrently (``workers``).
 
 Paper settings (Sec. 3.2) and their mapping to this implementation:
 
@@ -163,7 +163,7 @@ class Table1Settings:
     tv_eps: float = TV_EPS
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     batch_images: int = 20             # images per engine batch (x methods samples)
-    workers: int = 1                    # directions run concurrently (threads)
+    workers: int = 1                    # batches run concurrently (threads, both directions)
     seed: int = 0
     init_std: float = 0.02
     p: int = 2
@@ -510,9 +510,10 @@ def run_table1(model_a, model_b, images: ImageSet, settings: Table1Settings,
                progress: Callable[[int, str], None] | None = None) -> dict:
     """Run the Table 1 protocol. Returns ``{"rows": [...], "samples": [...], "seconds":
     {...}, "examples": {...}}``; one row per direction and method plus an ``original`` row
-    per direction (network B on the original images). With ``settings.workers > 1`` the
-    two directions run concurrently in threads (give each ``cores / workers`` torch threads:
-    on a CPU that beats one direction with all threads)."""
+    per direction (network B on the original images). With ``settings.workers > 1``
+    batches of images (of both directions, interleaved) run concurrently in threads (give
+    each ``cores / workers`` torch threads: on a CPU that beats one batch with all threads).
+    A direction's ``seconds`` is the sum of its batches' times."""
     settings.validate()
     methods = get_methods(settings.methods)
     if list(model_a.classes) != list(model_b.classes):
@@ -535,24 +536,32 @@ def run_table1(model_a, model_b, images: ImageSet, settings: Table1Settings,
     # patches torch.nn.Module.__call__ process-wide, so it must not overlap the workers
     prepared = [_prepare_direction(d, settings) for d in todo]
     failed = threading.Event()
+    # one job per batch of images, the directions interleaved: the workers share them, so
+    # the faster direction's worker helps with the slower one instead of idling at the end
+    starts = range(0, settings.n, settings.batch_images)
+    jobs = [(k, b0) for b0 in starts for k in range(len(todo))]
 
-    def one(job: tuple[Direction, tuple]) -> dict:
+    def one(job: tuple[int, int]) -> dict:
+        k, b0 = job
+        if failed.is_set():
+            raise VizError("stopped: another batch failed", field="evaluate")
         try:
-            return _run_direction(job[0], job[1], images, labels, methods, settings, progress,
-                                  failed)
+            return _run_batch(todo[k], prepared[k], images, labels, methods, settings, b0,
+                              progress)
         except BaseException:
             failed.set()
             raise
 
-    jobs = list(zip(todo, prepared))
-    if settings.workers > 1 and len(todo) > 1:
+    if settings.workers > 1 and len(jobs) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(settings.workers, len(todo))) as pool:
-            futures = [pool.submit(one, j) for j in jobs]
-            parts = [f.result() for f in futures]
+        with ThreadPoolExecutor(max_workers=min(settings.workers, len(jobs))) as pool:
+            done = list(pool.map(one, jobs))
     else:
-        parts = [one(j) for j in jobs]
+        done = [one(j) for j in jobs]
+    parts = [_direction_rows(d, prepared[k][2], methods, settings,
+                             [r for (kk, _), r in zip(jobs, done) if kk == k])
+             for k, d in enumerate(todo)]
     out = {"rows": [], "samples": [], "seconds": {}, "examples": {}}
     for part in parts:
         out["rows"] += part["rows"]
@@ -589,52 +598,64 @@ def _prepare_direction(d: Direction, settings: Table1Settings) -> tuple:
     return run_model, cls_model, tau
 
 
-def _run_direction(d: Direction, prepared: tuple, images: ImageSet, labels: np.ndarray,
-                   methods: list[Method], settings: Table1Settings,
-                   progress: Callable[[int, str], None] | None,
-                   failed: threading.Event | None = None) -> dict:
-    """One direction of Table 1: batches of images x methods through the engine."""
+def _run_batch(d: Direction, prepared: tuple, images: ImageSet, labels: np.ndarray,
+               methods: list[Method], settings: Table1Settings, b0: int,
+               progress: Callable[[int, str], None] | None) -> dict:
+    """One batch of one direction: reconstruct, quantise, classify; per-image results."""
     run_model, cls_model, tau = prepared
     t0 = time.perf_counter()
+    tick = None if progress is None else (lambda k: progress(k, d.name))
+    same_input = (d.cls.spec.input_size, d.cls.spec.channels) == \
+        (d.rec.spec.input_size, d.rec.spec.channels)
     acc: dict[str, dict[str, list]] = {m.key: {} for m in methods}
     orig: dict[str, list] = {}
     samples: list[dict] = []
     examples: dict = {}
-    tick = None if progress is None else (lambda k: progress(k, d.name))
-    same_input = (d.cls.spec.input_size, d.cls.spec.channels) == \
-        (d.rec.spec.input_size, d.rec.spec.channels)
-    for b0 in range(0, settings.n, settings.batch_images):
-        if failed is not None and failed.is_set():
-            raise VizError("stopped: the other direction failed", field="evaluate")
-        idx = list(range(b0, min(settings.n, b0 + settings.batch_images)))
-        x = images.load(idx, d.rec.spec.input_size, d.rec.spec.channels)
-        y = labels[idx]
-        xb = x if same_input else images.load(idx, d.cls.spec.input_size, d.cls.spec.channels)
-        lo = classify(cls_model, xb)
-        _extend(orig, {"top1": topk_hits(lo, y, 1), "top5": topk_hits(lo, y, 5),
-                       **image_metrics(x)})
-        res = reconstruct(run_model, d.layer, x, methods, settings, tau, tick)
+    idx = list(range(b0, min(settings.n, b0 + settings.batch_images)))
+    x = images.load(idx, d.rec.spec.input_size, d.rec.spec.channels)
+    y = labels[idx]
+    xb = x if same_input else images.load(idx, d.cls.spec.input_size, d.cls.spec.channels)
+    lo = classify(cls_model, xb)
+    _extend(orig, {"top1": topk_hits(lo, y, 1), "top5": topk_hits(lo, y, 5),
+                   **image_metrics(x)})
+    res = reconstruct(run_model, d.layer, x, methods, settings, tau, tick)
+    for m in methods:
+        r = res[m.key]
+        q = quantize(r["images"])
+        lg = classify(cls_model, q)
+        ls = classify(run_model, q)
+        met = image_metrics(r["images"], x)
+        hit1, hit5 = topk_hits(lg, y, 1), topk_hits(lg, y, 5)
+        _extend(acc[m.key], {"top1": hit1, "top5": hit5, "self_top1": topk_hits(ls, y, 1),
+                             "rel_error": r["rel_error"], "diverged": r["diverged"], **met})
+        for i, gi in enumerate(idx):
+            samples.append({"direction": d.name, "method": m.key, "image": gi,
+                            "id": images.ids[gi] if images.ids else str(gi),
+                            "label": int(y[i]), "pred": int(lg[i].argmax()),
+                            "top1": bool(hit1[i]), "top5": bool(hit5[i]),
+                            "rel_error": float(r["rel_error"][i]),
+                            "psnr": float(met["psnr"][i]), "ssim": float(met["ssim"][i]),
+                            "diverged": bool(r["diverged"][i])})
+        if b0 == 0:
+            examples.setdefault(d.name, {"original": x[:8].numpy()})[m.key] = r["images"][:8]
+    return {"acc": acc, "orig": orig, "samples": samples, "examples": examples,
+            "seconds": time.perf_counter() - t0}
+
+
+def _direction_rows(d: Direction, tau: float, methods: list[Method],
+                    settings: Table1Settings, batches: list[dict]) -> dict:
+    """One direction's rows of Table 1 from its batches (in image order)."""
+    acc: dict[str, dict[str, list]] = {m.key: {} for m in methods}
+    orig: dict[str, list] = {}
+    samples: list[dict] = []
+    examples: dict = {}
+    for b in batches:
+        _extend(orig, b["orig"])
         for m in methods:
-            r = res[m.key]
-            q = quantize(r["images"])
-            lg = classify(cls_model, q)
-            ls = classify(run_model, q)
-            met = image_metrics(r["images"], x)
-            hit1, hit5 = topk_hits(lg, y, 1), topk_hits(lg, y, 5)
-            _extend(acc[m.key], {"top1": hit1, "top5": hit5, "self_top1": topk_hits(ls, y, 1),
-                                 "rel_error": r["rel_error"], "diverged": r["diverged"], **met})
-            for i, gi in enumerate(idx):
-                samples.append({"direction": d.name, "method": m.key, "image": gi,
-                                "id": images.ids[gi] if images.ids else str(gi),
-                                "label": int(y[i]), "pred": int(lg[i].argmax()),
-                                "top1": bool(hit1[i]), "top5": bool(hit5[i]),
-                                "rel_error": float(r["rel_error"][i]),
-                                "psnr": float(met["psnr"][i]), "ssim": float(met["ssim"][i]),
-                                "diverged": bool(r["diverged"][i])})
-            if b0 == 0:
-                examples.setdefault(d.name, {"original": x[:8].numpy()})[m.key] = \
-                    r["images"][:8]
-    secs = time.perf_counter() - t0
+            _extend(acc[m.key], b["acc"][m.key])
+        samples += b["samples"]
+        examples.update(b["examples"])
+    secs = sum(b["seconds"] for b in batches)  # the direction's own compute time
     base = {"direction": d.name, "rec_model": d.rec.spec.name, "rec_layer": d.layer,
             "cls_model": d.cls.spec.name, "n": settings.n, "step_size": tau,
             "steps": settings.steps, "clean_top1": _mean(orig["top1"]) * 100,
@@ -863,8 +884,8 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
            f"mean|g| normalisation), kernel size {s['kernel_size']} (sigma / gamma fitted), "
            f"TV lambda {s['tv']:g} (eps {s['tv_eps']:g}), no octaves or jitter, seed "
            f"{s['seed']}, {s['batch_images']} images x {len(s['methods'])} methods per batch, "
-           f"{s['precision']}, BatchNorm folded: {s['fuse']}, directions in parallel: "
-           f"{s['workers'] > 1}. Reconstructions are quantised to 8 bits before "
+           f"{s['precision']}, BatchNorm folded: {s['fuse']}, concurrent batches (workers): "
+           f"{s['workers']}. Reconstructions are quantised to 8 bits before "
            "classification.", "",
            f"Machine: {machine_description()}. Time: "
            + ", ".join(f"{d} {v / 60:.1f} min" for d, v in result["seconds"].items())
