@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -62,21 +61,6 @@ def setup(args: argparse.Namespace) -> torch.device:
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def median_time(fn: Callable[[], object], device: torch.device, repeats: int,
-                warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = now()
-        fn()
-        sync(device)
-        times.append(now() - t0)
-    return statistics.median(times)
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -354,6 +354,8 @@ class KernelBatch:
         self.spectral = [i for i in active if not kernels[i].spatial]
         self.noop = not active
         self._cache: dict[tuple, torch.Tensor] = {}
+        # even kernels (all built ones) may take the DCT-I route of viz_core.cosine
+        self.even = all(cosine.is_even(kernels[i].weights) for i in self.spatial)
         # unit-sum spatial kernels with a border that keeps constants constant: K(v + c) =
         # K(v) + c for a constant c (so the engine may skip subtracting the mean image)
         self.unit_gain = bool(active) and not self.spectral and border != "zeros" and all(
@@ -398,12 +400,6 @@ class KernelBatch:
                                             periodic=self.border == "circular")
         return out
 
-    def _even(self) -> bool:
-        if "even" not in self._cache:
-            self._cache["even"] = all(cosine.is_even(self.kernels[i].weights)
-                                      for i in self.spatial)
-        return self._cache["even"]
-
     def _cosine(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
         key = ("cos", h, w, x.device, x.dtype)
         if key not in self._cache:
@@ -423,8 +419,8 @@ class KernelBatch:
             raise VizError(f"kernel size {s} is too large for a {h}x{w} image "
                            f"(it must be smaller than {2 * min(h, w) - 1})", field="kernel_size")
         m = x.shape[0]
-        if (self.border == "reflect" and cosine.worth_it(m * c, h, w, p, x.device)
-                and self._even()):
+        if self.even and self.border == "reflect" and cosine.worth_it(m * c, h, w, p,
+                                                                      x.device):
             return self._cosine(x, h, w)  # the same result, faster for small images
         xin = x.reshape(1, m * c, h, w)
         if p:
