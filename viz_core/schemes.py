@@ -26,7 +26,101 @@ import torch.nn.functional as F
 from viz_core.errors import VizError
 from viz_core.kernels import Kernel, KernelBatch, KernelSpec, build, validate_spec
 
-SCHEME_NAMES = ("plain", "fluid", "elastic", "fluid-elastic")
+# ----------------------------------------------------------------------------- registry
+
+#: The structures of eq. 18 (which slots hold a kernel), plus TV (eqs. 19-20).
+STRUCTURES = ("plain", "fluid", "elastic", "fluid-elastic", "tv")
+#: Kernel kinds allowed in each slot (Sec. 2.2-2.4; ``spectral`` is the Fourier
+#: preconditioner of Lucid/Lucent, ``decay`` Simonyan et al.'s L2 decay).
+FLUID_KINDS = ("identity", "gaussian", "sobolev", "spectral")
+ELASTIC_KINDS = ("identity", "gaussian", "sobolev", "decay")
+BORDERS = ("reflect", "replicate", "circular", "zeros")
+
+_KIND_TITLES = {"gaussian": "Gaussian", "sobolev": "Sobolev", "spectral": "spectral"}
+
+
+@dataclass(frozen=True)
+class NamedScheme:
+    """One named regularization scheme: a structure of eq. 18 and the kernel kind in its
+    filled slot(s). ``key`` is the one canonical name, used in result files and URLs;
+    ``title`` is what people read. Kernel parameters are not part of the name: they are
+    fitted to a size (Sec. 2.7) or tuned per preset."""
+
+    key: str
+    title: str
+    structure: str                 # one of STRUCTURES
+    kind: str | None = None        # gaussian / sobolev / spectral; None for plain and TV
+
+    @property
+    def fluid_kind(self) -> str | None:
+        return self.kind if self.structure in ("fluid", "fluid-elastic") else None
+
+    @property
+    def elastic_kind(self) -> str | None:
+        return self.kind if self.structure in ("elastic", "fluid-elastic") else None
+
+    @property
+    def uses_tv(self) -> bool:
+        return self.structure == "tv"
+
+    def kernels(self, size: int) -> tuple[KernelSpec | None, KernelSpec | None]:
+        """The fluid and elastic kernel specs, parameter fitted to ``size`` (Sec. 2.7)."""
+        f, e = self.fluid_kind, self.elastic_kind
+        return (KernelSpec(f, None, size) if f else None,
+                KernelSpec(e, None, size) if e else None)
+
+
+def _named(structure: str, kind: str | None = None) -> NamedScheme:
+    if kind is None:
+        return NamedScheme(structure, {"plain": "plain gradient descent",
+                                       "tv": "total variation"}[structure], structure)
+    key = f"{structure.replace('-', '_')}_{kind}"
+    return NamedScheme(key, f"{structure} demons, {_KIND_TITLES[kind]}", structure, kind)
+
+
+#: Every named scheme, in the order of Fig. 1 (Gaussian row, Sobolev row), then TV, plain
+#: gradient descent and the spectral preconditioner.
+SCHEME_REGISTRY: dict[str, NamedScheme] = {s.key: s for s in [
+    *(_named(st, kind) for kind in ("gaussian", "sobolev")
+      for st in ("fluid", "elastic", "fluid-elastic")),
+    _named("tv"), _named("plain"), _named("fluid", "spectral"),
+]}
+#: Fig. 1's grid: Gaussian / Sobolev x fluid / elastic / fluid-elastic, then TV and plain.
+FIG1_SCHEMES = tuple(SCHEME_REGISTRY)[:8]
+#: The five methods of Table 1 (the paper's three, plus the Gaussian counterparts).
+TABLE1_SCHEMES = ("tv", "fluid_sobolev", "fluid_elastic_sobolev", "fluid_gaussian",
+                  "fluid_elastic_gaussian")
+
+
+def _aliases() -> dict[str, str]:
+    out = {"none": "plain", "plain_gd": "plain", "total_variation": "tv"}
+    for s in SCHEME_REGISTRY.values():
+        out[s.key] = s.key
+        if s.kind:
+            st, k = s.structure, s.kind
+            for alias in (f"{st}-{k}", f"{k}-{st}", f"{k}_{st.replace('-', '_')}"):
+                out[alias] = s.key
+    return out
+
+
+SCHEME_ALIASES: dict[str, str] = _aliases()
+"""Every accepted spelling -> canonical key. Older result files and run JSONs used
+``fluid-sobolev`` (offline presets), ``sobolev-fluid`` (Compare cells) and ``none``."""
+
+
+def scheme_key(name: str) -> str:
+    """The canonical key of a scheme name or alias (VizError, field "scheme", if unknown)."""
+    key = SCHEME_ALIASES.get(str(name).strip().lower().replace(" ", "_"))
+    if key is None:
+        raise VizError(f"unknown scheme {name!r}; known: {', '.join(SCHEME_REGISTRY)}",
+                       field="scheme")
+    return key
+
+
+def get_scheme(name: str) -> NamedScheme:
+    """The registry entry of a scheme name or alias."""
+    return SCHEME_REGISTRY[scheme_key(name)]
+
 
 
 @dataclass(frozen=True)
