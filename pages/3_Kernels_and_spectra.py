@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import plots, teaching
+from dashboard import state as ui_state
 from dashboard.common import Controls, bind, commit, guard, setup_page
-from viz_core import plots, teaching, ui_state
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, build
 

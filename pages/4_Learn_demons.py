@@ -6,8 +6,9 @@ import time
 
 import streamlit as st
 
+from dashboard import plots, teaching
+from dashboard import state as ui_state
 from dashboard.common import Controls, bind, commit, guard, setup_page
-from viz_core import plots, teaching, ui_state
 from viz_core.errors import VizError
 
 P = "learn_"

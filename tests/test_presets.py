@@ -1,20 +1,19 @@
-"""Presets (the paper's settings), dashboard settings round trips and teaching numerics."""
+"""Presets (the paper's settings) and dashboard settings round trips."""
 
 from __future__ import annotations
 
 import math
-import time
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viz_core import presets, teaching, ui_state
+from dashboard import state as ui_state
+from viz_core import presets
 from viz_core.config import RunConfig
 from viz_core.engine import check_batchable
 from viz_core.errors import VizError
-from viz_core.kernels import KernelSpec, build, power
+from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
 
 ALL = presets.all_presets()
@@ -256,63 +255,3 @@ def test_compare_settings_round_trip():
     with pytest.raises(VizError) as e:
         ui_state.compare_configs({**s, "size": 8})
     assert e.value.field == "size"
-
-
-# ----------------------------------------------------------------------------- teaching
-
-def test_elastic_powers_match_kernels_power():
-    k = build(KernelSpec("sobolev", None, 9))
-    got = teaching.elastic_powers(k, [1, 3, 12])
-    for m, (x, prof) in got.items():
-        w = power(k, m).weights.double().numpy()
-        np.testing.assert_allclose(prof, w[w.shape[0] // 2], atol=1e-7)
-        assert x[0] == -(w.shape[0] // 2)
-
-
-def test_std_growth_is_sqrt_n():
-    g = build(KernelSpec("gaussian", 1.5, 13))
-    m, fluid, elastic = teaching.std_growth(g, 9)
-    assert elastic[-1] == pytest.approx(3 * fluid[0])
-    w = power(g, 9)
-    assert teaching.kernel_std(w) == pytest.approx(elastic[-1], rel=1e-6)
-
-
-def test_accumulated_responses_fluid_vs_elastic():
-    g = build(KernelSpec("gaussian", None, 11))
-    f, fluid, elastic = teaching.accumulated_responses(g, 20)
-    assert fluid[0] == pytest.approx(1) and elastic[0] == pytest.approx(1)
-    assert np.all(elastic <= fluid + 1e-12)  # elastic damps every frequency more
-    assert elastic[-1] < 0.01 * max(fluid[-1], 1e-3)
-
-
-def test_kernel_stats_reproduce_the_fitting_table():
-    x = teaching.kernel_stats(build(KernelSpec("sobolev", None, 11)), "S")
-    assert x.param == pytest.approx(0.38, rel=0.03) and x.center == pytest.approx(0.442, 0.01)
-    assert x.nyquist_gain == pytest.approx(0.40, abs=0.02)
-    assert set(teaching.comparison_kernels(9, 3)) == {"Gaussian", "Sobolev k=1", "Sobolev k=3"}
-
-
-def test_toy_runs_fast_and_shows_the_scale_behaviour():
-    t0 = time.perf_counter()
-    run = teaching.run_toy("gaussian", 9, None, 0.3, 300, "inversion")
-    assert time.perf_counter() - t0 < 1.0
-    end = run.at(300)
-    fine = {k: teaching.band_energy(v)["fine"] for k, v in end.items()}
-    target = teaching.band_energy(run.target)
-    assert end["plain"] == pytest.approx(run.target, abs=1e-6)  # plain GD converges
-    assert fine["elastic"] < 0.2 * target["fine"]                # elastic damps fine scales
-    assert fine["fluid"] > target["fine"]                        # fluid keeps start noise
-    e = teaching.band_energy(run.start)
-    assert sum(e.values()) == pytest.approx(np.var(run.start), rel=1e-9)
-    am = teaching.run_toy("sobolev", 7, None, 0.3, 50, "am")
-    assert np.abs(am.at(50)["plain"]).max() <= 1.0
-
-
-def test_toy_validation():
-    with pytest.raises(VizError):
-        teaching.run_toy(task="classify")
-    with pytest.raises(VizError):
-        teaching.run_toy(tau=float("nan"))
-    with pytest.raises(VizError):
-        teaching.kernel_1d("gaussian", 4)
-    np.testing.assert_allclose(teaching.kernel_1d("sobolev", 9).sum(), 1.0)
