@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from viz_core import ui_state
+from dashboard import state as ui_state
 from viz_core.errors import VizError
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
+from dashboard import state as ui_state
 from dashboard.common import Controls, get_model, load_reference, model_status
-from viz_core import ui_state
 from viz_core.errors import VizError
 
 if TYPE_CHECKING:

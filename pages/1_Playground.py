@@ -7,6 +7,8 @@ import time
 import streamlit as st
 import torch
 
+from dashboard import plots
+from dashboard import state as ui_state
 from dashboard.common import (
     Controls,
     RunRecord,
@@ -22,7 +24,7 @@ from dashboard.common import (
     stream,
 )
 from dashboard.controls import kernel_controls, model_controls, target_controls
-from viz_core import plots, presets, spectra, ui_state
+from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from dashboard import plots
+from dashboard import state as ui_state
 from dashboard.common import (
     PAGES,
     Controls,
@@ -21,7 +23,7 @@ from dashboard.common import (
     stream,
 )
 from dashboard.controls import model_controls, target_controls
-from viz_core import plots, presets, spectra, ui_state
+from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.transforms import parse_octaves

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import state as ui_state
 from dashboard.common import (
     PAGES,
     RunRecord,
@@ -20,7 +21,7 @@ from dashboard.common import (
     status_message,
     stream,
 )
-from viz_core import offline_presets, presets, ui_state
+from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
 from viz_core.errors import VizError
 from viz_core.evaluate import table1_figure

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viz_core import plots, spectra
+from dashboard import plots
+from viz_core import spectra
 from viz_core.kernels import KernelSpec, build
 
 
