@@ -33,7 +33,8 @@ if str(ROOT) not in sys.path:
 
 from viz_core import models  # noqa: E402
 from viz_core.datasets import FMNIST_CLASSES, load_fashion_mnist, to_model_input  # noqa: E402
-from viz_core.engine import Frame, resolve_device, run_to_end  # noqa: E402
+from viz_core.devices import DEVICES, resolve_device  # noqa: E402
+from viz_core.engine import Frame, run_to_end  # noqa: E402
 from viz_core.errors import VizError  # noqa: E402
 from viz_core.images import to_uint8  # noqa: E402
 from viz_core.objectives import Objective  # noqa: E402
@@ -44,6 +45,7 @@ from viz_core.offline_presets import (  # noqa: E402
     offline_batch,
     preset_rows,
 )
+from viz_core.schemes import scheme_key  # noqa: E402
 
 AM_GOAL = 0.9
 INV_GOAL = 0.1
@@ -233,9 +235,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="classes for activation maximization (default: all ten)")
     p.add_argument("--images", type=int, default=10,
                    help="invert the first test image of the first N classes (default 10)")
-    p.add_argument("--schemes", nargs="+", default=OFFLINE_SCHEMES, choices=OFFLINE_SCHEMES)
+    p.add_argument("--schemes", nargs="+", default=OFFLINE_SCHEMES, type=scheme_key,
+                   choices=OFFLINE_SCHEMES, help="scheme keys (older spellings accepted)")
     p.add_argument("--data-dir", help="Fashion-MNIST folder (default: the Debian one)")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="cpu", choices=DEVICES)
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: reproducible sums, and on a shared "
                         "2-core machine 3-10x faster than 2; 0: torch's default)")

@@ -88,10 +88,8 @@ def test_schemes_put_the_kernels_in_the_right_slots(model):
         c = offline_config(model, key, "am", target=0)
         fluid = c.fluid.kind if c.fluid else None
         elastic = c.elastic.kind if c.elastic else None
-        kind = key.rsplit("-", 1)[-1]
-        want_fluid = kind if key.startswith("fluid") else ("spectral" if key == "spectral"
-                                                           else None)
-        assert fluid == want_fluid, key
+        kind = key.rsplit("_", 1)[-1]
+        assert fluid == (kind if key.startswith("fluid") else None), key
         assert elastic == (kind if "elastic" in key else None), key
         assert (c.tv > 0) == (key == "tv")
         if key == "tv":  # explicit TV stays stable: tau lambda / eps <= 1/4
@@ -104,7 +102,7 @@ def test_schemes_put_the_kernels_in_the_right_slots(model):
 def test_preset_rows_document_every_scheme():
     rows = preset_rows("fmnist_vgg", "am")
     assert [r["key"] for r in rows] == OFFLINE_SCHEMES
-    es = next(r for r in rows if r["key"] == "elastic-sobolev")
+    es = next(r for r in rows if r["key"] == "elastic_sobolev")
     assert es["size"] == "9" and es["param"] == f"gamma {fit_parameter('sobolev', 9):.3g}"
     assert es["tau"] == "10 / 5 / 2" and es["steps"] == "120 + 50 + 30"
 
@@ -118,6 +116,13 @@ def test_unknown_names_and_missing_target_are_viz_errors():
         offline_config("fmnist_vgg", "plain", "dream", target=0)
     with pytest.raises(VizError):
         offline_config("fmnist_vgg", "plain", "am")
+
+
+def test_old_scheme_spellings_still_resolve():
+    for old, new in (("fluid-sobolev", "fluid_sobolev"), ("spectral", "fluid_spectral"),
+                     ("fluid-elastic-gaussian", "fluid_elastic_gaussian"), ("none", "plain")):
+        a = offline_config("fmnist_vgg", old, "am", target=3)
+        assert a.to_dict() == offline_config("fmnist_vgg", new, "am", target=3).to_dict()
 
 
 # ----------------------------------------------------------------------------- figures
@@ -176,8 +181,8 @@ def test_check_script_prints_and_writes_the_tables(tmp_path, capsys):
     assert rc == 0
     text = out.read_text()
     printed = capsys.readouterr().out
-    for needle in ("| 1 Trouser |", "fluid Sobolev", "**min (uint8)**", "block4",
+    for needle in ("| 1 Trouser |", "Sobolev fluid", "**min (uint8)**", "block4",
                    "**mean**", "Best scheme", "Goal >= 0.9: met"):
         assert needle in text and needle in printed, needle
-    assert "| elastic-sobolev |" not in text and "| elastic Sobolev | sobolev | 9 |" in text
+    assert "| elastic_sobolev |" not in text and "| Sobolev elastic | sobolev | 9 |" in text
     json.dumps(mod.preset_rows("fmnist_resnet", "inversion"))

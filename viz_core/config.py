@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from viz_core.devices import DEVICES
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import TASKS, Target
@@ -25,7 +26,6 @@ from viz_core.transforms import Octave, validate_octaves
 
 DEFAULT_MODEL = "fmnist_vgg"
 GRAD_NORMS = ("mean_abs", "none")
-DEVICES = ("auto", "cpu", "cuda")
 PIXEL_SCALE = 255.0
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from viz_core.config import PIXEL_SCALE, RunConfig
+from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.objectives import Objective, check_target
 from viz_core.schemes import SchemeBank
@@ -52,18 +53,6 @@ class Frame:
     def image(self) -> np.ndarray:
         """The first configuration's pre-image (C, H, W)."""
         return self.images[0]
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise VizError("device 'cuda' requested but no CUDA GPU is available; use cpu or auto",
-                       field="device")
-    if name not in ("cpu", "cuda"):
-        raise VizError(f"device must be auto, cpu or cuda, got {name!r}", field="device")
-    return torch.device(name)
 
 
 _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",

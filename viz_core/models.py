@@ -30,6 +30,7 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 from viz_core.datasets import FMNIST_CLASSES
+from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.offline_nets import build_offline_net, offline_default_layer, offline_layers
 
@@ -543,7 +544,7 @@ def load_model(name: str, weights: str | os.PathLike | None = None,
     init with ``seed``, or a path to a state_dict file (loaded with ``weights_only=True``).
     """
     spec = get_spec(name)
-    device = _device(device)
+    device = resolve_device(device)
     mode = "file"
     if weights in (None, "default", "random"):
         mode = weights or "default"
@@ -580,21 +581,6 @@ def load_model(name: str, weights: str | os.PathLike | None = None,
                            field="weights") from exc
         label, pretrained = f"{name} ({_FAMILY_LABEL['torchvision']})", True
     return _finish(spec, net, label, pretrained, device)
-
-
-def _device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise VizError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'mps'",
-                       field="device") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise VizError("device 'cuda' requested but no CUDA GPU is available; use 'cpu'",
-                       field="device")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise VizError("device 'mps' requested but MPS is not available; use 'cpu'",
-                       field="device")
-    return dev
 
 
 def _build(spec: ModelSpec, aux: bool = False) -> nn.Module:
@@ -635,7 +621,7 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
     mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
     if len(mean) != channels or len(std) != channels or min(std) <= 0:
         raise VizError(f"mean and std need {channels} values each (std > 0)", field="mean")
-    device = _device(device)
+    device = resolve_device(device)
     try:
         net = torch.jit.load(str(p), map_location=device)
     except Exception as exc:

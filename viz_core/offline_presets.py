@@ -57,25 +57,22 @@ from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
+from viz_core.schemes import SCHEME_REGISTRY, scheme_key
 from viz_core.transforms import Octave
 
 OFFLINE_MODELS = ["fmnist_vgg", "fmnist_resnet"]
 OFFLINE_TASKS = ["am", "inversion"]
+#: The tuned schemes, canonical keys of :data:`viz_core.schemes.SCHEME_REGISTRY` (older
+#: spellings such as ``fluid-sobolev`` or ``spectral`` are accepted through ``scheme_key``).
 OFFLINE_SCHEMES = [
     "plain",
-    "fluid-sobolev", "elastic-sobolev", "fluid-elastic-sobolev",
-    "fluid-gaussian", "elastic-gaussian", "fluid-elastic-gaussian",
+    "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev",
+    "fluid_gaussian", "elastic_gaussian", "fluid_elastic_gaussian",
     "tv",
-    "spectral",
+    "fluid_spectral",
 ]
-SCHEME_TITLES = {
-    "plain": "plain GD",
-    "fluid-sobolev": "fluid Sobolev", "elastic-sobolev": "elastic Sobolev",
-    "fluid-elastic-sobolev": "fluid-elastic Sobolev",
-    "fluid-gaussian": "fluid Gaussian", "elastic-gaussian": "elastic Gaussian",
-    "fluid-elastic-gaussian": "fluid-elastic Gaussian",
-    "tv": "TV", "spectral": "spectral (Distill)",
-}
+#: Display title of each scheme (the registry's label).
+SCHEME_TITLES = {k: SCHEME_REGISTRY[k].label for k in OFFLINE_SCHEMES}
 DEFAULT_IMAGE = "0_ankle_boot.png"  # shipped sample = Fashion-MNIST test image 0
 
 
@@ -122,14 +119,14 @@ def _schemes(elastic_sobolev: int, elastic_gaussian: int, *, plain: float, fluid
     s, g = "sobolev", "gaussian"
     return {
         "plain": SchemePreset(None, 0, plain),
-        "fluid-sobolev": SchemePreset(s, fluid_size, fluid),
-        "elastic-sobolev": SchemePreset(s, elastic_sobolev, elastic),
-        "fluid-elastic-sobolev": SchemePreset(s, elastic_sobolev, elastic),
-        "fluid-gaussian": SchemePreset(g, fluid_size, fluid),
-        "elastic-gaussian": SchemePreset(g, elastic_gaussian, elastic),
-        "fluid-elastic-gaussian": SchemePreset(g, elastic_gaussian, elastic),
+        "fluid_sobolev": SchemePreset(s, fluid_size, fluid),
+        "elastic_sobolev": SchemePreset(s, elastic_sobolev, elastic),
+        "fluid_elastic_sobolev": SchemePreset(s, elastic_sobolev, elastic),
+        "fluid_gaussian": SchemePreset(g, fluid_size, fluid),
+        "elastic_gaussian": SchemePreset(g, elastic_gaussian, elastic),
+        "fluid_elastic_gaussian": SchemePreset(g, elastic_gaussian, elastic),
         "tv": SchemePreset(None, 0, tv_tau, tv=tv),
-        "spectral": SchemePreset("spectral", 0, spectral),
+        "fluid_spectral": SchemePreset("spectral", 0, spectral),
     }
 
 
@@ -176,17 +173,19 @@ def offline_config(model: str, scheme: str, task: str, target: int | None = None
     ("am" with a class ``target``, or "inversion" of ``image`` from the model's deepest
     convolutional block, ``model.spec.default_layer``) on an offline ``model``."""
     tp = task_preset(model, task)
-    if scheme not in tp.schemes:
-        raise VizError(f"unknown scheme {scheme!r}; allowed: {', '.join(OFFLINE_SCHEMES)}",
-                       field="scheme")
-    sp = tp.schemes[scheme]
+    key = scheme_key(scheme)
+    if key not in tp.schemes:
+        raise VizError(f"no offline preset for scheme {scheme!r}; allowed: "
+                       f"{', '.join(OFFLINE_SCHEMES)}", field="scheme")
+    sp = tp.schemes[key]
+    named = SCHEME_REGISTRY[key]
     k = sp.kernel()
-    fluid = k if scheme.startswith("fluid") or scheme == "spectral" else None
-    elastic = k if "elastic" in scheme else None
+    fluid = k if named.fluid_kind else None
+    elastic = k if named.elastic_kind else None
     common = dict(model=model, task=task, fluid=fluid, elastic=elastic, tv=sp.tv,
                   tv_eps=sp.tv_eps, step_size=sp.tau, steps=tp.steps,
                   octaves=tp.octaves(sp.tau), jitter=tp.jitter, seed=tp.seed,
-                  name=SCHEME_TITLES[scheme])
+                  name=named.label)
     if task == "am":
         if target is None:
             raise VizError("activation maximization needs a class (target)", field="target")

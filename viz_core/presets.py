@@ -6,7 +6,7 @@ plus an **offline** version: the same scheme settings (kernels, step sizes, TV, 
 octaves) on the shipped Fashion-MNIST models (64x64 grey), with a class target or the
 model's default layer and a shipped sample image, for machines without ImageNet weights.
 
-Sources (Baust et al., arXiv:1805.00071; parameters also in ``paper-notes.md``):
+Sources (Baust et al., arXiv:1805.00071):
 
 * **Fig. 1** (Sec. 3.1): AM of "king crab" (ImageNet class 121) on VGG19, 11x11 kernels
   fitted to their size (Sec. 2.7), 160 steps of tau 5, 2 px jitter, no octaves; cells
@@ -44,12 +44,14 @@ offline ResNet uses the VGG19 recipe (tau 60 saturates the small offline ResNet)
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from viz_core.config import DEFAULT_MODEL, RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
+from viz_core.schemes import FIG1_SCHEMES, get_scheme
 from viz_core.transforms import Octave
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
@@ -134,47 +136,39 @@ def sample_image(channels: int = 1) -> str:
 
 
 def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float:
-    """``weight``, lowered where needed so that explicit TV steps stay stable
-    (tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, paper-notes.md), with a 20 %
-    margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
+    """``weight``, lowered where needed so that the explicit step of the relaxed TV flow
+    (eqs. 19-20) stays stable, tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, with
+    a 20 % margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
     limit = 0.8 * 0.25 * eps / (tau / 255.0)
     return float(f"{min(weight, limit):.3g}")
 
 
-def _fit(kind: str, size: int) -> KernelSpec:
-    return KernelSpec(kind, None, size)
+def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = None
+                  ) -> RunConfig:
+    """``base`` with one named scheme of :data:`viz_core.schemes.SCHEME_REGISTRY` (any key
+    or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label.
+    ``tv=None``: :func:`stable_tv` for the largest step size of ``base``'s schedule."""
+    named = get_scheme(scheme)
+    if tv is None:
+        tv = stable_tv(max(o.tau for o in base.schedule), base.tv_eps)
+    fluid, elastic = named.kernels(size)
+    cfg = dataclasses.replace(base, fluid=fluid, elastic=elastic,
+                              tv=tv if named.uses_tv else 0.0, extra={})
+    cfg.name = named.label
+    return cfg
 
 
 def scheme_cell(base: RunConfig, kind: str | None, scheme: str, size: int,
                 tv: float | None = None) -> RunConfig:
-    """``base`` with one scheme: ``scheme`` in plain / fluid / elastic / fluid-elastic / tv,
-    kernels of ``kind`` (gaussian / sobolev) fitted to ``size`` (Sec. 2.7). ``tv=None``:
-    :func:`stable_tv` for the largest step size of ``base``'s schedule."""
-    if tv is None:
-        tv = stable_tv(max(o.tau for o in base.schedule), base.tv_eps)
-    k = _fit(kind, size) if kind else None
-    fluid = k if scheme in ("fluid", "fluid-elastic") else None
-    elastic = k if scheme in ("elastic", "fluid-elastic") else None
-    cfg = dataclasses.replace(base, fluid=fluid, elastic=elastic,
-                              tv=tv if scheme == "tv" else 0.0, extra={})
-    kname = {"gaussian": "Gaussian", "sobolev": "Sobolev", None: ""}[kind]
-    cfg.name = {"plain": "no regularization", "tv": "TV"}.get(scheme, f"{kname} {scheme}")
-    return cfg
-
-
-FIG1_CELLS: list[tuple[str | None, str]] = [
-    ("gaussian", "fluid"), ("gaussian", "elastic"), ("gaussian", "fluid-elastic"),
-    ("sobolev", "fluid"), ("sobolev", "elastic"), ("sobolev", "fluid-elastic"),
-    (None, "tv"), (None, "plain"),
-]
-"""Fig. 1's layout, row-major: rows Gaussian / Sobolev, columns fluid / elastic /
-fluid-elastic, then TV and no regularization."""
+    """Deprecated ``(kernel kind, structure)`` form of :func:`scheme_config` (still used by
+    the Compare page's cell table)."""
+    return scheme_config(base, f"{scheme}-{kind}" if kind else scheme, size, tv)
 
 
 def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,
-                cells: list[tuple[str | None, str]] | None = None) -> list[RunConfig]:
-    """The Fig. 1 grid (or ``cells``) of schemes on ``base``'s target, as one batch."""
-    return [scheme_cell(base, kind, scheme, size, tv) for kind, scheme in (cells or FIG1_CELLS)]
+                schemes: Sequence[str] = FIG1_SCHEMES) -> list[RunConfig]:
+    """The Fig. 1 grid (or ``schemes``, registry keys) on ``base``'s target, as one batch."""
+    return [scheme_config(base, key, size, tv) for key in schemes]
 
 
 def _am(model: str, target: int | None = None, layer: str | None = None,
@@ -211,8 +205,7 @@ def fig1() -> Preset:
 
 def fig2() -> Preset:
     """Fig. 2: daisy on three architectures, with and without octaves (Sec. 3.1)."""
-    cells = [(None, "tv"), ("sobolev", "fluid"), ("sobolev", "elastic"),
-             ("sobolev", "fluid-elastic")]
+    cells = ("tv", "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev")
     batches, offline = [], []
 
     def pair(model: str, recipe: list, target: int, label: str) -> list[Batch]:
@@ -221,8 +214,8 @@ def fig2() -> Preset:
         plain = _am(model, target, steps=steps, step_size=octs[0].tau, every=8)
         octv = _am(model, target, steps=steps, step_size=octs[0].tau, octaves=octs,
                    jitter=2.0, every=8)
-        return [Batch(f"{label}, without octaves", scheme_grid(plain, 9, cells=cells)),
-                Batch(f"{label}, octaves + jitter", scheme_grid(octv, 9, cells=cells))]
+        return [Batch(f"{label}, without octaves", scheme_grid(plain, 9, schemes=cells)),
+                Batch(f"{label}, octaves + jitter", scheme_grid(octv, 9, schemes=cells))]
 
     for model, name in (("vgg19", "VGG19"), ("resnet50", "ResNet50"),
                         ("densenet121", "DenseNet121")):
@@ -252,8 +245,7 @@ def fig2() -> Preset:
 
 def _inversion_schemes(base: RunConfig, size: int = 11, tv: float | None = None
                        ) -> list[RunConfig]:
-    return scheme_grid(base, size, tv, cells=[(None, "tv"), ("sobolev", "fluid"),
-                                          ("sobolev", "fluid-elastic")])
+    return scheme_grid(base, size, tv, schemes=("tv", "fluid_sobolev", "fluid_elastic_sobolev"))
 
 
 def fig4() -> Preset:

@@ -50,6 +50,7 @@ class NamedScheme:
     title: str
     structure: str                 # one of STRUCTURES
     kind: str | None = None        # gaussian / sobolev / spectral; None for plain and TV
+    label: str = ""                # short name of a grid cell or a run ("Sobolev fluid")
 
     @property
     def fluid_kind(self) -> str | None:
@@ -70,12 +71,14 @@ class NamedScheme:
                 KernelSpec(e, None, size) if e else None)
 
 
-def _named(structure: str, kind: str | None = None) -> NamedScheme:
+def _named(structure: str, kind: str | None = None, label: str = "") -> NamedScheme:
     if kind is None:
-        return NamedScheme(structure, {"plain": "plain gradient descent",
-                                       "tv": "total variation"}[structure], structure)
+        title = {"plain": "plain gradient descent", "tv": "total variation"}[structure]
+        return NamedScheme(structure, title, structure, None,
+                           label or {"plain": "no regularization", "tv": "TV"}[structure])
     key = f"{structure.replace('-', '_')}_{kind}"
-    return NamedScheme(key, f"{structure} demons, {_KIND_TITLES[kind]}", structure, kind)
+    return NamedScheme(key, f"{structure} demons, {_KIND_TITLES[kind]}", structure, kind,
+                       label or f"{_KIND_TITLES[kind]} {structure}")
 
 
 #: Every named scheme, in the order of Fig. 1 (Gaussian row, Sobolev row), then TV, plain
@@ -83,7 +86,7 @@ def _named(structure: str, kind: str | None = None) -> NamedScheme:
 SCHEME_REGISTRY: dict[str, NamedScheme] = {s.key: s for s in [
     *(_named(st, kind) for kind in ("gaussian", "sobolev")
       for st in ("fluid", "elastic", "fluid-elastic")),
-    _named("tv"), _named("plain"), _named("fluid", "spectral"),
+    _named("tv"), _named("plain"), _named("fluid", "spectral", "spectral (Distill)"),
 ]}
 #: Fig. 1's grid: Gaussian / Sobolev x fluid / elastic / fluid-elastic, then TV and plain.
 FIG1_SCHEMES = tuple(SCHEME_REGISTRY)[:8]
@@ -93,7 +96,8 @@ TABLE1_SCHEMES = ("tv", "fluid_sobolev", "fluid_elastic_sobolev", "fluid_gaussia
 
 
 def _aliases() -> dict[str, str]:
-    out = {"none": "plain", "plain_gd": "plain", "total_variation": "tv"}
+    out = {"none": "plain", "plain_gd": "plain", "total_variation": "tv",
+           "spectral": "fluid_spectral"}
     for s in SCHEME_REGISTRY.values():
         out[s.key] = s.key
         if s.kind:
@@ -105,7 +109,8 @@ def _aliases() -> dict[str, str]:
 
 SCHEME_ALIASES: dict[str, str] = _aliases()
 """Every accepted spelling -> canonical key. Older result files and run JSONs used
-``fluid-sobolev`` (offline presets), ``sobolev-fluid`` (Compare cells) and ``none``."""
+``fluid-sobolev`` and ``spectral`` (offline presets), ``sobolev-fluid`` (Compare cells)
+and ``none``."""
 
 
 def scheme_key(name: str) -> str:
