@@ -1,0 +1,62 @@
+"""``demons-viz``: headless runs, kernels, the model zoo, evaluation and metrics.
+
+One module per subcommand (``viz_core/cli/<name>.py``), each with ``HELP``,
+``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> exit code``; a new subcommand
+is one module and one line in :data:`COMMANDS`. Shared parsers, choice lists, the output
+check and the progress bar are in :mod:`viz_core.cli.common`.
+
+Every error a user can cause ends with a one-line message on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import ModuleType
+
+from viz_core.cli import evaluate, kernels, metrics, models, visualize
+from viz_core.cli.common import VizParser
+from viz_core.errors import VizError
+
+EXIT_USAGE = 2
+
+#: Subcommand name -> its module (the order of ``demons-viz --help``).
+COMMANDS: dict[str, ModuleType] = {
+    "models": models,
+    "kernels": kernels,
+    "visualize": visualize,
+    "evaluate": evaluate,
+    "metrics": metrics,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = VizParser(prog="demons-viz", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=VizParser, required=True)
+    for name, module in COMMANDS.items():
+        sp = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
+        module.add_arguments(sp)
+        sp.set_defaults(handler=module.run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.handler(args) or 0)
+    except VizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, RuntimeError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "out of memory" in msg.lower():
+            msg += " (try a smaller image, fewer schemes per batch, or --device cpu)"
+        print(f"error: {msg}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Shared pieces of the ``demons-viz`` subcommands: the argument parser class, number
+parsers, choice lists (imported from the core, never retyped), the one output-path check,
+the one progress bar, and the command line as typed (for result files)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from viz_core.config import DEVICES, GRAD_NORMS
+from viz_core.errors import VizError
+from viz_core.objectives import TASKS
+from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS
+
+__all__ = ["DEVICES", "GRAD_NORMS", "KERNEL_KINDS", "TASKS", "VizParser", "add_device",
+           "add_threads", "check_out", "command_line", "finite_or_none", "float_arg",
+           "int_arg", "progress_bar", "set_threads"]
+
+#: Kernel kinds ``demons-viz kernels`` writes: those allowed in both slots of eq. 18
+#: (identity, Gaussian, Sobolev; Sec. 2.2-2.4).
+KERNEL_KINDS = tuple(k for k in FLUID_KINDS if k in ELASTIC_KINDS)
+
+
+class VizParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one-line :class:`VizError` s."""
+
+    def error(self, message: str):  # one line, no usage dump
+        raise VizError(f"{self.prog}: {message}")
+
+
+def int_arg(text: str) -> int:
+    """argparse type: an integer, with a one-line message otherwise."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def float_arg(text: str) -> float:
+    """argparse type: a number, with a one-line message otherwise."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    p.add_argument("--device", choices=DEVICES, default=default)
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int_arg, default=0, help="torch CPU threads (0: default)")
+
+
+def set_threads(n: int) -> None:
+    """Apply ``--threads`` (0 keeps torch's default)."""
+    if n < 0:
+        raise VizError(f"--threads must be >= 0, got {n}", field="threads")
+    if n:
+        torch.set_num_threads(n)
+
+
+def check_out(path: str | None, folder: bool = False, field: str = "out") -> Path | None:
+    """The one output-path check: a file whose folder exists (``folder=False``), or a folder
+    that is not a file (``folder=True``, created later by the writer). ``None`` passes."""
+    if not path:
+        return None
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise VizError(f"--{field} {path!r} is a file, not a folder", field=field)
+        return p
+    if p.is_dir():
+        raise VizError(f"output path {path!r} is a directory", field=field)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise VizError(f"output folder {str(parent)!r} does not exist", field=field)
+    return p
+
+
+@contextmanager
+def progress_bar(total: int, desc: str, quiet: bool = False,
+                 unit: str = "step") -> Iterator[tqdm]:
+    """The one progress bar of the CLI (tqdm on stderr; a silent one with ``quiet``),
+    closed on exit even when the work fails."""
+    bar = tqdm(total=total, unit=unit, file=sys.stderr, desc=desc, dynamic_ncols=True,
+               disable=quiet)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def command_line(name: str) -> str:
+    """``demons-viz NAME ...`` as typed (recorded in result files)."""
+    argv = sys.argv[1:]
+    if name in argv:
+        argv = argv[argv.index(name):]
+    return "demons-viz " + shlex.join(argv)
+
+
+def finite_or_none(x) -> float | None:
+    """A float for JSON, ``None`` for NaN / inf."""
+    x = float(x)
+    return x if np.isfinite(x) else None

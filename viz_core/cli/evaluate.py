@@ -1,0 +1,133 @@
+"""``demons-viz evaluate``: the paper's Table 1 protocol (Sec. 3.2): reconstruct with one
+network, classify the 8-bit reconstructions with the other."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from viz_core import evaluate as ev
+from viz_core import models
+from viz_core.cli.common import (
+    add_device,
+    add_threads,
+    check_out,
+    command_line,
+    float_arg,
+    int_arg,
+    progress_bar,
+    set_threads,
+)
+from viz_core.engine import resolve_device
+from viz_core.errors import VizError
+
+HELP = "Table 1 protocol: reconstruct with one network, classify with the other"
+DESCRIPTION = ("Reconstruct N images from a layer of network A with every regularization "
+               "method, classify the 8-bit reconstructions with network B (and vice versa) "
+               "and write top-1/top-5 tables (CSV, Markdown), a plotly bar chart (HTML) and "
+               "metrics.")
+
+
+def add_arguments(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--pair", choices=["offline", "imagenet"], default="offline",
+                   help="offline: fmnist_vgg <-> fmnist_resnet on Fashion-MNIST (default); "
+                   "imagenet: vgg19 block5_conv1 <-> densenet121 conv5_block12_0_bn (needs "
+                   "--images)")
+    e.add_argument("--models", nargs=2, metavar=("A", "B"), help="override the pair's models")
+    e.add_argument("--layers", nargs=2, metavar=("LA", "LB"),
+                   help="override the layers (default: each model's deepest block)")
+    e.add_argument("--weights-a", help="weights of A: 'random' or a state_dict file")
+    e.add_argument("--weights-b", help="weights of B: 'random' or a state_dict file")
+    e.add_argument("--images", help="image folder (ImageFolder layout, or flat with --labels)")
+    e.add_argument("--labels", help="labels file for a flat folder: 'NAME LABEL' per line")
+    e.add_argument("--data-dir", help="Fashion-MNIST folder (default: Debian's)")
+    e.add_argument("-n", "--n", type=int_arg, default=1000, help="number of images (1000)")
+    e.add_argument("--steps", type=int_arg, default=300, help="iterations (paper: 300)")
+    e.add_argument("--step-size", type=float_arg,
+                   help="tau, 0-255 units per step (default: the documented mapping of the "
+                   "paper's 20)")
+    e.add_argument("--kernel-size", type=int_arg, default=ev.PAPER_KERNEL_SIZE)
+    e.add_argument("--tv", type=float_arg, default=ev.TV_LAMBDA, help="TV weight lambda")
+    e.add_argument("--tv-eps", type=float_arg, default=ev.TV_EPS)
+    e.add_argument("--methods", default=",".join(ev.METHODS),
+                   help=f"comma-separated subset of: {', '.join(ev.ALL_METHODS)}")
+    e.add_argument("--batch-images", type=int_arg, default=20,
+                   help="images per engine batch, x methods samples (20: cache-friendly on "
+                   "CPUs; raise it on a GPU)")
+    e.add_argument("--workers", type=int_arg, default=2,
+                   help="batches run concurrently, drawn from both directions (2, default), "
+                   "or one after the other (1); without --threads each worker gets cores / "
+                   "workers threads")
+    e.add_argument("--directions", choices=["both", "ab", "ba"], default="both")
+    e.add_argument("--seed", type=int_arg, default=0)
+    e.add_argument("--no-fuse", action="store_true",
+                   help="do not fold BatchNorm into convolutions (slower, same numbers)")
+    e.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: run the reconstructing network under autocast (about 2x "
+                   "faster on CPUs with AVX512-BF16; classification stays fp32)")
+    add_device(e)
+    add_threads(e)
+    e.add_argument("--out", default="results", help="output folder (results/)")
+    e.add_argument("--name", help="file stem (default table1_<pair>)")
+    e.add_argument("--per-sample", action="store_true", help="also write <name>_samples.csv")
+    e.add_argument("--plotly-js", choices=["cdn", "inline"], default="cdn",
+                   help="HTML chart: load plotly.js from its CDN (small file) or embed it")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the Table 1 protocol and write CSV / Markdown / HTML / JSON / PNG to ``--out``."""
+    if args.workers < 1:
+        raise VizError(f"--workers must be >= 1, got {args.workers}", field="workers")
+    workers = args.workers
+    threads = args.threads
+    if not threads and workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    set_threads(threads)
+    settings = ev.Table1Settings(
+        n=args.n, steps=args.steps, step_size=args.step_size, kernel_size=args.kernel_size,
+        tv=args.tv, tv_eps=args.tv_eps, methods=[m.key for m in ev.get_methods(args.methods)],
+        batch_images=args.batch_images, seed=args.seed, fuse=not args.no_fuse,
+        precision=args.precision, workers=workers, directions=args.directions).validate()
+    out = check_out(args.out, folder=True)
+    pair = ev.OFFLINE_PAIR if args.pair == "offline" else ev.IMAGENET_PAIR
+    (ma, la), (mb, lb) = pair
+    if args.models:
+        (ma, mb), la, lb = args.models, None, None
+    if args.layers:
+        la, lb = args.layers
+    device = resolve_device(args.device)
+    a = models.load_model(ma, weights=args.weights_a, device=device, seed=args.seed)
+    b = models.load_model(mb, weights=args.weights_b, device=device, seed=args.seed + 1)
+    images = _image_set(args, a, b)
+    settings.n = min(settings.n, len(images))
+    nb = -(-settings.n // settings.batch_images)
+    ndir = 2 if settings.directions == "both" else 1
+    with progress_bar(ndir * nb * settings.steps, "evaluate", args.quiet) as bar:
+        def progress(k: int, direction: str) -> None:
+            if workers == 1:
+                bar.set_description(direction, refresh=False)
+            bar.update(k)
+
+        result = ev.run_table1(a, b, images, settings, la, lb, progress=progress)
+    stem = args.name or f"table1_{args.pair}"
+    paths = ev.write_table1(result, out, stem, command=command_line("evaluate"),
+                            per_sample=args.per_sample, plotly_js=args.plotly_js)
+    print(ev.table1_markdown(result["rows"]))
+    print()
+    print(f"wrote {', '.join(str(p) for p in paths)} "
+          f"({result['wall_seconds'] / 60:.1f} min)")
+    return 0
+
+
+def _image_set(args: argparse.Namespace, a, b) -> ev.ImageSet:
+    """The images of ``--images`` (with ``--labels``), or Fashion-MNIST for offline pairs."""
+    if args.images:
+        return ev.folder_images(args.images, a.classes, args.n, args.seed, args.labels)
+    if args.labels:
+        raise VizError("--labels needs --images (the folder the labels refer to)",
+                       field="labels")
+    if a.spec.family == "offline" and b.spec.family == "offline":
+        return ev.fashion_mnist_images(args.n, args.seed, args.data_dir)
+    raise VizError(f"{a.spec.name} and {b.spec.name} need an image folder: pass --images DIR "
+                   "(ImageFolder layout, or a flat folder with --labels FILE)", field="images")

@@ -1,0 +1,157 @@
+"""``demons-viz visualize``: one activation-maximization or feature-inversion run (eqs. 1-3
+with the update of eq. 18), as PNG, GIF and a run JSON that ``--config`` replays."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from viz_core import engine
+from viz_core.cli.common import (
+    GRAD_NORMS,
+    TASKS,
+    add_device,
+    check_out,
+    finite_or_none,
+    float_arg,
+    int_arg,
+    progress_bar,
+)
+from viz_core.config import RunConfig
+from viz_core.errors import VizError
+from viz_core.images import gif_bytes, png_bytes
+from viz_core.kernels import KernelSpec
+from viz_core.transforms import parse_octaves
+
+HELP = "activation maximization or feature inversion"
+DESCRIPTION = None
+
+#: Flags copied as given into the run configuration (the flag's dest is the field name).
+_PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
+                 "tv", "tv_eps", "step_size", "steps", "jitter", "seed", "grad_norm",
+                 "device", "every", "elastic_every")
+
+
+def add_arguments(v: argparse.ArgumentParser) -> None:
+    v.add_argument("--config", help="a run JSON written by --json: reproduces that run; "
+                   "other flags override its values")
+    v.add_argument("--model", help="zoo name (see `demons-viz models`) or a TorchScript file")
+    v.add_argument("--input-size", type=int_arg, help="input size of a TorchScript model")
+    v.add_argument("--channels", type=int_arg, help="input channels of a TorchScript model")
+    v.add_argument("--weights", help="'random', or a state_dict file (default: pretrained)")
+    v.add_argument("--task", choices=TASKS)
+    v.add_argument("--target", type=int_arg, help="class index to maximise")
+    v.add_argument("--layer", help="layer name (dotted torchvision name or paper alias)")
+    v.add_argument("--channel", type=int_arg)
+    v.add_argument("--unit", help="Y,X of a single unit of --channel")
+    v.add_argument("--image", help="image to invert")
+    v.add_argument("--p", type=int_arg, help="inversion exponent p (1 or 2)")
+    v.add_argument("--fluid", help="fluid kernel KIND[:PARAM]: gaussian, sobolev, spectral")
+    v.add_argument("--elastic", help="elastic kernel KIND[:PARAM]: gaussian, sobolev, decay")
+    v.add_argument("--kernel-size", type=int_arg, help="kernel size (default 11)")
+    v.add_argument("--order", type=int_arg, help="Sobolev order k of both kernels")
+    v.add_argument("--elastic-every", type=int_arg, help="apply Ke every k-th step")
+    v.add_argument("--tv", type=float_arg, help="TV weight lambda")
+    v.add_argument("--tv-eps", type=float_arg)
+    v.add_argument("--step-size", type=float_arg, help="tau (0-255 pixel units per step)")
+    v.add_argument("--steps", type=int_arg)
+    v.add_argument("--octaves", help="SCALE:STEPS:TAU,... e.g. 1.0:100:5,1.1:50:2,1.2:10:1")
+    v.add_argument("--jitter", type=float_arg, help="pixels, or a fraction (< 1) of the size")
+    v.add_argument("--seed", type=int_arg)
+    v.add_argument("--grad-norm", choices=GRAD_NORMS)
+    add_device(v, default=None)
+    v.add_argument("--every", type=int_arg, help="record a GIF frame every k steps")
+    v.add_argument("--out", required=True, help="final pre-image (PNG)")
+    v.add_argument("--gif", help="trajectory as an animated GIF")
+    v.add_argument("--json", help="every parameter and the results")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Merge ``--config`` (if any) with the flags given on the command line."""
+    base = RunConfig.load(args.config).to_dict() if args.config else RunConfig().to_dict()
+    if not args.config:
+        base["target"] = None
+    for key in _PLAIN_FIELDS:
+        val = getattr(args, key)
+        if val is not None:
+            base[key] = val
+    if args.image:
+        if not Path(args.image).is_file():
+            raise VizError(f"image file {args.image!r} does not exist", field="image")
+        base["image"] = str(Path(args.image).resolve())
+    if args.unit:
+        try:
+            base["unit"] = [int(v) for v in args.unit.split(",")]
+        except ValueError:
+            raise VizError(f"--unit must be Y,X integers, got {args.unit!r}",
+                           field="unit") from None
+    for key in ("input_size", "channels"):
+        if getattr(args, key) is not None:
+            base.setdefault("extra", {})[key] = getattr(args, key)
+    if args.model and Path(args.model).is_file():
+        base["model"] = str(Path(args.model).resolve())
+    if args.octaves:
+        base["octaves"] = [o.to_list() for o in parse_octaves(args.octaves)]
+    size, order = args.kernel_size, args.order
+    for slot in ("fluid", "elastic"):
+        text = getattr(args, slot)
+        if text is not None:
+            if text.lower() in ("none", ""):
+                base[slot] = None
+            else:
+                base[slot] = KernelSpec.parse(text, size or 11, order or 1).to_dict()
+        elif base.get(slot) and (size or order):
+            if size:
+                base[slot]["size"] = size
+            if order:
+                base[slot]["order"] = order
+    if base["task"] == "am" and base.get("target") is None and base.get("channel") is None:
+        base["target"] = 0
+    return RunConfig.from_dict(base)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    out = check_out(args.out)
+    gif = check_out(args.gif)
+    js = check_out(args.json)
+    device = engine.resolve_device(cfg.device)
+    model = engine.prepare_model(cfg, device)
+    every = cfg.every if gif else max(cfg.every, 1)
+    with progress_bar(cfg.total_steps, cfg.scheme.name, args.quiet) as bar:
+        def progress(f) -> None:
+            bar.n = f.step
+            bar.set_postfix(objective=f"{float(f.objective[0]):.4g}", refresh=False)
+            bar.refresh()
+
+        result = engine.run_to_end(cfg, model, every=every, keep_frames=gif is not None,
+                                   progress=progress)
+    final = result.final
+    meta = {"model": model.label, "scheme": cfg.scheme.label, "Software": "demons-viz"}
+    out.write_bytes(png_bytes(final.image, meta))
+    if gif is not None:
+        gif.write_bytes(gif_bytes([f.image for f in result.frames],
+                                  comment=f"{model.label}; {cfg.scheme.label}"))
+    msg = final.diverged[0]
+    if js is not None:
+        js.write_text(cfg.to_json(
+            model_label=model.label, pretrained=model.pretrained, device=str(device),
+            device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            seconds=round(result.seconds, 4), steps_done=final.step,
+            final_objective=finite_or_none(final.objective[0]),
+            target_activation=finite_or_none(final.activation[0]),
+            final_grad_norm=finite_or_none(final.grad_norm[0]),
+            scheme=cfg.scheme.name, diverged=msg, torch=torch.__version__), encoding="utf-8")
+    print(json.dumps({"out": str(out), "model": model.label, "scheme": cfg.scheme.label,
+                      "final_objective": finite_or_none(final.objective[0]),
+                      "target_activation": finite_or_none(final.activation[0]),
+                      "seconds": round(result.seconds, 3)}))
+    if msg:
+        print(f"warning: {msg}", file=sys.stderr)
+        return 3
+    return 0
