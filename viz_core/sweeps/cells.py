@@ -1,0 +1,188 @@
+"""Runs one batch of sweep cells and measures each final pre-image.
+
+This is the work unit of every executor (the local loop and the Ray tasks). It is a pure
+function of a picklable :class:`BatchTask`; a process keeps the models it loaded in a
+small cache, so a worker that runs many batches of one model loads it once.
+
+Per cell (Sec. 3 and 4 of the paper): the final objective and target activation (for
+inversion the relative feature error ``||Phi(u) - Phi_0|| / ||Phi_0||``, eq. 3); the
+high-frequency share, the coarse share and the total variation (eq. 19) of the pre-image;
+for activation maximization (eq. 4), how an independent network classifies the 8-bit
+pre-image (top-1 and the target's probability, the recognisability measure of Table 1);
+for inversion, PSNR and SSIM against the original.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from viz_core import engine, models
+from viz_core.config import RunConfig
+from viz_core.errors import VizError
+from viz_core.images import load_image, png_bytes
+from viz_core.metrics import image_metrics
+from viz_core.sweeps.spec import RANDOM, TRAINED, scheme_of
+
+#: Independent classifier of AM pre-images by default: the other offline model of the same
+#: kind (plain and adversarially trained pairs).
+JUDGE_PAIRS = {"fmnist_vgg": "fmnist_resnet", "fmnist_resnet": "fmnist_vgg",
+               "fmnist_vgg_robust": "fmnist_resnet_robust",
+               "fmnist_resnet_robust": "fmnist_vgg_robust"}
+
+
+def default_judge(model: str) -> str | None:
+    """The other offline model when its weights are on this machine, else None."""
+    other = JUDGE_PAIRS.get(model)
+    if other is None:
+        return None
+    try:
+        return other if models.weights_status(other) == "offline" else None
+    except VizError:  # a robust model not registered in this zoo
+        return None
+
+
+def resolve_judge(judge: str, model: str) -> str | None:
+    """``auto`` -> :func:`default_judge`, ``none`` -> None, else the zoo name itself."""
+    if judge in ("", "none"):
+        return None
+    if judge == "auto":
+        return default_judge(model)
+    models.get_spec(judge)  # VizError for an unknown name
+    return judge
+
+
+@dataclass
+class BatchTask:
+    """Everything a worker needs for one batch (plain data, so it pickles)."""
+
+    batch_id: str
+    cells: list[dict]              # {"index", "id", "values", "config": RunConfig dict}
+    judge: str | None = None
+    image: bytes | None = None     # the file to invert (shipped, so workers need no files)
+    threads: int | None = None     # torch threads in this process (CPU workers)
+    fail_marker: str | None = None  # tests: the first attempt creates it and dies
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    rows: list[dict]
+    pngs: dict[str, bytes]
+    seconds: float                 # compute time of the batch in its worker
+    worker: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_CACHE: OrderedDict[tuple, object] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+
+
+def cached_model(cfg: RunConfig):
+    """The model of ``cfg``, loaded once per process (least recently used of 4 dropped)."""
+    dev = engine.resolve_device(cfg.device)
+    key = (cfg.model, cfg.weights, cfg.seed if cfg.weights == RANDOM else 0, str(dev),
+           repr(sorted(cfg.extra.items())) if os.path.isfile(cfg.model) else "")
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    model = engine.prepare_model(cfg, dev)
+    with _CACHE_LOCK:
+        _CACHE[key] = model
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return model
+
+
+def _fail_once(marker: str | None) -> None:
+    """Fault injection for the retry tests: a worker that dies in the middle of a batch."""
+    if marker and not os.path.exists(marker):
+        with open(marker, "w") as fh:
+            fh.write(str(os.getpid()))
+        os._exit(17)
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def judge_scores(judge_model, images: np.ndarray, targets: list[int | None]) -> list[dict]:
+    """Top-1 class and target probability of the 8-bit pre-images under ``judge_model``."""
+    from viz_core.evaluate import classify, quantize
+
+    probs = torch.softmax(classify(judge_model, quantize(images)).double(), dim=1)
+    out = []
+    for p, t in zip(probs, targets):
+        top = int(p.argmax())
+        out.append({"judge_top1": top, "judge_top1_class": judge_model.classes[top],
+                    "judge_target_prob": None if t is None else float(p[t]),
+                    "judge_hit": None if t is None else top == t})
+    return out
+
+
+def run_batch(task: BatchTask) -> BatchResult:
+    """Run the batch's configurations as one engine batch and measure every cell."""
+    _fail_once(task.fail_marker)
+    if task.threads:
+        torch.set_num_threads(task.threads)
+    t0 = time.perf_counter()
+    configs = [RunConfig.from_dict(c["config"]) for c in task.cells]
+    c0 = configs[0]
+    model = cached_model(c0)
+    ref = None
+    if c0.task == "inversion":
+        source = task.image if task.image is not None else c0.image
+        ref, _ = load_image(source, model.spec.input_size, model.spec.channels)
+    result = engine.run_to_end(configs, model, reference=ref, keep_frames=False,
+                               every=c0.total_steps)
+    final = result.final
+    met = image_metrics(final.images, ref)
+    targets = [c.target if c.task == "am" and c.channel is None else None for c in configs]
+    judged: list[dict] = [{} for _ in configs]
+    if task.judge and c0.task == "am":
+        jm = cached_model(RunConfig(model=task.judge, device=c0.device))
+        same = list(jm.classes) == list(model.classes)
+        judged = judge_scores(jm, final.images, targets if same else [None] * len(configs))
+    seconds = time.perf_counter() - t0
+    rows, pngs = [], {}
+    for i, (cell, cfg) in enumerate(zip(task.cells, configs)):
+        random_w = cfg.weights == RANDOM
+        row = {"index": cell["index"], "cell_id": cell["id"], **cell["values"],
+               "model": cfg.model, "weights": RANDOM if random_w else TRAINED,
+               "random_weights": random_w, "model_label": model.label,
+               "scheme": scheme_of(cfg), "kernels": cfg.scheme.label, "task": cfg.task,
+               "layer": cfg.layer or ("logits" if cfg.task == "am" else
+                                      model.spec.default_layer),
+               "target": cfg.target if cfg.channel is None else cfg.channel,
+               "seed": cfg.seed, "step_size": cfg.step_size, "steps": cfg.total_steps,
+               "tv": cfg.tv,
+               "objective": _num(final.objective[i]), "activation": _num(final.activation[i]),
+               "hf_fraction": float(met["hf_fraction"][i]),
+               "coarse_fraction": float(met["coarse_fraction"][i]),
+               "total_variation": float(met["tv"][i]),
+               "judge": task.judge if task.judge and cfg.task == "am" else None,
+               **{k: None for k in ("judge_top1", "judge_top1_class", "judge_target_prob",
+                                    "judge_hit", "psnr", "ssim", "feature_error")},
+               "diverged": final.diverged[i], "seconds": seconds / len(configs),
+               "batch_id": task.batch_id, "config": cfg.to_json()}
+        row.update(judged[i])
+        if cfg.task == "inversion":
+            row.update(psnr=_num(met["psnr"][i]), ssim=_num(met["ssim"][i]),
+                       feature_error=_num(final.activation[i]))
+        rows.append(row)
+        label = (f"RANDOM weights (seed {cfg.seed})" if random_w else "trained weights")
+        pngs[cell["id"]] = png_bytes(final.images[i], {
+            "Software": "demons-viz sweep", "cell": cell["id"], "model": model.label,
+            "weights": label, "scheme": cfg.scheme.label, "config": cfg.to_json()})
+    return BatchResult(task.batch_id, rows, pngs, seconds,
+                       f"{socket.gethostname()}:{os.getpid()}")

@@ -1,0 +1,177 @@
+"""The result directory of a sweep, written so that an interrupted sweep resumes.
+
+Layout::
+
+    DIR/sweep.json                 the sweep specification (base configuration and axes)
+    DIR/cells/<cell id>.png        the final pre-image of each cell (metadata in tEXt chunks)
+    DIR/parts/<batch id>.parquet   the rows of one finished batch (.csv without pyarrow)
+    DIR/table.parquet              all rows in cell order, written when the sweep completes
+
+A batch's PNGs are written first, then its part file, each through a temporary file and an
+atomic rename: a batch is done exactly when its part file exists, so a killed sweep loses
+at most the batches in flight and never leaves a half-written table behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from viz_core.errors import VizError
+from viz_core.sweeps.spec import Sweep
+
+
+def have_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _csv_bytes(rows: list[dict]) -> bytes:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: v if isinstance(v, str) else json.dumps(v) for k, v in r.items()})
+    return buf.getvalue().encode("utf-8")
+
+
+def _csv_value(text: str):
+    if text in ("", "null"):
+        return None
+    if text in ("true", "false") or text[:1] in "-0123456789" or text in ("NaN", "Infinity"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [{k: _csv_value(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+
+
+def _parquet_bytes(rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    return buf.getvalue().to_pybytes()
+
+
+def _read_parquet(path: Path) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pylist()
+
+
+class SweepStore:
+    """A sweep's directory: the specification, one PNG per cell and the result table."""
+
+    def __init__(self, root: str | Path, fmt: str = "auto") -> None:
+        self.root = Path(root)
+        if fmt not in ("auto", "parquet", "csv"):
+            raise VizError(f"table format must be auto, parquet or csv, got {fmt!r}",
+                           field="format")
+        if fmt == "parquet" and not have_pyarrow():
+            raise VizError('Parquet needs pyarrow: pip install -e ".[distributed]"',
+                           field="format")
+        self.fmt = fmt
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.root / "cells"
+
+    @property
+    def parts_dir(self) -> Path:
+        return self.root / "parts"
+
+    @property
+    def spec_path(self) -> Path:
+        return self.root / "sweep.json"
+
+    def exists(self) -> bool:
+        return self.spec_path.is_file()
+
+    def load_sweep(self) -> Sweep:
+        if not self.exists():
+            raise VizError(f"{str(self.root)!r} is not a sweep directory (no sweep.json)",
+                           field="out")
+        return Sweep.from_json(self.spec_path.read_text(encoding="utf-8"))
+
+    def open(self, sweep: Sweep) -> None:
+        """Create the directory for ``sweep``, or check that it already holds this sweep."""
+        if self.root.exists() and not self.root.is_dir():
+            raise VizError(f"{str(self.root)!r} is a file, not a directory", field="out")
+        if self.exists():
+            old = json.loads(self.spec_path.read_text(encoding="utf-8"))
+            if old != json.loads(sweep.to_json()):
+                raise VizError(f"{str(self.root)!r} holds a different sweep; choose another "
+                               "output directory (or delete it)", field="out")
+        self.cells_dir.mkdir(parents=True, exist_ok=True)
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        if not self.exists():
+            _atomic_write(self.spec_path, sweep.to_json().encode("utf-8"))
+        if self.fmt == "auto":
+            existing = {p.suffix for p in self.parts_dir.iterdir() if not p.name.startswith(".")}
+            self.fmt = (existing.pop().lstrip(".") if len(existing) == 1
+                        else "parquet" if have_pyarrow() else "csv")
+
+    def done_batches(self) -> set[str]:
+        """Ids of the batches whose rows are written."""
+        if not self.parts_dir.is_dir():
+            return set()
+        return {p.stem for p in self.parts_dir.iterdir()
+                if p.suffix in (".parquet", ".csv") and not p.name.startswith(".")}
+
+    def png_path(self, cell_id: str) -> Path:
+        return self.cells_dir / f"{cell_id}.png"
+
+    def write_batch(self, batch_id: str, rows: list[dict], pngs: dict[str, bytes]) -> None:
+        """PNGs first, then the part file (the batch's commit), each atomically."""
+        for cid, data in pngs.items():
+            _atomic_write(self.png_path(cid), data)
+        rows = [{**r, "png": f"cells/{r['cell_id']}.png"} for r in rows]
+        if self.fmt == "parquet":
+            _atomic_write(self.parts_dir / f"{batch_id}.parquet", _parquet_bytes(rows))
+        else:
+            _atomic_write(self.parts_dir / f"{batch_id}.csv", _csv_bytes(rows))
+
+    def rows(self) -> list[dict]:
+        """Every written row, in cell order."""
+        out: list[dict] = []
+        for p in sorted(self.parts_dir.glob("*")) if self.parts_dir.is_dir() else []:
+            if p.name.startswith("."):
+                continue
+            if p.suffix == ".parquet":
+                out.extend(_read_parquet(p))
+            elif p.suffix == ".csv":
+                out.extend(_read_csv(p))
+        return sorted(out, key=lambda r: int(r["index"]))
+
+    def finish(self) -> Path:
+        """Write the whole table in cell order (``table.parquet`` or ``table.csv``)."""
+        rows = self.rows()
+        if self.fmt == "parquet":
+            path, data = self.root / "table.parquet", _parquet_bytes(rows)
+        else:
+            path, data = self.root / "table.csv", _csv_bytes(rows)
+        _atomic_write(path, data)
+        return path
