@@ -58,7 +58,7 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                     "torchvision weights in the torch hub cache.")
     ctl.radio("weights", "Weights", ui_state.WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
-    ctl.radio("device", "Device", ("auto", "cpu", "cuda"),
+    ctl.radio("device", "Device", ui_state.PLAYGROUND_CHOICES["device"],
               help="auto = CUDA when a GPU is available, else CPU")
     try:
         return get_model(st.session_state[ctl.key("model")],

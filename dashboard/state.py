@@ -21,17 +21,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from viz_core.config import DEFAULT_MODEL, RunConfig
+from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, validate_spec
+from viz_core.objectives import TASKS
+from viz_core.schemes import (
+    BORDERS,
+    ELASTIC_KINDS,
+    FIG1_SCHEMES,
+    FLUID_KINDS,
+    STRUCTURES,
+    get_scheme,
+    scheme_key,
+)
 from viz_core.transforms import parse_octaves
 
 Settings = dict[str, Any]
 
-SCHEMES = ("none", "fluid", "elastic", "fluid-elastic")
-FLUID_KINDS = ("identity", "gaussian", "sobolev", "spectral")
-ELASTIC_KINDS = ("identity", "gaussian", "sobolev", "decay")
-TASK_CHOICES = ("am", "inversion")
+#: The Playground's scheme choice: a structure of eq. 18 (TV is a toggle on top of any).
+SCHEMES = tuple(s for s in STRUCTURES if s != "tv")
+TASK_CHOICES = TASKS
 WEIGHT_CHOICES = ("pretrained", "random")
 UPLOAD = "upload"  # value of ``image`` meaning "the file uploaded in this session"
 
@@ -88,9 +97,9 @@ PLAYGROUND_CHOICES: dict[str, Sequence[Any]] = {
     "f_kind": FLUID_KINDS,
     "e_kind": ELASTIC_KINDS,
     "p": (1, 2),
-    "grad_norm": ("mean_abs", "none"),
-    "border": ("reflect", "replicate", "circular", "zeros"),
-    "device": ("auto", "cpu", "cuda"),
+    "grad_norm": GRAD_NORMS,
+    "border": BORDERS,
+    "device": DEVICES,
 }
 
 # VizError.field -> Playground control (kernel fields are resolved per slot, see field_key)
@@ -104,6 +113,33 @@ _FIELD_KEYS = {
 }
 _KERNEL_FIELDS = {"kernel": "kind", "kernel_size": "size", "sigma": "sigma", "gamma": "gamma",
                   "order": "order", "d": "d", "lambda": "lambda", "f0": "f0", "param": "kind"}
+
+
+# ----------------------------------------------------------------------------- scheme names
+
+def structure_of(name: str) -> str:
+    """The Playground's scheme value for any spelling: a structure of eq. 18 (``"none"``,
+    the older name of plain gradient descent, gives ``"plain"``; a registry key such as
+    ``fluid_sobolev`` gives its structure). VizError (field "scheme") if unknown."""
+    name = str(name).strip()
+    if name in SCHEMES:
+        return name
+    structure = get_scheme(name).structure
+    if structure not in SCHEMES:
+        raise VizError(f"{name!r} is not a structure of the demons update; allowed: "
+                       f"{', '.join(SCHEMES)}", field="scheme")
+    return structure
+
+
+def canonical_cells(text: str) -> str:
+    """A comma list of Compare cells with every id in its canonical registry key (older
+    links say ``sobolev-fluid``; see :func:`viz_core.schemes.scheme_key`)."""
+    return ",".join(parse_cells(text))
+
+
+#: Values that older links and run JSONs spell differently, mapped to today's spelling by
+#: :func:`decode` before the choice check.
+CANONICAL: dict[str, Any] = {"scheme": structure_of, "cells": canonical_cells}
 
 
 # ----------------------------------------------------------------------------- URL round trip
@@ -163,6 +199,12 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
         except ValueError as exc:
             notices.append(f"ignored URL parameter {key}={text!r}: {exc}")
             continue
+        if key in CANONICAL:
+            try:
+                value = CANONICAL[key](value)
+            except VizError as exc:
+                notices.append(f"ignored URL parameter {key}={text!r}: {exc}")
+                continue
         if key in choices and value not in choices[key]:
             notices.append(f"ignored URL parameter {key}={text!r}: allowed "
                            f"{', '.join(map(str, choices[key]))}")
@@ -185,7 +227,7 @@ def field_key(field: str | None, slot: str | None = None) -> str:
 def kernel_spec(s: Mapping[str, Any], slot: str) -> KernelSpec | None:
     """The :class:`KernelSpec` of slot ``"f"`` (fluid) or ``"e"`` (elastic), or None when the
     scheme leaves that slot empty. Raises VizError with the field of the slot's control."""
-    scheme = s.get("scheme", "none")
+    scheme = structure_of(s.get("scheme", "plain"))
     active = scheme in (("fluid", "fluid-elastic") if slot == "f" else ("elastic", "fluid-elastic"))
     if not active:
         return None
@@ -343,7 +385,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
     s["p"] = int(cfg.p)
     f = cfg.fluid is not None
     e = cfg.elastic is not None
-    s["scheme"] = {(False, False): "none", (True, False): "fluid", (False, True): "elastic",
+    s["scheme"] = {(False, False): "plain", (True, False): "fluid", (False, True): "elastic",
                    (True, True): "fluid-elastic"}[(f, e)]
     s.update(_slot_settings(cfg.fluid, "f"))
     s.update(_slot_settings(cfg.elastic, "e"))
@@ -406,17 +448,8 @@ def check_against_model(cfg: RunConfig, model) -> None:
 
 # ----------------------------------------------------------------------------- Compare page
 
-#: The comparison grid's cells (Fig. 1 layout): id -> (kernel kind or None, scheme).
-CELLS: dict[str, tuple[str | None, str]] = {
-    "gaussian-fluid": ("gaussian", "fluid"),
-    "gaussian-elastic": ("gaussian", "elastic"),
-    "gaussian-fluid-elastic": ("gaussian", "fluid-elastic"),
-    "sobolev-fluid": ("sobolev", "fluid"),
-    "sobolev-elastic": ("sobolev", "elastic"),
-    "sobolev-fluid-elastic": ("sobolev", "fluid-elastic"),
-    "tv": (None, "tv"),
-    "plain": (None, "plain"),
-}
+#: The comparison grid's cells: the schemes of Fig. 1, by their registry keys.
+CELLS: tuple[str, ...] = FIG1_SCHEMES
 _SHARED = ("model", "weights", "task", "target", "layer", "channel", "unit_on", "unit_y",
            "unit_x", "image", "p", "step_size", "steps", "octaves_on", "octaves", "jitter",
            "seed", "every", "device")
@@ -433,9 +466,15 @@ COMPARE_CHOICES = {k: v for k, v in PLAYGROUND_CHOICES.items() if k in COMPARE_D
 
 
 def parse_cells(text: str) -> list[str]:
-    """Cell ids from a comma list (unknown ids raise VizError, field "cells")."""
-    ids = [c.strip() for c in str(text).split(",") if c.strip()]
-    bad = [c for c in ids if c not in CELLS]
+    """Canonical cell keys from a comma list of scheme names or aliases (unknown ids raise
+    VizError, field "cells")."""
+    ids, bad = [], []
+    for c in (c.strip() for c in str(text).split(",") if c.strip()):
+        try:
+            ids.append(scheme_key(c))
+        except VizError:
+            bad.append(c)
+    bad += [c for c in ids if c not in CELLS]
     if bad:
         raise VizError(f"unknown cells {', '.join(bad)}; allowed: {', '.join(CELLS)}",
                        field="cells")
@@ -447,7 +486,7 @@ def parse_cells(text: str) -> list[str]:
 def compare_configs(s: Mapping[str, Any], *, image_path: str | None = None) -> list[RunConfig]:
     """The batch of the comparison grid: one configuration per selected cell, sharing the
     target, step size, jitter and schedule (Fig. 1: kernels fitted to ``size``)."""
-    from viz_core.presets import scheme_cell
+    from viz_core.presets import scheme_config
 
     s = {**COMPARE_DEFAULTS, **s}
     base = settings_to_config({**PLAYGROUND_DEFAULTS, **{k: s[k] for k in _SHARED},
@@ -461,17 +500,18 @@ def compare_configs(s: Mapping[str, Any], *, image_path: str | None = None) -> l
     if not (math.isfinite(tv) and tv > 0):
         raise VizError(f"TV weight must be a finite number > 0, got {tv}", field="tv")
     cells = parse_cells(s["cells"])
-    return [scheme_cell(base, *CELLS[c], size, tv) for c in cells]
+    return [scheme_config(base, c, size, tv) for c in cells]
 
 
 def cell_of(cfg: RunConfig) -> str:
-    """The grid cell a configuration belongs to ("gaussian-fluid", ..., "tv", "plain")."""
+    """The registry key of the grid cell a configuration belongs to ("fluid_gaussian", ...,
+    "tv", "plain")."""
     kinds = {k.kind for k in (cfg.fluid, cfg.elastic) if k is not None}
     if not kinds:
         return "tv" if cfg.tv > 0 else "plain"
-    scheme = {(True, False): "fluid", (False, True): "elastic",
-              (True, True): "fluid-elastic"}[(cfg.fluid is not None, cfg.elastic is not None)]
-    return f"{sorted(kinds)[0]}-{scheme}"
+    structure = {(True, False): "fluid", (False, True): "elastic",
+                 (True, True): "fluid-elastic"}[(cfg.fluid is not None, cfg.elastic is not None)]
+    return scheme_key(f"{structure}-{sorted(kinds)[0]}")
 
 
 def compare_settings(configs: Sequence[RunConfig]) -> tuple[Settings, list[str]]:

@@ -30,7 +30,7 @@ from viz_core.kernels import build
 
 P = "pg_"
 D = ui_state.PLAYGROUND_DEFAULTS
-SCHEME_LABELS = {"none": "none (plain GD)", "fluid": "fluid", "elastic": "elastic",
+SCHEME_LABELS = {"plain": "none (plain GD)", "fluid": "fluid", "elastic": "elastic",
                  "fluid-elastic": "fluid-elastic"}
 ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
@@ -108,7 +108,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced", expanded=adv_open):
         adv = Controls(P, st.container())
-        adv.radio("grad_norm", "Gradient", ("mean_abs", "none"),
+        adv.radio("grad_norm", "Gradient", ui_state.PLAYGROUND_CHOICES["grad_norm"],
                   fmt={"mean_abs": "normalised by mean|g|", "none": "raw"}.get)
         adv.number("init_std", "Initial noise std", 0.0, 1.0, 0.01, format="%g")
         adv.number("tv_eps", "TV epsilon", 1e-6, None, 0.01, format="%g")

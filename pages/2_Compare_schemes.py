@@ -26,18 +26,14 @@ from dashboard.controls import model_controls, target_controls
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.schemes import get_scheme
 from viz_core.transforms import parse_octaves
 
 P = "cmp_"
 D = ui_state.COMPARE_DEFAULTS
-ROWS = [("Gaussian G_sigma", ["gaussian-fluid", "gaussian-elastic", "gaussian-fluid-elastic"]),
-        ("Sobolev S_gamma", ["sobolev-fluid", "sobolev-elastic", "sobolev-fluid-elastic"]),
-        ("Baselines", ["tv", "plain"])]
-CELL_LABELS = {"gaussian-fluid": "Gaussian fluid", "gaussian-elastic": "Gaussian elastic",
-               "gaussian-fluid-elastic": "Gaussian fluid-elastic",
-               "sobolev-fluid": "Sobolev fluid", "sobolev-elastic": "Sobolev elastic",
-               "sobolev-fluid-elastic": "Sobolev fluid-elastic", "tv": "TV",
-               "plain": "no regularization"}
+ROWS = [("Gaussian G_sigma", ui_state.CELLS[:3]), ("Sobolev S_gamma", ui_state.CELLS[3:6]),
+        ("Baselines", ui_state.CELLS[6:])]
+CELL_LABELS = {key: get_scheme(key).label for key in ui_state.CELLS}
 NO_GRID = "-"
 
 setup_page("Compare schemes")
