@@ -14,7 +14,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from viz_core.cli import evaluate, kernels, metrics, models, visualize
+from viz_core.cli import evaluate, kernels, metrics, models, sweep, visualize
 from viz_core.cli.common import VizParser
 from viz_core.errors import VizError
 
@@ -27,6 +27,7 @@ COMMANDS: dict[str, ModuleType] = {
     "visualize": visualize,
     "evaluate": evaluate,
     "metrics": metrics,
+    "sweep": sweep,
 }
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from viz_core.config import DEVICES, GRAD_NORMS
+from viz_core.config import GRAD_NORMS
+from viz_core.devices import DEVICES
 from viz_core.errors import VizError
 from viz_core.objectives import TASKS
 from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS

@@ -18,7 +18,7 @@ from viz_core.cli.common import (
     progress_bar,
     set_threads,
 )
-from viz_core.engine import resolve_device
+from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 
 HELP = "Table 1 protocol: reconstruct with one network, classify with the other"

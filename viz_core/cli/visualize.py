@@ -22,6 +22,7 @@ from viz_core.cli.common import (
     progress_bar,
 )
 from viz_core.config import RunConfig
+from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
@@ -36,7 +37,8 @@ _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "imag
                  "device", "every", "elastic_every")
 
 
-def add_arguments(v: argparse.ArgumentParser) -> None:
+def add_config_arguments(v: argparse.ArgumentParser) -> None:
+    """The flags that make a run configuration (shared with ``demons-viz sweep``)."""
     v.add_argument("--config", help="a run JSON written by --json: reproduces that run; "
                    "other flags override its values")
     v.add_argument("--model", help="zoo name (see `demons-viz models`) or a TorchScript file")
@@ -65,6 +67,10 @@ def add_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--grad-norm", choices=GRAD_NORMS)
     add_device(v, default=None)
     v.add_argument("--every", type=int_arg, help="record a GIF frame every k steps")
+
+
+def add_arguments(v: argparse.ArgumentParser) -> None:
+    add_config_arguments(v)
     v.add_argument("--out", required=True, help="final pre-image (PNG)")
     v.add_argument("--gif", help="trajectory as an animated GIF")
     v.add_argument("--json", help="every parameter and the results")
@@ -120,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     gif = check_out(args.gif)
     js = check_out(args.json)
-    device = engine.resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     model = engine.prepare_model(cfg, device)
     every = cfg.every if gif else max(cfg.every, 1)
     with progress_bar(cfg.total_steps, cfg.scheme.name, args.quiet) as bar:

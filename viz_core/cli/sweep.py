@@ -1,0 +1,104 @@
+"""``demons-viz sweep``: a base run configuration times axes (regularization paths, layers,
+trained vs random weights, seeds), run locally or on Ray, into a resumable result folder.
+
+Example (the regularization path of elastic Sobolev demons, eq. 16 x eq. 18)::
+
+    demons-viz sweep --model fmnist_vgg --task am --target 7 --elastic sobolev \\
+        --axis gamma=0.05,0.1,0.2,0.4,0.8 --axis step_size=2,5,10,20 --out sweeps/path
+
+Running the same command again resumes: finished batches are skipped.
+``demons-viz sweep --show DIR`` prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from viz_core.cli.common import check_out, int_arg, progress_bar, set_threads
+from viz_core.cli.visualize import add_config_arguments, config_from_args
+from viz_core.errors import VizError
+from viz_core.sweeps import AXES, EXECUTORS, Axis, Sweep, SweepStore, run_sweep
+from viz_core.sweeps.report import columns, format_table
+
+HELP = "sweep a run configuration over axes (local or Ray), resumable"
+DESCRIPTION = __doc__.splitlines()[0]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_arguments(p)
+    p.add_argument("--axis", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help=f"an axis (repeatable); names: {', '.join(AXES)}")
+    p.add_argument("--zip", action="store_true",
+                   help="pair the axes element-wise instead of taking their product")
+    p.add_argument("--out", help="result folder (an existing one resumes its sweep)")
+    p.add_argument("--show", metavar="DIR", help="print the table of a sweep folder")
+    p.add_argument("--markdown", action="store_true", help="--show as a Markdown table")
+    p.add_argument("--executor", choices=EXECUTORS, default="local")
+    p.add_argument("--ray-address", help="join this Ray cluster (default: start a local Ray)")
+    p.add_argument("--workers", type=int_arg, help="CPUs of a local Ray (default: all)")
+    p.add_argument("--max-retries", type=int_arg, default=3,
+                   help="Ray re-runs of a task whose worker died")
+    p.add_argument("--batch-size", type=int_arg, default=8,
+                   help="most cells in one batched forward/backward pass")
+    p.add_argument("--judge", default="auto",
+                   help="independent classifier for AM: auto (the other offline model), "
+                        "none, or a zoo name")
+    p.add_argument("--format", choices=("auto", "parquet", "csv"), default="auto")
+    p.add_argument("--threads", type=int_arg, default=0,
+                   help="torch CPU threads per batch (0: default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _sweep_from_args(args: argparse.Namespace, store: SweepStore) -> Sweep:
+    if not args.axis and store.exists():
+        return store.load_sweep()  # resume with the stored specification
+    if not args.axis:
+        raise VizError("give at least one --axis NAME=V1,V2,... (or --out DIR of a sweep "
+                       "to resume)", field="axes")
+    base = config_from_args(args)
+    sweep = Sweep(base, [Axis.parse(a) for a in args.axis], zipped=args.zip,
+                  judge=args.judge, batch_size=args.batch_size)
+    return sweep.validate()
+
+
+def show(path: str, markdown: bool = False) -> int:
+    store = SweepStore(path)
+    sweep = store.load_sweep()
+    rows = store.rows()
+    cols = columns(rows, [a.name for a in sweep.axes])
+    print(format_table(rows, cols, markdown))
+    n = len(sweep)
+    if len(rows) < n:
+        print(f"({len(rows)} of {n} cells done; run `demons-viz sweep --out {path}` to "
+              "resume)", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.show:
+        return show(args.show, args.markdown)
+    if not args.out:
+        raise VizError("--out DIR is required (or --show DIR)", field="out")
+    check_out(args.out, folder=True)
+    if args.ray_address and args.executor != "ray":
+        raise VizError("--ray-address needs --executor ray", field="executor")
+    set_threads(args.threads)
+    store = SweepStore(args.out, args.format)
+    sweep = _sweep_from_args(args, store)
+    with progress_bar(len(sweep), f"sweep ({args.executor})", args.quiet, unit="cell") as bar:
+        def progress(p) -> None:
+            bar.n = p.done_cells
+            bar.refresh()
+
+        store = run_sweep(sweep, args.out, args.executor, progress=progress,
+                          address=args.ray_address, num_workers=args.workers,
+                          max_retries=args.max_retries, threads=args.threads or None,
+                          fmt=args.format)
+    rows = store.rows()
+    diverged = sum(1 for r in rows if r.get("diverged"))
+    print(json.dumps({"out": str(store.root), "cells": len(rows), "diverged": diverged,
+                      "random_weights_cells": sum(1 for r in rows if r.get("random_weights")),
+                      "table": str(store.root / f"table.{store.fmt}")}))
+    return 0
