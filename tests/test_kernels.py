@@ -16,9 +16,10 @@ from viz_core.kernels import (
     laplacian_5pt_dirichlet,
     power,
     sobolev_kernel,
+    sobolev_solve,
 )
 
-# paper-notes.md, "Fitting sigma and gamma to a kernel size" (literal reading)
+# the fitting rule of Sec. 2.7 (literal reading): fitted sigma / gamma per kernel size
 TABLE = {5: (0.476, 0.0106), 7: (0.753, 0.061), 9: (1.048, 0.177), 11: (1.360, 0.38),
          13: (1.687, 0.67)}
 
@@ -96,6 +97,35 @@ def test_higher_order_sobolev_tends_to_gaussian_of_same_variance():
     gauss = gaussian_kernel(21, np.sqrt(2 * g))
     errs = [np.abs(sobolev_kernel(21, g / k, k) - gauss).max() for k in (1, 2, 8)]
     assert errs[0] > errs[1] > errs[2]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+def test_higher_order_sobolev_variance_is_2_k_gamma(order):
+    # (Id - gamma Lap)^-k, untruncated (size 0, periodic on a grid far larger than the
+    # kernel): the per-axis variance of its impulse response is 2 k gamma, so it is
+    # k gamma that must stay fixed for the filter to tend to one Gaussian as k grows
+    gamma, n = 0.6, 96
+    delta = torch.zeros(n, n, dtype=torch.float64)
+    delta[n // 2, n // 2] = 1.0
+    resp = build(KernelSpec("sobolev", gamma, 0, order)).apply(delta, border="circular")
+    marginal = resp.sum(0).numpy()
+    r = np.arange(n) - n // 2
+    assert marginal.sum() == pytest.approx(1.0, abs=1e-6)
+    assert float(marginal @ r**2) == pytest.approx(2 * order * gamma, rel=1e-4)
+    # the 63 x 63 Dirichlet-truncated kernel (large support) has the same variance
+    big = sobolev_kernel(63, gamma, order).sum(0)
+    assert float(big @ (np.arange(63) - 31) ** 2) == pytest.approx(2 * order * gamma,
+                                                                   rel=1e-3)
+
+
+def test_sobolev_solve_on_any_right_hand_side():
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(12, 17))
+    s = sobolev_solve(torch.from_numpy(f), 0.4, 2)
+    r = s
+    for _ in range(2):
+        r = r - 0.4 * laplacian_5pt_dirichlet(r)
+    np.testing.assert_allclose(r, f, atol=1e-10)
 
 
 def test_fft_and_convolution_agree_away_from_border():

@@ -1,10 +1,23 @@
 """Schemes: identity reductions, composition, TV gradient (eqs. 5, 6, 8, 17-20)."""
 
+import numpy as np
 import pytest
 import torch
 
+from viz_core import spectra
+from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, build
-from viz_core.schemes import Scheme, SchemeBank, tv_energy, tv_gradient
+from viz_core.schemes import (
+    FIG1_SCHEMES,
+    SCHEME_REGISTRY,
+    Scheme,
+    SchemeBank,
+    demons_step,
+    get_scheme,
+    scheme_key,
+    tv_energy,
+    tv_gradient,
+)
 
 ID = KernelSpec("identity")
 S = KernelSpec("sobolev", None, 7)
@@ -99,5 +112,56 @@ def test_scheme_names():
     assert Scheme(fluid=S).name == "fluid demons"
     assert Scheme(elastic=S).name == "elastic demons"
     assert Scheme(fluid=S, elastic=G).name == "fluid-elastic demons"
-    d = Scheme(fluid=S, elastic=G, tv=0.2, elastic_every=2).to_dict()
-    assert Scheme.from_dict(d) == Scheme(fluid=S, elastic=G, tv=0.2, elastic_every=2)
+
+
+def test_registry_keys_aliases_and_kernel_slots():
+    assert FIG1_SCHEMES == ("fluid_gaussian", "elastic_gaussian", "fluid_elastic_gaussian",
+                            "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev",
+                            "tv", "plain")
+    for old, new in (("sobolev-fluid", "fluid_sobolev"), ("fluid-sobolev", "fluid_sobolev"),
+                     ("none", "plain"), ("spectral", "fluid_spectral"), ("TV", "tv")):
+        assert scheme_key(old) == new
+    with pytest.raises(VizError) as err:
+        scheme_key("warp")
+    assert err.value.field == "scheme"
+    fe = get_scheme("fluid-elastic-sobolev")
+    assert fe.kernels(9) == (KernelSpec("sobolev", None, 9), KernelSpec("sobolev", None, 9))
+    assert get_scheme("elastic_gaussian").kernels(5) == (None, KernelSpec("gaussian", None, 5))
+    assert get_scheme("tv").uses_tv and get_scheme("tv").kernels(5) == (None, None)
+    assert [SCHEME_REGISTRY[k].label for k in ("fluid_sobolev", "tv", "plain")] == [
+        "Sobolev fluid", "TV", "no regularization"]
+
+
+@pytest.mark.parametrize("shape", [(40,), (24, 24), (3, 24, 24), (2, 3, 24, 24)])
+def test_demons_step_on_plain_arrays_is_the_engine_update(shape):
+    rng = np.random.default_rng(0)
+    u, g = rng.random(shape), rng.normal(size=shape)
+    out = demons_step(u, g, 0.1, S, G, tv=0.2, border="circular", center=0.3)
+    assert isinstance(out, np.ndarray) and out.shape == shape
+    # the same update by hand: SchemeBank on the (N, C, H, W) form
+    x = torch.from_numpy(u).reshape((-1, 1, 1, shape[0]) if len(shape) == 1 else
+                                    (-1, *(1,) * (4 - len(shape)), *shape)[-4:])
+    d = torch.from_numpy(g).reshape(x.shape)
+    if len(shape) == 1:  # a 1D signal is an image constant along y
+        x, d = x.expand(1, 1, 7, 40).clone(), d.expand(1, 1, 7, 40).clone()
+    sch = Scheme(fluid=S, elastic=G, tv=0.2, border="circular")
+    n = x.shape[0]
+    col = torch.ones(n, 1, 1, 1, dtype=x.dtype)
+    want = SchemeBank([sch] * n, [0.1] * n).step(x, d, 0, col * 0.3, col * 0.1, col * 0.02,
+                                                 col * 0.05)
+    want = want[:, :, :1] if len(shape) == 1 else want
+    np.testing.assert_allclose(out, want.reshape(shape).numpy(), atol=1e-12)
+    t = demons_step(torch.from_numpy(u), torch.from_numpy(g), 0.1)  # plain GD on tensors
+    torch.testing.assert_close(t, torch.from_numpy(u - 0.1 * g))
+
+
+def test_total_variation_metric_is_the_scheme_energy_per_value():
+    torch.manual_seed(3)
+    img = torch.rand(3, 16, 20, dtype=torch.float64)
+    dx = torch.diff(img, dim=-1, append=img[..., -1:])
+    dy = torch.diff(img, dim=-2, append=img[..., -1:, :])
+    assert spectra.total_variation(img) == pytest.approx(
+        float(torch.sqrt(dx**2 + dy**2).mean()), rel=1e-12)
+    assert spectra.total_variation(img) == pytest.approx(
+        float(tv_energy(img[None])) / img.numel(), rel=1e-12)
+    assert spectra.total_variation(torch.zeros(1, 8, 8)) == 0.0

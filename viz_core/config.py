@@ -1,6 +1,7 @@
 """One validated run configuration and its JSON round trip.
 
-Step size convention (so that the paper's keras recipes carry over): the pre-image lives in
+**Step size convention** (the one place it is written; everything else refers here), so
+that the paper's keras recipes carry over: the pre-image lives in
 pixel space [0, 1] and every step uses the data gradient normalised by its mean absolute
 value (DeepDream / deepdraw's ``tau / mean|g|``), so ``step_size`` tau is the mean absolute
 change of a pixel per step in **0-255 units**: ``u <- u - (tau/255) * g / mean|g|``. The
@@ -27,6 +28,8 @@ from viz_core.transforms import Octave, validate_octaves
 DEFAULT_MODEL = "fmnist_vgg"
 GRAD_NORMS = ("mean_abs", "none")
 PIXEL_SCALE = 255.0
+"""Pixel levels per unit of the pre-image: a step size tau (0-255 units, see the module
+docstring) moves a pixel by ``tau / PIXEL_SCALE`` per step on average."""
 
 
 @dataclass

@@ -20,6 +20,12 @@ Kinds
               ``f0`` in cycles per image).
 ``decay``     L2 decay ``(1 - lambda * tau) * delta`` (Simonyan et al.); ``param = lambda``.
               Its factor depends on the step size, so :func:`build` takes ``tau``.
+
+Plain arrays (for teaching code and notebooks): :func:`gaussian_kernel`,
+:func:`sobolev_kernel` and :func:`sobolev_solve` (the DST-I solve of eq. 16 for any
+right-hand side) take and return NumPy arrays; :meth:`Kernel.apply` filters a tensor of
+shape (H, W), (C, H, W) or (N, C, H, W); the demons update itself on plain arrays is
+:func:`viz_core.schemes.demons_step`.
 """
 
 from __future__ import annotations
@@ -155,18 +161,27 @@ def _dirichlet_basis(n: int) -> tuple[np.ndarray, np.ndarray]:
     return v, mu
 
 
-def sobolev_kernel(size: int, gamma: float, order: int = 1, normalize: bool = True) -> np.ndarray:
-    """Solve ``(Id - gamma*Lap)^order s = delta_0`` on a size x size grid (eq. 16).
+def sobolev_solve(f: np.ndarray | torch.Tensor, gamma: float, order: int = 1) -> np.ndarray:
+    """Solve ``(Id - gamma*Lap)^order s = f`` for a 2D array ``f`` (eq. 16; ``order > 1``
+    is the higher-order filter of Sec. 4), exactly, in the DST-I eigenbasis of the 5-point
+    Laplacian with **Dirichlet** boundary (values outside the grid are zero). ``f`` may be a
+    NumPy array or a tensor of shape (H, W); returns a float64 NumPy array."""
+    f = np.asarray(f.detach().cpu() if isinstance(f, torch.Tensor) else f, dtype=np.float64)
+    if f.ndim != 2:
+        raise VizError(f"sobolev_solve needs a 2D array, got shape {f.shape}", field="shape")
+    vy, muy = _dirichlet_basis(f.shape[0])
+    vx, mux = _dirichlet_basis(f.shape[1])
+    mult = (1.0 + gamma * (muy[:, None] + mux[None, :])) ** (-order)
+    return vy @ ((vy.T @ f @ vx) * mult) @ vx.T
 
-    5-point Laplacian with Dirichlet boundary (neighbours outside the grid are zero). The
-    solve is exact, through the DST-I eigenbasis of the discrete Laplacian. Unit sum when
-    ``normalize`` (the raw solution is what satisfies the linear system).
-    """
-    v, mu = _dirichlet_basis(size)
+
+def sobolev_kernel(size: int, gamma: float, order: int = 1, normalize: bool = True) -> np.ndarray:
+    """The Sobolev kernel ``S_gamma``: :func:`sobolev_solve` of the centred unit impulse on
+    a size x size grid (eq. 16), unit sum when ``normalize`` (the raw solution is what
+    satisfies the linear system). float64."""
     delta = np.zeros((size, size))
     delta[size // 2, size // 2] = 1.0
-    mult = (1.0 + gamma * (mu[:, None] + mu[None, :])) ** (-order)
-    s = v @ ((v.T @ delta @ v) * mult) @ v.T
+    s = sobolev_solve(delta, gamma, order)
     # the exact solution is even in both axes (and transposition); remove rounding asymmetry
     s = s + s[::-1]  # pairwise sums are exactly symmetric (commutative)
     s = s + s[:, ::-1]
@@ -188,7 +203,7 @@ def _ring_max(k: np.ndarray) -> float:
 def fit_parameter(kind: str, size: int, order: int = 1, threshold: float = FIT_THRESHOLD) -> float:
     """Fit sigma (Gaussian) or gamma (Sobolev) to a kernel size (paper Sec. 2.7).
 
-    Reading implemented (the literal one of ``paper-notes.md``): after normalising to unit
+    Reading implemented (the literal one of Sec. 2.7): after normalising to unit
     sum, every entry of the outermost one-pixel ring is <= ``threshold`` (so all entries
     above it lie inside the one-pixel margin), and the parameter is the largest for which
     this holds, so the kernel fills its size as fully as that allows. The ring maximum
@@ -225,7 +240,7 @@ class Kernel:
 
     spec: KernelSpec
     param: float
-    weights: torch.Tensor | None  # (k, k) float32, None for spectral kernels
+    weights: torch.Tensor | None  # (k, k) float64, None for spectral kernels
     scale: float = 1.0            # decay factor (1 - lambda * tau)
 
     @property
@@ -242,18 +257,22 @@ class Kernel:
     def size(self) -> int:
         return 0 if self.weights is None else int(self.weights.shape[-1])
 
-    def multiplier(self, h: int, w: int, periodic: bool = True) -> torch.Tensor:
-        """The kernel's Fourier multiplier on an h x w grid (rfft layout, (h, w//2+1))."""
-        return _multiplier(self, h, w, periodic)
+    def multiplier(self, h: int, w: int) -> torch.Tensor:
+        """The kernel's periodic Fourier multiplier on an h x w grid (rfft layout,
+        (h, w//2+1)); :class:`KernelBatch` takes it on the 2h x 2w symmetric extension for
+        the Neumann boundary."""
+        return _multiplier(self, h, w)
 
     def apply(self, x: torch.Tensor, border: str = "reflect") -> torch.Tensor:
-        """Apply to ``x`` of shape (N, C, H, W): depthwise per channel."""
-        return apply_kernels([self] * x.shape[0], x, border=border)
+        """Apply to ``x`` of shape (H, W), (C, H, W) or (N, C, H, W): depthwise per channel;
+        the result has the shape of ``x``."""
+        x4 = x.reshape((1,) * (4 - x.ndim) + tuple(x.shape)) if x.ndim < 4 else x
+        return apply_kernels([self] * x4.shape[0], x4, border=border).reshape(x.shape)
 
     def frequency_response(self, n: int = 64) -> np.ndarray:
         """|H(f)| on an n x n grid, centred (fftshift), for plots."""
         if self.weights is None:
-            m = _multiplier(self, n, n, periodic=True, full=True)
+            m = _multiplier(self, n, n, full=True)
             return np.fft.fftshift(m.abs().double().numpy())
         k = self.weights.double().numpy() * self.scale
         pad = np.zeros((max(n, k.shape[0]), max(n, k.shape[0])))
@@ -299,7 +318,7 @@ def _freq_grids(h: int, w: int, full: bool = False) -> tuple[torch.Tensor, torch
     return fy, fx
 
 
-def _multiplier(k: Kernel, h: int, w: int, periodic: bool, full: bool = False) -> torch.Tensor:
+def _multiplier(k: Kernel, h: int, w: int, full: bool = False) -> torch.Tensor:
     fy, fx = _freq_grids(h, w, full)
     if k.spec.kind == "spectral":
         f = torch.sqrt((fy * h) ** 2 + (fx * w) ** 2)  # cycles per image
@@ -456,4 +475,4 @@ def power(k: Kernel, n: int) -> Kernel:
     out = w
     for _ in range(n - 1):
         out = F.conv2d(F.pad(out, (k.size - 1,) * 4), w.flip(-1, -2))
-    return Kernel(k.spec, k.param, out[0, 0].float(), k.scale**n)
+    return Kernel(k.spec, k.param, out[0, 0], k.scale**n)

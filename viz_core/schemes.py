@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -182,20 +183,6 @@ class Scheme:
             raise VizError(f"elastic_every must be an integer >= 1, got {self.elastic_every!r}",
                            field="elastic_every")
 
-    def to_dict(self) -> dict:
-        return {"fluid": self.fluid.to_dict() if self.fluid else None,
-                "elastic": self.elastic.to_dict() if self.elastic else None,
-                "tv": self.tv, "tv_eps": self.tv_eps, "elastic_every": self.elastic_every,
-                "border": self.border}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Scheme:
-        return cls(
-            fluid=KernelSpec.from_dict(d["fluid"]) if d.get("fluid") else None,
-            elastic=KernelSpec.from_dict(d["elastic"]) if d.get("elastic") else None,
-            tv=float(d.get("tv", 0.0)), tv_eps=float(d.get("tv_eps", 0.05)),
-            elastic_every=int(d.get("elastic_every", 1)), border=d.get("border", "reflect"))
-
 
 def _forward_diff(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward differences, zero in the last column / row (Neumann)."""
@@ -216,8 +203,11 @@ def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
     return div.neg_()
 
 
-def tv_energy(u: torch.Tensor, eps: float) -> torch.Tensor:
-    """Relaxed TV energy per sample, sum sqrt(|grad u|^2 + eps^2)."""
+def tv_energy(u: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """Relaxed total variation per sample (eqs. 19-20): ``sum sqrt(|grad u|^2 + eps^2)``
+    over pixels and channels of each sample of ``u`` (N, ...), forward differences with
+    Neumann boundary (zero in the last row / column). ``eps = 0`` is the isotropic TV of
+    eq. 19; :func:`tv_gradient` is the gradient of this energy."""
     dx, dy = _forward_diff(u)
     return torch.sqrt(dx * dx + dy * dy + eps * eps).flatten(1).sum(1)
 
@@ -264,3 +254,47 @@ class SchemeBank:
             elif not ke.noop:
                 v = center + ke(v - center)
         return v
+
+
+def demons_step(u: torch.Tensor | np.ndarray, g: torch.Tensor | np.ndarray, tau: float,
+                fluid: KernelSpec | Kernel | None = None,
+                elastic: KernelSpec | Kernel | None = None, *, tv: float = 0.0,
+                tv_eps: float = 0.05, border: str = "reflect",
+                center: float = 0.0) -> torch.Tensor | np.ndarray:
+    """One demons update (eq. 18, with TV of eqs. 19-20) on plain arrays, through the
+    engine's own :meth:`SchemeBank.step`:
+
+        u <- c + Ke * (u - c - tau * Kf * (g + tv * grad TV_eps(u)))
+
+    ``u`` and ``g`` are NumPy arrays or tensors of the same shape: a 1D signal (W,), an
+    image (H, W), (C, H, W) or a batch (N, C, H, W). A 1D signal is filtered as an image
+    that is constant along y (the 2D kernel acts as its row sums). ``tau`` is the raw step
+    in the units of ``u`` (no gradient normalisation here: the engine's convention is in
+    :data:`viz_core.config.PIXEL_SCALE`). Returns the same kind and shape as ``u``.
+    """
+    as_numpy = not isinstance(u, torch.Tensor)
+    ut = torch.as_tensor(np.asarray(u) if as_numpy else u)
+    gt = torch.as_tensor(np.asarray(g) if not isinstance(g, torch.Tensor) else g).to(ut)
+    if gt.shape != ut.shape:
+        raise VizError(f"u and g differ in shape: {tuple(ut.shape)} vs {tuple(gt.shape)}",
+                       field="shape")
+    if not 1 <= ut.ndim <= 4:
+        raise VizError(f"expected a signal or an image, got shape {tuple(ut.shape)}",
+                       field="shape")
+    spec = [k.spec if isinstance(k, Kernel) else k for k in (fluid, elastic)]
+    scheme = Scheme(spec[0], spec[1], tv, tv_eps, 1, border)
+    scheme.validate()
+    x, d = ut, gt
+    while x.ndim < 4:
+        x, d = x[None], d[None]
+    n = x.shape[0]
+    bank = SchemeBank([scheme] * n, [float(tau)] * n)
+    if ut.ndim == 1:  # constant along y: enough rows for the largest kernel's border
+        rows = max([k.size for k in bank.fluid + bank.elastic if k is not None] + [1])
+        x, d = (t.expand(n, 1, rows, t.shape[-1]).clone() for t in (x, d))
+    col = torch.ones(n, 1, 1, 1, dtype=x.dtype, device=x.device)
+    out = bank.step(x, d, 0, col * center, col * tau, col * (tau * tv), col * tv_eps)
+    if ut.ndim == 1:
+        out = out[:, :, :1]
+    out = out.reshape(ut.shape)
+    return out.numpy() if as_numpy else out

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from viz_core.schemes import tv_energy
+
 
 def _as_tensor(img: np.ndarray | torch.Tensor) -> torch.Tensor:
     """(C, H, W) or (H, W) float tensor."""
@@ -59,9 +61,9 @@ def high_frequency_fraction(img: np.ndarray | torch.Tensor) -> float:
 
 
 def total_variation(img: np.ndarray | torch.Tensor) -> float:
-    """Isotropic total variation (eq. 19) with forward differences, mean over pixels and
-    channels (so images of different sizes compare)."""
+    """Isotropic total variation (eq. 19, :func:`viz_core.schemes.tv_energy` with
+    ``eps = 0``) divided by the number of values (pixels x channels): the mean length of the
+    image gradient, so that images of different sizes compare. For an image in [0, 1] it
+    lies in [0, sqrt(2)]."""
     t = _as_tensor(img)
-    dx = torch.diff(t, dim=-1, append=t[..., -1:])
-    dy = torch.diff(t, dim=-2, append=t[..., -1:, :])
-    return float(torch.sqrt(dx**2 + dy**2).mean())
+    return float(tv_energy(t[None], 0.0)[0]) / t.numel()
