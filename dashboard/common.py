@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import state as ui_state
+from dashboard.navigation import PAGES as NAV_PAGES
 from viz_core.errors import VizError
 
 if TYPE_CHECKING:
@@ -27,14 +28,8 @@ if TYPE_CHECKING:
 
 APP_NAME = "demons-viz"
 LOG = logging.getLogger("demons_viz.dashboard")
-PAGES = {
-    "home": ("app.py", "Home"),
-    "playground": ("pages/1_Playground.py", "Playground"),
-    "compare": ("pages/2_Compare_schemes.py", "Compare schemes"),
-    "kernels": ("pages/3_Kernels_and_spectra.py", "Kernels & spectra"),
-    "learn": ("pages/4_Learn_demons.py", "Learn demons"),
-    "presets": ("pages/5_Paper_presets.py", "Paper presets"),
-}
+#: page key -> (file, title), from :data:`dashboard.navigation.PAGES`
+PAGES = {p.key: (p.path, p.title) for p in NAV_PAGES}
 DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about this size
 MAX_GIF_FRAMES = 60
 PLOT_INTERVAL_S = 0.4      # curves / spectra are redrawn at most this often while streaming

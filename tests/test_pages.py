@@ -18,9 +18,9 @@ from viz_core import models, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PG, CMP, KX, LEARN, PP = ("pages/1_Playground.py", "pages/2_Compare_schemes.py",
-                          "pages/3_Kernels_and_spectra.py", "pages/4_Learn_demons.py",
-                          "pages/5_Paper_presets.py")
+PG, CMP, KX, LEARN, PP = ("views/1_Playground.py", "views/2_Compare_schemes.py",
+                          "views/3_Kernels_and_spectra.py", "views/4_Learn_demons.py",
+                          "views/5_Paper_presets.py")
 OFFLINE = models.weights_status("fmnist_vgg") == "offline"
 W = {} if OFFLINE else {"weights": "random"}
 
