@@ -26,6 +26,7 @@ import torch
 
 from viz_core import engine, models
 from viz_core.config import RunConfig
+from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
 from viz_core.metrics import image_metrics
@@ -88,7 +89,7 @@ _CACHE_SIZE = 4
 
 def cached_model(cfg: RunConfig):
     """The model of ``cfg``, loaded once per process (least recently used of 4 dropped)."""
-    dev = engine.resolve_device(cfg.device)
+    dev = resolve_device(cfg.device)
     key = (cfg.model, cfg.weights, cfg.seed if cfg.weights == RANDOM else 0, str(dev),
            repr(sorted(cfg.extra.items())) if os.path.isfile(cfg.model) else "")
     with _CACHE_LOCK:

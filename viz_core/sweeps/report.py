@@ -1,0 +1,129 @@
+"""Reading a sweep's table: the columns worth printing, text / Markdown tables, the spread
+of each metric over a set of cells (seed variance) and the model randomization verdict.
+
+The randomization test (Adebayo et al. 2018, applied to feature visualization): if the
+pre-images of a randomly initialised network are as structured as those of the trained
+one (similar coarse share, high-frequency share and total variation), then the regularizer,
+not the network, draws the picture. Structure is compared through the metrics of Sec. 3:
+the coarse share (the long-wavelength energy the elastic schemes keep, Sec. 2.2 and 4.1),
+the high-frequency share and the TV (eq. 19); for AM, an independent network's top-1 and
+target probability say whether the picture shows the class at all.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+#: Metrics of a cell, in the order they are printed.
+METRICS = ("objective", "activation", "hf_fraction", "coarse_fraction", "total_variation",
+           "judge_target_prob", "psnr", "ssim", "feature_error")
+#: Metrics a random network could mimic if the regularizer draws the picture.
+STRUCTURE_METRICS = ("coarse_fraction", "hf_fraction", "total_variation")
+
+
+def _present(rows: Sequence[dict], key: str) -> bool:
+    return any(r.get(key) is not None for r in rows)
+
+
+def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
+    """The printable columns: the cell id, the axes, the weights when random cells exist,
+    and the metrics that have a value in some row."""
+    cols = ["cell_id", *axes]
+    if any(r.get("random_weights") for r in rows) and "weights" not in cols:
+        cols.append("weights")
+    cols += [m for m in METRICS if _present(rows, m)]
+    if _present(rows, "judge_top1_class"):
+        cols.append("judge_top1_class")
+    if _present(rows, "diverged"):
+        cols.append("diverged")
+    return cols
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def format_table(rows: Sequence[dict], cols: Sequence[str], markdown: bool = False) -> str:
+    """A fixed-width text table (or a Markdown table) of ``cols``."""
+    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+        return "\n".join(lines)
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def spread(rows: Sequence[dict], metrics: Sequence[str] = METRICS) -> dict[str, dict]:
+    """Mean, standard deviation, min and max of each metric over ``rows`` (e.g. 8 seeds)."""
+    out = {}
+    for m in metrics:
+        vals = [float(r[m]) for r in rows if r.get(m) is not None and math.isfinite(r[m])]
+        if not vals:
+            continue
+        out[m] = {"mean": statistics.fmean(vals),
+                  "std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
+                  "min": min(vals), "max": max(vals), "n": len(vals)}
+    return out
+
+
+def randomization_verdict(rows: Sequence[dict], by: str = "scheme",
+                          tolerance: float = 0.25) -> tuple[list[dict], str]:
+    """Compare trained and random-weights cells per ``by`` value (e.g. per scheme).
+
+    A scheme's random pictures count as "as structured as the trained ones" when every
+    structure metric of the random cell is within ``tolerance`` (relative) of the trained
+    cell's. Returns one dict per scheme (trained and random values, relative differences,
+    ``alike``) and a one-paragraph verdict in numbers.
+    """
+    groups: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        key = str(r.get(by))
+        groups.setdefault(key, {})["random" if r.get("random_weights") else "trained"] = r
+    out = []
+    for key, pair in groups.items():
+        if "trained" not in pair or "random" not in pair:
+            continue
+        t, rnd = pair["trained"], pair["random"]
+        item = {by: key}
+        rel = []
+        for m in STRUCTURE_METRICS + ("judge_target_prob",):
+            if t.get(m) is None or rnd.get(m) is None:
+                continue
+            item[f"{m}_trained"], item[f"{m}_random"] = t[m], rnd[m]
+            if m in STRUCTURE_METRICS:
+                d = abs(rnd[m] - t[m]) / max(abs(t[m]), 1e-12)
+                item[f"{m}_rel_diff"] = d
+                rel.append(d)
+        item["alike"] = bool(rel) and max(rel) <= tolerance
+        out.append(item)
+    if not out:
+        return out, "no scheme has both a trained and a random-weights cell"
+    alike = [i[by] for i in out if i["alike"]]
+    parts = []
+    for i in out:
+        nums = ", ".join(f"{m.replace('_', ' ')} {i[f'{m}_trained']:.3g} vs {i[f'{m}_random']:.3g}"
+                         for m in STRUCTURE_METRICS if f"{m}_trained" in i)
+        if "judge_target_prob_trained" in i:
+            nums += (f", judge's target probability {i['judge_target_prob_trained']:.3g} vs "
+                     f"{i['judge_target_prob_random']:.3g}")
+        parts.append(f"{i[by]}: {nums} (trained vs random)")
+    if alike:
+        head = (f"Random weights give pictures as structured as trained ones for "
+                f"{', '.join(alike)} (every structure metric within {tolerance:.0%}): there "
+                "the regularizer, not the network, draws the picture.")
+    else:
+        head = (f"For every scheme, some structure metric of the random-weights picture "
+                f"differs by more than {tolerance:.0%} from the trained one: the pictures "
+                "depend on what the network learned.")
+    return out, head + " " + "; ".join(parts) + "."
