@@ -37,7 +37,7 @@ from viz_core.devices import DEVICES, resolve_device  # noqa: E402
 from viz_core.engine import Frame, run_to_end  # noqa: E402
 from viz_core.errors import VizError  # noqa: E402
 from viz_core.images import to_uint8  # noqa: E402
-from viz_core.objectives import Objective  # noqa: E402
+from viz_core.objectives import make_objective  # noqa: E402
 from viz_core.offline_presets import (  # noqa: E402
     OFFLINE_MODELS,
     OFFLINE_SCHEMES,
@@ -134,7 +134,7 @@ def _sample_class(filename: str) -> int:
 @torch.no_grad()
 def inversion_losses(model, cfgs, reference: torch.Tensor, images) -> np.ndarray:
     """The engine's normalised data term (p = 2) on the given pre-images: (B,)."""
-    obj = Objective(model, [c.target_spec(model.spec.default_layer) for c in cfgs],
+    obj = make_objective(model, [c.target_spec(model.spec.default_layer) for c in cfgs],
                     reference.to(model.device))
     d, _ = obj(torch.as_tensor(images, dtype=torch.float32, device=model.device))
     return d.cpu().numpy()

@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # AppTest does not put the app's folder on sys.path
     sys.path.insert(0, str(ROOT))
 
+from viz_core.objectives import FeatureModel  # noqa: E402
+
 torch.set_num_threads(2)
 
 
@@ -56,8 +58,8 @@ class _Cut(nn.Module):
         return self.body(x, self.layer)
 
 
-class TinyModel:
-    """Implements the part of ``viz_core.models.LoadedModel`` the engine uses."""
+class TinyModel(FeatureModel):
+    """A :class:`viz_core.objectives.FeatureModel`, like ``viz_core.models.LoadedModel``."""
 
     def __init__(self, seed: int = 0) -> None:
         torch.manual_seed(seed)

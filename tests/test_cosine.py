@@ -64,3 +64,12 @@ def test_unit_gain_kernels_commute_with_constants():
     c = torch.tensor([0.2, 0.5, 0.7], dtype=torch.float64).view(1, 3, 1, 1)
     kb = KernelBatch([s])
     torch.testing.assert_close(kb(x - c) + c, kb(x), atol=1e-12, rtol=0)
+
+
+def test_kernel_wider_than_one_period_takes_the_convolution_route():
+    # a 63 x 63 kernel on a 32 x 32 image: radius 31 fits the reflect border but not one
+    # period (62) of the symmetric extension; the result still equals the convolution
+    k = build(KernelSpec("gaussian", None, 63))
+    x = torch.rand(1, 1, 32, 32, dtype=torch.float64)
+    assert not cosine.worth_it(1, 32, 32, 31, x.device)
+    torch.testing.assert_close(KernelBatch([k], "reflect")(x), _reflect_conv(x, k.weights))

@@ -49,9 +49,9 @@ def reference():
 
 
 def _first_objective(model, cfgs, reference=None):
-    from viz_core.objectives import Objective
+    from viz_core.objectives import make_objective
 
-    obj = Objective(model, [c.target_spec(model.spec.default_layer) for c in cfgs], reference)
+    obj = make_objective(model, [c.target_spec(model.spec.default_layer) for c in cfgs], reference)
     u = torch.stack([torch.full((3, 32, 32), 0.5)] * len(cfgs))
     g = torch.Generator().manual_seed(3)
     u = (u + 0.02 * torch.randn(u.shape, generator=g)).clamp(0, 1)
@@ -117,8 +117,10 @@ def test_stop_between_steps_keeps_last_image(tiny_model):
 def test_generator_can_be_closed(tiny_model):
     gen = run(am(steps=1000), tiny_model, every=1)
     next(gen)
-    next(gen)
+    assert next(gen).step == 1
     gen.close()  # no exception, no further work
+    with pytest.raises(StopIteration):
+        next(gen)
 
 
 def test_divergence_is_caught_and_last_finite_image_kept(tiny_model, monkeypatch):
@@ -148,11 +150,11 @@ def test_divergence_is_caught_and_last_finite_image_kept(tiny_model, monkeypatch
 
 
 def test_frames_report_the_gradient_norm_and_objective_of_the_last_step(tiny_model):
-    from viz_core.objectives import Objective
+    from viz_core.objectives import make_objective
 
     cfg = am(steps=4)
     frames = list(run(cfg, tiny_model, every=1))
-    objective = Objective(tiny_model, [cfg.target_spec(tiny_model.spec.default_layer)])
+    objective = make_objective(tiny_model, [cfg.target_spec(tiny_model.spec.default_layer)])
     for before, after in zip(frames[:-1], frames[1:]):
         x = torch.from_numpy(before.images).requires_grad_(True)
         d, act = objective(x)
@@ -180,6 +182,33 @@ def test_channel_and_unit_objectives(tiny_model):
                       am(target=None, layer="conv2", channel=3, unit=(4, 5))], tiny_model)
     assert res.final.activation.shape == (2,)
     assert np.isfinite(res.final.activation).all()
+
+
+def test_mixed_batch_of_channel_mean_and_unit_targets(tiny_model):
+    # regression: in a batch mixing a channel mean and a single unit, the channel-mean
+    # sample used to optimise the centre unit of its map
+    from viz_core.objectives import Target, make_objective
+
+    mean_t = Target("am", "conv2", 3, None)
+    unit_t = Target("am", "conv2", 5, (2, 6))
+    torch.manual_seed(5)
+    u = torch.rand(2, 3, 32, 32)
+    mixed, _ = make_objective(tiny_model, [mean_t, unit_t])(u)
+    phi = tiny_model.features("conv2")(tiny_model.normalize(u))
+    torch.testing.assert_close(mixed[0], -phi[0, 3].mean())
+    torch.testing.assert_close(mixed[1], -phi[1, 5, 2, 6])
+    alone = [make_objective(tiny_model, [t])(u[i:i + 1])[0][0]
+             for i, t in enumerate((mean_t, unit_t))]
+    torch.testing.assert_close(mixed, torch.stack(alone))
+
+
+def test_models_implement_the_feature_model_protocol(tiny_model):
+    from viz_core import models
+    from viz_core.objectives import FeatureModel
+
+    assert isinstance(tiny_model, FeatureModel)
+    assert isinstance(models.load_model("fmnist_vgg", "random"), FeatureModel)
+    assert not isinstance(object(), FeatureModel)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

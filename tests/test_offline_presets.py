@@ -26,7 +26,7 @@ from viz_core.engine import check_batchable, load_reference, run_to_end
 from viz_core.errors import VizError
 from viz_core.images import to_uint8
 from viz_core.kernels import fit_parameter
-from viz_core.objectives import Objective
+from viz_core.objectives import make_objective
 from viz_core.offline_presets import (
     OFFLINE_MODELS,
     OFFLINE_SCHEMES,
@@ -155,7 +155,7 @@ def test_inversion_from_the_deepest_block_below_01_for_the_best_scheme(loaded, s
     res = run_to_end(cfgs, m, keep_frames=False, every=cfgs[0].total_steps)
     assert not any(res.final.diverged)
     ref = load_reference(cfgs[0], m)
-    obj = Objective(m, [c.target_spec(m.spec.default_layer) for c in cfgs], ref)
+    obj = make_objective(m, [c.target_spec(m.spec.default_layer) for c in cfgs], ref)
     loss = {}
     with torch.no_grad():
         for label, images in (("float", torch.from_numpy(res.final.images)),

@@ -34,8 +34,9 @@ def is_even(weights: torch.Tensor) -> bool:
 
 
 def worth_it(planes: int, h: int, w: int, radius: int, device: torch.device) -> bool:
-    """Whether the transform is the faster exact route (CPU, small images, kernel fits)."""
-    return (device.type == "cpu" and min(h, w) >= 2 and radius < min(h, w)
+    """Whether the transform is the faster exact route (CPU, small images, kernel fits in
+    one period ``2h - 2`` of the symmetric extension: radius <= side - 2)."""
+    return (device.type == "cpu" and min(h, w) >= 2 and radius < min(h, w) - 1
             and planes * max(h, w) <= MAX_PLANES_X_SIDE)
 
 

@@ -1,21 +1,19 @@
 """The engine: runs one configuration, or a batch of them as one forward/backward pass, and
 yields :class:`Frame` s of the evolving pre-images.
 
-Per step, for every sample of the batch (eq. 18 with the conventions of :mod:`config`):
+Per step, for every sample of the batch:
 
 1. take the network-sized crop of the canvas (octaves) and roll it by the jitter;
-2. ``g = grad D(u)`` by autograd, normalised by ``mean|g|`` (or raw; the factor is folded
-   into the step size, as the kernels are linear);
-3. ``u <- c + Ke * (u - c - (tau/255) * Kf * (g + lambda grad TV))``, clipped to [0, 1];
+2. ``g = grad D(u)`` by autograd (eqs. 1-4, :mod:`viz_core.objectives`);
+3. the demons update of :mod:`viz_core.schemes` (eq. 18 with TV, eqs. 19-20), with the
+   step-size convention of :mod:`viz_core.config`, then clipping to [0, 1];
 4. a sample whose update is not finite keeps its last finite pre-image and stops updating
-   (divergence); on a GPU the step is recorded on the device, so nothing synchronises with
-   the host except on the steps that yield a frame; on the CPU one cheap finiteness check
-   per step skips that bookkeeping while all samples are finite.
+   (divergence); this is recorded on the device, so nothing synchronises with the host
+   except on the steps that yield a frame.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +25,7 @@ import torch
 from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
-from viz_core.objectives import Objective, check_target
+from viz_core.objectives import FeatureModel, check_target, make_objective
 from viz_core.schemes import SchemeBank
 from viz_core.transforms import canvas_size, draw_offsets, jitter_pixels, resize, roll
 
@@ -74,7 +72,7 @@ def check_batchable(configs: list[RunConfig]) -> None:
                            field="octaves")
 
 
-def prepare_model(config: RunConfig, device: torch.device | None = None):
+def prepare_model(config: RunConfig, device: torch.device | None = None) -> FeatureModel:
     """Load the model a configuration names (offline, cached, random or from a file)."""
     from pathlib import Path
 
@@ -91,7 +89,7 @@ def prepare_model(config: RunConfig, device: torch.device | None = None):
     return models.load_model(config.model, weights=config.weights, device=dev, seed=config.seed)
 
 
-def load_reference(config: RunConfig, model) -> torch.Tensor:
+def load_reference(config: RunConfig, model: FeatureModel) -> torch.Tensor:
     """The image to invert, sized for ``model``: (1, C, S, S) in [0, 1]."""
     from viz_core.images import load_image
 
@@ -103,7 +101,7 @@ def load_reference(config: RunConfig, model) -> torch.Tensor:
 
 def run(
     configs: RunConfig | list[RunConfig],
-    model=None,
+    model: FeatureModel | None = None,
     *,
     reference: torch.Tensor | None = None,
     stop: threading.Event | Callable[[], bool] | None = None,
@@ -134,7 +132,7 @@ def run(
         check_target(model, t)
     if c0.task == "inversion" and reference is None:
         reference = load_reference(c0, model)
-    objective = Objective(model, targets, reference)
+    objective = make_objective(model, targets, reference)
     jpx = jitter_pixels(c0.jitter, size)
     should_stop = stop.is_set if isinstance(stop, threading.Event) else stop
     every = every or c0.every
@@ -157,37 +155,24 @@ def run(
     col = (n, 1, 1, 1)
     tv = torch.tensor([c.tv for c in cfgs], device=dev, dtype=u.dtype).view(col)
     eps = torch.tensor([c.tv_eps for c in cfgs], device=dev, dtype=u.dtype).view(col)
-    alive = torch.ones(n, dtype=torch.bool, device=dev)
-    first_bad = torch.full((n,), -1, dtype=torch.long, device=dev)
-    last_d = torch.full((n,), float("nan"), device=dev)
-    last_act = torch.full((n,), float("nan"), device=dev)
-    last_gn = torch.zeros(n, device=dev)
-    last_g: torch.Tensor | None = None  # CPU fast path: the gradient whose norm is pending
-    # on the CPU reading a value on the host costs no synchronisation: check cheaply and
-    # skip the per-sample bookkeeping while every sample is finite
-    host_free = dev.type == "cpu"
-    all_alive = True
+    health = _Health(n, dev)
     t_start = time.perf_counter()
     step = 0
 
     def frame(oi: int, done: bool = False, stopped: bool = False) -> Frame:
-        bad = first_bad.tolist()
-        msgs = [None if b < 0 else _divergence_message(b, cfgs[i]) for i, b in enumerate(bad)]
-        gn = last_gn if last_g is None else last_g.flatten(1).norm(dim=1)
-        return Frame(step, total, oi, u.detach().float().cpu().numpy(),
-                     last_d.cpu().numpy(), last_act.cpu().numpy(), gn.cpu().numpy(),
-                     time.perf_counter() - t_start, labels, msgs, done, stopped)
+        return Frame(step, total, oi, u.detach().float().cpu().numpy().copy(),
+                     *health.numbers(), time.perf_counter() - t_start, labels,
+                     health.messages(cfgs), done, stopped)
 
     yield frame(0)
+    x = g = None
     try:
-        for oi in range(len(schedules[0])):
-            stage = [s[oi] for s in schedules]
+        for oi, stage in enumerate(zip(*schedules)):
             canvas = canvas_size(stage[0].scale, size)
             u = resize(u, canvas)
             taus = [o.tau / PIXEL_SCALE for o in stage]
             bank = SchemeBank([c.scheme for c in cfgs], taus)
             tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
-            tau_n = tau * (spec.channels * size * size)  # tau / mean|g| = tau_n / sum|g|
             tv_coef = tau * tv
             moves = bool(jpx) or canvas > size
             for _ in range(stage[0].steps):
@@ -196,40 +181,22 @@ def run(
                     return
                 cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size) if moves else \
                     (0, 0, 0, 0)
-                x = (u if canvas == size else u[..., cy:cy + size, cx:cx + size])
-                x = x.detach().requires_grad_(True)
+                window = (..., slice(cy, cy + size), slice(cx, cx + size))
+                x = u[window].detach().requires_grad_(True)
                 with torch.enable_grad():
                     d, act = objective(roll(x, sy, sx))
-                    loss = d.sum()
-                    (g,) = torch.autograd.grad(loss, x)
-                # mean |g| normalisation, folded into the step size (the kernels are linear);
-                # a NaN or Inf gradient makes l1 and so the update non-finite
-                l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
-                coef = tau if raw_grad else torch.div(tau_n, l1.clamp_min(1e-30))
-                new = bank.step(x.detach(), g, step, center, coef, tv_coef, eps).clamp_(0, 1)
-                if host_free and all_alive and _finite(new, loss, l1 if raw_grad else None):
-                    # CPU fast path: nothing diverged (a NaN or Inf anywhere would make the
-                    # sum non-finite), so the bookkeeping below reduces to assignments
-                    last_d, last_act, last_g = d.detach(), act, g  # its norm: in frame()
-                else:
-                    if last_g is not None:  # the last finite step's norm, kept on divergence
-                        last_gn, last_g = last_g.flatten(1).norm(dim=1), None
-                    gn = g.flatten(1).norm(dim=1)
-                    ok = (torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d)
-                          & torch.isfinite(gn))
-                    first_bad = torch.where(alive & ~ok, step + 1, first_bad)
-                    alive = alive & ok
-                    keep = alive.view(col)
-                    new = torch.where(keep, new, x.detach())
-                    last_d = torch.where(alive, d.detach(), last_d)
-                    last_act = torch.where(alive, act, last_act)
-                    last_gn = torch.where(alive, gn, last_gn)
-                    if host_free:
-                        all_alive = bool(alive.all())
+                    (g,) = torch.autograd.grad(d.sum(), x)
+                x = x.detach()
+                # tau / mean|g| (config.PIXEL_SCALE), folded into the step size as the kernels
+                # are linear; a NaN or Inf gradient makes the update non-finite
+                coef = tau if raw_grad else tau * g[0].numel() / torch.linalg.vector_norm(
+                    g, 1, dim=(1, 2, 3), keepdim=True).clamp_min(1e-30)
+                new = bank.step(x, g, step, center, coef, tv_coef, eps).clamp_(0, 1)
+                new = health.keep_finite(step, x, new, d.detach(), act, g)
                 if canvas == size:
                     u = new
                 else:
-                    u[..., cy:cy + size, cx:cx + size] = new
+                    u[window] = new
                 step += 1
                 if step % every == 0 and step < total:
                     f = frame(oi)
@@ -251,11 +218,41 @@ def run(
             torch.cuda.empty_cache()
 
 
-def _finite(new: torch.Tensor, loss: torch.Tensor, l1: torch.Tensor | None) -> bool:
-    """One host read: whether the update, the data term (and ``l1``) are all finite (a NaN
-    or Inf anywhere makes the sum non-finite; a finite overflow only costs the slow path)."""
-    total = new.sum() + loss.detach()
-    return math.isfinite(float(total if l1 is None else total + l1.sum()))
+class _Health:
+    """Divergence bookkeeping of a batch, on the device (no host synchronisation): a sample
+    whose update is not finite keeps its last finite pre-image and stops updating, and
+    frames report the numbers of its last finite step.
+
+    There is no separate CPU fast path: skipping this bookkeeping while every sample is
+    finite saved 0.18-0.36 ms on a 2.9 ms fmnist_vgg step in ``bench/overhead.py``
+    (results/bench_overhead_cpu.md), inside that benchmark's run-to-run noise."""
+
+    def __init__(self, n: int, dev: torch.device) -> None:
+        self.alive = torch.ones(n, dtype=torch.bool, device=dev)
+        self.first_bad = torch.full((n,), -1, dtype=torch.long, device=dev)
+        self.d = torch.full((n,), float("nan"), device=dev)
+        self.act = torch.full((n,), float("nan"), device=dev)
+        self.gn = torch.zeros(n, device=dev)
+
+    def keep_finite(self, step: int, x: torch.Tensor, new: torch.Tensor, d: torch.Tensor,
+                    act: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """``new`` where the sample is (still) finite, else its previous pre-image ``x``."""
+        gn = g.flatten(1).norm(dim=1)
+        ok = torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d) & torch.isfinite(gn)
+        self.first_bad = torch.where(self.alive & ~ok, step + 1, self.first_bad)
+        self.alive = self.alive & ok
+        self.d = torch.where(self.alive, d, self.d)
+        self.act = torch.where(self.alive, act, self.act)
+        self.gn = torch.where(self.alive, gn, self.gn)
+        return torch.where(self.alive.view(-1, 1, 1, 1), new, x)
+
+    def numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(objective, activation, gradient norm) of each sample's last finite step."""
+        return self.d.cpu().numpy(), self.act.cpu().numpy(), self.gn.cpu().numpy()
+
+    def messages(self, cfgs: list[RunConfig]) -> list[str | None]:
+        return [None if b < 0 else _divergence_message(b, cfgs[i])
+                for i, b in enumerate(self.first_bad.tolist())]
 
 
 def _divergence_message(step: int, cfg: RunConfig) -> str:
@@ -273,12 +270,9 @@ class Result:
     frames: list[Frame]
     seconds: float
 
-    def history(self, key: str = "objective") -> np.ndarray:
-        """(n_frames, B) array of ``objective`` / ``activation`` / ``grad_norm``."""
-        return np.stack([getattr(f, key) for f in self.frames])
 
-
-def run_to_end(configs, model=None, *, reference=None, every: int | None = None,
+def run_to_end(configs: RunConfig | list[RunConfig], model: FeatureModel | None = None, *,
+               reference: torch.Tensor | None = None, every: int | None = None,
                keep_frames: bool = True, progress: Callable[[Frame], None] | None = None
                ) -> Result:
     """Run to completion and collect frames (``keep_frames=False`` keeps first and last)."""

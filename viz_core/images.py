@@ -8,7 +8,6 @@ each into a (1, C, size, size) tensor in [0, 1] or raises :class:`VizError`.
 from __future__ import annotations
 
 import io
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,27 +40,26 @@ def open_image(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, l
                 raise VizError(f"image is larger than {MAX_BYTES >> 20} MB", field="image")
         if not data:
             raise VizError("the image file is empty", field="image")
-        old = Image.MAX_IMAGE_PIXELS
+        # Pillow's MAX_IMAGE_PIXELS is process-wide (and so are warning filters): never
+        # changed here, as sessions decode in threads. ``Image.open`` reads only the
+        # header, so the size is checked before anything is decoded.
         try:
-            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(io.BytesIO(data))
-                if img.width * img.height > MAX_PIXELS:
-                    raise VizError(f"image of {img.width}x{img.height} pixels is too large "
-                                   f"(limit {MAX_PIXELS:,} pixels)", field="image")
-                img.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            img = Image.open(io.BytesIO(data))
+            if img.width * img.height > MAX_PIXELS:
+                raise VizError(f"image of {img.width}x{img.height} pixels is too large "
+                               f"(limit {MAX_PIXELS:,} pixels)", field="image")
+            img.load()
+        except Image.DecompressionBombError:
             raise VizError(f"image is too large (over {MAX_PIXELS:,} pixels): refused as a "
                            "possible decompression bomb", field="image") from None
         except UnidentifiedImageError:
             raise VizError("the file is not an image Pillow can read (PNG, JPEG, GIF, BMP, "
                            "TIFF, WebP)", field="image") from None
         except (OSError, SyntaxError, ValueError) as exc:
+            if isinstance(exc, VizError):
+                raise
             raise VizError(f"the image could not be decoded (truncated or corrupt): {exc}",
                            field="image") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = old
     img = ImageOps.exif_transpose(img)
     if max(img.size) > LARGE_SIDE:
         notices.append(f"large image ({img.width}x{img.height}) was downscaled")

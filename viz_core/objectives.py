@@ -6,7 +6,8 @@
 * feature inversion (eq. 3): ``D = ||Phi(u) - Phi_0||_2^p / Z`` with ``Z = ||Phi_0||_2^p`` and
   ``p`` in {1, 2} (Mahendran and Vedaldi's normalisation).
 
-An :class:`Objective` is evaluated on a batch of pre-images in pixel space [0, 1]; it returns
+An :class:`Objective` (:class:`ActivationObjective` or :class:`InversionObjective`, built
+by :func:`make_objective`) is evaluated on a batch of pre-images in pixel space [0, 1]; it returns
 the data term per sample (to be minimised) and the *target activation* per sample: the
 maximised activation for AM, the relative feature error ``||Phi(u) - Phi_0|| / ||Phi_0||`` for
 inversion. Several samples may target different classes / channels (one batched pass).
@@ -14,13 +15,58 @@ inversion. Several samples may target different classes / channels (one batched 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import torch
 
 from viz_core.errors import VizError
 
 TASKS = ("am", "inversion")
+
+
+class ModelInfo(Protocol):
+    """The static description of a model that the library reads (see ``models.ModelSpec``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def input_size(self) -> int: ...
+    @property
+    def channels(self) -> int: ...
+    @property
+    def mean(self) -> tuple[float, ...]: ...
+    @property
+    def std(self) -> tuple[float, ...]: ...
+    @property
+    def default_layer(self) -> str: ...
+
+
+@runtime_checkable
+class FeatureModel(Protocol):
+    """The model interface of objectives, the engine and the tests' fake model
+    (``models.LoadedModel`` implements it): a frozen network taking NORMALISED input."""
+
+    spec: ModelInfo
+    device: torch.device
+    classes: list[str]
+
+    def normalize(self, x01: torch.Tensor) -> torch.Tensor:
+        """(x - mean) / std per channel for pixels ``x01`` in [0, 1]."""
+        ...
+
+    def resolve_layer(self, name: str) -> str:
+        """The canonical layer name (``"logits"`` for the class scores); VizError if unknown."""
+        ...
+
+    def features(self, layer: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Normalised input -> the output of ``layer``: (N, C, h, w) or (N, classes)."""
+        ...
+
+    def layer_channels(self, name: str) -> int:
+        """Channels of a layer's output (classes for ``"logits"``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -35,79 +81,102 @@ class Target:
 
 
 class Objective:
-    """Batched data term for one layer of a loaded model.
+    """Batched data term D for one layer of a model (eqs. 1-4): ``obj(u)`` returns (D per
+    sample, target activation per sample) for pre-images ``u`` in [0, 1]. All samples share
+    the layer, so six schemes on one target are one forward pass. Build one with
+    :func:`make_objective` (or the task's class directly)."""
 
-    All samples share the layer; each has its own class/channel index (AM) or reference
-    features ``phi0`` (inversion), so six schemes on one target are one forward pass.
-    """
-
-    def __init__(self, model, targets: list[Target], reference: torch.Tensor | None = None):
+    def __init__(self, model: FeatureModel, targets: Sequence[Target]) -> None:
         if not targets:
             raise VizError("no targets given", field="target")
-        t0 = targets[0]
-        if any(t.task != t0.task or t.layer != t0.layer for t in targets):
+        if any(t.task != targets[0].task or t.layer != targets[0].layer for t in targets):
             raise VizError("a batch must share its task and layer", field="layer")
         self.model = model
-        self.targets = targets
-        self.task = t0.task
-        self.layer = model.resolve_layer(t0.layer)
+        self.targets = list(targets)
+        self.layer = model.resolve_layer(targets[0].layer)
         self.net = model.features(self.layer)
-        device = model.device
-        if self.task == "am":
-            idx = [t.index for t in targets]
-            if any(i is None for i in idx):
-                raise VizError("activation maximization needs a class or channel index",
-                               field="target")
-            self.index = torch.tensor(idx, device=device)
-            self._rows = torch.arange(len(idx), device=device)
-            # one shared channel: a plain select (cheaper forward and backward than indexing)
-            self._shared = idx[0] if len(set(idx)) == 1 else None
-            units = [t.unit for t in targets]
-            self.units = None if all(u is None for u in units) else units
-            self._yx: tuple[torch.Tensor, torch.Tensor] | None = None
-            self.p = None
-        elif self.task == "inversion":
-            if reference is None:
-                raise VizError("feature inversion needs an image to invert", field="image")
-            ps = {t.p for t in targets}
-            if not ps <= {1, 2}:
-                raise VizError(f"inversion exponent p must be 1 or 2, got {sorted(ps)}",
-                               field="p")
-            self.p = torch.tensor([float(t.p) for t in targets], device=device)
-            with torch.no_grad():
-                ref = reference.to(device)
-                if ref.shape[0] == 1 and len(targets) > 1:
-                    ref = ref.expand(len(targets), *ref.shape[1:])
-                self.phi0 = self.net(model.normalize(ref)).detach()
-            self.z = self.phi0.flatten(1).norm(dim=1).clamp(min=1e-12)
-        else:
-            raise VizError(f"unknown task {self.task!r}; allowed: {', '.join(TASKS)}",
-                           field="task")
+
+    def features(self, u: torch.Tensor) -> torch.Tensor:
+        """``Phi(u)``: the layer's output for pre-images ``u`` in [0, 1]."""
+        return self.net(self.model.normalize(u))
 
     def __call__(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (D per sample, target activation per sample) for pre-images ``u`` in [0,1]."""
-        phi = self.net(self.model.normalize(u))
-        if self.task == "inversion":
-            err = (phi - self.phi0).flatten(1).norm(dim=1) / self.z
-            return err ** self.p, err.detach()
-        rows = self._rows
+        raise NotImplementedError
+
+
+class ActivationObjective(Objective):
+    """Activation maximization (eq. 4, ``Z = 1``): ``D = -a`` with ``a`` a class logit, the
+    spatial mean of one channel, or one unit ``(channel, y, x)``; samples may mix a
+    channel mean and single units of the layer."""
+
+    def __init__(self, model: FeatureModel, targets: Sequence[Target]) -> None:
+        super().__init__(model, targets)
+        idx = [t.index for t in self.targets]
+        if any(i is None for i in idx):
+            raise VizError("activation maximization needs a class or channel index",
+                           field="target")
+        device = model.device
+        self.index = torch.tensor(idx, device=device)
+        self._rows = torch.arange(len(idx), device=device)
+        # one shared channel: a plain select (cheaper forward and backward than indexing)
+        self._shared = idx[0] if len(set(idx)) == 1 else None
+        self.units = [t.unit for t in self.targets]
+        self._unit_rows = torch.tensor([u is not None for u in self.units], device=device)
+        self._yx = (torch.tensor([u[0] if u else 0 for u in self.units], device=device),
+                    torch.tensor([u[1] if u else 0 for u in self.units], device=device))
+
+    def __call__(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        phi = self.features(u)
+        sel = phi[:, self._shared] if self._shared is not None else phi[self._rows, self.index]
         if phi.ndim == 2:  # logits or pooled features
-            act = phi[:, self._shared] if self._shared is not None else phi[rows, self.index]
-        elif self.units is None:
-            sel = phi[:, self._shared] if self._shared is not None else phi[rows, self.index]
+            act = sel
+        elif not any(self.units):  # channel means
             act = sel.mean(dim=(-2, -1))
         else:
-            if self._yx is None:  # once: units default to the map's centre
-                h, w = phi.shape[2:]
-                self._yx = (torch.tensor([u[0] if u else h // 2 for u in self.units],
-                                         device=phi.device),
-                            torch.tensor([u[1] if u else w // 2 for u in self.units],
-                                         device=phi.device))
-            act = phi[rows, self.index, self._yx[0], self._yx[1]]
+            unit = sel[self._rows, self._yx[0], self._yx[1]]
+            act = unit if all(self.units) else torch.where(
+                self._unit_rows, unit, sel.mean(dim=(-2, -1)))
         return -act, act.detach()
 
 
-def check_target(model, target: Target, reference_size: int | None = None) -> None:
+class InversionObjective(Objective):
+    """Feature inversion (eq. 3): ``D = ||Phi(u) - Phi_0||_2^p / ||Phi_0||_2^p`` with ``p``
+    in {1, 2} per sample; the reported activation is the relative error
+    ``||Phi(u) - Phi_0|| / ||Phi_0||``. ``reference``: (1|N, C, S, S) in [0, 1]."""
+
+    def __init__(self, model: FeatureModel, targets: Sequence[Target],
+                 reference: torch.Tensor) -> None:
+        super().__init__(model, targets)
+        ps = {t.p for t in self.targets}
+        if not ps <= {1, 2}:
+            raise VizError(f"inversion exponent p must be 1 or 2, got {sorted(ps)}", field="p")
+        self.p = torch.tensor([float(t.p) for t in self.targets], device=model.device)
+        with torch.no_grad():
+            ref = reference.to(model.device)
+            if ref.shape[0] == 1 and len(self.targets) > 1:
+                ref = ref.expand(len(self.targets), *ref.shape[1:])
+            self.phi0 = self.features(ref).detach()
+        self.z = self.phi0.flatten(1).norm(dim=1).clamp(min=1e-12)
+
+    def __call__(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        err = (self.features(u) - self.phi0).flatten(1).norm(dim=1) / self.z
+        return err ** self.p, err.detach()
+
+
+def make_objective(model: FeatureModel, targets: Sequence[Target],
+                   reference: torch.Tensor | None = None) -> Objective:
+    """The objective of a batch of targets (which share task and layer)."""
+    task = targets[0].task if targets else "am"
+    if task == "am":
+        return ActivationObjective(model, targets)
+    if task == "inversion":
+        if reference is None:
+            raise VizError("feature inversion needs an image to invert", field="image")
+        return InversionObjective(model, targets, reference)
+    raise VizError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}", field="task")
+
+
+def check_target(model: FeatureModel, target: Target) -> None:
     """Validate a target against a model: layer, class / channel index, unit position."""
     layer = model.resolve_layer(target.layer)
     if target.task == "am":
@@ -138,7 +207,7 @@ def check_target(model, target: Target, reference_size: int | None = None) -> No
                        field="task")
 
 
-def _layer_hw(model, layer: str) -> tuple[int, int]:
+def _layer_hw(model: FeatureModel, layer: str) -> tuple[int, int]:
     """Spatial size of ``layer``'s output at the model's input size (one probe pass)."""
     spec = model.spec
     with torch.no_grad():
