@@ -32,7 +32,8 @@ LOG = logging.getLogger("demons_viz.dashboard")
 PAGES = {p.key: (p.path, p.title) for p in NAV_PAGES}
 DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about this size
 MAX_GIF_FRAMES = 60
-PLOT_INTERVAL_S = 0.4      # curves / spectra are redrawn at most this often while streaming
+DRAW_INTERVAL_S = 0.2      # the pre-image is redrawn at most 5 times a second (and at the end)
+PLOT_INTERVAL_S = 1.0      # curves / spectra / metrics are redrawn at most this often
 
 
 def setup_page(title: str) -> None:
@@ -47,7 +48,7 @@ def guard(main: Callable[[], None]) -> None:
     try:
         main()
     except VizError as exc:
-        st.error(str(exc))
+        st.error(ui_state.ui_message(str(exc)))
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
         LOG.exception("unexpected error on a dashboard page")  # the traceback goes to the log
         st.error(f"Something went wrong: {type(exc).__name__}: {exc}. Your settings and the "
@@ -260,7 +261,7 @@ class Controls:
         slot = self.slots.get(name)
         if slot is None:
             slot = self.slots.setdefault("_end", self.c.empty())
-        slot.error(message)
+        slot.error(ui_state.ui_message(message))
 
 
 # ----------------------------------------------------------------------------- runs
@@ -278,13 +279,19 @@ class RunRecord:
     objective: list[np.ndarray] = field(default_factory=list)
     activation: list[np.ndarray] = field(default_factory=list)
     images: np.ndarray | None = None   # latest pre-images (B, C, H, W) float32
-    frames: list[np.ndarray] = field(default_factory=list)  # uint8 (B, C, H, W) for GIFs
+    frames: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (step, uint8 BCHW)
     diverged: list[str | None] = field(default_factory=list)
     status: str = "running"            # running | done | stopped | diverged | error
     message: str = ""
     elapsed: float = 0.0
     started: float = field(default_factory=time.perf_counter)
     first_frame_s: float | None = None  # wall time from ``started`` to frame 0 drawn
+    settings: dict[str, Any] = field(default_factory=dict)  # page settings of this run
+    reference: np.ndarray | None = None  # (1, C, S, S) image inverted by this run
+    warnings: list[list[str]] = field(default_factory=list)  # per configuration, at the end
+    verdicts: list[list[Any]] = field(default_factory=list)  # per configuration (Verdicts)
+    shown: int = 0                     # frames recorded when the screen last got a pre-image
+    _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
 
     @property
     def step(self) -> int:
@@ -298,8 +305,7 @@ class RunRecord:
         self.images = frame.images
         self.diverged = list(frame.diverged)
         self.elapsed = float(frame.elapsed)
-        self.frames.append(np.round(np.clip(np.nan_to_num(frame.images), 0, 1) * 255)
-                           .astype(np.uint8))
+        self.frames.append((self.step, _uint8(frame.images)))
         if len(self.frames) > MAX_GIF_FRAMES:  # keep first, last and every other one
             self.frames = self.frames[:1] + self.frames[2:-1:2] + self.frames[-1:]
         if frame.done:
@@ -307,6 +313,11 @@ class RunRecord:
                 self.status = "diverged"
             else:
                 self.status = "stopped" if frame.stopped else "done"
+
+    def mark_shown(self) -> None:
+        """The latest recorded frame is now on screen: a Stop keeps exactly this state."""
+        self.shown = len(self.steps)
+        self._shown_state = (self.images, self.elapsed, list(self.diverged))
 
     def curves(self) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Steps and (T, B) objective / activation, skipping the step-0 frame (no values)."""
@@ -319,22 +330,35 @@ class RunRecord:
 
     def mark_interrupted(self) -> None:
         """A rerun found the record still 'running': the user stopped it (Stop or a widget
-        change ends the script between frames)."""
-        if self.status == "running":
-            self.status = "stopped"
-            self.message = f"stopped at step {self.step} of {self.total}"
+        change ends the script between frames). Frames recorded after the last one shown
+        are dropped, so that the image, its numbers and the downloads are what was on
+        screen when Stop was pressed."""
+        if self.status != "running":
+            return
+        if self._shown_state is not None and self.shown < len(self.steps):
+            n = self.shown
+            del self.steps[n:], self.objective[n:], self.activation[n:]
+            self.images, self.elapsed, self.diverged = self._shown_state
+            self.frames = [f for f in self.frames if f[0] <= self.step]
+            if not self.frames or self.frames[-1][0] != self.step:
+                self.frames.append((self.step, _uint8(self.images)))
+        self.status = "stopped"
+        self.message = (f"stopped at step {self.step} of {self.total} after "
+                        f"{self.elapsed:.1f} s; the pre-image, its numbers and the downloads "
+                        "are this state")
 
     def gif(self, index: int = 0) -> bytes:
         from viz_core.images import gif_bytes
 
-        frames = [f[index].astype(np.float32) / 255.0 for f in self.frames]
+        frames = [f[index].astype(np.float32) / 255.0 for _, f in self.frames]
         side = frames[-1].shape[-1]
         return gif_bytes(frames, display_size=side * max(1, DISPLAY_SIZE // side))
 
     def png(self, index: int = 0) -> bytes:
         from viz_core.images import png_bytes
 
-        return png_bytes(self.images[index])
+        return png_bytes(self.images[index], {ui_state.PNG_RUN_KEY: self.json(index),
+                                              "Software": APP_NAME})
 
     def json(self, index: int = 0) -> str:
         """The configuration's JSON with the run's results (restorable by upload)."""
@@ -348,7 +372,44 @@ class RunRecord:
                        "objective": _finite(objective), "activation": _finite(activation),
                        "diverged": self.diverged[index] if self.diverged else None,
                        "model": self.model_label}
+        if self.warnings and self.warnings[index]:
+            d["result"]["warnings"] = self.warnings[index]
+        if self.verdicts and self.verdicts[index]:
+            d["result"]["classified_as"] = {v.model: v.top for v in self.verdicts[index]}
         return json.dumps(d, indent=2)
+
+    def stale(self, now: Mapping[str, Any]) -> str:
+        """"from previous settings: ..." when the page's settings changed since this run."""
+        from dashboard.results import stale_note
+
+        return stale_note(self.settings, now) if self.settings else ""
+
+    def finish(self, verdict_models: Sequence[Any] = ()) -> None:
+        """After the run: warnings for degenerate results and the verdicts of
+        ``verdict_models`` (the model and an independent network) on each pre-image."""
+        import json
+
+        from dashboard.results import class_verdicts, result_warnings
+
+        if self.images is None:
+            return
+        cfgs = [json.loads(c) for c in self.configs]
+        ref = self.reference[0] if self.reference is not None else None
+        self.warnings = [result_warnings(self.images[i], cfgs[i], ref)
+                         for i in range(len(cfgs))]
+        targets = [c.get("target") if c.get("task") == "am" and c.get("channel") is None
+                   else None for c in cfgs]
+        per_model = []
+        for m in verdict_models:
+            try:
+                per_model.append(class_verdicts(m, self.images, targets))
+            except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal
+                LOG.exception("classifying the pre-images failed")
+        self.verdicts = [list(vs) for vs in zip(*per_model)] if per_model else []
+
+
+def _uint8(images: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(np.nan_to_num(images), 0, 1) * 255).astype(np.uint8)
 
 
 def _finite(v: float) -> float | None:
@@ -360,24 +421,31 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
            None], *, reference=None, every: int | None = None) -> RunRecord:
     """Run ``configs`` as one batch in this script, drawing each frame.
 
-    ``draw(record, frame, full)`` updates the page's placeholders; ``full`` is True at
-    most every :data:`PLOT_INTERVAL_S` seconds (and on the last frame) so that plots do not
-    slow the stream. A Stop click or widget change ends the script at the next draw; the
-    record in session state keeps everything up to then. Errors end the run with a message.
+    ``draw(record, frame, full)`` updates the page's placeholders and calls
+    ``record.mark_shown()`` once the pre-image is on screen. The page is redrawn at most
+    every :data:`DRAW_INTERVAL_S` seconds (always the first and the last frame); ``full`` is
+    True at most every :data:`PLOT_INTERVAL_S` seconds (and on the last frame), when plots
+    and metrics are redrawn too. A Stop click or widget change ends the script at the next
+    draw; the record in session state keeps the state last shown. Errors end the run with a
+    message.
     """
     from viz_core import engine
 
-    last_plot = 0.0
+    last_plot = last_draw = time.perf_counter()
     try:
         for frame in engine.run(configs, model, reference=reference, every=every):
             record.add(frame)
             now = time.perf_counter()
+            first = record.first_frame_s is None
+            if not (first or frame.done or now - last_draw >= DRAW_INTERVAL_S):
+                continue
             full = frame.done or now - last_plot >= PLOT_INTERVAL_S
             draw(record, frame, full)
-            if record.first_frame_s is None:
-                record.first_frame_s = time.perf_counter() - record.started
+            last_draw = time.perf_counter()
+            if first:
+                record.first_frame_s = last_draw - record.started
             if full:
-                last_plot = time.perf_counter()
+                last_plot = last_draw
     except VizError as exc:
         record.status, record.message = "error", str(exc)
     except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
@@ -394,19 +462,31 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
     return record
 
 
-def status_message(record: RunRecord) -> None:
-    """The run's outcome as an error / warning / success element."""
+def status_message(record: RunRecord, stale: str = "") -> None:
+    """The run's outcome as an error / warning / success element; ``stale`` (a
+    :func:`dashboard.results.stale_note`) says the result is from other settings."""
+    if stale:
+        st.info(f"The result below is {stale}. Press Run for the current settings.",
+                icon="🕘")
     if record.status == "error":
-        st.error(record.message)
+        st.error(ui_state.ui_message(record.message))
     msgs = [f"{lab}: {m}" if len(record.labels) > 1 else m
             for lab, m in zip(record.labels, record.diverged) if m]
     for m in msgs:
-        st.error(m + " (the image shown is the last finite pre-image; it can be downloaded)")
+        st.error(m + (" (the image shown is the last finite pre-image; it can be downloaded)"
+                      if record.step > 0 else " (no step completed: the image shown is the "
+                      "initial noise)"))
+    warned = [f"{lab}: {w}" if len(record.labels) > 1 else w
+              for lab, ws in zip(record.labels, record.warnings) for w in ws]
+    for w in warned:
+        st.warning(w)
     if record.status == "stopped":
-        st.warning(record.message or f"stopped at step {record.step} of {record.total}; "
-                   "the last pre-image is kept")
-    elif record.status == "done" and not msgs:
+        st.warning(record.message or f"stopped at step {record.step} of {record.total}")
+    elif record.status == "done" and not msgs and not warned:
         st.success(f"done: {record.step} steps in {record.elapsed:.1f} s")
+    elif record.status == "done" and warned:
+        st.caption(f"finished {record.step} steps in {record.elapsed:.1f} s, with the "
+                   "warnings above")
 
 
 def downloads(record: RunRecord, index: int = 0, key: str = "dl", stem: str = "preimage"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
+import torch
 
 from dashboard import state as ui_state
 from dashboard.common import Controls, get_model, load_reference, model_status
@@ -35,16 +36,20 @@ class Target:
 
 
 def _task_changed(prefix: str) -> None:
-    """Switching to inversion from a class target: use the model's default layer."""
-    from viz_core.models import get_spec
-
-    if st.session_state.get(prefix + "task") == "inversion" and \
-            st.session_state.get(prefix + "layer") in ("logits", ""):
-        try:
-            st.session_state[prefix + "layer"] = get_spec(
-                st.session_state[prefix + "model"]).default_layer
-        except VizError:
-            pass
+    """Switching to inversion: the middle block of the model and no jitter, where the
+    pre-image stays recognisable (the deepest block gives grey blobs)."""
+    if st.session_state.get(prefix + "task") != "inversion":
+        return
+    try:
+        model = get_model(st.session_state[prefix + "model"],
+                          st.session_state.get(prefix + "weights", "pretrained"),
+                          st.session_state.get(prefix + "device", "auto"))
+    except (VizError, KeyError):
+        return
+    st.session_state[prefix + "layer"] = ui_state.middle_layer(model.layers,
+                                                               model.spec.default_layer)
+    if prefix + "jitter" in st.session_state:
+        st.session_state[prefix + "jitter"] = 0.0
 
 
 def model_controls(ctl: Controls) -> LoadedModel | None:
@@ -58,15 +63,19 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                     "torchvision weights in the torch hub cache.")
     ctl.radio("weights", "Weights", ui_state.WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
-    ctl.radio("device", "Device", ui_state.PLAYGROUND_CHOICES["device"],
-              help="auto = CUDA when a GPU is available, else CPU")
+    devices = [d for d in ui_state.PLAYGROUND_CHOICES["device"]
+               if d != "cuda" or torch.cuda.is_available()]
+    ctl.radio("device", "Device", devices,
+              help="auto = CUDA when a GPU is available, else CPU"
+                   + ("" if "cuda" in devices else " (no CUDA GPU on this server)"))
     try:
         return get_model(st.session_state[ctl.key("model")],
                          st.session_state[ctl.key("weights")],
                          st.session_state[ctl.key("device")])
     except VizError as exc:
         field = exc.field if exc.field in ("weights", "device") else "model"
-        ctl.error(field, f"{exc} - choose another model or 'random' weights.")
+        hint = " Choose another model or 'random' weights." if field != "device" else ""
+        ctl.error(field, f"{exc}{hint}")
         return None
     except Exception as exc:  # noqa: BLE001 - e.g. a corrupt weights file
         ctl.error("model", f"the model could not be loaded: {type(exc).__name__}: {exc}")
@@ -115,8 +124,8 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
     """Sample or uploaded image, loaded at the model's input size."""
     from viz_core.presets import sample_images
 
-    samples = sample_images(model.spec.channels) + sample_images(
-        3 if model.spec.channels == 1 else 1)
+    samples = [ui_state.sample_name(p) for p in sample_images(model.spec.channels)
+               + sample_images(3 if model.spec.channels == 1 else 1)]
     options = samples + [ui_state.UPLOAD]
     if st.session_state.get(ctl.key("image")) in ("", None) and samples:
         st.session_state[ctl.key("image")] = samples[0]
@@ -130,11 +139,15 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
                                       f"{size}x{size}.")
         ctl.slots["upload"] = ctl.c.empty()
         if up is None:
-            ctl.error("image", "upload an image to invert")
+            ctl.error("image", "upload an image to invert (an uploaded image cannot travel "
+                      "in a link or a run JSON: a shared link that used one needs it "
+                      "uploaded again)")
             return None, None
+        ctl.c.caption("Uploads stay in this session: a link to this view cannot carry the "
+                      "image.")
         source, label = up.getvalue(), f"{ui_state.UPLOAD}:{up.name}"
     else:
-        source, label = choice, choice
+        source = label = ui_state.sample_path(choice)
     try:
         ref, notices = load_reference(source, size, channels)
     except VizError as exc:
@@ -143,9 +156,6 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
         return None, None
     for n in notices:
         ctl.c.caption(f"note: {n}")
-    from dashboard.common import show_image
-
-    show_image(ctl.c, ref[0], f"reference, {size}x{size}", 128)
     return ref, label
 
 

@@ -17,6 +17,7 @@ values (``str``, ``int``, ``float``, ``bool``); this module
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ SCHEMES = tuple(s for s in STRUCTURES if s != "tv")
 TASK_CHOICES = TASKS
 WEIGHT_CHOICES = ("pretrained", "random")
 UPLOAD = "upload"  # value of ``image`` meaning "the file uploaded in this session"
+PNG_RUN_KEY = "demons-viz-run"  # PNG text chunk holding a run's JSON (restores the run)
 
 #: Every Playground control with its default (the type of the default types the URL value).
 PLAYGROUND_DEFAULTS: Settings = {
@@ -115,6 +117,41 @@ _KERNEL_FIELDS = {"kernel": "kind", "kernel_size": "size", "sigma": "sigma", "ga
                   "order": "order", "d": "d", "lambda": "lambda", "f0": "f0", "param": "kind"}
 
 
+# ----------------------------------------------------------------------------- sample names
+
+def _samples_dir() -> Path:
+    from viz_core.models import assets_dir
+
+    return assets_dir() / "samples"
+
+
+def sample_name(path: str) -> str:
+    """The short name of a shipped sample (``fmnist/0_ankle_boot.png``) for a path inside
+    ``assets/samples``, so that links do not carry the server's folders; anything else is
+    returned unchanged."""
+    if not path or path == UPLOAD or path.startswith(f"{UPLOAD}:"):
+        return path
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.resolve().relative_to(_samples_dir().resolve()).as_posix()
+        except ValueError:
+            return path
+    return path
+
+
+def sample_path(name: str) -> str:
+    """The file of a sample name (inverse of :func:`sample_name`); a bare file name is
+    looked up among the samples too. Other values are returned unchanged."""
+    if not name or name == UPLOAD or name.startswith(f"{UPLOAD}:") or Path(name).is_absolute():
+        return name
+    root = _samples_dir()
+    for cand in [root / name] + [d / name for d in sorted(root.glob("*")) if d.is_dir()]:
+        if cand.is_file():
+            return str(cand)
+    return name
+
+
 # ----------------------------------------------------------------------------- scheme names
 
 def structure_of(name: str) -> str:
@@ -139,7 +176,8 @@ def canonical_cells(text: str) -> str:
 
 #: Values that older links and run JSONs spell differently, mapped to today's spelling by
 #: :func:`decode` before the choice check.
-CANONICAL: dict[str, Any] = {"scheme": structure_of, "cells": canonical_cells}
+CANONICAL: dict[str, Any] = {"scheme": structure_of, "cells": canonical_cells,
+                             "image": sample_name}
 
 
 # ----------------------------------------------------------------------------- URL round trip
@@ -210,6 +248,9 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
                            f"{', '.join(map(str, choices[key]))}")
             continue
         out[key] = value
+    if ("octaves_on" in defaults and "octaves_on" not in params
+            and {"steps", "step_size"} & set(params)):
+        out["octaves_on"] = False  # a link that sets steps or tau means a constant step
     return out, notices
 
 
@@ -222,6 +263,27 @@ def field_key(field: str | None, slot: str | None = None) -> str:
     if field in _KERNEL_FIELDS:
         return f"{slot or 'f'}_{_KERNEL_FIELDS[field]}"
     return _FIELD_KEYS.get(field, "run")
+
+
+_REWRITES = [  # CLI and Python wording in core messages -> the dashboard's words
+    (r"Download \S+ and put it at .*?, or use weights='random'\.",
+     "Put the torchvision checkpoint into the server's torch hub cache (see the README), or "
+     "choose 'random' weights."),
+    (r"; train them with `[^`]*`", " on this server (the README says how to build them)"),
+    (r"\s*\(--[\w-]+(?: [A-Z]+)?(?: and --[\w-]+)?\)", ""),
+    (r"--target CLASS", "a class"), (r"--channel C\b", "a channel"),
+    (r"--image PATH", "an image"), (r"(?<![\w-])--([a-z][\w-]*)", r"\1"),
+    (r"allow_download=True", "a download"), (r"weights='random'", "'random' weights"),
+    (r"(?<![\w.:])/(?:[\w.~-]+/)+([\w.-]+)", r"\1"),
+]
+
+
+def ui_message(text: str) -> str:
+    """A core error message in the dashboard's language: no CLI flags, no Python
+    arguments, no server paths (only file names)."""
+    for pattern, repl in _REWRITES:
+        text = re.sub(pattern, repl, text)
+    return text
 
 
 def kernel_spec(s: Mapping[str, Any], slot: str) -> KernelSpec | None:
@@ -285,7 +347,7 @@ def settings_to_config(s: Mapping[str, Any], *, image_path: str | None = None,
         layer=None if am and logits else (str(s["layer"]) or None),
         channel=int(s["channel"]) if am and not logits else None,
         unit=unit,
-        image=(image_path or str(s["image"]) or None) if not am else None,
+        image=(image_path or sample_path(str(s["image"])) or None) if not am else None,
         p=int(s["p"]),
         fluid=fluid,
         elastic=elastic,
@@ -381,7 +443,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
                            "machine: upload it again")
             s["image"] = UPLOAD
         else:
-            s["image"] = image
+            s["image"] = sample_name(image)
     s["p"] = int(cfg.p)
     f = cfg.fluid is not None
     e = cfg.elastic is not None
@@ -411,6 +473,53 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
     s["grad_norm"] = cfg.grad_norm
     s["device"] = cfg.device
     return s, notices
+
+
+#: The Playground opens on the tuned offline preset (viz_core.offline_presets) whose class
+#: pre-images the independent network recognises best. Measured on fmnist_vgg's tuned AM
+#: presets, 10 classes, seed 0, judged by fmnist_resnet (top-1 of 10): fluid-elastic
+#: Sobolev 8, elastic Sobolev / fluid-elastic Gaussian / TV / spectral 7, fluid Gaussian /
+#: elastic Gaussian 6, plain and fluid Sobolev 4. Trouser: judge probability 0.83.
+DEFAULT_AM_SCHEME = "fluid_elastic_sobolev"
+DEFAULT_CLASS = 1  # Trouser
+
+
+def _tuned_defaults() -> Settings:
+    from viz_core.offline_presets import offline_config
+
+    try:
+        cfg = offline_config(DEFAULT_MODEL, DEFAULT_AM_SCHEME, "am", target=DEFAULT_CLASS)
+    except VizError:  # no tuned preset for this model: keep the plain defaults
+        return {}
+    s, _ = config_to_settings(cfg, dict(PLAYGROUND_DEFAULTS))
+    return {k: v for k, v in s.items() if k in PLAYGROUND_DEFAULTS}
+
+
+PLAYGROUND_DEFAULTS.update(_tuned_defaults())
+
+
+def middle_layer(layers: Sequence[str], fallback: str) -> str:
+    """The middle block of a layer catalogue (``block2`` of four VGG blocks): inversion
+    from there stays recognisable, from the deepest block it does not (Sec. 3.2)."""
+    blocks = [lay for lay in layers if "." not in lay and lay != "logits"]
+    return blocks[(len(blocks) - 1) // 2] if blocks else fallback
+
+
+def run_json_from_png(data: bytes) -> str:
+    """The run JSON a dashboard PNG carries in its text chunk (VizError if it has none)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            text = getattr(im, "text", {}).get(PNG_RUN_KEY)
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise VizError("the file is not a PNG image", field="json") from None
+    if not text:
+        raise VizError("this PNG carries no run settings (only pre-images downloaded from "
+                       "the dashboard do)", field="json")
+    return text
 
 
 def settings_from_json(text: str | bytes) -> tuple[Settings, list[str]]:
@@ -455,11 +564,21 @@ _SHARED = ("model", "weights", "task", "target", "layer", "channel", "unit_on", 
            "seed", "every", "device")
 COMPARE_DEFAULTS: Settings = {
     **{k: PLAYGROUND_DEFAULTS[k] for k in _SHARED},
+    # the most recognisable grid on the offline model: every scheme inverting the ankle
+    # boot from the middle block, jitter 0, with the tuned inversion schedule of
+    # viz_core.offline_presets (tau 5 -> 2.5 -> 1 over 100 + 60 + 40 steps)
+    "task": "inversion",
+    "layer": "block2",
+    "image": "fmnist/0_ankle_boot.png",
+    "jitter": 0.0,
     "target": 9,
-    "steps": 160,
-    "every": 8,
+    "step_size": 5.0,
+    "steps": 200,
+    "octaves_on": True,
+    "octaves": "1:100:5,1:60:2.5,1:40:1",
+    "every": 10,
     "size": 11,
-    "tv": 0.3,
+    "tv": 0.05,
     "cells": ",".join(CELLS),
 }
 COMPARE_CHOICES = {k: v for k, v in PLAYGROUND_CHOICES.items() if k in COMPARE_DEFAULTS}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import streamlit as st
 import torch
 
-from dashboard import plots
+from dashboard import plots, results
 from dashboard import state as ui_state
 from dashboard.common import (
     Controls,
@@ -17,6 +18,7 @@ from dashboard.common import (
     commit,
     current,
     downloads,
+    get_model,
     guard,
     setup_page,
     show_image,
@@ -27,13 +29,16 @@ from dashboard.controls import kernel_controls, model_controls, target_controls
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
+from viz_core.transforms import parse_octaves
 
 P = "pg_"
 D = ui_state.PLAYGROUND_DEFAULTS
 SCHEME_LABELS = {"plain": "none (plain GD)", "fluid": "fluid", "elastic": "elastic",
                  "fluid-elastic": "fluid-elastic"}
+GRAD_LABELS = {"mean_abs": "normalised by mean|g|", "none": "raw"}
 ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
+IMAGE_SIZE = 256  # pre-image and reference are drawn at this size, side by side
 
 setup_page("Playground")
 
@@ -57,18 +62,33 @@ def _load_recipe() -> None:
     st.session_state[P + "json_msg"] = ("info", f"loaded '{choice}'. " + " ".join(notes))
 
 
-def _restore_json() -> None:
+def _restore_run() -> None:
+    """A run JSON, or a pre-image PNG downloaded from the dashboard (its text chunk holds
+    the run JSON), restores every setting."""
     up = st.session_state.get(P + "json_file")
     if up is None:
         return
     try:
-        s, notes = ui_state.settings_from_json(up.getvalue())
+        data = up.getvalue()
+        if data.startswith(b"\x89PNG"):
+            data = ui_state.run_json_from_png(data)
+        s, notes = ui_state.settings_from_json(data)
     except VizError as exc:
         st.session_state[P + "json_msg"] = ("error", str(exc))
         return
     apply_settings(P, s)
     st.session_state[P + "json_msg"] = ("info", f"restored every setting from {up.name}. "
                                         + " ".join(notes))
+
+
+def _schedule_text(octaves: str) -> str:
+    try:
+        octs = parse_octaves(octaves)
+    except VizError:
+        return "the octave schedule sets the steps and tau (fix it below)"
+    stages = " → ".join(f"tau {o.tau:g} for {o.steps} steps"
+                        + (f" at scale {o.scale:g}" if o.scale != 1 else "") for o in octs)
+    return f"the octave schedule runs {sum(o.steps for o in octs)} steps: {stages}"
 
 
 def _sidebar(ctl: Controls, adv_open: bool):
@@ -96,12 +116,15 @@ def _sidebar(ctl: Controls, adv_open: bool):
         kernel_controls(ctl, "e", size)
 
     sb.subheader("Optimization")
-    ctl.number("step_size", "Step size tau (mean change per step, 0-255 levels)", 1e-6, None,
-               0.5, format="%g")
-    ctl.number("steps", "Steps", 1, 100_000, 10)
-    if ctl.toggle("octaves_on", "Octaves (scale:steps:tau, ...)"):
+    octaves = ctl.toggle("octaves_on", "Octaves / step schedule (scale:steps:tau, ...)")
+    if octaves:
         ctl.text("octaves", "Octave schedule", help="e.g. 1.0:100:5,1.1:50:2,1.2:10:1 - "
                  "absolute canvas scales with random crops; replaces steps and tau")
+        sb.caption(_schedule_text(str(st.session_state.get(P + "octaves", ""))))
+    off = " (set by the schedule)" if octaves else ""
+    ctl.number("step_size", f"Step size tau (mean change per step, 0-255 levels){off}", 1e-6,
+               None, 0.5, format="%g", disabled=octaves)
+    ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction of the input)", 0.0, None, 1.0,
                format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
@@ -109,7 +132,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
     with sb.expander("Advanced", expanded=adv_open):
         adv = Controls(P, st.container())
         adv.radio("grad_norm", "Gradient", ui_state.PLAYGROUND_CHOICES["grad_norm"],
-                  fmt={"mean_abs": "normalised by mean|g|", "none": "raw"}.get)
+                  fmt=GRAD_LABELS.get)
         adv.number("init_std", "Initial noise std", 0.0, 1.0, 0.01, format="%g")
         adv.number("tv_eps", "TV epsilon", 1e-6, None, 0.01, format="%g")
         adv.select("border", "Border mode", ui_state.PLAYGROUND_CHOICES["border"])
@@ -118,9 +141,9 @@ def _sidebar(ctl: Controls, adv_open: bool):
     ctl.notices += adv.notices
 
     sb.subheader("Restore settings")
-    sb.file_uploader("Upload a run JSON", type=["json"], key=P + "json_file",
-                     on_change=_restore_json,
-                     help="the JSON downloaded after a run restores every setting")
+    sb.file_uploader("Upload a run JSON or a downloaded pre-image PNG", type=["json", "png"],
+                     key=P + "json_file", on_change=_restore_run,
+                     help="the JSON or PNG downloaded after a run restores every setting")
     msg = st.session_state.get(P + "json_msg")
     if msg:
         (sb.error if msg[0] == "error" else sb.info)(msg[1])
@@ -143,30 +166,64 @@ def _kernels(cfg_or_settings: dict, slots: Controls):
     return out
 
 
+def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
+    """The numbers of the pre-image shown, as a two-column Markdown table (wraps instead of
+    cutting labels or overlapping the image)."""
+    img = rec.images[0]
+    steps, _, act = rec.curves()
+    rows = [(act_name, f"{act[-1, 0]:.4g}" if len(steps) else "-")]
+    for i, v in enumerate(verdicts):
+        if v.target_prob is not None:
+            rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
+        who = "top-3 of the model" if i == 0 else f"independent network ({v.model})"
+        rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
+    rows += [("high-frequency energy", f"{spectra.high_frequency_fraction(img):.1%}"),
+             ("total variation (mean |∇u|)", f"{spectra.total_variation(img):.4f}"),
+             ("time per step", f"{1000 * rec.elapsed / max(rec.step, 1):.0f} ms")]
+    return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+
+
+def _verdict_models(model, name: str) -> list:
+    out = [model]
+    judge = results.judge_for(name)
+    if judge is not None:
+        try:
+            out.append(get_model(judge))
+        except VizError:
+            pass
+    return out
+
+
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     img = rec.images[0]
-    show_image(ph["image"], img, f"step {rec.step} / {rec.total}")
-    ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
-                            text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s")
+    show_image(ph["image"], img, f"pre-image · step {rec.step} / {rec.total}", IMAGE_SIZE)
+    rec.mark_shown()
+    if rec.status in ("diverged", "error"):
+        ph["progress"].empty()
+    else:
+        ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
+                                text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s")
+    if rec.reference is not None:
+        show_image(ph["reference"], rec.reference[0], "reference image", IMAGE_SIZE)
     if not full:
         return
+    verdicts = rec.verdicts[0] if rec.verdicts else []
+    if not verdicts and ph.get("verdict_models") and rec.status == "running":
+        cfg = json.loads(rec.configs[0])
+        t = cfg.get("target") if cfg.get("channel") is None else None
+        verdicts = [results.class_verdicts(m, rec.images[:1], [t])[0]
+                    for m in ph["verdict_models"]]
+    ph["metrics"].markdown(_metrics_table(rec, ph["act_name"], verdicts))
     steps, obj, act = rec.curves()
-    task = ph["act_name"]
-    with ph["metrics"].container():
-        c = st.columns(2) + st.columns(2)
-        c[0].metric(task, f"{act[-1, 0]:.4g}" if len(steps) else "-")
-        c[1].metric("high-freq. energy", f"{spectra.high_frequency_fraction(img):.1%}",
-                    help="share of spectral energy above half Nyquist (0.25 cycles/pixel)")
-        c[2].metric("total variation", f"{spectra.total_variation(img):.4f}",
-                    help="mean |grad u| per pixel (eq. 19)")
-        c[3].metric("time per step", f"{1000 * rec.elapsed / max(rec.step, 1):.0f} ms")
     if len(steps):
-        ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels, task),
-                                  key=f"{key}_curves")
+        ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels,
+                                                      ph["act_name"]), key=f"{key}_curves")
+    else:
+        ph["curves"].info("No curve yet: the run has not completed a step.")
     freq, power = spectra.radial_power_spectrum(img)
     series = [("pre-image", freq, power)]
-    if ph.get("reference") is not None:
-        rf, rp = spectra.radial_power_spectrum(ph["reference"][0])
+    if rec.reference is not None:
+        rf, rp = spectra.radial_power_spectrum(rec.reference[0])
         series.append(("reference image", rf, rp))
     ph["spectrum"].plotly_chart(plots.spectrum_figure(series), key=f"{key}_spectrum")
 
@@ -184,7 +241,7 @@ def main() -> None:
     model, target = _sidebar(ctl, adv_open)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(n)
+        st.toast(ui_state.ui_message(n))
 
     st.title("Playground")
     errors: list[str] = []
@@ -195,7 +252,7 @@ def main() -> None:
             ui_state.check_against_model(cfg, model)
     except VizError as exc:
         ctl.error(exc.field or "run", str(exc))
-        errors.append(str(exc))
+        errors.append(ui_state.ui_message(str(exc)))
         cfg = None
     if model is None:
         errors.append("the model could not be loaded (see the sidebar)")
@@ -205,54 +262,59 @@ def main() -> None:
     label = cfg.scheme.label if cfg is not None else ""
     st.markdown(f"**{label or 'invalid settings'}** · {model.label if model else ''}")
 
-    left, right = st.columns([3, 2], gap="large")
-    with right:
-        st.plotly_chart(plots.kernel_panel(fluid, elastic), key="pg_kernels")
-        st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
-                   "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
-    with left:
-        b1, b2, b3 = st.columns([1, 1, 3])
-        run = b1.button("Run", type="primary", key=P + "run", disabled=bool(errors),
-                        width="stretch")
-        b2.button("Stop", key=P + "stop", width="stretch",
-                  help="ends the run between steps and keeps the last pre-image (changing "
-                       "any control also ends a running run)")
-        if errors:
-            b3.error(errors[0], icon="⚠️")
-        ph = {"progress": st.empty()}
-        c_img, c_met = st.columns([1, 1])
-        ph["image"] = c_img.empty()
-        ph["metrics"] = c_met.empty()
-        ph["status"] = st.container()
-        ph["curves"] = st.empty()
-        ph["spectrum"] = st.empty()
-        ph["downloads"] = st.container()
-        ph["reference"] = target.reference
-        ph["act_name"] = ("relative feature error" if s["task"] == "inversion"
-                          else "target activation")
+    b1, b2, b3 = st.columns([1, 1, 4])
+    run = b1.button("Run", type="primary", key=P + "run", disabled=bool(errors),
+                    width="stretch")
+    b2.button("Stop", key=P + "stop", width="stretch",
+              help="ends the run between steps and keeps the pre-image shown (changing any "
+                   "control also ends a running run)")
+    if errors:
+        b3.error(errors[0], icon="⚠️")
+    inversion = s["task"] == "inversion"
+    ph = {"progress": st.empty(), "status": st.empty(),
+          "act_name": "relative feature error" if inversion else "target activation (logit)"}
+    row = st.container(horizontal=True, gap="medium")
+    ph["image"] = row.empty()
+    ph["reference"] = row.empty()
+    ph["metrics"] = row.container(width=420).empty()
+    ph["downloads"] = st.empty()
+    c_curves, c_spec = st.columns(2)
+    ph["curves"], ph["spectrum"] = c_curves.empty(), c_spec.empty()
+    st.subheader("Kernels")
+    st.plotly_chart(plots.kernel_panel(fluid, elastic), key="pg_kernels")
+    st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
+               "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
 
     rec: RunRecord | None = st.session_state.get(P + "record")
     if rec is not None:
         rec.mark_interrupted()
     if run and cfg is not None and model is not None:
         rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
-                        started=t_script)
+                        started=t_script, settings=dict(s), reference=target.reference)
         st.session_state[P + "record"] = rec
+        ph["verdict_models"] = _verdict_models(model, s["model"])
         ref = torch.from_numpy(target.reference) if target.reference is not None else None
         stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),
                reference=ref, every=cfg.every)
+        rec.finish(ph["verdict_models"])
     if rec is not None and rec.images is not None:
-        if not run:
+        if run:  # the last frame is on screen; its numbers now include the verdicts
+            verdicts = rec.verdicts[0] if rec.verdicts else []
+            ph["metrics"].markdown(_metrics_table(rec, ph["act_name"], verdicts))
+        else:
             _draw(ph, rec, True, "static")
-        with ph["status"]:
-            status_message(rec)
-        with ph["downloads"]:
+        with ph["status"].container():
+            status_message(rec, rec.stale(s))
+        with ph["downloads"].container():
+            st.caption(f"Downloads of the run shown: {rec.labels[0]} · {rec.model_label}")
             downloads(rec, 0, "pg_dl", "demons-preimage")
     elif rec is not None:
-        with ph["status"]:
-            status_message(rec)
+        with ph["status"].container():
+            status_message(rec, rec.stale(s))
     else:
         ph["image"].info("Press **Run** to start; the pre-image streams here.")
+        if inversion and target.reference is not None:
+            show_image(ph["reference"], target.reference[0], "reference image", IMAGE_SIZE)
 
 
 guard(main)

@@ -1,0 +1,139 @@
+"""What a shown result means, as plain data (no Streamlit): is it from the current settings,
+is it degenerate, and how do the model and an independent network classify it.
+
+The pages call these so that a result never looks better or more current than it is:
+:func:`stale_note` names the settings a shown run was made with when they differ from the
+sidebar; :func:`result_warnings` replaces a green "done" for saturated, washed-out or
+unstable-TV results; :func:`class_verdicts` gives the class probability and the top-3
+classes of the model and of the other offline network (the recognisability judge of
+Table 1, Sec. 3.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Settings that change how a run is shown, not what it computes.
+DISPLAY_ONLY = ("every",)
+#: How a changed setting is named in a stale note (None: its value alone, e.g. the model).
+_LABELS: dict[str, str | None] = {
+    "model": None, "task": None, "target": "class", "step_size": "tau", "steps": "steps",
+    "scheme": "scheme", "layer": "layer", "image": "image", "cells": "schemes",
+    "weights": "weights", "tv_on": "TV", "tv": "TV lambda", "octaves_on": "octaves",
+}
+SATURATED_SHARE = 0.5   # more than half of the pixels at 0 or 255 ...
+SATURATED_EXCESS = 0.25  # ... and this much more than in the reference image (inversion)
+FLAT_STD = 2.0 / 255.0   # below two grey levels of standard deviation: a flat image
+
+
+def _short(key: str, value: Any) -> str:
+    if key == "image" and isinstance(value, str) and value:
+        value = Path(value.removeprefix("upload:")).name
+    if isinstance(value, bool):
+        value = "on" if value else "off"
+    label = _LABELS.get(key, key)
+    return f"{value}" if label is None else f"{label} {value}"
+
+
+def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int = 4) -> str:
+    """"from previous settings: class 7, fmnist_vgg" when the settings a result was made
+    with (``shown``) differ from the current ones (``now``) in anything but display
+    settings; "" when the result belongs to the current settings."""
+    changed = [k for k in shown if k not in DISPLAY_ONLY and k in now and shown[k] != now[k]]
+    if not changed:
+        return ""
+    first = ([k for k in _LABELS if k in changed]
+             + [k for k in changed if k not in _LABELS])[:max_items]
+    more = ", ..." if len(changed) > max_items else ""
+    return "from previous settings: " + ", ".join(_short(k, shown[k]) for k in first) + more
+
+
+def tv_stability_warning(tau: float, tv: float, eps: float) -> str | None:
+    """A warning when the explicit TV step (eqs. 19-20) is unstable for step size ``tau``
+    (0-255 units): tau lambda / eps > 1/4 with tau in [0, 1] pixel units."""
+    if tv <= 0 or eps <= 0:
+        return None
+    ratio = (tau / 255.0) * tv / eps
+    if ratio <= 0.25:
+        return None
+    limit = 0.25 * eps / (tau / 255.0)
+    return (f"unstable TV step: tau lambda / eps = {ratio:.3g} > 1/4 (eq. 20) with tau = "
+            f"{tau:g}; keep lambda below {limit:.3g} or raise eps")
+
+
+def image_warnings(img: np.ndarray, reference: np.ndarray | None = None) -> list[str]:
+    """Warnings for a degenerate pre-image (C, H, W) in [0, 1]: saturated (most pixels at 0
+    or 1, beyond what the reference image has) or washed out (almost no variance)."""
+    a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+    levels = np.round(np.clip(a, 0, 1) * 255)
+    share = float(np.mean((levels == 0) | (levels == 255)))
+    floor = 0.0
+    if reference is not None:
+        r = np.round(np.clip(np.asarray(reference, dtype=np.float64), 0, 1) * 255)
+        floor = float(np.mean((r == 0) | (r == 255)))
+    out = []
+    if share > SATURATED_SHARE and share > floor + SATURATED_EXCESS:
+        out.append(f"saturated: {share:.0%} of the pixels are pure black or white "
+                   "(the step size may be too large)")
+    std = float(a.std())
+    if std < FLAT_STD:
+        out.append(f"washed out: the image is almost flat (standard deviation {255 * std:.2g} "
+                   "grey levels); the regularization may be too strong")
+    return out
+
+
+def result_warnings(img: np.ndarray, config: Mapping[str, Any],
+                    reference: np.ndarray | None = None) -> list[str]:
+    """Everything that makes a finished run's result untrustworthy: the image checks and
+    the TV stability of its configuration (a run JSON as a dict)."""
+    out = image_warnings(img, reference)
+    taus = [float(config.get("step_size", 0.0))]
+    taus += [float(o["tau"]) for o in config.get("octaves") or [] if isinstance(o, Mapping)]
+    msg = tv_stability_warning(max(taus), float(config.get("tv", 0.0)),
+                               float(config.get("tv_eps", 0.05)))
+    return out + ([msg] if msg else [])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one network classifies one pre-image."""
+
+    model: str
+    top: list[tuple[str, float]]       # the top-3 classes with their probabilities
+    target_prob: float | None = None   # probability of the target class (AM on a class)
+
+    def text(self) -> str:
+        tops = ", ".join(f"{c} {p:.0%}" for c, p in self.top)
+        return f"{self.model}: {tops}"
+
+
+def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None],
+                   k: int = 3) -> list[Verdict]:
+    """The model's softmax over its classes for each 8-bit pre-image (as saved), top-``k``
+    and the probability of each image's target class (None for no class target)."""
+    import torch
+
+    from viz_core.evaluation.judging import classify, quantize
+
+    probs = torch.softmax(classify(model, quantize(images)).double(), dim=1).numpy()
+    name = getattr(model.spec, "name", str(model))
+    out = []
+    for p, t in zip(probs, targets):
+        order = np.argsort(-p)[:k]
+        top = [(str(model.classes[i]), float(p[i])) for i in order]
+        tp = float(p[t]) if t is not None and 0 <= t < len(p) else None
+        out.append(Verdict(name, top, tp))
+    return out
+
+
+def judge_for(model_name: str) -> str | None:
+    """The independent network for ``model_name``: the other offline architecture of the
+    same kind (standard or robust) when its weights are on this machine."""
+    from viz_core.sweeps.cells import default_judge
+
+    return default_judge(model_name)
