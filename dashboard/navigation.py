@@ -30,6 +30,7 @@ PAGES: list[PageInfo] = [
              "Kernels_and_spectra"),
     PageInfo("learn", "views/4_Learn_demons.py", "Learn demons", "Learn_demons"),
     PageInfo("presets", "views/5_Paper_presets.py", "Paper presets", "Paper_presets"),
+    PageInfo("sweeps", "views/6_Sweeps.py", "Sweeps", "Sweeps"),
 ]
 BY_KEY: dict[str, PageInfo] = {p.key: p for p in PAGES}
 

@@ -31,6 +31,7 @@ from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
 from viz_core.metrics import image_metrics
 from viz_core.sweeps.spec import RANDOM, TRAINED, scheme_of
+from viz_core.sweeps.store import png_name
 
 #: Independent classifier of AM pre-images by default: the other offline model of the same
 #: kind (plain and adversarially trained pairs).
@@ -119,7 +120,7 @@ def _num(x) -> float | None:
 
 def judge_scores(judge_model, images: np.ndarray, targets: list[int | None]) -> list[dict]:
     """Top-1 class and target probability of the 8-bit pre-images under ``judge_model``."""
-    from viz_core.evaluate import classify, quantize
+    from viz_core.evaluation.judging import classify, quantize
 
     probs = torch.softmax(classify(judge_model, quantize(images)).double(), dim=1)
     out = []
@@ -175,7 +176,8 @@ def run_batch(task: BatchTask) -> BatchResult:
                **{k: None for k in ("judge_top1", "judge_top1_class", "judge_target_prob",
                                     "judge_hit", "psnr", "ssim", "feature_error")},
                "diverged": final.diverged[i], "seconds": seconds / len(configs),
-               "batch_id": task.batch_id, "config": cfg.to_json()}
+               "batch_id": task.batch_id, "png": png_name(cell["id"]),
+               "config": cfg.to_json()}
         row.update(judged[i])
         if cfg.task == "inversion":
             row.update(psnr=_num(met["psnr"][i]), ssim=_num(met["ssim"][i]),

@@ -127,3 +127,43 @@ def randomization_verdict(rows: Sequence[dict], by: str = "scheme",
                 f"differs by more than {tolerance:.0%} from the trained one: the pictures "
                 "depend on what the network learned.")
     return out, head + " " + "; ".join(parts) + "."
+
+
+def grid_of(rows: Sequence[dict], axes: Sequence[str]) -> tuple[list, list, dict]:
+    """The two-axis layout of ``rows``: row values, column values (in sweep order; one
+    column when there is a single axis) and ``(row value, column value) -> row``."""
+    a = axes[0] if axes else None
+    b = axes[1] if len(axes) > 1 else None
+    rv = list(dict.fromkeys(r.get(a) for r in rows)) if a else [None]
+    cv = list(dict.fromkeys(r.get(b) for r in rows)) if b else [None]
+    cells = {(r.get(a) if a else None, r.get(b) if b else None): r for r in rows}
+    return rv, cv, cells
+
+
+def montage(root, rows: Sequence[dict], axes: Sequence[str], scale: int = 2,
+            pad: int = 4, label_h: int = 14):
+    """A PIL montage of the cells' PNGs on the grid of the first two axes, each picture
+    captioned with its values (random-weights cells marked ``RANDOM``)."""
+    from pathlib import Path
+
+    from PIL import Image, ImageDraw
+
+    rv, cv, cells = grid_of(rows, axes)
+    pics = {k: Image.open(Path(root) / r["png"]).convert("RGB") for k, r in cells.items()}
+    side = max(p.width for p in pics.values()) * scale
+    w = len(cv) * (side + pad) + pad
+    h = len(rv) * (side + label_h + pad) + pad
+    out = Image.new("RGB", (w, h), "white")
+    draw = ImageDraw.Draw(out)
+    for i, a in enumerate(rv):
+        for j, b in enumerate(cv):
+            if (a, b) not in pics:
+                continue
+            x, y = pad + j * (side + pad), pad + i * (side + label_h + pad)
+            out.paste(pics[(a, b)].resize((side, side), Image.NEAREST), (x, y + label_h))
+            r = cells[(a, b)]
+            text = ",".join(_fmt(v) for v in (a, b) if v is not None)
+            if r.get("random_weights") and "weights" not in axes[:2]:
+                text += " RANDOM"
+            draw.text((x, y), text[: max(4, side // 6)], fill="black")
+    return out

@@ -24,6 +24,11 @@ from viz_core.errors import VizError
 from viz_core.sweeps.spec import Sweep
 
 
+def png_name(cell_id: str) -> str:
+    """Where a cell's PNG lies, relative to the sweep directory."""
+    return f"cells/{cell_id}.png"
+
+
 def have_pyarrow() -> bool:
     try:
         import pyarrow  # noqa: F401
@@ -142,13 +147,12 @@ class SweepStore:
                 if p.suffix in (".parquet", ".csv") and not p.name.startswith(".")}
 
     def png_path(self, cell_id: str) -> Path:
-        return self.cells_dir / f"{cell_id}.png"
+        return self.root / png_name(cell_id)
 
     def write_batch(self, batch_id: str, rows: list[dict], pngs: dict[str, bytes]) -> None:
         """PNGs first, then the part file (the batch's commit), each atomically."""
         for cid, data in pngs.items():
             _atomic_write(self.png_path(cid), data)
-        rows = [{**r, "png": f"cells/{r['cell_id']}.png"} for r in rows]
         if self.fmt == "parquet":
             _atomic_write(self.parts_dir / f"{batch_id}.parquet", _parquet_bytes(rows))
         else:

@@ -1,0 +1,210 @@
+"""The Sweeps page's settings and figures, without Streamlit (unit-tested directly).
+
+The page keeps a flat dict of settings (in the URL like every page): a base setting (model,
+task, target or image, scheme, step size, steps, seed) and one or two axes given as text
+(``gamma`` / ``0.05,0.2,0.8``). :func:`sweep_of` turns them into a
+:class:`~viz_core.sweeps.Sweep`; :func:`ready_settings` fills in one of the four
+ready-made sweeps; :func:`from_playground` takes the Playground's current setting;
+:func:`heatmap_figure` draws one metric over the grid; :func:`playground_params` is the
+link that opens a cell in the Playground.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard import state as ui_state
+from viz_core.config import DEFAULT_MODEL, RunConfig
+from viz_core.errors import VizError
+from viz_core.objectives import TASKS
+from viz_core.presets import scheme_config
+from viz_core.schemes import SCHEME_REGISTRY
+from viz_core.sweeps import AXES, Axis, Sweep
+from viz_core.sweeps.ready import READY, path_scheme, ready_axes
+from viz_core.sweeps.report import METRICS, grid_of
+from viz_core.sweeps.spec import kernel_size_of, scheme_of
+
+NO_AXIS = "none"
+CUSTOM = "custom"
+
+SWEEP_DEFAULTS: dict[str, Any] = {
+    "ready": CUSTOM,
+    "model": DEFAULT_MODEL,
+    "task": "am",
+    "target": 7,
+    "layer": "",
+    "image": "",
+    "scheme": "elastic_sobolev",
+    "size": 11,
+    "step_size": 5.0,
+    "steps": 60,
+    "seed": 0,
+    "jitter": 0.0,
+    "axis1": "gamma",
+    "values1": "0.05,0.2,0.8",
+    "axis2": "step_size",
+    "values2": "2,5,10",
+    "metric": "activation",
+}
+SWEEP_CHOICES: dict[str, Sequence[Any]] = {
+    "ready": (CUSTOM, *READY),
+    "task": TASKS,
+    "scheme": tuple(SCHEME_REGISTRY),
+    "axis1": tuple(AXES),
+    "axis2": (NO_AXIS, *AXES),
+    "metric": METRICS + ("judge_hit",),
+}
+METRIC_LABELS = {"objective": "objective D", "activation": "target activation / rel. error",
+                 "hf_fraction": "high-frequency share", "coarse_fraction": "coarse share",
+                 "total_variation": "total variation", "judge_target_prob":
+                 "independent network: target probability", "judge_hit":
+                 "independent network: top-1 = target", "psnr": "PSNR (dB)", "ssim": "SSIM",
+                 "feature_error": "relative feature error"}
+
+
+def base_config(s: Mapping[str, Any]) -> RunConfig:
+    """The base run configuration of the page's settings (VizError names the control)."""
+    s = {**SWEEP_DEFAULTS, **s}
+    am = s["task"] == "am"
+    image = None
+    if not am:
+        image = ui_state.sample_path(str(s["image"])) if s["image"] else None
+        if not image:
+            raise VizError("feature inversion needs an image: pick a sample", field="image")
+    base = RunConfig(model=str(s["model"]), task=str(s["task"]),
+                     target=int(s["target"]) if am else None,
+                     layer=None if am else (str(s["layer"]) or None), image=image,
+                     step_size=float(s["step_size"]), steps=int(s["steps"]),
+                     seed=int(s["seed"]), jitter=float(s["jitter"]), every=int(s["steps"]))
+    try:
+        base = scheme_config(base, str(s["scheme"]), int(s["size"]))
+    except VizError as exc:
+        raise VizError(str(exc), field="size" if exc.field == "kernel_size" else "scheme"
+                       ) from None
+    return base.validate()
+
+
+def axes_of(s: Mapping[str, Any]) -> list[Axis]:
+    s = {**SWEEP_DEFAULTS, **s}
+    out = []
+    for i in ("1", "2"):
+        name = str(s[f"axis{i}"])
+        if name == NO_AXIS:
+            continue
+        try:
+            out.append(Axis.parse(f"{name}={s[f'values{i}']}"))
+        except VizError as exc:
+            raise VizError(str(exc), field=f"values{i}") from None
+    if not out:
+        raise VizError("choose at least one axis", field="axis1")
+    return out
+
+
+def sweep_of(s: Mapping[str, Any], batch_size: int = 8) -> Sweep:
+    """The sweep the settings describe (validated: every cell is a valid run)."""
+    sweep = Sweep(base_config(s), axes_of(s), batch_size=batch_size)
+    try:
+        return sweep.validate()
+    except VizError as exc:
+        raise VizError(str(exc), field=exc.field if exc.field in SWEEP_DEFAULTS else "values1"
+                       ) from None
+
+
+def _values_text(values: Sequence[Any]) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
+    """``s`` changed into the ready-made sweep ``key`` (its task, scheme and axes)."""
+    out = {**SWEEP_DEFAULTS, **s, "ready": key}
+    info = READY[key]
+    if info.task:
+        out["task"] = info.task
+    if out["task"] == "inversion" and not out["image"]:
+        out["image"] = default_image(str(out["model"]))
+    if key == "regularization_path":
+        out["scheme"] = path_scheme(base_config(out))
+    axes = ready_axes(key, base_config(out))
+    out["axis1"], out["values1"] = axes[0][0], _values_text(axes[0][1])
+    if len(axes) > 1:
+        out["axis2"], out["values2"] = axes[1][0], _values_text(axes[1][1])
+    else:
+        out["axis2"], out["values2"] = NO_AXIS, ""
+    if key == "inversion_depth":
+        out["metric"] = "ssim"
+    elif out["metric"] in ("psnr", "ssim", "feature_error"):
+        out["metric"] = "activation"
+    return out
+
+
+def default_image(model: str) -> str:
+    """The first shipped sample that fits ``model``'s channels (a sample name)."""
+    from viz_core.models import get_spec
+    from viz_core.presets import sample_images
+
+    samples = sample_images(get_spec(model).channels)
+    return ui_state.sample_name(samples[0]) if samples else ""
+
+
+def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any]:
+    """``s`` with the base setting taken from the Playground's settings ``pg``."""
+    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, **pg})
+    out = {**SWEEP_DEFAULTS, **s, "ready": CUSTOM, "model": cfg.model, "task": cfg.task,
+           "step_size": float(cfg.step_size), "steps": int(cfg.total_steps),
+           "seed": int(cfg.seed), "jitter": float(cfg.jitter),
+           "size": kernel_size_of(cfg, int(s.get("size", 11)))}
+    if cfg.task == "am":
+        out["target"] = int(cfg.target if cfg.target is not None else 0)
+    else:
+        out["layer"] = cfg.layer or ""
+        out["image"] = ui_state.sample_name(cfg.image or "")
+    key = scheme_of(cfg)
+    if key in SCHEME_REGISTRY:
+        out["scheme"] = key
+    return out
+
+
+def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
+    """Query parameters that open a cell's configuration in the Playground."""
+    cfg = RunConfig.from_json(str(row["config"]))
+    s, _ = ui_state.config_to_settings(cfg)
+    if cfg.image:
+        s["image"] = ui_state.sample_name(cfg.image)
+    return ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS)
+
+
+def _label(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
+                   total: tuple[list, list] | None = None) -> go.Figure:
+    """``metric`` over the grid of the first two axes (cells not yet done are empty);
+    ``total``: the full row / column values, so the grid keeps its shape while streaming."""
+    rv, cv, cells = grid_of(list(rows), axes)
+    if total is not None:
+        rv, cv = total
+    z = np.full((len(rv), len(cv)), np.nan)
+    text = [["" for _ in cv] for _ in rv]
+    for i, a in enumerate(rv):
+        for j, b in enumerate(cv):
+            r = cells.get((a, b))
+            v = None if r is None else r.get(metric)
+            if v is not None:
+                z[i, j] = float(v)
+                text[i][j] = f"{float(v):.3g}" + (" R" if r.get("random_weights") else "")
+    fig = go.Figure(go.Heatmap(z=z, x=[_label(v) for v in cv], y=[_label(v) for v in rv],
+                               text=text, texttemplate="%{text}", colorscale="Viridis",
+                               colorbar={"title": {"text": metric}},
+                               hovertemplate="%{y} / %{x}: %{z:.4g}<extra></extra>"))
+    fig.update_layout(title=METRIC_LABELS.get(metric, metric), height=360,
+                      margin={"l": 60, "r": 20, "t": 40, "b": 40},
+                      xaxis={"title": {"text": axes[1] if len(axes) > 1 else ""},
+                             "type": "category"},
+                      yaxis={"title": {"text": axes[0] if axes else ""}, "type": "category",
+                             "autorange": "reversed"})
+    return fig

@@ -1,0 +1,206 @@
+"""Sweeps: one base setting times one or two axes, streamed into a montage and a heatmap;
+four ready-made sweeps (regularization path, inversion across depth, sanity check with
+random weights, seed variance); any cell opens in the Playground."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from dashboard import state as ui_state
+from dashboard import sweeps_view as sv
+from dashboard.common import (
+    PAGES,
+    Controls,
+    apply_settings,
+    bind,
+    commit,
+    current,
+    guard,
+    setup_page,
+    show_image,
+)
+from viz_core.errors import VizError
+from viz_core.models import available_models
+from viz_core.sweeps import run_sweep
+from viz_core.sweeps.ready import READY
+from viz_core.sweeps.report import grid_of, randomization_verdict, spread
+
+P = "sw_"
+D = sv.SWEEP_DEFAULTS
+RESULT = P + "result"
+
+setup_page("Sweeps")
+
+
+def _ready_changed() -> None:
+    key = st.session_state.get(P + "ready", sv.CUSTOM)
+    if key == sv.CUSTOM:
+        return
+    try:
+        apply_settings(P, sv.ready_settings(key, current(P, D)))
+    except VizError as exc:
+        st.session_state[P + "msg"] = f"cannot load {READY[key].title}: {exc}"
+
+
+def _take_playground() -> None:
+    pg = st.session_state.get("pg__saved")
+    if not pg:
+        st.session_state[P + "msg"] = ("the Playground has no setting yet in this session: "
+                                       "open it once (or use a link to it) first")
+        return
+    try:
+        apply_settings(P, sv.from_playground(pg, current(P, D)))
+        st.session_state[P + "msg"] = "took the Playground's current setting as the base"
+    except VizError as exc:
+        st.session_state[P + "msg"] = f"the Playground's setting is not valid: {exc}"
+
+
+def _sidebar(ctl: Controls) -> None:
+    sb = st.sidebar
+    ctl.select("ready", "Ready-made sweep", sv.SWEEP_CHOICES["ready"],
+               fmt=lambda k: "custom" if k == sv.CUSTOM else READY[k].title,
+               on_change=_ready_changed)
+    sb.button("Take the Playground's current setting", key=P + "take",
+              on_click=_take_playground, width="stretch")
+    if st.session_state.get(P + "msg"):
+        sb.info(st.session_state.pop(P + "msg"))
+    sb.subheader("Base setting")
+    ctl.select("model", "Model", [s.name for s in available_models()])
+    ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
+    if st.session_state[P + "task"] == "am":
+        ctl.number("target", "Class index", 0, 999, 1)
+    else:
+        if not st.session_state.get(P + "image"):
+            st.session_state[P + "image"] = sv.default_image(st.session_state[P + "model"])
+        ctl.text("image", "Image to invert (sample name)")
+        ctl.text("layer", "Layer (empty: the model's default)")
+    ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"])
+    ctl.number("size", "Kernel size (parameter fitted, Sec. 2.7)", 1, 63, 2)
+    ctl.number("step_size", "Step size tau (0-255 levels per step)", 1e-6, None, 0.5,
+               format="%g")
+    ctl.number("steps", "Steps", 1, 100_000, 10)
+    ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
+    ctl.number("jitter", "Jitter (pixels)", 0.0, None, 1.0, format="%g")
+    sb.subheader("Axes")
+    ctl.select("axis1", "Rows: axis", sv.SWEEP_CHOICES["axis1"])
+    ctl.text("values1", "Row values (comma separated)")
+    ctl.select("axis2", "Columns: axis", sv.SWEEP_CHOICES["axis2"])
+    if st.session_state[P + "axis2"] != sv.NO_AXIS:
+        ctl.text("values2", "Column values (comma separated)")
+    ctl.select("metric", "Heatmap metric", sv.SWEEP_CHOICES["metric"],
+               fmt=lambda m: sv.METRIC_LABELS.get(m, m))
+
+
+def _png_array(path: Path) -> np.ndarray:
+    a = np.asarray(Image.open(path), dtype=np.float32) / 255.0
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def _caption(row: dict, axes: list[str]) -> str:
+    vals = ", ".join(f"{a}={row.get(a)}" for a in axes)
+    if row.get("random_weights"):
+        vals += " · RANDOM weights"
+    if row.get("diverged"):
+        vals += " · diverged"
+    return vals
+
+
+def _montage(res: dict, buttons: bool) -> None:
+    rows, axes = res["rows"], res["axes"]
+    rv, cv = res["grid"]
+    _, _, cells = grid_of(rows, axes)
+    for a in rv:
+        cols = st.columns(len(cv))
+        for col, b in zip(cols, cv):
+            r = cells.get((a, b))
+            with col:
+                if r is None:
+                    st.caption("waiting ...")
+                    continue
+                show_image(st, _png_array(Path(res["dir"]) / r["png"]), _caption(r, axes),
+                           128)
+                if buttons and st.button("Open in Playground", key=f"{P}open_{r['cell_id']}",
+                                         help=f"{r['cell_id']} with its settings"):
+                    st.switch_page(PAGES["playground"][0],
+                                   query_params=sv.playground_params(r))
+
+
+def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
+    done, total = len(res["rows"]), res["total"]
+    ph["progress"].progress(min(1.0, done / max(total, 1)), text=f"{done} / {total} cells")
+    if res["rows"]:
+        ph["heatmap"].plotly_chart(sv.heatmap_figure(res["rows"], res["axes"], metric,
+                                                     res["grid"]), key=f"{key}_heat")
+    with ph["montage"].container():
+        _montage(res, buttons)
+
+
+def _analysis(res: dict) -> None:
+    rows, axes = res["rows"], res["axes"]
+    if "weights" in axes and len(rows) == res["total"]:
+        by = next((a for a in axes if a != "weights"), "scheme")
+        items, verdict = randomization_verdict(rows, by=by)
+        (st.warning if any(i["alike"] for i in items) else st.success)(verdict)
+        st.dataframe(items, hide_index=True, width="stretch")
+    if "seed" in axes and len(rows) == res["total"]:
+        st.markdown(f"**Spread over {len(rows)} seeds**")
+        st.dataframe([{"metric": m, **v} for m, v in spread(rows).items()], hide_index=True,
+                     width="stretch")
+
+
+def main() -> None:
+    notices = bind(P, D, sv.SWEEP_CHOICES)
+    ctl = Controls(P)
+    _sidebar(ctl)
+    s = commit(P, D)
+    for n in notices + ctl.notices:
+        st.toast(n)
+    st.title("Sweeps")
+    ready = READY.get(s["ready"])
+    st.caption(ready.question if ready else
+               "A base setting times one or two axes: every cell is a run; cells that share "
+               "a model and a layer run as one batch. The same sweep runs from the command "
+               "line (`demons-viz sweep`), also on a Ray cluster.")
+    sweep, error = None, None
+    try:
+        sweep = sv.sweep_of(s)
+    except VizError as exc:
+        error = str(exc)
+        ctl.error(exc.field if exc.field in ctl.slots else "values1", error)
+    b1, b2 = st.columns([1, 5])
+    run = b1.button("Run sweep", type="primary", key=P + "run", disabled=sweep is None,
+                    width="stretch")
+    if sweep is not None:
+        b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
+    elif error:
+        b2.error(ui_state.ui_message(error))
+    ph = {"progress": st.empty(), "heatmap": st.empty(), "montage": st.empty()}
+    res = st.session_state.get(RESULT)
+    if run and sweep is not None:
+        axes = [a.name for a in sweep.axes]
+        full = [{a: v for a, v in c.values.items()} for c in sweep.cells()]
+        res = {"rows": [], "axes": axes, "total": len(sweep), "grid": grid_of(full, axes)[:2],
+               "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-")}
+        st.session_state[RESULT] = res
+
+        def progress(p) -> None:
+            if p.result is not None:
+                res["rows"] = sorted(res["rows"] + p.result.rows, key=lambda r: r["index"])
+                _draw(ph, res, s["metric"], False, f"live{len(res['rows'])}")
+
+        _draw(ph, res, s["metric"], False, "start")
+        run_sweep(sweep, res["dir"], "local", progress=progress)
+    if res is not None and res["rows"]:
+        ph["progress"].empty()
+        _draw(ph, res, s["metric"], True, "final")
+        _analysis(res)
+        st.dataframe([{k: v for k, v in r.items() if k not in ("config", "png")}
+                      for r in res["rows"]], hide_index=True, width="stretch")
+
+
+guard(main)
