@@ -6,8 +6,10 @@ while a fluid scheme filters every gradient once (eqs. 9-10).
 
 1D example (eq. 18 on a signal of 256 samples): a target with coarse, medium and fine
 structure and a noisy start, optimised by plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6)
-and fluid-elastic (eq. 18) demons with the same 1D kernel, so a page can show where each
-scheme puts coarse and fine scales. A run of all four schemes takes a few milliseconds.
+and fluid-elastic (eq. 18) demons with the same kernel, so a page can show where each
+scheme puts coarse and fine scales. The update and the kernels are the engine's own
+(:class:`viz_core.schemes.SchemeBank`, :func:`viz_core.kernels.build`), run on an image
+that is constant along y.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from viz_core.errors import VizError
-from viz_core.kernels import Kernel, KernelSpec, build, fit_parameter
+from viz_core.kernels import Kernel, KernelSpec, build
+from viz_core.schemes import Scheme, SchemeBank
 
 TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")
 TOY_TASKS = ("inversion", "am")
@@ -123,33 +127,23 @@ def std_growth(kernel: Kernel, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 # ----------------------------------------------------------------------------- 1D example
 
-def kernel_1d(kind: str, size: int, param: float | None = None, order: int = 1) -> np.ndarray:
-    """A 1D unit-sum kernel: ``identity``, sampled Gaussian or the 1D Sobolev filter
-    (solution of (1 - gamma d^2)^k s = delta with Dirichlet boundary). ``param=None`` fits
-    it to ``size`` with the 2D rule of Sec. 2.7."""
-    if kind == "identity" or size <= 1:
-        return np.ones(1)
-    if size % 2 == 0 or size < 1:
-        raise VizError(f"kernel size must be odd and >= 1, got {size}", field="kernel_size")
-    if param is None:
-        param = fit_parameter(kind, size, order)
-    if not (math.isfinite(param) and param > 0):
-        raise VizError(f"kernel parameter must be a finite number > 0, got {param}",
-                       field="param")
-    r = np.arange(size) - size // 2
-    if kind == "gaussian":
-        k = np.exp(-(r**2) / (2 * param**2))
-    elif kind == "sobolev":
-        j = np.arange(1, size + 1)
-        v = np.sqrt(2.0 / (size + 1)) * np.sin(np.pi * np.outer(j, j) / (size + 1))
-        mu = 4.0 * np.sin(np.pi * j / (2.0 * (size + 1))) ** 2
-        delta = np.zeros(size)
-        delta[size // 2] = 1.0
-        k = v @ ((v.T @ delta) * (1.0 + param * mu) ** (-order))
-    else:
-        raise VizError(f"1D kernels are identity, gaussian or sobolev, not {kind!r}",
+def toy_kernel(kind: str, size: int, param: float | None = None, order: int = 1) -> Kernel:
+    """The engine's 2D kernel of the 1D example (:func:`viz_core.kernels.build`); ``param=None``
+    fits it to ``size`` by the rule of Sec. 2.7. Identity for ``kind="identity"``."""
+    if kind == "identity":
+        return build(KernelSpec("identity", None, 1))
+    if kind not in ("gaussian", "sobolev"):
+        raise VizError(f"the 1D example uses gaussian or sobolev kernels, not {kind!r}",
                        field="kind")
-    return k / k.sum()
+    return build(KernelSpec(kind, param, size, order if kind == "sobolev" else 1))
+
+
+def kernel_1d(kernel: Kernel) -> np.ndarray:
+    """The 1D filter a 2D kernel applies to a signal that is constant along y: the sum of
+    its rows (exactly the sampled 1D Gaussian for ``G_sigma``, which is separable)."""
+    if kernel.weights is None:
+        raise VizError("spectral kernels have no spatial 1D profile", field="kind")
+    return kernel.weights.double().sum(0).numpy() * kernel.scale
 
 
 def toy_target(n: int = 256) -> np.ndarray:
@@ -175,22 +169,25 @@ class ToyRun:
         return {k: v[min(step, v.shape[0] - 1)] for k, v in self.signals.items()}
 
 
-def _transfer(kernel: np.ndarray, n: int) -> np.ndarray:
-    pad = np.zeros(n)
-    s = kernel.size
-    pad[:s] = kernel
-    pad = np.roll(pad, -(s // 2))
-    return np.real(np.fft.rfft(pad))
+def toy_schemes(kernel: KernelSpec) -> list[Scheme]:
+    """Plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6) and fluid-elastic (eq. 18) with the
+    same kernel in both slots, periodic border, in the order of :data:`TOY_SCHEMES`."""
+    return [Scheme(fluid=kernel if "fluid" in name else None,
+                   elastic=kernel if "elastic" in name else None, border="circular")
+            for name in TOY_SCHEMES]
 
 
 def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,
             tau: float = 0.3, steps: int = 100, task: str = "inversion", order: int = 1,
             noise: float = 0.3, seed: int = 0, n: int = 256) -> ToyRun:
-    """Run plain / fluid / elastic / fluid-elastic demons (eq. 18) on the 1D toy problem.
+    """Run plain / fluid / elastic / fluid-elastic demons on the 1D toy problem, through the
+    engine's own update (eq. 18, :class:`viz_core.schemes.SchemeBank`).
 
-    ``task="inversion"``: D(u) = ||u - w||^2 / 2, gradient u - w (eq. 3 with Phi = Id);
-    ``task="am"``: D(u) = -<w, u> with u clipped to [-1, 1] (eq. 4 with a linear "neuron"
-    w and the pixel-range clipping of the real engine). Periodic convolution via the FFT.
+    The signal is a float32 image constant along y (periodic border), so the 2D kernels act
+    along x as their row sums (:func:`kernel_1d`). ``task="inversion"``:
+    D(u) = ||u - w||^2 / 2, gradient u - w (eq. 3 with Phi = Id); ``task="am"``:
+    D(u) = -<w, u> with u clipped to [-1, 1] (eq. 4 with a linear "neuron" w and the
+    pixel-range clipping of the real engine).
     """
     if task not in TOY_TASKS:
         raise VizError(f"task must be one of {', '.join(TOY_TASKS)}", field="task")
@@ -198,30 +195,28 @@ def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,
         raise VizError(f"step size tau must be in (0, 2], got {tau}", field="tau")
     if not 1 <= steps <= 2000:
         raise VizError(f"steps must be in 1..2000, got {steps}", field="steps")
+    kernel = toy_kernel(kind, size, param, order)
+    bank = SchemeBank(toy_schemes(kernel.spec), [tau] * len(TOY_SCHEMES))
     w = toy_target(n)
-    k = kernel_1d(kind, size, param, order)
-    h = _transfer(k, n)
     u0 = np.random.default_rng(seed).normal(0.0, noise, n)
+    rows = kernel.size // 2 + 1  # the fewest rows the periodic padding allows
+    m = len(TOY_SCHEMES)
 
-    def filt(v: np.ndarray) -> np.ndarray:
-        return np.fft.irfft(np.fft.rfft(v) * h, n)
+    def image(v: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(v).float().expand(m, 1, rows, n).clone()
 
-    signals = {}
-    for scheme in TOY_SCHEMES:
-        fluid = scheme in ("fluid", "fluid-elastic")
-        elastic = scheme in ("elastic", "fluid-elastic")
-        u = u0.copy()
-        hist = np.empty((steps + 1, n))
-        hist[0] = u
-        for t in range(steps):
-            g = (u - w) if task == "inversion" else -w
-            v = u - tau * (filt(g) if fluid else g)
-            u = filt(v) if elastic else v
-            if task == "am":
-                u = np.clip(u, -1, 1)
-            hist[t + 1] = u
-        signals[scheme] = hist
-    return ToyRun(w, u0, signals, k)
+    wt, u = image(w), image(u0)
+    coef = torch.full((m, 1, 1, 1), float(tau))
+    zero = torch.zeros_like(coef)
+    hist = np.empty((m, steps + 1, n))
+    hist[:, 0] = u0
+    for t in range(steps):
+        g = (u - wt) if task == "inversion" else -wt
+        u = bank.step(u, g, t, zero, coef, zero, zero + 1.0)
+        if task == "am":
+            u = u.clamp(-1.0, 1.0)
+        hist[:, t + 1] = u[:, 0, 0].numpy()
+    return ToyRun(w, u0, dict(zip(TOY_SCHEMES, hist)), kernel_1d(kernel))
 
 
 def band_energy(u: np.ndarray) -> dict[str, float]:

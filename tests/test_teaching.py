@@ -62,5 +62,34 @@ def test_toy_validation():
     with pytest.raises(VizError):
         teaching.run_toy(tau=float("nan"))
     with pytest.raises(VizError):
-        teaching.kernel_1d("gaussian", 4)
-    np.testing.assert_allclose(teaching.kernel_1d("sobolev", 9).sum(), 1.0)
+        teaching.toy_kernel("gaussian", 4)
+    with pytest.raises(VizError):
+        teaching.toy_kernel("spectral", 9)
+
+
+def test_toy_uses_the_engine_kernels():
+    g = teaching.toy_kernel("gaussian", 9)
+    row = teaching.kernel_1d(g)
+    r = np.arange(9) - 4
+    sigma = g.param
+    expect = np.exp(-(r**2) / (2 * sigma**2))
+    np.testing.assert_allclose(row, expect / expect.sum(), atol=1e-12)  # separable marginal
+    s = teaching.toy_kernel("sobolev", 9)
+    np.testing.assert_allclose(teaching.kernel_1d(s).sum(), 1.0)
+    # one step of the toy's fluid scheme is u - tau * (k * g), periodic along x
+    run = teaching.run_toy("sobolev", 9, None, 0.5, 1, "inversion", noise=0.0)
+    k = teaching.kernel_1d(s)
+    g0 = run.start - run.target
+    filt = sum(k[j] * np.roll(g0, j - 4) for j in range(9))
+    np.testing.assert_allclose(run.signals["fluid"][1], run.start - 0.5 * filt, atol=1e-6)
+    np.testing.assert_allclose(run.signals["elastic"][1],
+                               sum(k[j] * np.roll(run.start - 0.5 * g0, j - 4)
+                                   for j in range(9)), atol=1e-6)
+
+
+def test_higher_order_sobolev_variance_is_2_k_gamma():
+    # the variance of (Id - gamma Lap)^-k is 2 k gamma per axis (k gamma is what the limit
+    # towards a Gaussian holds fixed), measured on a kernel large enough not to truncate
+    for gamma, k in [(0.5, 1), (0.5, 3), (0.25, 6)]:
+        s = build(KernelSpec("sobolev", gamma, 41, k))
+        assert teaching.kernel_std(s) ** 2 == pytest.approx(2 * k * gamma, rel=1e-3)
