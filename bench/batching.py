@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from viz_core import models
     from viz_core.engine import run_to_end
-    from viz_core.evaluate import standard_schemes
+    from viz_core.evaluation.scheme_metrics import standard_schemes
 
     rows = []
     for name in args.models:

@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from viz_core.evaluate import machine_description  # noqa: E402
+from viz_core.machine import machine_description  # noqa: E402
 
 RESULTS = ROOT / "results"
 _CLOCK = {"fn": time.perf_counter, "name": "wall"}

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from viz_core import models
     from viz_core.engine import run_to_end
-    from viz_core.evaluate import ALL_METHODS, fuse_model
+    from viz_core.evaluation.protocol import scheme_config
+    from viz_core.fusion import fuse_model
 
     versions = {}
     for mod in ("lucent", "torch_dreams"):
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         steps = args.steps or STEPS.get(name, 5)
         base = am_base(name, layer, steps, device)
         fast = fuse_model(model, [layer])  # BN folded + channels-last weights (exact)
-        plain = ALL_METHODS["plain"].config(base, 11, 0.0, 0.05)
-        fe = ALL_METHODS["fluid_elastic_sobolev"].config(base, 11, 0.0, 0.05)
+        plain = scheme_config(base, "plain", 11, 0.0, 0.05)
+        fe = scheme_config(base, "fluid_elastic_sobolev", 11, 0.0, 0.05)
         ours = {"demons-viz, plain GD": (plain, model),
                 "demons-viz, fluid-elastic Sobolev 11": (fe, model),
                 "demons-viz, plain GD, fuse_model": (plain, fast),
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         "(lucent transforms=[], torch-dreams custom transforms = identity; its gradient "
         "clipping disabled), whole calls including set-up, median of "
         f"{args.repeats} interleaved repeats. Ratio = this project's time per step / the "
-        "peer's; <= 1.0: at least as fast. fuse_model (viz_core.evaluate): in addition "
+        "peer's; <= 1.0: at least as fast. fuse_model (viz_core.fusion): in addition "
         "BatchNorm folded into the convolutions (outputs equal to rounding).",
         "Parameterisation: ours and lucent optimise pixels (lucent param.image with fft=False, "
         "decorrelate=False, i.e. a sigmoid of pixels); torch-dreams always uses its FFT + "

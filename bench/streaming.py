@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     device = setup(args)
 
     from viz_core import models
-    from viz_core.evaluate import standard_schemes
+    from viz_core.evaluation.scheme_metrics import standard_schemes
 
     rows = []
     for name in args.models:

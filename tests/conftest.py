@@ -94,3 +94,21 @@ class TinyModel(FeatureModel):
 @pytest.fixture(scope="session")
 def tiny_model() -> TinyModel:
     return TinyModel()
+
+
+def write_random_images(folder: Path, names: list[str], size=(40, 30)) -> None:
+    """Random RGB images named ``names`` in ``folder`` (created), for image-folder tests."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        arr = (rng.random((size[1], size[0], 3)) * 255).astype(np.uint8)
+        Image.fromarray(arr).save(folder / n)
+
+
+@pytest.fixture
+def write_images():
+    """:func:`write_random_images` as a fixture."""
+    return write_random_images

@@ -21,10 +21,10 @@ from dashboard.common import (
     status_message,
     stream,
 )
+from dashboard.plots import table1_figure
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
 from viz_core.errors import VizError
-from viz_core.evaluate import table1_figure
 from viz_core.presets import Batch, Preset
 
 P = "pp_"

@@ -29,13 +29,13 @@ multiplied by** :data:`DENSENET_TAU_FACTOR` (0.05 -> 2.9, 0.02 -> 1.15, 1 -> 57.
 Applied literally this also turns Fig. 2's first DenseNet octave (tau 5) into 288, which
 saturates the pixel range (clipping keeps the image valid); the paper may have meant that
 value on another scale, so treat it as a starting point. Table 1 follows
-:mod:`viz_core.evaluate`, the command that writes its results: tau 20 for both networks.
+:mod:`viz_core.evaluation.protocol`, the command that writes its results: tau 20 for both networks.
 
 Choices the paper does not state: the TV weight, lambda = 0.3 with eps = 0.05, lowered
 by :func:`stable_tv` where a large step size would make explicit TV unstable
 (tau lambda / eps <= 1/4 in [0, 1] pixel units), and 0.1 for Table 1 (as
-``viz_core.evaluate``); the octave reading of :mod:`viz_core.transforms` (absolute scales,
-random crops over the slack) plus the 2 px jitter of Fig. 1 in the "with octaves"
+``viz_core.evaluation.protocol``); the octave reading of :mod:`viz_core.transforms`
+(absolute scales, random crops over the slack) plus the 2 px jitter of Fig. 1 in the "with octaves"
 variant; shipped sample images instead of the paper's Fig. 3 photos. Offline versions of
 the 2000-step Fig. 4 run 400 steps with DenseNet's converted tau (57.6), and Fig. 2's
 offline ResNet uses the VGG19 recipe (tau 60 saturates the small offline ResNet).
@@ -56,7 +56,7 @@ from viz_core.transforms import Octave
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
 TV_WEIGHT = 0.3
-TABLE1_TV = 0.1          # viz_core.evaluate.TV_LAMBDA
+TABLE1_TV = 0.1          # viz_core.evaluation.protocol.TV_LAMBDA
 KING_CRAB = 121
 DAISY = 985
 OFFLINE_AM_CLASS = 9     # Fashion-MNIST "Ankle boot": plenty of structure at 64x64
@@ -279,8 +279,8 @@ def fig4() -> Preset:
 
 def table1() -> Preset:
     """Table 1: the cross-network inversion protocol (Sec. 3.2), with the settings of
-    :mod:`viz_core.evaluate` (which writes results/table1*.csv): tau 20 for both networks,
-    TV lambda 0.1."""
+    :mod:`viz_core.evaluation.protocol` (which writes results/table1*.csv): tau 20 for
+    both networks, TV lambda 0.1."""
     photo = sample_image(3)
     kw = dict(steps=300, step_size=20.0, every=10)
     batches = [
@@ -306,7 +306,7 @@ def table1() -> Preset:
         "the full protocol is the evaluation command, whose results/table1*.csv this page "
         "shows when present.",
         batches, offline,
-        ["As in viz_core.evaluate, tau 20 is used literally for both networks (the "
+        ["As in viz_core.evaluation.protocol, tau 20 is used literally for both networks (the "
          "DenseNet121 pixel-scale factor is not applied here) and TV lambda is 0.1.",
          "Paper (top-1 / top-5 %): VGG19 rec. -> DenseNet121: TV 44.0/65.7, fluid 43.5/67.3, "
          "fluid-elastic 13.8/30.6; DenseNet121 rec. -> VGG19: TV 5.9/14.4, fluid 4.5/10.4, "

@@ -4,9 +4,11 @@ network, classify the 8-bit reconstructions with the other."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
-from viz_core import evaluate as ev
 from viz_core import models
 from viz_core.cli.common import (
     add_device,
@@ -20,6 +22,10 @@ from viz_core.cli.common import (
 )
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
+from viz_core.evaluation import protocol as pr
+from viz_core.evaluation.imagesets import ImageSet, fashion_mnist_images, folder_images
+from viz_core.evaluation.reports import table1_markdown, write_table1
+from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
 
 HELP = "Table 1 protocol: reconstruct with one network, classify with the other"
 DESCRIPTION = ("Reconstruct N images from a layer of network A with every regularization "
@@ -29,10 +35,10 @@ DESCRIPTION = ("Reconstruct N images from a layer of network A with every regula
 
 
 def add_arguments(e: argparse.ArgumentParser) -> None:
-    e.add_argument("--pair", choices=["offline", "imagenet"], default="offline",
+    e.add_argument("--pair", choices=list(pr.PAIRS), default="offline",
                    help="offline: fmnist_vgg <-> fmnist_resnet on Fashion-MNIST (default); "
-                   "imagenet: vgg19 block5_conv1 <-> densenet121 conv5_block12_0_bn (needs "
-                   "--images)")
+                   "robust: their adversarially trained versions; imagenet: vgg19 "
+                   "block5_conv1 <-> densenet121 conv5_block12_0_bn (needs --images)")
     e.add_argument("--models", nargs=2, metavar=("A", "B"), help="override the pair's models")
     e.add_argument("--layers", nargs=2, metavar=("LA", "LB"),
                    help="override the layers (default: each model's deepest block)")
@@ -46,11 +52,11 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--step-size", type=float_arg,
                    help="tau, 0-255 units per step (default: the documented mapping of the "
                    "paper's 20)")
-    e.add_argument("--kernel-size", type=int_arg, default=ev.PAPER_KERNEL_SIZE)
-    e.add_argument("--tv", type=float_arg, default=ev.TV_LAMBDA, help="TV weight lambda")
-    e.add_argument("--tv-eps", type=float_arg, default=ev.TV_EPS)
-    e.add_argument("--methods", default=",".join(ev.METHODS),
-                   help=f"comma-separated subset of: {', '.join(ev.ALL_METHODS)}")
+    e.add_argument("--kernel-size", type=int_arg, default=pr.PAPER_KERNEL_SIZE)
+    e.add_argument("--tv", type=float_arg, default=pr.TV_LAMBDA, help="TV weight lambda")
+    e.add_argument("--tv-eps", type=float_arg, default=pr.TV_EPS)
+    e.add_argument("--methods", default=",".join(TABLE1_SCHEMES),
+                   help=f"comma-separated scheme keys, any of: {', '.join(SCHEME_REGISTRY)}")
     e.add_argument("--batch-images", type=int_arg, default=20,
                    help="images per engine batch, x methods samples (20: cache-friendly on "
                    "CPUs; raise it on a GPU)")
@@ -58,11 +64,11 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                    help="batches run concurrently, drawn from both directions (2, default), "
                    "or one after the other (1); without --threads each worker gets cores / "
                    "workers threads")
-    e.add_argument("--directions", choices=["both", "ab", "ba"], default="both")
+    e.add_argument("--directions", choices=pr.DIRECTIONS, default="both")
     e.add_argument("--seed", type=int_arg, default=0)
     e.add_argument("--no-fuse", action="store_true",
                    help="do not fold BatchNorm into convolutions (slower, same numbers)")
-    e.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+    e.add_argument("--precision", choices=pr.PRECISIONS, default="fp32",
                    help="bf16: run the reconstructing network under autocast (about 2x "
                    "faster on CPUs with AVX512-BF16; classification stays fp32)")
     add_device(e)
@@ -72,6 +78,10 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--per-sample", action="store_true", help="also write <name>_samples.csv")
     e.add_argument("--plotly-js", choices=["cdn", "inline"], default="cdn",
                    help="HTML chart: load plotly.js from its CDN (small file) or embed it")
+    e.add_argument("--executor", choices=pr.EXECUTORS, default="local",
+                   help="local: threads of this process (default); ray: one Ray task per "
+                   "batch (needs the distributed extra)")
+    e.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -84,21 +94,23 @@ def run(args: argparse.Namespace) -> int:
     if not threads and workers > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
     set_threads(threads)
-    settings = ev.Table1Settings(
+    if args.ray_address and args.executor != "ray":
+        raise VizError("--ray-address needs --executor ray", field="executor")
+    settings = pr.Table1Settings(
         n=args.n, steps=args.steps, step_size=args.step_size, kernel_size=args.kernel_size,
-        tv=args.tv, tv_eps=args.tv_eps, methods=[m.key for m in ev.get_methods(args.methods)],
+        tv=args.tv, tv_eps=args.tv_eps, methods=pr.method_keys(args.methods),
         batch_images=args.batch_images, seed=args.seed, fuse=not args.no_fuse,
         precision=args.precision, workers=workers, directions=args.directions).validate()
     out = check_out(args.out, folder=True)
-    pair = ev.OFFLINE_PAIR if args.pair == "offline" else ev.IMAGENET_PAIR
-    (ma, la), (mb, lb) = pair
+    (ma, la), (mb, lb) = pr.PAIRS[args.pair]
     if args.models:
         (ma, mb), la, lb = args.models, None, None
     if args.layers:
         la, lb = args.layers
-    device = resolve_device(args.device)
-    a = models.load_model(ma, weights=args.weights_a, device=device, seed=args.seed)
-    b = models.load_model(mb, weights=args.weights_b, device=device, seed=args.seed + 1)
+    device = str(resolve_device(args.device))
+    refs = (pr.ModelRef(ma, args.weights_a, args.seed, device),
+            pr.ModelRef(mb, args.weights_b, args.seed + 1, device))
+    a, b = refs[0].load(), refs[1].load()
     images = _image_set(args, a, b)
     settings.n = min(settings.n, len(images))
     nb = -(-settings.n // settings.batch_images)
@@ -109,25 +121,43 @@ def run(args: argparse.Namespace) -> int:
                 bar.set_description(direction, refresh=False)
             bar.update(k)
 
-        result = ev.run_table1(a, b, images, settings, la, lb, progress=progress)
+        result = pr.run_table1(a, b, images, settings, la, lb, progress=progress,
+                               executor=args.executor, refs=refs,
+                               ray_address=args.ray_address)
     stem = args.name or f"table1_{args.pair}"
-    paths = ev.write_table1(result, out, stem, command=command_line("evaluate"),
-                            per_sample=args.per_sample, plotly_js=args.plotly_js)
-    print(ev.table1_markdown(result["rows"]))
+    paths = write_table1(result, out, stem, command=command_line("evaluate"),
+                         per_sample=args.per_sample, html=html_writer(args.plotly_js))
+    print(table1_markdown(result["rows"]))
     print()
     print(f"wrote {', '.join(str(p) for p in paths)} "
           f"({result['wall_seconds'] / 60:.1f} min)")
     return 0
 
 
-def _image_set(args: argparse.Namespace, a, b) -> ev.ImageSet:
+def _image_set(args: argparse.Namespace, a: models.LoadedModel,
+               b: models.LoadedModel) -> ImageSet:
     """The images of ``--images`` (with ``--labels``), or Fashion-MNIST for offline pairs."""
     if args.images:
-        return ev.folder_images(args.images, a.classes, args.n, args.seed, args.labels)
+        return folder_images(args.images, a.classes, args.n, args.seed, args.labels)
     if args.labels:
         raise VizError("--labels needs --images (the folder the labels refer to)",
                        field="labels")
     if a.spec.family == "offline" and b.spec.family == "offline":
-        return ev.fashion_mnist_images(args.n, args.seed, args.data_dir)
+        return fashion_mnist_images(args.n, args.seed, args.data_dir)
     raise VizError(f"{a.spec.name} and {b.spec.name} need an image folder: pass --images DIR "
                    "(ImageFolder layout, or a flat folder with --labels FILE)", field="images")
+
+
+def html_writer(plotly_js: str):
+    """The interactive chart's writer (the dashboard's plotly figure), or None with a note
+    when plotly (the ``dashboard`` extra) is not installed."""
+    if importlib.util.find_spec("plotly") is None:
+        print("note: no HTML chart (plotly missing: pip install -e \".[dashboard]\")",
+              file=sys.stderr)
+        return None
+    from dashboard.plots import table1_figure  # front-end code, only when drawing
+
+    def write(rows: list[dict], path: Path) -> None:
+        table1_figure(rows).write_html(str(path), include_plotlyjs=plotly_js, full_html=True)
+
+    return write

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 from viz_core import engine
-from viz_core import evaluate as ev
 from viz_core.cli.common import (
     TASKS,
     add_device,
@@ -22,6 +21,15 @@ from viz_core.cli.common import (
 )
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_LAMBDA
+from viz_core.evaluation.reports import to_csv
+from viz_core.evaluation.scheme_metrics import (
+    paper_claims,
+    scheme_metrics,
+    scheme_metrics_markdown,
+    standard_schemes,
+)
+from viz_core.machine import machine_description
 
 HELP = ("per-scheme metrics (objective, activation, HF/coarse share, TV, PSNR/SSIM) for a "
         "set of runs")
@@ -43,8 +51,8 @@ def add_arguments(m: argparse.ArgumentParser) -> None:
     m.add_argument("--image", help="image to invert (task inversion)")
     m.add_argument("--steps", type=int_arg, default=160)
     m.add_argument("--step-size", type=float_arg, default=5.0)
-    m.add_argument("--kernel-size", type=int_arg, default=ev.PAPER_KERNEL_SIZE)
-    m.add_argument("--tv", type=float_arg, default=ev.TV_LAMBDA)
+    m.add_argument("--kernel-size", type=int_arg, default=PAPER_KERNEL_SIZE)
+    m.add_argument("--tv", type=float_arg, default=TV_LAMBDA)
     m.add_argument("--jitter", type=float_arg, default=0.0)
     m.add_argument("--seed", type=int_arg, default=0)
     add_device(m)
@@ -73,7 +81,7 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
                      step_size=args.step_size, jitter=args.jitter, seed=args.seed,
                      device=args.device, every=args.steps)
     base.validate()
-    return ev.standard_schemes(base, args.kernel_size, args.tv)
+    return standard_schemes(base, args.kernel_size, args.tv)
 
 
 def _group(configs: list[RunConfig]) -> list[list[RunConfig]]:
@@ -106,22 +114,22 @@ def run(args: argparse.Namespace) -> int:
             res = engine.run_to_end(group, model, reference=ref, keep_frames=False,
                                     every=max(1, c0.total_steps // 10),
                                     progress=_advance(bar))
-            rows += ev.scheme_metrics(res.final, group, ref)
-    print(ev.scheme_metrics_markdown(rows))
-    claims = ev.paper_claims(rows)
+            rows += scheme_metrics(res.final, group, ref)
+    print(scheme_metrics_markdown(rows))
+    claims = paper_claims(rows)
     if claims:
         print()
         for c in claims:
             print(c)
     if csv_out is not None:
-        csv_out.write_text(ev.to_csv(rows, CSV_COLUMNS), encoding="utf-8")
+        csv_out.write_text(to_csv(rows, CSV_COLUMNS), encoding="utf-8")
     if json_out is not None:
         json_out.write_text(json.dumps({"rows": rows, "claims": claims}, indent=2,
                                        default=str) + "\n", encoding="utf-8")
     if md_out is not None:
         text = ["# Scheme metrics", "", f"Command: `{command_line('metrics')}`", "",
-                f"Machine: {ev.machine_description()}.", "",
-                ev.scheme_metrics_markdown(rows), "",
+                f"Machine: {machine_description()}.", "",
+                scheme_metrics_markdown(rows), "",
                 "HF fraction: spectral energy above half Nyquist (fine detail, noise); coarse "
                 "fraction: energy at wavelengths >= 16 px; TV: mean isotropic total "
                 "variation (eq. 19).", ""] + [f"* {c}" for c in claims]

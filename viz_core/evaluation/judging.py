@@ -1,0 +1,52 @@
+"""How a second network judges a pre-image (the recognisability measure of Table 1,
+Sec. 3.2): quantise to 8 bits as a saved PNG would, classify, count top-k hits."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from viz_core.images import to_uint8
+from viz_core.models import LoadedModel
+
+__all__ = ["classify", "mean_finite", "quantize", "topk_hits"]
+
+
+@torch.no_grad()
+def classify(model: LoadedModel, images: torch.Tensor, batch: int = 250) -> torch.Tensor:
+    """Logits of ``model`` for images (N, C, H, W) in [0, 1] (resized to its input size)."""
+    s = model.spec.input_size
+    head = model.features("logits")
+    outs = []
+    for i in range(0, len(images), batch):
+        x = images[i:i + batch].to(model.device, torch.float32)
+        if x.shape[1] != model.spec.channels:
+            x = x.mean(1, keepdim=True) if model.spec.channels == 1 else \
+                x.expand(-1, model.spec.channels, -1, -1)
+        if x.shape[-1] != s or x.shape[-2] != s:
+            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False,
+                              antialias=True)
+        outs.append(head(model.normalize(x)).float().cpu())
+    return torch.cat(outs)
+
+
+def quantize(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """8-bit quantisation as a saved pre-image (``images.to_uint8``), back to [0, 1]."""
+    arr = np.stack([to_uint8(im) for im in np.asarray(images)])
+    arr = arr[:, None] if arr.ndim == 3 else arr.transpose(0, 3, 1, 2)
+    return torch.from_numpy(arr.astype(np.float32) / 255.0)
+
+
+def topk_hits(logits: torch.Tensor, labels: np.ndarray, k: int) -> np.ndarray:
+    """Per image: is the label among the ``k`` highest logits?"""
+    k = min(k, logits.shape[1])
+    top = logits.topk(k, dim=1).indices.numpy()
+    return (top == np.asarray(labels)[:, None]).any(1)
+
+
+def mean_finite(a) -> float:
+    """Mean of the finite values (NaN when there is none)."""
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(a.mean()) if a.size else float("nan")

@@ -1,0 +1,216 @@
+"""Writers and readers of evaluation results: CSV, Markdown, JSON and an example grid
+(PNG) of the Table 1 protocol (Sec. 3.2), and the committed CSVs read back (e.g. by the
+dashboard's chart). The interactive chart (HTML) is drawn by the front end
+(``dashboard.plots.table1_figure``) and handed to :func:`write_table1` as a writer."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from viz_core.errors import VizError
+from viz_core.images import to_uint8
+from viz_core.machine import machine_description
+
+__all__ = ["ROW_COLUMNS", "SAMPLE_COLUMNS", "examples_png", "fmt", "metrics_markdown",
+           "pct", "read_table1_csv", "table1_markdown", "to_csv", "write_table1"]
+
+ROW_COLUMNS = ["direction", "rec_model", "rec_layer", "cls_model", "method", "label", "n",
+               "steps", "step_size", "top1", "top5", "clean_top1", "clean_top5", "self_top1",
+               "rel_error", "psnr", "ssim", "hf_fraction", "coarse_fraction", "tv", "diverged",
+               "seconds"]
+SAMPLE_COLUMNS = ["direction", "method", "image", "id", "label", "pred", "top1", "top5",
+                  "rel_error", "psnr", "ssim", "diverged"]
+
+
+def fmt(v, digits: int = 4) -> str:
+    """A number for a table cell (NaN: empty)."""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        if math.isinf(v):
+            return "inf"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def to_csv(rows: list[dict], columns: list[str] = ROW_COLUMNS) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([fmt(r.get(c, ""), 6) for c in columns])
+    return buf.getvalue()
+
+
+def read_table1_csv(path: str | Path) -> list[dict]:
+    """Rows of a ``table1*.csv`` written by :func:`write_table1` (numbers as floats), e.g.
+    to redraw the Table 1 chart on the dashboard. Method keys are read as written (older
+    files used the same canonical keys)."""
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"results file {str(p)!r} does not exist", field="results")
+    rows = []
+    with p.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            row: dict = {}
+            for k, v in r.items():
+                try:
+                    row[k] = float(v) if k not in ("direction", "rec_model", "rec_layer",
+                                                   "cls_model", "method", "label") else v
+                except (TypeError, ValueError):
+                    row[k] = float("nan") if v == "" else v
+            rows.append(row)
+    missing = {"direction", "method", "label", "top1", "top5"} - set(rows[0] if rows else {})
+    if missing:
+        raise VizError(f"{p.name} is not a Table 1 results file (missing columns "
+                       f"{', '.join(sorted(missing))})", field="results")
+    return rows
+
+
+def pct(v: float | None) -> str:
+    """A percentage for a table cell (NaN / None: empty)."""
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}%"
+
+
+def table1_markdown(rows: list[dict]) -> str:
+    """The paper's Table 1 layout: methods x (direction: top-1, top-5)."""
+    directions = list(dict.fromkeys(r["direction"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    by = {(r["direction"], r["method"]): r for r in rows}
+    head = "| method | " + " | ".join(
+        f"{d.split(' -> ')[0]} rec. -> {d.split(' -> ')[1]} top-1 | top-5" for d in directions)
+    lines = [head + " |", "|---|" + "---:|---:|" * len(directions)]
+    for m in methods:
+        cells = []
+        label = next(r["label"] for r in rows if r["method"] == m)
+        if m == "original":
+            label = "original images (classifier's accuracy)"
+        for d in directions:
+            r = by.get((d, m))
+            cells += [pct(r["top1"]), pct(r["top5"])] if r else ["", ""]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def metrics_markdown(rows: list[dict]) -> str:
+    """Per direction and method: the reconstruction metrics (means over the N images)."""
+    cols = [("direction", "direction"), ("label", "method"), ("self_top1", "A's top-1"),
+            ("rel_error", "rel. feature error"), ("psnr", "PSNR dB"), ("ssim", "SSIM"),
+            ("hf_fraction", "HF fraction"), ("coarse_fraction", "coarse fraction"),
+            ("tv", "TV"), ("diverged", "diverged")]
+    lines = ["| " + " | ".join(c[1] for c in cols) + " |",
+             "|" + "---|" * 2 + "---:|" * (len(cols) - 2)]
+    for r in rows:
+        vals = []
+        for k, _ in cols:
+            v = r.get(k)
+            vals.append(pct(v) if k == "self_top1" else fmt(v, 3))
+        lines.append("| " + " | ".join(vals) + " |")
+    return "\n".join(lines)
+
+def examples_png(examples: dict, path: str | Path, scale: int | None = None) -> None:
+    """A grid of the first reconstructions: per direction, rows = original + methods
+    (small images are enlarged ``scale`` times, default 2 below 128 px)."""
+    tiles = []
+    for d, ex in examples.items():
+        for key, imgs in ex.items():
+            tiles.append((f"{d}: {key}", [to_uint8(im) for im in imgs]))
+    if not tiles:
+        return
+    h, w = tiles[0][1][0].shape[:2]
+    scale = scale or (2 if max(h, w) < 128 else 1)
+    label_w, cols = 260, max(len(t[1]) for t in tiles)
+    mode = "L" if all(im.ndim == 2 for _, ims in tiles for im in ims) else "RGB"
+    canvas = Image.new(mode, (label_w + cols * w * scale, len(tiles) * h * scale), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, (label, imgs) in enumerate(tiles):
+        draw.text((4, r * h * scale + 4), label, fill="black")
+        for c, im in enumerate(imgs):
+            pil = Image.fromarray(im).convert(mode).resize((w * scale, h * scale),
+                                                            Image.NEAREST)
+            canvas.paste(pil, (label_w + c * w * scale, r * h * scale))
+    canvas.save(path, optimize=True)
+
+
+def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = "",
+                 per_sample: bool = False,
+                 html: Callable[[list[dict], Path], None] | None = None) -> list[Path]:
+    """Write ``<stem>.csv``, ``.md``, ``.json`` (settings, timing, machine) and
+    ``_examples.png``; ``_samples.csv`` with ``per_sample``; ``.html`` with ``html(rows,
+    path)`` (the front end's chart writer)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = result["rows"]
+    total = sum(result["seconds"].values())
+    s = result["settings"]
+    paths = []
+    p = out / f"{stem}.csv"
+    p.write_text(to_csv(rows), encoding="utf-8")
+    paths.append(p)
+    if per_sample:
+        p = out / f"{stem}_samples.csv"
+        p.write_text(to_csv(result["samples"], SAMPLE_COLUMNS), encoding="utf-8")
+        paths.append(p)
+    steps = rows[0]["steps"] if rows else s["steps"]
+    taus = ", ".join(f"{d}: {r['step_size']:g}" for d, r in
+                     {r["direction"]: r for r in rows}.items())
+    md = [f"# Table 1 protocol (Baust et al. Sec. 3.2) on {result['images']}, "
+          f"N = {s['n']}", ""]
+    if command:
+        md += ["Command:", "", f"    {command}", ""]
+    md += [f"Settings: {steps} iterations, step size tau ({taus}; 0-255 units per step, "
+           f"mean|g| normalisation), kernel size {s['kernel_size']} (sigma / gamma fitted), "
+           f"TV lambda {s['tv']:g} (eps {s['tv_eps']:g}), no octaves or jitter, seed "
+           f"{s['seed']}, {s['batch_images']} images x {len(s['methods'])} methods per batch, "
+           f"{s['precision']}, BatchNorm folded: {s['fuse']}, concurrent batches (workers): "
+           f"{s['workers']}. Reconstructions are quantised to 8 bits before "
+           "classification.", "",
+           f"Machine: {machine_description()}. Time: "
+           + ", ".join(f"{d} {v / 60:.1f} min" for d, v in result["seconds"].items())
+           + f", total {total / 60:.1f} min (wall {result.get('wall_seconds', total) / 60:.1f} "
+           f"min); torch threads per worker {result.get('threads')}; 1-min load average at "
+           f"start / end {result.get('load_average')}.", "",
+           "## Top-1 / top-5 of the other network on the reconstructions", "",
+           table1_markdown(rows), "",
+           "## Reconstruction metrics (means over the N images)", "",
+           "A's top-1: the reconstructing network's own accuracy on its reconstructions; rel. "
+           "feature error: ||Phi(u) - Phi0|| / ||Phi0|| at the end; HF fraction: spectral "
+           "energy above half Nyquist; coarse fraction: energy at wavelengths >= 16 px; TV: "
+           "mean isotropic total variation (eq. 19).", "",
+           metrics_markdown(rows), ""]
+    p = out / f"{stem}.md"
+    p.write_text("\n".join(md), encoding="utf-8")
+    paths.append(p)
+    if html is not None:
+        p = out / f"{stem}.html"
+        html(rows, p)
+        paths.append(p)
+    meta = {"settings": s, "images": result["images"], "seconds": result["seconds"],
+            "total_seconds": total, "wall_seconds": result.get("wall_seconds"),
+            "load_average": result.get("load_average"), "threads": result.get("threads"),
+            "machine": machine_description(), "command": command,
+            "rows": rows}
+    p = out / f"{stem}.json"
+    p.write_text(json.dumps(meta, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    paths.append(p)
+    if result.get("examples"):
+        p = out / f"{stem}_examples.png"
+        examples_png(result["examples"], p)
+        paths.append(p)
+    return paths
+
+
+def _json_default(o):
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)
+
