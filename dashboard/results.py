@@ -137,3 +137,21 @@ def judge_for(model_name: str) -> str | None:
     from viz_core.sweeps.cells import default_judge
 
     return default_judge(model_name)
+
+
+ROBUST_SUFFIX = "_robust"
+
+
+def robust_for(model_name: str) -> str | None:
+    """The adversarially trained counterpart of a standard offline model (``fmnist_vgg`` ->
+    ``fmnist_vgg_robust``) when its weights are on this machine, else None."""
+    from viz_core.errors import VizError
+    from viz_core.models import weights_status
+
+    if model_name.endswith(ROBUST_SUFFIX):
+        return None
+    name = model_name + ROBUST_SUFFIX
+    try:
+        return name if weights_status(name) == "offline" else None
+    except VizError:  # not registered in this zoo
+        return None

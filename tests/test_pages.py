@@ -276,9 +276,11 @@ def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
     no_exception(at)
     at.button(key="cmp_run").click().run()
     no_exception(at)
-    rec = at.session_state["cmp_record"]
+    rec = at.session_state["cmp_records"][0]
     assert rec.status == "done" and rec.images.shape[0] == 3
-    assert len(at.image) == 3
+    captions = [i.captions[0] for i in at.image]  # the default task inverts the ankle boot
+    assert len(captions) == 4 and captions[0] == "reference image"
+    assert all("rel. feature error" in c for c in captions[1:])
     assert rec.labels == ["Sobolev fluid", "Sobolev elastic", "TV"]
     at.button(key="cmp_open_elastic_sobolev").click().run()
     no_exception(at)

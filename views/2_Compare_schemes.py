@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from dashboard import plots
+from dashboard import plots, results
 from dashboard import state as ui_state
 from dashboard.common import (
     PAGES,
@@ -16,6 +16,7 @@ from dashboard.common import (
     commit,
     current,
     downloads,
+    get_model,
     guard,
     setup_page,
     show_image,
@@ -35,6 +36,10 @@ ROWS = [("Gaussian G_sigma", ui_state.CELLS[:3]), ("Sobolev S_gamma", ui_state.C
         ("Baselines", ui_state.CELLS[6:])]
 CELL_LABELS = {key: get_scheme(key).label for key in ui_state.CELLS}
 NO_GRID = "-"
+CELL_SIZE = 192
+FEATURE_ERROR_HELP = ("rel. feature error = ||Phi(u) - Phi(x)||^p / ||Phi(x)||^p: how far the "
+                      "pre-image's features at the chosen layer are from the reference "
+                      "image's (0 = identical features; eq. 3)")
 
 setup_page("Compare schemes")
 
@@ -81,6 +86,12 @@ def _sidebar(ctl: Controls):
     sb.subheader("Model and target")
     model = model_controls(ctl)
     target = target_controls(ctl, model)
+    robust = results.robust_for(st.session_state[P + "model"])
+    sb.toggle("Standard vs robust side by side", key=P + "robust", disabled=robust is None,
+              help="runs the same grid on the adversarially trained counterpart as well")
+    if robust is None:
+        sb.caption("No robust counterpart of this model is on this server yet; the toggle "
+                   "turns on once one is in assets/models.")
     sb.subheader("Schemes")
     try:
         cur = ui_state.parse_cells(st.session_state[P + "cells"])
@@ -95,16 +106,17 @@ def _sidebar(ctl: Controls):
                max(3, min(31, size - 1 + size % 2)), 2)
     ctl.slider("tv", "TV weight lambda (TV cell)", 0.01, 3.0, 0.01)
     tau = max([float(st.session_state[P + "step_size"])] + _octave_taus())
-    limit = presets.stable_tv(tau, weight=float("inf"))
-    if float(st.session_state[P + "tv"]) > limit / 0.8:
-        sb.warning(f"explicit TV is unstable for tau lambda / eps > 1/4: with tau = {tau:g}, "
-                   f"keep lambda below {limit / 0.8:.3g}")
+    warn = results.tv_stability_warning(tau, float(st.session_state[P + "tv"]), 0.05)
+    if warn:
+        sb.warning(warn)
     sb.subheader("Optimization")
-    ctl.number("step_size", "Step size tau (0-255 levels per step)", 1e-6, None, 0.5,
-               format="%g")
-    ctl.number("steps", "Steps", 1, 100_000, 10)
-    if ctl.toggle("octaves_on", "Octaves (scale:steps:tau, ...)"):
+    octaves = ctl.toggle("octaves_on", "Octaves / step schedule (scale:steps:tau, ...)")
+    if octaves:
         ctl.text("octaves", "Octave schedule")
+    off = " (set by the schedule)" if octaves else ""
+    ctl.number("step_size", f"Step size tau (0-255 levels per step){off}", 1e-6, None, 0.5,
+               format="%g", disabled=octaves)
+    ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction)", 0.0, None, 1.0, format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
@@ -112,7 +124,7 @@ def _sidebar(ctl: Controls):
         adv = Controls(P, st.container())
         adv.radio("p", "Inversion exponent p", (1, 2))
     ctl.slots.update(adv.slots)
-    return model, target
+    return model, target, robust
 
 
 def _open_in_playground(cfg: RunConfig) -> None:
@@ -121,19 +133,42 @@ def _open_in_playground(cfg: RunConfig) -> None:
                    query_params=ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS))
 
 
-def _draw(cells: dict, ph: dict, rec: RunRecord, full: bool, key: str) -> None:
-    for i, cid in enumerate(ph["order"]):
-        a = rec.activation[-1][i] if rec.activation else float("nan")
-        show_image(cells[cid], rec.images[i], f"{CELL_LABELS[cid]} · {ph['act_name']} {a:.3g}",
-                   192)
-    ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
-                            text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s")
+def _caption(rec: RunRecord, i: int, cid: str, act_name: str) -> str:
+    a = rec.activation[-1][i] if rec.activation else float("nan")
+    parts = [f"{CELL_LABELS[cid]} · {act_name} {a:.3g}"]
+    for k, v in enumerate(rec.verdicts[i] if rec.verdicts else []):
+        if k == 0 and v.target_prob is not None:
+            parts.append(f"class probability {v.target_prob:.0%}")
+        elif k > 0:
+            name, p = v.top[0]
+            parts.append(f"{v.model} sees {name} ({p:.0%})")
+    return " · ".join(parts)
+
+
+def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) -> None:
+    for m, rec in enumerate(recs):
+        if rec.images is None:
+            continue
+        for i, cid in enumerate(ph["order"]):
+            show_image(cells[m, cid], rec.images[i], _caption(rec, i, cid, ph["act_name"]),
+                       CELL_SIZE)
+        rec.mark_shown()
+    rec = recs[-1]
+    if rec.status in ("diverged", "error"):
+        ph["progress"].empty()
+    else:
+        who = f" · {rec.model_label}" if len(recs) > 1 else ""
+        ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
+                                text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s{who}")
     if not full:
         return
+    rec = recs[0]
     steps, obj, act = rec.curves()
     if len(steps):
         ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels,
                                                       ph["act_name"]), key=f"{key}_curves")
+    else:
+        ph["curves"].info("No curve yet: the run has not completed a step.")
     series = []
     rows = []
     for i, label in enumerate(rec.labels):
@@ -149,13 +184,24 @@ def _draw(cells: dict, ph: dict, rec: RunRecord, full: bool, key: str) -> None:
                               format="percent")})
 
 
+def _verdict_models(model, name: str) -> list:
+    out = [model]
+    judge = results.judge_for(name)
+    if judge is not None:
+        try:
+            out.append(get_model(judge))
+        except VizError:
+            pass
+    return out
+
+
 def main() -> None:
     notices = bind(P, D, ui_state.COMPARE_CHOICES)
     ctl = Controls(P)
-    model, target = _sidebar(ctl)
+    model, target, robust = _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(n)
+        st.toast(ui_state.ui_message(n))
 
     st.title("Compare schemes")
     st.caption("Fig. 1 of the paper: rows Gaussian / Sobolev kernels (fitted to the kernel "
@@ -168,13 +214,19 @@ def main() -> None:
             for c in configs:
                 ui_state.check_against_model(c, model)
     except VizError as exc:
-        error = str(exc)
+        error = ui_state.ui_message(str(exc))
         ctl.error(exc.field if exc.field in ctl.slots else "cells", error)
         configs = []
     if model is None:
         error = error or "the model could not be loaded (see the sidebar)"
     if s["task"] == "inversion" and target.reference is None and model is not None:
         error = error or "no valid image to invert (see the sidebar)"
+    runs = [model]
+    if robust is not None and st.session_state.get(P + "robust") and model is not None:
+        try:
+            runs.append(get_model(robust, s["weights"], s["device"]))
+        except VizError as exc:
+            error = error or ui_state.ui_message(str(exc))
 
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("Run all", type="primary", key=P + "run", disabled=bool(error),
@@ -182,11 +234,24 @@ def main() -> None:
     b2.button("Stop", key=P + "stop", width="stretch")
     if error:
         b3.error(error, icon="⚠️")
-    ph = {"progress": st.empty(),
-          "act_name": "rel. feature error" if s["task"] == "inversion" else "activation"}
+    inversion = s["task"] == "inversion"
+    ph = {"progress": st.empty(), "status": st.empty(),
+          "act_name": "rel. feature error" if inversion else "activation"}
+    if inversion:
+        st.caption(FEATURE_ERROR_HELP)
     order = [ui_state.cell_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
+
+    recs: list[RunRecord] = st.session_state.get(P + "records") or []
+    for r in recs:
+        r.mark_interrupted()
+    if recs and [ui_state.cell_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
+        recs = []  # the grid changed: the old images no longer match the cells
+    shown_ref = recs[0].reference if recs else target.reference
+    if inversion and shown_ref is not None:
+        show_image(st, shown_ref[0], "reference image", CELL_SIZE)
     cells = {}
+    labels = [m.label for m in runs] if len(runs) > 1 else [""]
     for title, ids in ROWS:
         shown = [c for c in ids if c in by_cell]
         if not shown:
@@ -195,44 +260,52 @@ def main() -> None:
         cols = st.columns(3)
         for col, cid in zip(cols, shown):
             with col:
-                cells[cid] = st.empty()
-                cells[cid].caption(f"{CELL_LABELS[cid]} - waiting for Run")
                 if st.button("Open in Playground", key=f"{P}open_{cid}",
                              help="the Playground with this cell's settings"):
                     _open_in_playground(by_cell[cid])
+                for m, lab in enumerate(labels):
+                    cells[m, cid] = st.empty()
+                    cells[m, cid].caption(f"{CELL_LABELS[cid]} {lab} - waiting for Run")
     ph["order"] = order
-    ph["status"] = st.container()
     left, right = st.columns(2)
     ph["curves"], ph["spectrum"] = left.empty(), right.empty()
     ph["table"] = st.empty()
-    ph["downloads"] = st.container()
+    ph["downloads"] = st.empty()
 
-    rec: RunRecord | None = st.session_state.get(P + "record")
-    if rec is not None:
-        rec.mark_interrupted()
-        if [ui_state.cell_of(RunConfig.from_json(j)) for j in rec.configs] != order:
-            rec = None  # the grid changed: the old images no longer match the cells
     if run and configs and model is not None:
-        rec = RunRecord([c.name for c in configs], [c.to_json() for c in configs],
-                        model.label, configs[0].total_steps)
-        st.session_state[P + "record"] = rec
         ref = torch.from_numpy(target.reference) if target.reference is not None else None
-        stream(configs, model, rec,
-               lambda r, f, full: _draw(cells, ph, r, full, f"run{len(r.steps)}"),
-               reference=ref, every=configs[0].every)
-    if rec is not None and rec.images is not None:
-        if not run:
-            _draw(cells, ph, rec, True, "static")
-        with ph["status"]:
-            status_message(rec)
-        if rec.status != "running":
-            with ph["downloads"]:
-                pick = st.selectbox("Download a cell", range(len(rec.labels)),
-                                    format_func=lambda i: rec.labels[i], key=P + "dl_pick")
-                downloads(rec, pick, "cmp_dl", f"demons-{order[pick]}")
-    elif rec is not None:
-        with ph["status"]:
-            status_message(rec)
+        recs = []
+        st.session_state[P + "records"] = recs
+        for m in runs:
+            rec = RunRecord([c.name for c in configs], [c.to_json() for c in configs],
+                            m.label, configs[0].total_steps, settings=dict(s),
+                            reference=target.reference)
+            recs.append(rec)
+            stream(configs, m, rec,
+                   lambda r, f, full: _draw(cells, ph, recs, full, f"run{len(r.steps)}"),
+                   reference=ref, every=configs[0].every)
+            rec.finish(_verdict_models(m, m.spec.name))
+            if rec.status != "done":
+                break
+    if recs and recs[0].images is not None:
+        _draw(cells, ph, recs, True, "static")
+        with ph["status"].container():
+            for rec in recs:
+                if len(recs) > 1:
+                    st.markdown(f"**{rec.model_label}**")
+                status_message(rec, rec.stale(s))
+        if all(r.status != "running" for r in recs):
+            with ph["downloads"].container():
+                pick = st.selectbox("Download a cell of the run shown",
+                                    range(len(recs[0].labels)),
+                                    format_func=lambda i: recs[0].labels[i], key=P + "dl_pick")
+                for m, rec in enumerate(recs):
+                    if len(recs) > 1:
+                        st.caption(rec.model_label)
+                    downloads(rec, pick, f"cmp_dl{m}", f"demons-{order[pick]}")
+    elif recs:
+        with ph["status"].container():
+            status_message(recs[0], recs[0].stale(s))
 
 
 guard(main)
