@@ -156,8 +156,9 @@ def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str
                                  mode="lines+markers" if markers else "lines",
                                  line=dict(color=c, dash=(dash or {}).get(label))))
     fig.update_xaxes(title_text=xtitle, title_standoff=2, type="log" if log_x else "linear",
-                     range=list(x_range) if x_range else None)
-    fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear")
+                     range=list(x_range) if x_range else None, exponentformat="power")
+    fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear",
+                     exponentformat="power")  # 10^-4, not the SI prefix "100μ"
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       legend=dict(orientation="h", y=-0.25), **_LAYOUT)
     return fig

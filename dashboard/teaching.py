@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from viz_core.errors import VizError
-from viz_core.kernels import Kernel, KernelSpec, build
+from viz_core.kernels import FIT_THRESHOLD, Kernel, KernelSpec, _ring_max, build
 from viz_core.schemes import Scheme, SchemeBank
 
 TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")
@@ -59,15 +59,41 @@ class KernelStats:
     center: float
     std: float
     nyquist_gain: float
+    half_nyquist_gain: float
+    edge: float
+
+    @property
+    def truncated(self) -> bool:
+        """True when the outermost ring holds more than the fitting rule allows (Sec. 2.7)."""
+        return self.edge > FIT_THRESHOLD * (1 + 1e-6)
+
+
+def edge_weight(kernel: Kernel) -> float:
+    """Largest entry of the outermost ring of the unit-sum kernel: the fitting rule of
+    Sec. 2.7 keeps it <= 1e-4; above that, the kernel is cut off by its size."""
+    if kernel.weights is None or kernel.size < 3:
+        return 0.0
+    w = kernel.weights.double().numpy()
+    return _ring_max(w / w.sum())
 
 
 def kernel_stats(kernel: Kernel, label: str) -> KernelStats:
-    """Fitted parameter, centre tap, std and axial gain at Nyquist of a kernel."""
+    """Fitted parameter, centre tap, std, axial gains at Nyquist and at half of it, and the
+    edge weight (truncation) of a kernel."""
     name = {"gaussian": "sigma", "sobolev": "gamma"}.get(kernel.spec.kind, "param")
     centre = (float(kernel.weights[kernel.size // 2, kernel.size // 2])
               if kernel.weights is not None else float("nan"))
     _, resp = axial_response(kernel, 128)
-    return KernelStats(label, name, kernel.param, centre, kernel_std(kernel), float(resp[-1]))
+    return KernelStats(label, name, kernel.param, centre, kernel_std(kernel), float(resp[-1]),
+                       float(resp[resp.size // 2]), edge_weight(kernel))
+
+
+def equal_variance_gaussian(kernel: Kernel) -> Kernel:
+    """The Gaussian of the same per-axis variance as ``kernel``, on a grid of the same size
+    (or larger, up to 3 sigma each side), so the two can be compared at equal width."""
+    sigma = max(kernel_std(kernel), 1e-3)
+    size = max(kernel.size, 2 * math.ceil(3 * sigma) + 1)
+    return build(KernelSpec("gaussian", sigma, size))
 
 
 def comparison_kernels(size: int, order: int = 2) -> dict[str, Kernel]:

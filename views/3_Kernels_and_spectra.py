@@ -1,4 +1,10 @@
-"""Kernels & spectra: Gaussian vs Sobolev filters without any network (Sec. 2.2-2.4, 2.7)."""
+"""Kernels & spectra: Gaussian vs Sobolev filters without any network (Sec. 2.2-2.4, 2.7).
+
+One visual vocabulary on every chart: the **colour** says which kernel (Gaussian blue,
+Sobolev red, higher-order Sobolev in oranges, the equal-variance Gaussian light blue), the
+**dash** says fluid (dotted) or elastic (solid); charts without a fluid/elastic distinction
+draw solid lines. Every sentence with a comparison is computed from the current settings.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,14 @@ from dashboard import plots, teaching
 from dashboard import state as ui_state
 from dashboard.common import Controls, bind, commit, guard, setup_page
 from viz_core.errors import VizError
-from viz_core.kernels import KernelSpec, build
+from viz_core.kernels import FIT_THRESHOLD, Kernel, KernelSpec, build
 
 P = "kx_"
 D = ui_state.KERNELS_DEFAULTS
+GAUSS, SOBOLEV, EQUAL_VAR = "#1f77b4", "#d62728", "#8fc1e8"
+ORDER_COLORS = ("#d62728", "#e6550d", "#fd8d3c", "#fdae6b", "#8c2d04", "#a63603",
+                "#f16913", "#fdd0a2")
+FLUID_DASH = "dot"
 
 setup_page("Kernels & spectra")
 
@@ -27,6 +37,168 @@ def _sidebar(ctl: Controls) -> None:
     st.sidebar.subheader("Elastic compounding")
     ctl.slider("n", "Elastic steps n", 1, 30, 1)
     ctl.toggle("log", "Log scale for profiles")
+
+
+def _order_color(k: int) -> str:
+    return ORDER_COLORS[(k - 1) % len(ORDER_COLORS)]
+
+
+def _shade(color: str, t: float) -> str:
+    """``color`` mixed with white: t = 1 full colour, t = 0 white (for K^m, m = 1..n)."""
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 - (255 - c) * t):02x}" for c in rgb)
+
+
+def _ratio_words(a: float, b: float) -> str:
+    """'more' / 'less' / 'about as much' for a vs b, with the factor."""
+    if a > 1.25 * b:
+        return f"more ({a:.1%} vs {b:.1%}, x{a / max(b, 1e-12):.3g})"
+    if b > 1.25 * a:
+        return f"less ({a:.1%} vs {b:.1%})"
+    return f"about as much ({a:.1%} vs {b:.1%})"
+
+
+def _intro(fit: bool, g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
+           st_s: teaching.KernelStats) -> None:
+    how = ("both fitted to the kernel size by the rule of Sec. 2.7 (unit sum, outermost ring "
+           f"<= {FIT_THRESHOLD:g}, largest parameter)" if fit else
+           f"set by hand (sigma = {g.param:.3g}, gamma = {s1.param:.3g}; the fit is off)")
+    st.markdown(
+        "The fluid and elastic kernels of the demons update: the **Gaussian** "
+        r"$G_\sigma$ (eqs. 6, 8) and the **Sobolev** filter "
+        r"$S_\gamma = (I - \gamma\Delta)^{-1}\delta$ (eqs. 16-17), " + how + ". "
+        f"With these settings the Sobolev filter passes "
+        f"{_ratio_words(st_s.nyquist_gain, st_g.nyquist_gain)} of the highest frequency "
+        f"(Nyquist) than the Gaussian; its centre tap is {st_s.center:.3f} against "
+        f"{st_g.center:.3f}.")
+    cut = [x for x in (st_g, st_s) if x.truncated]
+    if cut:
+        st.warning("Truncated: " + "; ".join(
+            f"{x.label}'s outermost ring holds up to {x.edge:.2g} of the weight (the fitting "
+            f"rule allows {FIT_THRESHOLD:g})" for x in cut) +
+            ". The kernel is cut off by its size: its width and spectrum are those of the "
+            "cut kernel, not of the parameter alone.")
+
+
+def _equal_variance(g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
+                    st_s: teaching.KernelStats) -> None:
+    ge = teaching.equal_variance_gaussian(s1)
+    st_e = teaching.kernel_stats(ge, "Gaussian, equal variance")
+    st.subheader("Is Sobolev sharper than Gaussian? Two comparisons")
+    st.dataframe([{"kernel": x.label, "size": k.size, "variance (px²)": round(x.std**2, 3),
+                   "centre tap": round(x.center, 4),
+                   "|H| at f = 1/4": f"{x.half_nyquist_gain:.1%}",
+                   "|H| at Nyquist": f"{x.nyquist_gain:.2%}"}
+                  for x, k in ((st_s, s1), (st_g, g), (st_e, ge))],
+                 hide_index=True, width="stretch")
+    same_size = (f"**Same size** (what the fit gives): the Sobolev kernel has variance "
+                 f"{st_s.std**2:.2f} px² and the Gaussian {st_g.std**2:.2f} px², so this "
+                 f"comparison mixes shape and width")
+    same_size += (": part of the Sobolev filter's extra high-frequency gain is only that it "
+                  "is narrower." if st_s.std < 0.9 * st_g.std else ".")
+    sharper = st_s.center > st_e.center and st_s.nyquist_gain > st_e.nyquist_gain
+    equal = (f"**Equal variance** (Gaussian sigma = {ge.param:.3g} px): the Sobolev kernel's "
+             f"centre tap is {st_s.center:.3f} against {st_e.center:.3f} and it passes "
+             f"{_ratio_words(st_s.nyquist_gain, st_e.nyquist_gain)} at Nyquist. ")
+    equal += ("So it is sharper by its shape too (a peak with heavy tails), not only by its "
+              "width." if sharper else
+              "At equal width it is not sharper: the difference at equal size is width.")
+    st.markdown(same_size + "\n\n" + equal)
+    x = {"Sobolev k=1": plots.kernel_profile(s1), "Gaussian, equal variance":
+         plots.kernel_profile(ge)}
+    colors = {"Sobolev k=1": SOBOLEV, "Gaussian, equal variance": EQUAL_VAR}
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(plots.lines_figure(x, "centre profiles at equal variance", "pixel",
+                                       "weight", colors=colors, markers=True),
+                    key="kx_eqvar_prof")
+    c2.plotly_chart(plots.lines_figure(
+        {"Sobolev k=1": teaching.axial_response(s1), "Gaussian, equal variance":
+         teaching.axial_response(ge)}, "frequency response at equal variance",
+        "cycles / pixel", "|H|", log_y=True, colors=colors), key="kx_eqvar_freq")
+
+
+def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
+    st.subheader("Elastic steps compound, fluid steps do not (eqs. 9-12)")
+    st.markdown(
+        r"A fluid scheme filters every update **once** (eq. 10): after $n$ steps the "
+        r"solution is $u_0 - \tau K * \sum_t \nabla D_t$. An elastic scheme filters the "
+        r"whole solution every step (eq. 11), so an update made $m$ steps ago has been "
+        r"filtered $m$ times, by $K^m$ (eq. 12): for a Gaussian "
+        r"$K^m = G_{\sqrt{m}\,\sigma}$ (variances add), for Sobolev "
+        r"$(I - \gamma\Delta)^{-m}$. Old coarse structure survives, old fine structure is "
+        rf"damped exponentially, and the initial noise is smoothed by $K^n$. Below: $n = {n}$.")
+    ns = sorted({1, 2, max(1, n // 2), n})
+    e1, e2, e3 = st.columns(3)
+    base = {"Gaussian": (g, GAUSS), "Sobolev": (s1, SOBOLEV)}
+    with e1:
+        series, colors = {}, {}
+        for name, (k, col) in base.items():
+            for j, (m, prof) in enumerate(teaching.elastic_powers(k, ns).items()):
+                series[f"{name} K^{m}"] = prof
+                colors[f"{name} K^{m}"] = _shade(col, 0.35 + 0.65 * (j + 1) / len(ns))
+        half = 3 * max(teaching.kernel_std(g), teaching.kernel_std(s1)) * n**0.5 + 2
+        st.plotly_chart(plots.lines_figure(series, "centre profile of K^m (m elastic steps)",
+                                           "pixel", "weight", log_y=log, colors=colors,
+                                           x_range=(-half, half)), key="kx_powers")
+        st.caption("blue: Gaussian, red: Sobolev; lighter = fewer steps m")
+    with e2:
+        growth, gcol, gdash = {}, {}, {}
+        for name, (k, col) in base.items():
+            m, fl, el = teaching.std_growth(k, n)
+            growth[f"{name} fluid"], growth[f"{name} elastic"] = (m, fl), (m, el)
+            gcol[f"{name} fluid"] = gcol[f"{name} elastic"] = col
+            gdash[f"{name} fluid"] = FLUID_DASH
+        st.plotly_chart(plots.lines_figure(growth, "width of the filter on an m-step-old "
+                                           "update", "m (steps ago)", "std (px)",
+                                           colors=gcol, dash=gdash), key="kx_growth")
+        st.caption("dotted: fluid, solid: elastic")
+    with e3:
+        acc, acol, adash = {}, {}, {}
+        for name, (k, col) in base.items():
+            f, fl, el = teaching.accumulated_responses(k, n)
+            acc[f"{name} fluid (eq. 10)"], acc[f"{name} elastic (eq. 12)"] = (f, fl), (f, el)
+            acol[f"{name} fluid (eq. 10)"] = acol[f"{name} elastic (eq. 12)"] = col
+            adash[f"{name} fluid (eq. 10)"] = FLUID_DASH
+        st.plotly_chart(plots.lines_figure(acc, f"effective filter of {n} steps on a "
+                                           "constant gradient", "cycles / pixel",
+                                           "gain (1 at f = 0)", log_y=True, colors=acol,
+                                           dash=adash), key="kx_acc")
+        st.caption("dotted: fluid, solid: elastic")
+    wide = n * (size - 1) + 1
+    st.caption(f"K^{n} of the {size}x{size} kernels is {wide}x{wide} pixels wide; its std is "
+               f"sqrt({n}) times that of K ({teaching.kernel_std(g):.2f} px for the Gaussian, "
+               f"{teaching.kernel_std(s1):.2f} px for Sobolev).")
+
+
+def _orders(g: Kernel, s: dict, size: int, order: int, fit: bool, log: bool) -> None:
+    st.subheader("Higher-order Sobolev filters (the paper's future work)")
+    orders = sorted({1, 2, 4, order} | ({8} if order < 8 else set()))
+    hk = {f"k={k}": build(KernelSpec("sobolev", None if fit else float(s["gamma"]), size, k))
+          for k in orders}
+    var = {k: teaching.kernel_std(v) ** 2 for k, v in hk.items()}
+    gam = {k: v.param for k, v in hk.items()}
+    how = ("Here gamma is refitted to the size for each k, so every order fills the same "
+           "support" if fit else "Here gamma is the same for every k, so k gamma, and with it "
+           "the width, grows with k")
+    st.markdown(
+        r"$(I - \gamma\Delta)^{-k}$ is a Matérn kernel, positive with unit sum. Its "
+        r"variance per axis is $2k\gamma$ (before truncation), so with $k\gamma$ held fixed "
+        r"it tends to the Gaussian of variance $2k\gamma$ as $k$ grows: the order "
+        r"interpolates between the sharp $H^1$ filter ($k = 1$) and the Gaussian. "
+        f"{how}: " + ", ".join(
+            f"k = {k[2:]}: gamma = {gam[k]:.3g}, 2 k gamma = {2 * int(k[2:]) * gam[k]:.3g}, "
+            f"measured variance {var[k]:.3g} px²" for k in hk) +
+        f" (Gaussian: {teaching.kernel_std(g) ** 2:.3g} px²).")
+    hk["Gaussian"] = g
+    colors = {f"k={k}": _order_color(k) for k in orders} | {"Gaussian": GAUSS}
+    h1, h2 = st.columns(2)
+    h1.plotly_chart(plots.lines_figure({k: plots.kernel_profile(v) for k, v in hk.items()},
+                                       "centre profiles", "pixel", "weight", log_y=log,
+                                       colors=colors), key="kx_orders")
+    h2.plotly_chart(plots.lines_figure({k: teaching.axial_response(v) for k, v in hk.items()},
+                                       "frequency response along f_x", "cycles / pixel", "|H|",
+                                       log_y=log, colors=colors), key="kx_orders_freq")
+    st.caption("blue: Gaussian; reds to oranges: Sobolev orders k")
 
 
 def main() -> None:
@@ -48,20 +220,17 @@ def main() -> None:
     kernels = {"Gaussian": g, "Sobolev k=1": s1}
     if order > 1:
         kernels[f"Sobolev k={order}"] = sk
+    colors = {"Gaussian": GAUSS, "Sobolev k=1": SOBOLEV, f"Sobolev k={order}":
+              _order_color(order)}
 
     st.title("Kernels & spectra")
-    st.markdown(
-        "The fluid and elastic kernels of the demons update. **Gaussian** G_sigma "
-        "(eqs. 6, 8) vs the **Sobolev** filter S_gamma = (I - gamma Lap)^-1 delta "
-        "(eqs. 16-17), both fitted to the kernel size by the rule of Sec. 2.7 (unit sum, "
-        "outermost ring <= 1e-4, largest parameter). Sobolev has a sharp peak and heavy "
-        "tails and passes much more of the high frequencies; higher orders k move it towards "
-        "a Gaussian.")
-    stats = [teaching.kernel_stats(k, name) for name, k in kernels.items()]
+    stats = {name: teaching.kernel_stats(k, name) for name, k in kernels.items()}
+    _intro(fit, g, s1, stats["Gaussian"], stats["Sobolev k=1"])
     st.dataframe([{"kernel": x.label, "parameter": f"{x.param_name} = {x.param:.4g}",
-                   "centre tap": round(x.center, 4), "std (px)": round(x.std, 3),
-                   "|H| at Nyquist": f"{x.nyquist_gain:.2%}"} for x in stats],
-                 hide_index=True, width="stretch")
+                   "centre tap": round(x.center, 4), "variance (px²)": round(x.std**2, 3),
+                   "|H| at Nyquist": f"{x.nyquist_gain:.2%}",
+                   "outer ring": f"{x.edge:.1e}" + (" (truncated)" if x.truncated else "")}
+                  for x in stats.values()], hide_index=True, width="stretch")
 
     c1, c2 = st.columns(2)
     with c1:
@@ -70,86 +239,19 @@ def main() -> None:
                                               shared_scale=True), key="kx_heat")
         st.plotly_chart(plots.lines_figure(
             {k: plots.kernel_profile(v) for k, v in kernels.items()},
-            "centre profiles", "pixel", "weight", log_y=log, markers=True), key="kx_prof")
+            "centre profiles", "pixel", "weight", log_y=log, markers=True, colors=colors),
+            key="kx_prof")
     with c2:
         st.plotly_chart(plots.heatmaps_figure([(k, v.frequency_response(64)) for k, v in
                                                kernels.items()], frequency=True, height=280),
                         key="kx_freq2d")
         st.plotly_chart(plots.lines_figure(
             {k: teaching.axial_response(v, 128) for k, v in kernels.items()},
-            "frequency response along f_x", "cycles / pixel", "|H|", log_y=log),
-            key="kx_freq1d")
-
-    st.subheader("Elastic steps compound, fluid steps do not (eqs. 9-12)")
-    st.markdown(
-        f"A fluid scheme filters every update **once** (eq. 10): after n steps the "
-        f"solution is u0 - tau K * sum of the gradients. An elastic scheme filters the "
-        f"whole solution every step (eq. 11), so an update made m steps ago has been filtered "
-        f"m times, by K^m (eq. 12): for a Gaussian K^m = G_(sqrt(m) sigma) (variances add), "
-        f"for Sobolev (I - gamma Lap)^-m. Old coarse structure survives, old fine structure "
-        f"is damped exponentially, and the initial noise is smoothed by K^n. Below: n = {n}.")
-    ns = sorted({1, 2, max(1, n // 2), n})
-    e1, e2, e3 = st.columns(3)
-    with e1:
-        series, colors = {}, {}
-        for name, k in (("Gaussian", g), ("Sobolev", s1)):
-            for j, (m, (x, prof)) in enumerate(teaching.elastic_powers(k, ns).items()):
-                series[f"{name} K^{m}"] = (x, prof)
-                colors[f"{name} K^{m}"] = j
-        dash = {lab: "dot" for lab in series if lab.startswith("Sobolev")}
-        half = 3 * max(teaching.kernel_std(g), teaching.kernel_std(s1)) * n**0.5 + 2
-        st.plotly_chart(plots.lines_figure(series, "centre profile of K^m (m elastic steps)",
-                                           "pixel", "weight", log_y=log, dash=dash,
-                                           colors=colors, x_range=(-half, half)),
-                        key="kx_powers")
-        st.caption("solid: Gaussian, dotted: Sobolev; one colour per m")
-    with e2:
-        growth, gcol = {}, {}
-        for j, (name, k) in enumerate((("Gaussian", g), ("Sobolev", s1))):
-            m, fl, el = teaching.std_growth(k, n)
-            growth[f"{name} fluid"] = (m, fl)
-            growth[f"{name} elastic"] = (m, el)
-            gcol[f"{name} fluid"] = gcol[f"{name} elastic"] = j
-        st.plotly_chart(plots.lines_figure(growth, "width of the filter on an m-step-old "
-                                           "update", "m (steps ago)", "std (px)", colors=gcol,
-                                           dash={k: "dot" for k in growth if "fluid" in k}),
-                        key="kx_growth")
-    with e3:
-        acc, acol = {}, {}
-        for j, (name, k) in enumerate((("Gaussian", g), ("Sobolev", s1))):
-            f, fl, el = teaching.accumulated_responses(k, n)
-            acc[f"{name} fluid (eq. 10)"] = (f, fl)
-            acc[f"{name} elastic (eq. 12)"] = (f, el)
-            acol[f"{name} fluid (eq. 10)"] = acol[f"{name} elastic (eq. 12)"] = j
-        st.plotly_chart(plots.lines_figure(acc, f"effective filter of {n} steps on a constant "
-                                           "gradient", "cycles / pixel", "gain (1 at f = 0)",
-                                           log_y=True, colors=acol,
-                                           dash={k: "dot" for k in acc if "fluid" in k}),
-                        key="kx_acc")
-    wide = n * (size - 1) + 1
-    st.caption(f"K^{n} of the {size}x{size} kernels is {wide}x{wide} pixels wide; its std is "
-               f"sqrt({n}) times that of K ({teaching.kernel_std(g):.2f} px for the Gaussian, "
-               f"{teaching.kernel_std(s1):.2f} px for Sobolev).")
-
-    st.subheader("Higher-order Sobolev filters (the paper's future work)")
-    st.markdown("(I - gamma Lap)^-k is a Matern kernel, positive with unit sum; with gamma / k "
-                "fixed it tends to a Gaussian of variance 2 gamma as k grows, so the order "
-                "interpolates between the sharp H1 filter (k = 1) and the Gaussian. Here gamma "
-                "is refitted to the size for each k: higher orders lower the peak and the "
-                "gain at high frequencies towards the Gaussian's.")
-    orders = sorted({1, 2, 4, order} | ({8} if order < 8 else set()))
-    hk = {}
-    for k in orders:
-        hk[f"k={k}"] = build(KernelSpec("sobolev", None if fit else float(s["gamma"]), size, k))
-    hk["Gaussian"] = g
-    h1, h2 = st.columns(2)
-    h1.plotly_chart(plots.lines_figure({k: plots.kernel_profile(v) for k, v in hk.items()},
-                                       "centre profiles", "pixel", "weight", log_y=log,
-                                       dash={"Gaussian": "dash"}), key="kx_orders")
-    h2.plotly_chart(plots.lines_figure({k: teaching.axial_response(v) for k, v in hk.items()},
-                                       "frequency response along f_x", "cycles / pixel", "|H|",
-                                       log_y=log, dash={"Gaussian": "dash"}),
-                    key="kx_orders_freq")
+            "frequency response along f_x", "cycles / pixel", "|H|", log_y=log,
+            colors=colors), key="kx_freq1d")
+    _equal_variance(g, s1, stats["Gaussian"], stats["Sobolev k=1"])
+    _compounding(g, s1, n, size, log)
+    _orders(g, s, size, order, fit, log)
 
 
 guard(main)

@@ -1,0 +1,72 @@
+"""Kernels & spectra page (AppTest): texts follow the settings, truncation is flagged, one
+visual vocabulary (colour = kernel, dotted = fluid), log axes in powers of ten."""
+
+from __future__ import annotations
+
+import json
+
+from test_pages import KX, arr, no_exception, open_page
+
+
+def _markdown(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def _specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_kernels_page_size_slider_changes_the_heatmaps():
+    at = open_page(KX)
+    spec0 = _specs(at)[0]
+    at.slider(key="kx_size").set_value(7).run()
+    no_exception(at)
+    spec1 = _specs(at)[0]
+    assert arr(spec0["data"][0]["z"]).shape == (11, 11)
+    assert arr(spec1["data"][0]["z"]).shape == (7, 7)
+    at.slider(key="kx_n").set_value(20).run()
+    no_exception(at)
+    assert len(at.get("plotly_chart")) == 11
+
+
+def test_default_texts_are_fitted_and_computed_without_warnings():
+    at = open_page(KX)
+    no_exception(at)
+    text = _markdown(at)
+    assert "both fitted" in text and not at.warning
+    # the fitting rule gives the size-11 kernels 0.75 px² (Sobolev) and 1.85 px² (Gaussian)
+    assert "variance 0.75 px² and the Gaussian 1.85 px²" in text
+    assert "Equal variance" in text and "sharper by its shape too" in text
+    assert "2k\\gamma" in text and "k\\gamma$ held fixed" in text
+
+
+def test_fit_off_and_truncated_kernel_changes_the_claims():
+    at = open_page(KX)
+    at.toggle(key="kx_fit").set_value(False).run()
+    at.slider(key="kx_gamma").set_value(10.0).run()
+    at.slider(key="kx_sigma").set_value(0.3).run()
+    no_exception(at)
+    text = _markdown(at)
+    assert "both fitted" not in text and "set by hand" in text
+    # a wide truncated Sobolev kernel against a narrow Gaussian passes *less* at Nyquist
+    assert "the Sobolev filter passes less" in text
+    assert any("Truncated" in w.value and "Sobolev" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert table["outer ring"].str.contains("truncated").any()
+
+
+def test_line_styles_mean_one_thing_and_log_axes_use_powers():
+    at = open_page(KX)
+    at.toggle(key="kx_log").set_value(True).run()
+    no_exception(at)
+    for spec in _specs(at):
+        for trace in spec["data"]:
+            if trace.get("type") != "scatter":
+                continue
+            name, dash = trace["name"], trace["line"].get("dash")
+            assert (dash == "dot") == ("fluid" in name), name  # dotted means fluid, only
+            if name.startswith("Gaussian") and "equal" not in name:
+                assert trace["line"]["color"] == "#1f77b4" or "K^" in name
+        for ax in ("yaxis", "yaxis2", "xaxis"):
+            if spec["layout"].get(ax, {}).get("type") == "log":
+                assert spec["layout"][ax]["exponentformat"] == "power"
