@@ -298,19 +298,6 @@ def test_compare_kernel_size_error_is_shown():
 
 # ----------------------------------------------------------------------------- other pages
 
-def test_kernels_page_size_slider_changes_the_heatmaps():
-    at = open_page(KX)
-    spec0 = json.loads(at.get("plotly_chart")[0].proto.spec)
-    at.slider(key="kx_size").set_value(7).run()
-    no_exception(at)
-    spec1 = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert arr(spec0["data"][0]["z"]).shape == (11, 11)
-    assert arr(spec1["data"][0]["z"]).shape == (7, 7)
-    at.slider(key="kx_n").set_value(20).run()
-    no_exception(at)
-    assert len(at.get("plotly_chart")) == 9
-
-
 def test_learn_page_example_follows_the_sliders():
     at = open_page(LEARN)
     assert at.get("latex")
