@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from viz_core import models
@@ -23,18 +24,32 @@ from viz_core.cli.common import (
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.evaluation import protocol as pr
+from viz_core.evaluation import recognisability as rc
 from viz_core.evaluation.imagesets import ImageSet, fashion_mnist_images, folder_images
-from viz_core.evaluation.reports import table1_markdown, write_table1
+from viz_core.evaluation.reports import (
+    am_transfer_markdown,
+    inversion_markdown,
+    table1_markdown,
+    write_recognisability,
+    write_table1,
+)
+from viz_core.offline_presets import OFFLINE_SCHEMES
 from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
 
 HELP = "Table 1 protocol: reconstruct with one network, classify with the other"
 DESCRIPTION = ("Reconstruct N images from a layer of network A with every regularization "
                "method, classify the 8-bit reconstructions with network B (and vice versa) "
                "and write top-1/top-5 tables (CSV, Markdown), a plotly bar chart (HTML) and "
-               "metrics.")
+               "metrics. With --benchmark recognisability: class pre-images of A judged by "
+               "B (AM transfer) and inversion from every layer against the flat-image floor "
+               "and chance levels (CSV, Markdown).")
+BENCHMARKS = ("table1", "recognisability")
 
 
 def add_arguments(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--benchmark", choices=BENCHMARKS, default="table1",
+                   help="table1: the paper's protocol (default); recognisability: AM "
+                   "transfer and inversion quality with floors (pairs offline / robust)")
     e.add_argument("--pair", choices=list(pr.PAIRS), default="offline",
                    help="offline: fmnist_vgg <-> fmnist_resnet on Fashion-MNIST (default); "
                    "robust: their adversarially trained versions; imagenet: vgg19 "
@@ -47,16 +62,22 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--images", help="image folder (ImageFolder layout, or flat with --labels)")
     e.add_argument("--labels", help="labels file for a flat folder: 'NAME LABEL' per line")
     e.add_argument("--data-dir", help="Fashion-MNIST folder (default: Debian's)")
-    e.add_argument("-n", "--n", type=int_arg, default=1000, help="number of images (1000)")
-    e.add_argument("--steps", type=int_arg, default=300, help="iterations (paper: 300)")
+    e.add_argument("-n", "--n", type=int_arg,
+                   help="number of images (table1: 1000; recognisability: the shipped "
+                   "Fashion-MNIST samples unless given)")
+    e.add_argument("--steps", type=int_arg,
+                   help=f"iterations (table1: the paper's {pr.PAPER_STEPS}; recognisability: "
+                   "the tuned presets' schedules)")
     e.add_argument("--step-size", type=float_arg,
                    help="tau, 0-255 units per step (default: the documented mapping of the "
                    "paper's 20)")
     e.add_argument("--kernel-size", type=int_arg, default=pr.PAPER_KERNEL_SIZE)
     e.add_argument("--tv", type=float_arg, default=pr.TV_LAMBDA, help="TV weight lambda")
     e.add_argument("--tv-eps", type=float_arg, default=pr.TV_EPS)
-    e.add_argument("--methods", default=",".join(TABLE1_SCHEMES),
-                   help=f"comma-separated scheme keys, any of: {', '.join(SCHEME_REGISTRY)}")
+    e.add_argument("--methods",
+                   help=f"comma-separated scheme keys (table1 default: {','.join(TABLE1_SCHEMES)}"
+                   f"; recognisability default: the {len(OFFLINE_SCHEMES)} tuned offline "
+                   f"schemes), any of: {', '.join(SCHEME_REGISTRY)}")
     e.add_argument("--batch-images", type=int_arg, default=20,
                    help="images per engine batch, x methods samples (20: cache-friendly on "
                    "CPUs; raise it on a GPU)")
@@ -78,6 +99,14 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--per-sample", action="store_true", help="also write <name>_samples.csv")
     e.add_argument("--plotly-js", choices=["cdn", "inline"], default="cdn",
                    help="HTML chart: load plotly.js from its CDN (small file) or embed it")
+    e.add_argument("--seeds", type=int_arg, default=3,
+                   help="recognisability: seeds per class and scheme (AM transfer; 3)")
+    e.add_argument("--classes", help="recognisability: comma-separated class indices (all)")
+    e.add_argument("--parts", default=",".join(rc.PARTS),
+                   help="recognisability: am, inversion or both (default)")
+    e.add_argument("--inversion-layers",
+                   help="recognisability: comma-separated layers (of either model; default: "
+                   "every layer of each model's catalogue)")
     e.add_argument("--executor", choices=pr.EXECUTORS, default="local",
                    help="local: threads of this process (default); ray: one Ray task per "
                    "batch (needs the distributed extra)")
@@ -86,6 +115,15 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the chosen benchmark and write its files to ``--out``."""
+    if args.ray_address and args.executor != "ray":
+        raise VizError("--ray-address needs --executor ray", field="executor")
+    if args.benchmark == "recognisability":
+        return run_recognisability(args)
+    return run_table1(args)
+
+
+def run_table1(args: argparse.Namespace) -> int:
     """Run the Table 1 protocol and write CSV / Markdown / HTML / JSON / PNG to ``--out``."""
     if args.workers < 1:
         raise VizError(f"--workers must be >= 1, got {args.workers}", field="workers")
@@ -94,10 +132,10 @@ def run(args: argparse.Namespace) -> int:
     if not threads and workers > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
     set_threads(threads)
-    if args.ray_address and args.executor != "ray":
-        raise VizError("--ray-address needs --executor ray", field="executor")
     settings = pr.Table1Settings(
-        n=args.n, steps=args.steps, step_size=args.step_size, kernel_size=args.kernel_size,
+        n=1000 if args.n is None else args.n,
+        steps=pr.PAPER_STEPS if args.steps is None else args.steps,
+        step_size=args.step_size, kernel_size=args.kernel_size,
         tv=args.tv, tv_eps=args.tv_eps, methods=pr.method_keys(args.methods),
         batch_images=args.batch_images, seed=args.seed, fuse=not args.no_fuse,
         precision=args.precision, workers=workers, directions=args.directions).validate()
@@ -111,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     refs = (pr.ModelRef(ma, args.weights_a, args.seed, device),
             pr.ModelRef(mb, args.weights_b, args.seed + 1, device))
     a, b = refs[0].load(), refs[1].load()
-    images = _image_set(args, a, b)
+    images = _image_set(args, a, b, settings.n)
     settings.n = min(settings.n, len(images))
     nb = -(-settings.n // settings.batch_images)
     ndir = 2 if settings.directions == "both" else 1
@@ -134,16 +172,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _image_set(args: argparse.Namespace, a: models.LoadedModel,
-               b: models.LoadedModel) -> ImageSet:
+def _image_set(args: argparse.Namespace, a: models.LoadedModel, b: models.LoadedModel,
+               n: int) -> ImageSet:
     """The images of ``--images`` (with ``--labels``), or Fashion-MNIST for offline pairs."""
     if args.images:
-        return folder_images(args.images, a.classes, args.n, args.seed, args.labels)
+        return folder_images(args.images, a.classes, n, args.seed, args.labels)
     if args.labels:
         raise VizError("--labels needs --images (the folder the labels refer to)",
                        field="labels")
     if a.spec.family == "offline" and b.spec.family == "offline":
-        return fashion_mnist_images(args.n, args.seed, args.data_dir)
+        return fashion_mnist_images(n, args.seed, args.data_dir)
     raise VizError(f"{a.spec.name} and {b.spec.name} need an image folder: pass --images DIR "
                    "(ImageFolder layout, or a flat folder with --labels FILE)", field="images")
 
@@ -161,3 +199,58 @@ def html_writer(plotly_js: str):
         table1_figure(rows).write_html(str(path), include_plotlyjs=plotly_js, full_html=True)
 
     return write
+
+
+def _int_list(text: str | None, flag: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise VizError(f"{flag} must be comma-separated integers, got {text!r}",
+                       field=flag.strip("-")) from None
+
+
+def run_recognisability(args: argparse.Namespace) -> int:
+    """AM transfer and inversion quality (with floors) on a pair, written to ``--out``."""
+    if args.executor != "local":
+        raise VizError("--benchmark recognisability runs with --executor local",
+                       field="executor")
+    if args.pair not in rc.PAIRS and not args.models:
+        raise VizError(f"--benchmark recognisability needs --pair {' or '.join(rc.PAIRS)} "
+                       "(or --models A B)", field="pair")
+    set_threads(args.threads)
+    ma, mb = args.models or rc.PAIRS[args.pair]
+    st = rc.RecognisabilitySettings(
+        seeds=args.seeds, classes=_int_list(args.classes, "--classes"),
+        schemes=list(OFFLINE_SCHEMES) if args.methods is None else pr.method_keys(args.methods),
+        steps=args.steps, parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
+        layers=[v.strip() for v in args.inversion_layers.split(",")]
+        if args.inversion_layers else None).validate()
+    out = check_out(args.out, folder=True)
+    device = resolve_device(args.device)
+    a = models.load_model(ma, weights=args.weights_a, device=device, seed=args.seed)
+    b = models.load_model(mb, weights=args.weights_b, device=device, seed=args.seed + 1)
+    images = None
+    if "inversion" in st.parts:
+        images = _image_set(args, a, b, args.n) if (args.n is not None or args.images) else \
+            rc.sample_images(a.classes)
+    with progress_bar(rc.total_steps(a, b, st), "recognisability", args.quiet) as bar:
+        result = rc.run_recognisability(a, b, images, st, progress=bar.update)
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    layers = ", ".join(st.layers) if st.layers else "every layer of each catalogue"
+    steps = f"{st.steps} steps" if st.steps else "the tuned presets' schedules"
+    text = (f"Settings: models {a.label} and {b.label}; schemes {', '.join(st.schemes)}; "
+            f"{st.seeds} seed(s); {steps}; inversion layers: {layers}; pre-images and "
+            "reconstructions quantised to 8 bits before classification.")
+    stem = args.name or f"recognisability_{args.pair}"
+    paths = write_recognisability(result, out, stem, command=command_line("evaluate"),
+                                  settings=text, date=date)
+    if result["am"]:
+        print(am_transfer_markdown(result["am"]))
+        print()
+    if result["inversion"]:
+        print(inversion_markdown(result["inversion"]))
+        print()
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0

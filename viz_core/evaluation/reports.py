@@ -18,8 +18,10 @@ from viz_core.errors import VizError
 from viz_core.images import to_uint8
 from viz_core.machine import machine_description
 
-__all__ = ["ROW_COLUMNS", "SAMPLE_COLUMNS", "examples_png", "fmt", "metrics_markdown",
-           "pct", "read_table1_csv", "table1_markdown", "to_csv", "write_table1"]
+__all__ = ["AM_COLUMNS", "INVERSION_COLUMNS", "ROW_COLUMNS", "SAMPLE_COLUMNS",
+           "am_transfer_markdown", "examples_png", "fmt", "inversion_markdown",
+           "metrics_markdown", "pct", "read_table1_csv", "table1_markdown", "to_csv",
+           "write_recognisability", "write_table1"]
 
 ROW_COLUMNS = ["direction", "rec_model", "rec_layer", "cls_model", "method", "label", "n",
                "steps", "step_size", "top1", "top5", "clean_top1", "clean_top5", "self_top1",
@@ -214,3 +216,84 @@ def _json_default(o):
         return o.tolist()
     return str(o)
 
+
+
+# ----------------------------------------------------------------------------- recognisability
+
+AM_COLUMNS = ["direction", "model", "judge", "scheme", "label", "classes", "seeds",
+              "top1_other", "recognised_mean", "recognised_min", "top1_self", "conf_self",
+              "conf_other", "chance_top1", "diverged"]
+AM_SAMPLE_COLUMNS = ["direction", "scheme", "seed", "target", "pred_other", "pred_self",
+                     "conf_self", "conf_other", "diverged"]
+INVERSION_COLUMNS = ["direction", "model", "judge", "layer", "scheme", "label", "n", "best",
+                     "psnr", "ssim", "top1_other", "top5_other", "rel_error", "flat_value",
+                     "flat_psnr", "flat_ssim", "chance_top1", "chance_top5",
+                     "clean_top1_other"]
+
+
+def am_transfer_markdown(rows: list[dict]) -> str:
+    """AM transfer per direction and scheme, with the chance level in every row."""
+    lines = ["| direction | scheme | other network's top-1 | classes recognised (mean / "
+             "worst seed) | own top-1 | own confidence | chance top-1 |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['direction']} | {r['label']} | {pct(r['top1_other'])} | "
+                     f"{r['recognised_mean']:.1f} / {r['recognised_min']} of {r['classes']} | "
+                     f"{pct(r['top1_self'])} | {fmt(r['conf_self'], 3)} | "
+                     f"{pct(r['chance_top1'])} |")
+    return "\n".join(lines)
+
+
+def inversion_markdown(rows: list[dict], best_only: bool = True) -> str:
+    """Inversion quality per direction and layer (the best scheme by PSNR, or all), with
+    the flat-image floor, the chance levels and the judge's accuracy on the originals."""
+    lines = ["| direction | layer | scheme | PSNR dB | SSIM | other's top-1 | other's top-5 | "
+             "flat image PSNR | flat image SSIM | chance top-1 | chance top-5 | "
+             "other's top-1 on originals |", "|---|---|---|" + "---:|" * 9]
+    for r in rows:
+        if best_only and not r["best"]:
+            continue
+        lines.append(f"| {r['direction']} | {r['layer']} | {r['label']} | {fmt(r['psnr'], 3)} "
+                     f"| {fmt(r['ssim'], 2)} | {pct(r['top1_other'])} | "
+                     f"{pct(r['top5_other'])} | {fmt(r['flat_psnr'], 3)} | "
+                     f"{fmt(r['flat_ssim'], 2)} | {pct(r['chance_top1'])} | "
+                     f"{pct(r['chance_top5'])} | {pct(r['clean_top1_other'])} |")
+    return "\n".join(lines)
+
+
+def write_recognisability(result: dict, out_dir: str | Path, stem: str, command: str = "",
+                          settings: str = "", date: str = "") -> list[Path]:
+    """Write ``<stem>_am.csv``, ``<stem>_am_samples.csv``, ``<stem>_inversion.csv`` (the
+    parts that ran) and ``<stem>.md`` (command, machine, date, settings, tables)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    md = [f"# Recognisability benchmark: {stem}", ""]
+    if command:
+        md += ["Command:", "", f"    {command}", ""]
+    md += [f"Machine: {machine_description()}." + (f" Date: {date}." if date else ""), ""]
+    if settings:
+        md += [settings, ""]
+    for key, columns, name in (("am", AM_COLUMNS, "am"),
+                               ("am_samples", AM_SAMPLE_COLUMNS, "am_samples"),
+                               ("inversion", INVERSION_COLUMNS, "inversion")):
+        if result.get(key):
+            p = out / f"{stem}_{name}.csv"
+            p.write_text(to_csv(result[key], columns), encoding="utf-8")
+            paths.append(p)
+    if result.get("am"):
+        md += ["## AM transfer: class pre-images (8-bit) classified by the other network", "",
+               "Top-1 over the classes and seeds; classes recognised: of the classes, per "
+               "seed (mean and worst seed); own: the network the pre-image was made for; "
+               "confidence: its softmax probability of the target class.", "",
+               am_transfer_markdown(result["am"]), ""]
+    if result.get("inversion"):
+        md += [f"## Inversion quality, best scheme per layer (by PSNR) on {result['images']}",
+               "", "Floors a reconstruction has to beat: a flat image at the set's mean "
+               "intensity (its PSNR and SSIM against each original), and chance levels. "
+               f"All schemes: {stem}_inversion.csv.", "",
+               inversion_markdown(result["inversion"]), ""]
+    p = out / f"{stem}.md"
+    p.write_text("\n".join(md), encoding="utf-8")
+    paths.append(p)
+    return paths
