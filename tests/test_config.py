@@ -21,6 +21,17 @@ def test_json_round_trip_keeps_every_field():
     assert RunConfig.from_json(back.to_json()) == cfg
 
 
+def test_optimizer_round_trips_and_old_jsons_load_as_demons():
+    cfg = RunConfig(target=2, optimizer="adam", adam_betas=(0.8, 0.99), adam_eps=1e-6,
+                    step_size=3.0)
+    back = RunConfig.from_json(cfg.to_json())
+    assert back == cfg and back.adam_betas == (0.8, 0.99)
+    old = {k: v for k, v in RunConfig(target=2).to_dict().items()
+           if k not in ("optimizer", "adam_betas", "adam_eps")}
+    loaded = RunConfig.from_dict(old)
+    assert loaded.optimizer == "demons" and loaded.adam_betas == (0.9, 0.999)
+
+
 def test_schedule_defaults_to_one_octave():
     cfg = RunConfig(target=1, steps=7, step_size=3.0)
     assert cfg.schedule == [Octave(1.0, 7, 3.0)]
@@ -37,6 +48,8 @@ def test_schedule_defaults_to_one_octave():
     ({"elastic": KernelSpec("sobolev", None, 8)}, "kernel_size"),
     ({"elastic": KernelSpec("spectral", 1.0)}, "elastic"),
     ({"octaves": []}, None), ({"elastic_every": 0}, "elastic_every"),
+    ({"optimizer": "sgd"}, "optimizer"), ({"adam_betas": (0.9, 1.0)}, "adam_betas"),
+    ({"adam_betas": (0.9,)}, "adam_betas"), ({"adam_eps": 0.0}, "adam_eps"),
 ])
 def test_bad_values_raise_viz_error_naming_the_field(kw, field):
     base = {"target": 1}

@@ -10,7 +10,7 @@ import torch
 from viz_core.config import RunConfig
 from viz_core.engine import run, run_to_end
 from viz_core.errors import VizError
-from viz_core.kernels import KernelSpec
+from viz_core.kernels import KernelSpec, build
 from viz_core.transforms import Octave
 
 S = KernelSpec("sobolev", None, 5)
@@ -81,6 +81,53 @@ def test_batch_equals_separate_runs(tiny_model):
     for i, c in enumerate(cfgs):
         alone = run_to_end(c, tiny_model, every=40).final.images[0]
         np.testing.assert_allclose(batched[i], alone, atol=1e-5)
+
+
+def test_adam_batch_equals_separate_runs(tiny_model):
+    cfgs = [am(name=k, optimizer="adam", step_size=3.0, steps=15, **v)
+            for k, v in SCHEMES.items()]
+    batched = run_to_end(cfgs, tiny_model, every=15).final.images
+    for i, c in enumerate(cfgs):
+        alone = run_to_end(c, tiny_model, every=15).final.images[0]
+        np.testing.assert_allclose(batched[i], alone, atol=1e-5, err_msg=c.name)
+
+
+def test_adam_with_identity_kernels_is_plain_adam(tiny_model):
+    from viz_core.objectives import make_objective
+
+    tau = 2.0
+    cfg = am(optimizer="adam", step_size=tau, steps=8, grad_norm="none",
+             fluid=KernelSpec("identity"), elastic=KernelSpec("identity"))
+    frames = list(run(cfg, tiny_model, every=1))
+    objective = make_objective(tiny_model, [cfg.target_spec(tiny_model.spec.default_layer)])
+    p = torch.from_numpy(frames[0].images.copy()).requires_grad_(True)
+    opt = torch.optim.Adam([p], lr=tau / 255, betas=(0.9, 0.999), eps=1e-8)
+    for f in frames[1:]:
+        opt.zero_grad()
+        objective(p)[0].sum().backward()
+        opt.step()
+        with torch.no_grad():
+            p.clamp_(0, 1)
+        np.testing.assert_allclose(f.images, p.detach().numpy(), atol=1e-6, rtol=0)
+    # and it is not the demons rule
+    demons = run_to_end(am(step_size=tau, steps=8, grad_norm="none"), tiny_model)
+    assert np.abs(demons.final.images - frames[-1].images).max() > 1e-3
+
+
+def test_adam_fluid_filters_the_direction_and_elastic_the_solution(tiny_model):
+    # one step from the same start: Adam's first direction is sign(g) (|m_hat| = sqrt(v_hat))
+    base = dict(optimizer="adam", step_size=5.0, steps=1, grad_norm="none")
+    plain = run_to_end(am(**base), tiny_model).frames
+    x0 = plain[0].images
+    d = (x0 - plain[-1].images) * 255 / 5.0  # the direction of plain Adam, about sign(g)
+    assert np.median(np.abs(d)) == pytest.approx(1.0, abs=1e-3)  # (eps matters where g ~ 0)
+    fluid = run_to_end(am(fluid=G, **base), tiny_model).final.images
+    elastic = run_to_end(am(elastic=G, **base), tiny_model).final.images
+    kg = build(G)
+    want_f = np.clip(x0 - 5.0 / 255 * kg.apply(torch.from_numpy(d).double()).numpy(), 0, 1)
+    want_e = np.clip(kg.apply(torch.from_numpy(x0 - 5.0 / 255 * d).double()).numpy(), 0, 1)
+    np.testing.assert_allclose(fluid, want_f, atol=1e-5)
+    np.testing.assert_allclose(elastic, want_e, atol=1e-5)
 
 
 def test_same_seed_same_result_other_seed_differs(tiny_model):

@@ -9,6 +9,15 @@ paper's VGG19 / ResNet50 values (keras "caffe" mode, 0-255 scale) therefore mean
 here; DenseNet121's tiny values (keras "torch" mode, ~58x smaller pixel scale) should be
 multiplied by ~58 (the presets do this). ``grad_norm="none"`` uses the raw gradient instead:
 ``u <- u - (tau/255) * g``.
+
+**Optimiser.** ``optimizer="demons"`` (default) is the paper's step rule above.
+``optimizer="adam"`` replaces the normalised gradient by Adam's direction (Kingma and Ba,
+as Lucid and Lucent use it), computed from the same data gradient plus ``lambda`` times the
+TV gradient; the fluid kernel filters that direction and the elastic kernel acts on the
+solution as before, so every scheme keeps its meaning (eq. 18):
+``u <- c + Ke * (u - c - (tau/255) * Kf * adam(g / mean|g| + lambda grad TV))``. Adam's
+learning rate is therefore ``tau / 255``, again roughly the mean change of a pixel per
+step in 0-255 units; its moments restart at every octave (the canvas changes size).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from viz_core.transforms import Octave, validate_octaves
 
 DEFAULT_MODEL = "fmnist_vgg"
 GRAD_NORMS = ("mean_abs", "none")
+OPTIMIZERS = ("demons", "adam")
 PIXEL_SCALE = 255.0
 """Pixel levels per unit of the pre-image: a step size tau (0-255 units, see the module
 docstring) moves a pixel by ``tau / PIXEL_SCALE`` per step on average."""
@@ -58,6 +68,9 @@ class RunConfig:
     seed: int = 0
     init_std: float = 0.02
     grad_norm: str = "mean_abs"
+    optimizer: str = "demons"           # "demons" (the paper's step rule) | "adam"
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
     device: str = "auto"
     every: int = 10                     # stream a frame every k steps
     name: str = ""                      # free label (e.g. a cell of the comparison grid)
@@ -131,6 +144,15 @@ class RunConfig:
         if self.grad_norm not in GRAD_NORMS:
             raise VizError(f"grad_norm must be one of {', '.join(GRAD_NORMS)}",
                            field="grad_norm")
+        if self.optimizer not in OPTIMIZERS:
+            raise VizError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got "
+                           f"{self.optimizer!r}", field="optimizer")
+        betas = self.adam_betas
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+            raise VizError(f"adam_betas must be two numbers in [0, 1), got {betas!r}",
+                           field="adam_betas")
+        _positive(self.adam_eps, "adam_eps")
         if self.device not in DEVICES:
             raise VizError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}",
                            field="device")
@@ -146,6 +168,7 @@ class RunConfig:
         d["elastic"] = self.elastic.to_dict() if self.elastic else None
         d["octaves"] = [o.to_list() for o in self.octaves] if self.octaves else None
         d["unit"] = list(self.unit) if self.unit is not None else None
+        d["adam_betas"] = list(self.adam_betas)
         return d
 
     @classmethod
@@ -165,6 +188,8 @@ class RunConfig:
                                  for o in kw["octaves"]]
             if kw.get("unit") is not None:
                 kw["unit"] = tuple(int(v) for v in kw["unit"])
+            if kw.get("adam_betas") is not None:  # absent in JSONs written before Adam
+                kw["adam_betas"] = tuple(float(v) for v in kw["adam_betas"])
             cfg = cls(**kw)
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             if isinstance(exc, VizError):

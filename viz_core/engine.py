@@ -14,6 +14,7 @@ Per step, for every sample of the batch:
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective
-from viz_core.schemes import SchemeBank
+from viz_core.schemes import SchemeBank, tv_gradient
 from viz_core.transforms import canvas_size, draw_offsets, jitter_pixels, resize, roll
 
 
@@ -54,7 +55,7 @@ class Frame:
 
 
 _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
-               "border", "steps")
+               "border", "steps", "optimizer", "adam_betas", "adam_eps")
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
@@ -141,6 +142,7 @@ def run(
     labels = [c.name or c.scheme.label for c in cfgs]
     n = len(cfgs)
     raw_grad = c0.grad_norm == "none"
+    use_adam = c0.optimizer == "adam"
 
     # initial pre-images: small noise around the mean image, one generator per config (CPU,
     # so that a seed gives the same start on every device)
@@ -174,6 +176,7 @@ def run(
             bank = SchemeBank([c.scheme for c in cfgs], taus)
             tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
             tv_coef = tau * tv
+            adam = _Adam(u, c0.adam_betas, c0.adam_eps) if use_adam else None
             moves = bool(jpx) or canvas > size
             for _ in range(stage[0].steps):
                 if should_stop is not None and should_stop():
@@ -187,11 +190,18 @@ def run(
                     d, act = objective(roll(x, sy, sx))
                     (g,) = torch.autograd.grad(d.sum(), x)
                 x = x.detach()
-                # tau / mean|g| (config.PIXEL_SCALE), folded into the step size as the kernels
-                # are linear; a NaN or Inf gradient makes the update non-finite
-                coef = tau if raw_grad else tau * g[0].numel() / torch.linalg.vector_norm(
+                # 1 / mean|g| (config), a factor of the step size as the kernels are linear;
+                # a NaN or Inf gradient makes the update non-finite
+                scale = 1.0 if raw_grad else g[0].numel() / torch.linalg.vector_norm(
                     g, 1, dim=(1, 2, 3), keepdim=True).clamp_min(1e-30)
-                new = bank.step(x, g, step, center, coef, tv_coef, eps).clamp_(0, 1)
+                if adam is None:
+                    new = bank.step(x, g, step, center, tau * scale, tv_coef, eps)
+                else:
+                    d_tv = torch.addcmul(g * scale, tv, tv_gradient(x, eps)) if bank.any_tv \
+                        else g * scale
+                    new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
+                                    eps)
+                new = new.clamp_(0, 1)
                 new = health.keep_finite(step, x, new, d.detach(), act, g)
                 if canvas == size:
                     u = new
@@ -216,6 +226,26 @@ def run(
     finally:
         if dev.type == "cuda":  # a finished or cancelled run gives its memory back
             torch.cuda.empty_cache()
+
+
+class _Adam:
+    """Adam's moments over a canvas (Kingma and Ba; torch.optim.Adam's arithmetic): the
+    descent direction ``m_hat / (sqrt(v_hat) + eps)`` of the pixels in ``window``."""
+
+    def __init__(self, u: torch.Tensor, betas: tuple[float, float], eps: float) -> None:
+        self.m = torch.zeros_like(u)
+        self.v = torch.zeros_like(u)
+        self.b1, self.b2 = float(betas[0]), float(betas[1])
+        self.eps = float(eps)
+        self.t = 0
+
+    def direction(self, d: torch.Tensor, window: tuple) -> torch.Tensor:
+        self.t += 1
+        m, v = self.m[window], self.v[window]  # views: updated in place
+        m.lerp_(d, 1.0 - self.b1)
+        v.mul_(self.b2).addcmul_(d, d, value=1.0 - self.b2)
+        denom = (v.sqrt() / math.sqrt(1.0 - self.b2 ** self.t)).add_(self.eps)
+        return m / denom / (1.0 - self.b1 ** self.t)
 
 
 class _Health:

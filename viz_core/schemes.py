@@ -226,18 +226,21 @@ class SchemeBank:
         self.fluid = [build(s.fluid) if s.fluid else None for s in self.schemes]
         self.elastic = [build(s.elastic, tau=t) if s.elastic else None
                         for s, t in zip(self.schemes, self.taus)]
-        self._any_tv = any(s.tv > 0 for s in self.schemes)
+        self.any_tv = any(s.tv > 0 for s in self.schemes)
         border = self.schemes[0].border
         self._fluid = KernelBatch(self.fluid, border)
         self._elastic: dict[tuple[bool, ...], KernelBatch] = {}
         self._border = border
 
     def step(self, u: torch.Tensor, g: torch.Tensor, step: int, center: torch.Tensor,
-             coef: torch.Tensor, tv_coef: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+             coef: torch.Tensor, tv_coef: torch.Tensor | None, eps: torch.Tensor
+             ) -> torch.Tensor:
         """One update of every sample (eq. 18): ``u - Kf * (coef g + tv_coef grad TV(u))``,
         then the elastic kernel. ``coef`` is the step size for the raw gradient ``g`` (tau,
-        times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1) tensors."""
-        if self._any_tv:
+        times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1) tensors.
+        ``tv_coef=None``: ``g`` is a descent direction that already holds the TV term
+        (Adam's, :mod:`viz_core.config`)."""
+        if self.any_tv and tv_coef is not None:
             d = torch.addcmul(coef * g, tv_coef, tv_gradient(u, eps))
             v = u - self._fluid(d)
         else:
