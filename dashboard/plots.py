@@ -2,7 +2,7 @@
 
 No numerics beyond indexing: kernels come from :mod:`viz_core.kernels` (their weights,
 centre profile and ``frequency_response``), spectra from :mod:`viz_core.spectra`, teaching
-data from :mod:`viz_core.teaching`. Colour scales avoid Streamlit's rewrite of near-black
+data from :mod:`dashboard.teaching`. Colour scales avoid Streamlit's rewrite of near-black
 colours (see ``streamlit-notes.md``): :data:`MAGMA` starts at pure black.
 """
 
@@ -161,6 +161,35 @@ def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str
                      exponentformat="power")  # 10^-4, not the SI prefix "100μ"
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return fig
+
+
+def small_multiples_figure(panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]],
+                           title: str, xtitle: str, ytitle: str, cols: int = 2,
+                           height: int = 420, log_y: bool = False,
+                           colors: Mapping[str, str] | None = None) -> go.Figure:
+    """One small panel per key of ``panels``, each with its own curves ({label: (x, y)}), so
+    no curve hides under another; a label keeps its colour (``colors``) in every panel and
+    appears once in the legend. Shared axes."""
+    rows = -(-len(panels) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(panels), shared_xaxes=True,
+                        shared_yaxes=True, vertical_spacing=0.12, horizontal_spacing=0.04)
+    seen: set[str] = set()
+    order: dict[str, int] = {}
+    for i, curves in enumerate(panels.values()):
+        for label, (x, y) in curves.items():
+            c = (colors or {}).get(label) or _color(order.setdefault(label, len(order)))
+            fig.add_trace(go.Scatter(x=np.asarray(x), y=np.asarray(y), name=label,
+                                     mode="lines", line=dict(color=c, width=1.5),
+                                     legendgroup=label, showlegend=label not in seen),
+                          row=i // cols + 1, col=i % cols + 1)
+            seen.add(label)
+    fig.update_xaxes(exponentformat="power")
+    fig.update_xaxes(title_text=xtitle, title_standoff=2, row=rows)
+    fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")
+    fig.update_yaxes(title_text=ytitle, col=1)
+    fig.update_layout(title=dict(text=title, font_size=13), height=height,
+                      legend=dict(orientation="h", y=-0.15), **_LAYOUT)
     return fig
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import streamlit as st
 
 from dashboard import plots, teaching
@@ -13,27 +14,46 @@ from viz_core.errors import VizError
 
 P = "learn_"
 D = ui_state.LEARN_DEFAULTS
+TARGET = "target w"
+SCHEME_COLORS = {"plain": "#7f7f7f", "fluid": "#1f77b4", "elastic": "#2ca02c",
+                 "fluid-elastic": "#d62728", TARGET: "#000000"}
 
 setup_page("Learn demons")
 
 TABLE2_ROWS = [
-    ("", "explicit regularization (a term R(u) in the energy)",
+    ("", "explicit regularization (a term $R(u)$ in the energy)",
      "implicit regularization (another function space or metric)"),
     ("---", "---", "---"),
-    ("**demons**", "**elastic demons with Gaussian** (= integral of \\|grad u\\|^2, [24, 25])",
+    ("**demons**", r"**elastic demons with Gaussian**, "
+     r"corresponding to $\int \|\nabla u\|^2$ [24, 25]",
      "**fluid demons with Gaussian** [16]; **fluid demons with Sobolev filter**; **elastic and "
      "fluid-elastic demons with Sobolev filter**"),
-    ("**others**", "**total variation** TV(u) [4]; bilateral filter [26] (non-linear in u)",
+    ("**others**", "**total variation** $TV(u)$ [4]; bilateral filter [26] (non-linear in $u$)",
      "multiscale representations [27] (wavelet-type parametrization); function spaces "
      "parametrized by trained or untrained CNNs [28, 29, 17, 30]"),
 ]
 TABLE2 = "\n".join("| " + " | ".join(r) + " |" for r in TABLE2_ROWS)
 
+#: The paper's references cited on this page (numbers as in the paper, arXiv:1805.00071).
+REFERENCES = [
+    "[4] A. Mahendran, A. Vedaldi: Visualizing deep convolutional neural networks using "
+    "natural pre-images. IJCV 120(3), 233-255 (2016).",
+    "[16] A. Nguyen, J. Yosinski, J. Clune: Deep neural networks are easily fooled: high "
+    "confidence predictions for unrecognizable images. CVPR 2015, 427-436.",
+    "[17] A. Nguyen, J. Yosinski, Y. Bengio, A. Dosovitskiy, J. Clune: Plug & play "
+    "generative networks. arXiv:1612.00005 (2016).",
+    "[24, 25] works that blur the pre-image or its update with a Gaussian filter (the "
+    "paper, Sec. 1.2 and 2.2; [25] is also its source of the 2-pixel jitter, Sec. 3).",
+    "[26] a bilateral-filter regularizer; [27] jitter and multiscale representations; "
+    "[28, 29, 30] pre-images parametrized by trained or untrained CNNs and "
+    "auto-encoders (the paper, Sec. 1.2).",
+]
+
 
 def _sidebar(ctl: Controls) -> None:
     st.sidebar.subheader("1D example")
     ctl.radio("task", "Data term", ui_state.LEARN_CHOICES["task"],
-              fmt={"inversion": "inversion: ||u - w||^2 / 2",
+              fmt={"inversion": "inversion: ||u - w||² / 2",
                    "am": "maximize <w, u>, u in [-1, 1]"}.get)
     ctl.radio("kind", "Kernel (same for Kf and Ke)", ui_state.LEARN_CHOICES["kind"],
               fmt={"gaussian": "Gaussian", "sobolev": "Sobolev"}.get)
@@ -48,89 +68,137 @@ def _sidebar(ctl: Controls) -> None:
 
 
 def _theory() -> None:
-    st.markdown("Every regularizer in this tool is a setting of **one update** (eq. 18): "
-                "take a gradient step filtered by the *fluid* kernel Kf, then filter the "
-                "whole solution with the *elastic* kernel Ke:")
+    st.markdown(r"Every regularizer in this tool is a setting of **one update** (eq. 18): "
+                r"take a gradient step filtered by the *fluid* kernel $K_f$, then filter the "
+                r"whole solution with the *elastic* kernel $K_e$:")
     st.latex(r"u_{t+\tau} = K_e * \left(u_t - \tau\, K_f * \nabla_u D_t\right)"
              r"\qquad (18)")
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**plain gradient descent** (eq. 5, R = 0): Kf = Ke = delta")
+        st.markdown(r"**plain gradient descent** (eq. 5, $R = 0$): $K_f = K_e = \delta$")
         st.latex(r"u_{t+\tau} = u_t - \tau \nabla_u D_t")
-        st.markdown("**elastic demons** (eq. 6): Kf = delta, Ke = G_sigma - equivalent to the "
-                    "explicit regularizer R(u) = integral of |grad u|^2 (eq. 7)")
+        st.markdown(r"**elastic demons** (eq. 6): $K_f = \delta$, $K_e = G_\sigma$. This "
+                    r"corresponds to the explicit regularizer "
+                    r"$R(u) = \int \|\nabla u\|^2$ (eq. 7; Sec. 2.2)")
         st.latex(r"u_{t+\tau} = G_\sigma * \left(u_t - \tau \nabla_u D_t\right)")
-        st.markdown("**total variation** (eqs. 19-20), explicit, added to any scheme")
+        st.markdown(r"**total variation** (eqs. 19-20), explicit, added to any scheme")
         st.latex(r"\nabla_u TV(u) = -\operatorname{div}\frac{\nabla u}"
                  r"{\sqrt{\|\nabla u\|^2 + \varepsilon^2}}")
     with c2:
-        st.markdown("**fluid demons** (eq. 8): Kf = G_sigma, Ke = delta - only the update is "
-                    "smoothed, once (eqs. 9-10)")
+        st.markdown(r"**fluid demons** (eq. 8): $K_f = G_\sigma$, $K_e = \delta$: only the "
+                    r"update is smoothed, once (eqs. 9-10)")
         st.latex(r"u_{t+\tau} = u_t - \tau\, G_\sigma * \nabla_u D_t")
-        st.markdown("**Sobolev gradient flow** (eq. 17): Kf = S_gamma, the H1 gradient "
-                    "(I - gamma Lap)^-1 grad D (eq. 16) - same minimizers, another metric")
+        st.markdown(r"**Sobolev gradient flow** (eq. 17): $K_f = S_\gamma$, the $H^1$ "
+                    r"gradient $(I - \gamma\Delta)^{-1}\nabla D$ (eq. 16). It corresponds, "
+                    r"roughly speaking, to another metric on the same space (Sec. 2.4)")
         st.latex(r"u_{t+\tau} = u_t - \tau\, S_\gamma * \nabla_u D_t")
-        st.markdown("**fluid-elastic demons** (eq. 18): both kernels, e.g. Kf = Ke = S_gamma")
-    st.markdown("Elastic filtering compounds: n steps filter the start by K^n and an "
-                "m-step-old update by K^m (eqs. 11-12), while fluid filtering is applied to "
-                "each update once (eq. 10). The **Kernels & spectra** page plots this.")
+        st.markdown(r"**fluid-elastic demons** (eq. 18): both kernels, e.g. "
+                    r"$K_f = K_e = S_\gamma$")
+    st.markdown(r"Elastic filtering compounds: $n$ steps filter the start by $K_e^n$ and an "
+                r"$m$-step-old update by $K_e^m$ (eqs. 11-12), while fluid filtering is "
+                r"applied to each update once (eq. 10). The **Kernels & spectra** page "
+                r"plots this.")
     st.subheader("Explicit and implicit regularization (Table 2)")
     st.markdown(TABLE2)
     st.caption("Bold: the approaches the paper discusses (and this tool implements). Jitter "
                "is the one common regularizer that fits neither column.")
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _run(kind: str, size: int, param: float | None, tau: float, steps: int, task: str,
+         noise: float, seed: int) -> teaching.ToyRun:
+    return teaching.run_toy(kind, size, param, tau, steps, task, noise=noise, seed=seed)
+
+
+def _share(a: float, b: float) -> str:
+    return f"{a / b:.0%}" if b > 0 else "n/a"
+
+
+def _reading_inversion(step: int, run: teaching.ToyRun, bands: dict, noise: float) -> str:
+    """What the signals at ``step`` show, from their band energies and errors."""
+    if step == 0:
+        return ("**Reading it (t = 0):** every scheme starts from the same signal; move "
+                "*Show step t* to see them part.")
+    now = run.at(step)
+    err = {k: float(np.sqrt(np.mean((v - run.target) ** 2))) for k, v in now.items()}
+    tf, tc = bands[TARGET]["fine"], bands[TARGET]["coarse"]
+    fl, el = bands["fluid"]["fine"], bands["elastic"]["fine"]
+    out = [f"**Reading it (step t = {step}):** plain GD is at RMS error {err['plain']:.3f} "
+           f"from the target, fluid at {err['fluid']:.3f}."]
+    if fl < 0.8 * tf:
+        out.append(f"The fluid scheme has built up only {_share(fl, tf)} of the target's "
+                   "fine-band energy: its filtered updates bring the coarse scales first and "
+                   "the fine ones last, a smoother path to the same minimizer.")
+    elif fl > 1.2 * tf:
+        out.append(f"The fluid scheme carries {_share(fl, tf)} of the target's fine-band "
+                   f"energy: the fine noise of the start (std {noise:g}) is still there, "
+                   "because the filtered update barely touches those frequencies.")
+    else:
+        out.append("The fluid scheme has caught up in every band (fine-band energy "
+                   f"{_share(fl, tf)} of the target's).")
+    out.append(f"The elastic schemes keep {_share(bands['elastic']['coarse'], tc)} of the "
+               f"coarse energy but only {_share(el, tf)} (elastic) and "
+               f"{_share(bands['fluid-elastic']['fine'], tf)} (fluid-elastic) of the fine: "
+               "they filter the whole solution every step and stop at a *regularized* "
+               "solution, not only on another path.")
+    return " ".join(out)
+
+
+def _reading_am(step: int, run: teaching.ToyRun, bands: dict) -> str:
+    now = run.at(step)
+    sat = {k: float(np.mean(np.abs(v) > 0.99)) for k, v in now.items()}
+    pf = bands["plain"]["fine"]
+    return (f"**Reading it (step t = {step}):** with a linear 'neuron' $w$ and clipping to "
+            f"$[-1, 1]$, plain GD drives {sat['plain']:.0%} of the samples to the bounds, "
+            f"copying the sign of every wiggle of $w$; fluid demons {sat['fluid']:.0%}. "
+            f"The elastic schemes filter the solution every step: {sat['elastic']:.0%} "
+            f"(elastic) and {sat['fluid-elastic']:.0%} (fluid-elastic) saturate, with "
+            f"{_share(bands['elastic']['fine'], pf)} and "
+            f"{_share(bands['fluid-elastic']['fine'], pf)} of plain GD's fine-band energy.")
+
+
 def _example(s: dict) -> None:
     st.subheader("Try it: where do the schemes put coarse and fine scales?")
     t0 = time.perf_counter()
     try:
-        run = teaching.run_toy(s["kind"], int(s["size"]),
-                               None if s["fit"] else float(s["param"]), float(s["tau"]),
-                               int(s["steps"]), s["task"], noise=float(s["noise"]),
-                               seed=int(s["seed"]))
+        run = _run(s["kind"], int(s["size"]), None if s["fit"] else float(s["param"]),
+                   float(s["tau"]), int(s["steps"]), s["task"], float(s["noise"]),
+                   int(s["seed"]))
     except VizError as exc:
         st.error(str(exc))
         return
     step = min(int(s["step"]), int(s["steps"]))
     now = run.at(step)
-    bands = {"target w": teaching.band_energy(run.target)}
+    bands = {TARGET: teaching.band_energy(run.target)}
     bands.update({k: teaching.band_energy(v) for k, v in now.items()})
-    spectra = {k: teaching.amplitude_spectrum(v) for k, v in now.items()}
-    spectra["target w"] = teaching.amplitude_spectrum(run.target)
     ms = (time.perf_counter() - t0) * 1000
-    x = list(range(run.target.size))
-    sig = {k: (x, v) for k, v in now.items()}
-    sig["target w"] = (x, run.target)
-    black = {"target w": "#000000"}
-    st.plotly_chart(plots.lines_figure(sig, f"signals at step t = {step} (start: noise of "
-                                       f"std {float(s['noise']):g})", "sample", "u",
-                                       dash={"target w": "dash"}, colors=black, height=360),
-                    key="learn_signals")
+    x = np.arange(run.target.size)
+    ft, at_ = teaching.amplitude_spectrum(run.target)
+    sig = {k: {TARGET: (x, run.target), k: (x, v)} for k, v in now.items()}
+    spec = {k: {TARGET: (ft, at_), k: teaching.amplitude_spectrum(v)} for k, v in now.items()}
+    st.plotly_chart(plots.small_multiples_figure(
+        sig, f"signals at step t = {step} (black: target w; start: noise of std "
+        f"{float(s['noise']):g})", "sample", "u", colors=SCHEME_COLORS, height=440),
+        key="learn_signals")
+    reading = (_reading_inversion(step, run, bands, float(s["noise"]))
+               if s["task"] == "inversion" else _reading_am(step, run, bands))
+    st.markdown(reading)
     c1, c2 = st.columns(2)
     c1.plotly_chart(plots.bars_figure(bands, "energy per frequency band (coarse < 1/32, "
                                       "fine > 1/8 cycles/sample)", "energy (variance)"),
                     key="learn_bands")
-    c2.plotly_chart(plots.lines_figure(spectra, "amplitude spectrum", "cycles / sample",
-                                       "|U(f)|", log_y=True, dash={"target w": "dash"},
-                                       colors=black), key="learn_spectra")
-    if s["task"] == "inversion":
-        st.markdown(
-            "**Reading it:** plain GD and the fluid scheme converge to the same minimizer "
-            "(the target), but the fluid scheme gets there along a smoother path: fine "
-            "scales of the target arrive last, and the fine-scale noise of the start is "
-            "never removed, because the filtered update barely touches those frequencies. "
-            "Elastic schemes smooth the start away (K^n u0) and stop at a *regularized* "
-            "solution that keeps the coarse structure and damps the fine one: a real "
-            "regularizer, not only a different path.")
-    else:
-        st.markdown(
-            "**Reading it:** with a linear 'neuron' w and clipping to [-1, 1], plain GD "
-            "saturates to sign(w), copying every fine wiggle of w (the burst near sample "
-            "110) and of the starting noise; fluid demons reach nearly the same saturated "
-            "pattern (same stationary points), fine scales last; elastic schemes filter the "
-            "solution every step, so fine wiggles never build up: the coarse pattern "
-            "saturates while the fine band stays almost empty.")
-    st.caption(f"256 samples, 4 schemes x {int(s['steps'])} steps computed in {ms:.0f} ms.")
+    c2.plotly_chart(plots.small_multiples_figure(spec, "amplitude spectrum", "cycles / sample",
+                                                 "|U(f)|", log_y=True, colors=SCHEME_COLORS,
+                                                 height=400), key="learn_spectra")
+    st.caption(f"256 samples, 4 schemes x {int(s['steps'])} steps through the engine's "
+               f"update (eq. 18) in {ms:.0f} ms (cached when only t changes).")
+
+
+def _references() -> None:
+    with st.expander("References (numbers as in the paper)"):
+        st.markdown("\n".join(f"- {r}" for r in REFERENCES) +
+                    "\n\nFull entries: the paper's reference list, "
+                    "[arXiv:1805.00071](https://arxiv.org/abs/1805.00071).")
 
 
 def main() -> None:
@@ -141,6 +209,7 @@ def main() -> None:
     st.title("Learn demons")
     _theory()
     _example(s)
+    _references()
 
 
 guard(main)
