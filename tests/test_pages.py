@@ -298,18 +298,6 @@ def test_compare_kernel_size_error_is_shown():
 
 # ----------------------------------------------------------------------------- other pages
 
-def test_learn_page_example_follows_the_sliders():
-    at = open_page(LEARN)
-    assert at.get("latex")
-    sig0 = arr(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["y"])
-    at.slider(key="learn_step").set_value(10).run()
-    no_exception(at)
-    sig1 = arr(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][1]["y"])
-    assert sig0.shape == sig1.shape == (256,) and not np.allclose(sig0, sig1)
-    at.radio(key="learn_task").set_value("am").run()
-    no_exception(at)
-
-
 def test_presets_page_says_whether_weights_exist_and_opens_offline_versions():
     at = open_page(PP)
     no_exception(at)
