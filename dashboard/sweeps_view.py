@@ -151,7 +151,8 @@ def default_image(model: str) -> str:
 
 
 def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any]:
-    """``s`` with the base setting taken from the Playground's settings ``pg``."""
+    """``s`` with the base setting taken from the Playground's settings ``pg`` (an octave
+    schedule becomes one stage with its total number of steps and first step size)."""
     cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, **pg})
     out = {**SWEEP_DEFAULTS, **s, "ready": CUSTOM, "model": cfg.model, "task": cfg.task,
            "step_size": float(cfg.step_size), "steps": int(cfg.total_steps),

@@ -1,0 +1,146 @@
+"""The Sweeps page: its settings module without Streamlit, and the page under AppTest (a
+2 x 2 sweep, the sanity check's random-weights labels and verdict, opening a cell in the
+Playground)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state as ui_state
+from dashboard import sweeps_view as sv
+from viz_core.config import RunConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGE = "views/6_Sweeps.py"
+
+
+# ----------------------------------------------------------------------------- settings
+
+def test_default_settings_make_a_grid_sweep():
+    sweep = sv.sweep_of(sv.SWEEP_DEFAULTS)
+    assert [a.name for a in sweep.axes] == ["gamma", "step_size"]
+    assert len(sweep) == 9
+    assert {c.config.elastic.param for c in sweep.cells()} == {0.05, 0.2, 0.8}
+
+
+@pytest.mark.parametrize("key,axes,task", [
+    ("regularization_path", ["gamma", "step_size"], "am"),
+    ("inversion_depth", ["layer", "scheme"], "inversion"),
+    ("sanity_check", ["weights", "scheme"], "am"),
+    ("seed_variance", ["seed"], "am"),
+])
+def test_ready_made_sweeps(key, axes, task):
+    s = sv.ready_settings(key, sv.SWEEP_DEFAULTS)
+    sweep = sv.sweep_of(s)
+    assert [a.name for a in sweep.axes] == axes and s["task"] == task
+    if key == "inversion_depth":  # every layer of the catalogue
+        assert sweep.axes[0].values[0] == "block1.relu1" and "logits" in sweep.axes[0].values
+        assert all(c.config.image and Path(c.config.image).is_file() for c in sweep.cells())
+    if key == "seed_variance":
+        assert sweep.axes[0].values == tuple(range(8))
+    if key == "sanity_check":
+        assert sum(c.random_weights for c in sweep.cells()) == len(sweep) // 2
+
+
+def test_bad_values_name_the_control():
+    with pytest.raises(sv.VizError) as err:
+        sv.sweep_of({**sv.SWEEP_DEFAULTS, "values2": "2,fast"})
+    assert err.value.field == "values2"
+
+
+def test_playground_setting_becomes_the_base():
+    pg = {**ui_state.PLAYGROUND_DEFAULTS, "target": 4, "steps": 33, "seed": 5,
+          "scheme": "elastic", "e_kind": "gaussian", "e_size": 7, "octaves_on": False}
+    s = sv.from_playground(pg, sv.SWEEP_DEFAULTS)
+    assert (s["target"], s["steps"], s["seed"], s["scheme"], s["size"]) == \
+        (4, 33, 5, "elastic_gaussian", 7)
+
+
+def test_cell_link_carries_its_settings():
+    cell = sv.sweep_of({**sv.SWEEP_DEFAULTS, "steps": 17}).cells()[4]
+    params = sv.playground_params({"config": cell.config.to_json()})
+    s, _ = ui_state.decode(params, ui_state.PLAYGROUND_DEFAULTS, ui_state.PLAYGROUND_CHOICES)
+    back = ui_state.settings_to_config(s)
+    assert back.elastic.param == cell.config.elastic.param == 0.2
+    assert back.step_size == cell.config.step_size == 5.0
+    assert back.steps == 17 and back.target == 7
+
+
+def test_heatmap_keeps_the_grid_while_streaming():
+    rows = [{"gamma": 0.1, "step_size": 2.0, "activation": 3.0},
+            {"gamma": 0.4, "step_size": 5.0, "activation": 1.0, "random_weights": True}]
+    fig = sv.heatmap_figure(rows, ["gamma", "step_size"], "activation",
+                            ([0.1, 0.4], [2.0, 5.0]))
+    z = fig.data[0].z
+    assert z[0][0] == 3.0 and z[1][1] == 1.0 and math.isnan(z[0][1])
+    assert fig.data[0].text[1][1].endswith("R")
+
+
+# ----------------------------------------------------------------------------- AppTest
+
+def _page(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params.update({k: str(v) for k, v in params.items()})
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [c for img in at.image for c in img.captions]
+
+
+def test_page_runs_a_2x2_sweep():
+    at = _page(steps=3, values1="0.1,0.4", values2="2,5")
+    at.button(key="sw_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    res = at.session_state["sw_result"]
+    assert [r["cell_id"] for r in res["rows"]] == [
+        "gamma=0.1,step_size=2", "gamma=0.1,step_size=5", "gamma=0.4,step_size=2",
+        "gamma=0.4,step_size=5"]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    z = spec["data"][0]["z"]  # plotly's binary array encoding
+    z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(2, 2)
+    assert np.isfinite(z).all()
+    assert z[1, 1] == pytest.approx(res["rows"][3]["activation"])
+    opens = [b.key for b in at.button if b.key and b.key.startswith("sw_open_")]
+    assert len(opens) == 4
+    assert len(_captions(at)) == 4
+    # settings in the URL
+    assert at.query_params.get("values1") in ("0.1,0.4", ["0.1,0.4"])
+
+
+def test_page_labels_random_weights_and_gives_the_verdict():
+    at = _page(steps=3, axis1="weights", values1="trained,random", axis2="scheme",
+               values2="tv,fluid_sobolev")
+    at.button(key="sw_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = _captions(at)
+    assert len(captions) == 4
+    assert sum("RANDOM weights" in c for c in captions) == 2
+    assert all(("RANDOM" in c) == ("weights=random" in c) for c in captions)
+    verdict = [m.value for m in list(at.warning) + list(at.success)]
+    assert any("trained vs random" in v and "coarse fraction" in v for v in verdict)
+    cell = at.session_state["sw_result"]["rows"][2]
+    assert cell["random_weights"] and "RANDOM" in cell["model_label"]
+
+
+def test_open_in_playground_switches_with_the_cell_settings():
+    at = _page(steps=3, values1="0.4", axis2="none")
+    at.button(key="sw_run").click().run()
+    at.button(key="sw_open_gamma=0.4").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["pg_e_gamma"] == 0.4 and at.session_state["pg_steps"] == 3
+    assert at.session_state["pg_scheme"] == "elastic"
+    cfg = RunConfig.from_json(at.session_state["sw_result"]["rows"][0]["config"])
+    assert cfg.elastic.param == 0.4
