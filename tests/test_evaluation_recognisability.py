@@ -1,0 +1,157 @@
+"""Recognisability benchmark (viz_core.evaluation.recognisability) on a small subset of the
+standard offline pair: floors computed by hand, table shapes, chance levels, uint8
+quantisation before the judge."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from viz_core import models
+from viz_core.errors import VizError
+from viz_core.evaluation import recognisability as rc
+from viz_core.evaluation.imagesets import ImageSet
+from viz_core.evaluation.reports import write_recognisability
+from viz_core.metrics import SSIM_K1
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return models.load_model("fmnist_vgg"), models.load_model("fmnist_resnet")
+
+
+def small(**kw) -> rc.RecognisabilitySettings:
+    base = dict(seeds=1, classes=[1, 7], schemes=["plain", "fluid_sobolev"], steps=3,
+                layers=["block2", "layer2"])
+    return rc.RecognisabilitySettings(**{**base, **kw}).validate()
+
+
+def two_samples(a) -> ImageSet:
+    s = rc.sample_images(a.classes)
+    return ImageSet(s.name, s.labels[:2], s.load, s.ids[:2])
+
+
+def test_flat_floor_by_hand():
+    # two constant images 0.2 and 0.6: the flat image is 0.4, MSE 0.04 for both
+    x = torch.cat([torch.full((1, 1, 16, 16), 0.2), torch.full((1, 1, 16, 16), 0.6)])
+    f = rc.flat_floor(x)
+    assert f["flat_value"] == pytest.approx(0.4)
+    assert f["flat_psnr"] == pytest.approx(10 * math.log10(1 / 0.04), abs=1e-4)
+    # constant images: SSIM is the luminance term (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1)
+    c1 = SSIM_K1 ** 2
+    lum = [(2 * 0.4 * m + c1) / (0.16 + m * m + c1) for m in (0.2, 0.6)]
+    assert f["flat_ssim"] == pytest.approx(np.mean(lum), abs=1e-4)
+    # half black, half white: flat 0.5, MSE 0.25 -> 6.02 dB
+    y = torch.zeros(1, 1, 16, 16)
+    y[..., 8:] = 1.0
+    assert rc.flat_floor(y)["flat_psnr"] == pytest.approx(10 * math.log10(4), abs=1e-4)
+
+
+def test_chance_levels():
+    assert rc.chance_levels(10) == {"chance_top1": 10.0, "chance_top5": 50.0}
+    assert rc.chance_levels(3)["chance_top5"] == 100.0
+
+
+def test_am_transfer_table_shape_and_chance(pair):
+    a, b = pair
+    rows, samples = rc.am_transfer(a, b, small(seeds=2))
+    assert [r["scheme"] for r in rows] == ["plain", "fluid_sobolev"]
+    assert len(samples) == 2 * 2 * 2  # schemes x classes x seeds
+    for r in rows:
+        assert r["direction"] == "fmnist_vgg -> fmnist_resnet" and r["chance_top1"] == 10.0
+        mine = [s for s in samples if s["scheme"] == r["scheme"]]
+        hits = [s["pred_other"] == s["target"] for s in mine]
+        assert r["top1_other"] == pytest.approx(100 * np.mean(hits))
+        per_seed = [sum(h for h, s in zip(hits, mine) if s["seed"] == k) for k in (0, 1)]
+        assert r["recognised_mean"] == pytest.approx(np.mean(per_seed))
+        assert r["recognised_min"] == min(per_seed) and r["classes"] == 2
+        assert 0.0 <= r["conf_self"] <= 1.0
+    assert {s["target"] for s in samples} == {1, 7}
+
+
+def test_judge_sees_uint8_quantised_images(pair, monkeypatch):
+    a, b = pair
+    seen = []
+    real = rc.classify
+
+    def spy(model, images):
+        seen.append(images.clone())
+        return real(model, images)
+
+    monkeypatch.setattr(rc, "classify", spy)
+    rc.am_transfer(a, b, small(classes=[3], schemes=["plain"]))
+    assert len(seen) == 2  # judged by B and by A itself
+    for x in seen:
+        torch.testing.assert_close(x * 255, torch.round(x * 255), atol=1e-4, rtol=0)
+
+
+def test_inversion_quality_rows_best_and_floors(pair):
+    a, b = pair
+    imgs = two_samples(a)
+    rows = rc.inversion_quality(a, b, imgs, small())
+    assert [(r["layer"], r["scheme"]) for r in rows] == [("block2", "plain"),
+                                                         ("block2", "fluid_sobolev")]
+    best = [r for r in rows if r["best"]]
+    assert len(best) == 1 and best[0]["psnr"] == max(r["psnr"] for r in rows)
+    floor = rc.flat_floor(imgs.load([0, 1], 64, 1))
+    for r in rows:
+        assert r["flat_psnr"] == pytest.approx(floor["flat_psnr"])
+        assert (r["chance_top1"], r["chance_top5"]) == (10.0, 50.0)
+        assert 0 <= r["top1_other"] <= r["top5_other"] <= 100 and r["n"] == 2
+
+
+def test_run_both_directions_and_write(pair, tmp_path):
+    a, b = pair
+    seen = []
+    st = small(schemes=["fluid_sobolev"])
+    res = rc.run_recognisability(a, b, two_samples(a), st, progress=seen.append)
+    assert sum(seen) == rc.total_steps(a, b, st) == 4 * 3
+    assert [r["direction"] for r in res["am"]] == ["fmnist_vgg -> fmnist_resnet",
+                                                   "fmnist_resnet -> fmnist_vgg"]
+    assert [r["layer"] for r in res["inversion"]] == ["block2", "layer2"]
+    paths = write_recognisability(res, tmp_path, "rec", command="demons-viz evaluate x",
+                                  settings="Settings: tiny.", date="2026-12-01")
+    assert {p.name for p in paths} == {"rec_am.csv", "rec_am_samples.csv",
+                                       "rec_inversion.csv", "rec.md"}
+    md = (tmp_path / "rec.md").read_text()
+    for needle in ("demons-viz evaluate x", "Machine:", "2026-12-01", "chance top-1",
+                   "flat image PSNR", "chance top-5", "Settings: tiny."):
+        assert needle in md
+    am_table = [ln for ln in md.splitlines() if ln.startswith("| fmnist_vgg -> fmnist_resnet")]
+    assert am_table and all(ln.rstrip().endswith("| 10.0% |") for ln in am_table[:1])
+
+
+def test_sample_images_are_labelled_by_name(pair):
+    a, _ = pair
+    s = rc.sample_images(a.classes)
+    assert len(s) == 20
+    for name, label in zip(s.ids, s.labels):
+        assert name.split("_", 1)[1].startswith(a.classes[label].lower()[:3].replace("-", "_"))
+    assert s.load([0], 64, 1).shape == (1, 1, 64, 64)
+
+
+def test_robust_models_use_their_base_architecture(tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "fmnist_vgg_robust.json").write_text(
+        json.dumps({"name": "fmnist_vgg_robust", "base_architecture": "fmnist_vgg"}))
+    monkeypatch.setenv("DEMONS_VIZ_ASSETS", str(tmp_path))
+    assert rc.preset_architecture("fmnist_vgg_robust") == "fmnist_vgg"
+    assert rc.preset_architecture("fmnist_resnet") == "fmnist_resnet"
+    with pytest.raises(VizError, match="no offline presets"):
+        rc.preset_architecture("fmnist_resnet_robust")
+    assert rc.PAIRS["robust"] == ("fmnist_vgg_robust", "fmnist_resnet_robust")
+
+
+def test_settings_and_layers_errors(pair):
+    a, _ = pair
+    with pytest.raises(VizError):
+        rc.RecognisabilitySettings(seeds=0).validate()
+    with pytest.raises(VizError):
+        rc.RecognisabilitySettings(parts=("am", "gallery")).validate()
+    with pytest.raises(VizError, match="catalogue"):
+        rc.model_layers(a, ["layer2"])
+    assert rc.model_layers(a, None) == a.layers
