@@ -320,8 +320,10 @@ class RunRecord:
         self._shown_state = (self.images, self.elapsed, list(self.diverged))
 
     def curves(self) -> tuple[list[int], np.ndarray, np.ndarray]:
-        """Steps and (T, B) objective / activation, skipping the step-0 frame (no values)."""
-        keep = [i for i, s in enumerate(self.steps) if s > 0]
+        """Steps and (T, B) objective / activation, skipping the step-0 frame (no values)
+        and frames without any finite value (a run that diverged at once)."""
+        keep = [i for i, s in enumerate(self.steps)
+                if s > 0 and np.isfinite(self.objective[i]).any()]
         if not keep:
             n = len(self.labels)
             return [], np.zeros((0, n)), np.zeros((0, n))
@@ -482,6 +484,8 @@ def status_message(record: RunRecord, stale: str = "") -> None:
         st.warning(w)
     if record.status == "stopped":
         st.warning(record.message or f"stopped at step {record.step} of {record.total}")
+    elif record.status == "done" and not msgs and not warned and stale:
+        st.caption(f"That run finished: {record.step} steps in {record.elapsed:.1f} s.")
     elif record.status == "done" and not msgs and not warned:
         st.success(f"done: {record.step} steps in {record.elapsed:.1f} s")
     elif record.status == "done" and warned:

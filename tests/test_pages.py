@@ -365,3 +365,197 @@ def test_presets_page_table1_tab_draws_the_chart(tmp_path, monkeypatch):
     bars = [t for c in charts for t in c["data"] if t.get("type") == "bar"]
     assert bars and {t["name"] for t in bars} == {"top-1", "top-5"}
     assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
+
+
+# ----------------------------------------------------------------------------- navigation
+
+def test_navigation_keeps_every_old_url_and_names_home():
+    from dashboard.navigation import PAGES
+
+    assert PAGES[0].title == "Home" and PAGES[0].url_path == ""
+    old = ["Playground", "Compare_schemes", "Kernels_and_spectra", "Learn_demons",
+           "Paper_presets"]  # the paths of Streamlit's file-based pages before
+    assert [p.url_path for p in PAGES[1:6]] == old
+    assert all((ROOT / p.path).is_file() and not p.path.startswith("pages/") for p in PAGES)
+
+
+# ----------------------------------------------------------------------------- honest results
+
+def _texts(at: AppTest, kind: str) -> list[str]:
+    return [e.value for e in getattr(at, kind)]
+
+
+def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer():
+    at = open_page(PG, **W)
+    assert at.radio(key="pg_scheme").value == "fluid-elastic"
+    assert at.toggle(key="pg_octaves_on").value is True
+    assert at.number_input(key="pg_steps").disabled  # the schedule sets steps and tau
+    assert at.number_input(key="pg_step_size").disabled
+    assert any("the octave schedule runs 200 steps" in c.value for c in at.sidebar.caption)
+    at.radio(key="pg_task").set_value("inversion").run()
+    no_exception(at)
+    assert at.selectbox(key="pg_layer").value == "block2"
+    assert at.number_input(key="pg_jitter").value == 0.0
+
+
+def test_a_changed_setting_marks_the_result_as_stale():
+    at = open_page(PG, **W, steps=4, every=2, target=7)
+    at.button(key="pg_run").click().run()
+    assert any(s.startswith("done") for s in _texts(at, "success"))
+    at.selectbox(key="pg_target").set_value(9).run()
+    no_exception(at)
+    notes = _texts(at, "info")
+    assert any("from previous settings: class 7" in n for n in notes), notes
+    assert not _texts(at, "success")  # no green "done" under settings it does not belong to
+    assert any("Downloads of the run shown" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"step_size": 1e9, "scheme": "plain"}, "saturated"),
+    ({"scheme": "plain", "tv_on": 1, "tv": 3.0, "tv_eps": 1e-6}, "unstable TV step"),
+])
+def test_degenerate_results_get_a_warning_instead_of_done(params, expected):
+    at = open_page(PG, **W, steps=6, every=3, **params)
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    warnings = _texts(at, "warning")
+    assert any(expected in w for w in warnings), warnings
+    assert not _texts(at, "success")
+    saved = json.loads(at.session_state["pg_record"].json())["result"]["warnings"]
+    assert any(expected in w for w in saved)
+
+
+def test_divergence_at_the_first_step_leaves_no_stale_progress_bar():
+    at = open_page(PG, **W, steps=40, every=5, scheme="elastic", step_size=1e300,
+                   grad_norm="none")
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    assert at.session_state["pg_record"].status == "diverged"
+    assert not at.get("progress")
+    assert any("diverged at step" in e for e in errors(at))
+    assert any("No curve to draw" in i for i in _texts(at, "info"))
+
+
+@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
+def test_am_shows_probability_top3_and_the_independent_network():
+    at = open_page(PG, steps=6, every=3)
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    table = next(m for m in _texts(at, "markdown") if m.startswith("| quantity"))
+    assert "class probability (fmnist_vgg)" in table
+    assert "top-3 of the model" in table and "independent network (fmnist_resnet)" in table
+    verdicts = json.loads(at.session_state["pg_record"].json())["result"]["classified_as"]
+    assert set(verdicts) == {"fmnist_vgg", "fmnist_resnet"}
+    assert all(len(v) == 3 for v in verdicts.values())
+
+
+def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
+    at = open_page(PG, **W, task="inversion", layer="block2", steps=4, every=2)
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    widths = {i.captions[0]: i.proto.width for i in at.main.get("imgs")}
+    pre = next(w for c, w in widths.items() if c.startswith("pre-image"))
+    assert widths["reference image"] == pre > 0
+    assert not at.sidebar.get("imgs")
+
+
+def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work():
+    sample = presets.sample_images(1)[0]
+    at = open_page(PG, **W, task="inversion", layer="block2", image=sample)
+    no_exception(at)
+    assert not errors(at), errors(at)
+    image = at.query_params.get("image")
+    image = image[-1] if isinstance(image, list) else image
+    assert image == f"fmnist/{Path(sample).name}" and str(ROOT) not in image
+    again = open_page(PG, **W, task="inversion", layer="block2", image=image)
+    assert again.selectbox(key="pg_image").value == image and not errors(again)
+
+
+def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel():
+    at = open_page(PG, **W, task="inversion", layer="block2", image="upload")
+    no_exception(at)
+    assert any("cannot travel in a link" in e for e in errors(at)), errors(at)
+    assert at.button(key="pg_run").disabled
+
+
+def test_a_downloaded_png_restores_its_run():
+    at = open_page(PG, **W, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
+    at.button(key="pg_run").click().run()
+    png = at.session_state["pg_record"].png()
+    fresh = open_page(PG)
+    fresh.file_uploader[0].upload("preimage.png", png, "image/png").run()
+    no_exception(fresh)
+    assert fresh.radio(key="pg_scheme").value == "elastic"
+    assert fresh.selectbox(key="pg_e_kind").value == "gaussian"
+    assert fresh.number_input(key="pg_seed").value == 4
+    plain = open_page(PG)
+    from viz_core.images import png_bytes
+
+    plain.file_uploader[0].upload("x.png", png_bytes(np.zeros((1, 8, 8))), "image/png").run()
+    assert any("carries no run settings" in e for e in errors(plain))
+
+
+def test_error_messages_speak_the_dashboards_language():
+    at = open_page(PG, model="vgg19", weights="pretrained")
+    if models.weights_status("vgg19") == "cached":
+        pytest.skip("VGG19 weights are cached on this machine")
+    text = " ".join(errors(at))
+    assert "not available offline" in text
+    for word in ("allow_download", "--", "weights='random'", "/"):
+        assert word not in text, (word, text)
+    assert "choose another model" in text.lower()
+
+
+def test_cuda_is_not_offered_without_a_gpu():
+    import torch
+
+    at = open_page(PG, **W)
+    options = at.radio(key="pg_device").options
+    assert ("cuda" in options) == torch.cuda.is_available()
+
+
+def test_compare_robust_toggle_is_disabled_without_robust_weights():
+    at = open_page(CMP, **W)
+    if at.toggle(key="cmp_robust").disabled:
+        assert any("No robust counterpart" in c.value for c in at.sidebar.caption)
+
+
+def test_compare_runs_standard_and_robust_side_by_side(monkeypatch):
+    from dashboard import results
+
+    monkeypatch.setattr(results, "robust_for", lambda name: "fmnist_resnet")  # a stand-in
+    at = open_page(CMP, **W, task="am", steps=2, every=1, cells="tv,plain")
+    at.toggle(key="cmp_robust").set_value(True).run()
+    at.button(key="cmp_run").click().run()
+    no_exception(at)
+    recs = at.session_state["cmp_records"]
+    assert [r.model_label.split(" ")[0] for r in recs] == ["fmnist_vgg", "fmnist_resnet"]
+    assert len(at.image) == 4 and all(r.status == "done" for r in recs)
+
+
+# ----------------------------------------------------------------------------- run records
+
+class _Frame:
+    def __init__(self, step: int, value: float, done: bool = False) -> None:
+        self.step, self.done, self.stopped = step, done, False
+        self.images = np.full((1, 1, 4, 4), value, dtype=np.float32)
+        self.objective = self.activation = np.array([value])
+        self.diverged = [None]
+        self.elapsed = step / 10
+
+
+def test_stop_keeps_exactly_the_state_that_was_shown():
+    from dashboard.common import RunRecord
+
+    rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
+    for step in (0, 5, 10):
+        rec.add(_Frame(step, step / 100))
+    rec.mark_shown()                     # step 10 is on screen
+    rec.add(_Frame(15, 0.15))            # recorded, never drawn: Stop came first
+    rec.mark_interrupted()
+    d = json.loads(rec.json())["result"]
+    assert rec.status == "stopped" and rec.step == 10 == d["steps_done"]
+    assert d["seconds"] == pytest.approx(1.0) and "after 1.0 s" in rec.message
+    assert "step 10 of 100" in rec.message
+    assert float(rec.images[0].mean()) == pytest.approx(0.10)
+    assert rec.frames[-1][0] == 10 and rec.frames[-1][1].max() == round(0.10 * 255)

@@ -219,7 +219,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels,
                                                       ph["act_name"]), key=f"{key}_curves")
     else:
-        ph["curves"].info("No curve yet: the run has not completed a step.")
+        ph["curves"].info("No curve to draw yet: the run has no finite values.")
     freq, power = spectra.radial_power_spectrum(img)
     series = [("pre-image", freq, power)]
     if rec.reference is not None:

@@ -168,7 +168,7 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
         ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels,
                                                       ph["act_name"]), key=f"{key}_curves")
     else:
-        ph["curves"].info("No curve yet: the run has not completed a step.")
+        ph["curves"].info("No curve to draw yet: the run has no finite values.")
     series = []
     rows = []
     for i, label in enumerate(rec.labels):
