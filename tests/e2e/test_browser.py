@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from viz_core import models
@@ -16,10 +14,25 @@ CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
+# Collects every distinct src of the main area's pre-image (streamed frames) in the page.
+WATCH_IMAGES = """() => {
+  window.__srcs = new Set();
+  const seen = () => document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")
+    .forEach(img => img.src && window.__srcs.add(img.src));
+  new MutationObserver(seen).observe(document.body,
+    {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
+}"""
+
+
 def _settle(page, timeout: float = 120_000) -> None:
+    """Connected and idle; callers then wait for the element they expect."""
     page.wait_for_selector(CONNECTED, timeout=timeout)
-    time.sleep(0.3)  # a rerun triggered just before may not have started yet
     page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def _frames_seen(page, n: int, timeout: float = 120_000) -> None:
+    page.wait_for_function(f"() => window.__srcs && window.__srcs.size >= {n}",
+                           timeout=timeout)
 
 
 def test_slider_run_stream_and_screenshot(server, tmp_path):
@@ -38,25 +51,19 @@ def test_slider_run_stream_and_screenshot(server, tmp_path):
             # move the fluid kernel-size slider one notch: 9 -> 11
             slider = (page.get_by_test_id("stSlider").filter(has_text="Kernel size").first
                       .get_by_role("slider"))
-            before = slider.get_attribute("aria-valuenow")
+            before = int(slider.get_attribute("aria-valuenow"))
             slider.focus()
             slider.press("ArrowRight")
-            expect(slider).not_to_have_attribute("aria-valuenow", before or "")
+            expect(slider).to_have_attribute("aria-valuenow", str(before + 2))
+            new = f"{before + 2}x{before + 2}"  # the kernel panel redraws with the new size
+            page.locator("[data-testid='stPlotlyChart'] .annotation-text").filter(
+                has_text=new).first.wait_for(timeout=120_000)
             _settle(page)
-            expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
 
+            page.evaluate(WATCH_IMAGES)
             page.get_by_role("button", name="Run", exact=True).click()
-            image = page.get_by_test_id("stMain").get_by_test_id("stImage").locator("img")
-            seen: list[str] = []
-            deadline = time.time() + 120
-            while len(seen) < 3 and time.time() < deadline:
-                if image.count():
-                    src = image.first.get_attribute("src")
-                    if src and (not seen or src != seen[-1]):
-                        seen.append(src)
-                time.sleep(0.05)
-            assert len(seen) >= 3, f"the streamed image changed {len(seen) - 1} times"
-
+            _frames_seen(page, 3)  # the first frame and at least two streamed updates
+            page.get_by_text("Downloads of the run shown").first.wait_for(timeout=180_000)
             _settle(page, timeout=180_000)
             expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
             for name, magic in (("Download GIF", b"GIF8"), ("Download run JSON", b"{")):
@@ -82,18 +89,13 @@ def test_stop_ends_the_run_and_keeps_the_image(server):
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"{server}/Playground?steps=2000&every=2{weights}")
             _settle(page)
+            page.evaluate(WATCH_IMAGES)
             page.get_by_role("button", name="Run", exact=True).click()
-            image = page.get_by_test_id("stMain").get_by_test_id("stImage").locator("img")
-            seen: list[str] = []
-            deadline = time.time() + 60
-            while len(seen) < 2 and time.time() < deadline:  # streaming has started
-                src = image.first.get_attribute("src") if image.count() else None
-                if src and src not in seen:
-                    seen.append(src)
-                time.sleep(0.05)
+            _frames_seen(page, 2)  # streaming has started
             page.get_by_role("button", name="Stop", exact=True).click()
+            page.get_by_text("stopped at step").first.wait_for(timeout=120_000)
             _settle(page)
-            expect(page.get_by_text("stopped at step").first).to_be_visible()
+            image = page.get_by_test_id("stMain").get_by_test_id("stImage").locator("img")
             assert image.count() == 1
             expect(page.get_by_test_id("stDownloadButton").first).to_be_visible()
             assert page.get_by_test_id("stException").count() == 0

@@ -1,0 +1,154 @@
+"""Browser tests of what the Playground tells a researcher, at 1280x720 and 1920x1080:
+the metric area never overlaps, stale results are marked, Stop keeps what was shown, and
+degenerate results are flagged. Every wait is for an expected element, never a sleep."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+
+from viz_core import models
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.e2e
+
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+WEIGHTS = "" if models.weights_status("fmnist_vgg") == "offline" else "&weights=random"
+VIEWPORTS = [(1280, 720), (1920, 1080)]
+
+
+@pytest.fixture
+def browser(browser_ready):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, url: str, size: tuple[int, int] = VIEWPORTS[0]):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]},
+                            accept_downloads=True)
+    page.set_default_timeout(240_000)
+    page.goto(url)
+    page.wait_for_selector(CONNECTED)
+    page.get_by_role("button", name="Run", exact=True).wait_for()
+    page.wait_for_selector(IDLE)
+    return page
+
+
+def _run_and_wait(page, done_text: str = "Downloads of the run shown") -> None:
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text(done_text).first.wait_for()
+    page.wait_for_selector(IDLE)
+
+
+def _boxes_overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_metric_area_has_no_overlapping_or_cut_text(server, browser, size):
+    page = _open(browser, f"{server}/Playground?task=inversion&layer=block2&steps=6&every=3"
+                          f"{WEIGHTS}", size)
+    _run_and_wait(page)
+    main = page.get_by_test_id("stMain")
+    images = main.get_by_test_id("stImage")
+    table = main.locator("table").filter(has_text="relative feature error")
+    table.wait_for()
+    boxes = [images.nth(i).bounding_box() for i in range(images.count())]
+    boxes.append(table.bounding_box())
+    assert len(boxes) == 3 and all(b and b["width"] > 0 for b in boxes), boxes
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not _boxes_overlap(boxes[i], boxes[j]), (size, i, j, boxes)
+    cut = table.locator("td, th").evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)")
+    assert cut == [], cut
+    assert "relative feature error" in table.inner_text()  # the whole label, not "relative…"
+
+
+def test_kernel_panel_titles_do_not_collide(server, browser):
+    page = _open(browser, f"{server}/Playground?{WEIGHTS.lstrip('&')}")
+    titles = page.locator("[data-testid='stPlotlyChart'] .annotation-text")
+    titles.first.wait_for()
+    boxes = [titles.nth(i).bounding_box() for i in range(titles.count())]
+    boxes = [b for b in boxes if b and b["width"] > 0]
+    assert len(boxes) >= 6
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not _boxes_overlap(boxes[i], boxes[j]), (i, j, boxes)
+
+
+def test_a_settings_change_marks_the_result_as_stale(server, browser):
+    page = _open(browser, f"{server}/Playground?steps=6&every=3&target=7{WEIGHTS}")
+    _run_and_wait(page)
+    page.get_by_text("done:").first.wait_for()
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
+        has_text="Class")
+    box.click()
+    page.get_by_role("option", name=re.compile(r"^9 · ")).click()
+    page.get_by_text("from previous settings: class 7").first.wait_for()
+    page.wait_for_selector(IDLE)
+    assert page.get_by_text("done:").count() == 0
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_what_stop_keeps_is_what_downloads(server, browser):
+    page = _open(browser, f"{server}/Playground?steps=5000&every=2{WEIGHTS}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text(re.compile(r"pre-image · step [1-9]\d* / 5000")).first.wait_for()
+    page.get_by_role("button", name="Stop", exact=True).click()
+    status = page.get_by_text(re.compile(r"stopped at step \d+ of 5000 after"))
+    status.first.wait_for()
+    page.wait_for_selector(IDLE)
+    m = re.search(r"stopped at step (\d+) of 5000 after ([\d.]+) s", status.first.inner_text())
+    step, seconds = int(m.group(1)), float(m.group(2))
+    caption = page.get_by_test_id("stMain").get_by_test_id("stImageCaption").first.inner_text()
+    assert caption.endswith(f"step {step} / 5000")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download run JSON").click()
+    result = json.loads(open(dl.value.path(), encoding="utf-8").read())["result"]
+    assert result["status"] == "stopped" and result["steps_done"] == step
+    assert abs(result["seconds"] - seconds) <= 0.05 + 1e-9
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download PNG").click()
+    from PIL import Image
+
+    saved = np.asarray(Image.open(dl.value.path()).convert("L"))
+    src = page.get_by_test_id("stMain").get_by_test_id("stImage").locator("img").first \
+        .get_attribute("src")
+    body = page.request.get(src if src.startswith("http") else server + src).body()
+    shown = np.asarray(Image.open(io.BytesIO(body)).convert("L"))
+    factor = shown.shape[0] // saved.shape[0]
+    np.testing.assert_array_equal(shown[::factor, ::factor], saved)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("scheme=plain&step_size=1e9", "saturated"),
+    ("scheme=plain&tv_on=1&tv=3.0&tv_eps=1e-06", "unstable TV step"),
+])
+def test_degenerate_results_are_flagged(server, browser, query, expected):
+    page = _open(browser, f"{server}/Playground?steps=6&every=3&{query}{WEIGHTS}")
+    _run_and_wait(page)
+    page.get_by_test_id("stAlert").filter(has_text=expected).first.wait_for()
+    assert page.get_by_text("done:").count() == 0
+
+
+def test_navigation_names_home_and_direct_links_work(server, browser):
+    page = _open(browser, f"{server}/Compare_schemes?task=am&steps=2{WEIGHTS}",
+                 VIEWPORTS[0])
+    assert page.get_by_role("heading", name="Compare schemes").count() == 1
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_text("Home", exact=True).count() == 1
+    assert nav.get_by_text("app", exact=True).count() == 0
