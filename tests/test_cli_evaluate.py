@@ -78,3 +78,32 @@ def test_python_m_viz_core_evaluate_subprocess(tmp_path):
                          timeout=300)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
+
+
+def test_cli_recognisability_writes_tables(tmp_path, capsys):
+    rc = main(["evaluate", "--benchmark", "recognisability", "--pair", "offline",
+               "--parts", "am", "--classes", "0,9", "--methods", "plain", "--seeds", "1",
+               "--steps", "2", "--out", str(tmp_path), "--quiet", "--threads", "1"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "chance top-1" in out and "plain gradient descent" in out
+    md = (tmp_path / "recognisability_offline.md").read_text()
+    assert "--benchmark recognisability" in md and "Date:" in md
+    rows = list(csv.DictReader(io.StringIO(
+        (tmp_path / "recognisability_offline_am.csv").read_text())))
+    assert [(r["direction"], r["scheme"], r["chance_top1"]) for r in rows] == [
+        ("fmnist_vgg -> fmnist_resnet", "plain", "10"),
+        ("fmnist_resnet -> fmnist_vgg", "plain", "10")]
+    assert not (tmp_path / "recognisability_offline_inversion.csv").exists()
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--pair", "imagenet"], "--pair offline or robust"),
+    (["--executor", "ray"], "--executor local"),
+    (["--classes", "a,b"], "integers"),
+    (["--parts", "gallery"], "parts"),
+])
+def test_cli_recognisability_bad_input(argv, needle, capsys):
+    assert main(["evaluate", "--benchmark", "recognisability", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err, err

@@ -100,12 +100,10 @@ def progress_bar(total: int, desc: str, quiet: bool = False,
         bar.close()
 
 
-def command_line(name: str) -> str:
-    """``demons-viz NAME ...`` as typed (recorded in result files)."""
-    argv = sys.argv[1:]
-    if name in argv:
-        argv = argv[argv.index(name):]
-    return "demons-viz " + shlex.join(argv)
+def command_line(args: argparse.Namespace) -> str:
+    """``demons-viz ...`` as typed (recorded in result files): the arguments :func:`main`
+    parsed (``args.argv``)."""
+    return "demons-viz " + shlex.join(getattr(args, "argv", sys.argv[1:]))
 
 
 def finite_or_none(x) -> float | None:

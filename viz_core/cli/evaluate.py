@@ -163,7 +163,7 @@ def run_table1(args: argparse.Namespace) -> int:
                                executor=args.executor, refs=refs,
                                ray_address=args.ray_address)
     stem = args.name or f"table1_{args.pair}"
-    paths = write_table1(result, out, stem, command=command_line("evaluate"),
+    paths = write_table1(result, out, stem, command=command_line(args),
                          per_sample=args.per_sample, html=html_writer(args.plotly_js))
     print(table1_markdown(result["rows"]))
     print()
@@ -244,7 +244,7 @@ def run_recognisability(args: argparse.Namespace) -> int:
             f"{st.seeds} seed(s); {steps}; inversion layers: {layers}; pre-images and "
             "reconstructions quantised to 8 bits before classification.")
     stem = args.name or f"recognisability_{args.pair}"
-    paths = write_recognisability(result, out, stem, command=command_line("evaluate"),
+    paths = write_recognisability(result, out, stem, command=command_line(args),
                                   settings=text, date=date)
     if result["am"]:
         print(am_transfer_markdown(result["am"]))

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         json_out.write_text(json.dumps({"rows": rows, "claims": claims}, indent=2,
                                        default=str) + "\n", encoding="utf-8")
     if md_out is not None:
-        text = ["# Scheme metrics", "", f"Command: `{command_line('metrics')}`", "",
+        text = ["# Scheme metrics", "", f"Command: `{command_line(args)}`", "",
                 f"Machine: {machine_description()}.", "",
                 scheme_metrics_markdown(rows), "",
                 "HF fraction: spectral energy above half Nyquist (fine detail, noise); coarse "
