@@ -174,10 +174,12 @@ def test_settings_live_in_the_url():
 
 
 def test_bad_url_values_are_ignored_with_a_notice():
+    from dashboard.state import PLAYGROUND_DEFAULTS as D
+
     at = open_page(PG, **W, steps="lots", scheme="warp", f_size=999)
     no_exception(at)
-    assert at.number_input(key="pg_steps").value == 100
-    assert at.radio(key="pg_scheme").value == "fluid-elastic"
+    assert at.number_input(key="pg_steps").value == D["steps"]
+    assert at.radio(key="pg_scheme").value == D["scheme"]
     assert at.slider(key="pg_f_size").value <= 31
 
 

@@ -243,6 +243,7 @@ def main() -> None:
     by_cell = dict(zip(order, configs))
 
     recs: list[RunRecord] = st.session_state.get(P + "records") or []
+    recs = recs[:len(runs)]  # the robust toggle was turned off: keep the standard run
     for r in recs:
         r.mark_interrupted()
     if recs and [ui_state.cell_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
