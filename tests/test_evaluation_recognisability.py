@@ -25,7 +25,7 @@ def pair():
 
 
 def small(**kw) -> rc.RecognisabilitySettings:
-    base = dict(seeds=1, classes=[1, 7], schemes=["plain", "fluid_sobolev"], steps=3,
+    base = dict(seeds=1, classes=[1, 7], schemes=["plain", "fluid_sobolev"], steps=2,
                 layers=["block2", "layer2"])
     return rc.RecognisabilitySettings(**{**base, **kw}).validate()
 
@@ -56,19 +56,39 @@ def test_chance_levels():
     assert rc.chance_levels(3)["chance_top5"] == 100.0
 
 
-def test_am_transfer_table_shape_and_chance(pair):
+@pytest.fixture(scope="module")
+def run(pair):
+    """One small run of both parts in both directions, shared by the tests below."""
     a, b = pair
-    rows, samples = rc.am_transfer(a, b, small(seeds=2))
-    assert [r["scheme"] for r in rows] == ["plain", "fluid_sobolev"]
-    assert len(samples) == 2 * 2 * 2  # schemes x classes x seeds
+    seen = []
+    st = small(seeds=2)
+    res = rc.run_recognisability(a, b, two_samples(a), st, progress=seen.append)
+    return st, res, sum(seen)
+
+
+def test_progress_counts_every_engine_step(pair, run):
+    st, _, steps = run
+    assert steps == rc.total_steps(*pair, st) == (2 * 2 + 2 * 1) * 2  # (seeds + layers) x dirs
+
+
+def test_am_transfer_table_shape_and_chance(run):
+    _, res, _ = run
+    rows, samples = res["am"], res["am_samples"]
+    assert [(r["direction"], r["scheme"]) for r in rows] == [
+        ("fmnist_vgg -> fmnist_resnet", "plain"), ("fmnist_vgg -> fmnist_resnet", "fluid_sobolev"),
+        ("fmnist_resnet -> fmnist_vgg", "plain"), ("fmnist_resnet -> fmnist_vgg", "fluid_sobolev")]
+    assert len(samples) == 2 * 2 * 2 * 2  # directions x schemes x classes x seeds
     for r in rows:
-        assert r["direction"] == "fmnist_vgg -> fmnist_resnet" and r["chance_top1"] == 10.0
-        mine = [s for s in samples if s["scheme"] == r["scheme"]]
+        assert r["chance_top1"] == 10.0 and r["classes"] == 2 and r["seeds"] == 2
+        mine = [s for s in samples if (s["direction"], s["scheme"]) ==
+                (r["direction"], r["scheme"])]
         hits = [s["pred_other"] == s["target"] for s in mine]
+        assert len(mine) == 4
         assert r["top1_other"] == pytest.approx(100 * np.mean(hits))
         per_seed = [sum(h for h, s in zip(hits, mine) if s["seed"] == k) for k in (0, 1)]
         assert r["recognised_mean"] == pytest.approx(np.mean(per_seed))
-        assert r["recognised_min"] == min(per_seed) and r["classes"] == 2
+        assert r["recognised_min"] == min(per_seed)
+        assert r["conf_self"] == pytest.approx(np.mean([s["conf_self"] for s in mine]))
         assert 0.0 <= r["conf_self"] <= 1.0
     assert {s["target"] for s in samples} == {1, 7}
 
@@ -83,36 +103,32 @@ def test_judge_sees_uint8_quantised_images(pair, monkeypatch):
         return real(model, images)
 
     monkeypatch.setattr(rc, "classify", spy)
-    rc.am_transfer(a, b, small(classes=[3], schemes=["plain"]))
+    rc.am_transfer(a, b, small(classes=[3], schemes=["plain"], steps=1))
     assert len(seen) == 2  # judged by B and by A itself
     for x in seen:
         torch.testing.assert_close(x * 255, torch.round(x * 255), atol=1e-4, rtol=0)
 
 
-def test_inversion_quality_rows_best_and_floors(pair):
-    a, b = pair
-    imgs = two_samples(a)
-    rows = rc.inversion_quality(a, b, imgs, small())
-    assert [(r["layer"], r["scheme"]) for r in rows] == [("block2", "plain"),
-                                                         ("block2", "fluid_sobolev")]
-    best = [r for r in rows if r["best"]]
-    assert len(best) == 1 and best[0]["psnr"] == max(r["psnr"] for r in rows)
-    floor = rc.flat_floor(imgs.load([0, 1], 64, 1))
+def test_inversion_quality_rows_best_and_floors(pair, run):
+    a, _ = pair
+    _, res, _ = run
+    rows = res["inversion"]
+    assert [(r["layer"], r["scheme"]) for r in rows] == [
+        ("block2", "plain"), ("block2", "fluid_sobolev"),
+        ("layer2", "plain"), ("layer2", "fluid_sobolev")]
+    floor = rc.flat_floor(two_samples(a).load([0, 1], 64, 1))
+    for layer in ("block2", "layer2"):
+        mine = [r for r in rows if r["layer"] == layer]
+        best = [r for r in mine if r["best"]]
+        assert len(best) == 1 and best[0]["psnr"] == max(r["psnr"] for r in mine)
     for r in rows:
         assert r["flat_psnr"] == pytest.approx(floor["flat_psnr"])
         assert (r["chance_top1"], r["chance_top5"]) == (10.0, 50.0)
         assert 0 <= r["top1_other"] <= r["top5_other"] <= 100 and r["n"] == 2
 
 
-def test_run_both_directions_and_write(pair, tmp_path):
-    a, b = pair
-    seen = []
-    st = small(schemes=["fluid_sobolev"])
-    res = rc.run_recognisability(a, b, two_samples(a), st, progress=seen.append)
-    assert sum(seen) == rc.total_steps(a, b, st) == 4 * 3
-    assert [r["direction"] for r in res["am"]] == ["fmnist_vgg -> fmnist_resnet",
-                                                   "fmnist_resnet -> fmnist_vgg"]
-    assert [r["layer"] for r in res["inversion"]] == ["block2", "layer2"]
+def test_write_recognisability(run, tmp_path):
+    _, res, _ = run
     paths = write_recognisability(res, tmp_path, "rec", command="demons-viz evaluate x",
                                   settings="Settings: tiny.", date="2026-12-01")
     assert {p.name for p in paths} == {"rec_am.csv", "rec_am_samples.csv",
@@ -122,7 +138,8 @@ def test_run_both_directions_and_write(pair, tmp_path):
                    "flat image PSNR", "chance top-5", "Settings: tiny."):
         assert needle in md
     am_table = [ln for ln in md.splitlines() if ln.startswith("| fmnist_vgg -> fmnist_resnet")]
-    assert am_table and all(ln.rstrip().endswith("| 10.0% |") for ln in am_table[:1])
+    assert len(am_table) == 2 + 1  # two schemes, one best inversion layer
+    assert all(ln.endswith("| 10.0% |") for ln in am_table[:2])
 
 
 def test_sample_images_are_labelled_by_name(pair):
