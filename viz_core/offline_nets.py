@@ -15,6 +15,8 @@ from torch import nn
 
 __all__ = [
     "OFFLINE_ARCHS",
+    "ROBUST_VARIANTS",
+    "base_arch",
     "FmnistResNet",
     "FmnistVGG",
     "build_offline_net",
@@ -125,10 +127,20 @@ class FmnistResNet(nn.Module):
 
 OFFLINE_ARCHS: dict[str, type[nn.Module]] = {"fmnist_vgg": FmnistVGG, "fmnist_resnet": FmnistResNet}
 
+#: Adversarially trained variants (L2 PGD; the budget is on their cards): same
+#: architecture as their standard twin, different weights.
+ROBUST_VARIANTS: dict[str, str] = {"fmnist_vgg_robust": "fmnist_vgg",
+                                   "fmnist_resnet_robust": "fmnist_resnet"}
+
+
+def base_arch(name: str) -> str:
+    """The architecture of an offline model name (a robust variant maps to its twin)."""
+    return ROBUST_VARIANTS.get(name, name)
+
 
 def build_offline_net(name: str, **kwargs) -> nn.Module:
-    """Instantiate the architecture registered under ``name`` (random weights)."""
-    return OFFLINE_ARCHS[name](**kwargs)
+    """Instantiate the architecture of ``name`` (random weights)."""
+    return OFFLINE_ARCHS[base_arch(name)](**kwargs)
 
 
 _DEFAULT_LAYERS = {"fmnist_vgg": "block4", "fmnist_resnet": "layer4"}
@@ -136,6 +148,7 @@ _DEFAULT_LAYERS = {"fmnist_vgg": "block4", "fmnist_resnet": "layer4"}
 
 def offline_layers(name: str) -> list[str]:
     """Layer catalogue (dotted module names in forward order, then "logits")."""
+    name = base_arch(name)
     if name == "fmnist_vgg":
         layers = [s for i in range(1, 5) for s in (f"block{i}.relu1", f"block{i}")]
     elif name == "fmnist_resnet":
@@ -147,4 +160,4 @@ def offline_layers(name: str) -> list[str]:
 
 def offline_default_layer(name: str) -> str:
     """The deepest convolutional block of an offline net (used for feature inversion)."""
-    return _DEFAULT_LAYERS[name]
+    return _DEFAULT_LAYERS[base_arch(name)]

@@ -65,6 +65,10 @@ _SPECS: dict[str, ModelSpec] = {
                                "shipped offline; the default model"),
         _offline("fmnist_resnet", "small ResNet (basic blocks) trained on Fashion-MNIST "
                                   "(64x64 grey), shipped offline"),
+        _offline("fmnist_vgg_robust", "fmnist_vgg adversarially trained (L2 PGD): perceptually "
+                                      "aligned gradients, recognisable pre-images"),
+        _offline("fmnist_resnet_robust", "fmnist_resnet adversarially trained (L2 PGD), "
+                                         "the robust twin of fmnist_resnet"),
         _tv("vgg19", "VGG19_Weights", "features.29",
             "VGG19 (ImageNet); the paper's main network, block5_conv1 = features.29", True),
         _tv("resnet50", "ResNet50_Weights", "layer3.5",
