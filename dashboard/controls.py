@@ -37,8 +37,10 @@ class Target:
 
 def _task_changed(prefix: str) -> None:
     """Switching to inversion: the middle block of the model and no jitter, where the
-    pre-image stays recognisable (the deepest block gives grey blobs)."""
+    pre-image stays recognisable (the deepest block gives grey blobs); switching to
+    activation maximization: a class (the logits)."""
     if st.session_state.get(prefix + "task") != "inversion":
+        st.session_state[prefix + "layer"] = "logits"  # a class, as a new visitor expects
         return
     try:
         model = get_model(st.session_state[prefix + "model"],

@@ -251,6 +251,9 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
     if ("octaves_on" in defaults and "octaves_on" not in params
             and {"steps", "step_size"} & set(params)):
         out["octaves_on"] = False  # a link that sets steps or tau means a constant step
+    if (defaults.get("task") == "inversion" and "task" not in params and "target" in params
+            and "layer" not in params):
+        out["task"], out["layer"] = "am", "logits"  # a link that names a class means AM
     return out, notices
 
 

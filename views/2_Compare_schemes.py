@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 import torch
 
@@ -278,11 +280,12 @@ def main() -> None:
         recs = []
         st.session_state[P + "records"] = recs
         for m in runs:
-            rec = RunRecord([c.name for c in configs], [c.to_json() for c in configs],
-                            m.label, configs[0].total_steps, settings=dict(s),
+            batch = [dataclasses.replace(c, model=m.spec.name) for c in configs]
+            rec = RunRecord([c.name for c in batch], [c.to_json() for c in batch],
+                            m.label, batch[0].total_steps, settings=dict(s),
                             reference=target.reference)
             recs.append(rec)
-            stream(configs, m, rec,
+            stream(batch, m, rec,
                    lambda r, f, full: _draw(cells, ph, recs, full, f"run{len(r.steps)}"),
                    reference=ref, every=configs[0].every)
             rec.finish(_verdict_models(m, m.spec.name))

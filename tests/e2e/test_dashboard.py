@@ -69,6 +69,8 @@ def test_metric_area_has_no_overlapping_or_cut_text(server, browser, size):
     boxes = [images.nth(i).bounding_box() for i in range(images.count())]
     boxes.append(table.bounding_box())
     assert len(boxes) == 3 and all(b and b["width"] > 0 for b in boxes), boxes
+    pre, ref = (images.nth(i).locator("img").bounding_box() for i in range(2))
+    assert (pre["width"], pre["height"]) == (ref["width"], ref["height"])  # same size
     for i in range(len(boxes)):
         for j in range(i + 1, len(boxes)):
             assert not _boxes_overlap(boxes[i], boxes[j]), (size, i, j, boxes)
