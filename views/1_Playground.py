@@ -26,6 +26,7 @@ from dashboard.common import (
     stream,
 )
 from dashboard.controls import kernel_controls, model_controls, target_controls
+from dashboard.demo import take_autorun
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
@@ -265,6 +266,7 @@ def main() -> None:
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("Run", type="primary", key=P + "run", disabled=bool(errors),
                     width="stretch")
+    run = (take_autorun(st.session_state, P) and not errors) or run  # guided demo (Home)
     b2.button("Stop", key=P + "stop", width="stretch",
               help="ends the run between steps and keeps the pre-image shown (changing any "
                    "control also ends a running run)")

@@ -26,6 +26,7 @@ from dashboard.common import (
     stream,
 )
 from dashboard.controls import model_controls, target_controls
+from dashboard.demo import take_autorun
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -233,6 +234,7 @@ def main() -> None:
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("Run all", type="primary", key=P + "run", disabled=bool(error),
                     width="stretch")
+    run = (take_autorun(st.session_state, P) and not error) or run  # guided demo (Home)
     b2.button("Stop", key=P + "stop", width="stretch")
     if error:
         b3.error(error, icon="⚠️")
