@@ -46,28 +46,45 @@ def _open(preset: Preset, batch: Batch) -> None:
 
 
 def _grid(batch: Batch):
-    """Placeholders for a batch's cells (rows of COLS)."""
+    """Placeholders for a batch's cells (rows of COLS); an inversion batch shows its
+    reference image first, at the same size as the pre-images."""
     st.markdown(f"**{batch.title}**")
+    c0 = batch.configs[0]
+    ref = c0.image if c0.task == "inversion" and presets.image_exists(c0.image) else None
+    cells: list = [None] * bool(ref) + list(batch.configs)
     slots = []
-    for start in range(0, len(batch.configs), COLS):
+    for start in range(0, len(cells), COLS):
         cols = st.columns(COLS)
-        for col, cfg in zip(cols, batch.configs[start:start + COLS]):
+        for col, cfg in zip(cols, cells[start:start + COLS]):
+            if cfg is None:
+                col.image(ref, width=160, caption=f"reference: {Path(ref).name}")
+                continue
             slots.append(col.empty())
             slots[-1].caption(f"{cfg.name} - not run yet")
     return slots
 
 
-def _draw(slots, rec: RunRecord) -> None:
+def _draw(slots, rec: RunRecord, task: str) -> None:
+    """Each cell's pre-image, captioned with its named figure: the relative feature error
+    ||Phi(u) - Phi(u0)|| / ||Phi(u0)|| of an inversion, or the target activation of AM."""
+    what = "rel. feature error" if task == "inversion" else "activation"
     for i, slot in enumerate(slots):
         if rec.images is not None and i < rec.images.shape[0]:
             a = rec.activation[-1][i] if rec.activation else float("nan")
             show_image(slot, rec.images[i],
-                       f"{rec.labels[i]} · {a:.3g} · step {rec.step}/{rec.total}", 160)
+                       f"{rec.labels[i]} · {what} {a:.3g} · step {rec.step}/{rec.total}", 160)
+
+
+def _progress(bar, i: int, n: int, rec: RunRecord, title: str) -> None:
+    done = (i + rec.step / max(rec.total, 1)) / n
+    bar.progress(min(done, 1.0), text=f"batch {i + 1} of {n}: {title}, step {rec.step} of "
+                 f"{rec.total}")
 
 
 def _run(batches: list[Batch], slot_lists: list, key: str) -> None:
     records: list[RunRecord | None] = [None] * len(batches)
     st.session_state[key] = records
+    bar = st.progress(0.0, text=f"batch 1 of {len(batches)}: starting")
     for i, (batch, slots) in enumerate(zip(batches, slot_lists)):
         c0 = batch.configs[0]
         try:
@@ -81,8 +98,13 @@ def _run(batches: list[Batch], slot_lists: list, key: str) -> None:
         rec = RunRecord([c.name for c in batch.configs], [c.to_json() for c in batch.configs],
                         model.label, c0.total_steps)
         records[i] = rec
-        stream(batch.configs, model, rec, lambda r, f, full, s=slots: _draw(s, r),
-               every=c0.every)
+
+        def draw(r: RunRecord, f, full, s=slots, i=i, t=batch.title, batch=batch) -> None:
+            _draw(s, r, batch.configs[0].task)
+            _progress(bar, i, len(batches), r, t)
+
+        stream(batch.configs, model, rec, draw, every=c0.every)
+    bar.progress(1.0, text=f"all {len(batches)} batches finished")
 
 
 def _preset(p: Preset) -> None:
@@ -93,13 +115,8 @@ def _preset(p: Preset) -> None:
         st.markdown(p.description)
         paper_ok = available(p.models)
         status = ", ".join(f"{m}: {model_status(m)}" for m in p.models)
-        if paper_ok:
-            st.success(f"Weights available ({status}): the paper version runs here.")
-        else:
-            st.warning(f"ImageNet weights not available offline ({status}). The paper "
-                       f"version needs them in the torch hub cache; the **offline version** "
-                       f"runs the same scheme settings on "
-                       f"{', '.join(p.offline_models)}.")
+        st.caption(f"Paper version: {'runs here' if paper_ok else 'needs the weights'} "
+                   f"({status}). Offline version: {', '.join(p.offline_models)}.")
         missing = sorted({c.image for b in p.batches + p.offline for c in b.configs
                           if c.image and not presets.image_exists(c.image)})
         if missing:
@@ -133,22 +150,34 @@ def _preset(p: Preset) -> None:
         slot_lists = [_grid(b) for b in batches]
         if run_off or run_pap:
             _run(batches, slot_lists, key)
-        _show(key, slot_lists, p.key)
+        _show(key, slot_lists, p.key, batches)
 
 
-def _show(key: str, slot_lists: list, stem: str) -> None:
-    """Redraw finished (or interrupted) runs kept in the session, with downloads."""
+def _weights_notice(items: list[Preset]) -> None:
+    """One calm notice for every preset of a tab whose paper version lacks weights."""
+    need = sorted({m for p in items for m in p.models if not available([m])})
+    if need:
+        st.info(f"The ImageNet weights of {', '.join(need)} are not on this machine, so the "
+                "paper versions that use them are disabled. Every preset has an **offline "
+                "version** with the same scheme settings on the shipped Fashion-MNIST "
+                "models; it runs here.", icon="ℹ️")
+
+
+def _show(key: str, slot_lists: list, stem: str, batches: list[Batch]) -> None:
+    """Redraw finished (or interrupted) runs kept in the session; each batch's status and
+    downloads under its own title."""
     for i, rec in enumerate(st.session_state.get(key) or []):
         if rec is None:
             continue
         rec.mark_interrupted()
-        _draw(slot_lists[i], rec)
+        _draw(slot_lists[i], rec, batches[i].configs[0].task)
+        st.markdown(f"**{batches[i].title}**: status and downloads")
         status_message(rec)
         if rec.images is None or rec.status == "running":
             continue
         cell = 0
         if len(rec.labels) > 1:
-            cell = st.selectbox("Download a cell", range(len(rec.labels)),
+            cell = st.selectbox(f"Download a cell of {batches[i].title}", range(len(rec.labels)),
                                 format_func=lambda j, r=rec: r.labels[j],
                                 key=f"{key}_cell{i}")
         downloads(rec, cell, f"{key}_dl{i}", f"demons-{stem}")
@@ -193,7 +222,7 @@ def _tuned() -> None:
     slots = [_grid(batch)]
     if run:
         _run([batch], slots, key)
-    _show(key, slots, "tuned")
+    _show(key, slots, "tuned", [batch])
 
 
 def _table1_results() -> None:
@@ -235,10 +264,12 @@ def main() -> None:
                     "Table 1 results"])
     items = presets.all_presets()
     with tabs[0]:
+        _weights_notice([p for p in items if p.group == "paper"])
         for p in items:
             if p.group == "paper":
                 _preset(p)
     with tabs[1]:
+        _weights_notice([p for p in items if p.group == "classic"])
         for p in items:
             if p.group == "classic":
                 _preset(p)

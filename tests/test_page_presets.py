@@ -1,0 +1,122 @@
+"""Paper presets page (AppTest): one notice for missing weights, runs with a progress
+bar, per-batch status and downloads, the inversion reference beside its pre-images."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from test_pages import OFFLINE, PP, ROOT, errors, no_exception, open_page
+
+from viz_core import models
+
+
+def test_presets_page_says_whether_weights_exist_and_opens_offline_versions():
+    at = open_page(PP)
+    no_exception(at)
+    assert not at.warning  # no stacked yellow boxes
+    if models.weights_status("vgg19") == "download needed":
+        notices = [i.value for i in at.info if "not on this machine" in i.value]
+        assert len(notices) == 2  # one calm notice per tab (paper figures, classic recipes)
+        assert "vgg19" in notices[0]
+        assert at.button(key="pp_fig1_pap").disabled
+    at.button(key="pp_simonyan_open_off").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Playground"
+    assert at.selectbox(key="pg_e_kind").value == "decay"
+
+
+def test_presets_page_fig1_opens_in_compare():
+    at = open_page(PP)
+    at.button(key="pp_fig1_open_off").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Compare schemes"
+    assert at.slider(key="cmp_size").value == 11
+    assert at.number_input(key="cmp_steps").value == 160
+
+
+def test_presets_page_shows_table1_csv(tmp_path, monkeypatch):
+    (tmp_path / "table1_offline.csv").write_text(
+        "direction,method,top1,top5\nfmnist_vgg->fmnist_resnet,tv,0.61,0.93\n")
+    (tmp_path / "table1_offline_samples.csv").write_text("x\n1\n")
+    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
+    at = open_page(PP)
+    no_exception(at)
+    frames = [f for f in at.dataframe if "direction" in f.value.columns]
+    assert len(frames) == 1
+    assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
+
+
+@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
+def test_presets_page_runs_the_tuned_offline_presets_as_one_batch():
+    at = open_page(PP)
+    no_exception(at)
+    assert at.selectbox(key="pp_t_model").value == "fmnist_vgg"
+    at.selectbox(key="pp_t_class").set_value(1).run()  # trouser
+    at.button(key="pp_t_run").click().run()
+    no_exception(at)
+    assert not errors(at)
+    assert any(s.value.startswith("done: 200 steps") for s in at.success)
+    assert len(at.image) >= 9  # one pre-image per scheme
+    records = at.session_state["pp_t_records"]
+    rec = records[0]
+    assert len(rec.labels) == 9 and rec.images.shape[0] == 9
+    # each cell's run JSON is the tuned preset itself (its own step size and kernel)
+    cells = [json.loads(rec.json(i)) for i in range(9)]
+    assert {c["step_size"] for c in cells} >= {5.0, 10.0, 40.0}
+    at.selectbox(key="pp_t_records_cell0").set_value(3).run()
+    no_exception(at)
+
+
+def test_presets_page_table1_tab_draws_the_chart(tmp_path, monkeypatch):
+    src = ROOT / "results" / "table1_offline.csv"
+    if not src.is_file():
+        pytest.skip("no committed Table 1 results")
+    (tmp_path / "table1_offline.csv").write_text(src.read_text())
+    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
+    at = open_page(PP)
+    no_exception(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [t for c in charts for t in c["data"] if t.get("type") == "bar"]
+    assert bars and {t["name"] for t in bars} == {"top-1", "top-5"}
+    assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
+
+
+@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
+def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypatch):
+    from viz_core import presets
+
+    fig4 = presets.fig4()
+
+    def short(c):
+        out = dataclasses.replace(c, steps=4, octaves=[], every=2)
+        out.name = c.name
+        return out
+
+    batches = [presets.Batch(b.title, [short(c) for c in b.configs]) for b in fig4.offline]
+    monkeypatch.setattr(presets, "fig4", lambda: dataclasses.replace(fig4, offline=batches))
+    at = open_page(PP)
+    at.button(key="pp_fig4_off").click().run(timeout=600)
+    no_exception(at)
+    assert not errors(at) and not at.warning
+    imgs = [str(e.proto) for e in at.get("imgs")]
+    assert sum("reference: " in p for p in imgs) == len(batches)  # one per inversion batch
+    assert sum("rel. feature error" in p for p in imgs) == 3 * len(batches)
+    bars = [e.proto for e in at.get("progress")]
+    assert bars and "finished" in bars[-1].text and bars[-1].value == 100
+    md = " ".join(m.value for m in at.markdown)
+    assert all(f"**{b.title}**: status and downloads" in md for b in batches)
+    assert len([s for s in at.success if s.value.startswith("done: 4 steps")]) == len(batches)
+
+
+def test_offline_fig4_is_retuned_and_keeps_tv_stable():
+    from viz_core import presets
+
+    for b in presets.fig4().offline:
+        taus = [o.tau for c in b.configs for o in c.schedule]
+        assert max(taus) == presets.OFFLINE_FIG4_TAU and min(taus) < 0.2 * max(taus)
+        for c in b.configs:
+            assert c.total_steps == 400 and c.model == "fmnist_vgg"
+            if c.tv:  # explicit TV step stable: tau lambda / eps <= 1/4 in [0, 1] units
+                assert max(taus) / 255 * c.tv / c.tv_eps <= 0.25
