@@ -71,18 +71,6 @@ def arr(value) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- every page
 
-def test_home_lists_device_models_and_pages():
-    at = open_page()
-    no_exception(at)
-    assert not errors(at)
-    text = " ".join(m.value for m in at.markdown) + " ".join(a.value for a in at.info) + \
-        " ".join(a.value for a in at.success)
-    assert "Device in use" in text
-    links = [p.proto.page for p in at.get("page_link")]
-    assert len(links) == 5 and any("Playground" in p for p in links)
-    assert at.get("arrow_data_frame") or at.dataframe
-
-
 @pytest.mark.parametrize("page", [PG, CMP, KX, LEARN, PP])
 def test_every_page_renders_without_exception(page):
     at = open_page(page, **W)
@@ -299,75 +287,6 @@ def test_compare_kernel_size_error_is_shown():
 
 
 # ----------------------------------------------------------------------------- other pages
-
-def test_presets_page_says_whether_weights_exist_and_opens_offline_versions():
-    at = open_page(PP)
-    no_exception(at)
-    warnings = " ".join(w.value for w in at.warning)
-    if models.weights_status("vgg19") == "download needed":
-        assert "not available offline" in warnings
-        assert at.button(key="pp_fig1_pap").disabled
-    at.button(key="pp_simonyan_open_off").click().run()
-    no_exception(at)
-    assert at.title[0].value == "Playground"
-    assert at.selectbox(key="pg_e_kind").value == "decay"
-
-
-def test_presets_page_fig1_opens_in_compare():
-    at = open_page(PP)
-    at.button(key="pp_fig1_open_off").click().run()
-    no_exception(at)
-    assert at.title[0].value == "Compare schemes"
-    assert at.slider(key="cmp_size").value == 11
-    assert at.number_input(key="cmp_steps").value == 160
-
-
-def test_presets_page_shows_table1_csv(tmp_path, monkeypatch):
-    (tmp_path / "table1_offline.csv").write_text(
-        "direction,method,top1,top5\nfmnist_vgg->fmnist_resnet,tv,0.61,0.93\n")
-    (tmp_path / "table1_offline_samples.csv").write_text("x\n1\n")
-    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
-    at = open_page(PP)
-    no_exception(at)
-    frames = [f for f in at.dataframe if "direction" in f.value.columns]
-    assert len(frames) == 1
-    assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
-
-
-@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
-def test_presets_page_runs_the_tuned_offline_presets_as_one_batch():
-    at = open_page(PP)
-    no_exception(at)
-    assert at.selectbox(key="pp_t_model").value == "fmnist_vgg"
-    at.selectbox(key="pp_t_class").set_value(1).run()  # trouser
-    at.button(key="pp_t_run").click().run()
-    no_exception(at)
-    assert not errors(at)
-    assert any(s.value.startswith("done: 200 steps") for s in at.success)
-    assert len(at.image) >= 9  # one pre-image per scheme
-    records = at.session_state["pp_t_records"]
-    rec = records[0]
-    assert len(rec.labels) == 9 and rec.images.shape[0] == 9
-    # each cell's run JSON is the tuned preset itself (its own step size and kernel)
-    cells = [json.loads(rec.json(i)) for i in range(9)]
-    assert {c["step_size"] for c in cells} >= {5.0, 10.0, 40.0}
-    at.selectbox(key="pp_t_records_cell0").set_value(3).run()
-    no_exception(at)
-
-
-def test_presets_page_table1_tab_draws_the_chart(tmp_path, monkeypatch):
-    src = ROOT / "results" / "table1_offline.csv"
-    if not src.is_file():
-        pytest.skip("no committed Table 1 results")
-    (tmp_path / "table1_offline.csv").write_text(src.read_text())
-    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
-    at = open_page(PP)
-    no_exception(at)
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    bars = [t for c in charts for t in c["data"] if t.get("type") == "bar"]
-    assert bars and {t["name"] for t in bars} == {"top-1", "top-5"}
-    assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
-
 
 # ----------------------------------------------------------------------------- navigation
 
