@@ -20,10 +20,10 @@ GALLERY = ROOT / "assets" / "gallery"
 GALLERY_COMMAND = "python scripts/make_gallery.py --models fmnist_vgg_robust,fmnist_vgg"
 
 
-def load_gallery(folder: Path = GALLERY) -> dict | None:
-    """The gallery manifest with its PNG paths made absolute; None when it is missing or
-    any of its PNGs is."""
-    path = folder / "gallery.json"
+def load_gallery(folder: Path | None = None) -> dict | None:
+    """The gallery manifest (default folder :data:`GALLERY`) with its PNG paths made
+    absolute; None when it is missing or any of its PNGs is."""
+    path = (folder or GALLERY) / "gallery.json"
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):

@@ -1,9 +1,12 @@
-"""demons-viz home page: what the tool does, the device, which models are ready."""
+"""demons-viz home page: a gallery of pre-images first, a one-click guided demo, then what
+the tool does, the device and which models are ready."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import demo
+from dashboard import state as ui_state
 from dashboard.common import PAGES, guard, model_status, setup_page
 
 setup_page("Home")
@@ -21,11 +24,74 @@ PAGE_BLURBS = {
 }
 
 
+DEMO_DEFAULTS = {"playground": ui_state.PLAYGROUND_DEFAULTS,
+                 "compare": ui_state.COMPARE_DEFAULTS,
+                 "kernels": ui_state.KERNELS_DEFAULTS}
+PREFIX = {"playground": "pg_", "compare": "cmp_", "kernels": "kx_"}
+
+
+def _gallery(g: dict | None) -> None:
+    if g is None:
+        st.info("The gallery of pre-images is not generated on this machine yet "
+                f"(`{demo.GALLERY_COMMAND}` writes it). The guided demo below computes "
+                "them live.", icon="🖼️")
+        return
+    for m in g["models"]:
+        st.markdown(f"**Class pre-images of {m['model']}** · {m['scheme_title']} · "
+                    f"{m['recognised']} of 10 recognised by an independent network "
+                    f"({m['judge']}; chance: 1 of 10)")
+        cells = sorted(m["am"], key=lambda c: c["class"])
+        for row in (cells[:5], cells[5:]):
+            for col, c in zip(st.columns(5), row):
+                col.image(c["png"], width="stretch", caption=(
+                    f"{c['name']} · p = {c['p_self']:.2f} · {m['judge']}: "
+                    f"{c['judge_top1']}"))
+    inv = g.get("inversion")
+    if inv:
+        st.markdown(f"**Inversion across depth ({inv['model']})**: the same image "
+                    "reconstructed from deeper and deeper blocks")
+        cols = st.columns(len(inv["layers"]) + 1)
+        cols[0].image(inv["reference_png"], width="stretch",
+                      caption=f"reference {inv['image']}")
+        for col, c in zip(cols[1:], inv["layers"]):
+            col.image(c["png"], width="stretch", caption=(
+                f"{c['layer']} · {c['psnr_db']:.1f} dB · rel. feature error "
+                f"{c['feature_error']:.2f}"))
+    st.caption(f"Written by `{g.get('command', demo.GALLERY_COMMAND)}` ({g.get('created', '')})"
+               ". p: the model's own probability of the class; the independent network's "
+               "top class beside it.")
+
+
+def _start(step: demo.DemoStep) -> None:
+    if step.run:
+        st.session_state[demo.autorun_key(PREFIX[step.page])] = True
+    st.switch_page(PAGES[step.page][0],
+                   query_params=ui_state.encode({**DEMO_DEFAULTS[step.page], **step.settings},
+                                                DEMO_DEFAULTS[step.page]))
+
+
+def _guided_demo(g: dict | None) -> None:
+    st.subheader("Guided demo")
+    cols = st.columns(3)
+    for i, (col, step) in enumerate(zip(cols, demo.demo_steps(g))):
+        with col:
+            if st.button(step.title, key=f"home_demo{i}", type="primary" if i == 0 else
+                         "secondary", width="stretch"):
+                _start(step)
+            st.caption(step.caption)
+
+
 def main() -> None:
     from viz_core.engine import resolve_device
     from viz_core.models import available_models
 
     st.title("demons-viz")
+    st.markdown("**See what a network sees, and how regularization shapes it.** "
+                "Pre-images computed by this tool:")
+    g = demo.load_gallery()
+    _gallery(g)
+    _guided_demo(g)
+    st.subheader("What it does")
     st.markdown(
         "demons-viz computes **pre-images** of convolutional networks - images that maximize "
         "a class or a feature, or that reproduce an image's features - and lets you choose "

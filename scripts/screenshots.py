@@ -1,0 +1,128 @@
+"""Screenshots of the dashboard for the README, taken in headless Chromium at 1280x720.
+
+    python scripts/screenshots.py [--out assets/screenshots]
+
+Starts ``streamlit run app.py`` headless on a free local port, drives Debian's chromium
+(``/usr/bin/chromium``) with Playwright, and writes ``home.png`` (the gallery and the
+guided demo), ``compare.png`` (demo step 1: the ankle boot inverted from the middle block by
+every scheme, streaming) and ``playground.png`` (demo step 2: a class pre-image with its
+probability). Waits for what each picture must show, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dashboard.demo import demo_steps, load_gallery  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-dev-shm-usage"]
+VIEWPORT = {"width": 1280, "height": 720}
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+MAIN_IMAGES = "[data-testid='stMain'] [data-testid='stImage'] img"
+
+
+@contextlib.contextmanager
+def serve(timeout: float = 120.0) -> Iterator[str]:
+    """``streamlit run app.py`` on 127.0.0.1 and a free port; yields the base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start")
+            time.sleep(0.3)  # polling the health endpoint, not waiting for the page
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def settle(page, timeout: float = 180_000) -> None:
+    """Connected and the script idle."""
+    page.wait_for_selector(CONNECTED, timeout=timeout)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def start_step(page, url: str, index: int) -> None:
+    """Open Home and click guided-demo step ``index``."""
+    page.goto(url)
+    settle(page)
+    title = demo_steps(load_gallery())[index].title
+    page.get_by_role("button", name=title).click()
+
+
+def shots(out: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with serve() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(url)
+            settle(page)
+            page.get_by_role("button", name=demo_steps(load_gallery())[0].title).wait_for()
+            paths.append(out / "home.png")
+            page.screenshot(path=str(paths[-1]))
+
+            start_step(page, url, 0)  # Compare: the boot from block2, every scheme streaming
+            page.get_by_text("rel. feature error").first.wait_for(timeout=180_000)
+            page.wait_for_function(f"() => document.querySelectorAll(\"{MAIN_IMAGES}\")"
+                                   ".length >= 8", timeout=300_000)
+            page.get_by_text("Stop").first.scroll_into_view_if_needed()
+            paths.append(out / "compare.png")
+            page.screenshot(path=str(paths[-1]))
+
+            start_step(page, url, 1)  # Playground: a class pre-image with its probability
+            page.get_by_text("class probability").first.wait_for(timeout=300_000)
+            settle(page, timeout=300_000)
+            paths.append(out / "playground.png")
+            page.screenshot(path=str(paths[-1]))
+        finally:
+            browser.close()
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "assets" / "screenshots"))
+    args = ap.parse_args(argv)
+    for path in shots(Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

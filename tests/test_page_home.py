@@ -1,0 +1,78 @@
+"""Home page (AppTest): a gallery first (or a calm note), a guided demo whose steps open
+their pages with the settings in the URL and run once."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+from test_pages import no_exception, open_page
+
+from dashboard import demo
+
+
+def _fake_gallery(folder) -> None:
+    png = folder / "x.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(png)
+    am = [{"class": i, "name": f"class{i}", "png": str(png), "p_self": 0.9, "top3_self": [],
+           "p_judge": 0.5 + i / 100, "judge_top1": f"class{i}", "recognised": i != 3}
+          for i in range(10)]
+    data = {"command": "python scripts/make_gallery.py --models a", "created": "now",
+            "models": [{"model": "fmnist_vgg", "judge": "fmnist_resnet", "scheme": "tv",
+                        "scheme_title": "total variation", "recognised": 9, "am": am}],
+            "inversion": {"model": "fmnist_vgg", "image": "0_ankle_boot.png",
+                          "reference_png": str(png),
+                          "layers": [{"layer": "block2", "png": str(png), "psnr_db": 18.2,
+                                      "feature_error": 0.12, "scheme": "tv",
+                                      "scheme_title": "total variation"}]}}
+    (folder / "gallery.json").write_text(json.dumps(data))
+
+
+def test_home_lists_device_models_and_pages():
+    at = open_page()
+    no_exception(at)
+    assert not at.error
+    text = " ".join(m.value for m in at.markdown) + " ".join(a.value for a in at.info) + \
+        " ".join(a.value for a in at.success)
+    assert "Device in use" in text
+    links = [p.proto.page for p in at.get("page_link")]
+    assert len(links) == 5 and any("Playground" in p for p in links)
+    assert at.get("arrow_data_frame") or at.dataframe
+
+
+def test_missing_gallery_is_a_calm_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "GALLERY", tmp_path)
+    at = open_page()
+    no_exception(at)
+    assert not at.warning and not at.error
+    assert any("make_gallery.py" in i.value for i in at.info)
+    assert [b.label for b in at.button][:3] == [s.title for s in demo.demo_steps()]
+
+
+def test_gallery_opens_the_page_with_probabilities(tmp_path, monkeypatch):
+    _fake_gallery(tmp_path)
+    monkeypatch.setattr(demo, "GALLERY", tmp_path)
+    at = open_page()
+    no_exception(at)
+    imgs = [str(e.proto) for e in at.get("imgs")]
+    assert sum("p = 0.90" in p for p in imgs) == 10
+    assert any("18.2 dB" in p for p in imgs) and any("reference" in p for p in imgs)
+    md = " ".join(m.value for m in at.markdown)
+    assert "9 of 10 recognised" in md
+    # the gallery comes before the text about the tool
+    assert md.index("Class pre-images") < md.index("computes **pre-images**")
+
+
+def test_demo_steps_use_the_gallery_and_open_their_pages(tmp_path):
+    _fake_gallery(tmp_path)
+    g = demo.load_gallery(tmp_path)
+    steps = demo.demo_steps(g)
+    assert [s.page for s in steps] == ["compare", "playground", "kernels"]
+    assert steps[1].settings == {"task": "am", "model": "fmnist_vgg", "target": 9}
+    state = {demo.autorun_key("pg_"): True}
+    assert demo.take_autorun(state, "pg_") and not demo.take_autorun(state, "pg_")
+    at = open_page()
+    at.button(key="home_demo2").click().run()
+    no_exception(at)
+    assert at.title[0].value == "Kernels & spectra" and not at.warning
