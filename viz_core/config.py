@@ -32,7 +32,7 @@ from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import TASKS, Target
 from viz_core.schemes import Scheme
-from viz_core.transforms import Octave, validate_octaves
+from viz_core.transforms import OCTAVE_MODES, Octave, validate_octaves
 
 DEFAULT_MODEL = "fmnist_vgg"
 GRAD_NORMS = ("mean_abs", "none")
@@ -64,6 +64,7 @@ class RunConfig:
     step_size: float = 5.0
     steps: int = 100
     octaves: list[Octave] | None = None
+    octave_mode: str = "absolute"       # "absolute" | "deepdraw" (transforms)
     jitter: float = 0.0
     seed: int = 0
     init_std: float = 0.02
@@ -133,6 +134,9 @@ class RunConfig:
             raise VizError(f"steps must be in 1..100000, got {self.steps}", field="steps")
         if self.octaves is not None:
             validate_octaves(list(self.octaves))
+        if self.octave_mode not in OCTAVE_MODES:
+            raise VizError(f"octave_mode must be one of {', '.join(OCTAVE_MODES)}, got "
+                           f"{self.octave_mode!r}", field="octave_mode")
         if not (isinstance(self.jitter, (int, float)) and math.isfinite(self.jitter)
                 and self.jitter >= 0):
             raise VizError(f"jitter must be >= 0 pixels (or a fraction < 1 of the image size), "

@@ -28,7 +28,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective
 from viz_core.schemes import SchemeBank, tv_gradient
-from viz_core.transforms import canvas_size, draw_offsets, jitter_pixels, resize, roll
+from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Frame:
 
 
 _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
-               "border", "steps", "optimizer", "adam_betas", "adam_eps")
+               "border", "steps", "optimizer", "adam_betas", "adam_eps", "octave_mode")
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
@@ -168,9 +168,11 @@ def run(
 
     yield frame(0)
     x = g = None
+    mode = c0.octave_mode
+    canvases = canvas_sizes([o.scale for o in schedules[0]], size, mode)
     try:
         for oi, stage in enumerate(zip(*schedules)):
-            canvas = canvas_size(stage[0].scale, size)
+            canvas = canvases[oi]
             u = resize(u, canvas)
             taus = [o.tau / PIXEL_SCALE for o in stage]
             bank = SchemeBank([c.scheme for c in cfgs], taus)
@@ -182,8 +184,8 @@ def run(
                 if should_stop is not None and should_stop():
                     yield frame(oi, done=True, stopped=True)
                     return
-                cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size) if moves else \
-                    (0, 0, 0, 0)
+                cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) if moves \
+                    else (0, 0, 0, 0)
                 window = (..., slice(cy, cy + size), slice(cx, cx + size))
                 x = u[window].detach().requires_grad_(True)
                 with torch.enable_grad():

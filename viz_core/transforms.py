@@ -1,17 +1,25 @@
-"""Jitter and octaves (paper Sec. 2.7, 3.1) and the pixel-range clipping of every step.
+"""Jitter and octaves (paper Sec. 2.7, 3.1).
 
-Readings implemented (see ``paper-notes.md``):
+Readings implemented:
 
 * **jitter**: a random translation of the whole pre-image by up to ``jitter`` pixels in each
   direction (``jitter < 1`` is a fraction of the network's input size), applied as a
   circular roll before the forward pass; the gradient flows back through the roll, so the
   update lands on the un-shifted image (Fig. 1's "two pixels of jitter").
-* **octaves**: a list of ``(scale, steps, tau)`` stages. ``scale`` is *absolute*, relative
-  to the network's input size: the canvas is resized (bilinear, antialiased) to
-  ``round(scale * size)`` at the start of each stage. When the canvas is larger than the
-  network's input, every step takes a random crop of the input size (offset uniform over
-  the slack: the paper's "random cropping ... up to 30 %" at scale 1.2 / 1.0 - deepdraw's
-  reading), updates that crop and pastes it back.
+* **octaves**: a list of ``(scale, steps, tau)`` stages, read in one of two ways
+  (:data:`OCTAVE_MODES`, ``RunConfig.octave_mode``):
+
+  - ``absolute`` (default, this tool's reading of Sec. 3.1): ``scale`` is relative to the
+    network's input size; the canvas is resized (bilinear, antialiased) to
+    ``round(scale * size)`` at the start of each stage, and every step takes a crop of the
+    input size at an offset drawn **uniformly** over the slack (the paper's "random
+    cropping ... up to 30 %" at scale 1.2 / 1.0);
+  - ``deepdraw`` (the deepdraw notebook's reading): each stage **zooms the current
+    canvas** by ``scale``, so the scales compound (1.0, 1.1, 1.2 gives 1.0, 1.1, 1.32), and
+    crop offsets are drawn from a **normal distribution around the centre** with a standard
+    deviation of 0.3 times the slack, clipped to the slack.
+
+  In both, the updated crop is pasted back into the canvas.
 """
 
 from __future__ import annotations
@@ -85,8 +93,24 @@ def jitter_pixels(jitter: float, size: int) -> int:
     return px
 
 
+OCTAVE_MODES = ("absolute", "deepdraw")
+
+
 def canvas_size(scale: float, size: int) -> int:
     return max(size, int(round(scale * size)))
+
+
+def canvas_sizes(scales: list[float], size: int, mode: str = "absolute") -> list[int]:
+    """The canvas side of every octave: ``scale * size`` (absolute), or the previous canvas
+    zoomed by ``scale`` (deepdraw: scales compound); never below the input ``size``."""
+    if mode not in OCTAVE_MODES:
+        raise VizError(f"octave_mode must be one of {', '.join(OCTAVE_MODES)}, got {mode!r}",
+                       field="octave_mode")
+    out, canvas = [], size
+    for scale in scales:
+        canvas = canvas_size(scale, canvas if mode == "deepdraw" else size)
+        out.append(canvas)
+    return out
 
 
 def resize(u: torch.Tensor, size: int) -> torch.Tensor:
@@ -97,11 +121,19 @@ def resize(u: torch.Tensor, size: int) -> torch.Tensor:
                          antialias=True)
 
 
-def draw_offsets(gen: torch.Generator, jitter_px: int, slack: int) -> tuple[int, int, int, int]:
-    """Draw (crop_y, crop_x, shift_y, shift_x) on the CPU (no device synchronisation)."""
+def draw_offsets(gen: torch.Generator, jitter_px: int, slack: int, mode: str = "absolute"
+                 ) -> tuple[int, int, int, int]:
+    """Draw (crop_y, crop_x, shift_y, shift_x) on the CPU (no device synchronisation): crop
+    offsets uniform over the slack (``absolute``) or normal around the centre with standard
+    deviation 0.3 x slack, clipped (``deepdraw``); jitter shifts uniform in both modes."""
     r = torch.randint(0, 2**31 - 1, (4,), generator=gen).tolist()
-    cy = r[0] % (slack + 1)
-    cx = r[1] % (slack + 1)
+    if mode == "deepdraw" and slack:
+        z = (torch.randn(2, generator=gen, dtype=torch.float64) * (0.3 * slack)
+             + slack / 2).clamp(0, slack).tolist()
+        cy, cx = int(z[0]), int(z[1])
+    else:
+        cy = r[0] % (slack + 1)
+        cx = r[1] % (slack + 1)
     sy = r[2] % (2 * jitter_px + 1) - jitter_px if jitter_px else 0
     sx = r[3] % (2 * jitter_px + 1) - jitter_px if jitter_px else 0
     return cy, cx, sy, sx
