@@ -1,0 +1,21 @@
+"""``demons-viz kernels`` (viz_core.cli.kernels): fitted kernels written as .npy."""
+
+import json
+
+import numpy as np
+import pytest
+
+from viz_core.cli import main
+
+
+def test_kernels_fits_and_writes_npy(tmp_path, capsys):
+    out = tmp_path / "k.npy"
+    assert main(["kernels", "--kind", "sobolev", "--size", "11", "--out", str(out)]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["kind"] == "sobolev" and line["size"] == 11 and line["order"] == 1
+    assert line["param"] == pytest.approx(0.38, rel=0.02)
+    k = np.load(out)
+    assert k.shape == (11, 11) and k.sum() == pytest.approx(1.0)
+    assert main(["kernels", "--kind", "gaussian", "--size", "9", "--param", "2.5",
+                 "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["param"] == 2.5

@@ -1,0 +1,49 @@
+"""The ``demons-viz`` entry points (viz_core.cli): subcommand table, one-line errors,
+``python -m viz_core``."""
+
+import subprocess
+import sys
+
+import pytest
+
+from viz_core import cli
+from viz_core.cli import main
+
+
+@pytest.mark.parametrize("argv", [
+    ["kernels", "--kind", "gaussian", "--size", "4", "--out", "k.npy"],
+    ["kernels", "--kind", "sobolev", "--size", "11", "--param", "-1", "--out", "k.npy"],
+    ["kernels", "--kind", "cubic", "--size", "11", "--out", "k.npy"],
+    ["visualize", "--model", "alexnet", "--out", "a.png"],
+    ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--step-size", "nan",
+     "--out", "a.png"],
+    ["visualize", "--model", "fmnist_vgg", "--weights", "/no/such/file.pt", "--out", "a.png"],
+    ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--task", "inversion",
+     "--image", "/no/such.png", "--out", "a.png"],
+    ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--octaves", "1.0:x",
+     "--out", "a.png"],
+    ["visualize", "--config", "/no/such.json", "--out", "a.png"],
+])
+def test_errors_are_one_line_and_nonzero(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert len(err.splitlines()) == 1 and err.startswith("error:"), err
+    assert "Traceback" not in err
+
+
+def test_python_m_entry_point():
+    r = subprocess.run([sys.executable, "-m", "viz_core", "kernels", "--kind", "gaussian",
+                        "--size", "2", "--out", "x.npy"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "odd" in r.stderr
+
+
+def test_every_subcommand_module_is_registered(capsys):
+    core = ["models", "kernels", "visualize", "evaluate", "metrics"]
+    assert list(cli.COMMANDS)[:len(core)] == core  # later ones (sweep) are appended
+    for name, module in cli.COMMANDS.items():
+        assert callable(module.run) and callable(module.add_arguments) and module.HELP
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        assert "usage: demons-viz " + name in capsys.readouterr().out

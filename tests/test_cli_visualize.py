@@ -1,0 +1,70 @@
+"""``demons-viz visualize`` (viz_core.cli.visualize): outputs, replay of run JSONs (also
+those written before the CLI became a package), TorchScript models."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viz_core.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_visualize_writes_png_gif_json_and_config_reproduces(tmp_path, capsys):
+    png, gif, js = tmp_path / "a.png", tmp_path / "a.gif", tmp_path / "a.json"
+    argv = ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--task", "am",
+            "--target", "3", "--fluid", "sobolev", "--elastic", "gaussian:1.0",
+            "--kernel-size", "7", "--tv", "0.01", "--step-size", "5", "--steps", "6",
+            "--jitter", "2", "--seed", "1", "--device", "cpu", "--every", "2", "--quiet",
+            "--out", str(png), "--gif", str(gif), "--json", str(js)]
+    assert main(argv) == 0
+    run = json.loads(js.read_text())
+    for key in ("model", "device", "seconds", "final_objective", "target_activation"):
+        assert key in run
+    assert run["fluid"]["kind"] == "sobolev" and run["elastic"]["param"] == 1.0
+    assert run["elastic"]["size"] == 7 and run["tv"] == 0.01 and run["steps"] == 6
+    assert "RANDOM" in run["model_label"]
+    from PIL import Image
+
+    assert Image.open(png).size == (64, 64)
+    assert "RANDOM" in Image.open(png).text["model"]  # labelled in every output
+    assert Image.open(gif).n_frames >= 3
+    png2 = tmp_path / "b.png"
+    assert main(["visualize", "--config", str(js), "--out", str(png2), "--quiet"]) == 0
+    assert png.read_bytes() == png2.read_bytes()
+
+
+def test_visualize_torchscript_user_model(tmp_path, capsys):
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, 3))
+    path = tmp_path / "user.pt"
+    torch.jit.script(net).save(str(path))
+    out = tmp_path / "u.png"
+    assert main(["visualize", "--model", str(path), "--input-size", "32", "--target", "1",
+                 "--steps", "3", "--quiet", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert main(["visualize", "--model", str(path), "--input-size", "32", "--target", "9",
+                 "--steps", "3", "--quiet", "--out", str(out)]) == 2
+    assert "class index 9" in capsys.readouterr().err
+
+
+def test_visualize_replays_a_run_json_written_by_the_earlier_cli(tmp_path, capsys):
+    """tests/data/run_v0.{json,png}: written by ``demons-viz visualize ... --json`` before
+    the CLI became a package (pretrained fmnist_vgg, fluid Sobolev + elastic Gaussian + TV,
+    8 steps, seed 3, no jitter)."""
+    out = tmp_path / "replay.png"
+    assert main(["visualize", "--config", str(DATA / "run_v0.json"), "--out", str(out),
+                 "--quiet"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    old = json.loads((DATA / "run_v0.json").read_text())
+    assert line["target_activation"] == pytest.approx(old["target_activation"], rel=1e-3)
+    new_px = np.asarray(Image.open(out), dtype=np.float64)
+    old_px = np.asarray(Image.open(DATA / "run_v0.png"), dtype=np.float64)
+    assert new_px.shape == old_px.shape == (64, 64)
+    assert np.abs(new_px - old_px).max() <= 1  # same pre-image up to 8-bit rounding
