@@ -65,7 +65,7 @@ def scaled(cfg: RunConfig, model: str, step_scale: float) -> RunConfig:
 def save_png(img: np.ndarray, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     a = to_uint8(img)
-    Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(path)
+    Image.fromarray(a).save(path)
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
@@ -95,7 +95,7 @@ def class_preimages(model: str, judge: str, schemes: list[str], step_scale: floa
         top3 = np.argsort(-p_own[i])[:3]
         cells.append({
             "class": t, "name": own.classes[t],
-            "png": save_png(images[i].transpose(1, 2, 0), out / model / f"am_{t}.png"),
+            "png": save_png(images[i], out / model / f"am_{t}.png"),
             "p_self": round(float(p_own[i, t]), 4),
             "top3_self": [own.classes[j] for j in top3],
             "p_judge": round(float(p_judge[i, t]), 4),
@@ -126,10 +126,10 @@ def inversion_depth(model: str, schemes: list[str], step_scale: float, out: Path
                       "scheme_title": SCHEME_REGISTRY[schemes[i]].title,
                       "psnr_db": round(float(q[i]), 2),
                       "feature_error": round(float(frame.activation[i]), 4),
-                      "png": save_png(frame.images[i].transpose(1, 2, 0),
+                      "png": save_png(frame.images[i],
                                       out / model / f"inv_{layer}.png")})
     return {"model": model, "image": Path(image).name,
-            "reference_png": save_png(ref[0].numpy().transpose(1, 2, 0),
+            "reference_png": save_png(ref[0].numpy(),
                                       out / model / "inv_reference.png"),
             "layers": cells}
 

@@ -55,7 +55,7 @@ def test_gallery_opens_the_page_with_probabilities(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "GALLERY", tmp_path)
     at = open_page()
     no_exception(at)
-    imgs = [str(e.proto) for e in at.get("imgs")]
+    imgs = [str(e.proto) for e in at.image]
     assert sum("p = 0.90" in p for p in imgs) == 10
     assert any("18.2 dB" in p for p in imgs) and any("reference" in p for p in imgs)
     md = " ".join(m.value for m in at.markdown)

@@ -100,7 +100,7 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypa
     at.button(key="pp_fig4_off").click().run(timeout=600)
     no_exception(at)
     assert not errors(at) and not at.warning
-    imgs = [str(e.proto) for e in at.get("imgs")]
+    imgs = [str(e.proto) for e in at.image]
     assert sum("reference: " in p for p in imgs) == len(batches)  # one per inversion batch
     assert sum("rel. feature error" in p for p in imgs) == 3 * len(batches)
     bars = [e.proto for e in at.get("progress")]
