@@ -152,14 +152,16 @@ def test_sample_images_are_labelled_by_name(pair):
 
 
 def test_robust_models_use_their_base_architecture(tmp_path, monkeypatch):
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "fmnist_vgg_robust.json").write_text(
-        json.dumps({"name": "fmnist_vgg_robust", "base_architecture": "fmnist_vgg"}))
-    monkeypatch.setenv("DEMONS_VIZ_ASSETS", str(tmp_path))
     assert rc.preset_architecture("fmnist_vgg_robust") == "fmnist_vgg"
+    assert rc.preset_architecture("fmnist_resnet_robust") == "fmnist_resnet"
     assert rc.preset_architecture("fmnist_resnet") == "fmnist_resnet"
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "fmnist_vgg_wide.json").write_text(
+        json.dumps({"name": "fmnist_vgg_wide", "base_architecture": "fmnist_vgg"}))
+    monkeypatch.setenv("DEMONS_VIZ_ASSETS", str(tmp_path))
+    assert rc.preset_architecture("fmnist_vgg_wide") == "fmnist_vgg"  # from the card
     with pytest.raises(VizError, match="no offline presets"):
-        rc.preset_architecture("fmnist_resnet_robust")
+        rc.preset_architecture("mystery_net")
     assert rc.PAIRS["robust"] == ("fmnist_vgg_robust", "fmnist_resnet_robust")
 
 

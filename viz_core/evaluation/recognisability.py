@@ -37,6 +37,7 @@ from viz_core.evaluation.imagesets import ImageSet
 from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.images import load_image
 from viz_core.metrics import psnr, ssim
+from viz_core.offline_nets import base_arch
 from viz_core.offline_presets import OFFLINE_SCHEMES, PRESETS, offline_config
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key
 
@@ -53,10 +54,11 @@ def chance_levels(n_classes: int) -> dict[str, float]:
 
 
 def preset_architecture(name: str) -> str:
-    """The model whose offline presets ``name`` uses: itself, or its card's
-    ``base_architecture`` (robust models)."""
-    if name in PRESETS:
-        return name
+    """The model whose offline presets ``name`` uses: itself, its architecture's twin
+    (robust variants, :func:`viz_core.offline_nets.base_arch`), or its card's
+    ``base_architecture``."""
+    if base_arch(name) in PRESETS:
+        return base_arch(name)
     card = models.assets_dir() / "models" / f"{name}.json"
     base = json.loads(card.read_text()).get("base_architecture") if card.is_file() else None
     if base not in PRESETS:
