@@ -4,7 +4,7 @@
 * Activation maximization: every class x every scheme as ONE batch per model; prints the
   target-class probability (softmax of the model on the final pre-image rounded to uint8)
   per class and scheme, and the minimum with and without rounding. Goal: >= 0.9 everywhere.
-* Feature inversion from the model's deepest convolutional block (``spec.default_layer``)
+* Feature inversion from the inversion preset's layer (a middle block)
   of the first Fashion-MNIST test image of each class (the 64x64 preprocessing of
   ``viz_core.datasets.to_model_input``): all schemes as one batch per image; prints the
   normalised loss ||Phi(u) - Phi0||^2 / ||Phi0||^2 of the final pre-image per image and
@@ -276,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             if refs is None:
                 refs, labels = test_images(args.images, args.data_dir)
             inv = run_inversion(model, refs, labels, args.schemes, args.quiet)
-            text, ok = inversion_report(name, model.spec.default_layer, args.schemes, inv)
+            layer = offline_batch(name, "inversion", image="-", schemes=args.schemes[:1])[0].layer
+            text, ok = inversion_report(name, layer, args.schemes, inv)
             print(text, flush=True)
             sections.append(text)
             all_ok &= ok

@@ -2,7 +2,7 @@
 
 The figures are the real ones (``scripts/check_offline_presets.py`` checks all classes and
 ten images): target-class probability >= 0.9 for every tested class and scheme (on the
-uint8 pre-image), and inversion from fmnist_vgg's deepest block with a normalised loss
+uint8 pre-image), and inversion from fmnist_vgg's preset layer with a normalised loss
 < 0.1 for the best scheme. Subset: three classes including the hardest one (Sneaker,
 the lowest probability of the full table for both models), and two shipped samples
 (Fashion-MNIST test images 6 and 4, the two highest losses of the best scheme in the full
@@ -76,7 +76,7 @@ def test_every_scheme_validates_and_all_run_as_one_batch(model, task):
         again = RunConfig.from_json(c.to_json())
         assert again.to_dict() == c.to_dict()
     if task == "inversion":
-        assert {c.layer for c in cfgs} == {models.get_spec(model).default_layer}
+        assert {c.layer for c in cfgs} == {task_preset(model, task).layer}
         assert all(Path(c.image).is_file() for c in cfgs)
     else:
         assert [c.target for c in cfgs[:10]] == list(range(10))
@@ -147,11 +147,11 @@ def test_am_reaches_probability_09_for_every_scheme(loaded, model):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sample", CI_IMAGES)
-def test_inversion_from_the_deepest_block_below_01_for_the_best_scheme(loaded, sample):
+def test_inversion_preset_below_01_for_the_best_scheme(loaded, sample):
     m = loaded["fmnist_vgg"]
     image = str(models.assets_dir() / "samples" / "fmnist" / sample)
     cfgs = offline_batch("fmnist_vgg", "inversion", image=image)
-    assert {c.layer for c in cfgs} == {"block4"}
+    assert {c.layer for c in cfgs} == {"block2"} and {c.optimizer for c in cfgs} == {"adam"}
     res = run_to_end(cfgs, m, keep_frames=False, every=cfgs[0].total_steps)
     assert not any(res.final.diverged)
     ref = load_reference(cfgs[0], m)
