@@ -61,13 +61,15 @@ def demo_steps(gallery: dict | None = None) -> list[DemoStep]:
         top = max(best["am"], key=lambda c: (c["recognised"], c["p_judge"]))
         am.update(model=best["model"], target=int(top["class"]))
     return [
-        DemoStep("1. Invert the ankle boot, eight styles side by side", "compare",
-                 "Compare: every demons scheme reconstructs the boot from the middle block "
-                 "as one batch, streaming; the captions give each one's feature error."),
-        DemoStep("2. A class pre-image of the best model", "playground",
-                 "Playground: activation maximization of one class with the tuned scheme; "
+        DemoStep("1. Invert the ankle boot", "compare",
+                 "Compare: every demons scheme reconstructs the boot from the middle block, "
+                 "eight styles side by side, streaming as one batch; the captions give each "
+                 "one's feature error."),
+        DemoStep("2. A class pre-image", "playground",
+                 "Playground: activation maximization of one class on the best model with "
+                 "the tuned scheme; "
                  "the panel gives the class probability and the top-3 classes.", am),
-        DemoStep("3. The kernels behind the styles", "kernels",
+        DemoStep("3. The kernels behind it", "kernels",
                  "Kernels & spectra: Gaussian vs Sobolev filters, their spectra, and what "
                  "elastic steps do to them (no network needed).", run=False),
     ]

@@ -34,7 +34,7 @@ def _gallery(g: dict | None) -> None:
     if g is None:
         st.info("The gallery of pre-images is not generated on this machine yet "
                 f"(`{demo.GALLERY_COMMAND}` writes it). The guided demo below computes "
-                "them live.", icon="🖼️")
+                "them live.")
         return
     for m in g["models"]:
         st.markdown(f"**Class pre-images of {m['model']}** · {m['scheme_title']} · "
