@@ -6,8 +6,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,9 +100,6 @@ def tiny_model() -> TinyModel:
 
 def write_random_images(folder: Path, names: list[str], size=(40, 30)) -> None:
     """Random RGB images named ``names`` in ``folder`` (created), for image-folder tests."""
-    import numpy as np
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     for n in names:
