@@ -91,6 +91,7 @@ def shots(out: Path) -> list[Path]:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_navigation_timeout(300_000)  # a busy machine loads slowly
             page.goto(url)
             settle(page)
             page.get_by_role("button", name=demo_steps(load_gallery())[0].title).wait_for()
@@ -101,7 +102,7 @@ def shots(out: Path) -> list[Path]:
             page.get_by_text("rel. feature error").first.wait_for(timeout=180_000)
             page.wait_for_function(f"() => document.querySelectorAll(\"{MAIN_IMAGES}\")"
                                    ".length >= 8", timeout=300_000)
-            page.get_by_text("Stop").first.scroll_into_view_if_needed()
+            page.locator(MAIN_IMAGES).first.scroll_into_view_if_needed()
             paths.append(out / "compare.png")
             page.screenshot(path=str(paths[-1]))
 

@@ -39,6 +39,7 @@ def test_demo_path_from_home(server, size):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+            page.set_default_navigation_timeout(300_000)
             # 1: Compare inverts the ankle boot with every scheme, captions give the error
             _step(page, server, 0)
             page.get_by_role("heading", name="Compare schemes").wait_for(timeout=120_000)
