@@ -123,6 +123,30 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
     return fig
 
 
+def set_curves(fig: go.Figure, steps: Sequence[int], objective: np.ndarray,
+               activation: np.ndarray) -> go.Figure:
+    """New data for a :func:`curves_figure` with the same configurations, in place: no new
+    layout or template, so a streaming page redraws it cheaply."""
+    obj = np.asarray(objective, dtype=float).reshape(len(steps), -1)
+    act = np.asarray(activation, dtype=float).reshape(len(steps), -1)
+    with fig.batch_update():
+        for i in range(obj.shape[1]):
+            fig.data[2 * i].update(x=list(steps), y=obj[:, i])
+            fig.data[2 * i + 1].update(x=list(steps), y=act[:, i])
+    return fig
+
+
+def set_spectra(fig: go.Figure, spectra: Sequence[tuple[str, np.ndarray, np.ndarray]]
+                ) -> go.Figure:
+    """New data for a :func:`spectrum_figure` with the same series, in place."""
+    with fig.batch_update():
+        for trace, (_, freq, pw) in zip(fig.data, spectra):
+            freq, pw = np.asarray(freq), np.asarray(pw)
+            keep = freq > 0
+            trace.update(x=freq[keep], y=np.maximum(pw[keep], 1e-16))
+    return fig
+
+
 def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
                     title: str = "radially averaged power spectrum",
                     height: int = 280) -> go.Figure:

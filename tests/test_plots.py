@@ -1,4 +1,4 @@
-"""Plotly figures of viz_core.plots: they show the arrays they are given."""
+"""Plotly figures of dashboard.plots: they show the arrays they are given."""
 
 from __future__ import annotations
 
@@ -80,3 +80,18 @@ def test_lines_heatmaps_and_bars():
     b = plots.bars_figure({"s1": {"coarse": 1.0, "fine": 0.5}, "s2": {"coarse": 0.2}}, "t", "y")
     assert [t.name for t in b.data] == ["coarse", "fine"]
     assert list(b.data[1].y) == [0.5, 0.0]
+
+
+def test_set_curves_and_spectra_replace_the_data_in_place():
+    steps = [1, 2]
+    fig = plots.curves_figure(steps, np.array([[1.0], [0.5]]), np.array([[0.1], [0.2]]), ["a"])
+    layout = fig.layout.to_plotly_json()
+    same = plots.set_curves(fig, [1, 2, 3], np.array([[1.0], [0.5], [0.25]]),
+                            np.array([[0.1], [0.2], [0.3]]))
+    assert same is fig and fig.layout.to_plotly_json() == layout
+    np.testing.assert_allclose(fig.data[0].y, [1.0, 0.5, 0.25])
+    np.testing.assert_allclose(fig.data[1].y, [0.1, 0.2, 0.3])
+    spec = plots.spectrum_figure([("x", np.array([0.0, 0.1, 0.2]), np.array([5.0, 2.0, 1.0]))])
+    plots.set_spectra(spec, [("x", np.array([0.0, 0.1, 0.2]), np.array([5.0, 3.0, 0.0]))])
+    np.testing.assert_allclose(spec.data[0].x, [0.1, 0.2])
+    np.testing.assert_allclose(spec.data[0].y, [3.0, 1e-16])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import streamlit as st
@@ -208,17 +207,17 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         show_image(ph["reference"], rec.reference[0], "reference image", IMAGE_SIZE)
     if not full:
         return
-    verdicts = rec.verdicts[0] if rec.verdicts else []
-    if not verdicts and ph.get("verdict_models") and rec.status == "running":
-        cfg = json.loads(rec.configs[0])
-        t = cfg.get("target") if cfg.get("channel") is None else None
-        verdicts = [results.class_verdicts(m, rec.images[:1], [t])[0]
-                    for m in ph["verdict_models"]]
-    ph["metrics"].markdown(_metrics_table(rec, ph["act_name"], verdicts))
+    # the verdicts of the model and the independent network come with the final frame
+    ph["metrics"].markdown(_metrics_table(rec, ph["act_name"],
+                                          rec.verdicts[0] if rec.verdicts else []))
     steps, obj, act = rec.curves()
-    if len(steps):
-        ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels,
-                                                      ph["act_name"]), key=f"{key}_curves")
+    if len(steps):  # figures are built once per script run, then only get new data
+        if "curves_fig" in ph:
+            plots.set_curves(ph["curves_fig"], steps, obj, act)
+        else:
+            ph["curves_fig"] = plots.curves_figure(steps, obj, act, rec.labels,
+                                                   ph["act_name"])
+        ph["curves"].plotly_chart(ph["curves_fig"], key=f"{key}_curves")
     else:
         ph["curves"].info("No curve to draw yet: the run has no finite values.")
     freq, power = spectra.radial_power_spectrum(img)
@@ -226,7 +225,11 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     if rec.reference is not None:
         rf, rp = spectra.radial_power_spectrum(rec.reference[0])
         series.append(("reference image", rf, rp))
-    ph["spectrum"].plotly_chart(plots.spectrum_figure(series), key=f"{key}_spectrum")
+    if "spectrum_fig" in ph:
+        plots.set_spectra(ph["spectrum_fig"], series)
+    else:
+        ph["spectrum_fig"] = plots.spectrum_figure(series)
+    ph["spectrum"].plotly_chart(ph["spectrum_fig"], key=f"{key}_spectrum")
 
 
 def main() -> None:

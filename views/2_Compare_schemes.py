@@ -167,9 +167,13 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
         return
     rec = recs[0]
     steps, obj, act = rec.curves()
-    if len(steps):
-        ph["curves"].plotly_chart(plots.curves_figure(steps, obj, act, rec.labels,
-                                                      ph["act_name"]), key=f"{key}_curves")
+    if len(steps):  # figures are built once per script run, then only get new data
+        if "curves_fig" in ph:
+            plots.set_curves(ph["curves_fig"], steps, obj, act)
+        else:
+            ph["curves_fig"] = plots.curves_figure(steps, obj, act, rec.labels,
+                                                   ph["act_name"])
+        ph["curves"].plotly_chart(ph["curves_fig"], key=f"{key}_curves")
     else:
         ph["curves"].info("No curve to draw yet: the run has no finite values.")
     series = []
@@ -181,7 +185,11 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
                      ph["act_name"]: float(act[-1, i]) if len(steps) else None,
                      "high-freq. energy": spectra.high_frequency_fraction(rec.images[i]),
                      "total variation": spectra.total_variation(rec.images[i])})
-    ph["spectrum"].plotly_chart(plots.spectrum_figure(series), key=f"{key}_spectrum")
+    if "spectrum_fig" in ph:
+        plots.set_spectra(ph["spectrum_fig"], series)
+    else:
+        ph["spectrum_fig"] = plots.spectrum_figure(series)
+    ph["spectrum"].plotly_chart(ph["spectrum_fig"], key=f"{key}_spectrum")
     ph["table"].dataframe(rows, hide_index=True, width="stretch",
                           column_config={"high-freq. energy": st.column_config.NumberColumn(
                               format="percent")})
