@@ -97,7 +97,7 @@ def test_playground_widgets_exist():
 
 
 def test_kernel_sliders_change_the_kernel_plot():
-    at = open_page(PG, **W, f_fit=0)
+    at = open_page(PG, **W, f_kind="gaussian", f_fit=0, f_size=9)
     z0 = arr(trace(kernel_spec(at), "kernel 1")["z"])
     at.slider(key="pg_f_sigma").set_value(2.5).run()
     no_exception(at)
@@ -151,6 +151,7 @@ def test_run_json_upload_restores_every_setting():
 
 def test_settings_live_in_the_url():
     at = open_page(PG, **W)
+    at.toggle(key="pg_octaves_on").set_value(False).run()  # steps count without a schedule
     at.number_input(key="pg_steps").set_value(42).run()
     at.radio(key="pg_scheme").set_value("elastic").run()
     assert at.query_params.get("steps") in ("42", ["42"])
