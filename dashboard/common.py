@@ -464,6 +464,21 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
     return record
 
 
+def verdict_models(model: LoadedModel, name: str) -> list:
+    """The model and, when its weights are here, the independent network that judges its
+    pre-images (:func:`dashboard.results.judge_for`)."""
+    from dashboard.results import judge_for
+
+    out = [model]
+    judge = judge_for(name)
+    if judge is not None:
+        try:
+            out.append(get_model(judge))
+        except VizError:
+            pass
+    return out
+
+
 def status_message(record: RunRecord, stale: str = "") -> None:
     """The run's outcome as an error / warning / success element; ``stale`` (a
     :func:`dashboard.results.stale_note`) says the result is from other settings."""

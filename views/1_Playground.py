@@ -7,7 +7,7 @@ import time
 import streamlit as st
 import torch
 
-from dashboard import plots, results
+from dashboard import plots
 from dashboard import state as ui_state
 from dashboard.common import (
     Controls,
@@ -17,12 +17,12 @@ from dashboard.common import (
     commit,
     current,
     downloads,
-    get_model,
     guard,
     setup_page,
     show_image,
     status_message,
     stream,
+    verdict_models,
 )
 from dashboard.controls import kernel_controls, model_controls, target_controls
 from dashboard.demo import take_autorun
@@ -183,17 +183,6 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
 
 
-def _verdict_models(model, name: str) -> list:
-    out = [model]
-    judge = results.judge_for(name)
-    if judge is not None:
-        try:
-            out.append(get_model(judge))
-        except VizError:
-            pass
-    return out
-
-
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     img = rec.images[0]
     show_image(ph["image"], img, f"pre-image · step {rec.step} / {rec.total}", IMAGE_SIZE)
@@ -297,7 +286,7 @@ def main() -> None:
         rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
                         started=t_script, settings=dict(s), reference=target.reference)
         st.session_state[P + "record"] = rec
-        ph["verdict_models"] = _verdict_models(model, s["model"])
+        ph["verdict_models"] = verdict_models(model, s["model"])
         ref = torch.from_numpy(target.reference) if target.reference is not None else None
         stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),
                reference=ref, every=cfg.every)

@@ -24,6 +24,7 @@ from dashboard.common import (
     show_image,
     status_message,
     stream,
+    verdict_models,
 )
 from dashboard.controls import model_controls, target_controls
 from dashboard.demo import take_autorun
@@ -195,17 +196,6 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
                               format="percent")})
 
 
-def _verdict_models(model, name: str) -> list:
-    out = [model]
-    judge = results.judge_for(name)
-    if judge is not None:
-        try:
-            out.append(get_model(judge))
-        except VizError:
-            pass
-    return out
-
-
 def main() -> None:
     notices = bind(P, D, ui_state.COMPARE_CHOICES)
     ctl = Controls(P)
@@ -298,7 +288,7 @@ def main() -> None:
             stream(batch, m, rec,
                    lambda r, f, full: _draw(cells, ph, recs, full, f"run{len(r.steps)}"),
                    reference=ref, every=configs[0].every)
-            rec.finish(_verdict_models(m, m.spec.name))
+            rec.finish(verdict_models(m, m.spec.name))
             if rec.status != "done":
                 break
     if recs and recs[0].images is not None:
