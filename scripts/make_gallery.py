@@ -33,23 +33,25 @@ from viz_core.engine import load_reference, prepare_model, run_to_end  # noqa: E
 from viz_core.evaluation.judging import classify, quantize  # noqa: E402
 from viz_core.images import to_uint8  # noqa: E402
 from viz_core.metrics import psnr  # noqa: E402
+from viz_core.offline_nets import ROBUST_VARIANTS, base_arch  # noqa: E402
 from viz_core.offline_presets import OFFLINE_SCHEMES, default_image, offline_batch  # noqa: E402
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key  # noqa: E402
 from viz_core.transforms import Octave  # noqa: E402
 
-ROBUST = "_robust"
-
 
 def base_model(model: str) -> str:
     """The architecture whose tuned preset a model uses (``fmnist_vgg_robust`` -> fmnist_vgg)."""
-    return model[:-len(ROBUST)] if model.endswith(ROBUST) else model
+    return base_arch(model)
 
 
 def default_judge(model: str) -> str:
     """The other architecture of the same kind: vgg <-> resnet, robust stays robust."""
     swap = {"fmnist_vgg": "fmnist_resnet", "fmnist_resnet": "fmnist_vgg"}
-    base = base_model(model)
-    return swap.get(base, base) + model[len(base):]
+    base = base_arch(model)
+    other = swap.get(base, base)
+    if model == base:
+        return other
+    return next((r for r, b in ROBUST_VARIANTS.items() if b == other), other)
 
 
 def scaled(cfg: RunConfig, model: str, step_scale: float) -> RunConfig:
