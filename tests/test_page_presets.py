@@ -95,7 +95,8 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypa
         return out
 
     batches = [presets.Batch(b.title, [short(c) for c in b.configs]) for b in fig4.offline]
-    monkeypatch.setattr(presets, "fig4", lambda: dataclasses.replace(fig4, offline=batches))
+    monkeypatch.setitem(presets._FACTORIES, "fig4",
+                        lambda: dataclasses.replace(fig4, offline=batches))
     at = open_page(PP)
     at.button(key="pp_fig4_off").click().run(timeout=600)
     no_exception(at)
