@@ -286,7 +286,8 @@ def main() -> None:
                             reference=target.reference)
             recs.append(rec)
             stream(batch, m, rec,
-                   lambda r, f, full: _draw(cells, ph, recs, full, f"run{len(r.steps)}"),
+                   lambda r, f, full: _draw(cells, ph, recs, full,
+                                           f"run{len(recs)}_{len(r.steps)}"),
                    reference=ref, every=configs[0].every)
             rec.finish(verdict_models(m, m.spec.name))
             if rec.status != "done":
