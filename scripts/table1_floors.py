@@ -1,0 +1,63 @@
+#!/usr/bin/env python
+"""Append the floors (flat image, chance levels) to a committed Table 1 report.
+
+A Table 1 figure means something only next to what no reconstruction would score
+(`viz_core.evaluation.floors`). Runs written before the floors were part of the report get
+them with this script; new runs of `demons-viz evaluate` include them.
+
+    python scripts/table1_floors.py results/table1_offline.md --pair offline -n 1000
+    python scripts/table1_floors.py results/table1_robust.md --pair robust -n 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from viz_core import models  # noqa: E402
+from viz_core.evaluation.floors import floors_markdown, table1_floors  # noqa: E402
+from viz_core.evaluation.imagesets import fashion_mnist_images  # noqa: E402
+from viz_core.evaluation.recognisability import PAIRS  # noqa: E402
+
+HEADING = "## Floors a reconstruction has to beat"
+
+
+def floors_section(pair: str, n: int, seed: int = 0) -> str:
+    """The Markdown section with the floors of ``pair`` on the first ``n`` test images."""
+    a_name, b_name = PAIRS[pair]
+    a, b = models.load_model(a_name), models.load_model(b_name)
+    rows = table1_floors({f"{a_name} -> {b_name}": b, f"{b_name} -> {a_name}": a},
+                         fashion_mnist_images(n, seed), n)
+    return "\n".join([
+        HEADING, "",
+        "A flat image at the set's mean grey, quantised to 8 bits, judged by the other network "
+        "(it predicts one class for every image), its PSNR / SSIM against the originals, and "
+        "chance levels. A method that does not beat these has not reconstructed anything "
+        "the other network can use.", "",
+        f"Command: `python scripts/table1_floors.py <md> --pair {pair} -n {n}`", "",
+        floors_markdown(rows), ""])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("md", type=Path, help="a Table 1 report written by demons-viz evaluate")
+    p.add_argument("--pair", choices=sorted(PAIRS), default="offline")
+    p.add_argument("-n", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    text = args.md.read_text(encoding="utf-8")
+    text = text.split(HEADING)[0].rstrip() + "\n\n"
+    args.md.write_text(text + floors_section(args.pair, args.n, args.seed), encoding="utf-8")
+    print(f"floors appended to {args.md}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
