@@ -90,7 +90,7 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypa
     fig4 = presets.fig4()
 
     def short(c):
-        out = dataclasses.replace(c, steps=4, octaves=[], every=2)
+        out = dataclasses.replace(c, steps=4, octaves=None, every=2)
         out.name = c.name
         return out
 
