@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from viz_core import models  # noqa: E402
 from viz_core.devices import DEVICES, resolve_device  # noqa: E402
 from viz_core.engine import run_to_end  # noqa: E402
 from viz_core.images import load_image, to_uint8  # noqa: E402
+from viz_core.machine import load_average, machine_description  # noqa: E402
 from viz_core.metrics import psnr  # noqa: E402
 from viz_core.offline_presets import (  # noqa: E402
     OFFLINE_MODELS,
@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "OMP_NUM_THREADS=1 python scripts/check_inversion_psnr.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
     head = (f"# Offline inversion presets: PSNR against the flat-image floor\n\n"
-            f"Command: `{command.strip()}`  \nMachine: {platform.processor() or platform.machine()}"
-            f", {torch.get_num_threads()} torch threads, device {device}, torch "
-            f"{torch.__version__}. Presets: `viz_core/offline_presets.py` (task inversion: "
+            f"Command: `{command.strip()}`  \nMachine: {machine_description()}; device "
+            f"{device}; 1-min load average {load_average()} (a shared machine). Presets: "
+            f"`viz_core/offline_presets.py` (task inversion: "
             f"{task_preset(args.model, 'inversion').steps} steps).\n")
     print(head + "\n" + text)
     if args.out:
