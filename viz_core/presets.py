@@ -160,13 +160,6 @@ def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = No
     return cfg
 
 
-def scheme_cell(base: RunConfig, kind: str | None, scheme: str, size: int,
-                tv: float | None = None) -> RunConfig:
-    """Deprecated ``(kernel kind, structure)`` form of :func:`scheme_config` (still used by
-    the Compare page's cell table)."""
-    return scheme_config(base, f"{scheme}-{kind}" if kind else scheme, size, tv)
-
-
 def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,
                 schemes: Sequence[str] = FIG1_SCHEMES) -> list[RunConfig]:
     """The Fig. 1 grid (or ``schemes``, registry keys) on ``base``'s target, as one batch."""
