@@ -111,3 +111,22 @@ def write_random_images(folder: Path, names: list[str], size=(40, 30)) -> None:
 def write_images():
     """:func:`write_random_images` as a fixture."""
     return write_random_images
+
+
+def synthetic_image_set(n: int = 4):
+    """``n`` random 28 px images labelled 0, 1, 2, ... as an evaluation ImageSet."""
+    from viz_core.evaluation.imagesets import ImageSet
+
+    base = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+    def load(idx, s, c):
+        x = torch.nn.functional.interpolate(base[list(idx)], size=(s, s), mode="bilinear")
+        return x.expand(-1, c, -1, -1).contiguous()
+
+    return ImageSet("synthetic", np.arange(n) % 10, load, [str(i) for i in range(n)])
+
+
+@pytest.fixture
+def image_set():
+    """:func:`synthetic_image_set` as a fixture."""
+    return synthetic_image_set

@@ -8,7 +8,6 @@ import io
 
 import numpy as np
 import pytest
-import torch
 
 from dashboard.plots import table1_figure
 from viz_core import models
@@ -16,7 +15,6 @@ from viz_core.cli.evaluate import html_writer
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.evaluation import protocol as pr
-from viz_core.evaluation.imagesets import ImageSet
 from viz_core.evaluation.reports import ROW_COLUMNS, read_table1_csv, write_table1
 from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
 
@@ -26,18 +24,6 @@ def offline_pair():
     return (models.load_model("fmnist_vgg", weights="random", seed=0),
             models.load_model("fmnist_resnet", weights="random", seed=1))
 
-
-
-def _image_set(n: int = 4, size: int = 64) -> ImageSet:
-    g = torch.Generator().manual_seed(0)
-    base = torch.rand(n, 1, 28, 28, generator=g)
-    labels = np.arange(n) % 10
-
-    def load(idx, s, c):
-        x = torch.nn.functional.interpolate(base[list(idx)], size=(s, s), mode="bilinear")
-        return x.expand(-1, c, -1, -1).contiguous()
-
-    return ImageSet("synthetic", labels, load, [str(i) for i in range(n)])
 
 
 
@@ -70,11 +56,11 @@ def test_method_keys_accept_aliases_and_reject_bad_lists():
 # ----------------------------------------------------------------------------- protocol
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_table1_protocol_random_offline_pair(offline_pair, tmp_path, workers):
+def test_table1_protocol_random_offline_pair(offline_pair, tmp_path, workers, image_set):
     a, b = offline_pair
     settings = pr.Table1Settings(n=4, steps=2, batch_images=3, workers=workers)
     seen = []
-    res = pr.run_table1(a, b, _image_set(4), settings, progress=lambda k, d: seen.append(k))
+    res = pr.run_table1(a, b, image_set(4), settings, progress=lambda k, d: seen.append(k))
     assert sum(seen) == 2 * 2 * 2  # two directions x two batches x two steps
     rows = res["rows"]
     assert len(rows) == 2 * (1 + len(TABLE1_SCHEMES))
@@ -107,11 +93,11 @@ def test_table1_protocol_random_offline_pair(offline_pair, tmp_path, workers):
         read_table1_csv(tmp_path / "other.csv")
 
 
-def test_table1_concurrent_batches_give_the_same_table(offline_pair):
+def test_table1_concurrent_batches_give_the_same_table(offline_pair, image_set):
     a, b = offline_pair
     kw = dict(n=5, steps=3, batch_images=2, methods=["tv", "fluid_elastic_sobolev"])
-    one = pr.run_table1(a, b, _image_set(5), pr.Table1Settings(workers=1, **kw))
-    two = pr.run_table1(a, b, _image_set(5), pr.Table1Settings(workers=2, **kw))
+    one = pr.run_table1(a, b, image_set(5), pr.Table1Settings(workers=1, **kw))
+    two = pr.run_table1(a, b, image_set(5), pr.Table1Settings(workers=2, **kw))
     keys = ["direction", "method", "top1", "top5", "self_top1"]
 
     def table(res):  # nan (no self accuracy for the originals) compares as None
@@ -124,24 +110,24 @@ def test_table1_concurrent_batches_give_the_same_table(offline_pair):
     # per-sample rows come back in image order within each direction and method
     order = [(s["direction"], s["method"], s["image"]) for s in two["samples"]]
     assert order == [(s["direction"], s["method"], s["image"]) for s in one["samples"]]
-    ab = pr.run_table1(a, b, _image_set(5), pr.Table1Settings(workers=2, directions="ab",
+    ab = pr.run_table1(a, b, image_set(5), pr.Table1Settings(workers=2, directions="ab",
                                                               **kw))
     assert [r["top1"] for r in ab["rows"]] == [r["top1"] for r in one["rows"][:3]]
 
 
-def test_table1_bf16_and_parallel_agree_in_structure(offline_pair):
+def test_table1_bf16_and_parallel_agree_in_structure(offline_pair, image_set):
     a, b = offline_pair
     st = pr.Table1Settings(n=2, steps=2, batch_images=2, methods=["fluid_sobolev"],
                            precision="bf16", workers=2)
-    res = pr.run_table1(a, b, _image_set(2), st)
+    res = pr.run_table1(a, b, image_set(2), st)
     assert [r["method"] for r in res["rows"]] == ["original", "fluid_sobolev"] * 2
     assert all(np.isfinite(r["rel_error"]) for r in res["rows"])
 
 
-def test_table1_rejects_bad_settings(offline_pair):
+def test_table1_rejects_bad_settings(offline_pair, image_set):
     a, b = offline_pair
     with pytest.raises(VizError):
-        pr.run_table1(a, b, _image_set(2), pr.Table1Settings(n=3, steps=1))
+        pr.run_table1(a, b, image_set(2), pr.Table1Settings(n=3, steps=1))
     with pytest.raises(VizError):
         pr.Table1Settings(n=2, steps=0).validate()
     with pytest.raises(VizError):
@@ -149,7 +135,8 @@ def test_table1_rejects_bad_settings(offline_pair):
 
 
 
-def test_ray_executor_without_sweeps_executors_is_a_clear_error(offline_pair, monkeypatch):
+def test_ray_executor_without_sweeps_executors_is_a_clear_error(offline_pair, monkeypatch,
+                                                                image_set):
     a, b = offline_pair
     real = pr.importlib.util.find_spec
     monkeypatch.setattr(pr.importlib.util, "find_spec",
@@ -157,18 +144,18 @@ def test_ray_executor_without_sweeps_executors_is_a_clear_error(offline_pair, mo
     st = pr.Table1Settings(n=2, steps=1, batch_images=2, methods=["tv"])
     refs = (pr.ModelRef("fmnist_vgg", "random"), pr.ModelRef("fmnist_resnet", "random", 1))
     with pytest.raises(VizError, match="distributed extra"):
-        pr.run_table1(a, b, _image_set(2), st, executor="ray", refs=refs)
+        pr.run_table1(a, b, image_set(2), st, executor="ray", refs=refs)
     with pytest.raises(VizError, match="executor"):
-        pr.run_table1(a, b, _image_set(2), st, executor="dask")
+        pr.run_table1(a, b, image_set(2), st, executor="dask")
 
 
-def test_table1_batch_is_a_plain_function_of_its_job(offline_pair):
+def test_table1_batch_is_a_plain_function_of_its_job(offline_pair, image_set):
     """The unit of work loads its models from the job's references when none are given
     (as a remote worker does) and gives the same results as with the prepared models."""
     a, b = offline_pair
     st = pr.Table1Settings(n=2, steps=2, batch_images=2, methods=["fluid_sobolev"]).validate()
     refs = (pr.ModelRef("fmnist_vgg", "random", 0), pr.ModelRef("fmnist_resnet", "random", 1))
-    x = _image_set(2).load([0, 1], 64, 1)
+    x = image_set(2).load([0, 1], 64, 1)
     job = pr.Table1Batch(0, "fmnist_vgg -> fmnist_resnet", refs[0], refs[1],
                          a.resolve_layer(a.spec.default_layer), 0, x, None,
                          np.array([0, 1]), ["0", "1"], st)
