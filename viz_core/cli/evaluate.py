@@ -25,6 +25,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.evaluation import protocol as pr
 from viz_core.evaluation import recognisability as rc
+from viz_core.evaluation.floors import table1_floors
 from viz_core.evaluation.imagesets import ImageSet, fashion_mnist_images, folder_images
 from viz_core.evaluation.reports import (
     am_transfer_markdown,
@@ -162,6 +163,8 @@ def run_table1(args: argparse.Namespace) -> int:
         result = pr.run_table1(a, b, images, settings, la, lb, progress=progress,
                                executor=args.executor, refs=refs,
                                ray_address=args.ray_address)
+    judges = {f"{a.spec.name} -> {b.spec.name}": b, f"{b.spec.name} -> {a.spec.name}": a}
+    result["floors"] = table1_floors(judges, images, settings.n)
     stem = args.name or f"table1_{args.pair}"
     paths = write_table1(result, out, stem, command=command_line(args),
                          per_sample=args.per_sample, html=html_writer(args.plotly_js))

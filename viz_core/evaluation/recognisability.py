@@ -33,6 +33,7 @@ from viz_core import models
 from viz_core.config import RunConfig
 from viz_core.engine import run_to_end
 from viz_core.errors import VizError
+from viz_core.evaluation.floors import chance_levels, flat_floor
 from viz_core.evaluation.imagesets import ImageSet
 from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.images import load_image
@@ -45,12 +46,6 @@ from viz_core.schemes import SCHEME_REGISTRY, scheme_key
 PAIRS = {"offline": ("fmnist_vgg", "fmnist_resnet"),
          "robust": ("fmnist_vgg_robust", "fmnist_resnet_robust")}
 PARTS = ("am", "inversion")
-
-
-def chance_levels(n_classes: int) -> dict[str, float]:
-    """Top-1 and top-5 of a guess, in % (10 % and 50 % for ten classes)."""
-    return {"chance_top1": 100.0 / n_classes, "chance_top5": 100.0 * min(5, n_classes)
-            / n_classes}
 
 
 def preset_architecture(name: str) -> str:
@@ -162,16 +157,6 @@ def model_layers(model: models.LoadedModel, names: Sequence[str] | None) -> list
         raise VizError(f"none of the layers {', '.join(names)} is in {model.spec.name}'s "
                        f"catalogue ({', '.join(model.layers)})", field="layers")
     return out
-
-
-def flat_floor(originals: torch.Tensor) -> dict[str, float]:
-    """The flat-image floor: a constant image at the set's mean intensity, its PSNR and
-    SSIM against each original (N, C, H, W in [0, 1]), averaged over the originals."""
-    x = originals.float()
-    flat = torch.full_like(x, float(x.mean()))
-    return {"flat_value": float(x.mean()),
-            "flat_psnr": mean_finite(np.atleast_1d(psnr(flat, x))),
-            "flat_ssim": mean_finite(np.atleast_1d(ssim(flat, x)))}
 
 
 def inversion_quality(a: models.LoadedModel, b: models.LoadedModel, images: ImageSet,

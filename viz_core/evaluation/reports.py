@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from viz_core.errors import VizError
+from viz_core.evaluation.floors import floors_markdown
 from viz_core.images import to_uint8
 from viz_core.machine import machine_description
 
@@ -187,6 +188,11 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
            "energy above half Nyquist; coarse fraction: energy at wavelengths >= 16 px; TV: "
            "mean isotropic total variation (eq. 19).", "",
            metrics_markdown(rows), ""]
+    if result.get("floors"):
+        md += ["## Floors a reconstruction has to beat", "",
+               "A flat image at the set's mean grey, quantised to 8 bits, judged by the other "
+               "network, its PSNR / SSIM against the originals, and chance levels "
+               "(`viz_core.evaluation.floors`).", "", floors_markdown(result["floors"]), ""]
     p = out / f"{stem}.md"
     p.write_text("\n".join(md), encoding="utf-8")
     paths.append(p)
@@ -198,7 +204,7 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
             "total_seconds": total, "wall_seconds": result.get("wall_seconds"),
             "load_average": result.get("load_average"), "threads": result.get("threads"),
             "machine": machine_description(), "command": command,
-            "rows": rows}
+            "rows": rows, "floors": result.get("floors")}
     p = out / f"{stem}.json"
     p.write_text(json.dumps(meta, indent=2, default=_json_default) + "\n", encoding="utf-8")
     paths.append(p)
