@@ -68,3 +68,21 @@ def test_visualize_replays_a_run_json_written_by_the_earlier_cli(tmp_path, capsy
     old_px = np.asarray(Image.open(DATA / "run_v0.png"), dtype=np.float64)
     assert new_px.shape == old_px.shape == (64, 64)
     assert np.abs(new_px - old_px).max() <= 1  # same pre-image up to 8-bit rounding
+
+
+def test_optimizer_flag_round_trips_through_the_json(tmp_path):
+    """--optimizer adam reaches the run configuration and its JSON, and --config replays it."""
+    from viz_core.cli import main
+    from viz_core.config import RunConfig
+
+    out, js = tmp_path / "a.png", tmp_path / "a.json"
+    assert main(["visualize", "--model", "fmnist_vgg", "--target", "7", "--steps", "3",
+                 "--optimizer", "adam", "--step-size", "20", "--out", str(out),
+                 "--json", str(js), "--quiet"]) == 0
+    cfg = RunConfig.load(js)
+    assert cfg.optimizer == "adam"
+    again = tmp_path / "b.png"
+    assert main(["visualize", "--config", str(js), "--out", str(again), "--quiet"]) == 0
+    from PIL import Image
+
+    assert Image.open(out).tobytes() == Image.open(again).tobytes()

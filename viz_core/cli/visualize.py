@@ -21,12 +21,12 @@ from viz_core.cli.common import (
     int_arg,
     progress_bar,
 )
-from viz_core.config import RunConfig
+from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
-from viz_core.transforms import parse_octaves
+from viz_core.transforms import OCTAVE_MODES, parse_octaves
 
 HELP = "activation maximization or feature inversion"
 DESCRIPTION = None
@@ -34,7 +34,7 @@ DESCRIPTION = None
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
                  "tv", "tv_eps", "step_size", "steps", "jitter", "seed", "grad_norm",
-                 "device", "every", "elastic_every")
+                 "device", "every", "elastic_every", "optimizer", "octave_mode")
 
 
 def add_config_arguments(v: argparse.ArgumentParser) -> None:
@@ -65,6 +65,11 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--jitter", type=float_arg, help="pixels, or a fraction (< 1) of the size")
     v.add_argument("--seed", type=int_arg)
     v.add_argument("--grad-norm", choices=GRAD_NORMS)
+    v.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help="demons: the paper's step rule (default); adam: Adam's direction, "
+                        "filtered by the fluid kernel, elastic kernel on the image")
+    v.add_argument("--octave-mode", choices=OCTAVE_MODES,
+                   help="absolute scales (default) or deepdraw's compounding zoom")
     add_device(v, default=None)
     v.add_argument("--every", type=int_arg, help="record a GIF frame every k steps")
 
