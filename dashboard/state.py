@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, RunConfig
+from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, OPTIMIZERS, RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, validate_spec
 from viz_core.objectives import TASKS
@@ -87,6 +87,7 @@ PLAYGROUND_DEFAULTS: Settings = {
     "seed": 0,
     "every": 5,
     "grad_norm": "mean_abs",
+    "optimizer": "demons",
     "init_std": 0.02,
     "border": "reflect",
     "device": "auto",
@@ -100,6 +101,7 @@ PLAYGROUND_CHOICES: dict[str, Sequence[Any]] = {
     "e_kind": ELASTIC_KINDS,
     "p": (1, 2),
     "grad_norm": GRAD_NORMS,
+    "optimizer": OPTIMIZERS,
     "border": BORDERS,
     "device": DEVICES,
 }
@@ -110,6 +112,7 @@ _FIELD_KEYS = {
     "layer": "layer", "channel": "channel", "unit": "unit_y", "image": "image", "p": "p",
     "step_size": "step_size", "steps": "steps", "octaves": "octaves", "jitter": "jitter",
     "seed": "seed", "init_std": "init_std", "grad_norm": "grad_norm", "device": "device",
+    "optimizer": "optimizer",
     "every": "every", "tv": "tv", "tv_eps": "tv_eps", "elastic_every": "e_every",
     "border": "border", "fluid": "f_kind", "elastic": "e_kind", "config": "json",
 }
@@ -365,6 +368,7 @@ def settings_to_config(s: Mapping[str, Any], *, image_path: str | None = None,
         seed=int(s["seed"]),
         init_std=float(s["init_std"]),
         grad_norm=str(s["grad_norm"]),
+        optimizer=str(s["optimizer"]),
         device=str(s["device"]),
         every=int(s["every"]),
         name=name,
@@ -474,6 +478,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
     for k in ("steps", "seed", "every"):
         s[k] = int(getattr(cfg, k))
     s["grad_norm"] = cfg.grad_norm
+    s["optimizer"] = cfg.optimizer
     s["device"] = cfg.device
     return s, notices
 

@@ -53,3 +53,19 @@ def test_old_run_json_with_scheme_none_restores():
     s, _ = state.settings_from_json(json.dumps(d))
     assert s["scheme"] == "plain"
     assert state.kernel_spec({**s, "scheme": "none"}, "f") is None
+
+
+def test_optimizer_setting_round_trips_through_url_and_config():
+    """The optimiser is a Playground setting: in the URL, and in the run configuration."""
+    s = {**state.PLAYGROUND_DEFAULTS, "optimizer": "adam"}
+    q = state.encode(s, state.PLAYGROUND_DEFAULTS)
+    assert q["optimizer"] == "adam"
+    back, _ = state.decode(q, state.PLAYGROUND_DEFAULTS, state.PLAYGROUND_CHOICES)
+    assert back["optimizer"] == "adam"
+    cfg = state.settings_to_config(back)
+    assert cfg.optimizer == "adam"
+    again, _ = state.config_to_settings(cfg, dict(state.PLAYGROUND_DEFAULTS))
+    assert again["optimizer"] == "adam"
+    bad, notices = state.decode({"optimizer": "sgd"}, state.PLAYGROUND_DEFAULTS,
+                                state.PLAYGROUND_CHOICES)
+    assert bad["optimizer"] == "demons" and notices

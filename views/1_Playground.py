@@ -36,6 +36,7 @@ D = ui_state.PLAYGROUND_DEFAULTS
 SCHEME_LABELS = {"plain": "none (plain GD)", "fluid": "fluid", "elastic": "elastic",
                  "fluid-elastic": "fluid-elastic"}
 GRAD_LABELS = {"mean_abs": "normalised by mean|g|", "none": "raw"}
+OPTIMIZER_LABELS = {"demons": "paper's step rule", "adam": "Adam (Kf filters its direction)"}
 ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
 IMAGE_SIZE = 256  # pre-image and reference are drawn at this size, side by side
@@ -122,6 +123,8 @@ def _sidebar(ctl: Controls, adv_open: bool):
                  "absolute canvas scales with random crops; replaces steps and tau")
         sb.caption(_schedule_text(str(st.session_state.get(P + "octaves", ""))))
     off = " (set by the schedule)" if octaves else ""
+    ctl.radio("optimizer", "Optimizer", ui_state.PLAYGROUND_CHOICES["optimizer"],
+              fmt=OPTIMIZER_LABELS.get)
     ctl.number("step_size", f"Step size tau (mean change per step, 0-255 levels){off}", 1e-6,
                None, 0.5, format="%g", disabled=octaves)
     ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
