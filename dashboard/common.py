@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
+from dashboard import plots
 from dashboard import state as ui_state
 from dashboard.navigation import PAGES as NAV_PAGES
 from viz_core.errors import VizError
@@ -531,3 +532,17 @@ def weights_line(names: Sequence[str]) -> str:
 def available(names: Sequence[str]) -> bool:
     """Whether every model in ``names`` has weights on this machine."""
     return all(model_status(n) in ("offline", "cached") for n in names)
+
+
+def draw_curves(ph: dict, rec: Any, key: str) -> None:
+    """Objective and target-activation curves of a run record into ``ph["curves"]``: the
+    figure is built once per script run, then only gets new data (redraws stay cheap)."""
+    steps, obj, act = rec.curves()
+    if not len(steps):
+        ph["curves"].info("No curve to draw yet: the run has no finite values.")
+        return
+    if "curves_fig" in ph:
+        plots.set_curves(ph["curves_fig"], steps, obj, act)
+    else:
+        ph["curves_fig"] = plots.curves_figure(steps, obj, act, rec.labels, ph["act_name"])
+    ph["curves"].plotly_chart(ph["curves_fig"], key=f"{key}_curves")

@@ -17,6 +17,7 @@ from dashboard.common import (
     commit,
     current,
     downloads,
+    draw_curves,
     guard,
     setup_page,
     show_image,
@@ -202,16 +203,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     # the verdicts of the model and the independent network come with the final frame
     ph["metrics"].markdown(_metrics_table(rec, ph["act_name"],
                                           rec.verdicts[0] if rec.verdicts else []))
-    steps, obj, act = rec.curves()
-    if len(steps):  # figures are built once per script run, then only get new data
-        if "curves_fig" in ph:
-            plots.set_curves(ph["curves_fig"], steps, obj, act)
-        else:
-            ph["curves_fig"] = plots.curves_figure(steps, obj, act, rec.labels,
-                                                   ph["act_name"])
-        ph["curves"].plotly_chart(ph["curves_fig"], key=f"{key}_curves")
-    else:
-        ph["curves"].info("No curve to draw yet: the run has no finite values.")
+    draw_curves(ph, rec, key)
     freq, power = spectra.radial_power_spectrum(img)
     series = [("pre-image", freq, power)]
     if rec.reference is not None:

@@ -18,6 +18,7 @@ from dashboard.common import (
     commit,
     current,
     downloads,
+    draw_curves,
     get_model,
     guard,
     setup_page,
@@ -167,16 +168,8 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     if not full:
         return
     rec = recs[0]
-    steps, obj, act = rec.curves()
-    if len(steps):  # figures are built once per script run, then only get new data
-        if "curves_fig" in ph:
-            plots.set_curves(ph["curves_fig"], steps, obj, act)
-        else:
-            ph["curves_fig"] = plots.curves_figure(steps, obj, act, rec.labels,
-                                                   ph["act_name"])
-        ph["curves"].plotly_chart(ph["curves_fig"], key=f"{key}_curves")
-    else:
-        ph["curves"].info("No curve to draw yet: the run has no finite values.")
+    draw_curves(ph, rec, key)
+    steps, _, act = rec.curves()
     series = []
     rows = []
     for i, label in enumerate(rec.labels):
