@@ -181,7 +181,7 @@ def test_check_script_prints_and_writes_the_tables(tmp_path, capsys):
     assert rc == 0
     text = out.read_text()
     printed = capsys.readouterr().out
-    for needle in ("| 1 Trouser |", "Sobolev fluid", "**min (uint8)**", "block4",
+    for needle in ("| 1 Trouser |", "Sobolev fluid", "**min (uint8)**", "block2",
                    "**mean**", "Best scheme", "Goal >= 0.9: met"):
         assert needle in text and needle in printed, needle
     assert "| elastic_sobolev |" not in text and "| Sobolev elastic | sobolev | 9 |" in text

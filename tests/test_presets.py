@@ -15,6 +15,7 @@ from viz_core.engine import check_batchable
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
+from viz_core.offline_presets import offline_config
 
 ALL = presets.all_presets()
 
@@ -148,9 +149,15 @@ def test_shipped_samples_are_found():
 
 def test_defaults_make_a_valid_config():
     cfg = ui_state.settings_to_config(ui_state.PLAYGROUND_DEFAULTS)
-    assert cfg.task == "am" and cfg.target == 0 and cfg.layer is None
-    assert cfg.fluid.kind == "gaussian" and cfg.elastic.kind == "sobolev"
-    assert cfg.fluid.param is None and cfg.extra["ui"]["f_sigma"] == 1.0
+    assert cfg.task == "am" and cfg.target == ui_state.DEFAULT_CLASS and cfg.layer is None
+    # the Playground opens on the tuned preset of the default scheme (offline_presets)
+    ref = offline_config(cfg.model, ui_state.DEFAULT_AM_SCHEME, "am",
+                         target=ui_state.DEFAULT_CLASS)
+    for slot in ("fluid", "elastic"):
+        got, want = getattr(cfg, slot), getattr(ref, slot)
+        assert (got.kind, got.size) == (want.kind, want.size)
+        assert got.param == pytest.approx(want.param) if want.param else got.param is None
+    assert cfg.schedule == ref.schedule and cfg.tv == ref.tv
 
 
 def test_settings_config_json_round_trip_restores_everything():
@@ -215,9 +222,13 @@ def test_check_against_model(tiny_model):
 
 def test_encode_only_non_defaults_and_decode_back():
     d = ui_state.PLAYGROUND_DEFAULTS
-    s = {**d, "steps": 40, "tv_on": True, "step_size": 1e300, "tv": 0.25}
+    # the tuned defaults use an octave schedule; a constant-step link turns it off
+    assert d["octaves_on"]
+    s = {**d, "octaves_on": False, "steps": 40, "tv_on": True, "step_size": 1e300,
+         "tv": 0.25}
     enc = ui_state.encode(s, d)
-    assert enc == {"steps": "40", "tv_on": "1", "step_size": "1e+300", "tv": "0.25"}
+    assert enc == {"octaves_on": "0", "steps": "40", "tv_on": "1", "step_size": "1e+300",
+                   "tv": "0.25"}
     dec, notes = ui_state.decode(enc, d, ui_state.PLAYGROUND_CHOICES)
     assert dec == s and not notes
 
