@@ -51,10 +51,10 @@ def test_slider_run_stream_and_screenshot(server, tmp_path):
             # move the fluid kernel-size slider one notch: 9 -> 11
             slider = (page.get_by_test_id("stSlider").filter(has_text="Kernel size").first
                       .get_by_role("slider"))
-            before = int(slider.get_attribute("aria-valuenow"))
+            before = int(slider.get_attribute("aria-valuetext"))
             slider.focus()
             slider.press("ArrowRight")
-            expect(slider).to_have_attribute("aria-valuenow", str(before + 2))
+            expect(slider).to_have_attribute("aria-valuetext", str(before + 2))
             new = f"{before + 2}x{before + 2}"  # the kernel panel redraws with the new size
             page.locator("[data-testid='stPlotlyChart'] .annotation-text").filter(
                 has_text=new).first.wait_for(timeout=120_000)
