@@ -21,27 +21,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from viz_core import models  # noqa: E402
-from viz_core.evaluation.floors import floors_markdown, table1_floors  # noqa: E402
+from viz_core.evaluation.floors import FLOORS_HEADING, floors_section, table1_floors  # noqa: E402
 from viz_core.evaluation.imagesets import fashion_mnist_images  # noqa: E402
 from viz_core.evaluation.recognisability import PAIRS  # noqa: E402
 
-HEADING = "## Floors a reconstruction has to beat"
 
-
-def floors_section(pair: str, n: int, seed: int = 0) -> str:
-    """The Markdown section with the floors of ``pair`` on the first ``n`` test images."""
+def floors_text(pair: str, n: int, seed: int = 0) -> str:
+    """The floors section of ``pair`` on the first ``n`` class-balanced test images."""
     a_name, b_name = PAIRS[pair]
     a, b = models.load_model(a_name), models.load_model(b_name)
     rows = table1_floors({f"{a_name} -> {b_name}": b, f"{b_name} -> {a_name}": a},
                          fashion_mnist_images(n, seed), n)
-    return "\n".join([
-        HEADING, "",
-        "A flat image at the set's mean grey, quantised to 8 bits, judged by the other network "
-        "(it predicts one class for every image), its PSNR / SSIM against the originals, and "
-        "chance levels. A method that does not beat these has not reconstructed anything "
-        "the other network can use.", "",
-        f"Command: `python scripts/table1_floors.py <md> --pair {pair} -n {n}`", "",
-        floors_markdown(rows), ""])
+    command = f"python scripts/table1_floors.py <md> --pair {pair} -n {n}"
+    return "\n".join(floors_section(rows, command))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     text = args.md.read_text(encoding="utf-8")
-    text = text.split(HEADING)[0].rstrip() + "\n\n"
-    args.md.write_text(text + floors_section(args.pair, args.n, args.seed), encoding="utf-8")
+    text = text.split(FLOORS_HEADING)[0].rstrip() + "\n\n"
+    args.md.write_text(text + floors_text(args.pair, args.n, args.seed), encoding="utf-8")
     print(f"floors appended to {args.md}")
     return 0
 

@@ -17,7 +17,10 @@ from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hi
 from viz_core.metrics import psnr, ssim
 from viz_core.models import LoadedModel
 
-__all__ = ["chance_levels", "flat_floor", "floors_markdown", "table1_floors"]
+__all__ = ["FLOORS_HEADING", "chance_levels", "flat_floor", "floors_markdown", "floors_section",
+           "table1_floors"]
+
+FLOORS_HEADING = "## Floors a reconstruction has to beat"
 
 
 def chance_levels(n_classes: int) -> dict[str, float]:
@@ -64,3 +67,15 @@ def floors_markdown(rows: list[dict]) -> str:
                      f"{r['flat_psnr']:.2f} | {r['flat_ssim']:.3f} | {r['chance_top1']:.0f}% "
                      f"| {r['chance_top5']:.0f}% |")
     return "\n".join(lines)
+
+
+def floors_section(rows: list[dict], command: str = "") -> list[str]:
+    """The Markdown section of a Table 1 report that states the floors (lines)."""
+    out = [FLOORS_HEADING, "",
+           "A flat image at the set's mean grey, quantised to 8 bits, judged by the other "
+           "network (it predicts one class for every image), its PSNR / SSIM against the "
+           "originals, and chance levels. A method that does not beat these has not "
+           "reconstructed anything the other network can use.", ""]
+    if command:
+        out += [f"Command: `{command}`", ""]
+    return out + [floors_markdown(rows), ""]

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from viz_core.errors import VizError
-from viz_core.evaluation.floors import floors_markdown
+from viz_core.evaluation.floors import floors_section
 from viz_core.images import to_uint8
 from viz_core.machine import machine_description
 
@@ -189,10 +189,7 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
            "mean isotropic total variation (eq. 19).", "",
            metrics_markdown(rows), ""]
     if result.get("floors"):
-        md += ["## Floors a reconstruction has to beat", "",
-               "A flat image at the set's mean grey, quantised to 8 bits, judged by the other "
-               "network, its PSNR / SSIM against the originals, and chance levels "
-               "(`viz_core.evaluation.floors`).", "", floors_markdown(result["floors"]), ""]
+        md += floors_section(result["floors"])
     p = out / f"{stem}.md"
     p.write_text("\n".join(md), encoding="utf-8")
     paths.append(p)
