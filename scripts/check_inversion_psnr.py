@@ -37,7 +37,7 @@ from viz_core.images import load_image, to_uint8  # noqa: E402
 from viz_core.machine import load_average, machine_description  # noqa: E402
 from viz_core.metrics import psnr  # noqa: E402
 from viz_core.offline_presets import (  # noqa: E402
-    OFFLINE_MODELS,
+    OFFLINE_PRESET_MODELS,
     OFFLINE_SCHEMES,
     SCHEME_TITLES,
     offline_batch,
@@ -104,7 +104,7 @@ def report(model_name: str, r: dict, schemes: list[str]) -> tuple[str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="fmnist_vgg", choices=OFFLINE_MODELS)
+    p.add_argument("--model", default="fmnist_vgg", choices=OFFLINE_PRESET_MODELS)
     p.add_argument("--layer", default=None, help="layer to invert (default: the preset's)")
     p.add_argument("--schemes", nargs="+", default=OFFLINE_SCHEMES, type=scheme_key,
                    choices=OFFLINE_SCHEMES)

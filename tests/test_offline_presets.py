@@ -186,3 +186,13 @@ def test_check_script_prints_and_writes_the_tables(tmp_path, capsys):
         assert needle in text and needle in printed, needle
     assert "| elastic_sobolev |" not in text and "| Sobolev elastic | sobolev | 9 |" in text
     json.dumps(mod.preset_rows("fmnist_resnet", "inversion"))
+
+
+def test_robust_variants_use_their_architectures_presets():
+    from viz_core.offline_presets import offline_config
+
+    std = offline_config("fmnist_vgg", "fluid_elastic_sobolev", "am", target=1)
+    rob = offline_config("fmnist_vgg_robust", "fluid_elastic_sobolev", "am", target=1)
+    assert rob.model == "fmnist_vgg_robust"
+    assert (rob.steps, rob.step_size, rob.elastic) == (std.steps, std.step_size, std.elastic)
+    assert offline_config("fmnist_resnet_robust", "tv", "inversion").layer == "layer2"

@@ -68,10 +68,13 @@ from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
+from viz_core.offline_nets import base_arch
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key
 from viz_core.transforms import Octave
 
 OFFLINE_MODELS = ["fmnist_vgg", "fmnist_resnet"]
+#: Every offline model with presets: the standard pair and its robust variants.
+OFFLINE_PRESET_MODELS = OFFLINE_MODELS + ["fmnist_vgg_robust", "fmnist_resnet_robust"]
 OFFLINE_TASKS = ["am", "inversion"]
 #: The tuned schemes, canonical keys of :data:`viz_core.schemes.SCHEME_REGISTRY` (older
 #: spellings such as ``fluid-sobolev`` or ``spectral`` are accepted through ``scheme_key``).
@@ -167,10 +170,14 @@ PRESETS: dict[str, dict[str, TaskPreset]] = {
 
 
 def task_preset(model: str, task: str) -> TaskPreset:
-    """The :class:`TaskPreset` of ``model`` and ``task``; VizError for unknown ones."""
+    """The :class:`TaskPreset` of ``model`` and ``task``; VizError for unknown ones.
+
+    A robust variant (``fmnist_vgg_robust``) uses its architecture's presets
+    (:func:`viz_core.offline_nets.base_arch`): same network, different weights."""
+    model = base_arch(model)
     if model not in PRESETS:
         raise VizError(f"no offline preset for model {model!r}; known: "
-                       f"{', '.join(OFFLINE_MODELS)}", field="model")
+                       f"{', '.join(OFFLINE_PRESET_MODELS)}", field="model")
     if task not in PRESETS[model]:
         raise VizError(f"unknown task {task!r}; allowed: {', '.join(OFFLINE_TASKS)}",
                        field="task")
