@@ -36,6 +36,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from viz_core.adversarial import pgd_l2, robust_accuracy  # noqa: E402
 from viz_core.datasets import (  # noqa: E402
     DEFAULT_FMNIST_ROOT,
     FMNIST_CLASSES,
@@ -106,53 +107,6 @@ def augment(x: torch.Tensor, gen: torch.Generator, args: argparse.Namespace) -> 
     ], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-
-
-def _l2_normalise(v: torch.Tensor) -> torch.Tensor:
-    return v / v.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-
-
-def pgd_l2(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, mean: float, std: float,
-           eps: float, steps: int, step_size: float, gen: torch.Generator | None = None
-           ) -> torch.Tensor:
-    """L2 PGD adversary of ``x`` (pixels in [0, 1]) within ``||delta||_2 <= eps``.
-
-    Random start uniformly in the ball's direction with radius ~ U(0, eps), normalised
-    gradient steps, projection onto the ball and onto [0, 1] after each step (Madry et al.
-    2018). The network sees ``(x - mean) / std``; it is run in eval mode (no BN updates).
-    """
-    was_training = net.training
-    net.eval()
-    n = x.shape[0]
-    noise = torch.randn(x.shape, generator=gen)
-    radius = eps * torch.rand(n, generator=gen).view(-1, 1, 1, 1)
-    delta = _l2_normalise(noise) * radius
-    delta = ((x + delta).clamp(0, 1) - x).requires_grad_(True)
-    for _ in range(steps):
-        xin = ((x + delta - mean) / std).contiguous(memory_format=torch.channels_last)
-        loss = F.cross_entropy(net(xin), y)
-        (g,) = torch.autograd.grad(loss, delta)
-        with torch.no_grad():
-            delta += step_size * _l2_normalise(g)
-            norm = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
-            delta *= (eps / norm.clamp_min(1e-12)).clamp(max=1.0)
-            delta.copy_((x + delta).clamp(0, 1) - x)
-    net.train(was_training)
-    return (x + delta).detach()
-
-
-def robust_accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, mean: float,
-                    std: float, eps: float, steps: int, batch: int = 250) -> float:
-    """Accuracy under an L2 PGD-``steps`` attack (step size 2.5 eps / steps, random start)."""
-    gen = torch.Generator().manual_seed(1234)
-    correct = 0
-    for i in range(0, len(x), batch):
-        xb, yb = x[i:i + batch].float(), y[i:i + batch]
-        adv = pgd_l2(net, xb, yb, mean, std, eps, steps, 2.5 * eps / steps, gen)
-        with torch.no_grad():
-            pred = net(((adv - mean) / std).contiguous(memory_format=torch.channels_last))
-        correct += (pred.argmax(1) == yb).sum().item()
-    return correct / len(x)
 
 
 @torch.no_grad()

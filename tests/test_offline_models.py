@@ -21,7 +21,10 @@ from viz_core.datasets import (
 from viz_core.errors import VizError
 from viz_core.models import assets_dir, get_spec, load_model, weights_status
 
-OFFLINE = {"fmnist_vgg": 0.92, "fmnist_resnet": 0.90}
+OFFLINE = {"fmnist_vgg": 0.92, "fmnist_resnet": 0.90,
+           # adversarially trained (L2 PGD): lower clean accuracy is the price of robustness
+           "fmnist_vgg_robust": 0.75, "fmnist_resnet_robust": 0.75}
+ROBUST = {"fmnist_vgg_robust": "fmnist_vgg", "fmnist_resnet_robust": "fmnist_resnet"}
 CARD_FIELDS = {"name", "architecture", "input_size", "classes", "test_accuracy", "command", "seed",
                "train_seconds", "mean", "std", "layers", "subset_accuracy", "torch_version"}
 
@@ -65,6 +68,33 @@ def test_recorded_accuracy_on_fixed_subset(name):
         acc = (m.net(x).argmax(1) == labels[:1000]).float().mean().item()
     assert abs(acc - card(name)["subset_accuracy"]) <= 0.005
     assert acc >= OFFLINE[name] - 0.02
+
+
+@pytest.mark.parametrize("name", list(ROBUST))
+def test_robust_cards_record_the_attack(name):
+    adv = card(name)["adversarial_training"]
+    assert adv["budget_l2"] > 0 and "PGD" in adv["attack"] and "PGD-20" in adv["robust_attack"]
+    assert 0.3 < adv["robust_accuracy"] < card(name)["test_accuracy"]
+    assert card(name)["base_architecture"] == ROBUST[name]
+
+
+@pytest.mark.skipif(not DEFAULT_FMNIST_ROOT.is_dir(), reason="Fashion-MNIST not installed")
+@pytest.mark.parametrize("name", list(ROBUST))
+def test_robust_model_resists_the_attack_that_breaks_its_twin(name):
+    """Under the same L2 PGD attack (the card's budget, 5 steps) on 128 test images, the
+    robust model keeps most of its accuracy and its standard twin loses most of it."""
+    from viz_core.adversarial import robust_accuracy
+
+    images, labels = load_fashion_mnist("test")
+    x, y = to_model_input(images[:128], 64), labels[:128]
+    eps = card(name)["adversarial_training"]["budget_l2"]
+    acc = {}
+    for n in (name, ROBUST[name]):
+        m = load_model(n)
+        mean, std = m.spec.mean[0], m.spec.std[0]
+        acc[n] = robust_accuracy(m.net, x, y, mean, std, eps, steps=5, batch=128)
+    assert acc[name] >= 0.5, acc
+    assert acc[ROBUST[name]] <= 0.25, acc
 
 
 def test_samples_cover_every_class():
