@@ -55,6 +55,36 @@ def import_ray():
     return ray
 
 
+#: Ray start-up waits raised for a busy machine (defaults 30-60 s); set only when unset.
+RAY_STARTUP_ENV = {"RAY_gcs_server_port_wait_time_s": "120",
+                   "RAY_gcs_server_request_timeout_seconds": "120",
+                   "RAY_worker_register_timeout_seconds": "180"}
+
+
+def start_local_ray(num_cpus: int | None = None, attempts: int = 3, **kw: Any):
+    """Start a local Ray with ``num_cpus`` CPUs (default: all), robustly on a loaded machine.
+
+    No dashboard, no log forwarding, no runtime environment (Ray itself gives a task of one
+    CPU one OpenMP thread), generous start-up waits (:data:`RAY_STARTUP_ENV`) and a retry
+    when the node times out during start-up (Ray waits a fixed 30 s for its raylet).
+    Returns ``ray``."""
+    ray = import_ray()
+    for k, v in RAY_STARTUP_ENV.items():
+        os.environ.setdefault(k, v)
+    opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                            "configure_logging": False, **kw}
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(num_cpus=num_cpus or os.cpu_count(), **opts)
+            return ray
+        except Exception:  # e.g. "The current node timed out during startup"
+            ray.shutdown()
+            if attempt == attempts:
+                raise
+            time.sleep(5.0 * attempt)
+    return ray
+
+
 class RayExecutor:
     """Runs items as Ray tasks (``max_retries`` re-runs a task whose worker died).
 
@@ -76,7 +106,7 @@ class RayExecutor:
             if address:
                 ray.init(address=address, **kw)
             else:
-                ray.init(num_cpus=num_workers or os.cpu_count(), **kw)
+                start_local_ray(num_workers)
             self._started = True
         gpus = float(ray.cluster_resources().get("GPU", 0))
         self.num_gpus = (1.0 if gpus > 0 else 0.0) if num_gpus is None else float(num_gpus)
