@@ -8,6 +8,7 @@ engine never registers hooks or changes ``requires_grad`` on them).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -293,13 +294,26 @@ class RunRecord:
     verdicts: list[list[Any]] = field(default_factory=list)  # per configuration (Verdicts)
     shown: int = 0                     # frames recorded when the screen last got a pre-image
     _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
+    interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
+    # Streamlit's fast reruns start the next script run while the interrupted one still
+    # computes until its next st.* call: both threads touch this record, so changes are
+    # made under this lock, and frames that arrive after the interruption are refused.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def step(self) -> int:
         return self.steps[-1] if self.steps else 0
 
-    def add(self, frame) -> None:
-        """Record an engine Frame."""
+    def add(self, frame) -> bool:
+        """Record an engine Frame; False (and nothing recorded) once the run was
+        interrupted: the caller should stop computing."""
+        with self._lock:
+            if self.interrupted:
+                return False
+            self._add(frame)
+            return True
+
+    def _add(self, frame) -> None:
         self.steps.append(int(frame.step))
         self.objective.append(np.asarray(frame.objective, dtype=np.float64))
         self.activation.append(np.asarray(frame.activation, dtype=np.float64))
@@ -317,8 +331,11 @@ class RunRecord:
 
     def mark_shown(self) -> None:
         """The latest recorded frame is now on screen: a Stop keeps exactly this state."""
-        self.shown = len(self.steps)
-        self._shown_state = (self.images, self.elapsed, list(self.diverged))
+        with self._lock:
+            if self.interrupted:
+                return
+            self.shown = len(self.steps)
+            self._shown_state = (self.images, self.elapsed, list(self.diverged))
 
     def curves(self) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Steps and (T, B) objective / activation, skipping the step-0 frame (no values)
@@ -336,8 +353,13 @@ class RunRecord:
         change ends the script between frames). Frames recorded after the last one shown
         are dropped, so that the image, its numbers and the downloads are what was on
         screen when Stop was pressed."""
-        if self.status != "running":
-            return
+        with self._lock:
+            if self.status != "running":
+                return
+            self.interrupted = True
+            self._truncate_to_shown()
+
+    def _truncate_to_shown(self) -> None:
         if self._shown_state is not None and self.shown < len(self.steps):
             n = self.shown
             del self.steps[n:], self.objective[n:], self.activation[n:]
@@ -394,7 +416,7 @@ class RunRecord:
 
         from dashboard.results import class_verdicts, result_warnings
 
-        if self.images is None:
+        if self.images is None or self.interrupted:  # the next script run shows it as is
             return
         cfgs = [json.loads(c) for c in self.configs]
         ref = self.reference[0] if self.reference is not None else None
@@ -437,7 +459,8 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
     last_plot = last_draw = time.perf_counter()
     try:
         for frame in engine.run(configs, model, reference=reference, every=every):
-            record.add(frame)
+            if not record.add(frame):  # interrupted: a newer script run owns the page
+                return record
             now = time.perf_counter()
             first = record.first_frame_s is None
             if not (first or frame.done or now - last_draw >= DRAW_INTERVAL_S):
@@ -460,8 +483,9 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
             LOG.exception("run failed")
             msg = f"{type(exc).__name__}: {msg}"
         record.status, record.message = "error", f"the run failed: {msg}"
-    if record.status == "running":
-        record.status = "done"
+    with record._lock:
+        if record.status == "running" and not record.interrupted:
+            record.status = "done"
     return record
 
 
@@ -485,7 +509,7 @@ def status_message(record: RunRecord, stale: str = "") -> None:
     :func:`dashboard.results.stale_note`) says the result is from other settings."""
     if stale:
         st.info(f"The result below is {stale}. Press Run for the current settings.",
-                icon="🕘")
+                icon=":material/history:")
     if record.status == "error":
         st.error(ui_state.ui_message(record.message))
     msgs = [f"{lab}: {m}" if len(record.labels) > 1 else m

@@ -145,12 +145,24 @@ ROBUST_SUFFIX = "_robust"
 def robust_for(model_name: str) -> str | None:
     """The adversarially trained counterpart of a standard offline model (``fmnist_vgg`` ->
     ``fmnist_vgg_robust``) when its weights are on this machine, else None."""
+    if model_name.endswith(ROBUST_SUFFIX):
+        return None
+    return _offline(model_name + ROBUST_SUFFIX)
+
+
+def counterpart_for(model_name: str) -> str | None:
+    """The other member of a standard / robust pair (``fmnist_vgg`` <->
+    ``fmnist_vgg_robust``) when its weights are on this machine, else None: the model the
+    Compare page runs side by side."""
+    if model_name.endswith(ROBUST_SUFFIX):
+        return _offline(model_name.removesuffix(ROBUST_SUFFIX))
+    return robust_for(model_name)
+
+
+def _offline(name: str) -> str | None:
     from viz_core.errors import VizError
     from viz_core.models import weights_status
 
-    if model_name.endswith(ROBUST_SUFFIX):
-        return None
-    name = model_name + ROBUST_SUFFIX
     try:
         return name if weights_status(name) == "offline" else None
     except VizError:  # not registered in this zoo

@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard import state as ui_state
-from viz_core.config import DEFAULT_MODEL, RunConfig
+from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.objectives import TASKS
 from viz_core.presets import scheme_config
@@ -33,7 +33,7 @@ CUSTOM = "custom"
 
 SWEEP_DEFAULTS: dict[str, Any] = {
     "ready": CUSTOM,
-    "model": DEFAULT_MODEL,
+    "model": ui_state.PLAYGROUND_DEFAULTS["model"],
     "task": "am",
     "target": 7,
     "layer": "",

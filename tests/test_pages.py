@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.state import PLAYGROUND_DEFAULTS
 from viz_core import models, presets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +22,8 @@ APP = str(ROOT / "app.py")
 PG, CMP, KX, LEARN, PP = ("views/1_Playground.py", "views/2_Compare_schemes.py",
                           "views/3_Kernels_and_spectra.py", "views/4_Learn_demons.py",
                           "views/5_Paper_presets.py")
-OFFLINE = models.weights_status("fmnist_vgg") == "offline"
+MODEL = PLAYGROUND_DEFAULTS["model"]  # the dashboard's default: fmnist_vgg_robust
+OFFLINE = models.weights_status(MODEL) == "offline"
 W = {} if OFFLINE else {"weights": "random"}
 
 
@@ -363,11 +365,14 @@ def test_am_shows_probability_top3_and_the_independent_network():
     at = open_page(PG, steps=6, every=3)
     at.button(key="pg_run").click().run()
     no_exception(at)
+    from dashboard.results import judge_for
+
+    judge = judge_for(MODEL)
     table = next(m for m in _texts(at, "markdown") if m.startswith("| quantity"))
-    assert "class probability (fmnist_vgg)" in table
-    assert "top-3 of the model" in table and "independent network (fmnist_resnet)" in table
+    assert f"class probability ({MODEL})" in table
+    assert "top-3 of the model" in table and f"independent network ({judge})" in table
     verdicts = json.loads(at.session_state["pg_record"].json())["result"]["classified_as"]
-    assert set(verdicts) == {"fmnist_vgg", "fmnist_resnet"}
+    assert set(verdicts) == {MODEL, judge}
     assert all(len(v) == 3 for v in verdicts.values())
 
 
@@ -444,14 +449,39 @@ def test_compare_robust_toggle_is_disabled_without_robust_weights():
 def test_compare_runs_standard_and_robust_side_by_side(monkeypatch):
     from dashboard import results
 
-    monkeypatch.setattr(results, "robust_for", lambda name: "fmnist_resnet")  # a stand-in
+    other = results.counterpart_for(MODEL)
+    if other is None or not OFFLINE:  # no pair on this machine: a stand-in counterpart
+        other = "fmnist_resnet"
+        monkeypatch.setattr(results, "counterpart_for", lambda name: other)
     at = open_page(CMP, **W, task="am", layer="logits", steps=2, every=1, cells="tv,plain")
     at.toggle(key="cmp_robust").set_value(True).run()
     at.button(key="cmp_run").click().run()
     no_exception(at)
     recs = at.session_state["cmp_records"]
-    assert [r.model_label.split(" ")[0] for r in recs] == ["fmnist_vgg", "fmnist_resnet"]
+    assert [r.model_label.split(" ")[0] for r in recs] == [MODEL, other]
     assert len(at.image) == 4 and all(r.status == "done" for r in recs)
+
+
+def test_the_robust_model_is_the_default_and_the_standard_one_a_click_away():
+    from dashboard.results import counterpart_for
+
+    if not OFFLINE or MODEL != "fmnist_vgg_robust":
+        pytest.skip("the robust weights are not on this machine")
+    assert counterpart_for(MODEL) == "fmnist_vgg" and counterpart_for("fmnist_vgg") == MODEL
+    for page, key in ((PG, "pg_model"), (CMP, "cmp_model")):
+        at = open_page(page)
+        assert at.selectbox(key=key).value == MODEL
+        assert any(o.split()[0] == "fmnist_vgg" for o in at.selectbox(key=key).options)
+        assert "model" not in at.query_params  # the default stays out of the URL
+        old = open_page(page, model="fmnist_vgg")  # a link from before keeps its model
+        no_exception(old)
+        assert old.selectbox(key=key).value == "fmnist_vgg" and not errors(old)
+        assert old.query_params.get("model") in ("fmnist_vgg", ["fmnist_vgg"])
+    at = open_page(PG)
+    at.selectbox(key="pg_model").set_value("fmnist_vgg").run()  # one click
+    no_exception(at)
+    assert any("· fmnist_vgg (" in m for m in _texts(at, "markdown"))  # the page header
+    assert at.query_params.get("model") in ("fmnist_vgg", ["fmnist_vgg"])
 
 
 # ----------------------------------------------------------------------------- run records
@@ -480,3 +510,33 @@ def test_stop_keeps_exactly_the_state_that_was_shown():
     assert "step 10 of 100" in rec.message
     assert float(rec.images[0].mean()) == pytest.approx(0.10)
     assert rec.frames[-1][0] == 10 and rec.frames[-1][1].max() == round(0.10 * 255)
+
+
+def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
+    """Streamlit's fast reruns start the next script run while the interrupted one still
+    computes: its late frames must not reach the record the new run shows."""
+    from dashboard.common import RunRecord, stream
+
+    rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
+    for step in (0, 5):
+        assert rec.add(_Frame(step, step / 100))
+    rec.mark_shown()
+    rec.mark_interrupted()               # the new script run
+    assert not rec.add(_Frame(10, 0.10))  # the old thread's next frame is refused
+    rec.mark_shown()
+    rec.finish()
+    d = json.loads(rec.json())["result"]
+    assert rec.status == "stopped" and rec.step == 5 == d["steps_done"]
+    assert rec.warnings == [] and "step 5 of 100" in rec.message
+
+    class _Model:  # the old thread's loop ends at the refused frame, without drawing
+        pass
+
+    from viz_core import engine
+
+    drawn = []
+    frames = iter([_Frame(15, 0.15), _Frame(20, 0.2)])
+    monkeypatch.setattr(engine, "run", lambda *a, **k: frames)
+    stream([], _Model(), rec, lambda r, f, full: drawn.append(f.step))
+    assert drawn == [] and rec.step == 5 and rec.status == "stopped"
+    assert next(frames).step == 20  # the engine was not asked for more frames

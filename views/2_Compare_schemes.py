@@ -91,12 +91,13 @@ def _sidebar(ctl: Controls):
     sb.subheader("Model and target")
     model = model_controls(ctl)
     target = target_controls(ctl, model)
-    robust = results.robust_for(st.session_state[P + "model"])
-    sb.toggle("Standard vs robust side by side", key=P + "robust", disabled=robust is None,
-              help="runs the same grid on the adversarially trained counterpart as well")
-    if robust is None:
-        sb.caption("No robust counterpart of this model is on this server yet; the toggle "
-                   "turns on once one is in assets/models.")
+    other = results.counterpart_for(st.session_state[P + "model"])
+    sb.toggle("Standard vs robust side by side", key=P + "robust", disabled=other is None,
+              help="runs the same grid on the other model of the standard / adversarially "
+                   "trained pair as well" + (f" ({other})" if other else ""))
+    if other is None:
+        sb.caption("No standard / robust counterpart of this model is on this server; the "
+                   "toggle turns on once one is in assets/models.")
     sb.subheader("Schemes")
     try:
         cur = ui_state.parse_cells(st.session_state[P + "cells"])
@@ -129,7 +130,7 @@ def _sidebar(ctl: Controls):
         adv = Controls(P, st.container())
         adv.radio("p", "Inversion exponent p", (1, 2))
     ctl.slots.update(adv.slots)
-    return model, target, robust
+    return model, target, other
 
 
 def _open_in_playground(cfg: RunConfig) -> None:
@@ -192,7 +193,7 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
 def main() -> None:
     notices = bind(P, D, ui_state.COMPARE_CHOICES)
     ctl = Controls(P)
-    model, target, robust = _sidebar(ctl)
+    model, target, other = _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
         st.toast(ui_state.ui_message(n))
@@ -216,9 +217,9 @@ def main() -> None:
     if s["task"] == "inversion" and target.reference is None and model is not None:
         error = error or "no valid image to invert (see the sidebar)"
     runs = [model]
-    if robust is not None and st.session_state.get(P + "robust") and model is not None:
+    if other is not None and st.session_state.get(P + "robust") and model is not None:
         try:
-            runs.append(get_model(robust, s["weights"], s["device"]))
+            runs.append(get_model(other, s["weights"], s["device"]))
         except VizError as exc:
             error = error or ui_state.ui_message(str(exc))
 
@@ -238,7 +239,7 @@ def main() -> None:
     by_cell = dict(zip(order, configs))
 
     recs: list[RunRecord] = st.session_state.get(P + "records") or []
-    recs = recs[:len(runs)]  # the robust toggle was turned off: keep the standard run
+    recs = recs[:len(runs)]  # the pair toggle was turned off: keep the first model's run
     for r in recs:
         r.mark_interrupted()
     if recs and [ui_state.cell_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
@@ -273,6 +274,8 @@ def main() -> None:
         recs = []
         st.session_state[P + "records"] = recs
         for m in runs:
+            if any(r.interrupted for r in recs):  # a newer script run owns the page
+                break
             batch = [dataclasses.replace(c, model=m.spec.name) for c in configs]
             rec = RunRecord([c.name for c in batch], [c.to_json() for c in batch],
                             m.label, batch[0].total_steps, settings=dict(s),
