@@ -558,15 +558,33 @@ def available(names: Sequence[str]) -> bool:
     return all(model_status(n) in ("offline", "cached") for n in names)
 
 
+def session_figure(signature: tuple, build: Callable[[], Any],
+                   update: Callable[[Any], Any]) -> Any:
+    """A plotly figure kept in this session for ``signature`` (its kind and series): built
+    once with ``build()``, later only given new data with ``update(fig)``. Building a figure
+    (subplots, layout, template) costs far more than serialising it, and a streaming page
+    draws the same figure many times over many script runs."""
+    figs = st.session_state.setdefault("_dashboard_figures", {})
+    fig = figs.get(signature)
+    if fig is None:
+        fig = figs[signature] = build()
+        if len(figs) > 16:  # keep the most recent kinds only
+            figs.pop(next(iter(figs)))
+    else:
+        update(fig)
+    return fig
+
+
 def draw_curves(ph: dict, rec: Any, key: str) -> None:
     """Objective and target-activation curves of a run record into ``ph["curves"]``: the
-    figure is built once per script run, then only gets new data (redraws stay cheap)."""
+    figure is built once per session and series (:func:`session_figure`), then only gets
+    new data (redraws stay cheap)."""
     steps, obj, act = rec.curves()
     if not len(steps):
         ph["curves"].info("No curve to draw yet: the run has no finite values.")
         return
-    if "curves_fig" in ph:
-        plots.set_curves(ph["curves_fig"], steps, obj, act)
-    else:
-        ph["curves_fig"] = plots.curves_figure(steps, obj, act, rec.labels, ph["act_name"])
-    ph["curves"].plotly_chart(ph["curves_fig"], key=f"{key}_curves")
+    fig = session_figure(("curves", tuple(rec.labels), ph["act_name"]),
+                         lambda: plots.curves_figure(steps, obj, act, rec.labels,
+                                                     ph["act_name"]),
+                         lambda f: plots.set_curves(f, steps, obj, act))
+    ph["curves"].plotly_chart(fig, key=f"{key}_curves")

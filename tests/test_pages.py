@@ -540,3 +540,19 @@ def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     stream([], _Model(), rec, lambda r, f, full: drawn.append(f.step))
     assert drawn == [] and rec.step == 5 and rec.status == "stopped"
     assert next(frames).step == 20  # the engine was not asked for more frames
+
+
+def test_figures_are_built_once_per_session_and_show_the_latest_run():
+    at = open_page(PG, **W, steps=4, every=2)
+    at.button(key="pg_run").click().run()
+    figs = dict(at.session_state["_dashboard_figures"])
+    curves = next(f for k, f in figs.items() if k[0] == "curves")
+    at.number_input(key="pg_steps").set_value(6).run()
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    again = next(f for k, f in at.session_state["_dashboard_figures"].items()
+                 if k[0] == "curves")
+    assert again is curves  # updated in place, not rebuilt
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "data term D" in c.proto.spec)
+    assert list(arr(spec["data"][0]["x"])) == [2, 4, 6]  # the second run's steps

@@ -19,6 +19,7 @@ from dashboard.common import (
     downloads,
     draw_curves,
     guard,
+    session_figure,
     setup_page,
     show_image,
     status_message,
@@ -170,6 +171,18 @@ def _kernels(cfg_or_settings: dict, slots: Controls):
     return out
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _kernel_panel(key: str, _fluid, _elastic):
+    """The kernel panel of ``key`` (the two kernels' specs, parameters and scales), built
+    once per process: a plotly figure costs ~0.1 s to build, and every rerun (each click,
+    each Run) would rebuild the same one. Shared by sessions, only read (serialised)."""
+    return plots.kernel_panel(_fluid, _elastic)
+
+
+def _panel_key(*kernels) -> str:
+    return repr([None if k is None else (k.spec, k.param, k.scale) for k in kernels])
+
+
 def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     """The numbers of the pre-image shown, as a two-column Markdown table (wraps instead of
     cutting labels or overlapping the image)."""
@@ -210,11 +223,10 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     if rec.reference is not None:
         rf, rp = spectra.radial_power_spectrum(rec.reference[0])
         series.append(("reference image", rf, rp))
-    if "spectrum_fig" in ph:
-        plots.set_spectra(ph["spectrum_fig"], series)
-    else:
-        ph["spectrum_fig"] = plots.spectrum_figure(series)
-    ph["spectrum"].plotly_chart(ph["spectrum_fig"], key=f"{key}_spectrum")
+    fig = session_figure(("spectrum", tuple(s[0] for s in series)),
+                         lambda: plots.spectrum_figure(series),
+                         lambda f: plots.set_spectra(f, series))
+    ph["spectrum"].plotly_chart(fig, key=f"{key}_spectrum")
 
 
 def main() -> None:
@@ -271,7 +283,8 @@ def main() -> None:
     c_curves, c_spec = st.columns(2)
     ph["curves"], ph["spectrum"] = c_curves.empty(), c_spec.empty()
     st.subheader("Kernels")
-    st.plotly_chart(plots.kernel_panel(fluid, elastic), key="pg_kernels")
+    st.plotly_chart(_kernel_panel(_panel_key(fluid, elastic), fluid, elastic),
+                    key="pg_kernels")
     st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
                "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
 

@@ -21,6 +21,7 @@ from dashboard.common import (
     draw_curves,
     get_model,
     guard,
+    session_figure,
     setup_page,
     show_image,
     status_message,
@@ -180,11 +181,10 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
                      ph["act_name"]: float(act[-1, i]) if len(steps) else None,
                      "high-freq. energy": spectra.high_frequency_fraction(rec.images[i]),
                      "total variation": spectra.total_variation(rec.images[i])})
-    if "spectrum_fig" in ph:
-        plots.set_spectra(ph["spectrum_fig"], series)
-    else:
-        ph["spectrum_fig"] = plots.spectrum_figure(series)
-    ph["spectrum"].plotly_chart(ph["spectrum_fig"], key=f"{key}_spectrum")
+    fig = session_figure(("cmp_spectrum", tuple(s[0] for s in series)),
+                         lambda: plots.spectrum_figure(series),
+                         lambda f: plots.set_spectra(f, series))
+    ph["spectrum"].plotly_chart(fig, key=f"{key}_spectrum")
     ph["table"].dataframe(rows, hide_index=True, width="stretch",
                           column_config={"high-freq. energy": st.column_config.NumberColumn(
                               format="percent")})
