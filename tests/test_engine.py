@@ -252,6 +252,38 @@ def test_mixed_batch_of_channel_mean_and_unit_targets(tiny_model):
     torch.testing.assert_close(mixed, torch.stack(alone))
 
 
+def test_class_log_probability_score_is_log_softmax_and_mixes_with_logits(tiny_model):
+    from viz_core.objectives import Target, make_objective
+
+    torch.manual_seed(6)
+    u = torch.rand(3, 3, 32, 32)
+    logits = tiny_model.features("logits")(tiny_model.normalize(u))
+    targets = [Target("am", "logits", 2, score="log_prob"), Target("am", "logits", 4),
+               Target("am", "logits", 1, score="log_prob")]
+    d, act = make_objective(tiny_model, targets)(u)
+    lp = torch.log_softmax(logits, 1)
+    torch.testing.assert_close(d, -torch.stack([lp[0, 2], logits[1, 4], lp[2, 1]]))
+    assert (act[[0, 2]] < 0).all()
+    with pytest.raises(VizError, match="classes"):
+        make_objective(tiny_model, [Target("am", "conv2", 3, score="log_prob")])
+    with pytest.raises(VizError, match="class_score"):
+        am(class_score="softmax").validate()
+    with pytest.raises(VizError, match="log-probability"):
+        am(target=None, layer="conv2", channel=3, class_score="log_prob").validate()
+
+
+def test_log_probability_pushes_the_other_classes_down(tiny_model):
+    # the logit of the target rises under both scores; only the log-probability also
+    # lowers the rival classes, so the target's probability ends higher
+    runs = {s: run_to_end(am(class_score=s, steps=30), tiny_model) for s in ("logit", "log_prob")}
+    probs = {}
+    for s, r in runs.items():
+        x = torch.as_tensor(r.final.images)
+        probs[s] = torch.softmax(tiny_model.features("logits")(tiny_model.normalize(x)), 1)[0, 2]
+    assert probs["log_prob"] > probs["logit"] or probs["logit"] > 0.999
+    assert RunConfig.from_json(am(class_score="log_prob").to_json()).class_score == "log_prob"
+
+
 def test_models_implement_the_feature_model_protocol(tiny_model):
     from viz_core import models
     from viz_core.objectives import FeatureModel

@@ -151,9 +151,13 @@ def test_sample_images_are_labelled_by_name(pair):
     assert s.load([0], 64, 1).shape == (1, 1, 64, 64)
 
 
-def test_robust_models_use_their_base_architecture(tmp_path, monkeypatch):
-    assert rc.preset_architecture("fmnist_vgg_robust") == "fmnist_vgg"
-    assert rc.preset_architecture("fmnist_resnet_robust") == "fmnist_resnet"
+def test_robust_models_use_their_own_presets_and_cards_their_base(tmp_path, monkeypatch):
+    # the robust variants have presets of their own (their architecture's, with AM of the
+    # class log-probability), which the benchmark must use
+    assert rc.preset_architecture("fmnist_vgg_robust") == "fmnist_vgg_robust"
+    assert rc.preset_architecture("fmnist_resnet_robust") == "fmnist_resnet_robust"
+    assert rc._tuned("fmnist_vgg_robust", "tv", "am", None, target=4).class_score == "log_prob"
+    assert rc._tuned("fmnist_vgg", "tv", "am", None, target=4).class_score == "logit"
     assert rc.preset_architecture("fmnist_resnet") == "fmnist_resnet"
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "fmnist_vgg_wide.json").write_text(

@@ -30,7 +30,7 @@ from pathlib import Path
 from viz_core.devices import DEVICES
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
-from viz_core.objectives import TASKS, Target
+from viz_core.objectives import CLASS_SCORES, TASKS, Target
 from viz_core.schemes import Scheme
 from viz_core.transforms import OCTAVE_MODES, Octave, validate_octaves
 
@@ -50,6 +50,7 @@ class RunConfig:
     weights: str | None = None          # None/"default" pretrained, "random", or a file
     task: str = "am"                    # "am" | "inversion"
     target: int | None = None           # class index (AM of a logit)
+    class_score: str = "logit"          # "logit" (eq. 4) | "log_prob" (objectives.CLASS_SCORES)
     layer: str | None = None            # layer name (torchvision dotted name or paper alias)
     channel: int | None = None          # channel of ``layer`` (AM)
     unit: tuple[int, int] | None = None  # (y, x) of a single unit of ``channel``
@@ -98,7 +99,7 @@ class RunConfig:
         if self.channel is not None:
             return Target("am", self.layer or default_layer, self.channel,
                           tuple(self.unit) if self.unit is not None else None)
-        return Target("am", self.layer or "logits", self.target, None)
+        return Target("am", self.layer or "logits", self.target, None, score=self.class_score)
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> RunConfig:
@@ -123,6 +124,12 @@ class RunConfig:
             if self.layer not in (None, "logits") and self.channel is None:
                 raise VizError(f"layer {self.layer!r} needs a channel to maximise (--channel)",
                                field="channel")
+        if self.class_score not in CLASS_SCORES:
+            raise VizError(f"class_score must be one of {', '.join(CLASS_SCORES)}, got "
+                           f"{self.class_score!r}", field="class_score")
+        if self.class_score != "logit" and (self.task != "am" or self.channel is not None):
+            raise VizError("the log-probability score applies to activation maximization of a "
+                           "class, not to channels or inversion", field="class_score")
         if self.unit is not None:
             if (len(self.unit) != 2 or any(not isinstance(v, int) or v < 0 for v in self.unit)):
                 raise VizError(f"unit must be two integers y, x >= 0, got {self.unit!r}",

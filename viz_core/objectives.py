@@ -69,6 +69,15 @@ class FeatureModel(Protocol):
         ...
 
 
+#: What activation maximization of a class maximises: the class ``"logit"`` (the paper's
+#: class score, eq. 4) or its log-probability ``"log_prob"`` (log-softmax: the negative
+#: cross-entropy that Santurkar et al. 2019 minimise with robust models). The logit of a
+#: class also rises with the logits of similar classes (Coat, Shirt and Pullover), so its
+#: pre-image may be read as one of them; the log-probability pushes the others down, and
+#: saturates once the class is reached.
+CLASS_SCORES = ("logit", "log_prob")
+
+
 @dataclass(frozen=True)
 class Target:
     """What one sample of a batch maximises (AM) or reconstructs (inversion)."""
@@ -78,6 +87,7 @@ class Target:
     index: int | None = None           # class (layer "logits") or channel
     unit: tuple[int, int] | None = None  # (y, x) of a single unit; None = channel mean
     p: int = 2
+    score: str = "logit"               # class score (CLASS_SCORES), layer "logits" only
 
 
 class Objective:
@@ -105,9 +115,10 @@ class Objective:
 
 
 class ActivationObjective(Objective):
-    """Activation maximization (eq. 4, ``Z = 1``): ``D = -a`` with ``a`` a class logit, the
-    spatial mean of one channel, or one unit ``(channel, y, x)``; samples may mix a
-    channel mean and single units of the layer."""
+    """Activation maximization (eq. 4, ``Z = 1``): ``D = -a`` with ``a`` a class logit (or
+    its log-probability, :data:`CLASS_SCORES`), the spatial mean of one channel, or one unit
+    ``(channel, y, x)``; samples may mix a channel mean and single units of the layer, and
+    logits and log-probabilities."""
 
     def __init__(self, model: FeatureModel, targets: Sequence[Target]) -> None:
         super().__init__(model, targets)
@@ -124,11 +135,25 @@ class ActivationObjective(Objective):
         self._unit_rows = torch.tensor([u is not None for u in self.units], device=device)
         self._yx = (torch.tensor([u[0] if u else 0 for u in self.units], device=device),
                     torch.tensor([u[1] if u else 0 for u in self.units], device=device))
+        scores = [t.score for t in self.targets]
+        bad = sorted(set(scores) - set(CLASS_SCORES))
+        if bad:
+            raise VizError(f"unknown class score {bad[0]!r}; allowed: "
+                           f"{', '.join(CLASS_SCORES)}", field="class_score")
+        self._log_prob = None
+        if "log_prob" in scores:
+            if self.layer != "logits":
+                raise VizError("the log-probability score applies to classes (layer logits), "
+                               "not to channels", field="class_score")
+            self._log_prob = torch.tensor([s == "log_prob" for s in scores], device=device)
 
     def __call__(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         phi = self.features(u)
         sel = phi[:, self._shared] if self._shared is not None else phi[self._rows, self.index]
-        if phi.ndim == 2:  # logits or pooled features
+        if self._log_prob is not None:  # log-softmax of the class: logit - logsumexp
+            lp = sel - torch.logsumexp(phi, dim=1)
+            act = lp if bool(self._log_prob.all()) else torch.where(self._log_prob, lp, sel)
+        elif phi.ndim == 2:  # logits or pooled features
             act = sel
         elif not any(self.units):  # channel means
             act = sel.mean(dim=(-2, -1))

@@ -26,6 +26,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
+from viz_core.objectives import CLASS_SCORES
 from viz_core.transforms import OCTAVE_MODES, parse_octaves
 
 HELP = "activation maximization or feature inversion"
@@ -34,7 +35,7 @@ DESCRIPTION = None
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
                  "tv", "tv_eps", "step_size", "steps", "jitter", "seed", "grad_norm",
-                 "device", "every", "elastic_every", "optimizer", "octave_mode")
+                 "device", "every", "elastic_every", "optimizer", "octave_mode", "class_score")
 
 
 def add_config_arguments(v: argparse.ArgumentParser) -> None:
@@ -47,6 +48,9 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--weights", help="'random', or a state_dict file (default: pretrained)")
     v.add_argument("--task", choices=TASKS)
     v.add_argument("--target", type=int_arg, help="class index to maximise")
+    v.add_argument("--class-score", choices=CLASS_SCORES,
+                   help="what AM of a class maximises: its logit (default, the paper's eq. 4) "
+                        "or its log-probability (robust models' recipe)")
     v.add_argument("--layer", help="layer name (dotted torchvision name or paper alias)")
     v.add_argument("--channel", type=int_arg)
     v.add_argument("--unit", help="Y,X of a single unit of --channel")

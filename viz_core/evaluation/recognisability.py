@@ -52,6 +52,8 @@ def preset_architecture(name: str) -> str:
     """The model whose offline presets ``name`` uses: itself, its architecture's twin
     (robust variants, :func:`viz_core.offline_nets.base_arch`), or its card's
     ``base_architecture``."""
+    if name in PRESETS:  # the standard pair and the robust variants have their own
+        return name
     if base_arch(name) in PRESETS:
         return base_arch(name)
     card = models.assets_dir() / "models" / f"{name}.json"
