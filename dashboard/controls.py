@@ -14,6 +14,7 @@ import torch
 from dashboard import state as ui_state
 from dashboard.common import Controls, get_model, load_reference, model_status
 from viz_core.errors import VizError
+from viz_core.objectives import CLASS_SCORES
 
 if TYPE_CHECKING:
     from viz_core.models import LoadedModel
@@ -84,6 +85,10 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
         return None
 
 
+#: How the Playground names the class scores (viz_core.objectives.CLASS_SCORES).
+CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
+
+
 def target_controls(ctl: Controls, model) -> Target:
     """Task, layer, class / channel / unit, image to invert."""
     p = ctl.prefix
@@ -101,6 +106,11 @@ def target_controls(ctl: Controls, model) -> Target:
             classes = list(model.classes)
             ctl.select("target", "Class", list(range(len(classes))),
                        fmt=lambda i: f"{i} · {classes[i]}")
+            ctl.radio("class_score", "Maximise the class's", CLASS_SCORES,
+                      fmt=CLASS_SCORE_LABELS.get,
+                      help="logit: the paper's class score (eq. 4). log-probability: also "
+                           "pushes the other classes down, so similar classes (Coat, Shirt, "
+                           "Pullover) are not confused; the robust models' presets use it.")
         else:
             try:
                 n = model.layer_channels(layer)

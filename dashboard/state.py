@@ -25,7 +25,7 @@ from typing import Any
 from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, OPTIMIZERS, RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, validate_spec
-from viz_core.objectives import TASKS
+from viz_core.objectives import CLASS_SCORES, TASKS
 from viz_core.schemes import (
     BORDERS,
     ELASTIC_KINDS,
@@ -108,6 +108,7 @@ PLAYGROUND_DEFAULTS: Settings = {
     "every": 5,
     "grad_norm": "mean_abs",
     "optimizer": "demons",
+    "class_score": "logit",
     "init_std": 0.02,
     "border": "reflect",
     "device": "auto",
@@ -122,6 +123,7 @@ PLAYGROUND_CHOICES: dict[str, Sequence[Any]] = {
     "p": (1, 2),
     "grad_norm": GRAD_NORMS,
     "optimizer": OPTIMIZERS,
+    "class_score": CLASS_SCORES,
     "border": BORDERS,
     "device": DEVICES,
 }
@@ -132,7 +134,7 @@ _FIELD_KEYS = {
     "layer": "layer", "channel": "channel", "unit": "unit_y", "image": "image", "p": "p",
     "step_size": "step_size", "steps": "steps", "octaves": "octaves", "jitter": "jitter",
     "seed": "seed", "init_std": "init_std", "grad_norm": "grad_norm", "device": "device",
-    "optimizer": "optimizer",
+    "optimizer": "optimizer", "class_score": "class_score",
     "every": "every", "tv": "tv", "tv_eps": "tv_eps", "elastic_every": "e_every",
     "border": "border", "fluid": "f_kind", "elastic": "e_kind", "config": "json",
 }
@@ -370,6 +372,7 @@ def settings_to_config(s: Mapping[str, Any], *, image_path: str | None = None,
         weights="random" if s["weights"] == "random" else None,
         task=str(s["task"]),
         target=int(s["target"]) if am and logits else None,
+        class_score=str(s["class_score"]) if am and logits else "logit",
         layer=None if am and logits else (str(s["layer"]) or None),
         channel=int(s["channel"]) if am and not logits else None,
         unit=unit,
@@ -499,6 +502,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
         s[k] = int(getattr(cfg, k))
     s["grad_norm"] = cfg.grad_norm
     s["optimizer"] = cfg.optimizer
+    s["class_score"] = cfg.class_score
     s["device"] = cfg.device
     return s, notices
 
@@ -593,7 +597,7 @@ def check_against_model(cfg: RunConfig, model) -> None:
 CELLS: tuple[str, ...] = FIG1_SCHEMES
 _SHARED = ("model", "weights", "task", "target", "layer", "channel", "unit_on", "unit_y",
            "unit_x", "image", "p", "step_size", "steps", "octaves_on", "octaves", "jitter",
-           "seed", "every", "device")
+           "seed", "every", "device", "class_score")
 COMPARE_DEFAULTS: Settings = {
     **{k: PLAYGROUND_DEFAULTS[k] for k in _SHARED},
     # the most recognisable grid on the offline model: every scheme inverting the ankle

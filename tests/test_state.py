@@ -55,6 +55,21 @@ def test_old_run_json_with_scheme_none_restores():
     assert state.kernel_spec({**s, "scheme": "none"}, "f") is None
 
 
+def test_class_score_round_trips_through_url_and_config_and_applies_to_classes_only():
+    s = {**state.PLAYGROUND_DEFAULTS, "task": "am", "layer": "logits", "class_score": "log_prob"}
+    q = state.encode(s, state.PLAYGROUND_DEFAULTS)
+    back, _ = state.decode(q, state.PLAYGROUND_DEFAULTS, state.PLAYGROUND_CHOICES)
+    cfg = state.settings_to_config(back)
+    assert cfg.class_score == "log_prob" and cfg.target_spec().score == "log_prob"
+    again, _ = state.config_to_settings(cfg, dict(state.PLAYGROUND_DEFAULTS))
+    assert again["class_score"] == "log_prob"
+    # a channel of a hidden layer has no class probability: the setting does not apply
+    chan = state.settings_to_config({**back, "layer": "block2", "channel": 3})
+    assert chan.class_score == "logit"
+    assert state.compare_configs({**state.COMPARE_DEFAULTS, "task": "am", "layer": "logits",
+                                  "class_score": "log_prob"})[0].class_score == "log_prob"
+
+
 def test_optimizer_setting_round_trips_through_url_and_config():
     """The optimiser is a Playground setting: in the URL, and in the run configuration."""
     s = {**state.PLAYGROUND_DEFAULTS, "optimizer": "adam"}
