@@ -210,6 +210,56 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path, one_thread):
     assert len(SweepStore(full).rows()) == 16
 
 
+def test_sweep_directory_can_be_moved_and_older_tables_load(tmp_path, one_thread):
+    """Images are stored as the shipped sample's name or as a copy inside the directory
+    (never an absolute path): a moved directory resumes with the same numbers; an older
+    directory with absolute paths still loads and resumes."""
+    import shutil
+
+    upload = tmp_path / "elsewhere" / "my image.png"
+    upload.parent.mkdir()
+    shutil.copyfile(SAMPLE, upload)
+    axes = [Axis.parse("layer=block2,block4")]  # two layers: two batches
+    kw = dict(task="inversion", target=None, elastic=None, steps=3)
+    a = run_sweep(Sweep(_base(image=str(SAMPLE), **kw), axes), tmp_path / "a")
+    b = run_sweep(Sweep(_base(image=str(upload), **kw), axes), tmp_path / "b")
+    name = f"fmnist/{SAMPLE.name}"
+    assert a.load_sweep().base.image == name
+    assert b.load_sweep().base.image == "inputs/my image.png"
+    assert (tmp_path / "b" / "inputs" / "my image.png").read_bytes() == SAMPLE.read_bytes()
+    for store, want in ((a, name), (b, "inputs/my image.png")):
+        assert {RunConfig.from_json(r["config"]).image for r in store.rows()} == {want}
+    assert str(tmp_path) not in (tmp_path / "a" / "sweep.json").read_text()
+    before = b.rows()
+    # move the upload sweep, drop the original file and one finished batch: resume recomputes
+    moved = tmp_path / "moved" / "b"
+    moved.parent.mkdir()
+    shutil.move(tmp_path / "b", moved)
+    shutil.rmtree(upload.parent)
+    sorted((moved / "parts").iterdir())[-1].unlink()
+    again = run_sweep(SweepStore(moved).load_sweep(), moved)
+    assert SweepStore(moved).resolve_image("inputs/my image.png") == str(
+        moved / "inputs" / "my image.png")
+    _same_tables(again.rows(), before)
+    # an older directory: absolute path of a checkout that no longer exists
+    spec = json.loads((tmp_path / "a" / "sweep.json").read_text())
+    spec["base"]["image"] = f"/gone/checkout/assets/samples/{name}"
+    (tmp_path / "a" / "sweep.json").write_text(json.dumps(spec))
+    old = SweepStore(tmp_path / "a")
+    assert old.load_sweep().base.image == spec["base"]["image"]
+    assert Path(old.resolve_image(spec["base"]["image"])).samefile(SAMPLE)
+    assert old.resolve_image("/gone/elsewhere/x.png") == "/gone/elsewhere/x.png"
+    first = old.rows()
+    sorted((tmp_path / "a" / "parts").iterdir())[0].unlink()
+    # the same sweep given with the sample's path resumes the older directory
+    resumed = run_sweep(Sweep(_base(image=str(SAMPLE), **kw), axes), tmp_path / "a")
+    assert [r["cell_id"] for r in resumed.rows()] == [r["cell_id"] for r in first]
+    assert [r["psnr"] for r in resumed.rows()] == pytest.approx([r["psnr"] for r in first])
+    with pytest.raises(VizError, match="different sweep"):  # another image is another sweep
+        other = next(p for p in SAMPLE.parent.glob("*.png") if p != SAMPLE)
+        run_sweep(Sweep(_base(image=str(other), **kw), axes), tmp_path / "a")
+
+
 # ----------------------------------------------------------------------------- CLI
 
 def test_cli_show_prints_the_table(tmp_path, capsys, one_thread):

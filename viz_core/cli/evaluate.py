@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -146,10 +147,13 @@ def run_table1(args: argparse.Namespace) -> int:
         (ma, mb), la, lb = args.models, None, None
     if args.layers:
         la, lb = args.layers
-    device = str(resolve_device(args.device))
+    # Ray: each worker resolves --device itself (a CPU head node may drive GPU workers);
+    # this process needs the networks only for their specs, the floors and the tables
+    device = args.device if args.executor == "ray" else str(resolve_device(args.device))
     refs = (pr.ModelRef(ma, args.weights_a, args.seed, device),
             pr.ModelRef(mb, args.weights_b, args.seed + 1, device))
-    a, b = refs[0].load(), refs[1].load()
+    here = "cpu" if args.executor == "ray" else device
+    a, b = (replace(r, device=here).load() for r in refs)
     images = _image_set(args, a, b, settings.n)
     settings.n = min(settings.n, len(images))
     nb = -(-settings.n // settings.batch_images)

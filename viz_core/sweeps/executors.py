@@ -162,12 +162,14 @@ class SweepProgress:
 
 
 def batch_tasks(sweep: Sweep, batches: list[Batch], threads: int | None = None,
-                fail_marker: str | None = None) -> list[BatchTask]:
-    """Picklable tasks for ``batches`` (the inverted image shipped as bytes)."""
+                fail_marker: str | None = None,
+                resolve: Callable[[str], str | None] | None = None) -> list[BatchTask]:
+    """Picklable tasks for ``batches`` (the inverted image shipped as bytes; ``resolve``
+    maps a stored image value to its file, e.g. :meth:`SweepStore.resolve_image`)."""
     base = sweep.base
     image = None
     if base.task == "inversion" and base.image:
-        p = Path(base.image)
+        p = Path((resolve or str)(base.image) or base.image)
         if not p.is_file():
             raise VizError(f"image file {base.image!r} does not exist", field="image")
         image = p.read_bytes()
@@ -189,6 +191,7 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: str | Any = "local", *,
     """
     sweep.validate()
     store = SweepStore(out, fmt)
+    sweep = store.portable(sweep)
     store.open(sweep)
     batches = group_cells(sweep.cells(), sweep.batch_size)
     done = store.done_batches()
@@ -202,7 +205,8 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: str | Any = "local", *,
     ex = get_executor(executor, address=address, num_workers=num_workers,
                       max_retries=max_retries) if own else executor
     try:
-        for res in ex.map(run_batch, batch_tasks(sweep, todo, threads, fail_marker)):
+        tasks = batch_tasks(sweep, todo, threads, fail_marker, store.resolve_image)
+        for res in ex.map(run_batch, tasks):
             store.write_batch(res.batch_id, res.rows, res.pngs)
             n_done += len(res.rows)
             if progress is not None:

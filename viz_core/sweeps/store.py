@@ -6,6 +6,12 @@ Layout::
     DIR/cells/<cell id>.png        the final pre-image of each cell (metadata in tEXt chunks)
     DIR/parts/<batch id>.parquet   the rows of one finished batch (.csv without pyarrow)
     DIR/table.parquet              all rows in cell order, written when the sweep completes
+    DIR/inputs/<file>              an inverted image that is not a shipped sample (a copy)
+
+The directory can be moved: an inverted image is stored as the shipped sample's name
+(``fmnist/0_ankle_boot.png``, relative to ``assets/samples``) or, for any other file, as a
+copy under ``inputs/`` named relative to the directory. Older sweeps that stored absolute
+paths still load (:meth:`SweepStore.resolve_image`).
 
 A batch's PNGs are written first, then its part file, each through a temporary file and an
 atomic rename: a batch is done exactly when its part file exists, so a killed sweep loses
@@ -15,9 +21,12 @@ at most the batches in flight and never leaves a half-written table behind.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 from viz_core.errors import VizError
@@ -27,6 +36,24 @@ from viz_core.sweeps.spec import Sweep
 def png_name(cell_id: str) -> str:
     """Where a cell's PNG lies, relative to the sweep directory."""
     return f"cells/{cell_id}.png"
+
+
+INPUTS = "inputs"
+
+
+def samples_dir() -> Path:
+    """The shipped sample images (``assets/samples``)."""
+    from viz_core.zoo import assets_dir
+
+    return assets_dir() / "samples"
+
+
+def _inside(path: Path, folder: Path) -> str | None:
+    """``path`` relative to ``folder`` (POSIX), or None when it lies elsewhere."""
+    try:
+        return path.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def have_pyarrow() -> bool:
@@ -115,6 +142,77 @@ class SweepStore:
     def exists(self) -> bool:
         return self.spec_path.is_file()
 
+    # ------------------------------------------------------------------ images
+    def resolve_image(self, value: str | None) -> str | None:
+        """The file of a stored image value: a path relative to this directory, a shipped
+        sample's name, or (older sweeps) an absolute path; an absolute path that no longer
+        exists is looked up under this machine's ``assets/samples`` by the part after
+        ``samples/``. Unresolvable values are returned unchanged (the engine reports them)."""
+        if not value:
+            return value
+        p = Path(value)
+        if p.is_absolute():
+            if p.is_file():
+                return str(p)
+            if "samples" in p.parts:
+                i = len(p.parts) - 1 - p.parts[::-1].index("samples")
+                cand = samples_dir().joinpath(*p.parts[i + 1:])
+                if cand.is_file():
+                    return str(cand)
+            return value
+        for cand in (self.root / p, samples_dir() / p):
+            if cand.is_file():
+                return str(cand)
+        return value
+
+    def portable_image(self, value: str | None) -> str | None:
+        """How ``value`` (a path as given, or an already portable value) is stored: the
+        sample's name for a shipped sample, else a path relative to this directory (a file
+        outside it is copied to ``inputs/``)."""
+        if not value:
+            return value
+        p = Path(value)
+        if not p.is_file():  # already portable (or missing: left for the engine to report)
+            return value
+        name = _inside(p, samples_dir())
+        if name is not None:
+            return name
+        rel = _inside(p, self.root)
+        if rel is not None:
+            return rel
+        data = p.read_bytes()
+        dest = self.root / INPUTS / p.name
+        if dest.is_file() and dest.read_bytes() != data:
+            dest = dest.with_name(f"{hashlib.sha1(data).hexdigest()[:8]}-{p.name}")
+        if not dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+            shutil.copyfile(p, tmp)
+            os.replace(tmp, dest)
+        return f"{INPUTS}/{dest.name}"
+
+    def portable(self, sweep: Sweep) -> Sweep:
+        """``sweep`` with its inverted image stored portably (:meth:`portable_image`)."""
+        self._check_root()
+        image = self.portable_image(sweep.base.image)
+        if image == sweep.base.image:
+            return sweep
+        return dataclasses.replace(sweep, base=dataclasses.replace(sweep.base, image=image))
+
+    def _check_root(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise VizError(f"{str(self.root)!r} is a file, not a directory", field="out")
+
+    def _comparable(self, spec: dict) -> dict:
+        """A specification with its image replaced by the image file's content hash, so
+        that an older sweep (absolute path) and the same sweep stored portably match."""
+        image = spec.get("base", {}).get("image")
+        path = self.resolve_image(image)
+        if path and Path(path).is_file():
+            spec = {**spec, "base": {**spec["base"], "image": "sha1:" + hashlib.sha1(
+                Path(path).read_bytes()).hexdigest()}}
+        return spec
+
     def load_sweep(self) -> Sweep:
         if not self.exists():
             raise VizError(f"{str(self.root)!r} is not a sweep directory (no sweep.json)",
@@ -123,11 +221,11 @@ class SweepStore:
 
     def open(self, sweep: Sweep) -> None:
         """Create the directory for ``sweep``, or check that it already holds this sweep."""
-        if self.root.exists() and not self.root.is_dir():
-            raise VizError(f"{str(self.root)!r} is a file, not a directory", field="out")
+        self._check_root()
         if self.exists():
             old = json.loads(self.spec_path.read_text(encoding="utf-8"))
-            if old != json.loads(sweep.to_json()):
+            new = json.loads(sweep.to_json())
+            if old != new and self._comparable(old) != self._comparable(new):
                 raise VizError(f"{str(self.root)!r} holds a different sweep; choose another "
                                "output directory (or delete it)", field="out")
         self.cells_dir.mkdir(parents=True, exist_ok=True)
