@@ -86,3 +86,18 @@ def test_optimizer_flag_round_trips_through_the_json(tmp_path):
     from PIL import Image
 
     assert Image.open(out).tobytes() == Image.open(again).tobytes()
+
+
+def test_class_score_flag_reaches_the_json_and_refuses_channels(tmp_path, capsys):
+    from viz_core.cli import main
+    from viz_core.config import RunConfig
+
+    js = tmp_path / "a.json"
+    assert main(["visualize", "--model", "fmnist_vgg", "--target", "4", "--steps", "3",
+                 "--class-score", "log_prob", "--out", str(tmp_path / "a.png"),
+                 "--json", str(js), "--quiet"]) == 0
+    assert RunConfig.load(js).class_score == "log_prob"
+    assert main(["visualize", "--model", "fmnist_vgg", "--layer", "block2", "--channel", "3",
+                 "--steps", "3", "--class-score", "log_prob",
+                 "--out", str(tmp_path / "b.png"), "--quiet"]) != 0
+    assert "log-probability" in capsys.readouterr().err
