@@ -301,6 +301,7 @@ def main() -> None:
                      r.get("startup", 0.0)])
     over_a = (ray1["wall"] - ray1["compute"]) / ray1["tasks"]
     over_b = ray1["echo"]
+    worst = max(over_a, over_b)
     ratio = ray2["wall"] / ray1["wall"]
     floor = 2 / (cap["capacity"] + cap1["capacity"])
     table = md_table(["executor", "wall s (median)", "repeats s", "/ local",
@@ -325,7 +326,12 @@ def main() -> None:
          f"{ray1['wall'] / local['wall']:.2f}; Ray 2 workers / local: "
          f"{ray2['wall'] / local['wall']:.2f}. Mean cell compute time {cell * 1000:.0f} ms "
          f"(local), a task {task * 1000:.0f} ms."),
-        ("Ray overhead per task (target < 5 % of a cell's time)", over)]
+        ("Ray overhead per task (target < 5 % of a cell's time)", over
+         + f"\n\nVerdict: overhead target {'met' if worst < 0.05 * cell else 'NOT met'} "
+         f"({worst / cell * 100:.1f} % of a cell at worst); 2 / 1 worker "
+         f"target {'met' if ratio <= 0.65 else 'NOT met'} ({ratio:.2f}; measured against "
+         f"what the machine allowed, {floor:.2f}, the 2-worker run reached "
+         f"{min(1.0, floor / ratio) * 100:.0f} % of it).")]
     notes = ["Wall includes the driver writing each batch (PNGs and a Parquet part file, each "
              "fsynced, for resume): the local executor does it between batches, Ray overlaps "
              "it with the workers' compute.",
