@@ -107,9 +107,11 @@ def display_image(img: np.ndarray, base: int = DISPLAY_SIZE) -> Image.Image:
 
 def show_image(container: Any, img: np.ndarray, caption: str | None = None,
                base: int = DISPLAY_SIZE) -> None:
-    """Draw a pre-image at its upscaled pixel size (captions do not stretch it)."""
+    """Draw a pre-image at its upscaled pixel size (captions do not stretch it), as a PNG:
+    Streamlit would send an image without alpha as JPEG, whose artefacts are not in the
+    pre-image (and not in its PNG download)."""
     pil = display_image(img, base)
-    container.image(pil, caption=caption, width=pil.width)
+    container.image(pil, caption=caption, width=pil.width, output_format="PNG")
 
 
 # ----------------------------------------------------------------------------- URL state

@@ -57,7 +57,8 @@ def _grid(batch: Batch):
         cols = st.columns(COLS)
         for col, cfg in zip(cols, cells[start:start + COLS]):
             if cfg is None:
-                col.image(ref, width=160, caption=f"reference: {Path(ref).name}")
+                col.image(ref, width=160, output_format="PNG",
+                          caption=f"reference: {Path(ref).name}")
                 continue
             slots.append(col.empty())
             slots[-1].caption(f"{cfg.name} - not run yet")
@@ -250,7 +251,8 @@ def _table1_results() -> None:
         st.dataframe(df, hide_index=True, width="stretch")
         examples = f.with_name(f"{f.stem}_examples.png")
         if examples.is_file():
-            st.image(str(examples), caption="example reconstructions per method")
+            st.image(str(examples), caption="example reconstructions per method",
+                     output_format="PNG")
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ def _gallery(g: dict | None) -> None:
         cells = sorted(m["am"], key=lambda c: c["class"])
         for row in (cells[:5], cells[5:]):
             for col, c in zip(st.columns(5), row):
-                col.image(c["png"], width="stretch", caption=(
+                col.image(c["png"], width="stretch", output_format="PNG", caption=(
                     f"{c['name']} · p = {c['p_self']:.2f} · {m['judge']}: "
                     f"{c['judge_top1']}"))
     inv = g.get("inversion")
@@ -51,10 +51,10 @@ def _gallery(g: dict | None) -> None:
         st.markdown(f"**Inversion across depth ({inv['model']})**: the same image "
                     "reconstructed from deeper and deeper blocks")
         cols = st.columns(len(inv["layers"]) + 1)
-        cols[0].image(inv["reference_png"], width="stretch",
+        cols[0].image(inv["reference_png"], width="stretch", output_format="PNG",
                       caption=f"reference {inv['image']}")
         for col, c in zip(cols[1:], inv["layers"]):
-            col.image(c["png"], width="stretch", caption=(
+            col.image(c["png"], width="stretch", output_format="PNG", caption=(
                 f"{c['layer']} · {c['psnr_db']:.1f} dB · rel. feature error "
                 f"{c['feature_error']:.2f}"))
     st.caption(f"Written by `{g.get('command', demo.GALLERY_COMMAND)}` ({g.get('created', '')})"

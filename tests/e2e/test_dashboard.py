@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+from dashboard.state import PLAYGROUND_DEFAULTS
 from viz_core import models
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.e2e
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-WEIGHTS = "" if models.weights_status("fmnist_vgg") == "offline" else "&weights=random"
+WEIGHTS = ("" if models.weights_status(PLAYGROUND_DEFAULTS["model"]) == "offline"
+           else "&weights=random")
 VIEWPORTS = [(1280, 720), (1920, 1080)]
 
 
@@ -35,15 +37,25 @@ def browser(browser_ready):
             b.close()
 
 
-def _open(browser, url: str, size: tuple[int, int] = VIEWPORTS[0]):
+def _open(browser, url: str, size: tuple[int, int] = VIEWPORTS[0], run: str = "Run"):
+    """A new page at ``size``, connected, idle, with its ``run`` button drawn."""
     page = browser.new_page(viewport={"width": size[0], "height": size[1]},
                             accept_downloads=True)
     page.set_default_timeout(240_000)
     page.goto(url)
     page.wait_for_selector(CONNECTED)
-    page.get_by_role("button", name="Run", exact=True).wait_for()
+    page.get_by_role("button", name=run, exact=True).wait_for()
     page.wait_for_selector(IDLE)
     return page
+
+
+def _sidebar_select(page, label: str, option: re.Pattern) -> None:
+    """Pick ``option`` in the sidebar select box labelled exactly ``label`` (a substring
+    filter would also match "Load a classic recipe" for "Class")."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True))
+    box.click()
+    page.get_by_role("option", name=option).click()
 
 
 def _run_and_wait(page, done_text: str = "Downloads of the run shown") -> None:
@@ -92,26 +104,23 @@ def test_kernel_panel_titles_do_not_collide(server, browser):
             assert not _boxes_overlap(boxes[i], boxes[j]), (i, j, boxes)
 
 
-@pytest.mark.skip(reason="failed in the last local run on a loaded 2-core machine "
-                         "(two sidebar selectboxes match 'Class'); unverified, see issue 12")
-def test_a_settings_change_marks_the_result_as_stale(server, browser):
-    page = _open(browser, f"{server}/Playground?steps=6&every=3&target=7{WEIGHTS}")
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_settings_change_marks_the_result_as_stale(server, browser, size):
+    page = _open(browser, f"{server}/Playground?steps=6&every=3&target=7{WEIGHTS}", size)
     _run_and_wait(page)
     page.get_by_text("done:").first.wait_for()
-    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
-        has_text="Class")
-    box.click()
-    page.get_by_role("option", name=re.compile(r"^9 · ")).click()
+    _sidebar_select(page, "Class", re.compile(r"^9 · "))
     page.get_by_text("from previous settings: class 7").first.wait_for()
     page.wait_for_selector(IDLE)
-    assert page.get_by_text("done:").count() == 0
+    assert page.get_by_text("done:").count() == 0  # no green "done" under other settings
+    caption = page.get_by_test_id("stMain").get_by_test_id("stImageCaption").first
+    assert caption.inner_text().endswith("step 6 / 6")  # the old result, marked, not cleared
     assert page.get_by_test_id("stException").count() == 0
 
 
-@pytest.mark.skip(reason="failed in the last local run on a loaded 2-core machine "
-                         "(the downloaded PNG did not decode); unverified, see the issue 12 note")
-def test_what_stop_keeps_is_what_downloads(server, browser):
-    page = _open(browser, f"{server}/Playground?steps=5000&every=2{WEIGHTS}")
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_what_stop_keeps_is_what_downloads(server, browser, size):
+    page = _open(browser, f"{server}/Playground?steps=5000&every=2{WEIGHTS}", size)
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text(re.compile(r"pre-image · step [1-9]\d* / 5000")).first.wait_for()
     page.get_by_role("button", name="Stop", exact=True).click()
@@ -140,22 +149,21 @@ def test_what_stop_keeps_is_what_downloads(server, browser):
     np.testing.assert_array_equal(shown[::factor, ::factor], saved)
 
 
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("query, expected", [
     ("scheme=plain&step_size=1e9", "saturated"),
     ("scheme=plain&tv_on=1&tv=3.0&tv_eps=1e-06", "unstable TV step"),
 ])
-def test_degenerate_results_are_flagged(server, browser, query, expected):
-    page = _open(browser, f"{server}/Playground?steps=6&every=3&{query}{WEIGHTS}")
+def test_degenerate_results_are_flagged(server, browser, query, expected, size):
+    page = _open(browser, f"{server}/Playground?steps=6&every=3&{query}{WEIGHTS}", size)
     _run_and_wait(page)
     page.get_by_test_id("stAlert").filter(has_text=expected).first.wait_for()
     assert page.get_by_text("done:").count() == 0
 
 
-@pytest.mark.skip(reason="failed in the last local run on a loaded 2-core machine "
-                         "(Run button not visible within 240 s); unverified, see the issue 12 note")
 def test_navigation_names_home_and_direct_links_work(server, browser):
     page = _open(browser, f"{server}/Compare_schemes?task=am&steps=2{WEIGHTS}",
-                 VIEWPORTS[0])
+                 VIEWPORTS[0], run="Run all")  # the Compare page's button
     assert page.get_by_role("heading", name="Compare schemes").count() == 1
     nav = page.get_by_test_id("stSidebarNav")
     assert nav.get_by_text("Home", exact=True).count() == 1
