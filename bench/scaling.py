@@ -380,7 +380,9 @@ def main() -> None:
             "with equal tasks); 'ideal' divides the total work evenly. Each GPU worker loads "
             "both networks once (both directions); this is added once, as all workers load in "
             "parallel. Classification by B (one forward per method) and data loading are not "
-            "counted: < 1 % of 300 inversion steps."]
+            "counted: < 1 % of 300 inversion steps. Nor is starting the cluster and its "
+            "worker processes (here, for a local Ray, the start-up column above; on a cluster "
+            "started beforehand with `ray start`, once per node)."]
     text = report("scaling", "Sweep scaling: local vs Ray, and Table 1 at ImageNet scale",
                   sections, argparse.Namespace(**{**vars(args), "out": ""}), device, notes)
     if args.output:
