@@ -39,11 +39,6 @@ from viz_core.schemes import SCHEME_REGISTRY, scheme_key  # noqa: E402
 from viz_core.transforms import Octave  # noqa: E402
 
 
-def base_model(model: str) -> str:
-    """The architecture whose tuned preset a model uses (``fmnist_vgg_robust`` -> fmnist_vgg)."""
-    return base_arch(model)
-
-
 def default_judge(model: str) -> str:
     """The other architecture of the same kind: vgg <-> resnet, robust stays robust."""
     swap = {"fmnist_vgg": "fmnist_resnet", "fmnist_resnet": "fmnist_vgg"}
@@ -74,9 +69,9 @@ def save_png(img: np.ndarray, path: Path) -> str:
 def class_preimages(model: str, judge: str, schemes: list[str], step_scale: float,
                     out: Path) -> dict:
     """Ten class pre-images per scheme; keep the scheme the judge recognises best."""
-    base = base_model(model)
+    # the model's own presets (robust variants maximise the class log-probability)
     configs = [scaled(c, model, step_scale)
-               for c in offline_batch(base, "am", list(range(10)), schemes=schemes)]
+               for c in offline_batch(model, "am", list(range(10)), schemes=schemes)]
     t0 = time.perf_counter()
     images = run_to_end(configs, keep_frames=False).frames[-1].images
     seconds = time.perf_counter() - t0
@@ -112,15 +107,14 @@ def class_preimages(model: str, judge: str, schemes: list[str], step_scale: floa
 def inversion_depth(model: str, schemes: list[str], step_scale: float, out: Path,
                     image: str) -> dict:
     """Invert ``image`` from each block of ``model``; the best-PSNR scheme per block."""
-    base = base_model(model)
-    probe = prepare_model(scaled(offline_batch(base, "inversion", image=image,
+    probe = prepare_model(scaled(offline_batch(model, "inversion", image=image,
                                                schemes=schemes[:1])[0], model, step_scale))
     blocks = [name for name in probe.layers if "." not in name and name != "logits"]
     ref = load_reference(RunConfig(model=model, task="inversion", image=image), probe)
     cells = []
     for layer in blocks:
         configs = [scaled(c, model, step_scale) for c in
-                   offline_batch(base, "inversion", image=image, schemes=schemes, layer=layer)]
+                   offline_batch(model, "inversion", image=image, schemes=schemes, layer=layer)]
         frame = run_to_end(configs, keep_frames=False).frames[-1]
         q = psnr(torch.from_numpy(frame.images), ref.expand(len(configs), -1, -1, -1))
         i = int(np.nanargmax(q))
