@@ -591,6 +591,17 @@ def check_against_model(cfg: RunConfig, model) -> None:
         raise VizError(str(exc), field=field_key(exc.field)) from None
 
 
+def activation_label(s: Mapping[str, Any]) -> str:
+    """What the run's "target activation" numbers are, in the page's words."""
+    if s.get("task") == "inversion":
+        return "relative feature error"
+    if str(s.get("layer", "logits")) not in ("logits", ""):
+        return f"target activation ({'unit' if s.get('unit_on') else 'channel mean'})"
+    if s.get("class_score") == "log_prob":
+        return "target log-probability"
+    return "target activation (logit)"
+
+
 # ----------------------------------------------------------------------------- Compare page
 
 #: The comparison grid's cells: the schemes of Fig. 1, by their registry keys.

@@ -84,3 +84,11 @@ def test_optimizer_setting_round_trips_through_url_and_config():
     bad, notices = state.decode({"optimizer": "sgd"}, state.PLAYGROUND_DEFAULTS,
                                 state.PLAYGROUND_CHOICES)
     assert bad["optimizer"] == "demons" and notices
+
+
+def test_activation_label_names_what_the_numbers_are():
+    s = {**state.PLAYGROUND_DEFAULTS, "task": "am", "layer": "logits"}
+    assert state.activation_label({**s, "class_score": "logit"}) == "target activation (logit)"
+    assert state.activation_label({**s, "class_score": "log_prob"}) == "target log-probability"
+    assert "channel" in state.activation_label({**s, "layer": "block2", "unit_on": False})
+    assert state.activation_label({**s, "task": "inversion"}) == "relative feature error"

@@ -274,7 +274,7 @@ def main() -> None:
         b3.error(errors[0], icon="⚠️")
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
-          "act_name": "relative feature error" if inversion else "target activation (logit)"}
+          "act_name": ui_state.activation_label(s)}
     row = st.container(horizontal=True, gap="medium")
     ph["image"] = row.empty()
     ph["reference"] = row.empty()
