@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from dashboard.demo import demo_steps, load_gallery
+from dashboard.state import PLAYGROUND_DEFAULTS
 from viz_core import models
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(models.weights_status("fmnist_vgg") != "offline",
+              pytest.mark.skipif(models.weights_status(PLAYGROUND_DEFAULTS["model"]) != "offline",
                                  reason="the demo runs the shipped offline models")]
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
