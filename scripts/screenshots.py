@@ -1,12 +1,13 @@
-"""Screenshots of the dashboard for the README, taken in headless Chromium at 1280x720.
+"""Screenshots of the dashboard for the README, taken in headless Chromium at 1600x900.
 
     python scripts/screenshots.py [--out assets/screenshots]
 
 Starts ``streamlit run app.py`` headless on a free local port, drives Debian's chromium
 (``/usr/bin/chromium``) with Playwright, and writes ``home.png`` (the gallery and the
-guided demo), ``compare.png`` (demo step 1: the ankle boot inverted from the middle block by
-every scheme, streaming) and ``playground.png`` (demo step 2: a class pre-image with its
-probability). Waits for what each picture must show, never for a fixed time.
+guided demo), ``compare.png`` (demo step 1 after its run: the ankle boot inverted from the
+middle block by every scheme) and ``playground.png`` (demo step 2 after its run: a class
+pre-image with its probability and the independent network's verdict). Waits for what each
+picture must show, never for a fixed time.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dashboard.demo import demo_steps, load_gallery  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-dev-shm-usage"]
-VIEWPORT = {"width": 1280, "height": 720}
+VIEWPORT = {"width": 1600, "height": 900}
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MAIN_IMAGES = "[data-testid='stMain'] [data-testid='stImage'] img"
@@ -98,16 +99,20 @@ def shots(out: Path) -> list[Path]:
             paths.append(out / "home.png")
             page.screenshot(path=str(paths[-1]))
 
-            start_step(page, url, 0)  # Compare: the boot from block2, every scheme streaming
-            page.get_by_text("rel. feature error").first.wait_for(timeout=180_000)
+            start_step(page, url, 0)  # Compare: the boot from block2, every scheme
+            page.get_by_text("Download a cell of the run shown").wait_for(timeout=900_000)
+            settle(page, timeout=300_000)  # the run is over: every cell has its caption
             page.wait_for_function(f"() => document.querySelectorAll(\"{MAIN_IMAGES}\")"
-                                   ".length >= 8", timeout=300_000)
-            page.locator(MAIN_IMAGES).first.scroll_into_view_if_needed()
+                                   ".length >= 9", timeout=120_000)  # reference + 8 cells
+            page.get_by_text("Gaussian G_sigma", exact=True).scroll_into_view_if_needed()
+            page.get_by_text("Gaussian G_sigma", exact=True).evaluate(
+                "e => e.scrollIntoView({block: 'start'})")
             paths.append(out / "compare.png")
             page.screenshot(path=str(paths[-1]))
 
             start_step(page, url, 1)  # Playground: a class pre-image with its probability
-            page.get_by_text("class probability").first.wait_for(timeout=300_000)
+            page.get_by_text("Downloads of the run shown").wait_for(timeout=600_000)
+            page.get_by_text("class probability").first.wait_for(timeout=120_000)
             settle(page, timeout=300_000)
             paths.append(out / "playground.png")
             page.screenshot(path=str(paths[-1]))
