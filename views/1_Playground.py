@@ -196,7 +196,7 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
     rows += [("high-frequency energy", f"{spectra.high_frequency_fraction(img):.1%}"),
              ("total variation (mean |∇u|)", f"{spectra.total_variation(img):.4f}"),
-             ("time per step", f"{1000 * rec.elapsed / max(rec.step, 1):.0f} ms")]
+             ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
     cells = [(a.replace("|", "\\|"), b.replace("|", "\\|")) for a, b in rows]
     return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in cells)
 
