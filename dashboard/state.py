@@ -502,7 +502,8 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] = PLAYGROUND_
         s[k] = int(getattr(cfg, k))
     s["grad_norm"] = cfg.grad_norm
     s["optimizer"] = cfg.optimizer
-    s["class_score"] = cfg.class_score
+    if cfg.task == "am" and cfg.channel is None:  # elsewhere the setting does not apply
+        s["class_score"] = cfg.class_score
     s["device"] = cfg.device
     return s, notices
 
