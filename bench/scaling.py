@@ -191,9 +191,9 @@ class _OpCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def _configs(name: str, layer: str, n: int, steps: int) -> list[RunConfig]:
+def _configs(name: str, layer: str, n: int, steps: int, device: str = "cpu") -> list[RunConfig]:
     base = RunConfig(model=name, task="inversion", layer=layer, p=2, steps=steps,
-                     every=steps, step_size=PAPER_STEP_SIZE, init_std=0.02, device="cpu")
+                     every=steps, step_size=PAPER_STEP_SIZE, init_std=0.02, device=device)
     return [scheme_config(base, m, PAPER_KERNEL_SIZE, TV_LAMBDA, TV_EPS)
             for m in TABLE1_SCHEMES for _ in range(n)]
 
@@ -203,32 +203,34 @@ def _run(cfgs, model, ref) -> None:
         pass
 
 
-def imagenet_costs(name: str, layer: str, batches: list[int], steps: int) -> dict:
-    """Per-step seconds (1 thread) per images-per-batch, FLOPs and operators per sample-step,
-    and model build + preparation time."""
+def imagenet_costs(name: str, layer: str, batches: list[int], steps: int,
+                   device: str = "cpu") -> dict:
+    """Per-step seconds (1 thread on a CPU) per images-per-batch, FLOPs and operators per
+    sample-step, and model build + preparation time. Each timed run ends with a frame, whose
+    copy to the host waits for the GPU, so GPU times are complete."""
     t0 = time.perf_counter()
-    raw = load_model(name, weights="random")
+    raw = load_model(name, weights="random", device=device)
     layer = raw.resolve_layer(layer)
     model = fuse_model(raw, [layer])
     model.features(layer)
     prep = time.perf_counter() - t0
     out: dict = {"layer": layer, "prepare_s": prep, "step_s": {}}
     for b in batches:
-        ref = torch.rand(b, 3, raw.spec.input_size, raw.spec.input_size)
+        ref = torch.rand(b, 3, raw.spec.input_size, raw.spec.input_size, device=device)
         refs = ref.repeat(len(TABLE1_SCHEMES), 1, 1, 1)
-        _run(_configs(name, layer, b, 1), model, refs)  # warm-up
+        _run(_configs(name, layer, b, 1, device), model, refs)  # warm-up
         first = last = None
-        for _ in run(_configs(name, layer, b, steps), model, reference=refs):
+        for _ in run(_configs(name, layer, b, steps, device), model, reference=refs):
             first = first or time.perf_counter()
             last = time.perf_counter()
         out["step_s"][b] = (last - first) / steps
-    ref = torch.rand(1, 3, raw.spec.input_size, raw.spec.input_size).repeat(
+    ref = torch.rand(1, 3, raw.spec.input_size, raw.spec.input_size, device=device).repeat(
         len(TABLE1_SCHEMES), 1, 1, 1)
     counts = []
     for k in (1, 2):  # the difference of a 2-step and a 1-step run is one step
         flops, ops = FlopCounterMode(display=False), _OpCounter()
         with flops, ops:
-            _run(_configs(name, layer, 1, k), model, ref)
+            _run(_configs(name, layer, 1, k, device), model, ref)
         counts.append((flops.get_total_flops(), ops.n))
     samples = len(TABLE1_SCHEMES)
     out["flops"] = (counts[1][0] - counts[0][0]) / samples   # per sample and step

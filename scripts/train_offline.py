@@ -79,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-rotate", type=float, default=8.0, help="rotation, degrees +-")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda or auto (cuda when present); random draws stay on the CPU "
+                        "generator, so a seed gives the same batches and augmentations on both")
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke test)")
     p.add_argument("--checkpoint", default="", help="checkpoint path (default: <out>/<name>.ckpt)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
@@ -94,11 +97,11 @@ def augment(x: torch.Tensor, gen: torch.Generator, args: argparse.Namespace) -> 
     n = x.shape[0]
 
     def u(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(n, generator=gen)
+        return (lo + (hi - lo) * torch.rand(n, generator=gen)).to(x.device)
 
     scale = u(1 - args.max_scale, 1 + args.max_scale)
     angle = u(-args.max_rotate, args.max_rotate) * math.pi / 180
-    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).to(x.device)
     tx, ty = (u(-args.max_shift, args.max_shift) * 2 for _ in range(2))
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([
@@ -129,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = args.name or args.model
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda but no CUDA GPU is available")
+    device = torch.device(args.device)
     adv_step = args.adv_step_size or 2.5 * args.adv_eps / max(args.adv_steps, 1)
     ckpt_path = Path(args.checkpoint) if args.checkpoint else out / f"{name}.ckpt"
 
@@ -140,13 +148,14 @@ def main(argv: list[str] | None = None) -> int:
                      for i in range(0, len(xtr_u8), 5000)])
     xte = to_model_input(xte_u8, INPUT_SIZE)
     mean, std = xtr.float().mean().item(), xtr.float().std().item()
+    xtr, ytr, xte, yte = xtr.to(device), ytr.to(device), xte.to(device), yte.to(device)
     print(f"train {tuple(xtr.shape)} test {tuple(xte.shape)} mean {mean:.4f} std {std:.4f}",
           flush=True)
 
     net = build_offline_net(args.model)
     if args.init:
         net.load_state_dict(torch.load(args.init, weights_only=True, map_location="cpu"))
-    net = net.to(memory_format=torch.channels_last)
+    net = net.to(device, memory_format=torch.channels_last)
     n_params = sum(p.numel() for p in net.parameters())
     steps_per_epoch = len(xtr) // args.batch_size
     decay, no_decay = [], []
@@ -159,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
                                                 steps_per_epoch=steps_per_epoch, pct_start=0.2)
     start_epoch, elapsed, history = 0, 0.0, []
     if args.resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, weights_only=True)
-        net.load_state_dict(ck["model"])
+        ck = torch.load(ckpt_path, weights_only=True, map_location=device)
+        net.load_state_dict(ck["model"])  # map_location below keeps the device
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
-        gen.set_state(ck["gen"])
-        torch.set_rng_state(ck["rng"])
+        gen.set_state(ck["gen"].cpu())
+        torch.set_rng_state(ck["rng"].cpu())
         start_epoch, elapsed, history = ck["epoch"], ck["elapsed"], ck["history"]
         print(f"resumed from {ckpt_path} at epoch {start_epoch}", flush=True)
     print(f"{args.model}: {n_params} parameters, {steps_per_epoch} steps/epoch", flush=True)
@@ -172,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     for epoch in range(start_epoch, args.epochs):
         t0 = time.time()
         net.train()
-        perm = torch.randperm(len(xtr), generator=gen)
+        perm = torch.randperm(len(xtr), generator=gen).to(device)
         total_loss = 0.0
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}",
                    mininterval=10, file=sys.stdout)
@@ -203,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                     "history": history}, ckpt_path)
 
     net = net.to(memory_format=torch.contiguous_format).eval()
-    state = {k: v.detach().float().contiguous().clone() if v.is_floating_point()
-             else v.detach().contiguous().clone() for k, v in net.state_dict().items()}
+    state = {k: v.detach().float().cpu().contiguous().clone() if v.is_floating_point()
+             else v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
     weights_path = out / f"{name}.pt"
     torch.save(state, weights_path)
     test_acc = evaluate(net, xte, yte, mean, std)
@@ -239,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "train_seconds": round(elapsed, 1),
         "threads": args.threads,
+        "device": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"CPU ({platform.processor() or platform.machine()})"),
         "torch_version": torch.__version__,
         "platform": platform.platform(),
         "weights_file": weights_path.name,

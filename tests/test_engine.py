@@ -300,13 +300,14 @@ def test_no_host_sync_on_steps_that_yield_nothing():
     from viz_core import models
 
     model = models.load_model("fmnist_vgg", weights="random", device="cuda")
-    cfgs = [am(model="fmnist_vgg", fluid=S, elastic=S, tv=0.01, jitter=2, steps=20),
-            am(model="fmnist_vgg", fluid=G, steps=20, target=4)]
+    cfgs = [am(model="fmnist_vgg", fluid=S, elastic=S, tv=0.01, jitter=2, steps=30),
+            am(model="fmnist_vgg", fluid=G, jitter=2, steps=30, target=4)]
     gen = run(cfgs, model, every=10)
-    next(gen)  # set-up (and the first frame) may synchronise
+    next(gen)  # the first frame
+    next(gen)  # the octave's set-up (step sizes copied to the GPU once) and frame 10 synchronise
     torch.cuda.set_sync_debug_mode("error")
     try:
-        with pytest.raises(RuntimeError) as err:  # steps 1..10, then frame 10 syncs
+        with pytest.raises(RuntimeError) as err:  # steps 11..20, then frame 20 syncs
             next(gen)
     finally:
         torch.cuda.set_sync_debug_mode("default")

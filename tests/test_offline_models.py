@@ -23,7 +23,7 @@ from viz_core.models import assets_dir, get_spec, load_model, weights_status
 
 OFFLINE = {"fmnist_vgg": 0.92, "fmnist_resnet": 0.90,
            # adversarially trained (L2 PGD): lower clean accuracy is the price of robustness
-           "fmnist_vgg_robust": 0.75, "fmnist_resnet_robust": 0.75}
+           "fmnist_vgg_robust": 0.85, "fmnist_resnet_robust": 0.85}
 ROBUST = {"fmnist_vgg_robust": "fmnist_vgg", "fmnist_resnet_robust": "fmnist_resnet"}
 CARD_FIELDS = {"name", "architecture", "input_size", "classes", "test_accuracy", "command", "seed",
                "train_seconds", "mean", "std", "layers", "subset_accuracy", "torch_version"}

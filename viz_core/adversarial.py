@@ -31,8 +31,9 @@ def pgd_l2(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, mean: float, 
     was_training = net.training
     net.eval()
     n = x.shape[0]
-    noise = torch.randn(x.shape, generator=gen)
-    radius = eps * torch.rand(n, generator=gen).view(-1, 1, 1, 1)
+    # drawn on the CPU generator (seeded runs match across devices), then moved to x's device
+    noise = torch.randn(x.shape, generator=gen).to(x.device)
+    radius = eps * torch.rand(n, generator=gen).view(-1, 1, 1, 1).to(x.device)
     delta = _l2_normalise(noise) * radius
     delta = ((x + delta).clamp(0, 1) - x).requires_grad_(True)
     for _ in range(steps):
