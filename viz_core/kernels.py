@@ -411,13 +411,24 @@ class KernelBatch:
         full = len(self.spatial) == n
         if full and not self.spectral:
             return self._conv(x, c, h, w)
+        # index tensors cached on the device: indexing with a Python list would copy the
+        # list to the GPU at every step, which waits for the GPU (a host synchronisation)
         out = x.clone()
         if self.spatial:
-            out[self.spatial] = self._conv(x[self.spatial], c, h, w)
+            i = self._rows("spatial", x.device)
+            out.index_copy_(0, i, self._conv(x.index_select(0, i), c, h, w))
         if self.spectral:
-            out[self.spectral] = fft_filter(x[self.spectral], self._mult(h, w, x.device),
-                                            periodic=self.border == "circular")
+            i = self._rows("spectral", x.device)
+            out.index_copy_(0, i, fft_filter(x.index_select(0, i), self._mult(h, w, x.device),
+                                             periodic=self.border == "circular"))
         return out
+
+    def _rows(self, which: str, device: torch.device) -> torch.Tensor:
+        key = ("rows", which, device)
+        if key not in self._cache:
+            self._cache[key] = torch.tensor(getattr(self, which), dtype=torch.long,
+                                            device=device)
+        return self._cache[key]
 
     def _cosine(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
         key = ("cos", h, w, x.device, x.dtype)

@@ -141,6 +141,7 @@ class ActivationObjective(Objective):
             raise VizError(f"unknown class score {bad[0]!r}; allowed: "
                            f"{', '.join(CLASS_SCORES)}", field="class_score")
         self._log_prob = None
+        self._all_log_prob = all(s == "log_prob" for s in scores)  # host-side: no GPU sync
         if "log_prob" in scores:
             if self.layer != "logits":
                 raise VizError("the log-probability score applies to classes (layer logits), "
@@ -152,7 +153,7 @@ class ActivationObjective(Objective):
         sel = phi[:, self._shared] if self._shared is not None else phi[self._rows, self.index]
         if self._log_prob is not None:  # log-softmax of the class: logit - logsumexp
             lp = sel - torch.logsumexp(phi, dim=1)
-            act = lp if bool(self._log_prob.all()) else torch.where(self._log_prob, lp, sel)
+            act = lp if self._all_log_prob else torch.where(self._log_prob, lp, sel)
         elif phi.ndim == 2:  # logits or pooled features
             act = sel
         elif not any(self.units):  # channel means
