@@ -170,3 +170,28 @@ def test_navigation_names_home_and_direct_links_work(server, browser):
     nav = page.get_by_test_id("stSidebarNav")
     assert nav.get_by_text("Home", exact=True).count() == 1
     assert nav.get_by_text("app", exact=True).count() == 0
+
+
+@pytest.mark.skipif(models.weights_status("fmnist_vgg_robust") != "offline"
+                    or models.weights_status("fmnist_vgg") != "offline",
+                    reason="the standard / robust pair's weights are not on this machine")
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare_toggle_runs_standard_and_robust_side_by_side(server, browser, size):
+    """The toggle adds the other model of the pair: one row of cells per model, each row
+    labelled with its model, each with its own status, and both ending 'done'."""
+    page = _open(browser, f"{server}/Compare_schemes?model=fmnist_vgg_robust&task=am"
+                          "&layer=logits&target=1&steps=4&every=2&cells=tv,plain",
+                 size, run="Run all")
+    toggle = page.get_by_test_id("stSidebar").get_by_text("Standard vs robust side by side")
+    toggle.click()
+    page.wait_for_selector(IDLE)
+    page.get_by_role("button", name="Run all", exact=True).click()
+    page.get_by_text("Download a cell of the run shown").first.wait_for()
+    page.wait_for_selector(IDLE)
+    main = page.get_by_test_id("stMain")
+    for name in ("fmnist_vgg_robust", "fmnist_vgg "):
+        assert main.get_by_text(re.compile(re.escape(name))).count() >= 1, name
+    # two models x two cells, each cell an image
+    assert main.get_by_test_id("stImage").count() >= 4
+    assert main.get_by_text(re.compile(r"^done")).count() >= 2
+    assert page.get_by_test_id("stException").count() == 0
