@@ -247,8 +247,13 @@ def run_recognisability(args: argparse.Namespace) -> int:
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     layers = ", ".join(st.layers) if st.layers else "every layer of each catalogue"
     steps = f"{st.steps} steps" if st.steps else "the tuned presets' schedules"
+    parts = []
+    if "am" in st.parts:
+        parts.append(f"AM transfer over {st.seeds} seed(s)")
+    if "inversion" in st.parts:
+        parts.append(f"inversion (the presets' seed) from layers: {layers}")
     text = (f"Settings: models {a.label} and {b.label}; schemes {', '.join(st.schemes)}; "
-            f"{st.seeds} seed(s); {steps}; inversion layers: {layers}; pre-images and "
+            f"{'; '.join(parts)}; {steps}; pre-images and "
             "reconstructions quantised to 8 bits before classification.")
     stem = args.name or f"recognisability_{args.pair}"
     paths = write_recognisability(result, out, stem, command=command_line(args),
