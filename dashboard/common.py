@@ -297,6 +297,10 @@ class RunRecord:
     shown: int = 0                     # frames recorded when the screen last got a pre-image
     _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
     interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
+    # the model that made the pre-images and its independent judge (verdict_models): set
+    # when the run starts, so that a stopped run is classified by them too, whatever the
+    # sidebar says by then
+    judges: list[Any] = field(default_factory=list, repr=False, compare=False)
     # Streamlit's fast reruns start the next script run while the interrupted one still
     # computes until its next st.* call: both threads touch this record, so changes are
     # made under this lock, and frames that arrive after the interruption are refused.
@@ -360,6 +364,8 @@ class RunRecord:
                 return
             self.interrupted = True
             self._truncate_to_shown()
+        if self.images is not None:  # the kept state gets its warnings and verdicts too
+            self._check()
 
     def _truncate_to_shown(self) -> None:
         if self._shown_state is not None and self.shown < len(self.steps):
@@ -411,15 +417,21 @@ class RunRecord:
 
         return stale_note(self.settings, now) if self.settings else ""
 
-    def finish(self, verdict_models: Sequence[Any] = ()) -> None:
+    def finish(self, verdict_models: Sequence[Any] | None = None) -> None:
         """After the run: warnings for degenerate results and the verdicts of
-        ``verdict_models`` (the model and an independent network) on each pre-image."""
+        ``verdict_models`` (default :attr:`judges`: the model and an independent network)
+        on each pre-image. An interrupted run got them from :meth:`mark_interrupted`."""
+        if verdict_models is not None:
+            self.judges = list(verdict_models)
+        if self.images is None or self.interrupted:
+            return
+        self._check()
+
+    def _check(self) -> None:
         import json
 
         from dashboard.results import class_verdicts, result_warnings
 
-        if self.images is None or self.interrupted:  # the next script run shows it as is
-            return
         cfgs = [json.loads(c) for c in self.configs]
         ref = self.reference[0] if self.reference is not None else None
         self.warnings = [result_warnings(self.images[i], cfgs[i], ref)
@@ -427,7 +439,7 @@ class RunRecord:
         targets = [c.get("target") if c.get("task") == "am" and c.get("channel") is None
                    else None for c in cfgs]
         per_model = []
-        for m in verdict_models:
+        for m in self.judges:
             try:
                 per_model.append(class_verdicts(m, self.images, targets))
             except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal

@@ -512,6 +512,36 @@ def test_stop_keeps_exactly_the_state_that_was_shown():
     assert rec.frames[-1][0] == 10 and rec.frames[-1][1].max() == round(0.10 * 255)
 
 
+def test_a_stopped_run_is_classified_by_the_models_that_made_it():
+    """Stop ends the script before ``finish``: the next script run's ``mark_interrupted``
+    gives the kept pre-image its class probability, top-3 and warnings, from the judges
+    set when the run started (not from whatever the sidebar shows by then)."""
+    from dashboard.common import RunRecord
+    from dashboard.results import class_verdicts
+    from viz_core import models
+
+    m = models.load_model("fmnist_vgg", "random")
+    rec = RunRecord(["x"], ['{"task": "am", "target": 3}'], "m", 100)
+    rec.judges = [m]
+    rng = np.random.default_rng(0)
+    for step in (0, 5, 10):
+        f = _Frame(step, 0.5)
+        f.images = rng.random((1, 1, 64, 64), dtype=np.float32)
+        rec.add(f)
+        if step == 5:
+            rec.mark_shown()
+            shown = rec.images.copy()
+    rec.mark_interrupted()
+    assert rec.status == "stopped" and rec.step == 5
+    assert np.array_equal(rec.images, shown)
+    (v,) = rec.verdicts[0]
+    want = class_verdicts(m, shown, [3])[0]
+    assert v.top == want.top and v.target_prob == pytest.approx(want.target_prob)
+    assert len(rec.warnings) == 1
+    rec.finish()  # the interrupted script's own finish, if it ever runs, changes nothing
+    assert rec.verdicts[0][0].top == want.top
+
+
 def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     """Streamlit's fast reruns start the next script run while the interrupted one still
     computes: its late frames must not reach the record the new run shows."""
@@ -527,7 +557,8 @@ def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     rec.finish()
     d = json.loads(rec.json())["result"]
     assert rec.status == "stopped" and rec.step == 5 == d["steps_done"]
-    assert rec.warnings == [] and "step 5 of 100" in rec.message
+    # the kept state was checked once, at the interruption (a flat image: washed out)
+    assert len(rec.warnings) == 1 and "step 5 of 100" in rec.message
 
     class _Model:  # the old thread's loop ends at the refused frame, without drawing
         pass

@@ -295,11 +295,11 @@ def main() -> None:
         rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
                         started=t_script, settings=dict(s), reference=target.reference)
         st.session_state[P + "record"] = rec
-        ph["verdict_models"] = verdict_models(model, s["model"])
+        rec.judges = verdict_models(model, s["model"])
         ref = torch.from_numpy(target.reference) if target.reference is not None else None
         stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),
                reference=ref, every=cfg.every)
-        rec.finish(ph["verdict_models"])
+        rec.finish()
     if rec is not None and rec.images is not None:
         if run:  # the last frame is on screen; its numbers now include the verdicts
             verdicts = rec.verdicts[0] if rec.verdicts else []

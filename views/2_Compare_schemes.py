@@ -280,12 +280,13 @@ def main() -> None:
             rec = RunRecord([c.name for c in batch], [c.to_json() for c in batch],
                             m.label, batch[0].total_steps, settings=dict(s),
                             reference=target.reference)
+            rec.judges = verdict_models(m, m.spec.name)
             recs.append(rec)
             stream(batch, m, rec,
                    lambda r, f, full: _draw(cells, ph, recs, full,
                                            f"run{len(recs)}_{len(r.steps)}"),
                    reference=ref, every=configs[0].every)
-            rec.finish(verdict_models(m, m.spec.name))
+            rec.finish()
             if rec.status != "done":
                 break
     if recs and recs[0].images is not None:
