@@ -140,9 +140,11 @@ def _open_in_playground(cfg: RunConfig) -> None:
                    query_params=ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS))
 
 
-def _caption(rec: RunRecord, i: int, cid: str, act_name: str) -> str:
+def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -> str:
+    """A cell's caption; ``model`` names the model that made it (the standard / robust pair
+    side by side)."""
     a = rec.activation[-1][i] if rec.activation else float("nan")
-    parts = [f"{CELL_LABELS[cid]} · {act_name} {a:.3g}"]
+    parts = ([model] if model else []) + [f"{CELL_LABELS[cid]} · {act_name} {a:.3g}"]
     for k, v in enumerate(rec.verdicts[i] if rec.verdicts else []):
         if k == 0 and v.target_prob is not None:
             parts.append(f"class probability {v.target_prob:.0%}")
@@ -156,9 +158,10 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     for m, rec in enumerate(recs):
         if rec.images is None:
             continue
+        model = rec.model_label.split(" ")[0] if len(recs) > 1 else ""
         for i, cid in enumerate(ph["order"]):
-            show_image(cells[m, cid], rec.images[i], _caption(rec, i, cid, ph["act_name"]),
-                       CELL_SIZE)
+            show_image(cells[m, cid], rec.images[i],
+                       _caption(rec, i, cid, ph["act_name"], model), CELL_SIZE)
         rec.mark_shown()
     rec = recs[-1]
     if rec.status in ("diverged", "error"):

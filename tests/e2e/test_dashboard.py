@@ -191,7 +191,10 @@ def test_compare_toggle_runs_standard_and_robust_side_by_side(server, browser, s
     main = page.get_by_test_id("stMain")
     for name in ("fmnist_vgg_robust", "fmnist_vgg "):
         assert main.get_by_text(re.compile(re.escape(name))).count() >= 1, name
-    # two models x two cells, each cell an image
+    # two models x two cells, each cell an image whose caption names its model
     assert main.get_by_test_id("stImage").count() >= 4
+    captions = main.get_by_test_id("stImageCaption").all_inner_texts()
+    for name in ("fmnist_vgg_robust · ", "fmnist_vgg · "):
+        assert sum(c.startswith(name) for c in captions) == 2, captions
     assert main.get_by_text(re.compile(r"^done")).count() >= 2
     assert page.get_by_test_id("stException").count() == 0
