@@ -248,23 +248,26 @@ def lpt_makespan(durations: list[float], workers: int) -> float:
     return max(loads)
 
 
+def schedule_rows(per_task: dict, costs: dict, batch_images: int) -> list[list]:
+    """Table 1 at ImageNet scale (both directions, one task per ``batch_images`` images x
+    the methods) on 1, 8 and 64 GPUs, given each network's seconds per task: rows of GPUs,
+    VGG19 and DenseNet121 task seconds, ideal minutes, and minutes with longest-first
+    scheduling plus every worker loading both networks once."""
+    tasks_per_dir = math.ceil(TABLE1["n"] / batch_images)
+    durations = [per_task[net] for net in costs for _ in range(tasks_per_dir)]
+    load = sum(c["prepare_s"] + WEIGHT_MB[net] / DISK_MB_S for net, c in costs.items())
+    return [[gpus, per_task["vgg19"], per_task["densenet121"], sum(durations) / gpus / 60,
+             (lpt_makespan(durations, gpus) + load) / 60] for gpus in (1, 8, 64)]
+
+
 def projection(costs: dict, overhead_s: float, batch_images: int) -> tuple[str, list]:
     """Table 1 at ImageNet scale on 1, 8 and 64 GPUs under each assumed GPU scenario."""
-    n, steps, methods = TABLE1["n"], TABLE1["steps"], TABLE1["methods"]
-    tasks_per_dir = math.ceil(n / batch_images)
+    steps, samples = TABLE1["steps"], batch_images * TABLE1["methods"]
     rows = []
     for label, (tflops, launch) in GPU_SCENARIOS.items():
-        per_task = {}
-        for net, c in costs.items():
-            samples = batch_images * methods
-            step = max(c["flops"] * samples / (tflops * 1e12), c["ops"] * launch)
-            per_task[net] = steps * step + overhead_s
-        durations = [per_task[net] for net in costs for _ in range(tasks_per_dir)]
-        load = sum(c["prepare_s"] + WEIGHT_MB[net] / DISK_MB_S for net, c in costs.items())
-        for gpus in (1, 8, 64):
-            span = lpt_makespan(durations, gpus)
-            rows.append([label, gpus, per_task["vgg19"], per_task["densenet121"],
-                         sum(durations) / gpus / 60, (span + load) / 60])
+        per_task = {net: steps * max(c["flops"] * samples / (tflops * 1e12), c["ops"] * launch)
+                    + overhead_s for net, c in costs.items()}
+        rows += [[label, *r] for r in schedule_rows(per_task, costs, batch_images)]
     return md_table(["GPU scenario (assumed)", "GPUs", "VGG19 task s", "DenseNet121 task s",
                      "ideal min", "with scheduling + model loading min"], rows), rows
 

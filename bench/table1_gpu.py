@@ -15,11 +15,10 @@ results/scaling.md (``--task-overhead``) and reading the pretrained weights once
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from common import RESULTS, base_parser, md_table, report, setup
-from scaling import DISK_MB_S, TABLE1, WEIGHT_MB, imagenet_costs, lpt_makespan
+from scaling import DISK_MB_S, TABLE1, imagenet_costs, schedule_rows
 
 from viz_core.evaluation.protocol import IMAGENET_PAIR
 
@@ -47,15 +46,8 @@ def main() -> None:
             meas.append([net, c["layer"], b, b * methods, s * 1000, s * 1000 / (b * methods),
                          c["flops"] * b * methods / s / 1e12, c["prepare_s"]])
     n, steps, b = TABLE1["n"], TABLE1["steps"], args.batch_images
-    tasks = math.ceil(n / b)
     per_task = {net: steps * c["step_s"][b] + args.task_overhead for net, c in costs.items()}
-    durations = [per_task[net] for net in costs for _ in range(tasks)]
-    load = sum(c["prepare_s"] + WEIGHT_MB[net] / DISK_MB_S for net, c in costs.items())
-    rows = []
-    for gpus in (1, 8, 64):
-        span = lpt_makespan(durations, gpus)
-        rows.append([gpus, per_task["vgg19"], per_task["densenet121"],
-                     sum(durations) / gpus / 60, (span + load) / 60])
+    rows = schedule_rows(per_task, costs, b)
     sections = [
         (f"Measured: Table 1 inversion step at 224 px ({args.steps} steps, one "
          "timed run per batch size after a warm-up)",

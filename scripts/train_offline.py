@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     start_epoch, elapsed, history = 0, 0.0, []
     if args.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=True, map_location=device)
-        net.load_state_dict(ck["model"])  # map_location below keeps the device
+        net.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         gen.set_state(ck["gen"].cpu())

@@ -1,6 +1,6 @@
 """The same results on a CUDA GPU as on the CPU (skipped where no GPU is present).
 
-The engine is device-agnostic (Sec. 3, eq. 7: the same update on either device), so a run
+The engine is device-agnostic (the update of eq. 18 is the same on either device), so a run
 on the GPU must agree with the CPU run up to floating-point reordering. TF32 is switched off
 here: with it, a convolution rounds its inputs to 10 mantissa bits and the two runs drift
 apart by design, not by a bug. Activation maximization is chaotic besides: on the CPU, a

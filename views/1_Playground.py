@@ -293,9 +293,9 @@ def main() -> None:
         rec.mark_interrupted()
     if run and cfg is not None and model is not None:
         rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
-                        started=t_script, settings=dict(s), reference=target.reference)
+                        started=t_script, settings=dict(s), reference=target.reference,
+                        judges=verdict_models(model, s["model"]))
         st.session_state[P + "record"] = rec
-        rec.judges = verdict_models(model, s["model"])
         ref = torch.from_numpy(target.reference) if target.reference is not None else None
         stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),
                reference=ref, every=cfg.every)

@@ -282,8 +282,7 @@ def main() -> None:
             batch = [dataclasses.replace(c, model=m.spec.name) for c in configs]
             rec = RunRecord([c.name for c in batch], [c.to_json() for c in batch],
                             m.label, batch[0].total_steps, settings=dict(s),
-                            reference=target.reference)
-            rec.judges = verdict_models(m, m.spec.name)
+                            reference=target.reference, judges=verdict_models(m, m.spec.name))
             recs.append(rec)
             stream(batch, m, rec,
                    lambda r, f, full: _draw(cells, ph, recs, full,
