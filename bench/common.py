@@ -63,16 +63,17 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    def cell(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
-        return str(v)
+def _cell(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+    return str(v)
 
-    lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A benchmark table: floats with 3 decimals (1 from 100 on)."""
+    from viz_core.tables import markdown_table
+
+    return markdown_table(headers, rows, _cell)
 
 
 def device_name(device: torch.device) -> str:

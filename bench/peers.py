@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from viz_core import models
     from viz_core.engine import run_to_end
-    from viz_core.evaluation.protocol import scheme_config
     from viz_core.fusion import fuse_model
+    from viz_core.presets import scheme_config
 
     versions = {}
     for mod in ("lucent", "torch_dreams"):

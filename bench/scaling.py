@@ -49,12 +49,12 @@ from viz_core.evaluation.protocol import (
     PAPER_STEP_SIZE,
     TV_EPS,
     TV_LAMBDA,
-    scheme_config,
 )
 from viz_core.fusion import fuse_model
 from viz_core.kernels import KernelSpec
 from viz_core.machine import load_average
 from viz_core.models import load_model
+from viz_core.presets import scheme_config
 from viz_core.schemes import TABLE1_SCHEMES
 from viz_core.sweeps import Axis, Sweep, run_sweep
 from viz_core.sweeps.cells import BatchResult, BatchTask, run_batch

@@ -22,11 +22,11 @@ from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.objectives import TASKS
 from viz_core.presets import scheme_config
-from viz_core.schemes import SCHEME_REGISTRY
+from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
 from viz_core.sweeps.report import METRICS, grid_of
-from viz_core.sweeps.spec import kernel_size_of, scheme_of
+from viz_core.sweeps.spec import kernel_size_of
 
 NO_AXIS = "none"
 CUSTOM = "custom"

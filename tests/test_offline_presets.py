@@ -101,7 +101,7 @@ def test_schemes_put_the_kernels_in_the_right_slots(model):
 
 def test_preset_rows_document_every_scheme():
     rows = preset_rows("fmnist_vgg", "am")
-    assert [r["key"] for r in rows] == OFFLINE_SCHEMES
+    assert [r["key"] for r in rows] == list(OFFLINE_SCHEMES)
     es = next(r for r in rows if r["key"] == "elastic_sobolev")
     assert es["size"] == "9" and es["param"] == f"gamma {fit_parameter('sobolev', 9):.3g}"
     assert es["tau"] == "10 / 5 / 2" and es["steps"] == "120 + 50 + 30"

@@ -40,6 +40,21 @@ OPTIMIZERS = ("demons", "adam")
 PIXEL_SCALE = 255.0
 """Pixel levels per unit of the pre-image: a step size tau (0-255 units, see the module
 docstring) moves a pixel by ``tau / PIXEL_SCALE`` per step on average."""
+TV_STABILITY = 0.25
+"""An explicit step of the relaxed TV flow (eqs. 19-20) is stable while
+``tau lambda / eps <= TV_STABILITY`` with tau in [0, 1] pixel units."""
+
+
+def tv_stability_ratio(tau: float, tv: float, eps: float) -> float:
+    """``tau lambda / eps`` of an explicit TV step (eqs. 19-20), tau in 0-255 units (converted
+    by :data:`PIXEL_SCALE`); stable while it is <= :data:`TV_STABILITY`."""
+    return (tau / PIXEL_SCALE) * tv / eps
+
+
+def tv_stability_limit(tau: float, eps: float) -> float:
+    """The largest TV weight lambda whose explicit step (eqs. 19-20) is stable for step size
+    ``tau`` (0-255 units) and relaxation ``eps``: ratio :data:`TV_STABILITY`."""
+    return TV_STABILITY / tv_stability_ratio(tau, 1.0, eps)
 
 
 @dataclass

@@ -42,6 +42,8 @@ from viz_core import cosine
 from viz_core.errors import VizError
 
 KINDS = ("identity", "gaussian", "sobolev", "spectral", "decay")
+#: Kernel kinds with a size their parameter is fitted to (Sec. 2.7): G_sigma and S_gamma.
+SIZED_KINDS = ("gaussian", "sobolev")
 BORDERS = ("reflect", "replicate", "circular", "zeros")
 FIT_THRESHOLD = 1e-4
 MAX_KERNEL_SIZE = 63
@@ -107,7 +109,7 @@ def validate_spec(spec: KernelSpec) -> None:
         raise VizError(
             f"unknown kernel kind {spec.kind!r}; allowed: {', '.join(KINDS)}", field="kernel"
         )
-    size_needed = spec.kind in ("gaussian", "sobolev")
+    size_needed = spec.kind in SIZED_KINDS
     if size_needed:
         s = spec.size
         if not isinstance(s, int) or isinstance(s, bool):
@@ -209,7 +211,7 @@ def fit_parameter(kind: str, size: int, order: int = 1, threshold: float = FIT_T
     this holds, so the kernel fills its size as fully as that allows. The ring maximum
     grows monotonically with the parameter, so bisection finds it.
     """
-    if kind not in ("gaussian", "sobolev"):
+    if kind not in SIZED_KINDS:
         raise VizError(f"only gaussian and sobolev kernels are fitted, not {kind!r}",
                        field="kernel")
     if size < 3:

@@ -69,22 +69,13 @@ from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
 from viz_core.offline_nets import ROBUST_VARIANTS, base_arch
-from viz_core.schemes import SCHEME_REGISTRY, scheme_key
+from viz_core.schemes import OFFLINE_SCHEMES, SCHEME_REGISTRY, scheme_key
 from viz_core.transforms import Octave
 
 OFFLINE_MODELS = ["fmnist_vgg", "fmnist_resnet"]
 #: Every offline model with presets: the standard pair and its robust variants.
 OFFLINE_PRESET_MODELS = OFFLINE_MODELS + ["fmnist_vgg_robust", "fmnist_resnet_robust"]
 OFFLINE_TASKS = ["am", "inversion"]
-#: The tuned schemes, canonical keys of :data:`viz_core.schemes.SCHEME_REGISTRY` (older
-#: spellings such as ``fluid-sobolev`` or ``spectral`` are accepted through ``scheme_key``).
-OFFLINE_SCHEMES = [
-    "plain",
-    "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev",
-    "fluid_gaussian", "elastic_gaussian", "fluid_elastic_gaussian",
-    "tv",
-    "fluid_spectral",
-]
 #: Display title of each scheme (the registry's label).
 SCHEME_TITLES = {k: SCHEME_REGISTRY[k].label for k in OFFLINE_SCHEMES}
 DEFAULT_IMAGE = "0_ankle_boot.png"  # shipped sample = Fashion-MNIST test image 0

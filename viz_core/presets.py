@@ -48,7 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viz_core.config import DEFAULT_MODEL, RunConfig
+from viz_core.config import DEFAULT_MODEL, RunConfig, tv_stability_limit
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.schemes import FIG1_SCHEMES, get_scheme
@@ -141,23 +141,24 @@ def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float
     """``weight``, lowered where needed so that the explicit step of the relaxed TV flow
     (eqs. 19-20) stays stable, tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, with
     a 20 % margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
-    limit = 0.8 * 0.25 * eps / (tau / 255.0)
+    limit = 0.8 * tv_stability_limit(tau, eps)
     return float(f"{min(weight, limit):.3g}")
 
 
-def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = None
-                  ) -> RunConfig:
+def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = None,
+                  tv_eps: float | None = None) -> RunConfig:
     """``base`` with one named scheme of :data:`viz_core.schemes.SCHEME_REGISTRY` (any key
-    or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label.
-    ``tv=None``: :func:`stable_tv` for the largest step size of ``base``'s schedule."""
+    or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label
+    (:func:`viz_core.schemes.scheme_of` gives its key back). The TV weight ``tv`` applies
+    to the TV scheme only; ``tv=None``: :func:`stable_tv` for the largest step size of
+    ``base``'s schedule. ``tv_eps=None`` keeps ``base``'s relaxation eps (eqs. 19-20)."""
     named = get_scheme(scheme)
+    eps = base.tv_eps if tv_eps is None else tv_eps
     if tv is None:
-        tv = stable_tv(max(o.tau for o in base.schedule), base.tv_eps)
+        tv = stable_tv(max(o.tau for o in base.schedule), eps)
     fluid, elastic = named.kernels(size)
-    cfg = dataclasses.replace(base, fluid=fluid, elastic=elastic,
-                              tv=tv if named.uses_tv else 0.0, extra={})
-    cfg.name = named.label
-    return cfg
+    return dataclasses.replace(base, fluid=fluid, elastic=elastic, tv_eps=eps,
+                               tv=tv if named.uses_tv else 0.0, extra={}, name=named.label)
 
 
 def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,

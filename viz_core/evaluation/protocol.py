@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -48,8 +48,9 @@ from viz_core.evaluation.imagesets import ImageSet
 from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.fusion import autocast_model, fuse_model
 from viz_core.machine import load_average
-from viz_core.metrics import image_metrics
-from viz_core.schemes import SCHEME_ALIASES, SCHEME_REGISTRY, TABLE1_SCHEMES, get_scheme
+from viz_core.metrics import image_metrics, metric_keys
+from viz_core.presets import scheme_config
+from viz_core.schemes import SCHEME_ALIASES, SCHEME_REGISTRY, TABLE1_SCHEMES
 
 # Paper Sec. 3.2: 300 iterations, step 20, filter size 11.
 PAPER_STEPS = 300
@@ -95,16 +96,6 @@ def method_keys(keys: Iterable[str] | str | None) -> list[str]:
     if len(set(out)) != len(out):
         raise VizError("a method is listed twice", field="methods")
     return out
-
-
-def scheme_config(base: RunConfig, key: str, kernel_size: int, tv: float,
-                  tv_eps: float) -> RunConfig:
-    """``base`` with the registry scheme ``key`` (sigma / gamma fitted to ``kernel_size``,
-    Sec. 2.7; TV weight ``tv`` only for TV), named by its canonical key."""
-    s = get_scheme(key)
-    fluid, elastic = s.kernels(kernel_size)
-    return replace(base, fluid=fluid, elastic=elastic, tv=tv if s.uses_tv else 0.0,
-                   tv_eps=tv_eps, name=s.key)
 
 
 @dataclass
@@ -408,23 +399,24 @@ def _direction_rows(name: str, rec: models.LoadedModel, layer: str, cls: models.
             "step_size": settings.tau(rec.spec.family), "steps": settings.steps,
             "clean_top1": mean_finite(orig["top1"]) * 100,
             "clean_top5": mean_finite(orig["top5"]) * 100}
+    # the image metrics of viz_core.metrics.METRICS, means over the images; the originals
+    # are perfect reconstructions of themselves (PSNR inf, SSIM 1)
+    perfect = {"psnr": float("inf"), "ssim": 1.0}
+    keys = metric_keys("image", "reference")
     rows = [{**base, "method": "original", "label": "original images",
              "top1": base["clean_top1"], "top5": base["clean_top5"],
-             "self_top1": float("nan"), "rel_error": 0.0, "psnr": float("inf"), "ssim": 1.0,
-             "hf_fraction": mean_finite(orig["hf_fraction"]),
-             "coarse_fraction": mean_finite(orig["coarse_fraction"]),
-             "tv": mean_finite(orig["tv"]), "diverged": 0, "seconds": secs}]
+             "self_top1": float("nan"), "rel_error": 0.0,
+             **{k: perfect.get(k, float("nan")) for k in keys if k not in orig},
+             **{k: mean_finite(orig[k]) for k in keys if k in orig},
+             "diverged": 0, "seconds": secs}]
     for m in settings.methods:
         a = acc[m]
         rows.append({**base, "method": m, "label": SCHEME_REGISTRY[m].title,
                      "top1": mean_finite(a["top1"]) * 100, "top5": mean_finite(a["top5"]) * 100,
                      "self_top1": mean_finite(a["self_top1"]) * 100,
-                     "rel_error": mean_finite(a["rel_error"]), "psnr": mean_finite(a["psnr"]),
-                     "ssim": mean_finite(a["ssim"]),
-                     "hf_fraction": mean_finite(a["hf_fraction"]),
-                     "coarse_fraction": mean_finite(a["coarse_fraction"]),
-                     "tv": mean_finite(a["tv"]), "diverged": int(np.sum(a["diverged"])),
-                     "seconds": secs})
+                     "rel_error": mean_finite(a["rel_error"]),
+                     **{k: mean_finite(a[k]) for k in keys},
+                     "diverged": int(np.sum(a["diverged"])), "seconds": secs})
     return {"rows": rows, "samples": samples, "seconds": secs, "examples": examples}
 
 
