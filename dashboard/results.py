@@ -118,7 +118,7 @@ def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None]
     and the probability of each image's target class (None for no class target)."""
     import torch
 
-    from viz_core.evaluation.judging import classify, quantize
+    from viz_core.judging import classify, quantize
 
     probs = torch.softmax(classify(model, quantize(images)).double(), dim=1).numpy()
     name = getattr(model.spec, "name", str(model))

@@ -14,18 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import plotly.graph_objects as go
-
 from dashboard import state as ui_state
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
+from viz_core.metrics import METRICS
 from viz_core.objectives import TASKS
 from viz_core.presets import scheme_config
 from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
-from viz_core.sweeps.report import METRICS, grid_of
 from viz_core.sweeps.spec import kernel_size_of
 
 NO_AXIS = "none"
@@ -56,14 +54,10 @@ SWEEP_CHOICES: dict[str, Sequence[Any]] = {
     "scheme": tuple(SCHEME_REGISTRY),
     "axis1": tuple(AXES),
     "axis2": (NO_AXIS, *AXES),
-    "metric": METRICS + ("judge_hit",),
+    "metric": tuple(METRICS),
 }
-METRIC_LABELS = {"objective": "objective D", "activation": "target activation / rel. error",
-                 "hf_fraction": "high-frequency share", "coarse_fraction": "coarse share",
-                 "total_variation": "total variation", "judge_target_prob":
-                 "independent network: target probability", "judge_hit":
-                 "independent network: top-1 = target", "psnr": "PSNR (dB)", "ssim": "SSIM",
-                 "feature_error": "relative feature error"}
+#: The metrics' display labels (the one registry, viz_core.metrics.METRICS).
+METRIC_LABELS = {k: m.label for k, m in METRICS.items()}
 
 
 def base_config(s: Mapping[str, Any]) -> RunConfig:
@@ -176,36 +170,3 @@ def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
     if cfg.image:
         s["image"] = ui_state.sample_name(cfg.image)
     return ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS)
-
-
-def _label(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-                   total: tuple[list, list] | None = None) -> go.Figure:
-    """``metric`` over the grid of the first two axes (cells not yet done are empty);
-    ``total``: the full row / column values, so the grid keeps its shape while streaming."""
-    rv, cv, cells = grid_of(list(rows), axes)
-    if total is not None:
-        rv, cv = total
-    z = np.full((len(rv), len(cv)), np.nan)
-    text = [["" for _ in cv] for _ in rv]
-    for i, a in enumerate(rv):
-        for j, b in enumerate(cv):
-            r = cells.get((a, b))
-            v = None if r is None else r.get(metric)
-            if v is not None:
-                z[i, j] = float(v)
-                text[i][j] = f"{float(v):.3g}" + (" R" if r.get("random_weights") else "")
-    fig = go.Figure(go.Heatmap(z=z, x=[_label(v) for v in cv], y=[_label(v) for v in rv],
-                               text=text, texttemplate="%{text}", colorscale="Viridis",
-                               colorbar={"title": {"text": metric}},
-                               hovertemplate="%{y} / %{x}: %{z:.4g}<extra></extra>"))
-    fig.update_layout(title=METRIC_LABELS.get(metric, metric), height=360,
-                      margin={"l": 60, "r": 20, "t": 40, "b": 40},
-                      xaxis={"title": {"text": axes[1] if len(axes) > 1 else ""},
-                             "type": "category"},
-                      yaxis={"title": {"text": axes[0] if axes else ""}, "type": "category",
-                             "autorange": "reversed"})
-    return fig

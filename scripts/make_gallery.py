@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from viz_core.config import RunConfig  # noqa: E402
 from viz_core.engine import load_reference, prepare_model, run_to_end  # noqa: E402
-from viz_core.evaluation.judging import classify, quantize  # noqa: E402
 from viz_core.images import to_uint8  # noqa: E402
+from viz_core.judging import classify, quantize  # noqa: E402
 from viz_core.metrics import psnr  # noqa: E402
 from viz_core.offline_nets import ROBUST_VARIANTS, base_arch  # noqa: E402
 from viz_core.offline_presets import OFFLINE_SCHEMES, default_image, offline_batch  # noqa: E402

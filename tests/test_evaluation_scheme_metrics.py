@@ -6,13 +6,13 @@ import torch
 
 from viz_core.config import RunConfig
 from viz_core.engine import run_to_end
-from viz_core.schemes import FIG1_SCHEMES, SCHEME_REGISTRY
 from viz_core.evaluation.scheme_metrics import (
     paper_claims,
     scheme_metrics,
     scheme_metrics_markdown,
     standard_schemes,
 )
+from viz_core.schemes import FIG1_SCHEMES, SCHEME_REGISTRY
 
 
 def test_scheme_metrics_and_claims(tiny_model):

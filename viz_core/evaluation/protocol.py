@@ -26,8 +26,6 @@ Paper settings (Sec. 3.2) and their mapping to this implementation:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import threading
 import time
@@ -45,12 +43,13 @@ from viz_core.devices import resolve_device
 from viz_core.engine import run
 from viz_core.errors import VizError
 from viz_core.evaluation.imagesets import ImageSet
-from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.fusion import autocast_model, fuse_model
+from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.machine import load_average
 from viz_core.metrics import image_metrics, metric_keys
 from viz_core.presets import scheme_config
 from viz_core.schemes import SCHEME_ALIASES, SCHEME_REGISTRY, TABLE1_SCHEMES
+from viz_core.sweeps.executors import EXECUTORS
 
 # Paper Sec. 3.2: 300 iterations, step 20, filter size 11.
 PAPER_STEPS = 300
@@ -73,9 +72,6 @@ OFFLINE_PAIR = PAIRS["offline"]
 IMAGENET_PAIR = PAIRS["imagenet"]
 DIRECTIONS = ("both", "ab", "ba")
 PRECISIONS = ("fp32", "bf16")
-EXECUTORS = ("local", "ray")
-RAY_HINT = ('the ray executor needs the distributed extra: pip install -e ".[distributed]" '
-            "(and viz_core.sweeps.executors)")
 
 
 def method_keys(keys: Iterable[str] | str | None) -> list[str]:
@@ -361,14 +357,14 @@ def _run_local(jobs: list[Table1Batch], prepared: list[tuple], settings: Table1S
 def _run_remote(jobs: list[Table1Batch], settings: Table1Settings,
                 progress: Callable[[int, str], None] | None,
                 refs: tuple[ModelRef, ModelRef] | None, address: str | None) -> list[dict]:
-    """Each batch as a task of the sweeps' Ray executor (checked for at call time)."""
-    if importlib.util.find_spec("viz_core.sweeps.executors") is None:
-        raise VizError(RAY_HINT, field="executor")
+    """Each batch as a task of the sweeps' Ray executor (evaluation uses the sweeps'
+    executors; the sweeps never import evaluation)."""
+    from viz_core.sweeps.executors import get_executor  # Ray itself only when used
+
     if refs is None:
         raise VizError("the ray executor needs model references (how a worker loads A "
                        "and B)", field="executor")
-    executors = importlib.import_module("viz_core.sweeps.executors")
-    ex = executors.get_executor("ray", address=address)
+    ex = get_executor("ray", address=address)
     done = []
     try:
         for res in ex.map(table1_batch, jobs):

@@ -35,8 +35,8 @@ from viz_core.engine import run_to_end
 from viz_core.errors import VizError
 from viz_core.evaluation.floors import chance_levels, flat_floor
 from viz_core.evaluation.imagesets import ImageSet
-from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.images import load_image
+from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.metrics import psnr, ssim
 from viz_core.offline_nets import base_arch
 from viz_core.offline_presets import OFFLINE_SCHEMES, PRESETS, offline_config

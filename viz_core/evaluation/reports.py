@@ -1,7 +1,7 @@
 """Writers and readers of evaluation results: CSV, Markdown, JSON and an example grid
 (PNG) of the Table 1 protocol (Sec. 3.2), and the committed CSVs read back (e.g. by the
-dashboard's chart). The interactive chart (HTML) is drawn by the front end
-(``dashboard.plots.table1_figure``) and handed to :func:`write_table1` as a writer."""
+dashboard's chart). The interactive chart (HTML, :func:`viz_core.figures.table1_figure`,
+plotly optional) is handed to :func:`write_table1` as a writer."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def _num(x) -> float | None:
 
 def judge_scores(judge_model, images: np.ndarray, targets: list[int | None]) -> list[dict]:
     """Top-1 class and target probability of the 8-bit pre-images under ``judge_model``."""
-    from viz_core.evaluation.judging import classify, quantize
+    from viz_core.judging import classify, quantize
 
     probs = torch.softmax(classify(judge_model, quantize(images)).double(), dim=1)
     out = []
