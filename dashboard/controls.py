@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from dashboard import state as ui_state
 from dashboard.common import Controls, get_model, load_reference, model_status
+from viz_core.devices import available_devices
 from viz_core.errors import VizError
 from viz_core.objectives import CLASS_SCORES
 
@@ -66,8 +66,7 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                     "torchvision weights in the torch hub cache.")
     ctl.radio("weights", "Weights", ui_state.WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
-    devices = [d for d in ui_state.PLAYGROUND_CHOICES["device"]
-               if d != "cuda" or torch.cuda.is_available()]
+    devices = list(available_devices())  # only what this server has (no mps off a Mac)
     ctl.radio("device", "Device", devices,
               help="auto = CUDA when a GPU is available, else CPU"
                    + ("" if "cuda" in devices else " (no CUDA GPU on this server)"))
@@ -134,10 +133,10 @@ def target_controls(ctl: Controls, model) -> Target:
 
 def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]:
     """Sample or uploaded image, loaded at the model's input size."""
-    from viz_core.presets import sample_images
+    from viz_core.samples import sample_paths
 
-    samples = [ui_state.sample_name(p) for p in sample_images(model.spec.channels)
-               + sample_images(3 if model.spec.channels == 1 else 1)]
+    samples = [ui_state.sample_name(p) for p in sample_paths(model.spec.channels)
+               + sample_paths(3 if model.spec.channels == 1 else 1)]
     options = samples + [ui_state.UPLOAD]
     if st.session_state.get(ctl.key("image")) in ("", None) and samples:
         st.session_state[ctl.key("image")] = samples[0]

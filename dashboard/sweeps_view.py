@@ -138,9 +138,9 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
 def default_image(model: str) -> str:
     """The first shipped sample that fits ``model``'s channels (a sample name)."""
     from viz_core.models import get_spec
-    from viz_core.presets import sample_images
+    from viz_core.samples import sample_paths
 
-    samples = sample_images(get_spec(model).channels)
+    samples = sample_paths(get_spec(model).channels)
     return ui_state.sample_name(samples[0]) if samples else ""
 
 

@@ -45,6 +45,7 @@ from viz_core.offline_presets import (  # noqa: E402
     offline_batch,
     preset_rows,
 )
+from viz_core.samples import fmnist_samples  # noqa: E402
 from viz_core.schemes import scheme_key  # noqa: E402
 from viz_core.tables import markdown_table  # noqa: E402
 
@@ -106,14 +107,11 @@ def test_images(count: int, data_dir: str | None = None) -> tuple[torch.Tensor, 
     try:
         images, labels = load_fashion_mnist("test", data_dir)
     except VizError as exc:
-        from viz_core.models import assets_dir
-
         print(f"note: {exc}\n      using the shipped samples assets/samples/fmnist "
               "(the same test images, rounded to uint8)", file=sys.stderr)
         from viz_core.images import load_image
 
-        found = {int(p.name.split("_")[0]): p
-                 for p in (assets_dir() / "samples" / "fmnist").glob("*.png")}
+        found = {int(p.name.split("_")[0]): p for p in fmnist_samples()}
         picked, names = [], []
         for c, cname in enumerate(FMNIST_CLASSES[:count]):
             idx = min(i for i, p in found.items() if _sample_class(p.name) == c)

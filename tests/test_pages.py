@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.state import PLAYGROUND_DEFAULTS
-from viz_core import models, presets
+from viz_core import models
+from viz_core.samples import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -196,7 +197,7 @@ def test_bad_upload_shows_an_error_not_an_exception():
 
 
 def test_inversion_of_a_sample_runs():
-    samples = presets.sample_images(1)
+    samples = sample_paths(1)
     if not samples:
         pytest.skip("no shipped Fashion-MNIST samples")
     at = open_page(PG, **W, task="inversion", layer="block2", image=samples[0], steps=4,
@@ -386,7 +387,7 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
 
 
 def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work():
-    sample = presets.sample_images(1)[0]
+    sample = sample_paths(1)[0]
     at = open_page(PG, **W, task="inversion", layer="block2", image=sample)
     no_exception(at)
     assert not errors(at), errors(at)

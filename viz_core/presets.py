@@ -51,6 +51,7 @@ from pathlib import Path
 from viz_core.config import DEFAULT_MODEL, RunConfig, tv_stability_limit
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
+from viz_core.samples import first_sample
 from viz_core.schemes import FIG1_SCHEMES, get_scheme
 from viz_core.transforms import Octave
 
@@ -111,30 +112,6 @@ class Preset:
 def paper_tau(model: str, tau: float) -> float:
     """The paper's step size for ``model`` in this tool's units (DenseNet121 x ~57.6)."""
     return round(tau * DENSENET_TAU_FACTOR, 4) if model == "densenet121" else tau
-
-
-def sample_images(channels: int = 1) -> list[str]:
-    """Shipped sample images: Fashion-MNIST crops (``channels=1``) or photos (3)."""
-    from viz_core.models import assets_dir
-
-    sub = "fmnist" if channels == 1 else "photos"
-    folder = assets_dir() / "samples" / sub
-    exts = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
-    if not folder.is_dir():
-        return []
-    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in exts)
-
-
-def sample_image(channels: int = 1) -> str:
-    """The first shipped sample (a path that may not exist yet if no samples are shipped;
-    the engine then reports the missing file)."""
-    found = sample_images(channels)
-    if found:
-        return found[0]
-    from viz_core.models import assets_dir
-
-    sub = "fmnist" if channels == 1 else "photos"
-    return str(assets_dir() / "samples" / sub / "sample.png")
 
 
 def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float:
@@ -246,12 +223,12 @@ def _inversion_schemes(base: RunConfig, size: int = 11, tv: float | None = None
 
 def fig4() -> Preset:
     """Fig. 4: inversion from two DenseNet121 layers (Sec. 3.2)."""
-    photo = sample_image(3)
+    photo = first_sample(3)
     tau = paper_tau("densenet121", 1.0)
     batches = [Batch(f"DenseNet121 {layer}", _inversion_schemes(
         _inv("densenet121", layer, photo, steps=2000, step_size=tau, every=20)))
         for layer in ("conv3_block3_1_bn", "conv5_block12_0_bn")]
-    img = sample_image(1)
+    img = first_sample(1)
     off = [Octave(1.0, n, OFFLINE_FIG4_TAU * f) for n, f in OFFLINE_FIG4_STAGES]
     offline = [Batch(f"fmnist_vgg {layer}", _inversion_schemes(
         _inv(DEFAULT_MODEL, layer, img, steps=400, step_size=OFFLINE_FIG4_TAU, octaves=off,
@@ -281,7 +258,7 @@ def table1() -> Preset:
     """Table 1: the cross-network inversion protocol (Sec. 3.2), with the settings of
     :mod:`viz_core.evaluation.protocol` (which writes results/table1*.csv): tau 20 for
     both networks, TV lambda 0.1."""
-    photo = sample_image(3)
+    photo = first_sample(3)
     kw = dict(steps=300, step_size=20.0, every=10)
     batches = [
         Batch("VGG19 block5_conv1 (classified by DenseNet121)", _inversion_schemes(
@@ -289,7 +266,7 @@ def table1() -> Preset:
         Batch("DenseNet121 conv5_block12_0_bn (classified by VGG19)", _inversion_schemes(
             _inv("densenet121", "conv5_block12_0_bn", photo, **kw), tv=TABLE1_TV)),
     ]
-    img = sample_image(1)
+    img = first_sample(1)
     offline = [
         Batch("fmnist_vgg block4 (classified by fmnist_resnet)", _inversion_schemes(
             _inv(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV)),
@@ -348,8 +325,8 @@ def mahendran_vedaldi() -> Preset:
         "Ke = delta, Kf = delta, tau = 5, TV lambda = 0.5 (eps 0.05)",
         "Feature inversion with the normalised data term ||Phi(u) - Phi0||^2 / ||Phi0||^2 "
         "and a total-variation regularizer (they used TV^beta; here beta = 1, relaxed).",
-        _inv("vgg19", "block5_conv1", sample_image(3), **kw),
-        _inv(DEFAULT_MODEL, "block4", sample_image(1), **kw),
+        _inv("vgg19", "block5_conv1", first_sample(3), **kw),
+        _inv(DEFAULT_MODEL, "block4", first_sample(1), **kw),
         ["Stable explicit TV needs tau lambda / eps <= 1/4 (tau in [0, 1] units): "
          "5/255 * 0.5 / 0.05 = 0.20."])
 

@@ -240,7 +240,7 @@ def run_recognisability(args: argparse.Namespace) -> int:
     images = None
     if "inversion" in st.parts:
         images = _image_set(args, a, b, args.n) if (args.n is not None or args.images) else \
-            rc.sample_images(a.classes)
+            rc.shipped_imageset(a.classes)
     with progress_bar(rc.total_steps(a, b, st), "recognisability", args.quiet) as bar:
         result = rc.run_recognisability(a, b, images, st, progress=bar.update)
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
