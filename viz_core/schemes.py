@@ -54,9 +54,9 @@ CUSTOM = "custom"
 _KIND_TITLES = {"gaussian": "Gaussian", "sobolev": "Sobolev", "spectral": "spectral"}
 
 __all__ = ["BORDERS", "CUSTOM", "ELASTIC_KINDS", "FIG1_ROWS", "FIG1_SCHEMES", "FLUID_KINDS",
-           "OFFLINE_SCHEMES", "SCHEME_ALIASES", "SCHEME_REGISTRY", "SIZED_KINDS",
+           "OFFLINE_SCHEMES", "SCHEME_REGISTRY", "SIZED_KINDS",
            "STRUCTURES", "STRUCTURE_SLOTS", "TABLE1_SCHEMES", "NamedScheme", "Scheme",
-           "SchemeBank", "demons_step", "get_scheme", "scheme_key", "scheme_of",
+           "SchemeBank", "demons_step", "get_scheme", "scheme_aliases", "scheme_key", "scheme_of",
            "structure_of", "tv_energy", "tv_gradient"]
 
 
@@ -78,6 +78,7 @@ class NamedScheme:
     structure: str                 # one of STRUCTURES
     kind: str | None = None        # gaussian / sobolev / spectral; None for plain and TV
     label: str = ""                # short name of a grid cell or a run ("Sobolev fluid")
+    param: float | None = None     # a kernel parameter the scheme fixes (None: fitted)
 
     @property
     def fluid_kind(self) -> str | None:
@@ -92,10 +93,11 @@ class NamedScheme:
         return self.structure == "tv"
 
     def kernels(self, size: int) -> tuple[KernelSpec | None, KernelSpec | None]:
-        """The fluid and elastic kernel specs, parameter fitted to ``size`` (Sec. 2.7)."""
+        """The fluid and elastic kernel specs, parameter fitted to ``size`` (Sec. 2.7)
+        unless the scheme fixes it."""
         f, e = self.fluid_kind, self.elastic_kind
-        return (KernelSpec(f, None, size) if f else None,
-                KernelSpec(e, None, size) if e else None)
+        return (KernelSpec(f, self.param, size) if f else None,
+                KernelSpec(e, self.param, size) if e else None)
 
 
 def named_scheme(structure: str, kind: str | None = None, label: str = "") -> NamedScheme:
@@ -143,7 +145,11 @@ OFFLINE_SCHEMES: tuple[str, ...] = (
     "elastic_gaussian", "fluid_elastic_gaussian", "tv", "fluid_spectral")
 
 
-def _aliases() -> dict[str, str]:
+def scheme_aliases() -> dict[str, str]:
+    """Every accepted spelling -> canonical key, computed from the registry (so a new entry
+    is accepted everywhere at once). Older result files and run JSONs used
+    ``fluid-sobolev`` and ``spectral`` (offline presets), ``sobolev-fluid`` (Compare cells)
+    and ``none``."""
     out = {"none": "plain", "plain_gd": "plain", "total_variation": "tv",
            "spectral": "fluid_spectral"}
     for s in SCHEME_REGISTRY.values():
@@ -155,15 +161,9 @@ def _aliases() -> dict[str, str]:
     return out
 
 
-SCHEME_ALIASES: dict[str, str] = _aliases()
-"""Every accepted spelling -> canonical key. Older result files and run JSONs used
-``fluid-sobolev`` and ``spectral`` (offline presets), ``sobolev-fluid`` (Compare cells)
-and ``none``."""
-
-
 def scheme_key(name: str) -> str:
     """The canonical key of a scheme name or alias (VizError, field "scheme", if unknown)."""
-    key = SCHEME_ALIASES.get(str(name).strip().lower().replace(" ", "_"))
+    key = scheme_aliases().get(str(name).strip().lower().replace(" ", "_"))
     if key is None:
         raise VizError(f"unknown scheme {name!r}; known: {', '.join(SCHEME_REGISTRY)}",
                        field="scheme")
@@ -187,7 +187,7 @@ def scheme_of(config: Any) -> str:
       (``fluid_elastic_sobolev``); a TV weight on top does not change it (it is the
       configuration's ``tv``, not part of the scheme's name);
     * different kinds in the two slots (Gaussian fluid + Sobolev elastic), or a kind no
-      entry names (``decay``): :data:`CUSTOM`.
+      entry names (``decay``, unless an entry is added for it): :data:`CUSTOM`.
     """
     slots = [getattr(config, "fluid", None), getattr(config, "elastic", None)]
     filled = [k is not None and k.kind != "identity" for k in slots]
@@ -196,8 +196,9 @@ def scheme_of(config: Any) -> str:
         return "tv" if float(getattr(config, "tv", 0.0) or 0.0) > 0 else "plain"
     if len(kinds) > 1:
         return CUSTOM
-    key = named_scheme(structure_of(*filled), kinds.pop()).key
-    return key if key in SCHEME_REGISTRY else CUSTOM
+    structure, kind = structure_of(*filled), kinds.pop()
+    return next((s.key for s in SCHEME_REGISTRY.values()
+                 if (s.structure, s.kind) == (structure, kind)), CUSTOM)
 
 
 @dataclass(frozen=True)

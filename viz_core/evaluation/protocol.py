@@ -48,7 +48,7 @@ from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.machine import load_average
 from viz_core.metrics import image_metrics, metric_keys
 from viz_core.presets import scheme_config
-from viz_core.schemes import SCHEME_ALIASES, SCHEME_REGISTRY, TABLE1_SCHEMES
+from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES, scheme_key
 from viz_core.sweeps.executors import EXECUTORS
 
 # Paper Sec. 3.2: 300 iterations, step 20, filter size 11.
@@ -84,11 +84,15 @@ def method_keys(keys: Iterable[str] | str | None) -> list[str]:
     keys = list(keys)
     if not keys:
         raise VizError("no method given", field="methods")
-    bad = [k for k in keys if k.lower() not in SCHEME_ALIASES]
+    out, bad = [], []
+    for k in keys:
+        try:
+            out.append(scheme_key(k))
+        except VizError:
+            bad.append(k)
     if bad:
         raise VizError(f"unknown method(s) {', '.join(bad)}; known: "
                        f"{', '.join(SCHEME_REGISTRY)}", field="methods")
-    out = [SCHEME_ALIASES[k.lower()] for k in keys]
     if len(set(out)) != len(out):
         raise VizError("a method is listed twice", field="methods")
     return out
