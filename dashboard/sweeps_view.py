@@ -140,7 +140,7 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     if info.task:
         out["task"] = info.task
     if out["task"] == "inversion" and not out["image"]:
-        out["image"] = default_image(str(out["model"]))
+        out["image"] = default_sample_name(str(out["model"]))
     if key == "regularization_path":
         out["scheme"] = path_scheme(base_config(out))
     axes = ready_axes(key, base_config(out))
@@ -156,7 +156,7 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def default_image(model: str) -> str:
+def default_sample_name(model: str) -> str:
     """The first shipped sample that fits ``model``'s channels (a sample name)."""
     from viz_core.models import get_spec
     from viz_core.samples import sample_paths

@@ -23,7 +23,7 @@ from dashboard.page import (
 )
 from dashboard.resources import get_model, verdict_models
 from dashboard.runs import RunRecord, stream
-from dashboard.scheme_names import CELLS, cell_of, parse_cells
+from dashboard.scheme_names import CELLS, parse_cells
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.compare import (
     COMPARE_CHOICES,
@@ -37,13 +37,12 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
-from viz_core.schemes import get_scheme
+from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
 from viz_core.transforms import parse_octaves
 
 P = "cmp_"
 D = compare_defaults()
-ROWS = [("Gaussian G_sigma", CELLS[:3]), ("Sobolev S_gamma", CELLS[3:6]),
-        ("Baselines", CELLS[6:])]
+ROWS = list(FIG1_ROWS.items())  # Fig. 1's rows by name (not by the registry's order)
 CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
 CELL_SIZE = 192
@@ -242,14 +241,14 @@ def main() -> None:
           "act_name": "rel. feature error" if inversion else "activation"}
     if inversion:
         st.caption(FEATURE_ERROR_HELP)
-    order = [cell_of(c) for c in configs]
+    order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
     recs: list[RunRecord] = st.session_state.get(P + "records") or []
     recs = recs[:len(runs)]  # the pair toggle was turned off: keep the first model's run
     for r in recs:
         r.mark_interrupted()
-    if recs and [cell_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
+    if recs and [scheme_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
         recs = []  # the grid changed: the old images no longer match the cells
     shown_ref = recs[0].reference if recs else target.reference
     if inversion and shown_ref is not None:

@@ -197,7 +197,7 @@ def laplacian_5pt_dirichlet(x: np.ndarray) -> np.ndarray:
     return p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4.0 * x
 
 
-def _ring_max(k: np.ndarray) -> float:
+def ring_max(k: np.ndarray) -> float:
     return float(max(k[0].max(), k[-1].max(), k[:, 0].max(), k[:, -1].max()))
 
 
@@ -219,7 +219,7 @@ def fit_parameter(kind: str, size: int, order: int = 1, threshold: float = FIT_T
 
     def ring(p: float) -> float:
         k = gaussian_kernel(size, p) if kind == "gaussian" else sobolev_kernel(size, p, order)
-        return _ring_max(k)
+        return ring_max(k)
 
     lo, hi = 1e-4, 1.0
     while ring(hi) <= threshold:
