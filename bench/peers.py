@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
 
     from viz_core import models
+    from viz_core.config import scheme_config
     from viz_core.engine import run_to_end
     from viz_core.fusion import fuse_model
-    from viz_core.presets import scheme_config
 
     versions = {}
     for mod in ("lucent", "torch_dreams"):

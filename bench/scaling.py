@@ -41,7 +41,7 @@ from common import RESULTS, base_parser, md_table, report, setup
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.engine import run
 from viz_core.evaluation.protocol import (
     IMAGENET_PAIR,
@@ -54,7 +54,6 @@ from viz_core.fusion import fuse_model
 from viz_core.kernels import KernelSpec
 from viz_core.machine import load_average
 from viz_core.models import load_model
-from viz_core.presets import scheme_config
 from viz_core.schemes import TABLE1_SCHEMES
 from viz_core.sweeps import Axis, Sweep, run_sweep
 from viz_core.sweeps.cells import BatchResult, BatchTask, run_batch

@@ -25,12 +25,11 @@ from dashboard.settings.playground import (
     settings_to_config,
 )
 from dashboard.urlstate import encode
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
 from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
 from viz_core.metrics import METRICS
 from viz_core.objectives import TASKS
-from viz_core.presets import scheme_config
 from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes

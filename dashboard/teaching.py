@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from viz_core.errors import VizError
-from viz_core.kernels import FIT_THRESHOLD, SIZED_KINDS, Kernel, KernelSpec, build, ring_max
+from viz_core.kernel_fitting import FIT_THRESHOLD, SIZED_KINDS, ring_max
+from viz_core.kernels import Kernel, KernelSpec, build
 from viz_core.schemes import STRUCTURE_SLOTS, Scheme, SchemeBank
 
 TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")

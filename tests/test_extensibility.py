@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.engine import run_to_end
 from viz_core.evaluation.reports import metrics_markdown, row_columns, to_csv
 from viz_core.evaluation.scheme_metrics import scheme_metrics, scheme_metrics_markdown
 from viz_core.metrics import METRICS, Metric, image_metrics, run_rows
-from viz_core.presets import scheme_config
 from viz_core.schemes import SCHEME_REGISTRY, NamedScheme, get_scheme, scheme_key, scheme_of
 from viz_core.sweeps import Axis, Sweep, run_sweep
 from viz_core.sweeps.report import columns

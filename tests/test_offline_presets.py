@@ -24,7 +24,7 @@ from viz_core.config import RunConfig
 from viz_core.engine import check_batchable, load_reference, run_to_end
 from viz_core.errors import VizError
 from viz_core.judging import quantize
-from viz_core.kernels import fit_parameter
+from viz_core.kernel_fitting import fit_parameter
 from viz_core.objectives import make_objective
 from viz_core.offline_presets import (
     OFFLINE_MODELS,

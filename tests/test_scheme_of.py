@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.kernels import KernelSpec
-from viz_core.presets import scheme_config
 from viz_core.schemes import (
     CUSTOM,
     FIG1_ROWS,

@@ -239,7 +239,7 @@ def offline_batch(model: str, task: str, targets: list[int] | None = None,
 
 def preset_rows(model: str, task: str) -> list[dict]:
     """One row per scheme: kernel, size, sigma/gamma, tau schedule, steps, jitter, TV."""
-    from viz_core.kernels import fit_parameter
+    from viz_core.kernel_fitting import fit_parameter
 
     tp = task_preset(model, task)
     rows = []

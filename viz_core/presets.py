@@ -43,20 +43,18 @@ offline ResNet uses the VGG19 recipe (tau 60 saturates the small offline ResNet)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viz_core.config import DEFAULT_MODEL, RunConfig, tv_stability_limit
+from viz_core.config import DEFAULT_MODEL, RunConfig, scheme_config, stable_tv
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.samples import first_sample
-from viz_core.schemes import FIG1_SCHEMES, get_scheme
+from viz_core.schemes import FIG1_SCHEMES
 from viz_core.transforms import Octave
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
-TV_WEIGHT = 0.3
 TABLE1_TV = 0.1          # viz_core.evaluation.protocol.TV_LAMBDA
 KING_CRAB = 121
 OFFLINE_FIG4_TAU = 10.0  # offline Fig. 4: tau and its stages (steps, factor), measured above
@@ -112,30 +110,6 @@ class Preset:
 def paper_tau(model: str, tau: float) -> float:
     """The paper's step size for ``model`` in this tool's units (DenseNet121 x ~57.6)."""
     return round(tau * DENSENET_TAU_FACTOR, 4) if model == "densenet121" else tau
-
-
-def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float:
-    """``weight``, lowered where needed so that the explicit step of the relaxed TV flow
-    (eqs. 19-20) stays stable, tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, with
-    a 20 % margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
-    limit = 0.8 * tv_stability_limit(tau, eps)
-    return float(f"{min(weight, limit):.3g}")
-
-
-def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = None,
-                  tv_eps: float | None = None) -> RunConfig:
-    """``base`` with one named scheme of :data:`viz_core.schemes.SCHEME_REGISTRY` (any key
-    or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label
-    (:func:`viz_core.schemes.scheme_of` gives its key back). The TV weight ``tv`` applies
-    to the TV scheme only; ``tv=None``: :func:`stable_tv` for the largest step size of
-    ``base``'s schedule. ``tv_eps=None`` keeps ``base``'s relaxation eps (eqs. 19-20)."""
-    named = get_scheme(scheme)
-    eps = base.tv_eps if tv_eps is None else tv_eps
-    if tv is None:
-        tv = stable_tv(max(o.tau for o in base.schedule), eps)
-    fluid, elastic = named.kernels(size)
-    return dataclasses.replace(base, fluid=fluid, elastic=elastic, tv_eps=eps,
-                               tv=tv if named.uses_tv else 0.0, extra={}, name=named.label)
 
 
 def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,

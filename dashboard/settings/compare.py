@@ -66,7 +66,7 @@ COMPARE_CHOICES = {k: v for k, v in PLAYGROUND_CHOICES.items()
 def compare_configs(s: Mapping[str, Any], *, image_path: str | None = None) -> list[RunConfig]:
     """The batch of the comparison grid: one configuration per selected cell, sharing the
     target, step size, jitter and schedule (Fig. 1: kernels fitted to ``size``)."""
-    from viz_core.presets import scheme_config
+    from viz_core.config import scheme_config
 
     s = {**compare_defaults(), **s}
     base = settings_to_config({**playground_defaults(), **{k: s[k] for k in _SHARED},

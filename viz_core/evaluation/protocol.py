@@ -38,16 +38,16 @@ import numpy as np
 import torch
 
 from viz_core import models
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.devices import resolve_device
 from viz_core.engine import run
 from viz_core.errors import VizError
 from viz_core.evaluation.imagesets import ImageSet
+from viz_core.evaluation.table1_rows import direction_rows
 from viz_core.fusion import autocast_model, fuse_model
-from viz_core.judging import classify, mean_finite, quantize, topk_hits
+from viz_core.judging import classify, quantize, topk_hits
 from viz_core.machine import load_average
-from viz_core.metrics import image_metrics, metric_keys
-from viz_core.presets import scheme_config
+from viz_core.metrics import image_metrics
 from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES, scheme_key
 from viz_core.sweeps.executors import EXECUTORS
 
@@ -314,7 +314,7 @@ def run_table1(model_a: models.LoadedModel, model_b: models.LoadedModel, images:
     out: dict = {"rows": [], "samples": [], "seconds": {}, "examples": {}}
     for k, (rec, _, layer, cls, _) in enumerate(dirs):
         name = f"{rec.spec.name} -> {cls.spec.name}"
-        part = _direction_rows(name, rec, layer, cls, settings,
+        part = direction_rows(name, rec, layer, cls, settings,
                                sorted((r for r in done if r["k"] == k),
                                       key=lambda r: r["first"]))
         for key in ("rows", "samples"):
@@ -378,48 +378,3 @@ def _run_remote(jobs: list[Table1Batch], settings: Table1Settings,
     finally:
         ex.close()
     return done
-
-
-def _direction_rows(name: str, rec: models.LoadedModel, layer: str, cls: models.LoadedModel,
-                    settings: Table1Settings, batches: list[dict]) -> dict:
-    """One direction's rows of Table 1 from its batches (in image order)."""
-    acc: dict[str, dict[str, list]] = {m: {} for m in settings.methods}
-    orig: dict[str, list] = {}
-    samples: list[dict] = []
-    examples: dict = {}
-    for b in batches:
-        _extend(orig, b["orig"])
-        for m in settings.methods:
-            _extend(acc[m], b["acc"][m])
-        samples += b["samples"]
-        examples.update(b["examples"])
-    secs = sum(b["seconds"] for b in batches)  # the direction's own compute time
-    base = {"direction": name, "rec_model": rec.spec.name, "rec_layer": layer,
-            "cls_model": cls.spec.name, "n": settings.n,
-            "step_size": settings.tau(rec.spec.family), "steps": settings.steps,
-            "clean_top1": mean_finite(orig["top1"]) * 100,
-            "clean_top5": mean_finite(orig["top5"]) * 100}
-    # the image metrics of viz_core.metrics.METRICS, means over the images; the originals
-    # are perfect reconstructions of themselves (PSNR inf, SSIM 1)
-    perfect = {"psnr": float("inf"), "ssim": 1.0}
-    keys = metric_keys("image", "reference")
-    rows = [{**base, "method": "original", "label": "original images",
-             "top1": base["clean_top1"], "top5": base["clean_top5"],
-             "self_top1": float("nan"), "rel_error": 0.0,
-             **{k: perfect.get(k, float("nan")) for k in keys if k not in orig},
-             **{k: mean_finite(orig[k]) for k in keys if k in orig},
-             "diverged": 0, "seconds": secs}]
-    for m in settings.methods:
-        a = acc[m]
-        rows.append({**base, "method": m, "label": SCHEME_REGISTRY[m].title,
-                     "top1": mean_finite(a["top1"]) * 100, "top5": mean_finite(a["top5"]) * 100,
-                     "self_top1": mean_finite(a["self_top1"]) * 100,
-                     "rel_error": mean_finite(a["rel_error"]),
-                     **{k: mean_finite(a[k]) for k in keys},
-                     "diverged": int(np.sum(a["diverged"])), "seconds": secs})
-    return {"rows": rows, "samples": samples, "seconds": secs, "examples": examples}
-
-
-def _extend(acc: dict[str, list], values: dict) -> None:
-    for k, v in values.items():
-        acc.setdefault(k, []).extend(np.atleast_1d(np.asarray(v)).tolist())

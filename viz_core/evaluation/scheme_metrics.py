@@ -10,11 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_EPS, TV_LAMBDA
 from viz_core.evaluation.reports import fmt
 from viz_core.metrics import METRICS, metric_label, run_rows
-from viz_core.presets import scheme_config
 from viz_core.schemes import FIG1_SCHEMES
 from viz_core.tables import markdown_table
 

@@ -56,7 +56,7 @@ def _with_kernels(cfg: RunConfig, change: Callable[[KernelSpec], KernelSpec | No
 
 
 def _scheme(cfg: RunConfig, v: str) -> RunConfig:
-    from viz_core.presets import scheme_config
+    from viz_core.config import scheme_config
 
     named = get_scheme(v)
     tv = cfg.tv if cfg.tv > 0 else None
