@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from viz_core import schemes
 from viz_core.config import RunConfig, scheme_config
 from viz_core.kernels import KernelSpec
-from viz_core.schemes import (
-    CUSTOM,
-    FIG1_ROWS,
-    FIG1_SCHEMES,
-    OFFLINE_SCHEMES,
-    SCHEME_REGISTRY,
-    STRUCTURE_SLOTS,
-    TABLE1_SCHEMES,
-    Scheme,
-    scheme_of,
-    structure_of,
-)
+from viz_core.schemes import CUSTOM, SCHEME_REGISTRY, Scheme, scheme_of, structure_of
 
 ID = KernelSpec("identity")
 S = KernelSpec("sobolev", None, 7)
@@ -57,17 +47,17 @@ def test_every_registry_scheme_round_trips_through_its_config(key):
 
 
 def test_structure_of_is_the_inverse_of_the_slots():
-    for structure, (f, e) in STRUCTURE_SLOTS.items():
+    for structure, (f, e) in schemes.STRUCTURE_SLOTS.items():
         assert structure_of(f, e) == structure
     assert structure_of(KernelSpec("sobolev"), None) == "fluid"  # truthy slots count
 
 
 def test_named_groups_are_registry_keys_and_need_no_registry_order():
-    assert FIG1_SCHEMES == tuple(k for row in FIG1_ROWS.values() for k in row)
-    assert list(FIG1_ROWS) == ["Gaussian G_sigma", "Sobolev S_gamma", "Baselines"]
-    assert all(SCHEME_REGISTRY[k].kind == "gaussian" for k in FIG1_ROWS["Gaussian G_sigma"])
-    assert all(SCHEME_REGISTRY[k].kind == "sobolev" for k in FIG1_ROWS["Sobolev S_gamma"])
-    for group in (FIG1_SCHEMES, TABLE1_SCHEMES, OFFLINE_SCHEMES):
+    assert schemes.FIG1_SCHEMES == tuple(k for row in schemes.FIG1_ROWS.values() for k in row)
+    assert list(schemes.FIG1_ROWS) == ["Gaussian G_sigma", "Sobolev S_gamma", "Baselines"]
+    assert all(SCHEME_REGISTRY[k].kind == "gaussian" for k in schemes.FIG1_ROWS["Gaussian G_sigma"])
+    assert all(SCHEME_REGISTRY[k].kind == "sobolev" for k in schemes.FIG1_ROWS["Sobolev S_gamma"])
+    for group in (schemes.FIG1_SCHEMES, schemes.TABLE1_SCHEMES, schemes.OFFLINE_SCHEMES):
         assert set(group) <= set(SCHEME_REGISTRY) and len(set(group)) == len(group)
     # the paper's three Table 1 methods are there (Sec. 3.2)
-    assert {"tv", "fluid_sobolev", "fluid_elastic_sobolev"} <= set(TABLE1_SCHEMES)
+    assert {"tv", "fluid_sobolev", "fluid_elastic_sobolev"} <= set(schemes.TABLE1_SCHEMES)
