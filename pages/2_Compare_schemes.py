@@ -37,6 +37,7 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.metrics import image_metrics, metric_label
 from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
 from viz_core.transforms import parse_octaves
 
@@ -180,20 +181,20 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     steps, _, act = rec.curves()
     series = []
     rows = []
+    met = image_metrics(rec.images)  # the registry's metrics, under the registry's labels
+    hf, tv = metric_label("hf_fraction"), metric_label("total_variation")
     for i, label in enumerate(rec.labels):
         freq, power = spectra.radial_power_spectrum(rec.images[i])
         series.append((label, freq, power))
         rows.append({"scheme": label,
                      ph["act_name"]: float(act[-1, i]) if len(steps) else None,
-                     "high-freq. energy": spectra.high_frequency_fraction(rec.images[i]),
-                     "total variation": spectra.total_variation(rec.images[i])})
+                     hf: float(met["hf_fraction"][i]), tv: float(met["total_variation"][i])})
     fig = session_figure(("cmp_spectrum", tuple(s[0] for s in series)),
                          lambda: plots.spectrum_figure(series),
                          lambda f: plots.set_spectra(f, series))
     ph["spectrum"].plotly_chart(fig, key=f"{key}_spectrum")
     ph["table"].dataframe(rows, hide_index=True, width="stretch",
-                          column_config={"high-freq. energy": st.column_config.NumberColumn(
-                              format="percent")})
+                          column_config={hf: st.column_config.NumberColumn(format="percent")})
 
 
 def main() -> None:

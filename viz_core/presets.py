@@ -51,7 +51,7 @@ from viz_core.config import DEFAULT_MODEL, RunConfig, scheme_config, stable_tv
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.samples import first_sample
-from viz_core.schemes import FIG1_SCHEMES
+from viz_core.schemes import FIG1_ROWS, FIG1_SCHEMES, PAPER_INVERSION_SCHEMES
 from viz_core.transforms import Octave
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
@@ -152,7 +152,7 @@ def fig1() -> Preset:
 
 def fig2() -> Preset:
     """Fig. 2: daisy on three architectures, with and without octaves (Sec. 3.1)."""
-    cells = ("tv", "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev")
+    cells = ("tv", *FIG1_ROWS["Sobolev S_gamma"])  # the caption's Sobolev comparison
     batches, offline = [], []
 
     def pair(model: str, recipe: list, target: int, label: str) -> list[Batch]:
@@ -192,7 +192,7 @@ def fig2() -> Preset:
 
 def _inversion_schemes(base: RunConfig, size: int = 11, tv: float | None = None
                        ) -> list[RunConfig]:
-    return scheme_grid(base, size, tv, schemes=("tv", "fluid_sobolev", "fluid_elastic_sobolev"))
+    return scheme_grid(base, size, tv, schemes=PAPER_INVERSION_SCHEMES)
 
 
 def fig4() -> Preset:

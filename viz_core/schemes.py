@@ -54,7 +54,7 @@ CUSTOM = "custom"
 _KIND_TITLES = {"gaussian": "Gaussian", "sobolev": "Sobolev", "spectral": "spectral"}
 
 __all__ = ["BORDERS", "CUSTOM", "ELASTIC_KINDS", "FIG1_ROWS", "FIG1_SCHEMES", "FLUID_KINDS",
-           "OFFLINE_SCHEMES", "SCHEME_REGISTRY", "SIZED_KINDS",
+           "OFFLINE_SCHEMES", "PAPER_INVERSION_SCHEMES", "SCHEME_REGISTRY", "SIZED_KINDS",
            "STRUCTURES", "STRUCTURE_SLOTS", "TABLE1_SCHEMES", "NamedScheme", "Scheme",
            "SchemeBank", "demons_step", "get_scheme", "scheme_aliases", "scheme_key", "scheme_of",
            "structure_of", "tv_energy", "tv_gradient"]
@@ -136,9 +136,11 @@ FIG1_ROWS: dict[str, tuple[str, ...]] = {
 FIG1_SCHEMES: tuple[str, ...] = tuple(k for row in FIG1_ROWS.values() for k in row)
 #: Fig. 1's six demons cells (the two kernel rows, without the baselines).
 FIG1_DEMONS: tuple[str, ...] = FIG1_ROWS["Gaussian G_sigma"] + FIG1_ROWS["Sobolev S_gamma"]
-#: The five methods of Table 1 (the paper's three, plus the Gaussian counterparts).
-TABLE1_SCHEMES: tuple[str, ...] = ("tv", "fluid_sobolev", "fluid_elastic_sobolev",
-                                   "fluid_gaussian", "fluid_elastic_gaussian")
+#: The paper's three inversion methods (Fig. 4 and Table 1, Sec. 3.2).
+PAPER_INVERSION_SCHEMES: tuple[str, ...] = ("tv", "fluid_sobolev", "fluid_elastic_sobolev")
+#: The five methods of Table 1 here: the paper's three, plus the Gaussian counterparts.
+TABLE1_SCHEMES: tuple[str, ...] = PAPER_INVERSION_SCHEMES + ("fluid_gaussian",
+                                                             "fluid_elastic_gaussian")
 #: The schemes tuned for the offline models (:mod:`viz_core.offline_presets`).
 OFFLINE_SCHEMES: tuple[str, ...] = (
     "plain", "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev", "fluid_gaussian",
