@@ -74,20 +74,18 @@ def check_batchable(configs: list[RunConfig]) -> None:
 
 
 def prepare_model(config: RunConfig, device: torch.device | None = None) -> FeatureModel:
-    """Load the model a configuration names (offline, cached, random or from a file)."""
-    from pathlib import Path
-
+    """Load the model a configuration names: a zoo name, a network registered with
+    ``models.from_module``, a ``.pt2`` / TorchScript file, ``package.module:factory`` or
+    ``timm:NAME`` (``models.open_model``); ``config.extra`` holds a file's contract
+    (input_size, channels, mean, std, classes)."""
     from viz_core import models
 
-    dev = device or resolve_device(config.device)
-    if Path(config.model).suffix in (".pt", ".pth", ".ts", ".jit") or Path(config.model).is_file():
-        # a user's TorchScript classifier (normalised input -> logits)
-        channels = int(config.extra.get("channels", 3))
-        mean = config.extra.get("mean") or (models.IMAGENET_MEAN if channels == 3 else (0.5,))
-        std = config.extra.get("std") or (models.IMAGENET_STD if channels == 3 else (0.5,))
-        return models.load_torchscript(config.model, int(config.extra.get("input_size", 224)),
-                                       channels, tuple(mean), tuple(std), device=dev)
-    return models.load_model(config.model, weights=config.weights, device=dev, seed=config.seed)
+    extra = config.extra
+    return models.open_model(config.model, weights=config.weights,
+                             device=device or resolve_device(config.device), seed=config.seed,
+                             input_size=extra.get("input_size"), channels=extra.get("channels"),
+                             mean=extra.get("mean"), std=extra.get("std"),
+                             classes=extra.get("classes"))
 
 
 def load_reference(config: RunConfig, model: FeatureModel) -> torch.Tensor:
