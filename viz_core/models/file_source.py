@@ -62,17 +62,16 @@ class _Program(nn.Module):
 
 
 def _module_outputs(gm: torch.fx.GraphModule) -> dict[str, torch.fx.Node]:
-    """Module path -> the last graph node computed inside that module, in graph order."""
+    """Module path -> the last graph node computed inside that module, in the order the
+    modules are entered (as ``named_modules()`` lists them)."""
     last: dict[str, torch.fx.Node] = {}
     for node in gm.graph.nodes:
         if node.op != "call_function":
             continue
         for path, _ in (node.meta.get("nn_module_stack") or {}).values():
             if path:
-                last.pop(path, None)
                 last[path] = node
-    order = {n: i for i, n in enumerate(gm.graph.nodes)}
-    return dict(sorted(last.items(), key=lambda kv: order[kv[1]]))
+    return last
 
 
 def _output_node(gm: torch.fx.GraphModule) -> torch.fx.Node:
