@@ -144,8 +144,11 @@ class BoundTerm:
         self.layers = list(dict.fromkeys(layers))
         if len(self.layers) == 1:
             self.net = model.features(self.layers[0])
-        else:
+        elif hasattr(model, "feature_dict"):
             self.net = model.feature_dict(self.layers)  # one pass for every layer
+        else:  # a model without a multi-layer extractor: one pass per layer
+            nets = {layer: model.features(layer) for layer in self.layers}
+            self.net = lambda x: {layer: net(x) for layer, net in nets.items()}
         ref = reference.to(model.device) if reference is not None else None
         self.leaves = [(c, layer, lf.make(Binding(model, layer, ref)))
                        for (c, lf), layer in zip(term.parts, layers)]
