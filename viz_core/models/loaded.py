@@ -272,6 +272,10 @@ class LoadedModel:
             modules = dict(self.net.named_modules())
             if key in modules:
                 return key
+        if self.is_script:
+            raise VizError(f"TorchScript models only support the layer 'logits' (asked for "
+                           f"{name!r}); export the network with torch.export (a .pt2 file) to "
+                           "reach its inner layers", field="layer")
         choices = self.layers + list(self.aliases)
         close = difflib.get_close_matches(key, choices, n=5, cutoff=0.5)
         hint = f" Close matches: {', '.join(close)}." if close else ""
