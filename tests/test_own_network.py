@@ -15,13 +15,12 @@ import torch
 from PIL import Image
 
 import viz_core
+from tests.own_nets import Untraceable, branchy
 from viz_core import models
 from viz_core.config import RunConfig
 from viz_core.engine import run_to_end
 from viz_core.errors import VizError
 from viz_core.transforms import Octave
-
-from tests.own_nets import Untraceable, branchy
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -120,7 +119,7 @@ def test_untraceable_network_works_with_hooks():
     net = Untraceable()
     model = viz_core.from_module(net, input_size=32, channels=1, name="untraceable_test")
     try:
-        with pytest.raises(Exception):  # fx cannot trace it
+        with pytest.raises(torch.fx.proxy.TraceError):  # fx cannot trace it
             torch.fx.symbolic_trace(net)
         res = run_to_end(RunConfig(model="untraceable_test", layer="block", channel=1, steps=6),
                          keep_frames=False)
