@@ -20,7 +20,7 @@ from torch import nn
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.models.loaded import LoadedModel, TokenGrid
-from viz_core.zoo import ModelSpec
+from viz_core.zoo import ModelSpec, available_models
 
 __all__ = ["check_contract", "from_module", "register", "registered", "unregister"]
 
@@ -86,14 +86,16 @@ def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
                 classes: Sequence[str] | None = None, name: str | None = None,
                 device: str | torch.device | None = None, pretrained: bool = True,
                 tokens: TokenGrid | None = None, layers: Sequence[str] | None = None,
-                description: str = "") -> LoadedModel:
+                default_layer: str = "logits", description: str = "", label: str = "",
+                keep: bool = True) -> LoadedModel:
     """Wrap any classifier ``net`` (input -> logits) as a :class:`LoadedModel`, without
     changing it, and register it under ``name`` so that ``RunConfig(model=name)`` runs it.
 
     ``mean``/``std``: the network's input normalisation (default: none, the network takes
     pixels in [0, 1]); ``classes``: names of its logits; ``device``: where to run (default:
     where its parameters are; another device runs a copy). Layers: ``named_modules()``
-    names and ``"logits"``.
+    names and ``"logits"`` (``layers`` gives a shorter catalogue; every module name still
+    resolves). ``keep=False`` leaves the wrapper unregistered.
     """
     if not isinstance(net, nn.Module):
         raise VizError(f"from_module needs a torch.nn.Module, got {type(net).__name__}",
@@ -107,22 +109,19 @@ def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
     name = name or re.sub(r"[^A-Za-z0-9_.-]", "_", type(net).__name__)
     source = f"{name} ({type(net).__name__})"
     out = _probe(net, channels, input_size, dev, source)
-    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
+    spec = ModelSpec(name, "user", input_size, channels, mean, std, default_layer,
                      description or f"user network {type(net).__name__}", False, input_size)
     catalogue = list(layers) if layers is not None else [
         n for n, _ in net.named_modules() if n]
-    label = name if pretrained else f"{name} (RANDOM weights)"
+    label = label or (name if pretrained else f"{name} (RANDOM weights)")
     lm = LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), source),
                      catalogue + ["logits"], {}, pretrained, label, dev, tokens=tokens)
-    register(lm)
-    return lm
+    return register(lm) if keep else lm
 
 
 def register(model: LoadedModel) -> LoadedModel:
     """Make ``model`` runnable by name (``RunConfig(model=model.spec.name)``); a zoo name
     cannot be taken."""
-    from viz_core.zoo import available_models
-
     name = model.spec.name
     if name in {s.name for s in available_models()}:
         raise VizError(f"{name!r} is a zoo model; give your network another name",
