@@ -216,3 +216,39 @@ def test_torchscript_is_legacy_and_quiet(tmp_path):
     r = _cli("--model", str(file), "--input-size", "32", "--channels", "1", "--target", "1",
              "--steps", "3", "--out", str(tmp_path / "x.png"), cwd=tmp_path)
     assert r.returncode == 0 and "deprecated" not in r.stderr, r.stderr
+
+
+def test_team_models_from_demons_viz_toml(tmp_path, monkeypatch, wrapped):
+    _, ref = wrapped
+    (tmp_path / "nets").mkdir()
+    _export(tmp_path / "nets" / "branchy.pt2")
+    (tmp_path / "names.txt").write_text("a\nb\nc\nd\ne\n")
+    toml = tmp_path / "demons-viz.toml"
+    toml.write_text('''
+[[model]]
+name = "team_import"
+source = "tests.own_nets:branchy"
+input_size = 32
+channels = 1
+classes_file = "names.txt"
+
+[[model]]
+name = "team_file"
+source = "nets/branchy.pt2"
+mean = [0.0]
+std = [1.0]
+''')
+    monkeypatch.setenv(models.TEAM_ENV, str(toml))
+    assert list(models.team_models()) == ["team_import", "team_file"]
+    x = torch.rand(2, 1, 32, 32)
+    for name in ("team_import", "team_file"):
+        m = models.open_model(name)
+        torch.testing.assert_close(m.features("block")(x), ref.features("block")(x))
+    assert models.open_model("team_import").classes == list("abcde")
+    assert models.open_model("team_file").spec.input_size == 32  # recorded in the program
+    res = run_to_end(RunConfig(model="team_file", layer="block", channel=2, steps=3),
+                     keep_frames=False)
+    assert np.isfinite(res.final.activation).all()
+    toml.write_text('[[model]]\nname = "x"\nsource = "a:b"\nsizes = 3\n')
+    with pytest.raises(VizError, match="unknown key 'sizes'"):
+        models.team_models()

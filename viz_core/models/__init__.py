@@ -10,6 +10,7 @@ exported program       ``FILE.pt2``                               ``file_source`
 import string          ``package.module:factory``                 ``file_source``
 TorchScript (legacy)   ``FILE.pt``                                ``file_source``
 timm (extra)           ``timm:NAME``                              ``timm_source``
+team list               a name in ``demons-viz.toml``              ``team``
 =====================  =========================================  ==========================
 
 A new source is one module here and one branch in :func:`open_model`.
@@ -32,6 +33,7 @@ from viz_core.models.file_source import (
 )
 from viz_core.models.loaded import LoadedModel, TokenGrid
 from viz_core.models.module_source import from_module, register, registered, unregister
+from viz_core.models.team import TEAM_ENV, TeamModel, team_models
 from viz_core.models.zoo_source import load_model, load_state, read_state_dict
 from viz_core.zoo import (
     FMNIST_MEAN,
@@ -48,7 +50,8 @@ from viz_core.zoo import (
 
 __all__ = [
     "FMNIST_MEAN", "FMNIST_STD", "IMAGENET_MEAN", "IMAGENET_STD", "LoadedModel", "ModelSpec",
-    "TokenGrid", "assets_dir", "available_models", "from_module", "get_spec", "is_file_model",
+    "TEAM_ENV", "TeamModel", "TokenGrid", "assets_dir", "available_models", "from_module",
+    "get_spec", "is_file_model", "team_models",
     "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
     "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
     "unregister", "weights_status",
@@ -76,6 +79,13 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     own = registered(name)
     if own is not None:
         return own
+    team = team_models().get(name)
+    if team is not None:  # a team's model from demons-viz.toml: its contract is there
+        return open_model(team.source, weights=weights, device=device, seed=seed,
+                          **team.contract())
+    if Path(name).suffix == ".pt2":  # the program records its input shape
+        return load_exported(name, input_size=input_size, channels=channels, mean=mean,
+                             std=std, classes=classes, device=device)
     contract = {"input_size": int(input_size or 224), "channels": int(channels or 3),
                 "mean": mean, "std": std, "classes": classes, "device": device}
     if name.startswith("timm:"):
@@ -83,8 +93,6 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
 
         return load_timm(name[len("timm:"):], weights=weights, device=device, seed=seed,
                          classes=classes)
-    if Path(name).suffix == ".pt2":
-        return load_exported(name, **contract)
     if is_file_model(name):  # legacy defaults of the CLI: ImageNet, or 0.5 for grey
         if mean is None and std is None and contract["channels"] == 1:
             contract.update(mean=(0.5,), std=(0.5,))

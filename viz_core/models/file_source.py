@@ -95,16 +95,29 @@ def _cut(gm: torch.fx.GraphModule, nodes: dict[str, torch.fx.Node]) -> torch.fx.
     return clone_outputs(sub)
 
 
-def load_exported(path: str | os.PathLike, *, input_size: int, channels: int = 3,
-                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                  classes: Sequence[str] | None = None,
+def _input_shape(gm: torch.fx.GraphModule) -> tuple[int, int] | None:
+    """(channels, size) of the program's image input when the graph records them."""
+    for node in gm.graph.nodes:
+        val = node.meta.get("val") if node.op == "placeholder" else None
+        if isinstance(val, torch.Tensor) and val.ndim == 4:
+            try:
+                c, h, w = (int(d) for d in val.shape[1:])
+            except TypeError:  # a symbolic size
+                return None
+            return (c, h) if h == w else None
+    return None
+
+
+def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
+                  channels: int | None = None, mean: Sequence[float] | None = None,
+                  std: Sequence[float] | None = None, classes: Sequence[str] | None = None,
                   device: str | torch.device = "cpu") -> LoadedModel:
     """A ``torch.export`` program saved with ``torch.export.save`` (normalised input ->
-    logits); inner layers by module path wherever the graph records them."""
+    logits); inner layers by module path wherever the graph records them. ``input_size``
+    and ``channels`` default to the shape the program was exported with."""
     p = Path(path)
     if not p.is_file():
         raise VizError(f"exported program {p} does not exist", field="model")
-    mean, std = check_contract(input_size, channels, mean, std)
     dev = resolve_device(device)
     try:
         program = torch.export.load(str(p))
@@ -112,6 +125,10 @@ def load_exported(path: str | os.PathLike, *, input_size: int, channels: int = 3
     except Exception as exc:
         raise VizError(f"cannot load exported program {p}: {_first_line(exc)}",
                        field="model") from None
+    recorded = _input_shape(gm)
+    channels = channels or (recorded[0] if recorded else 3)
+    input_size = input_size or (recorded[1] if recorded else 224)
+    mean, std = check_contract(input_size, channels, mean, std)
     for param in gm.parameters():
         param.requires_grad_(False)
     logits = _output_node(gm)
