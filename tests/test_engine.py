@@ -192,8 +192,10 @@ def test_divergence_is_caught_and_last_finite_image_kept(tiny_model, monkeypatch
     assert last.diverged[0] is None
     assert "step 8" in last.diverged[1] and "NaN" in last.diverged[1]
     assert np.isfinite(last.images).all()
-    # sample 1 froze at its last finite pre-image (that of step 7)
+    # sample 1 froze at the pre-image of its last frame before the failure (step 5)
     np.testing.assert_array_equal(last.images[1], frames[2].images[1])
+    np.testing.assert_array_equal(last.images[1], frames[1].images[1])
+    assert frames[1].step == 5 and not frames[1].diverged[1]
     assert np.isfinite(last.objective).all()
     # the frozen sample reports the numbers of its last finite step, not the start values
     assert np.isfinite(last.grad_norm).all() and (last.grad_norm > 0).all()
