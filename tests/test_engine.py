@@ -315,3 +315,30 @@ def test_no_host_sync_on_steps_that_yield_nothing():
         torch.cuda.set_sync_debug_mode("default")
     names = [f.name for f in traceback.extract_tb(err.value.__traceback__)]
     assert "frame" in names, names  # the first synchronisation is the frame's copy to host
+
+
+def test_adam_moments_carry_over_between_stages_at_the_same_scale(tiny_model):
+    # two stages at scale 1.0 with the same step size are one Adam run of their total steps;
+    # restarting the moments at the stage boundary would make the second stage's first
+    # steps bias-corrected from zero and change the result
+    kw = dict(optimizer="adam", step_size=6.0, fluid=S, every=20)
+    one = run_to_end(am(steps=20, **kw), tiny_model, keep_frames=False).final
+    two = run_to_end(am(octaves=[Octave(1.0, 10, 6.0), Octave(1.0, 10, 6.0)], **kw),
+                     tiny_model, keep_frames=False).final
+    np.testing.assert_allclose(two.images, one.images, atol=1e-6)
+
+
+def test_adam_moments_restart_where_the_canvas_changes_size(tiny_model, monkeypatch):
+    import viz_core.engine as engine
+
+    made = []
+    real = engine._Adam.__init__
+
+    def spy(self, u, *a):
+        made.append(tuple(u.shape))
+        real(self, u, *a)
+
+    monkeypatch.setattr(engine._Adam, "__init__", spy)
+    octs = [Octave(1.0, 3, 4.0), Octave(1.0, 3, 2.0), Octave(1.2, 3, 2.0)]
+    run_to_end(am(optimizer="adam", octaves=octs, every=9), tiny_model, keep_frames=False)
+    assert [s[-1] for s in made] == [32, 38]  # one state for the two 1.0 stages, one at 1.2

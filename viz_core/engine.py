@@ -172,7 +172,7 @@ def run(
                      labels, health.messages(cfgs), done, stopped)
 
     yield frame(0)
-    x = g = None
+    x = g = adam = None
     mode = c0.octave_mode
     canvases = canvas_sizes([o.scale for o in schedules[0]], size, mode)
     try:
@@ -184,7 +184,7 @@ def run(
             tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
             tv_coef = tau * tv
             tau_numel = tau * numel
-            adam = _Adam(u, c0.adam_betas, c0.adam_eps) if use_adam else None
+            adam = _stage_adam(adam, u, c0) if use_adam else None
             moves = bool(jpx) or canvas > size
             for _ in range(stage[0].steps):
                 if should_stop is not None and should_stop():
@@ -233,6 +233,16 @@ def run(
     finally:
         if dev.type == "cuda":  # a finished or cancelled run gives its memory back
             torch.cuda.empty_cache()
+
+
+def _stage_adam(adam: _Adam | None, u: torch.Tensor, c0: RunConfig) -> _Adam:
+    """Adam's state for an octave stage: the moments carry over from the previous stage when
+    the canvas keeps its size (stages at the same scale: one optimisation with a new step
+    size, as torch.optim.Adam with a changed learning rate), and restart when it changes
+    (the moments belong to pixels that no longer exist)."""
+    if adam is not None and adam.m.shape == u.shape:
+        return adam
+    return _Adam(u, c0.adam_betas, c0.adam_eps)
 
 
 class _Adam:
