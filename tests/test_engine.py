@@ -342,3 +342,41 @@ def test_adam_moments_restart_where_the_canvas_changes_size(tiny_model, monkeypa
     octs = [Octave(1.0, 3, 4.0), Octave(1.0, 3, 2.0), Octave(1.2, 3, 2.0)]
     run_to_end(am(optimizer="adam", octaves=octs, every=9), tiny_model, keep_frames=False)
     assert [s[-1] for s in made] == [32, 38]  # one state for the two 1.0 stages, one at 1.2
+
+
+@pytest.mark.parametrize("names", [["plain", "fluid-elastic-S"], ["TV", "spectral"],
+                                   ["fluid-elastic-S+TV", "elastic-G"]])
+def test_the_static_in_place_step_equals_the_eager_step(tiny_model, reference, names):
+    # the step a CUDA graph replays (static_step) does the same arithmetic as the eager one
+    for cfg in ([am(every=7, **SCHEMES[k]) for k in names],
+                [inv(steps=20, every=7, **SCHEMES[k]) for k in names]):
+        a = list(run(cfg, tiny_model, reference=reference, static_step=True))
+        b = list(run(cfg, tiny_model, reference=reference, static_step=False))
+        assert [f.step for f in a] == [f.step for f in b]
+        for fa, fb in zip(a, b):
+            np.testing.assert_allclose(fa.images, fb.images, atol=1e-6)
+            np.testing.assert_allclose(fa.objective, fb.objective, rtol=1e-5)
+            np.testing.assert_allclose(fa.grad_norm, fb.grad_norm, rtol=1e-5)
+
+
+def test_the_static_step_catches_divergence_and_then_steps_eagerly(tiny_model, monkeypatch):
+    import viz_core.engine as engine
+
+    real = engine.SchemeBank.step
+    calls = {"n": 0}
+
+    def poisoned(self, u, g, step, *a):
+        out = real(self, u, g, step, *a)
+        calls["n"] += 1
+        if calls["n"] >= 8:  # NaN from the 8th update on for sample 1
+            out[1] = float("nan")
+        return out
+
+    monkeypatch.setattr(engine.SchemeBank, "step", poisoned)
+    frames = list(run([am(), am(fluid=S)], tiny_model, every=5, static_step=True))
+    last = frames[-1]
+    assert last.step == 40 and last.diverged[0] is None
+    assert "step 8" in last.diverged[1]
+    np.testing.assert_array_equal(last.images[1], frames[1].images[1])
+    assert np.isfinite(last.images).all()
+    assert not np.array_equal(last.images[0], frames[2].images[0])  # sample 0 went on

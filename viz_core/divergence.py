@@ -24,7 +24,7 @@ class Health:
 
     def __init__(self, n: int, span: int, dev: torch.device) -> None:
         self.n = n
-        self._alloc(max(1, span), dev)
+        self._alloc(max(1, span) + 1, dev)
         self.j = 0                  # steps recorded since the last check
         self.since = 0              # step count at the last check
         self.alive = [True] * n
@@ -35,6 +35,7 @@ class Health:
         self.act = np.full(n, np.nan, dtype=np.float32)
         self.gn = np.zeros(n, dtype=np.float32)
         self.images: np.ndarray | None = None  # the last frame's pre-images
+        self.jt = torch.zeros(1, dtype=torch.long, device=dev)  # record_static's row
 
     def _alloc(self, span: int, dev: torch.device) -> None:
         self.rec = torch.zeros(2, span, self.n, device=dev)
@@ -56,11 +57,28 @@ class Health:
         self.last = (d, act, g)
         return new if self.mask is None else torch.where(self.mask, new, x)
 
+    def record_static(self, new: torch.Tensor, g_l1: torch.Tensor, d: torch.Tensor) -> None:
+        """:meth:`record` with the row index on the device (replayable as a CUDA graph);
+        :meth:`count` does the host's part."""
+        vals = torch.stack((new.sum(dim=(1, 2, 3)), g_l1.view(-1) + d)).unsqueeze(1)
+        self.rec.index_copy_(1, self.jt, vals)
+        self.jt.add_(1)
+
+    def count(self, last: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> None:
+        """The host's part of a :meth:`record_static` step (``last``: its D, activation, g)."""
+        self.j += 1
+        self.last = last
+
+    def sync_index(self) -> None:
+        """Before static steps: the device row index follows the host's count."""
+        self.jt.fill_(self.j)
+
     def check(self, u: torch.Tensor, step: int) -> None:
         """At a frame: find samples whose updates since the last frame were not finite,
         put their last frame's pre-image back into ``u`` (in place) and freeze them; take
         the numbers of the last step for the others."""
         j, self.j, self.since = self.j, 0, step
+        self.jt.zero_()
         since = step - j
         if j and not bool(torch.isfinite(self.rec[:, :j]).all()):
             bad = ~torch.isfinite(self.rec[:, :j]).all(0)  # (j, n)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from viz_core import step_graph
 from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.divergence import Health
@@ -109,6 +110,7 @@ def run(
     reference: torch.Tensor | None = None,
     stop: threading.Event | Callable[[], bool] | None = None,
     every: int | None = None,
+    static_step: bool | None = None,
 ) -> Iterator[Frame]:
     """Run configurations (one batch) and yield a :class:`Frame` at step 0, every ``every``
     steps (default ``config.every``), at octave ends and at the end.
@@ -117,6 +119,9 @@ def run(
     to invert as a (1|B, C, S, S) tensor in [0, 1] (else read from ``config.image``);
     ``stop``: checked between steps; when set, the run ends with a final frame marked
     ``stopped``. Closing the generator also ends the run between steps.
+    ``static_step``: None (default) replays a stage's steps as a CUDA graph where that is
+    possible (:mod:`viz_core.step_graph`); True runs the same in-place step on any device
+    (without a graph on the CPU); False never.
     """
     cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
     if not cfgs:
@@ -186,14 +191,14 @@ def run(
             tau_numel = tau * numel
             adam = _stage_adam(adam, u, c0) if use_adam else None
             moves = bool(jpx) or canvas > size
-            for _ in range(stage[0].steps):
-                if should_stop is not None and should_stop():
-                    yield frame(oi, done=True, stopped=True)
-                    return
-                cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) if moves \
-                    else (0, 0, 0, 0)
-                window = (..., slice(cy, cy + size), slice(cx, cx + size))
-                x = u[window].detach().requires_grad_(True)
+
+            def update(xv: torch.Tensor, sy: int, sx: int, window: tuple, step: int,
+                       bank: SchemeBank = bank, adam: _Adam | None = adam,
+                       tau: torch.Tensor = tau, tau_numel: torch.Tensor = tau_numel,
+                       tv_coef: torch.Tensor = tv_coef) -> tuple:
+                """One demons step of the pixels ``xv`` (eq. 18): (x, clipped update,
+                ||g||_1, D, activation, g)."""
+                x = xv.detach().requires_grad_(True)
                 with torch.enable_grad():
                     d, act = objective(roll(x, sy, sx))
                     (g,) = torch.autograd.grad(d.sum(), x)
@@ -209,11 +214,44 @@ def run(
                     d_tv = torch.addcmul(gs, tv, tv_gradient(x, eps)) if bank.any_tv else gs
                     new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
                                     eps)
-                new = health.record(x, new.clamp_(0, 1), g_l1, d.detach(), act, g)
-                if canvas == size:
-                    u = new
+                return x, new.clamp_(0, 1), g_l1, d.detach(), act, g
+
+            # the same step in place on static buffers, replayable as a CUDA graph
+            # (step_graph): nothing in it changes from one step to the next
+            stepper = None
+            if (not moves and adam is None and health.mask is None
+                    and all(c.elastic_every == 1 for c in cfgs)
+                    and (static_step or (static_step is None and step_graph.usable(
+                        dev, stage[0].steps)))):
+                last: list = [None]
+                u = u.contiguous()
+
+                def in_place(u: torch.Tensor = u, last: list = last, update=update) -> None:
+                    _, new, g_l1, d, act, g = update(u, 0, 0, (...,), 0)
+                    health.record_static(new, g_l1, d)
+                    u.copy_(new)
+                    last[0] = (d, act, g)
+
+                health.sync_index()
+                stepper = (step_graph.GraphedStep(in_place) if dev.type == "cuda"
+                           else step_graph.EagerStep(in_place))
+            for _ in range(stage[0].steps):
+                if should_stop is not None and should_stop():
+                    yield frame(oi, done=True, stopped=True)
+                    return
+                if stepper is not None and health.mask is None:
+                    stepper.step()
+                    health.count(last[0])
                 else:
-                    u[window] = new
+                    cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) \
+                        if moves else (0, 0, 0, 0)
+                    window = (..., slice(cy, cy + size), slice(cx, cx + size))
+                    x, new, g_l1, d, act, g = update(u[window], sy, sx, window, step)
+                    new = health.record(x, new, g_l1, d, act, g)
+                    if canvas == size:
+                        u = new
+                    else:
+                        u[window] = new
                 step += 1
                 if step % every == 0 and step < total:
                     f = frame(oi)
