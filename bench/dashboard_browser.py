@@ -139,14 +139,15 @@ def scenarios(device: str) -> list[Scenario]:
         sys.path.remove(str(ROOT))
     sys.path.insert(0, str(ROOT))
     sys.modules.pop("dashboard", None)
-    from dashboard import state
     from dashboard import sweeps_view as sv
+    from dashboard.settings.compare import compare_configs, compare_defaults
+    from dashboard.settings.playground import playground_defaults, settings_to_config
     from viz_core import engine, models
     from viz_core.sweeps import run_sweep
 
-    pg = state.settings_to_config({**state.PLAYGROUND_DEFAULTS, "device": device})
-    cmp = state.compare_configs({**state.COMPARE_DEFAULTS, "device": device})
-    sweep = sv.sweep_of({**sv.SWEEP_DEFAULTS, **SWEEP_2X2})
+    pg = settings_to_config({**playground_defaults(), "device": device})
+    cmp = compare_configs({**compare_defaults(), "device": device})
+    sweep = sv.sweep_of({**sv.sweep_defaults(), **SWEEP_2X2})
     model = models.load_model(pg.model, device=pg.device)
     cmp_model = models.load_model(cmp[0].model, device=pg.device)
 
