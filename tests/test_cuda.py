@@ -106,3 +106,41 @@ def test_adversarial_attack_runs_on_the_gpu():
     assert adv.device.type == "cuda"
     norms = (adv - x).flatten(1).norm(dim=1)
     assert float(norms.max()) <= 1.0 + 1e-4 and float(adv.min()) >= 0 and float(adv.max()) <= 1
+
+
+@pytest.mark.parametrize("name", ["fluid-elastic-S", "TV", "spectral", "sobolev-fft"])
+def test_the_cuda_graph_step_equals_the_eager_step(name, monkeypatch):
+    from viz_core import step_graph
+    from viz_core.engine import run
+
+    made = []
+    real = step_graph.GraphedStep.__init__
+
+    def spy(self, fn):
+        made.append(self)
+        real(self, fn)
+
+    monkeypatch.setattr(step_graph.GraphedStep, "__init__", spy)
+    cfg = RunConfig(model="fmnist_vgg", target=7, steps=12, step_size=2.0, seed=1,
+                    device="cuda", every=4, **SCHEMES[name])
+    graphed = list(run(cfg))
+    assert made and made[0].graph is not None  # the stage was captured and replayed
+    eager = list(run(cfg, static_step=False))
+    assert [f.step for f in graphed] == [f.step for f in eager]
+    for a, b in zip(graphed, eager):
+        torch.testing.assert_close(torch.from_numpy(a.images), torch.from_numpy(b.images),
+                                   atol=1e-4, rtol=0)
+        torch.testing.assert_close(torch.from_numpy(a.grad_norm),
+                                   torch.from_numpy(b.grad_norm), rtol=1e-3, atol=0)
+
+
+def test_the_cuda_graph_step_catches_divergence():
+    from viz_core.engine import run
+
+    cfg = RunConfig(model="fmnist_vgg", target=7, steps=16, step_size=1e300, seed=1,
+                    device="cuda", every=4, grad_norm="none", elastic=G)
+    graphed = list(run(cfg))
+    eager = list(run(cfg, static_step=False))
+    assert graphed[-1].diverged == eager[-1].diverged
+    assert graphed[-1].diverged[0] and "diverged at step" in graphed[-1].diverged[0]
+    assert all(torch.isfinite(torch.from_numpy(f.images)).all() for f in graphed)

@@ -199,8 +199,10 @@ def test_divergence_is_caught_and_last_finite_image_kept(tiny_model, monkeypatch
     assert last.diverged[0] is None
     assert "step 8" in last.diverged[1] and "NaN" in last.diverged[1]
     assert np.isfinite(last.images).all()
-    # sample 1 froze at its last finite pre-image (that of step 7)
+    # sample 1 froze at the pre-image of its last frame before the failure (step 5)
     np.testing.assert_array_equal(last.images[1], frames[2].images[1])
+    np.testing.assert_array_equal(last.images[1], frames[1].images[1])
+    assert frames[1].step == 5 and not frames[1].diverged[1]
     assert np.isfinite(last.objective).all()
     # the frozen sample reports the numbers of its last finite step, not the start values
     assert np.isfinite(last.grad_norm).all() and (last.grad_norm > 0).all()
@@ -323,3 +325,68 @@ def test_no_host_sync_on_steps_that_yield_nothing():
         torch.cuda.set_sync_debug_mode("default")
     names = [f.name for f in traceback.extract_tb(err.value.__traceback__)]
     assert "frame" in names, names  # the first synchronisation is the frame's copy to host
+
+
+def test_adam_moments_carry_over_between_stages_at_the_same_scale(tiny_model):
+    # two stages at scale 1.0 with the same step size are one Adam run of their total steps;
+    # restarting the moments at the stage boundary would make the second stage's first
+    # steps bias-corrected from zero and change the result
+    kw = dict(optimizer="adam", step_size=6.0, fluid=S, every=20)
+    one = run_to_end(am(steps=20, **kw), tiny_model, keep_frames=False).final
+    two = run_to_end(am(octaves=[Octave(1.0, 10, 6.0), Octave(1.0, 10, 6.0)], **kw),
+                     tiny_model, keep_frames=False).final
+    np.testing.assert_allclose(two.images, one.images, atol=1e-6)
+
+
+def test_adam_moments_restart_where_the_canvas_changes_size(tiny_model, monkeypatch):
+    import viz_core.engine as engine
+
+    made = []
+    real = engine._Adam.__init__
+
+    def spy(self, u, *a):
+        made.append(tuple(u.shape))
+        real(self, u, *a)
+
+    monkeypatch.setattr(engine._Adam, "__init__", spy)
+    octs = [Octave(1.0, 3, 4.0), Octave(1.0, 3, 2.0), Octave(1.2, 3, 2.0)]
+    run_to_end(am(optimizer="adam", octaves=octs, every=9), tiny_model, keep_frames=False)
+    assert [s[-1] for s in made] == [32, 38]  # one state for the two 1.0 stages, one at 1.2
+
+
+@pytest.mark.parametrize("names", [["plain", "fluid-elastic-S"], ["TV", "spectral"],
+                                   ["fluid-elastic-S+TV", "elastic-G"]])
+def test_the_static_in_place_step_equals_the_eager_step(tiny_model, reference, names):
+    # the step a CUDA graph replays (static_step) does the same arithmetic as the eager one
+    for cfg in ([am(every=7, **SCHEMES[k]) for k in names],
+                [inv(steps=20, every=7, **SCHEMES[k]) for k in names]):
+        a = list(run(cfg, tiny_model, reference=reference, static_step=True))
+        b = list(run(cfg, tiny_model, reference=reference, static_step=False))
+        assert [f.step for f in a] == [f.step for f in b]
+        for fa, fb in zip(a, b):
+            np.testing.assert_allclose(fa.images, fb.images, atol=1e-6)
+            np.testing.assert_allclose(fa.objective, fb.objective, rtol=1e-5)
+            np.testing.assert_allclose(fa.grad_norm, fb.grad_norm, rtol=1e-5)
+
+
+def test_the_static_step_catches_divergence_and_then_steps_eagerly(tiny_model, monkeypatch):
+    import viz_core.engine as engine
+
+    real = engine.SchemeBank.step
+    calls = {"n": 0}
+
+    def poisoned(self, u, g, step, *a):
+        out = real(self, u, g, step, *a)
+        calls["n"] += 1
+        if calls["n"] >= 8:  # NaN from the 8th update on for sample 1
+            out[1] = float("nan")
+        return out
+
+    monkeypatch.setattr(engine.SchemeBank, "step", poisoned)
+    frames = list(run([am(), am(fluid=S)], tiny_model, every=5, static_step=True))
+    last = frames[-1]
+    assert last.step == 40 and last.diverged[0] is None
+    assert "step 8" in last.diverged[1]
+    np.testing.assert_array_equal(last.images[1], frames[1].images[1])
+    assert np.isfinite(last.images).all()
+    assert not np.array_equal(last.images[0], frames[2].images[0])  # sample 0 went on

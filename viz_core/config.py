@@ -17,7 +17,8 @@ TV gradient; the fluid kernel filters that direction and the elastic kernel acts
 solution as before, so every scheme keeps its meaning (eq. 18):
 ``u <- c + Ke * (u - c - (tau/255) * Kf * adam(g / mean|g| + lambda grad TV))``. Adam's
 learning rate is therefore ``tau / 255``, again roughly the mean change of a pixel per
-step in 0-255 units; its moments restart at every octave (the canvas changes size).
+step in 0-255 units; its moments carry over between octave stages at the same scale
+and restart where the canvas changes size.
 """
 
 from __future__ import annotations

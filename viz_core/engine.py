@@ -7,8 +7,9 @@ Per step, for every sample of the batch:
 2. ``g = grad D(u)`` by autograd (eqs. 1-4, :mod:`viz_core.objectives`);
 3. the demons update of :mod:`viz_core.schemes` (eq. 18 with TV, eqs. 19-20), with the
    step-size convention of :mod:`viz_core.config`, then clipping to [0, 1];
-4. a sample whose update is not finite keeps its last finite pre-image and stops updating
-   (divergence); this is recorded on the device, so nothing synchronises with the host
+4. a sample whose update is not finite stops updating and keeps the pre-image of its last
+   frame before the failure (:mod:`viz_core.divergence`); two small reductions per step
+   are recorded on the device and read at frames, so nothing synchronises with the host
    except on the steps that yield a frame.
 """
 
@@ -23,8 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from viz_core import step_graph
 from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
+from viz_core.divergence import Health
 from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
 from viz_core.schemes import SchemeBank, tv_gradient
@@ -111,6 +114,7 @@ def run(
     reference: torch.Tensor | None = None,
     stop: threading.Event | Callable[[], bool] | None = None,
     every: int | None = None,
+    static_step: bool | None = None,
 ) -> Iterator[Frame]:
     """Run configurations (one batch) and yield a :class:`Frame` at step 0, every ``every``
     steps (default ``config.every``), at octave ends and at the end.
@@ -119,6 +123,9 @@ def run(
     to invert as a (1|B, C, S, S) tensor in [0, 1] (else read from ``config.image``);
     ``stop``: checked between steps; when set, the run ends with a final frame marked
     ``stopped``. Closing the generator also ends the run between steps.
+    ``static_step``: None (default) replays a stage's steps as a CUDA graph where that is
+    possible (:mod:`viz_core.step_graph`); True runs the same in-place step on any device
+    (without a graph on the CPU); False never.
     """
     cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
     if not cfgs:
@@ -164,17 +171,20 @@ def run(
     col = (n, 1, 1, 1)
     tv = torch.tensor([c.tv for c in cfgs], device=dev, dtype=u.dtype).view(col)
     eps = torch.tensor([c.tv_eps for c in cfgs], device=dev, dtype=u.dtype).view(col)
-    health = _Health(n, dev)
+    health = Health(n, min(every, total), dev)
+    numel = float(u[0].numel())
     t_start = time.perf_counter()
     step = 0
 
     def frame(oi: int, done: bool = False, stopped: bool = False) -> Frame:
-        return Frame(step, total, oi, u.detach().float().cpu().numpy().copy(),
-                     *health.numbers(), time.perf_counter() - t_start, labels,
-                     health.messages(cfgs), done, stopped)
+        health.check(u, step)  # puts diverged samples' last frame back into u
+        images = u.detach().float().cpu().numpy().copy()
+        health.images = images
+        return Frame(step, total, oi, images, *health.numbers(), time.perf_counter() - t_start,
+                     labels, health.messages(cfgs), done, stopped)
 
     yield frame(0)
-    x = g = None
+    x = g = adam = None
     mode = c0.octave_mode
     canvases = canvas_sizes([o.scale for o in schedules[0]], size, mode)
     try:
@@ -185,37 +195,70 @@ def run(
             bank = SchemeBank([c.scheme for c in cfgs], taus)
             tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
             tv_coef = tau * tv
-            adam = _Adam(u, c0.adam_betas, c0.adam_eps) if use_adam else None
+            tau_numel = tau * numel
+            adam = _stage_adam(adam, u, c0) if use_adam else None
             moves = bool(jpx) or canvas > size
-            for _ in range(stage[0].steps):
-                if should_stop is not None and should_stop():
-                    yield frame(oi, done=True, stopped=True)
-                    return
-                cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) if moves \
-                    else (0, 0, 0, 0)
-                window = (..., slice(cy, cy + size), slice(cx, cx + size))
-                x = u[window].detach().requires_grad_(True)
+
+            def update(xv: torch.Tensor, sy: int, sx: int, window: tuple, step: int,
+                       bank: SchemeBank = bank, adam: _Adam | None = adam,
+                       tau: torch.Tensor = tau, tau_numel: torch.Tensor = tau_numel,
+                       tv_coef: torch.Tensor = tv_coef) -> tuple:
+                """One demons step of the pixels ``xv`` (eq. 18): (x, clipped update,
+                ||g||_1, D, activation, g)."""
+                x = xv.detach().requires_grad_(True)
                 with torch.enable_grad():
                     d, act = objective(roll(x, sy, sx))
                     (g,) = torch.autograd.grad(d.sum(), x)
                 x = x.detach()
-                # 1 / mean|g| (config), a factor of the step size as the kernels are linear;
-                # a NaN or Inf gradient makes the update non-finite
-                scale = 1.0 if raw_grad else g[0].numel() / torch.linalg.vector_norm(
-                    g, 1, dim=(1, 2, 3), keepdim=True).clamp_min(1e-30)
+                # ||g||_1: the normalisation 1 / mean|g| (config), a factor of the step size
+                # as the kernels are linear; non-finite for a NaN or Inf gradient (health)
+                g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
                 if adam is None:
-                    new = bank.step(x, g, step, center, tau * scale, tv_coef, eps)
+                    coef = tau if raw_grad else tau_numel / g_l1.clamp_min(1e-30)
+                    new = bank.step(x, g, step, center, coef, tv_coef, eps)
                 else:
-                    d_tv = torch.addcmul(g * scale, tv, tv_gradient(x, eps)) if bank.any_tv \
-                        else g * scale
+                    gs = g if raw_grad else g * (numel / g_l1.clamp_min(1e-30))
+                    d_tv = torch.addcmul(gs, tv, tv_gradient(x, eps)) if bank.any_tv else gs
                     new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
                                     eps)
-                new = new.clamp_(0, 1)
-                new = health.keep_finite(step, x, new, d.detach(), act, g)
-                if canvas == size:
-                    u = new
+                return x, new.clamp_(0, 1), g_l1, d.detach(), act, g
+
+            # the same step in place on static buffers, replayable as a CUDA graph
+            # (step_graph): nothing in it changes from one step to the next
+            stepper = None
+            if (not moves and adam is None and health.mask is None
+                    and all(c.elastic_every == 1 for c in cfgs)
+                    and (static_step or (static_step is None and step_graph.usable(
+                        dev, stage[0].steps)))):
+                last: list = [None]
+                u = u.contiguous()
+
+                def in_place(u: torch.Tensor = u, last: list = last, update=update) -> None:
+                    _, new, g_l1, d, act, g = update(u, 0, 0, (...,), 0)
+                    health.record_static(new, g_l1, d)
+                    u.copy_(new)
+                    last[0] = (d, act, g)
+
+                health.sync_index()
+                stepper = (step_graph.GraphedStep(in_place) if dev.type == "cuda"
+                           else step_graph.EagerStep(in_place))
+            for _ in range(stage[0].steps):
+                if should_stop is not None and should_stop():
+                    yield frame(oi, done=True, stopped=True)
+                    return
+                if stepper is not None and health.mask is None:
+                    stepper.step()
+                    health.count(last[0])
                 else:
-                    u[window] = new
+                    cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) \
+                        if moves else (0, 0, 0, 0)
+                    window = (..., slice(cy, cy + size), slice(cx, cx + size))
+                    x, new, g_l1, d, act, g = update(u[window], sy, sx, window, step)
+                    new = health.record(x, new, g_l1, d, act, g)
+                    if canvas == size:
+                        u = new
+                    else:
+                        u[window] = new
                 step += 1
                 if step % every == 0 and step < total:
                     f = frame(oi)
@@ -237,6 +280,16 @@ def run(
             torch.cuda.empty_cache()
 
 
+def _stage_adam(adam: _Adam | None, u: torch.Tensor, c0: RunConfig) -> _Adam:
+    """Adam's state for an octave stage: the moments carry over from the previous stage when
+    the canvas keeps its size (stages at the same scale: one optimisation with a new step
+    size, as torch.optim.Adam with a changed learning rate), and restart when it changes
+    (the moments belong to pixels that no longer exist)."""
+    if adam is not None and adam.m.shape == u.shape:
+        return adam
+    return _Adam(u, c0.adam_betas, c0.adam_eps)
+
+
 class _Adam:
     """Adam's moments over a canvas (Kingma and Ba; torch.optim.Adam's arithmetic): the
     descent direction ``m_hat / (sqrt(v_hat) + eps)`` of the pixels in ``window``."""
@@ -255,50 +308,6 @@ class _Adam:
         v.mul_(self.b2).addcmul_(d, d, value=1.0 - self.b2)
         denom = (v.sqrt() / math.sqrt(1.0 - self.b2 ** self.t)).add_(self.eps)
         return m / denom / (1.0 - self.b1 ** self.t)
-
-
-class _Health:
-    """Divergence bookkeeping of a batch, on the device (no host synchronisation): a sample
-    whose update is not finite keeps its last finite pre-image and stops updating, and
-    frames report the numbers of its last finite step.
-
-    There is no separate CPU fast path: skipping this bookkeeping while every sample is
-    finite saved 0.18-0.36 ms on a 2.9 ms fmnist_vgg step in ``bench/overhead.py``
-    (results/bench_overhead_cpu.md), inside that benchmark's run-to-run noise."""
-
-    def __init__(self, n: int, dev: torch.device) -> None:
-        self.alive = torch.ones(n, dtype=torch.bool, device=dev)
-        self.first_bad = torch.full((n,), -1, dtype=torch.long, device=dev)
-        self.d = torch.full((n,), float("nan"), device=dev)
-        self.act = torch.full((n,), float("nan"), device=dev)
-        self.gn = torch.zeros(n, device=dev)
-
-    def keep_finite(self, step: int, x: torch.Tensor, new: torch.Tensor, d: torch.Tensor,
-                    act: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        """``new`` where the sample is (still) finite, else its previous pre-image ``x``."""
-        gn = g.flatten(1).norm(dim=1)
-        ok = torch.isfinite(new).flatten(1).all(1) & torch.isfinite(d) & torch.isfinite(gn)
-        self.first_bad = torch.where(self.alive & ~ok, step + 1, self.first_bad)
-        self.alive = self.alive & ok
-        self.d = torch.where(self.alive, d, self.d)
-        self.act = torch.where(self.alive, act, self.act)
-        self.gn = torch.where(self.alive, gn, self.gn)
-        return torch.where(self.alive.view(-1, 1, 1, 1), new, x)
-
-    def numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(objective, activation, gradient norm) of each sample's last finite step."""
-        return self.d.cpu().numpy(), self.act.cpu().numpy(), self.gn.cpu().numpy()
-
-    def messages(self, cfgs: list[RunConfig]) -> list[str | None]:
-        return [None if b < 0 else _divergence_message(b, cfgs[i])
-                for i, b in enumerate(self.first_bad.tolist())]
-
-
-def _divergence_message(step: int, cfg: RunConfig) -> str:
-    cause = ("p=1 inversion at zero error or a too large step size" if cfg.p == 1 and
-             cfg.task == "inversion" else "the step size is probably too large")
-    return (f"diverged at step {step}: the update produced NaN or Inf ({cause}); "
-            f"kept the last finite pre-image")
 
 
 @dataclass

@@ -1,0 +1,304 @@
+#!/usr/bin/env python
+"""The dashboard as a browser sees it: click -> first frame and click -> "done" in headless
+Chromium, against the same configurations through the library in this process.
+
+Starts ``streamlit run app.py`` on 127.0.0.1, drives Debian's chromium through Playwright
+(never a downloaded browser) and times, per repeat, on a fresh page at 1280x720:
+
+* the Playground's default run (the Run button, until its "done: N steps" message);
+* the Compare page's default grid ("Run all", until its "done" message);
+* a 2 x 2 sweep on the Sweeps page ("Run sweep", until the script is idle again);
+* 4 sessions of the Playground's default run clicked at once, against 4 sequential engine
+  runs of that configuration.
+
+Times in the browser come from the page's own clock (a MutationObserver records when the
+first new pre-image has decoded and when the "done" message or the idle script state
+appears); "first frame" is click -> that first decoded image. Every browser repeat is
+interleaved with a library run of the same configuration (``viz_core.engine.run``;
+``viz_core.sweeps.run_sweep`` for the sweep); medians are reported with the load average.
+``bench/dashboard.py`` (AppTest) stays the script-only figure.
+
+Example: python bench/dashboard_browser.py --repeats 5
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from common import ROOT, base_parser, md_table, report, setup
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+SWEEP_2X2 = {"values1": "0.05,0.8", "values2": "2,10"}
+
+# Installed before the click: records (page clock, ms) the click, the first new pre-image
+# decoded in the main area, the first "done" alert and the script going idle after running.
+WATCH = """() => {
+  const imgs = () => document.querySelectorAll(
+    "[data-testid='stMain'] [data-testid='stImage'] img");
+  const before = new Set([...imgs()].map(i => i.src));
+  const app = document.querySelector("[data-testid='stApp']");
+  const t = window.__t = {click: null, frame: null, done: null, idle: null, running: false,
+                          wall: null};
+  const look = () => {
+    if (t.click === null) return;
+    const now = performance.now();
+    if (t.frame === null) {
+      for (const img of imgs()) {
+        if (img.src && !before.has(img.src)) {
+          before.add(img.src);
+          img.decode().then(() => { if (t.frame === null) t.frame = performance.now(); })
+             .catch(() => {});
+        }
+      }
+    }
+    if (t.done === null) {
+      for (const a of document.querySelectorAll("[data-testid='stMain'] [data-testid='stAlert']")) {
+        if (/done: \\d+ steps/.test(a.textContent)) { t.done = now; break; }
+      }
+    }
+    const s = app.getAttribute("data-test-script-state");
+    if (s === "running") t.running = true;
+    else if (t.running && s === "notRunning" && t.idle === null) {
+      t.idle = now; t.wall = Date.now();
+    }
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true,
+    attributes: true, characterData: true});
+}"""
+CLICK = ("el => { window.__t.click = performance.now(); window.__t.clickWall = Date.now(); "
+         "el.click(); }")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``python -m streamlit run app.py`` on a free localhost port."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.close()
+                raise SystemExit("streamlit did not start: "
+                                 + Path(self.log.name).read_text()[-2000:])
+            time.sleep(0.3)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Scenario:
+    """One page run: its URL path, button and done marker, and the library equivalent."""
+
+    def __init__(self, name: str, path: str, button: str, done_text: bool,
+                 library: Callable[[], None], what: str) -> None:
+        self.name, self.path, self.button, self.done_text = name, path, button, done_text
+        self.library, self.what = library, what
+
+
+def scenarios(device: str) -> list[Scenario]:
+    if str(ROOT) in sys.path:  # the package, not bench/dashboard.py
+        sys.path.remove(str(ROOT))
+    sys.path.insert(0, str(ROOT))
+    sys.modules.pop("dashboard", None)
+    from dashboard import sweeps_view as sv
+    from dashboard.settings.compare import compare_configs, compare_defaults
+    from dashboard.settings.playground import playground_defaults, settings_to_config
+    from viz_core import engine, models
+    from viz_core.sweeps import run_sweep
+
+    pg = settings_to_config({**playground_defaults(), "device": device})
+    cmp = compare_configs({**compare_defaults(), "device": device})
+    sweep = sv.sweep_of({**sv.sweep_defaults(), **SWEEP_2X2})
+    model = models.load_model(pg.model, device=pg.device)
+    cmp_model = models.load_model(cmp[0].model, device=pg.device)
+
+    def run_pg() -> None:
+        for _ in engine.run([pg], model, every=pg.every):
+            pass
+
+    def run_cmp() -> None:
+        for _ in engine.run(cmp, cmp_model, every=cmp[0].every):
+            pass
+
+    def run_sw() -> None:
+        with tempfile.TemporaryDirectory() as d:
+            run_sweep(sweep, d, "local")
+
+    q = f"?device={device}"
+    return [
+        Scenario("Playground default", f"/Playground{q}", "Run", True, run_pg,
+                 f"{pg.model}, {pg.scheme.label}, {pg.total_steps} steps, frame every "
+                 f"{pg.every}"),
+        Scenario("Compare default", f"/Compare_schemes{q}", "Run all", True, run_cmp,
+                 f"{len(cmp)} schemes as one batch, {cmp[0].task}, {cmp[0].total_steps} steps"),
+        Scenario("Sweeps 2x2", f"/Sweeps{q}&values1={SWEEP_2X2['values1']}&values2="
+                 f"{SWEEP_2X2['values2']}", "Run sweep", False, run_sw,
+                 f"{len(sweep)} cells, {sweep.base.total_steps} steps each (run_sweep)"),
+    ]
+
+
+def open_page(browser, url: str, button: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.set_default_timeout(600_000)
+    page.goto(url)
+    page.wait_for_selector(CONNECTED)
+    btn = page.get_by_role("button", name=button, exact=True)
+    btn.wait_for()
+    page.wait_for_selector(IDLE)
+    page.evaluate(WATCH)
+    return page, btn
+
+
+def finish(page, done_text: bool) -> dict:
+    """Waits until the run is done; returns the page's times (s after the click)."""
+    page.wait_for_function("() => window.__t.idle !== null")
+    t = page.evaluate("() => window.__t")
+    c = t["click"]
+    done = t["done"] if done_text and t["done"] is not None else t["idle"]
+    return {"first": None if t["frame"] is None else (t["frame"] - c) / 1e3,
+            "done": (done - c) / 1e3, "idle": (t["idle"] - c) / 1e3,
+            "text": done_text and t["done"] is not None,
+            "click_wall": t["clickWall"] / 1e3, "idle_wall": t["wall"] / 1e3}
+
+
+def timed(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = base_parser(__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=4, help="concurrent sessions")
+    p.set_defaults(repeats=5)
+    args = p.parse_args(argv)
+    if args.clock == "cpu":
+        raise SystemExit("error: the browser is timed in wall time; use --clock wall")
+    device = setup(args)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    scs = scenarios(device.type)
+    server = Server()
+    rows, conc_rows, notes = [], [], []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=CHROMIUM_ARGS)
+            for sc in scs:
+                url = server.url + sc.path
+                sc.library()  # warm-up: kernels, caches
+                page, btn = open_page(browser, url, sc.button)  # warm-up: the server's caches
+                btn.evaluate(CLICK)
+                finish(page, sc.done_text)
+                page.close()
+                lib, first, done, text = [], [], [], []
+                for _ in range(args.repeats):  # interleaved: load changes hit both alike
+                    lib.append(timed(sc.library))
+                    page, btn = open_page(browser, url, sc.button)
+                    btn.evaluate(CLICK)
+                    r = finish(page, sc.done_text)
+                    page.close()
+                    first.append(r["first"])
+                    done.append(r["done"])
+                    text.append(r["text"])
+                e, d = statistics.median(lib), statistics.median(done)
+                f = [x for x in first if x is not None]
+                fm = statistics.median(f) if f else float("nan")
+                rows.append([sc.name, sc.what, e, d, d / e, fm,
+                             f"{min(done):.2f}-{max(done):.2f}",
+                             "done message" if all(text) else "script idle"])
+                print(rows[-1], flush=True)
+            # concurrent sessions of the Playground's default run
+            sc = scs[0]
+            url = server.url + sc.path
+            for _ in range(args.repeats):
+                seq = timed(lambda: [sc.library() for _ in range(args.sessions)])
+                ctxs = [browser.new_context() for _ in range(args.sessions)]
+                pages = []
+                for ctx in ctxs:
+                    page = ctx.new_page(viewport={"width": 1280, "height": 720})
+                    page.set_default_timeout(600_000)
+                    page.goto(url)
+                    page.wait_for_selector(CONNECTED)
+                    btn = page.get_by_role("button", name=sc.button, exact=True)
+                    btn.wait_for()
+                    page.wait_for_selector(IDLE)
+                    page.evaluate(WATCH)
+                    pages.append((page, btn))
+                for _, btn in pages:
+                    btn.evaluate(CLICK)
+                res = [finish(page, sc.done_text) for page, _ in pages]
+                for ctx in ctxs:
+                    ctx.close()
+                total = max(r["idle_wall"] for r in res) - min(r["click_wall"] for r in res)
+                conc_rows.append((seq, total, [r["done"] for r in res]))
+                print(conc_rows[-1], flush=True)
+            browser.close()
+    finally:
+        server.close()
+    seq = statistics.median(r[0] for r in conc_rows)
+    tot = statistics.median(r[1] for r in conc_rows)
+    each = statistics.median(max(r[2]) for r in conc_rows)
+    table = md_table(["page run", "configuration", "library s", "click -> done s",
+                      "ratio done / library", "click -> first frame s", "done range s",
+                      "done marker"], rows)
+    ctable = md_table(["sessions", f"{args.sessions} sequential engine runs s",
+                       "all sessions done s (first click -> last done)",
+                       "slowest session click -> done s", "ratio all / sequential"],
+                      [[args.sessions, seq, tot, each, tot / seq]])
+    notes = [f"Medians of {args.repeats} repeats after one warm-up each; every browser run "
+             "on a fresh page at 1280x720, interleaved with a library run of the same "
+             "configuration in this process (torch's default threads in both processes).",
+             "Targets (issue 22) on the Playground's default run: done / library <= 1.3, "
+             f"first frame <= 0.5 s, {args.sessions} concurrent sessions all done within "
+             f"1.2x {args.sessions} sequential engine runs.",
+             "Script only (no server queue, transport or browser): `bench/dashboard.py` "
+             "(AppTest)."]
+    report("dashboard_browser", "The dashboard in a browser against the library",
+           [("Click to done", table), ("Concurrent sessions", ctable)], args, device, notes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Divergence of a run: a sample whose demons update (eq. 18) is not finite stops updating
+and keeps its pre-image of the last frame before the failure.
+
+The check costs a step two small reductions written into a device buffer (the sum of the
+clipped update, and ``||g||_1 + D``: a NaN or Inf anywhere makes them non-finite); the
+buffer is read only when a frame is produced, where the host synchronises anyway. So
+nothing waits for the device between frames, and a step does no per-sample bookkeeping
+while every sample is finite (Sec. 2.5's step-size remark: too large a step makes the
+update overflow).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from viz_core.config import RunConfig
+from viz_core.transforms import resize
+
+
+class Health:
+    """Divergence bookkeeping of a batch of ``n`` samples between frames of at most
+    ``span`` steps. :meth:`record` is called once per step, :meth:`check` at every frame."""
+
+    def __init__(self, n: int, span: int, dev: torch.device) -> None:
+        self.n = n
+        self._alloc(max(1, span) + 1, dev)
+        self.j = 0                  # steps recorded since the last check
+        self.since = 0              # step count at the last check
+        self.alive = [True] * n
+        self.first_bad = [-1] * n   # 1-based step of the first non-finite update
+        self.mask: torch.Tensor | None = None  # (n,1,1,1) once a sample has diverged
+        self.last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.d = np.full(n, np.nan, dtype=np.float32)
+        self.act = np.full(n, np.nan, dtype=np.float32)
+        self.gn = np.zeros(n, dtype=np.float32)
+        self.images: np.ndarray | None = None  # the last frame's pre-images
+        self.jt = torch.zeros(1, dtype=torch.long, device=dev)  # record_static's row
+
+    def _alloc(self, span: int, dev: torch.device) -> None:
+        self.rec = torch.zeros(2, span, self.n, device=dev)
+        self._rows = [(self.rec[0, j], self.rec[1, j]) for j in range(span)]  # views
+
+    def record(self, x: torch.Tensor, new: torch.Tensor, g_l1: torch.Tensor,
+               d: torch.Tensor, act: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """Record one step (no host synchronisation); returns ``new``, or the previous
+        pre-image ``x`` for samples that already diverged."""
+        j = self.j
+        if j >= len(self._rows):  # more steps between frames than announced
+            old = self.rec
+            self._alloc(2 * len(self._rows), old.device)
+            self.rec[:, :j] = old
+        a, b = self._rows[j]
+        torch.sum(new, dim=(1, 2, 3), out=a)
+        torch.add(g_l1.view(-1), d, out=b)
+        self.j = j + 1
+        self.last = (d, act, g)
+        return new if self.mask is None else torch.where(self.mask, new, x)
+
+    def record_static(self, new: torch.Tensor, g_l1: torch.Tensor, d: torch.Tensor) -> None:
+        """:meth:`record` with the row index on the device (replayable as a CUDA graph);
+        :meth:`count` does the host's part."""
+        vals = torch.stack((new.sum(dim=(1, 2, 3)), g_l1.view(-1) + d)).unsqueeze(1)
+        self.rec.index_copy_(1, self.jt, vals)
+        self.jt.add_(1)
+
+    def count(self, last: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> None:
+        """The host's part of a :meth:`record_static` step (``last``: its D, activation, g)."""
+        self.j += 1
+        self.last = last
+
+    def sync_index(self) -> None:
+        """Before static steps: the device row index follows the host's count."""
+        self.jt.fill_(self.j)
+
+    def check(self, u: torch.Tensor, step: int) -> None:
+        """At a frame: find samples whose updates since the last frame were not finite,
+        put their last frame's pre-image back into ``u`` (in place) and freeze them; take
+        the numbers of the last step for the others."""
+        j, self.j, self.since = self.j, 0, step
+        self.jt.zero_()
+        since = step - j
+        if j and not bool(torch.isfinite(self.rec[:, :j]).all()):
+            bad = ~torch.isfinite(self.rec[:, :j]).all(0)  # (j, n)
+            hit = bad.any(0).tolist()
+            first = bad.to(torch.uint8).argmax(0).tolist()
+            for i, h in enumerate(hit):
+                if h and self.alive[i]:
+                    self.alive[i] = False
+                    self.first_bad[i] = since + first[i] + 1
+                    if self.images is not None:
+                        prev = torch.from_numpy(self.images[i:i + 1]).to(u)
+                        u[i] = resize(prev, u.shape[-1])[0]
+            if any(hit):
+                self.mask = torch.tensor(self.alive, device=u.device).view(-1, 1, 1, 1)
+        if self.last is not None:
+            d, act, g = self.last
+            self.last = None
+            ok = np.array(self.alive)
+            now = torch.stack([d.detach().float(), act.detach().float(),
+                               g.flatten(1).norm(dim=1).float()]).cpu().numpy()
+            for mine, new in zip((self.d, self.act, self.gn), now):
+                mine[ok] = new[ok]
+
+    def numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(objective, activation, gradient norm) of each sample's last finite frame."""
+        return self.d.copy(), self.act.copy(), self.gn.copy()
+
+    def messages(self, cfgs: list[RunConfig]) -> list[str | None]:
+        return [None if b < 0 else divergence_message(b, cfgs[i])
+                for i, b in enumerate(self.first_bad)]
+
+
+def divergence_message(step: int, cfg: RunConfig) -> str:
+    cause = ("p=1 inversion at zero error or a too large step size" if cfg.p == 1 and
+             cfg.task == "inversion" else "the step size is probably too large")
+    return (f"diverged at step {step}: the update produced NaN or Inf ({cause}); "
+            f"kept the pre-image of the last frame before it")
