@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from dashboard.resources import get_model, load_reference, model_status
 from dashboard.samples import UPLOAD, sample_name, sample_path
@@ -63,6 +62,22 @@ def _task_changed(prefix: str) -> None:
         st.session_state[prefix + "jitter"] = 0.0
 
 
+def present_devices() -> list[str]:
+    """The device choices this machine has: "auto" and "cpu", then each accelerator that
+    :func:`viz_core.devices.resolve_device` accepts here (CUDA, MPS)."""
+    from viz_core.devices import resolve_device
+
+    out = []
+    for name in PLAYGROUND_CHOICES["device"]:
+        try:
+            if name != "auto":
+                resolve_device(name)
+        except VizError:
+            continue
+        out.append(name)
+    return out
+
+
 def model_controls(ctl: Controls) -> LoadedModel | None:
     """Model, weights and device; returns the loaded model or None (error shown)."""
     from viz_core.models import available_models
@@ -74,8 +89,7 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                     "torchvision weights in the torch hub cache.")
     ctl.radio("weights", "Weights", WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
-    devices = [d for d in PLAYGROUND_CHOICES["device"]
-               if d != "cuda" or torch.cuda.is_available()]
+    devices = present_devices()
     ctl.radio("device", "Device", devices,
               help="auto = CUDA when a GPU is available, else CPU"
                    + ("" if "cuda" in devices else " (no CUDA GPU on this server)"))
