@@ -34,6 +34,7 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
+from viz_core.metrics import image_metrics, metric_label
 from viz_core.transforms import parse_octaves
 
 P = "pg_"
@@ -197,8 +198,9 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
             rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
         who = "top-3 of the model" if i == 0 else f"independent network ({v.model})"
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
-    rows += [("high-frequency energy", f"{spectra.high_frequency_fraction(img):.1%}"),
-             ("total variation (mean |∇u|)", f"{spectra.total_variation(img):.4f}"),
+    met = image_metrics(img)  # the registry's metrics, under the registry's labels
+    rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
+             (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
              ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
     cells = [(a.replace("|", "\\|"), b.replace("|", "\\|")) for a, b in rows]
     return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in cells)

@@ -20,7 +20,7 @@ from dashboard.page import (
 from dashboard.resources import get_model, verdict_models
 from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord
-from dashboard.scheme_names import CELLS, cell_of, parse_cells
+from dashboard.scheme_names import CELLS, parse_cells
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.compare import (
     COMPARE_CHOICES,
@@ -38,13 +38,13 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
-from viz_core.schemes import get_scheme
+from viz_core.metrics import image_metrics, metric_label
+from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
 from viz_core.transforms import parse_octaves
 
 P = "cmp_"
 D = compare_defaults()
-ROWS = [("Gaussian G_sigma", CELLS[:3]), ("Sobolev S_gamma", CELLS[3:6]),
-        ("Baselines", CELLS[6:])]
+ROWS = list(FIG1_ROWS.items())  # Fig. 1's rows by name (not by the registry's order)
 CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
 CELL_SIZE = 192
@@ -182,20 +182,20 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     steps, _, act = rec.curves()
     series = []
     rows = []
+    met = image_metrics(rec.images)  # the registry's metrics, under the registry's labels
+    hf, tv = metric_label("hf_fraction"), metric_label("total_variation")
     for i, label in enumerate(rec.labels):
         freq, power = spectra.radial_power_spectrum(rec.images[i])
         series.append((label, freq, power))
         rows.append({"scheme": label,
                      ph["act_name"]: float(act[-1, i]) if len(steps) else None,
-                     "high-freq. energy": spectra.high_frequency_fraction(rec.images[i]),
-                     "total variation": spectra.total_variation(rec.images[i])})
+                     hf: float(met["hf_fraction"][i]), tv: float(met["total_variation"][i])})
     fig = session_figure(("cmp_spectrum", tuple(s[0] for s in series)),
                          lambda: plots.spectrum_figure(series),
                          lambda f: plots.set_spectra(f, series))
     ph["spectrum"].plotly_chart(fig, key=f"{key}_spectrum")
     ph["table"].dataframe(rows, hide_index=True, width="stretch",
-                          column_config={"high-freq. energy": st.column_config.NumberColumn(
-                              format="percent")})
+                          column_config={hf: st.column_config.NumberColumn(format="percent")})
 
 
 def main() -> None:
@@ -238,11 +238,11 @@ def main() -> None:
           "act_name": config_activation_label(configs[0]) if configs else "activation"}
     if inversion:
         st.caption(FEATURE_ERROR_HELP)
-    order = [cell_of(c) for c in configs]
+    order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
     recs = panel.restore()[:len(runs)]  # the pair toggle was turned off: the first model's
-    if recs and [cell_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
+    if recs and [scheme_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
         recs = []  # the grid changed: the old images no longer match the cells
     panel.keep(recs)
     shown_ref = recs[0].reference if recs else target.reference

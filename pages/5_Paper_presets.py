@@ -23,6 +23,7 @@ from dashboard.urlstate import encode
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
 from viz_core.presets import Batch, Preset
+from viz_core.samples import sample_paths
 
 P = "pp_"
 RESULTS = Path(os.environ.get("DEMONS_VIZ_RESULTS", Path(__file__).resolve().parents[1]
@@ -179,7 +180,7 @@ def _tuned() -> None:
         configs = offline_presets.offline_batch(model, task, [target])
         title = f"{model}: class {target} ({FMNIST_CLASSES[target]})"
     else:
-        images = presets.sample_images(1)
+        images = sample_paths(1)
         if not images:
             st.warning("No Fashion-MNIST sample images are shipped on this machine.")
             return

@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import page_path
 from dashboard.settings.playground import playground_defaults
-from viz_core import models, presets
+from viz_core import models
+from viz_core.samples import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PG, CMP, KX, LEARN, PP = (page_path(k) for k in ("playground", "compare", "kernels", "learn",
@@ -42,13 +43,6 @@ def test_the_default_model_and_its_pair_are_committed():
     assert MODEL == "fmnist_vgg_robust"
     for name in ("fmnist_vgg_robust", "fmnist_vgg", "fmnist_resnet_robust", "fmnist_resnet"):
         assert models.weights_status(name) == "offline", name
-
-
-
-
-
-
-
 
 def kernel_spec(at: AppTest, key: str = "pg_kernels") -> dict:
     for chart in at.get("plotly_chart"):
@@ -191,7 +185,7 @@ def test_bad_upload_shows_an_error_not_an_exception(dash):
 
 
 def test_inversion_of_a_sample_runs(dash):
-    samples = presets.sample_images(1)
+    samples = sample_paths(1)
     assert samples, "the Fashion-MNIST samples are committed in assets/samples"
     at = dash.open(PG, task="inversion", layer="block2", image=samples[0], steps=4,
                    every=2)
@@ -394,7 +388,7 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size(da
 
 
 def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work(dash):
-    sample = presets.sample_images(1)[0]
+    sample = sample_paths(1)[0]
     at = dash.open(PG, task="inversion", layer="block2", image=sample)
     dash.no_exception(at)
     assert not dash.errors(at), dash.errors(at)
@@ -445,6 +439,7 @@ def test_cuda_is_not_offered_without_a_gpu(dash):
     at = dash.open(PG)
     options = at.radio(key="pg_device").options
     assert ("cuda" in options) == torch.cuda.is_available()
+    assert ("mps" in options) == torch.backends.mps.is_available()
 
 
 def test_compare_robust_toggle_is_disabled_without_robust_weights(dash):
