@@ -130,3 +130,52 @@ def synthetic_image_set(n: int = 4):
 def image_set():
     """:func:`synthetic_image_set` as a fixture."""
     return synthetic_image_set
+
+
+# ----------------------------------------------------------------------------- dashboard pages
+
+class DashboardPages:
+    """What the page tests share (the :func:`dash` fixture): open the app as a browser does
+    and read what it shows (streamlit.testing.v1.AppTest)."""
+
+    app = str(ROOT / "app.py")
+
+    def open(self, page: str | None = None, **params):
+        """The app from its entry point (as a browser opens it) with ``params`` in the URL,
+        then ``page`` (a file of :data:`dashboard.navigation.PAGES`)."""
+        from streamlit.testing.v1 import AppTest
+
+        at = AppTest.from_file(self.app, default_timeout=120)
+        at.query_params.update({k: str(v) for k, v in params.items()})
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        return at
+
+    @staticmethod
+    def no_exception(at) -> None:
+        assert not at.exception, [e.value for e in at.exception]
+
+    @staticmethod
+    def errors(at) -> list[str]:
+        return [e.value for e in at.error]
+
+    @staticmethod
+    def arr(value) -> np.ndarray:
+        """A plotly data array from a figure spec (a list, or plotly's base64 typed array)."""
+        import base64
+
+        if isinstance(value, dict) and "bdata" in value:
+            a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+            if "shape" in value:
+                shape = value["shape"]
+                shape = [int(v) for v in shape.split(",")] if isinstance(shape, str) else shape
+                a = a.reshape(shape)
+            return a
+        return np.asarray(value, dtype=float)
+
+
+@pytest.fixture(scope="session")
+def dash() -> DashboardPages:
+    """:class:`DashboardPages`: the page tests' shared helpers."""
+    return DashboardPages()

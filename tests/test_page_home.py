@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 from PIL import Image
-from test_pages import no_exception, open_page
 
 from dashboard import demo
 from dashboard.navigation import PAGES
@@ -30,9 +29,9 @@ def _fake_gallery(folder) -> None:
     (folder / "gallery.json").write_text(json.dumps(data))
 
 
-def test_home_lists_device_models_and_pages():
-    at = open_page()
-    no_exception(at)
+def test_home_lists_device_models_and_pages(dash):
+    at = dash.open()
+    dash.no_exception(at)
     assert not at.error
     text = " ".join(m.value for m in at.markdown) + " ".join(a.value for a in at.info) + \
         " ".join(a.value for a in at.success)
@@ -42,23 +41,27 @@ def test_home_lists_device_models_and_pages():
     assert links == [(info.url_path, f"**{info.title}**") for info in PAGES if info.url_path]
     captions = [c.value for c in at.caption]
     assert all(info.blurb and info.blurb in captions for info in PAGES if info.url_path)
-    assert at.get("arrow_data_frame") or at.dataframe
+    from viz_core.models import available_models
+
+    table = at.dataframe[0].value  # the models, each with the state of its weights
+    assert list(table["model"]) == [s.name for s in available_models()]
+    assert set(table.loc[table["model"] == "fmnist_vgg_robust", "weights"]) == {"ready: offline"}
 
 
-def test_missing_gallery_is_a_calm_note(tmp_path, monkeypatch):
+def test_missing_gallery_is_a_calm_note(dash, tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "GALLERY", tmp_path)
-    at = open_page()
-    no_exception(at)
+    at = dash.open()
+    dash.no_exception(at)
     assert not at.warning and not at.error
     assert any("make_gallery.py" in i.value for i in at.info)
     assert [b.label for b in at.button][:3] == [s.title for s in demo.demo_steps()]
 
 
-def test_gallery_opens_the_page_with_probabilities(tmp_path, monkeypatch):
+def test_gallery_opens_the_page_with_probabilities(dash, tmp_path, monkeypatch):
     _fake_gallery(tmp_path)
     monkeypatch.setattr(demo, "GALLERY", tmp_path)
-    at = open_page()
-    no_exception(at)
+    at = dash.open()
+    dash.no_exception(at)
     imgs = [str(e.proto) for e in at.image]
     assert sum("p = 0.90" in p for p in imgs) == 10
     assert any("18.2 dB" in p for p in imgs) and any("reference" in p for p in imgs)
@@ -68,7 +71,7 @@ def test_gallery_opens_the_page_with_probabilities(tmp_path, monkeypatch):
     assert md.index("Class pre-images") < md.index("computes **pre-images**")
 
 
-def test_demo_steps_use_the_gallery_and_open_their_pages(tmp_path):
+def test_demo_steps_use_the_gallery_and_open_their_pages(dash, tmp_path):
     _fake_gallery(tmp_path)
     g = demo.load_gallery(tmp_path)
     steps = demo.demo_steps(g)
@@ -76,7 +79,7 @@ def test_demo_steps_use_the_gallery_and_open_their_pages(tmp_path):
     assert steps[1].settings == {"task": "am", "model": "fmnist_vgg", "target": 9}
     state = {demo.autorun_key("pg_"): True}
     assert demo.take_autorun(state, "pg_") and not demo.take_autorun(state, "pg_")
-    at = open_page()
+    at = dash.open()
     at.button(key="home_demo2").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.title[0].value == "Kernels & spectra" and not at.warning

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from test_pages import KX, arr, no_exception, open_page
+from dashboard.navigation import page_path
+
+KX = page_path('kernels')
 
 
 def _markdown(at) -> str:
@@ -16,22 +18,22 @@ def _specs(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def test_kernels_page_size_slider_changes_the_heatmaps():
-    at = open_page(KX)
+def test_kernels_page_size_slider_changes_the_heatmaps(dash):
+    at = dash.open(KX)
     spec0 = _specs(at)[0]
     at.slider(key="kx_size").set_value(7).run()
-    no_exception(at)
+    dash.no_exception(at)
     spec1 = _specs(at)[0]
-    assert arr(spec0["data"][0]["z"]).shape == (11, 11)
-    assert arr(spec1["data"][0]["z"]).shape == (7, 7)
+    assert dash.arr(spec0["data"][0]["z"]).shape == (11, 11)
+    assert dash.arr(spec1["data"][0]["z"]).shape == (7, 7)
     at.slider(key="kx_n").set_value(20).run()
-    no_exception(at)
+    dash.no_exception(at)
     assert len(at.get("plotly_chart")) == 11
 
 
-def test_default_texts_are_fitted_and_computed_without_warnings():
-    at = open_page(KX)
-    no_exception(at)
+def test_default_texts_are_fitted_and_computed_without_warnings(dash):
+    at = dash.open(KX)
+    dash.no_exception(at)
     text = _markdown(at)
     assert "both fitted" in text and not at.warning
     # the fitting rule gives the size-11 kernels 0.75 px² (Sobolev) and 1.85 px² (Gaussian)
@@ -40,12 +42,12 @@ def test_default_texts_are_fitted_and_computed_without_warnings():
     assert "2k\\gamma" in text and "k\\gamma$ held fixed" in text
 
 
-def test_fit_off_and_truncated_kernel_changes_the_claims():
-    at = open_page(KX)
+def test_fit_off_and_truncated_kernel_changes_the_claims(dash):
+    at = dash.open(KX)
     at.toggle(key="kx_fit").set_value(False).run()
     at.slider(key="kx_gamma").set_value(10.0).run()
     at.slider(key="kx_sigma").set_value(0.3).run()
-    no_exception(at)
+    dash.no_exception(at)
     text = _markdown(at)
     assert "both fitted" not in text and "set by hand" in text
     # a wide truncated Sobolev kernel against a narrow Gaussian passes *less* at Nyquist
@@ -55,18 +57,18 @@ def test_fit_off_and_truncated_kernel_changes_the_claims():
     assert table["outer ring"].str.contains("truncated").any()
 
 
-def test_line_styles_mean_one_thing_and_log_axes_use_powers():
-    at = open_page(KX)
+def test_line_styles_mean_one_thing_and_log_axes_use_powers(dash):
+    at = dash.open(KX)
     at.toggle(key="kx_log").set_value(True).run()
-    no_exception(at)
+    dash.no_exception(at)
     for spec in _specs(at):
         for trace in spec["data"]:
             if trace.get("type") != "scatter":
                 continue
             name, dash = trace["name"], trace["line"].get("dash")
             assert (dash == "dot") == ("fluid" in name), name  # dotted means fluid, only
-            if name.startswith("Gaussian") and "equal" not in name:
-                assert trace["line"]["color"] == "#1f77b4" or "K^" in name
+            if name.startswith("Gaussian") and "equal" not in name and "K^" not in name:
+                assert trace["line"]["color"] == "#1f77b4", name
         for ax in ("yaxis", "yaxis2", "xaxis"):
             if spec["layout"].get(ax, {}).get("type") == "log":
                 assert spec["layout"][ax]["exponentformat"] == "power"

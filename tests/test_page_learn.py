@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from test_pages import LEARN, arr, no_exception, open_page
+
+from dashboard.navigation import page_path
+
+LEARN = page_path('learn')
 
 
 def _signals(at) -> dict:
@@ -17,22 +20,22 @@ def _reading(at) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Reading it"))
 
 
-def test_learn_page_example_follows_the_sliders():
-    at = open_page(LEARN)
+def test_learn_page_example_follows_the_sliders(dash):
+    at = dash.open(LEARN)
     assert at.get("latex")
     spec = _signals(at)
-    sig0 = arr(spec["data"][1]["y"])
+    sig0 = dash.arr(spec["data"][1]["y"])
     at.slider(key="learn_step").set_value(40).run()
-    no_exception(at)
-    sig1 = arr(_signals(at)["data"][1]["y"])
+    dash.no_exception(at)
+    sig1 = dash.arr(_signals(at)["data"][1]["y"])
     assert sig0.shape == sig1.shape == (256,) and not np.allclose(sig0, sig1)
     at.radio(key="learn_task").set_value("am").run()
-    no_exception(at)
+    dash.no_exception(at)
     assert "saturate" in _reading(at)
 
 
-def test_every_scheme_has_its_own_panel():
-    spec = _signals(open_page(LEARN))
+def test_every_scheme_has_its_own_panel(dash):
+    spec = _signals(dash.open(LEARN))
     axes = {(t["name"], t.get("xaxis", "x")) for t in spec["data"]}
     schemes = {"plain", "fluid", "elastic", "fluid-elastic"}
     # one panel per scheme, each with the target and that scheme only
@@ -42,22 +45,22 @@ def test_every_scheme_has_its_own_panel():
         assert len(names) == 2 and "target w" in names and len(names & schemes) == 1
 
 
-def test_reading_describes_the_step_shown_and_defaults_show_it():
-    at = open_page(LEARN)
+def test_reading_describes_the_step_shown_and_defaults_show_it(dash):
+    at = dash.open(LEARN)
     text = _reading(at)
     assert "step t = 10" in text
     assert "fine ones last" in text  # defaults: no start noise, fluid lags on fine scales
     at.slider(key="learn_noise").set_value(0.3).run()
     at.slider(key="learn_step").set_value(60).run()
-    no_exception(at)
+    dash.no_exception(at)
     text = _reading(at)
     assert "step t = 60" in text and "noise of the start" in text
     at.slider(key="learn_step").set_value(0).run()
     assert "t = 0" in _reading(at)
 
 
-def test_notation_is_rendered_and_citations_are_listed():
-    at = open_page(LEARN)
+def test_notation_is_rendered_and_citations_are_listed(dash):
+    at = dash.open(LEARN)
     text = " ".join(m.value for m in at.markdown)
     assert "$K_f$" in text and "Kf =" not in text and "G_sigma" not in text
     assert "equivalent to" not in text and "corresponds to" in text

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
-import pytest
-from test_pages import OFFLINE, PP, ROOT, errors, no_exception, open_page
-
+from dashboard.navigation import page_path
 from viz_core import models
 
+PP = page_path("presets")
+ROOT = Path(__file__).resolve().parents[1]
 
-def test_presets_page_says_whether_weights_exist_and_opens_offline_versions():
-    at = open_page(PP)
-    no_exception(at)
+
+def test_presets_page_says_whether_weights_exist_and_opens_offline_versions(dash):
+    at = dash.open(PP)
+    dash.no_exception(at)
     assert not at.warning  # no stacked yellow boxes
     if models.weights_status("vgg19") == "download needed":
         notices = [i.value for i in at.info if "not on this machine" in i.value]
@@ -22,41 +24,40 @@ def test_presets_page_says_whether_weights_exist_and_opens_offline_versions():
         assert "vgg19" in notices[0]
         assert at.button(key="pp_fig1_pap").disabled
     at.button(key="pp_simonyan_open_off").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.title[0].value == "Playground"
     assert at.selectbox(key="pg_e_kind").value == "decay"
 
 
-def test_presets_page_fig1_opens_in_compare():
-    at = open_page(PP)
+def test_presets_page_fig1_opens_in_compare(dash):
+    at = dash.open(PP)
     at.button(key="pp_fig1_open_off").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.title[0].value == "Compare schemes"
     assert at.slider(key="cmp_size").value == 11
     assert at.number_input(key="cmp_steps").value == 160
 
 
-def test_presets_page_shows_table1_csv(tmp_path, monkeypatch):
+def test_presets_page_shows_table1_csv(dash, tmp_path, monkeypatch):
     (tmp_path / "table1_offline.csv").write_text(
         "direction,method,top1,top5\nfmnist_vgg->fmnist_resnet,tv,0.61,0.93\n")
     (tmp_path / "table1_offline_samples.csv").write_text("x\n1\n")
     monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
-    at = open_page(PP)
-    no_exception(at)
+    at = dash.open(PP)
+    dash.no_exception(at)
     frames = [f for f in at.dataframe if "direction" in f.value.columns]
     assert len(frames) == 1
     assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
 
 
-@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
-def test_presets_page_runs_the_tuned_offline_presets_as_one_batch():
-    at = open_page(PP)
-    no_exception(at)
+def test_presets_page_runs_the_tuned_offline_presets_as_one_batch(dash):
+    at = dash.open(PP)
+    dash.no_exception(at)
     assert at.selectbox(key="pp_t_model").value == "fmnist_vgg"
     at.selectbox(key="pp_t_class").set_value(1).run()  # trouser
     at.button(key="pp_t_run").click().run(timeout=600)
-    no_exception(at)
-    assert not errors(at)
+    dash.no_exception(at)
+    assert not dash.errors(at)
     assert any(s.value.startswith("done: 200 steps") for s in at.success)
     assert len(at.image) >= 9  # one pre-image per scheme
     records = at.session_state["pp_t_records"]
@@ -66,25 +67,22 @@ def test_presets_page_runs_the_tuned_offline_presets_as_one_batch():
     cells = [json.loads(rec.json(i)) for i in range(9)]
     assert {c["step_size"] for c in cells} >= {5.0, 10.0, 40.0}
     at.selectbox(key="pp_t_records_cell0").set_value(3).run()
-    no_exception(at)
+    dash.no_exception(at)
 
 
-def test_presets_page_table1_tab_draws_the_chart(tmp_path, monkeypatch):
-    src = ROOT / "results" / "table1_offline.csv"
-    if not src.is_file():
-        pytest.skip("no committed Table 1 results")
+def test_presets_page_table1_tab_draws_the_chart(dash, tmp_path, monkeypatch):
+    src = ROOT / "results" / "table1_offline.csv"  # committed: a missing file fails
     (tmp_path / "table1_offline.csv").write_text(src.read_text())
     monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
-    at = open_page(PP)
-    no_exception(at)
+    at = dash.open(PP)
+    dash.no_exception(at)
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     bars = [t for c in charts for t in c["data"] if t.get("type") == "bar"]
     assert bars and {t["name"] for t in bars} == {"top-1", "top-5"}
     assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
 
 
-@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
-def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypatch):
+def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(dash, monkeypatch):
     from viz_core import presets
 
     fig4 = presets.fig4()
@@ -97,10 +95,10 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypa
     batches = [presets.Batch(b.title, [short(c) for c in b.configs]) for b in fig4.offline]
     monkeypatch.setitem(presets._FACTORIES, "fig4",
                         lambda: dataclasses.replace(fig4, offline=batches))
-    at = open_page(PP)
+    at = dash.open(PP)
     at.button(key="pp_fig4_off").click().run(timeout=600)
-    no_exception(at)
-    assert not errors(at) and not at.warning
+    dash.no_exception(at)
+    assert not dash.errors(at) and not at.warning
     imgs = [str(e.proto) for e in at.image]
     assert sum("reference: " in p for p in imgs) == len(batches)  # one per inversion batch
     assert sum("relative feature error" in p for p in imgs) == 3 * len(batches)

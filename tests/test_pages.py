@@ -1,12 +1,12 @@
 """Dashboard pages through streamlit.testing.v1.AppTest (no browser).
 
-Runs use the default offline model when its weights are shipped, else the same model
-with random weights (``?weights=random``), few steps and the 64x64 input.
+Runs use the dashboard's default model, whose offline weights are committed in
+assets/models (a missing file fails), with few steps and the 64x64 input. The helpers
+(``dash``) come from tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -14,37 +14,35 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.navigation import page_path
 from dashboard.settings.playground import playground_defaults
 from viz_core import models
 from viz_core.samples import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-PG, CMP, KX, LEARN, PP = ("pages/1_Playground.py", "pages/2_Compare_schemes.py",
-                          "pages/3_Kernels_and_spectra.py", "pages/4_Learn_demons.py",
-                          "pages/5_Paper_presets.py")
+PG, CMP, KX, LEARN, PP = (page_path(k) for k in ("playground", "compare", "kernels", "learn",
+                                                 "presets"))
 MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_vgg_robust
-OFFLINE = models.weights_status(MODEL) == "offline"
-W = {} if OFFLINE else {"weights": "random"}
 
 
-def open_page(page: str | None = None, **params) -> AppTest:
-    """The app from its entry point (as a browser opens it), then ``page``."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update({k: str(v) for k, v in params.items()})
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
+def test_device_choices_are_the_devices_this_machine_has(dash):
+    import torch
+
+    expected = ["auto", "cpu"] + ["cuda"] * torch.cuda.is_available() + \
+        ["mps"] * torch.backends.mps.is_available()
+    at = dash.open(PG)
+    assert at.radio(key="pg_device").options == expected
+    if "mps" not in expected:  # an old link that asks for a device not here
+        old = dash.open(PG, device="mps")
+        dash.no_exception(old)
+        assert old.radio(key="pg_device").value == "auto"
 
 
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
-
+def test_the_default_model_and_its_pair_are_committed():
+    """Every page test runs the committed offline weights: a missing file fails here."""
+    assert MODEL == "fmnist_vgg_robust"
+    for name in ("fmnist_vgg_robust", "fmnist_vgg", "fmnist_resnet_robust", "fmnist_resnet"):
+        assert models.weights_status(name) == "offline", name
 
 def kernel_spec(at: AppTest, key: str = "pg_kernels") -> dict:
     for chart in at.get("plotly_chart"):
@@ -60,31 +58,21 @@ def trace(spec: dict, name: str) -> dict:
     return next(t for t in spec["data"] if t.get("name") == name)
 
 
-def arr(value) -> np.ndarray:
-    """A plotly data array from a figure spec (a list, or plotly's base64 typed array)."""
-    if isinstance(value, dict) and "bdata" in value:
-        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        if "shape" in value:
-            shape = value["shape"]
-            shape = [int(v) for v in shape.split(",")] if isinstance(shape, str) else shape
-            a = a.reshape(shape)
-        return a
-    return np.asarray(value, dtype=float)
 
 
 # ----------------------------------------------------------------------------- every page
 
 @pytest.mark.parametrize("page", [PG, CMP, KX, LEARN, PP])
-def test_every_page_renders_without_exception(page):
-    at = open_page(page, **W)
-    no_exception(at)
+def test_every_page_renders_without_exception(dash, page):
+    at = dash.open(page)
+    dash.no_exception(at)
     assert at.title, page
     if page in (PG, CMP):
-        assert not errors(at), errors(at)
+        assert not dash.errors(at), dash.errors(at)
 
 
-def test_playground_widgets_exist():
-    at = open_page(PG, **W)
+def test_playground_widgets_exist(dash):
+    at = dash.open(PG)
     for key in ("pg_model", "pg_target", "pg_layer"):
         assert at.selectbox(key=key)
     for key in ("pg_task", "pg_scheme", "pg_weights"):
@@ -99,48 +87,48 @@ def test_playground_widgets_exist():
     assert trace(spec, "kernel 1")["z"] and trace(spec, "kernel 2")["z"]
 
 
-def test_kernel_sliders_change_the_kernel_plot():
-    at = open_page(PG, **W, f_kind="gaussian", f_fit=0, f_size=9)
-    z0 = arr(trace(kernel_spec(at), "kernel 1")["z"])
+def test_kernel_sliders_change_the_kernel_plot(dash):
+    at = dash.open(PG, f_kind="gaussian", f_fit=0, f_size=9)
+    z0 = dash.arr(trace(kernel_spec(at), "kernel 1")["z"])
     at.slider(key="pg_f_sigma").set_value(2.5).run()
-    no_exception(at)
-    z1 = arr(trace(kernel_spec(at), "kernel 1")["z"])
+    dash.no_exception(at)
+    z1 = dash.arr(trace(kernel_spec(at), "kernel 1")["z"])
     assert z1.shape == z0.shape == (9, 9)
     assert z1[4, 4] < z0[4, 4]  # a wider Gaussian has a lower centre tap
     assert z1.sum() == pytest.approx(1.0)
     at.slider(key="pg_e_size").set_value(5).run()
-    assert arr(trace(kernel_spec(at), "kernel 2")["z"]).shape == (5, 5)
-    resp0 = arr(trace(kernel_spec(at), "response 2")["z"])
+    assert dash.arr(trace(kernel_spec(at), "kernel 2")["z"]).shape == (5, 5)
+    resp0 = dash.arr(trace(kernel_spec(at), "response 2")["z"])
     at.slider(key="pg_e_order").set_value(3).run()
-    resp1 = arr(trace(kernel_spec(at), "response 2")["z"])
+    resp1 = dash.arr(trace(kernel_spec(at), "response 2")["z"])
     assert not np.allclose(resp0, resp1)
 
 
-def test_short_run_streams_an_image_and_offers_downloads():
-    at = open_page(PG, **W, steps=6, every=2)
+def test_short_run_streams_an_image_and_offers_downloads(dash):
+    at = dash.open(PG, steps=6, every=2)
     at.button(key="pg_run").click().run()
-    no_exception(at)
-    assert not errors(at), errors(at)
+    dash.no_exception(at)
+    assert not dash.errors(at), dash.errors(at)
     assert at.image, "no pre-image"
     rec = at.session_state["pg_records"][0]
     assert rec.status == "done" and rec.steps == [0, 2, 4, 6]
     assert rec.images.shape == (1, 1, 64, 64)
-    assert rec.first_frame_s is not None
+    assert rec.frames[0][0] == 0 and 0 < rec.first_frame_s  # frame 0 was drawn, and timed
     labels = [d.label for d in at.get("download_button")]
     assert labels == ["Download PNG", "Download GIF", "Download run JSON"]
     assert rec.png().startswith(b"\x89PNG") and rec.gif().startswith(b"GIF8")
     assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
 
 
-def test_run_json_upload_restores_every_setting():
-    at = open_page(PG, **W, steps=3, every=1, scheme="fluid", f_kind="sobolev", f_fit=0,
+def test_run_json_upload_restores_every_setting(dash):
+    at = dash.open(PG, steps=3, every=1, scheme="fluid", f_kind="sobolev", f_fit=0,
                    f_gamma=0.7, f_order=2, tv_on=1, tv=0.2, jitter=1.0, seed=5)
     at.button(key="pg_run").click().run()
     text = at.session_state["pg_records"][0].json()
     assert json.loads(text)["result"]["steps_done"] == 3
-    fresh = open_page(PG)
+    fresh = dash.open(PG)
     fresh.file_uploader[0].upload("run.json", text.encode(), "application/json").run()
-    no_exception(fresh)
+    dash.no_exception(fresh)
     assert fresh.radio(key="pg_scheme").value == "fluid"
     assert fresh.selectbox(key="pg_f_kind").value == "sobolev"
     assert fresh.slider(key="pg_f_gamma").value == pytest.approx(0.7)
@@ -149,74 +137,73 @@ def test_run_json_upload_restores_every_setting():
     assert fresh.slider(key="pg_tv").value == pytest.approx(0.2)
     assert fresh.number_input(key="pg_steps").value == 3
     assert fresh.number_input(key="pg_seed").value == 5
-    assert fresh.radio(key="pg_weights").value == ("pretrained" if OFFLINE else "random")
+    assert fresh.radio(key="pg_weights").value == "pretrained"
 
 
-def test_settings_live_in_the_url():
-    at = open_page(PG, **W)
+def test_settings_live_in_the_url(dash):
+    at = dash.open(PG)
     at.toggle(key="pg_octaves_on").set_value(False).run()  # steps count without a schedule
     at.number_input(key="pg_steps").set_value(42).run()
     at.radio(key="pg_scheme").set_value("elastic").run()
     assert at.query_params.get("steps") in ("42", ["42"])
     assert at.query_params.get("scheme") in ("elastic", ["elastic"])
     link = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
-    again = open_page(PG, **link)
+    again = dash.open(PG, **link)
     assert again.number_input(key="pg_steps").value == 42
     assert again.radio(key="pg_scheme").value == "elastic"
 
 
-def test_bad_url_values_are_ignored_with_a_notice():
+def test_bad_url_values_are_ignored_with_a_notice(dash):
     D = playground_defaults()
 
-    at = open_page(PG, **W, steps="lots", scheme="warp", f_size=999)
-    no_exception(at)
+    at = dash.open(PG, steps="lots", scheme="warp", f_size=999)
+    dash.no_exception(at)
     assert at.number_input(key="pg_steps").value == D["steps"]
     assert at.radio(key="pg_scheme").value == D["scheme"]
     assert at.slider(key="pg_f_size").value <= 31
 
 
-def test_invalid_setting_shows_error_next_to_control_and_blocks_run():
-    at = open_page(PG, **W, octaves_on=1, octaves="1.0:abc")
-    no_exception(at)
-    assert any("octave" in e for e in errors(at))
+def test_invalid_setting_shows_error_next_to_control_and_blocks_run(dash):
+    at = dash.open(PG, octaves_on=1, octaves="1.0:abc")
+    dash.no_exception(at)
+    assert any("octave" in e for e in dash.errors(at))
     assert at.sidebar.error, "the message belongs next to the control in the sidebar"
     assert at.button(key="pg_run").disabled
 
 
-def test_bad_upload_shows_an_error_not_an_exception():
-    at = open_page(PG, **W, task="inversion", layer="block3", image="upload")
+def test_bad_upload_shows_an_error_not_an_exception(dash):
+    at = dash.open(PG, task="inversion", layer="block3", image="upload")
     up = at.file_uploader(key="pg_upload")
     up.upload("photo.png", b"this is not an image at all", "image/png").run()
-    no_exception(at)
-    assert any("not an image" in e or "could not be decoded" in e for e in errors(at))
+    dash.no_exception(at)
+    assert any("the file is not an image Pillow can read" in e for e in dash.errors(at))
     assert at.button(key="pg_run").disabled
-    bad_json = open_page(PG, **W)
+    bad_json = dash.open(PG)
     bad_json.file_uploader[0].upload("run.json", b"{not json", "application/json").run()
-    no_exception(bad_json)
-    assert any("not a valid run JSON" in e for e in errors(bad_json))
+    dash.no_exception(bad_json)
+    assert any("not a valid run JSON" in e for e in dash.errors(bad_json))
 
 
-def test_inversion_of_a_sample_runs():
+def test_inversion_of_a_sample_runs(dash):
     samples = sample_paths(1)
-    if not samples:
-        pytest.skip("no shipped Fashion-MNIST samples")
-    at = open_page(PG, **W, task="inversion", layer="block2", image=samples[0], steps=4,
+    assert samples, "the Fashion-MNIST samples are committed in assets/samples"
+    at = dash.open(PG, task="inversion", layer="block2", image=samples[0], steps=4,
                    every=2)
-    assert not errors(at), errors(at)
+    assert not dash.errors(at), dash.errors(at)
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.session_state["pg_records"][0].status == "done"
     assert len(at.image) >= 2  # reference thumbnail + pre-image
 
 
-def test_nan_divergence_shows_error_and_keeps_a_downloadable_image():
-    at = open_page(PG, **W, steps=5, every=1, scheme="elastic", step_size=1e300,
+def test_nan_divergence_shows_error_and_keeps_a_downloadable_image(dash):
+    at = dash.open(PG, steps=5, every=1, scheme="elastic", step_size=1e300,
                    grad_norm="none")
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     rec = at.session_state["pg_records"][0]
     assert rec.status == "diverged"
-    msgs = errors(at)
+    msgs = dash.errors(at)
     assert any("diverged at step" in m and "NaN" in m for m in msgs), msgs
     assert at.image and rec.images is not None
     assert rec.png().startswith(b"\x89PNG")
@@ -227,35 +214,35 @@ def test_nan_divergence_shows_error_and_keeps_a_downloadable_image():
     (RuntimeError("boom"), "the run failed: RuntimeError: boom"),
     (RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"), "ran out of memory"),
 ])
-def test_a_failing_run_is_a_message_not_a_traceback(monkeypatch, error, expected):
+def test_a_failing_run_is_a_message_not_a_traceback(dash, monkeypatch, error, expected):
     from viz_core import engine
 
     def failing_run(*args, **kwargs):
         raise error
         yield  # pragma: no cover - makes this a generator like engine.run
 
-    at = open_page(PG, **W, steps=3)
+    at = dash.open(PG, steps=3)
     monkeypatch.setattr(engine, "run", failing_run)
     at.button(key="pg_run").click().run()
-    no_exception(at)
-    assert any(expected in e for e in errors(at)), errors(at)
+    dash.no_exception(at)
+    assert any(expected in e for e in dash.errors(at)), dash.errors(at)
 
 
-def test_missing_weights_are_a_message(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: VGG19 is missing
+def test_missing_weights_are_a_message(dash, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache: VGG19 is missing
     assert models.weights_status("vgg19") == "download needed"
-    at = open_page(PG, model="vgg19", weights="pretrained")
-    no_exception(at)
-    assert any("not available offline" in e for e in errors(at))
+    at = dash.open(PG, model="vgg19", weights="pretrained")
+    dash.no_exception(at)
+    assert any("not available offline" in e for e in dash.errors(at))
     assert at.button(key="pg_run").disabled
 
 
-def test_classic_recipe_loads_into_the_playground():
-    at = open_page(PG, **W)
+def test_classic_recipe_loads_into_the_playground(dash):
+    at = dash.open(PG)
     box = at.selectbox(key="pg_recipe")
     choice = next(o for o in box.options if o.startswith("Yosinski") and "offline" in o)
     box.set_value(choice).run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.radio(key="pg_scheme").value == "elastic"
     assert at.selectbox(key="pg_e_kind").value == "gaussian"
     assert at.slider(key="pg_e_every").value == 4
@@ -265,11 +252,11 @@ def test_classic_recipe_loads_into_the_playground():
 
 # ----------------------------------------------------------------------------- compare
 
-def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
-    at = open_page(CMP, **W, steps=4, every=2, cells="sobolev-fluid,sobolev-elastic,tv")
-    no_exception(at)
+def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground(dash):
+    at = dash.open(CMP, steps=4, every=2, cells="sobolev-fluid,sobolev-elastic,tv")
+    dash.no_exception(at)
     at.button(key="cmp_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     rec = at.session_state["cmp_records"][0]
     assert rec.status == "done" and rec.images.shape[0] == 3
     captions = [i.captions[0] for i in at.image]  # the default task inverts the ankle boot
@@ -277,17 +264,17 @@ def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
     assert all("relative feature error" in c for c in captions[1:])
     assert rec.labels == ["Sobolev fluid", "Sobolev elastic", "TV"]
     at.button(key="cmp_open_elastic_sobolev").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.title[0].value == "Playground"
     assert at.radio(key="pg_scheme").value == "elastic"
     assert at.selectbox(key="pg_e_kind").value == "sobolev"
     assert at.slider(key="pg_e_size").value == 11
 
 
-def test_compare_kernel_size_error_is_shown():
-    at = open_page(CMP, **W, size=4)
-    no_exception(at)
-    assert any("odd" in e for e in errors(at))
+def test_compare_kernel_size_error_is_shown(dash):
+    at = dash.open(CMP, size=4)
+    dash.no_exception(at)
+    assert any("odd" in e for e in dash.errors(at))
 
 
 # ----------------------------------------------------------------------------- other pages
@@ -325,25 +312,25 @@ def _texts(at: AppTest, kind: str) -> list[str]:
     return [e.value for e in getattr(at, kind)]
 
 
-def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer():
-    at = open_page(PG, **W)
+def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer(dash):
+    at = dash.open(PG)
     assert at.radio(key="pg_scheme").value == "fluid-elastic"
     assert at.toggle(key="pg_octaves_on").value is True
     assert at.number_input(key="pg_steps").disabled  # the schedule sets steps and tau
     assert at.number_input(key="pg_step_size").disabled
     assert any("the octave schedule runs 200 steps" in c.value for c in at.sidebar.caption)
     at.radio(key="pg_task").set_value("inversion").run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.selectbox(key="pg_layer").value == "block2"
     assert at.number_input(key="pg_jitter").value == 0.0
 
 
-def test_a_changed_setting_marks_the_result_as_stale():
-    at = open_page(PG, **W, steps=4, every=2, target=7)
+def test_a_changed_setting_marks_the_result_as_stale(dash):
+    at = dash.open(PG, steps=4, every=2, target=7)
     at.button(key="pg_run").click().run()
     assert any(s.startswith("done") for s in _texts(at, "success"))
     at.selectbox(key="pg_target").set_value(9).run()
-    no_exception(at)
+    dash.no_exception(at)
     notes = _texts(at, "info")
     assert any("from previous settings: class 7" in n for n in notes), notes
     assert not _texts(at, "success")  # no green "done" under settings it does not belong to
@@ -354,10 +341,10 @@ def test_a_changed_setting_marks_the_result_as_stale():
     ({"step_size": 1e9, "scheme": "plain"}, "saturated"),
     ({"scheme": "plain", "tv_on": 1, "tv": 3.0, "tv_eps": 1e-6}, "unstable TV step"),
 ])
-def test_degenerate_results_get_a_warning_instead_of_done(params, expected):
-    at = open_page(PG, **W, steps=6, every=3, **params)
+def test_degenerate_results_get_a_warning_instead_of_done(dash, params, expected):
+    at = dash.open(PG, steps=6, every=3, **params)
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     warnings = _texts(at, "warning")
     assert any(expected in w for w in warnings), warnings
     assert not _texts(at, "success")
@@ -365,22 +352,21 @@ def test_degenerate_results_get_a_warning_instead_of_done(params, expected):
     assert any(expected in w for w in saved)
 
 
-def test_divergence_at_the_first_step_leaves_no_stale_progress_bar():
-    at = open_page(PG, **W, steps=40, every=5, scheme="elastic", step_size=1e300,
+def test_divergence_at_the_first_step_leaves_no_stale_progress_bar(dash):
+    at = dash.open(PG, steps=40, every=5, scheme="elastic", step_size=1e300,
                    grad_norm="none")
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert at.session_state["pg_records"][0].status == "diverged"
     assert not at.get("progress")
-    assert any("diverged at step" in e for e in errors(at))
+    assert any("diverged at step" in e for e in dash.errors(at))
     assert any("No curve to draw" in i for i in _texts(at, "info"))
 
 
-@pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
-def test_am_shows_probability_top3_and_the_independent_network():
-    at = open_page(PG, steps=6, every=3)
+def test_am_shows_probability_top3_and_the_independent_network(dash):
+    at = dash.open(PG, steps=6, every=3)
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     from dashboard.results import judge_for
 
     judge = judge_for(MODEL)
@@ -392,110 +378,106 @@ def test_am_shows_probability_top3_and_the_independent_network():
     assert all(len(v) == 3 for v in verdicts.values())
 
 
-def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
-    at = open_page(PG, **W, task="inversion", layer="block2", steps=4, every=2)
+def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size(dash):
+    at = dash.open(PG, task="inversion", layer="block2", steps=4, every=2)
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     captions = [i.captions[0] for i in at.main.image]  # sizes: tests/e2e/test_dashboard.py
     assert captions[0].startswith("pre-image") and captions[1] == "reference image"
     assert not at.sidebar.image
 
 
-def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work():
+def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work(dash):
     sample = sample_paths(1)[0]
-    at = open_page(PG, **W, task="inversion", layer="block2", image=sample)
-    no_exception(at)
-    assert not errors(at), errors(at)
+    at = dash.open(PG, task="inversion", layer="block2", image=sample)
+    dash.no_exception(at)
+    assert not dash.errors(at), dash.errors(at)
     image = at.query_params.get("image")
     image = image[-1] if isinstance(image, list) else image
     assert image == f"fmnist/{Path(sample).name}" and str(ROOT) not in image
-    again = open_page(PG, **W, task="inversion", layer="block2", image=image)
-    assert again.selectbox(key="pg_image").value == image and not errors(again)
+    again = dash.open(PG, task="inversion", layer="block2", image=image)
+    assert again.selectbox(key="pg_image").value == image and not dash.errors(again)
 
 
-def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel():
-    at = open_page(PG, **W, task="inversion", layer="block2", image="upload")
-    no_exception(at)
-    assert any("cannot travel in a link" in e for e in errors(at)), errors(at)
+def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel(dash):
+    at = dash.open(PG, task="inversion", layer="block2", image="upload")
+    dash.no_exception(at)
+    assert any("cannot travel in a link" in e for e in dash.errors(at)), dash.errors(at)
     assert at.button(key="pg_run").disabled
 
 
-def test_a_downloaded_png_restores_its_run():
-    at = open_page(PG, **W, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
+def test_a_downloaded_png_restores_its_run(dash):
+    at = dash.open(PG, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
     at.button(key="pg_run").click().run()
     png = at.session_state["pg_records"][0].png()
-    fresh = open_page(PG)
+    fresh = dash.open(PG)
     fresh.file_uploader[0].upload("preimage.png", png, "image/png").run()
-    no_exception(fresh)
+    dash.no_exception(fresh)
     assert fresh.radio(key="pg_scheme").value == "elastic"
     assert fresh.selectbox(key="pg_e_kind").value == "gaussian"
     assert fresh.number_input(key="pg_seed").value == 4
-    plain = open_page(PG)
+    plain = dash.open(PG)
     from viz_core.images import png_bytes
 
     plain.file_uploader[0].upload("x.png", png_bytes(np.zeros((1, 8, 8))), "image/png").run()
-    assert any("carries no run settings" in e for e in errors(plain))
+    assert any("carries no run settings" in e for e in dash.errors(plain))
 
 
-def test_error_messages_speak_the_dashboards_language(monkeypatch, tmp_path):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: VGG19 is missing
-    at = open_page(PG, model="vgg19", weights="pretrained")
-    text = " ".join(errors(at))
+def test_error_messages_speak_the_dashboards_language(dash, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache: VGG19 is missing
+    at = dash.open(PG, model="vgg19", weights="pretrained")
+    text = " ".join(dash.errors(at))
     assert "not available offline" in text
     for word in ("allow_download", "--", "weights='random'", "/"):
         assert word not in text, (word, text)
     assert "choose another model" in text.lower()
 
 
-def test_cuda_is_not_offered_without_a_gpu():
+def test_cuda_is_not_offered_without_a_gpu(dash):
     import torch
 
-    at = open_page(PG, **W)
+    at = dash.open(PG)
     options = at.radio(key="pg_device").options
     assert ("cuda" in options) == torch.cuda.is_available()
     assert ("mps" in options) == torch.backends.mps.is_available()
 
 
-def test_compare_robust_toggle_is_disabled_without_robust_weights():
-    at = open_page(CMP, **W)
+def test_compare_robust_toggle_is_disabled_without_robust_weights(dash):
+    at = dash.open(CMP)
     if at.toggle(key="cmp_robust").disabled:
         assert any("No robust counterpart" in c.value for c in at.sidebar.caption)
 
 
-def test_compare_runs_standard_and_robust_side_by_side(monkeypatch):
+def test_compare_runs_standard_and_robust_side_by_side(dash):
     from dashboard import results
 
     other = results.counterpart_for(MODEL)
-    if other is None or not OFFLINE:  # no pair on this machine: a stand-in counterpart
-        other = "fmnist_resnet"
-        monkeypatch.setattr(results, "counterpart_for", lambda name: other)
-    at = open_page(CMP, **W, task="am", layer="logits", steps=2, every=1, cells="tv,plain")
+    assert other == "fmnist_vgg"  # the committed standard / robust pair
+    at = dash.open(CMP, task="am", layer="logits", steps=2, every=1, cells="tv,plain")
     at.toggle(key="cmp_robust").set_value(True).run()
     at.button(key="cmp_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     recs = at.session_state["cmp_records"]
     assert [r.model_label.split(" ")[0] for r in recs] == [MODEL, other]
     assert len(at.image) == 4 and all(r.status == "done" for r in recs)
 
 
-def test_the_robust_model_is_the_default_and_the_standard_one_a_click_away():
+def test_the_robust_model_is_the_default_and_the_standard_one_a_click_away(dash):
     from dashboard.results import counterpart_for
 
-    if not OFFLINE or MODEL != "fmnist_vgg_robust":
-        pytest.skip("the robust weights are not on this machine")
     assert counterpart_for(MODEL) == "fmnist_vgg" and counterpart_for("fmnist_vgg") == MODEL
     for page, key in ((PG, "pg_model"), (CMP, "cmp_model")):
-        at = open_page(page)
+        at = dash.open(page)
         assert at.selectbox(key=key).value == MODEL
         assert any(o.split()[0] == "fmnist_vgg" for o in at.selectbox(key=key).options)
         assert "model" not in at.query_params  # the default stays out of the URL
-        old = open_page(page, model="fmnist_vgg")  # a link from before keeps its model
-        no_exception(old)
-        assert old.selectbox(key=key).value == "fmnist_vgg" and not errors(old)
+        old = dash.open(page, model="fmnist_vgg")  # a link from before keeps its model
+        dash.no_exception(old)
+        assert old.selectbox(key=key).value == "fmnist_vgg" and not dash.errors(old)
         assert old.query_params.get("model") in ("fmnist_vgg", ["fmnist_vgg"])
-    at = open_page(PG)
+    at = dash.open(PG)
     at.selectbox(key="pg_model").set_value("fmnist_vgg").run()  # one click
-    no_exception(at)
+    dash.no_exception(at)
     assert any("· fmnist_vgg (" in m for m in _texts(at, "markdown"))  # the page header
     assert at.query_params.get("model") in ("fmnist_vgg", ["fmnist_vgg"])
 
@@ -589,17 +571,17 @@ def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     assert next(frames).step == 20  # the engine was not asked for more frames
 
 
-def test_figures_are_built_once_per_session_and_show_the_latest_run():
-    at = open_page(PG, **W, steps=4, every=2)
+def test_figures_are_built_once_per_session_and_show_the_latest_run(dash):
+    at = dash.open(PG, steps=4, every=2)
     at.button(key="pg_run").click().run()
     figs = dict(at.session_state["_dashboard_figures"])
     curves = next(f for k, f in figs.items() if k[0] == "curves")
     at.number_input(key="pg_steps").set_value(6).run()
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     again = next(f for k, f in at.session_state["_dashboard_figures"].items()
                  if k[0] == "curves")
     assert again is curves  # updated in place, not rebuilt
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if "data term D" in c.proto.spec)
-    assert list(arr(spec["data"][0]["x"])) == [2, 4, 6]  # the second run's steps
+    assert list(dash.arr(spec["data"][0]["x"])) == [2, 4, 6]  # the second run's steps

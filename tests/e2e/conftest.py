@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -36,11 +37,11 @@ def browser_ready() -> None:
         pytest.skip("the playwright Python package is not installed (pip install playwright)")
 
 
-@pytest.fixture(scope="session")
-def server(browser_ready, tmp_path_factory):
-    """``python -m streamlit run app.py`` on 127.0.0.1; yields its base URL."""
+@contextlib.contextmanager
+def streamlit_server(log: Path):
+    """``python -m streamlit run app.py`` on 127.0.0.1 and a free port; yields its base URL
+    once it answers, stops it afterwards."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -69,3 +70,17 @@ def server(browser_ready, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(browser_ready, tmp_path_factory):
+    """A server shared by the browser tests; yields its base URL."""
+    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_server(browser_ready, tmp_path_factory):
+    """A server of this test module alone, so that its first request is the module's."""
+    with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url

@@ -11,17 +11,12 @@ import re
 import numpy as np
 import pytest
 
-from dashboard.settings.playground import playground_defaults
-from viz_core import models
-
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-WEIGHTS = ("" if models.weights_status(playground_defaults()["model"]) == "offline"
-           else "&weights=random")
 VIEWPORTS = [(1280, 720), (1920, 1080)]
 
 
@@ -74,7 +69,7 @@ def _boxes_overlap(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_metric_area_has_no_overlapping_or_cut_text(server, browser, size):
     page = _open(browser, f"{server}/Playground?task=inversion&layer=block2&steps=6&every=3"
-                          f"{WEIGHTS}", size)
+                          f"", size)
     _run_and_wait(page)
     main = page.get_by_test_id("stMain")
     images = main.get_by_test_id("stImage")
@@ -95,7 +90,7 @@ def test_metric_area_has_no_overlapping_or_cut_text(server, browser, size):
 
 
 def test_kernel_panel_titles_do_not_collide(server, browser):
-    page = _open(browser, f"{server}/Playground?{WEIGHTS.lstrip('&')}")
+    page = _open(browser, f"{server}/Playground?")
     titles = page.locator("[data-testid='stPlotlyChart'] .annotation-text")
     titles.first.wait_for()
     boxes = [titles.nth(i).bounding_box() for i in range(titles.count())]
@@ -108,7 +103,7 @@ def test_kernel_panel_titles_do_not_collide(server, browser):
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_settings_change_marks_the_result_as_stale(server, browser, size):
-    page = _open(browser, f"{server}/Playground?steps=6&every=3&target=7{WEIGHTS}", size)
+    page = _open(browser, f"{server}/Playground?steps=6&every=3&target=7", size)
     _run_and_wait(page)
     page.get_by_text("done:").first.wait_for()
     _sidebar_select(page, "Class", re.compile(r"^9 · "), "Ankle")
@@ -122,7 +117,7 @@ def test_a_settings_change_marks_the_result_as_stale(server, browser, size):
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_what_stop_keeps_is_what_downloads(server, browser, size):
-    page = _open(browser, f"{server}/Playground?steps=5000&every=2{WEIGHTS}", size)
+    page = _open(browser, f"{server}/Playground?steps=5000&every=2", size)
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text(re.compile(r"pre-image · step [1-9]\d* / 5000")).first.wait_for()
     page.get_by_role("button", name="Stop", exact=True).click()
@@ -157,14 +152,14 @@ def test_what_stop_keeps_is_what_downloads(server, browser, size):
     ("scheme=plain&tv_on=1&tv=3.0&tv_eps=1e-06", "unstable TV step"),
 ])
 def test_degenerate_results_are_flagged(server, browser, query, expected, size):
-    page = _open(browser, f"{server}/Playground?steps=6&every=3&{query}{WEIGHTS}", size)
+    page = _open(browser, f"{server}/Playground?steps=6&every=3&{query}", size)
     _run_and_wait(page)
     page.get_by_test_id("stAlert").filter(has_text=expected).first.wait_for()
     assert page.get_by_text("done:").count() == 0
 
 
 def test_navigation_names_home_and_direct_links_work(server, browser):
-    page = _open(browser, f"{server}/Compare_schemes?task=am&steps=2{WEIGHTS}",
+    page = _open(browser, f"{server}/Compare_schemes?task=am&steps=2",
                  VIEWPORTS[0], run="Run all")  # the Compare page's button
     assert page.get_by_role("heading", name="Compare schemes").count() == 1
     nav = page.get_by_test_id("stSidebarNav")
@@ -172,9 +167,6 @@ def test_navigation_names_home_and_direct_links_work(server, browser):
     assert nav.get_by_text("app", exact=True).count() == 0
 
 
-@pytest.mark.skipif(models.weights_status("fmnist_vgg_robust") != "offline"
-                    or models.weights_status("fmnist_vgg") != "offline",
-                    reason="the standard / robust pair's weights are not on this machine")
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_compare_toggle_runs_standard_and_robust_side_by_side(server, browser, size):
     """The toggle adds the other model of the pair: one row of cells per model, each row

@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 
 from dashboard.demo import demo_steps, load_gallery
-from dashboard.settings.playground import playground_defaults
-from viz_core import models
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(models.weights_status(playground_defaults()["model"]) != "offline",
-                                 reason="the demo runs the shipped offline models")]
+pytestmark = pytest.mark.e2e  # the demo runs the committed offline models
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -48,8 +44,7 @@ def test_demo_path_from_home(server, size):
             _settle(page)
             captions = page.locator("[data-testid='stMain'] [data-testid='stImage']")
             assert page.locator(IMAGES).count() >= 8
-            assert "feature error" in " ".join(captions.all_inner_texts()) or \
-                page.get_by_text("relative feature error").count() > 0
+            assert "relative feature error" in " ".join(captions.all_inner_texts())
             assert page.locator(WARNING).count() == 0
             # 2: Playground runs a class pre-image and shows its probability
             _step(page, server, 1)
