@@ -108,3 +108,24 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
         image=png_bytes(img, {"model": getattr(model, "label", config.model),
                               "scheme": config.scheme.label, "Software": "demons-viz"}),
         frames=kept)
+
+
+def error_record(config: RunConfig, message: str, *, started: float, command: str = "",
+                 model: Any = None, group_id: str = "") -> RunRecord:
+    """The record of a run that failed before it produced a pre-image (status error)."""
+    return RunRecord(config=config.to_dict(), model=config.model, task=config.task,
+                     scheme=config.scheme.name, status="error", started=started,
+                     ended=time.time(), model_label=getattr(model, "label", ""),
+                     command=command, group_id=group_id, message=message)
+
+
+def judge_model(config: RunConfig, device: Any = None) -> Any:
+    """The independent network for an AM run on a class (Table 1's judge, Sec. 3.2): the
+    other offline model of the pair when its weights are here, else None."""
+    if config.task != "am" or config.channel is not None:
+        return None
+    from viz_core import models
+    from viz_core.sweeps.cells import default_judge
+
+    name = default_judge(config.model)
+    return models.load_model(name, device=device) if name else None

@@ -76,7 +76,7 @@ def metric_rows(runs: Sequence[RunRecord]) -> list[tuple[str, list[str], str]]:
 
 
 def verdict_text(v: dict) -> str:
-    tops = ", ".join(f"{c} {p:.0%}" for c, p in v.get("top", []))
+    tops = ", ".join(c if p is None else f"{c} {p:.0%}" for c, p in v.get("top", []))
     tp = v.get("target_prob")
     target = f"; {v['target']} {tp:.0%}" if tp is not None and v.get("target") else ""
     return f"{v.get('role', '')} {v.get('model', '')}: {tops}{target}"

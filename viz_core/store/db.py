@@ -106,11 +106,14 @@ class RunStore:
         for _ in range(2):
             why = self._damage()
             if why is None:
+                con = None
                 try:
                     con = self._connect()
+                    if schema.version_of(con) is None:  # read only: a foreign file stays as is
+                        raise LookupError
                     self._wal(con)
                     schema.migrate(con)
-                    self._local.con = con
+                    self._local.con, con = con, None
                     return
                 except LookupError:
                     why = ("foreign", "an SQLite database that is not a demons-viz run store")
@@ -121,7 +124,9 @@ class RunStore:
                         raise VizError(f"run store {str(self.path)!r} stayed locked for "
                                        f"{self.timeout:g} s", field="store") from None
                     why = ("damaged", f"not a readable SQLite database ({exc})")
-                self._local.__dict__.pop("con", None)
+                finally:
+                    if con is not None:
+                        con.close()
             dest = _aside(self.path, why[0])
             self.notice = (f"run store {str(self.path)!r} was {why[1]}; moved it aside to "
                            f"{str(dest)!r} and started a new store")
@@ -272,6 +277,11 @@ class RunStore:
         if len(rows) > 1:
             raise VizError(f"run id {prefix!r} is ambiguous; give more digits", field="run")
         return rows[0][0]
+
+    def has(self, run_id: str) -> bool:
+        """Is a run with exactly this id stored (deleted ones included)?"""
+        return self.con.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() \
+            is not None
 
     def get(self, run_id: str, frames: bool = True) -> RunRecord:
         """A run with everything: configuration, curves, images."""
