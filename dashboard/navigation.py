@@ -31,6 +31,7 @@ PAGES: list[PageInfo] = [
     PageInfo("learn", "views/4_Learn_demons.py", "Learn demons", "Learn_demons"),
     PageInfo("presets", "views/5_Paper_presets.py", "Paper presets", "Paper_presets"),
     PageInfo("sweeps", "views/6_Sweeps.py", "Sweeps", "Sweeps"),
+    PageInfo("history", "views/7_History.py", "History", "History"),
 ]
 BY_KEY: dict[str, PageInfo] = {p.key: p for p in PAGES}
 

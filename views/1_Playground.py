@@ -28,6 +28,7 @@ from dashboard.common import (
 )
 from dashboard.controls import kernel_controls, model_controls, target_controls
 from dashboard.demo import take_autorun
+from dashboard.run_history import history_footer
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
@@ -311,6 +312,7 @@ def main() -> None:
         with ph["downloads"].container():
             st.caption(f"Downloads of the run shown: {rec.labels[0]} · {rec.model_label}")
             downloads(rec, 0, "pg_dl", "demons-preimage")
+            history_footer(rec, "playground", key="pg_hist")
     elif rec is not None:
         with ph["status"].container():
             status_message(rec, rec.stale(s))

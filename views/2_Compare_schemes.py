@@ -30,6 +30,7 @@ from dashboard.common import (
 )
 from dashboard.controls import model_controls, target_controls
 from dashboard.demo import take_autorun
+from dashboard.run_history import history_footer
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -307,6 +308,8 @@ def main() -> None:
                     if len(recs) > 1:
                         st.caption(rec.model_label)
                     downloads(rec, pick, f"cmp_dl{m}", f"demons-{order[pick]}")
+                for m, rec in enumerate(recs):  # one stored run per cell, one group
+                    history_footer(rec, "compare", f"compare {recs[0].run_id}", f"cmp_hist{m}")
     elif recs:
         with ph["status"].container():
             status_message(recs[0], recs[0].stale(s))

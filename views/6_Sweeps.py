@@ -24,6 +24,7 @@ from dashboard.common import (
     setup_page,
     show_image,
 )
+from dashboard.run_history import remember_sweep_batch
 from viz_core.errors import VizError
 from viz_core.models import available_models
 from viz_core.sweeps import run_sweep
@@ -190,6 +191,7 @@ def main() -> None:
 
         def progress(p) -> None:
             if p.result is not None:
+                remember_sweep_batch(p.result, res["dir"])  # grouped by the sweep
                 res["rows"] = sorted(res["rows"] + p.result.rows, key=lambda r: r["index"])
                 _draw(ph, res, s["metric"], False, f"live{len(res['rows'])}")
 
