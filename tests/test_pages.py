@@ -126,7 +126,8 @@ def test_short_run_streams_an_image_and_offers_downloads():
     assert rec.images.shape == (1, 1, 64, 64)
     assert rec.first_frame_s is not None
     labels = [d.label for d in at.get("download_button")]
-    assert labels == ["Download PNG", "Download GIF", "Download run JSON"]
+    assert labels == ["Download PNG", "Download GIF", "Download run JSON",
+                      "Export report (HTML)", "Export report (PDF)"]
     assert rec.png().startswith(b"\x89PNG") and rec.gif().startswith(b"GIF8")
     assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
 
