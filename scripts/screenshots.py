@@ -6,7 +6,9 @@ Starts ``streamlit run app.py`` headless on a free local port, drives Debian's c
 (``/usr/bin/chromium``) with Playwright, and writes ``home.png`` (the gallery and the
 guided demo), ``compare.png`` (demo step 1 after its run: the ankle boot inverted from the
 middle block by every scheme) and ``playground.png`` (demo step 2 after its run: a class
-pre-image with its probability and the independent network's verdict). Waits for what each
+pre-image with its probability and the independent network's verdict) and ``history.png``
+(the History page after three Playground runs with different step sizes, two of them side by
+side). The runs go to a temporary store, never to the user's history. Waits for what each
 picture must show, never for a fixed time.
 """
 
@@ -83,12 +85,42 @@ def start_step(page, url: str, index: int) -> None:
     page.get_by_role("button", name=title).click()
 
 
-def shots(out: Path) -> list[Path]:
+HISTORY_TAUS = (2, 5, 12)
+
+
+def history_shot(page, url: str, path: Path) -> None:
+    """Three Playground runs (tau 2, 5, 12), then the History page comparing two."""
+    import re
+
+    ids = []
+    for tau in HISTORY_TAUS:
+        page.goto(f"{url}/Playground?steps=80&every=10&step_size={tau}")
+        settle(page)
+        page.get_by_role("button", name="Run", exact=True).click()
+        link = page.get_by_text(re.compile(r"In the history: [0-9a-f]{12}")).first
+        link.wait_for(timeout=600_000)
+        ids.append(link.inner_text().rsplit(" ", 1)[-1])
+        settle(page, timeout=300_000)
+    page.goto(f"{url}/History?runs={ids[0]},{ids[-1]}")
+    settle(page)
+    page.get_by_text("Side by side").wait_for(timeout=120_000)
+    page.wait_for_function(f"() => document.querySelectorAll(\"{MAIN_IMAGES}\")"
+                           ".length >= 2", timeout=120_000)
+    page.screenshot(path=str(path))
+
+
+def shots(out: Path, which: tuple[str, ...] = ("home", "compare", "playground", "history")
+          ) -> list[Path]:
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    with serve() as url, sync_playwright() as p:
+    tmp = tempfile.TemporaryDirectory(prefix="demons-viz-shots-")
+    os.environ["DEMONS_VIZ_STORE"] = str(Path(tmp.name) / "runs.sqlite")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    with tmp, serve() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
@@ -96,8 +128,14 @@ def shots(out: Path) -> list[Path]:
             page.goto(url)
             settle(page)
             page.get_by_role("button", name=demo_steps(load_gallery())[0].title).wait_for()
-            paths.append(out / "home.png")
-            page.screenshot(path=str(paths[-1]))
+            if "home" in which:
+                paths.append(out / "home.png")
+                page.screenshot(path=str(paths[-1]))
+            if "history" in which:
+                paths.append(out / "history.png")
+                history_shot(page, url, paths[-1])
+            if "compare" not in which and "playground" not in which:
+                return paths
 
             start_step(page, url, 0)  # Compare: the boot from block2, every scheme
             page.get_by_text("Download a cell of the run shown").wait_for(timeout=900_000)
@@ -124,8 +162,11 @@ def shots(out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "assets" / "screenshots"))
+    ap.add_argument("--only", nargs="+", choices=("home", "compare", "playground", "history"),
+                    help="take only these screenshots")
     args = ap.parse_args(argv)
-    for path in shots(Path(args.out)):
+    which = tuple(args.only) if args.only else ("home", "compare", "playground", "history")
+    for path in shots(Path(args.out), which):
         print(f"wrote {path}")
     return 0
 
