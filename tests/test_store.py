@@ -208,18 +208,20 @@ def test_migration_from_version_1_keeps_runs(tmp_path):
     path = tmp_path / "runs.sqlite"
     con = sqlite3.connect(path, isolation_level=None)
     schema.migrate(con, target=1)
-    con.execute("INSERT INTO runs (id, started, ended, status, model, task, scheme, config) "
-                "VALUES ('abcdef012345', 1.0, 2.0, 'done', 'm', 'am', 'plain GD', ?)",
-                (json.dumps({"steps": 7}),))
+    con.execute("INSERT INTO runs (id, started, ended, status, model, task, scheme, config, "
+                "metrics) VALUES ('abcdef012345', 1.0, 2.0, 'done', 'm', 'am', 'plain GD', ?, "
+                "?)", (json.dumps({"steps": 7}), json.dumps({"psnr": 20.5})))
     con.execute("INSERT INTO tags VALUES ('abcdef012345', 'old')")
     assert schema.version_of(con) == 1
     con.close()
     s = RunStore(path)
-    assert schema.version_of(s.con) == schema.LATEST == 2
+    assert schema.version_of(s.con) == schema.LATEST == 3
     r = s.get("abcdef")
     assert r.config == {"steps": 7} and r.tags == ["old"] and r.mlflow == "" and r.thumb is None
+    assert s.metric_keys() == ["psnr"]  # version 3's table, filled from the old runs
+    assert s.list(sort="psnr")[0].metrics == {"psnr": 20.5}
     s.delete(["abcdef"])  # a column version 2 added
-    assert s.count() == 0
+    assert s.count() == 0 and s.distinct("model") == []
 
 
 def test_two_processes_creating_one_store_apply_migrations_once(tmp_path):

@@ -215,6 +215,8 @@ class RunStore:
             con.executemany("INSERT INTO images VALUES (?,?,?,?)", rows)
             con.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)",
                             [(record.id, t) for t in _clean_tags(record.tags)])
+            con.executemany("INSERT OR IGNORE INTO metric_keys VALUES (?)",
+                            [(k,) for k in record.metrics])
         if self.tracking_uri:
             self._mirror(record)
         return record.id
@@ -358,10 +360,8 @@ class RunStore:
         return [r[0] for r in self.con.execute(q) if r[0]]
 
     def metric_keys(self) -> list[str]:
-        """Every metric key some stored run has (what the History page sorts by)."""
-        q = ("SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j "
-             "WHERE deleted IS NULL ORDER BY 1")
-        return [r[0] for r in self.con.execute(q)]
+        """Every metric key a stored run has had (what the History page sorts by)."""
+        return [r[0] for r in self.con.execute("SELECT key FROM metric_keys ORDER BY 1")]
 
 
 def _order(sort: str, descending: bool) -> tuple[str, list]:

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 STATUSES = ("done", "stopped", "diverged", "error")
 #: Curves the engine reports per frame (eqs. 1-3: data term, target activation, |grad D|).
 CURVE_KEYS = ("objective", "activation", "grad_norm")
@@ -97,6 +95,8 @@ class CurveRecorder:
         self.curves: dict[str, list] = {"step": [], **{k: [] for k in CURVE_KEYS}}
 
     def __call__(self, frame: Any) -> None:
+        import numpy as np  # not at import: `history list` starts without numpy
+
         if self.curves["step"] and self.curves["step"][-1] == frame.step:
             return
         self.curves["step"].append(int(frame.step))

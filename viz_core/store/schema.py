@@ -62,6 +62,18 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE runs ADD COLUMN mlflow TEXT NOT NULL DEFAULT '';
     CREATE INDEX runs_group ON runs(group_id);
     """,
+    # 3: the History page's filters and sort keys without a scan of every run: partial
+    # indexes over the live (not deleted) runs, and the metric keys in a table of their own
+    3: """
+    CREATE INDEX runs_live ON runs(started) WHERE deleted IS NULL;
+    CREATE INDEX runs_live_model ON runs(model) WHERE deleted IS NULL;
+    CREATE INDEX runs_live_task ON runs(task) WHERE deleted IS NULL;
+    CREATE INDEX runs_live_scheme ON runs(scheme) WHERE deleted IS NULL;
+    CREATE INDEX runs_live_status ON runs(status) WHERE deleted IS NULL;
+    CREATE INDEX runs_live_group ON runs(group_id) WHERE deleted IS NULL;
+    CREATE TABLE metric_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+    INSERT OR IGNORE INTO metric_keys SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j;
+    """,
 }
 LATEST = max(MIGRATIONS)
 
