@@ -76,7 +76,7 @@ def time_page_script(path: Path) -> float:
     from streamlit.testing.v1 import AppTest
 
     os.environ["DEMONS_VIZ_STORE"] = str(path)
-    at = AppTest.from_file(str(ROOT / "views" / "7_History.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "pages" / "7_History.py"), default_timeout=120)
     at.run()
     assert not at.exception and len(at.dataframe[0].value) > 0
     return float(at.session_state["hi_table_s"])

@@ -91,8 +91,9 @@ def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str) -> None:
 
 def playground_params(run: RunRecord) -> dict[str, str]:
     """URL parameters that open the Playground with every setting of ``run``."""
-    from dashboard import state as ui_state
+    from dashboard.settings.playground import config_to_settings, playground_defaults
+    from dashboard.urlstate import encode
     from viz_core.config import RunConfig
 
-    s, _ = ui_state.config_to_settings(RunConfig.from_dict(run.config))
-    return ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS)
+    s, _ = config_to_settings(RunConfig.from_dict(run.config))
+    return encode(s, playground_defaults())

@@ -149,7 +149,7 @@ def history_footer(rec: Any, page: str, group_id: str = "", key: str = "hist") -
     """Store a finished or stopped run (once) and show where it went: a link to it on the
     History page and the "Export report" buttons (HTML / PDF)."""
     from dashboard import history_view as hv
-    from dashboard.common import PAGES
+    from dashboard.navigation import page_path
 
     ids = remember(rec, page, group_id)
     if isinstance(ids, str):
@@ -158,7 +158,7 @@ def history_footer(rec: Any, page: str, group_id: str = "", key: str = "hist") -
     if not ids:
         return
     c1, c2 = st.columns([1, 2])
-    c1.page_link(PAGES["history"][0], label=f"In the history: {', '.join(ids)}",
+    c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids)}",
                  query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])}, icon="🗂️")
     store = get_store()
     with c2:

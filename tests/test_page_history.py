@@ -10,7 +10,7 @@ from test_pages import APP, PG, W, no_exception, open_page
 from viz_core.images import png_bytes
 from viz_core.store import RunRecord, RunStore
 
-HISTORY = "views/7_History.py"
+HISTORY = "pages/7_History.py"
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import time
 import streamlit as st
 
 from dashboard import history_view as hv
-from dashboard.common import PAGES, display_image, guard, setup_page
+from dashboard.navigation import page_path
+from dashboard.page import display_image, guard, setup_page
 from dashboard.run_history import get_store, table_rows
 from viz_core.store.compare import when
 
@@ -46,7 +47,7 @@ def _actions(store, runs) -> None:
     """Tag, note, delete (with undo) for the selected runs; open one in the Playground."""
     r = runs[0]
     if len(runs) == 1:
-        st.page_link(PAGES["playground"][0], label="Open in the Playground",
+        st.page_link(page_path("playground"), label="Open in the Playground",
                      query_params=hv.playground_params(r), icon="▶️")
         if r.mlflow:
             if r.mlflow.startswith("http"):
