@@ -301,7 +301,7 @@ def test_navigation_keeps_every_old_url_and_names_home():
     old = ["Playground", "Compare_schemes", "Kernels_and_spectra", "Learn_demons",
            "Paper_presets"]  # the paths of Streamlit's file-based pages before
     assert [p.url_path for p in PAGES[1:6]] == old
-    assert PAGES[-1].url_path == "Sweeps"
+    assert [p.url_path for p in PAGES[6:]] == ["Sweeps", "History"]
     assert all((ROOT / p.path).is_file() and p.path.startswith("pages/") for p in PAGES)
 
 
