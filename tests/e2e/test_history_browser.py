@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dashboard.state import PLAYGROUND_DEFAULTS
+from dashboard.settings.playground import playground_defaults
 from viz_core import models
 from viz_core.store import RunStore
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-WEIGHTS = ("" if models.weights_status(PLAYGROUND_DEFAULTS["model"]) == "offline"
+WEIGHTS = ("" if models.weights_status(playground_defaults()["model"]) == "offline"
            else "&weights=random")
 
 
@@ -55,7 +55,7 @@ def test_two_sessions_store_their_runs_and_a_report_opens_with_every_image(
     for page in pages:
         page.get_by_text(re.compile(r"In the history: [0-9a-f]{12}")).first.wait_for()
         page.wait_for_selector(IDLE)
-    new = [r for r in store.list(limit=None) if r.id not in before]
+    new = [store.get(r.id) for r in store.list(limit=None) if r.id not in before]
     assert len(new) == 2 and {r.config["target"] for r in new} == {1, 5}
     assert {r.status for r in new} == {"done"}
 
