@@ -106,7 +106,7 @@ class Browser:
         screen, a fresh tab loading /History to its table on screen)."""
         page = self.browser.new_page(viewport={"width": 1600, "height": 900})
         try:
-            page.goto(f"{self.url}/Kernels_and_spectra")
+            page.goto(f"{self.url}/Sweeps")  # a light page: controls only
             page.wait_for_selector(self.IDLE, timeout=120_000)
             link = page.get_by_test_id("stSidebarNavLink").filter(has_text="History")
             t0 = time.perf_counter()

@@ -130,3 +130,29 @@ def test_a_playground_run_is_stored_and_linked(store):
     assert f"In the history: {r.id}" in links
     at.run()  # a rerun does not store it twice
     assert store.count() == 1
+
+
+def test_compare_stores_one_run_per_cell_in_one_group(store):
+    from test_pages import CMP
+
+    at = open_page(CMP, **W, steps=4, every=2, cells="sobolev-fluid,sobolev-elastic,tv")
+    at.button(key="cmp_run").click().run()
+    no_exception(at)
+    runs = [store.get(r.id) for r in store.list()]
+    assert len(runs) == 3 and len({r.group_id for r in runs}) == 1
+    assert runs[0].group_id.startswith("compare ")
+    assert {r.config["name"] for r in runs} == {"Sobolev fluid", "Sobolev elastic", "TV"}
+    assert [d.label for d in at.get("download_button")][-2:] == ["Export report (HTML)",
+                                                                 "Export report (PDF)"]
+
+
+def test_a_sweep_on_the_page_stores_its_cells_in_one_group(store):
+    from test_sweeps_page import _page
+
+    at = _page(steps=3, values1="0.1,0.4", values2="2,5")
+    at.button(key="sw_run").click().run()
+    no_exception(at)
+    runs = store.list()
+    assert len(runs) == 4 and len({r.group_id for r in runs}) == 1
+    assert runs[0].group_id.startswith("sweep ")
+    assert {store.get(r.id).config["step_size"] for r in runs} == {2.0, 5.0}
