@@ -81,3 +81,19 @@ def test_without_a_tracking_uri_mlflow_is_not_imported(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_cli_tracking_uri_logs_the_visualize_run(tmp_path, monkeypatch, capsys):
+    import json as _json
+
+    from viz_core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'ml.db'}"
+    assert main(["visualize", "--model", "fmnist_vgg", "--target", "2", "--steps", "2",
+                 "--quiet", "--out", "a.png", "--store", "runs.sqlite",
+                 "--tracking-uri", uri]) == 0
+    run_id = _json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"]
+    link = RunStore(tmp_path / "runs.sqlite").get(run_id).mlflow
+    run = mlflow.tracking.MlflowClient(tracking_uri=uri).get_run(link.rsplit("/", 1)[-1])
+    assert run.data.tags["demons_viz.run_id"] == run_id and run.data.params["target"] == "2"
