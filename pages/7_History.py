@@ -153,7 +153,8 @@ def main() -> None:
                              "columns": []}}
     event = st.dataframe(
         rows, key=P + "table", on_select="rerun", selection_mode="multi-row",
-        selection_default=default, hide_index=True, height=420,
+        selection_default=default, hide_index=True,
+        height="auto" if len(rows) <= 10 else 420,
         column_config={"thumb": st.column_config.ImageColumn("pre-image", width="small"),
                        **{k: st.column_config.NumberColumn(k, format="%.4g") for k in keys}})
     st.session_state[P + "table_s"] = time.perf_counter() - t0

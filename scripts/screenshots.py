@@ -106,6 +106,7 @@ def history_shot(page, url: str, path: Path) -> None:
     page.get_by_text("Side by side").wait_for(timeout=120_000)
     page.wait_for_function(f"() => document.querySelectorAll(\"{MAIN_IMAGES}\")"
                            ".length >= 2", timeout=120_000)
+    page.get_by_text("sort by").first.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(path))
 
 
