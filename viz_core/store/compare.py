@@ -37,8 +37,8 @@ def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
     keys = list(dict.fromkeys(k for f in flats for k in f))
     out = {}
     for k in keys:
-        if k.split(".")[0] in DISPLAY_ONLY:
-            continue
+        if k.split(".")[0] in DISPLAY_ONLY or k.startswith("extra.ui."):
+            continue  # extra.ui: the dashboard's copy of the same settings
         vals = [f.get(k) for f in flats]
         if any(v != vals[0] for v in vals[1:]):
             out[k] = vals
