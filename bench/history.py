@@ -54,7 +54,8 @@ def fill(path: Path, n: int) -> float:
             weights_hash="0123456789abcdef",
             metrics={"objective": obj[-1], "activation": -obj[-1],
                      "grad_norm": float(rng.uniform()), "hf_fraction": float(rng.uniform()),
-                     "coarse_fraction": float(rng.uniform()), "tv": float(rng.uniform()),
+                     "coarse_fraction": float(rng.uniform()),
+                     "total_variation": float(rng.uniform()),
                      "psnr": float(rng.uniform(10, 30)), "ssim": float(rng.uniform())},
             curves={"step": steps, "objective": obj, "activation": [-v for v in obj]},
             tags=["keep"] if i % 50 == 0 else [], image=pics[k], thumb=thumbs[k]))

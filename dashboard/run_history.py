@@ -1,8 +1,11 @@
 """The dashboard's side of the run store (Streamlit glue): one :class:`RunStore` per
 server, the page's run records turned into stored runs, and the History table's rows.
 
-Pages call :func:`remember` when a run is done or stopped (the Playground), once per cell
-(Compare, grouped) or per sweep cell (Sweeps, grouped). A failure to store never breaks a
+The Playground's and Compare's runs are stored by a :func:`~dashboard.run_panel.on_finish`
+hook when they end (done, stopped, diverged or error; Compare's cells grouped per Run click)
+and a :func:`~dashboard.run_panel.run_action` shows the link to the History page and the
+"Export report" buttons; the Sweeps page stores each finished batch's cells (grouped by
+sweep). Pages import this module to register the hooks. A failure to store never breaks a
 page: it comes back as a message.
 """
 
@@ -16,9 +19,10 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from dashboard.run_panel import on_finish, run_action
 from viz_core.store import RunRecord as StoredRun
 from viz_core.store import RunStore
-from viz_core.store.compare import fmt, when
+from viz_core.store.compare import when
 from viz_core.store.images import data_uri
 
 #: Statuses a page stores (a run still running is not stored).
@@ -141,28 +145,52 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
     return rows
 
 
-__all__ = ["MAX_FRAMES", "STORED", "fmt", "get_store", "remember", "stored_runs",
-           "table_rows"]
 
 
-def history_footer(rec: Any, page: str, group_id: str = "", key: str = "hist") -> None:
-    """Store a finished or stopped run (once) and show where it went: a link to it on the
-    History page and the "Export report" buttons (HTML / PDF)."""
+#: RunPanel prefixes whose runs are stored, and the page each names.
+PANEL_PAGES = {"pg_": "playground", "cmp_": "compare"}
+
+
+def _group(panel: Any, rec: Any) -> str:
+    """Compare: one group per Run click (every cell, both models of the pair)."""
+    page = PANEL_PAGES.get(panel.prefix, "")
+    recs = panel.records or [rec]
+    if page == "compare" or len(recs) > 1 or len(rec.labels) > 1:
+        return f"{page} {recs[0].run_id}"
+    return ""
+
+
+@on_finish
+def store_finished_run(rec: Any, panel: Any) -> None:
+    """The RunPanel finish hook: a finished or stopped run of the Playground or Compare
+    goes to the store (once)."""
+    if panel.prefix in PANEL_PAGES:
+        msg = remember(rec, PANEL_PAGES[panel.prefix], _group(panel, rec))
+        if isinstance(msg, str):
+            st.session_state[panel.prefix + "history_msg"] = msg
+
+
+@run_action
+def history_links(panel: Any, records: list) -> None:
+    """After a run's downloads: where it went in the history, and "Export report"."""
     from dashboard import history_view as hv
     from dashboard.navigation import page_path
 
-    ids = remember(rec, page, group_id)
-    if isinstance(ids, str):
-        st.caption(ids)
+    if panel.prefix not in PANEL_PAGES:
         return
+    msg = st.session_state.get(panel.prefix + "history_msg")
+    ids = [i for r in records for i in (getattr(r, "stored_ids", None) or [])]
+    if msg and not ids:
+        st.caption(msg)
     if not ids:
         return
     c1, c2 = st.columns([1, 2])
-    c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids)}",
+    c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids[:6])}",
                  query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])}, icon="🗂️")
     store = get_store()
     with c2:
-        hv.export_buttons(st, [store.get(i, frames=True) for i in ids[:hv.MAX_COMPARE]], key)
+        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]],
+                          panel.prefix + "hist")
 
 
 def remember_sweep_batch(result: Any, root: str) -> list[str] | str:

@@ -8,8 +8,8 @@ guided demo), ``compare.png`` (demo step 1 after its run: the ankle boot inverte
 middle block by every scheme) and ``playground.png`` (demo step 2 after its run: a class
 pre-image with its probability and the independent network's verdict) and ``history.png``
 (the History page after three Playground runs with different step sizes, two of them side by
-side). The runs go to a temporary store, never to the user's history. Waits for what each
-picture must show, never for a fixed time.
+side; ``--only history`` takes just that one). The runs go to a temporary store, never to
+the user's history. Waits for what each picture must show, never for a fixed time.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -26,11 +27,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from dashboard.demo import demo_steps, load_gallery  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def demo_button(index: int) -> re.Pattern:
+    """The name of guided-demo step ``index``'s button on Home ("1. ...", "2. ...")."""
+    return re.compile(rf"^{index + 1}\. ")
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1600, "height": 900}
@@ -78,11 +82,11 @@ def settle(page, timeout: float = 180_000) -> None:
 
 
 def start_step(page, url: str, index: int) -> None:
-    """Open Home and click guided-demo step ``index``."""
+    """Open Home and click guided-demo step ``index`` (its button reads "1. ...", "2. ...";
+    the script drives the page as a visitor does, without importing the dashboard)."""
     page.goto(url)
     settle(page)
-    title = demo_steps(load_gallery())[index].title
-    page.get_by_role("button", name=title).click()
+    page.get_by_role("button", name=demo_button(index)).click()
 
 
 HISTORY_TAUS = (2, 5, 12)
@@ -90,8 +94,6 @@ HISTORY_TAUS = (2, 5, 12)
 
 def history_shot(page, url: str, path: Path) -> None:
     """Three Playground runs (tau 2, 5, 12), then the History page comparing two."""
-    import re
-
     ids = []
     for tau in HISTORY_TAUS:
         page.goto(f"{url}/Playground?steps=80&every=10&step_size={tau}")
@@ -110,8 +112,7 @@ def history_shot(page, url: str, path: Path) -> None:
     page.screenshot(path=str(path))
 
 
-def shots(out: Path, which: tuple[str, ...] = ("home", "compare", "playground", "history")
-          ) -> list[Path]:
+def shots(out: Path, only_history: bool = False) -> list[Path]:
     import tempfile
 
     from playwright.sync_api import sync_playwright
@@ -128,15 +129,15 @@ def shots(out: Path, which: tuple[str, ...] = ("home", "compare", "playground", 
             page.set_default_navigation_timeout(300_000)  # a busy machine loads slowly
             page.goto(url)
             settle(page)
-            page.get_by_role("button", name=demo_steps(load_gallery())[0].title).wait_for()
-            if "home" in which:
-                paths.append(out / "home.png")
-                page.screenshot(path=str(paths[-1]))
-            if "history" in which:
-                paths.append(out / "history.png")
-                history_shot(page, url, paths[-1])
-            if "compare" not in which and "playground" not in which:
+            page.get_by_role("button", name=demo_button(0)).wait_for()
+            paths.append(out / "history.png")
+            history_shot(page, url, paths[-1])
+            if only_history:
                 return paths
+            page.goto(url)
+            settle(page)
+            paths.append(out / "home.png")
+            page.screenshot(path=str(paths[-1]))
 
             start_step(page, url, 0)  # Compare: the boot from block2, every scheme
             page.get_by_text("Download a cell of the run shown").wait_for(timeout=900_000)
@@ -163,11 +164,9 @@ def shots(out: Path, which: tuple[str, ...] = ("home", "compare", "playground", 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "assets" / "screenshots"))
-    ap.add_argument("--only", nargs="+", choices=("home", "compare", "playground", "history"),
-                    help="take only these screenshots")
+    ap.add_argument("--only-history", action="store_true", help="only history.png")
     args = ap.parse_args(argv)
-    which = tuple(args.only) if args.only else ("home", "compare", "playground", "history")
-    for path in shots(Path(args.out), which):
+    for path in shots(Path(args.out), args.only_history):
         print(f"wrote {path}")
     return 0
 

@@ -30,7 +30,7 @@ def _fill(store: RunStore, n: int = 5) -> list[str]:
         ids.append(store.add(RunRecord(
             config=cfg, model="fmnist_vgg", task="am", scheme="plain GD", started=1e9 + i,
             ended=1e9 + i + 1, status="stopped" if i == 4 else "done",
-            metrics={"objective": -1.0 - i, "tv": 0.1 * (5 - i)},
+            metrics={"objective": -1.0 - i, "total_variation": 0.1 * (5 - i)},
             curves={"step": [0, 5, 10], "objective": [0.0, -0.5 * i, -float(i)]},
             verdicts=[{"role": "judge", "model": "fmnist_resnet", "top": [["Dress", 0.5]],
                        "target": "Dress", "target_prob": 0.5, "chance": 0.1}],
@@ -54,15 +54,15 @@ def test_table_with_thumbnails_filters_and_sort(store):
     df = at.dataframe[0].value
     assert list(df["id"]) == ids[::-1]  # newest first
     assert all(t.startswith("data:image/png;base64,") for t in df["thumb"])
-    assert {"objective", "tv", "status", "model", "scheme"} <= set(df.columns)
+    assert {"objective", "total_variation", "status", "model", "scheme"} <= set(df.columns)
     at.selectbox(key="hi_tag").set_value("best").run()
     assert list(at.dataframe[0].value["id"]) == [ids[2]]
     at.selectbox(key="hi_tag").set_value("").run()
     at.selectbox(key="hi_status").set_value("stopped").run()
     assert list(at.dataframe[0].value["id"]) == [ids[4]]
     at.selectbox(key="hi_status").set_value("").run()
-    at.selectbox(key="hi_sort").set_value("tv").run()
-    assert list(at.dataframe[0].value["id"]) == ids  # tv falls with i
+    at.selectbox(key="hi_sort").set_value("total_variation").run()
+    assert list(at.dataframe[0].value["id"]) == ids  # total variation falls with i
     at.toggle(key="hi_desc").set_value(False).run()
     assert list(at.dataframe[0].value["id"]) == ids[::-1]
 

@@ -31,7 +31,7 @@ def _png(seed: int = 0) -> bytes:
 def _rec(i: int = 0, **kw) -> RunRecord:
     base = dict(config={"model": "fmnist_vgg", "step_size": float(i), "seed": 0},
                 model="fmnist_vgg", task="am", scheme="fluid demons",
-                metrics={"objective": -float(i), "tv": 0.1 * i},
+                metrics={"objective": -float(i), "total_variation": 0.1 * i},
                 curves={"step": [0, 5], "objective": [0.0, -float(i)]}, image=_png(i))
     base.update(kw)
     return RunRecord(**base)
@@ -63,9 +63,9 @@ def test_round_trip_filters_sort_tags_note(tmp_path):
     assert [r.id for r in s.list(tag="good")] == [ids[3], ids[1]]
     assert {r.id for r in s.list(task="inversion")} == {ids[3], ids[4]}
     assert [r.id for r in s.list(status="diverged")] == [ids[4]]
-    assert [r.id for r in s.list(sort="tv")] == ids[::-1]            # metric, descending
+    assert [r.id for r in s.list(sort="total_variation")] == ids[::-1]  # metric, descending
     assert [r.id for r in s.list(sort="objective")] == ids            # -0 > -1 > ...
-    assert s.count(tag="good") == 2 and s.metric_keys() == ["objective", "tv"]
+    assert s.count(tag="good") == 2 and s.metric_keys() == ["objective", "total_variation"]
     s.set_tags(ids[0], ["x", " y ", ""])
     s.set_note(ids[0], "the keeper")
     r0 = s.get(ids[0])
@@ -84,8 +84,9 @@ def test_round_trip_filters_sort_tags_note(tmp_path):
 
 def test_nan_metrics_are_stored_as_missing(tmp_path):
     s = RunStore(tmp_path / "r.sqlite")
-    rid = s.add(_rec(metrics={"objective": float("nan"), "psnr": float("inf"), "tv": 1.0}))
-    assert s.get(rid).metrics == {"objective": None, "psnr": None, "tv": 1.0}
+    rid = s.add(_rec(metrics={"objective": float("nan"), "psnr": float("inf"),
+                              "total_variation": 1.0}))
+    assert s.get(rid).metrics == {"objective": None, "psnr": None, "total_variation": 1.0}
 
 
 def test_location_from_environment(tmp_path, monkeypatch):

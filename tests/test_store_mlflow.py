@@ -21,7 +21,7 @@ def _record() -> RunRecord:
                 "fluid": {"kind": "gaussian", "param": 1.0, "size": 11}, "elastic": None},
         model="fmnist_vgg", task="am", scheme="fluid demons", status="stopped",
         model_label="fmnist_vgg (Fashion-MNIST weights)", weights_hash="abc",
-        metrics={"objective": -2.0, "tv": 0.25, "psnr": None},
+        metrics={"objective": -2.0, "total_variation": 0.25, "psnr": None},
         curves={"step": [0, 10, 20], "objective": [0.0, -1.0, -2.0],
                 "activation": [0.0, 1.0, 2.0], "grad_norm": [3.0, None, 1.0]},
         image=png_bytes(rng.random((1, 8, 8), dtype=np.float32)),
@@ -51,7 +51,7 @@ def test_every_stored_run_is_logged_to_mlflow(tmp_path, monkeypatch):
     assert [(m.step, m.value) for m in sorted(hist, key=lambda m: m.step)] == [
         (0, 0.0), (10, -1.0), (20, -2.0)]
     assert [m.step for m in client.get_metric_history(run_id, "grad_norm")] == [0, 20]
-    assert run.data.metrics["tv"] == 0.25 and "psnr" not in run.data.metrics
+    assert run.data.metrics["total_variation"] == 0.25 and "psnr" not in run.data.metrics
     names = {a.path for a in client.list_artifacts(run_id)}
     assert names == {"preimage.png", "trajectory.gif", "run.json"}
     got = client.download_artifacts(run_id, "run.json", str(tmp_path))

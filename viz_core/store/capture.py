@@ -28,7 +28,7 @@ def verdict(model: Any, image: np.ndarray, target: int | None, role: str,
             k: int = 3) -> dict:
     """How ``model`` classifies the 8-bit pre-image (C, H, W): top-``k`` classes with
     their probabilities and the target's probability."""
-    from viz_core.evaluation.judging import classify, quantize
+    from viz_core.judging import classify, quantize
 
     p = torch.softmax(classify(model, quantize(image[None])).double(), dim=1)[0].numpy()
     order = np.argsort(-p)[:k]

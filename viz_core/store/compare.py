@@ -13,9 +13,6 @@ from viz_core.store.records import RunRecord
 
 #: Settings that do not change what a run computes (left out of "what differs").
 DISPLAY_ONLY = ("every", "name", "device")
-#: Metrics shown first, in this order (the rest follow alphabetically).
-METRIC_ORDER = ("objective", "activation", "grad_norm", "psnr", "ssim", "hf_fraction",
-                "coarse_fraction", "tv")
 
 
 def flat_settings(config: dict, prefix: str = "") -> dict[str, Any]:
@@ -46,8 +43,12 @@ def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
 
 
 def metric_keys(runs: Sequence[RunRecord]) -> list[str]:
+    """The runs' metric keys in the registry's order (:data:`viz_core.metrics.METRICS`),
+    then any others (e.g. ``grad_norm``) alphabetically."""
+    from viz_core.metrics import METRICS
+
     keys = {k for r in runs for k in r.metrics}
-    return [k for k in METRIC_ORDER if k in keys] + sorted(keys - set(METRIC_ORDER))
+    return [k for k in METRICS if k in keys] + sorted(keys - set(METRICS))
 
 
 def fmt(v: Any) -> str:

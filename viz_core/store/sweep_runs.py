@@ -12,12 +12,6 @@ from pathlib import Path
 
 from viz_core.store.records import RunRecord
 
-#: Sweep table columns -> the stored metric keys (as :func:`viz_core.metrics.image_metrics`).
-METRIC_COLUMNS = {"objective": "objective", "activation": "activation", "psnr": "psnr",
-                  "ssim": "ssim", "hf_fraction": "hf_fraction",
-                  "coarse_fraction": "coarse_fraction", "total_variation": "tv",
-                  "feature_error": "feature_error"}
-
 
 def sweep_group(root: str | Path) -> str:
     """``sweep <folder name> <hash of its absolute path>``: the group of a sweep's runs."""
@@ -33,9 +27,11 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
                 tags: list[str] | None = None) -> RunRecord:
     """The stored run of one sweep cell (a row of the sweep table and its PNG)."""
     config = json.loads(row["config"]) if isinstance(row.get("config"), str) else {}
+    from viz_core.metrics import METRICS
+
     metrics = {}
-    for col, key in METRIC_COLUMNS.items():
-        v = row.get(col)
+    for key in METRICS:  # the sweep table's columns are the registry's keys
+        v = row.get(key)
         if v is not None:
             metrics[key] = float(v)
     verdicts = []
@@ -44,8 +40,6 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
                          "top": [[str(row["judge_top1_class"]), None]],
                          "target": str(row.get("target")),
                          "target_prob": row.get("judge_target_prob")})
-        if row.get("judge_target_prob") is not None:
-            metrics["judge_target_prob"] = float(row["judge_target_prob"])
     seconds = float(row.get("seconds") or 0.0)
     now = time.time()
     return RunRecord(
