@@ -46,6 +46,9 @@ PAGES: list[PageInfo] = [
              "one setting times one or two axes, streamed into a montage and a heatmap; four "
              "ready-made sweeps (regularization path, inversion across depth, sanity check "
              "with random weights, seed variance)"),
+    PageInfo("history", "pages/7_History.py", "History", "History",
+             "every run remembered (Playground, Compare, Sweeps, CLI): filter, sort by any "
+             "metric, compare 2-6 side by side, reopen, tag, export a report"),
 ]
 BY_KEY: dict[str, PageInfo] = {p.key: p for p in PAGES}
 

@@ -17,6 +17,7 @@ from dashboard.page import (
     show_image,
 )
 from dashboard.resources import verdict_models
+from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES

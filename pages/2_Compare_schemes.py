@@ -18,6 +18,7 @@ from dashboard.page import (
     show_image,
 )
 from dashboard.resources import get_model, verdict_models
+from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord
 from dashboard.scheme_names import CELLS, parse_cells

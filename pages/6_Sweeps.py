@@ -15,6 +15,7 @@ from dashboard import sweeps_view as sv
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
+from dashboard.run_history import remember_sweep_batch
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core.errors import VizError
 from viz_core.models import available_models
@@ -182,6 +183,7 @@ def main() -> None:
 
         def progress(p) -> None:
             if p.result is not None:
+                remember_sweep_batch(p.result, res["dir"])  # grouped by the sweep
                 res["rows"] = sorted(res["rows"] + p.result.rows, key=lambda r: r["index"])
                 _draw(ph, res, s["metric"], False, f"live{len(res['rows'])}")
 

@@ -6,8 +6,10 @@ Starts ``streamlit run app.py`` headless on a free local port, drives Debian's c
 (``/usr/bin/chromium``) with Playwright, and writes ``home.png`` (the gallery and the
 guided demo), ``compare.png`` (demo step 1 after its run: the ankle boot inverted from the
 middle block by every scheme) and ``playground.png`` (demo step 2 after its run: a class
-pre-image with its probability and the independent network's verdict). Waits for what each
-picture must show, never for a fixed time.
+pre-image with its probability and the independent network's verdict) and ``history.png``
+(the History page after three Playground runs with different step sizes, two of them side by
+side; ``--only history`` takes just that one). The runs go to a temporary store, never to
+the user's history. Waits for what each picture must show, never for a fixed time.
 """
 
 from __future__ import annotations
@@ -87,12 +89,40 @@ def start_step(page, url: str, index: int) -> None:
     page.get_by_role("button", name=demo_button(index)).click()
 
 
-def shots(out: Path) -> list[Path]:
+HISTORY_TAUS = (2, 5, 12)
+
+
+def history_shot(page, url: str, path: Path) -> None:
+    """Three Playground runs (tau 2, 5, 12), then the History page comparing two."""
+    ids = []
+    for tau in HISTORY_TAUS:
+        page.goto(f"{url}/Playground?steps=80&every=10&step_size={tau}")
+        settle(page)
+        page.get_by_role("button", name="Run", exact=True).click()
+        link = page.get_by_text(re.compile(r"In the history: [0-9a-f]{12}")).first
+        link.wait_for(timeout=600_000)
+        ids.append(link.inner_text().rsplit(" ", 1)[-1])
+        settle(page, timeout=300_000)
+    page.goto(f"{url}/History?runs={ids[0]},{ids[-1]}")
+    settle(page)
+    page.get_by_text("Side by side").wait_for(timeout=120_000)
+    page.wait_for_function(f"() => document.querySelectorAll(\"{MAIN_IMAGES}\")"
+                           ".length >= 2", timeout=120_000)
+    page.get_by_text("sort by").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(path))
+
+
+def shots(out: Path, only_history: bool = False) -> list[Path]:
+    import tempfile
+
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    with serve() as url, sync_playwright() as p:
+    tmp = tempfile.TemporaryDirectory(prefix="demons-viz-shots-")
+    os.environ["DEMONS_VIZ_STORE"] = str(Path(tmp.name) / "runs.sqlite")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    with tmp, serve() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
@@ -100,6 +130,12 @@ def shots(out: Path) -> list[Path]:
             page.goto(url)
             settle(page)
             page.get_by_role("button", name=demo_button(0)).wait_for()
+            paths.append(out / "history.png")
+            history_shot(page, url, paths[-1])
+            if only_history:
+                return paths
+            page.goto(url)
+            settle(page)
             paths.append(out / "home.png")
             page.screenshot(path=str(paths[-1]))
 
@@ -128,8 +164,9 @@ def shots(out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "assets" / "screenshots"))
+    ap.add_argument("--only-history", action="store_true", help="only history.png")
     args = ap.parse_args(argv)
-    for path in shots(Path(args.out)):
+    for path in shots(Path(args.out), args.only_history):
         print(f"wrote {path}")
     return 0
 

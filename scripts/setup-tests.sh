@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine (run as root):
-# Debian's chromium (browser tests) and Fashion-MNIST (offline model tests), and the
-# package with its test extra. Never downloads a browser build or model weights.
+# Debian's chromium (browser tests), Fashion-MNIST (offline model tests) and poppler-utils
+# (pdftoppm renders the PDF reports in the tests), and the package with the extras the
+# tests use (reports: reportlab; tracking: mlflow). Never downloads a browser build or model weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
@@ -9,10 +10,11 @@ if command -v apt-get >/dev/null 2>&1; then
   need=""
   [ -x /usr/bin/chromium ] || need="$need chromium"
   [ -d /usr/share/datasets/fashion-mnist ] || need="$need dataset-fashion-mnist"
+  command -v pdftoppm >/dev/null 2>&1 || need="$need poppler-utils"
   if [ -n "$need" ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -q
     $SUDO apt-get install -y -q --no-install-recommends $need
   fi
 fi
-python -m pip install -q -e ".[dashboard,test,distributed,timm]"
+python -m pip install -q -e ".[dashboard,test,distributed,timm,reports,tracking]"

@@ -21,6 +21,23 @@ from viz_core.objectives import FeatureModel  # noqa: E402
 torch.set_num_threads(2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_run_store(tmp_path_factory):
+    """Runs that tests make (CLI, pages, subprocesses) go to a store of the session, never
+    to the user's history; nothing is mirrored to an MLflow server of the machine."""
+    import os
+
+    old = {k: os.environ.get(k) for k in ("DEMONS_VIZ_STORE", "MLFLOW_TRACKING_URI")}
+    os.environ["DEMONS_VIZ_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @dataclass(frozen=True)
 class TinySpec:
     name: str = "tiny"

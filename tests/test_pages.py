@@ -115,7 +115,8 @@ def test_short_run_streams_an_image_and_offers_downloads(dash):
     assert rec.images.shape == (1, 1, 64, 64)
     assert rec.frames[0][0] == 0 and 0 < rec.first_frame_s  # frame 0 was drawn, and timed
     labels = [d.label for d in at.get("download_button")]
-    assert labels == ["Download PNG", "Download GIF", "Download run JSON"]
+    assert labels == ["Download PNG", "Download GIF", "Download run JSON",
+                      "Export report (HTML)", "Export report (PDF)"]
     assert rec.png().startswith(b"\x89PNG") and rec.gif().startswith(b"GIF8")
     assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
 
@@ -288,7 +289,7 @@ def test_navigation_keeps_every_old_url_and_names_home():
     old = ["Playground", "Compare_schemes", "Kernels_and_spectra", "Learn_demons",
            "Paper_presets"]  # the paths of Streamlit's file-based pages before
     assert [p.url_path for p in PAGES[1:6]] == old
-    assert PAGES[-1].url_path == "Sweeps"
+    assert [p.url_path for p in PAGES[6:]] == ["Sweeps", "History"]
     assert all((ROOT / p.path).is_file() and p.path.startswith("pages/") for p in PAGES)
 
 

@@ -11,30 +11,46 @@ Every error a user can cause ends with a one-line message on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 
-from viz_core.cli import evaluate, kernels, metrics, models, sweep, visualize
-from viz_core.cli.common import VizParser
+from viz_core.cli.parser import VizParser
 from viz_core.errors import VizError
 
 EXIT_USAGE = 2
 
+
+class _Commands(Mapping):
+    """Subcommand name -> its module, imported on first use (``history`` needs no torch)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self._names = names
+
+    def __getitem__(self, name: str) -> ModuleType:
+        if name not in self._names:
+            raise KeyError(name)
+        return importlib.import_module(f"viz_core.cli.{name}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 #: Subcommand name -> its module (the order of ``demons-viz --help``).
-COMMANDS: dict[str, ModuleType] = {
-    "models": models,
-    "kernels": kernels,
-    "visualize": visualize,
-    "evaluate": evaluate,
-    "metrics": metrics,
-    "sweep": sweep,
-}
+COMMANDS: Mapping[str, ModuleType] = _Commands(
+    ["models", "kernels", "visualize", "evaluate", "metrics", "sweep", "history"])
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``only`` (imports just that module)."""
     p = VizParser(prog="demons-viz", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=VizParser, required=True)
-    for name, module in COMMANDS.items():
+    for name in [only] if only in COMMANDS else list(COMMANDS):
+        module = COMMANDS[name]
         sp = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
         module.add_arguments(sp)
         sp.set_defaults(handler=module.run)
@@ -44,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv[0] if argv else None).parse_args(argv)
         args.argv = argv
         return int(args.handler(args) or 0)
     except VizError as exc:

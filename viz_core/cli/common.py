@@ -9,12 +9,12 @@ import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from viz_core.cli.parser import VizParser, check_out
 from viz_core.config import GRAD_NORMS
 from viz_core.devices import DEVICES
 from viz_core.errors import VizError
@@ -28,13 +28,6 @@ __all__ = ["DEVICES", "GRAD_NORMS", "KERNEL_KINDS", "TASKS", "VizParser", "add_d
 #: Kernel kinds ``demons-viz kernels`` writes: those allowed in both slots of eq. 18
 #: (identity, Gaussian, Sobolev; Sec. 2.2-2.4).
 KERNEL_KINDS = tuple(k for k in FLUID_KINDS if k in ELASTIC_KINDS)
-
-
-class VizParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one-line :class:`VizError` s."""
-
-    def error(self, message: str):  # one line, no usage dump
-        raise VizError(f"{self.prog}: {message}")
 
 
 def int_arg(text: str) -> int:
@@ -67,24 +60,6 @@ def set_threads(n: int) -> None:
         raise VizError(f"--threads must be >= 0, got {n}", field="threads")
     if n:
         torch.set_num_threads(n)
-
-
-def check_out(path: str | None, folder: bool = False, field: str = "out") -> Path | None:
-    """The one output-path check: a file whose folder exists (``folder=False``), or a folder
-    that is not a file (``folder=True``, created later by the writer). ``None`` passes."""
-    if not path:
-        return None
-    p = Path(path)
-    if folder:
-        if p.exists() and not p.is_dir():
-            raise VizError(f"--{field} {path!r} is a file, not a folder", field=field)
-        return p
-    if p.is_dir():
-        raise VizError(f"output path {path!r} is a directory", field=field)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.exists():
-        raise VizError(f"output folder {str(parent)!r} does not exist", field=field)
-    return p
 
 
 @contextmanager

@@ -16,9 +16,11 @@ import argparse
 import json
 import sys
 
-from viz_core.cli.common import check_out, int_arg, progress_bar, set_threads
-from viz_core.cli.visualize import add_config_arguments, config_from_args
+from viz_core.cli.common import check_out, command_line, int_arg, progress_bar, set_threads
+from viz_core.cli.history import open_store
+from viz_core.cli.visualize import add_config_arguments, add_store_arguments, config_from_args
 from viz_core.errors import VizError
+from viz_core.store.sweep_runs import cell_record, sweep_group
 from viz_core.sweeps import AXES, EXECUTORS, Axis, Sweep, SweepStore, run_sweep
 from viz_core.sweeps.report import columns, format_table
 
@@ -49,6 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int_arg, default=0,
                    help="torch CPU threads per batch (0: default)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_store_arguments(p)
 
 
 def _sweep_from_args(args: argparse.Namespace, store: SweepStore) -> Sweep:
@@ -87,10 +90,18 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     store = SweepStore(args.out, args.format)
     sweep = _sweep_from_args(args, store)
+    runs = None if args.no_store else open_store(args)
+    group = sweep_group(args.out)
     with progress_bar(len(sweep), f"sweep ({args.executor})", args.quiet, unit="cell") as bar:
         def progress(p) -> None:
             bar.n = p.done_cells
             bar.refresh()
+            if runs is not None and p.result is not None:  # each finished batch at once
+                for row in p.result.rows:
+                    rec = cell_record(row, p.result.pngs.get(row["cell_id"]), group,
+                                      command_line(args), args.tag)
+                    if not runs.has(rec.id):
+                        runs.add(rec)
 
         store = run_sweep(sweep, args.out, args.executor, progress=progress,
                           address=args.ray_address, num_workers=args.workers,

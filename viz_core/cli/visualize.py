@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -16,17 +17,21 @@ from viz_core.cli.common import (
     TASKS,
     add_device,
     check_out,
+    command_line,
     finite_or_none,
     float_arg,
     int_arg,
     progress_bar,
 )
+from viz_core.cli.history import add_store_argument, open_store
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES
+from viz_core.store import CurveRecorder
+from viz_core.store.capture import error_record, judge_model, record_run
 from viz_core.transforms import OCTAVE_MODES, parse_octaves
 
 HELP = "activation maximization or feature inversion"
@@ -96,6 +101,14 @@ def add_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--gif", help="trajectory as an animated GIF")
     v.add_argument("--json", help="every parameter and the results")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_store_arguments(v)
+
+
+def add_store_arguments(v: argparse.ArgumentParser) -> None:
+    """``--store``, ``--tracking-uri``, ``--no-store``, ``--tag`` (shared with sweep)."""
+    add_store_argument(v)
+    v.add_argument("--no-store", action="store_true", help="do not record in the run store")
+    v.add_argument("--tag", action="append", default=[], help="tag of the stored run(s)")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -172,18 +185,37 @@ def run(args: argparse.Namespace) -> int:
     out = check_out(args.out)
     gif = check_out(args.gif)
     js = check_out(args.json)
+    store = None if args.no_store else open_store(args)
+    started = time.time()
     device = resolve_device(cfg.device)
     model = engine.prepare_model(cfg, device)
     every = cfg.every if gif else max(cfg.every, 1)
-    with progress_bar(cfg.total_steps, cfg.scheme.name, args.quiet) as bar:
-        def progress(f) -> None:
-            bar.n = f.step
-            bar.set_postfix(objective=f"{float(f.objective[0]):.4g}", refresh=False)
-            bar.refresh()
+    curves = CurveRecorder()
+    try:
+        with progress_bar(cfg.total_steps, cfg.scheme.name, args.quiet) as bar:
+            def progress(f) -> None:
+                curves(f)
+                bar.n = f.step
+                bar.set_postfix(objective=f"{float(f.objective[0]):.4g}", refresh=False)
+                bar.refresh()
 
-        result = engine.run_to_end(cfg, model, every=every, keep_frames=gif is not None,
-                                   progress=progress)
+            result = engine.run_to_end(cfg, model, every=every, keep_frames=gif is not None,
+                                       progress=progress)
+    except (VizError, RuntimeError) as exc:
+        if store is not None:
+            store.add(error_record(cfg, str(exc).strip().split("\n")[0], started=started,
+                                   command=command_line(args), model=model))
+        raise
     final = result.final
+    stored = None
+    if store is not None:
+        ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
+        stored = store.add(record_run(
+            cfg, model, final, curves=curves.curves, started=started,
+            judge=judge_model(cfg, device), reference=ref, frames=result.frames,
+            command=command_line(args), tags=args.tag))
+        if store.mlflow_error:
+            print(f"warning: {store.mlflow_error}", file=sys.stderr)
     meta = {"model": model.label, "scheme": cfg.scheme.label, "Software": "demons-viz"}
     out.write_bytes(png_bytes(final.image, meta))
     if gif is not None:
@@ -202,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"out": str(out), "model": model.label, "scheme": cfg.scheme.label,
                       "final_objective": finite_or_none(final.objective[0]),
                       "target_activation": finite_or_none(final.activation[0]),
-                      "seconds": round(result.seconds, 3)}))
+                      "seconds": round(result.seconds, 3), "run_id": stored}))
     if msg:
         print(f"warning: {msg}", file=sys.stderr)
         return 3

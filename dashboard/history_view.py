@@ -1,0 +1,99 @@
+"""Pieces of the History page (Streamlit glue): the filters as store arguments, the
+comparison's figures and tables, the report downloads, and the link to the Playground."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from viz_core.store import RunRecord
+from viz_core.store.compare import differing_settings, fmt, metric_rows, verdict_text
+
+MAX_COMPARE = 6
+PAGE_SIZE = 200
+FILTERS = ("model", "task", "scheme", "tag", "status", "group")
+CURVES = {"objective": "data term D", "activation": "target activation"}
+
+
+def filter_args(values: dict[str, Any]) -> dict[str, Any]:
+    """Widget values -> :meth:`RunStore.list` keyword arguments."""
+    out = {k: values.get(k) or None for k in FILTERS}
+    day = values.get("dates")
+    if isinstance(day, (tuple, list)) and day:
+        start = dt.datetime.combine(day[0], dt.time()).timestamp()
+        end = dt.datetime.combine(day[-1] + dt.timedelta(days=1), dt.time()).timestamp()
+        out.update(since=start, until=end)
+    return out
+
+
+def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
+    """The runs' curves of ``key`` overlaid (one line per run)."""
+    fig = go.Figure()
+    for r in runs:
+        xs = r.curves.get("step", [])
+        ys = r.curves.get(key, [])
+        fig.add_scatter(x=xs[1:], y=ys[1:], mode="lines", name=r.id)  # step 0 has no value
+    fig.update_layout(title=CURVES.get(key, key), xaxis_title="step", height=300,
+                      margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h"))
+    return fig
+
+
+def settings_table(runs: Sequence[RunRecord]) -> list[dict]:
+    """Only the settings that differ, one column per run."""
+    return [{"setting": k, **{r.id: fmt(v) for r, v in zip(runs, vals)}}
+            for k, vals in differing_settings(runs).items()]
+
+
+def metrics_table(runs: Sequence[RunRecord]) -> list[dict]:
+    return [{"metric": k, **{r.id: v for r, v in zip(runs, vals)}, "floor": floor}
+            for k, vals, floor in metric_rows(runs)]
+
+
+def verdict_lines(run: RunRecord) -> list[str]:
+    return [verdict_text(v) for v in run.verdicts]
+
+
+def report_name(runs: Sequence[RunRecord], ext: str) -> str:
+    return ("demons-viz-" + "-".join(r.id[:6] for r in runs[:6]) + f".{ext}")
+
+
+def report_html(runs: Sequence[RunRecord]) -> bytes:
+    from viz_core.store.report_html import html_report
+
+    return html_report(runs).encode("utf-8")
+
+
+def report_pdf(runs: Sequence[RunRecord]) -> bytes:
+    from viz_core.store.report_pdf import pdf_report
+
+    return pdf_report(runs)
+
+
+def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str) -> None:
+    """"Export report" as HTML and PDF (built only when clicked)."""
+    runs = list(runs)
+    c1, c2 = st_.columns(2)
+    c1.download_button("Export report (HTML)", data=lambda: report_html(runs),
+                       file_name=report_name(runs, "html"), mime="text/html",
+                       key=f"{key}_html", on_click="ignore")
+    try:
+        import reportlab  # noqa: F401
+    except ImportError:
+        c2.caption('PDF reports need reportlab: pip install -e ".[reports]"')
+        return
+    c2.download_button("Export report (PDF)", data=lambda: report_pdf(runs),
+                       file_name=report_name(runs, "pdf"), mime="application/pdf",
+                       key=f"{key}_pdf", on_click="ignore")
+
+
+def playground_params(run: RunRecord) -> dict[str, str]:
+    """URL parameters that open the Playground with every setting of ``run``."""
+    from dashboard.settings.playground import config_to_settings, playground_defaults
+    from dashboard.urlstate import encode
+    from viz_core.config import RunConfig
+
+    s, _ = config_to_settings(RunConfig.from_dict(run.config))
+    return encode(s, playground_defaults())

@@ -1,0 +1,209 @@
+"""The dashboard's side of the run store (Streamlit glue): one :class:`RunStore` per
+server, the page's run records turned into stored runs, and the History table's rows.
+
+The Playground's and Compare's runs are stored by a :func:`~dashboard.run_panel.on_finish`
+hook when they end (done, stopped, diverged or error; Compare's cells grouped per Run click)
+and a :func:`~dashboard.run_panel.run_action` shows the link to the History page and the
+"Export report" buttons; the Sweeps page stores each finished batch's cells (grouped by
+sweep). Pages import this module to register the hooks. A failure to store never breaks a
+page: it comes back as a message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard.run_panel import on_finish, run_action
+from viz_core.store import RunRecord as StoredRun
+from viz_core.store import RunStore
+from viz_core.store.compare import when
+from viz_core.store.images import data_uri
+
+#: Statuses a page stores (a run still running is not stored).
+STORED = ("done", "stopped", "diverged", "error")
+#: Frames kept per stored run besides the final pre-image.
+MAX_FRAMES = 4
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str | None, uri: str | None) -> RunStore:
+    return RunStore(path, uri)
+
+
+def get_store() -> RunStore:
+    """The store of this server (``$DEMONS_VIZ_STORE`` or the default location;
+    ``$MLFLOW_TRACKING_URI`` mirrors to MLflow), shared by its sessions."""
+    import os
+
+    return _store(os.environ.get("DEMONS_VIZ_STORE") or None,
+                  os.environ.get("MLFLOW_TRACKING_URI") or None)
+
+
+def _verdicts(rec: Any, i: int) -> list[dict]:
+    out = []
+    verdicts = rec.verdicts[i] if rec.verdicts and i < len(rec.verdicts) else []
+    for j, v in enumerate(verdicts):
+        judge = rec.judges[j] if j < len(rec.judges) else None
+        n = len(judge.classes) if judge is not None else 0
+        tgt = None
+        cfg = json.loads(rec.configs[i])
+        if v.target_prob is not None and judge is not None:
+            tgt = str(judge.classes[cfg["target"]])
+        out.append({"role": "model" if j == 0 else "judge", "model": v.model,
+                    "top": [[c, p] for c, p in v.top], "target": tgt,
+                    "target_prob": v.target_prob, "chance": 1.0 / n if n else None})
+    return out
+
+
+def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
+    """One stored run per configuration of a page's run record (a finished or stopped
+    batch): configuration, curves, final metrics with floors, verdicts, PNGs."""
+    import torch
+
+    from viz_core.config import RunConfig
+    from viz_core.images import png_bytes
+    from viz_core.metrics import image_metrics
+    from viz_core.store.capture import floors_for
+    from viz_core.store.records import weights_hash
+
+    ended = time.time()
+    started = ended - max(0.0, time.perf_counter() - rec.started)
+    ref = torch.from_numpy(rec.reference) if rec.reference is not None else None
+    out = []
+    for i, text in enumerate(rec.configs):
+        d = json.loads(text)
+        cfg = RunConfig.from_dict(d)
+        d.setdefault("name", rec.labels[i] if i < len(rec.labels) else "")
+        img = np.asarray(rec.images[i])
+        metrics: dict[str, float | None] = {}
+        if rec.objective:
+            metrics["objective"] = float(rec.objective[-1][i])
+            metrics["activation"] = float(rec.activation[-1][i])
+        for k, v in image_metrics(img[None], ref).items():
+            metrics[k] = float(np.asarray(v)[0])
+        curves = {"step": list(rec.steps),
+                  "objective": [float(o[i]) for o in rec.objective],
+                  "activation": [float(a[i]) for a in rec.activation]}
+        verdicts = _verdicts(rec, i)
+        div = rec.diverged[i] if rec.diverged and i < len(rec.diverged) else None
+        status = "diverged" if div else rec.status
+        picks = np.unique(np.linspace(0, len(rec.frames) - 1,
+                                      min(MAX_FRAMES, len(rec.frames))).round().astype(int))
+        frames = [(int(rec.frames[k][0]), png_bytes(rec.frames[k][1][i].astype(np.float32)
+                                                    / 255.0))
+                  for k in picks if rec.frames and rec.frames[k][0] != rec.step]
+        model = rec.judges[0] if rec.judges else None
+        out.append(StoredRun(
+            config=d, model=cfg.model, task=cfg.task, scheme=cfg.scheme.name,
+            status=status if status in STORED else "done", started=started, ended=ended,
+            model_label=rec.model_label,
+            weights_hash=weights_hash(model.net) if model is not None else "",
+            metrics=metrics, floors=floors_for(cfg, ref, verdicts), curves=curves,
+            verdicts=verdicts, group_id=group_id, command=f"dashboard {page}",
+            message=div or rec.message or "", image=png_bytes(img), frames=frames))
+    return out
+
+
+def remember(rec: Any, page: str, group_id: str = "") -> list[str] | str:
+    """Store a page's finished or stopped run record once (the ids are kept on it), its
+    runs grouped under ``group_id`` (Compare: one group per Run click); returns the stored
+    ids, or a message when the store failed."""
+    if rec is None or rec.images is None or rec.status not in STORED:
+        return []
+    done = getattr(rec, "stored_ids", None)
+    if done:
+        return done
+    try:
+        store = get_store()
+        ids = [store.add(r) for r in stored_runs(rec, page, group_id)]
+    except Exception as exc:  # noqa: BLE001 - storing is extra: the page carries on
+        return f"the run was not stored in the history: {str(exc).splitlines()[0][:200]}"
+    rec.stored_ids = ids
+    return ids
+
+
+def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[dict]:
+    """The History table: thumbnail, id, when, status, model, task, scheme, metrics, tags."""
+    rows = []
+    for r in runs:
+        row = {"thumb": data_uri(r.thumb) if r.thumb else None, "id": r.id,
+               "started": when(r.started), "status": r.status, "model": r.model,
+               "task": r.task, "scheme": r.scheme}
+        for k in metric_keys:
+            v = r.metrics.get(k)
+            row[k] = None if v is None else float(v)
+        row["tags"] = ", ".join(r.tags)
+        row["group"] = r.group_id
+        row["note"] = r.note
+        rows.append(row)
+    return rows
+
+
+
+
+#: RunPanel prefixes whose runs are stored, and the page each names.
+PANEL_PAGES = {"pg_": "playground", "cmp_": "compare"}
+
+
+def _group(panel: Any, rec: Any) -> str:
+    """Compare: one group per Run click (every cell, both models of the pair)."""
+    page = PANEL_PAGES.get(panel.prefix, "")
+    recs = panel.records or [rec]
+    if page == "compare" or len(recs) > 1 or len(rec.labels) > 1:
+        return f"{page} {recs[0].run_id}"
+    return ""
+
+
+@on_finish
+def store_finished_run(rec: Any, panel: Any) -> None:
+    """The RunPanel finish hook: a finished or stopped run of the Playground or Compare
+    goes to the store (once)."""
+    if panel.prefix in PANEL_PAGES:
+        msg = remember(rec, PANEL_PAGES[panel.prefix], _group(panel, rec))
+        if isinstance(msg, str):
+            st.session_state[panel.prefix + "history_msg"] = msg
+
+
+@run_action
+def history_links(panel: Any, records: list) -> None:
+    """After a run's downloads: where it went in the history, and "Export report"."""
+    from dashboard import history_view as hv
+    from dashboard.navigation import page_path
+
+    if panel.prefix not in PANEL_PAGES:
+        return
+    msg = st.session_state.get(panel.prefix + "history_msg")
+    ids = [i for r in records for i in (getattr(r, "stored_ids", None) or [])]
+    if msg and not ids:
+        st.caption(msg)
+    if not ids:
+        return
+    c1, c2 = st.columns([1, 2])
+    c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids[:6])}",
+                 query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])}, icon="🗂️")
+    store = get_store()
+    with c2:
+        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]],
+                          panel.prefix + "hist")
+
+
+def remember_sweep_batch(result: Any, root: str) -> list[str] | str:
+    """Store the cells of one finished sweep batch, grouped by the sweep's folder."""
+    from viz_core.store.sweep_runs import cell_record, sweep_group
+
+    try:
+        store, group = get_store(), sweep_group(root)
+        ids = []
+        for row in result.rows:
+            rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps")
+            if not store.has(rec.id):
+                ids.append(store.add(rec))
+        return ids
+    except Exception as exc:  # noqa: BLE001 - storing is extra: the sweep carries on
+        return f"the sweep's cells were not stored in the history: {str(exc)[:200]}"

@@ -1,0 +1,183 @@
+"""History: every run the Playground, Compare, Sweeps and the CLI stored, in one table with
+thumbnails, filters and sorting by any metric; 2-6 selected runs side by side; any run
+opens in the Playground; tags, notes, delete with undo; reports to send."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from dashboard import history_view as hv
+from dashboard.navigation import page_path
+from dashboard.page import display_image, guard, setup_page
+from dashboard.run_history import get_store, table_rows
+from viz_core.store.compare import when
+
+P = "hi_"
+setup_page("History")
+
+
+def _selected_from_url() -> list[str]:
+    raw = st.query_params.get("runs", "")
+    return [r for r in raw.split(",") if r][:hv.MAX_COMPARE]
+
+
+def _filters(store) -> dict:
+    sb = st.sidebar
+    sb.header("Filters")
+    vals = {}
+    for f in hv.FILTERS:
+        options = [""] + store.distinct("group_id" if f == "group" else f)
+        vals[f] = sb.selectbox(f, options, key=P + f,
+                               format_func=lambda v: v or "(any)")
+    vals["dates"] = sb.date_input("started between", value=(), key=P + "dates")
+    return vals
+
+
+def _sort(store) -> tuple[str, bool]:
+    keys = ["started", "ended", "model", "task", "scheme", "status", *store.metric_keys()]
+    c1, c2 = st.columns([3, 1])
+    sort = c1.selectbox("sort by", keys, key=P + "sort")
+    desc = c2.toggle("descending", value=True, key=P + "desc")
+    return sort, desc
+
+
+def _actions(store, runs) -> None:
+    """Tag, note, delete (with undo) for the selected runs; open one in the Playground."""
+    r = runs[0]
+    if len(runs) == 1:
+        st.page_link(page_path("playground"), label="Open in the Playground",
+                     query_params=hv.playground_params(r), icon="▶️")
+        if r.mlflow:
+            if r.mlflow.startswith("http"):
+                st.link_button("MLflow run", r.mlflow)
+            else:
+                st.caption(f"MLflow: {r.mlflow}")
+        with st.form(P + "edit"):
+            tags = st.text_input("tags (comma-separated)", ", ".join(r.tags))
+            note = st.text_area("note", r.note)
+            if st.form_submit_button("Save tags and note"):
+                store.set_tags(r.id, tags.split(","))
+                store.set_note(r.id, note)
+                st.toast(f"saved tags and note of {r.id}")
+    if st.button(f"Delete {len(runs)} run(s)", key=P + "delete"):
+        st.session_state[P + "deleted"] = store.delete([x.id for x in runs])
+        st.query_params.pop("runs", None)
+        st.rerun()
+
+
+def _undo(store) -> None:
+    gone = st.session_state.get(P + "deleted")
+    if not gone:
+        return
+    c1, c2 = st.columns([4, 1])
+    c1.info(f"deleted {len(gone)} run(s): {', '.join(gone)}")
+    if c2.button("Undo", key=P + "undo"):
+        store.restore(gone)
+        st.session_state[P + "deleted"] = None
+        st.rerun()
+
+
+def _compare(runs) -> None:
+    st.subheader("Side by side" if len(runs) > 1 else f"Run {runs[0].id}")
+    cols = st.columns(len(runs))
+    side = max(_side(r) for r in runs)
+    for c, r in zip(cols, runs):
+        if r.image:
+            c.image(_pic(r.image, side), caption=f"{r.id} · {r.status}", width=224)
+        else:
+            c.warning(f"{r.id}: {r.status}, no pre-image")
+        c.caption(f"{r.model_label or r.model} · {r.scheme} · {when(r.started)}")
+        for line in hv.verdict_lines(r):
+            c.caption(line)
+        if r.message:
+            c.caption(r.message)
+    if len(runs) > 1:
+        st.markdown("**Settings that differ**")
+        rows = hv.settings_table(runs)
+        if rows:
+            import pandas as pd
+
+            df = pd.DataFrame(rows).set_index("setting")
+            st.dataframe(df.style.set_properties(**{"background-color": "#fff3c4"}))
+        else:
+            st.caption("the runs share every setting")
+    st.markdown("**Metrics** (floor: what a flat image or chance reaches)")
+    st.dataframe(hv.metrics_table(runs), hide_index=True)
+    c1, c2 = st.columns(2)
+    for c, key in zip((c1, c2), hv.CURVES):
+        if any(r.curves.get(key) for r in runs):
+            c.plotly_chart(hv.curves_figure(runs, key), key=f"{P}curve_{key}")
+
+
+def _side(r) -> int:
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(r.image)).width if r.image else 0
+
+
+def _pic(png: bytes, side: int):
+    """The pre-image upscaled (nearest) so that every run shows at the same scale."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).transpose(2, 0, 1) / 255.0
+    return display_image(img.astype(np.float32), base=max(224, side))
+
+
+def main() -> None:
+    store = get_store()
+    st.title("History")
+    st.caption(f"Runs stored in `{store.path}` (it stays on this machine"
+               + (f"; mirrored to MLflow at {store.tracking_uri}" if store.tracking_uri
+                  else "") + ").")
+    if store.notice:
+        st.warning(store.notice)
+    _undo(store)
+    values = _filters(store)
+    sort, desc = _sort(store)
+    args = hv.filter_args(values)
+    t0 = time.perf_counter()
+    runs = store.list(**args, sort=sort, descending=desc, limit=hv.PAGE_SIZE, thumbs=True)
+    total = store.count(**{k: v for k, v in args.items()})
+    keys = store.metric_keys()[:8]
+    rows = table_rows(runs, keys)
+    ids = [r["id"] for r in rows]
+    wanted = _selected_from_url()
+    default = {"selection": {"rows": [ids.index(i) for i in wanted if i in ids],
+                             "columns": []}}
+    event = st.dataframe(
+        rows, key=P + "table", on_select="rerun", selection_mode="multi-row",
+        selection_default=default, hide_index=True,
+        height="auto" if len(rows) <= 10 else 420,
+        column_config={"thumb": st.column_config.ImageColumn("pre-image", width="small"),
+                       **{k: st.column_config.NumberColumn(k, format="%.4g") for k in keys}})
+    st.session_state[P + "table_s"] = time.perf_counter() - t0
+    st.caption(f"{len(rows)} of {total} run(s) shown" +
+               (f" (the first {hv.PAGE_SIZE}; narrow the filters)" if total > len(rows)
+                else "") + ". Select 1 to 6 rows to compare them.")
+    chosen = [ids[i] for i in event.selection.rows] if event.selection.rows else []
+    if chosen and chosen != wanted:
+        st.query_params["runs"] = ",".join(chosen[:hv.MAX_COMPARE])
+    chosen = chosen or wanted
+    if not chosen:
+        return
+    if len(chosen) > hv.MAX_COMPARE:
+        st.warning(f"select at most {hv.MAX_COMPARE} runs to compare")
+        chosen = chosen[:hv.MAX_COMPARE]
+    try:
+        runs = [store.get(i, frames=False) for i in chosen]
+    except Exception as exc:  # noqa: BLE001 - a stale link names a deleted run
+        st.warning(f"{exc}")
+        return
+    _compare(runs)
+    hv.export_buttons(st, runs, P + "export")
+    _actions(store, runs)
+
+
+guard(main)

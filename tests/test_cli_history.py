@@ -1,0 +1,147 @@
+"""``demons-viz history`` and the writers: visualize and sweep record runs in the store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from viz_core.cli import main
+from viz_core.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ["visualize", "--model", "fmnist_vgg", "--target", "3", "--steps", "4", "--every", "2",
+       "--quiet"]
+
+
+def _err_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error:") and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """A store with two visualize runs (different tau) and a 2-cell sweep."""
+    d = tmp_path_factory.mktemp("hist")
+    store = str(d / "runs.sqlite")
+    assert main([*RUN, "--step-size", "2", "--fluid", "gaussian:1", "--out", str(d / "a.png"),
+                 "--store", store, "--tag", "keep"]) == 0
+    assert main([*RUN, "--step-size", "9", "--fluid", "gaussian:1", "--out", str(d / "b.png"),
+                 "--store", store]) == 0
+    assert main(["sweep", "--task", "am", "--target", "3", "--fluid", "gaussian", "--steps",
+                 "3", "--axis", "sigma=0.8,1.6", "--judge", "none", "--quiet",
+                 "--out", str(d / "sw"), "--store", store]) == 0
+    return d, store
+
+
+def _list(store: str, capsys, *extra) -> list[dict]:
+    capsys.readouterr()
+    assert main(["history", "--store", store, "list", "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_visualize_records_its_run(filled, capsys):
+    d, store = filled
+    runs = _list(store, capsys, "--tag", "keep")
+    assert len(runs) == 1
+    r = RunStore(store).get(runs[0]["id"])
+    assert r.status == "done" and r.model == "fmnist_vgg" and r.scheme == "fluid demons"
+    assert r.config["step_size"] == 2.0 and r.config["steps"] == 4
+    assert r.image == (d / "a.png").read_bytes()  # the PNG the CLI wrote
+    assert r.curves["step"] == [0, 2, 4] and len(r.curves["objective"]) == 3
+    assert r.metrics["objective"] == pytest.approx(r.curves["objective"][-1])
+    assert r.weights_hash and r.version and r.command.startswith("demons-viz visualize")
+    assert [v["role"] for v in r.verdicts][0] == "model"
+    assert r.floors.get("model_target_prob") == pytest.approx(0.1)
+
+
+def test_sweep_cells_are_grouped_and_not_stored_twice(filled, capsys):
+    d, store = filled
+    cells = _list(store, capsys, "--model", "fmnist_vgg", "--limit", "0")
+    groups = {r["group_id"] for r in cells if r["group_id"]}
+    assert len(groups) == 1 and next(iter(groups)).startswith("sweep sw ")
+    group = next(iter(groups))
+    assert len(_list(store, capsys, "--group", group)) == 2
+    assert main(["sweep", "--out", str(d / "sw"), "--quiet", "--store", store]) == 0  # resume
+    assert len(_list(store, capsys, "--group", group)) == 2
+
+
+def test_show_compare_export_rm(filled, capsys, tmp_path):
+    _, store = filled
+    a, b = [r["id"] for r in _list(store, capsys, "--sort", "started", "--ascending")][:2]
+    assert main(["history", "--store", store, "show", a[:6]]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"run {a}  done") and "reproduce: demons-viz" in out
+    assert main(["history", "--store", store, "compare", a, b, "--json"]) == 0
+    cmp = json.loads(capsys.readouterr().out)
+    assert cmp["differing"]["step_size"] == [2.0, 9.0] and "seed" not in cmp["differing"]
+    assert cmp["metrics"]["objective"]["values"][0] != "-"
+    js = tmp_path / "run.json"
+    assert main(["history", "--store", store, "export", a, "--format", "json",
+                 "--out", str(js)]) == 0
+    # the exported JSON replays the run
+    assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "again.png"),
+                 "--no-store", "--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == RunStore(store).get(a).image
+    html = tmp_path / "r.html"
+    assert main(["history", "--store", store, "export", a, b, "--out", str(html)]) == 0
+    assert "demons-viz comparison of 2 runs" in html.read_text()
+    n = len(_list(store, capsys, "--limit", "0"))
+    assert main(["history", "--store", store, "rm", b]) == 0
+    assert len(_list(store, capsys, "--limit", "0")) == n - 1
+
+
+def test_no_store_writes_nothing(tmp_path, capsys):
+    store = tmp_path / "none.sqlite"
+    assert main([*RUN, "--out", str(tmp_path / "x.png"), "--no-store",
+                 "--store", str(store)]) == 0
+    assert not store.exists()
+    assert json.loads(capsys.readouterr().out)["run_id"] is None
+
+
+@pytest.mark.parametrize("args, words", [
+    (["show", "beef"], "no run 'beef'"),
+    (["show", "xyz"], "hexadecimal"),
+    (["list", "--sort", "a;b"], "cannot sort"),
+    (["export", "0", "--out", "/nonexistent/dir/r.html"], "does not exist"),
+    (["export", "0", "--format", "docx", "--out", "r.docx"], "invalid choice"),
+    (["rm"], "required"),
+])
+def test_errors_are_one_line_exit_2(filled, capsys, args, words):
+    _, store = filled
+    assert main(["history", "--store", store, *args]) == 2
+    assert words in _err_line(capsys)
+
+
+def test_an_ambiguous_prefix_is_refused(tmp_path, capsys):
+    from viz_core.store import RunRecord
+
+    s = RunStore(tmp_path / "r.sqlite")
+    for rid in ("ab0000000001", "ab0000000002"):
+        s.add(RunRecord(config={}, model="m", task="am", scheme="plain GD", id=rid))
+    assert main(["history", "--store", str(s.path), "compare", "ab", "ab00000000"]) == 2
+    assert "ambiguous" in _err_line(capsys)
+    assert main(["history", "--store", str(s.path), "compare", "ab0000000001",
+                 "ab0000000002"]) == 0
+
+
+def test_a_damaged_store_is_reported_and_moved_aside(tmp_path, capsys):
+    bad = tmp_path / "runs.sqlite"
+    bad.write_text("not a database")
+    assert main(["history", "--store", str(bad), "list"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: run store") and "moved it aside" in err
+    assert [p.read_text() for p in tmp_path.glob("runs.sqlite.damaged-*")] == ["not a database"]
+
+
+def test_history_list_starts_without_torch(tmp_path):
+    code = ("import sys; from viz_core.cli import main; "
+            f"main(['history', '--store', {str(tmp_path / 's.sqlite')!r}, 'list']); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -1,0 +1,175 @@
+"""``demons-viz history``: the runs the store remembers (list, show, compare, export, rm).
+
+Examples::
+
+    demons-viz history list --model fmnist_vgg --tag good
+    demons-viz history show 3fa2
+    demons-viz history compare 3fa2 81c0 --out cmp.html
+    demons-viz history export 3fa2 81c0 --format pdf --out report.pdf
+    demons-viz history rm 3fa2
+
+The store is ``--store PATH``, else ``$DEMONS_VIZ_STORE``, else
+``$XDG_DATA_HOME/demons-viz/runs.sqlite``. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from viz_core.errors import VizError
+
+HELP = "the stored run history: list, show, compare, export, rm"
+DESCRIPTION = __doc__.splitlines()[0]
+FORMATS = ("html", "pdf", "json")
+
+
+def add_store_argument(p: argparse.ArgumentParser) -> None:
+    """``--store PATH`` and ``--tracking-uri URI`` (shared with visualize and sweep)."""
+    p.add_argument("--store", help="run store file (default: $DEMONS_VIZ_STORE or "
+                   "$XDG_DATA_HOME/demons-viz/runs.sqlite)")
+    p.add_argument("--tracking-uri", help="also log stored runs to this MLflow tracking URI "
+                   "(default: $MLFLOW_TRACKING_URI; needs the [tracking] extra)")
+
+
+def open_store(args: argparse.Namespace):
+    """The store the flags name; a moved-aside damaged file is reported on stderr."""
+    from viz_core.store import RunStore
+
+    store = RunStore(getattr(args, "store", None), getattr(args, "tracking_uri", None))
+    if store.notice:
+        print(f"warning: {store.notice}", file=sys.stderr)
+    return store
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from viz_core.cli.parser import VizParser
+
+    add_store_argument(p)
+    sub = p.add_subparsers(dest="action", parser_class=VizParser, required=True)
+    ls = sub.add_parser("list", help="runs, newest first")
+    for f in ("model", "tag", "task", "scheme", "status", "group"):
+        ls.add_argument(f"--{f}")
+    ls.add_argument("--sort", default="started", help="a column or a metric key")
+    ls.add_argument("--ascending", action="store_true")
+    ls.add_argument("--limit", type=int, default=50, help="at most this many (0: all)")
+    ls.add_argument("--json", action="store_true")
+    sh = sub.add_parser("show", help="one run in full")
+    sh.add_argument("id")
+    sh.add_argument("--json", action="store_true")
+    cp = sub.add_parser("compare", help="runs side by side: differing settings, metrics")
+    cp.add_argument("ids", nargs="+", metavar="ID")
+    cp.add_argument("--json", action="store_true")
+    ex = sub.add_parser("export", help="a report of one run or a comparison")
+    ex.add_argument("ids", nargs="+", metavar="ID")
+    ex.add_argument("--format", choices=FORMATS, default="html")
+    ex.add_argument("--out", required=True)
+    rm = sub.add_parser("rm", help="delete runs for good")
+    rm.add_argument("ids", nargs="+", metavar="ID")
+
+
+def _list(store, args) -> int:
+    from viz_core.store.compare import fmt, when
+
+    if args.limit < 0:
+        raise VizError(f"--limit must be >= 0, got {args.limit}", field="limit")
+    runs = store.list(model=args.model, tag=args.tag, task=args.task, scheme=args.scheme,
+                      status=args.status, group=args.group, sort=args.sort,
+                      descending=not args.ascending, limit=args.limit or None)
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.summary().items()
+                           if k not in ("config", "curves")} for r in runs]))
+        return 0
+    keys = ("objective", "psnr", "ssim")
+    print("\t".join(("id", "started", "status", "model", "task", "scheme", *keys, "tags")))
+    for r in runs:
+        print("\t".join((r.id, when(r.started), r.status, r.model, r.task, r.scheme,
+                         *(fmt(r.metrics.get(k)) for k in keys), ",".join(r.tags))))
+    return 0
+
+
+def _show(store, args) -> int:
+    from viz_core.store.compare import fmt, metric_rows, reproduce_command, verdict_text, when
+
+    r = store.get(args.id, frames=False)
+    if args.json:
+        print(json.dumps(r.summary()))
+        return 0
+    lines = [f"run {r.id}  {r.status}  {when(r.started)} ({r.seconds:.1f} s)",
+             f"model {r.model_label or r.model} (weights {r.weights_hash or '?'}); "
+             f"task {r.task}; scheme {r.scheme}",
+             f"demons-viz {r.version}" + (f" at {r.git_commit[:12]}" if r.git_commit else "")]
+    if r.message:
+        lines.append(f"message: {r.message}")
+    if r.group_id:
+        lines.append(f"group {r.group_id}")
+    if r.tags or r.note:
+        lines.append(f"tags {', '.join(r.tags) or '-'}; note {r.note or '-'}")
+    lines += [f"  {k} = {v[0]}" + (f"  (floor {fl})" if fl else "")
+              for k, v, fl in metric_rows([r])]
+    lines += [f"  {verdict_text(v)}" for v in r.verdicts]
+    lines.append("settings: " + ", ".join(f"{k}={fmt(v)}" for k, v in r.config.items()
+                                          if v not in (None, {}, "")))
+    if r.mlflow:
+        lines.append(f"MLflow: {r.mlflow}")
+    lines.append(f"reproduce: {reproduce_command(r)}")
+    print("\n".join(lines))
+    return 0
+
+
+def _compare(store, args) -> int:
+    from viz_core.store.compare import differing_settings, fmt, metric_rows
+
+    runs = [store.get(i, frames=False) for i in args.ids]
+    if len(runs) < 2:
+        raise VizError("compare needs at least two run ids", field="ids")
+    diff = differing_settings(runs)
+    if args.json:
+        print(json.dumps({"ids": [r.id for r in runs], "differing": diff,
+                          "metrics": {k: {"values": v, "floor": f}
+                                      for k, v, f in metric_rows(runs)}}))
+        return 0
+    print("\t".join(["", *(r.id for r in runs), "floor"]))
+    for k, vals in diff.items():
+        print("\t".join([k, *(fmt(v) for v in vals), ""]))
+    for k, vals, floor in metric_rows(runs):
+        print("\t".join([k, *vals, floor]))
+    return 0
+
+
+def _export(store, args) -> int:
+    from viz_core.cli.parser import check_out
+
+    out = check_out(args.out)
+    runs = [store.get(i) for i in args.ids]
+    if args.format == "json":
+        data = [r.summary() for r in runs]
+        if len(runs) == 1:
+            from viz_core.store.compare import run_json
+
+            data = run_json(runs[0])
+        out.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    elif args.format == "html":
+        from viz_core.store.report_html import html_report
+
+        out.write_text(html_report(runs), encoding="utf-8")
+    else:
+        from viz_core.store.report_pdf import pdf_report
+
+        out.write_bytes(pdf_report(runs))
+    print(json.dumps({"out": str(out), "runs": [r.id for r in runs], "format": args.format}))
+    return 0
+
+
+def _rm(store, args) -> int:
+    ids = store.purge(args.ids)
+    print(json.dumps({"removed": ids}))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    return {"list": _list, "show": _show, "compare": _compare, "export": _export,
+            "rm": _rm}[args.action](store, args)
+

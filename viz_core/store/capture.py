@@ -1,0 +1,131 @@
+"""A :class:`~viz_core.store.records.RunRecord` from what the engine produced: the final
+frame, the curves, the model and (optionally) the judging network.
+
+The final metrics are those of :func:`viz_core.metrics.image_metrics` (Sec. 3, Table 1)
+plus the last data term, target activation and gradient norm (eqs. 1-3); the floors are the
+flat image's PSNR / SSIM for an inversion and the judge's chance level for a class
+(:mod:`viz_core.evaluation.floors`); the verdicts are the model's and the judge's top-3
+classes of the 8-bit pre-image (the recognisability test of Sec. 3.2).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from viz_core.config import RunConfig
+from viz_core.images import png_bytes
+from viz_core.store.records import RunRecord, status_of, weights_hash
+
+#: Frames kept besides the final pre-image (evenly spaced over the run).
+MAX_FRAMES = 4
+
+
+def verdict(model: Any, image: np.ndarray, target: int | None, role: str,
+            k: int = 3) -> dict:
+    """How ``model`` classifies the 8-bit pre-image (C, H, W): top-``k`` classes with
+    their probabilities and the target's probability."""
+    from viz_core.judging import classify, quantize
+
+    p = torch.softmax(classify(model, quantize(image[None])).double(), dim=1)[0].numpy()
+    order = np.argsort(-p)[:k]
+    return {"role": role, "model": getattr(model.spec, "name", str(model)),
+            "top": [[str(model.classes[i]), float(p[i])] for i in order],
+            "target": None if target is None else str(model.classes[target])
+            if 0 <= target < len(p) else str(target),
+            "target_prob": float(p[target]) if target is not None and 0 <= target < len(p)
+            else None,
+            "chance": 1.0 / len(p)}
+
+
+def final_metrics(frame: Any, index: int = 0,
+                  reference: torch.Tensor | None = None) -> dict[str, float | None]:
+    from viz_core.metrics import image_metrics
+
+    out: dict[str, float | None] = {}
+    for k in ("objective", "activation", "grad_norm"):
+        v = float(np.asarray(getattr(frame, k))[index])
+        out[k] = v if np.isfinite(v) else None
+    img = np.asarray(frame.images[index])[None]
+    for k, v in image_metrics(img, reference).items():
+        f = float(np.asarray(v)[0])
+        out[k] = f if np.isfinite(f) else None
+    return out
+
+
+def floors_for(config: RunConfig, reference: torch.Tensor | None,
+               verdicts: list[dict]) -> dict[str, float]:
+    """The values a run has to beat to mean anything (flat image, chance)."""
+    out: dict[str, float] = {}
+    if reference is not None:
+        from viz_core.evaluation.floors import flat_floor
+
+        f = flat_floor(reference)
+        out.update({"psnr": f["flat_psnr"], "ssim": f["flat_ssim"]})
+    for v in verdicts:
+        if v.get("target_prob") is not None:
+            out[f"{v['role']}_target_prob"] = v["chance"]
+    return out
+
+
+def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
+               curves: dict | None = None, started: float | None = None,
+               ended: float | None = None, judge: Any = None,
+               reference: torch.Tensor | None = None, frames: list | None = None,
+               command: str = "", group_id: str = "", tags: list[str] | None = None,
+               status: str | None = None, message: str = "") -> RunRecord:
+    """The record of sample ``index`` of an engine run (``final``: its last frame)."""
+    img = np.asarray(final.images[index])
+    target = config.target if config.task == "am" and config.channel is None else None
+    verdicts = []
+    if config.task == "am":
+        verdicts.append(verdict(model, img, target, "model"))
+        if judge is not None:
+            verdicts.append(verdict(judge, img, target, "judge"))
+    ref = None
+    if reference is not None:
+        ref = reference[index:index + 1] if reference.shape[0] > 1 else reference
+    div = final.diverged[index] if final.diverged else None
+    kept = []
+    if frames:
+        picks = np.unique(np.linspace(0, len(frames) - 1, min(MAX_FRAMES, len(frames)))
+                          .round().astype(int))
+        kept = [(int(frames[i].step), png_bytes(np.asarray(frames[i].images[index])))
+                for i in picks if frames[i] is not final]
+    now = time.time()
+    return RunRecord(
+        config=config.to_dict(), model=config.model, task=config.task,
+        scheme=config.scheme.name, status=status or status_of(final, index),
+        started=started or now, ended=ended or now,
+        model_label=getattr(model, "label", ""),
+        weights_hash=weights_hash(model.net) if hasattr(model, "net") else "",
+        metrics=final_metrics(final, index, ref), floors=floors_for(config, ref, verdicts),
+        curves=curves or {}, verdicts=verdicts, tags=list(tags or []), group_id=group_id,
+        command=command, message=message or (div or ""),
+        image=png_bytes(img, {"model": getattr(model, "label", config.model),
+                              "scheme": config.scheme.label, "Software": "demons-viz"}),
+        frames=kept)
+
+
+def error_record(config: RunConfig, message: str, *, started: float, command: str = "",
+                 model: Any = None, group_id: str = "") -> RunRecord:
+    """The record of a run that failed before it produced a pre-image (status error)."""
+    return RunRecord(config=config.to_dict(), model=config.model, task=config.task,
+                     scheme=config.scheme.name, status="error", started=started,
+                     ended=time.time(), model_label=getattr(model, "label", ""),
+                     command=command, group_id=group_id, message=message)
+
+
+def judge_model(config: RunConfig, device: Any = None) -> Any:
+    """The independent network for an AM run on a class (Table 1's judge, Sec. 3.2): the
+    other offline model of the pair when its weights are here, else None."""
+    if config.task != "am" or config.channel is not None:
+        return None
+    from viz_core import models
+    from viz_core.sweeps.cells import default_judge
+
+    name = default_judge(config.model)
+    return models.load_model(name, device=device) if name else None

@@ -1,0 +1,101 @@
+"""Reading runs side by side: which settings differ, the metrics with their floors, the
+verdicts as one line, and the command that reproduces a run."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from viz_core.store.records import RunRecord
+
+#: Settings that do not change what a run computes (left out of "what differs").
+DISPLAY_ONLY = ("every", "name", "device")
+
+
+def flat_settings(config: dict, prefix: str = "") -> dict[str, Any]:
+    """A configuration as ``{"fluid.kind": "gaussian", "step_size": 5.0, ...}``."""
+    out: dict[str, Any] = {}
+    for k, v in config.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flat_settings(v, key + "."))
+        else:
+            out[key] = json.dumps(v) if isinstance(v, (list, dict)) else v
+    return out
+
+
+def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
+    """Setting -> one value per run, for the settings in which the runs differ (the model
+    label counts as a setting)."""
+    flats = [{"model_label": r.model_label, **flat_settings(r.config)} for r in runs]
+    keys = list(dict.fromkeys(k for f in flats for k in f))
+    out = {}
+    for k in keys:
+        if k.split(".")[0] in DISPLAY_ONLY or k.startswith("extra.ui."):
+            continue  # extra.ui: the dashboard's copy of the same settings
+        vals = [f.get(k) for f in flats]
+        if any(v != vals[0] for v in vals[1:]):
+            out[k] = vals
+    return out
+
+
+def metric_keys(runs: Sequence[RunRecord]) -> list[str]:
+    """The runs' metric keys in the registry's order (:data:`viz_core.metrics.METRICS`),
+    then any others (e.g. ``grad_norm``) alphabetically."""
+    from viz_core.metrics import METRICS
+
+    keys = {k for r in runs for k in r.metrics}
+    return [k for k in METRICS if k in keys] + sorted(keys - set(METRICS))
+
+
+def fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def metric_rows(runs: Sequence[RunRecord]) -> list[tuple[str, list[str], str]]:
+    """(metric, value per run, floor) rows; the floor is "" where none applies."""
+    rows = []
+    for k in metric_keys(runs):
+        floors = {fmt(r.floors[k]) for r in runs if k in r.floors}
+        rows.append((k, [fmt(r.metrics.get(k)) for r in runs], " / ".join(sorted(floors))))
+    for k in sorted({k for r in runs for k in r.floors} - set(metric_keys(runs))):
+        vals = []
+        for r in runs:
+            v = next((x.get("target_prob") for x in r.verdicts
+                      if f"{x.get('role')}_target_prob" == k), None)
+            vals.append(fmt(v))
+        rows.append((k, vals, " / ".join(sorted({fmt(r.floors[k]) for r in runs
+                                                  if k in r.floors}))))
+    return rows
+
+
+def verdict_text(v: dict) -> str:
+    tops = ", ".join(c if p is None else f"{c} {p:.0%}" for c, p in v.get("top", []))
+    tp = v.get("target_prob")
+    target = f"; {v['target']} {tp:.0%}" if tp is not None and v.get("target") else ""
+    return f"{v.get('role', '')} {v.get('model', '')}: {tops}{target}"
+
+
+def when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def reproduce_command(run: RunRecord) -> str:
+    """The command that re-runs a stored run: its configuration as a run JSON, replayed by
+    ``demons-viz visualize --config`` (``history export ID --format json`` writes it)."""
+    return (f"demons-viz history export {run.id} --format json --out run.json && "
+            f"demons-viz visualize --config run.json --out {shlex.quote(run.id + '.png')}")
+
+
+def run_json(run: RunRecord) -> dict:
+    """A run JSON that ``demons-viz visualize --config`` replays (the configuration's keys)
+    with the stored results under ``stored_run``."""
+    info = {k: v for k, v in run.summary().items() if k != "config"}
+    return {**run.config, "stored_run": info}

@@ -1,0 +1,419 @@
+"""The run store: one SQLite file that several dashboard sessions and CLI runs write at once.
+
+* **Where.** ``--store PATH``, else ``$DEMONS_VIZ_STORE``, else
+  ``$XDG_DATA_HOME/demons-viz/runs.sqlite`` (``~/.local/share/demons-viz/runs.sqlite``).
+  Images live in the database (PNG blobs), so the store is one file plus SQLite's
+  ``-wal`` / ``-shm`` companions. Nothing leaves the machine unless an MLflow tracking URI
+  is given (:mod:`viz_core.store.mlflow_mirror`).
+* **Safety.** Write-ahead logging and a busy timeout let writers queue instead of failing;
+  a run is written in one ``BEGIN IMMEDIATE`` transaction with ``synchronous=FULL``, so a
+  killed process loses at most the run it had not finished.
+* **Damage.** A file that is not SQLite, or an SQLite database that is not a run store, is
+  moved aside (``runs.sqlite.damaged-<time>`` / ``.foreign-<time>``, never overwritten) and
+  a new store is started; :attr:`RunStore.notice` says so in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from viz_core.errors import VizError
+from viz_core.store import schema
+from viz_core.store.records import RunRecord, provenance
+
+ENV = "DEMONS_VIZ_STORE"
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 60.0
+_SEP = "\x1f"
+_LIGHT = ("id, started, ended, status, model, model_label, weights_hash, task, scheme, "
+          "metrics, floors, note, group_id, version, git_commit, command, message, mlflow, "
+          "deleted")
+_TAGS = "(SELECT group_concat(tag, char(31)) FROM tags WHERE run_id = runs.id) AS tags"
+SORT_COLUMNS = ("started", "ended", "model", "task", "scheme", "status")
+_METRIC_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
+
+
+def default_path() -> Path:
+    """``$DEMONS_VIZ_STORE``, else ``$XDG_DATA_HOME/demons-viz/runs.sqlite``."""
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "demons-viz" / "runs.sqlite"
+
+
+def _aside(path: Path, why: str) -> Path:
+    """Move ``path`` (and its -wal / -shm) to a fresh ``<name>.<why>-<time>`` name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1000):
+        dest = path.with_name(f"{path.name}.{why}-{stamp}" + (f"-{i}" if i else ""))
+        if not dest.exists():
+            break
+    try:
+        os.rename(path, dest)  # on POSIX never replaces: dest was checked just above
+    except FileNotFoundError:  # another process moved it first
+        return dest
+    for ext in ("-wal", "-shm"):
+        side = Path(str(path) + ext)
+        if side.exists():
+            os.rename(side, Path(str(dest) + ext))
+    return dest
+
+
+class RunStore:
+    """The run history (see the module docstring). Safe to share between threads: each
+    thread gets its own SQLite connection.
+
+    ``tracking_uri`` (or ``$MLFLOW_TRACKING_URI``): also log every added run to MLflow.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None,
+                 tracking_uri: str | None = None, timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path).expanduser() if path else default_path()
+        self.timeout = timeout
+        self.tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+        self.notice = ""
+        self.mlflow_error = ""
+        self._local = threading.local()
+        self._open()
+
+    # -- opening, damage -------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                              check_same_thread=False)
+        con.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        con.execute("PRAGMA foreign_keys=ON")
+        con.execute("PRAGMA synchronous=FULL")
+        return con
+
+    def _open(self) -> None:
+        if self.path.is_dir():
+            raise VizError(f"run store {str(self.path)!r} is a folder; give a file path",
+                           field="store")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VizError(f"cannot create the run store's folder {str(self.path.parent)!r}: "
+                           f"{exc.strerror or exc}", field="store") from None
+        for _ in range(2):
+            why = self._damage()
+            if why is None:
+                con = None
+                try:
+                    con = self._connect()
+                    if schema.version_of(con) is None:  # read only: a foreign file stays as is
+                        raise LookupError
+                    self._wal(con)
+                    schema.migrate(con)
+                    self._local.con, con = con, None
+                    return
+                except LookupError:
+                    why = ("foreign", "an SQLite database that is not a demons-viz run store")
+                except RuntimeError as exc:
+                    raise VizError(f"run store {str(self.path)!r}: {exc}", field="store") from None
+                except sqlite3.DatabaseError as exc:
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        raise VizError(f"run store {str(self.path)!r} stayed locked for "
+                                       f"{self.timeout:g} s", field="store") from None
+                    why = ("damaged", f"not a readable SQLite database ({exc})")
+                finally:
+                    if con is not None:
+                        con.close()
+            dest = _aside(self.path, why[0])
+            self.notice = (f"run store {str(self.path)!r} was {why[1]}; moved it aside to "
+                           f"{str(dest)!r} and started a new store")
+        raise VizError(f"run store {str(self.path)!r} could not be opened", field="store")
+
+    def _damage(self) -> tuple[str, str] | None:
+        """Why the file cannot be a store before SQLite opens it (None: it may be one)."""
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise VizError(f"cannot read run store {str(self.path)!r}: "
+                           f"{exc.strerror or exc}", field="store") from None
+        if not head:
+            return None  # an empty file: SQLite makes it a database
+        if head != SQLITE_HEADER:
+            return ("damaged", "not an SQLite database (a damaged or foreign file)")
+        return None
+
+    def _wal(self, con: sqlite3.Connection) -> None:
+        for _ in range(int(self.timeout * 10) + 1):
+            try:
+                if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    con.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(0.1)
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self._connect()
+        return con
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        con = self.con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise VizError(f"run store {str(self.path)!r}: {exc}", field="store") from None
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    # -- writing ---------------------------------------------------------------------
+    def add(self, record: RunRecord) -> str:
+        """Store a finished run (one transaction) and mirror it to MLflow when a tracking
+        URI is set; returns its id."""
+        from viz_core.store.images import thumbnail
+
+        if not record.version:
+            record.version, record.git_commit = provenance()
+        if record.thumb is None and record.image is not None:
+            record.thumb = thumbnail(record.image)
+        with self._write() as con:
+            con.execute(
+                "INSERT INTO runs (id, started, ended, status, model, model_label, "
+                "weights_hash, task, scheme, config, metrics, floors, curves, verdicts, note, "
+                "group_id, version, git_commit, command, message, thumb, mlflow) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (record.id, record.started, record.ended, record.status, record.model,
+                 record.model_label, record.weights_hash, record.task, record.scheme,
+                 _dumps(record.config), _dumps(record.metrics), _dumps(record.floors),
+                 _dumps(record.curves), _dumps(record.verdicts), record.note,
+                 record.group_id, record.version, record.git_commit, record.command,
+                 record.message, record.thumb, record.mlflow))
+            last = (record.curves.get("step") or [0])[-1]
+            rows = [(record.id, 0, int(last), record.image)] if record.image is not None else []
+            rows += [(record.id, i + 1, int(s), png) for i, (s, png) in
+                     enumerate(record.frames)]
+            con.executemany("INSERT INTO images VALUES (?,?,?,?)", rows)
+            con.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)",
+                            [(record.id, t) for t in _clean_tags(record.tags)])
+            con.executemany("INSERT OR IGNORE INTO metric_keys VALUES (?)",
+                            [(k,) for k in record.metrics])
+        if self.tracking_uri:
+            self._mirror(record)
+        return record.id
+
+    def _mirror(self, record: RunRecord) -> None:
+        from viz_core.store.mlflow_mirror import log_run
+
+        try:
+            link = log_run(record, self.tracking_uri)
+        except Exception as exc:  # noqa: BLE001 - a mirror failure must not lose the run
+            self.mlflow_error = f"MLflow: {str(exc).strip().splitlines()[0] if str(exc) else exc}"
+            return
+        record.mlflow = link
+        with self._write() as con:
+            con.execute("UPDATE runs SET mlflow=? WHERE id=?", (link, record.id))
+
+    def set_note(self, run_id: str, note: str) -> None:
+        rid = self.resolve(run_id)
+        with self._write() as con:
+            con.execute("UPDATE runs SET note=? WHERE id=?", (note, rid))
+
+    def set_tags(self, run_id: str, tags: Iterable[str]) -> None:
+        rid = self.resolve(run_id)
+        with self._write() as con:
+            con.execute("DELETE FROM tags WHERE run_id=?", (rid,))
+            con.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)",
+                            [(rid, t) for t in _clean_tags(tags)])
+
+    def delete(self, run_ids: Iterable[str]) -> list[str]:
+        """Hide runs from listings (undo with :meth:`restore`)."""
+        ids = [self.resolve(r) for r in run_ids]
+        with self._write() as con:
+            con.executemany("UPDATE runs SET deleted=? WHERE id=?",
+                            [(time.time(), r) for r in ids])
+        return ids
+
+    def restore(self, run_ids: Iterable[str]) -> None:
+        ids = [self.resolve(r, deleted=True) for r in run_ids]
+        with self._write() as con:
+            con.executemany("UPDATE runs SET deleted=NULL WHERE id=?", [(r,) for r in ids])
+
+    def purge(self, run_ids: Iterable[str]) -> list[str]:
+        """Remove runs for good (their images and tags too)."""
+        ids = [self.resolve(r, deleted=True) for r in run_ids]
+        with self._write() as con:
+            con.executemany("DELETE FROM runs WHERE id=?", [(r,) for r in ids])
+        return ids
+
+    # -- reading ---------------------------------------------------------------------
+    def resolve(self, prefix: str, deleted: bool = False) -> str:
+        """The full id of the run that ``prefix`` names (a unique prefix is enough)."""
+        p = str(prefix).strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{1,32}", p):
+            raise VizError(f"run id must be hexadecimal, got {prefix!r}", field="run")
+        hidden = "" if deleted else " AND deleted IS NULL"
+        rows = self.con.execute(f"SELECT id FROM runs WHERE id LIKE ?{hidden} LIMIT 2",
+                                (p + "%",)).fetchall()
+        if not rows:
+            raise VizError(f"no run {prefix!r} in {str(self.path)!r}", field="run")
+        if len(rows) > 1:
+            raise VizError(f"run id {prefix!r} is ambiguous; give more digits", field="run")
+        return rows[0][0]
+
+    def has(self, run_id: str) -> bool:
+        """Is a run with exactly this id stored (deleted ones included)?"""
+        return self.con.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() \
+            is not None
+
+    def get(self, run_id: str, frames: bool = True) -> RunRecord:
+        """A run with everything: configuration, curves, images."""
+        rid = self.resolve(run_id, deleted=True)
+        row = self.con.execute(f"SELECT {_LIGHT}, {_TAGS}, config, curves, verdicts, thumb "
+                               "FROM runs WHERE id=?", (rid,)).fetchone()
+        rec = _record(row)
+        rec.config, rec.curves, rec.verdicts = (json.loads(row[20]), json.loads(row[21]),
+                                                json.loads(row[22]))
+        rec.thumb = row[23]
+        q = "SELECT idx, step, png FROM images WHERE run_id=? ORDER BY idx"
+        for idx, step, png in self.con.execute(q, (rid,)):
+            if idx == 0:
+                rec.image = png
+            elif frames:
+                rec.frames.append((step, png))
+        return rec
+
+    def list(self, *, model: str | None = None, tag: str | None = None,
+             task: str | None = None, scheme: str | None = None, status: str | None = None,
+             group: str | None = None, since: float | None = None,
+             until: float | None = None, sort: str = "started", descending: bool = True,
+             limit: int | None = None, offset: int = 0, thumbs: bool = False,
+             deleted: bool = False) -> list[RunRecord]:
+        """Runs without their images and curves, filtered and sorted (``sort``: a column of
+        :data:`SORT_COLUMNS` or any metric key)."""
+        where, args = self._where(model, tag, task, scheme, status, group, since, until,
+                                  deleted)
+        order, oargs = _order(sort, descending)
+        cols = f"{_LIGHT}, {_TAGS}" + (", thumb" if thumbs else "")
+        lim = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        rows = self.con.execute(f"SELECT {cols} FROM runs{where} ORDER BY {order}{lim}",
+                                args + oargs).fetchall()
+        out = [_record(r) for r in rows]
+        if thumbs:
+            for rec, r in zip(out, rows):
+                rec.thumb = r[20]
+        return out
+
+    def count(self, **filters) -> int:
+        where, args = self._where(*(filters.get(k) for k in (
+            "model", "tag", "task", "scheme", "status", "group", "since", "until")),
+            filters.get("deleted", False))
+        return self.con.execute(f"SELECT count(*) FROM runs{where}", args).fetchone()[0]
+
+    def _where(self, model, tag, task, scheme, status, group, since, until, deleted):
+        conds, args = ["deleted IS NOT NULL" if deleted else "deleted IS NULL"], []
+        for col, val in (("model", model), ("task", task), ("scheme", scheme),
+                         ("status", status), ("group_id", group)):
+            if val:
+                conds.append(f"{col} = ?")
+                args.append(val)
+        if tag:
+            conds.append("EXISTS (SELECT 1 FROM tags WHERE run_id = runs.id AND tag = ?)")
+            args.append(tag)
+        if since is not None:
+            conds.append("started >= ?")
+            args.append(float(since))
+        if until is not None:
+            conds.append("started < ?")
+            args.append(float(until))
+        return " WHERE " + " AND ".join(conds), args
+
+    def distinct(self, column: str) -> list[str]:
+        """The values of a filter column (model, task, scheme, status, group_id) or of
+        ``tag`` among the stored runs."""
+        if column == "tag":
+            q = ("SELECT DISTINCT tag FROM tags JOIN runs ON runs.id = tags.run_id "
+                 "WHERE deleted IS NULL ORDER BY tag")
+        elif column in ("model", "task", "scheme", "status", "group_id"):
+            q = f"SELECT DISTINCT {column} FROM runs WHERE deleted IS NULL ORDER BY 1"
+        else:
+            raise VizError(f"cannot list values of {column!r}", field="column")
+        return [r[0] for r in self.con.execute(q) if r[0]]
+
+    def metric_keys(self) -> list[str]:
+        """Every metric key a stored run has had (what the History page sorts by)."""
+        return [r[0] for r in self.con.execute("SELECT key FROM metric_keys ORDER BY 1")]
+
+
+def _order(sort: str, descending: bool) -> tuple[str, list]:
+    d = "DESC" if descending else "ASC"
+    if sort in SORT_COLUMNS:
+        return f"{sort} {d}, id", []
+    if not _METRIC_KEY.match(sort):
+        raise VizError(f"cannot sort by {sort!r}: give a column ({', '.join(SORT_COLUMNS)}) "
+                       "or a metric key", field="sort")
+    path = f'$."{sort}"'
+    return (f"json_extract(metrics, ?) IS NULL, json_extract(metrics, ?) {d}, started DESC",
+            [path, path])
+
+
+def _record(r: tuple) -> RunRecord:
+    rec = RunRecord(config={}, id=r[0], started=r[1], ended=r[2], status=r[3], model=r[4],
+                    model_label=r[5], weights_hash=r[6], task=r[7], scheme=r[8],
+                    metrics=json.loads(r[9]), floors=json.loads(r[10]), note=r[11],
+                    group_id=r[12], version=r[13], git_commit=r[14], command=r[15],
+                    message=r[16], mlflow=r[17], deleted=r[18])
+    rec.tags = sorted(r[19].split(_SEP)) if r[19] else []
+    return rec
+
+
+def _clean_tags(tags: Iterable[str]) -> list[str]:
+    return sorted({t.strip() for t in tags if t and t.strip()})
+
+
+def _dumps(obj) -> str:
+    return json.dumps(_finite(obj), default=_default, allow_nan=False)
+
+
+def _finite(obj):
+    """NaN / inf -> None, recursively (JSON has neither)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    raise TypeError(f"cannot store {type(o).__name__} as JSON")

@@ -1,0 +1,93 @@
+"""What a report of stored runs says, independent of its format (HTML or PDF): the title,
+one card per run, the settings (only those that differ when several runs are compared),
+the metrics with their floors, the judges' verdicts, the curves and kernels as figures,
+and the commands that reproduce each run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from viz_core.store.compare import (
+    differing_settings,
+    flat_settings,
+    fmt,
+    metric_rows,
+    reproduce_command,
+    verdict_text,
+    when,
+)
+from viz_core.store.figures import kernel_figure, line_chart
+from viz_core.store.records import CURVE_KEYS, RunRecord
+
+CURVE_TITLES = {"objective": "data term D (minimised, eqs. 1-3)",
+                "activation": "target activation / relative feature error",
+                "grad_norm": "|grad D| (before the demons update, eq. 18)"}
+
+
+@dataclass
+class Report:
+    title: str
+    subtitle: str
+    runs: list[RunRecord]
+    cards: list[list[tuple[str, str]]]                  # per run: (label, value)
+    settings: list[tuple[str, list[str], bool]]         # (setting, value per run, differs)
+    metrics: list[tuple[str, list[str], str]]           # (metric, value per run, floor)
+    verdicts: list[list[str]]                           # per run: one line per judge
+    curves: list[tuple[str, bytes]] = field(default_factory=list)
+    kernels: list[list[tuple[str, bytes]]] = field(default_factory=list)  # per run
+    commands: list[tuple[str, str]] = field(default_factory=list)  # (original, reproduce)
+
+
+def build_report(runs: Sequence[RunRecord]) -> Report:
+    runs = list(runs)
+    if not runs:
+        raise ValueError("a report needs at least one run")
+    if len(runs) == 1:
+        r = runs[0]
+        title = f"demons-viz run {r.id}"
+        subtitle = f"{r.model_label or r.model}, {r.scheme}, {r.task}, {r.status}"
+    else:
+        title = f"demons-viz comparison of {len(runs)} runs"
+        subtitle = ", ".join(r.id for r in runs)
+    cards = []
+    for r in runs:
+        c = [("run", r.id), ("status", r.status), ("model", r.model_label or r.model),
+             ("weights hash", r.weights_hash or "-"), ("task", r.task), ("scheme", r.scheme),
+             ("started", when(r.started)), ("seconds", f"{r.seconds:.1f}"),
+             ("demons-viz", r.version + (f" ({r.git_commit[:12]})" if r.git_commit else ""))]
+        if r.group_id:
+            c.append(("group", r.group_id))
+        if r.tags:
+            c.append(("tags", ", ".join(r.tags)))
+        if r.note:
+            c.append(("note", r.note))
+        if r.message:
+            c.append(("message", r.message))
+        if r.mlflow:
+            c.append(("MLflow", r.mlflow))
+        cards.append(c)
+    diff = differing_settings(runs) if len(runs) > 1 else {}
+    flats = [flat_settings(r.config) for r in runs]
+    keys = list(dict.fromkeys(k for f in flats for k in f))
+    settings = [(k, [fmt(f.get(k)) for f in flats], k in diff) for k in keys]
+    if "model_label" in diff:
+        settings.insert(0, ("model_label", [fmt(v) for v in diff["model_label"]], True))
+    curves = []
+    for key in CURVE_KEYS:
+        series = [(r.id, r.curves.get("step", []), r.curves.get(key, [])) for r in runs
+                  if r.curves.get(key)]
+        if series:
+            curves.append((CURVE_TITLES[key], line_chart(series, CURVE_TITLES[key])))
+    kernels = []
+    for r in runs:
+        ks = []
+        for slot in ("fluid", "elastic"):
+            png = kernel_figure(r.config.get(slot) or {}, float(r.config.get("step_size", 1.0)))
+            if png:
+                ks.append((f"{slot} kernel", png))
+        kernels.append(ks)
+    commands = [(r.command, reproduce_command(r)) for r in runs]
+    return Report(title, subtitle, runs, cards, settings, metric_rows(runs),
+                  [[verdict_text(v) for v in r.verdicts] for r in runs], curves, kernels,
+                  commands)

@@ -1,0 +1,52 @@
+"""Sweep cells as stored runs, grouped by their sweep (one group per result folder).
+
+A cell's run id is derived from the sweep folder and the cell id, so a resumed sweep does
+not store a cell twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from viz_core.store.records import RunRecord
+
+
+def sweep_group(root: str | Path) -> str:
+    """``sweep <folder name> <hash of its absolute path>``: the group of a sweep's runs."""
+    p = Path(root).resolve()
+    return f"sweep {p.name} {hashlib.sha256(str(p).encode()).hexdigest()[:6]}"
+
+
+def cell_run_id(group: str, cell_id: str) -> str:
+    return hashlib.sha256(f"{group}/{cell_id}".encode()).hexdigest()[:12]
+
+
+def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
+                tags: list[str] | None = None) -> RunRecord:
+    """The stored run of one sweep cell (a row of the sweep table and its PNG)."""
+    config = json.loads(row["config"]) if isinstance(row.get("config"), str) else {}
+    from viz_core.metrics import METRICS
+
+    metrics = {}
+    for key in METRICS:  # the sweep table's columns are the registry's keys
+        v = row.get(key)
+        if v is not None:
+            metrics[key] = float(v)
+    verdicts = []
+    if row.get("judge") and row.get("judge_top1_class") is not None:
+        verdicts.append({"role": "judge", "model": row["judge"],
+                         "top": [[str(row["judge_top1_class"]), None]],
+                         "target": str(row.get("target")),
+                         "target_prob": row.get("judge_target_prob")})
+    seconds = float(row.get("seconds") or 0.0)
+    now = time.time()
+    return RunRecord(
+        config=config, model=str(row.get("model", "")), task=str(row.get("task", "")),
+        scheme=str(row.get("scheme", "")),
+        status="diverged" if row.get("diverged") else "done",
+        started=now - seconds, ended=now, id=cell_run_id(group, str(row["cell_id"])),
+        model_label=str(row.get("model_label", "")), metrics=metrics, verdicts=verdicts,
+        group_id=group, command=command, message=str(row.get("diverged") or ""),
+        tags=list(tags or []), image=png)
