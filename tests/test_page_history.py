@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_pages import APP, PG, W, no_exception, open_page
 
+from dashboard.navigation import page_path
 from viz_core.images import png_bytes
 from viz_core.store import RunRecord, RunStore
 
 HISTORY = "pages/7_History.py"
+PG, CMP = page_path("playground"), page_path("compare")
 
 
 @pytest.fixture
@@ -39,18 +40,14 @@ def _fill(store: RunStore, n: int = 5) -> list[str]:
     return ids
 
 
-def _history(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(params)
-    at.run()
-    at.switch_page(HISTORY).run()
-    return at
+def _history(dash, **params) -> AppTest:
+    return dash.open(HISTORY, **params)
 
 
-def test_table_with_thumbnails_filters_and_sort(store):
+def test_table_with_thumbnails_filters_and_sort(store, dash):
     ids = _fill(store)
-    at = _history()
-    no_exception(at)
+    at = _history(dash)
+    dash.no_exception(at)
     df = at.dataframe[0].value
     assert list(df["id"]) == ids[::-1]  # newest first
     assert all(t.startswith("data:image/png;base64,") for t in df["thumb"])
@@ -67,10 +64,10 @@ def test_table_with_thumbnails_filters_and_sort(store):
     assert list(at.dataframe[0].value["id"]) == ids[::-1]
 
 
-def test_runs_in_the_link_are_compared_side_by_side(store):
+def test_runs_in_the_link_are_compared_side_by_side(store, dash):
     ids = _fill(store)
-    at = _history(runs=f"{ids[0]},{ids[3]}")
-    no_exception(at)
+    at = _history(dash, runs=f"{ids[0]},{ids[3]}")
+    dash.no_exception(at)
     assert len(at.image) == 2
     assert [i.proto.imgs[0].caption for i in at.image] == [f"{ids[0]} · done",
                                                             f"{ids[3]} · done"]
@@ -86,17 +83,17 @@ def test_runs_in_the_link_are_compared_side_by_side(store):
     assert len(at.get("plotly_chart")) == 1  # the objective curves overlaid
 
 
-def test_one_run_opens_in_the_playground_and_takes_tags_and_notes(store):
+def test_one_run_opens_in_the_playground_and_takes_tags_and_notes(store, dash):
     ids = _fill(store, 2)
-    at = _history(runs=ids[1])
-    no_exception(at)
+    at = _history(dash, runs=ids[1])
+    dash.no_exception(at)
     link = next(p for p in at.get("page_link") if "Playground" in p.proto.label)
     assert link.proto.page == "Playground"
     assert "step_size=2.0" in link.proto.query_string and "steps=10" in link.proto.query_string
     from urllib.parse import parse_qsl
 
-    pg = open_page(PG, **dict(parse_qsl(link.proto.query_string)))  # following the link
-    no_exception(pg)
+    pg = dash.open(PG, **dict(parse_qsl(link.proto.query_string)))  # following the link
+    dash.no_exception(pg)
     assert pg.title[0].value == "Playground"
     assert pg.session_state["pg_step_size"] == 2.0 and pg.session_state["pg_steps"] == 10
     assert pg.session_state["pg_target"] == 3
@@ -107,20 +104,20 @@ def test_one_run_opens_in_the_playground_and_takes_tags_and_notes(store):
     assert r.tags == ["keep", "paper"] and r.note == "the one for the slides"
 
 
-def test_delete_and_undo(store):
+def test_delete_and_undo(store, dash):
     ids = _fill(store, 3)
-    at = _history(runs=ids[0])
+    at = _history(dash, runs=ids[0])
     at.button(key="hi_delete").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     assert store.count() == 2 and ids[0] not in list(at.dataframe[0].value["id"])
     at.button(key="hi_undo").click().run()
     assert store.count() == 3 and ids[0] in list(at.dataframe[0].value["id"])
 
 
-def test_a_playground_run_is_stored_and_linked(store):
-    at = open_page(PG, **W, steps=4, every=2)
+def test_a_playground_run_is_stored_and_linked(store, dash):
+    at = dash.open(PG, steps=4, every=2)
     at.button(key="pg_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     runs = store.list()
     assert len(runs) == 1 and runs[0].status == "done"
     r = store.get(runs[0].id)
@@ -132,12 +129,11 @@ def test_a_playground_run_is_stored_and_linked(store):
     assert store.count() == 1
 
 
-def test_compare_stores_one_run_per_cell_in_one_group(store):
-    from test_pages import CMP
+def test_compare_stores_one_run_per_cell_in_one_group(store, dash):
 
-    at = open_page(CMP, **W, steps=4, every=2, cells="sobolev-fluid,sobolev-elastic,tv")
+    at = dash.open(CMP, steps=4, every=2, cells="sobolev-fluid,sobolev-elastic,tv")
     at.button(key="cmp_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     runs = [store.get(r.id) for r in store.list()]
     assert len(runs) == 3 and len({r.group_id for r in runs}) == 1
     assert runs[0].group_id.startswith("compare ")
@@ -146,12 +142,12 @@ def test_compare_stores_one_run_per_cell_in_one_group(store):
                                                                  "Export report (PDF)"]
 
 
-def test_a_sweep_on_the_page_stores_its_cells_in_one_group(store):
+def test_a_sweep_on_the_page_stores_its_cells_in_one_group(store, dash):
     from test_sweeps_page import _page
 
     at = _page(steps=3, values1="0.1,0.4", values2="2,5")
     at.button(key="sw_run").click().run()
-    no_exception(at)
+    dash.no_exception(at)
     runs = store.list()
     assert len(runs) == 4 and len({r.group_id for r in runs}) == 1
     assert runs[0].group_id.startswith("sweep ")
