@@ -36,12 +36,11 @@ def browser_ready() -> None:
         pytest.skip("the playwright Python package is not installed (pip install playwright)")
 
 
-@pytest.fixture(scope="session")
-def server(browser_ready, tmp_path_factory):
-    """``python -m streamlit run app.py`` on 127.0.0.1; yields its base URL."""
+def start_streamlit(log: Path, env: dict | None = None):
+    """``python -m streamlit run app.py`` on 127.0.0.1 (``env`` added to the environment);
+    yields its base URL, stops it afterwards."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -69,3 +68,9 @@ def server(browser_ready, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(browser_ready, tmp_path_factory):
+    """The dashboard on 127.0.0.1; yields its base URL."""
+    yield from start_streamlit(tmp_path_factory.mktemp("streamlit") / "server.log")
