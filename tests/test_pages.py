@@ -138,7 +138,8 @@ def test_run_json_upload_restores_every_setting():
     text = at.session_state["pg_record"].json()
     assert json.loads(text)["result"]["steps_done"] == 3
     fresh = open_page(PG)
-    fresh.file_uploader[0].upload("run.json", text.encode(), "application/json").run()
+    fresh.file_uploader(key="pg_json_file").upload("run.json", text.encode(),
+                                                   "application/json").run()
     no_exception(fresh)
     assert fresh.radio(key="pg_scheme").value == "fluid"
     assert fresh.selectbox(key="pg_f_kind").value == "sobolev"
@@ -190,7 +191,8 @@ def test_bad_upload_shows_an_error_not_an_exception():
     assert any("not an image" in e or "could not be decoded" in e for e in errors(at))
     assert at.button(key="pg_run").disabled
     bad_json = open_page(PG, **W)
-    bad_json.file_uploader[0].upload("run.json", b"{not json", "application/json").run()
+    bad_json.file_uploader(key="pg_json_file").upload("run.json", b"{not json",
+                                                      "application/json").run()
     no_exception(bad_json)
     assert any("not a valid run JSON" in e for e in errors(bad_json))
 
@@ -424,7 +426,7 @@ def test_a_downloaded_png_restores_its_run():
     at.button(key="pg_run").click().run()
     png = at.session_state["pg_record"].png()
     fresh = open_page(PG)
-    fresh.file_uploader[0].upload("preimage.png", png, "image/png").run()
+    fresh.file_uploader(key="pg_json_file").upload("preimage.png", png, "image/png").run()
     no_exception(fresh)
     assert fresh.radio(key="pg_scheme").value == "elastic"
     assert fresh.selectbox(key="pg_e_kind").value == "gaussian"
@@ -432,7 +434,8 @@ def test_a_downloaded_png_restores_its_run():
     plain = open_page(PG)
     from viz_core.images import png_bytes
 
-    plain.file_uploader[0].upload("x.png", png_bytes(np.zeros((1, 8, 8))), "image/png").run()
+    plain.file_uploader(key="pg_json_file").upload("x.png", png_bytes(np.zeros((1, 8, 8))),
+                                                   "image/png").run()
     assert any("carries no run settings" in e for e in errors(plain))
 
 
