@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from dashboard.resources import get_model, load_reference_image, model_status
+from dashboard.resources import (
+    get_model,
+    load_reference_image,
+    model_status,
+    own_models,
+    own_models_error,
+    save_program,
+    weights_size_mb,
+)
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.settings.playground import (
     TASK_CHOICES,
@@ -31,7 +39,9 @@ KIND_LABELS = {"identity": "identity (delta)", "gaussian": "Gaussian G_sigma",
                "sobolev": "Sobolev S_gamma", "spectral": "spectral 1/(1+|f|)^d",
                "decay": "L2 decay (1 - lambda tau)"}
 STATUS_MARK = {"offline": "offline", "cached": "cached", "download needed": "needs download",
-               "missing": "weights missing", "unknown": "?"}
+               "missing": "weights missing", "own": "your network", "unknown": "?"}
+#: Session key of the programs uploaded in this session (paths on the server).
+UPLOADED = "own_programs"
 
 
 @dataclass
@@ -62,15 +72,48 @@ def _task_changed(prefix: str) -> None:
         st.session_state[prefix + "jitter"] = 0.0
 
 
+def _program_uploaded(key: str, model_key: str) -> None:
+    """A .pt2 upload becomes a model of the select box, and the selected one."""
+    up = st.session_state.get(key)
+    if up is None:
+        return
+    path = save_program(up.getvalue(), up.name)
+    programs = st.session_state.setdefault(UPLOADED, [])
+    if path not in programs:
+        programs.append(path)
+    st.session_state[model_key] = path
+
+
+def _model_label(name: str) -> str:
+    if name.endswith(".pt2"):
+        return f"{Path(name).name}  (uploaded program)"
+    return f"{name}  ({STATUS_MARK.get(model_status(name), '?')})"
+
+
 def model_controls(ctl: Controls) -> LoadedModel | None:
-    """Model, weights and device; returns the loaded model or None (error shown)."""
+    """Model (the zoo, the team's demons-viz.toml, uploaded .pt2 programs), weights and
+    device; returns the loaded model or None (error shown)."""
     from viz_core.models import available_models
 
-    names = [s.name for s in available_models()]
-    ctl.select("model", "Model", names,
-               fmt=lambda n: f"{n}  ({STATUS_MARK.get(model_status(n), '?')})",
+    names = [s.name for s in available_models()] + own_models()
+    names += [p for p in st.session_state.get(UPLOADED, []) if p not in names]
+    current = st.session_state.get(ctl.key("model"))
+    if isinstance(current, str) and current.endswith(".pt2") and Path(current).is_file() \
+            and current not in names:  # a link to a program uploaded earlier on this server
+        names.append(current)
+    ctl.select("model", "Model", names, fmt=_model_label,
                help="Fashion-MNIST models are shipped offline; ImageNet models need their "
-                    "torchvision weights in the torch hub cache.")
+                    "torchvision weights in the torch hub cache; your team's models come "
+                    "from demons-viz.toml, your own network from a .pt2 upload.")
+    ctl.c.file_uploader("Your network: a torch.export program (.pt2)", type=["pt2"],
+                        key=ctl.key("pt2_file"), on_change=_program_uploaded,
+                        args=(ctl.key("pt2_file"), ctl.key("model")),
+                        help="torch.export.save(torch.export.export(net.eval(), (x,)), "
+                             "'net.pt2'): input pixels in [0, 1], its inner layers selectable")
+    problem = own_models_error()
+    if problem:
+        ctl.error("model", problem)
+    _download_button(ctl, st.session_state[ctl.key("model")])
     ctl.radio("weights", "Weights", WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
     devices = list(available_devices())  # only what this server has (no mps off a Mac)
@@ -89,6 +132,34 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
     except Exception as exc:  # noqa: BLE001 - e.g. a corrupt weights file
         ctl.error("model", f"the model could not be loaded: {type(exc).__name__}: {exc}")
         return None
+
+
+def _download_button(ctl: Controls, name: str) -> None:
+    """"Download weights (size)" for a torchvision model whose weights are not here; runs
+    only on a click, with a progress bar (viz_core.models.downloads)."""
+    if model_status(name) != "download needed":
+        return
+    size = weights_size_mb(name)
+    label = f"Download weights ({size:.0f} MB)" if size else "Download weights"
+    if not ctl.c.button(label, key=ctl.key("download")):
+        return
+    from viz_core.models.downloads import download, weights_file
+
+    bar = ctl.c.progress(0.0, text=f"downloading {name} ...")
+
+    def progress(done: int, total: int | None) -> None:
+        if total:
+            bar.progress(min(done / total, 1.0), text=f"{done / 1e6:.0f} of "
+                                                      f"{total / 1e6:.0f} MB")
+
+    try:
+        download(weights_file(name), progress=progress)
+    except VizError as exc:
+        bar.empty()
+        ctl.error("model", str(exc))
+        return
+    bar.progress(1.0, text=f"{name}: weights downloaded and checked")
+    st.cache_resource.clear()
 
 
 #: How the Playground names the class scores (viz_core.objectives.CLASS_SCORES).

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def _cached_model(name: str, weights: str | None, device: str) -> LoadedModel:
     from viz_core import models
 
-    return models.load_model(name, weights=weights, device=device)
+    return models.open_model(name, weights=weights, device=device)
 
 
 def get_model(name: str, weights_choice: str = "pretrained",
@@ -36,13 +36,70 @@ def get_model(name: str, weights_choice: str = "pretrained",
 
 
 def model_status(name: str) -> str:
-    """"offline", "cached", "download needed" or "missing" (never downloads)."""
+    """"offline", "cached", "download needed", "missing", or "own" (an uploaded program or a
+    team model from demons-viz.toml); never downloads."""
     from viz_core import models
 
+    if name in own_models() or name.endswith(".pt2"):
+        return "own"
     try:
         return models.weights_status(name)
     except VizError:
         return "unknown"
+
+
+def own_models() -> list[str]:
+    """The team's models listed in demons-viz.toml (``$DEMONS_VIZ_MODELS``); a broken list
+    is reported by :func:`own_models_error` and lists nothing."""
+    from viz_core.models import team_models
+
+    try:
+        return list(team_models())
+    except VizError:
+        return []
+
+
+def own_models_error() -> str | None:
+    """Why demons-viz.toml cannot be read, or None."""
+    from viz_core.models import team_models
+
+    try:
+        team_models()
+    except VizError as exc:
+        return str(exc)
+    return None
+
+
+def save_program(data: bytes, filename: str) -> str:
+    """An uploaded ``.pt2`` program written once per content under the server's temp folder
+    (the path is the model's name in runs)."""
+    import hashlib
+    import re
+    import tempfile
+    from pathlib import Path
+
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(filename).stem)[:60] or "program"
+    path = Path(tempfile.gettempdir()) / "demons-viz-uploads" / digest / f"{stem}.pt2"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        part.write_bytes(data)
+        part.replace(path)
+    return str(path)
+
+
+def weights_size_mb(name: str) -> float | None:
+    """Size of a torchvision checkpoint in MB (torchvision's metadata), or None."""
+    from viz_core.zoo import get_spec, weights_enum_of
+
+    try:
+        spec = get_spec(name)
+        if spec.family != "torchvision":
+            return None
+        return float(weights_enum_of(spec).meta.get("_file_size") or 0) or None
+    except (VizError, AttributeError):
+        return None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

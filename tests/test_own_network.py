@@ -159,12 +159,19 @@ def test_exported_program_matches_from_module(tmp_path, wrapped, batch_dim):
     np.testing.assert_allclose(a.final.images, b.final.images, atol=1e-5)
 
 
-def test_import_string_matches_from_module(wrapped):
+def test_import_string_matches_from_module(wrapped, tmp_path):
     _, ref = wrapped
     model = models.open_model("tests.own_nets:branchy", input_size=32, channels=1)
     x = torch.rand(2, 1, 32, 32)
     for layer in ("block", "logits"):
         torch.testing.assert_close(model.features(layer)(x), ref.features(layer)(x))
+    other = branchy()
+    torch.nn.init.normal_(other.down.weight)
+    torch.save(other.state_dict(), tmp_path / "w.pt")
+    trained = models.open_model("tests.own_nets:branchy", input_size=32, channels=1,
+                                weights=tmp_path / "w.pt")
+    assert "w.pt" in trained.label
+    torch.testing.assert_close(trained.features("logits")(x), other.eval()(x))
     for bad, words in [("tests.own_nets:nothing", "has no 'nothing'"),
                        ("tests.no_such_module:f", "cannot import"),
                        ("tests.own_nets:Block", "failed"),

@@ -128,7 +128,8 @@ def test_run_json_upload_restores_every_setting(dash):
     text = at.session_state["pg_records"][0].json()
     assert json.loads(text)["result"]["steps_done"] == 3
     fresh = dash.open(PG)
-    fresh.file_uploader[0].upload("run.json", text.encode(), "application/json").run()
+    fresh.file_uploader(key="pg_json_file").upload("run.json", text.encode(),
+                                                   "application/json").run()
     dash.no_exception(fresh)
     assert fresh.radio(key="pg_scheme").value == "fluid"
     assert fresh.selectbox(key="pg_f_kind").value == "sobolev"
@@ -180,7 +181,8 @@ def test_bad_upload_shows_an_error_not_an_exception(dash):
     assert any("the file is not an image Pillow can read" in e for e in dash.errors(at))
     assert at.button(key="pg_run").disabled
     bad_json = dash.open(PG)
-    bad_json.file_uploader[0].upload("run.json", b"{not json", "application/json").run()
+    bad_json.file_uploader(key="pg_json_file").upload("run.json", b"{not json",
+                                                      "application/json").run()
     dash.no_exception(bad_json)
     assert any("not a valid run JSON" in e for e in dash.errors(bad_json))
 
@@ -410,9 +412,9 @@ def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel(dash):
 def test_a_downloaded_png_restores_its_run(dash):
     at = dash.open(PG, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
     at.button(key="pg_run").click().run()
-    png = at.session_state["pg_records"][0].png()
+    png = at.session_state["pg_record"].png()
     fresh = dash.open(PG)
-    fresh.file_uploader[0].upload("preimage.png", png, "image/png").run()
+    fresh.file_uploader(key="pg_json_file").upload("preimage.png", png, "image/png").run()
     dash.no_exception(fresh)
     assert fresh.radio(key="pg_scheme").value == "elastic"
     assert fresh.selectbox(key="pg_e_kind").value == "gaussian"
@@ -420,7 +422,8 @@ def test_a_downloaded_png_restores_its_run(dash):
     plain = dash.open(PG)
     from viz_core.images import png_bytes
 
-    plain.file_uploader[0].upload("x.png", png_bytes(np.zeros((1, 8, 8))), "image/png").run()
+    plain.file_uploader(key="pg_json_file").upload("x.png", png_bytes(np.zeros((1, 8, 8))),
+                                                   "image/png").run()
     assert any("carries no run settings" in e for e in dash.errors(plain))
 
 

@@ -65,11 +65,11 @@ _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "
 def check_batchable(configs: list[RunConfig]) -> None:
     """A batch shares model, task, layer, image, objective, octave scales/steps, jitter and
     seed; each member may differ in scheme, kernels, step sizes, TV, class/channel, p and
-    init. Seeds may differ when nothing moves the canvas (no jitter, no octaves): the seed
-    then only draws the initial noise, so each member runs as it would alone (a batch of
-    samples for ``diversity``)."""
+    init. With a composable objective, seeds may differ when nothing moves the canvas (no
+    jitter, no octaves): the seed then only draws the initial noise, so each member runs as
+    it would alone (a batch of samples for ``diversity``)."""
     c0 = configs[0]
-    still = not c0.jitter and not c0.octaves
+    still = bool(c0.objective) and not c0.jitter and not c0.octaves
     for c in configs[1:]:
         for k in _BATCH_KEYS:
             if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves) \

@@ -38,11 +38,11 @@ def browser_ready() -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(log: Path):
-    """``python -m streamlit run app.py`` on 127.0.0.1 and a free port; yields its base URL
-    once it answers, stops it afterwards."""
+def streamlit_server(log: Path, env: dict | None = None):
+    """``python -m streamlit run app.py`` on 127.0.0.1 and a free port (``env`` added to the
+    environment); yields its base URL once it answers, stops it afterwards."""
     port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -83,4 +83,10 @@ def server(browser_ready, tmp_path_factory):
 def fresh_server(browser_ready, tmp_path_factory):
     """A server of this test module alone, so that its first request is the module's."""
     with streamlit_server(tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
+
+
+def start_streamlit(log: Path, env: dict | None = None):
+    """:func:`streamlit_server` as a generator, for fixtures (``yield from``)."""
+    with streamlit_server(log, env) as url:
         yield url

@@ -98,7 +98,7 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
             contract.update(mean=(0.5,), std=(0.5,))
         return load_torchscript(name, **contract)
     if IMPORT_STRING.match(name):
-        return load_import_string(name, **contract)
+        return load_import_string(name, weights=weights, **contract)
     if ":" in name:
         raise VizError(f"model {name!r} is neither a zoo name, a file, timm:NAME nor an "
                        "import string package.module:factory", field="model")

@@ -29,6 +29,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.models.loaded import LoadedModel, clone_outputs
 from viz_core.models.module_source import check_contract, class_name_list, from_module
+from viz_core.models.zoo_source import load_state, read_state_dict
 from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 
 __all__ = ["IMPORT_STRING", "load_exported", "load_import_string", "load_torchscript"]
@@ -166,8 +167,10 @@ def load_import_string(text: str, *, input_size: int, channels: int = 3,
                        mean: Sequence[float] | None = None,
                        std: Sequence[float] | None = None,
                        classes: Sequence[str] | None = None,
-                       device: str | torch.device = "cpu") -> LoadedModel:
-    """``package.module:factory``: import the factory, call it, wrap its module."""
+                       device: str | torch.device = "cpu",
+                       weights: str | os.PathLike | None = None) -> LoadedModel:
+    """``package.module:factory``: import the factory, call it, wrap its module;
+    ``weights``: a state_dict file to load into it (read with ``weights_only=True``)."""
     if not IMPORT_STRING.match(text):
         raise VizError(f"{text!r} is not an import string package.module:factory",
                        field="model")
@@ -189,8 +192,12 @@ def load_import_string(text: str, *, input_size: int, channels: int = 3,
     if not isinstance(net, nn.Module):
         raise VizError(f"{text}() returned {type(net).__name__}, not a torch.nn.Module",
                        field="model")
+    label = ""
+    if weights not in (None, "default", "random"):
+        load_state(net, read_state_dict(weights), str(weights))
+        label = f"{text} (weights from {Path(weights).name})"
     return from_module(net, input_size=input_size, channels=channels, mean=mean, std=std,
-                       classes=classes, name=text, device=device,
+                       classes=classes, name=text, device=device, label=label, keep=False,
                        description=f"network from {text}")
 
 
