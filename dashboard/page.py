@@ -91,7 +91,8 @@ def status_message(record: RunRecord, stale: str = "") -> None:
     msgs = [f"{lab}: {m}" if len(record.labels) > 1 else m
             for lab, m in zip(record.labels, record.diverged) if m]
     for m in msgs:
-        st.error(m + (" (the image shown is the last finite pre-image; it can be downloaded)"
+        st.error(m + (" (the image shown is the last frame before the failure; it can be "
+                      "downloaded)"
                       if record.step > 0 else " (no step completed: the image shown is the "
                       "initial noise)"))
     warned = [f"{lab}: {w}" if len(record.labels) > 1 else w

@@ -204,7 +204,8 @@ def test_divergence_is_caught_and_last_finite_image_kept(tiny_model, monkeypatch
     np.testing.assert_array_equal(last.images[1], frames[1].images[1])
     assert frames[1].step == 5 and not frames[1].diverged[1]
     assert np.isfinite(last.objective).all()
-    # the frozen sample reports the numbers of its last finite step, not the start values
+    # the frozen sample reports the numbers of its last frame before the failure, not the
+    # start values
     assert np.isfinite(last.grad_norm).all() and (last.grad_norm > 0).all()
 
 
