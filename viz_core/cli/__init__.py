@@ -14,7 +14,7 @@ import argparse
 import sys
 from types import ModuleType
 
-from viz_core.cli import evaluate, kernels, metrics, models, sweep, visualize
+from viz_core.cli import evaluate, kernels, metrics, models, sanity, sweep, visualize
 from viz_core.cli.common import VizParser
 from viz_core.errors import VizError
 
@@ -28,6 +28,7 @@ COMMANDS: dict[str, ModuleType] = {
     "evaluate": evaluate,
     "metrics": metrics,
     "sweep": sweep,
+    "sanity": sanity,
 }
 
 
