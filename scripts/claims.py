@@ -1,0 +1,292 @@
+"""The README's claims, section by section, each tied to the committed file it is
+recomputed from (see ``scripts/check_claims.py`` for how to add one)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from claims_lib import (  # noqa: F401
+    Claim,
+    at_least,
+    at_most,
+    const,
+    csv_agg,
+    csv_cell,
+    derived,
+    json_value,
+    text_num,
+)
+
+T1 = "results/table1_offline.csv"
+T1_TAU2 = "results/table1_offline_tau2.csv"
+T1R = "results/table1_robust.csv"
+REC = "results/recognisability_{}_am.csv"
+DEPTH = "results/recognisability_{}_depth_inversion.csv"
+VR, RR = "fmnist_vgg_robust", "fmnist_resnet_robust"
+AB, BA = "fmnist_vgg -> fmnist_resnet", "fmnist_resnet -> fmnist_vgg"
+ABR, BAR = f"{VR} -> {RR}", f"{RR} -> {VR}"
+CARD = "assets/models/{}.json"
+METHODS = {"total variation": "tv", "fluid demons, Sobolev": "fluid_sobolev",
+           "fluid-elastic demons, Sobolev": "fluid_elastic_sobolev",
+           "fluid demons, Gaussian": "fluid_gaussian",
+           "fluid-elastic demons, Gaussian": "fluid_elastic_gaussian"}
+PAPER = "viz_core/presets.py"   # the paper's Table 1, quoted in the preset's description
+
+
+def card(name: str, *keys, scale: float = 1.0):
+    src = json_value(CARD.format(name), *keys)
+    return derived(f"{src.desc} x {scale:g}", lambda: src.value() * scale)
+
+
+def t1(path: str, direction: str, method: str, col: str = "top1"):
+    return csv_cell(path, col, direction=direction, method=method)
+
+
+def paper(text: str):
+    """A figure of the paper's Table 1 as the presets quote it, e.g. ``TV {}/``."""
+    return text_num(PAPER, text)
+
+
+def spread_of(path: str, direction: str):
+    def fn() -> float:
+        vals = [t1(path, direction, m).value() for m in METHODS.values()]
+        return max(vals) - min(vals)
+    return derived(f"{path}: max - min top-1 over the methods, {direction}", fn)
+
+
+def robust_gaps():
+    vals = []
+    for d in (ABR, BAR):
+        orig = t1(T1R, d, "original").value()
+        vals += [abs(orig - t1(T1R, d, m).value()) for m in METHODS.values()]
+    return vals
+
+
+def fit(kind: str, size: int):
+    from viz_core.kernels import fit_parameter
+
+    return derived(f"viz_core.kernels.fit_parameter({kind!r}, {size})",
+                   lambda: fit_parameter(kind, size))
+
+
+CLAIMS: list[Claim] = [
+    # ------------------------------------------------------------------ command line
+    Claim("exit code {}; a run that diverges keeps its last finite pre-image and exits {}",
+          [derived("viz_core.cli.EXIT_USAGE", lambda: __import__("viz_core.cli").cli.EXIT_USAGE),
+           const(3, "viz_core/cli/visualize.py returns 3 for a diverged run")]),
+    # ------------------------------------------------------------------ dashboard
+    Claim("recognises in {} of 10 classes with every demons scheme",
+          [csv_agg(REC.format("robust"), "recognised_mean", min, direction=ABR,
+                   scheme="fluid_sobolev")]),
+    Claim("Run streams the pre-image (at most 5 redraws a second)", []),
+    Claim("(variance 2 k gamma)", []),
+    Claim("Speed: the Playground's default run (200 steps) costs {}x the engine alone",
+          [text_num("results/bench_dashboard_cpu.md", r"\| 200 \| 10 \| [\d.]+ \| [\d.]+ \| "
+                    r"[\d.]+ \| {} \|")]),
+    Claim("load ~{}", [text_num("results/bench_dashboard_cpu.md", r"load average at the end {}")]),
+    Claim("wall clock {}x; target <= {}x",
+          [text_num("results/bench_dashboard_cpu_wall.md", r"\| 200 \| 10 \| [\d.]+ \| [\d.]+ "
+                    r"\| [\d.]+ \| {} \|"),
+           text_num("results/bench_dashboard_cpu.md", r"Target: ratio <= {}")]),
+    Claim("The page redraws at most 5 times a second", []),
+    # ------------------------------------------------------------------ models
+    *[Claim(f"| `{n}`{extra} | {{}}k | {{}} % ",
+            [card(n, "parameters", scale=1e-3), card(n, "test_accuracy", scale=100)])
+      for n, extra in (("fmnist_vgg", " (default) | VGG-style, 4 blocks of 2 conv-BN-ReLU"),
+                       ("fmnist_resnet", " | ResNet, one basic block per stage"))],
+    *[Claim(f"| `{n}` | as `{b}`, adversarially trained | {{}}k | {{}} % ({{}} % under L2 "
+            f"PGD-20, eps {{}})",
+            [card(n, "parameters", scale=1e-3), card(n, "test_accuracy", scale=100),
+             card(n, "adversarial_training", "robust_accuracy", scale=100),
+             card(n, "adversarial_training", "budget_l2")])
+      for n, b in ((VR, "fmnist_vgg"), (RR, "fmnist_resnet"))],
+    Claim("within an L2 ball of radius {} in [0, 1] pixel units at 64x64 (about {} at 28x28), "
+          "found with {} PGD steps from a random start; {} epochs, {} min per model",
+          [card(VR, "adversarial_training", "budget_l2"),
+           derived("budget_l2 x 28 / 64", lambda: card(VR, "adversarial_training",
+                                                       "budget_l2").value() * 28 / 64),
+           text_num(CARD.format(VR), r"PGD, {} steps"), card(VR, "epochs"),
+           derived("max train_seconds of the robust cards / 60",
+                   lambda: max(card(n, "train_seconds").value() for n in (VR, RR)) / 60)]),
+    Claim("each batch costs its {} PGD steps", [text_num(CARD.format(RR), r"PGD, {} steps")]),
+    Claim("The price is clean accuracy: {}-{} % against {}-{} % for the standard pair",
+          [card(RR, "test_accuracy", scale=100), card(VR, "test_accuracy", scale=100),
+           card("fmnist_resnet", "test_accuracy", scale=100),
+           card("fmnist_vgg", "test_accuracy", scale=100)]),
+    Claim("(ResNet at eps 2.0 and 2.5, VGG at 1.5 and 2.0), {} was the largest budget that "
+          "kept both above {} %",
+          [card(RR, "adversarial_training", "budget_l2"),
+           at_least(derived("min test accuracy of the robust cards", lambda: min(
+               card(n, "test_accuracy", scale=100).value() for n in (VR, RR))))]),
+    # ------------------------------------------------------------------ conventions
+    Claim("are ~{}x smaller in the paper",
+          [derived("255 x mean ImageNet std: a 0-255 level in keras 'caffe' vs 'torch' units",
+                   lambda: 255 * statistics.fmean(
+                       __import__("viz_core.models").models.IMAGENET_STD))]),
+    Claim("Size 11 gives sigma = {} and gamma = {} (5: {} / {}, 9: {} / {}, 13: {} / {})",
+          [fit("gaussian", 11), fit("sobolev", 11), fit("gaussian", 5), fit("sobolev", 5),
+           fit("gaussian", 9), fit("sobolev", 9), fit("gaussian", 13), fit("sobolev", 13)]),
+    Claim("(or a fraction < 1 of the size)", []),
+    Claim("(sd 0.3 x slack)", []),
+]
+
+
+def md_row(rel: str, anchor: str, label: str) -> list[float]:
+    """The numbers of the first Markdown table row starting with ``label`` after the text
+    ``anchor`` in ``rel``."""
+    import re
+
+    from claims_lib import ROOT
+
+    text = (ROOT / rel).read_text()
+    start = text.index(anchor)
+    line = next(ln for ln in text[start:].splitlines() if ln.startswith(f"| {label} |"))
+    cells = [c.strip(" *%") for c in line.split("|")[2:-1]]
+    return [float(c) for c in cells if re.fullmatch(r"-?[\d.]+", c)]
+
+
+def row_agg(rel: str, anchor: str, label: str, agg=min):
+    return derived(f"{rel}: {agg.__name__} of the row {label!r} after {anchor!r}",
+                   lambda: agg(md_row(rel, anchor, label)))
+
+
+def depth(pair: str, direction: str, layer: str, col: str):
+    """The best scheme's ``col`` at ``layer`` (the row marked best)."""
+    return csv_cell(DEPTH.format(pair), col, direction=direction, layer=layer, best="True")
+
+
+def ci95(p_percent: float, n: int) -> float:
+    p = p_percent / 100
+    return 196 * math.sqrt(p * (1 - p) / n)
+
+
+FE = ("fluid_elastic_sobolev", "fluid_elastic_gaussian")
+FLUID = ("fluid_sobolev", "fluid_gaussian")
+
+
+def agg_methods(path: str, col: str, methods, agg, directions=(AB, BA)):
+    return derived(f"{path}: {agg.__name__}({col}) over {methods} and {directions}",
+                   lambda: agg(t1(path, d, m, col).value() for d in directions
+                               for m in methods))
+
+
+CLAIMS += [
+    # ------------------------------------------------------------------ evaluation
+    Claim("300 iterations, tau 20, kernel 11, no octaves or jitter",
+          []),
+    Claim("(tau 20 taken literally, TV lambda {}, eps {}, 8-bit quantisation), a step-size "
+          "sensitivity sweep (tau 2-20:",
+          [json_value("results/table1_offline.json", "settings", "tv"),
+           json_value("results/table1_offline.json", "settings", "tv_eps")]),
+    Claim("PSNR to {}-{} digits",
+          [text_num("results/README.md", r"to\s+{}-{}\s+digits", 1),
+           text_num("results/README.md", r"to\s+{}-{}\s+digits", 2)]),
+    Claim("is that command's N = {} run on the offline pair",
+          [json_value("results/table1_offline.json", "settings", "n")]),
+    Claim("{} min wall in float32 on this 2-core CPU",
+          [derived("results/table1_offline.json: wall_seconds / 60", lambda: json_value(
+              "results/table1_offline.json", "wall_seconds").value() / 60)]),
+    Claim("| original images | {} / {} | {} / {} |",
+          [t1(T1, AB, "original"), t1(T1, AB, "original", "top5"),
+           t1(T1, BA, "original"), t1(T1, BA, "original", "top5")]),
+    *[Claim(f"| {label} | {{}} / {{}} | {{}} / {{}} |",
+            [t1(T1, AB, key), t1(T1, AB, key, "top5"), t1(T1, BA, key), t1(T1, BA, key, "top5")])
+      for label, key in METHODS.items()],
+    Claim("| *floor: flat mean-grey image* | *{} / {}* | *{} / {}* |",
+          [text_num("results/table1_offline.md", r"\| fmnist_vgg -> fmnist_resnet \| {}%"),
+           text_num("results/table1_offline.md", r"\| fmnist_vgg -> fmnist_resnet \| [\d.]+% \| {}%"),
+           text_num("results/table1_offline.md", r"\| fmnist_resnet -> fmnist_vgg \| {}%"),
+           text_num("results/table1_offline.md", r"\| fmnist_resnet -> fmnist_vgg \| [\d.]+% \| {}%")]),
+    Claim("| *floor: chance* | *{} / {}* | *{} / {}* |",
+          [const(10, "1 / 10 classes"), const(50, "5 / 10 classes")] * 2),
+    Claim("the flat image scores PSNR {} dB and SSIM {} against the originals",
+          [text_num("results/table1_offline.md", r"\| 50.0% \| {} \|"),
+           text_num("results/table1_offline.md", r"\| 50.0% \| [\d.]+ \| {} \|")]),
+    Claim("The committed reconstructions score {}-{} dB and SSIM {}-{}:",
+          [csv_agg(T1, "psnr", min), csv_agg(T1, "psnr", max),
+           derived(f"{T1}: min ssim", lambda: csv_agg(T1, "ssim", min).value()),
+           derived(f"{T1}: max ssim of the reconstructions", lambda: max(
+               t1(T1, d, m, "ssim").value() for d in (AB, BA) for m in METHODS.values()))]),
+    Claim("by little (Sobolev {} dB, Gaussian {} dB; `fmnist_vgg`'s best is {} dB)",
+          [t1(T1, BA, "fluid_elastic_sobolev", "psnr"), t1(T1, BA, "fluid_elastic_gaussian", "psnr"),
+           derived(f"{T1}: max psnr of {AB}", lambda: max(
+               t1(T1, AB, m, "psnr").value() for m in METHODS.values()))]),
+    Claim("(fluid-elastic, {}-{} % top-1)",
+          [agg_methods(T1, "top1", FE, min), agg_methods(T1, "top1", FE, max)]),
+    Claim("| offline pair, tau 20 (N = {}) | offline pair, tau 2 (N = {}) |",
+          [json_value("results/table1_offline.json", "settings", "n"),
+           json_value("results/table1_offline_tau2.json", "settings", "n")]),
+    Claim("| TV {} and fluid Sobolev {} **beat** fluid-elastic Sobolev {} | fluid-elastic "
+          "Sobolev {} **beats** TV {} and fluid {}: the paper's order reversed |",
+          [paper(r"TV {}/"), paper(r"fluid {}/"), paper(r"fluid-elastic {}/"),
+           t1(T1, AB, "fluid_elastic_sobolev"), t1(T1, AB, "tv"), t1(T1, AB, "fluid_sobolev")]),
+    Claim("| fluid-elastic Sobolev {} **beats** TV {} and fluid {} | fluid-elastic Sobolev {} "
+          "beats TV {} and fluid {}: **the paper's order** |",
+          [paper(r"DenseNet121 rec. -> VGG19:[\s\S]*?fluid-elastic {}/"),
+           paper(r"DenseNet121 rec. -> VGG19: TV {}/"),
+           paper(r"DenseNet121 rec. -> VGG19:[\s\S]*?fluid {}/"),
+           t1(T1, BA, "fluid_elastic_sobolev"), t1(T1, BA, "tv"), t1(T1, BA, "fluid_sobolev")]),
+    Claim("keep coarse scales (coarse share {}-{} vs {}-{} for fluid; high-frequency share "
+          "{}-{} vs {}-{})",
+          [agg_methods(T1, col, ms, agg) for col in ("coarse_fraction", "hf_fraction")
+           for ms in (FE, FLUID) for agg in (min, max)]),
+    # ------------------------------------------------------------------ robust Table 1
+    Claim("`demons-viz evaluate --pair robust -n 1000\n--batch-images 100 --out results --name "
+          "table1_robust`; {} min wall, two workers of {} min\nin all, on a lent NVIDIA H200",
+          [derived("results/table1_robust.json: wall_seconds / 60", lambda: json_value(
+              "results/table1_robust.json", "wall_seconds").value() / 60),
+           derived("results/table1_robust.json: total_seconds / 60", lambda: json_value(
+              "results/table1_robust.json", "total_seconds").value() / 60)]),
+    Claim("top-1 of the other network, N = {}, deepest block",
+          [json_value("results/table1_robust.json", "settings", "n")]),
+    Claim("| original images | - | {} % | - | {} % |",
+          [t1(T1R, ABR, "original"), t1(T1R, BAR, "original")]),
+    *[Claim(row, [paper(rf"VGG19 rec. -> DenseNet121:[\s\S]*?{w} {{}}/"), t1(T1R, ABR, key),
+                  paper(rf"DenseNet121 rec. -> VGG19:[\s\S]*?{w} {{}}/"), t1(T1R, BAR, key)])
+      for row, w, key in (
+          ("| total variation | {} % | {} % | {} % | {} % |", "TV", "tv"),
+          ("| fluid demons, Sobolev | {} % | {} % | {} % | **{} %** |", "fluid", "fluid_sobolev"),
+          ("| fluid-elastic demons, Sobolev | {} % | {} % | {} % | {} % |", "fluid-elastic",
+           "fluid_elastic_sobolev"))],
+    Claim("| fluid demons, Gaussian | - | **{} %** | - | {} % |",
+          [t1(T1R, ABR, "fluid_gaussian"), t1(T1R, BAR, "fluid_gaussian")]),
+    Claim("| fluid-elastic demons, Gaussian | - | {} % | - | {} % |",
+          [t1(T1R, ABR, "fluid_elastic_gaussian"), t1(T1R, BAR, "fluid_elastic_gaussian")]),
+    Claim("| *floor: flat image / chance* | *- / {} %* | *{} % / {} %* | *- / {} %* | *{} % / {} %* |",
+          [const(0.1, "ImageNet: 1 / 1000 classes"),
+           text_num("results/table1_robust.md", r"\| fmnist_vgg_robust -> fmnist_resnet_robust \| {}%"),
+           const(10, "1 / 10 classes"), const(0.1, "ImageNet: 1 / 1000 classes"),
+           text_num("results/table1_robust.md", r"\| fmnist_resnet_robust -> fmnist_vgg_robust \| {}%"),
+           const(10, "1 / 10 classes")]),
+    Claim("ImageNet (1,000 classes, chance {} %", [const(0.1, "1 / 1000 classes")]),
+    Claim("(within {}-{} points; the best method reaches {} / {} %, target >= {} %)",
+          [derived("table1_robust.csv: min |original - method| top-1", lambda: min(robust_gaps())),
+           derived("table1_robust.csv: max |original - method| top-1", lambda: max(robust_gaps())),
+           csv_agg(T1R, "top1", max, direction=ABR, method="fluid_gaussian"),
+           derived(f"{T1R}: best method {BAR}", lambda: max(t1(T1R, BAR, m).value()
+                                                          for m in METHODS.values())),
+           at_least(derived(f"{T1R}: best method, worse direction", lambda: min(
+               max(t1(T1R, d, m).value() for m in METHODS.values()) for d in (ABR, BAR))))]),
+    Claim("their PSNR ({}-{} dB A -> B, {}-{} dB B -> A) beats the flat image's {} dB",
+          [csv_agg(T1R, "psnr", min, direction=ABR), csv_agg(T1R, "psnr", max, direction=ABR),
+           csv_agg(T1R, "psnr", min, direction=BAR), csv_agg(T1R, "psnr", max, direction=BAR),
+           text_num("results/table1_robust.md", r"\| 50.0% \| {} \|")]),
+    Claim("high-frequency share {}-{} against {}-{} for fluid and TV",
+          [agg_methods(T1R, "hf_fraction", FE, min, (ABR, BAR)),
+           agg_methods(T1R, "hf_fraction", FE, max, (ABR, BAR)),
+           agg_methods(T1R, "hf_fraction", FLUID + ("tv",), min, (ABR, BAR)),
+           agg_methods(T1R, "hf_fraction", FLUID + ("tv",), max, (ABR, BAR))]),
+    Claim("the spread between methods ({} and {} points) is within the noise of\nN = {} (a 95 % "
+          "interval of about +-{} points)",
+          [spread_of(T1R, ABR), spread_of(T1R, BAR),
+           json_value("results/table1_robust.json", "settings", "n"),
+           derived("1.96 sqrt(p (1 - p) / N) at the originals' top-1", lambda: ci95(
+               t1(T1R, ABR, "original").value(), 1000))]),
+    Claim("fluid Gaussian leads\n({} %) and fluid-elastic Sobolev is second ({} %), ahead of TV "
+          "and fluid Sobolev\n({} %)",
+          [t1(T1R, ABR, "fluid_gaussian"), t1(T1R, ABR, "fluid_elastic_sobolev"),
+           t1(T1R, ABR, "tv")]),
+    Claim("fluid Sobolev leads ({} %) and fluid-elastic Gaussian is last ({} %)",
+          [t1(T1R, BAR, "fluid_sobolev"), t1(T1R, BAR, "fluid_elastic_gaussian")]),
+]
