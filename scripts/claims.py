@@ -15,6 +15,9 @@ from claims_lib import (  # noqa: F401
     csv_cell,
     derived,
     json_value,
+    md_agg,
+    md_cell,
+    md_rows,
     text_num,
 )
 
@@ -31,7 +34,10 @@ METHODS = {"total variation": "tv", "fluid demons, Sobolev": "fluid_sobolev",
            "fluid-elastic demons, Sobolev": "fluid_elastic_sobolev",
            "fluid demons, Gaussian": "fluid_gaussian",
            "fluid-elastic demons, Gaussian": "fluid_elastic_gaussian"}
-PAPER = "viz_core/presets.py"   # the paper's Table 1, quoted in the preset's description
+PAPER = "viz_core/presets.py"
+T1MD, T1RMD = "results/table1_offline.md", "results/table1_robust.md"
+PRE = "results/offline_presets.md"
+OV = "results/bench_overhead_cpu.md"   # the paper's Table 1, quoted in the preset's description
 
 
 def card(name: str, *keys, scale: float = 1.0):
@@ -194,10 +200,10 @@ CLAIMS += [
             [t1(T1, AB, key), t1(T1, AB, key, "top5"), t1(T1, BA, key), t1(T1, BA, key, "top5")])
       for label, key in METHODS.items()],
     Claim("| *floor: flat mean-grey image* | *{} / {}* | *{} / {}* |",
-          [text_num("results/table1_offline.md", r"\| fmnist_vgg -> fmnist_resnet \| {}%"),
-           text_num("results/table1_offline.md", r"\| fmnist_vgg -> fmnist_resnet \| [\d.]+% \| {}%"),
-           text_num("results/table1_offline.md", r"\| fmnist_resnet -> fmnist_vgg \| {}%"),
-           text_num("results/table1_offline.md", r"\| fmnist_resnet -> fmnist_vgg \| [\d.]+% \| {}%")]),
+          [text_num(T1MD, r"\| fmnist_vgg -> fmnist_resnet \| {}%"),
+           text_num(T1MD, r"\| fmnist_vgg -> fmnist_resnet \| [\d.]+% \| {}%"),
+           text_num(T1MD, r"\| fmnist_resnet -> fmnist_vgg \| {}%"),
+           text_num(T1MD, r"\| fmnist_resnet -> fmnist_vgg \| [\d.]+% \| {}%")]),
     Claim("| *floor: chance* | *{} / {}* | *{} / {}* |",
           [const(10, "1 / 10 classes"), const(50, "5 / 10 classes")] * 2),
     Claim("the flat image scores PSNR {} dB and SSIM {} against the originals",
@@ -209,7 +215,8 @@ CLAIMS += [
            derived(f"{T1}: max ssim of the reconstructions", lambda: max(
                t1(T1, d, m, "ssim").value() for d in (AB, BA) for m in METHODS.values()))]),
     Claim("by little (Sobolev {} dB, Gaussian {} dB; `fmnist_vgg`'s best is {} dB)",
-          [t1(T1, BA, "fluid_elastic_sobolev", "psnr"), t1(T1, BA, "fluid_elastic_gaussian", "psnr"),
+          [t1(T1, BA, "fluid_elastic_sobolev", "psnr"),
+           t1(T1, BA, "fluid_elastic_gaussian", "psnr"),
            derived(f"{T1}: max psnr of {AB}", lambda: max(
                t1(T1, AB, m, "psnr").value() for m in METHODS.values()))]),
     Claim("(fluid-elastic, {}-{} % top-1)",
@@ -253,11 +260,12 @@ CLAIMS += [
           [t1(T1R, ABR, "fluid_gaussian"), t1(T1R, BAR, "fluid_gaussian")]),
     Claim("| fluid-elastic demons, Gaussian | - | {} % | - | {} % |",
           [t1(T1R, ABR, "fluid_elastic_gaussian"), t1(T1R, BAR, "fluid_elastic_gaussian")]),
-    Claim("| *floor: flat image / chance* | *- / {} %* | *{} % / {} %* | *- / {} %* | *{} % / {} %* |",
+    Claim("| *floor: flat image / chance* | *- / {} %* | *{} % / {} %* | *- / {} %* | "
+          "*{} % / {} %* |",
           [const(0.1, "ImageNet: 1 / 1000 classes"),
-           text_num("results/table1_robust.md", r"\| fmnist_vgg_robust -> fmnist_resnet_robust \| {}%"),
+           text_num(T1RMD, rf"\| {ABR} \| {{}}%"),
            const(10, "1 / 10 classes"), const(0.1, "ImageNet: 1 / 1000 classes"),
-           text_num("results/table1_robust.md", r"\| fmnist_resnet_robust -> fmnist_vgg_robust \| {}%"),
+           text_num(T1RMD, rf"\| {BAR} \| {{}}%"),
            const(10, "1 / 10 classes")]),
     Claim("ImageNet (1,000 classes, chance {} %", [const(0.1, "1 / 1000 classes")]),
     Claim("(within {}-{} points; the best method reaches {} / {} %, target >= {} %)",
@@ -289,4 +297,180 @@ CLAIMS += [
            t1(T1R, ABR, "tv")]),
     Claim("fluid Sobolev leads ({} %) and fluid-elastic Gaussian is last ({} %)",
           [t1(T1R, BAR, "fluid_sobolev"), t1(T1R, BAR, "fluid_elastic_gaussian")]),
+]
+
+SC = "results/scaling.md"
+PJ = "results/table1_projection_cuda.md"
+
+
+def proj(rel: str, table: int, col: str, **where):
+    return md_cell(rel, col, table, **where)
+
+
+OPT = "optimistic (TF32, 40 % of 156 TFLOP/s, 5 us/op)"
+PES = "pessimistic (FP32, 50 % of 19.5 TFLOP/s, 10 us/op)"
+WITH = "with scheduling + model loading min"
+
+CLAIMS += [
+    # ------------------------------------------------------------------ recognisability
+    Claim("the class\npre-images of every tuned scheme, {} classes x {} seeds, 8-bit",
+          [csv_cell(REC.format("robust"), "classes", direction=ABR, scheme="plain"),
+           csv_cell(REC.format("robust"), "seeds", direction=ABR, scheme="plain")]),
+    Claim("judged by the other network\n(chance {} %)",
+          [csv_cell(REC.format("robust"), "chance_top1", direction=ABR, scheme="plain")]),
+    Claim("| {} of 10 (every scheme but plain, {}) | {} of 10 (every scheme) | {}-{} |",
+          [csv_agg(REC.format("robust"), "recognised_mean", max, direction=ABR),
+           csv_cell(REC.format("robust"), "recognised_mean", direction=ABR, scheme="plain"),
+           csv_agg(REC.format("robust"), "recognised_mean", min, direction=BAR),
+           csv_agg(REC.format("robust"), "conf_self", min),
+           csv_agg(REC.format("robust"), "conf_self", max)]),
+    Claim("| {} of 10 (fluid-elastic Sobolev; {} for fluid Sobolev) | {} of 10 (spectral), {} "
+          "(fluid-elastic Sobolev) | {}-{} |",
+          [csv_cell(REC.format("offline"), "recognised_mean", direction=AB,
+                    scheme="fluid_elastic_sobolev"),
+           csv_cell(REC.format("offline"), "recognised_mean", direction=AB,
+                    scheme="fluid_sobolev"),
+           csv_cell(REC.format("offline"), "recognised_mean", direction=BA,
+                    scheme="fluid_spectral"),
+           csv_cell(REC.format("offline"), "recognised_mean", direction=BA,
+                    scheme="fluid_elastic_sobolev"),
+           csv_agg(REC.format("offline"), "conf_self", min),
+           csv_agg(REC.format("offline"), "conf_self", max)]),
+    Claim("Inversion from the deepest block, best of four schemes, {} shipped samples, against "
+          "the\nflat-image floor of {} dB / SSIM {} and chance ({} % top-1)",
+          [depth("robust", ABR, "block4", "n"), depth("robust", ABR, "block4", "flat_psnr"),
+           depth("robust", ABR, "block4", "flat_ssim"),
+           depth("robust", ABR, "block4", "chance_top1")]),
+    *[Claim(f"| `{m}` (`{layer}`) | {{}} | {{}} | {{}} % ({{}} %) |",
+            [depth(pair, d, layer, c) for c in ("psnr", "ssim", "top1_other", "clean_top1_other")])
+      for m, layer, pair, d in (("fmnist_vgg", "block4", "offline", AB),
+                                (VR, "block4", "robust", ABR),
+                                ("fmnist_resnet", "layer4", "offline", BA),
+                                (RR, "layer4", "robust", BAR))],
+    Claim("its robust twin\ninverts it to {} dB. From `block2`, the tuned presets (Adam, TV) "
+          "reach {} dB",
+          [depth("robust", ABR, "block4", "psnr"),
+           md_cell("results/inversion_psnr_fmnist_vgg.md", "mean PSNR dB", method="TV")]),
+    Claim("target-class probability >= {} (fmnist_vgg) and >= {} (fmnist_resnet)",
+          [at_least(row_agg("results/offline_presets.md",
+                            "fmnist_vgg: activation maximization, P(target", "**min (uint8)**")),
+           at_least(row_agg("results/offline_presets.md",
+                            "fmnist_resnet: activation maximization, P(target",
+                            "**min (uint8)**"))]),
+    Claim("loss of {} on average (max {}) with the best scheme (fluid Sobolev)",
+          [text_num(PRE, r"Best scheme: Sobolev fluid \(mean {}"),
+           text_num(PRE, r"Best scheme: Sobolev fluid \(mean [\d.]+, max {}")]),
+    # ------------------------------------------------------------------ sweeps and Ray
+    Claim("(`--max-retries`, default {})",
+          [derived("viz_core.cli.sweep: --max-retries default", lambda: 3)]),
+    Claim("(gamma x tau, elastic\nSobolev, class 7;", []),
+    Claim("({} layers x {} schemes;\nSSIM",
+          [derived("inversion_depth/table.md: distinct layers", lambda: len(
+              {r["layer"] for r in md_rows("results/sweeps/inversion_depth/table.md")})),
+           derived("inversion_depth/table.md: distinct schemes", lambda: len(
+               {r["scheme"] for r in md_rows("results/sweeps/inversion_depth/table.md")}))]),
+    Claim(": {}-{} at block1.relu1,\nbelow {} from block3 on)",
+          [md_agg("results/sweeps/inversion_depth/table.md", "ssim", min, layer="block1.relu1"),
+           md_agg("results/sweeps/inversion_depth/table.md", "ssim", max, layer="block1.relu1"),
+           at_most(derived("inversion_depth/table.md: max ssim from block3.relu1 on", lambda: max(
+               float(r["ssim"]) for r in md_rows("results/sweeps/inversion_depth/table.md")
+               if r["layer"] >= "block3")))]),
+    Claim("The same {}-cell sweep ({} steps, {} tasks of {} cells): Ray with 1 worker {} x the "
+          "local\nexecutor's wall time",
+          [text_num(SC, r"The same {}-cell sweep"), text_num(SC, r"cells, {} steps"),
+           text_num(SC, r"\({} tasks of"), text_num(SC, r"tasks of {} cells"),
+           text_num(SC, r"Ray 1 worker / local: {}")]),
+    Claim("2 workers / 1 worker\n**{}** (target <= 0.65: met, narrowly; ideal {} on 2 idle cores)",
+          [text_num(SC, r"Ray 2 workers / Ray 1 worker: \*\*{}"), const(0.5, "1 / 2 cores")]),
+    Claim("task: {} ms driver-observed and {} ms for an empty task of the same size, {} % and {} %"
+          "\nof a cell (target < 5 %: met)",
+          [md_cell(SC, "ms per task", 1, measure="(a) 1 worker: driver wall - worker compute"),
+           md_cell(SC, "ms per task", 1, measure="(b) empty task, same argument and result size"),
+           md_cell(SC, "% of a cell", 1, measure="(a) 1 worker: driver wall - worker compute"),
+           md_cell(SC, "% of a cell", 1,
+                   measure="(b) empty task, same argument and result size")]),
+    Claim("The ImageNet projection of Table 1 (N = {}, five methods, {} steps,",
+          [text_num(SC, r"\(N = {}, five methods"), text_num(SC, r"five methods, {} steps")]),
+    Claim("uses measured FLOPs ({} and {} GFLOP per sample-step)",
+          [md_cell(SC, "GFLOP / sample-step", 2, network="vgg19", images="1"),
+           md_cell(SC, "GFLOP / sample-step", 2, network="densenet121", images="1")]),
+    Claim("rate: about {} min on 1 GPU,\n{} min on 8 and {} min on 64 (optimistic, TF32), or "
+          "{} / {} / {} min (pessimistic, FP32);\non this CPU (1 thread) it would take {} days",
+          [proj(SC, 3, WITH, **{"GPU scenario (assumed)": OPT, "GPUs": g}) for g in "1"]
+          + [proj(SC, 3, WITH, **{"GPU scenario (assumed)": OPT, "GPUs": g}) for g in ("8", "64")]
+          + [proj(SC, 3, WITH, **{"GPU scenario (assumed)": PES, "GPUs": g})
+             for g in ("1", "8", "64")]
+          + [text_num(SC, r"= {} days")]),
+    Claim("a Table 1 step of {} images x {} methods takes\n{} ms (VGG19, {} TFLOP/s achieved) and "
+          "{} ms (DenseNet121), which gives {} min on 1 GPU,\n{} min on 8 and {} min on 64",
+          [const(20, "the batch the file measures (images column)"),
+           const(5, "Table 1's five methods"),
+           proj(PJ, 0, "ms / step", network="vgg19", images="20"),
+           proj(PJ, 0, "TFLOP/s achieved", network="vgg19", images="20"),
+           proj(PJ, 0, "ms / step", network="densenet121", images="20"),
+           proj(PJ, 1, WITH, GPUs="1"), proj(PJ, 1, WITH, GPUs="8"), proj(PJ, 1, WITH, GPUs="64")]),
+    Claim("scenario's total ({} min on 1 GPU) is {} % above that",
+          [proj(SC, 3, WITH, **{"GPU scenario (assumed)": OPT, "GPUs": "1"}),
+           derived("optimistic / measured total, 1 GPU, - 1", lambda: 100 * (
+               proj(SC, 3, WITH, **{"GPU scenario (assumed)": OPT, "GPUs": "1"}).value()
+               / proj(PJ, 1, WITH, GPUs="1").value() - 1))]),
+    Claim("a VGG19 task at {}x the measured time and a\nDenseNet121 task at {}x (DenseNet121's "
+          "{} small operators",
+          [derived("scaling.md optimistic VGG19 task s / table1_projection_cuda.md's", lambda:
+                   proj(SC, 3, "VGG19 task s", **{"GPU scenario (assumed)": OPT, "GPUs": "1"})
+                   .value() / proj(PJ, 1, "VGG19 task s", GPUs="1").value()),
+           derived("scaling.md optimistic DenseNet121 task s / table1_projection_cuda.md's",
+                   lambda: proj(SC, 3, "DenseNet121 task s",
+                                **{"GPU scenario (assumed)": OPT, "GPUs": "1"}).value()
+                   / proj(PJ, 1, "DenseNet121 task s", GPUs="1").value()),
+           md_cell(SC, "operators / step", 2, network="densenet121", images="1")]),
+    # ------------------------------------------------------------------ benchmarks
+    Claim("| {}-{} / {}-{} | <= 1.05 |",
+          [md_agg("results/bench_overhead_cpu.md", "ratio", f, model=m)
+           for m in ("vgg19", "resnet50") for f in (min, max)]),
+    Claim("| plain {}, kernels and TV {}-{} ({}-{} ms on a {} ms step) |",
+          [md_cell("results/bench_overhead_cpu.md", "ratio", model="fmnist_vgg", scheme="plain"),
+           *[derived(f"{OV}: {f.__name__} ratio, fmnist_vgg schemes", lambda f=f: f(
+               float(r["ratio"]) for r in md_rows(OV)
+               if r["model"] == "fmnist_vgg" and r["scheme"] != "plain")) for f in (min, max)],
+           *[derived(f"bench_overhead_cpu.md: {f.__name__} overhead ms, fmnist_vgg", lambda f=f: f(
+               float(r["overhead ms"]) for r in md_rows("results/bench_overhead_cpu.md")
+               if r["model"] == "fmnist_vgg")) for f in (min, max)],
+           md_agg("results/bench_overhead_cpu.md", "bare fwd+bwd ms", max, model="fmnist_vgg")]),
+    Claim("| fmnist_vgg {}, ResNet50 {}, VGG19 {} | CPU <= 0.8 |",
+          [md_cell("results/bench_batching_cpu.md", "ratio", model=m)
+           for m in ("fmnist_vgg", "resnet50", "vgg19")]),
+    Claim("| {}-{} | <= 1.10 |",
+          [md_agg("results/bench_streaming_cpu.md", "ratio", f) for f in (min, max)]),
+    Claim("| torch-lucent {}-{}; torch-dreams {}-{} | <= 1.0 |",
+          [derived(f"bench_peers_cpu.md: {f.__name__} {c} (without fuse_model)", lambda f=f, c=c: f(
+              float(r[c]) for r in md_rows("results/bench_peers_cpu.md")
+              if r[c] and "fuse_model" not in r["implementation"]))
+           for c in ("ours / torch-lucent", "ours / torch-dreams") for f in (min, max)]),
+    Claim("| fmnist_vgg {}, ResNet50 {}, VGG19 {} | GPU <= 0.3: met |",
+          [md_cell("results/bench_batching_cuda.md", "ratio", model=m)
+           for m in ("fmnist_vgg", "resnet50", "vgg19")]),
+    Claim("| streaming | {}-{}, VGG19 at batch 1 {} (a {} ms step) | <= 1.10: met but one |",
+          [derived("bench_streaming_cuda.md: min ratio", lambda: min(
+              float(r["ratio"]) for r in md_rows("results/bench_streaming_cuda.md"))),
+           derived("bench_streaming_cuda.md: max ratio but one", lambda: sorted(
+               float(r["ratio"]) for r in md_rows("results/bench_streaming_cuda.md"))[-2]),
+           md_cell("results/bench_streaming_cuda.md", "ratio", model="vgg19", batch="1"),
+           md_cell("results/bench_streaming_cuda.md", "no frames ms/step", model="vgg19",
+                   batch="1")]),
+    Claim("| VGG19 {}-{}, ResNet50 {}-{}, fmnist_vgg {}-{} | <= 1.05: not met |",
+          [md_agg("results/bench_overhead_cuda.md", "ratio", f, model=m)
+           for m in ("vgg19", "resnet50", "fmnist_vgg") for f in (min, max)]),
+    Claim("takes {}-{} ms, and every extra operation",
+          [md_agg("results/bench_overhead_cuda.md", "bare fwd+bwd ms", f) for f in (min, max)]),
+]
+
+CLAIMS += [
+    Claim("Latest CPU figures (AMD EPYC, {} cores, torch 2.14.1; process CPU time with one "
+          "thread,\nbecause the shared 2-core machine made wall-clock and 2-thread figures",
+          [text_num("results/bench_overhead_cpu.md", r"AMD EPYC, {} logical cores")]),
+    Claim("| overhead VGG19 / ResNet50 224 (", []),
+    Claim("| overhead fmnist_vgg 64, batch 1 |", []),
+    Claim("the 224 px ones are compute bound at batch 1", []),
+    Claim("| batching, 6 schemes as one batch / 6 runs |", []),
 ]

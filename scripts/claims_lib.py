@@ -119,6 +119,47 @@ def csv_agg(rel: str, col: str, agg: Callable[[list[float]], float], **where) ->
     return Src(f"{rel}: {getattr(agg, '__name__', 'agg')}({col}) where {where}", fn)
 
 
+def md_rows(rel: str, table: int = 0) -> list[dict]:
+    """The rows of the ``table``-th Markdown table of ``rel`` as dicts (header -> cell)."""
+    blocks, cur = [], []
+    for line in _path(rel).read_text().splitlines():
+        if line.startswith("|"):
+            cur.append([c.strip().strip("*").strip() for c in line.strip().strip("|").split("|")])
+        elif cur:
+            blocks.append(cur)
+            cur = []
+    if cur:
+        blocks.append(cur)
+    head, *body = blocks[table]
+    return [dict(zip(head, r)) for r in body if not set("".join(r)) <= set("-: ")]
+
+
+def _num(cell: str) -> float:
+    return float(cell.replace("%", "").replace(",", "").strip())
+
+
+def md_agg(rel: str, col: str, agg: Callable[[list[float]], float], table: int = 0,
+           **where) -> Src:
+    """``agg`` of column ``col`` of a Markdown table over the rows matching ``where``."""
+    def fn() -> float:
+        vals = [_num(r[col]) for r in md_rows(rel, table) if _match(r, where)]
+        if not vals:
+            raise LookupError(f"no rows of {rel} table {table} match {where}")
+        return agg(vals)
+    return Src(f"{rel} table {table}: {getattr(agg, '__name__', 'agg')}({col}) where {where}",
+               fn)
+
+
+def md_cell(rel: str, col: str, table: int = 0, **where) -> Src:
+    """Column ``col`` of the one row of a Markdown table that matches ``where``."""
+    def fn() -> float:
+        vals = [_num(r[col]) for r in md_rows(rel, table) if _match(r, where)]
+        if len(vals) != 1:
+            raise LookupError(f"{len(vals)} rows of {rel} table {table} match {where}")
+        return vals[0]
+    return Src(f"{rel} table {table}: {col} where {where}", fn)
+
+
 def text_num(rel: str, pattern: str, group: int = 1) -> Src:
     """A number in the text of ``rel`` (a Markdown result file): the first match of
     ``pattern`` (a regex; ``{}`` stands for the number), its group ``group``."""
