@@ -19,6 +19,12 @@ from collections.abc import Sequence
 #: Metrics of a cell, in the order they are printed.
 METRICS = ("objective", "activation", "hf_fraction", "coarse_fraction", "total_variation",
            "judge_target_prob", "psnr", "ssim", "feature_error")
+#: What this comparison cannot say (it is a summary, not a test).
+CAVEAT = ("Three summary statistics of one seed, against a fully re-initialised network "
+          "(which can be nearly constant): a hint, not a test. The model-randomisation test "
+          "with cascading and independent randomisation, seeds, SSIM / Spearman and the "
+          "random network's logit spread is `demons-viz sanity` "
+          "(viz_core.evaluation.sanity).")
 #: Metrics a random network could mimic if the regularizer draws the picture.
 STRUCTURE_METRICS = ("coarse_fraction", "hf_fraction", "total_variation")
 
@@ -120,13 +126,11 @@ def randomization_verdict(rows: Sequence[dict], by: str = "scheme",
         parts.append(f"{i[by]}: {nums} (trained vs random)")
     if alike:
         head = (f"Random weights give pictures as structured as trained ones for "
-                f"{', '.join(alike)} (every structure metric within {tolerance:.0%}): there "
-                "the regularizer, not the network, draws the picture.")
+                f"{', '.join(alike)} (every structure metric within {tolerance:.0%}).")
     else:
         head = (f"For every scheme, some structure metric of the random-weights picture "
-                f"differs by more than {tolerance:.0%} from the trained one: the pictures "
-                "depend on what the network learned.")
-    return out, head + " " + "; ".join(parts) + "."
+                f"differs by more than {tolerance:.0%} from the trained one.")
+    return out, head + " " + "; ".join(parts) + ". " + CAVEAT
 
 
 def grid_of(rows: Sequence[dict], axes: Sequence[str]) -> tuple[list, list, dict]:
