@@ -185,3 +185,22 @@ def test_cli_sanity_bad_input(argv, needle, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
+
+
+def test_committed_check_loads_with_a_row_per_scheme(tmp_path, vgg, real):
+    from viz_core.evaluation.sanity_report import cascade_rows, load_sanity, write_sanity
+
+    x, labels = real
+    st = sn.SanitySettings(schemes=["plain", "tv"], classes=[1], seeds=2, steps=3,
+                           modes=("cascade",))
+    res = sn.run_sanity(vgg, x, labels, st)
+    write_sanity(res, tmp_path, "sanity_fmnist_vgg")
+    assert load_sanity(tmp_path, "fmnist_resnet") is None
+    data = load_sanity(tmp_path, "fmnist_vgg")
+    rows = cascade_rows(data)
+    assert [s for s, _ in rows] == ["plain", "tv"]
+    # trained + 5 cascade steps of 128 px (scale 2) with 4 px gaps
+    assert all(im.size == (6 * (128 + 4) + 4, 128) for _, im in rows)
+    row0 = np.asarray(rows[0][1], dtype=float)[:, 4:132] / 255
+    assert np.allclose(row0, np.kron(res["pictures"]["trained"][0, 0], np.ones((2, 2))),
+                       atol=1 / 255)

@@ -177,8 +177,38 @@ def write_sanity(result: dict, out: Path, stem: str, command: str = "",
         w.writerows(result["rows"])
     paths[1].write_text(sanity_markdown(result, command, date))
     data = {k: v for k, v in result.items() if k != "pictures"}
+    size = int(np.asarray(result["pictures"]["trained"]).shape[-1])
+    data["montage"] = {"file": paths[3].name, "size": size, "scale": 2, "pad": 4,
+                       "columns": ["trained"] + [c for c in result["cascade"]
+                                                 if c in result["pictures"]]}
     data.update(command=command, date=date, machine=machine_description(),
                 load_average_end=load_average())
     paths[2].write_text(json.dumps(data, indent=1, default=float) + "\n")
     cascade_montage(result).save(paths[3])
     return paths
+
+
+def load_sanity(folder: str | Path, model: str) -> dict | None:
+    """The committed check of ``model`` (``<folder>/sanity_<model>.json``), or None."""
+    path = Path(folder) / f"sanity_{model}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    data["montage_path"] = str(path.with_name(data.get("montage", {}).get(
+        "file", f"sanity_{model}_cascade.png")))
+    return data
+
+
+def cascade_rows(data: dict) -> list[tuple[str, object]]:
+    """(scheme, PIL image of its row: trained, then each cascade step) from the committed
+    montage of :func:`load_sanity`'s ``data``."""
+    from PIL import Image
+
+    pad = data.get("montage", {}).get("pad", 4)
+    n = len(data["schemes"])
+    with Image.open(data["montage_path"]) as im:
+        full = im.convert("L")
+    side = (full.height - pad) // n - pad
+    return [(scheme, full.crop((0, pad + i * (side + pad), full.width,
+                                pad + i * (side + pad) + side)))
+            for i, scheme in enumerate(data["schemes"])]
