@@ -154,6 +154,8 @@ def test_run_sanity_small(vgg, real):
     assert res["pictures"]["trained"].shape == (2, 1, 64, 64)
     assert set(res["verdicts"]) == {"plain", "fluid_elastic_gaussian"}
     assert "Logit spread" in res["verdict"] and "all random, BN reset" in res["verdict"]
+    refs = [r for r in res["summary"] if r["mode"] == "seed"]
+    assert len(refs) == 2 and all(r["ssim"]["n"] == 2 for r in refs)   # one band per scheme
     again = summarise(res)
     assert again["verdict"] == res["verdict"]
 
