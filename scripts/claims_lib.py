@@ -26,12 +26,14 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMBER = r"\d[\d,]*(?:\.\d+)?"
+NUMBER = r"\d[\d,]*(?:\.\d+)?(?:e-?\d+)?"
 #: A README number: digits not glued to a word (``VGG19``, ``block4``, ``fp32`` are names).
-NUMBER_IN_TEXT = re.compile(r"(?<![\w.^])\d+(?:,\d{3})*(?:\.\d+)?(?![A-Za-wyz_\d])")
+NUMBER_IN_TEXT = re.compile(
+    r"(?<![\w.^])\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?(?![A-Za-wyz_\d])")
 
 
 @dataclass
@@ -207,9 +209,8 @@ def const(value: float, why: str) -> Src:
 
 def agrees(quoted: str, value: float) -> bool:
     """``quoted`` (README text) equals ``value`` at the README's precision."""
-    q = float(quoted.replace(",", ""))
-    decimals = len(quoted.split(".")[1]) if "." in quoted else 0
-    return abs(q - value) <= 0.5 * 10 ** -decimals + 1e-9
+    q = Decimal(quoted.replace(",", ""))
+    return abs(float(q) - value) <= 0.5 * 10.0 ** q.as_tuple().exponent + 1e-12
 
 
 def excluded_spans(text: str) -> list[tuple[int, int]]:
