@@ -30,6 +30,8 @@ from dashboard.settings.playground import (
 from dashboard.urlstate import encode
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
+from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
 from viz_core.presets import scheme_config
 from viz_core.schemes import SCHEME_REGISTRY
@@ -230,3 +232,11 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
                       yaxis={"title": {"text": axes[0] if axes else ""}, "type": "category",
                              "autorange": "reversed"})
     return fig
+
+
+def committed_sanity(model: str) -> tuple[dict | None, list]:
+    """The committed model-randomisation check of ``model`` (``results/sanity_<model>.json``
+    from ``demons-viz sanity``) and its cascade, one (scheme, picture row) per scheme; (None,
+    []) when none is committed."""
+    data = load_sanity(assets_dir().parent / "results", model)
+    return (data, cascade_rows(data)) if data else (None, [])
