@@ -559,3 +559,35 @@ CLAIMS += [
            sanity_val("fmnist_vgg", "fluid_elastic_gaussian, seed-to-seed SSIM", lambda d: _band(
                d, "fluid_elastic_gaussian", "seed", 0, "ssim"))]),
 ]
+
+
+def _gaps(path: str, direction: str, sign: int) -> list[float]:
+    fe = t1(path, direction, "fluid_elastic_sobolev").value()
+    return [sign * (fe - t1(path, direction, m).value()) for m in ("tv", "fluid_sobolev")]
+
+
+CLAIMS += [
+    Claim("| TV {} and fluid {} beat fluid-elastic {}: **the paper's order** |",
+          [t1(T1_TAU2, AB, "tv"), t1(T1_TAU2, AB, "fluid_sobolev"),
+           t1(T1_TAU2, AB, "fluid_elastic_sobolev")]),
+    Claim("| TV {} and fluid {} beat fluid-elastic {}: reversed |",
+          [t1(T1_TAU2, BA, "tv"), t1(T1_TAU2, BA, "fluid_sobolev"),
+           t1(T1_TAU2, BA, "fluid_elastic_sobolev")]),
+    Claim("At tau 20 the offline pair reproduces the paper's DenseNet121 -> VGG19 column\n"
+          "(fluid-elastic wins by {}-{} points at N = {}) and reverses the other one. At tau 2",
+          [derived(f"{T1}: min gap fluid-elastic Sobolev - TV / fluid, {BA}",
+                   lambda: min(_gaps(T1, BA, 1))),
+           derived(f"{T1}: max gap fluid-elastic Sobolev - TV / fluid, {BA}",
+                   lambda: max(_gaps(T1, BA, 1))),
+           json_value("results/table1_offline.json", "settings", "n")]),
+    Claim("paper's VGG19 -> DenseNet121 order, but by {}-{} points at N = {}, where each "
+          "figure's 95 %\ninterval is about +-{} points",
+          [derived(f"{T1_TAU2}: min gap TV / fluid - fluid-elastic Sobolev, {AB}",
+                   lambda: min(_gaps(T1_TAU2, AB, -1))),
+           derived(f"{T1_TAU2}: max gap TV / fluid - fluid-elastic Sobolev, {AB}",
+                   lambda: max(_gaps(T1_TAU2, AB, -1))),
+           json_value("results/table1_offline_tau2.json", "settings", "n"),
+           derived("1.96 sqrt(p (1 - p) / N) at the largest of these figures' p <= 0.5",
+                   lambda: max(ci95(t1(T1_TAU2, AB, m).value(), 100)
+                               for m in ("tv", "fluid_sobolev", "fluid_elastic_sobolev")))]),
+]
