@@ -46,7 +46,7 @@ def model_status(name: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def load_reference(source: str | bytes, size: int, channels: int
+def load_reference_image(source: str | bytes, size: int, channels: int
                    ) -> tuple[np.ndarray, list[str]]:
     """An image to invert as a (1, C, S, S) float32 array in [0, 1] (VizError if bad)."""
     from viz_core.images import load_image

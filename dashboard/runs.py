@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from viz_core.errors import VizError
+from viz_core.images import from_uint8, quantize_uint8
 
 APP_NAME = "demons-viz"
 LOG = logging.getLogger("demons_viz.dashboard")
@@ -86,7 +87,7 @@ class RunRecord:
         self.images = frame.images
         self.diverged = list(frame.diverged)
         self.elapsed = float(frame.elapsed)
-        self.frames.append((self.step, _uint8(frame.images)))
+        self.frames.append((self.step, quantize_uint8(frame.images)))
         if len(self.frames) > MAX_GIF_FRAMES:  # keep first, last and every other one
             self.frames = self.frames[:1] + self.frames[2:-1:2] + self.frames[-1:]
         if frame.done:
@@ -134,7 +135,7 @@ class RunRecord:
             self.images, self.elapsed, self.diverged = self._shown_state
             self.frames = [f for f in self.frames if f[0] <= self.step]
             if not self.frames or self.frames[-1][0] != self.step:
-                self.frames.append((self.step, _uint8(self.images)))
+                self.frames.append((self.step, quantize_uint8(self.images)))
         self.status = "stopped"
         self.message = (f"stopped at step {self.step} of {self.total} after "
                         f"{self.elapsed:.1f} s; the pre-image, its numbers and the downloads "
@@ -143,7 +144,7 @@ class RunRecord:
     def gif(self, index: int = 0) -> bytes:
         from viz_core.images import gif_bytes
 
-        frames = [f[index].astype(np.float32) / 255.0 for _, f in self.frames]
+        frames = [from_uint8(f[index]) for _, f in self.frames]
         side = frames[-1].shape[-1]
         return gif_bytes(frames, display_size=side * max(1, DISPLAY_SIZE // side))
 
@@ -205,10 +206,6 @@ class RunRecord:
             except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal
                 LOG.exception("classifying the pre-images failed")
         self.verdicts = [list(vs) for vs in zip(*per_model)] if per_model else []
-
-
-def _uint8(images: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(np.nan_to_num(images), 0, 1) * 255).astype(np.uint8)
 
 
 def _finite(v: float) -> float | None:

@@ -3,39 +3,22 @@ server's folders (``fmnist/0_ankle_boot.png`` for a file in ``assets/samples``).
 
 from __future__ import annotations
 
-from pathlib import Path
+from viz_core import samples
 
 UPLOAD = "upload"  # value of ``image`` meaning "the file uploaded in this session"
 
 
-def _samples_dir() -> Path:
-    from viz_core.models import assets_dir
-
-    return assets_dir() / "samples"
+def _uploaded(value: str) -> bool:
+    return value == UPLOAD or value.startswith(f"{UPLOAD}:")
 
 
 def sample_name(path: str) -> str:
-    """The short name of a shipped sample (``fmnist/0_ankle_boot.png``) for a path inside
-    ``assets/samples``, so that links do not carry the server's folders; anything else is
-    returned unchanged."""
-    if not path or path == UPLOAD or path.startswith(f"{UPLOAD}:"):
-        return path
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            return p.resolve().relative_to(_samples_dir().resolve()).as_posix()
-        except ValueError:
-            return path
-    return path
+    """The short name of a shipped sample (:func:`viz_core.samples.sample_name`); the
+    upload markers are kept as they are."""
+    return path if not path or _uploaded(path) else samples.sample_name(path)
 
 
 def sample_path(name: str) -> str:
-    """The file of a sample name (inverse of :func:`sample_name`); a bare file name is
-    looked up among the samples too. Other values are returned unchanged."""
-    if not name or name == UPLOAD or name.startswith(f"{UPLOAD}:") or Path(name).is_absolute():
-        return name
-    root = _samples_dir()
-    for cand in [root / name] + [d / name for d in sorted(root.glob("*")) if d.is_dir()]:
-        if cand.is_file():
-            return str(cand)
-    return name
+    """The file of a sample name (:func:`viz_core.samples.sample_path`); the upload markers
+    are kept as they are."""
+    return name if not name or _uploaded(name) else samples.sample_path(name)

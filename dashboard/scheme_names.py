@@ -5,7 +5,6 @@ spell them differently (``none``, ``sobolev-fluid``): these functions read every
 
 from __future__ import annotations
 
-from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.schemes import FIG1_SCHEMES, STRUCTURES, get_scheme, scheme_key
 
@@ -15,7 +14,7 @@ SCHEMES = tuple(s for s in STRUCTURES if s != "tv")
 CELLS: tuple[str, ...] = FIG1_SCHEMES
 
 
-def structure_of(name: str) -> str:
+def playground_structure(name: str) -> str:
     """The Playground's scheme value for any spelling: a structure of eq. 18 (``"none"``,
     the older name of plain gradient descent, gives ``"plain"``; a registry key such as
     ``fluid_sobolev`` gives its structure). VizError (field "scheme") if unknown."""
@@ -53,13 +52,4 @@ def parse_cells(text: str) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def cell_of(cfg: RunConfig) -> str:
-    """The registry key of the grid cell a configuration belongs to ("fluid_gaussian", ...,
-    "tv", "plain")."""
-    kinds = {k.kind for k in (cfg.fluid, cfg.elastic) if k is not None}
-    if not kinds:
-        return "tv" if cfg.tv > 0 else "plain"
-    structure = {(True, False): "fluid", (False, True): "elastic",
-                 (True, True): "fluid-elastic"}[(cfg.fluid is not None, cfg.elastic is not None)]
-    return scheme_key(f"{structure}-{sorted(kinds)[0]}")
 

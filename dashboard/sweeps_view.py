@@ -16,9 +16,6 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import plotly.graph_objects as go
-
 from dashboard.samples import sample_name, sample_path
 from dashboard.settings.playground import (
     DASHBOARD_MODEL,
@@ -28,17 +25,20 @@ from dashboard.settings.playground import (
     settings_to_config,
 )
 from dashboard.urlstate import encode
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
+<<<<<<< HEAD
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
 from viz_core.models import assets_dir
+=======
+from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
+from viz_core.metrics import METRICS
+>>>>>>> main
 from viz_core.objectives import TASKS
-from viz_core.presets import scheme_config
-from viz_core.schemes import SCHEME_REGISTRY
+from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
-from viz_core.sweeps.report import METRICS, grid_of
-from viz_core.sweeps.spec import kernel_size_of, scheme_of
+from viz_core.sweeps.spec import kernel_size_of
 
 NO_AXIS = "none"
 CUSTOM = "custom"
@@ -79,14 +79,10 @@ SWEEP_CHOICES: dict[str, Sequence[Any]] = {
     "scheme": tuple(SCHEME_REGISTRY),
     "axis1": tuple(AXES),
     "axis2": (NO_AXIS, *AXES),
-    "metric": METRICS + ("judge_hit",),
+    "metric": tuple(METRICS),
 }
-METRIC_LABELS = {"objective": "objective D", "activation": "target activation / rel. error",
-                 "hf_fraction": "high-frequency share", "coarse_fraction": "coarse share",
-                 "total_variation": "total variation", "judge_target_prob":
-                 "independent network: target probability", "judge_hit":
-                 "independent network: top-1 = target", "psnr": "PSNR (dB)", "ssim": "SSIM",
-                 "feature_error": "relative feature error"}
+#: The metrics' display labels (the one registry, viz_core.metrics.METRICS).
+METRIC_LABELS = {k: m.label for k, m in METRICS.items()}
 
 
 def base_config(s: Mapping[str, Any]) -> RunConfig:
@@ -148,7 +144,7 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     if info.task:
         out["task"] = info.task
     if out["task"] == "inversion" and not out["image"]:
-        out["image"] = default_image(str(out["model"]))
+        out["image"] = default_sample_name(str(out["model"]))
     if key == "regularization_path":
         out["scheme"] = path_scheme(base_config(out))
     axes = ready_axes(key, base_config(out))
@@ -164,12 +160,12 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def default_image(model: str) -> str:
+def default_sample_name(model: str) -> str:
     """The first shipped sample that fits ``model``'s channels (a sample name)."""
     from viz_core.models import get_spec
-    from viz_core.presets import sample_images
+    from viz_core.samples import sample_paths
 
-    samples = sample_images(get_spec(model).channels)
+    samples = sample_paths(get_spec(model).channels)
     return sample_name(samples[0]) if samples else ""
 
 
@@ -199,6 +195,7 @@ def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
     if cfg.image:
         s["image"] = sample_name(cfg.image)
     return encode(s, playground_defaults())
+<<<<<<< HEAD
 
 
 def _label(v: Any) -> str:
@@ -240,3 +237,5 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     []) when none is committed."""
     data = load_sanity(assets_dir().parent / "results", model)
     return (data, cascade_rows(data)) if data else (None, [])
+=======
+>>>>>>> main

@@ -13,14 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dashboard.samples import sample_name
-from dashboard.scheme_names import canonical_cells, structure_of
+from dashboard.scheme_names import canonical_cells, playground_structure
 from viz_core.errors import VizError
 
 Settings = dict[str, Any]
 
 #: Values that older links and run JSONs spell differently, mapped to today's spelling by
 #: :func:`decode` before the choice check.
-CANONICAL: dict[str, Any] = {"scheme": structure_of, "cells": canonical_cells,
+CANONICAL: dict[str, Any] = {"scheme": playground_structure, "cells": canonical_cells,
                              "image": sample_name}
 
 

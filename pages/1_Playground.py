@@ -5,23 +5,20 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-import torch
 
 from dashboard import plots
 from dashboard.controls import kernel_controls, model_controls, target_controls
-from dashboard.demo import take_autorun
 from dashboard.messages import field_key, ui_message
 from dashboard.page import (
-    downloads,
     draw_curves,
     guard,
     session_figure,
     setup_page,
     show_image,
-    status_message,
 )
 from dashboard.resources import verdict_models
-from dashboard.runs import RunRecord, run_json_from_png, stream
+from dashboard.run_panel import Job, RunPanel
+from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.playground import (
@@ -37,6 +34,7 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
+from viz_core.metrics import image_metrics, metric_label
 from viz_core.transforms import parse_octaves
 
 P = "pg_"
@@ -200,8 +198,9 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
             rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
         who = "top-3 of the model" if i == 0 else f"independent network ({v.model})"
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
-    rows += [("high-frequency energy", f"{spectra.high_frequency_fraction(img):.1%}"),
-             ("total variation (mean |∇u|)", f"{spectra.total_variation(img):.4f}"),
+    met = image_metrics(img)  # the registry's metrics, under the registry's labels
+    rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
+             (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
              ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
     cells = [(a.replace("|", "\\|"), b.replace("|", "\\|")) for a, b in rows]
     return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in cells)
@@ -269,15 +268,8 @@ def main() -> None:
     label = cfg.scheme.label if cfg is not None else ""
     st.markdown(f"**{label or 'invalid settings'}** · {model.label if model else ''}")
 
-    b1, b2, b3 = st.columns([1, 1, 4])
-    run = b1.button("Run", type="primary", key=P + "run", disabled=bool(errors),
-                    width="stretch")
-    run = (take_autorun(st.session_state, P) and not errors) or run  # guided demo (Home)
-    b2.button("Stop", key=P + "stop", width="stretch",
-              help="ends the run between steps and keeps the pre-image shown (changing any "
-                   "control also ends a running run)")
-    if errors:
-        b3.error(errors[0], icon="⚠️")
+    panel = RunPanel(P, autorun=True)
+    run = panel.buttons(errors) is not None
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
           "act_name": activation_label(s)}
@@ -294,18 +286,13 @@ def main() -> None:
     st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
                "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
 
-    rec: RunRecord | None = st.session_state.get(P + "record")
-    if rec is not None:
-        rec.mark_interrupted()
+    recs = panel.restore()
     if run and cfg is not None and model is not None:
-        rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
-                        started=t_script, settings=dict(s), reference=target.reference,
-                        judges=verdict_models(model, s["model"]))
-        st.session_state[P + "record"] = rec
-        ref = torch.from_numpy(target.reference) if target.reference is not None else None
-        stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),
-               reference=ref, every=cfg.every)
-        rec.finish()
+        job = Job(label, [cfg], model, reference=target.reference, labels=[label],
+                  judges=verdict_models(model, s["model"]))
+        recs = panel.run([job], lambda i, r, full: _draw(ph, r, full, f"run{len(r.steps)}"),
+                         settings=s, started=t_script)
+    rec = recs[0] if recs else None
     if rec is not None and rec.images is not None:
         if run:  # the last frame is on screen; its numbers now include the verdicts
             verdicts = rec.verdicts[0] if rec.verdicts else []
@@ -313,13 +300,12 @@ def main() -> None:
         else:
             _draw(ph, rec, True, "static")
         with ph["status"].container():
-            status_message(rec, rec.stale(s))
+            panel.status(rec, s)
         with ph["downloads"].container():
-            st.caption(f"Downloads of the run shown: {rec.labels[0]} · {rec.model_label}")
-            downloads(rec, 0, "pg_dl", "demons-preimage")
+            panel.downloads(recs, "demons-preimage")
     elif rec is not None:
         with ph["status"].container():
-            status_message(rec, rec.stale(s))
+            panel.status(rec, s)
     else:
         ph["image"].info("Press **Run** to start; the pre-image streams here.")
         if inversion and target.reference is not None:

@@ -15,7 +15,8 @@ from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import KERNELS_DEFAULTS
 from dashboard.widgets import Controls, bind, commit
 from viz_core.errors import VizError
-from viz_core.kernels import FIT_THRESHOLD, Kernel, KernelSpec, build
+from viz_core.kernel_fitting import FIT_THRESHOLD
+from viz_core.kernels import Kernel, KernelSpec, build
 
 P = "kx_"
 D = KERNELS_DEFAULTS

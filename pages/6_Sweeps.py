@@ -68,7 +68,7 @@ def _sidebar(ctl: Controls) -> None:
         ctl.number("target", "Class index", 0, 999, 1)
     else:
         if not st.session_state.get(P + "image"):
-            st.session_state[P + "image"] = sv.default_image(st.session_state[P + "model"])
+            st.session_state[P + "image"] = sv.default_sample_name(st.session_state[P + "model"])
         ctl.text("image", "Image to invert (sample name)")
         ctl.text("layer", "Layer (empty: the model's default)")
     ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"])

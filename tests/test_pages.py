@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.settings.playground import playground_defaults
-from viz_core import models, presets
+from viz_core import models
+from viz_core.samples import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -121,7 +122,7 @@ def test_short_run_streams_an_image_and_offers_downloads():
     no_exception(at)
     assert not errors(at), errors(at)
     assert at.image, "no pre-image"
-    rec = at.session_state["pg_record"]
+    rec = at.session_state["pg_records"][0]
     assert rec.status == "done" and rec.steps == [0, 2, 4, 6]
     assert rec.images.shape == (1, 1, 64, 64)
     assert rec.first_frame_s is not None
@@ -135,7 +136,7 @@ def test_run_json_upload_restores_every_setting():
     at = open_page(PG, **W, steps=3, every=1, scheme="fluid", f_kind="sobolev", f_fit=0,
                    f_gamma=0.7, f_order=2, tv_on=1, tv=0.2, jitter=1.0, seed=5)
     at.button(key="pg_run").click().run()
-    text = at.session_state["pg_record"].json()
+    text = at.session_state["pg_records"][0].json()
     assert json.loads(text)["result"]["steps_done"] == 3
     fresh = open_page(PG)
     fresh.file_uploader[0].upload("run.json", text.encode(), "application/json").run()
@@ -196,7 +197,7 @@ def test_bad_upload_shows_an_error_not_an_exception():
 
 
 def test_inversion_of_a_sample_runs():
-    samples = presets.sample_images(1)
+    samples = sample_paths(1)
     if not samples:
         pytest.skip("no shipped Fashion-MNIST samples")
     at = open_page(PG, **W, task="inversion", layer="block2", image=samples[0], steps=4,
@@ -204,7 +205,7 @@ def test_inversion_of_a_sample_runs():
     assert not errors(at), errors(at)
     at.button(key="pg_run").click().run()
     no_exception(at)
-    assert at.session_state["pg_record"].status == "done"
+    assert at.session_state["pg_records"][0].status == "done"
     assert len(at.image) >= 2  # reference thumbnail + pre-image
 
 
@@ -213,7 +214,7 @@ def test_nan_divergence_shows_error_and_keeps_a_downloadable_image():
                    grad_norm="none")
     at.button(key="pg_run").click().run()
     no_exception(at)
-    rec = at.session_state["pg_record"]
+    rec = at.session_state["pg_records"][0]
     assert rec.status == "diverged"
     msgs = errors(at)
     assert any("diverged at step" in m and "NaN" in m for m in msgs), msgs
@@ -240,11 +241,11 @@ def test_a_failing_run_is_a_message_not_a_traceback(monkeypatch, error, expected
     assert any(expected in e for e in errors(at)), errors(at)
 
 
-def test_missing_weights_are_a_message():
+def test_missing_weights_are_a_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: VGG19 is missing
+    assert models.weights_status("vgg19") == "download needed"
     at = open_page(PG, model="vgg19", weights="pretrained")
     no_exception(at)
-    if models.weights_status("vgg19") in ("cached",):
-        pytest.skip("VGG19 weights are cached on this machine")
     assert any("not available offline" in e for e in errors(at))
     assert at.button(key="pg_run").disabled
 
@@ -273,7 +274,7 @@ def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
     assert rec.status == "done" and rec.images.shape[0] == 3
     captions = [i.captions[0] for i in at.image]  # the default task inverts the ankle boot
     assert len(captions) == 4 and captions[0] == "reference image"
-    assert all("rel. feature error" in c for c in captions[1:])
+    assert all("relative feature error" in c for c in captions[1:])
     assert rec.labels == ["Sobolev fluid", "Sobolev elastic", "TV"]
     at.button(key="cmp_open_elastic_sobolev").click().run()
     no_exception(at)
@@ -360,7 +361,7 @@ def test_degenerate_results_get_a_warning_instead_of_done(params, expected):
     warnings = _texts(at, "warning")
     assert any(expected in w for w in warnings), warnings
     assert not _texts(at, "success")
-    saved = json.loads(at.session_state["pg_record"].json())["result"]["warnings"]
+    saved = json.loads(at.session_state["pg_records"][0].json())["result"]["warnings"]
     assert any(expected in w for w in saved)
 
 
@@ -369,7 +370,7 @@ def test_divergence_at_the_first_step_leaves_no_stale_progress_bar():
                    grad_norm="none")
     at.button(key="pg_run").click().run()
     no_exception(at)
-    assert at.session_state["pg_record"].status == "diverged"
+    assert at.session_state["pg_records"][0].status == "diverged"
     assert not at.get("progress")
     assert any("diverged at step" in e for e in errors(at))
     assert any("No curve to draw" in i for i in _texts(at, "info"))
@@ -386,7 +387,7 @@ def test_am_shows_probability_top3_and_the_independent_network():
     table = next(m for m in _texts(at, "markdown") if m.startswith("| quantity"))
     assert f"class probability ({MODEL})" in table
     assert "top-3 of the model" in table and f"independent network ({judge})" in table
-    verdicts = json.loads(at.session_state["pg_record"].json())["result"]["classified_as"]
+    verdicts = json.loads(at.session_state["pg_records"][0].json())["result"]["classified_as"]
     assert set(verdicts) == {MODEL, judge}
     assert all(len(v) == 3 for v in verdicts.values())
 
@@ -401,7 +402,7 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
 
 
 def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work():
-    sample = presets.sample_images(1)[0]
+    sample = sample_paths(1)[0]
     at = open_page(PG, **W, task="inversion", layer="block2", image=sample)
     no_exception(at)
     assert not errors(at), errors(at)
@@ -422,7 +423,7 @@ def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel():
 def test_a_downloaded_png_restores_its_run():
     at = open_page(PG, **W, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
     at.button(key="pg_run").click().run()
-    png = at.session_state["pg_record"].png()
+    png = at.session_state["pg_records"][0].png()
     fresh = open_page(PG)
     fresh.file_uploader[0].upload("preimage.png", png, "image/png").run()
     no_exception(fresh)
@@ -436,10 +437,9 @@ def test_a_downloaded_png_restores_its_run():
     assert any("carries no run settings" in e for e in errors(plain))
 
 
-def test_error_messages_speak_the_dashboards_language():
+def test_error_messages_speak_the_dashboards_language(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: VGG19 is missing
     at = open_page(PG, model="vgg19", weights="pretrained")
-    if models.weights_status("vgg19") == "cached":
-        pytest.skip("VGG19 weights are cached on this machine")
     text = " ".join(errors(at))
     assert "not available offline" in text
     for word in ("allow_download", "--", "weights='random'", "/"):
@@ -453,6 +453,7 @@ def test_cuda_is_not_offered_without_a_gpu():
     at = open_page(PG, **W)
     options = at.radio(key="pg_device").options
     assert ("cuda" in options) == torch.cuda.is_available()
+    assert ("mps" in options) == torch.backends.mps.is_available()
 
 
 def test_compare_robust_toggle_is_disabled_without_robust_weights():

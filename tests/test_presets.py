@@ -149,14 +149,6 @@ def test_stable_tv_and_paper_tau():
     assert presets.paper_tau("densenet121", 1.0) == pytest.approx(57.63)
 
 
-def test_shipped_samples_are_found():
-    s1 = presets.sample_images(1)
-    if not s1:
-        pytest.skip("no samples shipped yet")
-    assert all(presets.image_exists(p) for p in s1)
-    assert presets.sample_image(1) == s1[0]
-
-
 # ----------------------------------------------------------------------------- ui_state
 
 def test_defaults_make_a_valid_config():

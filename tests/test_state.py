@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dashboard.scheme_names import CELLS, SCHEMES, cell_of, parse_cells
+from dashboard.scheme_names import CELLS, SCHEMES, parse_cells
 from dashboard.settings.compare import COMPARE_CHOICES, compare_configs, compare_defaults
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
@@ -53,7 +53,7 @@ def test_old_compare_cells_parse_to_registry_keys():
     assert not notes
     assert s["cells"] == "fluid_sobolev,fluid_elastic_gaussian,tv"
     configs = compare_configs(s)
-    assert [cell_of(c) for c in configs] == s["cells"].split(",")
+    assert [schemes.scheme_of(c) for c in configs] == s["cells"].split(",")
     with pytest.raises(VizError):
         parse_cells("fluid_spectral")  # a registry scheme, but not a Fig. 1 cell
 

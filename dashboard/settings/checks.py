@@ -6,6 +6,7 @@ from __future__ import annotations
 from dashboard.messages import field_key
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.kernels import SIZED_KINDS
 
 
 def check_against_model(cfg: RunConfig, model) -> None:
@@ -17,7 +18,7 @@ def check_against_model(cfg: RunConfig, model) -> None:
 
     size = int(model.spec.input_size)
     for slot, spec in (("f", cfg.fluid), ("e", cfg.elastic)):
-        if spec is not None and spec.kind in ("gaussian", "sobolev") and spec.size > size:
+        if spec is not None and spec.kind in SIZED_KINDS and spec.size > size:
             raise VizError(f"kernel size {spec.size} is larger than the {size}x{size} input "
                            f"of {cfg.model}", field=f"{slot}_size")
     try:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from dashboard.scheme_names import CELLS, cell_of, parse_cells
+from dashboard.scheme_names import CELLS, parse_cells
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
     config_to_settings,
@@ -20,7 +20,8 @@ from dashboard.settings.playground import (
 from dashboard.urlstate import Settings
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
-from viz_core.kernels import KernelSpec, validate_spec
+from viz_core.kernels import SIZED_KINDS, KernelSpec, validate_spec
+from viz_core.schemes import scheme_of
 
 _SHARED = ("model", "weights", "task", "target", "layer", "channel", "unit_on", "unit_y",
            "unit_x", "image", "p", "step_size", "steps", "octaves_on", "octaves", "jitter",
@@ -65,7 +66,7 @@ COMPARE_CHOICES = {k: v for k, v in PLAYGROUND_CHOICES.items()
 def compare_configs(s: Mapping[str, Any], *, image_path: str | None = None) -> list[RunConfig]:
     """The batch of the comparison grid: one configuration per selected cell, sharing the
     target, step size, jitter and schedule (Fig. 1: kernels fitted to ``size``)."""
-    from viz_core.presets import scheme_config
+    from viz_core.config import scheme_config
 
     s = {**compare_defaults(), **s}
     base = settings_to_config({**playground_defaults(), **{k: s[k] for k in _SHARED},
@@ -90,10 +91,10 @@ def compare_settings(configs: Sequence[RunConfig]) -> tuple[Settings, list[str]]
     s, notices = config_to_settings(configs[0])
     out = {k: s[k] for k in _SHARED}
     sizes = [k.size for c in configs for k in (c.fluid, c.elastic)
-             if k is not None and k.kind in ("gaussian", "sobolev")]
+             if k is not None and k.kind in SIZED_KINDS]
     out["size"] = int(sizes[0]) if sizes else int(compare_defaults()["size"])
     tvs = [c.tv for c in configs if c.tv > 0]
     out["tv"] = float(tvs[0]) if tvs else float(compare_defaults()["tv"])
-    out["cells"] = ",".join(dict.fromkeys(cell_of(c) for c in configs))
+    out["cells"] = ",".join(dict.fromkeys(scheme_of(c) for c in configs))
     return {**compare_defaults(), **out}, notices
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dashboard.urlstate import Settings
+from viz_core.kernels import SIZED_KINDS
 
 KERNELS_DEFAULTS: Settings = {"size": 11, "order": 3, "fit": True, "sigma": 1.36,
                               "gamma": 0.38, "n": 10, "log": False}
@@ -15,4 +16,4 @@ LEARN_DEFAULTS: Settings = {"task": "inversion", "kind": "gaussian", "size": 9, 
                             "noise": 0.0, "seed": 0}  # mid-path, no start noise: the
 # picture then shows what the page's first reading says (fine scales arrive last in fluid)
 LEARN_CHOICES: dict[str, Sequence[Any]] = {"task": ("inversion", "am"),
-                                          "kind": ("gaussian", "sobolev")}
+                                          "kind": SIZED_KINDS}

@@ -16,13 +16,13 @@ from typing import Any
 
 from dashboard.messages import field_key
 from dashboard.samples import UPLOAD, sample_name, sample_path
-from dashboard.scheme_names import SCHEMES, structure_of
+from dashboard.scheme_names import SCHEMES, playground_structure
 from dashboard.urlstate import Settings, decode
 from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, OPTIMIZERS, RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, validate_spec
 from viz_core.objectives import CLASS_SCORES, TASKS
-from viz_core.schemes import BORDERS, ELASTIC_KINDS, FLUID_KINDS
+from viz_core.schemes import BORDERS, ELASTIC_KINDS, FLUID_KINDS, SIZED_KINDS, structure_of
 from viz_core.transforms import parse_octaves
 
 #: The model the dashboard opens on: the adversarially trained VGG, whose class pre-images
@@ -118,7 +118,7 @@ PLAYGROUND_CHOICES: dict[str, Sequence[Any]] = {
 def kernel_spec(s: Mapping[str, Any], slot: str) -> KernelSpec | None:
     """The :class:`KernelSpec` of slot ``"f"`` (fluid) or ``"e"`` (elastic), or None when the
     scheme leaves that slot empty. Raises VizError with the field of the slot's control."""
-    scheme = structure_of(s.get("scheme", "plain"))
+    scheme = playground_structure(s.get("scheme", "plain"))
     active = scheme in (("fluid", "fluid-elastic") if slot == "f" else ("elastic", "fluid-elastic"))
     if not active:
         return None
@@ -213,7 +213,7 @@ def _slot_settings(spec: KernelSpec | None, slot: str) -> Settings:
     if spec is None:
         return {}
     out: Settings = {f"{slot}_kind": spec.kind}
-    if spec.kind in ("gaussian", "sobolev"):
+    if spec.kind in SIZED_KINDS:
         out[f"{slot}_size"] = int(spec.size)
         out[f"{slot}_fit"] = spec.param is None
         if spec.kind == "sobolev":
@@ -280,10 +280,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
         else:
             s["image"] = sample_name(image)
     s["p"] = int(cfg.p)
-    f = cfg.fluid is not None
-    e = cfg.elastic is not None
-    s["scheme"] = {(False, False): "plain", (True, False): "fluid", (False, True): "elastic",
-                   (True, True): "fluid-elastic"}[(f, e)]
+    s["scheme"] = structure_of(cfg.fluid is not None, cfg.elastic is not None)
     s.update(_slot_settings(cfg.fluid, "f"))
     s.update(_slot_settings(cfg.elastic, "e"))
     s["tv_on"] = cfg.tv > 0
@@ -380,4 +377,11 @@ def activation_label(s: Mapping[str, Any]) -> str:
     if s.get("class_score") == "log_prob":
         return "target log-probability"
     return "target activation (logit)"
+
+
+def config_activation_label(cfg: RunConfig) -> str:
+    """:func:`activation_label` of a run configuration (the pages that run batches)."""
+    return activation_label({"task": cfg.task, "unit_on": cfg.unit is not None,
+                             "layer": "logits" if cfg.channel is None else cfg.layer,
+                             "class_score": cfg.class_score})
 

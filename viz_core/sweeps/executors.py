@@ -24,7 +24,7 @@ from typing import Any
 
 from viz_core.errors import VizError
 from viz_core.sweeps.cells import BatchResult, BatchTask, resolve_judge, run_batch
-from viz_core.sweeps.grouping import Batch, group_cells
+from viz_core.sweeps.grouping import CellBatch, group_cells
 from viz_core.sweeps.spec import Sweep
 from viz_core.sweeps.store import SweepStore
 
@@ -161,7 +161,7 @@ class SweepProgress:
     elapsed: float
 
 
-def batch_tasks(sweep: Sweep, batches: list[Batch], threads: int | None = None,
+def batch_tasks(sweep: Sweep, batches: list[CellBatch], threads: int | None = None,
                 fail_marker: str | None = None,
                 resolve: Callable[[str], str | None] | None = None) -> list[BatchTask]:
     """Picklable tasks for ``batches`` (the inverted image shipped as bytes; ``resolve``

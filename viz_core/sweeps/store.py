@@ -30,6 +30,7 @@ import shutil
 from pathlib import Path
 
 from viz_core.errors import VizError
+from viz_core.samples import samples_dir
 from viz_core.sweeps.spec import Sweep
 
 
@@ -39,13 +40,6 @@ def png_name(cell_id: str) -> str:
 
 
 INPUTS = "inputs"
-
-
-def samples_dir() -> Path:
-    """The shipped sample images (``assets/samples``)."""
-    from viz_core.zoo import assets_dir
-
-    return assets_dir() / "samples"
 
 
 def _inside(path: Path, folder: Path) -> str | None:
