@@ -13,7 +13,7 @@ import torch
 from viz_core import models
 from viz_core.cli import main
 from viz_core.evaluation import sanity as sn
-from viz_core.evaluation.recognisability import sample_images
+from viz_core.evaluation.recognisability import shipped_imageset
 from viz_core.evaluation.sanity_report import scheme_verdict, summarise
 
 
@@ -24,7 +24,7 @@ def vgg():
 
 @pytest.fixture(scope="module")
 def real(vgg):
-    iset = sample_images(vgg.classes)
+    iset = shipped_imageset(vgg.classes)
     return iset.load(range(len(iset)), 64, 1), [int(v) for v in iset.labels]
 
 

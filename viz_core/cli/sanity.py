@@ -28,7 +28,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.evaluation import sanity as sn
 from viz_core.evaluation.imagesets import folder_images
-from viz_core.evaluation.recognisability import sample_images
+from viz_core.evaluation.recognisability import shipped_imageset
 from viz_core.evaluation.sanity_report import sanity_markdown, write_sanity
 from viz_core.machine import load_average
 from viz_core.offline_presets import OFFLINE_SCHEMES
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise VizError(f"class {bad[0]} is out of range for {args.model} (0-"
                        f"{len(model.classes) - 1})", field="classes")
     iset = folder_images(args.images, model.classes, None, 0, args.labels) if args.images \
-        else sample_images(model.classes)
+        else shipped_imageset(model.classes)
     images = iset.load(range(len(iset)), model.spec.input_size, model.spec.channels)
     load0, t0 = load_average(), time.perf_counter()
     result = sn.run_sanity(model, images, [int(v) for v in iset.labels], st,
