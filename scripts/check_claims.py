@@ -7,12 +7,13 @@ source. ``tests/test_claims.py`` runs it, so CI does.
 
 How to add a claim (when you write a number into the README): copy the README's sentence
 fragment into the ``CLAIMS`` list of ``scripts/claims_results.py`` (results) or
-``scripts/claims.py`` (everything else), put ``{}`` where each number stands (``{...}`` skips text in
-between), and give one source per ``{}`` from :mod:`claims_lib`: ``csv_cell`` /
-``csv_agg`` (a CSV of results/), ``text_num`` (a number in a Markdown result, found by a
-regex), ``json_value`` (a card or a JSON result), ``md_cell`` / ``md_agg`` (a Markdown table),
-``derived`` (any computation over
-committed files) or ``const`` (a number fixed by definition, with the reason). A number
+``scripts/claims.py`` (everything else), put ``{}`` where each number stands (``{...}``
+skips text in between), and give one source per ``{}`` from :mod:`claims_lib`:
+``csv_cell`` / ``csv_agg`` (a CSV of results/), ``md_cell`` / ``md_agg`` (a Markdown
+table), ``text_num`` (a number in a result file, found by a regex), ``json_value`` (a card
+or a JSON result), ``derived`` (any computation over committed files), ``at_least`` /
+``at_most`` (the README states a bound) or ``const`` (a number fixed by definition, with
+the reason); shared paths and helpers live in ``scripts/claims_sources.py``. A number
 that is not a claim (an equation number, an image size, a version) goes into
 :data:`ALLOWED` with its reason instead; keep that list short.
 """
