@@ -27,13 +27,10 @@ from dashboard.settings.playground import (
 from dashboard.urlstate import encode
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
-<<<<<<< HEAD
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
-from viz_core.models import assets_dir
-=======
 from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
 from viz_core.metrics import METRICS
->>>>>>> main
+from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
 from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
@@ -195,40 +192,6 @@ def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
     if cfg.image:
         s["image"] = sample_name(cfg.image)
     return encode(s, playground_defaults())
-<<<<<<< HEAD
-
-
-def _label(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-                   total: tuple[list, list] | None = None) -> go.Figure:
-    """``metric`` over the grid of the first two axes (cells not yet done are empty);
-    ``total``: the full row / column values, so the grid keeps its shape while streaming."""
-    rv, cv, cells = grid_of(list(rows), axes)
-    if total is not None:
-        rv, cv = total
-    z = np.full((len(rv), len(cv)), np.nan)
-    text = [["" for _ in cv] for _ in rv]
-    for i, a in enumerate(rv):
-        for j, b in enumerate(cv):
-            r = cells.get((a, b))
-            v = None if r is None else r.get(metric)
-            if v is not None:
-                z[i, j] = float(v)
-                text[i][j] = f"{float(v):.3g}" + (" R" if r.get("random_weights") else "")
-    fig = go.Figure(go.Heatmap(z=z, x=[_label(v) for v in cv], y=[_label(v) for v in rv],
-                               text=text, texttemplate="%{text}", colorscale="Viridis",
-                               colorbar={"title": {"text": metric}},
-                               hovertemplate="%{y} / %{x}: %{z:.4g}<extra></extra>"))
-    fig.update_layout(title=METRIC_LABELS.get(metric, metric), height=360,
-                      margin={"l": 60, "r": 20, "t": 40, "b": 40},
-                      xaxis={"title": {"text": axes[1] if len(axes) > 1 else ""},
-                             "type": "category"},
-                      yaxis={"title": {"text": axes[0] if axes else ""}, "type": "category",
-                             "autorange": "reversed"})
-    return fig
 
 
 def committed_sanity(model: str) -> tuple[dict | None, list]:
@@ -237,5 +200,3 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     []) when none is committed."""
     data = load_sanity(assets_dir().parent / "results", model)
     return (data, cascade_rows(data)) if data else (None, [])
-=======
->>>>>>> main
