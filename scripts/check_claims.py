@@ -44,7 +44,8 @@ ALLOWED: list[tuple[str, str]] = [
     (r"\[0, 1\]|0-255|1e-\d+|sum 1\b", "the unit interval, 8-bit levels, tolerances"),
     (r"\d+\s?x\s?\d+(?:\s?x\s?\d+)?", "image, kernel and feature-map sizes"),
     (r"\d+ px\b", "image sizes in pixels"),
-    (r"\d+-bit|\d+ bits|top-\d|PGD-\d+|\d+-point|\d+-core|\d+D example", "names with numbers"),
+    (r"SHA-256|\d+-bit|\d+ bits|top-\d|PGD-\d+|\d+-point|\d+-core|\d+D example",
+     "names with numbers"),
     (r"target (?:<|<=|>=) \d+(?:\.\d+)? ?%?|\| (?:CPU |GPU )?<= \d+(?:\.\d+)?(?::[^|]*)? \|",
      "design targets (the goals a figure is held to), not results"),
     (r"1\. Compare inverting|2\. a class pre-image|3\. the kernels"

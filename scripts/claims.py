@@ -50,7 +50,8 @@ CLAIMS: list[Claim] = [
     Claim("Speed: the Playground's default run (200 steps) costs {}x the engine alone",
           [text_num("results/bench_dashboard_cpu.md", r"\| 200 \| 10 \| [\d.]+ \| [\d.]+ \| "
                     r"[\d.]+ \| {} \|")]),
-    Claim("load ~{}", [text_num("results/bench_dashboard_cpu.md", r"load average at the end {}")]),
+    Claim("with background training, load ~{}",
+          [text_num("results/bench_dashboard_cpu.md", r"load average at the end {}")]),
     Claim("wall clock {}x; target <= {}x",
           [text_num("results/bench_dashboard_cpu_wall.md", r"\| 200 \| 10 \| [\d.]+ \| [\d.]+ "
                     r"\| [\d.]+ \| {} \|"),
@@ -205,4 +206,11 @@ CLAIMS: list[Claim] = [
     Claim("| overhead fmnist_vgg 64, batch 1 |", []),
     Claim("the 224 px ones are compute bound at batch 1", []),
     Claim("| batching, 6 schemes as one batch / 6 runs |", []),
+    Claim("a program exported for batch 1 runs samples one at a time", []),
+    Claim("| own networks, 200-step fluid-elastic AM / the network's own loop ([table]"
+          "(results/bench_overhead_own_cpu.md), wall clock, load ~{}) | from_module {}, `.pt2` "
+          "{}, timm:resnet18 {} | from_module <= 1.2 |",
+          [text_num("results/bench_overhead_own_cpu.md", r"load average at the end {}")]
+          + [md_cell("results/bench_overhead_own_cpu.md", "ratio", source=src)
+             for src in ("from_module", ".pt2", "timm:resnet18")]),
 ] + RESULT_CLAIMS
