@@ -27,8 +27,10 @@ from dashboard.settings.playground import (
 from dashboard.urlstate import encode
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
+from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
 from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
 from viz_core.metrics import METRICS
+from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
 from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
@@ -190,3 +192,11 @@ def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
     if cfg.image:
         s["image"] = sample_name(cfg.image)
     return encode(s, playground_defaults())
+
+
+def committed_sanity(model: str) -> tuple[dict | None, list]:
+    """The committed model-randomisation check of ``model`` (``results/sanity_<model>.json``
+    from ``demons-viz sanity``) and its cascade, one (scheme, picture row) per scheme; (None,
+    []) when none is committed."""
+    data = load_sanity(assets_dir().parent / "results", model)
+    return (data, cascade_rows(data)) if data else (None, [])

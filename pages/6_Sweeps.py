@@ -133,12 +133,33 @@ def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
         _montage(res, buttons)
 
 
+def _cascade(model: str) -> None:
+    """The committed cascading-randomisation test of ``model``: its verdict with the
+    random network's logit spread, and one row of pictures per scheme."""
+    st.subheader("Model-randomisation test (Adebayo et al. 2018)")
+    data, rows = sv.committed_sanity(model)
+    if data is None:
+        st.info(f"No committed test for {model}: run `demons-viz sanity --model {model}` "
+                "(committed: results/sanity_fmnist_vgg*.md).")
+        return
+    st.markdown(data["verdict"].split(" Logit spread")[0])
+    sp = data["logit_spread"]
+    st.caption("Std of the logits over real images: " + ", ".join(
+        f"{k} {v:.3g}" for k, v in sp.items()) + f". Command: `{data['command']}`.")
+    cols = ["trained"] + [f"random down to {c}" for c in data["cascade"]]
+    st.caption("Each row, left to right: " + " | ".join(cols) + f" (seed 0, class "
+               f"{data['class_names'][0]}).")
+    for scheme, img in rows:
+        st.markdown(f"**{scheme}**: {data['verdicts'][scheme][1].split(': ', 1)[1]}")
+        st.image(img, output_format="PNG")
+
+
 def _analysis(res: dict) -> None:
     rows, axes = res["rows"], res["axes"]
     if "weights" in axes and len(rows) == res["total"]:
         by = next((a for a in axes if a != "weights"), "scheme")
         items, verdict = randomization_verdict(rows, by=by)
-        (st.warning if any(i["alike"] for i in items) else st.success)(verdict)
+        st.warning(verdict)
         st.dataframe(items, hide_index=True, width="stretch")
     if "seed" in axes and len(rows) == res["total"]:
         st.markdown(f"**Spread over {len(rows)} seeds**")
@@ -189,6 +210,8 @@ def main() -> None:
 
         _draw(ph, res, s["metric"], False, "start")
         run_sweep(sweep, res["dir"], "local", progress=progress)
+    if s["ready"] == "sanity_check":
+        _cascade(s["model"])
     if res is not None and res["rows"]:
         ph["progress"].empty()
         _draw(ph, res, s["metric"], True, "final")

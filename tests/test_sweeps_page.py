@@ -149,3 +149,16 @@ def test_open_in_playground_switches_with_the_cell_settings():
     assert at.session_state["pg_scheme"] == "elastic"
     cfg = RunConfig.from_json(at.session_state["sw_result"]["rows"][0]["config"])
     assert cfg.elastic.param == 0.4
+
+
+def test_sanity_check_shows_the_committed_cascade():
+    at = _page(ready="sanity_check", model="fmnist_vgg_robust")
+    assert any("Model-randomisation test" in h.value for h in at.subheader)
+    data, rows = sv.committed_sanity("fmnist_vgg_robust")
+    assert [s for s, _ in rows] == data["schemes"]
+    assert len(at.image) >= len(data["schemes"])        # one row of pictures per scheme
+    text = " ".join(m.value for m in at.markdown)
+    assert "5 of 5 schemes depend on the learned weights" in text
+    assert any("all random, BN reset" in c.value for c in at.caption)
+    at = _page(ready="sanity_check", model="fmnist_resnet")
+    assert any("No committed test for fmnist_resnet" in m.value for m in at.info)

@@ -42,7 +42,8 @@ class _Commands(Mapping):
 
 #: Subcommand name -> its module (the order of ``demons-viz --help``).
 COMMANDS: Mapping[str, ModuleType] = _Commands(
-    ["models", "kernels", "visualize", "evaluate", "metrics", "sweep", "history"])
+    ["models", "kernels", "visualize", "evaluate", "metrics", "sweep", "sanity",
+     "history"])
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

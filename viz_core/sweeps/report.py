@@ -24,6 +24,13 @@ def cell_metrics() -> list[str]:
     :data:`viz_core.metrics.METRICS` except the yes / no ``judge_hit``."""
     return [k for k in metric_keys() if k != "judge_hit"]
 
+
+#: What this comparison cannot say (it is a summary, not a test).
+CAVEAT = ("Three summary statistics of one seed, against a fully re-initialised network "
+          "(which can be nearly constant): a hint, not a test. The model-randomisation test "
+          "with cascading and independent randomisation, seeds, SSIM / Spearman and the "
+          "random network's logit spread is `demons-viz sanity` "
+          "(viz_core.evaluation.sanity).")
 #: Metrics a random network could mimic if the regularizer draws the picture.
 STRUCTURE_METRICS = ("coarse_fraction", "hf_fraction", "total_variation")
 
@@ -126,13 +133,11 @@ def randomization_verdict(rows: Sequence[dict], by: str = "scheme",
         parts.append(f"{i[by]}: {nums} (trained vs random)")
     if alike:
         head = (f"Random weights give pictures as structured as trained ones for "
-                f"{', '.join(alike)} (every structure metric within {tolerance:.0%}): there "
-                "the regularizer, not the network, draws the picture.")
+                f"{', '.join(alike)} (every structure metric within {tolerance:.0%}).")
     else:
         head = (f"For every scheme, some structure metric of the random-weights picture "
-                f"differs by more than {tolerance:.0%} from the trained one: the pictures "
-                "depend on what the network learned.")
-    return out, head + " " + "; ".join(parts) + "."
+                f"differs by more than {tolerance:.0%} from the trained one.")
+    return out, head + " " + "; ".join(parts) + ". " + CAVEAT
 
 
 def grid_of(rows: Sequence[dict], axes: Sequence[str]) -> tuple[list, list, dict]:
