@@ -104,7 +104,7 @@ def test_judge_sees_uint8_quantised_images(pair, monkeypatch):
 
     monkeypatch.setattr(rc, "classify", spy)
     rc.am_transfer(a, b, small(classes=[3], schemes=["plain"], steps=1))
-    assert len(seen) == 2  # judged by B and by A itself
+    assert len(seen) == 3  # judged by B and by A itself, and B's flat-image floor
     for x in seen:
         torch.testing.assert_close(x * 255, torch.round(x * 255), atol=1e-4, rtol=0)
 
