@@ -116,7 +116,8 @@ def flat_verdict(judge: models.LoadedModel) -> dict:
     """The AM floor of a judge: the class it gives a flat image at the training set's mean
     intensity (a picture with nothing in it is "recognised" as that one class)."""
     size = judge.spec.input_size
-    flat = np.full((1, size, size), float(np.mean(judge.spec.mean)), np.float32)
+    flat = np.full((1, judge.spec.channels, size, size), float(np.mean(judge.spec.mean)),
+                   np.float32)
     top = int(_judge(judge, flat).argmax())
     return {"flat_class": judge.classes[top], "flat_recognised": 1}
 
