@@ -14,6 +14,8 @@ pre-images recognisable. The card records the attack and the accuracy under PGD-
 
 Examples:
   python scripts/train_offline.py --model fmnist_vgg --epochs 20
+  python scripts/train_offline.py --model fmnist_lenet --name fmnist_lenet_judge --epochs 8 \
+      --lr 0.05 --seed 7 --holdout 10000 --split-seed 19 --threads 1 --role "independent judge"
   python scripts/train_offline.py --model fmnist_vgg --name fmnist_vgg_robust \
       --init assets/models/fmnist_vgg.pt --adv-eps 2.5 --adv-steps 3 --epochs 4 --lr 0.05
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import shlex
 import sys
@@ -263,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                    else argv),
         "seed": args.seed,
         "train_seconds": round(elapsed, 1),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} logical cores"
+                   + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
         "threads": args.threads,
         "device": (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"CPU ({platform.processor() or platform.machine()})"),

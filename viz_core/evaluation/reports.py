@@ -245,7 +245,7 @@ def am_transfer_markdown(rows: list[dict]) -> str:
     (chance, and the classes the judge gives a flat image: 1 of 10)."""
     lines = ["| direction | scheme | independent judge: classes recognised (mean / worst "
              "seed) | judge's top-1 | twin network (same data and recipe): classes "
-             "recognised | own top-1 | own confidence | chance | flat image |",
+             "recognised | own top-1 | own confidence | chance top-1 | flat image |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         flat = r.get("flat_recognised", "")
