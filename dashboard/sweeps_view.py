@@ -11,13 +11,23 @@ link that opens a cell in the Playground.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard import state as ui_state
+from dashboard.samples import sample_name, sample_path
+from dashboard.settings.playground import (
+    DASHBOARD_MODEL,
+    config_to_settings,
+    dashboard_model,
+    playground_defaults,
+    settings_to_config,
+)
+from dashboard.urlstate import encode
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.objectives import TASKS
@@ -31,9 +41,9 @@ from viz_core.sweeps.spec import kernel_size_of, scheme_of
 NO_AXIS = "none"
 CUSTOM = "custom"
 
-SWEEP_DEFAULTS: dict[str, Any] = {
+_STATIC_DEFAULTS: dict[str, Any] = {
     "ready": CUSTOM,
-    "model": ui_state.PLAYGROUND_DEFAULTS["model"],
+    "model": DASHBOARD_MODEL,  # replaced by dashboard_model() on first use
     "task": "am",
     "target": 7,
     "layer": "",
@@ -50,6 +60,17 @@ SWEEP_DEFAULTS: dict[str, Any] = {
     "values2": "2,5,10",
     "metric": "activation",
 }
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return {**_STATIC_DEFAULTS, "model": dashboard_model()}
+
+
+def sweep_defaults() -> Mapping[str, Any]:
+    """Every Sweeps control with its default, read-only; the model is the dashboard's
+    (:func:`~dashboard.settings.playground.dashboard_model`), looked up on first use."""
+    return MappingProxyType(_defaults())
 SWEEP_CHOICES: dict[str, Sequence[Any]] = {
     "ready": (CUSTOM, *READY),
     "task": TASKS,
@@ -68,11 +89,11 @@ METRIC_LABELS = {"objective": "objective D", "activation": "target activation / 
 
 def base_config(s: Mapping[str, Any]) -> RunConfig:
     """The base run configuration of the page's settings (VizError names the control)."""
-    s = {**SWEEP_DEFAULTS, **s}
+    s = {**sweep_defaults(), **s}
     am = s["task"] == "am"
     image = None
     if not am:
-        image = ui_state.sample_path(str(s["image"])) if s["image"] else None
+        image = sample_path(str(s["image"])) if s["image"] else None
         if not image:
             raise VizError("feature inversion needs an image: pick a sample", field="image")
     base = RunConfig(model=str(s["model"]), task=str(s["task"]),
@@ -89,7 +110,7 @@ def base_config(s: Mapping[str, Any]) -> RunConfig:
 
 
 def axes_of(s: Mapping[str, Any]) -> list[Axis]:
-    s = {**SWEEP_DEFAULTS, **s}
+    s = {**sweep_defaults(), **s}
     out = []
     for i in ("1", "2"):
         name = str(s[f"axis{i}"])
@@ -110,7 +131,7 @@ def sweep_of(s: Mapping[str, Any], batch_size: int = 8) -> Sweep:
     try:
         return sweep.validate()
     except VizError as exc:
-        raise VizError(str(exc), field=exc.field if exc.field in SWEEP_DEFAULTS else "values1"
+        raise VizError(str(exc), field=exc.field if exc.field in _STATIC_DEFAULTS else "values1"
                        ) from None
 
 
@@ -120,7 +141,7 @@ def _values_text(values: Sequence[Any]) -> str:
 
 def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     """``s`` changed into the ready-made sweep ``key`` (its task, scheme and axes)."""
-    out = {**SWEEP_DEFAULTS, **s, "ready": key}
+    out = {**sweep_defaults(), **s, "ready": key}
     info = READY[key]
     if info.task:
         out["task"] = info.task
@@ -147,14 +168,14 @@ def default_image(model: str) -> str:
     from viz_core.presets import sample_images
 
     samples = sample_images(get_spec(model).channels)
-    return ui_state.sample_name(samples[0]) if samples else ""
+    return sample_name(samples[0]) if samples else ""
 
 
 def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any]:
     """``s`` with the base setting taken from the Playground's settings ``pg`` (an octave
     schedule becomes one stage with its total number of steps and first step size)."""
-    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, **pg})
-    out = {**SWEEP_DEFAULTS, **s, "ready": CUSTOM, "model": cfg.model, "task": cfg.task,
+    cfg = settings_to_config({**playground_defaults(), **pg})
+    out = {**sweep_defaults(), **s, "ready": CUSTOM, "model": cfg.model, "task": cfg.task,
            "step_size": float(cfg.step_size), "steps": int(cfg.total_steps),
            "seed": int(cfg.seed), "jitter": float(cfg.jitter),
            "size": kernel_size_of(cfg, int(s.get("size", 11)))}
@@ -162,7 +183,7 @@ def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, An
         out["target"] = int(cfg.target if cfg.target is not None else 0)
     else:
         out["layer"] = cfg.layer or ""
-        out["image"] = ui_state.sample_name(cfg.image or "")
+        out["image"] = sample_name(cfg.image or "")
     key = scheme_of(cfg)
     if key in SCHEME_REGISTRY:
         out["scheme"] = key
@@ -172,10 +193,10 @@ def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, An
 def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
     """Query parameters that open a cell's configuration in the Playground."""
     cfg = RunConfig.from_json(str(row["config"]))
-    s, _ = ui_state.config_to_settings(cfg)
+    s, _ = config_to_settings(cfg)
     if cfg.image:
-        s["image"] = ui_state.sample_name(cfg.image)
-    return ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS)
+        s["image"] = sample_name(cfg.image)
+    return encode(s, playground_defaults())
 
 
 def _label(v: Any) -> str:

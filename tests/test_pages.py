@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.state import PLAYGROUND_DEFAULTS
+from dashboard.settings.playground import playground_defaults
 from viz_core import models, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PG, CMP, KX, LEARN, PP = ("views/1_Playground.py", "views/2_Compare_schemes.py",
-                          "views/3_Kernels_and_spectra.py", "views/4_Learn_demons.py",
-                          "views/5_Paper_presets.py")
-MODEL = PLAYGROUND_DEFAULTS["model"]  # the dashboard's default: fmnist_vgg_robust
+PG, CMP, KX, LEARN, PP = ("pages/1_Playground.py", "pages/2_Compare_schemes.py",
+                          "pages/3_Kernels_and_spectra.py", "pages/4_Learn_demons.py",
+                          "pages/5_Paper_presets.py")
+MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_vgg_robust
 OFFLINE = models.weights_status(MODEL) == "offline"
 W = {} if OFFLINE else {"weights": "random"}
 
@@ -165,7 +165,7 @@ def test_settings_live_in_the_url():
 
 
 def test_bad_url_values_are_ignored_with_a_notice():
-    from dashboard.state import PLAYGROUND_DEFAULTS as D
+    D = playground_defaults()
 
     at = open_page(PG, **W, steps="lots", scheme="warp", f_size=999)
     no_exception(at)
@@ -300,7 +300,22 @@ def test_navigation_keeps_every_old_url_and_names_home():
     old = ["Playground", "Compare_schemes", "Kernels_and_spectra", "Learn_demons",
            "Paper_presets"]  # the paths of Streamlit's file-based pages before
     assert [p.url_path for p in PAGES[1:6]] == old
-    assert all((ROOT / p.path).is_file() and not p.path.startswith("pages/") for p in PAGES)
+    assert PAGES[-1].url_path == "Sweeps"
+    assert all((ROOT / p.path).is_file() and p.path.startswith("pages/") for p in PAGES)
+
+
+def test_every_page_url_is_the_name_streamlit_derives_from_its_file():
+    """With a folder named pages/, a direct link whose URL path differs from the file's
+    derived name shows "Page not found" (the browser test opens each one)."""
+    from streamlit.source_util import page_icon_and_name
+
+    from dashboard.navigation import PAGES
+
+    for info in PAGES[1:]:
+        assert info.url_path == page_icon_and_name(ROOT / info.path)[1], info
+    # every page file is in the navigation (a stray file would be a page of its own)
+    assert sorted(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py")) == sorted(
+        p.path for p in PAGES)
 
 
 # ----------------------------------------------------------------------------- honest results
@@ -496,7 +511,7 @@ class _Frame:
 
 
 def test_stop_keeps_exactly_the_state_that_was_shown():
-    from dashboard.common import RunRecord
+    from dashboard.runs import RunRecord
 
     rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
     for step in (0, 5, 10):
@@ -516,8 +531,8 @@ def test_a_stopped_run_is_classified_by_the_models_that_made_it():
     """Stop ends the script before ``finish``: the next script run's ``mark_interrupted``
     gives the kept pre-image its class probability, top-3 and warnings, from the judges
     set when the run started (not from whatever the sidebar shows by then)."""
-    from dashboard.common import RunRecord
     from dashboard.results import class_verdicts
+    from dashboard.runs import RunRecord
     from viz_core import models
 
     m = models.load_model("fmnist_vgg", "random")
@@ -545,7 +560,7 @@ def test_a_stopped_run_is_classified_by_the_models_that_made_it():
 def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     """Streamlit's fast reruns start the next script run while the interrupted one still
     computes: its late frames must not reach the record the new run shows."""
-    from dashboard.common import RunRecord, stream
+    from dashboard.runs import RunRecord, stream
 
     rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
     for step in (0, 5):
