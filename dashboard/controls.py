@@ -65,9 +65,9 @@ def _task_changed(prefix: str) -> None:
 
 def model_controls(ctl: Controls) -> LoadedModel | None:
     """Model, weights and device; returns the loaded model or None (error shown)."""
-    from viz_core.models import available_models
+    from viz_core.zoo import visualised_models
 
-    names = [s.name for s in available_models()]
+    names = visualised_models()  # the independent judge only judges: not offered here
     ctl.select("model", "Model", names,
                fmt=lambda n: f"{n}  ({STATUS_MARK.get(model_status(n), '?')})",
                help="Fashion-MNIST models are shipped offline; ImageNet models need their "

@@ -82,8 +82,8 @@ SWEEP_CHOICES: dict[str, Sequence[Any]] = {
 METRIC_LABELS = {"objective": "objective D", "activation": "target activation / rel. error",
                  "hf_fraction": "high-frequency share", "coarse_fraction": "coarse share",
                  "total_variation": "total variation", "judge_target_prob":
-                 "independent network: target probability", "judge_hit":
-                 "independent network: top-1 = target", "psnr": "PSNR (dB)", "ssim": "SSIM",
+                 "independent judge: target probability", "judge_hit":
+                 "independent judge: top-1 = target", "psnr": "PSNR (dB)", "ssim": "SSIM",
                  "feature_error": "relative feature error"}
 
 

@@ -21,6 +21,7 @@ from dashboard.page import (
     status_message,
 )
 from dashboard.resources import verdict_models
+from dashboard.results import verdict_label
 from dashboard.runs import RunRecord, run_json_from_png, stream
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
@@ -198,7 +199,7 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     for i, v in enumerate(verdicts):
         if v.target_prob is not None:
             rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
-        who = "top-3 of the model" if i == 0 else f"independent network ({v.model})"
+        who = "top-3 of the model" if i == 0 else verdict_label(verdicts[0].model, v.model)
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
     rows += [("high-frequency energy", f"{spectra.high_frequency_fraction(img):.1%}"),
              ("total variation (mean |∇u|)", f"{spectra.total_variation(img):.4f}"),
@@ -220,7 +221,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         show_image(ph["reference"], rec.reference[0], "reference image", IMAGE_SIZE)
     if not full:
         return
-    # the verdicts of the model and the independent network come with the final frame
+    # the verdicts of the model and the independent judge come with the final frame
     ph["metrics"].markdown(_metrics_table(rec, ph["act_name"],
                                           rec.verdicts[0] if rec.verdicts else []))
     draw_curves(ph, rec, key)
