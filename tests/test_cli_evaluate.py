@@ -45,6 +45,9 @@ def test_cli_evaluate_handler_random_weights(tmp_path, capsys):
     assert rc == 0
     assert (tmp_path / "small.csv").is_file() and (tmp_path / "small.md").is_file()
     assert "total variation" in capsys.readouterr().out
+    # Table 1's floors: the pair's two directions and the independent judge
+    md = (tmp_path / "small.md").read_text()
+    assert "| independent judge (fmnist_lenet_judge) |" in md
 
 
 @pytest.mark.parametrize("argv, needle", [

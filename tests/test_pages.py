@@ -376,16 +376,17 @@ def test_divergence_at_the_first_step_leaves_no_stale_progress_bar():
 
 
 @pytest.mark.skipif(not OFFLINE, reason="needs the shipped offline weights")
-def test_am_shows_probability_top3_and_the_independent_network():
+def test_am_shows_probability_top3_and_the_independent_judge():
     at = open_page(PG, steps=6, every=3)
     at.button(key="pg_run").click().run()
     no_exception(at)
     from dashboard.results import judge_for
 
     judge = judge_for(MODEL)
+    assert judge == "fmnist_lenet_judge"  # not the twin network of the pair
     table = next(m for m in _texts(at, "markdown") if m.startswith("| quantity"))
     assert f"class probability ({MODEL})" in table
-    assert "top-3 of the model" in table and f"independent network ({judge})" in table
+    assert "top-3 of the model" in table and f"independent judge ({judge})" in table
     verdicts = json.loads(at.session_state["pg_record"].json())["result"]["classified_as"]
     assert set(verdicts) == {MODEL, judge}
     assert all(len(v) == 3 for v in verdicts.values())
