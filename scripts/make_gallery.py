@@ -1,6 +1,6 @@
 """Write the Home page's gallery: class pre-images per model, and an inversion across depth.
 
-    python scripts/make_gallery.py --models fmnist_vgg_robust,fmnist_vgg
+    python scripts/make_gallery.py --models fmnist_resnet_robust,fmnist_resnet
 
 For every model, the ten class pre-images (activation maximization, eq. 4) of each candidate
 scheme are computed with the tuned offline presets (:mod:`viz_core.offline_presets`, the

@@ -15,15 +15,21 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.settings.playground import playground_defaults
-from viz_core import models, presets
+from viz_core import models, presets, zoo
+from viz_core.offline_nets import offline_layers
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PG, CMP, KX, LEARN, PP = ("pages/1_Playground.py", "pages/2_Compare_schemes.py",
                           "pages/3_Kernels_and_spectra.py", "pages/4_Learn_demons.py",
                           "pages/5_Paper_presets.py")
-MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_vgg_robust
+MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_resnet_robust
 OFFLINE = models.weights_status(MODEL) == "offline"
+# the default model's blocks: the middle one (block2 of a VGG, layer2 of a ResNet) and the
+# one below the deepest
+_BLOCKS = [lay for lay in offline_layers(zoo.get_spec(MODEL).architecture)
+           if "." not in lay and lay != "logits"]
+MID, DEEP = _BLOCKS[(len(_BLOCKS) - 1) // 2], _BLOCKS[-2]
 W = {} if OFFLINE else {"weights": "random"}
 
 
@@ -183,7 +189,7 @@ def test_invalid_setting_shows_error_next_to_control_and_blocks_run():
 
 
 def test_bad_upload_shows_an_error_not_an_exception():
-    at = open_page(PG, **W, task="inversion", layer="block3", image="upload")
+    at = open_page(PG, **W, task="inversion", layer=DEEP, image="upload")
     up = at.file_uploader(key="pg_upload")
     up.upload("photo.png", b"this is not an image at all", "image/png").run()
     no_exception(at)
@@ -199,7 +205,7 @@ def test_inversion_of_a_sample_runs():
     samples = presets.sample_images(1)
     if not samples:
         pytest.skip("no shipped Fashion-MNIST samples")
-    at = open_page(PG, **W, task="inversion", layer="block2", image=samples[0], steps=4,
+    at = open_page(PG, **W, task="inversion", layer=MID, image=samples[0], steps=4,
                    every=2)
     assert not errors(at), errors(at)
     at.button(key="pg_run").click().run()
@@ -333,7 +339,7 @@ def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer():
     assert any("the octave schedule runs 200 steps" in c.value for c in at.sidebar.caption)
     at.radio(key="pg_task").set_value("inversion").run()
     no_exception(at)
-    assert at.selectbox(key="pg_layer").value == "block2"
+    assert at.selectbox(key="pg_layer").value == MID
     assert at.number_input(key="pg_jitter").value == 0.0
 
 
@@ -393,7 +399,7 @@ def test_am_shows_probability_top3_and_the_independent_judge():
 
 
 def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
-    at = open_page(PG, **W, task="inversion", layer="block2", steps=4, every=2)
+    at = open_page(PG, **W, task="inversion", layer=MID, steps=4, every=2)
     at.button(key="pg_run").click().run()
     no_exception(at)
     captions = [i.captions[0] for i in at.main.image]  # sizes: tests/e2e/test_dashboard.py
@@ -403,18 +409,18 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
 
 def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work():
     sample = presets.sample_images(1)[0]
-    at = open_page(PG, **W, task="inversion", layer="block2", image=sample)
+    at = open_page(PG, **W, task="inversion", layer=MID, image=sample)
     no_exception(at)
     assert not errors(at), errors(at)
     image = at.query_params.get("image")
     image = image[-1] if isinstance(image, list) else image
     assert image == f"fmnist/{Path(sample).name}" and str(ROOT) not in image
-    again = open_page(PG, **W, task="inversion", layer="block2", image=image)
+    again = open_page(PG, **W, task="inversion", layer=MID, image=image)
     assert again.selectbox(key="pg_image").value == image and not errors(again)
 
 
 def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel():
-    at = open_page(PG, **W, task="inversion", layer="block2", image="upload")
+    at = open_page(PG, **W, task="inversion", layer=MID, image="upload")
     no_exception(at)
     assert any("cannot travel in a link" in e for e in errors(at)), errors(at)
     assert at.button(key="pg_run").disabled
@@ -481,13 +487,15 @@ def test_compare_runs_standard_and_robust_side_by_side(monkeypatch):
 def test_the_robust_model_is_the_default_and_the_standard_one_a_click_away():
     from dashboard.results import counterpart_for
 
-    if not OFFLINE or MODEL != "fmnist_vgg_robust":
+    if not OFFLINE or MODEL != "fmnist_resnet_robust":
         pytest.skip("the robust weights are not on this machine")
-    assert counterpart_for(MODEL) == "fmnist_vgg" and counterpart_for("fmnist_vgg") == MODEL
+    standard = zoo.twin_of(MODEL, "standard")
+    assert counterpart_for(MODEL) == standard and counterpart_for(standard) == MODEL
     for page, key in ((PG, "pg_model"), (CMP, "cmp_model")):
         at = open_page(page)
         assert at.selectbox(key=key).value == MODEL
-        assert any(o.split()[0] == "fmnist_vgg" for o in at.selectbox(key=key).options)
+        names = [o.split()[0] for o in at.selectbox(key=key).options]
+        assert standard in names and zoo.OFFLINE_JUDGE not in names  # the judge only judges
         assert "model" not in at.query_params  # the default stays out of the URL
         old = open_page(page, model="fmnist_vgg")  # a link from before keeps its model
         no_exception(old)
