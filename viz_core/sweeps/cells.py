@@ -7,7 +7,7 @@ small cache, so a worker that runs many batches of one model loads it once.
 Per cell (Sec. 3 and 4 of the paper): the final objective and target activation (for
 inversion the relative feature error ``||Phi(u) - Phi_0|| / ||Phi_0||``, eq. 3); the
 high-frequency share, the coarse share and the total variation (eq. 19) of the pre-image;
-for activation maximization (eq. 4), how an independent network classifies the 8-bit
+for activation maximization (eq. 4), how the independent judge classifies the 8-bit
 pre-image (top-1 and the target's probability, the recognisability measure of Table 1);
 for inversion, PSNR and SSIM against the original.
 """
