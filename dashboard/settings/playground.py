@@ -311,13 +311,13 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
     return s, notices
 
 
-#: The Playground opens on the tuned offline preset (viz_core.offline_presets) whose class
+#: The Playground opens on a tuned offline preset (viz_core.offline_presets) whose class
 #: pre-images the independent judge recognises best on the default model
 #: (results/recognisability_robust_am.csv, 10 classes x 3 seeds): every scheme reaches 10 of
-#: 10 on fmnist_resnet_robust, so the tie is broken by the judge's mean probability of the
-#: target class: fluid spectral 0.883, elastic Sobolev 0.868, elastic Gaussian 0.865,
-#: fluid-elastic Gaussian 0.863, fluid-elastic Sobolev 0.860 ... plain 0.837.
-DEFAULT_AM_SCHEME = "fluid_spectral"
+#: 10 on fmnist_resnet_robust, so the score does not pick one; the Playground keeps the
+#: paper's fluid-elastic Sobolev demons (the judge's mean probability of the target class:
+#: 0.860; fluid spectral, the gallery's pick by that probability, 0.883; plain GD 0.837).
+DEFAULT_AM_SCHEME = "fluid_elastic_sobolev"
 DEFAULT_CLASS = 1  # Trouser
 
 
