@@ -46,6 +46,8 @@ SCHEME_LABELS = {"plain": "none (plain GD)", "fluid": "fluid", "elastic": "elast
                  "fluid-elastic": "fluid-elastic"}
 GRAD_LABELS = {"mean_abs": "normalised by mean|g|", "none": "raw"}
 OPTIMIZER_LABELS = {"demons": "paper's step rule", "adam": "Adam (Kf filters its direction)"}
+INIT_LABELS = {"noise": "noise (the paper's)",
+               "class_conditional": "class-conditional (data prior)"}
 ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
 IMAGE_SIZE = 256  # pre-image and reference are drawn at this size, side by side
@@ -140,6 +142,12 @@ def _sidebar(ctl: Controls, adv_open: bool):
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction of the input)", 0.0, None, 1.0,
                format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
+    if st.session_state[P + "task"] == "am":
+        ctl.radio("init", "Start", PLAYGROUND_CHOICES["init"], fmt=INIT_LABELS.get,
+                  help="the paper's start is small noise around the mean image; the "
+                       "class-conditional start draws from a Gaussian fitted to the class's "
+                       "Fashion-MNIST training images (Santurkar et al. 2019): a data prior, "
+                       "so the picture shows the class before the network does anything")
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced", expanded=adv_open):
         adv = Controls(P, st.container())

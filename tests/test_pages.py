@@ -611,3 +611,16 @@ def test_figures_are_built_once_per_session_and_show_the_latest_run():
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if "data term D" in c.proto.spec)
     assert list(arr(spec["data"][0]["x"])) == [2, 4, 6]  # the second run's steps
+
+
+def test_class_conditional_start_is_its_own_labelled_setting():
+    """The Playground offers the start as a control of its own (noise, the paper's, by
+    default); a class-conditional run says so in its configuration."""
+    at = open_page(PG, **W)
+    assert at.radio(key="pg_init").value == "noise"
+    at = open_page(PG, **W, init="class_conditional", steps=2, every=1)
+    assert at.radio(key="pg_init").value == "class_conditional"
+    at.button(key="pg_run").click().run()
+    no_exception(at)
+    cfg = json.loads(at.session_state["pg_record"].configs[0])
+    assert cfg["init"] == "class_conditional"

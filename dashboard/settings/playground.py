@@ -18,6 +18,7 @@ from dashboard.messages import field_key
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.scheme_names import SCHEMES, structure_of
 from dashboard.urlstate import Settings, decode
+from viz_core.class_prior import INITS
 from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, OPTIMIZERS, RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, validate_spec
@@ -94,6 +95,7 @@ _STATIC_DEFAULTS: Settings = {
     "optimizer": "demons",
     "class_score": "logit",
     "init_std": 0.02,
+    "init": "noise",
     "border": "reflect",
     "device": "auto",
 }
@@ -108,6 +110,7 @@ PLAYGROUND_CHOICES: dict[str, Sequence[Any]] = {
     "grad_norm": GRAD_NORMS,
     "optimizer": OPTIMIZERS,
     "class_score": CLASS_SCORES,
+    "init": INITS,
     "border": BORDERS,
     "device": DEVICES,
 }
@@ -190,6 +193,7 @@ def settings_to_config(s: Mapping[str, Any], *, image_path: str | None = None,
         jitter=float(s["jitter"]),
         seed=int(s["seed"]),
         init_std=float(s["init_std"]),
+        init=str(s["init"]) if am and logits else "noise",
         grad_norm=str(s["grad_norm"]),
         optimizer=str(s["optimizer"]),
         device=str(s["device"]),
@@ -307,6 +311,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
     s["optimizer"] = cfg.optimizer
     if cfg.task == "am" and cfg.channel is None:  # elsewhere the setting does not apply
         s["class_score"] = cfg.class_score
+        s["init"] = cfg.init
     s["device"] = cfg.device
     return s, notices
 
