@@ -93,9 +93,10 @@ def _model_label(name: str) -> str:
 def model_controls(ctl: Controls) -> LoadedModel | None:
     """Model (the zoo, the team's demons-viz.toml, uploaded .pt2 programs), weights and
     device; returns the loaded model or None (error shown)."""
-    from viz_core.models import available_models
+    from viz_core.zoo import visualised_models
 
-    names = [s.name for s in available_models()] + own_models()
+    # the independent judge only judges: not offered here
+    names = list(visualised_models()) + own_models()
     names += [p for p in st.session_state.get(UPLOADED, []) if p not in names]
     current = st.session_state.get(ctl.key("model"))
     if isinstance(current, str) and current.endswith(".pt2") and Path(current).is_file() \

@@ -17,7 +17,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "assets" / "gallery"
-GALLERY_COMMAND = "python scripts/make_gallery.py --models fmnist_vgg_robust,fmnist_vgg"
+GALLERY_COMMAND = "python scripts/make_gallery.py --models fmnist_resnet_robust,fmnist_resnet"
 
 
 def load_gallery(folder: Path | None = None) -> dict | None:

@@ -12,7 +12,7 @@ _FIELD_KEYS = {
     "layer": "layer", "channel": "channel", "unit": "unit_y", "image": "image", "p": "p",
     "step_size": "step_size", "steps": "steps", "octaves": "octaves", "jitter": "jitter",
     "seed": "seed", "init_std": "init_std", "grad_norm": "grad_norm", "device": "device",
-    "optimizer": "optimizer", "class_score": "class_score",
+    "optimizer": "optimizer", "class_score": "class_score", "init": "init",
     "every": "every", "tv": "tv", "tv_eps": "tv_eps", "elastic_every": "e_every",
     "border": "border", "fluid": "f_kind", "elastic": "e_kind", "config": "json",
 }

@@ -113,8 +113,8 @@ def load_reference_image(source: str | bytes, size: int, channels: int
 
 
 def verdict_models(model: LoadedModel, name: str) -> list:
-    """The model and, when its weights are here, the independent network that judges its
-    pre-images (:func:`dashboard.results.judge_for`)."""
+    """The model and, when its weights are here, the independent judge of its pre-images
+    (:func:`dashboard.results.judge_for`)."""
     from dashboard.results import judge_for
 
     out = [model]

@@ -1,12 +1,12 @@
 """What a shown result means, as plain data (no Streamlit): is it from the current settings,
-is it degenerate, and how do the model and an independent network classify it.
+is it degenerate, and how do the model and the independent judge classify it.
 
 The pages call these so that a result never looks better or more current than it is:
 :func:`stale_note` names the settings a shown run was made with when they differ from the
 sidebar; :func:`result_warnings` replaces a green "done" for saturated, washed-out or
 unstable-TV results; :func:`class_verdicts` gives the class probability and the top-3
-classes of the model and of the other offline network (the recognisability judge of
-Table 1, Sec. 3.2).
+classes of the model and of the independent judge (the recognisability measure of Sec. 3.2;
+:func:`viz_core.zoo.judge_for`), and :func:`verdict_label` names who gave a verdict.
 """
 
 from __future__ import annotations
@@ -136,31 +136,62 @@ def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None]
 
 
 def judge_for(model_name: str) -> str | None:
-    """The independent network for ``model_name``: the other offline architecture of the
-    same kind (standard or robust) when its weights are on this machine."""
+    """The independent judge of ``model_name``'s pictures (:func:`viz_core.zoo.judge_for`:
+    another architecture family, its own training run and split) when its weights are on
+    this machine."""
     from viz_core.sweeps.cells import default_judge
 
     return default_judge(model_name)
 
 
-ROBUST_SUFFIX = "_robust"
+def verdict_label(model_name: str, judged_by: str) -> str:
+    """Who gave a verdict on ``model_name``'s picture: the independent judge, the twin
+    network (same data and recipe), or another network named as itself."""
+    from viz_core import zoo
+    from viz_core.errors import VizError
+
+    try:
+        if judged_by == zoo.judge_for(model_name):
+            return f"{zoo.JUDGE_LABEL} ({judged_by})"
+        if judged_by == zoo.twin_of(model_name):
+            return f"{zoo.TWIN_LABEL}: {judged_by}"
+    except VizError:  # a user model outside the zoo: name the network as itself
+        pass
+    return judged_by
 
 
 def robust_for(model_name: str) -> str | None:
-    """The adversarially trained counterpart of a standard offline model (``fmnist_vgg`` ->
-    ``fmnist_vgg_robust``) when its weights are on this machine, else None."""
-    if model_name.endswith(ROBUST_SUFFIX):
-        return None
-    return _offline(model_name + ROBUST_SUFFIX)
+    """The adversarially trained twin of a standard offline model (``fmnist_vgg`` ->
+    ``fmnist_vgg_robust``, :func:`viz_core.zoo.twin_of`) when its weights are on this
+    machine, else None."""
+    twin = _twin(model_name, "robust")
+    return None if twin == model_name else twin
 
 
 def counterpart_for(model_name: str) -> str | None:
     """The other member of a standard / robust pair (``fmnist_vgg`` <->
     ``fmnist_vgg_robust``) when its weights are on this machine, else None: the model the
     Compare page runs side by side."""
-    if model_name.endswith(ROBUST_SUFFIX):
-        return _offline(model_name.removesuffix(ROBUST_SUFFIX))
-    return robust_for(model_name)
+    from viz_core import zoo
+    from viz_core.errors import VizError
+
+    try:
+        robust = zoo.get_spec(model_name).robust
+    except VizError:  # not in the zoo
+        return None
+    twin = _twin(model_name, "standard" if robust else "robust")
+    return None if twin == model_name else twin
+
+
+def _twin(model_name: str, kind: str) -> str | None:
+    from viz_core import zoo
+    from viz_core.errors import VizError
+
+    try:
+        twin = zoo.twin_of(model_name, kind)
+    except VizError:  # not registered in this zoo
+        return None
+    return _offline(twin) if twin else None
 
 
 def _offline(name: str) -> str | None:

@@ -180,7 +180,7 @@ class RunRecord:
 
     def finish(self, verdict_models: Sequence[Any] | None = None) -> None:
         """After the run: warnings for degenerate results and the verdicts of
-        ``verdict_models`` (default :attr:`judges`: the model and an independent network)
+        ``verdict_models`` (default :attr:`judges`: the model and the independent judge)
         on each pre-image. An interrupted run got them from :meth:`mark_interrupted`."""
         if verdict_models is not None:
             self.judges = list(verdict_models)

@@ -17,6 +17,7 @@ from dashboard.page import (
     show_image,
 )
 from dashboard.resources import verdict_models
+from dashboard.results import verdict_label
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord, run_json_from_png
@@ -44,6 +45,8 @@ SCHEME_LABELS = {"plain": "none (plain GD)", "fluid": "fluid", "elastic": "elast
                  "fluid-elastic": "fluid-elastic"}
 GRAD_LABELS = {"mean_abs": "normalised by mean|g|", "none": "raw"}
 OPTIMIZER_LABELS = {"demons": "paper's step rule", "adam": "Adam (Kf filters its direction)"}
+INIT_LABELS = {"noise": "noise (the paper's)",
+               "class_conditional": "class-conditional (data prior)"}
 ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
 IMAGE_SIZE = 256  # pre-image and reference are drawn at this size, side by side
@@ -138,6 +141,12 @@ def _sidebar(ctl: Controls, adv_open: bool):
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction of the input)", 0.0, None, 1.0,
                format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
+    if st.session_state[P + "task"] == "am":
+        ctl.radio("init", "Start", PLAYGROUND_CHOICES["init"], fmt=INIT_LABELS.get,
+                  help="the paper's start is small noise around the mean image; the "
+                       "class-conditional start draws from a Gaussian fitted to the class's "
+                       "Fashion-MNIST training images (Santurkar et al. 2019): a data prior, "
+                       "so the picture shows the class before the network does anything")
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced", expanded=adv_open):
         adv = Controls(P, st.container())
@@ -197,7 +206,7 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     for i, v in enumerate(verdicts):
         if v.target_prob is not None:
             rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
-        who = "top-3 of the model" if i == 0 else f"independent network ({v.model})"
+        who = "top-3 of the model" if i == 0 else verdict_label(verdicts[0].model, v.model)
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
     met = image_metrics(img)  # the registry's metrics, under the registry's labels
     rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
@@ -220,7 +229,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         show_image(ph["reference"], rec.reference[0], "reference image", IMAGE_SIZE)
     if not full:
         return
-    # the verdicts of the model and the independent network come with the final frame
+    # the verdicts of the model and the independent judge come with the final frame
     ph["metrics"].markdown(_metrics_table(rec, ph["act_name"],
                                           rec.verdicts[0] if rec.verdicts else []))
     draw_curves(ph, rec, key)

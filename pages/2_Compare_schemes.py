@@ -156,7 +156,8 @@ def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -
             parts.append(f"class probability {v.target_prob:.0%}")
         elif k > 0:
             name, p = v.top[0]
-            parts.append(f"{v.model} sees {name} ({p:.0%})")
+            who = results.verdict_label(rec.verdicts[i][0].model, v.model)
+            parts.append(f"{who} sees {name} ({p:.0%})")
     return " · ".join(parts)
 
 

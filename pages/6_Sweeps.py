@@ -18,10 +18,10 @@ from dashboard.page import guard, setup_page, show_image
 from dashboard.run_history import remember_sweep_batch
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core.errors import VizError
-from viz_core.models import available_models
 from viz_core.sweeps import run_sweep
 from viz_core.sweeps.ready import READY
 from viz_core.sweeps.report import grid_of, randomization_verdict, spread
+from viz_core.zoo import visualised_models
 
 P = "sw_"
 D = sv.sweep_defaults()
@@ -63,7 +63,7 @@ def _sidebar(ctl: Controls) -> None:
     if st.session_state.get(P + "msg"):
         sb.info(st.session_state.pop(P + "msg"))
     sb.subheader("Base setting")
-    ctl.select("model", "Model", [s.name for s in available_models()])
+    ctl.select("model", "Model", visualised_models())
     ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
     if st.session_state[P + "task"] == "am":
         ctl.number("target", "Class index", 0, 999, 1)

@@ -30,7 +30,7 @@ def _gallery(g: dict | None) -> None:
         return
     for m in g["models"]:
         st.markdown(f"**Class pre-images of {m['model']}** · {m['scheme_title']} · "
-                    f"{m['recognised']} of 10 recognised by an independent network "
+                    f"{m['recognised']} of 10 recognised by the independent judge "
                     f"({m['judge']}; chance: 1 of 10)")
         cells = sorted(m["am"], key=lambda c: c["class"])
         for row in (cells[:5], cells[5:]):
@@ -50,7 +50,7 @@ def _gallery(g: dict | None) -> None:
                 f"{c['layer']} · {c['psnr_db']:.1f} dB · rel. feature error "
                 f"{c['feature_error']:.2f}"))
     st.caption(f"Written by `{g.get('command', demo.GALLERY_COMMAND)}` ({g.get('created', '')})"
-               ". p: the model's own probability of the class; the independent network's "
+               ". p: the model's own probability of the class; the independent judge's "
                "top class beside it.")
 
 
@@ -118,7 +118,8 @@ def main() -> None:
             rows.append({"model": spec.name,
                          "weights": ("ready: " if ready else "") + status,
                          "input": f"{spec.input_size}x{spec.input_size}x{spec.channels}",
-                         "in paper": "yes" if spec.paper else ""})
+                         "in paper": "yes" if spec.paper else "",
+                         "role": "independent judge" if spec.role == "judge" else ""})
         st.dataframe(rows, hide_index=True, width="stretch")
         ready = [r["model"] for r in rows if r["weights"].startswith("ready")]
         need = [r["model"] for r in rows if r["weights"] == "download needed"]

@@ -1,12 +1,12 @@
 """Write the Home page's gallery: class pre-images per model, and an inversion across depth.
 
-    python scripts/make_gallery.py --models fmnist_vgg_robust,fmnist_vgg
+    python scripts/make_gallery.py --models fmnist_resnet_robust,fmnist_resnet
 
 For every model, the ten class pre-images (activation maximization, eq. 4) of each candidate
 scheme are computed with the tuned offline presets (:mod:`viz_core.offline_presets`, the
-preset of the model's architecture for a robust variant), judged by an independent network
-(the other architecture of the same kind, ``--judge`` to choose), and the scheme whose
-pre-images that network recognises best is kept (``--scheme`` to fix it). The first model
+preset of the model's architecture for a robust variant), judged by the independent judge
+(:func:`viz_core.zoo.judge_for`, ``--judge`` to choose), and the scheme whose pre-images the
+judge recognises best is kept (``--scheme`` to fix it). The first model
 also inverts a shipped sample (eq. 3) from each of its blocks, keeping the scheme with the
 best PSNR per block. Writes PNGs and ``gallery.json`` (figures for the captions) to
 ``--out`` (default ``assets/gallery``). ``--step-scale 0.1`` makes a quick check run.
@@ -33,21 +33,11 @@ from viz_core.engine import load_reference, prepare_model, run_to_end  # noqa: E
 from viz_core.images import to_uint8  # noqa: E402
 from viz_core.judging import classify, quantize  # noqa: E402
 from viz_core.metrics import psnr  # noqa: E402
-from viz_core.offline_nets import ROBUST_VARIANTS, base_arch  # noqa: E402
 from viz_core.offline_presets import OFFLINE_SCHEMES, offline_batch  # noqa: E402
 from viz_core.samples import default_sample  # noqa: E402
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key  # noqa: E402
 from viz_core.transforms import Octave  # noqa: E402
-
-
-def default_judge(model: str) -> str:
-    """The other architecture of the same kind: vgg <-> resnet, robust stays robust."""
-    swap = {"fmnist_vgg": "fmnist_resnet", "fmnist_resnet": "fmnist_vgg"}
-    base = base_arch(model)
-    other = swap.get(base, base)
-    if model == base:
-        return other
-    return next((r for r, b in ROBUST_VARIANTS.items() if b == other), other)
+from viz_core.zoo import judge_for  # noqa: E402
 
 
 def scaled(cfg: RunConfig, model: str, step_scale: float) -> RunConfig:
@@ -154,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
                                                                          time.gmtime()),
         "models": []}
     for model in models:
-        judge = judges.get(model) or default_judge(model)
+        judge = judges.get(model) or judge_for(model)
+        if judge is None:
+            raise SystemExit(f"error: {model} has no independent judge; pass --judge "
+                             f"{model}=NAME")
         print(f"{model}: class pre-images, judged by {judge}", flush=True)
         entry = class_preimages(model, judge, schemes, args.step_scale, out)
         print(f"  best scheme {entry['scheme']}: {entry['recognised']} of 10 recognised",

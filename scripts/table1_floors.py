@@ -24,14 +24,18 @@ from viz_core import models  # noqa: E402
 from viz_core.evaluation.floors import FLOORS_HEADING, floors_section, table1_floors  # noqa: E402
 from viz_core.evaluation.imagesets import fashion_mnist_images  # noqa: E402
 from viz_core.evaluation.recognisability import PAIRS  # noqa: E402
+from viz_core.zoo import judge_for  # noqa: E402
 
 
 def floors_text(pair: str, n: int, seed: int = 0) -> str:
     """The floors section of ``pair`` on the first ``n`` class-balanced test images."""
     a_name, b_name = PAIRS[pair]
     a, b = models.load_model(a_name), models.load_model(b_name)
-    rows = table1_floors({f"{a_name} -> {b_name}": b, f"{b_name} -> {a_name}": a},
-                         fashion_mnist_images(n, seed), n)
+    judges = {f"{a_name} -> {b_name}": b, f"{b_name} -> {a_name}": a}
+    judge = judge_for(a_name)
+    if judge is not None and models.weights_status(judge) == "offline":
+        judges[f"independent judge ({judge})"] = models.load_model(judge)
+    rows = table1_floors(judges, fashion_mnist_images(n, seed), n)
     command = f"python scripts/table1_floors.py <md> --pair {pair} -n {n}"
     return "\n".join(floors_section(rows, command))
 

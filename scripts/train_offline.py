@@ -14,6 +14,8 @@ pre-images recognisable. The card records the attack and the accuracy under PGD-
 
 Examples:
   python scripts/train_offline.py --model fmnist_vgg --epochs 20
+  python scripts/train_offline.py --model fmnist_lenet --name fmnist_lenet_judge --epochs 8 \
+      --lr 0.05 --seed 7 --holdout 10000 --split-seed 19 --threads 1 --role "independent judge"
   python scripts/train_offline.py --model fmnist_vgg --name fmnist_vgg_robust \
       --init assets/models/fmnist_vgg.pt --adv-eps 2.5 --adv-steps 3 --epochs 4 --lr 0.05
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import shlex
 import sys
@@ -84,6 +87,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu",
                    help="cpu, cuda or auto (cuda when present); random draws stay on the CPU "
                         "generator, so a seed gives the same batches and augmentations on both")
+    p.add_argument("--holdout", type=int, default=0,
+                   help="leave out N training images, drawn with --split-seed, so the model has "
+                        "its own training split (the judge: 10000)")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the --holdout draw")
+    p.add_argument("--role", default="",
+                   help="free text recorded on the card (e.g. how a judge differs from the "
+                        "networks it judges)")
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke test)")
     p.add_argument("--checkpoint", default="", help="checkpoint path (default: <out>/<name>.ckpt)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
@@ -148,7 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     xtr = torch.cat([to_model_input(xtr_u8[i:i + 5000], INPUT_SIZE).half()
                      for i in range(0, len(xtr_u8), 5000)])
     xte = to_model_input(xte_u8, INPUT_SIZE)
+    # the input contract's statistics: always those of the whole training set
     mean, std = xtr.float().mean().item(), xtr.float().std().item()
+    split = "all 60000 training images"
+    if args.holdout:
+        keep = torch.randperm(len(xtr), generator=torch.Generator().manual_seed(
+            args.split_seed))[args.holdout:].sort().values
+        xtr, ytr = xtr[keep], ytr[keep]
+        split = (f"{len(keep)} training images: torch.randperm(60000, seed {args.split_seed})"
+                 f"[{args.holdout}:] (the first {args.holdout} of that permutation held out)")
     xtr, ytr, xte, yte = xtr.to(device), ytr.to(device), xte.to(device), yte.to(device)
     print(f"train {tuple(xtr.shape)} test {tuple(xte.shape)} mean {mean:.4f} std {std:.4f}",
           flush=True)
@@ -244,10 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         "augmentation": f"zoom +-{args.max_scale}, shift +-{args.max_shift} of width, "
                         f"rotation +-{args.max_rotate} deg, horizontal flip",
         "history": history,
+        "training_split": split,
         "command": "python scripts/train_offline.py " + shlex.join(sys.argv[1:] if argv is None
                                                                    else argv),
         "seed": args.seed,
         "train_seconds": round(elapsed, 1),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} logical cores"
+                   + (f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""),
         "threads": args.threads,
         "device": (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"CPU ({platform.processor() or platform.machine()})"),
@@ -272,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             "robust_subset": card["subset"],
             "robust_eval_seconds": round(time.time() - t_rob, 1),
         }
+    if args.role:
+        card["role"] = args.role
     if args.init:
         card["init"] = f"fine-tuned from {Path(args.init).name}"
     (out / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")

@@ -45,6 +45,9 @@ def test_cli_evaluate_handler_random_weights(tmp_path, capsys):
     assert rc == 0
     assert (tmp_path / "small.csv").is_file() and (tmp_path / "small.md").is_file()
     assert "total variation" in capsys.readouterr().out
+    # Table 1's floors: the pair's two directions and the independent judge
+    md = (tmp_path / "small.md").read_text()
+    assert "| independent judge (fmnist_lenet_judge) |" in md
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -94,6 +97,10 @@ def test_cli_recognisability_writes_tables(tmp_path, capsys):
     assert [(r["direction"], r["scheme"], r["chance_top1"]) for r in rows] == [
         ("fmnist_vgg -> fmnist_resnet", "plain", "10"),
         ("fmnist_resnet -> fmnist_vgg", "plain", "10")]
+    # the independent judge judges, the twin network's verdict beside it
+    assert [(r["judge"], r["twin"]) for r in rows] == [
+        ("fmnist_lenet_judge", "fmnist_resnet"), ("fmnist_lenet_judge", "fmnist_vgg")]
+    assert "independent judge fmnist_lenet_judge" in md
     assert not (tmp_path / "recognisability_offline_inversion.csv").exists()
 
 

@@ -104,9 +104,26 @@ def test_judge_sees_uint8_quantised_images(pair, monkeypatch):
 
     monkeypatch.setattr(rc, "classify", spy)
     rc.am_transfer(a, b, small(classes=[3], schemes=["plain"], steps=1))
-    assert len(seen) == 2  # judged by B and by A itself
+    assert len(seen) == 3  # judged by B and by A itself, and B's flat-image floor
     for x in seen:
         torch.testing.assert_close(x * 255, torch.round(x * 255), atol=1e-4, rtol=0)
+
+
+def test_am_transfer_counts_the_judges_verdicts(pair):
+    """With a judge of its own (here the model itself stands in), the judge's columns count
+    the judge's predictions and the twin's columns B's; without one, B judges."""
+    a, b = pair
+    st = small(classes=[3, 8], schemes=["plain"], steps=1)
+    rows, samples = rc.am_transfer(a, b, st, judge=a)
+    assert all(s["pred_judge"] == s["pred_self"] for s in samples)
+    r = rows[0]
+    assert (r["judge"], r["twin"]) == ("fmnist_vgg", "fmnist_resnet")
+    assert r["judge_recognised_mean"] == sum(s["pred_self"] == s["target"] for s in samples)
+    assert r["recognised_mean"] == sum(s["pred_other"] == s["target"] for s in samples)
+    assert r["flat_recognised"] == 1 and r["flat_class"] in a.classes
+    rows, samples = rc.am_transfer(a, b, st)
+    assert all(s["pred_judge"] == s["pred_other"] for s in samples)
+    assert rows[0]["judge"] == "fmnist_resnet"
 
 
 def test_inversion_quality_rows_best_and_floors(pair, run):
@@ -139,7 +156,9 @@ def test_write_recognisability(run, tmp_path):
         assert needle in md
     am_table = [ln for ln in md.splitlines() if ln.startswith("| fmnist_vgg -> fmnist_resnet")]
     assert len(am_table) == 2 + 1  # two schemes, one best inversion layer
-    assert all(ln.endswith("| 10.0% |") for ln in am_table[:2])
+    # chance, then the flat-image floor (the judge reads a flat image as one class)
+    assert all(ln.endswith("| 10.0% | 1 of 2 |") for ln in am_table[:2])
+    assert "independent judge" in md and "twin network (same data and recipe)" in md
 
 
 def test_shipped_imageset_is_labelled_by_name(pair):

@@ -16,13 +16,19 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.navigation import page_path
 from dashboard.settings.playground import playground_defaults
-from viz_core import models
+from viz_core import models, zoo
+from viz_core.offline_nets import offline_layers
 from viz_core.samples import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PG, CMP, KX, LEARN, PP = (page_path(k) for k in ("playground", "compare", "kernels", "learn",
                                                  "presets"))
-MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_vgg_robust
+MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_resnet_robust
+# the default model's blocks: the middle one (block2 of a VGG, layer2 of a ResNet) and the
+# one below the deepest
+_BLOCKS = [lay for lay in offline_layers(zoo.get_spec(MODEL).architecture)
+           if "." not in lay and lay != "logits"]
+MID, DEEP = _BLOCKS[(len(_BLOCKS) - 1) // 2], _BLOCKS[-2]
 
 
 def test_device_choices_are_the_devices_this_machine_has(dash):
@@ -174,7 +180,7 @@ def test_invalid_setting_shows_error_next_to_control_and_blocks_run(dash):
 
 
 def test_bad_upload_shows_an_error_not_an_exception(dash):
-    at = dash.open(PG, task="inversion", layer="block3", image="upload")
+    at = dash.open(PG, task="inversion", layer=DEEP, image="upload")
     up = at.file_uploader(key="pg_upload")
     up.upload("photo.png", b"this is not an image at all", "image/png").run()
     dash.no_exception(at)
@@ -190,7 +196,7 @@ def test_bad_upload_shows_an_error_not_an_exception(dash):
 def test_inversion_of_a_sample_runs(dash):
     samples = sample_paths(1)
     assert samples, "the Fashion-MNIST samples are committed in assets/samples"
-    at = dash.open(PG, task="inversion", layer="block2", image=samples[0], steps=4,
+    at = dash.open(PG, task="inversion", layer=MID, image=samples[0], steps=4,
                    every=2)
     assert not dash.errors(at), dash.errors(at)
     at.button(key="pg_run").click().run()
@@ -324,7 +330,7 @@ def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer(dash):
     assert any("the octave schedule runs 200 steps" in c.value for c in at.sidebar.caption)
     at.radio(key="pg_task").set_value("inversion").run()
     dash.no_exception(at)
-    assert at.selectbox(key="pg_layer").value == "block2"
+    assert at.selectbox(key="pg_layer").value == MID
     assert at.number_input(key="pg_jitter").value == 0.0
 
 
@@ -366,23 +372,24 @@ def test_divergence_at_the_first_step_leaves_no_stale_progress_bar(dash):
     assert any("No curve to draw" in i for i in _texts(at, "info"))
 
 
-def test_am_shows_probability_top3_and_the_independent_network(dash):
+def test_am_shows_probability_top3_and_the_independent_judge(dash):
     at = dash.open(PG, steps=6, every=3)
     at.button(key="pg_run").click().run()
     dash.no_exception(at)
     from dashboard.results import judge_for
 
     judge = judge_for(MODEL)
+    assert judge == "fmnist_lenet_judge"  # not the twin network of the pair
     table = next(m for m in _texts(at, "markdown") if m.startswith("| quantity"))
     assert f"class probability ({MODEL})" in table
-    assert "top-3 of the model" in table and f"independent network ({judge})" in table
+    assert "top-3 of the model" in table and f"independent judge ({judge})" in table
     verdicts = json.loads(at.session_state["pg_records"][0].json())["result"]["classified_as"]
     assert set(verdicts) == {MODEL, judge}
     assert all(len(v) == 3 for v in verdicts.values())
 
 
 def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size(dash):
-    at = dash.open(PG, task="inversion", layer="block2", steps=4, every=2)
+    at = dash.open(PG, task="inversion", layer=MID, steps=4, every=2)
     at.button(key="pg_run").click().run()
     dash.no_exception(at)
     captions = [i.captions[0] for i in at.main.image]  # sizes: tests/e2e/test_dashboard.py
@@ -392,18 +399,18 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size(da
 
 def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work(dash):
     sample = sample_paths(1)[0]
-    at = dash.open(PG, task="inversion", layer="block2", image=sample)
+    at = dash.open(PG, task="inversion", layer=MID, image=sample)
     dash.no_exception(at)
     assert not dash.errors(at), dash.errors(at)
     image = at.query_params.get("image")
     image = image[-1] if isinstance(image, list) else image
     assert image == f"fmnist/{Path(sample).name}" and str(ROOT) not in image
-    again = dash.open(PG, task="inversion", layer="block2", image=image)
+    again = dash.open(PG, task="inversion", layer=MID, image=image)
     assert again.selectbox(key="pg_image").value == image and not dash.errors(again)
 
 
 def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel(dash):
-    at = dash.open(PG, task="inversion", layer="block2", image="upload")
+    at = dash.open(PG, task="inversion", layer=MID, image="upload")
     dash.no_exception(at)
     assert any("cannot travel in a link" in e for e in dash.errors(at)), dash.errors(at)
     assert at.button(key="pg_run").disabled
@@ -412,7 +419,7 @@ def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel(dash):
 def test_a_downloaded_png_restores_its_run(dash):
     at = dash.open(PG, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
     at.button(key="pg_run").click().run()
-    png = at.session_state["pg_record"].png()
+    png = at.session_state["pg_records"][0].png()
     fresh = dash.open(PG)
     fresh.file_uploader(key="pg_json_file").upload("preimage.png", png, "image/png").run()
     dash.no_exception(fresh)
@@ -469,11 +476,13 @@ def test_compare_runs_standard_and_robust_side_by_side(dash):
 def test_the_robust_model_is_the_default_and_the_standard_one_a_click_away(dash):
     from dashboard.results import counterpart_for
 
-    assert counterpart_for(MODEL) == "fmnist_vgg" and counterpart_for("fmnist_vgg") == MODEL
+    standard = zoo.twin_of(MODEL, "standard")
+    assert counterpart_for(MODEL) == standard and counterpart_for(standard) == MODEL
     for page, key in ((PG, "pg_model"), (CMP, "cmp_model")):
         at = dash.open(page)
         assert at.selectbox(key=key).value == MODEL
-        assert any(o.split()[0] == "fmnist_vgg" for o in at.selectbox(key=key).options)
+        names = [o.split()[0] for o in at.selectbox(key=key).options]
+        assert standard in names and zoo.OFFLINE_JUDGE not in names  # the judge only judges
         assert "model" not in at.query_params  # the default stays out of the URL
         old = dash.open(page, model="fmnist_vgg")  # a link from before keeps its model
         dash.no_exception(old)
@@ -589,3 +598,16 @@ def test_figures_are_built_once_per_session_and_show_the_latest_run(dash):
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if "data term D" in c.proto.spec)
     assert list(dash.arr(spec["data"][0]["x"])) == [2, 4, 6]  # the second run's steps
+
+
+def test_class_conditional_start_is_its_own_labelled_setting(dash):
+    """The Playground offers the start as a control of its own (noise, the paper's, by
+    default); a class-conditional run says so in its configuration."""
+    at = dash.open(PG)
+    assert at.radio(key="pg_init").value == "noise"
+    at = dash.open(PG, init="class_conditional", steps=2, every=1)
+    assert at.radio(key="pg_init").value == "class_conditional"
+    at.button(key="pg_run").click().run()
+    dash.no_exception(at)
+    cfg = json.loads(at.session_state["pg_records"][0].configs[0])
+    assert cfg["init"] == "class_conditional"

@@ -146,9 +146,9 @@ def test_inversion_cells_have_psnr_ssim_and_feature_error(tmp_path, one_thread):
         assert r["judge"] is None and r["judge_top1"] is None
 
 
-def test_am_cells_are_judged_by_the_other_offline_model(tmp_path, one_thread):
+def test_am_cells_are_judged_by_the_independent_judge(tmp_path, one_thread):
     rows = run_sweep(Sweep(_base(), [Axis.parse("target=1,7")]), tmp_path / "am").rows()
-    assert {r["judge"] for r in rows} == {"fmnist_resnet"}
+    assert {r["judge"] for r in rows} == {"fmnist_lenet_judge"}  # not the twin fmnist_resnet
     for r in rows:
         assert 0 <= r["judge_target_prob"] <= 1
         assert 0 <= r["judge_top1"] < 10 and isinstance(r["judge_top1_class"], str)

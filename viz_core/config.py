@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from viz_core.class_prior import INITS
 from viz_core.devices import DEVICES
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
@@ -99,6 +100,7 @@ class RunConfig:
     jitter: float = 0.0
     seed: int = 0
     init_std: float = 0.02
+    init: str = "noise"                 # "noise" (the paper's start) | "class_conditional"
     grad_norm: str = "mean_abs"
     optimizer: str = "demons"           # "demons" (the paper's step rule) | "adam"
     adam_betas: tuple[float, float] = (0.9, 0.999)
@@ -188,6 +190,12 @@ class RunConfig:
             raise VizError(f"seed must be in 0..2^63-1, got {self.seed}", field="seed")
         if not (math.isfinite(self.init_std) and 0 <= self.init_std <= 1):
             raise VizError(f"init_std must be in [0, 1], got {self.init_std}", field="init_std")
+        if self.init not in INITS:
+            raise VizError(f"init must be one of {', '.join(INITS)}, got {self.init!r}",
+                           field="init")
+        if self.init == "class_conditional" and (self.task != "am" or self.channel is not None):
+            raise VizError("the class-conditional start needs class activation maximization "
+                           "(task am with a class target)", field="init")
         if self.grad_norm not in GRAD_NORMS:
             raise VizError(f"grad_norm must be one of {', '.join(GRAD_NORMS)}",
                            field="grad_norm")

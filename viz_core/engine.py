@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from viz_core import step_graph
+from viz_core.class_prior import initial_images
 from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.divergence import Health
@@ -158,14 +159,13 @@ def run(
     raw_grad = c0.grad_norm == "none"
     use_adam = c0.optimizer == "adam"
 
-    # initial pre-images: small noise around the mean image, one generator per config (CPU,
-    # so that a seed gives the same start on every device)
+    # initial pre-images: the paper's small noise around the mean image, or the labelled
+    # class-conditional start (viz_core.class_prior)
     center = torch.tensor(spec.mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
-    inits = []
-    for c in cfgs:
-        g = torch.Generator().manual_seed(c.seed)
-        inits.append(torch.randn(spec.channels, size, size, generator=g) * c.init_std)
-    u = (torch.stack(inits).to(dev) + center).clamp(0, 1)
+    u = initial_images([c.init for c in cfgs],
+                       [c.target if c.task == "am" and c.channel is None else None for c in cfgs],
+                       [c.seed for c in cfgs], [c.init_std for c in cfgs], spec.mean,
+                       spec.channels, size, spec.family == "offline").to(dev)
     offsets = torch.Generator().manual_seed(c0.seed + 1)
 
     col = (n, 1, 1, 1)

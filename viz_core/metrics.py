@@ -137,7 +137,7 @@ def coarse_fraction(img, cutoff: float = 1 / 16) -> float:
 # ----------------------------------------------------------------------------- registry
 
 #: Where a metric's value comes from: the pre-image alone, the pre-image and the original
-#: (inversion, eq. 3), the run itself (engine frame), or an independent judge network.
+#: (inversion, eq. 3), the run itself (engine frame), or the independent judge network (viz_core.zoo.judge_for).
 SOURCES = ("image", "reference", "run", "judge")
 
 
@@ -191,9 +191,9 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "Gaussian-window SSIM against the inverted original"),
     Metric("feature_error", "rel. feature error", "lower", "run",
            note="inversion: ||Phi(u) - Phi0|| / ||Phi0|| (eq. 3)"),
-    Metric("judge_target_prob", "independent network: target probability", "higher",
+    Metric("judge_target_prob", "independent judge: target probability", "higher",
            "judge", note="the judge's softmax probability of the target class"),
-    Metric("judge_hit", "independent network: top-1 = target", "higher", "judge"),
+    Metric("judge_hit", "independent judge: top-1 = target", "higher", "judge"),
 ]}
 
 #: Keys that older tables used for a metric (Table 1 and scheme-metric files before the

@@ -1,9 +1,13 @@
 """Compact Fashion-MNIST CNNs for offline use (64x64 single-channel input).
 
-Two architecture families with clearly named stages, so that layers read well in the
-dashboard: ``FmnistVGG`` (plain conv stack, blocks ``block1`` ... ``block4``) and
+Two visualised architecture families with clearly named stages, so that layers read well in
+the dashboard: ``FmnistVGG`` (plain conv stack, blocks ``block1`` ... ``block4``) and
 ``FmnistResNet`` (residual stages ``layer1`` ... ``layer4``). Both end in global average
 pooling and a linear classifier ``fc``; the deepest convolutional stage works at 4x4.
+
+A third family judges them: ``FmnistLeNet`` (LeNet-5 layout, LeCun et al. 1998: 5x5
+convolutions, max pooling, no batch normalisation, a fully connected head), the independent
+judge of the recognisability measure (Sec. 3.2) that shares no block type with the other two.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from torch import nn
 
 __all__ = [
     "OFFLINE_ARCHS",
-    "ROBUST_VARIANTS",
-    "base_arch",
+    "FmnistLeNet",
     "FmnistResNet",
     "FmnistVGG",
     "build_offline_net",
@@ -125,39 +128,67 @@ class FmnistResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-OFFLINE_ARCHS: dict[str, type[nn.Module]] = {"fmnist_vgg": FmnistVGG, "fmnist_resnet": FmnistResNet}
+class FmnistLeNet(nn.Module):
+    """LeNet-style judge: 5x5 convolutions and max pooling, no batch norm, two dense layers.
 
-#: Adversarially trained variants (L2 PGD; the budget is on their cards): same
-#: architecture as their standard twin, different weights.
-ROBUST_VARIANTS: dict[str, str] = {"fmnist_vgg_robust": "fmnist_vgg",
-                                   "fmnist_resnet_robust": "fmnist_resnet"}
+    64x64 -> 2x2 average pool (32x32, LeNet-5's input size) -> conv1 (5x5, 24) -> pool (16x16)
+    -> conv2 (5x5, 48) -> pool (8x8) -> conv3 (3x3, 96) -> pool3 (4x4) -> flatten
+    -> fc1 (256) -> dropout -> fc.
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96), hidden: int = 256,
+                 num_classes: int = 10, in_channels: int = 1, dropout: float = 0.3) -> None:
+        super().__init__()
+        w1, w2, w3 = widths
+        self.downsample = nn.AvgPool2d(2)
+
+        def stage(cin: int, cout: int, k: int) -> nn.Sequential:
+            return nn.Sequential(OrderedDict(
+                [("conv", nn.Conv2d(cin, cout, k, padding=k // 2)), ("relu", nn.ReLU())]))
+
+        self.conv1 = stage(in_channels, w1, 5)
+        self.pool1 = nn.MaxPool2d(2)
+        self.conv2 = stage(w1, w2, 5)
+        self.pool2 = nn.MaxPool2d(2)
+        self.conv3 = stage(w2, w3, 3)
+        self.pool3 = nn.MaxPool2d(2)
+        self.fc1 = nn.Sequential(OrderedDict(
+            [("linear", nn.Linear(w3 * 16, hidden)), ("relu", nn.ReLU())]))
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.conv1(self.downsample(x)))
+        x = self.pool3(self.conv3(self.pool2(self.conv2(x))))
+        return self.fc(self.dropout(self.fc1(torch.flatten(x, 1))))
 
 
-def base_arch(name: str) -> str:
-    """The architecture of an offline model name (a robust variant maps to its twin)."""
-    return ROBUST_VARIANTS.get(name, name)
+OFFLINE_ARCHS: dict[str, type[nn.Module]] = {"fmnist_vgg": FmnistVGG, "fmnist_resnet": FmnistResNet,
+                                             "fmnist_lenet": FmnistLeNet}
+
+def build_offline_net(arch: str, **kwargs) -> nn.Module:
+    """Instantiate the architecture ``arch`` (an :data:`OFFLINE_ARCHS` key; random weights).
+    Which model has which architecture is a relation of the zoo (``ModelSpec.architecture``)."""
+    return OFFLINE_ARCHS[arch](**kwargs)
 
 
-def build_offline_net(name: str, **kwargs) -> nn.Module:
-    """Instantiate the architecture of ``name`` (random weights)."""
-    return OFFLINE_ARCHS[base_arch(name)](**kwargs)
-
-
-_DEFAULT_LAYERS = {"fmnist_vgg": "block4", "fmnist_resnet": "layer4"}
+_DEFAULT_LAYERS = {"fmnist_vgg": "block4", "fmnist_resnet": "layer4", "fmnist_lenet": "pool3"}
 
 
 def offline_layers(name: str) -> list[str]:
-    """Layer catalogue (dotted module names in forward order, then "logits")."""
-    name = base_arch(name)
+    """Layer catalogue of an architecture (dotted module names in forward order, then
+    "logits")."""
     if name == "fmnist_vgg":
         layers = [s for i in range(1, 5) for s in (f"block{i}.relu1", f"block{i}")]
     elif name == "fmnist_resnet":
         layers = ["stem"] + [s for i in range(1, 5) for s in (f"layer{i}.0.relu1", f"layer{i}")]
+    elif name == "fmnist_lenet":
+        layers = ["conv1", "conv2", "conv3", "pool3"]
     else:
         raise KeyError(name)
     return layers + ["logits"]
 
 
 def offline_default_layer(name: str) -> str:
-    """The deepest convolutional block of an offline net (used for feature inversion)."""
-    return _DEFAULT_LAYERS[base_arch(name)]
+    """The deepest convolutional block of an architecture (used for feature inversion)."""
+    return _DEFAULT_LAYERS[name]

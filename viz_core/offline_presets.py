@@ -68,14 +68,17 @@ from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
-from viz_core.offline_nets import ROBUST_VARIANTS, base_arch
 from viz_core.samples import default_sample
 from viz_core.schemes import OFFLINE_SCHEMES, SCHEME_REGISTRY, scheme_key
 from viz_core.transforms import Octave
+from viz_core.zoo import available_models, twin_of
 
+#: The standard pair, whose presets were tuned (the zoo's "offline" pair).
 OFFLINE_MODELS = ["fmnist_vgg", "fmnist_resnet"]
-#: Every offline model with presets: the standard pair and its robust variants.
-OFFLINE_PRESET_MODELS = OFFLINE_MODELS + ["fmnist_vgg_robust", "fmnist_resnet_robust"]
+#: Every offline model with presets (the zoo's ``ModelSpec.presets``): the standard pair and
+#: its robust twins.
+OFFLINE_PRESET_MODELS = [s.name for s in available_models()
+                         if s.family == "offline" and s.presets]
 OFFLINE_TASKS = ["am", "inversion"]
 #: Display title of each scheme (the registry's label).
 SCHEME_TITLES = {k: SCHEME_REGISTRY[k].label for k in OFFLINE_SCHEMES}
@@ -169,13 +172,14 @@ PRESETS: dict[str, dict[str, TaskPreset]] = {
 }
 
 
-#: The robust variants (:data:`viz_core.offline_nets.ROBUST_VARIANTS`) keep their
+#: The robust twins (``twin_of(name, "standard")``) keep their
 #: architecture's presets, except that activation maximization maximises the class's
 #: log-probability: with the logit, Coat and Shirt pre-images of both robust networks were
 #: read as Pullover by the network that made them (3 seeds, every scheme); with the
 #: log-probability, all ten classes were reached and recognised by the other robust network
 #: (1 seed, TV and fluid-elastic Sobolev, both directions).
-for _robust, _base in ROBUST_VARIANTS.items():
+for _robust in [m for m in OFFLINE_PRESET_MODELS if get_spec(m).robust]:
+    _base = twin_of(_robust, "standard")
     PRESETS[_robust] = {**PRESETS[_base],
                         "am": replace(PRESETS[_base]["am"], class_score="log_prob")}
 
@@ -183,10 +187,12 @@ for _robust, _base in ROBUST_VARIANTS.items():
 def task_preset(model: str, task: str) -> TaskPreset:
     """The :class:`TaskPreset` of ``model`` and ``task``; VizError for unknown ones.
 
-    Another variant of an offline architecture uses that architecture's presets
-    (:func:`viz_core.offline_nets.base_arch`): same network, different weights."""
+    Another zoo model uses the presets its spec names (``ModelSpec.presets``)."""
     if model not in PRESETS:
-        model = base_arch(model)
+        try:
+            model = get_spec(model).presets or model
+        except VizError:
+            pass
     if model not in PRESETS:
         raise VizError(f"no offline preset for model {model!r}; known: "
                        f"{', '.join(OFFLINE_PRESET_MODELS)}", field="model")

@@ -53,6 +53,7 @@ from viz_core.kernels import KernelSpec
 from viz_core.samples import first_sample
 from viz_core.schemes import FIG1_ROWS, FIG1_SCHEMES, PAPER_INVERSION_SCHEMES
 from viz_core.transforms import Octave
+from viz_core.zoo import twin_of
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
 TABLE1_TV = 0.1          # viz_core.evaluation.protocol.TV_LAMBDA
@@ -62,7 +63,7 @@ OFFLINE_FIG4_STAGES = ((200, 1.0), (120, 0.4), (80, 0.15))
 DAISY = 985
 OFFLINE_AM_CLASS = 9     # Fashion-MNIST "Ankle boot": plenty of structure at 64x64
 OFFLINE_AM_CLASS_2 = 8   # "Bag"
-OFFLINE_SECOND = "fmnist_resnet"
+OFFLINE_SECOND = twin_of("fmnist_vgg", "pair")  # the offline pair's second network
 
 # The paper's octave recipes (Sec. 3.1): (scale, steps, tau) per stage
 OCTAVES = {

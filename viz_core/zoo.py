@@ -1,10 +1,11 @@
 """The zoo's entries: what each model is, where its weights live, its layer catalogue.
 
 Static descriptions (:class:`ModelSpec`) of the offline Fashion-MNIST networks shipped in
-``assets/`` and of the torchvision ImageNet networks, the builders of their modules, and
-the catalogue of layers worth visualising with the paper's keras layer names as aliases
-(Sec. 3). Loading, preprocessing and feature extraction are in :mod:`viz_core.models`,
-which re-exports everything public here.
+``assets/`` and of the torchvision ImageNet networks, with their relations (architecture,
+twins, judge, presets' family: :func:`twin_of`, :func:`judge_for`, :func:`pair`), the
+builders of their modules, and the catalogue of layers worth visualising with the paper's
+keras layer names as aliases (Sec. 3). Loading, preprocessing and feature extraction are in
+:mod:`viz_core.models`, which re-exports everything public here.
 """
 
 from __future__ import annotations
@@ -46,36 +47,72 @@ class ModelSpec:
     paper: bool
     probe_size: int = 64  # smallest convenient input size for shape probes
     weights_enum: str = ""  # torchvision weights enum, e.g. "VGG19_Weights"
+    # -- relations (names of other entries; "" = none) --------------------------------
+    #: the module's architecture (:data:`viz_core.offline_nets.OFFLINE_ARCHS` key or
+    #: torchvision builder); models of one architecture differ only in their weights
+    architecture: str = ""
+    #: "visualised" (shown in the pages) or "judge" (only classifies others' pictures)
+    role: str = "visualised"
+    #: adversarially trained (L2 PGD; the budget is on the card)
+    robust: bool = False
+    #: the benchmark pair it belongs to (:func:`pair`): two architectures, same data and recipe
+    pair: str = ""
+    #: the same architecture with the other training recipe (standard <-> robust)
+    robust_twin: str = ""
+    #: the independent judge of its pre-images (Sec. 3.2's recognisability measure): another
+    #: architecture family, another training run and split, standard training
+    judge: str = ""
+    #: whose tuned offline presets it uses (:mod:`viz_core.offline_presets`)
+    presets: str = ""
 
 
-def _tv(name: str, enum: str, default_layer: str, description: str, paper: bool) -> ModelSpec:
+def _tv(name: str, enum: str, default_layer: str, description: str, paper: bool,
+        pair: str = "") -> ModelSpec:
     return ModelSpec(name, "torchvision", 224, 3, IMAGENET_MEAN, IMAGENET_STD, default_layer,
-                     description, paper, 64, enum)
+                     description, paper, 64, enum, architecture=name, pair=pair)
 
 
-def _offline(name: str, description: str) -> ModelSpec:
+#: The independent judge of the offline networks (issue 19): a LeNet-family classifier,
+#: standard training, its own seed and training split (its card in assets/models).
+OFFLINE_JUDGE = "fmnist_lenet_judge"
+
+
+def _offline(name: str, architecture: str, description: str, *, robust: bool = False,
+             pair: str = "", robust_twin: str = "", role: str = "visualised",
+             presets: str = "") -> ModelSpec:
     return ModelSpec(name, "offline", 64, 1, FMNIST_MEAN, FMNIST_STD,
-                     offline_default_layer(name), description, False, 64)
+                     offline_default_layer(architecture), description, False, 64,
+                     architecture=architecture, role=role, robust=robust, pair=pair,
+                     robust_twin=robust_twin, judge="" if role == "judge" else OFFLINE_JUDGE,
+                     presets="" if role == "judge" else presets or name)
 
 
 _SPECS: dict[str, ModelSpec] = {
     s.name: s
     for s in [
-        _offline("fmnist_vgg", "VGG-style plain CNN trained on Fashion-MNIST (64x64 grey), "
-                               "shipped offline; the default model"),
-        _offline("fmnist_resnet", "small ResNet (basic blocks) trained on Fashion-MNIST "
-                                  "(64x64 grey), shipped offline"),
-        _offline("fmnist_vgg_robust", "fmnist_vgg adversarially trained (L2 PGD): perceptually "
-                                      "aligned gradients, recognisable pre-images"),
-        _offline("fmnist_resnet_robust", "fmnist_resnet adversarially trained (L2 PGD), "
-                                         "the robust twin of fmnist_resnet"),
+        _offline("fmnist_vgg", "fmnist_vgg", "VGG-style plain CNN trained on Fashion-MNIST "
+                 "(64x64 grey), shipped offline", pair="offline",
+                 robust_twin="fmnist_vgg_robust"),
+        _offline("fmnist_resnet", "fmnist_resnet", "small ResNet (basic blocks) trained on "
+                 "Fashion-MNIST (64x64 grey), shipped offline", pair="offline",
+                 robust_twin="fmnist_resnet_robust"),
+        _offline("fmnist_vgg_robust", "fmnist_vgg", "fmnist_vgg adversarially trained (L2 PGD):"
+                 " perceptually aligned gradients, recognisable pre-images", robust=True,
+                 pair="robust", robust_twin="fmnist_vgg"),
+        _offline("fmnist_resnet_robust", "fmnist_resnet", "fmnist_resnet adversarially trained "
+                 "(L2 PGD), the robust twin of fmnist_resnet", robust=True, pair="robust",
+                 robust_twin="fmnist_resnet"),
+        _offline(OFFLINE_JUDGE, "fmnist_lenet", "LeNet-family classifier of Fashion-MNIST "
+                 "(64x64 grey), standard training, its own split: the independent judge of "
+                 "the other offline models' pictures", role="judge"),
         _tv("vgg19", "VGG19_Weights", "features.29",
-            "VGG19 (ImageNet); the paper's main network, block5_conv1 = features.29", True),
+            "VGG19 (ImageNet); the paper's main network, block5_conv1 = features.29", True,
+            pair="imagenet"),
         _tv("resnet50", "ResNet50_Weights", "layer3.5",
             "ResNet50 (ImageNet, torchvision IMAGENET1K_V2 weights); used in the paper", True),
         _tv("densenet121", "DenseNet121_Weights", "features.denseblock4.denselayer12.norm1",
             "DenseNet121 (ImageNet); used in the paper, conv5_block12_0_bn = "
-            "features.denseblock4.denselayer12.norm1", True),
+            "features.denseblock4.denselayer12.norm1", True, pair="imagenet"),
         _tv("resnet18", "ResNet18_Weights", "layer3.1", "ResNet18 (ImageNet), small and fast",
             False),
         _tv("googlenet", "GoogLeNet_Weights", "inception4c",
@@ -84,6 +121,66 @@ _SPECS: dict[str, ModelSpec] = {
             "MobileNetV3 small (ImageNet), the fastest network here", False),
     ]
 }
+
+
+
+# ----------------------------------------------------------------------------- relations
+
+#: The benchmark pairs' names, in the order of their members in the registry.
+PAIR_NAMES = ("offline", "robust", "imagenet")
+TWIN_KINDS = ("pair", "robust", "standard")
+#: How the pages name the network of the same data and recipe (never "independent").
+TWIN_LABEL = "twin network (same data and recipe)"
+JUDGE_LABEL = "independent judge"
+
+
+def pair(name: str) -> tuple[str, str]:
+    """The two networks of a benchmark pair (``offline``, ``robust``, ``imagenet``): two
+    architectures trained on the same data with the same recipe (Table 1's A and B)."""
+    members = tuple(s.name for s in _SPECS.values() if s.pair == name)
+    if len(members) != 2:
+        raise VizError(f"unknown pair {name!r}; known: {', '.join(PAIR_NAMES)}", field="pair")
+    return members  # type: ignore[return-value]
+
+
+def twin_of(name: str, kind: str = "pair") -> str | None:
+    """A related network of ``name`` (None when it has none).
+
+    ``kind``: ``"pair"`` the other architecture of its benchmark pair, trained on the same
+    data with the same recipe (the pages' "twin network"; it shares features with ``name``
+    and over-reads its pictures, so it is no judge); ``"robust"`` the adversarially trained
+    twin of the same architecture (itself when robust); ``"standard"`` the standard twin
+    (itself when standard)."""
+    spec = get_spec(name)
+    if kind == "pair":
+        if not spec.pair:
+            return None
+        return next(m for m in pair(spec.pair) if m != name)
+    if kind in ("robust", "standard"):
+        if spec.robust == (kind == "robust"):
+            return name
+        return spec.robust_twin or None
+    raise VizError(f"unknown twin kind {kind!r}; allowed: {', '.join(TWIN_KINDS)}",
+                   field="kind")
+
+
+def judge_for(name: str) -> str | None:
+    """The independent judge of ``name``'s pictures (Sec. 3.2's recognisability measure):
+    the offline networks' LeNet-family judge; None for the others (the ImageNet Table 1
+    judges with the other network of the paper's pair, :func:`twin_of`)."""
+    return get_spec(name).judge or None
+
+
+def presets_of(name: str) -> str:
+    """The model whose tuned offline presets ``name`` uses ("" for none)."""
+    return get_spec(name).presets
+
+
+def visualised_models(family: str = "") -> list[str]:
+    """Zoo entries shown in the pages (judges left out), optionally of one family."""
+    return [s.name for s in _SPECS.values()
+            if s.role == "visualised" and (not family or s.family == family)]
+
 
 def assets_dir() -> Path:
     """Folder with offline weights and samples (``$DEMONS_VIZ_ASSETS`` overrides)."""
@@ -203,7 +300,7 @@ _CATALOGUES = {
 def layer_catalogue(spec: ModelSpec, net: nn.Module) -> tuple[list[str], dict[str, str]]:
     """(layers worth visualising, paper alias -> layer) of a zoo model (Sec. 3)."""
     if spec.family == "offline":
-        return offline_layers(spec.name), {}
+        return offline_layers(spec.architecture), {}
     layers, aliases = _CATALOGUES[spec.name](net)
     aliases["predictions"] = "logits"
     return layers + ["logits"], aliases
@@ -224,7 +321,7 @@ def build_torchvision(spec: ModelSpec, weights=None, aux: bool = False) -> nn.Mo
 def build_net(spec: ModelSpec, aux: bool = False) -> nn.Module:
     """A zoo network with random weights (the caller seeds the generator)."""
     if spec.family == "offline":
-        return build_offline_net(spec.name)
+        return build_offline_net(spec.architecture)
     return build_torchvision(spec, aux=aux)
 
 

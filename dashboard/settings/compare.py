@@ -28,6 +28,17 @@ _SHARED = ("model", "weights", "task", "target", "layer", "channel", "unit_on", 
            "seed", "every", "device", "class_score")
 
 
+def _preset_layer(model: str) -> str:
+    """The tuned inversion preset's layer of ``model`` (the middle block: ``block2`` of the
+    VGGs, ``layer2`` of the ResNets); ``block2`` for a model without offline presets."""
+    from viz_core.offline_presets import task_preset
+
+    try:
+        return task_preset(model, "inversion").layer or "block2"
+    except VizError:
+        return "block2"
+
+
 @functools.cache
 def _defaults() -> Settings:
     pg = playground_defaults()
@@ -37,7 +48,7 @@ def _defaults() -> Settings:
         # boot from the middle block, jitter 0, with the tuned inversion schedule of
         # viz_core.offline_presets (tau 5 -> 2.5 -> 1 over 100 + 60 + 40 steps)
         "task": "inversion",
-        "layer": "block2",
+        "layer": _preset_layer(str(pg["model"])),
         "image": "fmnist/0_ankle_boot.png",
         "jitter": 0.0,
         "target": 9,

@@ -68,8 +68,8 @@ def _boxes_overlap(a: dict, b: dict) -> bool:
 
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_metric_area_has_no_overlapping_or_cut_text(server, browser, size):
-    page = _open(browser, f"{server}/Playground?task=inversion&layer=block2&steps=6&every=3"
-                          f"", size)
+    page = _open(browser, f"{server}/Playground?model=fmnist_vgg_robust&task=inversion"
+                          "&layer=block2&steps=6&every=3", size)
     _run_and_wait(page)
     main = page.get_by_test_id("stMain")
     images = main.get_by_test_id("stImage")

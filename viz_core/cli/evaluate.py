@@ -10,7 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from viz_core import models
+from viz_core import models, zoo
+from viz_core.class_prior import INITS
 from viz_core.cli.common import (
     add_device,
     add_threads,
@@ -43,8 +44,8 @@ DESCRIPTION = ("Reconstruct N images from a layer of network A with every regula
                "method, classify the 8-bit reconstructions with network B (and vice versa) "
                "and write top-1/top-5 tables (CSV, Markdown), a plotly bar chart (HTML) and "
                "metrics. With --benchmark recognisability: class pre-images of A judged by "
-               "B (AM transfer) and inversion from every layer against the flat-image floor "
-               "and chance levels (CSV, Markdown).")
+               "the independent judge and by B (AM transfer) and inversion from every layer "
+               "against the flat-image floor and chance levels (CSV, Markdown).")
 BENCHMARKS = ("table1", "recognisability")
 
 
@@ -104,6 +105,10 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--seeds", type=int_arg, default=3,
                    help="recognisability: seeds per class and scheme (AM transfer; 3)")
     e.add_argument("--classes", help="recognisability: comma-separated class indices (all)")
+    e.add_argument("--init", choices=INITS, default="noise",
+                   help="recognisability: AM start, the paper's noise (default) or "
+                        "class_conditional (a Gaussian fitted to the class's training images, "
+                        "a data prior reported as its own setting)")
     e.add_argument("--parts", default=",".join(rc.PARTS),
                    help="recognisability: am, inversion or both (default)")
     e.add_argument("--inversion-layers",
@@ -168,6 +173,9 @@ def run_table1(args: argparse.Namespace) -> int:
                                executor=args.executor, refs=refs,
                                ray_address=args.ray_address)
     judges = {f"{a.spec.name} -> {b.spec.name}": b, f"{b.spec.name} -> {a.spec.name}": a}
+    judge = _independent_judge(a.spec.name, device if args.executor != "ray" else "cpu")
+    if judge is not None:
+        judges[f"independent judge ({judge.spec.name})"] = judge
     result["floors"] = table1_floors(judges, images, settings.n)
     stem = args.name or f"table1_{args.pair}"
     paths = write_table1(result, out, stem, command=command_line(args),
@@ -177,6 +185,15 @@ def run_table1(args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(str(p) for p in paths)} "
           f"({result['wall_seconds'] / 60:.1f} min)")
     return 0
+
+
+def _independent_judge(name: str, device) -> models.LoadedModel | None:
+    """The zoo's independent judge of ``name`` (:func:`viz_core.zoo.judge_for`) when its
+    weights are shipped here, else None."""
+    judge = zoo.judge_for(name)
+    if judge is None or models.weights_status(judge) != "offline":
+        return None
+    return models.load_model(judge, device=device)
 
 
 def _image_set(args: argparse.Namespace, a: models.LoadedModel, b: models.LoadedModel,
@@ -228,7 +245,7 @@ def run_recognisability(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     ma, mb = args.models or rc.PAIRS[args.pair]
     st = rc.RecognisabilitySettings(
-        seeds=args.seeds, classes=_int_list(args.classes, "--classes"),
+        seeds=args.seeds, classes=_int_list(args.classes, "--classes"), init=args.init,
         schemes=list(OFFLINE_SCHEMES) if args.methods is None else pr.method_keys(args.methods),
         steps=args.steps, parts=tuple(p.strip() for p in args.parts.split(",") if p.strip()),
         layers=[v.strip() for v in args.inversion_layers.split(",")]
@@ -237,21 +254,25 @@ def run_recognisability(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     a = models.load_model(ma, weights=args.weights_a, device=device, seed=args.seed)
     b = models.load_model(mb, weights=args.weights_b, device=device, seed=args.seed + 1)
+    judge = _independent_judge(ma, device)
     images = None
     if "inversion" in st.parts:
         images = _image_set(args, a, b, args.n) if (args.n is not None or args.images) else \
             rc.shipped_imageset(a.classes)
     with progress_bar(rc.total_steps(a, b, st), "recognisability", args.quiet) as bar:
-        result = rc.run_recognisability(a, b, images, st, progress=bar.update)
+        result = rc.run_recognisability(a, b, images, st, progress=bar.update, judge=judge)
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     layers = ", ".join(st.layers) if st.layers else "every layer of each catalogue"
     steps = f"{st.steps} steps" if st.steps else "the tuned presets' schedules"
     parts = []
     if "am" in st.parts:
-        parts.append(f"AM transfer over {st.seeds} seed(s)")
+        parts.append(f"AM transfer over {st.seeds} seed(s) from the "
+                     f"{'paper' + chr(39) + 's noise' if st.init == 'noise' else st.init} start")
     if "inversion" in st.parts:
         parts.append(f"inversion (the presets' seed) from layers: {layers}")
-    text = (f"Settings: models {a.label} and {b.label}; schemes {', '.join(st.schemes)}; "
+    text = (f"Settings: models {a.label} and {b.label}; independent judge "
+            f"{judge.label if judge else 'none (the twin judges)'}; "
+            f"schemes {', '.join(st.schemes)}; "
             f"{'; '.join(parts)}; {steps}; pre-images and "
             "reconstructions quantised to 8 bits before classification.")
     stem = args.name or f"recognisability_{args.pair}"

@@ -45,8 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int_arg, default=8,
                    help="most cells in one batched forward/backward pass")
     p.add_argument("--judge", default="auto",
-                   help="independent classifier for AM: auto (the other offline model), "
-                        "none, or a zoo name")
+                   help="classifier of AM pre-images: auto (the independent judge, "
+                        "fmnist_lenet_judge for the offline models), none, or a zoo name")
     p.add_argument("--format", choices=("auto", "parquet", "csv"), default="auto")
     p.add_argument("--threads", type=int_arg, default=0,
                    help="torch CPU threads per batch (0: default)")

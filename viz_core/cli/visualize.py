@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from viz_core import engine
+from viz_core.class_prior import INITS
 from viz_core.cli.common import (
     GRAD_NORMS,
     TASKS,
@@ -41,7 +42,7 @@ DESCRIPTION = None
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
                  "tv", "tv_eps", "step_size", "steps", "jitter", "seed", "grad_norm",
                  "device", "every", "elastic_every", "optimizer", "octave_mode", "class_score",
-                 "objective")
+                 "objective", "init")
 
 
 def add_config_arguments(v: argparse.ArgumentParser) -> None:
@@ -89,6 +90,11 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--optimizer", choices=OPTIMIZERS,
                    help="demons: the paper's step rule (default); adam: Adam's direction, "
                         "filtered by the fluid kernel, elastic kernel on the image")
+    v.add_argument("--init", choices=INITS,
+                   help="start: noise (the paper's small noise around the mean image, default) "
+                        "or class_conditional (a draw from a Gaussian fitted to the target "
+                        "class's Fashion-MNIST training images, Santurkar et al. 2019: a data "
+                        "prior, its own setting)")
     v.add_argument("--octave-mode", choices=OCTAVE_MODES,
                    help="absolute scales (default) or deepdraw's compounding zoom")
     add_device(v, default=None)

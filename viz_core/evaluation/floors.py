@@ -73,9 +73,10 @@ def floors_section(rows: list[dict], command: str = "") -> list[str]:
     """The Markdown section of a Table 1 report that states the floors (lines)."""
     out = [FLOORS_HEADING, "",
            "A flat image at the set's mean grey, quantised to 8 bits, judged by the other "
-           "network (it predicts one class for every image), its PSNR / SSIM against the "
-           "originals, and chance levels. A method that does not beat these has not "
-           "reconstructed anything the other network can use.", ""]
+           "network and by the independent judge (each predicts one class for every "
+           "image), its PSNR / SSIM against the originals, and chance levels. A method "
+           "that does not beat these has not reconstructed anything the other network "
+           "can use.", ""]
     if command:
         out += [f"Command: `{command}`", ""]
     return out + [floors_markdown(rows), ""]

@@ -37,7 +37,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from viz_core import models
+from viz_core import models, zoo
 from viz_core.config import RunConfig, scheme_config
 from viz_core.devices import resolve_device
 from viz_core.engine import run
@@ -61,13 +61,10 @@ OFFLINE_STEP_SIZE = 20.0
 TV_LAMBDA = 0.1
 TV_EPS = 0.05
 
-#: Network pairs ((model A, layer), (model B, layer)); layer None = the model's deepest
-#: block. "robust": the adversarially trained offline models (issue 11), once in assets/.
-PAIRS = {
-    "offline": (("fmnist_vgg", None), ("fmnist_resnet", None)),
-    "robust": (("fmnist_vgg_robust", None), ("fmnist_resnet_robust", None)),
-    "imagenet": (("vgg19", "block5_conv1"), ("densenet121", "conv5_block12_0_bn")),
-}
+#: The paper's Table 1 layers (Sec. 3.2); other models use their deepest block (None).
+TABLE1_LAYERS = {"vgg19": "block5_conv1", "densenet121": "conv5_block12_0_bn"}
+#: Network pairs ((model A, layer), (model B, layer)) of :func:`viz_core.zoo.pair`.
+PAIRS = {p: tuple((m, TABLE1_LAYERS.get(m)) for m in zoo.pair(p)) for p in zoo.PAIR_NAMES}
 OFFLINE_PAIR = PAIRS["offline"]
 IMAGENET_PAIR = PAIRS["imagenet"]
 DIRECTIONS = ("both", "ab", "ba")

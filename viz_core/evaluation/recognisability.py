@@ -6,8 +6,12 @@ The judge is the measure of the paper's Table 1 (Sec. 3.2): a second network cla
 * **AM transfer.** For every class and scheme (the tuned offline presets,
   :mod:`viz_core.offline_presets`) and several seeds, activation maximization of the class
   logit of A (eq. 4, update of eq. 18); the pre-image is quantised to uint8 and classified
-  by B and by A itself. Per scheme: B's and A's top-1 over the classes, A's own confidence
-  (softmax probability of the target), next to the chance level (1 / classes).
+  by the independent judge (:func:`viz_core.zoo.judge_for`: another architecture family,
+  another training run and split), by B (A's twin: same data and recipe, which shares A's
+  features and over-reads its pictures) and by A itself. Per scheme: the judge's, B's and
+  A's top-1 over the classes, A's own confidence (softmax probability of the target), next
+  to the floors: chance (1 / classes) and the classes the judge gives a flat image at the
+  training set's mean intensity.
 * **Inversion quality.** For every layer of A's catalogue and every scheme, feature
   inversion (eq. 3) of a set of images; per layer the best scheme by PSNR with its PSNR,
   SSIM and B's top-1 / top-5 of the 8-bit reconstruction. Beside them the floors a
@@ -30,6 +34,7 @@ import numpy as np
 import torch
 
 from viz_core import models
+from viz_core.class_prior import INITS
 from viz_core.config import RunConfig
 from viz_core.engine import run_to_end
 from viz_core.errors import VizError
@@ -38,25 +43,26 @@ from viz_core.evaluation.imagesets import ImageSet
 from viz_core.images import load_image
 from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.metrics import psnr, ssim
-from viz_core.offline_nets import base_arch
 from viz_core.offline_presets import OFFLINE_SCHEMES, PRESETS, offline_config
 from viz_core.samples import fmnist_samples, sample_folder
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key
+from viz_core.zoo import pair, presets_of
 
-#: The network pairs of the benchmark: standard and adversarially trained offline models.
-PAIRS = {"offline": ("fmnist_vgg", "fmnist_resnet"),
-         "robust": ("fmnist_vgg_robust", "fmnist_resnet_robust")}
+#: The network pairs of the benchmark (:func:`viz_core.zoo.pair`): standard and
+#: adversarially trained offline models.
+PAIRS = {p: pair(p) for p in ("offline", "robust")}
 PARTS = ("am", "inversion")
 
 
 def preset_architecture(name: str) -> str:
-    """The model whose offline presets ``name`` uses: itself, its architecture's twin
-    (robust variants, :func:`viz_core.offline_nets.base_arch`), or its card's
+    """The model whose offline presets ``name`` uses: the zoo's ``ModelSpec.presets``
+    (itself for the pairs), or for a model outside the zoo its card's
     ``base_architecture``."""
-    if name in PRESETS:  # the standard pair and the robust variants have their own
-        return name
-    if base_arch(name) in PRESETS:
-        return base_arch(name)
+    try:
+        if presets_of(name) in PRESETS:
+            return presets_of(name)
+    except VizError:  # not in the zoo: its card may name the architecture
+        pass
     card = models.assets_dir() / "models" / f"{name}.json"
     base = json.loads(card.read_text()).get("base_architecture") if card.is_file() else None
     if base not in PRESETS:
@@ -86,6 +92,7 @@ class RecognisabilitySettings:
     steps: int | None = None
     layers: list[str] | None = None
     parts: tuple[str, ...] = PARTS
+    init: str = "noise"  # AM start: the paper's noise, or "class_conditional" (a data prior)
 
     def validate(self) -> RecognisabilitySettings:
         if self.seeds < 1:
@@ -93,6 +100,8 @@ class RecognisabilitySettings:
         if self.steps is not None and self.steps < 1:
             raise VizError(f"steps must be >= 1, got {self.steps}", field="steps")
         self.schemes = [scheme_key(s) for s in self.schemes]
+        if self.init not in INITS:
+            raise VizError(f"init must be one of {', '.join(INITS)}", field="init")
         bad = [p for p in self.parts if p not in PARTS]
         if bad or not self.parts:
             raise VizError(f"parts must be among {', '.join(PARTS)}", field="parts")
@@ -104,47 +113,74 @@ def _judge(model: models.LoadedModel, images: np.ndarray | torch.Tensor) -> torc
     return classify(model, quantize(images))
 
 
+def flat_verdict(judge: models.LoadedModel) -> dict:
+    """The AM floor of a judge: the class it gives a flat image at the training set's mean
+    intensity (a picture with nothing in it is "recognised" as that one class)."""
+    size = judge.spec.input_size
+    flat = np.full((1, judge.spec.channels, size, size), float(np.mean(judge.spec.mean)),
+                   np.float32)
+    top = int(_judge(judge, flat).argmax())
+    return {"flat_class": judge.classes[top], "flat_recognised": 1}
+
+
+def _per_seed(samples: list[dict], key: str, seeds: int) -> list[int]:
+    """Per seed: how many samples' ``key`` prediction is their target."""
+    return [sum(r[key] == r["target"] for r in samples if r["seed"] == k) for k in range(seeds)]
+
+
 def am_transfer(a: models.LoadedModel, b: models.LoadedModel, st: RecognisabilitySettings,
-                progress: Callable[[int], None] | None = None) -> tuple[list[dict], list[dict]]:
-    """AM of every class x scheme x seed on ``a``, judged by ``b`` and ``a``: (rows per
-    scheme, rows per sample)."""
+                progress: Callable[[int], None] | None = None,
+                judge: models.LoadedModel | None = None) -> tuple[list[dict], list[dict]]:
+    """AM of every class x scheme x seed on ``a``, judged by ``judge`` (the independent
+    judge; ``b`` when None), ``b`` (the twin) and ``a``: (rows per scheme, rows per
+    sample)."""
+    judge = judge or b
     classes = st.classes if st.classes is not None else list(range(len(a.classes)))
     direction = f"{a.spec.name} -> {b.spec.name}"
     samples: list[dict] = []
     for seed in range(st.seeds):
-        cfgs = [replace(_tuned(a.spec.name, s, "am", st.steps, target=c), seed=seed)
+        cfgs = [replace(_tuned(a.spec.name, s, "am", st.steps, target=c), seed=seed,
+                        init=st.init)
                 for s in st.schemes for c in classes]
         res = run_to_end(cfgs, a, keep_frames=False, every=cfgs[0].total_steps,
                          progress=_ticker(progress))
         imgs = res.final.images
         lb, la = _judge(b, imgs), _judge(a, imgs)
-        pa = torch.softmax(la, 1)
-        pb = torch.softmax(lb, 1)
+        lj = lb if judge is b else _judge(judge, imgs)
+        pa, pb, pj = (torch.softmax(v, 1) for v in (la, lb, lj))
         for i, c in enumerate(cfgs):
             samples.append({"direction": direction, "scheme": c.name, "seed": seed,
-                            "target": c.target, "pred_other": int(lb[i].argmax()),
+                            "target": c.target, "pred_judge": int(lj[i].argmax()),
+                            "pred_other": int(lb[i].argmax()),
                             "pred_self": int(la[i].argmax()),
                             "conf_self": float(pa[i, c.target]),
                             "conf_other": float(pb[i, c.target]),
+                            "conf_judge": float(pj[i, c.target]),
                             "diverged": res.final.diverged[i] is not None})
     chance = chance_levels(len(a.classes))
+    flat = flat_verdict(judge)
     rows = []
     for s in st.schemes:
         mine = [r for r in samples if r["scheme"] == s]
-        hit_o = [r["pred_other"] == r["target"] for r in mine]
-        per_seed = [sum(r["pred_other"] == r["target"] for r in mine if r["seed"] == k)
-                    for k in range(st.seeds)]
-        rows.append({"direction": direction, "model": a.spec.name, "judge": b.spec.name,
-                     "scheme": s, "label": SCHEME_REGISTRY[s].title,
+
+        twin, judged = (_per_seed(mine, key, st.seeds) for key in ("pred_other", "pred_judge"))
+        rows.append({"direction": direction, "model": a.spec.name, "judge": judge.spec.name,
+                     "twin": b.spec.name, "scheme": s, "label": SCHEME_REGISTRY[s].title,
                      "classes": len(classes), "seeds": st.seeds,
-                     "top1_other": 100 * mean_finite(hit_o),
+                     "top1_judge": 100 * mean_finite([r["pred_judge"] == r["target"]
+                                                      for r in mine]),
+                     "judge_recognised_mean": float(np.mean(judged)),
+                     "judge_recognised_min": int(min(judged)),
+                     "conf_judge": mean_finite([r["conf_judge"] for r in mine]),
+                     "top1_other": 100 * mean_finite([r["pred_other"] == r["target"]
+                                                      for r in mine]),
                      "top1_self": 100 * mean_finite([r["pred_self"] == r["target"]
                                                      for r in mine]),
                      "conf_self": mean_finite([r["conf_self"] for r in mine]),
                      "conf_other": mean_finite([r["conf_other"] for r in mine]),
-                     "recognised_mean": float(np.mean(per_seed)),
-                     "recognised_min": int(min(per_seed)),
-                     "chance_top1": chance["chance_top1"],
+                     "recognised_mean": float(np.mean(twin)),
+                     "recognised_min": int(min(twin)),
+                     "chance_top1": chance["chance_top1"], **flat,
                      "diverged": sum(r["diverged"] for r in mine)})
     return rows, samples
 
@@ -164,16 +200,19 @@ def model_layers(model: models.LoadedModel, names: Sequence[str] | None) -> list
 
 def inversion_quality(a: models.LoadedModel, b: models.LoadedModel, images: ImageSet,
                       st: RecognisabilitySettings,
-                      progress: Callable[[int], None] | None = None) -> list[dict]:
+                      progress: Callable[[int], None] | None = None,
+                      judge: models.LoadedModel | None = None) -> list[dict]:
     """Invert ``images`` from every layer of ``a`` with every scheme; judge the 8-bit
-    reconstructions with ``b``. One row per layer and scheme (``best`` marks the layer's
-    best scheme by mean PSNR), with the floors and chance levels in every row."""
+    reconstructions with ``judge`` (the independent judge; ``b`` when None) and ``b``. One
+    row per layer and scheme (``best`` marks the layer's best scheme by mean PSNR), with the
+    floors and chance levels in every row."""
+    judge = judge or b
     x = images.load(range(len(images)), a.spec.input_size, a.spec.channels)
-    xb = images.load(range(len(images)), b.spec.input_size, b.spec.channels)
     y = np.asarray(images.labels)
     floors = {**flat_floor(x), **chance_levels(len(a.classes))}
-    clean = classify(b, xb)
-    clean_top1 = 100 * mean_finite(topk_hits(clean, y, 1))
+    clean_top1, clean_top1_judge = (
+        100 * mean_finite(topk_hits(classify(m, images.load(
+            range(len(images)), m.spec.input_size, m.spec.channels)), y, 1)) for m in (b, judge))
     n, rows = len(y), []
     for layer in model_layers(a, st.layers):
         cfgs = [replace(_tuned(a.spec.name, s, "inversion", st.steps), layer=layer, image=None)
@@ -184,17 +223,20 @@ def inversion_quality(a: models.LoadedModel, b: models.LoadedModel, images: Imag
         layer_rows = []
         for j, s in enumerate(st.schemes):
             rec = res.final.images[j * n:(j + 1) * n]
-            lg = _judge(b, rec)
+            lg, lj = _judge(b, rec), _judge(judge, rec)
             layer_rows.append({
                 "direction": f"{a.spec.name} -> {b.spec.name}", "model": a.spec.name,
-                "judge": b.spec.name, "layer": layer, "scheme": s,
+                "judge": judge.spec.name, "twin": b.spec.name, "layer": layer, "scheme": s,
                 "label": SCHEME_REGISTRY[s].title, "n": n,
                 "psnr": mean_finite(np.atleast_1d(psnr(torch.as_tensor(rec), x))),
                 "ssim": mean_finite(np.atleast_1d(ssim(torch.as_tensor(rec), x))),
+                "top1_judge": 100 * mean_finite(topk_hits(lj, y, 1)),
+                "top5_judge": 100 * mean_finite(topk_hits(lj, y, 5)),
                 "top1_other": 100 * mean_finite(topk_hits(lg, y, 1)),
                 "top5_other": 100 * mean_finite(topk_hits(lg, y, 5)),
                 "rel_error": mean_finite(res.final.activation[j * n:(j + 1) * n]),
-                "clean_top1_other": clean_top1, **floors, "best": False})
+                "clean_top1_other": clean_top1, "clean_top1_judge": clean_top1_judge,
+                **floors, "best": False})
         best = max(layer_rows, key=lambda r: -np.inf if np.isnan(r["psnr"]) else r["psnr"])
         best["best"] = True
         rows += layer_rows
@@ -238,23 +280,25 @@ def total_steps(a: models.LoadedModel, b: models.LoadedModel,
 
 def run_recognisability(a: models.LoadedModel, b: models.LoadedModel, images: ImageSet | None,
                         st: RecognisabilitySettings,
-                        progress: Callable[[int], None] | None = None) -> dict:
-    """Both parts in both directions (A -> B, B -> A)."""
+                        progress: Callable[[int], None] | None = None,
+                        judge: models.LoadedModel | None = None) -> dict:
+    """Both parts in both directions (A -> B, B -> A); AM pre-images are also judged by
+    ``judge`` (the independent judge; the twin when None)."""
     st.validate()
-    if list(a.classes) != list(b.classes):
-        raise VizError("the two networks must be trained on the same classes",
+    if any(list(m.classes) != list(a.classes) for m in (b, judge) if m is not None):
+        raise VizError("the networks must be trained on the same classes",
                        field="models")
     out: dict = {"am": [], "am_samples": [], "inversion": [],
                  "images": images.name if images is not None else None}
-    for m, judge in ((a, b), (b, a)):
+    for m, other in ((a, b), (b, a)):
         if "am" in st.parts:
-            rows, samples = am_transfer(m, judge, st, progress)
+            rows, samples = am_transfer(m, other, st, progress, judge)
             out["am"] += rows
             out["am_samples"] += samples
         if "inversion" in st.parts:
             if images is None:
                 raise VizError("the inversion part needs images", field="images")
-            out["inversion"] += inversion_quality(m, judge, images, st, progress)
+            out["inversion"] += inversion_quality(m, other, images, st, progress, judge)
     return out
 
 

@@ -237,44 +237,55 @@ def _json_default(o):
 
 # ----------------------------------------------------------------------------- recognisability
 
-AM_COLUMNS = ["direction", "model", "judge", "scheme", "label", "classes", "seeds",
+AM_COLUMNS = ["direction", "model", "judge", "twin", "scheme", "label", "classes", "seeds",
+              "top1_judge", "judge_recognised_mean", "judge_recognised_min", "conf_judge",
               "top1_other", "recognised_mean", "recognised_min", "top1_self", "conf_self",
-              "conf_other", "chance_top1", "diverged"]
-AM_SAMPLE_COLUMNS = ["direction", "scheme", "seed", "target", "pred_other", "pred_self",
-                     "conf_self", "conf_other", "diverged"]
-INVERSION_COLUMNS = ["direction", "model", "judge", "layer", "scheme", "label", "n", "best",
-                     "psnr", "ssim", "top1_other", "top5_other", "rel_error", "flat_value",
-                     "flat_psnr", "flat_ssim", "chance_top1", "chance_top5",
-                     "clean_top1_other"]
+              "conf_other", "chance_top1", "flat_class", "flat_recognised", "diverged"]
+AM_SAMPLE_COLUMNS = ["direction", "scheme", "seed", "target", "pred_judge", "pred_other",
+                     "pred_self", "conf_judge", "conf_self", "conf_other", "diverged"]
+INVERSION_COLUMNS = ["direction", "model", "judge", "twin", "layer", "scheme", "label", "n",
+                     "best", "psnr", "ssim", "top1_judge", "top5_judge", "top1_other",
+                     "top5_other", "rel_error", "flat_value", "flat_psnr", "flat_ssim",
+                     "chance_top1", "chance_top5", "clean_top1_judge", "clean_top1_other"]
+
+
+def _recognised(r: dict, prefix: str) -> str:
+    return f"{r[prefix + 'recognised_mean']:.1f} / {r[prefix + 'recognised_min']}"
 
 
 def am_transfer_markdown(rows: list[dict]) -> str:
-    """AM transfer per direction and scheme, with the chance level in every row."""
-    lines = ["| direction | scheme | other network's top-1 | classes recognised (mean / "
-             "worst seed) | own top-1 | own confidence | chance top-1 |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    """AM transfer per direction and scheme: the independent judge's verdict, then the twin
+    network's (same data and recipe) and the model's own, with the floors in every row
+    (chance, and the classes the judge gives a flat image: 1 of 10)."""
+    lines = ["| direction | scheme | independent judge: classes recognised (mean / worst "
+             "seed) | judge's top-1 | twin network (same data and recipe): classes "
+             "recognised | own top-1 | own confidence | chance top-1 | flat image |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['direction']} | {r['label']} | {pct(r['top1_other'])} | "
-                     f"{r['recognised_mean']:.1f} / {r['recognised_min']} of {r['classes']} | "
+        flat = r.get("flat_recognised", "")
+        lines.append(f"| {r['direction']} | {r['label']} | "
+                     f"{_recognised(r, 'judge_')} of {r['classes']} | "
+                     f"{pct(r['top1_judge'])} | {_recognised(r, '')} of {r['classes']} | "
                      f"{pct(r['top1_self'])} | {fmt(r['conf_self'], 3)} | "
-                     f"{pct(r['chance_top1'])} |")
+                     f"{pct(r['chance_top1'])} | {flat} of {r['classes']} |")
     return "\n".join(lines)
 
 
 def inversion_markdown(rows: list[dict], best_only: bool = True) -> str:
     """Inversion quality per direction and layer (the best scheme by PSNR, or all), with
     the flat-image floor, the chance levels and the judge's accuracy on the originals."""
-    lines = ["| direction | layer | scheme | PSNR dB | SSIM | other's top-1 | other's top-5 | "
-             "flat image PSNR | flat image SSIM | chance top-1 | chance top-5 | "
-             "other's top-1 on originals |", "|---|---|---|" + "---:|" * 9]
+    lines = ["| direction | layer | scheme | PSNR dB | SSIM | judge's top-1 | judge's top-5 | "
+             "twin's top-1 | flat image PSNR | flat image SSIM | chance top-1 | chance top-5 | "
+             "judge's top-1 on originals |", "|---|---|---|" + "---:|" * 10]
     for r in rows:
         if best_only and not r["best"]:
             continue
         lines.append(f"| {r['direction']} | {r['layer']} | {r['label']} | {fmt(r['psnr'], 3)} "
-                     f"| {fmt(r['ssim'], 2)} | {pct(r['top1_other'])} | "
-                     f"{pct(r['top5_other'])} | {fmt(r['flat_psnr'], 3)} | "
+                     f"| {fmt(r['ssim'], 2)} | {pct(r['top1_judge'])} | "
+                     f"{pct(r['top5_judge'])} | {pct(r['top1_other'])} | "
+                     f"{fmt(r['flat_psnr'], 3)} | "
                      f"{fmt(r['flat_ssim'], 2)} | {pct(r['chance_top1'])} | "
-                     f"{pct(r['chance_top5'])} | {pct(r['clean_top1_other'])} |")
+                     f"{pct(r['chance_top5'])} | {pct(r['clean_top1_judge'])} |")
     return "\n".join(lines)
 
 
@@ -299,10 +310,19 @@ def write_recognisability(result: dict, out_dir: str | Path, stem: str, command:
             p.write_text(to_csv(result[key], columns), encoding="utf-8")
             paths.append(p)
     if result.get("am"):
-        md += ["## AM transfer: class pre-images (8-bit) classified by the other network", "",
-               "Top-1 over the classes and seeds; classes recognised: of the classes, per "
-               "seed (mean and worst seed); own: the network the pre-image was made for; "
-               "confidence: its softmax probability of the target class.", "",
+        judge = result["am"][0]["judge"]
+        md += ["## AM transfer: class pre-images (8-bit) classified by the independent judge",
+               "",
+               f"Independent judge: {judge} (another architecture family, its own training "
+               "run and split, standard training). Twin network: the other network of the "
+               "pair, trained on the same data with the same recipe (it shares the model's "
+               "features and over-reads its pictures). Top-1 over the classes and seeds; "
+               "classes recognised: of the classes, per seed (mean and worst seed); own: "
+               "the network the pre-image was made for; confidence: its softmax probability "
+               "of the target class. Floors: chance (10 % of classes) and a flat image at the "
+               "training set's mean intensity, which the judge reads as one class ("
+               f"{result['am'][0].get('flat_class', '?')}), so it is 'recognised' for 1 of "
+               "the classes.", "",
                am_transfer_markdown(result["am"]), ""]
     if result.get("inversion"):
         md += [f"## Inversion quality, best scheme per layer (by PSNR) on {result['images']}",

@@ -120,8 +120,8 @@ def error_record(config: RunConfig, message: str, *, started: float, command: st
 
 
 def judge_model(config: RunConfig, device: Any = None) -> Any:
-    """The independent network for an AM run on a class (Table 1's judge, Sec. 3.2): the
-    other offline model of the pair when its weights are here, else None."""
+    """The independent judge for an AM run on a class (Sec. 3.2's recognisability measure,
+    :func:`viz_core.zoo.judge_for`) when its weights are here, else None."""
     if config.task != "am" or config.channel is not None:
         return None
     from viz_core import models

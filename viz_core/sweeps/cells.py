@@ -7,7 +7,7 @@ small cache, so a worker that runs many batches of one model loads it once.
 Per cell (Sec. 3 and 4 of the paper): the final objective and target activation (for
 inversion the relative feature error ``||Phi(u) - Phi_0|| / ||Phi_0||``, eq. 3); the
 high-frequency share, the coarse share and the total variation (eq. 19) of the pre-image;
-for activation maximization (eq. 4), how an independent network classifies the 8-bit
+for activation maximization (eq. 4), how the independent judge classifies the 8-bit
 pre-image (top-1 and the target's probability, the recognisability measure of Table 1);
 for inversion, PSNR and SSIM against the original.
 """
@@ -32,22 +32,16 @@ from viz_core.images import load_image, png_bytes
 from viz_core.metrics import METRICS, run_rows
 from viz_core.sweeps.spec import RANDOM, TRAINED
 from viz_core.sweeps.store import png_name
-
-#: Independent classifier of AM pre-images by default: the other offline model of the same
-#: kind (plain and adversarially trained pairs).
-JUDGE_PAIRS = {"fmnist_vgg": "fmnist_resnet", "fmnist_resnet": "fmnist_vgg",
-               "fmnist_vgg_robust": "fmnist_resnet_robust",
-               "fmnist_resnet_robust": "fmnist_vgg_robust"}
+from viz_core.zoo import judge_for
 
 
 def default_judge(model: str) -> str | None:
-    """The other offline model when its weights are on this machine, else None."""
-    other = JUDGE_PAIRS.get(model)
-    if other is None:
-        return None
+    """The independent judge of ``model`` (:func:`viz_core.zoo.judge_for`) when its weights
+    are on this machine, else None."""
     try:
-        return other if models.weights_status(other) == "offline" else None
-    except VizError:  # a robust model not registered in this zoo
+        judge = judge_for(model)
+        return judge if judge and models.weights_status(judge) == "offline" else None
+    except VizError:  # a model not registered in this zoo
         return None
 
 

@@ -6,7 +6,7 @@ pre-images of a randomly initialised network are as structured as those of the t
 one (similar coarse share, high-frequency share and total variation), then the regularizer,
 not the network, draws the picture. Structure is compared through the metrics of Sec. 3:
 the coarse share (the long-wavelength energy the elastic schemes keep, Sec. 2.2 and 4.1),
-the high-frequency share and the TV (eq. 19); for AM, an independent network's top-1 and
+the high-frequency share and the TV (eq. 19); for AM, the independent judge's top-1 and
 target probability say whether the picture shows the class at all.
 """
 

@@ -225,9 +225,9 @@ class Cell:
 @dataclass
 class Sweep:
     """A base configuration and axes; ``zipped`` pairs the axes element-wise instead of
-    taking their product. ``judge``: the independent classifier of AM pre-images ("auto":
-    the other offline model, "none": no judge, or a zoo name). ``batch_size``: most cells
-    in one batched forward/backward pass."""
+    taking their product. ``judge``: the classifier of AM pre-images ("auto": the
+    independent judge, :func:`viz_core.zoo.judge_for`; "none": no judge; or a zoo name).
+    ``batch_size``: most cells in one batched forward/backward pass."""
 
     base: RunConfig
     axes: list[Axis]
