@@ -137,7 +137,8 @@ def coarse_fraction(img, cutoff: float = 1 / 16) -> float:
 # ----------------------------------------------------------------------------- registry
 
 #: Where a metric's value comes from: the pre-image alone, the pre-image and the original
-#: (inversion, eq. 3), the run itself (engine frame), or the independent judge network (viz_core.zoo.judge_for).
+#: (inversion, eq. 3), the run itself (engine frame), or the independent judge network
+#: (viz_core.zoo.judge_for).
 SOURCES = ("image", "reference", "run", "judge")
 
 
