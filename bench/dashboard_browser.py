@@ -254,10 +254,11 @@ def main(argv: list[str] | None = None) -> int:
             url = server.url + sc.path
             for _ in range(args.repeats):
                 seq = timed(lambda: [sc.library() for _ in range(args.sessions)])
-                ctxs = [browser.new_context() for _ in range(args.sessions)]
+                ctxs = [browser.new_context(viewport={"width": 1280, "height": 720})
+                        for _ in range(args.sessions)]
                 pages = []
                 for ctx in ctxs:
-                    page = ctx.new_page(viewport={"width": 1280, "height": 720})
+                    page = ctx.new_page()
                     page.set_default_timeout(600_000)
                     page.goto(url)
                     page.wait_for_selector(CONNECTED)
