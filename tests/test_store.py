@@ -122,6 +122,7 @@ def test_eight_threads_and_two_processes_write_at_once(tmp_path):
     assert not errors, errors
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     fresh = RunStore(path)
+    assert not fresh.notice, fresh.notice
     assert fresh.count() == 8 * 10 + 2 * 15
     for k in range(8):
         assert fresh.count(tag=f"t{k}") == 10

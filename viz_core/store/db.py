@@ -103,7 +103,8 @@ class RunStore:
         except OSError as exc:
             raise VizError(f"cannot create the run store's folder {str(self.path.parent)!r}: "
                            f"{exc.strerror or exc}", field="store") from None
-        for _ in range(2):
+        transient = 0
+        for _ in range(24):
             why = self._damage()
             if why is None:
                 con = None
@@ -123,6 +124,13 @@ class RunStore:
                     if "locked" in str(exc) or "busy" in str(exc):
                         raise VizError(f"run store {str(self.path)!r} stayed locked for "
                                        f"{self.timeout:g} s", field="store") from None
+                    if not self._damaged():  # a passing error while others write: retry
+                        transient += 1
+                        if transient > 20:
+                            raise VizError(f"run store {str(self.path)!r}: {exc}",
+                                           field="store") from None
+                        time.sleep(0.1)
+                        continue
                     why = ("damaged", f"not a readable SQLite database ({exc})")
                 finally:
                     if con is not None:
@@ -132,8 +140,39 @@ class RunStore:
                            f"{str(dest)!r} and started a new store")
         raise VizError(f"run store {str(self.path)!r} could not be opened", field="store")
 
+    def _open_here(self) -> bool:
+        """Does this process hold a file descriptor of the store (another RunStore)?"""
+        try:
+            target = os.stat(self.path)
+        except OSError:
+            return False
+        for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
+            try:
+                st = os.stat(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                return True
+        return False
+
+    def _damaged(self) -> bool:
+        """Does SQLite itself find the file damaged (``PRAGMA quick_check``)?"""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout)
+            try:
+                return con.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            return "locked" not in str(exc) and "busy" not in str(exc)
+
     def _damage(self) -> tuple[str, str] | None:
-        """Why the file cannot be a store before SQLite opens it (None: it may be one)."""
+        """Why the file cannot be a store before SQLite opens it (None: it may be one).
+        The header is read only while this process has no descriptor of the file open:
+        closing one would drop the POSIX locks SQLite holds on it in this process, and other
+        writers could then corrupt it (SQLite's "How To Corrupt" notes, section 2.2)."""
+        if self._open_here():
+            return None
         try:
             with open(self.path, "rb") as fh:
                 head = fh.read(len(SQLITE_HEADER))
