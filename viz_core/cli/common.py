@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,8 @@ from viz_core.objectives import TASKS
 from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS
 
 __all__ = ["DEVICES", "GRAD_NORMS", "KERNEL_KINDS", "TASKS", "VizParser", "add_device",
-           "add_threads", "check_out", "command_line", "finite_or_none", "float_arg",
-           "int_arg", "progress_bar", "set_threads"]
+           "add_threads", "check_out", "check_writable", "command_line", "finite_or_none",
+           "float_arg", "int_arg", "progress_bar", "set_threads"]
 
 #: Kernel kinds ``demons-viz kernels`` writes: those allowed in both slots of eq. 18
 #: (identity, Gaussian, Sobolev; Sec. 2.2-2.4).
@@ -69,21 +70,51 @@ def set_threads(n: int) -> None:
         torch.set_num_threads(n)
 
 
+def _existing_ancestor(p: Path) -> Path:
+    """The nearest ancestor of ``p`` (or ``p`` itself) that exists."""
+    q = p.absolute()
+    while not q.exists() and q != q.parent:
+        q = q.parent
+    return q
+
+
+def check_writable(path: str | Path, field: str = "out") -> None:
+    """Whether a folder can be created at ``path`` (or written into, when it exists), found
+    out by creating and removing a probe folder in the nearest existing ancestor: an
+    unwritable place (``/proc/x``, a read-only mount, a folder without write permission,
+    a path under a file) is a :class:`VizError` before any work starts."""
+    p = Path(path)
+    anc = _existing_ancestor(p)
+    if not anc.is_dir():
+        raise VizError(f"--{field} {str(path)!r}: {str(anc)!r} is a file, not a folder",
+                       field=field)
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=".demons-viz-probe-", dir=anc))
+        probe.rmdir()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise VizError(f"--{field} {str(path)!r} is not writable ({why} in {str(anc)!r})",
+                       field=field) from None
+
+
 def check_out(path: str | None, folder: bool = False, field: str = "out") -> Path | None:
     """The one output-path check: a file whose folder exists (``folder=False``), or a folder
-    that is not a file (``folder=True``, created later by the writer). ``None`` passes."""
+    that is not a file (``folder=True``, created later by the writer), in a place this
+    process can write (:func:`check_writable`). ``None`` passes."""
     if not path:
         return None
     p = Path(path)
     if folder:
         if p.exists() and not p.is_dir():
             raise VizError(f"--{field} {path!r} is a file, not a folder", field=field)
+        check_writable(p, field)
         return p
     if p.is_dir():
         raise VizError(f"output path {path!r} is a directory", field=field)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
         raise VizError(f"output folder {str(parent)!r} does not exist", field=field)
+    check_writable(parent, field)
     return p
 
 
