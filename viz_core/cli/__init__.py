@@ -11,7 +11,9 @@ Every error a user can cause ends with a one-line message on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import warnings
 from types import ModuleType
 
 from viz_core.cli import evaluate, kernels, metrics, models, sweep, visualize
@@ -42,13 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # torch's deprecation of torch.jit.load is not the user's to act on: keep it off the
+    # terminal, where it would precede the one-line message of a bad model file
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
+                            category=FutureWarning)
+    previous = _terminate_as_interrupt()
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser().parse_args(argv)
         args.argv = argv
         return int(args.handler(args) or 0)
     except VizError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
         return EXIT_USAGE
     except (OSError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -59,6 +66,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt():
+    """SIGTERM ends a command like Ctrl-C: ``finally`` blocks run, so a sweep shuts down
+    the Ray it started and every process of it. Returns the handler it replaced (None
+    outside the main thread, where nothing is replaced)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread)
+        return None
 
 
 if __name__ == "__main__":

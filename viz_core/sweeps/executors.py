@@ -32,6 +32,7 @@ from viz_core.sweeps.raycluster import (
     ItemFailed,
     check_ray_options,
     connect_ray,
+    driver_logs,
     end_processes,
     failure_reason,
     import_ray,
@@ -89,6 +90,7 @@ class RayExecutor:
                 start_local_ray(num_workers)
             self._started = True
             self._children = own_processes(self._before)
+            driver_logs(ray, False)
         gpus = float(ray.cluster_resources().get("GPU", 0))
         self.num_gpus = (1.0 if gpus > 0 else 0.0) if num_gpus is None else float(num_gpus)
         self.num_cpus = 0 if self.num_gpus > 0 else 1
@@ -133,6 +135,7 @@ class RayExecutor:
                 self.ray.shutdown()
             finally:
                 end_processes(self._children)
+                driver_logs(self.ray, True)
                 self._started = False
 
 
@@ -211,6 +214,22 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: str | Any = "local", *,
     store = SweepStore(out, fmt)
     preflight(sweep, max_cells=max_cells, here=local, remote=bool(address),
               resolve=store.resolve_image)
+    own = isinstance(executor, str)
+    ex = get_executor(executor, address=address, num_workers=num_workers,
+                      max_retries=max_retries, connect_timeout=connect_timeout) \
+        if own else executor
+    try:
+        return _drive(sweep, store, ex, progress, threads, fail_marker, notice)
+    finally:
+        if own:
+            ex.close()
+
+
+def _drive(sweep: Sweep, store: SweepStore, ex: Any,
+           progress: Callable[[SweepProgress], None] | None, threads: int | None,
+           fail_marker: str | None, notice: Callable[[str], None] | None) -> SweepStore:
+    """The part of :func:`run_sweep` that writes: open (or check and repair) the
+    directory, run the batches not done, write each as it finishes, then the table."""
     sweep = store.portable(sweep)
     say = notice or (lambda _text: None)
     for text in store.open(sweep):
@@ -231,10 +250,6 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: str | Any = "local", *,
     if progress is not None:
         progress(SweepProgress(n_done, total, None, 0.0))
     tasks = batch_tasks(sweep, todo, threads, fail_marker, store.resolve_image)
-    own = isinstance(executor, str)
-    ex = get_executor(executor, address=address, num_workers=num_workers,
-                      max_retries=max_retries, connect_timeout=connect_timeout) \
-        if own else executor
     try:
         for res in ex.map(run_batch, tasks):
             store.write_batch(res.batch_id, res.rows, res.pngs)
@@ -248,13 +263,10 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: str | Any = "local", *,
                           f"saved in {str(store.root)!r}", b.id if b else "", n_done, total,
                           store.root) from None
     except VizError as exc:  # raised in this process by the local executor
-        if not local or not todo:
+        if not isinstance(ex, LocalExecutor) or not todo:
             raise
         raise SweepFailed(f"{exc}; {n_done} of {total} cells are saved in "
                           f"{str(store.root)!r}", "", n_done, total, store.root) from None
-    finally:
-        if own:
-            ex.close()
     store.finish()
     return store
 

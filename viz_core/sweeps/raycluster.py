@@ -8,18 +8,22 @@
   raised a :class:`VizError`, never a remote traceback.
 * The processes a local Ray started (GCS server, raylet, agents, workers) are recorded
   and ended after ``ray.shutdown()``, so none outlives the run.
-* Ray's C++ log lines written while connecting (retries, raylet tails) are kept off the
-  terminal (:func:`quiet_stderr`).
+* Ray's own start-up warnings and the raylet log tails it prints when a node dies are
+  kept off the terminal (:func:`driver_logs`), and so are its C++ log lines written while
+  connecting (its retries) are kept off the terminal
+  (:func:`quiet_stderr`); when the deadline abandons a connecting thread, descriptor 2
+  stays silent for the rest of the process and ``sys.stderr`` keeps the terminal.
 
 Ray is imported only when a Ray executor is used.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
-import tempfile
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -75,29 +79,65 @@ def check_ray_timeout(timeout: float) -> None:
                        field="ray_timeout")
 
 
-@contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """File descriptor 2 sent to a scratch file (Ray's C++ logs write there directly);
-    Python's own ``sys.stderr`` writes go there too while it lasts."""
-    import sys
-
+def _silence_stderr() -> int | None:
+    """Send file descriptor 2 to /dev/null (Ray's C++ logs write there directly); returns
+    a duplicate of the old one, or None when there is no real stderr."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no real stderr (e.g. under a test runner)
-        yield
+    except (OSError, ValueError, AttributeError):  # e.g. captured by a test runner
+        return None
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    return saved
+
+
+def _restore_stderr(saved: int | None, keep_silent: bool = False) -> None:
+    """Undo :func:`_silence_stderr`; ``keep_silent``: leave descriptor 2 silent (a thread
+    stuck in Ray's C++ keeps logging there) and point ``sys.stderr`` at the old one."""
+    if saved is None:
         return
-    with tempfile.TemporaryFile() as scratch:
-        os.dup2(scratch.fileno(), 2)
-        try:
-            yield
-        finally:
-            try:
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
-            os.dup2(saved, 2)
-            os.close(saved)
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    if keep_silent:
+        sys.stderr = open(saved, "w", buffering=1, encoding="utf-8", errors="replace")
+        return
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Ray's C++ log lines (written to descriptor 2) kept off the terminal while it lasts."""
+    saved = _silence_stderr()
+    try:
+        yield
+    finally:
+        _restore_stderr(saved)
+
+
+@contextmanager
+def _quiet_ray_logger() -> Iterator[None]:
+    """Ray's Python warnings while it starts (e.g. its token-authentication notice) kept
+    off the terminal: a failure becomes this module's own one-line message."""
+    log = logging.getLogger("ray")
+    old = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(old)
+
+
+def driver_logs(ray, enabled: bool) -> None:
+    """Whether this driver prints what Ray publishes to it (a dead raylet's last 20 log
+    lines, twice, on stdout); off while a run's own messages say what failed."""
+    worker = getattr(getattr(ray, "_private", None), "worker", None)
+    if worker is not None and hasattr(worker, "_worker_logs_enabled"):
+        worker._worker_logs_enabled = enabled
 
 
 def host_port(address: str) -> tuple[str, int] | None:
@@ -143,16 +183,21 @@ def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
 
     def init() -> None:
         try:
-            ray.init(address=address, **{**_INIT_OPTIONS, **kw})
+            with _quiet_ray_logger():
+                ray.init(address=address, **{**_INIT_OPTIONS, **kw})
         except BaseException as exc:  # reported below, in the caller's thread
             box["error"] = exc
 
     # ray.init blocks in C++ for as long as the address does not act like a Ray cluster,
     # so it runs in a daemon thread that the deadline abandons
     worker = threading.Thread(target=init, name="ray-connect", daemon=True)
-    with quiet_stderr():
+    saved = _silence_stderr()
+    try:
         worker.start()
         worker.join(max(0.1, deadline - time.monotonic()))
+    finally:
+        # an abandoned ray.init logs a retry every few seconds for the rest of the process
+        _restore_stderr(saved, keep_silent=worker.is_alive())
     if worker.is_alive():
         raise VizError(f"the Ray cluster at {address} did not accept this driver within "
                        f"{timeout:g} s (is it a Ray head node? is its version "
@@ -178,7 +223,8 @@ def start_local_ray(num_cpus: int | None = None, attempts: int = 3, **kw: Any):
     before = {p.pid for p in own_processes()}
     for attempt in range(1, attempts + 1):
         try:
-            ray.init(num_cpus=num_cpus or os.cpu_count(), **opts)
+            with _quiet_ray_logger():
+                ray.init(num_cpus=num_cpus or os.cpu_count(), **opts)
             return ray
         except Exception as exc:  # e.g. "The current node timed out during startup"
             ray.shutdown()
