@@ -36,6 +36,7 @@ from viz_core.sweeps.raycluster import (
     end_processes,
     failure_reason,
     import_ray,
+    keep_sigterm,
     own_processes,
     start_local_ray,
 )
@@ -84,10 +85,11 @@ class RayExecutor:
         self._children: list = []
         if not ray.is_initialized():
             self._before = {p.pid for p in own_processes()}
-            if address:
-                connect_ray(address, connect_timeout)
-            else:
-                start_local_ray(num_workers)
+            with keep_sigterm():
+                if address:
+                    connect_ray(address, connect_timeout)
+                else:
+                    start_local_ray(num_workers)
             self._started = True
             self._children = own_processes(self._before)
             driver_logs(ray, False)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -138,6 +139,20 @@ def driver_logs(ray, enabled: bool) -> None:
     worker = getattr(getattr(ray, "_private", None), "worker", None)
     if worker is not None and hasattr(worker, "_worker_logs_enabled"):
         worker._worker_logs_enabled = enabled
+
+
+@contextmanager
+def keep_sigterm() -> Iterator[None]:
+    """The SIGTERM handler of this process as it was before the block: ``ray.init``
+    replaces it (with a C++ handler that aborts with a stack dump), which would skip the
+    ``finally`` blocks that shut Ray down."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def host_port(address: str) -> tuple[str, int] | None:
