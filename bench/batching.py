@@ -12,8 +12,6 @@ import statistics
 from common import am_base, base_parser, default_steps, md_table, now, report, setup, sync
 
 DEFAULT_MODELS = ["fmnist_vgg", "resnet50", "vgg19"]
-SIX = ["fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev", "fluid_gaussian",
-       "elastic_gaussian", "fluid_elastic_gaussian"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,13 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     from viz_core import models
     from viz_core.engine import run_to_end
     from viz_core.evaluation.scheme_metrics import standard_schemes
+    from viz_core.schemes import FIG1_DEMONS as SIX
 
     rows = []
     for name in args.models:
         model = models.load_model(name, weights="random", device=device)
         steps = default_steps(name, model, args.steps)
         base = am_base(name, model.spec.default_layer, steps, device)
-        cfgs = [c for c in standard_schemes(base) if c.name in SIX]
+        cfgs = standard_schemes(base, schemes=SIX)
 
         def batched(cfgs=cfgs, model=model):
             run_to_end(cfgs, model, keep_frames=False)

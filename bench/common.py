@@ -35,7 +35,8 @@ def now() -> float:
 
 def base_parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cpu or cuda (where present)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     p.add_argument("--repeats", type=int, default=3, help="timed repeats (median reported)")
     p.add_argument("--out", default=str(RESULTS), help="folder for bench_*.md ('' = none)")
@@ -52,10 +53,15 @@ def setup(args: argparse.Namespace) -> torch.device:
         if args.device == "cuda":
             raise SystemExit("error: --clock cpu measures CPU time; use wall on a GPU")
         _CLOCK.update(fn=time.process_time, name="cpu")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda but no CUDA GPU is available")
-    torch.backends.cudnn.benchmark = args.device == "cuda"
-    return torch.device(args.device)
+    from viz_core.devices import resolve_device
+    from viz_core.errors import VizError
+
+    try:
+        device = resolve_device(args.device)
+    except VizError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    torch.backends.cudnn.benchmark = device.type == "cuda"
+    return device
 
 
 def sync(device: torch.device) -> None:
@@ -63,16 +69,17 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    def cell(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
-        return str(v)
+def _cell(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+    return str(v)
 
-    lines = ["| " + " | ".join(headers) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A benchmark table: floats with 3 decimals (1 from 100 on)."""
+    from viz_core.tables import markdown_table
+
+    return markdown_table(headers, rows, _cell)
 
 
 def device_name(device: torch.device) -> str:

@@ -22,15 +22,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import state
+    from dashboard.navigation import page_path
+    from dashboard.settings.playground import (
+        PLAYGROUND_CHOICES,
+        playground_defaults,
+        settings_to_config,
+    )
+    from dashboard.urlstate import decode
     from viz_core import engine, models
 
     params = {"device": device.type}
     if args.steps:
         params.update(steps=str(args.steps), octaves_on="0")
-    settings = {**state.PLAYGROUND_DEFAULTS, **state.decode(params, state.PLAYGROUND_DEFAULTS,
-                                                            state.PLAYGROUND_CHOICES)[0]}
-    cfg = state.settings_to_config(settings)
+    defaults = playground_defaults()
+    settings = {**defaults, **decode(params, defaults, PLAYGROUND_CHOICES)[0]}
+    cfg = settings_to_config(settings)
     model = models.load_model(cfg.model, device=device)
 
     def engine_run() -> float:
@@ -42,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.query_params.update(params)
     at.run()
-    at.switch_page("views/1_Playground.py").run()
+    at.switch_page(page_path("playground")).run()
 
     def page(click: bool) -> float:
         t0 = now()

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
 
     from viz_core import models
+    from viz_core.config import scheme_config
     from viz_core.engine import run_to_end
-    from viz_core.evaluation.protocol import scheme_config
     from viz_core.fusion import fuse_model
 
     versions = {}

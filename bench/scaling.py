@@ -41,7 +41,7 @@ from common import RESULTS, base_parser, md_table, report, setup
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.engine import run
 from viz_core.evaluation.protocol import (
     IMAGENET_PAIR,
@@ -49,7 +49,6 @@ from viz_core.evaluation.protocol import (
     PAPER_STEP_SIZE,
     TV_EPS,
     TV_LAMBDA,
-    scheme_config,
 )
 from viz_core.fusion import fuse_model
 from viz_core.kernels import KernelSpec

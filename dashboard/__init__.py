@@ -1,4 +1,4 @@
-"""Streamlit glue shared by the dashboard pages (``app.py`` and ``views/``).
+"""Streamlit glue shared by the dashboard pages (``app.py`` and ``pages/``).
 
 Widgets, caching, URL state and streaming live here; every number is computed by
 ``viz_core``. Nothing in ``viz_core`` imports this package.

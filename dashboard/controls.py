@@ -9,12 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
-import torch
 
-from dashboard import state as ui_state
-from dashboard.common import Controls, get_model, load_reference, model_status
+from dashboard.resources import get_model, load_reference_image, model_status
+from dashboard.samples import UPLOAD, sample_name, sample_path
+from dashboard.settings.playground import (
+    TASK_CHOICES,
+    WEIGHT_CHOICES,
+    middle_layer,
+)
+from dashboard.widgets import Controls
+from viz_core.devices import available_devices
 from viz_core.errors import VizError
 from viz_core.objectives import CLASS_SCORES
+from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS, SIZED_KINDS
 
 if TYPE_CHECKING:
     from viz_core.models import LoadedModel
@@ -28,7 +35,7 @@ STATUS_MARK = {"offline": "offline", "cached": "cached", "download needed": "nee
 
 
 @dataclass
-class Target:
+class TargetChoice:
     """What the model/target controls produced."""
 
     model: Any                      # LoadedModel or None when it could not be loaded
@@ -49,7 +56,7 @@ def _task_changed(prefix: str) -> None:
                           st.session_state.get(prefix + "device", "auto"))
     except (VizError, KeyError):
         return
-    st.session_state[prefix + "layer"] = ui_state.middle_layer(model.layers,
+    st.session_state[prefix + "layer"] = middle_layer(model.layers,
                                                                model.spec.default_layer)
     if prefix + "jitter" in st.session_state:
         st.session_state[prefix + "jitter"] = 0.0
@@ -64,10 +71,9 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                fmt=lambda n: f"{n}  ({STATUS_MARK.get(model_status(n), '?')})",
                help="Fashion-MNIST models are shipped offline; ImageNet models need their "
                     "torchvision weights in the torch hub cache.")
-    ctl.radio("weights", "Weights", ui_state.WEIGHT_CHOICES,
+    ctl.radio("weights", "Weights", WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
-    devices = [d for d in ui_state.PLAYGROUND_CHOICES["device"]
-               if d != "cuda" or torch.cuda.is_available()]
+    devices = list(available_devices())  # only what this server has (no mps off a Mac)
     ctl.radio("device", "Device", devices,
               help="auto = CUDA when a GPU is available, else CPU"
                    + ("" if "cuda" in devices else " (no CUDA GPU on this server)"))
@@ -89,13 +95,13 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
 CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
 
 
-def target_controls(ctl: Controls, model) -> Target:
+def target_controls(ctl: Controls, model) -> TargetChoice:
     """Task, layer, class / channel / unit, image to invert."""
     p = ctl.prefix
-    task = ctl.radio("task", "Task", ui_state.TASK_CHOICES, fmt=TASK_LABELS.get,
+    task = ctl.radio("task", "Task", TASK_CHOICES, fmt=TASK_LABELS.get,
                      on_change=_task_changed, args=(p,))
     if model is None:
-        return Target(None, None, None)
+        return TargetChoice(None, None, None)
     layers = list(dict.fromkeys(["logits"] + [lay for lay in model.layers if lay != "logits"]))
     if task == "am":
         layer = ctl.select("layer", "Layer", layers,
@@ -126,26 +132,26 @@ def target_controls(ctl: Controls, model) -> Target:
                 sub2.number("unit_x", "unit x", 0, 4096, 1)
                 ctl.slots.update(sub.slots)
                 ctl.slots.update(sub2.slots)
-        return Target(model, None, None)
+        return TargetChoice(model, None, None)
     ctl.select("layer", "Layer to invert", layers,
                help="Feature inversion (eq. 3) reconstructs the image from this layer.")
-    return Target(model, *image_controls(ctl, model))
+    return TargetChoice(model, *image_controls(ctl, model))
 
 
 def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]:
     """Sample or uploaded image, loaded at the model's input size."""
-    from viz_core.presets import sample_images
+    from viz_core.samples import sample_paths
 
-    samples = [ui_state.sample_name(p) for p in sample_images(model.spec.channels)
-               + sample_images(3 if model.spec.channels == 1 else 1)]
-    options = samples + [ui_state.UPLOAD]
+    samples = [sample_name(p) for p in sample_paths(model.spec.channels)
+               + sample_paths(3 if model.spec.channels == 1 else 1)]
+    options = samples + [UPLOAD]
     if st.session_state.get(ctl.key("image")) in ("", None) and samples:
         st.session_state[ctl.key("image")] = samples[0]
     choice = ctl.select("image", "Image to invert", options,
-                        fmt=lambda x: "upload your own ..." if x == ui_state.UPLOAD
+                        fmt=lambda x: "upload your own ..." if x == UPLOAD
                         else Path(x).name)
     size, channels = model.spec.input_size, model.spec.channels
-    if choice == ui_state.UPLOAD:
+    if choice == UPLOAD:
         up = ctl.c.file_uploader("Upload an image (PNG, JPEG, ...)", key=ctl.key("upload"),
                                  help="Any size; it is centre-cropped and resized to "
                                       f"{size}x{size}.")
@@ -157,13 +163,13 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
             return None, None
         ctl.c.caption("Uploads stay in this session: a link to this view cannot carry the "
                       "image.")
-        source, label = up.getvalue(), f"{ui_state.UPLOAD}:{up.name}"
+        source, label = up.getvalue(), f"{UPLOAD}:{up.name}"
     else:
-        source = label = ui_state.sample_path(choice)
+        source = label = sample_path(choice)
     try:
-        ref, notices = load_reference(source, size, channels)
+        ref, notices = load_reference_image(source, size, channels)
     except VizError as exc:
-        ctl.error("upload" if choice == ui_state.UPLOAD else "image",
+        ctl.error("upload" if choice == UPLOAD else "image",
                   f"{exc}. The last good pre-image is kept.")
         return None, None
     for n in notices:
@@ -174,10 +180,10 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
 def kernel_controls(ctl: Controls, slot: str, image_size: int) -> None:
     """Kind, size / fit, parameter (and order, cadence) of the fluid (``"f"``) or elastic
     (``"e"``) kernel."""
-    kinds = ui_state.FLUID_KINDS if slot == "f" else ui_state.ELASTIC_KINDS
+    kinds = FLUID_KINDS if slot == "f" else ELASTIC_KINDS
     kind = ctl.select(f"{slot}_kind", "Kernel", kinds, fmt=KIND_LABELS.get)
     max_size = max(3, min(31, image_size - (1 - image_size % 2)))
-    if kind in ("gaussian", "sobolev"):
+    if kind in SIZED_KINDS:
         ctl.slider(f"{slot}_size", "Kernel size", 1, max_size, 2,
                    help="odd; the fitted parameter fills it (Sec. 2.7)")
         fit = ctl.toggle(f"{slot}_fit", "Fit parameter to kernel size (Sec. 2.7)")

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 from plotly.subplots import make_subplots
 
+from viz_core.figures import table1_figure  # noqa: F401 (the pages draw it from here)
 from viz_core.kernels import Kernel, center_profile
 
 MAGMA = ["#000000"] + list(sequential.Magma[1:])
@@ -264,33 +265,4 @@ def kernel_profile(k: Kernel) -> tuple[np.ndarray, np.ndarray]:
     """(x, centre row) of a spatial kernel, for :func:`lines_figure`."""
     prof = center_profile(k)
     return np.arange(prof.size) - prof.size // 2, prof
-
-
-def table1_figure(rows: list[dict]) -> go.Figure:
-    """Plotly grouped bar chart: top-1 / top-5 per method, one panel per direction, with
-    the classifier's accuracy on the originals as a dashed line (Table 1 protocol, paper
-    Sec. 3.2; rows as written by ``viz_core.evaluation.reports``)."""
-    directions = list(dict.fromkeys(r["direction"] for r in rows))
-    fig = make_subplots(rows=1, cols=len(directions), shared_yaxes=True,
-                        subplot_titles=[f"{d.replace(' -> ', ' rec. -> ')}" for d in directions])
-    colors = {"top1": "#1f77b4", "top5": "#aec7e8"}
-    for j, d in enumerate(directions, 1):
-        rs = [r for r in rows if r["direction"] == d and r["method"] != "original"]
-        clean = next((r for r in rows if r["direction"] == d and r["method"] == "original"),
-                     None)
-        for k, name in (("top1", "top-1"), ("top5", "top-5")):
-            fig.add_trace(go.Bar(x=[r["label"] for r in rs], y=[r[k] for r in rs], name=name,
-                                 marker_color=colors[k], showlegend=j == 1,
-                                 text=[f"{r[k]:.1f}" for r in rs], textposition="outside"),
-                          row=1, col=j)
-        if clean is not None:
-            for k, dash in (("top1", "dash"), ("top5", "dot")):
-                fig.add_hline(y=clean[k], line_dash=dash, line_color="gray", row=1, col=j,
-                              annotation_text=f"originals {k[:3]}-{k[3:]} {clean[k]:.1f}%",
-                              annotation_position="bottom right")
-    fig.update_layout(barmode="group", yaxis_title="accuracy of the other network (%)",
-                      yaxis_range=[0, 105], title="Table 1 protocol: reconstructions "
-                      "classified by the other network", template="plotly_white",
-                      height=480, width=max(700, 520 * len(directions)))
-    return fig
 

@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from viz_core.config import TV_STABILITY, tv_stability_limit, tv_stability_ratio
+from viz_core.images import LEVELS, quantize_uint8
+
 #: Settings that change how a run is shown, not what it computes.
 DISPLAY_ONLY = ("every",)
 #: How a changed setting is named in a stale note (None: its value alone, e.g. the model).
@@ -28,7 +31,7 @@ _LABELS: dict[str, str | None] = {
 }
 SATURATED_SHARE = 0.5   # more than half of the pixels at 0 or 255 ...
 SATURATED_EXCESS = 0.25  # ... and this much more than in the reference image (inversion)
-FLAT_STD = 2.0 / 255.0   # below two grey levels of standard deviation: a flat image
+FLAT_STD = 2.0 / LEVELS   # below two grey levels of standard deviation: a flat image
 
 
 def _short(key: str, value: Any) -> str:
@@ -55,13 +58,14 @@ def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int 
 
 def tv_stability_warning(tau: float, tv: float, eps: float) -> str | None:
     """A warning when the explicit TV step (eqs. 19-20) is unstable for step size ``tau``
-    (0-255 units): tau lambda / eps > 1/4 with tau in [0, 1] pixel units."""
+    (0-255 units): tau lambda / eps > 1/4 with tau in [0, 1] pixel units
+    (:func:`viz_core.config.tv_stability_ratio`)."""
     if tv <= 0 or eps <= 0:
         return None
-    ratio = (tau / 255.0) * tv / eps
-    if ratio <= 0.25:
+    ratio = tv_stability_ratio(tau, tv, eps)
+    if ratio <= TV_STABILITY:
         return None
-    limit = 0.25 * eps / (tau / 255.0)
+    limit = tv_stability_limit(tau, eps)
     return (f"unstable TV step: tau lambda / eps = {ratio:.3g} > 1/4 (eq. 20) with tau = "
             f"{tau:g}; keep lambda below {limit:.3g} or raise eps")
 
@@ -70,19 +74,19 @@ def image_warnings(img: np.ndarray, reference: np.ndarray | None = None) -> list
     """Warnings for a degenerate pre-image (C, H, W) in [0, 1]: saturated (most pixels at 0
     or 1, beyond what the reference image has) or washed out (almost no variance)."""
     a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-    levels = np.round(np.clip(a, 0, 1) * 255)
-    share = float(np.mean((levels == 0) | (levels == 255)))
+    levels = quantize_uint8(a)
+    share = float(np.mean((levels == 0) | (levels == LEVELS)))
     floor = 0.0
     if reference is not None:
-        r = np.round(np.clip(np.asarray(reference, dtype=np.float64), 0, 1) * 255)
-        floor = float(np.mean((r == 0) | (r == 255)))
+        r = quantize_uint8(np.asarray(reference, dtype=np.float64))
+        floor = float(np.mean((r == 0) | (r == LEVELS)))
     out = []
     if share > SATURATED_SHARE and share > floor + SATURATED_EXCESS:
         out.append(f"saturated: {share:.0%} of the pixels are pure black or white "
                    "(the step size may be too large)")
     std = float(a.std())
     if std < FLAT_STD:
-        out.append(f"washed out: the image is almost flat (standard deviation {255 * std:.2g} "
+        out.append(f"washed out: the image is almost flat (standard deviation {LEVELS * std:.2g} "
                    "grey levels); the regularization may be too strong")
     return out
 
@@ -118,7 +122,7 @@ def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None]
     and the probability of each image's target class (None for no class target)."""
     import torch
 
-    from viz_core.evaluation.judging import classify, quantize
+    from viz_core.judging import classify, quantize
 
     probs = torch.softmax(classify(model, quantize(images)).double(), dim=1).numpy()
     name = getattr(model.spec, "name", str(model))

@@ -11,29 +11,36 @@ link that opens a cell in the Playground.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import plotly.graph_objects as go
-
-from dashboard import state as ui_state
-from viz_core.config import RunConfig
+from dashboard.samples import sample_name, sample_path
+from dashboard.settings.playground import (
+    DASHBOARD_MODEL,
+    config_to_settings,
+    dashboard_model,
+    playground_defaults,
+    settings_to_config,
+)
+from dashboard.urlstate import encode
+from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
+from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
+from viz_core.metrics import METRICS
 from viz_core.objectives import TASKS
-from viz_core.presets import scheme_config
-from viz_core.schemes import SCHEME_REGISTRY
+from viz_core.schemes import SCHEME_REGISTRY, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
-from viz_core.sweeps.report import METRICS, grid_of
-from viz_core.sweeps.spec import kernel_size_of, scheme_of
+from viz_core.sweeps.spec import kernel_size_of
 
 NO_AXIS = "none"
 CUSTOM = "custom"
 
-SWEEP_DEFAULTS: dict[str, Any] = {
+_STATIC_DEFAULTS: dict[str, Any] = {
     "ready": CUSTOM,
-    "model": ui_state.PLAYGROUND_DEFAULTS["model"],
+    "model": DASHBOARD_MODEL,  # replaced by dashboard_model() on first use
     "task": "am",
     "target": 7,
     "layer": "",
@@ -50,29 +57,36 @@ SWEEP_DEFAULTS: dict[str, Any] = {
     "values2": "2,5,10",
     "metric": "activation",
 }
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return {**_STATIC_DEFAULTS, "model": dashboard_model()}
+
+
+def sweep_defaults() -> Mapping[str, Any]:
+    """Every Sweeps control with its default, read-only; the model is the dashboard's
+    (:func:`~dashboard.settings.playground.dashboard_model`), looked up on first use."""
+    return MappingProxyType(_defaults())
 SWEEP_CHOICES: dict[str, Sequence[Any]] = {
     "ready": (CUSTOM, *READY),
     "task": TASKS,
     "scheme": tuple(SCHEME_REGISTRY),
     "axis1": tuple(AXES),
     "axis2": (NO_AXIS, *AXES),
-    "metric": METRICS + ("judge_hit",),
+    "metric": tuple(METRICS),
 }
-METRIC_LABELS = {"objective": "objective D", "activation": "target activation / rel. error",
-                 "hf_fraction": "high-frequency share", "coarse_fraction": "coarse share",
-                 "total_variation": "total variation", "judge_target_prob":
-                 "independent network: target probability", "judge_hit":
-                 "independent network: top-1 = target", "psnr": "PSNR (dB)", "ssim": "SSIM",
-                 "feature_error": "relative feature error"}
+#: The metrics' display labels (the one registry, viz_core.metrics.METRICS).
+METRIC_LABELS = {k: m.label for k, m in METRICS.items()}
 
 
 def base_config(s: Mapping[str, Any]) -> RunConfig:
     """The base run configuration of the page's settings (VizError names the control)."""
-    s = {**SWEEP_DEFAULTS, **s}
+    s = {**sweep_defaults(), **s}
     am = s["task"] == "am"
     image = None
     if not am:
-        image = ui_state.sample_path(str(s["image"])) if s["image"] else None
+        image = sample_path(str(s["image"])) if s["image"] else None
         if not image:
             raise VizError("feature inversion needs an image: pick a sample", field="image")
     base = RunConfig(model=str(s["model"]), task=str(s["task"]),
@@ -89,7 +103,7 @@ def base_config(s: Mapping[str, Any]) -> RunConfig:
 
 
 def axes_of(s: Mapping[str, Any]) -> list[Axis]:
-    s = {**SWEEP_DEFAULTS, **s}
+    s = {**sweep_defaults(), **s}
     out = []
     for i in ("1", "2"):
         name = str(s[f"axis{i}"])
@@ -110,7 +124,7 @@ def sweep_of(s: Mapping[str, Any], batch_size: int = 8) -> Sweep:
     try:
         return sweep.validate()
     except VizError as exc:
-        raise VizError(str(exc), field=exc.field if exc.field in SWEEP_DEFAULTS else "values1"
+        raise VizError(str(exc), field=exc.field if exc.field in _STATIC_DEFAULTS else "values1"
                        ) from None
 
 
@@ -120,12 +134,12 @@ def _values_text(values: Sequence[Any]) -> str:
 
 def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     """``s`` changed into the ready-made sweep ``key`` (its task, scheme and axes)."""
-    out = {**SWEEP_DEFAULTS, **s, "ready": key}
+    out = {**sweep_defaults(), **s, "ready": key}
     info = READY[key]
     if info.task:
         out["task"] = info.task
     if out["task"] == "inversion" and not out["image"]:
-        out["image"] = default_image(str(out["model"]))
+        out["image"] = default_sample_name(str(out["model"]))
     if key == "regularization_path":
         out["scheme"] = path_scheme(base_config(out))
     axes = ready_axes(key, base_config(out))
@@ -141,20 +155,20 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def default_image(model: str) -> str:
+def default_sample_name(model: str) -> str:
     """The first shipped sample that fits ``model``'s channels (a sample name)."""
     from viz_core.models import get_spec
-    from viz_core.presets import sample_images
+    from viz_core.samples import sample_paths
 
-    samples = sample_images(get_spec(model).channels)
-    return ui_state.sample_name(samples[0]) if samples else ""
+    samples = sample_paths(get_spec(model).channels)
+    return sample_name(samples[0]) if samples else ""
 
 
 def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any]:
     """``s`` with the base setting taken from the Playground's settings ``pg`` (an octave
     schedule becomes one stage with its total number of steps and first step size)."""
-    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, **pg})
-    out = {**SWEEP_DEFAULTS, **s, "ready": CUSTOM, "model": cfg.model, "task": cfg.task,
+    cfg = settings_to_config({**playground_defaults(), **pg})
+    out = {**sweep_defaults(), **s, "ready": CUSTOM, "model": cfg.model, "task": cfg.task,
            "step_size": float(cfg.step_size), "steps": int(cfg.total_steps),
            "seed": int(cfg.seed), "jitter": float(cfg.jitter),
            "size": kernel_size_of(cfg, int(s.get("size", 11)))}
@@ -162,7 +176,7 @@ def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, An
         out["target"] = int(cfg.target if cfg.target is not None else 0)
     else:
         out["layer"] = cfg.layer or ""
-        out["image"] = ui_state.sample_name(cfg.image or "")
+        out["image"] = sample_name(cfg.image or "")
     key = scheme_of(cfg)
     if key in SCHEME_REGISTRY:
         out["scheme"] = key
@@ -172,40 +186,7 @@ def from_playground(pg: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, An
 def playground_params(row: Mapping[str, Any]) -> dict[str, str]:
     """Query parameters that open a cell's configuration in the Playground."""
     cfg = RunConfig.from_json(str(row["config"]))
-    s, _ = ui_state.config_to_settings(cfg)
+    s, _ = config_to_settings(cfg)
     if cfg.image:
-        s["image"] = ui_state.sample_name(cfg.image)
-    return ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS)
-
-
-def _label(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-                   total: tuple[list, list] | None = None) -> go.Figure:
-    """``metric`` over the grid of the first two axes (cells not yet done are empty);
-    ``total``: the full row / column values, so the grid keeps its shape while streaming."""
-    rv, cv, cells = grid_of(list(rows), axes)
-    if total is not None:
-        rv, cv = total
-    z = np.full((len(rv), len(cv)), np.nan)
-    text = [["" for _ in cv] for _ in rv]
-    for i, a in enumerate(rv):
-        for j, b in enumerate(cv):
-            r = cells.get((a, b))
-            v = None if r is None else r.get(metric)
-            if v is not None:
-                z[i, j] = float(v)
-                text[i][j] = f"{float(v):.3g}" + (" R" if r.get("random_weights") else "")
-    fig = go.Figure(go.Heatmap(z=z, x=[_label(v) for v in cv], y=[_label(v) for v in rv],
-                               text=text, texttemplate="%{text}", colorscale="Viridis",
-                               colorbar={"title": {"text": metric}},
-                               hovertemplate="%{y} / %{x}: %{z:.4g}<extra></extra>"))
-    fig.update_layout(title=METRIC_LABELS.get(metric, metric), height=360,
-                      margin={"l": 60, "r": 20, "t": 40, "b": 40},
-                      xaxis={"title": {"text": axes[1] if len(axes) > 1 else ""},
-                             "type": "category"},
-                      yaxis={"title": {"text": axes[0] if axes else ""}, "type": "category",
-                             "autorange": "reversed"})
-    return fig
+        s["image"] = sample_name(cfg.image)
+    return encode(s, playground_defaults())

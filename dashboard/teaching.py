@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from viz_core.errors import VizError
-from viz_core.kernels import FIT_THRESHOLD, Kernel, KernelSpec, _ring_max, build
-from viz_core.schemes import Scheme, SchemeBank
+from viz_core.kernel_fitting import FIT_THRESHOLD, SIZED_KINDS, ring_max
+from viz_core.kernels import Kernel, KernelSpec, build
+from viz_core.schemes import STRUCTURE_SLOTS, Scheme, SchemeBank
 
 TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")
 TOY_TASKS = ("inversion", "am")
@@ -74,7 +75,7 @@ def edge_weight(kernel: Kernel) -> float:
     if kernel.weights is None or kernel.size < 3:
         return 0.0
     w = kernel.weights.double().numpy()
-    return _ring_max(w / w.sum())
+    return ring_max(w / w.sum())
 
 
 def kernel_stats(kernel: Kernel, label: str) -> KernelStats:
@@ -158,7 +159,7 @@ def toy_kernel(kind: str, size: int, param: float | None = None, order: int = 1)
     fits it to ``size`` by the rule of Sec. 2.7. Identity for ``kind="identity"``."""
     if kind == "identity":
         return build(KernelSpec("identity", None, 1))
-    if kind not in ("gaussian", "sobolev"):
+    if kind not in SIZED_KINDS:
         raise VizError(f"the 1D example uses gaussian or sobolev kernels, not {kind!r}",
                        field="kind")
     return build(KernelSpec(kind, param, size, order if kind == "sobolev" else 1))
@@ -198,9 +199,9 @@ class ToyRun:
 def toy_schemes(kernel: KernelSpec) -> list[Scheme]:
     """Plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6) and fluid-elastic (eq. 18) with the
     same kernel in both slots, periodic border, in the order of :data:`TOY_SCHEMES`."""
-    return [Scheme(fluid=kernel if "fluid" in name else None,
-                   elastic=kernel if "elastic" in name else None, border="circular")
-            for name in TOY_SCHEMES]
+    slots = [STRUCTURE_SLOTS[name] for name in TOY_SCHEMES]
+    return [Scheme(fluid=kernel if f else None, elastic=kernel if e else None,
+                   border="circular") for f, e in slots]
 
 
 def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,

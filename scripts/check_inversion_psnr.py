@@ -43,6 +43,7 @@ from viz_core.offline_presets import (  # noqa: E402
     offline_batch,
     task_preset,
 )
+from viz_core.samples import fmnist_samples  # noqa: E402
 from viz_core.schemes import scheme_key  # noqa: E402
 
 GOAL_DB = 18.0
@@ -50,8 +51,7 @@ GOAL_DB = 18.0
 
 def samples() -> tuple[torch.Tensor, list[str]]:
     """The shipped Fashion-MNIST samples at 64 x 64: (N, 1, 64, 64) in [0, 1], names."""
-    paths = sorted((models.assets_dir() / "samples" / "fmnist").glob("*.png"),
-                   key=lambda p: int(p.name.split("_")[0]))
+    paths = fmnist_samples()
     return torch.cat([load_image(str(p), 64, 1)[0] for p in paths]), [p.stem for p in paths]
 
 

@@ -45,7 +45,9 @@ from viz_core.offline_presets import (  # noqa: E402
     offline_batch,
     preset_rows,
 )
+from viz_core.samples import fmnist_samples  # noqa: E402
 from viz_core.schemes import scheme_key  # noqa: E402
+from viz_core.tables import markdown_table  # noqa: E402
 
 AM_GOAL = 0.9
 INV_GOAL = 0.1
@@ -105,14 +107,11 @@ def test_images(count: int, data_dir: str | None = None) -> tuple[torch.Tensor, 
     try:
         images, labels = load_fashion_mnist("test", data_dir)
     except VizError as exc:
-        from viz_core.models import assets_dir
-
         print(f"note: {exc}\n      using the shipped samples assets/samples/fmnist "
               "(the same test images, rounded to uint8)", file=sys.stderr)
         from viz_core.images import load_image
 
-        found = {int(p.name.split("_")[0]): p
-                 for p in (assets_dir() / "samples" / "fmnist").glob("*.png")}
+        found = {int(p.name.split("_")[0]): p for p in fmnist_samples()}
         picked, names = [], []
         for c, cname in enumerate(FMNIST_CLASSES[:count]):
             idx = min(i for i, p in found.items() if _sample_class(p.name) == c)
@@ -168,18 +167,12 @@ def run_inversion(model, refs: torch.Tensor, labels: list[str], schemes: list[st
 
 # ----------------------------------------------------------------------------- reporting
 
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def preset_table(model: str, task: str) -> str:
     rows = preset_rows(model, task)
     keys = ["scheme", "kernel", "size", "param", "tau", "steps", "octaves", "jitter", "tv"]
     head = ["scheme", "kernel", "size", "sigma / gamma", "tau per stage", "steps per stage",
             "octaves", "jitter", "TV lambda"]
-    return md_table(head, [[r[k] for k in keys] for r in rows])
+    return markdown_table(head, [[r[k] for k in keys] for r in rows], right=False)
 
 
 def am_report(name: str, classes: list[int], schemes: list[str], am: dict) -> tuple[str, bool]:
@@ -193,7 +186,7 @@ def am_report(name: str, classes: list[int], schemes: list[str], am: dict) -> tu
     ok = all(v >= AM_GOAL for v in mins_q.values()) and all(
         v >= AM_GOAL for v in mins_f.values())
     text = (f"### {name}: activation maximization, P(target class) of the uint8 pre-image\n\n"
-            + md_table(["class"] + [SCHEME_TITLES[s] for s in schemes], rows)
+            + markdown_table(["class"] + [SCHEME_TITLES[s] for s in schemes], rows, right=False)
             + f"\n\n{am['runs']} runs x {am['steps']} steps as one batch: "
             f"{am['seconds']:.1f} s. Goal >= {AM_GOAL}: {'met' if ok else 'MISSED'}"
             + (f"; diverged: {', '.join(am['diverged'])}" if am["diverged"] else "") + ".\n")
@@ -218,7 +211,7 @@ def inversion_report(name: str, layer: str, schemes: list[str], inv: dict
             f"{'met' if ok else 'MISSED'}" if name == MAIN_MODEL else "No goal for this model")
     text = (f"### {name}: inversion from {layer}, normalised loss "
             "||Phi(u) - Phi0||^2 / ||Phi0||^2\n\n"
-            + md_table(["image"] + [SCHEME_TITLES[s] for s in schemes], rows)
+            + markdown_table(["image"] + [SCHEME_TITLES[s] for s in schemes], rows, right=False)
             + f"\n\n{inv['runs']} runs x {inv['steps']} steps, one batch of "
             f"{len(schemes)} schemes per image: {inv['seconds']:.1f} s. Best scheme: "
             f"{SCHEME_TITLES[best]} (mean {mean[best]:.4f}, max {worst[best]:.4f}). {goal}"

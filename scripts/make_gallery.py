@@ -30,11 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from viz_core.config import RunConfig  # noqa: E402
 from viz_core.engine import load_reference, prepare_model, run_to_end  # noqa: E402
-from viz_core.evaluation.judging import classify, quantize  # noqa: E402
 from viz_core.images import to_uint8  # noqa: E402
+from viz_core.judging import classify, quantize  # noqa: E402
 from viz_core.metrics import psnr  # noqa: E402
 from viz_core.offline_nets import ROBUST_VARIANTS, base_arch  # noqa: E402
-from viz_core.offline_presets import OFFLINE_SCHEMES, default_image, offline_batch  # noqa: E402
+from viz_core.offline_presets import OFFLINE_SCHEMES, offline_batch  # noqa: E402
+from viz_core.samples import default_sample  # noqa: E402
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key  # noqa: E402
 from viz_core.transforms import Octave  # noqa: E402
 
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest["models"].append(entry)
     print(f"{models[0]}: inversion across depth", flush=True)
     manifest["inversion"] = inversion_depth(models[0], schemes, args.step_scale, out,
-                                            args.image or default_image())
+                                            args.image or default_sample())
     (out / "gallery.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"wrote {out / 'gallery.json'}")
     return 0

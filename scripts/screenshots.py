@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,11 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from dashboard.demo import demo_steps, load_gallery  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def demo_button(index: int) -> re.Pattern:
+    """The name of guided-demo step ``index``'s button on Home ("1. ...", "2. ...")."""
+    return re.compile(rf"^{index + 1}\. ")
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1600, "height": 900}
@@ -76,11 +80,11 @@ def settle(page, timeout: float = 180_000) -> None:
 
 
 def start_step(page, url: str, index: int) -> None:
-    """Open Home and click guided-demo step ``index``."""
+    """Open Home and click guided-demo step ``index`` (its button reads "1. ...", "2. ...";
+    the script drives the page as a visitor does, without importing the dashboard)."""
     page.goto(url)
     settle(page)
-    title = demo_steps(load_gallery())[index].title
-    page.get_by_role("button", name=title).click()
+    page.get_by_role("button", name=demo_button(index)).click()
 
 
 def shots(out: Path) -> list[Path]:
@@ -95,7 +99,7 @@ def shots(out: Path) -> list[Path]:
             page.set_default_navigation_timeout(300_000)  # a busy machine loads slowly
             page.goto(url)
             settle(page)
-            page.get_by_role("button", name=demo_steps(load_gallery())[0].title).wait_for()
+            page.get_by_role("button", name=demo_button(0)).wait_for()
             paths.append(out / "home.png")
             page.screenshot(path=str(paths[-1]))
 

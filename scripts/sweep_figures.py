@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dashboard.sweeps_view import heatmap_figure
+from viz_core.figures import heatmap_figure
 from viz_core.sweeps import SweepStore
 from viz_core.sweeps.report import columns, format_table, randomization_verdict, spread
 

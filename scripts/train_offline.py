@@ -43,6 +43,8 @@ from viz_core.datasets import (  # noqa: E402
     load_fashion_mnist,
     to_model_input,
 )
+from viz_core.devices import resolve_device  # noqa: E402
+from viz_core.errors import VizError  # noqa: E402
 from viz_core.offline_nets import (  # noqa: E402
     OFFLINE_ARCHS,
     build_offline_net,
@@ -132,11 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     name = args.name or args.model
-    if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda but no CUDA GPU is available")
-    device = torch.device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except VizError as exc:
+        raise SystemExit(f"error: {exc}") from None
     adv_step = args.adv_step_size or 2.5 * args.adv_eps / max(args.adv_steps, 1)
     ckpt_path = Path(args.checkpoint) if args.checkpoint else out / f"{name}.ckpt"
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from viz_core.cli import main
+from viz_core.schemes import FIG1_SCHEMES, SCHEME_REGISTRY
 
 
 def test_cli_metrics_random_weights(capsys, tmp_path):
@@ -10,9 +14,13 @@ def test_cli_metrics_random_weights(capsys, tmp_path):
                "--md", str(tmp_path / "m.md"), "--csv", str(tmp_path / "m.csv")])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "fluid_elastic_sobolev" in out and "Sobolev sharper than Gaussian" in out
+    assert "| Sobolev fluid-elastic |" in out and "Sobolev sharper than Gaussian" in out
     assert "Command: `demons-viz" in (tmp_path / "m.md").read_text()
-    assert (tmp_path / "m.csv").read_text().startswith("label,scheme,")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "m.csv").read_text())))
+    # the scheme column holds registry keys, the label column the registry's labels
+    assert [r["scheme"] for r in rows] == list(FIG1_SCHEMES)
+    assert [r["label"] for r in rows] == [SCHEME_REGISTRY[k].label for k in FIG1_SCHEMES]
+    assert "total_variation" in rows[0] and "tv" not in rows[0]
 
 
 def test_cli_metrics_inversion_needs_an_image(capsys, tmp_path):

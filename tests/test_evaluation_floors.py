@@ -9,7 +9,7 @@ import torch
 from viz_core import models
 from viz_core.evaluation.floors import chance_levels, floors_markdown, table1_floors
 from viz_core.evaluation.imagesets import ImageSet
-from viz_core.evaluation.judging import classify, quantize
+from viz_core.judging import classify, quantize
 
 
 def _set(labels: list[int]) -> ImageSet:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 
 import numpy as np
 import pytest
 
-from dashboard.plots import table1_figure
 from viz_core import models
 from viz_core.cli.evaluate import html_writer
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.evaluation import protocol as pr
-from viz_core.evaluation.reports import ROW_COLUMNS, read_table1_csv, write_table1
-from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
+from viz_core.evaluation.reports import read_table1_csv, row_columns, write_table1
+from viz_core.figures import table1_figure
+from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES, scheme_of
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def test_methods_are_the_papers_schemes():
     cfg = pr.scheme_config(base, "fluid_elastic_gaussian", 11, 0.1, 0.05)
     assert cfg.fluid.kind == cfg.elastic.kind == "gaussian" and cfg.fluid.size == 11
     assert cfg.fluid.param is None  # fitted to the size (Sec. 2.7)
-    assert cfg.name == "fluid_elastic_gaussian" and cfg.tv == 0.0
+    assert cfg.name == "Gaussian fluid-elastic" and cfg.tv == 0.0
+    assert scheme_of(cfg) == "fluid_elastic_gaussian"
     assert pr.scheme_config(base, "tv", 11, 0.1, 0.05).tv == 0.1
 
 
@@ -73,7 +75,7 @@ def test_table1_protocol_random_offline_pair(offline_pair, tmp_path, workers, im
     assert {"t1.csv", "t1.md", "t1.html", "t1.json", "t1_samples.csv",
             "t1_examples.png"} <= names
     table = list(csv.DictReader(io.StringIO((tmp_path / "t1.csv").read_text())))
-    assert list(table[0]) == ROW_COLUMNS
+    assert list(table[0]) == row_columns()
     assert {r["method"] for r in table} == {"original", *TABLE1_SCHEMES}
     assert {r["direction"] for r in table} == {"fmnist_vgg -> fmnist_resnet",
                                                 "fmnist_resnet -> fmnist_vgg"}
@@ -135,15 +137,12 @@ def test_table1_rejects_bad_settings(offline_pair, image_set):
 
 
 
-def test_ray_executor_without_sweeps_executors_is_a_clear_error(offline_pair, monkeypatch,
-                                                                image_set):
+def test_ray_executor_without_ray_is_a_clear_error(offline_pair, monkeypatch, image_set):
     a, b = offline_pair
-    real = pr.importlib.util.find_spec
-    monkeypatch.setattr(pr.importlib.util, "find_spec",
-                        lambda name: None if name == "viz_core.sweeps.executors" else real(name))
+    monkeypatch.setitem(sys.modules, "ray", None)  # "import ray" fails as if not installed
     st = pr.Table1Settings(n=2, steps=1, batch_images=2, methods=["tv"])
     refs = (pr.ModelRef("fmnist_vgg", "random"), pr.ModelRef("fmnist_resnet", "random", 1))
-    with pytest.raises(VizError, match="distributed extra"):
+    with pytest.raises(VizError, match="distributed"):
         pr.run_table1(a, b, image_set(2), st, executor="ray", refs=refs)
     with pytest.raises(VizError, match="executor"):
         pr.run_table1(a, b, image_set(2), st, executor="dask")

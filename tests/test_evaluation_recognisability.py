@@ -31,7 +31,7 @@ def small(**kw) -> rc.RecognisabilitySettings:
 
 
 def two_samples(a) -> ImageSet:
-    s = rc.sample_images(a.classes)
+    s = rc.shipped_imageset(a.classes)
     return ImageSet(s.name, s.labels[:2], s.load, s.ids[:2])
 
 
@@ -142,9 +142,9 @@ def test_write_recognisability(run, tmp_path):
     assert all(ln.endswith("| 10.0% |") for ln in am_table[:2])
 
 
-def test_sample_images_are_labelled_by_name(pair):
+def test_shipped_imageset_is_labelled_by_name(pair):
     a, _ = pair
-    s = rc.sample_images(a.classes)
+    s = rc.shipped_imageset(a.classes)
     assert len(s) == 20
     for name, label in zip(s.ids, s.labels):
         assert name.split("_", 1)[1].startswith(a.classes[label].lower()[:3].replace("-", "_"))

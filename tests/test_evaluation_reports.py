@@ -3,6 +3,7 @@ committed results files."""
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from viz_core.evaluation.reports import (
     fmt,
     pct,
     read_table1_csv,
+    row_columns,
     table1_markdown,
     to_csv,
 )
@@ -31,6 +33,17 @@ def test_committed_table1_csv_loads_with_registry_keys():
     md = table1_markdown(rows)
     assert "original images (classifier's accuracy)" in md
     assert md.count("\n") == 1 + len(methods)  # header, rule, one line per method
+
+
+def test_older_table1_files_read_with_the_registry_keys():
+    """The committed files call the total variation ``tv``; read back it is the metric
+    ``total_variation`` (``tv`` is the TV weight everywhere else), with the same numbers."""
+    path = RESULTS / "table1_offline.csv"
+    raw = next(csv.DictReader(path.open(encoding="utf-8")))
+    assert "tv" in raw  # the file as committed
+    row = read_table1_csv(path)[0]
+    assert "tv" not in row and row["total_variation"] == float(raw["tv"])
+    assert set(row_columns()) <= set(row)
 
 
 def test_csv_round_trip_and_formatting(tmp_path):

@@ -5,18 +5,20 @@ import pytest
 import torch
 
 from viz_core.errors import VizError
+from viz_core.kernel_fitting import (
+    fit_parameter,
+    gaussian_kernel,
+    laplacian_5pt_dirichlet,
+    sobolev_kernel,
+    sobolev_solve,
+)
 from viz_core.kernels import (
     KernelBatch,
     KernelSpec,
     build,
     center_profile,
     fft_filter,
-    fit_parameter,
-    gaussian_kernel,
-    laplacian_5pt_dirichlet,
     power,
-    sobolev_kernel,
-    sobolev_solve,
 )
 
 # the fitting rule of Sec. 2.7 (literal reading): fitted sigma / gamma per kernel size

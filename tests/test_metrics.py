@@ -121,7 +121,7 @@ def test_image_metrics_keys_and_shapes():
     rng = np.random.default_rng(5)
     imgs = rng.random((4, 1, 16, 16)).astype(np.float32)
     m = metrics.image_metrics(imgs)
-    assert set(m) == {"hf_fraction", "coarse_fraction", "tv"}
+    assert set(m) == {"hf_fraction", "coarse_fraction", "total_variation"}
     m = metrics.image_metrics(imgs, imgs[:1])
     assert set(m) >= {"psnr", "ssim"} and m["ssim"].shape == (4,)
     assert m["ssim"][0] == pytest.approx(1.0) and m["psnr"][0] == math.inf

@@ -16,7 +16,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -24,8 +23,8 @@ from viz_core import models
 from viz_core.config import RunConfig
 from viz_core.engine import check_batchable, load_reference, run_to_end
 from viz_core.errors import VizError
-from viz_core.images import to_uint8
-from viz_core.kernels import fit_parameter
+from viz_core.judging import quantize
+from viz_core.kernel_fitting import fit_parameter
 from viz_core.objectives import make_objective
 from viz_core.offline_presets import (
     OFFLINE_MODELS,
@@ -55,10 +54,6 @@ def one_thread():
     yield
     torch.set_num_threads(before)
 
-
-def _uint8(images: np.ndarray) -> torch.Tensor:
-    q = np.stack([to_uint8(i) for i in images]).astype(np.float32) / 255.0
-    return torch.from_numpy(q).reshape(images.shape)
 
 
 # ----------------------------------------------------------------------------- structure
@@ -101,7 +96,7 @@ def test_schemes_put_the_kernels_in_the_right_slots(model):
 
 def test_preset_rows_document_every_scheme():
     rows = preset_rows("fmnist_vgg", "am")
-    assert [r["key"] for r in rows] == OFFLINE_SCHEMES
+    assert [r["key"] for r in rows] == list(OFFLINE_SCHEMES)
     es = next(r for r in rows if r["key"] == "elastic_sobolev")
     assert es["size"] == "9" and es["param"] == f"gamma {fit_parameter('sobolev', 9):.3g}"
     assert es["tau"] == "10 / 5 / 2" and es["steps"] == "120 + 50 + 30"
@@ -138,7 +133,7 @@ def test_am_reaches_probability_09_for_every_scheme(loaded, model):
           f"{time.perf_counter() - t0:.1f} s")
     assert not any(res.final.diverged)
     with torch.no_grad():
-        for images in (torch.from_numpy(res.final.images), _uint8(res.final.images)):
+        for images in (torch.from_numpy(res.final.images), quantize(res.final.images)):
             p = torch.softmax(m.net(m.normalize(images)), dim=1).numpy()
             got = {(c.name, c.target): float(p[i, c.target]) for i, c in enumerate(cfgs)}
             low = {k: round(v, 3) for k, v in got.items() if v < 0.9}
@@ -159,7 +154,7 @@ def test_inversion_preset_below_01_for_the_best_scheme(loaded, sample):
     loss = {}
     with torch.no_grad():
         for label, images in (("float", torch.from_numpy(res.final.images)),
-                              ("uint8", _uint8(res.final.images))):
+                              ("uint8", quantize(res.final.images))):
             d, _ = obj(images)
             loss[label] = dict(zip((c.name for c in cfgs), d.tolist()))
         start, _ = obj(torch.from_numpy(res.frames[0].images))

@@ -10,6 +10,7 @@ from PIL import Image
 from test_pages import no_exception, open_page
 
 from dashboard import demo
+from dashboard.navigation import PAGES
 
 
 def _fake_gallery(folder) -> None:
@@ -36,8 +37,11 @@ def test_home_lists_device_models_and_pages():
     text = " ".join(m.value for m in at.markdown) + " ".join(a.value for a in at.info) + \
         " ".join(a.value for a in at.success)
     assert "Device in use" in text
-    links = [p.proto.page for p in at.get("page_link")]
-    assert len(links) == 5 and any("Playground" in p for p in links)
+    links = [(p.proto.page, p.proto.label) for p in at.get("page_link")]
+    # every page of the navigation but Home itself, in order, with its title and blurb
+    assert links == [(info.url_path, f"**{info.title}**") for info in PAGES if info.url_path]
+    captions = [c.value for c in at.caption]
+    assert all(info.blurb and info.blurb in captions for info in PAGES if info.url_path)
     assert at.get("arrow_data_frame") or at.dataframe
 
 

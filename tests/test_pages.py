@@ -14,15 +14,16 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.state import PLAYGROUND_DEFAULTS
-from viz_core import models, presets
+from dashboard.settings.playground import playground_defaults
+from viz_core import models
+from viz_core.samples import sample_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PG, CMP, KX, LEARN, PP = ("views/1_Playground.py", "views/2_Compare_schemes.py",
-                          "views/3_Kernels_and_spectra.py", "views/4_Learn_demons.py",
-                          "views/5_Paper_presets.py")
-MODEL = PLAYGROUND_DEFAULTS["model"]  # the dashboard's default: fmnist_vgg_robust
+PG, CMP, KX, LEARN, PP = ("pages/1_Playground.py", "pages/2_Compare_schemes.py",
+                          "pages/3_Kernels_and_spectra.py", "pages/4_Learn_demons.py",
+                          "pages/5_Paper_presets.py")
+MODEL = playground_defaults()["model"]  # the dashboard's default: fmnist_vgg_robust
 OFFLINE = models.weights_status(MODEL) == "offline"
 W = {} if OFFLINE else {"weights": "random"}
 
@@ -165,7 +166,7 @@ def test_settings_live_in_the_url():
 
 
 def test_bad_url_values_are_ignored_with_a_notice():
-    from dashboard.state import PLAYGROUND_DEFAULTS as D
+    D = playground_defaults()
 
     at = open_page(PG, **W, steps="lots", scheme="warp", f_size=999)
     no_exception(at)
@@ -196,7 +197,7 @@ def test_bad_upload_shows_an_error_not_an_exception():
 
 
 def test_inversion_of_a_sample_runs():
-    samples = presets.sample_images(1)
+    samples = sample_paths(1)
     if not samples:
         pytest.skip("no shipped Fashion-MNIST samples")
     at = open_page(PG, **W, task="inversion", layer="block2", image=samples[0], steps=4,
@@ -240,11 +241,11 @@ def test_a_failing_run_is_a_message_not_a_traceback(monkeypatch, error, expected
     assert any(expected in e for e in errors(at)), errors(at)
 
 
-def test_missing_weights_are_a_message():
+def test_missing_weights_are_a_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: VGG19 is missing
+    assert models.weights_status("vgg19") == "download needed"
     at = open_page(PG, model="vgg19", weights="pretrained")
     no_exception(at)
-    if models.weights_status("vgg19") in ("cached",):
-        pytest.skip("VGG19 weights are cached on this machine")
     assert any("not available offline" in e for e in errors(at))
     assert at.button(key="pg_run").disabled
 
@@ -300,7 +301,22 @@ def test_navigation_keeps_every_old_url_and_names_home():
     old = ["Playground", "Compare_schemes", "Kernels_and_spectra", "Learn_demons",
            "Paper_presets"]  # the paths of Streamlit's file-based pages before
     assert [p.url_path for p in PAGES[1:6]] == old
-    assert all((ROOT / p.path).is_file() and not p.path.startswith("pages/") for p in PAGES)
+    assert PAGES[-1].url_path == "Sweeps"
+    assert all((ROOT / p.path).is_file() and p.path.startswith("pages/") for p in PAGES)
+
+
+def test_every_page_url_is_the_name_streamlit_derives_from_its_file():
+    """With a folder named pages/, a direct link whose URL path differs from the file's
+    derived name shows "Page not found" (the browser test opens each one)."""
+    from streamlit.source_util import page_icon_and_name
+
+    from dashboard.navigation import PAGES
+
+    for info in PAGES[1:]:
+        assert info.url_path == page_icon_and_name(ROOT / info.path)[1], info
+    # every page file is in the navigation (a stray file would be a page of its own)
+    assert sorted(f"pages/{f.name}" for f in (ROOT / "pages").glob("*.py")) == sorted(
+        p.path for p in PAGES)
 
 
 # ----------------------------------------------------------------------------- honest results
@@ -386,7 +402,7 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size():
 
 
 def test_urls_carry_the_sample_name_and_old_absolute_paths_still_work():
-    sample = presets.sample_images(1)[0]
+    sample = sample_paths(1)[0]
     at = open_page(PG, **W, task="inversion", layer="block2", image=sample)
     no_exception(at)
     assert not errors(at), errors(at)
@@ -421,10 +437,9 @@ def test_a_downloaded_png_restores_its_run():
     assert any("carries no run settings" in e for e in errors(plain))
 
 
-def test_error_messages_speak_the_dashboards_language():
+def test_error_messages_speak_the_dashboards_language(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: VGG19 is missing
     at = open_page(PG, model="vgg19", weights="pretrained")
-    if models.weights_status("vgg19") == "cached":
-        pytest.skip("VGG19 weights are cached on this machine")
     text = " ".join(errors(at))
     assert "not available offline" in text
     for word in ("allow_download", "--", "weights='random'", "/"):
@@ -438,6 +453,7 @@ def test_cuda_is_not_offered_without_a_gpu():
     at = open_page(PG, **W)
     options = at.radio(key="pg_device").options
     assert ("cuda" in options) == torch.cuda.is_available()
+    assert ("mps" in options) == torch.backends.mps.is_available()
 
 
 def test_compare_robust_toggle_is_disabled_without_robust_weights():
@@ -496,7 +512,7 @@ class _Frame:
 
 
 def test_stop_keeps_exactly_the_state_that_was_shown():
-    from dashboard.common import RunRecord
+    from dashboard.runs import RunRecord
 
     rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
     for step in (0, 5, 10):
@@ -516,8 +532,8 @@ def test_a_stopped_run_is_classified_by_the_models_that_made_it():
     """Stop ends the script before ``finish``: the next script run's ``mark_interrupted``
     gives the kept pre-image its class probability, top-3 and warnings, from the judges
     set when the run started (not from whatever the sidebar shows by then)."""
-    from dashboard.common import RunRecord
     from dashboard.results import class_verdicts
+    from dashboard.runs import RunRecord
     from viz_core import models
 
     m = models.load_model("fmnist_vgg", "random")
@@ -545,7 +561,7 @@ def test_a_stopped_run_is_classified_by_the_models_that_made_it():
 def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     """Streamlit's fast reruns start the next script run while the interrupted one still
     computes: its late frames must not reach the record the new run shows."""
-    from dashboard.common import RunRecord, stream
+    from dashboard.runs import RunRecord, stream
 
     rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
     for step in (0, 5):

@@ -8,7 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import state as ui_state
+from dashboard.scheme_names import CELLS
+from dashboard.settings.checks import check_against_model
+from dashboard.settings.compare import compare_configs, compare_settings
+from dashboard.settings.playground import (
+    DEFAULT_AM_SCHEME,
+    DEFAULT_CLASS,
+    PLAYGROUND_CHOICES,
+    config_to_settings,
+    playground_defaults,
+    settings_from_json,
+    settings_to_config,
+)
+from dashboard.urlstate import decode, encode
 from viz_core import presets
 from viz_core.config import RunConfig
 from viz_core.engine import check_batchable
@@ -137,22 +149,14 @@ def test_stable_tv_and_paper_tau():
     assert presets.paper_tau("densenet121", 1.0) == pytest.approx(57.63)
 
 
-def test_shipped_samples_are_found():
-    s1 = presets.sample_images(1)
-    if not s1:
-        pytest.skip("no samples shipped yet")
-    assert all(presets.image_exists(p) for p in s1)
-    assert presets.sample_image(1) == s1[0]
-
-
 # ----------------------------------------------------------------------------- ui_state
 
 def test_defaults_make_a_valid_config():
-    cfg = ui_state.settings_to_config(ui_state.PLAYGROUND_DEFAULTS)
-    assert cfg.task == "am" and cfg.target == ui_state.DEFAULT_CLASS and cfg.layer is None
+    cfg = settings_to_config(playground_defaults())
+    assert cfg.task == "am" and cfg.target == DEFAULT_CLASS and cfg.layer is None
     # the Playground opens on the tuned preset of the default scheme (offline_presets)
-    ref = offline_config(cfg.model, ui_state.DEFAULT_AM_SCHEME, "am",
-                         target=ui_state.DEFAULT_CLASS)
+    ref = offline_config(cfg.model, DEFAULT_AM_SCHEME, "am",
+                         target=DEFAULT_CLASS)
     for slot in ("fluid", "elastic"):
         got, want = getattr(cfg, slot), getattr(ref, slot)
         assert (got.kind, got.size) == (want.kind, want.size)
@@ -161,13 +165,13 @@ def test_defaults_make_a_valid_config():
 
 
 def test_settings_config_json_round_trip_restores_everything():
-    s = {**ui_state.PLAYGROUND_DEFAULTS, "scheme": "elastic", "e_kind": "gaussian",
+    s = {**playground_defaults(), "scheme": "elastic", "e_kind": "gaussian",
          "e_fit": False, "e_sigma": 1.7, "e_every": 4, "tv_on": True, "tv": 0.25,
          "octaves_on": True, "octaves": "1.0:10:5,1.2:5:2", "layer": "block3", "channel": 7,
          "unit_on": True, "unit_y": 1, "unit_x": 2, "f_kind": "sobolev", "f_order": 3,
          "weights": "random", "seed": 11, "jitter": 0.1, "every": 3}
-    cfg = ui_state.settings_to_config(s)
-    back, notes = ui_state.settings_from_json(cfg.to_json(result={"x": 1}))
+    cfg = settings_to_config(s)
+    back, notes = settings_from_json(cfg.to_json(result={"x": 1}))
     assert back == s and not notes
 
 
@@ -175,8 +179,8 @@ def test_config_to_settings_of_presets_rebuilds_the_config():
     for p in ALL:
         for b in p.offline + p.batches:
             cfg = b.configs[0]
-            s, _ = ui_state.config_to_settings(cfg)
-            again = ui_state.settings_to_config(s, image_path=cfg.image)
+            s, _ = config_to_settings(cfg)
+            again = settings_to_config(s, image_path=cfg.image)
             for f in ("model", "task", "target", "layer", "channel", "fluid", "elastic", "tv",
                       "step_size", "steps", "octaves", "jitter", "elastic_every"):
                 assert getattr(again, f) == getattr(cfg, f), (p.key, f)
@@ -185,84 +189,84 @@ def test_config_to_settings_of_presets_rebuilds_the_config():
 def test_errors_name_the_control():
     bad = {"f_kind": "gaussian", "f_fit": False, "f_sigma": -1.0}
     with pytest.raises(VizError) as e:
-        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, **bad})
+        settings_to_config({**playground_defaults(), **bad})
     assert e.value.field == "f_sigma"
     with pytest.raises(VizError) as e:
-        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "e_size": 4})
+        settings_to_config({**playground_defaults(), "e_size": 4})
     assert e.value.field == "e_size"
     with pytest.raises(VizError) as e:
-        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "octaves_on": True,
+        settings_to_config({**playground_defaults(), "octaves_on": True,
                                      "octaves": "1:2"})
     assert e.value.field == "octaves"
     with pytest.raises(VizError) as e:
-        ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "task": "inversion",
+        settings_to_config({**playground_defaults(), "task": "inversion",
                                      "layer": "block4", "image": ""})
     assert e.value.field == "image"
     with pytest.raises(VizError) as e:
-        ui_state.settings_from_json("[1, 2]")
+        settings_from_json("[1, 2]")
     assert e.value.field == "json"
 
 
 def test_check_against_model(tiny_model):
-    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "model": "tiny",
+    cfg = settings_to_config({**playground_defaults(), "model": "tiny",
                                        "e_size": 33, "jitter": 0.0})
     with pytest.raises(VizError) as e:
-        ui_state.check_against_model(cfg, tiny_model)
+        check_against_model(cfg, tiny_model)
     assert e.value.field == "e_size"
-    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "target": 7,
+    cfg = settings_to_config({**playground_defaults(), "target": 7,
                                        "jitter": 0.0})
     with pytest.raises(VizError) as e:
-        ui_state.check_against_model(cfg, tiny_model)
+        check_against_model(cfg, tiny_model)
     assert e.value.field == "target"
-    cfg = ui_state.settings_to_config({**ui_state.PLAYGROUND_DEFAULTS, "jitter": 40.0})
+    cfg = settings_to_config({**playground_defaults(), "jitter": 40.0})
     with pytest.raises(VizError) as e:
-        ui_state.check_against_model(cfg, tiny_model)
+        check_against_model(cfg, tiny_model)
     assert e.value.field == "jitter"
 
 
 def test_encode_only_non_defaults_and_decode_back():
-    d = ui_state.PLAYGROUND_DEFAULTS
+    d = playground_defaults()
     # the tuned defaults use an octave schedule; a constant-step link turns it off
     assert d["octaves_on"]
     s = {**d, "octaves_on": False, "steps": 40, "tv_on": True, "step_size": 1e300,
          "tv": 0.25}
-    enc = ui_state.encode(s, d)
+    enc = encode(s, d)
     assert enc == {"octaves_on": "0", "steps": "40", "tv_on": "1", "step_size": "1e+300",
                    "tv": "0.25"}
-    dec, notes = ui_state.decode(enc, d, ui_state.PLAYGROUND_CHOICES)
+    dec, notes = decode(enc, d, PLAYGROUND_CHOICES)
     assert dec == s and not notes
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(sorted(ui_state.PLAYGROUND_DEFAULTS)),
+@given(st.dictionaries(st.sampled_from(sorted(playground_defaults())),
                        st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str),
                                  st.floats(allow_nan=True).map(repr),
                                  st.sampled_from(["1", "0", "nan", "inf", "-3", "1e999"])),
                        max_size=8))
 def test_any_url_gives_typed_settings_or_a_validation_error(params):
-    d = ui_state.PLAYGROUND_DEFAULTS
-    s, _ = ui_state.decode(params, d, ui_state.PLAYGROUND_CHOICES)
+    d = playground_defaults()
+    s, _ = decode(params, d, PLAYGROUND_CHOICES)
     for k, v in s.items():
         assert type(v) is type(d[k])
         if isinstance(v, float):
             assert math.isfinite(v)
-        if k in ui_state.PLAYGROUND_CHOICES:
-            assert v in ui_state.PLAYGROUND_CHOICES[k]
+        if k in PLAYGROUND_CHOICES:
+            assert v in PLAYGROUND_CHOICES[k]
     try:
-        cfg = ui_state.settings_to_config(s, image_path="x.png")
+        cfg = settings_to_config(s, image_path="x.png")
     except VizError:
         return
     assert isinstance(cfg, RunConfig)
 
 
 def test_compare_settings_round_trip():
-    s, _ = ui_state.compare_settings(presets.fig1().offline[0].configs)
-    assert s["size"] == 11 and s["cells"] == ",".join(ui_state.CELLS) and s["target"] == 9
-    cfgs = ui_state.compare_configs(s)
+    s, _ = compare_settings(presets.fig1().offline[0].configs)
+    assert s["size"] == 11 and s["cells"] == ",".join(CELLS) and s["target"] == 9
+    cfgs = compare_configs(s)
     assert [c.name for c in cfgs] == [c.name for c in presets.fig1().offline[0].configs]
     with pytest.raises(VizError) as e:
-        ui_state.compare_configs({**s, "cells": "tv,warp"})
+        compare_configs({**s, "cells": "tv,warp"})
     assert e.value.field == "cells"
     with pytest.raises(VizError) as e:
-        ui_state.compare_configs({**s, "size": 8})
+        compare_configs({**s, "size": 8})
     assert e.value.field == "size"

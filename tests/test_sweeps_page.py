@@ -13,19 +13,24 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import state as ui_state
 from dashboard import sweeps_view as sv
+from dashboard.settings.playground import (
+    PLAYGROUND_CHOICES,
+    playground_defaults,
+    settings_to_config,
+)
+from dashboard.urlstate import decode
 from viz_core.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGE = "views/6_Sweeps.py"
+PAGE = "pages/6_Sweeps.py"
 
 
 # ----------------------------------------------------------------------------- settings
 
 def test_default_settings_make_a_grid_sweep():
-    sweep = sv.sweep_of(sv.SWEEP_DEFAULTS)
+    sweep = sv.sweep_of(sv.sweep_defaults())
     assert [a.name for a in sweep.axes] == ["gamma", "step_size"]
     assert len(sweep) == 9
     assert {c.config.elastic.param for c in sweep.cells()} == {0.05, 0.2, 0.8}
@@ -38,7 +43,7 @@ def test_default_settings_make_a_grid_sweep():
     ("seed_variance", ["seed"], "am"),
 ])
 def test_ready_made_sweeps(key, axes, task):
-    s = sv.ready_settings(key, sv.SWEEP_DEFAULTS)
+    s = sv.ready_settings(key, sv.sweep_defaults())
     sweep = sv.sweep_of(s)
     assert [a.name for a in sweep.axes] == axes and s["task"] == task
     if key == "inversion_depth":  # every layer of the catalogue
@@ -52,23 +57,23 @@ def test_ready_made_sweeps(key, axes, task):
 
 def test_bad_values_name_the_control():
     with pytest.raises(sv.VizError) as err:
-        sv.sweep_of({**sv.SWEEP_DEFAULTS, "values2": "2,fast"})
+        sv.sweep_of({**sv.sweep_defaults(), "values2": "2,fast"})
     assert err.value.field == "values2"
 
 
 def test_playground_setting_becomes_the_base():
-    pg = {**ui_state.PLAYGROUND_DEFAULTS, "target": 4, "steps": 33, "seed": 5,
+    pg = {**playground_defaults(), "target": 4, "steps": 33, "seed": 5,
           "scheme": "elastic", "e_kind": "gaussian", "e_size": 7, "octaves_on": False}
-    s = sv.from_playground(pg, sv.SWEEP_DEFAULTS)
+    s = sv.from_playground(pg, sv.sweep_defaults())
     assert (s["target"], s["steps"], s["seed"], s["scheme"], s["size"]) == \
         (4, 33, 5, "elastic_gaussian", 7)
 
 
 def test_cell_link_carries_its_settings():
-    cell = sv.sweep_of({**sv.SWEEP_DEFAULTS, "steps": 17}).cells()[4]
+    cell = sv.sweep_of({**sv.sweep_defaults(), "steps": 17}).cells()[4]
     params = sv.playground_params({"config": cell.config.to_json()})
-    s, _ = ui_state.decode(params, ui_state.PLAYGROUND_DEFAULTS, ui_state.PLAYGROUND_CHOICES)
-    back = ui_state.settings_to_config(s)
+    s, _ = decode(params, playground_defaults(), PLAYGROUND_CHOICES)
+    back = settings_to_config(s)
     assert back.elastic.param == cell.config.elastic.param == 0.2
     assert back.step_size == cell.config.step_size == 5.0
     assert back.steps == 17 and back.target == 7

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from viz_core.devices import DEVICES
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES, TASKS, Target
-from viz_core.schemes import Scheme
+from viz_core.schemes import Scheme, get_scheme
 from viz_core.transforms import OCTAVE_MODES, Octave, validate_octaves
 
 DEFAULT_MODEL = "fmnist_vgg"
@@ -40,6 +40,33 @@ OPTIMIZERS = ("demons", "adam")
 PIXEL_SCALE = 255.0
 """Pixel levels per unit of the pre-image: a step size tau (0-255 units, see the module
 docstring) moves a pixel by ``tau / PIXEL_SCALE`` per step on average."""
+TV_STABILITY = 0.25
+"""An explicit step of the relaxed TV flow (eqs. 19-20) is stable while
+``tau lambda / eps <= TV_STABILITY`` with tau in [0, 1] pixel units."""
+
+
+def tv_stability_ratio(tau: float, tv: float, eps: float) -> float:
+    """``tau lambda / eps`` of an explicit TV step (eqs. 19-20), tau in 0-255 units (converted
+    by :data:`PIXEL_SCALE`); stable while it is <= :data:`TV_STABILITY`."""
+    return (tau / PIXEL_SCALE) * tv / eps
+
+
+def tv_stability_limit(tau: float, eps: float) -> float:
+    """The largest TV weight lambda whose explicit step (eqs. 19-20) is stable for step size
+    ``tau`` (0-255 units) and relaxation ``eps``: ratio :data:`TV_STABILITY`."""
+    return TV_STABILITY / tv_stability_ratio(tau, 1.0, eps)
+
+#: The TV weight lambda of the presets (a choice of this tool: the paper gives none), lowered
+#: by :func:`stable_tv` where the step size asks for it.
+TV_WEIGHT = 0.3
+
+
+def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float:
+    """``weight``, lowered where needed so that the explicit step of the relaxed TV flow
+    (eqs. 19-20) stays stable, tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, with
+    a 20 % margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
+    limit = 0.8 * tv_stability_limit(tau, eps)
+    return float(f"{min(weight, limit):.3g}")
 
 
 @dataclass
@@ -239,3 +266,19 @@ def _json_default(o):
     if hasattr(o, "to_dict"):
         return o.to_dict()
     return str(o)
+
+
+def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = None,
+                  tv_eps: float | None = None) -> RunConfig:
+    """``base`` with one named scheme of :data:`viz_core.schemes.SCHEME_REGISTRY` (any key
+    or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label
+    (:func:`viz_core.schemes.scheme_of` gives its key back). The TV weight ``tv`` applies
+    to the TV scheme only; ``tv=None``: :func:`stable_tv` for the largest step size of
+    ``base``'s schedule. ``tv_eps=None`` keeps ``base``'s relaxation eps (eqs. 19-20)."""
+    named = get_scheme(scheme)
+    eps = base.tv_eps if tv_eps is None else tv_eps
+    if tv is None:
+        tv = stable_tv(max(o.tau for o in base.schedule), eps)
+    fluid, elastic = named.kernels(size)
+    return replace(base, fluid=fluid, elastic=elastic, tv_eps=eps,
+                   tv=tv if named.uses_tv else 0.0, extra={}, name=named.label)

@@ -10,6 +10,14 @@ from viz_core.errors import VizError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
+def available_devices(auto: bool = True) -> tuple[str, ...]:
+    """The device choices this machine can run: ``auto`` (unless ``auto=False``), ``cpu``,
+    and ``cuda`` / ``mps`` only where present (what a menu should offer)."""
+    present = {"auto": auto, "cpu": True, "cuda": torch.cuda.is_available(),
+               "mps": torch.backends.mps.is_available()}
+    return tuple(d for d in DEVICES if present[d])
+
+
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cpu``, ``cuda[:i]`` or ``mps`` as named.
 

@@ -95,11 +95,26 @@ def load_image(source, size: int, channels: int = 3) -> tuple[torch.Tensor, list
     return t, notices
 
 
+LEVELS = 255
+"""The largest 8-bit grey level: pre-images in [0, 1] are saved as ``round(u * LEVELS)``."""
+
+
+def quantize_uint8(images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The one 8-bit quantiser: values in [0, 1] (any shape; NaN as 0, clipped) -> uint8
+    levels ``round(u * 255)``, the same shape."""
+    a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else \
+        np.asarray(images)
+    return np.round(np.nan_to_num(a, nan=0.0).clip(0, 1) * LEVELS).astype(np.uint8)
+
+
+def from_uint8(levels: np.ndarray) -> np.ndarray:
+    """8-bit levels back to float32 values in [0, 1] (inverse of :func:`quantize_uint8`)."""
+    return np.asarray(levels).astype(np.float32) / LEVELS
+
+
 def to_uint8(img: np.ndarray | torch.Tensor) -> np.ndarray:
     """(C, H, W) in [0, 1] -> (H, W, C) or (H, W) uint8 (what another network classifies)."""
-    a = img.detach().cpu().numpy() if isinstance(img, torch.Tensor) else np.asarray(img)
-    a = np.nan_to_num(a, nan=0.0).clip(0, 1)
-    a = np.round(a * 255).astype(np.uint8)
+    a = quantize_uint8(img)
     return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 

@@ -16,6 +16,9 @@ Images are arrays or tensors of shape (H, W), (C, H, W) or (N, C, H, W) with val
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,10 +28,16 @@ from viz_core.errors import VizError
 from viz_core.spectra import band_energy_fraction, high_frequency_fraction, total_variation
 
 __all__ = [
+    "LEGACY_KEYS",
+    "METRICS",
+    "Metric",
     "coarse_fraction",
     "high_frequency_fraction",
     "image_metrics",
+    "metric_keys",
+    "metric_label",
     "psnr",
+    "run_rows",
     "ssim",
     "total_variation",
 ]
@@ -125,21 +134,126 @@ def coarse_fraction(img, cutoff: float = 1 / 16) -> float:
     return band_energy_fraction(_batch(img)[0], hi=cutoff)
 
 
+# ----------------------------------------------------------------------------- registry
+
+#: Where a metric's value comes from: the pre-image alone, the pre-image and the original
+#: (inversion, eq. 3), the run itself (engine frame), or an independent judge network.
+SOURCES = ("image", "reference", "run", "judge")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number reported per pre-image. ``fn`` (sources ``image`` / ``reference``) maps a
+    float64 batch (N, C, H, W) in [0, 1] and the originals (N, C, H, W) or None to (N,)
+    values; ``better`` is ``"higher"``, ``"lower"`` or ``""`` (descriptive: the paper reads
+    it, no direction is better). ``label`` is the one display name of the key."""
+
+    key: str
+    label: str
+    better: str = ""
+    source: str = "image"
+    fn: Callable[[torch.Tensor, torch.Tensor | None], np.ndarray] | None = None
+    note: str = ""
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.source == "reference"
+
+
+def _per_image(f: Callable) -> Callable[[torch.Tensor, torch.Tensor | None], np.ndarray]:
+    return lambda x, ref: np.array([f(im) for im in x])
+
+
+def _ssim_or_nan(x: torch.Tensor, ref: torch.Tensor | None) -> np.ndarray:
+    if min(x.shape[-2:]) < SSIM_WINDOW:
+        return np.full(x.shape[0], np.nan)
+    return np.atleast_1d(ssim(x, ref))
+
+
+#: Every metric, by key. The same key means the same thing in every table (scheme metrics,
+#: Table 1, sweeps, the CLI and the dashboard). A new metric is one entry here: it is then
+#: computed by :func:`image_metrics`, put in every row of :func:`run_rows` and the sweeps'
+#: cells, and printed by the reports.
+METRICS: dict[str, Metric] = {m.key: m for m in [
+    Metric("objective", "final objective", "lower", "run",
+           note="the data term D (eqs. 3-4) at the last step"),
+    Metric("activation", "target activation / rel. feature error", "", "run",
+           note="AM: the target activation; inversion: ||Phi(u) - Phi0|| / ||Phi0||"),
+    Metric("hf_fraction", "HF fraction", "", "image", _per_image(high_frequency_fraction),
+           "spectral energy above half Nyquist (fine detail, noise)"),
+    Metric("coarse_fraction", "coarse fraction", "", "image", _per_image(coarse_fraction),
+           "spectral energy at wavelengths >= 16 px (Sec. 2.2, 4.1)"),
+    Metric("total_variation", "total variation", "lower", "image",
+           _per_image(total_variation), "mean isotropic total variation (eq. 19)"),
+    Metric("psnr", "PSNR dB", "higher", "reference",
+           lambda x, ref: np.atleast_1d(psnr(x, ref)), "against the inverted original"),
+    Metric("ssim", "SSIM", "higher", "reference", _ssim_or_nan,
+           "Gaussian-window SSIM against the inverted original"),
+    Metric("feature_error", "rel. feature error", "lower", "run",
+           note="inversion: ||Phi(u) - Phi0|| / ||Phi0|| (eq. 3)"),
+    Metric("judge_target_prob", "independent network: target probability", "higher",
+           "judge", note="the judge's softmax probability of the target class"),
+    Metric("judge_hit", "independent network: top-1 = target", "higher", "judge"),
+]}
+
+#: Keys that older tables used for a metric (Table 1 and scheme-metric files before the
+#: registry called the total variation ``tv``; ``tv`` is now only the TV weight lambda).
+LEGACY_KEYS = {"tv": "total_variation"}
+
+
+def metric_keys(*sources: str) -> list[str]:
+    """The keys of :data:`METRICS` from ``sources`` (default: all), in registry order."""
+    return [k for k, m in METRICS.items() if not sources or m.source in sources]
+
+
+def metric_label(key: str) -> str:
+    """The display label of a metric key (the key itself for other columns)."""
+    m = METRICS.get(key)
+    return m.label if m is not None else key
+
+
 def image_metrics(images, reference=None) -> dict[str, np.ndarray]:
-    """Per-sample statistics of a batch of pre-images (N, C, H, W) in [0, 1]:
-    ``hf_fraction``, ``coarse_fraction``, ``tv`` and, given the originals ``reference``
-    ((1|N, C, H, W), same size), ``psnr`` and ``ssim``."""
+    """Per-sample values of every image metric of :data:`METRICS` for a batch of
+    pre-images (N, C, H, W) in [0, 1]; given the originals ``reference`` ((1|N, C, H, W),
+    resized to the pre-images), the reference metrics (PSNR, SSIM) too."""
     x = _batch(images)
-    out = {
-        "hf_fraction": np.array([high_frequency_fraction(im) for im in x]),
-        "coarse_fraction": np.array([coarse_fraction(im) for im in x]),
-        "tv": np.array([total_variation(im) for im in x]),
-    }
+    ref = None
     if reference is not None:
         ref = _batch(reference)
         if ref.shape[-2:] != x.shape[-2:]:
             ref = F.interpolate(ref, size=x.shape[-2:], mode="bilinear", align_corners=False)
-        out["psnr"] = np.atleast_1d(psnr(x, ref))
-        out["ssim"] = np.atleast_1d(ssim(x, ref)) if min(x.shape[-2:]) >= SSIM_WINDOW else \
-            np.full(x.shape[0], np.nan)
-    return out
+        ref = ref.expand(x.shape[0], *ref.shape[1:]) if ref.shape[0] == 1 else ref
+    return {m.key: m.fn(x, ref) for m in METRICS.values()
+            if m.fn is not None and (m.source == "image" or ref is not None)}
+
+
+def run_rows(frame: Any, configs: Sequence[Any] | None = None, reference=None) -> list[dict]:
+    """The one row builder: per sample of a (final) :class:`~viz_core.engine.Frame`, its
+    ``label``, ``scheme`` (the registry key, :func:`viz_core.schemes.scheme_of`),
+    ``kernels`` and ``task``, then every metric of :data:`METRICS` that this run can give
+    (run outputs, image metrics; reference metrics given the inverted ``reference``;
+    judge metrics are None, filled in by whoever judges), and ``diverged``."""
+    from viz_core.schemes import scheme_of
+
+    images = np.asarray(frame.images)
+    met = image_metrics(images, reference)
+    rows = []
+    for i in range(images.shape[0]):
+        cfg = configs[i] if configs is not None else None
+        inversion = cfg is not None and cfg.task == "inversion"
+        run = {"objective": float(frame.objective[i]), "activation": float(frame.activation[i]),
+               "feature_error": float(frame.activation[i]) if inversion else None}
+        row = {"label": frame.labels[i] if i < len(frame.labels) else str(i),
+               "scheme": scheme_of(cfg) if cfg is not None else "",
+               "kernels": cfg.scheme.label if cfg is not None else "",
+               "task": cfg.task if cfg is not None else ""}
+        for m in METRICS.values():
+            if m.source == "run":
+                row[m.key] = run.get(m.key)
+            elif m.key in met:
+                row[m.key] = float(met[m.key][i])
+            elif m.source == "judge":
+                row[m.key] = None
+        row["diverged"] = frame.diverged[i] if i < len(frame.diverged) else None
+        rows.append(row)
+    return rows

@@ -69,25 +69,16 @@ from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
 from viz_core.models import get_spec
 from viz_core.offline_nets import ROBUST_VARIANTS, base_arch
-from viz_core.schemes import SCHEME_REGISTRY, scheme_key
+from viz_core.samples import default_sample
+from viz_core.schemes import OFFLINE_SCHEMES, SCHEME_REGISTRY, scheme_key
 from viz_core.transforms import Octave
 
 OFFLINE_MODELS = ["fmnist_vgg", "fmnist_resnet"]
 #: Every offline model with presets: the standard pair and its robust variants.
 OFFLINE_PRESET_MODELS = OFFLINE_MODELS + ["fmnist_vgg_robust", "fmnist_resnet_robust"]
 OFFLINE_TASKS = ["am", "inversion"]
-#: The tuned schemes, canonical keys of :data:`viz_core.schemes.SCHEME_REGISTRY` (older
-#: spellings such as ``fluid-sobolev`` or ``spectral`` are accepted through ``scheme_key``).
-OFFLINE_SCHEMES = [
-    "plain",
-    "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev",
-    "fluid_gaussian", "elastic_gaussian", "fluid_elastic_gaussian",
-    "tv",
-    "fluid_spectral",
-]
 #: Display title of each scheme (the registry's label).
 SCHEME_TITLES = {k: SCHEME_REGISTRY[k].label for k in OFFLINE_SCHEMES}
-DEFAULT_IMAGE = "0_ankle_boot.png"  # shipped sample = Fashion-MNIST test image 0
 
 
 @dataclass(frozen=True)
@@ -205,13 +196,6 @@ def task_preset(model: str, task: str) -> TaskPreset:
     return PRESETS[model][task]
 
 
-def default_image() -> str:
-    """A shipped sample to invert when none is given (Fashion-MNIST test image 0)."""
-    from viz_core.models import assets_dir
-
-    return str(assets_dir() / "samples" / "fmnist" / DEFAULT_IMAGE)
-
-
 def offline_config(model: str, scheme: str, task: str, target: int | None = None,
                    image: str | None = None, layer: str | None = None) -> RunConfig:
     """The tuned configuration of ``scheme`` (one of :data:`OFFLINE_SCHEMES`) for ``task``
@@ -237,7 +221,7 @@ def offline_config(model: str, scheme: str, task: str, target: int | None = None
         cfg = RunConfig(target=target, class_score=tp.class_score, **common)
     else:
         cfg = RunConfig(layer=layer or tp.layer or get_spec(model).default_layer,
-                        image=image or default_image(), p=2, **common)
+                        image=image or default_sample(), p=2, **common)
     return cfg.validate()
 
 
@@ -255,7 +239,7 @@ def offline_batch(model: str, task: str, targets: list[int] | None = None,
 
 def preset_rows(model: str, task: str) -> list[dict]:
     """One row per scheme: kernel, size, sigma/gamma, tau schedule, steps, jitter, TV."""
-    from viz_core.kernels import fit_parameter
+    from viz_core.kernel_fitting import fit_parameter
 
     tp = task_preset(model, task)
     rows = []

@@ -43,19 +43,18 @@ offline ResNet uses the VGG19 recipe (tau 60 saturates the small offline ResNet)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viz_core.config import DEFAULT_MODEL, RunConfig
+from viz_core.config import DEFAULT_MODEL, RunConfig, scheme_config, stable_tv
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
-from viz_core.schemes import FIG1_SCHEMES, get_scheme
+from viz_core.samples import first_sample
+from viz_core.schemes import FIG1_ROWS, FIG1_SCHEMES, PAPER_INVERSION_SCHEMES
 from viz_core.transforms import Octave
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
-TV_WEIGHT = 0.3
 TABLE1_TV = 0.1          # viz_core.evaluation.protocol.TV_LAMBDA
 KING_CRAB = 121
 OFFLINE_FIG4_TAU = 10.0  # offline Fig. 4: tau and its stages (steps, factor), measured above
@@ -113,53 +112,6 @@ def paper_tau(model: str, tau: float) -> float:
     return round(tau * DENSENET_TAU_FACTOR, 4) if model == "densenet121" else tau
 
 
-def sample_images(channels: int = 1) -> list[str]:
-    """Shipped sample images: Fashion-MNIST crops (``channels=1``) or photos (3)."""
-    from viz_core.models import assets_dir
-
-    sub = "fmnist" if channels == 1 else "photos"
-    folder = assets_dir() / "samples" / sub
-    exts = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
-    if not folder.is_dir():
-        return []
-    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in exts)
-
-
-def sample_image(channels: int = 1) -> str:
-    """The first shipped sample (a path that may not exist yet if no samples are shipped;
-    the engine then reports the missing file)."""
-    found = sample_images(channels)
-    if found:
-        return found[0]
-    from viz_core.models import assets_dir
-
-    sub = "fmnist" if channels == 1 else "photos"
-    return str(assets_dir() / "samples" / sub / "sample.png")
-
-
-def stable_tv(tau: float, eps: float = 0.05, weight: float = TV_WEIGHT) -> float:
-    """``weight``, lowered where needed so that the explicit step of the relaxed TV flow
-    (eqs. 19-20) stays stable, tau lambda / eps <= 1/4 with tau in [0, 1] pixel units, with
-    a 20 % margin: the TV weight the presets use for a step size ``tau`` (0-255 units)."""
-    limit = 0.8 * 0.25 * eps / (tau / 255.0)
-    return float(f"{min(weight, limit):.3g}")
-
-
-def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = None
-                  ) -> RunConfig:
-    """``base`` with one named scheme of :data:`viz_core.schemes.SCHEME_REGISTRY` (any key
-    or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label.
-    ``tv=None``: :func:`stable_tv` for the largest step size of ``base``'s schedule."""
-    named = get_scheme(scheme)
-    if tv is None:
-        tv = stable_tv(max(o.tau for o in base.schedule), base.tv_eps)
-    fluid, elastic = named.kernels(size)
-    cfg = dataclasses.replace(base, fluid=fluid, elastic=elastic,
-                              tv=tv if named.uses_tv else 0.0, extra={})
-    cfg.name = named.label
-    return cfg
-
-
 def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,
                 schemes: Sequence[str] = FIG1_SCHEMES) -> list[RunConfig]:
     """The Fig. 1 grid (or ``schemes``, registry keys) on ``base``'s target, as one batch."""
@@ -200,7 +152,7 @@ def fig1() -> Preset:
 
 def fig2() -> Preset:
     """Fig. 2: daisy on three architectures, with and without octaves (Sec. 3.1)."""
-    cells = ("tv", "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev")
+    cells = ("tv", *FIG1_ROWS["Sobolev S_gamma"])  # the caption's Sobolev comparison
     batches, offline = [], []
 
     def pair(model: str, recipe: list, target: int, label: str) -> list[Batch]:
@@ -240,17 +192,17 @@ def fig2() -> Preset:
 
 def _inversion_schemes(base: RunConfig, size: int = 11, tv: float | None = None
                        ) -> list[RunConfig]:
-    return scheme_grid(base, size, tv, schemes=("tv", "fluid_sobolev", "fluid_elastic_sobolev"))
+    return scheme_grid(base, size, tv, schemes=PAPER_INVERSION_SCHEMES)
 
 
 def fig4() -> Preset:
     """Fig. 4: inversion from two DenseNet121 layers (Sec. 3.2)."""
-    photo = sample_image(3)
+    photo = first_sample(3)
     tau = paper_tau("densenet121", 1.0)
     batches = [Batch(f"DenseNet121 {layer}", _inversion_schemes(
         _inv("densenet121", layer, photo, steps=2000, step_size=tau, every=20)))
         for layer in ("conv3_block3_1_bn", "conv5_block12_0_bn")]
-    img = sample_image(1)
+    img = first_sample(1)
     off = [Octave(1.0, n, OFFLINE_FIG4_TAU * f) for n, f in OFFLINE_FIG4_STAGES]
     offline = [Batch(f"fmnist_vgg {layer}", _inversion_schemes(
         _inv(DEFAULT_MODEL, layer, img, steps=400, step_size=OFFLINE_FIG4_TAU, octaves=off,
@@ -280,7 +232,7 @@ def table1() -> Preset:
     """Table 1: the cross-network inversion protocol (Sec. 3.2), with the settings of
     :mod:`viz_core.evaluation.protocol` (which writes results/table1*.csv): tau 20 for
     both networks, TV lambda 0.1."""
-    photo = sample_image(3)
+    photo = first_sample(3)
     kw = dict(steps=300, step_size=20.0, every=10)
     batches = [
         Batch("VGG19 block5_conv1 (classified by DenseNet121)", _inversion_schemes(
@@ -288,7 +240,7 @@ def table1() -> Preset:
         Batch("DenseNet121 conv5_block12_0_bn (classified by VGG19)", _inversion_schemes(
             _inv("densenet121", "conv5_block12_0_bn", photo, **kw), tv=TABLE1_TV)),
     ]
-    img = sample_image(1)
+    img = first_sample(1)
     offline = [
         Batch("fmnist_vgg block4 (classified by fmnist_resnet)", _inversion_schemes(
             _inv(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV)),
@@ -347,8 +299,8 @@ def mahendran_vedaldi() -> Preset:
         "Ke = delta, Kf = delta, tau = 5, TV lambda = 0.5 (eps 0.05)",
         "Feature inversion with the normalised data term ||Phi(u) - Phi0||^2 / ||Phi0||^2 "
         "and a total-variation regularizer (they used TV^beta; here beta = 1, relaxed).",
-        _inv("vgg19", "block5_conv1", sample_image(3), **kw),
-        _inv(DEFAULT_MODEL, "block4", sample_image(1), **kw),
+        _inv("vgg19", "block5_conv1", first_sample(3), **kw),
+        _inv(DEFAULT_MODEL, "block4", first_sample(1), **kw),
         ["Stable explicit TV needs tau lambda / eps <= 1/4 (tau in [0, 1] units): "
          "5/255 * 0.5 / 0.05 = 0.20."])
 

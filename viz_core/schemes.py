@@ -19,25 +19,51 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from viz_core.errors import VizError
-from viz_core.kernels import Kernel, KernelBatch, KernelSpec, build, validate_spec
+from viz_core.kernels import (
+    BORDERS,
+    SIZED_KINDS,
+    Kernel,
+    KernelBatch,
+    KernelSpec,
+    build,
+    validate_spec,
+)
 
 # ----------------------------------------------------------------------------- registry
 
 #: The structures of eq. 18 (which slots hold a kernel), plus TV (eqs. 19-20).
 STRUCTURES = ("plain", "fluid", "elastic", "fluid-elastic", "tv")
+#: Which slots (fluid Kf, elastic Ke) hold a kernel in each structure of eq. 18.
+STRUCTURE_SLOTS: dict[str, tuple[bool, bool]] = {
+    "plain": (False, False), "fluid": (True, False), "elastic": (False, True),
+    "fluid-elastic": (True, True)}
 #: Kernel kinds allowed in each slot (Sec. 2.2-2.4; ``spectral`` is the Fourier
 #: preconditioner of Lucid/Lucent, ``decay`` Simonyan et al.'s L2 decay).
 FLUID_KINDS = ("identity", "gaussian", "sobolev", "spectral")
 ELASTIC_KINDS = ("identity", "gaussian", "sobolev", "decay")
-BORDERS = ("reflect", "replicate", "circular", "zeros")
+#: The value of :func:`scheme_of` for a configuration that is no named scheme.
+CUSTOM = "custom"
 
 _KIND_TITLES = {"gaussian": "Gaussian", "sobolev": "Sobolev", "spectral": "spectral"}
+
+__all__ = ["BORDERS", "CUSTOM", "ELASTIC_KINDS", "FIG1_ROWS", "FIG1_SCHEMES", "FLUID_KINDS",
+           "OFFLINE_SCHEMES", "PAPER_INVERSION_SCHEMES", "SCHEME_REGISTRY", "SIZED_KINDS",
+           "STRUCTURES", "STRUCTURE_SLOTS", "TABLE1_SCHEMES", "NamedScheme", "Scheme",
+           "SchemeBank", "demons_step", "get_scheme", "scheme_aliases", "scheme_key", "scheme_of",
+           "structure_of", "tv_energy", "tv_gradient"]
+
+
+def structure_of(fluid: bool, elastic: bool) -> str:
+    """The structure of eq. 18 whose filled slots are ``fluid`` (Kf) and ``elastic`` (Ke):
+    ``plain`` (eq. 5), ``fluid`` (eqs. 8, 17), ``elastic`` (eq. 6) or ``fluid-elastic``."""
+    return {v: k for k, v in STRUCTURE_SLOTS.items()}[(bool(fluid), bool(elastic))]
 
 
 @dataclass(frozen=True)
@@ -52,51 +78,80 @@ class NamedScheme:
     structure: str                 # one of STRUCTURES
     kind: str | None = None        # gaussian / sobolev / spectral; None for plain and TV
     label: str = ""                # short name of a grid cell or a run ("Sobolev fluid")
+    param: float | None = None     # a kernel parameter the scheme fixes (None: fitted)
 
     @property
     def fluid_kind(self) -> str | None:
-        return self.kind if self.structure in ("fluid", "fluid-elastic") else None
+        return self.kind if STRUCTURE_SLOTS.get(self.structure, (False, False))[0] else None
 
     @property
     def elastic_kind(self) -> str | None:
-        return self.kind if self.structure in ("elastic", "fluid-elastic") else None
+        return self.kind if STRUCTURE_SLOTS.get(self.structure, (False, False))[1] else None
 
     @property
     def uses_tv(self) -> bool:
         return self.structure == "tv"
 
     def kernels(self, size: int) -> tuple[KernelSpec | None, KernelSpec | None]:
-        """The fluid and elastic kernel specs, parameter fitted to ``size`` (Sec. 2.7)."""
+        """The fluid and elastic kernel specs, parameter fitted to ``size`` (Sec. 2.7)
+        unless the scheme fixes it."""
         f, e = self.fluid_kind, self.elastic_kind
-        return (KernelSpec(f, None, size) if f else None,
-                KernelSpec(e, None, size) if e else None)
+        return (KernelSpec(f, self.param, size) if f else None,
+                KernelSpec(e, self.param, size) if e else None)
 
 
-def _named(structure: str, kind: str | None = None, label: str = "") -> NamedScheme:
+def named_scheme(structure: str, kind: str | None = None, label: str = "") -> NamedScheme:
+    """The registry entry of ``structure`` (one of :data:`STRUCTURES`) with ``kind`` in its
+    filled slot(s): key ``fluid_sobolev``, title "fluid demons, Sobolev" and so on."""
     if kind is None:
         title = {"plain": "plain gradient descent", "tv": "total variation"}[structure]
         return NamedScheme(structure, title, structure, None,
                            label or {"plain": "no regularization", "tv": "TV"}[structure])
     key = f"{structure.replace('-', '_')}_{kind}"
-    return NamedScheme(key, f"{structure} demons, {_KIND_TITLES[kind]}", structure, kind,
-                       label or f"{_KIND_TITLES[kind]} {structure}")
+    title = _KIND_TITLES.get(kind, kind)
+    return NamedScheme(key, f"{structure} demons, {title}", structure, kind,
+                       label or f"{title} {structure}")
 
 
-#: Every named scheme, in the order of Fig. 1 (Gaussian row, Sobolev row), then TV, plain
-#: gradient descent and the spectral preconditioner.
+#: Every named scheme: Gaussian / Sobolev x fluid / elastic / fluid-elastic, TV, plain
+#: gradient descent and the spectral preconditioner. A new scheme is one entry here (its
+#: key is then accepted by configs, sweeps, the CLI and the dashboard).
 SCHEME_REGISTRY: dict[str, NamedScheme] = {s.key: s for s in [
-    *(_named(st, kind) for kind in ("gaussian", "sobolev")
+    *(named_scheme(st, kind) for kind in SIZED_KINDS
       for st in ("fluid", "elastic", "fluid-elastic")),
-    _named("tv"), _named("plain"), _named("fluid", "spectral", "spectral (Distill)"),
+    named_scheme("tv"), named_scheme("plain"),
+    named_scheme("fluid", "spectral", "spectral (Distill)"),
 ]}
-#: Fig. 1's grid: Gaussian / Sobolev x fluid / elastic / fluid-elastic, then TV and plain.
-FIG1_SCHEMES = tuple(SCHEME_REGISTRY)[:8]
-#: The five methods of Table 1 (the paper's three, plus the Gaussian counterparts).
-TABLE1_SCHEMES = ("tv", "fluid_sobolev", "fluid_elastic_sobolev", "fluid_gaussian",
-                  "fluid_elastic_gaussian")
+
+# ----------------------------------------------------------------------------- named groups
+
+#: Fig. 1's grid by rows: the Gaussian row, the Sobolev row (fluid / elastic /
+#: fluid-elastic each), then the baselines TV and plain gradient descent.
+FIG1_ROWS: dict[str, tuple[str, ...]] = {
+    "Gaussian G_sigma": ("fluid_gaussian", "elastic_gaussian", "fluid_elastic_gaussian"),
+    "Sobolev S_gamma": ("fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev"),
+    "Baselines": ("tv", "plain"),
+}
+#: Fig. 1's eight cells, row by row.
+FIG1_SCHEMES: tuple[str, ...] = tuple(k for row in FIG1_ROWS.values() for k in row)
+#: Fig. 1's six demons cells (the two kernel rows, without the baselines).
+FIG1_DEMONS: tuple[str, ...] = FIG1_ROWS["Gaussian G_sigma"] + FIG1_ROWS["Sobolev S_gamma"]
+#: The paper's three inversion methods (Fig. 4 and Table 1, Sec. 3.2).
+PAPER_INVERSION_SCHEMES: tuple[str, ...] = ("tv", "fluid_sobolev", "fluid_elastic_sobolev")
+#: The five methods of Table 1 here: the paper's three, plus the Gaussian counterparts.
+TABLE1_SCHEMES: tuple[str, ...] = PAPER_INVERSION_SCHEMES + ("fluid_gaussian",
+                                                             "fluid_elastic_gaussian")
+#: The schemes tuned for the offline models (:mod:`viz_core.offline_presets`).
+OFFLINE_SCHEMES: tuple[str, ...] = (
+    "plain", "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev", "fluid_gaussian",
+    "elastic_gaussian", "fluid_elastic_gaussian", "tv", "fluid_spectral")
 
 
-def _aliases() -> dict[str, str]:
+def scheme_aliases() -> dict[str, str]:
+    """Every accepted spelling -> canonical key, computed from the registry (so a new entry
+    is accepted everywhere at once). Older result files and run JSONs used
+    ``fluid-sobolev`` and ``spectral`` (offline presets), ``sobolev-fluid`` (Compare cells)
+    and ``none``."""
     out = {"none": "plain", "plain_gd": "plain", "total_variation": "tv",
            "spectral": "fluid_spectral"}
     for s in SCHEME_REGISTRY.values():
@@ -108,15 +163,9 @@ def _aliases() -> dict[str, str]:
     return out
 
 
-SCHEME_ALIASES: dict[str, str] = _aliases()
-"""Every accepted spelling -> canonical key. Older result files and run JSONs used
-``fluid-sobolev`` and ``spectral`` (offline presets), ``sobolev-fluid`` (Compare cells)
-and ``none``."""
-
-
 def scheme_key(name: str) -> str:
     """The canonical key of a scheme name or alias (VizError, field "scheme", if unknown)."""
-    key = SCHEME_ALIASES.get(str(name).strip().lower().replace(" ", "_"))
+    key = scheme_aliases().get(str(name).strip().lower().replace(" ", "_"))
     if key is None:
         raise VizError(f"unknown scheme {name!r}; known: {', '.join(SCHEME_REGISTRY)}",
                        field="scheme")
@@ -127,6 +176,31 @@ def get_scheme(name: str) -> NamedScheme:
     """The registry entry of a scheme name or alias."""
     return SCHEME_REGISTRY[scheme_key(name)]
 
+
+def scheme_of(config: Any) -> str:
+    """The registry key of the named scheme a configuration (anything with ``fluid``,
+    ``elastic`` and ``tv``: a :class:`~viz_core.config.RunConfig` or a :class:`Scheme`)
+    runs, or :data:`CUSTOM`. One answer for every configuration:
+
+    * an identity kernel is an empty slot (``K = delta``, eq. 5), so a fluid identity
+      kernel is ``plain`` (or ``tv`` with a TV weight);
+    * with no kernel: ``tv`` when the TV weight lambda > 0 (eqs. 19-20), else ``plain``;
+    * with kernels of one kind: the registry entry of the filled slots and that kind
+      (``fluid_elastic_sobolev``); a TV weight on top does not change it (it is the
+      configuration's ``tv``, not part of the scheme's name);
+    * different kinds in the two slots (Gaussian fluid + Sobolev elastic), or a kind no
+      entry names (``decay``, unless an entry is added for it): :data:`CUSTOM`.
+    """
+    slots = [getattr(config, "fluid", None), getattr(config, "elastic", None)]
+    filled = [k is not None and k.kind != "identity" for k in slots]
+    kinds = {k.kind for k, on in zip(slots, filled) if on}
+    if not kinds:
+        return "tv" if float(getattr(config, "tv", 0.0) or 0.0) > 0 else "plain"
+    if len(kinds) > 1:
+        return CUSTOM
+    structure, kind = structure_of(*filled), kinds.pop()
+    return next((s.key for s in SCHEME_REGISTRY.values()
+                 if (s.structure, s.kind) == (structure, kind)), CUSTOM)
 
 
 @dataclass(frozen=True)
@@ -143,10 +217,9 @@ class Scheme:
     @property
     def name(self) -> str:
         """The paper's name: plain GD, fluid / elastic / fluid-elastic demons, + TV."""
-        f = self.fluid is not None and self.fluid.kind != "identity"
-        e = self.elastic is not None and self.elastic.kind != "identity"
-        base = {(False, False): "plain GD", (True, False): "fluid demons",
-                (False, True): "elastic demons", (True, True): "fluid-elastic demons"}[(f, e)]
+        structure = structure_of(*(k is not None and k.kind != "identity"
+                                   for k in (self.fluid, self.elastic)))
+        base = "plain GD" if structure == "plain" else f"{structure} demons"
         if self.tv > 0:
             base = "TV" if base == "plain GD" else f"{base} + TV"
         return base

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.state import PLAYGROUND_DEFAULTS
+from dashboard.settings.playground import playground_defaults
 from viz_core import models
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
@@ -12,7 +12,7 @@ from .conftest import CHROMIUM, CHROMIUM_ARGS
 pytestmark = pytest.mark.e2e
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-WEIGHTS = ("" if models.weights_status(PLAYGROUND_DEFAULTS["model"]) == "offline"
+WEIGHTS = ("" if models.weights_status(playground_defaults()["model"]) == "offline"
            else "&weights=random")
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from dashboard.state import PLAYGROUND_DEFAULTS
+from dashboard.settings.playground import playground_defaults
 from viz_core import models
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-WEIGHTS = ("" if models.weights_status(PLAYGROUND_DEFAULTS["model"]) == "offline"
+WEIGHTS = ("" if models.weights_status(playground_defaults()["model"]) == "offline"
            else "&weights=random")
 VIEWPORTS = [(1280, 720), (1920, 1080)]
 

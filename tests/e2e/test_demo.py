@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from dashboard.demo import demo_steps, load_gallery
-from dashboard.state import PLAYGROUND_DEFAULTS
+from dashboard.settings.playground import playground_defaults
 from viz_core import models
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(models.weights_status(PLAYGROUND_DEFAULTS["model"]) != "offline",
+              pytest.mark.skipif(models.weights_status(playground_defaults()["model"]) != "offline",
                                  reason="the demo runs the shipped offline models")]
 
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"

@@ -4,7 +4,6 @@ network, classify the 8-bit reconstructions with the other."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 from dataclasses import replace
@@ -35,6 +34,7 @@ from viz_core.evaluation.reports import (
     write_recognisability,
     write_table1,
 )
+from viz_core.figures import have_plotly, table1_figure
 from viz_core.offline_presets import OFFLINE_SCHEMES
 from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
 from viz_core.sweeps.raycluster import CONNECT_TIMEOUT, check_ray_timeout
@@ -199,13 +199,12 @@ def _image_set(args: argparse.Namespace, a: models.LoadedModel, b: models.Loaded
 
 
 def html_writer(plotly_js: str):
-    """The interactive chart's writer (the dashboard's plotly figure), or None with a note
-    when plotly (the ``dashboard`` extra) is not installed."""
-    if importlib.util.find_spec("plotly") is None:
+    """The interactive chart's writer (:func:`viz_core.figures.table1_figure`), or None
+    with a note when plotly (the ``dashboard`` extra) is not installed."""
+    if not have_plotly():
         print("note: no HTML chart (plotly missing: pip install -e \".[dashboard]\")",
               file=sys.stderr)
         return None
-    from dashboard.plots import table1_figure  # front-end code, only when drawing
 
     def write(rows: list[dict], path: Path) -> None:
         table1_figure(rows).write_html(str(path), include_plotlyjs=plotly_js, full_html=True)
@@ -246,7 +245,7 @@ def run_recognisability(args: argparse.Namespace) -> int:
     images = None
     if "inversion" in st.parts:
         images = _image_set(args, a, b, args.n) if (args.n is not None or args.images) else \
-            rc.sample_images(a.classes)
+            rc.shipped_imageset(a.classes)
     with progress_bar(rc.total_steps(a, b, st), "recognisability", args.quiet) as bar:
         result = rc.run_recognisability(a, b, images, st, progress=bar.update)
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -22,12 +22,13 @@ from viz_core.cli.common import (
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_LAMBDA
-from viz_core.evaluation.reports import to_csv
+from viz_core.evaluation.reports import metric_notes, to_csv
 from viz_core.evaluation.scheme_metrics import (
     paper_claims,
     scheme_metrics,
     scheme_metrics_markdown,
     standard_schemes,
+    table_columns,
 )
 from viz_core.machine import machine_description
 
@@ -36,8 +37,9 @@ HELP = ("per-scheme metrics (objective, activation, HF/coarse share, TV, PSNR/SS
 DESCRIPTION = ("Run a set of configurations (run JSON files, or the standard scheme set: "
                "plain, fluid/elastic/fluid-elastic x Sobolev/Gaussian, TV) and print their "
                "metrics per scheme, with the paper's qualitative claims checked as numbers.")
-CSV_COLUMNS = ["label", "scheme", "kernels", "task", "objective", "activation",
-               "hf_fraction", "coarse_fraction", "tv", "psnr", "ssim", "diverged"]
+#: The CSV's columns before and after the metrics (the metrics: every key of
+#: :data:`viz_core.metrics.METRICS` with a value in some row).
+ROW_KEYS = ["label", "scheme", "kernels", "task"]
 
 
 def add_arguments(m: argparse.ArgumentParser) -> None:
@@ -122,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         for c in claims:
             print(c)
     if csv_out is not None:
-        csv_out.write_text(to_csv(rows, CSV_COLUMNS), encoding="utf-8")
+        columns = [*ROW_KEYS, *table_columns(rows), "diverged"]
+        csv_out.write_text(to_csv(rows, columns), encoding="utf-8")
     if json_out is not None:
         json_out.write_text(json.dumps({"rows": rows, "claims": claims}, indent=2,
                                        default=str) + "\n", encoding="utf-8")
@@ -130,9 +133,8 @@ def run(args: argparse.Namespace) -> int:
         text = ["# Scheme metrics", "", f"Command: `{command_line(args)}`", "",
                 f"Machine: {machine_description()}.", "",
                 scheme_metrics_markdown(rows), "",
-                "HF fraction: spectral energy above half Nyquist (fine detail, noise); coarse "
-                "fraction: energy at wavelengths >= 16 px; TV: mean isotropic total "
-                "variation (eq. 19).", ""] + [f"* {c}" for c in claims]
+                metric_notes(rows) + ".", ""]
+        text += [f"* {c}" for c in claims]
         md_out.write_text("\n".join(text) + "\n", encoding="utf-8")
     return 3 if any(r.get("diverged") for r in rows) else 0
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from viz_core.evaluation.imagesets import ImageSet
-from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
+from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.metrics import psnr, ssim
 from viz_core.models import LoadedModel
 

@@ -26,30 +26,30 @@ Paper settings (Sec. 3.2) and their mapping to this implementation:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import torch
 
 from viz_core import models
-from viz_core.config import RunConfig
+from viz_core.config import RunConfig, scheme_config
 from viz_core.devices import resolve_device
 from viz_core.engine import run
 from viz_core.errors import VizError
 from viz_core.evaluation.imagesets import ImageSet
-from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
+from viz_core.evaluation.table1_rows import direction_rows
 from viz_core.fusion import autocast_model, fuse_model
+from viz_core.judging import classify, quantize, topk_hits
 from viz_core.machine import load_average
 from viz_core.metrics import image_metrics
-from viz_core.schemes import SCHEME_ALIASES, SCHEME_REGISTRY, TABLE1_SCHEMES, get_scheme
+from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES, scheme_key
+from viz_core.sweeps.executors import EXECUTORS
 
 # Paper Sec. 3.2: 300 iterations, step 20, filter size 11.
 PAPER_STEPS = 300
@@ -72,9 +72,6 @@ OFFLINE_PAIR = PAIRS["offline"]
 IMAGENET_PAIR = PAIRS["imagenet"]
 DIRECTIONS = ("both", "ab", "ba")
 PRECISIONS = ("fp32", "bf16")
-EXECUTORS = ("local", "ray")
-RAY_HINT = ('the ray executor needs the distributed extra: pip install -e ".[distributed]" '
-            "(and viz_core.sweeps.executors)")
 
 
 def method_keys(keys: Iterable[str] | str | None) -> list[str]:
@@ -87,24 +84,18 @@ def method_keys(keys: Iterable[str] | str | None) -> list[str]:
     keys = list(keys)
     if not keys:
         raise VizError("no method given", field="methods")
-    bad = [k for k in keys if k.lower() not in SCHEME_ALIASES]
+    out, bad = [], []
+    for k in keys:
+        try:
+            out.append(scheme_key(k))
+        except VizError:
+            bad.append(k)
     if bad:
         raise VizError(f"unknown method(s) {', '.join(bad)}; known: "
                        f"{', '.join(SCHEME_REGISTRY)}", field="methods")
-    out = [SCHEME_ALIASES[k.lower()] for k in keys]
     if len(set(out)) != len(out):
         raise VizError("a method is listed twice", field="methods")
     return out
-
-
-def scheme_config(base: RunConfig, key: str, kernel_size: int, tv: float,
-                  tv_eps: float) -> RunConfig:
-    """``base`` with the registry scheme ``key`` (sigma / gamma fitted to ``kernel_size``,
-    Sec. 2.7; TV weight ``tv`` only for TV), named by its canonical key."""
-    s = get_scheme(key)
-    fluid, elastic = s.kernels(kernel_size)
-    return replace(base, fluid=fluid, elastic=elastic, tv=tv if s.uses_tv else 0.0,
-                   tv_eps=tv_eps, name=s.key)
 
 
 @dataclass
@@ -324,7 +315,7 @@ def run_table1(model_a: models.LoadedModel, model_b: models.LoadedModel, images:
     out: dict = {"rows": [], "samples": [], "seconds": {}, "examples": {}}
     for k, (rec, _, layer, cls, _) in enumerate(dirs):
         name = f"{rec.spec.name} -> {cls.spec.name}"
-        part = _direction_rows(name, rec, layer, cls, settings,
+        part = direction_rows(name, rec, layer, cls, settings,
                                sorted((r for r in done if r["k"] == k),
                                       key=lambda r: r["first"]))
         for key in ("rows", "samples"):
@@ -372,23 +363,23 @@ def _run_remote(jobs: list[Table1Batch], settings: Table1Settings,
                 progress: Callable[[int, str], None] | None,
                 refs: tuple[ModelRef, ModelRef] | None, address: str | None,
                 timeout: float | None = None) -> list[dict]:
-    """Each batch as a task of the sweeps' Ray executor (checked for at call time); a batch
-    that fails for good is one VizError naming its direction and images."""
-    if importlib.util.find_spec("viz_core.sweeps.executors") is None:
-        raise VizError(RAY_HINT, field="executor")
+    """Each batch as a task of the sweeps' Ray executor (evaluation uses the sweeps'
+    executors; the sweeps never import evaluation); a batch that fails for good is one
+    VizError naming its direction and images."""
+    from viz_core.sweeps.executors import ItemFailed, get_executor  # Ray only when used
+
     if refs is None:
         raise VizError("the ray executor needs model references (how a worker loads A "
                        "and B)", field="executor")
-    executors = importlib.import_module("viz_core.sweeps.executors")
     extra = {} if timeout is None else {"connect_timeout": timeout}
-    ex = executors.get_executor("ray", address=address, **extra)
+    ex = get_executor("ray", address=address, **extra)
     done = []
     try:
         for res in ex.map(table1_batch, jobs):
             done.append(res)
             if progress is not None:
                 progress(settings.steps, res["direction"])
-    except executors.ItemFailed as exc:
+    except ItemFailed as exc:
         job = jobs[exc.index] if exc.index is not None else None
         what = (f"the batch of images {job.first}-{job.first + len(job.labels) - 1} "
                 f"({job.direction})" if job is not None else "a batch")
@@ -397,47 +388,3 @@ def _run_remote(jobs: list[Table1Batch], settings: Table1Settings,
     finally:
         ex.close()
     return done
-
-
-def _direction_rows(name: str, rec: models.LoadedModel, layer: str, cls: models.LoadedModel,
-                    settings: Table1Settings, batches: list[dict]) -> dict:
-    """One direction's rows of Table 1 from its batches (in image order)."""
-    acc: dict[str, dict[str, list]] = {m: {} for m in settings.methods}
-    orig: dict[str, list] = {}
-    samples: list[dict] = []
-    examples: dict = {}
-    for b in batches:
-        _extend(orig, b["orig"])
-        for m in settings.methods:
-            _extend(acc[m], b["acc"][m])
-        samples += b["samples"]
-        examples.update(b["examples"])
-    secs = sum(b["seconds"] for b in batches)  # the direction's own compute time
-    base = {"direction": name, "rec_model": rec.spec.name, "rec_layer": layer,
-            "cls_model": cls.spec.name, "n": settings.n,
-            "step_size": settings.tau(rec.spec.family), "steps": settings.steps,
-            "clean_top1": mean_finite(orig["top1"]) * 100,
-            "clean_top5": mean_finite(orig["top5"]) * 100}
-    rows = [{**base, "method": "original", "label": "original images",
-             "top1": base["clean_top1"], "top5": base["clean_top5"],
-             "self_top1": float("nan"), "rel_error": 0.0, "psnr": float("inf"), "ssim": 1.0,
-             "hf_fraction": mean_finite(orig["hf_fraction"]),
-             "coarse_fraction": mean_finite(orig["coarse_fraction"]),
-             "tv": mean_finite(orig["tv"]), "diverged": 0, "seconds": secs}]
-    for m in settings.methods:
-        a = acc[m]
-        rows.append({**base, "method": m, "label": SCHEME_REGISTRY[m].title,
-                     "top1": mean_finite(a["top1"]) * 100, "top5": mean_finite(a["top5"]) * 100,
-                     "self_top1": mean_finite(a["self_top1"]) * 100,
-                     "rel_error": mean_finite(a["rel_error"]), "psnr": mean_finite(a["psnr"]),
-                     "ssim": mean_finite(a["ssim"]),
-                     "hf_fraction": mean_finite(a["hf_fraction"]),
-                     "coarse_fraction": mean_finite(a["coarse_fraction"]),
-                     "tv": mean_finite(a["tv"]), "diverged": int(np.sum(a["diverged"])),
-                     "seconds": secs})
-    return {"rows": rows, "samples": samples, "seconds": secs, "examples": examples}
-
-
-def _extend(acc: dict[str, list], values: dict) -> None:
-    for k, v in values.items():
-        acc.setdefault(k, []).extend(np.atleast_1d(np.asarray(v)).tolist())

@@ -35,11 +35,12 @@ from viz_core.engine import run_to_end
 from viz_core.errors import VizError
 from viz_core.evaluation.floors import chance_levels, flat_floor
 from viz_core.evaluation.imagesets import ImageSet
-from viz_core.evaluation.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.images import load_image
+from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.metrics import psnr, ssim
 from viz_core.offline_nets import base_arch
 from viz_core.offline_presets import OFFLINE_SCHEMES, PRESETS, offline_config
+from viz_core.samples import fmnist_samples, sample_folder
 from viz_core.schemes import SCHEME_REGISTRY, scheme_key
 
 #: The network pairs of the benchmark: standard and adversarially trained offline models.
@@ -200,13 +201,13 @@ def inversion_quality(a: models.LoadedModel, b: models.LoadedModel, images: Imag
     return rows
 
 
-def sample_images(classes: Sequence[str], folder: str | Path | None = None) -> ImageSet:
-    """The shipped Fashion-MNIST samples (``assets/samples/fmnist``, named
-    ``<test index>_<class>.png``), labelled by the class in the name."""
-    root = Path(folder) if folder else models.assets_dir() / "samples" / "fmnist"
+def shipped_imageset(classes: Sequence[str], folder: str | Path | None = None) -> ImageSet:
+    """The shipped Fashion-MNIST samples (:func:`viz_core.samples.fmnist_samples`, named
+    ``<test index>_<class>.png``) as an image set, labelled by the class in the name."""
+    root = Path(folder) if folder else sample_folder(1)
     key = {re.sub(r"[^a-z0-9]", "", c.lower()): i for i, c in enumerate(classes)}
     files, labels = [], []
-    for f in sorted(root.glob("*.png"), key=lambda p: int(p.stem.split("_")[0])):
+    for f in fmnist_samples(root):
         name = re.sub(r"[^a-z0-9]", "", f.stem.split("_", 1)[1].lower())
         if name in key:
             files.append(f)

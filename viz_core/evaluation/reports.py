@@ -1,7 +1,7 @@
 """Writers and readers of evaluation results: CSV, Markdown, JSON and an example grid
 (PNG) of the Table 1 protocol (Sec. 3.2), and the committed CSVs read back (e.g. by the
-dashboard's chart). The interactive chart (HTML) is drawn by the front end
-(``dashboard.plots.table1_figure``) and handed to :func:`write_table1` as a writer."""
+dashboard's chart). The interactive chart (HTML, :func:`viz_core.figures.table1_figure`,
+plotly optional) is handed to :func:`write_table1` as a writer."""
 
 from __future__ import annotations
 
@@ -18,16 +18,19 @@ from viz_core.errors import VizError
 from viz_core.evaluation.floors import floors_section
 from viz_core.images import to_uint8
 from viz_core.machine import machine_description
+from viz_core.metrics import LEGACY_KEYS, METRICS, metric_keys, metric_label
+from viz_core.tables import markdown_table
 
 __all__ = ["AM_COLUMNS", "INVERSION_COLUMNS", "ROW_COLUMNS", "SAMPLE_COLUMNS",
            "am_transfer_markdown", "examples_png", "fmt", "inversion_markdown",
            "metrics_markdown", "pct", "read_table1_csv", "table1_markdown", "to_csv",
            "write_recognisability", "write_table1"]
 
+#: Table 1's row columns around the metrics (:func:`row_columns` puts every image metric of
+#: :data:`viz_core.metrics.METRICS` between them).
 ROW_COLUMNS = ["direction", "rec_model", "rec_layer", "cls_model", "method", "label", "n",
                "steps", "step_size", "top1", "top5", "clean_top1", "clean_top5", "self_top1",
-               "rel_error", "psnr", "ssim", "hf_fraction", "coarse_fraction", "tv", "diverged",
-               "seconds"]
+               "rel_error", "diverged", "seconds"]
 SAMPLE_COLUMNS = ["direction", "method", "image", "id", "label", "pred", "top1", "top5",
                   "rel_error", "psnr", "ssim", "diverged"]
 
@@ -43,7 +46,16 @@ def fmt(v, digits: int = 4) -> str:
     return str(v)
 
 
-def to_csv(rows: list[dict], columns: list[str] = ROW_COLUMNS) -> str:
+def row_columns() -> list[str]:
+    """The columns of a Table 1 results file: :data:`ROW_COLUMNS` with the image metrics
+    after ``rel_error``."""
+    i = ROW_COLUMNS.index("rel_error") + 1
+    return ROW_COLUMNS[:i] + metric_keys("image", "reference") + ROW_COLUMNS[i:]
+
+
+def to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
+    """``rows`` as CSV (default columns: :func:`row_columns`)."""
+    columns = row_columns() if columns is None else columns
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
@@ -55,7 +67,8 @@ def to_csv(rows: list[dict], columns: list[str] = ROW_COLUMNS) -> str:
 def read_table1_csv(path: str | Path) -> list[dict]:
     """Rows of a ``table1*.csv`` written by :func:`write_table1` (numbers as floats), e.g.
     to redraw the Table 1 chart on the dashboard. Method keys are read as written (older
-    files used the same canonical keys)."""
+    files used the same canonical keys); older metric columns get their registry key
+    (:data:`viz_core.metrics.LEGACY_KEYS`: ``tv`` is now ``total_variation``)."""
     p = Path(path)
     if not p.is_file():
         raise VizError(f"results file {str(p)!r} does not exist", field="results")
@@ -64,6 +77,7 @@ def read_table1_csv(path: str | Path) -> list[dict]:
         for r in csv.DictReader(fh):
             row: dict = {}
             for k, v in r.items():
+                k = LEGACY_KEYS.get(k, k)
                 try:
                     row[k] = float(v) if k not in ("direction", "rec_model", "rec_layer",
                                                    "cls_model", "method", "label") else v
@@ -104,19 +118,20 @@ def table1_markdown(rows: list[dict]) -> str:
 
 def metrics_markdown(rows: list[dict]) -> str:
     """Per direction and method: the reconstruction metrics (means over the N images)."""
-    cols = [("direction", "direction"), ("label", "method"), ("self_top1", "A's top-1"),
-            ("rel_error", "rel. feature error"), ("psnr", "PSNR dB"), ("ssim", "SSIM"),
-            ("hf_fraction", "HF fraction"), ("coarse_fraction", "coarse fraction"),
-            ("tv", "TV"), ("diverged", "diverged")]
-    lines = ["| " + " | ".join(c[1] for c in cols) + " |",
-             "|" + "---|" * 2 + "---:|" * (len(cols) - 2)]
-    for r in rows:
-        vals = []
-        for k, _ in cols:
-            v = r.get(k)
-            vals.append(pct(v) if k == "self_top1" else fmt(v, 3))
-        lines.append("| " + " | ".join(vals) + " |")
-    return "\n".join(lines)
+    keys = ["direction", "label", "self_top1", "rel_error",
+            *(k for k in metric_keys("image", "reference") if any(k in r for r in rows)),
+            "diverged"]
+    head = ["direction", "method", "A's top-1", "rel. feature error",
+            *(metric_label(k) for k in keys[4:-1]), "diverged"]
+    body = [[pct(r.get(k)) if k == "self_top1" else fmt(r.get(k), 3) for k in keys]
+            for r in rows]
+    return markdown_table(head, body)
+
+def metric_notes(rows: list[dict]) -> str:
+    """What each image metric in ``rows`` measures, from the registry."""
+    return "; ".join(f"{METRICS[k].label}: {METRICS[k].note}" for k in metric_keys("image")
+                     if any(k in r for r in rows))
+
 
 def examples_png(examples: dict, path: str | Path, scale: int | None = None) -> None:
     """A grid of the first reconstructions: per direction, rows = original + methods
@@ -184,9 +199,8 @@ def write_table1(result: dict, out_dir: str | Path, stem: str, command: str = ""
            table1_markdown(rows), "",
            "## Reconstruction metrics (means over the N images)", "",
            "A's top-1: the reconstructing network's own accuracy on its reconstructions; rel. "
-           "feature error: ||Phi(u) - Phi0|| / ||Phi0|| at the end; HF fraction: spectral "
-           "energy above half Nyquist; coarse fraction: energy at wavelengths >= 16 px; TV: "
-           "mean isotropic total variation (eq. 19).", "",
+           "feature error: ||Phi(u) - Phi0|| / ||Phi0|| at the end; "
+           + metric_notes(rows) + ".", "",
            metrics_markdown(rows), ""]
     if result.get("floors"):
         md += floors_section(result["floors"])

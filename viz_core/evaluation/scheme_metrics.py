@@ -10,81 +10,60 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from viz_core.config import RunConfig
-from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_EPS, TV_LAMBDA, scheme_config
+from viz_core.config import RunConfig, scheme_config
+from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_EPS, TV_LAMBDA
 from viz_core.evaluation.reports import fmt
-from viz_core.metrics import image_metrics
+from viz_core.metrics import METRICS, metric_label, run_rows
+from viz_core.schemes import FIG1_SCHEMES
+from viz_core.tables import markdown_table
 
-__all__ = ["STANDARD_SCHEMES", "paper_claims", "scheme_metrics", "scheme_metrics_markdown",
-           "standard_schemes"]
-
-#: The comparison set: plain GD, fluid / elastic / fluid-elastic demons with Sobolev, then
-#: with Gaussian filters, and TV (registry keys).
-STANDARD_SCHEMES = ("plain", "fluid_sobolev", "elastic_sobolev", "fluid_elastic_sobolev",
-                    "fluid_gaussian", "elastic_gaussian", "fluid_elastic_gaussian", "tv")
+__all__ = ["paper_claims", "scheme_metrics", "scheme_metrics_markdown", "standard_schemes",
+           "table_columns"]
 
 
 def standard_schemes(base: RunConfig, kernel_size: int = PAPER_KERNEL_SIZE,
-                     tv: float = TV_LAMBDA, tv_eps: float = TV_EPS) -> list[RunConfig]:
-    """:data:`STANDARD_SCHEMES` on ``base``'s task (one batch), each named by its key."""
-    return [scheme_config(base, k, kernel_size, tv, tv_eps) for k in STANDARD_SCHEMES]
+                     tv: float = TV_LAMBDA, tv_eps: float = TV_EPS,
+                     schemes: Sequence[str] = FIG1_SCHEMES) -> list[RunConfig]:
+    """The comparison set on ``base``'s task (one batch): the eight schemes of Fig. 1 (or
+    ``schemes``, registry keys), kernels fitted to ``kernel_size`` (Sec. 2.7)."""
+    return [scheme_config(base, k, kernel_size, tv, tv_eps) for k in schemes]
 
 
 def scheme_metrics(frame, configs: Sequence[RunConfig] | None = None,
                    reference: torch.Tensor | np.ndarray | None = None) -> list[dict]:
-    """Per sample of a (final) :class:`~viz_core.engine.Frame`: scheme, final objective,
-    target activation (AM) or relative feature error (inversion), high-frequency fraction,
-    coarse fraction, total variation and, given the inverted ``reference`` (1|B, C, H, W),
-    PSNR and SSIM."""
-    imgs = np.asarray(frame.images)
+    """Per sample of a (final) :class:`~viz_core.engine.Frame`: the rows of
+    :func:`viz_core.metrics.run_rows` (scheme key, final objective, target activation or
+    relative feature error, every image metric and, given the inverted ``reference``
+    (1|B, C, H, W), PSNR and SSIM)."""
     ref = None
     if reference is not None:
         ref = torch.as_tensor(np.asarray(reference, dtype=np.float32))
         ref = ref[None] if ref.ndim == 3 else ref
-    met = image_metrics(imgs, ref)
-    rows = []
-    for i in range(imgs.shape[0]):
-        cfg = configs[i] if configs is not None else None
-        row = {"label": frame.labels[i] if i < len(frame.labels) else str(i),
-               "scheme": cfg.scheme.name if cfg is not None else "",
-               "kernels": cfg.scheme.label if cfg is not None else "",
-               "task": cfg.task if cfg is not None else "",
-               "objective": float(frame.objective[i]),
-               "activation": float(frame.activation[i]),
-               "hf_fraction": float(met["hf_fraction"][i]),
-               "coarse_fraction": float(met["coarse_fraction"][i]),
-               "tv": float(met["tv"][i]),
-               "diverged": frame.diverged[i] if i < len(frame.diverged) else None}
-        if ref is not None:
-            row["psnr"] = float(met["psnr"][i])
-            row["ssim"] = float(met["ssim"][i])
-        rows.append(row)
-    return rows
+    return run_rows(frame, configs, ref)
+
+
+def table_columns(rows: list[dict]) -> list[str]:
+    """The metric columns with a value in some row, in registry order."""
+    return [k for k in METRICS if any(r.get(k) is not None for r in rows)]
 
 
 def scheme_metrics_markdown(rows: list[dict]) -> str:
-    """The rows of :func:`scheme_metrics` as a Markdown table."""
+    """The rows of :func:`scheme_metrics` as a Markdown table (labels from the registry)."""
     inv = any(r.get("task") == "inversion" for r in rows)
-    cols = [("label", "scheme"), ("objective", "final objective"),
-            ("activation", "rel. feature error" if inv else "target activation"),
-            ("hf_fraction", "HF fraction"), ("coarse_fraction", "coarse fraction"), ("tv", "TV")]
-    if any("psnr" in r for r in rows):
-        cols += [("psnr", "PSNR dB"), ("ssim", "SSIM")]
-    lines = ["| " + " | ".join(c[1] for c in cols) + " |",
-             "|---|" + "---:|" * (len(cols) - 1)]
-    for r in rows:
-        lab = r["label"] + (" (diverged)" if r.get("diverged") else "")
-        lines.append("| " + " | ".join([lab] + [fmt(r.get(k), 4) for k, _ in cols[1:]])
-                     + " |")
-    return "\n".join(lines)
+    cols = [k for k in table_columns(rows) if k != "feature_error"]
+    head = ["scheme"] + [("rel. feature error" if inv else "target activation")
+                         if k == "activation" else metric_label(k) for k in cols]
+    body = [[r["label"] + (" (diverged)" if r.get("diverged") else "")]
+            + [fmt(r.get(k), 4) for k in cols] for r in rows]
+    return markdown_table(head, body)
 
 
 def paper_claims(rows: list[dict]) -> list[str]:
-    """Check the paper's qualitative claims (Sec. 4.1) on scheme-metric rows named by
-    :func:`standard_schemes`: Sobolev sharper than Gaussian (higher HF fraction, per slot
-    combination), elastic and fluid-elastic keep more coarse scales than fluid (higher
-    coarse fraction, per kernel)."""
-    by = {r["label"]: r for r in rows}
+    """Check the paper's qualitative claims (Sec. 4.1) on scheme-metric rows of
+    :func:`standard_schemes` (by scheme key): Sobolev sharper than Gaussian (higher HF
+    fraction, per slot combination), elastic and fluid-elastic keep more coarse scales
+    than fluid (higher coarse fraction, per kernel)."""
+    by = {r["scheme"]: r for r in rows}
     out = []
     for slots in ("fluid", "elastic", "fluid_elastic"):
         s, g = by.get(f"{slots}_sobolev"), by.get(f"{slots}_gaussian")

@@ -29,8 +29,8 @@ from viz_core.config import RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
-from viz_core.metrics import image_metrics
-from viz_core.sweeps.spec import RANDOM, TRAINED, scheme_of
+from viz_core.metrics import METRICS, run_rows
+from viz_core.sweeps.spec import RANDOM, TRAINED
 from viz_core.sweeps.store import png_name
 
 #: Independent classifier of AM pre-images by default: the other offline model of the same
@@ -120,7 +120,7 @@ def _num(x) -> float | None:
 
 def judge_scores(judge_model, images: np.ndarray, targets: list[int | None]) -> list[dict]:
     """Top-1 class and target probability of the 8-bit pre-images under ``judge_model``."""
-    from viz_core.evaluation.judging import classify, quantize
+    from viz_core.judging import classify, quantize
 
     probs = torch.softmax(classify(judge_model, quantize(images)).double(), dim=1)
     out = []
@@ -148,7 +148,7 @@ def run_batch(task: BatchTask) -> BatchResult:
     result = engine.run_to_end(configs, model, reference=ref, keep_frames=False,
                                every=c0.total_steps)
     final = result.final
-    met = image_metrics(final.images, ref)
+    measured = run_rows(final, configs, ref)
     targets = [c.target if c.task == "am" and c.channel is None else None for c in configs]
     judged: list[dict] = [{} for _ in configs]
     if task.judge and c0.task == "am":
@@ -159,29 +159,24 @@ def run_batch(task: BatchTask) -> BatchResult:
     rows, pngs = [], {}
     for i, (cell, cfg) in enumerate(zip(task.cells, configs)):
         random_w = cfg.weights == RANDOM
+        m = measured[i]
         row = {"index": cell["index"], "cell_id": cell["id"], **cell["values"],
                "model": cfg.model, "weights": RANDOM if random_w else TRAINED,
                "random_weights": random_w, "model_label": model.label,
-               "scheme": scheme_of(cfg), "kernels": cfg.scheme.label, "task": cfg.task,
+               "scheme": m["scheme"], "kernels": m["kernels"], "task": cfg.task,
                "layer": cfg.layer or ("logits" if cfg.task == "am" else
                                       model.spec.default_layer),
                "target": cfg.target if cfg.channel is None else cfg.channel,
                "seed": cfg.seed, "step_size": cfg.step_size, "steps": cfg.total_steps,
-               "tv": cfg.tv,
-               "objective": _num(final.objective[i]), "activation": _num(final.activation[i]),
-               "hf_fraction": float(met["hf_fraction"][i]),
-               "coarse_fraction": float(met["coarse_fraction"][i]),
-               "total_variation": float(met["tv"][i]),
+               "tv": cfg.tv,  # the TV weight lambda (eq. 19); the metric is total_variation
+               **{k: _num(m[k]) if isinstance(m.get(k), float) else m.get(k)
+                  for k in METRICS},
                "judge": task.judge if task.judge and cfg.task == "am" else None,
-               **{k: None for k in ("judge_top1", "judge_top1_class", "judge_target_prob",
-                                    "judge_hit", "psnr", "ssim", "feature_error")},
+               "judge_top1": None, "judge_top1_class": None,
                "diverged": final.diverged[i], "seconds": seconds / len(configs),
                "batch_id": task.batch_id, "png": png_name(cell["id"]),
                "config": cfg.to_json()}
         row.update(judged[i])
-        if cfg.task == "inversion":
-            row.update(psnr=_num(met["psnr"][i]), ssim=_num(met["ssim"][i]),
-                       feature_error=_num(final.activation[i]))
         rows.append(row)
         label = (f"RANDOM weights (seed {cfg.seed})" if random_w else "trained weights")
         pngs[cell["id"]] = png_bytes(final.images[i], {

@@ -24,7 +24,7 @@ from typing import Any
 
 from viz_core.errors import VizError
 from viz_core.sweeps.cells import BatchResult, BatchTask, resolve_judge, run_batch
-from viz_core.sweeps.grouping import Batch, group_cells
+from viz_core.sweeps.grouping import CellBatch, group_cells
 from viz_core.sweeps.preflight import MAX_CELLS, preflight
 from viz_core.sweeps.raycluster import (
     CONNECT_TIMEOUT,
@@ -177,7 +177,7 @@ class SweepProgress:
     elapsed: float
 
 
-def batch_tasks(sweep: Sweep, batches: list[Batch], threads: int | None = None,
+def batch_tasks(sweep: Sweep, batches: list[CellBatch], threads: int | None = None,
                 fail_marker: str | None = None,
                 resolve: Callable[[str], str | None] | None = None) -> list[BatchTask]:
     """Picklable tasks for ``batches`` (the inverted image shipped as bytes; ``resolve``
@@ -273,7 +273,7 @@ def _drive(sweep: Sweep, store: SweepStore, ex: Any,
     return store
 
 
-def _cells_text(batch: Batch, most: int = 3) -> str:
+def _cells_text(batch: CellBatch, most: int = 3) -> str:
     ids = [c.id for c in batch.cells]
     more = f" and {len(ids) - most} more" if len(ids) > most else ""
     return "cells " + ", ".join(ids[:most]) + more

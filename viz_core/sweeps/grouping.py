@@ -19,7 +19,7 @@ from viz_core.sweeps.spec import Cell
 
 
 @dataclass
-class Batch:
+class CellBatch:
     """Cells that run together; ``id`` is stable (position and member ids)."""
 
     id: str
@@ -46,7 +46,7 @@ def batch_key(cell: Cell) -> tuple:
             tuple((o.scale, o.steps) for o in cfg.schedule))
 
 
-def group_cells(cells: list[Cell], batch_size: int = 8) -> list[Batch]:
+def group_cells(cells: list[Cell], batch_size: int = 8) -> list[CellBatch]:
     """Batches of at most ``batch_size`` batchable cells, in the order of the first cell
     of each batch (each cell joins the first open batch it fits).
 
@@ -70,5 +70,5 @@ def group_cells(cells: list[Cell], batch_size: int = 8) -> list[Batch]:
     out = []
     for i, g in enumerate(groups):
         digest = hashlib.sha1("|".join(c.id for c in g).encode()).hexdigest()[:10]
-        out.append(Batch(f"b{i:04d}-{digest}", g))
+        out.append(CellBatch(f"b{i:04d}-{digest}", g))
     return out

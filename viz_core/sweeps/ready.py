@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from viz_core import models
 from viz_core.config import RunConfig
-from viz_core.sweeps.spec import RANDOM, TRAINED, scheme_of
+from viz_core.schemes import CUSTOM, scheme_of
+from viz_core.sweeps.spec import RANDOM, TRAINED
 
 #: Kernel parameter values of the regularization path (the fitted values for sizes 5-21
 #: lie inside these ranges, Sec. 2.7).
@@ -79,4 +80,4 @@ def path_scheme(base: RunConfig) -> str:
     """The scheme a regularization path runs: ``base``'s, or elastic Sobolev when the base
     has no kernel to vary."""
     key = scheme_of(base)
-    return key if key not in ("tv", "plain", "custom") else "elastic_sobolev"
+    return key if key not in ("tv", "plain", CUSTOM) else "elastic_sobolev"

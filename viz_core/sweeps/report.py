@@ -16,9 +16,14 @@ import math
 import statistics
 from collections.abc import Sequence
 
-#: Metrics of a cell, in the order they are printed.
-METRICS = ("objective", "activation", "hf_fraction", "coarse_fraction", "total_variation",
-           "judge_target_prob", "psnr", "ssim", "feature_error")
+from viz_core.metrics import metric_keys
+
+
+def cell_metrics() -> list[str]:
+    """The numeric metrics of a cell, in the order they are printed: every key of
+    :data:`viz_core.metrics.METRICS` except the yes / no ``judge_hit``."""
+    return [k for k in metric_keys() if k != "judge_hit"]
+
 #: Metrics a random network could mimic if the regularizer draws the picture.
 STRUCTURE_METRICS = ("coarse_fraction", "hf_fraction", "total_variation")
 
@@ -33,7 +38,7 @@ def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
     cols = ["cell_id", *axes]
     if any(r.get("random_weights") for r in rows) and "weights" not in cols:
         cols.append("weights")
-    cols += [m for m in METRICS if _present(rows, m)]
+    cols += [m for m in cell_metrics() if _present(rows, m)]
     if _present(rows, "judge_top1_class"):
         cols.append("judge_top1_class")
     if _present(rows, "diverged"):
@@ -64,10 +69,11 @@ def format_table(rows: Sequence[dict], cols: Sequence[str], markdown: bool = Fal
     return "\n".join(lines)
 
 
-def spread(rows: Sequence[dict], metrics: Sequence[str] = METRICS) -> dict[str, dict]:
-    """Mean, standard deviation, min and max of each metric over ``rows`` (e.g. 8 seeds)."""
+def spread(rows: Sequence[dict], metrics: Sequence[str] | None = None) -> dict[str, dict]:
+    """Mean, standard deviation, min and max of each metric (default: :func:`cell_metrics`)
+    over ``rows`` (e.g. 8 seeds)."""
     out = {}
-    for m in metrics:
+    for m in cell_metrics() if metrics is None else metrics:
         vals = [float(r[m]) for r in rows if r.get(m) is not None and math.isfinite(r[m])]
         if not vals:
             continue

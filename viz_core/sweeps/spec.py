@@ -27,7 +27,7 @@ from typing import Any
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec
-from viz_core.schemes import SCHEME_REGISTRY, get_scheme, scheme_key
+from viz_core.schemes import SIZED_KINDS, get_scheme, scheme_key
 
 TRAINED, RANDOM = "trained", "random"
 
@@ -39,24 +39,8 @@ def _kernels(cfg: RunConfig) -> list[tuple[str, KernelSpec]]:
 
 def kernel_size_of(cfg: RunConfig, default: int = 11) -> int:
     """The size of the first sized (Gaussian / Sobolev) kernel of ``cfg``, else ``default``."""
-    sizes = [k.size for _, k in _kernels(cfg) if k.kind in ("gaussian", "sobolev")]
+    sizes = [k.size for _, k in _kernels(cfg) if k.kind in SIZED_KINDS]
     return int(sizes[0]) if sizes else default
-
-
-def scheme_of(cfg: RunConfig) -> str:
-    """The registry key of ``cfg``'s scheme (``fluid_sobolev``, ``tv``, ``plain``, ...), or
-    ``custom`` when the two slots hold different kinds."""
-    kinds = {k.kind for _, k in _kernels(cfg) if k.kind != "identity"}
-    f = cfg.fluid is not None and cfg.fluid.kind != "identity"
-    e = cfg.elastic is not None and cfg.elastic.kind != "identity"
-    if not kinds:
-        return "tv" if cfg.tv > 0 else "plain"
-    if len(kinds) > 1:
-        return "custom"
-    structure = {(True, False): "fluid", (False, True): "elastic",
-                 (True, True): "fluid_elastic"}[(f, e)]
-    key = f"{structure}_{kinds.pop()}"
-    return key if key in SCHEME_REGISTRY else "custom"
 
 
 def _with_kernels(cfg: RunConfig, change: Callable[[KernelSpec], KernelSpec | None],
@@ -75,7 +59,7 @@ def _with_kernels(cfg: RunConfig, change: Callable[[KernelSpec], KernelSpec | No
 
 
 def _scheme(cfg: RunConfig, v: str) -> RunConfig:
-    from viz_core.presets import scheme_config
+    from viz_core.config import scheme_config
 
     named = get_scheme(v)
     tv = cfg.tv if cfg.tv > 0 else None
@@ -99,7 +83,7 @@ def _param(kind: str) -> Callable[[RunConfig, float], RunConfig]:
 
 def _size(cfg: RunConfig, v: int) -> RunConfig:
     return _with_kernels(cfg, lambda k: dataclasses.replace(k, size=int(v))
-                         if k.kind in ("gaussian", "sobolev") else None,
+                         if k.kind in SIZED_KINDS else None,
                          "kernel_size", "a Gaussian or Sobolev kernel")
 
 

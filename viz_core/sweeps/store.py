@@ -34,6 +34,7 @@ import shutil
 from pathlib import Path
 
 from viz_core.errors import VizError
+from viz_core.samples import samples_dir
 from viz_core.sweeps import manifest as mf
 from viz_core.sweeps.spec import Sweep
 
@@ -45,13 +46,6 @@ def png_name(cell_id: str) -> str:
 
 INPUTS = "inputs"
 REJECTED = "rejected"
-
-
-def samples_dir() -> Path:
-    """The shipped sample images (``assets/samples``)."""
-    from viz_core.zoo import assets_dir
-
-    return assets_dir() / "samples"
 
 
 def _inside(path: Path, folder: Path) -> str | None:

@@ -11,19 +11,11 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from dashboard import state as ui_state
 from dashboard import sweeps_view as sv
-from dashboard.common import (
-    PAGES,
-    Controls,
-    apply_settings,
-    bind,
-    commit,
-    current,
-    guard,
-    setup_page,
-    show_image,
-)
+from dashboard.messages import ui_message
+from dashboard.navigation import page_path
+from dashboard.page import guard, setup_page, show_image
+from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core.errors import VizError
 from viz_core.models import available_models
 from viz_core.sweeps import run_sweep
@@ -31,7 +23,7 @@ from viz_core.sweeps.ready import READY
 from viz_core.sweeps.report import grid_of, randomization_verdict, spread
 
 P = "sw_"
-D = sv.SWEEP_DEFAULTS
+D = sv.sweep_defaults()
 RESULT = P + "result"
 
 setup_page("Sweeps")
@@ -76,7 +68,7 @@ def _sidebar(ctl: Controls) -> None:
         ctl.number("target", "Class index", 0, 999, 1)
     else:
         if not st.session_state.get(P + "image"):
-            st.session_state[P + "image"] = sv.default_image(st.session_state[P + "model"])
+            st.session_state[P + "image"] = sv.default_sample_name(st.session_state[P + "model"])
         ctl.text("image", "Image to invert (sample name)")
         ctl.text("layer", "Layer (empty: the model's default)")
     ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"])
@@ -126,7 +118,7 @@ def _montage(res: dict, buttons: bool) -> None:
                            128)
                 if buttons and st.button("Open in Playground", key=f"{P}open_{r['cell_id']}",
                                          help=f"{r['cell_id']} with its settings"):
-                    st.switch_page(PAGES["playground"][0],
+                    st.switch_page(page_path("playground"),
                                    query_params=sv.playground_params(r))
 
 
@@ -178,7 +170,7 @@ def main() -> None:
     if sweep is not None:
         b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
     elif error:
-        b2.error(ui_state.ui_message(error))
+        b2.error(ui_message(error))
     ph = {"progress": st.empty(), "heatmap": st.empty(), "montage": st.empty()}
     res = st.session_state.get(RESULT)
     if run and sweep is not None:

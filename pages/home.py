@@ -6,27 +6,19 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import demo
-from dashboard import state as ui_state
-from dashboard.common import PAGES, guard, model_status, setup_page
+from dashboard.navigation import PAGES, page_path
+from dashboard.page import guard, setup_page
+from dashboard.resources import model_status
+from dashboard.settings.compare import compare_defaults
+from dashboard.settings.explainers import KERNELS_DEFAULTS
+from dashboard.settings.playground import playground_defaults
+from dashboard.urlstate import encode
 
 setup_page("Home")
 
-PAGE_BLURBS = {
-    "playground": "tweak the fluid and elastic kernels, TV, step size and octaves and watch "
-                  "the pre-image evolve, with its curves, spectrum and downloads",
-    "compare": "the paper's Fig. 1 grid: every demons scheme on one target, run as one batch",
-    "kernels": "Gaussian vs Sobolev kernels, their spectra, higher orders and how elastic "
-               "steps compound (no network needed)",
-    "learn": "the unified update, its special cases, and a 1D example that runs as you move "
-             "the sliders",
-    "presets": "one click reproduces the paper's figures and the classic recipes, offline "
-               "where ImageNet weights are missing",
-}
-
-
-DEMO_DEFAULTS = {"playground": ui_state.PLAYGROUND_DEFAULTS,
-                 "compare": ui_state.COMPARE_DEFAULTS,
-                 "kernels": ui_state.KERNELS_DEFAULTS}
+DEMO_DEFAULTS = {"playground": playground_defaults(),
+                 "compare": compare_defaults(),
+                 "kernels": KERNELS_DEFAULTS}
 PREFIX = {"playground": "pg_", "compare": "cmp_", "kernels": "kx_"}
 
 
@@ -65,8 +57,8 @@ def _gallery(g: dict | None) -> None:
 def _start(step: demo.DemoStep) -> None:
     if step.run:
         st.session_state[demo.autorun_key(PREFIX[step.page])] = True
-    st.switch_page(PAGES[step.page][0],
-                   query_params=ui_state.encode({**DEMO_DEFAULTS[step.page], **step.settings},
+    st.switch_page(page_path(step.page),
+                   query_params=encode({**DEMO_DEFAULTS[step.page], **step.settings},
                                                 DEMO_DEFAULTS[step.page]))
 
 
@@ -113,10 +105,10 @@ def main() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.subheader("Pages")
-        for key in ("playground", "compare", "kernels", "learn", "presets"):
-            path, label = PAGES[key]
-            st.page_link(path, label=f"**{label}**")
-            st.caption(PAGE_BLURBS[key])
+        for info in PAGES:
+            if info.url_path:  # every page but this one
+                st.page_link(info.path, label=f"**{info.title}**")
+                st.caption(info.blurb)
     with right:
         st.subheader("Models")
         rows = []

@@ -11,13 +11,15 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import plots, teaching
-from dashboard import state as ui_state
-from dashboard.common import Controls, bind, commit, guard, setup_page
+from dashboard.page import guard, setup_page
+from dashboard.settings.explainers import KERNELS_DEFAULTS
+from dashboard.widgets import Controls, bind, commit
 from viz_core.errors import VizError
-from viz_core.kernels import FIT_THRESHOLD, Kernel, KernelSpec, build
+from viz_core.kernel_fitting import FIT_THRESHOLD
+from viz_core.kernels import Kernel, KernelSpec, build
 
 P = "kx_"
-D = ui_state.KERNELS_DEFAULTS
+D = KERNELS_DEFAULTS
 GAUSS, SOBOLEV, EQUAL_VAR = "#1f77b4", "#d62728", "#8fc1e8"
 ORDER_COLORS = ("#d62728", "#e6550d", "#fd8d3c", "#fdae6b", "#8c2d04", "#a63603",
                 "#f16913", "#fdd0a2")

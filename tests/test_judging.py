@@ -1,11 +1,11 @@
-"""8-bit quantisation and top-k hits (viz_core.evaluation.judging)."""
+"""8-bit quantisation and top-k hits (viz_core.judging)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from viz_core.evaluation.judging import mean_finite, quantize, topk_hits
+from viz_core.judging import mean_finite, quantize, topk_hits
 
 
 def test_quantize_and_topk():

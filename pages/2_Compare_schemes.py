@@ -8,39 +8,43 @@ import streamlit as st
 import torch
 
 from dashboard import plots, results
-from dashboard import state as ui_state
-from dashboard.common import (
-    PAGES,
-    Controls,
-    RunRecord,
-    apply_settings,
-    bind,
-    commit,
-    current,
+from dashboard.controls import model_controls, target_controls
+from dashboard.demo import take_autorun
+from dashboard.messages import ui_message
+from dashboard.navigation import page_path
+from dashboard.page import (
     downloads,
     draw_curves,
-    get_model,
     guard,
     session_figure,
     setup_page,
     show_image,
     status_message,
-    stream,
-    verdict_models,
 )
-from dashboard.controls import model_controls, target_controls
-from dashboard.demo import take_autorun
+from dashboard.resources import get_model, verdict_models
+from dashboard.runs import RunRecord, stream
+from dashboard.scheme_names import CELLS, parse_cells
+from dashboard.settings.checks import check_against_model
+from dashboard.settings.compare import (
+    COMPARE_CHOICES,
+    compare_configs,
+    compare_defaults,
+    compare_settings,
+)
+from dashboard.settings.playground import config_to_settings, playground_defaults
+from dashboard.urlstate import encode
+from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
-from viz_core.schemes import get_scheme
+from viz_core.metrics import image_metrics, metric_label
+from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
 from viz_core.transforms import parse_octaves
 
 P = "cmp_"
-D = ui_state.COMPARE_DEFAULTS
-ROWS = [("Gaussian G_sigma", ui_state.CELLS[:3]), ("Sobolev S_gamma", ui_state.CELLS[3:6]),
-        ("Baselines", ui_state.CELLS[6:])]
-CELL_LABELS = {key: get_scheme(key).label for key in ui_state.CELLS}
+D = compare_defaults()
+ROWS = list(FIG1_ROWS.items())  # Fig. 1's rows by name (not by the registry's order)
+CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
 CELL_SIZE = 192
 FEATURE_ERROR_HELP = ("rel. feature error = ||Phi(u) - Phi(x)||^p / ||Phi(x)||^p: how far the "
@@ -64,9 +68,9 @@ def _load_grid() -> None:
     st.session_state[P + "grid"] = NO_GRID
     if choice == NO_GRID:
         return
-    s, notes = ui_state.compare_settings(_grids()[choice])
+    s, notes = compare_settings(_grids()[choice])
     apply_settings(P, s)
-    st.session_state[P + "cells_list"] = ui_state.parse_cells(s["cells"])
+    st.session_state[P + "cells_list"] = parse_cells(s["cells"])
     st.session_state[P + "msg"] = f"loaded {choice}. " + " ".join(notes)
 
 
@@ -101,11 +105,11 @@ def _sidebar(ctl: Controls):
                    "toggle turns on once one is in assets/models.")
     sb.subheader("Schemes")
     try:
-        cur = ui_state.parse_cells(st.session_state[P + "cells"])
+        cur = parse_cells(st.session_state[P + "cells"])
     except VizError:
-        cur = list(ui_state.CELLS)
+        cur = list(CELLS)
     st.session_state[P + "cells_list"] = cur
-    sb.multiselect("Cells", list(ui_state.CELLS), key=P + "cells_list",
+    sb.multiselect("Cells", list(CELLS), key=P + "cells_list",
                    format_func=CELL_LABELS.get, on_change=_cells_changed)
     ctl.slots["cells"] = sb.empty()
     size = model.spec.input_size if model is not None else 64
@@ -135,9 +139,9 @@ def _sidebar(ctl: Controls):
 
 
 def _open_in_playground(cfg: RunConfig) -> None:
-    s, _ = ui_state.config_to_settings(cfg)
-    st.switch_page(PAGES["playground"][0],
-                   query_params=ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS))
+    s, _ = config_to_settings(cfg)
+    st.switch_page(page_path("playground"),
+                   query_params=encode(s, playground_defaults()))
 
 
 def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -> str:
@@ -177,29 +181,29 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     steps, _, act = rec.curves()
     series = []
     rows = []
+    met = image_metrics(rec.images)  # the registry's metrics, under the registry's labels
+    hf, tv = metric_label("hf_fraction"), metric_label("total_variation")
     for i, label in enumerate(rec.labels):
         freq, power = spectra.radial_power_spectrum(rec.images[i])
         series.append((label, freq, power))
         rows.append({"scheme": label,
                      ph["act_name"]: float(act[-1, i]) if len(steps) else None,
-                     "high-freq. energy": spectra.high_frequency_fraction(rec.images[i]),
-                     "total variation": spectra.total_variation(rec.images[i])})
+                     hf: float(met["hf_fraction"][i]), tv: float(met["total_variation"][i])})
     fig = session_figure(("cmp_spectrum", tuple(s[0] for s in series)),
                          lambda: plots.spectrum_figure(series),
                          lambda f: plots.set_spectra(f, series))
     ph["spectrum"].plotly_chart(fig, key=f"{key}_spectrum")
     ph["table"].dataframe(rows, hide_index=True, width="stretch",
-                          column_config={"high-freq. energy": st.column_config.NumberColumn(
-                              format="percent")})
+                          column_config={hf: st.column_config.NumberColumn(format="percent")})
 
 
 def main() -> None:
-    notices = bind(P, D, ui_state.COMPARE_CHOICES)
+    notices = bind(P, D, COMPARE_CHOICES)
     ctl = Controls(P)
     model, target, other = _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(ui_state.ui_message(n))
+        st.toast(ui_message(n))
 
     st.title("Compare schemes")
     st.caption("Fig. 1 of the paper: rows Gaussian / Sobolev kernels (fitted to the kernel "
@@ -207,12 +211,12 @@ def main() -> None:
                "plus TV and no regularization - one target, one batch, every cell streaming.")
     configs, error = [], None
     try:
-        configs = ui_state.compare_configs(current(P, D), image_path=target.image_label)
+        configs = compare_configs(current(P, D), image_path=target.image_label)
         if model is not None:
             for c in configs:
-                ui_state.check_against_model(c, model)
+                check_against_model(c, model)
     except VizError as exc:
-        error = ui_state.ui_message(str(exc))
+        error = ui_message(str(exc))
         ctl.error(exc.field if exc.field in ctl.slots else "cells", error)
         configs = []
     if model is None:
@@ -224,7 +228,7 @@ def main() -> None:
         try:
             runs.append(get_model(other, s["weights"], s["device"]))
         except VizError as exc:
-            error = error or ui_state.ui_message(str(exc))
+            error = error or ui_message(str(exc))
 
     b1, b2, b3 = st.columns([1, 1, 4])
     run = b1.button("Run all", type="primary", key=P + "run", disabled=bool(error),
@@ -238,14 +242,14 @@ def main() -> None:
           "act_name": "rel. feature error" if inversion else "activation"}
     if inversion:
         st.caption(FEATURE_ERROR_HELP)
-    order = [ui_state.cell_of(c) for c in configs]
+    order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
     recs: list[RunRecord] = st.session_state.get(P + "records") or []
     recs = recs[:len(runs)]  # the pair toggle was turned off: keep the first model's run
     for r in recs:
         r.mark_interrupted()
-    if recs and [ui_state.cell_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
+    if recs and [scheme_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
         recs = []  # the grid changed: the old images no longer match the cells
     shown_ref = recs[0].reference if recs else target.reference
     if inversion and shown_ref is not None:

@@ -7,25 +7,19 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import state as ui_state
-from dashboard.common import (
-    PAGES,
-    RunRecord,
-    available,
-    downloads,
-    get_model,
-    guard,
-    model_status,
-    setup_page,
-    show_image,
-    status_message,
-    stream,
-)
+from dashboard.navigation import page_path
+from dashboard.page import downloads, guard, setup_page, show_image, status_message
 from dashboard.plots import table1_figure
+from dashboard.resources import available, get_model, model_status
+from dashboard.runs import RunRecord, stream
+from dashboard.settings.compare import compare_defaults, compare_settings
+from dashboard.settings.playground import config_to_settings, playground_defaults
+from dashboard.urlstate import encode
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
 from viz_core.errors import VizError
 from viz_core.presets import Batch, Preset
+from viz_core.samples import sample_paths
 
 P = "pp_"
 RESULTS = Path(os.environ.get("DEMONS_VIZ_RESULTS", Path(__file__).resolve().parents[1]
@@ -37,12 +31,12 @@ setup_page("Paper presets")
 
 def _open(preset: Preset, batch: Batch) -> None:
     if preset.page == "playground":
-        s, _ = ui_state.config_to_settings(batch.configs[0])
-        st.switch_page(PAGES["playground"][0],
-                       query_params=ui_state.encode(s, ui_state.PLAYGROUND_DEFAULTS))
-    s, _ = ui_state.compare_settings(batch.configs)
-    st.switch_page(PAGES["compare"][0],
-                   query_params=ui_state.encode(s, ui_state.COMPARE_DEFAULTS))
+        s, _ = config_to_settings(batch.configs[0])
+        st.switch_page(page_path("playground"),
+                       query_params=encode(s, playground_defaults()))
+    s, _ = compare_settings(batch.configs)
+    st.switch_page(page_path("compare"),
+                   query_params=encode(s, compare_defaults()))
 
 
 def _grid(batch: Batch):
@@ -202,7 +196,7 @@ def _tuned() -> None:
         configs = offline_presets.offline_batch(model, task, [target])
         title = f"{model}: class {target} ({FMNIST_CLASSES[target]})"
     else:
-        images = presets.sample_images(1)
+        images = sample_paths(1)
         if not images:
             st.warning("No Fashion-MNIST sample images are shipped on this machine.")
             return

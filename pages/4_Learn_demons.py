@@ -8,12 +8,13 @@ import numpy as np
 import streamlit as st
 
 from dashboard import plots, teaching
-from dashboard import state as ui_state
-from dashboard.common import Controls, bind, commit, guard, setup_page
+from dashboard.page import guard, setup_page
+from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
+from dashboard.widgets import Controls, bind, commit
 from viz_core.errors import VizError
 
 P = "learn_"
-D = ui_state.LEARN_DEFAULTS
+D = LEARN_DEFAULTS
 TARGET = "target w"
 SCHEME_COLORS = {"plain": "#7f7f7f", "fluid": "#1f77b4", "elastic": "#2ca02c",
                  "fluid-elastic": "#d62728", TARGET: "#000000"}
@@ -52,10 +53,10 @@ REFERENCES = [
 
 def _sidebar(ctl: Controls) -> None:
     st.sidebar.subheader("1D example")
-    ctl.radio("task", "Data term", ui_state.LEARN_CHOICES["task"],
+    ctl.radio("task", "Data term", LEARN_CHOICES["task"],
               fmt={"inversion": "inversion: ||u - w||² / 2",
                    "am": "maximize <w, u>, u in [-1, 1]"}.get)
-    ctl.radio("kind", "Kernel (same for Kf and Ke)", ui_state.LEARN_CHOICES["kind"],
+    ctl.radio("kind", "Kernel (same for Kf and Ke)", LEARN_CHOICES["kind"],
               fmt={"gaussian": "Gaussian", "sobolev": "Sobolev"}.get)
     ctl.slider("size", "Kernel size", 3, 31, 2)
     if not ctl.toggle("fit", "Fit parameter to size (Sec. 2.7)"):
@@ -202,7 +203,7 @@ def _references() -> None:
 
 
 def main() -> None:
-    bind(P, D, ui_state.LEARN_CHOICES)
+    bind(P, D, LEARN_CHOICES)
     ctl = Controls(P)
     _sidebar(ctl)
     s = commit(P, D)

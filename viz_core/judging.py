@@ -1,5 +1,7 @@
 """How a second network judges a pre-image (the recognisability measure of Table 1,
-Sec. 3.2): quantise to 8 bits as a saved PNG would, classify, count top-k hits."""
+Sec. 3.2): quantise to 8 bits as a saved PNG would, classify, count top-k hits. Used by
+the evaluation protocols and by the sweeps' cells alike (neither imports the other's
+code for it)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from viz_core.images import to_uint8
+from viz_core.images import from_uint8, quantize_uint8
 from viz_core.models import LoadedModel
 
 __all__ = ["classify", "mean_finite", "quantize", "topk_hits"]
@@ -32,10 +34,9 @@ def classify(model: LoadedModel, images: torch.Tensor, batch: int = 250) -> torc
 
 
 def quantize(images: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """8-bit quantisation as a saved pre-image (``images.to_uint8``), back to [0, 1]."""
-    arr = np.stack([to_uint8(im) for im in np.asarray(images)])
-    arr = arr[:, None] if arr.ndim == 3 else arr.transpose(0, 3, 1, 2)
-    return torch.from_numpy(arr.astype(np.float32) / 255.0)
+    """8-bit quantisation as a saved pre-image (:func:`viz_core.images.quantize_uint8`),
+    back to [0, 1]: (N, C, H, W) float32."""
+    return torch.from_numpy(from_uint8(quantize_uint8(images)))
 
 
 def topk_hits(logits: torch.Tensor, labels: np.ndarray, k: int) -> np.ndarray:

@@ -8,14 +8,10 @@ import streamlit as st
 import torch
 
 from dashboard import plots
-from dashboard import state as ui_state
-from dashboard.common import (
-    Controls,
-    RunRecord,
-    apply_settings,
-    bind,
-    commit,
-    current,
+from dashboard.controls import kernel_controls, model_controls, target_controls
+from dashboard.demo import take_autorun
+from dashboard.messages import field_key, ui_message
+from dashboard.page import (
     downloads,
     draw_curves,
     guard,
@@ -23,18 +19,29 @@ from dashboard.common import (
     setup_page,
     show_image,
     status_message,
-    stream,
-    verdict_models,
 )
-from dashboard.controls import kernel_controls, model_controls, target_controls
-from dashboard.demo import take_autorun
+from dashboard.resources import verdict_models
+from dashboard.runs import RunRecord, run_json_from_png, stream
+from dashboard.scheme_names import SCHEMES
+from dashboard.settings.checks import check_against_model
+from dashboard.settings.playground import (
+    PLAYGROUND_CHOICES,
+    activation_label,
+    config_to_settings,
+    kernel_spec,
+    playground_defaults,
+    settings_from_json,
+    settings_to_config,
+)
+from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
+from viz_core.metrics import image_metrics, metric_label
 from viz_core.transforms import parse_octaves
 
 P = "pg_"
-D = ui_state.PLAYGROUND_DEFAULTS
+D = playground_defaults()
 SCHEME_LABELS = {"plain": "none (plain GD)", "fluid": "fluid", "elastic": "elastic",
                  "fluid-elastic": "fluid-elastic"}
 GRAD_LABELS = {"mean_abs": "normalised by mean|g|", "none": "raw"}
@@ -60,7 +67,7 @@ def _load_recipe() -> None:
     if choice == NO_RECIPE:
         return
     cfg = _recipes()[choice]
-    s, notes = ui_state.config_to_settings(cfg)
+    s, notes = config_to_settings(cfg)
     apply_settings(P, s)
     st.session_state[P + "json_msg"] = ("info", f"loaded '{choice}'. " + " ".join(notes))
 
@@ -74,8 +81,8 @@ def _restore_run() -> None:
     try:
         data = up.getvalue()
         if data.startswith(b"\x89PNG"):
-            data = ui_state.run_json_from_png(data)
-        s, notes = ui_state.settings_from_json(data)
+            data = run_json_from_png(data)
+        s, notes = settings_from_json(data)
     except VizError as exc:
         st.session_state[P + "json_msg"] = ("error", str(exc))
         return
@@ -106,7 +113,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
     size = model.spec.input_size if model is not None else 64
 
     sb.subheader("Scheme: u ← Ke * (u − τ Kf * ∇D)")
-    scheme = ctl.radio("scheme", "Scheme", ui_state.SCHEMES, fmt=SCHEME_LABELS.get,
+    scheme = ctl.radio("scheme", "Scheme", SCHEMES, fmt=SCHEME_LABELS.get,
                        help="fluid filters the update (eq. 8), elastic the solution (eq. 6), "
                             "fluid-elastic both (eq. 18)")
     if ctl.toggle("tv_on", "+ total variation (eqs. 19-20)"):
@@ -125,7 +132,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
                  "absolute canvas scales with random crops; replaces steps and tau")
         sb.caption(_schedule_text(str(st.session_state.get(P + "octaves", ""))))
     off = " (set by the schedule)" if octaves else ""
-    ctl.radio("optimizer", "Optimizer", ui_state.PLAYGROUND_CHOICES["optimizer"],
+    ctl.radio("optimizer", "Optimizer", PLAYGROUND_CHOICES["optimizer"],
               fmt=OPTIMIZER_LABELS.get)
     ctl.number("step_size", f"Step size tau (mean change per step, 0-255 levels){off}", 1e-6,
                None, 0.5, format="%g", disabled=octaves)
@@ -136,11 +143,11 @@ def _sidebar(ctl: Controls, adv_open: bool):
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced", expanded=adv_open):
         adv = Controls(P, st.container())
-        adv.radio("grad_norm", "Gradient", ui_state.PLAYGROUND_CHOICES["grad_norm"],
+        adv.radio("grad_norm", "Gradient", PLAYGROUND_CHOICES["grad_norm"],
                   fmt=GRAD_LABELS.get)
         adv.number("init_std", "Initial noise std", 0.0, 1.0, 0.01, format="%g")
         adv.number("tv_eps", "TV epsilon", 1e-6, None, 0.01, format="%g")
-        adv.select("border", "Border mode", ui_state.PLAYGROUND_CHOICES["border"])
+        adv.select("border", "Border mode", PLAYGROUND_CHOICES["border"])
         adv.radio("p", "Inversion exponent p", (1, 2))
     ctl.slots.update(adv.slots)
     ctl.notices += adv.notices
@@ -161,11 +168,11 @@ def _kernels(cfg_or_settings: dict, slots: Controls):
     tau = float(cfg_or_settings["step_size"]) / 255.0
     for slot in ("f", "e"):
         try:
-            spec = ui_state.kernel_spec(cfg_or_settings, slot)
+            spec = kernel_spec(cfg_or_settings, slot)
             out.append(build(spec, tau=tau) if spec is not None else None)
         except VizError as exc:
             f = exc.field or ""
-            key = f if f.startswith(slot + "_") else ui_state.field_key(f or None, slot)
+            key = f if f.startswith(slot + "_") else field_key(f or None, slot)
             slots.error(key, str(exc))
             out.append(None)
     return out
@@ -194,8 +201,9 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
             rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
         who = "top-3 of the model" if i == 0 else f"independent network ({v.model})"
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
-    rows += [("high-frequency energy", f"{spectra.high_frequency_fraction(img):.1%}"),
-             ("total variation (mean |∇u|)", f"{spectra.total_variation(img):.4f}"),
+    met = image_metrics(img)  # the registry's metrics, under the registry's labels
+    rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
+             (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
              ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
     cells = [(a.replace("|", "\\|"), b.replace("|", "\\|")) for a, b in rows]
     return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in cells)
@@ -231,29 +239,29 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
 
 def main() -> None:
     t_script = time.perf_counter()  # a Run click starts this script: time to first frame
-    notices = bind(P, D, ui_state.PLAYGROUND_CHOICES)
+    notices = bind(P, D, PLAYGROUND_CHOICES)
     s0 = current(P, D)
     adv_open = False
     try:
-        ui_state.settings_to_config(s0, image_path="x")
+        settings_to_config(s0, image_path="x")
     except VizError as exc:
-        adv_open = ui_state.field_key(exc.field) in ADVANCED
+        adv_open = field_key(exc.field) in ADVANCED
     ctl = Controls(P)
     model, target = _sidebar(ctl, adv_open)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(ui_state.ui_message(n))
+        st.toast(ui_message(n))
 
     st.title("Playground")
     errors: list[str] = []
     cfg = None
     try:
-        cfg = ui_state.settings_to_config(s, image_path=target.image_label)
+        cfg = settings_to_config(s, image_path=target.image_label)
         if model is not None:
-            ui_state.check_against_model(cfg, model)
+            check_against_model(cfg, model)
     except VizError as exc:
         ctl.error(exc.field or "run", str(exc))
-        errors.append(ui_state.ui_message(str(exc)))
+        errors.append(ui_message(str(exc)))
         cfg = None
     if model is None:
         errors.append("the model could not be loaded (see the sidebar)")
@@ -274,7 +282,7 @@ def main() -> None:
         b3.error(errors[0], icon="⚠️")
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
-          "act_name": ui_state.activation_label(s)}
+          "act_name": activation_label(s)}
     row = st.container(horizontal=True, gap="medium")
     ph["image"] = row.empty()
     ph["reference"] = row.empty()

@@ -1,0 +1,51 @@
+"""Errors in the dashboard's words: which control a :class:`~viz_core.errors.VizError`
+belongs to (:func:`field_key`), and core messages without CLI flags, Python arguments or
+server paths (:func:`ui_message`)."""
+
+from __future__ import annotations
+
+import re
+
+# VizError.field -> Playground control (kernel fields are resolved per slot, see field_key)
+_FIELD_KEYS = {
+    "model": "model", "weights": "weights", "task": "task", "target": "target",
+    "layer": "layer", "channel": "channel", "unit": "unit_y", "image": "image", "p": "p",
+    "step_size": "step_size", "steps": "steps", "octaves": "octaves", "jitter": "jitter",
+    "seed": "seed", "init_std": "init_std", "grad_norm": "grad_norm", "device": "device",
+    "optimizer": "optimizer", "class_score": "class_score",
+    "every": "every", "tv": "tv", "tv_eps": "tv_eps", "elastic_every": "e_every",
+    "border": "border", "fluid": "f_kind", "elastic": "e_kind", "config": "json",
+}
+_KERNEL_FIELDS = {"kernel": "kind", "kernel_size": "size", "sigma": "sigma", "gamma": "gamma",
+                  "order": "order", "d": "d", "lambda": "lambda", "f0": "f0", "param": "kind"}
+
+
+def field_key(field: str | None, slot: str | None = None) -> str:
+    """The Playground control a :class:`VizError` field belongs to (``slot``: "f" | "e")."""
+    if field is None:
+        return "run"
+    if field in _KERNEL_FIELDS:
+        return f"{slot or 'f'}_{_KERNEL_FIELDS[field]}"
+    return _FIELD_KEYS.get(field, "run")
+
+
+_REWRITES = [  # CLI and Python wording in core messages -> the dashboard's words
+    (r"Download \S+ and put it at .*?, or use weights='random'\.",
+     "Put the torchvision checkpoint into the server's torch hub cache (see the README), or "
+     "choose 'random' weights."),
+    (r"; train them with `[^`]*`", " on this server (the README says how to build them)"),
+    (r"\s*\(--[\w-]+(?: [A-Z]+)?(?: and --[\w-]+)?\)", ""),
+    (r"--target CLASS", "a class"), (r"--channel C\b", "a channel"),
+    (r"--image PATH", "an image"), (r"(?<![\w-])--([a-z][\w-]*)", r"\1"),
+    (r"allow_download=True", "a download"), (r"weights='random'", "'random' weights"),
+    (r"(?<![\w.:])/(?:[\w.~-]+/)+([\w.-]+)", r"\1"),
+]
+
+
+def ui_message(text: str) -> str:
+    """A core error message in the dashboard's language: no CLI flags, no Python
+    arguments, no server paths (only file names)."""
+    for pattern, repl in _REWRITES:
+        text = re.sub(pattern, repl, text)
+    return text
+

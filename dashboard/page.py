@@ -1,0 +1,156 @@
+"""What every page does: set-up (tab title, layout, the navigation), a guard that turns
+errors into a message box, pre-images drawn at their pixel size, a run's status and
+downloads, and plotly figures kept per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard import plots
+from dashboard.messages import ui_message
+from dashboard.runs import APP_NAME, DISPLAY_SIZE, LOG, RunRecord
+from viz_core.errors import VizError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def navigation() -> Any:
+    """``st.navigation`` over :data:`dashboard.navigation.PAGES` (Home is the default page);
+    ``app.py`` runs the page it returns."""
+    from dashboard.navigation import PAGES
+
+    return st.navigation([st.Page(p.path, title=p.title, url_path=p.url_path or None,
+                                  default=not p.url_path) for p in PAGES])
+
+
+def setup_page(title: str) -> None:
+    """Wide layout and a tab title; call first on every page.
+
+    With a folder named ``pages/`` next to ``app.py``, Streamlit runs a script in its
+    file-based mode until ``st.navigation`` has been called once in the server process:
+    the first direct link to a fresh server (``/Playground``) runs the page file itself,
+    under Streamlit's automatic menu. The page URL paths equal the names Streamlit derives
+    from the files (:mod:`dashboard.navigation`), so the dashboard's navigation, registered
+    here, resolves to this same page: it runs under the dashboard's own sidebar (and the
+    rest of this run stops). AppTest starts every run this way.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        navigation().run()  # this page again, now in st.navigation mode
+        st.stop()
+    st.set_page_config(page_title=f"{title} · {APP_NAME}", layout="wide",
+                       initial_sidebar_state="expanded")
+
+
+def guard(main: Callable[[], None]) -> None:
+    """Run a page; a VizError or an unexpected exception becomes a short error box, never
+    a traceback (the traceback is kept in an expander for bug reports)."""
+    try:
+        main()
+    except VizError as exc:
+        st.error(ui_message(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+        LOG.exception("unexpected error on a dashboard page")  # the traceback goes to the log
+        st.error(f"Something went wrong: {type(exc).__name__}: {exc}. Your settings and the "
+                 "last good pre-image are kept; change a setting or reload the page.")
+
+
+def display_image(img: np.ndarray, base: int = DISPLAY_SIZE) -> Image.Image:
+    """A PIL image of a (C, H, W) pre-image, upscaled by an integer factor with
+    nearest-neighbour so that 64x64 pixels stay crisp squares."""
+    from viz_core.images import to_pil
+
+    side = int(np.asarray(img).shape[-1])
+    factor = max(1, base // max(side, 1))
+    return to_pil(img, display_size=side * factor if factor > 1 else None)
+
+
+def show_image(container: Any, img: np.ndarray, caption: str | None = None,
+               base: int = DISPLAY_SIZE) -> None:
+    """Draw a pre-image at its upscaled pixel size (captions do not stretch it), as a PNG:
+    Streamlit would send an image without alpha as JPEG, whose artefacts are not in the
+    pre-image (and not in its PNG download)."""
+    pil = display_image(img, base)
+    container.image(pil, caption=caption, width=pil.width, output_format="PNG")
+
+
+def status_message(record: RunRecord, stale: str = "") -> None:
+    """The run's outcome as an error / warning / success element; ``stale`` (a
+    :func:`dashboard.results.stale_note`) says the result is from other settings."""
+    if stale:
+        st.info(f"The result below is {stale}. Press Run for the current settings.",
+                icon=":material/history:")
+    if record.status == "error":
+        st.error(ui_message(record.message))
+    msgs = [f"{lab}: {m}" if len(record.labels) > 1 else m
+            for lab, m in zip(record.labels, record.diverged) if m]
+    for m in msgs:
+        st.error(m + (" (the image shown is the last finite pre-image; it can be downloaded)"
+                      if record.step > 0 else " (no step completed: the image shown is the "
+                      "initial noise)"))
+    warned = [f"{lab}: {w}" if len(record.labels) > 1 else w
+              for lab, ws in zip(record.labels, record.warnings) for w in ws]
+    for w in warned:
+        st.warning(w)
+    if record.status == "stopped":
+        st.warning(record.message or f"stopped at step {record.step} of {record.total}")
+    elif record.status == "done" and not msgs and not warned and stale:
+        st.caption(f"That run finished: {record.step} steps in {record.elapsed:.1f} s.")
+    elif record.status == "done" and not msgs and not warned:
+        st.success(f"done: {record.step} steps in {record.elapsed:.1f} s")
+    elif record.status == "done" and warned:
+        st.caption(f"finished {record.step} steps in {record.elapsed:.1f} s, with the "
+                   "warnings above")
+
+
+def downloads(record: RunRecord, index: int = 0, key: str = "dl", stem: str = "preimage"
+              ) -> None:
+    """PNG, GIF (built only when clicked) and JSON of one configuration of a run."""
+    if record.images is None:
+        return
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download PNG", record.png(index), f"{stem}.png", "image/png",
+                       key=f"{key}_png", on_click="ignore", width="stretch")
+    c2.download_button("Download GIF", lambda: record.gif(index), f"{stem}.gif", "image/gif",
+                       key=f"{key}_gif", on_click="ignore", width="stretch")
+    c3.download_button("Download run JSON", record.json(index), f"{stem}.json",
+                       "application/json", key=f"{key}_json", on_click="ignore",
+                       width="stretch")
+
+
+def session_figure(signature: tuple, build: Callable[[], Any],
+                   update: Callable[[Any], Any]) -> Any:
+    """A plotly figure kept in this session for ``signature`` (its kind and series): built
+    once with ``build()``, later only given new data with ``update(fig)``. Building a figure
+    (subplots, layout, template) costs far more than serialising it, and a streaming page
+    draws the same figure many times over many script runs."""
+    figs = st.session_state.setdefault("_dashboard_figures", {})
+    fig = figs.get(signature)
+    if fig is None:
+        fig = figs[signature] = build()
+        if len(figs) > 16:  # keep the most recent kinds only
+            figs.pop(next(iter(figs)))
+    else:
+        update(fig)
+    return fig
+
+
+def draw_curves(ph: dict, rec: Any, key: str) -> None:
+    """Objective and target-activation curves of a run record into ``ph["curves"]``: the
+    figure is built once per session and series (:func:`session_figure`), then only gets
+    new data (redraws stay cheap)."""
+    steps, obj, act = rec.curves()
+    if not len(steps):
+        ph["curves"].info("No curve to draw yet: the run has no finite values.")
+        return
+    fig = session_figure(("curves", tuple(rec.labels), ph["act_name"]),
+                         lambda: plots.curves_figure(steps, obj, act, rec.labels,
+                                                     ph["act_name"]),
+                         lambda f: plots.set_curves(f, steps, obj, act))
+    ph["curves"].plotly_chart(fig, key=f"{key}_curves")

@@ -1,0 +1,278 @@
+"""A run as the dashboard keeps it: :class:`RunRecord` (frames, curves, status, downloads of
+a possibly still running batch) and :func:`stream`, which runs a batch through
+:func:`viz_core.engine.run` and hands frames to a drawing callback.
+
+No Streamlit here: a page supplies ``draw``; this module is imported and tested without
+Streamlit. A pre-image PNG carries its run's JSON in a text chunk (:data:`PNG_RUN_KEY`),
+read back by :func:`run_json_from_png`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from viz_core.errors import VizError
+from viz_core.images import from_uint8, quantize_uint8
+
+APP_NAME = "demons-viz"
+LOG = logging.getLogger("demons_viz.dashboard")
+PNG_RUN_KEY = "demons-viz-run"  # PNG text chunk holding a run's JSON (restores the run)
+DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about this size
+MAX_GIF_FRAMES = 60
+DRAW_INTERVAL_S = 0.2      # the pre-image is redrawn at most 5 times a second (and at the end)
+PLOT_INTERVAL_S = 1.0      # curves / spectra / metrics are redrawn at most this often
+
+
+@dataclass
+class RunRecord:
+    """What a page keeps of a (possibly still running) run, in its session."""
+
+    labels: list[str]
+    configs: list[str]                 # each configuration's JSON
+    model_label: str
+    total: int
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    steps: list[int] = field(default_factory=list)
+    objective: list[np.ndarray] = field(default_factory=list)
+    activation: list[np.ndarray] = field(default_factory=list)
+    images: np.ndarray | None = None   # latest pre-images (B, C, H, W) float32
+    frames: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (step, uint8 BCHW)
+    diverged: list[str | None] = field(default_factory=list)
+    status: str = "running"            # running | done | stopped | diverged | error
+    message: str = ""
+    elapsed: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    first_frame_s: float | None = None  # wall time from ``started`` to frame 0 drawn
+    settings: dict[str, Any] = field(default_factory=dict)  # page settings of this run
+    reference: np.ndarray | None = None  # (1, C, S, S) image inverted by this run
+    warnings: list[list[str]] = field(default_factory=list)  # per configuration, at the end
+    verdicts: list[list[Any]] = field(default_factory=list)  # per configuration (Verdicts)
+    shown: int = 0                     # frames recorded when the screen last got a pre-image
+    _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
+    interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
+    # the model that made the pre-images and its independent judge (verdict_models): set
+    # when the run starts, so that a stopped run is classified by them too, whatever the
+    # sidebar says by then
+    judges: list[Any] = field(default_factory=list, repr=False, compare=False)
+    # Streamlit's fast reruns start the next script run while the interrupted one still
+    # computes until its next st.* call: both threads touch this record, so changes are
+    # made under this lock, and frames that arrive after the interruption are refused.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def step(self) -> int:
+        return self.steps[-1] if self.steps else 0
+
+    def add(self, frame) -> bool:
+        """Record an engine Frame; False (and nothing recorded) once the run was
+        interrupted: the caller should stop computing."""
+        with self._lock:
+            if self.interrupted:
+                return False
+            self._add(frame)
+            return True
+
+    def _add(self, frame) -> None:
+        self.steps.append(int(frame.step))
+        self.objective.append(np.asarray(frame.objective, dtype=np.float64))
+        self.activation.append(np.asarray(frame.activation, dtype=np.float64))
+        self.images = frame.images
+        self.diverged = list(frame.diverged)
+        self.elapsed = float(frame.elapsed)
+        self.frames.append((self.step, quantize_uint8(frame.images)))
+        if len(self.frames) > MAX_GIF_FRAMES:  # keep first, last and every other one
+            self.frames = self.frames[:1] + self.frames[2:-1:2] + self.frames[-1:]
+        if frame.done:
+            if all(m is not None for m in frame.diverged):
+                self.status = "diverged"
+            else:
+                self.status = "stopped" if frame.stopped else "done"
+
+    def mark_shown(self) -> None:
+        """The latest recorded frame is now on screen: a Stop keeps exactly this state."""
+        with self._lock:
+            if self.interrupted:
+                return
+            self.shown = len(self.steps)
+            self._shown_state = (self.images, self.elapsed, list(self.diverged))
+
+    def curves(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Steps and (T, B) objective / activation, skipping the step-0 frame (no values)
+        and frames without any finite value (a run that diverged at once)."""
+        keep = [i for i, s in enumerate(self.steps)
+                if s > 0 and np.isfinite(self.objective[i]).any()]
+        if not keep:
+            n = len(self.labels)
+            return [], np.zeros((0, n)), np.zeros((0, n))
+        return ([self.steps[i] for i in keep], np.stack([self.objective[i] for i in keep]),
+                np.stack([self.activation[i] for i in keep]))
+
+    def mark_interrupted(self) -> None:
+        """A rerun found the record still 'running': the user stopped it (Stop or a widget
+        change ends the script between frames). Frames recorded after the last one shown
+        are dropped, so that the image, its numbers and the downloads are what was on
+        screen when Stop was pressed."""
+        with self._lock:
+            if self.status != "running":
+                return
+            self.interrupted = True
+            self._truncate_to_shown()
+        if self.images is not None:  # the kept state gets its warnings and verdicts too
+            self._check()
+
+    def _truncate_to_shown(self) -> None:
+        if self._shown_state is not None and self.shown < len(self.steps):
+            n = self.shown
+            del self.steps[n:], self.objective[n:], self.activation[n:]
+            self.images, self.elapsed, self.diverged = self._shown_state
+            self.frames = [f for f in self.frames if f[0] <= self.step]
+            if not self.frames or self.frames[-1][0] != self.step:
+                self.frames.append((self.step, quantize_uint8(self.images)))
+        self.status = "stopped"
+        self.message = (f"stopped at step {self.step} of {self.total} after "
+                        f"{self.elapsed:.1f} s; the pre-image, its numbers and the downloads "
+                        "are this state")
+
+    def gif(self, index: int = 0) -> bytes:
+        from viz_core.images import gif_bytes
+
+        frames = [from_uint8(f[index]) for _, f in self.frames]
+        side = frames[-1].shape[-1]
+        return gif_bytes(frames, display_size=side * max(1, DISPLAY_SIZE // side))
+
+    def png(self, index: int = 0) -> bytes:
+        from viz_core.images import png_bytes
+
+        return png_bytes(self.images[index], {PNG_RUN_KEY: self.json(index),
+                                              "Software": APP_NAME})
+
+    def json(self, index: int = 0) -> str:
+        """The configuration's JSON with the run's results (restorable by upload)."""
+        import json
+
+        d = json.loads(self.configs[index])
+        objective = self.objective[-1][index] if self.objective else float("nan")
+        activation = self.activation[-1][index] if self.activation else float("nan")
+        d["result"] = {"status": self.status, "steps_done": self.step, "total": self.total,
+                       "seconds": round(self.elapsed, 3),
+                       "objective": _finite(objective), "activation": _finite(activation),
+                       "diverged": self.diverged[index] if self.diverged else None,
+                       "model": self.model_label}
+        if self.warnings and self.warnings[index]:
+            d["result"]["warnings"] = self.warnings[index]
+        if self.verdicts and self.verdicts[index]:
+            d["result"]["classified_as"] = {v.model: v.top for v in self.verdicts[index]}
+        return json.dumps(d, indent=2)
+
+    def stale(self, now: Mapping[str, Any]) -> str:
+        """"from previous settings: ..." when the page's settings changed since this run."""
+        from dashboard.results import stale_note
+
+        return stale_note(self.settings, now) if self.settings else ""
+
+    def finish(self, verdict_models: Sequence[Any] | None = None) -> None:
+        """After the run: warnings for degenerate results and the verdicts of
+        ``verdict_models`` (default :attr:`judges`: the model and an independent network)
+        on each pre-image. An interrupted run got them from :meth:`mark_interrupted`."""
+        if verdict_models is not None:
+            self.judges = list(verdict_models)
+        if self.images is None or self.interrupted:
+            return
+        self._check()
+
+    def _check(self) -> None:
+        import json
+
+        from dashboard.results import class_verdicts, result_warnings
+
+        cfgs = [json.loads(c) for c in self.configs]
+        ref = self.reference[0] if self.reference is not None else None
+        self.warnings = [result_warnings(self.images[i], cfgs[i], ref)
+                         for i in range(len(cfgs))]
+        targets = [c.get("target") if c.get("task") == "am" and c.get("channel") is None
+                   else None for c in cfgs]
+        per_model = []
+        for m in self.judges:
+            try:
+                per_model.append(class_verdicts(m, self.images, targets))
+            except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal
+                LOG.exception("classifying the pre-images failed")
+        self.verdicts = [list(vs) for vs in zip(*per_model)] if per_model else []
+
+
+def _finite(v: float) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, Any, bool],
+           None], *, reference=None, every: int | None = None) -> RunRecord:
+    """Run ``configs`` as one batch in this script, drawing each frame.
+
+    ``draw(record, frame, full)`` updates the page's placeholders and calls
+    ``record.mark_shown()`` once the pre-image is on screen. The page is redrawn at most
+    every :data:`DRAW_INTERVAL_S` seconds (always the first and the last frame); ``full`` is
+    True at most every :data:`PLOT_INTERVAL_S` seconds (and on the last frame), when plots
+    and metrics are redrawn too. A Stop click or widget change ends the script at the next
+    draw; the record in session state keeps the state last shown. Errors end the run with a
+    message.
+    """
+    from viz_core import engine
+
+    last_plot = last_draw = time.perf_counter()
+    try:
+        for frame in engine.run(configs, model, reference=reference, every=every):
+            if not record.add(frame):  # interrupted: a newer script run owns the page
+                return record
+            now = time.perf_counter()
+            first = record.first_frame_s is None
+            if not (first or frame.done or now - last_draw >= DRAW_INTERVAL_S):
+                continue
+            full = frame.done or now - last_plot >= PLOT_INTERVAL_S
+            draw(record, frame, full)
+            last_draw = time.perf_counter()
+            if first:
+                record.first_frame_s = last_draw - record.started
+            if full:
+                last_plot = last_draw
+    except VizError as exc:
+        record.status, record.message = "error", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
+        msg = (str(exc).splitlines() or [""])[0][:300]
+        if "out of memory" in msg.lower():
+            msg = ("the GPU ran out of memory: try a smaller model or image, fewer schemes in "
+                   "the batch, or the CPU device")
+        else:
+            LOG.exception("run failed")
+            msg = f"{type(exc).__name__}: {msg}"
+        record.status, record.message = "error", f"the run failed: {msg}"
+    with record._lock:
+        if record.status == "running" and not record.interrupted:
+            record.status = "done"
+    return record
+
+
+def run_json_from_png(data: bytes) -> str:
+    """The run JSON a dashboard PNG carries in its text chunk (VizError if it has none)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            text = getattr(im, "text", {}).get(PNG_RUN_KEY)
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise VizError("the file is not a PNG image", field="json") from None
+    if not text:
+        raise VizError("this PNG carries no run settings (only pre-images downloaded from "
+                       "the dashboard do)", field="json")
+    return text
+

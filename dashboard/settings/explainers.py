@@ -1,0 +1,19 @@
+"""Settings of the two pages that need no network: Kernels & spectra (Sec. 2.5-2.7) and
+Learn demons (the 1D example of the unified update, eq. 18). Plain constants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dashboard.urlstate import Settings
+from viz_core.kernels import SIZED_KINDS
+
+KERNELS_DEFAULTS: Settings = {"size": 11, "order": 3, "fit": True, "sigma": 1.36,
+                              "gamma": 0.38, "n": 10, "log": False}
+LEARN_DEFAULTS: Settings = {"task": "inversion", "kind": "gaussian", "size": 9, "fit": True,
+                            "param": 1.0, "tau": 0.3, "steps": 100, "step": 10,
+                            "noise": 0.0, "seed": 0}  # mid-path, no start noise: the
+# picture then shows what the page's first reading says (fine scales arrive last in fluid)
+LEARN_CHOICES: dict[str, Sequence[Any]] = {"task": ("inversion", "am"),
+                                          "kind": SIZED_KINDS}

@@ -1,0 +1,167 @@
+"""Widgets bound to the URL: each page's settings live in ``st.session_state`` under
+``prefix + name`` keys, seeded from the URL or the defaults (:func:`bind`), and written
+back to the URL after the controls are drawn (:func:`commit`). :class:`Controls` draws the
+widgets with an error slot under each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from dashboard.messages import ui_message
+from dashboard.urlstate import decode, encode
+
+
+def bind(prefix: str, defaults: Mapping[str, Any],
+         choices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
+    """Seed the widget keys ``prefix + name`` before any widget is drawn.
+
+    New query parameters (a shared link, or a page switch that carries settings) replace
+    every value; otherwise values the session already has are kept and missing ones come
+    from the settings saved when this page last ran (e.g. before a page switch) or the
+    defaults. Returns notices about ignored URL values.
+    """
+    saved_key, url_key = f"{prefix}_saved", f"{prefix}_url"
+    params = {k: v for k, v in st.query_params.to_dict().items() if k in defaults}
+    notices: list[str] = []
+    overwrite = False
+    if params and params != st.session_state.get(url_key):
+        values, notices = decode(params, defaults, choices)
+        overwrite = True
+    else:
+        values = {**defaults, **st.session_state.get(saved_key, {})}
+    for name, value in values.items():
+        key = prefix + name
+        if overwrite or key not in st.session_state:
+            st.session_state[key] = value
+    if overwrite:
+        st.session_state[url_key] = params
+    return notices
+
+
+def apply_settings(prefix: str, values: Mapping[str, Any]) -> None:
+    """Set widget values (only from a callback or before the widgets are drawn)."""
+    for name, value in values.items():
+        st.session_state[prefix + name] = value
+
+
+def current(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The page's settings as a plain dict, read from the widget keys."""
+    return {k: st.session_state.get(prefix + k, v) for k, v in defaults.items()}
+
+
+def commit(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Save the settings for page switches and write the non-default ones to the URL."""
+    values = current(prefix, defaults)
+    st.session_state[f"{prefix}_saved"] = values
+    enc = encode(values, defaults)
+    if st.query_params.to_dict() != enc:
+        st.query_params.from_dict(enc)
+    st.session_state[f"{prefix}_url"] = enc
+    return values
+
+
+class Controls:
+    """Widgets bound to ``prefix + name`` keys, each followed by an (empty) error slot, so
+    that a VizError can be shown right under the control that caused it."""
+
+    def __init__(self, prefix: str, container: Any = None) -> None:
+        self.prefix = prefix
+        self.c = container if container is not None else st.sidebar
+        self.slots: dict[str, Any] = {}
+        self.notices: list[str] = []
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    def _slot(self, name: str) -> None:
+        self.slots[name] = self.c.empty()
+
+    def _fix(self, name: str, ok: Callable[[Any], bool], fallback: Any) -> None:
+        key = self.key(name)
+        if key in st.session_state and not ok(st.session_state[key]):
+            self.notices.append(f"{name}: {st.session_state[key]!r} is not available here; "
+                                f"using {fallback!r}")
+            st.session_state[key] = fallback
+
+    def select(self, name: str, label: str, options: Sequence[Any],
+               fmt: Callable[[Any], str] = str, **kw) -> Any:
+        options = list(options)
+        self._fix(name, lambda v: v in options, options[0])
+        v = self.c.selectbox(label, options, format_func=fmt, key=self.key(name), **kw)
+        self._slot(name)
+        return v
+
+    def radio(self, name: str, label: str, options: Sequence[Any],
+              fmt: Callable[[Any], str] = str, **kw) -> Any:
+        options = list(options)
+        self._fix(name, lambda v: v in options, options[0])
+        v = self.c.radio(label, options, format_func=fmt, key=self.key(name), horizontal=True,
+                         **kw)
+        self._slot(name)
+        return v
+
+    def slider(self, name: str, label: str, lo: float, hi: float, step: float, **kw) -> Any:
+        is_int = all(isinstance(x, int) for x in (lo, hi, step))
+        cast = int if is_int else float
+
+        def ok(v: Any) -> bool:
+            return (isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and lo <= v <= hi and (is_int == isinstance(v, int)))
+
+        key = self.key(name)
+        if key in st.session_state and not ok(st.session_state[key]):
+            v = st.session_state[key]
+            fixed = cast(min(max(v, lo), hi)) if isinstance(v, (int, float)) else cast(lo)
+            self.notices.append(f"{name}: {v!r} outside {lo}..{hi}; using {fixed!r}")
+            st.session_state[key] = fixed
+        v = self.c.slider(label, min_value=cast(lo), max_value=cast(hi), step=cast(step),
+                          key=key, **kw)
+        self._slot(name)
+        return v
+
+    def number(self, name: str, label: str, lo: float | None, hi: float | None,
+               step: float, **kw) -> Any:
+        is_int = isinstance(step, int)
+        cast = int if is_int else float
+        key = self.key(name)
+        if key in st.session_state:
+            v = st.session_state[key]
+            bad = (not isinstance(v, (int, float)) or isinstance(v, bool)
+                   or (lo is not None and v < lo) or (hi is not None and v > hi))
+            if bad:
+                fixed = cast(lo if lo is not None else 0)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    fixed = cast(min(max(v, lo if lo is not None else v),
+                                     hi if hi is not None else v))
+                self.notices.append(f"{name}: {v!r} is out of range; using {fixed!r}")
+                st.session_state[key] = fixed
+            elif isinstance(v, (int, float)) and type(v) is not cast:
+                st.session_state[key] = cast(v)
+        v = self.c.number_input(label, min_value=None if lo is None else cast(lo),
+                                max_value=None if hi is None else cast(hi), step=cast(step),
+                                key=key, **kw)
+        self._slot(name)
+        return v
+
+    def toggle(self, name: str, label: str, **kw) -> bool:
+        self._fix(name, lambda v: isinstance(v, bool), False)
+        v = self.c.toggle(label, key=self.key(name), **kw)
+        self._slot(name)
+        return v
+
+    def text(self, name: str, label: str, **kw) -> str:
+        self._fix(name, lambda v: isinstance(v, str), "")
+        v = self.c.text_input(label, key=self.key(name), **kw)
+        self._slot(name)
+        return v
+
+    def error(self, name: str, message: str) -> None:
+        """Show ``message`` under control ``name`` (or at the end of the controls)."""
+        slot = self.slots.get(name)
+        if slot is None:
+            slot = self.slots.setdefault("_end", self.c.empty())
+        slot.error(ui_message(message))
+
