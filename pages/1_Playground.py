@@ -15,6 +15,7 @@ from dashboard.page import (
     downloads,
     draw_curves,
     guard,
+    guard_callback,
     session_figure,
     setup_page,
     show_image,
@@ -33,6 +34,8 @@ from dashboard.settings.playground import (
     settings_from_json,
     settings_to_config,
 )
+from dashboard.text import plain
+from dashboard.uploads import check_size
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.errors import VizError
@@ -79,7 +82,7 @@ def _restore_run() -> None:
     if up is None:
         return
     try:
-        data = up.getvalue()
+        data = check_size(up.getvalue())
         if data.startswith(b"\x89PNG"):
             data = run_json_from_png(data)
         s, notes = settings_from_json(data)
@@ -154,11 +157,12 @@ def _sidebar(ctl: Controls, adv_open: bool):
 
     sb.subheader("Restore settings")
     sb.file_uploader("Upload a run JSON or a downloaded pre-image PNG", type=["json", "png"],
-                     key=P + "json_file", on_change=_restore_run,
+                     key=P + "json_file",
+                     on_change=guard_callback(_restore_run, P + "json_msg"),
                      help="the JSON or PNG downloaded after a run restores every setting")
     msg = st.session_state.get(P + "json_msg")
     if msg:
-        (sb.error if msg[0] == "error" else sb.info)(msg[1])
+        (sb.error if msg[0] == "error" else sb.info)(plain(msg[1]))
     return model, target
 
 
@@ -250,7 +254,7 @@ def main() -> None:
     model, target = _sidebar(ctl, adv_open)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(ui_message(n))
+        st.toast(plain(ui_message(n)))
 
     st.title("Playground")
     errors: list[str] = []
@@ -279,7 +283,7 @@ def main() -> None:
               help="ends the run between steps and keeps the pre-image shown (changing any "
                    "control also ends a running run)")
     if errors:
-        b3.error(errors[0], icon="⚠️")
+        b3.error(plain(errors[0]), icon="⚠️")
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
           "act_name": activation_label(s)}

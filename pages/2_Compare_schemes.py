@@ -32,6 +32,7 @@ from dashboard.settings.compare import (
     compare_settings,
 )
 from dashboard.settings.playground import config_to_settings, playground_defaults
+from dashboard.text import plain
 from dashboard.urlstate import encode
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
@@ -92,7 +93,7 @@ def _sidebar(ctl: Controls):
     sb.selectbox("Load a paper grid", [NO_GRID] + list(_grids()), key=P + "grid",
                  on_change=_load_grid)
     if st.session_state.get(P + "msg"):
-        sb.info(st.session_state.pop(P + "msg"))
+        sb.info(plain(st.session_state.pop(P + "msg")))
     sb.subheader("Model and target")
     model = model_controls(ctl)
     target = target_controls(ctl, model)
@@ -203,7 +204,7 @@ def main() -> None:
     model, target, other = _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(ui_message(n))
+        st.toast(plain(ui_message(n)))
 
     st.title("Compare schemes")
     st.caption("Fig. 1 of the paper: rows Gaussian / Sobolev kernels (fitted to the kernel "
@@ -236,7 +237,7 @@ def main() -> None:
     run = (take_autorun(st.session_state, P) and not error) or run  # guided demo (Home)
     b2.button("Stop", key=P + "stop", width="stretch")
     if error:
-        b3.error(error, icon="⚠️")
+        b3.error(plain(error), icon="⚠️")
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
           "act_name": "rel. feature error" if inversion else "activation"}

@@ -15,6 +15,7 @@ from dashboard import sweeps_view as sv
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
+from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core.errors import VizError
 from viz_core.models import available_models
@@ -60,7 +61,7 @@ def _sidebar(ctl: Controls) -> None:
     sb.button("Take the Playground's current setting", key=P + "take",
               on_click=_take_playground, width="stretch")
     if st.session_state.get(P + "msg"):
-        sb.info(st.session_state.pop(P + "msg"))
+        sb.info(plain(st.session_state.pop(P + "msg")))
     sb.subheader("Base setting")
     ctl.select("model", "Model", [s.name for s in available_models()])
     ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
@@ -151,7 +152,7 @@ def main() -> None:
     _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(n)
+        st.toast(plain(ui_message(n)))
     st.title("Sweeps")
     ready = READY.get(s["ready"])
     st.caption(ready.question if ready else
@@ -170,7 +171,7 @@ def main() -> None:
     if sweep is not None:
         b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
     elif error:
-        b2.error(ui_message(error))
+        b2.error(plain(ui_message(error)))
     ph = {"progress": st.empty(), "heatmap": st.empty(), "montage": st.empty()}
     res = st.session_state.get(RESULT)
     if run and sweep is not None:
