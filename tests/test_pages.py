@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,14 @@ def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def shown(markdown: str) -> str:
+    """What a user reads in a box whose body passed through ``dashboard.text.plain``: the
+    Markdown without its backslash escapes and zero-width spaces."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 def kernel_spec(at: AppTest, key: str = "pg_kernels") -> dict:
@@ -322,7 +329,7 @@ def test_every_page_url_is_the_name_streamlit_derives_from_its_file():
 # ----------------------------------------------------------------------------- honest results
 
 def _texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
+    return [shown(e.value) for e in getattr(at, kind)]
 
 
 def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer():
