@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = now() - t0
         if at.exception:
             raise SystemExit(f"the page failed: {[e.value for e in at.exception]}")
-        if click and at.session_state["pg_record"].status != "done":
-            raise SystemExit(f"the run ended {at.session_state['pg_record'].status}")
+        if click and at.session_state["pg_records"][0].status != "done":
+            raise SystemExit(f"the run ended {at.session_state['pg_records'][0].status}")
         return elapsed
 
     engine_run()  # warm-up: first forward/backward, kernel caches
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         t_page.append(page(True))
         t_idle.append(page(False))
     e, pg, idle = (statistics.median(t) for t in (t_engine, t_page, t_idle))
-    rec = at.session_state["pg_record"]
+    rec = at.session_state["pg_records"][0]
     rows = [[cfg.model, cfg.scheme.label, cfg.total_steps, cfg.every, e, pg, idle, pg / e]]
     table = md_table(["model", "scheme", "steps", "frame every", "engine s", "page s",
                       "page rerun without a run s", "ratio page / engine"], rows)

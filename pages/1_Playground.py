@@ -5,24 +5,21 @@ from __future__ import annotations
 import time
 
 import streamlit as st
-import torch
 
 from dashboard import plots
 from dashboard.controls import kernel_controls, model_controls, target_controls
-from dashboard.demo import take_autorun
 from dashboard.messages import field_key, ui_message
 from dashboard.page import (
-    downloads,
     draw_curves,
     guard,
     guard_callback,
     session_figure,
     setup_page,
     show_image,
-    status_message,
 )
 from dashboard.resources import verdict_models
-from dashboard.runs import RunRecord, run_json_from_png, stream
+from dashboard.run_panel import Job, RunPanel
+from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.playground import (
@@ -275,15 +272,8 @@ def main() -> None:
     label = cfg.scheme.label if cfg is not None else ""
     st.markdown(f"**{label or 'invalid settings'}** · {model.label if model else ''}")
 
-    b1, b2, b3 = st.columns([1, 1, 4])
-    run = b1.button("Run", type="primary", key=P + "run", disabled=bool(errors),
-                    width="stretch")
-    run = (take_autorun(st.session_state, P) and not errors) or run  # guided demo (Home)
-    b2.button("Stop", key=P + "stop", width="stretch",
-              help="ends the run between steps and keeps the pre-image shown (changing any "
-                   "control also ends a running run)")
-    if errors:
-        b3.error(plain(errors[0]), icon="⚠️")
+    panel = RunPanel(P, autorun=True)
+    run = panel.buttons(errors) is not None
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
           "act_name": activation_label(s)}
@@ -300,18 +290,13 @@ def main() -> None:
     st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
                "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
 
-    rec: RunRecord | None = st.session_state.get(P + "record")
-    if rec is not None:
-        rec.mark_interrupted()
+    recs = panel.restore()
     if run and cfg is not None and model is not None:
-        rec = RunRecord([label], [cfg.to_json()], model.label, cfg.total_steps,
-                        started=t_script, settings=dict(s), reference=target.reference,
-                        judges=verdict_models(model, s["model"]))
-        st.session_state[P + "record"] = rec
-        ref = torch.from_numpy(target.reference) if target.reference is not None else None
-        stream([cfg], model, rec, lambda r, f, full: _draw(ph, r, full, f"run{len(r.steps)}"),
-               reference=ref, every=cfg.every)
-        rec.finish()
+        job = Job(label, [cfg], model, reference=target.reference, labels=[label],
+                  judges=verdict_models(model, s["model"]))
+        recs = panel.run([job], lambda i, r, full: _draw(ph, r, full, f"run{len(r.steps)}"),
+                         settings=s, started=t_script)
+    rec = recs[0] if recs else None
     if rec is not None and rec.images is not None:
         if run:  # the last frame is on screen; its numbers now include the verdicts
             verdicts = rec.verdicts[0] if rec.verdicts else []
@@ -319,13 +304,12 @@ def main() -> None:
         else:
             _draw(ph, rec, True, "static")
         with ph["status"].container():
-            status_message(rec, rec.stale(s))
+            panel.status(rec, s)
         with ph["downloads"].container():
-            st.caption(f"Downloads of the run shown: {rec.labels[0]} · {rec.model_label}")
-            downloads(rec, 0, "pg_dl", "demons-preimage")
+            panel.downloads(recs, "demons-preimage")
     elif rec is not None:
         with ph["status"].container():
-            status_message(rec, rec.stale(s))
+            panel.status(rec, s)
     else:
         ph["image"].info("Press **Run** to start; the pre-image streams here.")
         if inversion and target.reference is not None:

@@ -5,24 +5,21 @@ from __future__ import annotations
 import dataclasses
 
 import streamlit as st
-import torch
 
 from dashboard import plots, results
 from dashboard.controls import model_controls, target_controls
-from dashboard.demo import take_autorun
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import (
-    downloads,
     draw_curves,
     guard,
     session_figure,
     setup_page,
     show_image,
-    status_message,
 )
 from dashboard.resources import get_model, verdict_models
-from dashboard.runs import RunRecord, stream
+from dashboard.run_panel import Job, RunPanel
+from dashboard.runs import RunRecord
 from dashboard.scheme_names import CELLS, parse_cells
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.compare import (
@@ -31,7 +28,11 @@ from dashboard.settings.compare import (
     compare_defaults,
     compare_settings,
 )
-from dashboard.settings.playground import config_to_settings, playground_defaults
+from dashboard.settings.playground import (
+    config_activation_label,
+    config_to_settings,
+    playground_defaults,
+)
 from dashboard.text import plain
 from dashboard.urlstate import encode
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
@@ -48,8 +49,8 @@ ROWS = list(FIG1_ROWS.items())  # Fig. 1's rows by name (not by the registry's o
 CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
 CELL_SIZE = 192
-FEATURE_ERROR_HELP = ("rel. feature error = ||Phi(u) - Phi(x)||^p / ||Phi(x)||^p: how far the "
-                      "pre-image's features at the chosen layer are from the reference "
+FEATURE_ERROR_HELP = ("relative feature error = ||Phi(u) - Phi(x)||^p / ||Phi(x)||^p: how far "
+                      "the pre-image's features at the chosen layer are from the reference "
                       "image's (0 = identical features; eq. 3)")
 
 setup_page("Compare schemes")
@@ -231,27 +232,20 @@ def main() -> None:
         except VizError as exc:
             error = error or ui_message(str(exc))
 
-    b1, b2, b3 = st.columns([1, 1, 4])
-    run = b1.button("Run all", type="primary", key=P + "run", disabled=bool(error),
-                    width="stretch")
-    run = (take_autorun(st.session_state, P) and not error) or run  # guided demo (Home)
-    b2.button("Stop", key=P + "stop", width="stretch")
-    if error:
-        b3.error(plain(error), icon="⚠️")
+    panel = RunPanel(P, label="Run all", autorun=True)
+    run = panel.buttons([error] if error else []) is not None
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty(),
-          "act_name": "rel. feature error" if inversion else "activation"}
+          "act_name": config_activation_label(configs[0]) if configs else "activation"}
     if inversion:
         st.caption(FEATURE_ERROR_HELP)
     order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
-    recs: list[RunRecord] = st.session_state.get(P + "records") or []
-    recs = recs[:len(runs)]  # the pair toggle was turned off: keep the first model's run
-    for r in recs:
-        r.mark_interrupted()
+    recs = panel.restore()[:len(runs)]  # the pair toggle was turned off: the first model's
     if recs and [scheme_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
         recs = []  # the grid changed: the old images no longer match the cells
+    panel.keep(recs)
     shown_ref = recs[0].reference if recs else target.reference
     if inversion and shown_ref is not None:
         show_image(st, shown_ref[0], "reference image", CELL_SIZE)
@@ -278,43 +272,21 @@ def main() -> None:
     ph["downloads"] = st.empty()
 
     if run and configs and model is not None:
-        ref = torch.from_numpy(target.reference) if target.reference is not None else None
-        recs = []
-        st.session_state[P + "records"] = recs
-        for m in runs:
-            if any(r.interrupted for r in recs):  # a newer script run owns the page
-                break
-            batch = [dataclasses.replace(c, model=m.spec.name) for c in configs]
-            rec = RunRecord([c.name for c in batch], [c.to_json() for c in batch],
-                            m.label, batch[0].total_steps, settings=dict(s),
-                            reference=target.reference, judges=verdict_models(m, m.spec.name))
-            recs.append(rec)
-            stream(batch, m, rec,
-                   lambda r, f, full: _draw(cells, ph, recs, full,
-                                           f"run{len(recs)}_{len(r.steps)}"),
-                   reference=ref, every=configs[0].every)
-            rec.finish()
-            if rec.status != "done":
-                break
+        jobs = [Job(m.label, [dataclasses.replace(c, model=m.spec.name) for c in configs], m,
+                    reference=target.reference, judges=verdict_models(m, m.spec.name))
+                for m in runs]
+        recs = panel.run(jobs, lambda i, r, full: _draw(
+            cells, ph, panel.records, full, f"run{i + 1}_{len(r.steps)}"), settings=s)
     if recs and recs[0].images is not None:
         _draw(cells, ph, recs, True, "static")
         with ph["status"].container():
             for rec in recs:
-                if len(recs) > 1:
-                    st.markdown(f"**{rec.model_label}**")
-                status_message(rec, rec.stale(s))
-        if all(r.status != "running" for r in recs):
-            with ph["downloads"].container():
-                pick = st.selectbox("Download a cell of the run shown",
-                                    range(len(recs[0].labels)),
-                                    format_func=lambda i: recs[0].labels[i], key=P + "dl_pick")
-                for m, rec in enumerate(recs):
-                    if len(recs) > 1:
-                        st.caption(rec.model_label)
-                    downloads(rec, pick, f"cmp_dl{m}", f"demons-{order[pick]}")
+                panel.status(rec, s, rec.model_label if len(recs) > 1 else "")
+        with ph["downloads"].container():
+            panel.downloads(recs, "demons", stems=[f"demons-{c}" for c in order])
     elif recs:
         with ph["status"].container():
-            status_message(recs[0], recs[0].stale(s))
+            panel.status(recs[0], s)
 
 
 guard(main)

@@ -8,16 +8,20 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.navigation import page_path
-from dashboard.page import downloads, guard, setup_page, show_image, status_message
+from dashboard.page import guard, setup_page, show_image
 from dashboard.plots import table1_figure
 from dashboard.resources import available, get_model, model_status
-from dashboard.runs import RunRecord, stream
+from dashboard.run_panel import Job, RunButton, RunPanel
+from dashboard.runs import RunRecord
 from dashboard.settings.compare import compare_defaults, compare_settings
-from dashboard.settings.playground import config_to_settings, playground_defaults
+from dashboard.settings.playground import (
+    config_activation_label,
+    config_to_settings,
+    playground_defaults,
+)
 from dashboard.urlstate import encode
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
-from viz_core.errors import VizError
 from viz_core.presets import Batch, Preset
 from viz_core.samples import sample_paths
 
@@ -59,10 +63,10 @@ def _grid(batch: Batch):
     return slots
 
 
-def _draw(slots, rec: RunRecord, task: str) -> None:
-    """Each cell's pre-image, captioned with its named figure: the relative feature error
-    ||Phi(u) - Phi(u0)|| / ||Phi(u0)|| of an inversion, or the target activation of AM."""
-    what = "rel. feature error" if task == "inversion" else "activation"
+def _draw(slots, rec: RunRecord, what: str) -> None:
+    """Each cell's pre-image, captioned with its named figure (``what``): the relative
+    feature error ||Phi(u) - Phi(u0)|| / ||Phi(u0)|| of an inversion (eq. 3), or the target
+    activation of AM (eq. 4)."""
     for i, slot in enumerate(slots):
         if rec.images is not None and i < rec.images.shape[0]:
             a = rec.activation[-1][i] if rec.activation else float("nan")
@@ -76,29 +80,20 @@ def _progress(bar, i: int, n: int, rec: RunRecord, title: str) -> None:
                  f"{rec.total}")
 
 
-def _run(batches: list[Batch], slot_lists: list, key: str) -> None:
-    records: list[RunRecord | None] = [None] * len(batches)
-    st.session_state[key] = records
+def _job(batch: Batch) -> Job:
+    c0 = batch.configs[0]
+    return Job(batch.title, list(batch.configs), load=lambda: get_model(
+        c0.model, "random" if c0.weights == "random" else "pretrained", c0.device))
+
+
+def _run(panel: RunPanel, batches: list[Batch], slot_lists: list) -> None:
     bar = st.progress(0.0, text=f"batch 1 of {len(batches)}: starting")
-    for i, (batch, slots) in enumerate(zip(batches, slot_lists)):
-        c0 = batch.configs[0]
-        try:
-            model = get_model(c0.model, "random" if c0.weights == "random" else "pretrained",
-                              c0.device)
-        except VizError as exc:
-            rec = RunRecord([c.name for c in batch.configs], [], c0.model, c0.total_steps)
-            rec.status, rec.message = "error", str(exc)
-            records[i] = rec
-            continue
-        rec = RunRecord([c.name for c in batch.configs], [c.to_json() for c in batch.configs],
-                        model.label, c0.total_steps)
-        records[i] = rec
 
-        def draw(r: RunRecord, f, full, s=slots, i=i, t=batch.title, batch=batch) -> None:
-            _draw(s, r, batch.configs[0].task)
-            _progress(bar, i, len(batches), r, t)
+    def draw(i: int, rec: RunRecord, full: bool) -> None:
+        _draw(slot_lists[i], rec, config_activation_label(batches[i].configs[0]))
+        _progress(bar, i, len(batches), rec, batches[i].title)
 
-        stream(batch.configs, model, rec, draw, every=c0.every)
+    panel.run([_job(b) for b in batches], draw)
     bar.progress(1.0, text=f"all {len(batches)} batches finished")
 
 
@@ -120,32 +115,31 @@ def _preset(p: Preset) -> None:
             with st.expander("notes on the settings"):
                 for n in p.notes:
                     st.markdown(f"- {n}")
-        c = st.columns(4)
-        run_off = c[0].button("Run offline version", key=f"{P}{p.key}_off", type="primary",
-                              width="stretch")
-        run_pap = c[1].button("Run paper version", key=f"{P}{p.key}_pap", disabled=not paper_ok,
-                              width="stretch",
-                              help=None if paper_ok else "needs the ImageNet weights")
+        panel = RunPanel(f"{P}{p.key}_")
         target = "Compare" if p.page == "compare" else "Playground"
-        if c[2].button(f"Open offline in {target}", key=f"{P}{p.key}_open_off",
+        started = panel.buttons(choices=[
+            RunButton("off", "Run offline version"),
+            RunButton("pap", "Run paper version", disabled=not paper_ok,
+                      help=None if paper_ok else "needs the ImageNet weights")])
+        c = st.columns(2)
+        if c[0].button(f"Open offline in {target}", key=f"{P}{p.key}_open_off",
                        width="stretch"):
             _open(p, p.offline[0])
-        if c[3].button(f"Open paper version in {target}", key=f"{P}{p.key}_open_pap",
+        if c[1].button(f"Open paper version in {target}", key=f"{P}{p.key}_open_pap",
                        width="stretch"):
             _open(p, p.batches[0])
-        key = f"{P}{p.key}_records"
         variant_key = f"{P}{p.key}_variant"
-        if run_off or run_pap:
-            st.session_state[variant_key] = "offline" if run_off else "paper"
+        if started:
+            st.session_state[variant_key] = "offline" if started == "off" else "paper"
         variant = st.session_state.get(variant_key)
         if variant is None:
             return
         batches = p.offline if variant == "offline" else p.batches
         st.caption(f"{variant} version:")
         slot_lists = [_grid(b) for b in batches]
-        if run_off or run_pap:
-            _run(batches, slot_lists, key)
-        _show(key, slot_lists, p.key, batches)
+        if started:
+            _run(panel, batches, slot_lists)
+        _show(panel, slot_lists, p.key, batches)
 
 
 def _weights_notice(items: list[Preset]) -> None:
@@ -158,24 +152,14 @@ def _weights_notice(items: list[Preset]) -> None:
                 "models; it runs here.", icon="ℹ️")
 
 
-def _show(key: str, slot_lists: list, stem: str, batches: list[Batch]) -> None:
+def _show(panel: RunPanel, slot_lists: list, stem: str, batches: list[Batch]) -> None:
     """Redraw finished (or interrupted) runs kept in the session; each batch's status and
     downloads under its own title."""
-    for i, rec in enumerate(st.session_state.get(key) or []):
-        if rec is None:
-            continue
-        rec.mark_interrupted()
-        _draw(slot_lists[i], rec, batches[i].configs[0].task)
+    for i, rec in enumerate(panel.restore()[:len(batches)]):
+        _draw(slot_lists[i], rec, config_activation_label(batches[i].configs[0]))
         st.markdown(f"**{batches[i].title}**: status and downloads")
-        status_message(rec)
-        if rec.images is None or rec.status == "running":
-            continue
-        cell = 0
-        if len(rec.labels) > 1:
-            cell = st.selectbox(f"Download a cell of {batches[i].title}", range(len(rec.labels)),
-                                format_func=lambda j, r=rec: r.labels[j],
-                                key=f"{key}_cell{i}")
-        downloads(rec, cell, f"{key}_dl{i}", f"demons-{stem}")
+        panel.status(rec)
+        panel.downloads([rec], f"demons-{stem}", index=i)
 
 
 def _tuned() -> None:
@@ -207,8 +191,8 @@ def _tuned() -> None:
     with st.expander("the nine settings"):
         st.dataframe(offline_presets.preset_rows(model, task), hide_index=True,
                      width="stretch")
-    run = st.button("Run all nine schemes", key=f"{P}t_run", type="primary")
-    key = f"{P}t_records"
+    panel = RunPanel(f"{P}t_", label="Run all nine schemes")
+    run = panel.buttons() is not None
     batch = Batch(title, configs)
     if run:
         st.session_state[f"{P}t_shown"] = title
@@ -216,8 +200,8 @@ def _tuned() -> None:
         return  # nothing run yet for this choice
     slots = [_grid(batch)]
     if run:
-        _run([batch], slots, key)
-    _show(key, slots, "tuned", [batch])
+        _run(panel, [batch], slots)
+    _show(panel, slots, "tuned", [batch])
 
 
 def _table1_results() -> None:

@@ -15,4 +15,4 @@ if command -v apt-get >/dev/null 2>&1; then
     $SUDO apt-get install -y -q --no-install-recommends $need
   fi
 fi
-python -m pip install -q -e ".[dashboard,test,distributed]"
+python -m pip install -q -e ".[dashboard,test,distributed,timm]"

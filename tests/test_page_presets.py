@@ -54,7 +54,7 @@ def test_presets_page_runs_the_tuned_offline_presets_as_one_batch():
     no_exception(at)
     assert at.selectbox(key="pp_t_model").value == "fmnist_vgg"
     at.selectbox(key="pp_t_class").set_value(1).run()  # trouser
-    at.button(key="pp_t_run").click().run()
+    at.button(key="pp_t_run").click().run(timeout=600)
     no_exception(at)
     assert not errors(at)
     assert any(s.value.startswith("done: 200 steps") for s in at.success)
@@ -103,7 +103,7 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(monkeypa
     assert not errors(at) and not at.warning
     imgs = [str(e.proto) for e in at.image]
     assert sum("reference: " in p for p in imgs) == len(batches)  # one per inversion batch
-    assert sum("rel. feature error" in p for p in imgs) == 3 * len(batches)
+    assert sum("relative feature error" in p for p in imgs) == 3 * len(batches)
     bars = [e.proto for e in at.get("progress")]
     assert bars and "finished" in bars[-1].text and bars[-1].value == 100
     md = " ".join(m.value for m in at.markdown)

@@ -129,7 +129,7 @@ def test_short_run_streams_an_image_and_offers_downloads():
     no_exception(at)
     assert not errors(at), errors(at)
     assert at.image, "no pre-image"
-    rec = at.session_state["pg_record"]
+    rec = at.session_state["pg_records"][0]
     assert rec.status == "done" and rec.steps == [0, 2, 4, 6]
     assert rec.images.shape == (1, 1, 64, 64)
     assert rec.first_frame_s is not None
@@ -143,7 +143,7 @@ def test_run_json_upload_restores_every_setting():
     at = open_page(PG, **W, steps=3, every=1, scheme="fluid", f_kind="sobolev", f_fit=0,
                    f_gamma=0.7, f_order=2, tv_on=1, tv=0.2, jitter=1.0, seed=5)
     at.button(key="pg_run").click().run()
-    text = at.session_state["pg_record"].json()
+    text = at.session_state["pg_records"][0].json()
     assert json.loads(text)["result"]["steps_done"] == 3
     fresh = open_page(PG)
     fresh.file_uploader[0].upload("run.json", text.encode(), "application/json").run()
@@ -212,7 +212,7 @@ def test_inversion_of_a_sample_runs():
     assert not errors(at), errors(at)
     at.button(key="pg_run").click().run()
     no_exception(at)
-    assert at.session_state["pg_record"].status == "done"
+    assert at.session_state["pg_records"][0].status == "done"
     assert len(at.image) >= 2  # reference thumbnail + pre-image
 
 
@@ -221,7 +221,7 @@ def test_nan_divergence_shows_error_and_keeps_a_downloadable_image():
                    grad_norm="none")
     at.button(key="pg_run").click().run()
     no_exception(at)
-    rec = at.session_state["pg_record"]
+    rec = at.session_state["pg_records"][0]
     assert rec.status == "diverged"
     msgs = errors(at)
     assert any("diverged at step" in m and "NaN" in m for m in msgs), msgs
@@ -281,7 +281,7 @@ def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground():
     assert rec.status == "done" and rec.images.shape[0] == 3
     captions = [i.captions[0] for i in at.image]  # the default task inverts the ankle boot
     assert len(captions) == 4 and captions[0] == "reference image"
-    assert all("rel. feature error" in c for c in captions[1:])
+    assert all("relative feature error" in c for c in captions[1:])
     assert rec.labels == ["Sobolev fluid", "Sobolev elastic", "TV"]
     at.button(key="cmp_open_elastic_sobolev").click().run()
     no_exception(at)
@@ -368,7 +368,7 @@ def test_degenerate_results_get_a_warning_instead_of_done(params, expected):
     warnings = _texts(at, "warning")
     assert any(expected in w for w in warnings), warnings
     assert not _texts(at, "success")
-    saved = json.loads(at.session_state["pg_record"].json())["result"]["warnings"]
+    saved = json.loads(at.session_state["pg_records"][0].json())["result"]["warnings"]
     assert any(expected in w for w in saved)
 
 
@@ -377,7 +377,7 @@ def test_divergence_at_the_first_step_leaves_no_stale_progress_bar():
                    grad_norm="none")
     at.button(key="pg_run").click().run()
     no_exception(at)
-    assert at.session_state["pg_record"].status == "diverged"
+    assert at.session_state["pg_records"][0].status == "diverged"
     assert not at.get("progress")
     assert any("diverged at step" in e for e in errors(at))
     assert any("No curve to draw" in i for i in _texts(at, "info"))
@@ -394,7 +394,7 @@ def test_am_shows_probability_top3_and_the_independent_network():
     table = next(m for m in _texts(at, "markdown") if m.startswith("| quantity"))
     assert f"class probability ({MODEL})" in table
     assert "top-3 of the model" in table and f"independent network ({judge})" in table
-    verdicts = json.loads(at.session_state["pg_record"].json())["result"]["classified_as"]
+    verdicts = json.loads(at.session_state["pg_records"][0].json())["result"]["classified_as"]
     assert set(verdicts) == {MODEL, judge}
     assert all(len(v) == 3 for v in verdicts.values())
 
@@ -430,7 +430,7 @@ def test_a_link_with_an_uploaded_image_says_uploads_do_not_travel():
 def test_a_downloaded_png_restores_its_run():
     at = open_page(PG, **W, steps=3, every=1, scheme="elastic", e_kind="gaussian", seed=4)
     at.button(key="pg_run").click().run()
-    png = at.session_state["pg_record"].png()
+    png = at.session_state["pg_records"][0].png()
     fresh = open_page(PG)
     fresh.file_uploader[0].upload("preimage.png", png, "image/png").run()
     no_exception(fresh)

@@ -82,6 +82,8 @@ class RunConfig:
     channel: int | None = None          # channel of ``layer`` (AM)
     unit: tuple[int, int] | None = None  # (y, x) of a single unit of ``channel``
     image: str | None = None            # image to invert
+    objective: str | None = None        # composable objective (objectives.grammar): replaces
+    #                                     task / target / layer / channel when given
     p: int = 2                          # inversion exponent
     fluid: KernelSpec | None = None
     elastic: KernelSpec | None = None
@@ -140,7 +142,13 @@ class RunConfig:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
                 raise VizError(f"{name} must be an integer, got {v!r}", field=name)
-        if self.task == "am":
+        if self.objective is not None:
+            from viz_core.objectives import Term, parse_objective
+
+            if isinstance(self.objective, Term):  # a Python expression: kept as its text
+                self.objective = str(self.objective)
+            parse_objective(self.objective)
+        if self.task == "am" and self.objective is None:
             if self.target is None and self.channel is None:
                 raise VizError("activation maximization needs a class (--target) or a layer "
                                "channel (--layer and --channel)", field="target")

@@ -26,7 +26,7 @@ import torch
 from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
-from viz_core.objectives import FeatureModel, check_target, make_objective
+from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
 from viz_core.schemes import SchemeBank, tv_gradient
 from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
 
@@ -55,16 +55,22 @@ class Frame:
 
 
 _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
-               "border", "steps", "optimizer", "adam_betas", "adam_eps", "octave_mode")
+               "border", "steps", "optimizer", "adam_betas", "adam_eps", "octave_mode",
+               "objective")
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
-    """A batch shares model, task, layer, image, octave scales/steps, jitter and seed; each
-    member may differ in scheme, kernels, step sizes, TV, class/channel, p and init."""
+    """A batch shares model, task, layer, image, objective, octave scales/steps, jitter and
+    seed; each member may differ in scheme, kernels, step sizes, TV, class/channel, p and
+    init. Seeds may differ when nothing moves the canvas (no jitter, no octaves): the seed
+    then only draws the initial noise, so each member runs as it would alone (a batch of
+    samples for ``diversity``)."""
     c0 = configs[0]
+    still = not c0.jitter and not c0.octaves
     for c in configs[1:]:
         for k in _BATCH_KEYS:
-            if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves):
+            if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves) \
+                    and not (k == "seed" and still):
                 raise VizError(f"configurations in one batch must share {k!r} "
                                f"({getattr(c0, k)!r} != {getattr(c, k)!r})", field=k)
         s0 = [(o.scale, o.steps) for o in c0.schedule]
@@ -74,20 +80,18 @@ def check_batchable(configs: list[RunConfig]) -> None:
 
 
 def prepare_model(config: RunConfig, device: torch.device | None = None) -> FeatureModel:
-    """Load the model a configuration names (offline, cached, random or from a file)."""
-    from pathlib import Path
-
+    """Load the model a configuration names: a zoo name, a network registered with
+    ``models.from_module``, a ``.pt2`` / TorchScript file, ``package.module:factory`` or
+    ``timm:NAME`` (``models.open_model``); ``config.extra`` holds a file's contract
+    (input_size, channels, mean, std, classes)."""
     from viz_core import models
 
-    dev = device or resolve_device(config.device)
-    if Path(config.model).suffix in (".pt", ".pth", ".ts", ".jit") or Path(config.model).is_file():
-        # a user's TorchScript classifier (normalised input -> logits)
-        channels = int(config.extra.get("channels", 3))
-        mean = config.extra.get("mean") or (models.IMAGENET_MEAN if channels == 3 else (0.5,))
-        std = config.extra.get("std") or (models.IMAGENET_STD if channels == 3 else (0.5,))
-        return models.load_torchscript(config.model, int(config.extra.get("input_size", 224)),
-                                       channels, tuple(mean), tuple(std), device=dev)
-    return models.load_model(config.model, weights=config.weights, device=dev, seed=config.seed)
+    extra = config.extra
+    return models.open_model(config.model, weights=config.weights,
+                             device=device or resolve_device(config.device), seed=config.seed,
+                             input_size=extra.get("input_size"), channels=extra.get("channels"),
+                             mean=extra.get("mean"), std=extra.get("std"),
+                             classes=extra.get("classes"))
 
 
 def load_reference(config: RunConfig, model: FeatureModel) -> torch.Tensor:
@@ -128,12 +132,15 @@ def run(
     dev = model.device
     spec = model.spec
     size = spec.input_size
-    targets = [c.target_spec(spec.default_layer) for c in cfgs]
+    # D(u): a composable objective (objectives.algebra) or the task's targets
+    expr = parse_objective(c0.objective) if c0.objective else None
+    targets = [c.target_spec(spec.default_layer) for c in cfgs] if expr is None else []
     for t in targets:
         check_target(model, t)
-    if c0.task == "inversion" and reference is None:
+    if (expr.needs_reference if expr else c0.task == "inversion") and reference is None:
         reference = load_reference(c0, model)
-    objective = make_objective(model, targets, reference)
+    objective = expr.bind(model, reference) if expr else make_objective(model, targets,
+                                                                        reference)
     jpx = jitter_pixels(c0.jitter, size)
     should_stop = stop.is_set if isinstance(stop, threading.Event) else stop
     every = every or c0.every

@@ -106,7 +106,8 @@ def get_spec(name: str) -> ModelSpec:
     return _SPECS[name]
 
 
-def _weights_enum(spec: ModelSpec):
+def weights_enum_of(spec: ModelSpec):
+    """The torchvision weights enum's DEFAULT entry of a torchvision zoo model."""
     return getattr(torchvision.models, spec.weights_enum).DEFAULT
 
 
@@ -115,12 +116,13 @@ def torch_hub_checkpoint(name: str) -> tuple[Path, str]:
     spec = get_spec(name)
     if spec.family != "torchvision":
         raise VizError(f"{name} is not a torchvision model", field="model")
-    url = _weights_enum(spec).url
+    url = weights_enum_of(spec).url
     filename = os.path.basename(urlparse(url).path)
     return Path(torch.hub.get_dir()) / "checkpoints" / filename, url
 
 
-def _offline_weights_path(name: str) -> Path:
+def offline_weights_path(name: str) -> Path:
+    """Where an offline model's shipped state_dict lives (``assets/models/NAME.pt``)."""
     return assets_dir() / "models" / f"{name}.pt"
 
 
@@ -129,7 +131,7 @@ def weights_status(name: str) -> str:
     or "missing" (an offline model whose file is absent). Never downloads."""
     spec = get_spec(name)
     if spec.family == "offline":
-        return "offline" if _offline_weights_path(name).is_file() else "missing"
+        return "offline" if offline_weights_path(name).is_file() else "missing"
     path, _ = torch_hub_checkpoint(name)
     return "cached" if path.is_file() else "download needed"
 
@@ -198,7 +200,8 @@ _CATALOGUES = {
 }
 
 
-def _catalogue(spec: ModelSpec, net: nn.Module) -> tuple[list[str], dict[str, str]]:
+def layer_catalogue(spec: ModelSpec, net: nn.Module) -> tuple[list[str], dict[str, str]]:
+    """(layers worth visualising, paper alias -> layer) of a zoo model (Sec. 3)."""
     if spec.family == "offline":
         return offline_layers(spec.name), {}
     layers, aliases = _CATALOGUES[spec.name](net)
@@ -208,7 +211,8 @@ def _catalogue(spec: ModelSpec, net: nn.Module) -> tuple[list[str], dict[str, st
 
 # ----------------------------------------------------------------------------- builders
 
-def _build_torchvision(spec: ModelSpec, weights=None, aux: bool = False) -> nn.Module:
+def build_torchvision(spec: ModelSpec, weights=None, aux: bool = False) -> nn.Module:
+    """A torchvision zoo network, random or with ``weights`` (a weights enum entry)."""
     builder = getattr(torchvision.models, spec.name)
     if spec.name == "googlenet":
         if weights is not None:
@@ -217,13 +221,15 @@ def _build_torchvision(spec: ModelSpec, weights=None, aux: bool = False) -> nn.M
     return builder(weights=weights)
 
 
-def _build(spec: ModelSpec, aux: bool = False) -> nn.Module:
+def build_net(spec: ModelSpec, aux: bool = False) -> nn.Module:
+    """A zoo network with random weights (the caller seeds the generator)."""
     if spec.family == "offline":
         return build_offline_net(spec.name)
-    return _build_torchvision(spec, aux=aux)
+    return build_torchvision(spec, aux=aux)
 
 
-def _classes(spec: ModelSpec) -> list[str]:
+def class_names(spec: ModelSpec) -> list[str]:
+    """The class names of a zoo model's logits."""
     if spec.family == "offline":
         return list(FMNIST_CLASSES)
-    return list(_weights_enum(spec).meta["categories"])
+    return list(weights_enum_of(spec).meta["categories"])

@@ -390,3 +390,10 @@ def activation_label(s: Mapping[str, Any]) -> str:
         return "target log-probability"
     return "target activation (logit)"
 
+
+def config_activation_label(cfg: RunConfig) -> str:
+    """:func:`activation_label` of a run configuration (the pages that run batches)."""
+    return activation_label({"task": cfg.task, "unit_on": cfg.unit is not None,
+                             "layer": "logits" if cfg.channel is None else cfg.layer,
+                             "class_score": cfg.class_score})
+

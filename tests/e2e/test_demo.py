@@ -49,7 +49,7 @@ def test_demo_path_from_home(server, size):
             captions = page.locator("[data-testid='stMain'] [data-testid='stImage']")
             assert page.locator(IMAGES).count() >= 8
             assert "feature error" in " ".join(captions.all_inner_texts()) or \
-                page.get_by_text("rel. feature error").count() > 0
+                page.get_by_text("relative feature error").count() > 0
             assert page.locator(WARNING).count() == 0
             # 2: Playground runs a class pre-image and shows its probability
             _step(page, server, 1)

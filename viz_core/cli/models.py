@@ -1,22 +1,40 @@
-"""``demons-viz models [NAME]``: the model zoo, weights status and layer catalogues."""
+"""``demons-viz models [NAME]``: the model zoo, weights status and layer catalogues;
+``demons-viz models download NAME``: fetch a model's pretrained weights, explicitly
+(:mod:`viz_core.models.downloads`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from contextlib import ExitStack
 
 from viz_core import models
+from viz_core.cli.common import progress_bar
+from viz_core.errors import VizError
+from viz_core.models.downloads import MIRROR_ENV, download, weights_file
 
 HELP = "list models, their weights status and layers"
 DESCRIPTION = None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", nargs="?", help="show the layer catalogue and aliases of one model")
+    p.add_argument("name", nargs="?", help="show the layer catalogue and aliases of one model "
+                   "(a zoo name or timm:NAME), or 'download'")
+    p.add_argument("model", nargs="?", help="with 'download': the model whose weights to fetch "
+                   "(vgg19, resnet50, ..., timm:NAME)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--mirror", help=f"base URL serving the same file names (default: "
+                   f"${MIRROR_ENV}, else the upstream URL)")
+    p.add_argument("--sha256", help="expected SHA-256 when the server announces none")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.name == "download":
+        return _download(args)
+    if args.model:
+        raise VizError(f"unexpected argument {args.model!r} (did you mean `demons-viz models "
+                       f"download {args.model}`?)", field="model")
     if args.name:
         _show_one(args.name, args.json)
         return 0
@@ -38,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show_one(name: str, as_json: bool) -> None:
-    lm = models.load_model(name, weights="random")
+    lm = models.open_model(name, weights="random")
     info = {"name": lm.spec.name, "input_size": lm.spec.input_size,
             "channels": lm.spec.channels, "default_layer": lm.spec.default_layer,
-            "weights": models.weights_status(name), "layers": lm.layers,
+            "weights": _status(name), "layers": lm.layers,
             "aliases": lm.aliases}
     if as_json:
         print(json.dumps(info))
@@ -56,3 +74,34 @@ def _show_one(name: str, as_json: bool) -> None:
         print("  paper (keras) aliases:")
         for a, t in lm.aliases.items():
             print(f"    {a} -> {t}")
+
+
+def _status(name: str) -> str:
+    if name.startswith("timm:"):
+        from viz_core.models.timm_source import timm_cached_weights
+
+        return "cached" if timm_cached_weights(name[len("timm:"):]) else "download needed"
+    return models.weights_status(name)
+
+
+def _download(args: argparse.Namespace) -> int:
+    if not args.model:
+        raise VizError("usage: demons-viz models download NAME", field="model")
+    wf = weights_file(args.model)
+    with ExitStack() as stack:
+        bars = []
+
+        def progress(done: int, total: int | None) -> None:
+            if not bars:  # opened once bytes flow: an offline error stays one line
+                bars.append(stack.enter_context(
+                    progress_bar(total or 0, wf.dest.name, args.quiet, unit="B")))
+                bars[0].unit_scale = True
+            bar = bars[0]
+            if total is not None and bar.total != total:
+                bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        path = download(wf, mirror=args.mirror, sha256=args.sha256, progress=progress)
+    print(json.dumps({"model": args.model, "path": str(path), "bytes": path.stat().st_size}))
+    return 0

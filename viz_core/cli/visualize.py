@@ -35,22 +35,34 @@ DESCRIPTION = None
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
                  "tv", "tv_eps", "step_size", "steps", "jitter", "seed", "grad_norm",
-                 "device", "every", "elastic_every", "optimizer", "octave_mode", "class_score")
+                 "device", "every", "elastic_every", "optimizer", "octave_mode", "class_score",
+                 "objective")
 
 
 def add_config_arguments(v: argparse.ArgumentParser) -> None:
     """The flags that make a run configuration (shared with ``demons-viz sweep``)."""
     v.add_argument("--config", help="a run JSON written by --json: reproduces that run; "
                    "other flags override its values")
-    v.add_argument("--model", help="zoo name (see `demons-viz models`) or a TorchScript file")
-    v.add_argument("--input-size", type=int_arg, help="input size of a TorchScript model")
-    v.add_argument("--channels", type=int_arg, help="input channels of a TorchScript model")
+    v.add_argument("--model", help="zoo name (see `demons-viz models`), FILE.pt2 (a "
+                   "torch.export program), package.module:factory, timm:NAME, or a legacy "
+                   "TorchScript file")
+    v.add_argument("--input-size", type=int_arg, help="input size of a file or import-string "
+                   "model (default 224)")
+    v.add_argument("--channels", type=int_arg, help="input channels of a file or "
+                   "import-string model (1 or 3; default 3)")
+    v.add_argument("--mean", help="input normalisation mean per channel, e.g. 0.485,0.456,0.406"
+                   " (default: none, the network takes pixels in [0, 1])")
+    v.add_argument("--std", help="input normalisation std per channel (default: 1)")
+    v.add_argument("--classes", help="text file with one class name per line")
     v.add_argument("--weights", help="'random', or a state_dict file (default: pretrained)")
     v.add_argument("--task", choices=TASKS)
     v.add_argument("--target", type=int_arg, help="class index to maximise")
     v.add_argument("--class-score", choices=CLASS_SCORES,
                    help="what AM of a class maximises: its logit (default, the paper's eq. 4) "
                         "or its log-probability (robust models' recipe)")
+    v.add_argument("--objective", help="composable objective, e.g. \"channel(block3,5) - "
+                   "0.1*diversity(block3)\" (terms: class_logit, class_log_prob, channel, "
+                   "neuron, direction, diversity, inversion); replaces --task/--target/--channel")
     v.add_argument("--layer", help="layer name (dotted torchvision name or paper alias)")
     v.add_argument("--channel", type=int_arg)
     v.add_argument("--unit", help="Y,X of a single unit of --channel")
@@ -108,6 +120,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     for key in ("input_size", "channels"):
         if getattr(args, key) is not None:
             base.setdefault("extra", {})[key] = getattr(args, key)
+    for key in ("mean", "std"):
+        if getattr(args, key) is not None:
+            base.setdefault("extra", {})[key] = _numbers(getattr(args, key), key)
+    if args.classes is not None:
+        base.setdefault("extra", {})["classes"] = _class_file(args.classes)
     if args.model and Path(args.model).is_file():
         base["model"] = str(Path(args.model).resolve())
     if args.octaves:
@@ -125,9 +142,29 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                 base[slot]["size"] = size
             if order:
                 base[slot]["order"] = order
-    if base["task"] == "am" and base.get("target") is None and base.get("channel") is None:
+    if base["task"] == "am" and base.get("target") is None and base.get("channel") is None \
+            and not base.get("objective"):
         base["target"] = 0
     return RunConfig.from_dict(base)
+
+
+def _numbers(text: str, flag: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise VizError(f"--{flag} must be numbers separated by commas, got {text!r}",
+                       field=flag) from None
+
+
+def _class_file(path: str) -> list[str]:
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"class names file {path!r} does not exist", field="classes")
+    names = [line.strip() for line in p.read_text(encoding="utf-8", errors="replace")
+             .splitlines() if line.strip()]
+    if not names:
+        raise VizError(f"class names file {path!r} holds no names", field="classes")
+    return names
 
 
 def run(args: argparse.Namespace) -> int:

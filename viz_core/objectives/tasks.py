@@ -1,4 +1,5 @@
-"""Data terms D of the variational model (eqs. 1-4).
+"""Task objectives: the data terms D of the variational model (eqs. 1-4) that a run's
+task / target / layer fields name, one target per sample of a batch:
 
 * activation maximization (eq. 4, ``Z = 1``): minimise ``D = -<Phi(u), e_i>`` where ``Phi`` is
   a class logit (pre-softmax score), the spatial mean of one channel of a layer, or a single
@@ -11,6 +12,8 @@ by :func:`make_objective`) is evaluated on a batch of pre-images in pixel space 
 the data term per sample (to be minimised) and the *target activation* per sample: the
 maximised activation for AM, the relative feature error ``||Phi(u) - Phi_0|| / ||Phi_0||`` for
 inversion. Several samples may target different classes / channels (one batched pass).
+Composable objectives (``channel(...) - 0.1*diversity(...)``) are in
+:mod:`viz_core.objectives.algebra`.
 """
 
 from __future__ import annotations

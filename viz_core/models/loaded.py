@@ -1,71 +1,36 @@
-"""The model zoo: torchvision ImageNet networks, offline Fashion-MNIST networks, user models.
+"""A loaded network and its layer outputs: :class:`LoadedModel`, shared by every source.
 
-The entries themselves (specs, weights locations, layer catalogues, builders) are in
-:mod:`viz_core.zoo`; this module loads them and re-exports its public names.
-
-Every model comes back as a :class:`LoadedModel`: an eval-mode network with frozen
-parameters that takes *normalised* input, plus its preprocessing, class names, a catalogue
-of layers worth visualising, and the paper's (keras) layer names as aliases.
+Every model source (:mod:`viz_core.models`: the zoo, ``from_module``, exported programs,
+import strings, TorchScript, timm) returns a :class:`LoadedModel`: an eval-mode network that
+takes *normalised* input, plus its preprocessing, class names, a catalogue of layers worth
+visualising (the feature maps ``Phi`` of eqs. 1-4) and the paper's (keras) layer names as
+aliases.
 
 A loaded model is shared read-only between threads and sessions. Layer outputs are taken
 with ``torchvision``'s fx feature extractor built on a *shadow* copy of the module tree
 (same parameter tensors, separate module objects), so nothing here ever registers hooks on
-the shared network, switches its train/eval mode or touches ``requires_grad``.
+the shared network, switches its train/eval mode or touches ``requires_grad``. A network
+that fx cannot trace (data-dependent control flow) has its module outputs taken by forward
+hooks on the shadow instead.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-import os
-import pickle
-import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
-from viz_core.devices import resolve_device
 from viz_core.errors import VizError
-from viz_core.zoo import (
-    FMNIST_MEAN,
-    FMNIST_STD,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    ModelSpec,
-    _build,
-    _build_torchvision,
-    _catalogue,
-    _classes,
-    _offline_weights_path,
-    _weights_enum,
-    assets_dir,
-    available_models,
-    get_spec,
-    torch_hub_checkpoint,
-    weights_status,
-)
+from viz_core.zoo import ModelSpec
 
-__all__ = [
-    "FMNIST_MEAN",
-    "FMNIST_STD",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "LoadedModel",
-    "ModelSpec",
-    "assets_dir",
-    "available_models",
-    "get_spec",
-    "load_model",
-    "load_torchscript",
-    "torch_hub_checkpoint",
-    "weights_status",
-]
+__all__ = ["LoadedModel", "TokenGrid"]
 
 
 class _TraceLock:
@@ -113,7 +78,6 @@ class _TraceLock:
 
 
 _TRACE_LOCK = _TraceLock()
-_FAMILY_LABEL = {"offline": "Fashion-MNIST weights", "torchvision": "ImageNet weights"}
 
 
 # ----------------------------------------------------------------------------- feature modules
@@ -131,7 +95,7 @@ def _shadow(module: nn.Module) -> nn.Module:
     return clone
 
 
-def _clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
+def clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     """Return a copy of each requested value, taken right where it is produced, so that
     in-place ops later in the graph (``ReLU(inplace=True)`` after a BatchNorm, DenseNet's
     final in-place ``F.relu``) cannot change it."""
@@ -147,22 +111,83 @@ def _clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     return gm
 
 
+@dataclass(frozen=True)
+class TokenGrid:
+    """How a transformer's token sequence (N, L, C) maps to a feature map (N, C, h, w): the
+    first ``prefix`` tokens (class / register tokens) are dropped, the rest form an h x w
+    grid, so that its channels are visualised like a CNN's (eq. 4)."""
+
+    prefix: int
+    height: int
+    width: int
+
+    def __call__(self, out: torch.Tensor) -> torch.Tensor:
+        if out.ndim != 3 or out.shape[1] != self.prefix + self.height * self.width:
+            return out
+        grid = out[:, self.prefix:]
+        return grid.transpose(1, 2).reshape(out.shape[0], out.shape[2], self.height, self.width)
+
+
+class _Hooked(nn.Module):
+    """Module outputs taken by forward hooks on a shadow copy, for networks that fx cannot
+    trace: runs the whole forward pass and returns ``{name: output}``. Thread-safe: each
+    thread collects its outputs in its own dict."""
+
+    def __init__(self, shadow: nn.Module, names: list[str], model_name: str) -> None:
+        super().__init__()
+        self.shadow = shadow
+        self.names = names
+        self.model_name = model_name
+        self._seen = threading.local()
+        modules = dict(shadow.named_modules())
+        for name in names:
+            if name == "logits":
+                continue
+            modules[name].register_forward_hook(self._keeper(name))
+
+    def _keeper(self, name: str) -> Callable:
+        def keep(module, inputs, output):
+            store = getattr(self._seen, "outputs", None)
+            if store is not None and isinstance(output, torch.Tensor):
+                store[name] = output.clone()  # later in-place ops cannot change it
+        return keep
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        self._seen.outputs = {}
+        try:
+            out = self.shadow(x)
+            seen = self._seen.outputs
+        finally:
+            self._seen.outputs = None
+        if "logits" in self.names:
+            seen["logits"] = out
+        missing = [n for n in self.names if n not in seen]
+        if missing:
+            raise VizError(f"layer {missing[0]!r} of {self.model_name} is not reached by the "
+                           "forward pass (or does not return a tensor) and cannot be "
+                           "visualised", field="layer")
+        return {n: seen[n] for n in self.names}
+
+
 class _LayerOutput(nn.Module):
     """Normalised input -> one layer's output tensor (or a dict of them). Always in eval mode."""
 
     def __init__(self, body: nn.Module | None, layer: str, script: nn.Module | None = None,
-                 as_dict: bool = False):
+                 as_dict: bool = False, post: Callable | None = None):
         super().__init__()
         self.body = body
         self.layer = layer
         self.as_dict = as_dict
         object.__setattr__(self, "_script", script)  # not registered: never moved or re-moded
+        object.__setattr__(self, "_post", post)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         if self._script is not None:
             out = self._script(x)
             return {"logits": out} if self.as_dict else out
         out = self.body(x)
+        if self._post is not None and isinstance(out, dict):
+            out = {k: (v if k == "logits" else self._post(v)) for k, v in out.items()}
         if self.as_dict:
             return out
         return out[self.layer] if isinstance(out, dict) else out
@@ -180,6 +205,11 @@ class _LayerOutput(nn.Module):
         return f"layer={self.layer!r}"
 
 
+#: ``names -> module`` mapping normalised input to ``{name: output}``: a source's own way
+#: to reach inner layers (an exported program's graph), replacing fx on the module tree.
+Extractor = Callable[[list[str]], nn.Module]
+
+
 @dataclass(eq=False)
 class LoadedModel:
     """A ready-to-use network (eval, frozen, on ``device``) taking NORMALISED input."""
@@ -192,6 +222,8 @@ class LoadedModel:
     pretrained: bool
     label: str
     device: torch.device
+    extractor: Extractor | None = field(default=None, repr=False)
+    tokens: TokenGrid | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _features: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)
     _channels: dict[str, int] = field(default_factory=dict, init=False, repr=False)
@@ -236,10 +268,14 @@ class LoadedModel:
             return self.aliases[key]
         if key in self.layers:
             return key
-        if not self.is_script and key and not key.startswith("_"):
+        if not self.is_script and self.extractor is None and key and not key.startswith("_"):
             modules = dict(self.net.named_modules())
             if key in modules:
                 return key
+        if self.is_script:
+            raise VizError(f"TorchScript models only support the layer 'logits' (asked for "
+                           f"{name!r}); export the network with torch.export (a .pt2 file) to "
+                           "reach its inner layers", field="layer")
         choices = self.layers + list(self.aliases)
         close = difflib.get_close_matches(key, choices, n=5, cutoff=0.5)
         hint = f" Close matches: {', '.join(close)}." if close else ""
@@ -259,10 +295,10 @@ class LoadedModel:
                     raise VizError(f"TorchScript models only support the layer 'logits' "
                                    f"(asked for {layer!r})", field="layer")
                 module = _LayerOutput(None, name, script=self.net)
-            elif name == "logits":
+            elif name == "logits" and self.extractor is None:
                 module = _LayerOutput(_shadow(self.net).eval(), name)
             else:
-                module = _LayerOutput(self._extractor(name), name)
+                module = _LayerOutput(self._extractor([name]), name, post=self.tokens)
             self._features[name] = module.eval()
             return module
 
@@ -278,11 +314,16 @@ class LoadedModel:
                                field="layer")
             return _LayerOutput(None, "logits", script=self.net, as_dict=True)
         with self._lock:
-            return _LayerOutput(self._extractor(names), ",".join(names), as_dict=True).eval()
+            return _LayerOutput(self._extractor(names), ",".join(names), as_dict=True,
+                                post=self.tokens).eval()
 
-    def _extractor(self, names: str | list[str]) -> nn.Module:
-        nodes = self._graph_nodes()
-        names = [names] if isinstance(names, str) else names
+    def _extractor(self, names: list[str]) -> nn.Module:
+        if self.extractor is not None:
+            return self.extractor(names)
+        try:
+            nodes = self._graph_nodes()
+        except Exception:  # fx cannot trace it (data-dependent control flow, ...): hooks
+            return self._hooked(names)
         return_nodes = {}
         for name in names:
             if name == "logits":
@@ -297,10 +338,18 @@ class LoadedModel:
         try:
             with _TRACE_LOCK.write():  # fx tracing patches module-level state
                 gm = create_feature_extractor(_shadow(self.net).eval(), return_nodes=return_nodes)
-        except Exception as exc:  # fx tracing problems on exotic modules
-            raise VizError(f"cannot extract layer(s) {', '.join(names)} of {self.spec.name}: "
-                           f"{exc}", field="layer") from exc
-        return _clone_outputs(gm)
+        except Exception:  # fx tracing problems on exotic modules: hooks reach module outputs
+            return self._hooked(names)
+        return clone_outputs(gm)
+
+    def _hooked(self, names: list[str]) -> nn.Module:
+        modules = dict(self.net.named_modules())
+        for name in names:
+            if name != "logits" and name not in modules:
+                raise VizError(f"layer {name!r} of {self.spec.name} cannot be reached: the "
+                               "network cannot be traced, and only module outputs (names from "
+                               "named_modules()) and 'logits' can be taken", field="layer")
+        return _Hooked(_shadow(self.net).eval(), names, self.spec.name)
 
     def layer_channels(self, name: str) -> int:
         """Channel count of a layer's output (number of classes for "logits")."""
@@ -311,159 +360,10 @@ class LoadedModel:
             x = torch.zeros(1, self.spec.channels, size, size, device=self.device)
             with torch.no_grad():
                 out = module(x)
+            if layer != "logits" and out.ndim not in (2, 4):
+                raise VizError(f"layer {layer!r} of {self.spec.name} gives an output of shape "
+                               f"{tuple(out.shape)}, not (N, C) or (N, C, h, w): it cannot be "
+                               "visualised as channels", field="layer")
             with self._lock:
                 self._channels[layer] = int(out.shape[1])
         return self._channels[layer]
-
-
-# ----------------------------------------------------------------------------- loading
-
-def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    p = Path(path)
-    if not p.is_file():
-        raise VizError(f"weights file {p} does not exist", field="weights")
-    try:
-        obj = torch.load(p, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError as exc:
-        raise VizError(f"refused to load {p}: it is not a plain state_dict (the safe "
-                       f"weights-only loader rejected it: {str(exc).splitlines()[0]})",
-                       field="weights") from exc
-    except Exception as exc:
-        raise VizError(f"cannot read weights file {p}: {exc}", field="weights") from exc
-    for key in ("state_dict", "model_state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise VizError(f"{p} does not hold a state_dict (a dict of tensors)", field="weights")
-    if obj and all(k.startswith("module.") for k in obj):
-        obj = {k[len("module."):]: v for k, v in obj.items()}
-    return obj
-
-
-def _load_state(net: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    own = net.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        def few(keys: list[str]) -> str:
-            return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
-
-        raise VizError(f"{source} does not match the architecture: missing keys "
-                       f"[{few(missing)}]; unexpected keys [{few(unexpected)}]", field="weights")
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        raise VizError(f"{source} does not match the architecture: {exc}",
-                       field="weights") from exc
-
-
-def _missing_checkpoint_error(name: str) -> VizError:
-    path, url = torch_hub_checkpoint(name)
-    return VizError(
-        f"pretrained weights for {name} are not available offline. Download {url} and put "
-        f"it at {path} (the torch hub cache, $TORCH_HOME/hub/checkpoints), or pass "
-        "allow_download=True, or use weights='random'.", field="weights")
-
-
-def load_model(name: str, weights: str | os.PathLike | None = None,
-               device: str | torch.device = "cpu", seed: int = 0,
-               allow_download: bool = False) -> LoadedModel:
-    """Build a zoo model.
-
-    ``weights``: None/"default" = pretrained (offline models from assets/, torchvision models
-    from the torch hub cache; downloading only with ``allow_download``), "random" = random
-    init with ``seed``, or a path to a state_dict file (loaded with ``weights_only=True``).
-    """
-    spec = get_spec(name)
-    device = resolve_device(device)
-    mode = "file"
-    if weights in (None, "default", "random"):
-        mode = weights or "default"
-    if mode == "random":
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = _build(spec)
-        label, pretrained = f"{name} (RANDOM weights, seed {seed})", False
-    elif mode == "file":
-        state = _read_state_dict(weights)
-        aux = spec.name == "googlenet" and any(k.startswith("aux1.") for k in state)
-        with torch.random.fork_rng(devices=[]):
-            net = _build(spec, aux=aux)
-        _load_state(net, state, str(weights))
-        if aux:
-            net.aux_logits, net.aux1, net.aux2 = False, None, None
-        label, pretrained = f"{name} (weights from {Path(weights).name})", True
-    elif spec.family == "offline":
-        path = _offline_weights_path(name)
-        if not path.is_file():
-            raise VizError(f"offline weights {path} are missing; train them with "
-                           f"`python scripts/train_offline.py --model {name}`", field="weights")
-        net = _build(spec)
-        _load_state(net, _read_state_dict(path), str(path))
-        label, pretrained = f"{name} ({_FAMILY_LABEL['offline']})", True
-    else:
-        path, _ = torch_hub_checkpoint(name)
-        if not path.is_file() and not allow_download:
-            raise _missing_checkpoint_error(name)
-        try:
-            net = _build_torchvision(spec, weights=_weights_enum(spec))
-        except Exception as exc:
-            raise VizError(f"loading pretrained weights for {name} from {path} failed: {exc}",
-                           field="weights") from exc
-        label, pretrained = f"{name} ({_FAMILY_LABEL['torchvision']})", True
-    return _finish(spec, net, label, pretrained, device)
-
-
-def _finish(spec: ModelSpec, net: nn.Module, label: str, pretrained: bool,
-            device: torch.device) -> LoadedModel:
-    net = net.to(device).eval().requires_grad_(False)
-    if device.type == "cpu":  # oneDNN's channels-last convolutions: 10-20 % faster per step
-        net = net.to(memory_format=torch.channels_last)
-    layers, aliases = _catalogue(spec, net)
-    return LoadedModel(spec, net, _classes(spec), layers, aliases, pretrained, label, device)
-
-
-def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3,
-                     mean: tuple[float, ...] = IMAGENET_MEAN,
-                     std: tuple[float, ...] = IMAGENET_STD, classes: list[str] | None = None,
-                     device: str | torch.device = "cpu") -> LoadedModel:
-    """Wrap a user TorchScript classifier (normalised input -> logits). Only the "logits"
-    layer is available."""
-    p = Path(path)
-    if not p.is_file():
-        raise VizError(f"TorchScript file {p} does not exist", field="weights")
-    if not isinstance(input_size, int) or not 8 <= input_size <= 2048:
-        raise VizError(f"input_size must be an integer in [8, 2048], got {input_size!r}",
-                       field="input_size")
-    if channels not in (1, 3):
-        raise VizError(f"channels must be 1 or 3, got {channels!r}", field="channels")
-    mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
-    if len(mean) != channels or len(std) != channels or min(std) <= 0:
-        raise VizError(f"mean and std need {channels} values each (std > 0)", field="mean")
-    device = resolve_device(device)
-    try:
-        net = torch.jit.load(str(p), map_location=device)
-    except Exception as exc:
-        raise VizError(f"cannot load TorchScript model {p}: {exc}", field="weights") from exc
-    net = net.eval()
-    for param in net.parameters():
-        param.requires_grad_(False)
-    try:
-        with torch.no_grad():
-            out = net(torch.zeros(1, channels, input_size, input_size, device=device))
-    except Exception as exc:
-        raise VizError(f"TorchScript model {p} fails on a (1, {channels}, {input_size}, "
-                       f"{input_size}) input: {exc}", field="input_size") from exc
-    if not isinstance(out, torch.Tensor) or out.ndim != 2:
-        raise VizError(f"TorchScript model {p} must return logits of shape (N, classes)",
-                       field="weights")
-    n = int(out.shape[1])
-    classes = list(classes) if classes else [f"class {i}" for i in range(n)]
-    if len(classes) != n:
-        raise VizError(f"{len(classes)} class names given but the model outputs {n} logits",
-                       field="classes")
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
-    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
-                     f"user TorchScript model {p.name}", False, input_size)
-    return LoadedModel(spec, net, classes, ["logits"], {}, True, f"{name} (TorchScript)", device)

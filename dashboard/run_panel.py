@@ -1,0 +1,250 @@
+"""One run lifecycle for every page that runs the engine (Playground, Compare schemes, Paper
+presets), written once.
+
+A page binds its controls, validates its settings into batches (:class:`Job`), then asks
+its :class:`RunPanel` for
+
+1. the buttons (:meth:`RunPanel.buttons`: Run, Stop, the first error beside them);
+2. the records kept from earlier script runs (:meth:`RunPanel.restore`: a record still
+   "running" was stopped by a Stop click or a widget change);
+3. a run (:meth:`RunPanel.run`: one :class:`~dashboard.runs.RunRecord` per job, streamed
+   through :attr:`RunPanel.streamer` into the page's ``draw`` callback, then finished:
+   warnings and the judges' verdicts);
+4. the status and the downloads of what is shown (:meth:`RunPanel.status`,
+   :meth:`RunPanel.downloads`).
+
+Hooks for other parts of the dashboard:
+
+* :func:`on_finish` registers ``hook(record, panel)``, called once for every record that
+  ends (done, stopped, diverged or error) on any page, e.g. to keep a history of runs;
+* :func:`run_action` registers ``action(panel, records)``, drawn after the downloads of
+  every page's run, e.g. an "Export report" button;
+* :attr:`RunPanel.streamer` is the function that runs a batch and draws its frames
+  (:func:`dashboard.runs.stream` by default, same signature for a faster one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard.demo import take_autorun
+from dashboard.page import downloads, status_message
+from dashboard.runs import LOG, RunRecord, stream
+from dashboard.text import plain
+from viz_core.config import RunConfig
+from viz_core.errors import VizError
+
+STOP_HELP = ("ends the run between steps and keeps the pre-image shown (changing any control "
+             "also ends a running run)")
+
+FinishHook = Callable[[RunRecord, "RunPanel"], None]
+RunAction = Callable[["RunPanel", list[RunRecord]], None]
+FINISH_HOOKS: list[FinishHook] = []
+RUN_ACTIONS: list[RunAction] = []
+
+
+def on_finish(hook: FinishHook) -> FinishHook:
+    """Register ``hook(record, panel)``: called once for each record that ends, on every
+    page (usable as a decorator)."""
+    FINISH_HOOKS.append(hook)
+    return hook
+
+
+def run_action(action: RunAction) -> RunAction:
+    """Register ``action(panel, records)``: drawn after the downloads of a finished run on
+    every page, e.g. one more button (usable as a decorator)."""
+    RUN_ACTIONS.append(action)
+    return action
+
+
+@dataclass
+class Job:
+    """One batch of a run: configurations that share a model, streamed as one batch.
+
+    ``model`` is the loaded model, or ``load`` loads it when the job starts (a batch that
+    cannot load its model ends with that error, and the next job runs). ``judges``: the
+    models whose verdicts the finished pre-images get (:func:`dashboard.resources.
+    verdict_models`); none by default. ``labels``: one per configuration (default: their
+    names).
+    """
+
+    title: str
+    configs: list[RunConfig]
+    model: Any = None
+    load: Callable[[], Any] | None = None
+    reference: np.ndarray | None = None
+    judges: Sequence[Any] | None = None
+    labels: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class RunButton:
+    """A button that starts a run: its key is the panel's prefix + ``name``."""
+
+    name: str
+    label: str
+    disabled: bool = False
+    help: str | None = None
+
+
+class RunPanel:
+    """The run of one page (or one preset), kept in ``st.session_state[prefix + "records"]``.
+
+    ``label`` names the Run button; ``autorun`` starts a run when the Home page's guided
+    demo asked for one (:func:`dashboard.demo.take_autorun`).
+    """
+
+    def __init__(self, prefix: str, *, label: str = "Run", autorun: bool = False) -> None:
+        self.prefix = prefix
+        self.label = label
+        self.autorun = autorun
+        self.streamer: Callable[..., RunRecord] = stream
+        self.finish_hooks: list[FinishHook] = list(FINISH_HOOKS)
+        self.actions: list[RunAction] = list(RUN_ACTIONS)
+
+    # ------------------------------------------------------------------------- records
+
+    @property
+    def key(self) -> str:
+        """The session-state key of this panel's records."""
+        return self.prefix + "records"
+
+    @property
+    def records(self) -> list[RunRecord]:
+        """The records of the latest run (one per job), [] before the first."""
+        return st.session_state.get(self.key) or []
+
+    def keep(self, records: list[RunRecord]) -> None:
+        """Keep only ``records`` (e.g. fewer models than the last run had)."""
+        st.session_state[self.key] = records
+
+    def restore(self) -> list[RunRecord]:
+        """The records kept from earlier script runs. One that is still "running" was
+        ended by a Stop click or a widget change: it keeps the state last shown, and the
+        finish hooks see it now."""
+        recs = self.records
+        for rec in recs:
+            was_running = rec.status == "running"
+            rec.mark_interrupted()
+            if was_running and rec.status != "running":
+                self._finished(rec)
+        return recs
+
+    def _finished(self, rec: RunRecord) -> None:
+        reported = st.session_state.setdefault(self.prefix + "reported", set())
+        if rec.run_id in reported:
+            return
+        reported.add(rec.run_id)
+        for hook in self.finish_hooks:
+            try:
+                hook(rec, self)
+            except Exception:  # noqa: BLE001 - a hook never breaks the page
+                LOG.exception("a run-finish hook failed")
+
+    # ------------------------------------------------------------------------- buttons
+
+    def buttons(self, errors: Sequence[str] = (), *,
+                choices: Sequence[RunButton] = ()) -> str | None:
+        """Run button(s), Stop, and the first of ``errors`` (which disable the Run
+        buttons). Returns the name of the run that starts now ("run" for the default
+        button), or None."""
+        choices = list(choices) or [RunButton("run", self.label)]
+        cols = st.columns([1] * (len(choices) + 1) + [max(1, 5 - len(choices))])
+        started = None
+        for i, (col, b) in enumerate(zip(cols, choices)):
+            if col.button(b.label, key=self.prefix + b.name, type="primary" if i == 0 else
+                          "secondary", disabled=bool(errors) or b.disabled, help=b.help,
+                          width="stretch"):
+                started = b.name
+        if self.autorun and take_autorun(st.session_state, self.prefix) and not errors:
+            started = started or choices[0].name  # the guided demo on the Home page
+        cols[len(choices)].button("Stop", key=self.prefix + "stop", width="stretch",
+                                  help=STOP_HELP)
+        if errors:
+            cols[-1].error(plain(errors[0]), icon="⚠️")
+        return started
+
+    # ------------------------------------------------------------------------- running
+
+    def run(self, jobs: Sequence[Job], draw: Callable[[int, RunRecord, bool], None], *,
+            settings: dict[str, Any] | None = None, started: float | None = None
+            ) -> list[RunRecord]:
+        """Run ``jobs`` one after the other, each as one streamed batch.
+
+        ``draw(index, record, full)`` updates the page's placeholders for job ``index``
+        and calls ``record.mark_shown()`` once its pre-images are on screen (``full``: also
+        the plots; see :func:`dashboard.runs.stream`). ``settings``: the page's settings,
+        kept on each record (a later change makes the result "stale"); ``started``: when
+        the click started this script (time to first frame).
+        """
+        import torch
+
+        recs: list[RunRecord] = []
+        self.keep(recs)
+        for i, job in enumerate(jobs):
+            if any(r.interrupted for r in recs):  # a newer script run owns the page
+                break
+            model, error = job.model, ""
+            if model is None and job.load is not None:
+                try:
+                    model = job.load()
+                except VizError as exc:
+                    error = str(exc)
+            c0 = job.configs[0]
+            kw = {} if started is None else {"started": started}
+            labels = list(job.labels or [c.name for c in job.configs])
+            rec = RunRecord(labels, [c.to_json() for c in job.configs],
+                            model.label if model is not None else c0.model, c0.total_steps,
+                            settings=dict(settings or {}), reference=job.reference,
+                            judges=list(job.judges or []), **kw)
+            recs.append(rec)
+            if model is None:
+                rec.status, rec.message = "error", error or "the model could not be loaded"
+                self._finished(rec)
+                continue
+            ref = torch.from_numpy(job.reference) if job.reference is not None else None
+            self.streamer(job.configs, model, rec,
+                          lambda r, frame, full, i=i: draw(i, r, full),
+                          reference=ref, every=c0.every)
+            if rec.interrupted:
+                break
+            rec.finish()
+            self._finished(rec)
+        return recs
+
+    # ------------------------------------------------------------------------- results
+
+    def status(self, rec: RunRecord, settings: dict[str, Any] | None = None,
+               title: str = "") -> None:
+        """A record's outcome (error, divergence, warnings, stop, done), with a note when
+        ``settings`` changed since it ran; ``title`` above it."""
+        if title:
+            st.markdown(f"**{title}**")
+        status_message(rec, rec.stale(settings) if settings else "")
+
+    def downloads(self, records: Sequence[RunRecord], stem: str, *, index: int = 0,
+                  stems: Sequence[str] | None = None) -> None:
+        """PNG, GIF and JSON of one cell of ``records`` (the same cell of each model's
+        batch; a select box picks it when a batch has several), then the registered
+        :func:`run_action` buttons. ``stems``: a file name per cell."""
+        recs = [r for r in records if r.images is not None]
+        if not recs or any(r.status == "running" for r in records):
+            return
+        labels = recs[0].labels
+        cell = 0
+        if len(labels) > 1:
+            cell = st.selectbox("Download a cell of the run shown", range(len(labels)),
+                                format_func=lambda j: labels[j],
+                                key=f"{self.key}_cell{index}")
+        name = stems[cell] if stems else stem
+        for m, rec in enumerate(recs):
+            st.caption(f"Downloads of the run shown: {rec.labels[cell]} · {rec.model_label}")
+            downloads(rec, cell, f"{self.key}_dl{index}_{m}", name)
+        for action in self.actions:
+            action(self, list(records))
+

@@ -1,0 +1,105 @@
+"""Model sources: the zoo, any ``nn.Module``, exported programs, import strings, TorchScript
+and timm, each returning a :class:`LoadedModel` (see :mod:`viz_core.models.loaded`).
+
+=====================  =========================================  ==========================
+source                 how a run names it (``RunConfig.model``)   module
+=====================  =========================================  ==========================
+zoo                    ``fmnist_vgg``, ``vgg19``, ...              ``zoo_source``
+any module (Python)    the ``name`` given to :func:`from_module`  ``module_source``
+exported program       ``FILE.pt2``                               ``file_source``
+import string          ``package.module:factory``                 ``file_source``
+TorchScript (legacy)   ``FILE.pt``                                ``file_source``
+timm (extra)           ``timm:NAME``                              ``timm_source``
+team list               a name in ``demons-viz.toml``              ``team``
+=====================  =========================================  ==========================
+
+A new source is one module here and one branch in :func:`open_model`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from viz_core.errors import VizError
+from viz_core.models.file_source import (
+    IMPORT_STRING,
+    load_exported,
+    load_import_string,
+    load_torchscript,
+)
+from viz_core.models.loaded import LoadedModel, TokenGrid
+from viz_core.models.module_source import from_module, register, registered, unregister
+from viz_core.models.team import TEAM_ENV, TeamModel, team_models
+from viz_core.models.zoo_source import load_model, load_state, read_state_dict
+from viz_core.zoo import (
+    FMNIST_MEAN,
+    FMNIST_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ModelSpec,
+    assets_dir,
+    available_models,
+    get_spec,
+    torch_hub_checkpoint,
+    weights_status,
+)
+
+__all__ = [
+    "FMNIST_MEAN", "FMNIST_STD", "IMAGENET_MEAN", "IMAGENET_STD", "LoadedModel", "ModelSpec",
+    "TEAM_ENV", "TeamModel", "TokenGrid", "assets_dir", "available_models", "from_module",
+    "get_spec", "is_file_model", "team_models",
+    "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
+    "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
+    "unregister", "weights_status",
+]
+
+#: TorchScript file suffixes (legacy).
+SCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".jit")
+
+
+def is_file_model(name: str) -> bool:
+    """Whether a model name is a file (an exported program or TorchScript)."""
+    p = Path(name)
+    return p.suffix in (".pt2", *SCRIPT_SUFFIXES) or p.is_file()
+
+
+def open_model(name: str, *, weights: str | os.PathLike | None = None,
+               device: str | torch.device = "cpu", seed: int = 0,
+               input_size: int | None = None, channels: int | None = None,
+               mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+               classes: Sequence[str] | None = None) -> LoadedModel:
+    """The model a run names, from whichever source the name points to (table above).
+    ``input_size``/``channels``/``mean``/``std``/``classes``: the contract of a file or
+    import-string model (a timm model knows its own)."""
+    name = str(name)
+    own = registered(name)
+    if own is not None:
+        return own
+    team = team_models().get(name)
+    if team is not None:  # a team's model from demons-viz.toml: its contract is there
+        return open_model(team.source, weights=weights, device=device, seed=seed,
+                          **team.contract())
+    if Path(name).suffix == ".pt2":  # the program records its input shape
+        return load_exported(name, input_size=input_size, channels=channels, mean=mean,
+                             std=std, classes=classes, device=device)
+    contract = {"input_size": int(input_size or 224), "channels": int(channels or 3),
+                "mean": mean, "std": std, "classes": classes, "device": device}
+    if name.startswith("timm:"):
+        from viz_core.models.timm_source import load_timm
+
+        return load_timm(name[len("timm:"):], weights=weights, device=device, seed=seed,
+                         classes=classes)
+    if is_file_model(name):  # legacy defaults of the CLI: ImageNet, or 0.5 for grey
+        if mean is None and std is None and contract["channels"] == 1:
+            contract.update(mean=(0.5,), std=(0.5,))
+        return load_torchscript(name, **contract)
+    if IMPORT_STRING.match(name):
+        return load_import_string(name, **contract)
+    if ":" in name:
+        raise VizError(f"model {name!r} is neither a zoo name, a file, timm:NAME nor an "
+                       "import string package.module:factory", field="model")
+    return load_model(name, weights=weights, device=device, seed=seed)

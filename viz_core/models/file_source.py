@@ -1,0 +1,234 @@
+"""Model files and import strings as model sources.
+
+* ``FILE.pt2``: a ``torch.export`` program (the recommended format). Inner layers are the
+  module paths recorded in the graph (``nn_module_stack``), so a layer's output is the last
+  graph value its module computes; the program is cut there, as fx does for modules.
+  Export with a dynamic batch dimension to batch several configurations in one pass; a
+  program exported for batch 1 runs the samples one at a time.
+* ``package.module:factory``: imports ``factory`` and wraps the ``nn.Module`` it returns
+  with :func:`viz_core.models.from_module`.
+* ``FILE.pt`` (TorchScript): legacy, deprecated upstream by PyTorch; only ``logits``.
+
+Every loader refuses pickles: ``.pt2`` archives and TorchScript files hold no pickled code,
+and state_dicts are read with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from viz_core.devices import resolve_device
+from viz_core.errors import VizError
+from viz_core.models.loaded import LoadedModel, clone_outputs
+from viz_core.models.module_source import check_contract, class_name_list, from_module
+from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
+
+__all__ = ["IMPORT_STRING", "load_exported", "load_import_string", "load_torchscript"]
+
+#: ``package.module:factory`` (a callable returning an ``nn.Module``).
+IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Program(nn.Module):
+    """A graph module behind a plain module: exported programs refuse ``train()``/``eval()``,
+    so the graph is held unregistered and the wrapper's mode switches never reach it.
+    ``per_sample`` runs a batch one sample at a time (programs exported for batch 1)."""
+
+    def __init__(self, graph: Callable, per_sample: bool = False) -> None:
+        super().__init__()
+        object.__setattr__(self, "_graph", graph)
+        self.per_sample = per_sample
+
+    def forward(self, x: torch.Tensor):
+        if not self.per_sample or x.shape[0] == 1:
+            return self._graph(x)
+        outs = [self._graph(x[i:i + 1]) for i in range(x.shape[0])]
+        if isinstance(outs[0], dict):
+            return {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
+        return torch.cat(outs)
+
+
+def _module_outputs(gm: torch.fx.GraphModule) -> dict[str, torch.fx.Node]:
+    """Module path -> the last graph node computed inside that module, in the order the
+    modules are entered (as ``named_modules()`` lists them)."""
+    last: dict[str, torch.fx.Node] = {}
+    for node in gm.graph.nodes:
+        if node.op != "call_function":
+            continue
+        for path, _ in (node.meta.get("nn_module_stack") or {}).values():
+            if path:
+                last[path] = node
+    return last
+
+
+def _output_node(gm: torch.fx.GraphModule) -> torch.fx.Node:
+    out = next(n for n in gm.graph.nodes if n.op == "output")
+    flat = torch.utils._pytree.tree_leaves(out.args[0])
+    if len(flat) != 1 or not isinstance(flat[0], torch.fx.Node):
+        raise VizError("the exported program must return one tensor (the logits)",
+                       field="model")
+    return flat[0]
+
+
+def _cut(gm: torch.fx.GraphModule, nodes: dict[str, torch.fx.Node]) -> torch.fx.GraphModule:
+    """The program up to ``nodes``, returning ``{name: value}`` (copies, see clone_outputs)."""
+    graph = torch.fx.Graph()
+    values: dict = {}
+    graph.graph_copy(gm.graph, values)
+    graph.output({name: values[node] for name, node in nodes.items()})
+    sub = torch.fx.GraphModule(gm, graph)
+    sub.graph.eliminate_dead_code()
+    sub.recompile()
+    return clone_outputs(sub)
+
+
+def _input_shape(gm: torch.fx.GraphModule) -> tuple[int, int] | None:
+    """(channels, size) of the program's image input when the graph records them."""
+    for node in gm.graph.nodes:
+        val = node.meta.get("val") if node.op == "placeholder" else None
+        if isinstance(val, torch.Tensor) and val.ndim == 4:
+            try:
+                c, h, w = (int(d) for d in val.shape[1:])
+            except TypeError:  # a symbolic size
+                return None
+            return (c, h) if h == w else None
+    return None
+
+
+def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
+                  channels: int | None = None, mean: Sequence[float] | None = None,
+                  std: Sequence[float] | None = None, classes: Sequence[str] | None = None,
+                  device: str | torch.device = "cpu") -> LoadedModel:
+    """A ``torch.export`` program saved with ``torch.export.save`` (normalised input ->
+    logits); inner layers by module path wherever the graph records them. ``input_size``
+    and ``channels`` default to the shape the program was exported with."""
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"exported program {p} does not exist", field="model")
+    dev = resolve_device(device)
+    try:
+        program = torch.export.load(str(p))
+        gm = program.module().to(dev)
+    except Exception as exc:
+        raise VizError(f"cannot load exported program {p}: {_first_line(exc)}",
+                       field="model") from None
+    recorded = _input_shape(gm)
+    channels = channels or (recorded[0] if recorded else 3)
+    input_size = input_size or (recorded[1] if recorded else 224)
+    mean, std = check_contract(input_size, channels, mean, std)
+    for param in gm.parameters():
+        param.requires_grad_(False)
+    logits = _output_node(gm)
+    layers = {k: v for k, v in _module_outputs(gm).items() if v is not logits}
+    per_sample = False
+    for batch in (2, 1):
+        try:
+            with torch.no_grad():
+                out = gm(torch.zeros(batch, channels, input_size, input_size, device=dev))
+            break
+        except Exception as exc:
+            if batch == 1:
+                raise VizError(f"exported program {p} fails on a (1, {channels}, {input_size}, "
+                               f"{input_size}) input: {_first_line(exc)}",
+                               field="input_size") from None
+            per_sample = True
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise VizError(f"exported program {p} must return logits of shape (N, classes)",
+                       field="model")
+
+    def extractor(names: list[str]) -> nn.Module:
+        nodes = {n: (logits if n == "logits" else layers[n]) for n in names}
+        return _Program(_cut(gm, nodes), per_sample)
+
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
+    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
+                     f"exported program {p.name}", False, input_size)
+    return LoadedModel(spec, _Program(gm, per_sample),
+                       class_name_list(classes, int(out.shape[1]), str(p)),
+                       list(layers) + ["logits"], {}, True, f"{name} (exported program)", dev,
+                       extractor=extractor)
+
+
+def load_import_string(text: str, *, input_size: int, channels: int = 3,
+                       mean: Sequence[float] | None = None,
+                       std: Sequence[float] | None = None,
+                       classes: Sequence[str] | None = None,
+                       device: str | torch.device = "cpu") -> LoadedModel:
+    """``package.module:factory``: import the factory, call it, wrap its module."""
+    if not IMPORT_STRING.match(text):
+        raise VizError(f"{text!r} is not an import string package.module:factory",
+                       field="model")
+    module_name, attr = text.split(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except ImportError as exc:
+        raise VizError(f"cannot import {module_name!r} for {text}: {_first_line(exc)}",
+                       field="model") from None
+    except AttributeError:
+        raise VizError(f"module {module_name!r} has no {attr!r} (from {text})",
+                       field="model") from None
+    if not callable(factory):
+        raise VizError(f"{text} is not callable", field="model")
+    try:
+        net = factory()
+    except Exception as exc:
+        raise VizError(f"{text}() failed: {_first_line(exc)}", field="model") from None
+    if not isinstance(net, nn.Module):
+        raise VizError(f"{text}() returned {type(net).__name__}, not a torch.nn.Module",
+                       field="model")
+    return from_module(net, input_size=input_size, channels=channels, mean=mean, std=std,
+                       classes=classes, name=text, device=device,
+                       description=f"network from {text}")
+
+
+def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3,
+                     mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                     classes: Sequence[str] | None = None,
+                     device: str | torch.device = "cpu") -> LoadedModel:
+    """Legacy: a user TorchScript classifier (normalised input -> logits). TorchScript is
+    deprecated upstream in favour of ``torch.export`` (:func:`load_exported`); only the
+    "logits" layer is available."""
+    p = Path(path)
+    if not p.is_file():
+        raise VizError(f"TorchScript file {p} does not exist", field="weights")
+    if mean is None and std is None:  # the legacy default: ImageNet statistics
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+    mean, std = check_contract(input_size, channels, mean, std)
+    dev = resolve_device(device)
+    try:
+        with warnings.catch_warnings():  # torch.jit's deprecation notice: said in the docs
+            warnings.simplefilter("ignore", FutureWarning)
+            net = torch.jit.load(str(p), map_location=dev)
+    except Exception as exc:
+        raise VizError(f"cannot load TorchScript model {p}: {_first_line(exc)}",
+                       field="weights") from None
+    net = net.eval()
+    for param in net.parameters():
+        param.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            out = net(torch.zeros(1, channels, input_size, input_size, device=dev))
+    except Exception as exc:
+        raise VizError(f"TorchScript model {p} fails on a (1, {channels}, {input_size}, "
+                       f"{input_size}) input: {_first_line(exc)}", field="input_size") from None
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise VizError(f"TorchScript model {p} must return logits of shape (N, classes)",
+                       field="weights")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
+    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
+                     f"user TorchScript model {p.name}", False, input_size)
+    return LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), str(p)),
+                       ["logits"], {}, True, f"{name} (TorchScript)", dev)

@@ -1,0 +1,143 @@
+"""Any ``nn.Module`` as a model source (:func:`from_module`), and the registry of wrapped
+user models that run configurations name (``RunConfig(model=NAME)``).
+
+The user's network is wrapped, never changed: its train/eval flag, ``requires_grad``,
+device and hooks stay as they are (layer outputs come from a shadow copy of the module
+tree, see :mod:`viz_core.models.loaded`). Layers are the names ``net.named_modules()``
+gives, plus ``"logits"`` (the network's output, the class scores of eq. 4).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from viz_core.devices import resolve_device
+from viz_core.errors import VizError
+from viz_core.models.loaded import LoadedModel, TokenGrid
+from viz_core.zoo import ModelSpec, available_models
+
+__all__ = ["check_contract", "from_module", "register", "registered", "unregister"]
+
+_REGISTRY: dict[str, LoadedModel] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+def check_contract(input_size: int, channels: int, mean: Sequence[float] | None,
+                   std: Sequence[float] | None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Validate a network's input contract; returns (mean, std) with the default identity
+    normalisation (mean 0, std 1: the network takes pixels in [0, 1])."""
+    if isinstance(input_size, bool) or not isinstance(input_size, int) \
+            or not 8 <= input_size <= 2048:
+        raise VizError(f"input_size must be an integer in [8, 2048], got {input_size!r}",
+                       field="input_size")
+    if channels not in (1, 3):
+        raise VizError(f"channels must be 1 or 3, got {channels!r}", field="channels")
+    try:
+        mean = tuple(float(v) for v in (mean if mean is not None else (0.0,) * channels))
+        std = tuple(float(v) for v in (std if std is not None else (1.0,) * channels))
+    except (TypeError, ValueError):
+        raise VizError("mean and std must be numbers", field="mean") from None
+    if len(mean) == 1 and channels == 3:
+        mean = mean * 3
+    if len(std) == 1 and channels == 3:
+        std = std * 3
+    if len(mean) != channels or len(std) != channels or min(std) <= 0:
+        raise VizError(f"mean and std need {channels} values each (std > 0), got "
+                       f"{list(mean)} and {list(std)}", field="mean")
+    return mean, std
+
+
+def class_name_list(classes: Sequence[str] | None, n: int, source: str) -> list[str]:
+    names = list(classes) if classes else [f"class {i}" for i in range(n)]
+    if len(names) != n:
+        raise VizError(f"{len(names)} class names given but {source} outputs {n} logits",
+                       field="classes")
+    return [str(c) for c in names]
+
+
+def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
+           source: str) -> torch.Tensor:
+    """The logits of a zero image, through an eval-mode shadow (the network keeps its mode)."""
+    spec = ModelSpec("probe", "user", size, channels, (0.0,) * channels, (1.0,) * channels,
+                     "logits", "", False, size)
+    probe = LoadedModel(spec, net, [], ["logits"], {}, True, "probe", device)
+    try:
+        with torch.no_grad():
+            out = probe.features("logits")(torch.zeros(1, channels, size, size, device=device))
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VizError(f"{source} fails on a (1, {channels}, {size}, {size}) input: {msg}",
+                       field="input_size") from None
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise VizError(f"{source} must return logits of shape (N, classes), got {shape}",
+                       field="model")
+    return out
+
+
+def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
+                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                classes: Sequence[str] | None = None, name: str | None = None,
+                device: str | torch.device | None = None, pretrained: bool = True,
+                tokens: TokenGrid | None = None, layers: Sequence[str] | None = None,
+                default_layer: str = "logits", description: str = "", label: str = "",
+                keep: bool = True) -> LoadedModel:
+    """Wrap any classifier ``net`` (input -> logits) as a :class:`LoadedModel`, without
+    changing it, and register it under ``name`` so that ``RunConfig(model=name)`` runs it.
+
+    ``mean``/``std``: the network's input normalisation (default: none, the network takes
+    pixels in [0, 1]); ``classes``: names of its logits; ``device``: where to run (default:
+    where its parameters are; another device runs a copy). Layers: ``named_modules()``
+    names and ``"logits"`` (``layers`` gives a shorter catalogue; every module name still
+    resolves). ``keep=False`` leaves the wrapper unregistered.
+    """
+    if not isinstance(net, nn.Module):
+        raise VizError(f"from_module needs a torch.nn.Module, got {type(net).__name__}",
+                       field="model")
+    mean, std = check_contract(input_size, channels, mean, std)
+    param = next(iter(net.parameters()), None)
+    own = param.device if param is not None else torch.device("cpu")
+    dev = own if device is None else resolve_device(device)
+    if dev != own:
+        net = copy.deepcopy(net).to(dev)  # the user's network stays where it is
+    name = name or re.sub(r"[^A-Za-z0-9_.-]", "_", type(net).__name__)
+    source = f"{name} ({type(net).__name__})"
+    out = _probe(net, channels, input_size, dev, source)
+    spec = ModelSpec(name, "user", input_size, channels, mean, std, default_layer,
+                     description or f"user network {type(net).__name__}", False, input_size)
+    catalogue = list(layers) if layers is not None else [
+        n for n, _ in net.named_modules() if n]
+    label = label or (name if pretrained else f"{name} (RANDOM weights)")
+    lm = LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), source),
+                     catalogue + ["logits"], {}, pretrained, label, dev, tokens=tokens)
+    return register(lm) if keep else lm
+
+
+def register(model: LoadedModel) -> LoadedModel:
+    """Make ``model`` runnable by name (``RunConfig(model=model.spec.name)``); a zoo name
+    cannot be taken."""
+    name = model.spec.name
+    if name in {s.name for s in available_models()}:
+        raise VizError(f"{name!r} is a zoo model; give your network another name",
+                       field="model")
+    with _REGISTRY_LOCK:
+        _REGISTRY[name] = model
+    return model
+
+
+def registered(name: str) -> LoadedModel | None:
+    """The wrapped model registered under ``name``, or None."""
+    with _REGISTRY_LOCK:
+        return _REGISTRY.get(name)
+
+
+def unregister(name: str) -> None:
+    """Forget a registered model (tests, long-lived sessions)."""
+    with _REGISTRY_LOCK:
+        _REGISTRY.pop(name, None)

@@ -1,0 +1,109 @@
+"""A team's own models, listed once in a ``demons-viz.toml`` (the file named by
+``$DEMONS_VIZ_MODELS``, else ``./demons-viz.toml``) and then named like zoo models in the
+CLI, ``RunConfig`` and the dashboard's model box::
+
+    [[model]]
+    name = "fmnist_mlp"                   # how runs name it
+    source = "mypkg.nets:make_mlp"        # an import string, a .pt2 file (relative to the
+    input_size = 64                       # toml file), or timm:NAME
+    channels = 1
+    mean = [0.2862]
+    std = [0.3387]
+    classes = ["T-shirt", "Trouser"]      # or classes_file = "classes.txt"
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from viz_core.errors import VizError
+
+__all__ = ["TEAM_ENV", "TeamModel", "team_file", "team_models"]
+
+TEAM_ENV = "DEMONS_VIZ_MODELS"
+
+
+@dataclass(frozen=True)
+class TeamModel:
+    """One entry of ``demons-viz.toml``: a name, its source and its input contract."""
+
+    name: str
+    source: str
+    input_size: int | None = None
+    channels: int | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    classes: tuple[str, ...] | None = None
+    description: str = ""
+
+    def contract(self) -> dict:
+        """Keyword arguments of :func:`viz_core.models.open_model`."""
+        return {"input_size": self.input_size, "channels": self.channels, "mean": self.mean,
+                "std": self.std, "classes": list(self.classes) if self.classes else None}
+
+
+def team_file() -> Path | None:
+    """The team's model list in use, or None."""
+    env = os.environ.get(TEAM_ENV)
+    p = Path(env) if env else Path("demons-viz.toml")
+    if env and not p.is_file():
+        raise VizError(f"${TEAM_ENV} names {p}, which does not exist", field="model")
+    return p if p.is_file() else None
+
+
+def _load_toml(p: Path) -> dict:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise VizError("reading demons-viz.toml on Python 3.10 needs `pip install tomli`",
+                           field="model") from None
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise VizError(f"{p} is not valid TOML: {exc}", field="model") from None
+
+
+def team_models() -> dict[str, TeamModel]:
+    """Name -> entry of the team's model list (empty without one); VizError on a bad file."""
+    p = team_file()
+    if p is None:
+        return {}
+    out: dict[str, TeamModel] = {}
+    entries = _load_toml(p).get("model", [])
+    if not isinstance(entries, list):
+        raise VizError(f"{p}: expected [[model]] tables", field="model")
+    for i, e in enumerate(entries):
+        where = f"{p}, model {i + 1}"
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str) \
+                or not isinstance(e.get("source"), str):
+            raise VizError(f"{where}: needs a name and a source", field="model")
+        unknown = set(e) - {"name", "source", "input_size", "channels", "mean", "std",
+                            "classes", "classes_file", "description"}
+        if unknown:
+            raise VizError(f"{where}: unknown key {sorted(unknown)[0]!r}", field="model")
+        source = e["source"]
+        if source.endswith((".pt2", ".pt")) and not Path(source).is_absolute():
+            source = str((p.parent / source).resolve())
+        classes = e.get("classes")
+        if "classes_file" in e:
+            cf = p.parent / e["classes_file"]
+            if not cf.is_file():
+                raise VizError(f"{where}: classes_file {cf} does not exist", field="model")
+            classes = [c.strip() for c in cf.read_text(encoding="utf-8").splitlines()
+                       if c.strip()]
+        try:
+            out[e["name"]] = TeamModel(
+                e["name"], source, e.get("input_size"), e.get("channels"),
+                tuple(float(v) for v in e["mean"]) if "mean" in e else None,
+                tuple(float(v) for v in e["std"]) if "std" in e else None,
+                tuple(str(c) for c in classes) if classes else None,
+                str(e.get("description", "")))
+        except (TypeError, ValueError):
+            raise VizError(f"{where}: mean and std must be lists of numbers",
+                           field="model") from None
+    return out
