@@ -42,7 +42,9 @@ def batch_key(cell: Cell) -> tuple:
     """What a batch's members share (the fields :func:`check_batchable` compares and the
     octave scales and steps), as a hashable key: cells with equal keys fit one batch."""
     cfg = cell.config
-    return (tuple(repr(getattr(cfg, k)) for k in _BATCH_KEYS if k != "steps"),
+    still = not cfg.jitter and not cfg.octaves  # the engine lets seeds differ then
+    skip = {"steps", "seed"} if still else {"steps"}
+    return (still, tuple(repr(getattr(cfg, k)) for k in _BATCH_KEYS if k not in skip),
             tuple((o.scale, o.steps) for o in cfg.schedule))
 
 
