@@ -25,6 +25,7 @@ from dashboard.settings.playground import (
     WEIGHT_CHOICES,
     middle_layer,
 )
+from dashboard.text import plain
 from dashboard.widgets import Controls
 from viz_core.devices import available_devices
 from viz_core.errors import VizError
@@ -245,7 +246,7 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
                   f"{exc}. The last good pre-image is kept.")
         return None, None
     for n in notices:
-        ctl.c.caption(f"note: {n}")
+        ctl.c.caption(plain(f"note: {n}"))
     return ref, label
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import plots
 from dashboard.messages import ui_message
 from dashboard.runs import APP_NAME, DISPLAY_SIZE, LOG, RunRecord
+from dashboard.text import plain
 from viz_core.errors import VizError
 
 if TYPE_CHECKING:
@@ -54,11 +55,29 @@ def guard(main: Callable[[], None]) -> None:
     try:
         main()
     except VizError as exc:
-        st.error(ui_message(str(exc)))
+        st.error(plain(ui_message(str(exc))))
     except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
         LOG.exception("unexpected error on a dashboard page")  # the traceback goes to the log
-        st.error(f"Something went wrong: {type(exc).__name__}: {exc}. Your settings and the "
-                 "last good pre-image are kept; change a setting or reload the page.")
+        st.error(plain(f"Something went wrong: {type(exc).__name__}: {exc}. Your settings and "
+                       "the last good pre-image are kept; change a setting or reload the page."))
+
+
+def guard_callback(callback: Callable[[], None], message_key: str) -> Callable[[], None]:
+    """A widget callback (``on_change``, ``on_click``) under the page's guard: callbacks
+    run before the page's script, outside :func:`guard`, so an error there would replace
+    the page with Streamlit's own. A VizError or an unexpected exception is stored as
+    ``("error", message)`` under ``message_key`` for the page to show next to the control."""
+    def guarded() -> None:
+        try:
+            callback()
+        except VizError as exc:
+            st.session_state[message_key] = ("error", ui_message(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+            LOG.exception("unexpected error in a dashboard callback")
+            st.session_state[message_key] = (
+                "error", f"that file could not be used: {type(exc).__name__}: {exc}")
+
+    return guarded
 
 
 def display_image(img: np.ndarray, base: int = DISPLAY_SIZE) -> Image.Image:
@@ -87,7 +106,7 @@ def status_message(record: RunRecord, stale: str = "") -> None:
         st.info(f"The result below is {stale}. Press Run for the current settings.",
                 icon=":material/history:")
     if record.status == "error":
-        st.error(ui_message(record.message))
+        st.error(plain(ui_message(record.message)))
     msgs = [f"{lab}: {m}" if len(record.labels) > 1 else m
             for lab, m in zip(record.labels, record.diverged) if m]
     for m in msgs:
@@ -98,9 +117,9 @@ def status_message(record: RunRecord, stale: str = "") -> None:
     warned = [f"{lab}: {w}" if len(record.labels) > 1 else w
               for lab, ws in zip(record.labels, record.warnings) for w in ws]
     for w in warned:
-        st.warning(w)
+        st.warning(plain(w))
     if record.status == "stopped":
-        st.warning(record.message or f"stopped at step {record.step} of {record.total}")
+        st.warning(plain(record.message or f"stopped at step {record.step} of {record.total}"))
     elif record.status == "done" and not msgs and not warned and stale:
         st.caption(f"That run finished: {record.step} steps in {record.elapsed:.1f} s.")
     elif record.status == "done" and not msgs and not warned:

@@ -35,6 +35,7 @@ import streamlit as st
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
 from dashboard.runs import LOG, RunRecord, stream
+from dashboard.text import plain
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 
@@ -165,7 +166,7 @@ class RunPanel:
         cols[len(choices)].button("Stop", key=self.prefix + "stop", width="stretch",
                                   help=STOP_HELP)
         if errors:
-            cols[-1].error(errors[0], icon="⚠️")
+            cols[-1].error(plain(errors[0]), icon="⚠️")
         return started
 
     # ------------------------------------------------------------------------- running

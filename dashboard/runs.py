@@ -261,16 +261,12 @@ def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, A
 
 
 def run_json_from_png(data: bytes) -> str:
-    """The run JSON a dashboard PNG carries in its text chunk (VizError if it has none)."""
-    import io
+    """The run JSON a dashboard PNG carries in its text chunk (VizError if it has none),
+    read without decoding the image (:func:`dashboard.uploads.png_text`: a decompression
+    bomb or an oversized, compressed or undecodable chunk is a message)."""
+    from dashboard.uploads import png_text
 
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            text = getattr(im, "text", {}).get(PNG_RUN_KEY)
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise VizError("the file is not a PNG image", field="json") from None
+    text = png_text(data, PNG_RUN_KEY)
     if not text:
         raise VizError("this PNG carries no run settings (only pre-images downloaded from "
                        "the dashboard do)", field="json")

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.messages import ui_message
+from dashboard.text import plain
 from dashboard.urlstate import decode, encode
 
 
@@ -163,5 +164,5 @@ class Controls:
         slot = self.slots.get(name)
         if slot is None:
             slot = self.slots.setdefault("_end", self.c.empty())
-        slot.error(ui_message(message))
+        slot.error(plain(ui_message(message)))
 

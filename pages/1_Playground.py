@@ -12,6 +12,7 @@ from dashboard.messages import field_key, ui_message
 from dashboard.page import (
     draw_curves,
     guard,
+    guard_callback,
     session_figure,
     setup_page,
     show_image,
@@ -32,6 +33,8 @@ from dashboard.settings.playground import (
     settings_from_json,
     settings_to_config,
 )
+from dashboard.text import plain
+from dashboard.uploads import check_size
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
 from viz_core.errors import VizError
@@ -80,7 +83,7 @@ def _restore_run() -> None:
     if up is None:
         return
     try:
-        data = up.getvalue()
+        data = check_size(up.getvalue())
         if data.startswith(b"\x89PNG"):
             data = run_json_from_png(data)
         s, notes = settings_from_json(data)
@@ -161,11 +164,12 @@ def _sidebar(ctl: Controls, adv_open: bool):
 
     sb.subheader("Restore settings")
     sb.file_uploader("Upload a run JSON or a downloaded pre-image PNG", type=["json", "png"],
-                     key=P + "json_file", on_change=_restore_run,
+                     key=P + "json_file",
+                     on_change=guard_callback(_restore_run, P + "json_msg"),
                      help="the JSON or PNG downloaded after a run restores every setting")
     msg = st.session_state.get(P + "json_msg")
     if msg:
-        (sb.error if msg[0] == "error" else sb.info)(msg[1])
+        (sb.error if msg[0] == "error" else sb.info)(plain(msg[1]))
     return model, target
 
 
@@ -257,7 +261,7 @@ def main() -> None:
     model, target = _sidebar(ctl, adv_open)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(ui_message(n))
+        st.toast(plain(ui_message(n)))
 
     st.title("Playground")
     errors: list[str] = []

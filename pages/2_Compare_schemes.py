@@ -34,6 +34,7 @@ from dashboard.settings.playground import (
     config_to_settings,
     playground_defaults,
 )
+from dashboard.text import plain
 from dashboard.urlstate import encode
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core import presets, spectra
@@ -94,7 +95,7 @@ def _sidebar(ctl: Controls):
     sb.selectbox("Load a paper grid", [NO_GRID] + list(_grids()), key=P + "grid",
                  on_change=_load_grid)
     if st.session_state.get(P + "msg"):
-        sb.info(st.session_state.pop(P + "msg"))
+        sb.info(plain(st.session_state.pop(P + "msg")))
     sb.subheader("Model and target")
     model = model_controls(ctl)
     target = target_controls(ctl, model)
@@ -206,7 +207,7 @@ def main() -> None:
     model, target, other = _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(ui_message(n))
+        st.toast(plain(ui_message(n)))
 
     st.title("Compare schemes")
     st.caption("Fig. 1 of the paper: rows Gaussian / Sobolev kernels (fitted to the kernel "

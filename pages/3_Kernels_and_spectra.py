@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import KERNELS_DEFAULTS
+from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit
 from viz_core.errors import VizError
 from viz_core.kernel_fitting import FIT_THRESHOLD
@@ -217,7 +218,7 @@ def main() -> None:
     except VizError as exc:
         ctl.error({"sigma": "sigma", "gamma": "gamma", "order": "order"}.get(exc.field, "size"),
                   str(exc))
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     kernels = {"Gaussian": g, "Sobolev k=1": s1}
     if order > 1:

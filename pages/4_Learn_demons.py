@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
+from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit
 from viz_core.errors import VizError
 
@@ -166,7 +167,7 @@ def _example(s: dict) -> None:
                    float(s["tau"]), int(s["steps"]), s["task"], float(s["noise"]),
                    int(s["seed"]))
     except VizError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     step = min(int(s["step"]), int(s["steps"]))
     now = run.at(step)

@@ -16,6 +16,7 @@ from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.run_history import remember_sweep_batch
+from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current
 from viz_core.errors import VizError
 from viz_core.sweeps import run_sweep
@@ -61,7 +62,7 @@ def _sidebar(ctl: Controls) -> None:
     sb.button("Take the Playground's current setting", key=P + "take",
               on_click=_take_playground, width="stretch")
     if st.session_state.get(P + "msg"):
-        sb.info(st.session_state.pop(P + "msg"))
+        sb.info(plain(st.session_state.pop(P + "msg")))
     sb.subheader("Base setting")
     ctl.select("model", "Model", visualised_models())
     ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
@@ -173,7 +174,7 @@ def main() -> None:
     _sidebar(ctl)
     s = commit(P, D)
     for n in notices + ctl.notices:
-        st.toast(n)
+        st.toast(plain(ui_message(n)))
     st.title("Sweeps")
     ready = READY.get(s["ready"])
     st.caption(ready.question if ready else
@@ -192,7 +193,7 @@ def main() -> None:
     if sweep is not None:
         b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
     elif error:
-        b2.error(ui_message(error))
+        b2.error(plain(ui_message(error)))
     ph = {"progress": st.empty(), "heatmap": st.empty(), "montage": st.empty()}
     res = st.session_state.get(RESULT)
     if run and sweep is not None:

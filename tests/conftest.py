@@ -174,8 +174,16 @@ class DashboardPages:
         assert not at.exception, [e.value for e in at.exception]
 
     @staticmethod
-    def errors(at) -> list[str]:
-        return [e.value for e in at.error]
+    def shown(markdown: str) -> str:
+        """What a user reads in a box whose body passed through ``dashboard.text.plain``:
+        the Markdown without its backslash escapes and zero-width spaces."""
+        import re
+
+        return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+    @classmethod
+    def errors(cls, at) -> list[str]:
+        return [cls.shown(e.value) for e in at.error]
 
     @staticmethod
     def arr(value) -> np.ndarray:

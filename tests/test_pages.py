@@ -8,6 +8,7 @@ assets/models (a missing file fails), with few steps and the 64x64 input. The he
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def test_device_choices_are_the_devices_this_machine_has(dash):
 
 def test_the_default_model_and_its_pair_are_committed():
     """Every page test runs the committed offline weights: a missing file fails here."""
-    assert MODEL == "fmnist_vgg_robust"
+    assert MODEL == "fmnist_resnet_robust"
     for name in ("fmnist_vgg_robust", "fmnist_vgg", "fmnist_resnet_robust", "fmnist_resnet"):
         assert models.weights_status(name) == "offline", name
 
@@ -318,7 +319,9 @@ def test_every_page_url_is_the_name_streamlit_derives_from_its_file():
 # ----------------------------------------------------------------------------- honest results
 
 def _texts(at: AppTest, kind: str) -> list[str]:
-    return [e.value for e in getattr(at, kind)]
+    from conftest import DashboardPages
+
+    return [DashboardPages.shown(e.value) for e in getattr(at, kind)]
 
 
 def test_defaults_are_the_tuned_preset_and_inversion_picks_a_middle_layer(dash):

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -210,3 +210,97 @@ def test_tracing_a_layer_while_another_thread_runs_forwards():
         stop.set()
         t.join()
     assert not errors, errors
+
+
+# --------------------------------------------------------------------------- CLI fuzz (issue 21)
+
+def _run_cli(capsys, argv: list[str]) -> tuple[int, str]:
+    from viz_core.cli import main
+
+    rc = main(argv)
+    err = capsys.readouterr().err
+    return rc, err
+
+
+def _assert_clean_exit(rc: int, err: str, out_dir, writes_on_error: bool = False) -> None:
+    event(f"exit {rc}")
+    assert rc in (0, 2), (rc, err)
+    assert "Traceback" not in err
+    if rc == 2:
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), err
+        if not writes_on_error:
+            assert not out_dir.exists(), "a refused command wrote its output folder"
+
+
+_AXES = st.one_of(st.sampled_from([
+    "seed=1,2", "target=3,99", "sigma=1,2", "gamma=0.1,abc", "bogus=1", "=", "seed=", "seed=1,1",
+    "steps=-1,2", "layer=nope,logits", "kernel_size=4,5", "weights=trained,random",
+    "scheme=tv,nope", "step_size=nan,1", "target=-1", "model=nope"]),
+    st.text(alphabet="seedtargmo=,.-1290xyz", max_size=16))
+_SWEEP_FLAGS = st.lists(st.one_of(
+    st.tuples(st.just("--axis"), _AXES),
+    st.tuples(st.sampled_from(["--workers", "--max-retries", "--max-cells", "--batch-size",
+                               "--threads", "--steps", "--target"]),
+              st.integers(-3, 12).map(str)),
+    st.tuples(st.just("--judge"), st.sampled_from(["none", "auto", "bogus", "fmnist_resnet"])),
+    st.tuples(st.just("--model"), st.sampled_from(["fmnist_vgg", "nope", "m.pt", ""])),
+    st.tuples(st.just("--format"), st.sampled_from(["csv", "parquet", "xml"])),
+    st.tuples(st.just("--ray-timeout"), st.sampled_from(["nan", "-1", "0", "1e9", "x"])),
+    st.tuples(st.just("--show"), st.sampled_from(["/nonexistent", "."])),
+    st.tuples(st.just("--out"), st.sampled_from(["/proc/x", "/dev/null"])),
+    st.just(("--executor", "ray", "--ray-address", "127.0.0.1:1", "--ray-timeout", "0.5")),
+    st.just(("--zip",)),
+), max_size=5)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(flags=_SWEEP_FLAGS)
+def test_sweep_cli_runs_or_exits_2_with_one_line(capsys, tmp_path_factory, flags):
+    work = tmp_path_factory.mktemp("fuzz")
+    out = work / "D"
+    argv = ["sweep", "--model", "fmnist_vgg", "--task", "am", "--target", "2", "--steps", "1",
+            "--judge", "none", "--quiet", "--threads", "1", "--out", str(out)]
+    for f in flags:
+        argv += list(f)
+    rc, err = _run_cli(capsys, argv)
+    _assert_clean_exit(rc, err, out)
+
+
+_EVAL_FLAGS = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["-n", "--steps", "--workers", "--batch-images", "--seeds",
+                               "--kernel-size", "--threads", "--seed"]),
+              st.integers(-2, 3).map(str)),
+    st.tuples(st.sampled_from(["--tv", "--step-size", "--tv-eps", "--ray-timeout"]),
+              st.sampled_from(["nan", "inf", "-1", "0", "1e40", "x"])),
+    st.tuples(st.just("--methods"), st.sampled_from(["tv", "bogus", "", ",", "tv,tv"])),
+    st.tuples(st.just("--pair"), st.sampled_from(["offline", "robust", "imagenet", "x"])),
+    st.tuples(st.just("--models"), st.sampled_from(["fmnist_vgg", "nope"]),
+              st.sampled_from(["fmnist_resnet", "vgg19"])),
+    st.tuples(st.just("--layers"), st.sampled_from(["block1", "nope"]),
+              st.sampled_from(["layer1", "logits"])),
+    st.tuples(st.sampled_from(["--images", "--data-dir", "--labels", "--weights-a"]),
+              st.sampled_from(["/nonexistent", "/dev/null", "."])),
+    st.tuples(st.just("--classes"), st.sampled_from(["1", "a,b", "99", "-1"])),
+    st.tuples(st.just("--parts"), st.sampled_from(["am", "inversion", "x"])),
+    st.tuples(st.just("--precision"), st.sampled_from(["bf16", "fp8"])),
+    st.tuples(st.just("--out"), st.sampled_from(["/proc/x", "/dev/null"])),
+    st.just(("--benchmark", "recognisability", "--classes", "1", "--seeds", "1",
+             "--parts", "am")),
+    st.just(("--executor", "ray", "--ray-address", "127.0.0.1:1", "--ray-timeout", "0.5")),
+), max_size=4)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(flags=_EVAL_FLAGS)
+def test_evaluate_cli_runs_or_exits_2_with_one_line(capsys, tmp_path_factory, flags):
+    work = tmp_path_factory.mktemp("fuzz")
+    out = work / "E"
+    argv = ["evaluate", "-n", "2", "--steps", "1", "--methods", "tv", "--quiet",
+            "--threads", "1", "--workers", "1", "--out", str(out)]
+    for f in flags:
+        argv += list(f)
+    rc, err = _run_cli(capsys, argv)
+    _assert_clean_exit(rc, err, out)

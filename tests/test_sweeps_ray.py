@@ -1,11 +1,17 @@
 """The Ray executor: same table as the local executor (sweeps and Table 1), a worker killed
-mid-task is retried by Ray, a generic map for other work. One local Ray with 2 CPUs for the
-whole module."""
+mid-task is retried by Ray, a generic map for other work; its faults (issue 21): exhausted
+retries, worker errors, an address where nothing (or no Ray) listens, a dead raylet. One
+local Ray with 2 CPUs for the in-process tests; the CLI tests run their own processes."""
 
 from __future__ import annotations
 
 import math
 import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +23,7 @@ from viz_core.sweeps import Axis, Sweep, run_sweep
 from viz_core.sweeps.executors import RayExecutor, start_local_ray
 
 ray = pytest.importorskip("ray", reason='the Ray tests need pip install -e ".[distributed]"')
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +118,113 @@ def test_ray_table1_rows_equal_local(local_ray, one_thread, image_set):
     assert len(ls) == len(rs) == 2 * 2 * 4
     assert [(s["pred"], s["top1"]) for s in ls] == [(s["pred"], s["top1"]) for s in rs]
     assert all(_same(p["psnr"], q["psnr"]) for p, q in zip(ls, rs))
+
+
+# --------------------------------------------------------------------------- faults (issue 21)
+
+def test_exhausted_retries_name_the_batch_and_what_is_saved(tmp_path, local_ray, one_thread):
+    from viz_core.sweeps.executors import SweepFailed
+
+    marker = tmp_path / "died"
+    no_retry = RayExecutor(max_retries=0)
+    with pytest.raises(SweepFailed) as info:
+        run_sweep(_sweep(judge="none"), tmp_path / "S", no_retry, threads=1,
+                  fail_marker=str(marker))
+    msg = str(info.value)
+    assert marker.is_file() and "\n" not in msg
+    assert info.value.batch_id and f"batch {info.value.batch_id}" in msg
+    assert "--max-retries 0 exhausted" in msg
+    assert f"{info.value.saved_cells} of 4 cells are saved" in msg
+    # the saved part is intact and a rerun (with retries) completes the sweep
+    store = run_sweep(_sweep(judge="none"), tmp_path / "S", local_ray, threads=1)
+    assert len(store.rows()) == 4 and store.check().problems == []
+
+
+def test_worker_errors_are_one_line_naming_the_item(local_ray):
+    from viz_core.errors import VizError
+    from viz_core.sweeps.executors import ItemFailed
+
+    def picky(x: int) -> int:
+        if x == 2:
+            raise VizError("the image file is empty", field="image")
+        if x == 3:
+            raise ValueError("line one\nline two")
+        return x
+
+    with pytest.raises(ItemFailed) as info:
+        sorted(local_ray.map(picky, [0, 1, 2]))
+    assert info.value.index == 2 and info.value.reason == "the image file is empty"
+    with pytest.raises(ItemFailed) as info:
+        list(local_ray.map(picky, [3]))
+    assert info.value.reason == "the worker raised ValueError: line one"
+
+
+def _cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "viz_core", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+SWEEP = ["sweep", "--model", "fmnist_vgg", "--task", "am", "--target", "3", "--steps", "2",
+         "--elastic", "sobolev", "--judge", "none", "--quiet", "--axis", "seed=1,2",
+         "--executor", "ray"]
+
+
+def test_nothing_listening_at_the_ray_address_ends_with_a_message(tmp_path):
+    """Ray itself retries for ever (issue 21: still retrying after 590 s)."""
+    out = tmp_path / "D"
+    r = _cli(*SWEEP, "--ray-address", "127.0.0.1:1", "--ray-timeout", "2", "--out", str(out))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "error: no Ray cluster answers at 127.0.0.1:1 (Connection refused) within 2 s; "
+        "start one there (ray start --head) or raise --ray-timeout"]
+    assert not out.exists()
+    r = _cli("evaluate", "-n", "2", "--steps", "1", "--quiet", "--executor", "ray",
+             "--ray-address", "127.0.0.1:1", "--ray-timeout", "2", "--out", str(out))
+    assert r.returncode == 2 and "no Ray cluster answers at 127.0.0.1:1" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_a_listener_that_is_not_ray_ends_with_a_message(tmp_path):
+    with socket.socket() as server:  # accepts connections, never speaks Ray's protocol
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        r = _cli(*SWEEP, "--ray-address", address, "--ray-timeout", "3",
+                 "--out", str(tmp_path / "D"))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"error: the Ray cluster at {address} did not accept this driver within 3 s (is it "
+        f"a Ray head node? is its version {ray.__version__}?); raise --ray-timeout to wait "
+        "longer"]
+
+
+def test_a_dead_raylet_is_one_line_with_the_resume_command_and_leaves_no_process(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "D"
+    args = [*SWEEP[:-4], "--steps", "30", "--axis", "seed=0,1,2,3,4,5,6,7", "--batch-size",
+            "1", "--executor", "ray", "--workers", "2", "--threads", "1", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "viz_core", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list((out / "parts").glob("*.parquet")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.5)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        raylet = [p for p in children if "raylet/raylet" in " ".join(p.cmdline())]
+        assert raylet and len(children) > 3
+        raylet[0].kill()
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2 and stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert "the Ray node running it died (LocalRayletDiedError)" in lines[0]
+    assert f"resume with: demons-viz sweep --out {out} --executor ray" in lines[0]
+    assert "cells are saved" in lines[0]
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any
 
@@ -275,12 +275,15 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
     else:
         s["layer"] = cfg.layer or s["layer"]
         image = cfg.image or ""
-        if image.startswith(f"{UPLOAD}:") or (image and not Path(image).is_file()):
-            notices.append(f"the image {image.removeprefix(UPLOAD + ':')!r} is not on this "
-                           "machine: upload it again")
+        name = sample_name(image) if image and not image.startswith(f"{UPLOAD}:") else ""
+        if not image:
+            s["image"] = ""
+        elif name in _shipped_samples():
+            s["image"] = name
+        else:  # the same words whether or not such a file exists on this server
+            notices.append(f"the image {PurePath(image.removeprefix(UPLOAD + ':')).name!r} "
+                           "is not one of the shipped samples: upload it again")
             s["image"] = UPLOAD
-        else:
-            s["image"] = sample_name(image)
     s["p"] = int(cfg.p)
     s["scheme"] = structure_of(cfg.fluid is not None, cfg.elastic is not None)
     s.update(_slot_settings(cfg.fluid, "f"))
@@ -354,6 +357,13 @@ def middle_layer(layers: Sequence[str], fallback: str) -> str:
     return blocks[(len(blocks) - 1) // 2] if blocks else fallback
 
 
+def _shipped_samples() -> set[str]:
+    """The names of the shipped sample images (``fmnist/0_ankle_boot.png``, ...)."""
+    from viz_core import samples
+
+    return {samples.sample_name(p) for c in (1, 3) for p in samples.sample_paths(c)}
+
+
 def settings_from_json(text: str | bytes) -> tuple[Settings, list[str]]:
     """Playground settings from a run's JSON (as written by ``RunConfig.to_json``)."""
     if isinstance(text, bytes):
@@ -361,10 +371,15 @@ def settings_from_json(text: str | bytes) -> tuple[Settings, list[str]]:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise VizError("the file is not a run JSON (not UTF-8 text)", field="json") from None
+    from dashboard.uploads import check_json_text
+
     try:
-        cfg = RunConfig.from_json(text)
+        cfg = RunConfig.from_json(check_json_text(text))
     except VizError as exc:
         raise VizError(f"cannot restore settings: {exc}", field="json") from None
+    except RecursionError:  # below the depth limit, yet too deep for the parser
+        raise VizError("cannot restore settings: the JSON is nested too deeply",
+                       field="json") from None
     return config_to_settings(cfg)
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
 from types import ModuleType
 
@@ -59,13 +61,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # torch's deprecation of torch.jit.load is not the user's to act on: keep it off the
+    # terminal, where it would precede the one-line message of a bad model file
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
+                            category=FutureWarning)
+    previous = _terminate_as_interrupt()
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         args = build_parser(argv[0] if argv else None).parse_args(argv)
         args.argv = argv
         return int(args.handler(args) or 0)
     except VizError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
         return EXIT_USAGE
     except (OSError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -76,6 +83,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt():
+    """SIGTERM ends a command like Ctrl-C: ``finally`` blocks run, so a sweep shuts down
+    the Ray it started and every process of it. Returns the handler it replaced (None
+    outside the main thread, where nothing is replaced)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread)
+        return None
 
 
 if __name__ == "__main__":

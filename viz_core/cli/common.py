@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from viz_core.cli.parser import VizParser, check_out
+from viz_core.cli.parser import VizParser, check_out, check_writable
 from viz_core.config import GRAD_NORMS
 from viz_core.devices import DEVICES
 from viz_core.errors import VizError
@@ -22,8 +22,8 @@ from viz_core.objectives import TASKS
 from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS
 
 __all__ = ["DEVICES", "GRAD_NORMS", "KERNEL_KINDS", "TASKS", "VizParser", "add_device",
-           "add_threads", "check_out", "command_line", "finite_or_none", "float_arg",
-           "int_arg", "progress_bar", "set_threads"]
+           "add_threads", "check_out", "check_writable", "command_line", "finite_or_none",
+           "float_arg", "int_arg", "progress_bar", "set_threads"]
 
 #: Kernel kinds ``demons-viz kernels`` writes: those allowed in both slots of eq. 18
 #: (identity, Gaussian, Sobolev; Sec. 2.2-2.4).

@@ -38,6 +38,7 @@ from viz_core.evaluation.reports import (
 from viz_core.figures import have_plotly, table1_figure
 from viz_core.offline_presets import OFFLINE_SCHEMES
 from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
+from viz_core.sweeps.raycluster import CONNECT_TIMEOUT, check_ray_timeout
 
 HELP = "Table 1 protocol: reconstruct with one network, classify with the other"
 DESCRIPTION = ("Reconstruct N images from a layer of network A with every regularization "
@@ -118,6 +119,9 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                    help="local: threads of this process (default); ray: one Ray task per "
                    "batch (needs the distributed extra)")
     e.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
+    e.add_argument("--ray-timeout", type=float_arg, default=CONNECT_TIMEOUT, metavar="S",
+                   help=f"seconds to join --ray-address before giving up "
+                   f"({CONNECT_TIMEOUT:g})")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -125,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark and write its files to ``--out``."""
     if args.ray_address and args.executor != "ray":
         raise VizError("--ray-address needs --executor ray", field="executor")
+    check_ray_timeout(args.ray_timeout)
     if args.benchmark == "recognisability":
         return run_recognisability(args)
     return run_table1(args)
@@ -171,7 +176,7 @@ def run_table1(args: argparse.Namespace) -> int:
 
         result = pr.run_table1(a, b, images, settings, la, lb, progress=progress,
                                executor=args.executor, refs=refs,
-                               ray_address=args.ray_address)
+                               ray_address=args.ray_address, ray_timeout=args.ray_timeout)
     judges = {f"{a.spec.name} -> {b.spec.name}": b, f"{b.spec.name} -> {a.spec.name}": a}
     judge = _independent_judge(a.spec.name, device if args.executor != "ray" else "cpu")
     if judge is not None:

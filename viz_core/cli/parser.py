@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from viz_core.errors import VizError
@@ -15,19 +16,49 @@ class VizParser(argparse.ArgumentParser):
         raise VizError(f"{self.prog}: {message}")
 
 
+def _existing_ancestor(p: Path) -> Path:
+    """The nearest ancestor of ``p`` (or ``p`` itself) that exists."""
+    q = p.absolute()
+    while not q.exists() and q != q.parent:
+        q = q.parent
+    return q
+
+
+def check_writable(path: str | Path, field: str = "out") -> None:
+    """Whether a folder can be created at ``path`` (or written into, when it exists), found
+    out by creating and removing a probe folder in the nearest existing ancestor: an
+    unwritable place (``/proc/x``, a read-only mount, a folder without write permission,
+    a path under a file) is a :class:`VizError` before any work starts."""
+    p = Path(path)
+    anc = _existing_ancestor(p)
+    if not anc.is_dir():
+        raise VizError(f"--{field} {str(path)!r}: {str(anc)!r} is a file, not a folder",
+                       field=field)
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=".demons-viz-probe-", dir=anc))
+        probe.rmdir()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise VizError(f"--{field} {str(path)!r} is not writable ({why} in {str(anc)!r})",
+                       field=field) from None
+
+
 def check_out(path: str | None, folder: bool = False, field: str = "out") -> Path | None:
     """The one output-path check: a file whose folder exists (``folder=False``), or a folder
-    that is not a file (``folder=True``, created later by the writer). ``None`` passes."""
+    that is not a file (``folder=True``, created later by the writer), in a place this
+    process can write (:func:`check_writable`). ``None`` passes."""
     if not path:
         return None
     p = Path(path)
     if folder:
         if p.exists() and not p.is_dir():
             raise VizError(f"--{field} {path!r} is a file, not a folder", field=field)
+        check_writable(p, field)
         return p
     if p.is_dir():
         raise VizError(f"output path {path!r} is a directory", field=field)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
         raise VizError(f"output folder {str(parent)!r} does not exist", field=field)
+    check_writable(parent, field)
     return p

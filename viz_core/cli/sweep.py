@@ -14,14 +14,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
-from viz_core.cli.common import check_out, command_line, int_arg, progress_bar, set_threads
+from viz_core.cli.common import (
+    check_out,
+    command_line,
+    float_arg,
+    int_arg,
+    progress_bar,
+    set_threads,
+)
 from viz_core.cli.history import open_store
 from viz_core.cli.visualize import add_config_arguments, add_store_arguments, config_from_args
 from viz_core.errors import VizError
 from viz_core.store.sweep_runs import cell_record, sweep_group
 from viz_core.sweeps import AXES, EXECUTORS, Axis, Sweep, SweepStore, run_sweep
+from viz_core.sweeps.executors import SweepFailed
+from viz_core.sweeps.preflight import MAX_CELLS, check_size
+from viz_core.sweeps.raycluster import CONNECT_TIMEOUT, check_ray_options
 from viz_core.sweeps.report import columns, format_table
 
 HELP = "sweep a run configuration over axes (local or Ray), resumable"
@@ -39,9 +50,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markdown", action="store_true", help="--show as a Markdown table")
     p.add_argument("--executor", choices=EXECUTORS, default="local")
     p.add_argument("--ray-address", help="join this Ray cluster (default: start a local Ray)")
+    p.add_argument("--ray-timeout", type=float_arg, default=CONNECT_TIMEOUT, metavar="S",
+                   help=f"seconds to join --ray-address before giving up ({CONNECT_TIMEOUT:g})")
     p.add_argument("--workers", type=int_arg, help="CPUs of a local Ray (default: all)")
     p.add_argument("--max-retries", type=int_arg, default=3,
                    help="Ray re-runs of a task whose worker died")
+    p.add_argument("--max-cells", type=int_arg, default=MAX_CELLS,
+                   help=f"most cells in one sweep ({MAX_CELLS:,}); checked before any is built")
     p.add_argument("--batch-size", type=int_arg, default=8,
                    help="most cells in one batched forward/backward pass")
     p.add_argument("--judge", default="auto",
@@ -63,30 +78,60 @@ def _sweep_from_args(args: argparse.Namespace, store: SweepStore) -> Sweep:
     base = config_from_args(args)
     sweep = Sweep(base, [Axis.parse(a) for a in args.axis], zipped=args.zip,
                   judge=args.judge, batch_size=args.batch_size)
+    check_size(sweep, args.max_cells)  # before a single cell is built
     return sweep.validate()
 
 
 def show(path: str, markdown: bool = False) -> int:
+    """Print the table of the sweep in ``path``: the rows that check out; damaged or
+    foreign files are reported (exit 2) with the command that recomputes them."""
     store = SweepStore(path)
     sweep = store.load_sweep()
-    rows = store.rows()
+    checked = store.check(sweep)
+    rows = checked.all_rows()
     cols = columns(rows, [a.name for a in sweep.axes])
     print(format_table(rows, cols, markdown))
     n = len(sweep)
+    resume = f"demons-viz sweep --out {shlex.quote(path)}"
+    if checked.legacy:
+        print(f"note: {path} has no manifest (an older sweep): parts checked by content; "
+              f"`{resume}` records one", file=sys.stderr)
+    if checked.problems:
+        raise VizError(f"{path}: {len(checked.problems)} problem(s), not shown: "
+                       + "; ".join(checked.problems) + f"; run `{resume}` to recompute "
+                       "them", field="out")
     if len(rows) < n:
-        print(f"({len(rows)} of {n} cells done; run `demons-viz sweep --out {path}` to "
-              "resume)", file=sys.stderr)
+        print(f"({len(rows)} of {n} cells done; run `{resume}` to resume)", file=sys.stderr)
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.show:
-        return show(args.show, args.markdown)
-    if not args.out:
+def _check_flags(args: argparse.Namespace) -> None:
+    if args.show and (args.out or args.axis):
+        raise VizError("--show DIR prints a sweep; it takes neither --out nor --axis",
+                       field="show")
+    if not args.show and not args.out:
         raise VizError("--out DIR is required (or --show DIR)", field="out")
-    check_out(args.out, folder=True)
     if args.ray_address and args.executor != "ray":
         raise VizError("--ray-address needs --executor ray", field="executor")
+    check_ray_options(args.workers, args.max_retries, args.ray_timeout)
+    if args.max_cells < 1:
+        raise VizError(f"--max-cells must be >= 1, got {args.max_cells}", field="max_cells")
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    cmd = ["demons-viz", "sweep", "--out", args.out]
+    if args.executor != "local":
+        cmd += ["--executor", args.executor]
+    if args.ray_address:
+        cmd += ["--ray-address", args.ray_address]
+    return shlex.join(cmd)
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_flags(args)
+    if args.show:
+        return show(args.show, args.markdown)
+    check_out(args.out, folder=True)
     set_threads(args.threads)
     store = SweepStore(args.out, args.format)
     sweep = _sweep_from_args(args, store)
@@ -103,10 +148,18 @@ def run(args: argparse.Namespace) -> int:
                     if not runs.has(rec.id):
                         runs.add(rec)
 
-        store = run_sweep(sweep, args.out, args.executor, progress=progress,
-                          address=args.ray_address, num_workers=args.workers,
-                          max_retries=args.max_retries, threads=args.threads or None,
-                          fmt=args.format)
+        def notice(text: str) -> None:
+            bar.write(f"note: {text}", file=sys.stderr)
+
+        try:
+            store = run_sweep(sweep, args.out, args.executor, progress=progress,
+                              address=args.ray_address, num_workers=args.workers,
+                              max_retries=args.max_retries, threads=args.threads or None,
+                              fmt=args.format, max_cells=max(args.max_cells, len(sweep)),
+                              connect_timeout=args.ray_timeout, notice=notice)
+        except SweepFailed as exc:
+            raise VizError(f"{exc}; resume with: {_resume_command(args)}",
+                           field=exc.field) from None
     rows = store.rows()
     diverged = sum(1 for r in rows if r.get("diverged"))
     print(json.dumps({"out": str(store.root), "cells": len(rows), "diverged": diverged,

@@ -269,7 +269,7 @@ def run_table1(model_a: models.LoadedModel, model_b: models.LoadedModel, images:
                layer_b: str | None = None,
                progress: Callable[[int, str], None] | None = None,
                executor: str = "local", refs: tuple[ModelRef, ModelRef] | None = None,
-               ray_address: str | None = None) -> dict:
+               ray_address: str | None = None, ray_timeout: float | None = None) -> dict:
     """Run the Table 1 protocol. Returns ``{"rows": [...], "samples": [...], "seconds":
     {...}, "examples": {...}}``; one row per direction and method plus an ``original`` row
     per direction (network B on the original images).
@@ -277,8 +277,9 @@ def run_table1(model_a: models.LoadedModel, model_b: models.LoadedModel, images:
     ``executor="local"``: batches of images (of both directions, interleaved) run on
     ``settings.workers`` threads (give each ``cores / workers`` torch threads: on a CPU that
     beats one batch with all threads). ``"ray"``: each batch is a task of
-    ``viz_core.sweeps.executors`` (needs ``refs``, how to load A and B on a worker).
-    A direction's ``seconds`` is the sum of its batches' times."""
+    ``viz_core.sweeps.executors`` (needs ``refs``, how to load A and B on a worker;
+    ``ray_timeout``: seconds to join ``ray_address``). A direction's ``seconds`` is the
+    sum of its batches' times."""
     settings.validate()
     if executor not in EXECUTORS:
         raise VizError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}",
@@ -304,7 +305,7 @@ def run_table1(model_a: models.LoadedModel, model_b: models.LoadedModel, images:
     jobs = [_job(k, d, images, labels, b0, settings)
             for b0 in range(0, settings.n, settings.batch_images) for k, d in enumerate(dirs)]
     if executor == "ray":
-        done = _run_remote(jobs, settings, progress, refs, ray_address)
+        done = _run_remote(jobs, settings, progress, refs, ray_address, ray_timeout)
     else:
         prepared = [prepare(d[0], d[3], d[2], settings) for d in dirs]
         done = _run_local(jobs, prepared, settings, progress)
@@ -357,21 +358,30 @@ def _run_local(jobs: list[Table1Batch], prepared: list[tuple], settings: Table1S
 
 def _run_remote(jobs: list[Table1Batch], settings: Table1Settings,
                 progress: Callable[[int, str], None] | None,
-                refs: tuple[ModelRef, ModelRef] | None, address: str | None) -> list[dict]:
+                refs: tuple[ModelRef, ModelRef] | None, address: str | None,
+                timeout: float | None = None) -> list[dict]:
     """Each batch as a task of the sweeps' Ray executor (evaluation uses the sweeps'
-    executors; the sweeps never import evaluation)."""
-    from viz_core.sweeps.executors import get_executor  # Ray itself only when used
+    executors; the sweeps never import evaluation); a batch that fails for good is one
+    VizError naming its direction and images."""
+    from viz_core.sweeps.executors import ItemFailed, get_executor  # Ray only when used
 
     if refs is None:
         raise VizError("the ray executor needs model references (how a worker loads A "
                        "and B)", field="executor")
-    ex = get_executor("ray", address=address)
+    extra = {} if timeout is None else {"connect_timeout": timeout}
+    ex = get_executor("ray", address=address, **extra)
     done = []
     try:
         for res in ex.map(table1_batch, jobs):
             done.append(res)
             if progress is not None:
                 progress(settings.steps, res["direction"])
+    except ItemFailed as exc:
+        job = jobs[exc.index] if exc.index is not None else None
+        what = (f"the batch of images {job.first}-{job.first + len(job.labels) - 1} "
+                f"({job.direction})" if job is not None else "a batch")
+        raise VizError(f"{what} failed: {exc.reason}; nothing was written (Table 1 needs "
+                       "every batch)", field="executor") from None
     finally:
         ex.close()
     return done

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from viz_core.engine import check_batchable
+from viz_core.engine import _BATCH_KEYS, check_batchable
 from viz_core.errors import VizError
 from viz_core.sweeps.spec import Cell
 
@@ -38,17 +38,37 @@ def _fits(group: list[Cell], cell: Cell) -> bool:
     return True
 
 
+def batch_key(cell: Cell) -> tuple:
+    """What a batch's members share (the fields :func:`check_batchable` compares and the
+    octave scales and steps), as a hashable key: cells with equal keys fit one batch."""
+    cfg = cell.config
+    still = not cfg.jitter and not cfg.octaves  # the engine lets seeds differ then
+    skip = {"steps", "seed"} if still else {"steps"}
+    return (still, tuple(repr(getattr(cfg, k)) for k in _BATCH_KEYS if k not in skip),
+            tuple((o.scale, o.steps) for o in cfg.schedule))
+
+
 def group_cells(cells: list[Cell], batch_size: int = 8) -> list[CellBatch]:
     """Batches of at most ``batch_size`` batchable cells, in the order of the first cell
-    of each batch (each cell joins the first open batch it fits)."""
+    of each batch (each cell joins the first open batch it fits).
+
+    Linear in the number of cells: batches fill in order, so the only batch a cell can
+    join is the newest one of its :func:`batch_key` (the engine's pairwise rule confirms
+    it; should the two ever disagree, a scan of the open batches decides, as before)."""
     groups: list[list[Cell]] = []
+    newest: dict[tuple, list[Cell]] = {}
     for cell in cells:
-        for g in groups:
-            if len(g) < batch_size and _fits(g, cell):
+        key = batch_key(cell)
+        g = newest.get(key)
+        if g is not None and len(g) < batch_size:
+            if not _fits(g, cell):  # the key and the rule disagree: scan, as before
+                g = next((h for h in groups if len(h) < batch_size and _fits(h, cell)), None)
+            if g is not None:
                 g.append(cell)
-                break
-        else:
-            groups.append([cell])
+                continue
+        g = [cell]
+        groups.append(g)
+        newest[key] = g
     out = []
     for i, g in enumerate(groups):
         digest = hashlib.sha1("|".join(c.id for c in g).encode()).hexdigest()[:10]

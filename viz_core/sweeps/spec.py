@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,8 +51,10 @@ def _with_kernels(cfg: RunConfig, change: Callable[[KernelSpec], KernelSpec | No
         if new is not None:
             out[slot], hit = new, True
     if not hit:
+        low = what.lower()
+        example = "gaussian" if "gaussian" in low and "sobolev" not in low else "sobolev"
         raise VizError(f"axis {axis!r} needs a base scheme with {what} (e.g. --elastic "
-                       f"sobolev, or a scheme axis before it)", field="axes")
+                       f"{example}, or a scheme axis before it)", field="axes")
     return dataclasses.replace(cfg, **out)
 
 
@@ -284,7 +287,12 @@ class Sweep:
         return out
 
     def __len__(self) -> int:
-        return len(self.value_tuples())
+        """The number of cells, counted without building them (a grid's size is checked
+        before anything is allocated, :func:`viz_core.sweeps.preflight.check_size`)."""
+        sizes = [len(a.values) for a in self.axes]
+        if not sizes:
+            return 1
+        return min(sizes) if self.zipped else math.prod(sizes)
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:

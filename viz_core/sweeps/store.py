@@ -3,19 +3,23 @@
 Layout::
 
     DIR/sweep.json                 the sweep specification (base configuration and axes)
+    DIR/manifest.json              checksums of every part and PNG (:mod:`.manifest`)
     DIR/cells/<cell id>.png        the final pre-image of each cell (metadata in tEXt chunks)
     DIR/parts/<batch id>.parquet   the rows of one finished batch (.csv without pyarrow)
     DIR/table.parquet              all rows in cell order, written when the sweep completes
     DIR/inputs/<file>              an inverted image that is not a shipped sample (a copy)
+    DIR/rejected/<file>            parts a resume set aside (corrupt, foreign, duplicate)
 
 The directory can be moved: an inverted image is stored as the shipped sample's name
 (``fmnist/0_ankle_boot.png``, relative to ``assets/samples``) or, for any other file, as a
 copy under ``inputs/`` named relative to the directory. Older sweeps that stored absolute
 paths still load (:meth:`SweepStore.resolve_image`).
 
-A batch's PNGs are written first, then its part file, each through a temporary file and an
-atomic rename: a batch is done exactly when its part file exists, so a killed sweep loses
-at most the batches in flight and never leaves a half-written table behind.
+A batch's PNGs are written first, then its part file, then its manifest entry, each
+through a temporary file and an atomic rename: a batch is done when its part file exists
+and checks out (:func:`viz_core.sweeps.manifest.verify`), so a killed sweep loses at most
+the batches in flight and never leaves a half-written table behind, and a damaged or
+foreign file is recomputed, never merged.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 
 from viz_core.errors import VizError
 from viz_core.samples import samples_dir
+from viz_core.sweeps import manifest as mf
 from viz_core.sweeps.spec import Sweep
 
 
@@ -40,6 +45,7 @@ def png_name(cell_id: str) -> str:
 
 
 INPUTS = "inputs"
+REJECTED = "rejected"
 
 
 def _inside(path: Path, folder: Path) -> str | None:
@@ -108,6 +114,10 @@ def _read_parquet(path: Path) -> list[dict]:
     return pq.read_table(path).to_pylist()
 
 
+def _read_part(path: Path) -> list[dict]:
+    return _read_parquet(path) if path.suffix == ".parquet" else _read_csv(path)
+
+
 class SweepStore:
     """A sweep's directory: the specification, one PNG per cell and the result table."""
 
@@ -120,6 +130,8 @@ class SweepStore:
             raise VizError('Parquet needs pyarrow: pip install -e ".[distributed]"',
                            field="format")
         self.fmt = fmt
+        self._manifest: dict | None = None
+        self._checked: tuple[Sweep, mf.Verification] | None = None
 
     @property
     def cells_dir(self) -> Path:
@@ -132,6 +144,10 @@ class SweepStore:
     @property
     def spec_path(self) -> Path:
         return self.root / "sweep.json"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / mf.MANIFEST
 
     def exists(self) -> bool:
         return self.spec_path.is_file()
@@ -207,60 +223,144 @@ class SweepStore:
                 Path(path).read_bytes()).hexdigest()}}
         return spec
 
+    def _read_spec(self) -> str:
+        try:
+            return self.spec_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VizError(f"{str(self.spec_path)!r} does not read ({type(exc).__name__}); "
+                           "choose another output directory (or delete it)",
+                           field="out") from None
+
     def load_sweep(self) -> Sweep:
         if not self.exists():
             raise VizError(f"{str(self.root)!r} is not a sweep directory (no sweep.json)",
                            field="out")
-        return Sweep.from_json(self.spec_path.read_text(encoding="utf-8"))
+        try:
+            return Sweep.from_json(self._read_spec())
+        except VizError as exc:
+            raise VizError(f"{str(self.spec_path)!r}: {exc}; choose another output "
+                           "directory (or delete it)", field="out") from None
 
-    def open(self, sweep: Sweep) -> None:
-        """Create the directory for ``sweep``, or check that it already holds this sweep."""
+    def sweep_hash(self, sweep: Sweep) -> str:
+        """The hash of ``sweep``'s specification, its image as the file's content hash."""
+        spec = self._comparable(json.loads(sweep.to_json()))
+        return mf.sha256(json.dumps(spec, sort_keys=True).encode("utf-8"))
+
+    def _has_results(self) -> bool:
+        return self.parts_dir.is_dir() and any(
+            p.suffix in mf.PART_SUFFIXES for p in self.parts_dir.iterdir())
+
+    def open(self, sweep: Sweep) -> list[str]:
+        """Create the directory for ``sweep``, or check that it already holds this sweep.
+
+        A directory whose specification differs (or does not read) but that holds no
+        results yet takes the new specification: a sweep that stopped before its first
+        batch leaves nothing to protect. Returns notices for the user."""
         self._check_root()
+        notices = []
         if self.exists():
-            old = json.loads(self.spec_path.read_text(encoding="utf-8"))
+            try:
+                old = json.loads(self._read_spec())
+            except ValueError:
+                old = None
             new = json.loads(sweep.to_json())
-            if old != new and self._comparable(old) != self._comparable(new):
-                raise VizError(f"{str(self.root)!r} holds a different sweep; choose another "
-                               "output directory (or delete it)", field="out")
+            if old != new and (old is None or self._comparable(old) != self._comparable(new)):
+                if self._has_results():
+                    what = "holds a different sweep" if old is not None else \
+                        "has a sweep.json that does not read"
+                    raise VizError(f"{str(self.root)!r} {what}; choose another output "
+                                   "directory (or delete it)", field="out")
+                notices.append(f"{str(self.root)!r} held another sweep without results; "
+                               "it now holds this one")
+                self.spec_path.unlink()
+                self.manifest_path.unlink(missing_ok=True)
         self.cells_dir.mkdir(parents=True, exist_ok=True)
         self.parts_dir.mkdir(parents=True, exist_ok=True)
         if not self.exists():
             _atomic_write(self.spec_path, sweep.to_json().encode("utf-8"))
         if self.fmt == "auto":
-            existing = {p.suffix for p in self.parts_dir.iterdir() if not p.name.startswith(".")}
+            existing = {p.suffix for p in self.parts_dir.iterdir()
+                        if not p.name.startswith(".") and p.suffix in mf.PART_SUFFIXES}
             self.fmt = (existing.pop().lstrip(".") if len(existing) == 1
                         else "parquet" if have_pyarrow() else "csv")
+        return notices
+
+    # ------------------------------------------------------------------ integrity
+    def _parts(self) -> list[Path]:
+        if not self.parts_dir.is_dir():
+            return []
+        return sorted(p for p in self.parts_dir.iterdir()
+                      if p.suffix in mf.PART_SUFFIXES and not p.name.startswith(".")
+                      and p.is_file())
+
+    def check(self, sweep: Sweep | None = None) -> mf.Verification:
+        """This directory checked against ``sweep`` (default: its own specification) and
+        its manifest (:func:`viz_core.sweeps.manifest.verify`)."""
+        from viz_core.sweeps.grouping import group_cells
+
+        if self._checked is not None and (sweep is None or self._checked[0] is sweep):
+            return self._checked[1]
+        sweep = sweep or self.load_sweep()
+        batches = {b.id: {c.id: c.config.to_dict() for c in b.cells}
+                   for b in group_cells(sweep.cells(), sweep.batch_size)}
+        manifest, problem = mf.load_manifest(self.manifest_path)
+        v = mf.verify(self.root, self._parts(), batches, manifest, self.sweep_hash(sweep),
+                      _read_part)
+        if problem:
+            v.problems.insert(0, problem)
+        self._checked = (sweep, v)
+        return v
+
+    def repair(self, sweep: Sweep) -> mf.Verification:
+        """Before a resume: set aside the parts that fail :meth:`check` (to ``rejected/``)
+        and record the ones that pass in the manifest (an older directory gets one)."""
+        v = self.check(sweep)
+        if v.stray:
+            dest = self.root / REJECTED
+            dest.mkdir(exist_ok=True)
+            for p in v.stray:
+                os.replace(p, dest / p.name)
+        self._manifest = mf.new_manifest(self.sweep_hash(sweep))
+        self._manifest["parts"] = dict(sorted(v.entries.items()))
+        self._write_manifest()
+        self._checked = None
+        return v
+
+    def _write_manifest(self) -> None:
+        _atomic_write(self.manifest_path,
+                      json.dumps(self._manifest, indent=1).encode("utf-8"))
 
     def done_batches(self) -> set[str]:
-        """Ids of the batches whose rows are written."""
-        if not self.parts_dir.is_dir():
+        """Ids of the batches whose rows are written and check out."""
+        if not self.exists():
             return set()
-        return {p.stem for p in self.parts_dir.iterdir()
-                if p.suffix in (".parquet", ".csv") and not p.name.startswith(".")}
+        return self.check().done
 
     def png_path(self, cell_id: str) -> Path:
         return self.root / png_name(cell_id)
 
     def write_batch(self, batch_id: str, rows: list[dict], pngs: dict[str, bytes]) -> None:
-        """PNGs first, then the part file (the batch's commit), each atomically."""
+        """PNGs first, then the part file (the batch's commit), then its manifest entry,
+        each atomically."""
         for cid, data in pngs.items():
             _atomic_write(self.png_path(cid), data)
         if self.fmt == "parquet":
-            _atomic_write(self.parts_dir / f"{batch_id}.parquet", _parquet_bytes(rows))
+            name, data = f"{batch_id}.parquet", _parquet_bytes(rows)
         else:
-            _atomic_write(self.parts_dir / f"{batch_id}.csv", _csv_bytes(rows))
+            name, data = f"{batch_id}.csv", _csv_bytes(rows)
+        _atomic_write(self.parts_dir / name, data)
+        if self._manifest is None:
+            manifest, _ = mf.load_manifest(self.manifest_path)
+            self._manifest = manifest or mf.new_manifest(self.sweep_hash(self.load_sweep()))
+        self._manifest["parts"][batch_id] = mf.part_entry(name, rows, data, pngs)
+        self._write_manifest()
+        self._checked = None
 
     def rows(self) -> list[dict]:
-        """Every written row, in cell order."""
-        out: list[dict] = []
-        for p in sorted(self.parts_dir.glob("*")) if self.parts_dir.is_dir() else []:
-            if p.name.startswith("."):
-                continue
-            if p.suffix == ".parquet":
-                out.extend(_read_parquet(p))
-            elif p.suffix == ".csv":
-                out.extend(_read_csv(p))
-        return sorted(out, key=lambda r: int(r["index"]))
+        """Every written row that checks out (:meth:`check`), in cell order."""
+        if not self.exists():
+            return []
+        return self.check().all_rows()
 
     def finish(self) -> Path:
         """Write the whole table in cell order (``table.parquet`` or ``table.csv``)."""
