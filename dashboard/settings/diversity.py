@@ -46,7 +46,7 @@ def diversity_objective(s: Mapping[str, Any]) -> str:
     layer, c, w = _quote(str(s["layer"])), int(s["channel"]), float(s["div_weight"])
     target = (f"neuron({layer}, {c}, {int(s['unit_y'])}, {int(s['unit_x'])})"
               if s.get("unit_on") else f"channel({layer}, {c})")
-    return f"{target} - {w:g}*diversity({layer})"
+    return f"{target} - {w:.12g}*diversity({layer})"
 
 
 def check_diversity(s: Mapping[str, Any]) -> None:
