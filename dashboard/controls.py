@@ -20,6 +20,7 @@ from dashboard.resources import (
     weights_size_mb,
 )
 from dashboard.samples import UPLOAD, sample_name, sample_path
+from dashboard.settings.diversity import MAX_SAMPLES
 from dashboard.settings.playground import (
     TASK_CHOICES,
     WEIGHT_CHOICES,
@@ -168,8 +169,9 @@ def _download_button(ctl: Controls, name: str) -> None:
 CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
 
 
-def target_controls(ctl: Controls, model) -> TargetChoice:
-    """Task, layer, class / channel / unit, image to invert."""
+def target_controls(ctl: Controls, model, *, diversity: bool = False) -> TargetChoice:
+    """Task, layer, class / channel / unit, image to invert; ``diversity``: also the
+    diversity weight and samples of a channel (:func:`diversity_controls`)."""
     p = ctl.prefix
     task = ctl.radio("task", "Task", TASK_CHOICES, fmt=TASK_LABELS.get,
                      on_change=_task_changed, args=(p,))
@@ -205,6 +207,8 @@ def target_controls(ctl: Controls, model) -> TargetChoice:
                 sub2.number("unit_x", "unit x", 0, 4096, 1)
                 ctl.slots.update(sub.slots)
                 ctl.slots.update(sub2.slots)
+            if diversity:
+                diversity_controls(ctl)
         return TargetChoice(model, None, None)
     ctl.select("layer", "Layer to invert", layers,
                help="Feature inversion (eq. 3) reconstructs the image from this layer.")
@@ -248,6 +252,17 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
     for n in notices:
         ctl.c.caption(plain(f"note: {n}"))
     return ref, label
+
+
+def diversity_controls(ctl: Controls) -> None:
+    """The diversity weight and the number of samples of a channel's batch
+    (:mod:`dashboard.settings.diversity`)."""
+    ctl.number("div_weight", "Diversity weight (0 = off)", 0.0, None, 0.05, format="%g",
+               help="subtracts w x the batch's Gram-matrix similarity (Olah et al., "
+                    "Distill 2017): the samples, started from different seeds, are pushed "
+                    "to show different ways the channel responds")
+    ctl.number("samples", f"Samples (1..{MAX_SAMPLES}), shown side by side", 1, MAX_SAMPLES, 1,
+               disabled=not float(st.session_state.get(ctl.key("div_weight"), 0) or 0) > 0)
 
 
 def kernel_controls(ctl: Controls, slot: str, image_size: int) -> None:

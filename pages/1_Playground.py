@@ -24,6 +24,7 @@ from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
+from dashboard.settings.diversity import diversity_configs
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
     activation_label,
@@ -53,6 +54,7 @@ INIT_LABELS = {"noise": "noise (the paper's)",
 ADVANCED = ("grad_norm", "init_std", "tv_eps", "border", "p")
 NO_RECIPE = "-"
 IMAGE_SIZE = 256  # pre-image and reference are drawn at this size, side by side
+SAMPLE_SIZE = 160  # each of 3 or more diversity samples
 
 setup_page("Playground")
 
@@ -113,7 +115,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
                       "settings of the one demons update")
     sb.subheader("Model and target")
     model = model_controls(ctl)
-    target = target_controls(ctl, model)
+    target = target_controls(ctl, model, diversity=True)
     size = model.spec.input_size if model is not None else 64
 
     sb.subheader("Scheme: u ← Ke * (u − τ Kf * ∇D)")
@@ -222,7 +224,13 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
 
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     img = rec.images[0]
-    show_image(ph["image"], img, f"pre-image · step {rec.step} / {rec.total}", IMAGE_SIZE)
+    if len(rec.images) > 1:  # the samples of a diversity batch, side by side
+        box = ph["image"].container(horizontal=True, gap="small")
+        size = IMAGE_SIZE if len(rec.images) <= 2 else SAMPLE_SIZE
+        for i, sample in enumerate(rec.images):
+            show_image(box, sample, f"sample {i + 1} · step {rec.step} / {rec.total}", size)
+    else:
+        show_image(ph["image"], img, f"pre-image · step {rec.step} / {rec.total}", IMAGE_SIZE)
     rec.mark_shown()
     if rec.status in ("diverged", "error"):
         ph["progress"].empty()
@@ -266,10 +274,12 @@ def main() -> None:
     st.title("Playground")
     errors: list[str] = []
     cfg = None
+    cfgs: list = []
     try:
         cfg = settings_to_config(s, image_path=target.image_label)
         if model is not None:
             check_against_model(cfg, model)
+        cfgs = diversity_configs(cfg, s)
     except VizError as exc:
         ctl.error(exc.field or "run", str(exc))
         errors.append(ui_message(str(exc)))
@@ -302,7 +312,8 @@ def main() -> None:
 
     recs = panel.restore()
     if run and cfg is not None and model is not None:
-        job = Job(label, [cfg], model, reference=target.reference, labels=[label],
+        labels = [c.name for c in cfgs] if len(cfgs) > 1 else [label]
+        job = Job(label, cfgs, model, reference=target.reference, labels=labels,
                   judges=verdict_models(model, s["model"]))
         recs = panel.run([job], lambda i, r, full: _draw(ph, r, full, f"run{len(r.steps)}"),
                          settings=s, started=t_script)

@@ -31,6 +31,7 @@ from viz_core.objectives import (
     objective,
     parse_objective,
 )
+from viz_core.transforms import parse_octaves
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -201,6 +202,17 @@ def test_batched_seeds_run_as_alone_when_nothing_moves(tiny_model):
                     for s in (0, 1)], tiny_model)
     with pytest.raises(VizError, match="seed"):  # task batches (sweeps) keep one seed
         run_to_end([RunConfig(model="tiny", target=1, seed=s) for s in (0, 1)], tiny_model)
+
+
+def test_a_diversity_batch_may_differ_in_seeds_with_jitter_and_octaves(tiny_model):
+    """The Playground's diversity samples keep the page's jitter and octaves: the
+    diversity term couples the batch, so its members may start from different seeds."""
+    expr = "channel(conv1, 2) - 1*diversity(conv1)"
+    cfgs = [RunConfig(model="tiny", objective=expr, jitter=2, steps=4, seed=s,
+                      octaves=parse_octaves("1.0:2:4,1.2:2:2")) for s in (0, 1, 2)]
+    images = run_to_end(cfgs, tiny_model, keep_frames=False).final.images
+    assert images.shape[0] == 3 and np.isfinite(images).all()
+    assert min(np.abs(images[i] - images[j]).mean() for i in range(3) for j in range(i)) > 0
 
 
 @pytest.fixture

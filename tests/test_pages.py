@@ -614,3 +614,49 @@ def test_class_conditional_start_is_its_own_labelled_setting(dash):
     dash.no_exception(at)
     cfg = json.loads(at.session_state["pg_records"][0].configs[0])
     assert cfg["init"] == "class_conditional"
+
+
+def test_diversity_weight_runs_samples_of_one_channel_side_by_side(dash):
+    at = dash.open(PG, layer=MID, channel=3, div_weight=2.0, samples=3, steps=12, every=6,
+                   octaves_on=0, seed=4)
+    at.button(key="pg_run").click().run()
+    dash.no_exception(at)
+    assert not dash.errors(at), dash.errors(at)
+    rec = at.session_state["pg_records"][0]
+    assert rec.status == "done" and rec.labels == ["sample 1", "sample 2", "sample 3"]
+    assert rec.images.shape == (3, 1, 64, 64)
+    cfgs = [json.loads(c) for c in rec.configs]
+    assert [c["seed"] for c in cfgs] == [4, 5, 6]
+    assert {c["objective"] for c in cfgs} == {f"channel({MID}, 3) - 2*diversity({MID})"}
+    captions = [i.captions[0] for i in at.main.image]
+    assert [c.split(" · ")[0] for c in captions] == ["sample 1", "sample 2", "sample 3"]
+    for i in range(3):  # N different pre-images of the one channel
+        for j in range(i):
+            assert np.abs(rec.images[i] - rec.images[j]).mean() > 1e-3, (i, j)
+    # a downloaded cell's JSON restores the batch: weight, samples and its first seed
+    fresh = dash.open(PG)
+    fresh.file_uploader(key="pg_json_file").upload("run.json", rec.json(2).encode(),
+                                                   "application/json").run()
+    dash.no_exception(fresh)
+    assert fresh.number_input(key="pg_div_weight").value == pytest.approx(2.0)
+    assert fresh.number_input(key="pg_samples").value == 3
+    assert fresh.number_input(key="pg_seed").value == 4
+    assert fresh.selectbox(key="pg_layer").value == MID
+
+
+def test_diversity_settings_live_in_the_url_and_bad_values_are_messages(dash):
+    at = dash.open(PG, layer=MID, channel=1)
+    assert at.number_input(key="pg_div_weight").value == 0.0  # off by default
+    at.number_input(key="pg_div_weight").set_value(0.5).run()
+    at.number_input(key="pg_samples").set_value(4).run()
+    link = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert link["div_weight"] == "0.5" and link["samples"] == "4"
+    again = dash.open(PG, **link)
+    assert again.number_input(key="pg_div_weight").value == pytest.approx(0.5)
+    assert again.number_input(key="pg_samples").value == 4
+    one = dash.open(PG, layer=MID, div_weight=0.5, samples=1)
+    dash.no_exception(one)
+    assert any("2 or more samples" in e for e in dash.errors(one)), dash.errors(one)
+    assert one.button(key="pg_run").disabled
+    default = dash.open(PG)  # a class pre-image: no diversity controls, one pre-image
+    assert not [n for n in default.number_input if n.key == "pg_div_weight"]

@@ -63,14 +63,22 @@ _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "
                "objective")
 
 
+def _has_diversity(objective: str) -> bool:
+    """Whether a composable objective has a ``diversity`` term (it couples a batch)."""
+    return any(lf.name == "diversity" for _, lf in parse_objective(objective).parts)
+
+
 def check_batchable(configs: list[RunConfig]) -> None:
     """A batch shares model, task, layer, image, objective, octave scales/steps, jitter and
     seed; each member may differ in scheme, kernels, step sizes, TV, class/channel, p and
     init. With a composable objective, seeds may differ when nothing moves the canvas (no
     jitter, no octaves): the seed then only draws the initial noise, so each member runs as
-    it would alone (a batch of samples for ``diversity``)."""
+    it would alone. A ``diversity`` objective couples the members anyway (its samples differ
+    by their seeds' initial noise), so there the seeds may differ with jitter and octaves too:
+    the canvas moves as the first member's seed draws it."""
     c0 = configs[0]
-    still = bool(c0.objective) and not c0.jitter and not c0.octaves
+    still = bool(c0.objective) and ((not c0.jitter and not c0.octaves)
+                                    or _has_diversity(c0.objective))
     for c in configs[1:]:
         for k in _BATCH_KEYS:
             if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves) \

@@ -17,6 +17,7 @@ from typing import Any
 from dashboard.messages import field_key
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.scheme_names import SCHEMES, playground_structure
+from dashboard.settings.diversity import restore_diversity
 from dashboard.urlstate import Settings, decode
 from viz_core.class_prior import INITS
 from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, OPTIMIZERS, RunConfig
@@ -98,6 +99,8 @@ _STATIC_DEFAULTS: Settings = {
     "init": "noise",
     "border": "reflect",
     "device": "auto",
+    "div_weight": 0.0,  # diversity samples (dashboard.settings.diversity); 0 = off
+    "samples": 1,
 }
 
 PLAYGROUND_CHOICES: dict[str, Sequence[Any]] = {
@@ -313,6 +316,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
         s["class_score"] = cfg.class_score
         s["init"] = cfg.init
     s["device"] = cfg.device
+    notices += restore_diversity(cfg, s)
     return s, notices
 
 
