@@ -8,7 +8,6 @@ assets/models (a missing file fails), with few steps and the 64x64 input. The he
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
