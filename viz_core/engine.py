@@ -58,7 +58,7 @@ class Frame:
         return self.images[0]
 
 
-_BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
+BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
                "border", "steps", "optimizer", "adam_betas", "adam_eps", "octave_mode",
                "objective")
 
@@ -66,6 +66,15 @@ _BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "
 def _has_diversity(objective: str) -> bool:
     """Whether a composable objective has a ``diversity`` term (it couples a batch)."""
     return any(lf.name == "diversity" for _, lf in parse_objective(objective).parts)
+
+
+def seeds_may_differ(config: RunConfig) -> bool:
+    """Whether the members of a batch led by ``config`` may differ in seed (the rule of
+    :func:`check_batchable`, also used by the sweeps' grouping): only with a composable
+    objective, only when the seed does not also draw a random network, and only when
+    nothing moves the canvas or the objective couples the members (``diversity``)."""
+    return bool(config.objective) and config.weights != "random" and (
+        (not config.jitter and not config.octaves) or _has_diversity(config.objective))
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
@@ -77,10 +86,9 @@ def check_batchable(configs: list[RunConfig]) -> None:
     by their seeds' initial noise), so there the seeds may differ with jitter and octaves too:
     the canvas moves as the first member's seed draws it."""
     c0 = configs[0]
-    still = bool(c0.objective) and ((not c0.jitter and not c0.octaves)
-                                    or _has_diversity(c0.objective))
+    still = seeds_may_differ(c0)
     for c in configs[1:]:
-        for k in _BATCH_KEYS:
+        for k in BATCH_KEYS:
             if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves) \
                     and not (k == "seed" and still):
                 raise VizError(f"configurations in one batch must share {k!r} "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from viz_core.engine import _BATCH_KEYS, check_batchable
+from viz_core.engine import BATCH_KEYS, check_batchable, seeds_may_differ
 from viz_core.errors import VizError
 from viz_core.sweeps.spec import Cell
 
@@ -42,9 +42,9 @@ def batch_key(cell: Cell) -> tuple:
     """What a batch's members share (the fields :func:`check_batchable` compares and the
     octave scales and steps), as a hashable key: cells with equal keys fit one batch."""
     cfg = cell.config
-    still = not cfg.jitter and not cfg.octaves  # the engine lets seeds differ then
+    still = seeds_may_differ(cfg)  # the engine lets seeds differ then
     skip = {"steps", "seed"} if still else {"steps"}
-    return (still, tuple(repr(getattr(cfg, k)) for k in _BATCH_KEYS if k not in skip),
+    return (still, tuple(repr(getattr(cfg, k)) for k in BATCH_KEYS if k not in skip),
             tuple((o.scale, o.steps) for o in cfg.schedule))
 
 
