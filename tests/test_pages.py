@@ -465,7 +465,7 @@ def test_compare_runs_standard_and_robust_side_by_side(dash):
     from dashboard import results
 
     other = results.counterpart_for(MODEL)
-    assert other == "fmnist_vgg"  # the committed standard / robust pair
+    assert other == zoo.twin_of(MODEL, "standard") == "fmnist_resnet"  # the committed pair
     at = dash.open(CMP, task="am", layer="logits", steps=2, every=1, cells="tv,plain")
     at.toggle(key="cmp_robust").set_value(True).run()
     at.button(key="cmp_run").click().run()

@@ -10,6 +10,8 @@ import streamlit as st
 from dashboard import run_panel
 from dashboard.navigation import page_path
 from dashboard.runs import RunRecord
+from dashboard.settings.playground import playground_defaults
+from viz_core import zoo
 
 PG, CMP, PP = page_path("playground"), page_path("compare"), page_path("presets")
 
@@ -63,7 +65,9 @@ def test_compare_reports_each_model_of_the_pair(dash, hooks):
     assert hooks == [("cmp_", "done", 2), ("cmp_", "done", 2)]
     assert at.button(key="cmp_export").label == "Export 2"
     labels = [c.value for c in at.caption if c.value.startswith("Downloads of the run shown")]
-    assert len(labels) == 2 and "fmnist_vgg_robust" in labels[0] and "fmnist_vgg " in labels[1]
+    model = playground_defaults()["model"]
+    standard = zoo.twin_of(model, "standard")
+    assert len(labels) == 2 and f"{model} " in labels[0] and f"{standard} " in labels[1]
 
 
 def test_a_batch_whose_model_cannot_load_ends_with_its_error_and_the_next_runs(dash, hooks,

@@ -20,6 +20,7 @@ from dashboard.settings.playground import (
     settings_to_config,
 )
 from dashboard.urlstate import decode
+from viz_core import models
 from viz_core.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,8 @@ def test_ready_made_sweeps(key, axes, task):
     sweep = sv.sweep_of(s)
     assert [a.name for a in sweep.axes] == axes and s["task"] == task
     if key == "inversion_depth":  # every layer of the catalogue
-        assert sweep.axes[0].values[0] == "block1.relu1" and "logits" in sweep.axes[0].values
+        layers = models.load_model(s["model"]).layers  # the default model's catalogue
+        assert sweep.axes[0].values == tuple(layers) and "logits" in sweep.axes[0].values
         assert all(c.config.image and Path(c.config.image).is_file() for c in sweep.cells())
     if key == "seed_variance":
         assert sweep.axes[0].values == tuple(range(8))
