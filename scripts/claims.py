@@ -18,6 +18,8 @@ from claims_lib import (
     md_rows,
     text_num,
 )
+from claims_more_a import CLAIMS as MORE_A
+from claims_more_b import CLAIMS as MORE_B
 from claims_results import CLAIMS as RESULT_CLAIMS
 from claims_sources import (
     ABR,
@@ -213,4 +215,4 @@ CLAIMS: list[Claim] = [
           [text_num("results/bench_overhead_own_cpu.md", r"load average at the end {}")]
           + [md_cell("results/bench_overhead_own_cpu.md", "ratio", source=src)
              for src in ("from_module", ".pt2", "timm:resnet18")]),
-] + RESULT_CLAIMS
+] + RESULT_CLAIMS + MORE_A + MORE_B
