@@ -11,7 +11,6 @@ from claims_lib import (
     at_least,
     at_most,
     const,
-    csv_agg,
     derived,
     md_agg,
     md_cell,
@@ -22,13 +21,11 @@ from claims_more_a import CLAIMS as MORE_A
 from claims_more_b import CLAIMS as MORE_B
 from claims_results import CLAIMS as RESULT_CLAIMS
 from claims_sources import (
-    ABR,
     CARD,
     OPT,
     OV,
     PES,
     PJ,
-    REC,
     RR,
     SC,
     VR,
@@ -39,25 +36,9 @@ from claims_sources import (
 )
 
 CLAIMS: list[Claim] = [
-    # ------------------------------------------------------------------ command line
-    Claim("exit code {}; a run that diverges keeps its last finite pre-image and exits {}",
-          [derived("viz_core.cli.EXIT_USAGE", lambda: __import__("viz_core.cli").cli.EXIT_USAGE),
-           const(3, "viz_core/cli/visualize.py returns 3 for a diverged run")]),
     # ------------------------------------------------------------------ dashboard
-    Claim("recognises in {} of 10 classes with every demons scheme",
-          [csv_agg(REC.format("robust"), "recognised_mean", min, direction=ABR,
-                   scheme="fluid_sobolev")]),
     Claim("Run streams the pre-image (at most 5 redraws a second)", []),
     Claim("(variance 2 k gamma)", []),
-    Claim("Speed: the Playground's default run (200 steps) costs {}x the engine alone",
-          [text_num("results/bench_dashboard_cpu.md", r"\| 200 \| 10 \| [\d.]+ \| [\d.]+ \| "
-                    r"[\d.]+ \| {} \|")]),
-    Claim("with background training, load ~{}",
-          [text_num("results/bench_dashboard_cpu.md", r"load average at the end {}")]),
-    Claim("wall clock {}x; target <= {}x",
-          [text_num("results/bench_dashboard_cpu_wall.md", r"\| 200 \| 10 \| [\d.]+ \| [\d.]+ "
-                    r"\| [\d.]+ \| {} \|"),
-           text_num("results/bench_dashboard_cpu.md", r"Target: ratio <= {}")]),
     Claim("The page redraws at most 5 times a second", []),
     # ------------------------------------------------------------------ models
     *[Claim(f"| `{n}`{extra} | {{}}k | {{}} % ",

@@ -4,7 +4,7 @@ defines are read from the code that defines them (``text_num`` over the source f
 
 from __future__ import annotations
 
-from claims_lib import Claim, const, csv_agg, derived, md_rows, text_num
+from claims_lib import Claim, csv_agg, derived, md_rows, text_num
 from claims_sources import CARD, REC, RR, card
 
 JUDGE = "fmnist_lenet_judge"
@@ -33,7 +33,8 @@ CLAIMS: list[Claim] = [
     Claim("exit code {}; a run that diverges keeps the pre-image of its\nlast frame before "
           "the failure and exits {}",
           [derived("viz_core.cli.EXIT_USAGE", _exit_usage),
-           const(3, "viz_core/cli/visualize.py returns 3 for a diverged run")]),
+           text_num("viz_core/cli/visualize.py",
+                    r'print\(f"warning: \{msg\}", file=sys.stderr\)\s+return {}')]),
     # ------------------------------------------------------------------ dashboard
     Claim("judge recognises best ({} of {} classes with every scheme, {} seeds; see "
           "Recognisability",
