@@ -147,7 +147,7 @@ CLAIMS: list[Claim] = [
     Claim("| {}-{} / {}-{} | <= 1.05 |",
           [md_agg("results/bench_overhead_cpu.md", "ratio", f, model=m)
            for m in ("vgg19", "resnet50") for f in (min, max)]),
-    Claim("| plain {}, kernels and TV {}-{} ({}-{} ms on a {} ms step) |",
+    Claim("| plain {}, kernels and TV {}-{} ({}-{} ms on a {} ms step);",
           [md_cell("results/bench_overhead_cpu.md", "ratio", model="fmnist_vgg", scheme="plain"),
            *[derived(f"{OV}: {f.__name__} ratio, fmnist_vgg schemes", lambda f=f: f(
                float(r["ratio"]) for r in md_rows(OV)
