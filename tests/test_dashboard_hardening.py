@@ -136,7 +136,7 @@ def _playground(**params) -> AppTest:
 ])
 def test_hostile_uploads_are_a_message_next_to_the_uploader(name, data, says):
     at = _playground()
-    at.file_uploader[0].upload(name, data, "application/octet-stream").run()
+    at.file_uploader(key="pg_json_file").upload(name, data, "application/octet-stream").run()
     assert not at.exception, [e.value for e in at.exception]
     texts = [re.sub(r"\\(.)", r"\1", e.value) for e in at.sidebar.error]
     assert any(says in t for t in texts), texts
