@@ -202,7 +202,8 @@ def test_a_listener_that_is_not_ray_ends_with_a_message(tmp_path):
 def test_a_dead_raylet_is_one_line_with_the_resume_command_and_leaves_no_process(tmp_path):
     psutil = pytest.importorskip("psutil")
     out = tmp_path / "D"
-    args = [*SWEEP[:-4], "--steps", "30", "--axis", "seed=0,1,2,3,4,5,6,7", "--batch-size",
+    args = [*SWEEP[:-4], "--steps", "200", "--axis", "seed=" + ",".join(map(str, range(24))),
+            "--batch-size",
             "1", "--executor", "ray", "--workers", "2", "--threads", "1", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "viz_core", *args], env=env, cwd=ROOT,
