@@ -6,7 +6,8 @@ and opening a store imports neither torch nor the engine (``history list`` stays
 :func:`record_run` is loaded on first use.
 """
 
-from viz_core.store.db import ENV, RunStore, default_path
+from viz_core.store.db import RunStore
+from viz_core.store.location import ENV, default_path
 from viz_core.store.records import STATUSES, CurveRecorder, RunRecord, new_id
 
 __all__ = ["ENV", "STATUSES", "CurveRecorder", "RunRecord", "RunStore", "default_path",

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import sqlite3
@@ -28,44 +27,23 @@ from pathlib import Path
 
 from viz_core.errors import VizError
 from viz_core.store import schema
+from viz_core.store.location import default_path, move_aside
 from viz_core.store.records import RunRecord, provenance
+from viz_core.store.rows import (
+    clean_tags,
+    dumps,
+    order_by,
+    record_of,
+)
 
-ENV = "DEMONS_VIZ_STORE"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 60.0
-_SEP = "\x1f"
 _LIGHT = ("id, started, ended, status, model, model_label, weights_hash, task, scheme, "
           "metrics, floors, note, group_id, version, git_commit, command, message, mlflow, "
           "deleted")
 _TAGS = "(SELECT group_concat(tag, char(31)) FROM tags WHERE run_id = runs.id) AS tags"
-SORT_COLUMNS = ("started", "ended", "model", "task", "scheme", "status")
-_METRIC_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
 
 
-def default_path() -> Path:
-    """``$DEMONS_VIZ_STORE``, else ``$XDG_DATA_HOME/demons-viz/runs.sqlite``."""
-    if os.environ.get(ENV):
-        return Path(os.environ[ENV]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "demons-viz" / "runs.sqlite"
-
-
-def _aside(path: Path, why: str) -> Path:
-    """Move ``path`` (and its -wal / -shm) to a fresh ``<name>.<why>-<time>`` name."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for i in range(1000):
-        dest = path.with_name(f"{path.name}.{why}-{stamp}" + (f"-{i}" if i else ""))
-        if not dest.exists():
-            break
-    try:
-        os.rename(path, dest)  # on POSIX never replaces: dest was checked just above
-    except FileNotFoundError:  # another process moved it first
-        return dest
-    for ext in ("-wal", "-shm"):
-        side = Path(str(path) + ext)
-        if side.exists():
-            os.rename(side, Path(str(dest) + ext))
-    return dest
 
 
 class RunStore:
@@ -135,7 +113,7 @@ class RunStore:
                 finally:
                     if con is not None:
                         con.close()
-            dest = _aside(self.path, why[0])
+            dest = move_aside(self.path, why[0])
             self.notice = (f"run store {str(self.path)!r} was {why[1]}; moved it aside to "
                            f"{str(dest)!r} and started a new store")
         raise VizError(f"run store {str(self.path)!r} could not be opened", field="store")
@@ -243,8 +221,8 @@ class RunStore:
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.id, record.started, record.ended, record.status, record.model,
                  record.model_label, record.weights_hash, record.task, record.scheme,
-                 _dumps(record.config), _dumps(record.metrics), _dumps(record.floors),
-                 _dumps(record.curves), _dumps(record.verdicts), record.note,
+                 dumps(record.config), dumps(record.metrics), dumps(record.floors),
+                 dumps(record.curves), dumps(record.verdicts), record.note,
                  record.group_id, record.version, record.git_commit, record.command,
                  record.message, record.thumb, record.mlflow))
             last = (record.curves.get("step") or [0])[-1]
@@ -253,7 +231,7 @@ class RunStore:
                      enumerate(record.frames)]
             con.executemany("INSERT INTO images VALUES (?,?,?,?)", rows)
             con.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)",
-                            [(record.id, t) for t in _clean_tags(record.tags)])
+                            [(record.id, t) for t in clean_tags(record.tags)])
             con.executemany("INSERT OR IGNORE INTO metric_keys VALUES (?)",
                             [(k,) for k in record.metrics])
         if self.tracking_uri:
@@ -282,7 +260,7 @@ class RunStore:
         with self._write() as con:
             con.execute("DELETE FROM tags WHERE run_id=?", (rid,))
             con.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)",
-                            [(rid, t) for t in _clean_tags(tags)])
+                            [(rid, t) for t in clean_tags(tags)])
 
     def delete(self, run_ids: Iterable[str]) -> list[str]:
         """Hide runs from listings (undo with :meth:`restore`)."""
@@ -329,7 +307,7 @@ class RunStore:
         rid = self.resolve(run_id, deleted=True)
         row = self.con.execute(f"SELECT {_LIGHT}, {_TAGS}, config, curves, verdicts, thumb "
                                "FROM runs WHERE id=?", (rid,)).fetchone()
-        rec = _record(row)
+        rec = record_of(row)
         rec.config, rec.curves, rec.verdicts = (json.loads(row[20]), json.loads(row[21]),
                                                 json.loads(row[22]))
         rec.thumb = row[23]
@@ -351,12 +329,12 @@ class RunStore:
         :data:`SORT_COLUMNS` or any metric key)."""
         where, args = self._where(model, tag, task, scheme, status, group, since, until,
                                   deleted)
-        order, oargs = _order(sort, descending)
+        order, oargs = order_by(sort, descending)
         cols = f"{_LIGHT}, {_TAGS}" + (", thumb" if thumbs else "")
         lim = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self.con.execute(f"SELECT {cols} FROM runs{where} ORDER BY {order}{lim}",
                                 args + oargs).fetchall()
-        out = [_record(r) for r in rows]
+        out = [record_of(r) for r in rows]
         if thumbs:
             for rec, r in zip(out, rows):
                 rec.thumb = r[20]
@@ -401,58 +379,3 @@ class RunStore:
     def metric_keys(self) -> list[str]:
         """Every metric key a stored run has had (what the History page sorts by)."""
         return [r[0] for r in self.con.execute("SELECT key FROM metric_keys ORDER BY 1")]
-
-
-def _order(sort: str, descending: bool) -> tuple[str, list]:
-    d = "DESC" if descending else "ASC"
-    if sort in SORT_COLUMNS:
-        return f"{sort} {d}, id", []
-    if not _METRIC_KEY.match(sort):
-        raise VizError(f"cannot sort by {sort!r}: give a column ({', '.join(SORT_COLUMNS)}) "
-                       "or a metric key", field="sort")
-    path = f'$."{sort}"'
-    return (f"json_extract(metrics, ?) IS NULL, json_extract(metrics, ?) {d}, started DESC",
-            [path, path])
-
-
-def _record(r: tuple) -> RunRecord:
-    rec = RunRecord(config={}, id=r[0], started=r[1], ended=r[2], status=r[3], model=r[4],
-                    model_label=r[5], weights_hash=r[6], task=r[7], scheme=r[8],
-                    metrics=json.loads(r[9]), floors=json.loads(r[10]), note=r[11],
-                    group_id=r[12], version=r[13], git_commit=r[14], command=r[15],
-                    message=r[16], mlflow=r[17], deleted=r[18])
-    rec.tags = sorted(r[19].split(_SEP)) if r[19] else []
-    return rec
-
-
-def _clean_tags(tags: Iterable[str]) -> list[str]:
-    return sorted({t.strip() for t in tags if t and t.strip()})
-
-
-def _dumps(obj) -> str:
-    return json.dumps(_finite(obj), default=_default, allow_nan=False)
-
-
-def _finite(obj):
-    """NaN / inf -> None, recursively (JSON has neither)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (tuple, set)):
-        return list(o)
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
-    raise TypeError(f"cannot store {type(o).__name__} as JSON")

@@ -1,0 +1,72 @@
+"""Rows of the run store as records, and the store's JSON: the sort clause, a row as a
+:class:`~viz_core.store.records.RunRecord`, tag cleaning, and JSON without NaN."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+
+from viz_core.errors import VizError
+from viz_core.store.records import RunRecord
+
+#: The separator of the tags in one column (ASCII unit separator).
+SEP = "\x1f"
+#: Columns the runs can be sorted by, besides any metric key.
+SORT_COLUMNS = ("started", "ended", "model", "task", "scheme", "status")
+METRIC_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
+
+def order_by(sort: str, descending: bool) -> tuple[str, list]:
+    d = "DESC" if descending else "ASC"
+    if sort in SORT_COLUMNS:
+        return f"{sort} {d}, id", []
+    if not METRIC_KEY.match(sort):
+        raise VizError(f"cannot sort by {sort!r}: give a column ({', '.join(SORT_COLUMNS)}) "
+                       "or a metric key", field="sort")
+    path = f'$."{sort}"'
+    return (f"json_extract(metrics, ?) IS NULL, json_extract(metrics, ?) {d}, started DESC",
+            [path, path])
+
+
+def record_of(r: tuple) -> RunRecord:
+    rec = RunRecord(config={}, id=r[0], started=r[1], ended=r[2], status=r[3], model=r[4],
+                    model_label=r[5], weights_hash=r[6], task=r[7], scheme=r[8],
+                    metrics=json.loads(r[9]), floors=json.loads(r[10]), note=r[11],
+                    group_id=r[12], version=r[13], git_commit=r[14], command=r[15],
+                    message=r[16], mlflow=r[17], deleted=r[18])
+    rec.tags = sorted(r[19].split(SEP)) if r[19] else []
+    return rec
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    return sorted({t.strip() for t in tags if t and t.strip()})
+
+
+def dumps(obj) -> str:
+    return json.dumps(_finite(obj), default=_default, allow_nan=False)
+
+
+def _finite(obj):
+    """NaN / inf -> None, recursively (JSON has neither)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    raise TypeError(f"cannot store {type(o).__name__} as JSON")
