@@ -28,6 +28,22 @@ from common import (
 DEFAULT_MODELS = ["vgg19", "resnet50", "fmnist_vgg"]
 
 
+def interleaved_chunk(bare, gen, k: int, device, times: dict[str, list[float]],
+                      key: str) -> None:
+    """k bare steps, then one frame of the engine (k steps): each timed per step into
+    ``times["bare"]`` and ``times[key]``, so slow drifts of the machine hit both alike."""
+    sync(device)
+    t0 = now()
+    for _ in range(k):
+        bare()
+    sync(device)
+    times["bare"].append((now() - t0) / k)
+    t0 = now()
+    next(gen)
+    sync(device)
+    times[key].append((now() - t0) / k)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = base_parser(__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
@@ -61,16 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         times: dict[str, list[float]] = {"bare": [], **{c.name: [] for c in cfgs}}
         for _ in range(rounds):
             for key, g in gens.items():
-                sync(device)
-                t0 = now()
-                for _ in range(k):
-                    bare()
-                sync(device)
-                times["bare"].append((now() - t0) / k)
-                t0 = now()
-                next(g)
-                sync(device)
-                times[key].append((now() - t0) / k)
+                interleaved_chunk(bare, g, k, device, times, key)
         for g in gens.values():
             g.close()
         tb = statistics.median(times["bare"])
@@ -150,16 +157,7 @@ def own_networks(args, device) -> int:
 
         times: dict[str, list[float]] = {"bare": [], "engine": []}
         for _ in range(chunks):
-            sync(device)
-            t0 = now()
-            for _ in range(k):
-                bare()
-            sync(device)
-            times["bare"].append((now() - t0) / k)
-            t0 = now()
-            next(gen)
-            sync(device)
-            times["engine"].append((now() - t0) / k)
+            interleaved_chunk(bare, gen, k, device, times, "engine")
         gen.close()
         tb, te = statistics.median(times["bare"]), statistics.median(times["engine"])
         rows.append([label, f"{ch}x{size}", kern.kind, tb * 1e3, te * 1e3, te / tb])

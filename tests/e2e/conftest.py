@@ -37,6 +37,19 @@ def browser_ready() -> None:
         pytest.skip("the playwright Python package is not installed (pip install playwright)")
 
 
+@pytest.fixture
+def browser(browser_ready):
+    """A headless Debian chromium (Playwright), closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @contextlib.contextmanager
 def streamlit_server(log: Path, env: dict | None = None):
     """``python -m streamlit run app.py`` on 127.0.0.1 and a free port (``env`` added to the

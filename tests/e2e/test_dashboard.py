@@ -11,25 +11,11 @@ import re
 import numpy as np
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
-
 pytestmark = pytest.mark.e2e
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 VIEWPORTS = [(1280, 720), (1920, 1080)]
-
-
-@pytest.fixture
-def browser(browser_ready):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _open(browser, url: str, size: tuple[int, int] = VIEWPORTS[0], run: str = "Run"):

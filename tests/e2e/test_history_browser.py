@@ -12,26 +12,12 @@ from dashboard.settings.playground import playground_defaults
 from viz_core import models
 from viz_core.store import RunStore
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
-
 pytestmark = pytest.mark.e2e
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 WEIGHTS = ("" if models.weights_status(playground_defaults()["model"]) == "offline"
            else "&weights=random")
-
-
-@pytest.fixture
-def browser(browser_ready):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _page(browser, url: str):
