@@ -120,6 +120,18 @@ def _equal_variance(g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
         "cycles / pixel", "|H|", log_y=True, colors=colors), key="kx_eqvar_freq")
 
 
+def _fluid_elastic(base: dict, curves, fluid: str, elastic: str) -> tuple[dict, dict, dict]:
+    """Series, colours and dashes of a fluid (dotted) and an elastic curve per kernel:
+    ``curves(kernel)`` gives (x, fluid y, elastic y)."""
+    series, colors, dash = {}, {}, {}
+    for name, (k, col) in base.items():
+        x, fl, el = curves(k)
+        series[f"{name} {fluid}"], series[f"{name} {elastic}"] = (x, fl), (x, el)
+        colors[f"{name} {fluid}"] = colors[f"{name} {elastic}"] = col
+        dash[f"{name} {fluid}"] = FLUID_DASH
+    return series, colors, dash
+
+
 def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
     st.subheader("Elastic steps compound, fluid steps do not (eqs. 9-12)")
     st.markdown(
@@ -145,23 +157,15 @@ def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
                                            x_range=(-half, half)), key="kx_powers")
         st.caption("blue: Gaussian, red: Sobolev; lighter = fewer steps m")
     with e2:
-        growth, gcol, gdash = {}, {}, {}
-        for name, (k, col) in base.items():
-            m, fl, el = teaching.std_growth(k, n)
-            growth[f"{name} fluid"], growth[f"{name} elastic"] = (m, fl), (m, el)
-            gcol[f"{name} fluid"] = gcol[f"{name} elastic"] = col
-            gdash[f"{name} fluid"] = FLUID_DASH
+        growth, gcol, gdash = _fluid_elastic(base, lambda k: teaching.std_growth(k, n),
+                                             "fluid", "elastic")
         st.plotly_chart(plots.lines_figure(growth, "width of the filter on an m-step-old "
                                            "update", "m (steps ago)", "std (px)",
                                            colors=gcol, dash=gdash), key="kx_growth")
         st.caption("dotted: fluid, solid: elastic")
     with e3:
-        acc, acol, adash = {}, {}, {}
-        for name, (k, col) in base.items():
-            f, fl, el = teaching.accumulated_responses(k, n)
-            acc[f"{name} fluid (eq. 10)"], acc[f"{name} elastic (eq. 12)"] = (f, fl), (f, el)
-            acol[f"{name} fluid (eq. 10)"] = acol[f"{name} elastic (eq. 12)"] = col
-            adash[f"{name} fluid (eq. 10)"] = FLUID_DASH
+        acc, acol, adash = _fluid_elastic(base, lambda k: teaching.accumulated_responses(k, n),
+                                          "fluid (eq. 10)", "elastic (eq. 12)")
         st.plotly_chart(plots.lines_figure(acc, f"effective filter of {n} steps on a "
                                            "constant gradient", "cycles / pixel",
                                            "gain (1 at f = 0)", log_y=True, colors=acol,
