@@ -17,17 +17,9 @@ from common import base_parser, md_table, now, report, setup
 
 def quadratic(cells, batch_size: int) -> int:
     """The grouping before issue 21 (the reference), returning its number of batches."""
-    from viz_core.sweeps.grouping import _fits
+    from viz_core.sweeps.grouping import scan_groups
 
-    groups: list[list] = []
-    for cell in cells:
-        for g in groups:
-            if len(g) < batch_size and _fits(g, cell):
-                g.append(cell)
-                break
-        else:
-            groups.append([cell])
-    return len(groups)
+    return len(scan_groups(cells, batch_size))
 
 
 def main(argv: list[str] | None = None) -> int:

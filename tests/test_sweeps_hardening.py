@@ -17,7 +17,7 @@ from viz_core.cli import main
 from viz_core.config import RunConfig
 from viz_core.kernels import KernelSpec
 from viz_core.sweeps import Axis, Sweep, SweepStore
-from viz_core.sweeps.grouping import _fits, group_cells
+from viz_core.sweeps.grouping import group_cells, scan_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ["--model", "fmnist_vgg", "--task", "am", "--target", "3", "--steps", "2",
@@ -198,15 +198,7 @@ def test_a_garbage_sweep_json_is_a_message(tmp_path, capsys):
 
 def _quadratic_grouping(cells, batch_size):
     """The grouping before issue 21 (each cell scans every batch): the oracle."""
-    groups = []
-    for cell in cells:
-        for g in groups:
-            if len(g) < batch_size and _fits(g, cell):
-                g.append(cell)
-                break
-        else:
-            groups.append([cell])
-    return [[c.id for c in g] for g in groups]
+    return [[c.id for c in g] for g in scan_groups(cells, batch_size)]
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -48,6 +48,21 @@ def batch_key(cell: Cell) -> tuple:
             tuple((o.scale, o.steps) for o in cfg.schedule))
 
 
+def scan_groups(cells: list[Cell], batch_size: int = 8) -> list[list[Cell]]:
+    """The reference grouping: each cell scans every open batch and joins the first it fits
+    (quadratic in the number of cells; :func:`group_cells` gives the same batches in linear
+    time, and the tests and ``bench/sweep_grouping.py`` hold it to this)."""
+    groups: list[list[Cell]] = []
+    for cell in cells:
+        for g in groups:
+            if len(g) < batch_size and _fits(g, cell):
+                g.append(cell)
+                break
+        else:
+            groups.append([cell])
+    return groups
+
+
 def group_cells(cells: list[Cell], batch_size: int = 8) -> list[CellBatch]:
     """Batches of at most ``batch_size`` batchable cells, in the order of the first cell
     of each batch (each cell joins the first open batch it fits).
