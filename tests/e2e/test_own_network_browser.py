@@ -59,7 +59,8 @@ def test_upload_a_program_and_visualise_an_inner_channel(team_server, program):
             page.keyboard.press("Escape")
             page.wait_for_selector(IDLE)
             # upload the program: it becomes the selected model
-            page.get_by_test_id("stSidebar").locator("input[type='file']").first \
+            page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader") \
+                .filter(has_text="torch.export program").locator("input[type='file']") \
                 .set_input_files(str(program))
             sidebar = page.get_by_test_id("stSidebar")
             page.wait_for_selector(IDLE)
