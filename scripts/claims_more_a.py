@@ -62,13 +62,13 @@ CLAIMS: list[Claim] = [
           [text_num("tests/test_store.py", r"args=\(k,\)\) for k in range\({}\)"),
            text_num("tests/test_store.py", r"env=ENV\) for k in range\({}\)")]),
     Claim("**Speed** with {} stored runs (`python bench/history.py --runs 10000 --repeats "
-          "3`,\n2-core CPU at load ~{} from other jobs",
+          "3`,\n2-core CPU at load ~{},",
           [text_num(HIST, r"--runs {} "), text_num(HIST, r"load average at the end {}")]),
     Claim("`demons-viz history list` {} s as a whole process (target {} s; it imports "
           "neither torch nor numpy); the History page draws its first table {} s after a "
-          "sidebar click in Chromium (target {} s, not met on this loaded machine: the page "
+          "sidebar click in Chromium (target {} s, met with little margin: the page "
           "script's query, rows and table take {} s, the rest is Streamlit's websocket and "
-          "front end), {} s from a fresh tab",
+          "front end; under load from other jobs it took longer), {} s from a fresh tab",
           [_history("`demons-viz history list` (process"),
            _history("`demons-viz history list` (process", "target s"),
            _history("History page, first table"),
