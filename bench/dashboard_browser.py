@@ -23,18 +23,29 @@ Example: python bench/dashboard_browser.py --repeats 5
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from common import ROOT, base_parser, md_table, report, setup
+
+
+def _load_serve():
+    """dashboard/serve.py, loaded by path: in bench/, ``import dashboard`` finds
+    bench/dashboard.py (the AppTest benchmark) before the package."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dashboard_serve",
+                                                  ROOT / "dashboard" / "serve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+serve = _load_serve()
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -83,46 +94,19 @@ CLICK = ("el => { window.__t.click = performance.now(); window.__t.clickWall = D
          "el.click(); }")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    """``python -m streamlit run app.py`` on a free localhost port."""
+    """``python -m streamlit run app.py`` on a free localhost port (dashboard.serve)."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.time() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.close()
-                raise SystemExit("streamlit did not start: "
-                                 + Path(self.log.name).read_text()[-2000:])
-            time.sleep(0.3)
+        self.log.close()
+        try:
+            self.proc, self.url = serve.start(Path(self.log.name), timeout=120)
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        serve.stop(self.proc)
 
 
 class Scenario:
