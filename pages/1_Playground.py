@@ -25,9 +25,9 @@ from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.diversity import diversity_configs
+from dashboard.settings.labels import activation_label
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
-    activation_label,
     config_to_settings,
     kernel_spec,
     playground_defaults,

@@ -29,8 +29,8 @@ from dashboard.settings.compare import (
     compare_defaults,
     compare_settings,
 )
+from dashboard.settings.labels import config_activation_label
 from dashboard.settings.playground import (
-    config_activation_label,
     config_to_settings,
     playground_defaults,
 )

@@ -14,8 +14,8 @@ from dashboard.resources import available, get_model, model_status
 from dashboard.run_panel import Job, RunButton, RunPanel
 from dashboard.runs import RunRecord
 from dashboard.settings.compare import compare_defaults, compare_settings
+from dashboard.settings.labels import config_activation_label
 from dashboard.settings.playground import (
-    config_activation_label,
     config_to_settings,
     playground_defaults,
 )

@@ -8,10 +8,10 @@ import pytest
 
 from dashboard.scheme_names import CELLS, SCHEMES, parse_cells
 from dashboard.settings.compare import COMPARE_CHOICES, compare_configs, compare_defaults
+from dashboard.settings.labels import activation_label
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
     TASK_CHOICES,
-    activation_label,
     config_to_settings,
     kernel_spec,
     playground_defaults,

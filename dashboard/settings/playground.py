@@ -385,22 +385,3 @@ def settings_from_json(text: str | bytes) -> tuple[Settings, list[str]]:
         raise VizError("cannot restore settings: the JSON is nested too deeply",
                        field="json") from None
     return config_to_settings(cfg)
-
-
-def activation_label(s: Mapping[str, Any]) -> str:
-    """What the run's "target activation" numbers are, in the page's words."""
-    if s.get("task") == "inversion":
-        return "relative feature error"
-    if str(s.get("layer", "logits")) not in ("logits", ""):
-        return f"target activation ({'unit' if s.get('unit_on') else 'channel mean'})"
-    if s.get("class_score") == "log_prob":
-        return "target log-probability"
-    return "target activation (logit)"
-
-
-def config_activation_label(cfg: RunConfig) -> str:
-    """:func:`activation_label` of a run configuration (the pages that run batches)."""
-    return activation_label({"task": cfg.task, "unit_on": cfg.unit is not None,
-                             "layer": "logits" if cfg.channel is None else cfg.layer,
-                             "class_score": cfg.class_score})
-

@@ -1,0 +1,29 @@
+"""What a run's "target activation" numbers are called on the pages (the data term of
+eqs. 3-4: a logit, a log-probability, a channel or unit activation, or the relative
+feature error of an inversion). No Streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from viz_core.config import RunConfig
+
+
+def activation_label(s: Mapping[str, Any]) -> str:
+    """What the run's "target activation" numbers are, in the page's words."""
+    if s.get("task") == "inversion":
+        return "relative feature error"
+    if str(s.get("layer", "logits")) not in ("logits", ""):
+        return f"target activation ({'unit' if s.get('unit_on') else 'channel mean'})"
+    if s.get("class_score") == "log_prob":
+        return "target log-probability"
+    return "target activation (logit)"
+
+
+def config_activation_label(cfg: RunConfig) -> str:
+    """:func:`activation_label` of a run configuration (the pages that run batches)."""
+    return activation_label({"task": cfg.task, "unit_on": cfg.unit is not None,
+                             "layer": "logits" if cfg.channel is None else cfg.layer,
+                             "class_score": cfg.class_score})
+
