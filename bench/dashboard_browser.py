@@ -184,15 +184,35 @@ def finish(page, done_text: bool) -> dict:
             "click_wall": t["clickWall"] / 1e3, "idle_wall": t["wall"] / 1e3}
 
 
-def timed(fn: Callable[[], None]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+def timed(fn: Callable[[], None], threads: int = 0) -> float:
+    """Wall seconds of ``fn()``, with ``threads`` torch threads (0: as they are)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(before)
+
+
+def page_threads() -> int:
+    """The torch threads of the dashboard's engine worker (after :func:`scenarios`, which
+    puts the package before bench/dashboard.py on the path)."""
+    from dashboard.streaming import run_threads
+
+    return run_threads()
 
 
 def main(argv: list[str] | None = None) -> int:
     p = base_parser(__doc__.splitlines()[0])
-    p.add_argument("--sessions", type=int, default=4, help="concurrent sessions")
+    p.add_argument("--sessions", type=int, default=4,
+                   help="concurrent sessions (0: skip the concurrent measurement)")
+    p.add_argument("--only", nargs="+", choices=["playground", "compare", "sweeps"],
+                   help="only these page runs (default: all three)")
     p.set_defaults(repeats=5)
     args = p.parse_args(argv)
     if args.clock == "cpu":
@@ -203,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     scs = scenarios(device.type)
+    k = page_threads()
+    playground = scs[0]
+    if args.only:
+        scs = [sc for sc in scs if sc.name.split()[0].lower() in args.only]
     server = Server()
     rows, conc_rows, notes = [], [], []
     try:
@@ -216,28 +240,32 @@ def main(argv: list[str] | None = None) -> int:
                 btn.evaluate(CLICK)
                 finish(page, sc.done_text)
                 page.close()
-                lib, first, done, text = [], [], [], []
+                lib, lib_k, first, done, idle, text = [], [], [], [], [], []
                 for _ in range(args.repeats):  # interleaved: load changes hit both alike
                     lib.append(timed(sc.library))
+                    lib_k.append(timed(sc.library, k))
                     page, btn = open_page(browser, url, sc.button)
                     btn.evaluate(CLICK)
                     r = finish(page, sc.done_text)
                     page.close()
                     first.append(r["first"])
                     done.append(r["done"])
+                    idle.append(r["idle"])
                     text.append(r["text"])
                 e, d = statistics.median(lib), statistics.median(done)
                 f = [x for x in first if x is not None]
                 fm = statistics.median(f) if f else float("nan")
-                rows.append([sc.name, sc.what, e, d, d / e, fm,
+                ek, di = statistics.median(lib_k), statistics.median(idle)
+                rows.append([sc.name, sc.what, e, ek, d, d / e, d / ek, fm, di,
                              f"{min(done):.2f}-{max(done):.2f}",
                              "done message" if all(text) else "script idle"])
                 print(rows[-1], flush=True)
             # concurrent sessions of the Playground's default run
-            sc = scs[0]
+            sc = playground
             url = server.url + sc.path
-            for _ in range(args.repeats):
+            for _ in range(args.repeats if args.sessions > 0 else 0):
                 seq = timed(lambda: [sc.library() for _ in range(args.sessions)])
+                seq_k = timed(lambda: [sc.library() for _ in range(args.sessions)], k)
                 ctxs = [browser.new_context(viewport={"width": 1280, "height": 720})
                         for _ in range(args.sessions)]
                 pages = []
@@ -257,31 +285,45 @@ def main(argv: list[str] | None = None) -> int:
                 for ctx in ctxs:
                     ctx.close()
                 total = max(r["idle_wall"] for r in res) - min(r["click_wall"] for r in res)
-                conc_rows.append((seq, total, [r["done"] for r in res]))
+                conc_rows.append((seq, total, [r["done"] for r in res], seq_k))
                 print(conc_rows[-1], flush=True)
             browser.close()
     finally:
         server.close()
-    seq = statistics.median(r[0] for r in conc_rows)
-    tot = statistics.median(r[1] for r in conc_rows)
-    each = statistics.median(max(r[2]) for r in conc_rows)
-    table = md_table(["page run", "configuration", "library s", "click -> done s",
-                      "ratio done / library", "click -> first frame s", "done range s",
+    import torch
+
+    n = torch.get_num_threads()
+    table = md_table(["page run", "configuration", f"library s ({n} threads)",
+                      f"library s ({k} thread{'s' * (k > 1)}, as the page)", "click -> done s",
+                      f"ratio done / library ({n})", f"ratio done / library ({k})",
+                      "click -> first frame s", "click -> script idle s", "done range s",
                       "done marker"], rows)
-    ctable = md_table(["sessions", f"{args.sessions} sequential engine runs s",
-                       "all sessions done s (first click -> last done)",
-                       "slowest session click -> done s", "ratio all / sequential"],
-                      [[args.sessions, seq, tot, each, tot / seq]])
+    sections = [("Click to done", table)]
+    if conc_rows:
+        seq = statistics.median(r[0] for r in conc_rows)
+        tot = statistics.median(r[1] for r in conc_rows)
+        each = statistics.median(max(r[2]) for r in conc_rows)
+        seq_k = statistics.median(r[3] for r in conc_rows)
+        sections.append(("Concurrent sessions", md_table(
+            ["sessions", f"{args.sessions} sequential engine runs s ({n} threads)",
+             f"the same ({k} thread{'s' * (k > 1)}) s",
+             "all sessions done s (first click -> last done)",
+             "slowest session click -> done s", f"ratio all / sequential ({n})",
+             f"ratio all / sequential ({k})"],
+            [[args.sessions, seq, seq_k, tot, each, tot / seq, tot / seq_k]])))
     notes = [f"Medians of {args.repeats} repeats after one warm-up each; every browser run "
-             "on a fresh page at 1280x720, interleaved with a library run of the same "
-             "configuration in this process (torch's default threads in both processes).",
+             "on a fresh page at 1280x720, interleaved with library runs of the same "
+             f"configuration in this process, with torch's {n} threads and with the {k} "
+             "the dashboard's engine worker uses (the machine's cores less one, left to the "
+             "server and the browser; dashboard.streaming.run_threads). Server, browser "
+             "and this process share the machine.",
              "Targets (issue 22) on the Playground's default run: done / library <= 1.3, "
              f"first frame <= 0.5 s, {args.sessions} concurrent sessions all done within "
              f"1.2x {args.sessions} sequential engine runs.",
              "Script only (no server queue, transport or browser): `bench/dashboard.py` "
              "(AppTest)."]
     report("dashboard_browser", "The dashboard in a browser against the library",
-           [("Click to done", table), ("Concurrent sessions", ctable)], args, device, notes)
+           sections, args, device, notes)
     return 0
 
 

@@ -20,7 +20,8 @@ Hooks for other parts of the dashboard:
 * :func:`run_action` registers ``action(panel, records)``, drawn after the downloads of
   every page's run, e.g. an "Export report" button;
 * :attr:`RunPanel.streamer` is the function that runs a batch and draws its frames
-  (:func:`dashboard.runs.stream` by default, same signature for a faster one).
+  (:func:`dashboard.streaming.stream` by default: the engine in a worker thread, the page
+  drawing its latest frame at a bounded rate).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ import streamlit as st
 
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
-from dashboard.runs import LOG, RunRecord, stream
+from dashboard.runs import LOG, RunRecord
+from dashboard.streaming import stream
 from dashboard.text import plain
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -60,6 +62,13 @@ def run_action(action: RunAction) -> RunAction:
     every page, e.g. one more button (usable as a decorator)."""
     RUN_ACTIONS.append(action)
     return action
+
+
+def _yield_to_streamlit() -> None:
+    """A Streamlit yield point that sends nothing: reading the session state lets a pending
+    Stop click or widget change end the script here (Streamlit raises its control
+    exception at such points)."""
+    _ = "_" in st.session_state
 
 
 @dataclass
@@ -172,15 +181,17 @@ class RunPanel:
     # ------------------------------------------------------------------------- running
 
     def run(self, jobs: Sequence[Job], draw: Callable[[int, RunRecord, bool], None], *,
-            settings: dict[str, Any] | None = None, started: float | None = None
-            ) -> list[RunRecord]:
+            settings: dict[str, Any] | None = None, started: float | None = None,
+            plots_after: bool = False) -> list[RunRecord]:
         """Run ``jobs`` one after the other, each as one streamed batch.
 
         ``draw(index, record, full)`` updates the page's placeholders for job ``index``
         and calls ``record.mark_shown()`` once its pre-images are on screen (``full``: also
-        the plots; see :func:`dashboard.runs.stream`). ``settings``: the page's settings,
+        the plots; see :func:`dashboard.streaming.stream`). ``settings``: the page's settings,
         kept on each record (a later change makes the result "stale"); ``started``: when
-        the click started this script (time to first frame).
+        the click started this script (time to first frame); ``plots_after``: the page
+        draws the plots of the last frame itself, after the run's status (the last
+        ``draw`` is then not ``full``).
         """
         import torch
 
@@ -210,7 +221,8 @@ class RunPanel:
             ref = torch.from_numpy(job.reference) if job.reference is not None else None
             self.streamer(job.configs, model, rec,
                           lambda r, frame, full, i=i: draw(i, r, full),
-                          reference=ref, every=c0.every)
+                          reference=ref, every=c0.every, tick=_yield_to_streamlit,
+                          final_full=not plots_after)
             if rec.interrupted:
                 break
             rec.finish()

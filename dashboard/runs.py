@@ -1,10 +1,9 @@
 """A run as the dashboard keeps it: :class:`RunRecord` (frames, curves, status, downloads of
-a possibly still running batch) and :func:`stream`, which runs a batch through
-:func:`viz_core.engine.run` and hands frames to a drawing callback.
+a possibly still running batch); :mod:`dashboard.streaming` fills it from the engine.
 
-No Streamlit here: a page supplies ``draw``; this module is imported and tested without
-Streamlit. A pre-image PNG carries its run's JSON in a text chunk (:data:`PNG_RUN_KEY`),
-read back by :func:`run_json_from_png`.
+No Streamlit here: this module is imported and tested without Streamlit. A pre-image PNG
+carries its run's JSON in a text chunk (:data:`PNG_RUN_KEY`), read back by
+:func:`run_json_from_png`.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +26,6 @@ LOG = logging.getLogger("demons_viz.dashboard")
 PNG_RUN_KEY = "demons-viz-run"  # PNG text chunk holding a run's JSON (restores the run)
 DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about this size
 MAX_GIF_FRAMES = 60
-DRAW_INTERVAL_S = 0.2      # the pre-image is redrawn at most 5 times a second (and at the end)
-PLOT_INTERVAL_S = 1.0      # curves / spectra / metrics are redrawn at most this often
 
 
 @dataclass
@@ -211,53 +208,6 @@ class RunRecord:
 def _finite(v: float) -> float | None:
     v = float(v)
     return v if np.isfinite(v) else None
-
-
-def stream(configs: list, model, record: RunRecord, draw: Callable[[RunRecord, Any, bool],
-           None], *, reference=None, every: int | None = None) -> RunRecord:
-    """Run ``configs`` as one batch in this script, drawing each frame.
-
-    ``draw(record, frame, full)`` updates the page's placeholders and calls
-    ``record.mark_shown()`` once the pre-image is on screen. The page is redrawn at most
-    every :data:`DRAW_INTERVAL_S` seconds (always the first and the last frame); ``full`` is
-    True at most every :data:`PLOT_INTERVAL_S` seconds (and on the last frame), when plots
-    and metrics are redrawn too. A Stop click or widget change ends the script at the next
-    draw; the record in session state keeps the state last shown. Errors end the run with a
-    message.
-    """
-    from viz_core import engine
-
-    last_plot = last_draw = time.perf_counter()
-    try:
-        for frame in engine.run(configs, model, reference=reference, every=every):
-            if not record.add(frame):  # interrupted: a newer script run owns the page
-                return record
-            now = time.perf_counter()
-            first = record.first_frame_s is None
-            if not (first or frame.done or now - last_draw >= DRAW_INTERVAL_S):
-                continue
-            full = frame.done or now - last_plot >= PLOT_INTERVAL_S
-            draw(record, frame, full)
-            last_draw = time.perf_counter()
-            if first:
-                record.first_frame_s = last_draw - record.started
-            if full:
-                last_plot = last_draw
-    except VizError as exc:
-        record.status, record.message = "error", str(exc)
-    except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
-        msg = (str(exc).splitlines() or [""])[0][:300]
-        if "out of memory" in msg.lower():
-            msg = ("the GPU ran out of memory: try a smaller model or image, fewer schemes in "
-                   "the batch, or the CPU device")
-        else:
-            LOG.exception("run failed")
-            msg = f"{type(exc).__name__}: {msg}"
-        record.status, record.message = "error", f"the run failed: {msg}"
-    with record._lock:
-        if record.status == "running" and not record.interrupted:
-            record.status = "done"
-    return record
 
 
 def run_json_from_png(data: bytes) -> str:

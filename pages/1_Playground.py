@@ -316,16 +316,12 @@ def main() -> None:
         job = Job(label, cfgs, model, reference=target.reference, labels=labels,
                   judges=verdict_models(model, s["model"]))
         recs = panel.run([job], lambda i, r, full: _draw(ph, r, full, f"run{len(r.steps)}"),
-                         settings=s, started=t_script)
+                         settings=s, started=t_script, plots_after=True)
     rec = recs[0] if recs else None
     if rec is not None and rec.images is not None:
-        if run:  # the last frame is on screen; its numbers now include the verdicts
-            verdicts = rec.verdicts[0] if rec.verdicts else []
-            ph["metrics"].markdown(_metrics_table(rec, ph["act_name"], verdicts))
-        else:
-            _draw(ph, rec, True, "static")
-        with ph["status"].container():
+        with ph["status"].container():  # "done" first, then the plots and the verdicts
             panel.status(rec, s)
+        _draw(ph, rec, True, "final" if run else "static")
         with ph["downloads"].container():
             panel.downloads(recs, "demons-preimage")
     elif rec is not None:

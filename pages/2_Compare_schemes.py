@@ -278,12 +278,13 @@ def main() -> None:
                     reference=target.reference, judges=verdict_models(m, m.spec.name))
                 for m in runs]
         recs = panel.run(jobs, lambda i, r, full: _draw(
-            cells, ph, panel.records, full, f"run{i + 1}_{len(r.steps)}"), settings=s)
+            cells, ph, panel.records, full, f"run{i + 1}_{len(r.steps)}"), settings=s,
+            plots_after=True)
     if recs and recs[0].images is not None:
-        _draw(cells, ph, recs, True, "static")
-        with ph["status"].container():
+        with ph["status"].container():  # "done" first, then the plots
             for rec in recs:
                 panel.status(rec, s, rec.model_label if len(recs) > 1 else "")
+        _draw(cells, ph, recs, True, "static")
         with ph["downloads"].container():
             panel.downloads(recs, "demons", stems=[f"demons-{c}" for c in order])
     elif recs:

@@ -8,6 +8,7 @@ assets/models (a missing file fails), with few steps and the 64x64 input. The he
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -558,7 +559,7 @@ def test_a_stopped_run_is_classified_by_the_models_that_made_it():
 def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     """Streamlit's fast reruns start the next script run while the interrupted one still
     computes: its late frames must not reach the record the new run shows."""
-    from dashboard.runs import RunRecord, stream
+    from dashboard.runs import RunRecord
 
     rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
     for step in (0, 5):
@@ -576,14 +577,93 @@ def test_frames_of_an_interrupted_run_cannot_change_what_is_shown(monkeypatch):
     class _Model:  # the old thread's loop ends at the refused frame, without drawing
         pass
 
+    from dashboard.streaming import stream
     from viz_core import engine
 
-    drawn = []
-    frames = iter([_Frame(15, 0.15), _Frame(20, 0.2)])
-    monkeypatch.setattr(engine, "run", lambda *a, **k: frames)
+    drawn, asked = [], {}
+
+    def fake_run(*a, stop=None, **k):
+        asked["stop"] = stop
+        yield from (_Frame(15, 0.15), _Frame(20, 0.2))
+
+    monkeypatch.setattr(engine, "run", fake_run)
     stream([], _Model(), rec, lambda r, f, full: drawn.append(f.step))
     assert drawn == [] and rec.step == 5 and rec.status == "stopped"
-    assert next(frames).step == 20  # the engine was not asked for more frames
+    assert "stop" not in asked  # an interrupted record starts no engine at all
+
+
+def test_an_interrupted_stream_stops_its_engine_between_steps(monkeypatch):
+    """A Stop click raises Streamlit's control exception in the script thread (here from
+    ``tick``); the engine in the worker thread is then told to stop, and stops."""
+    from dashboard.runs import RunRecord
+    from dashboard.streaming import stream
+    from viz_core import engine
+
+    asked, steps = {}, []
+
+    def fake_run(*a, stop=None, **k):
+        asked["stop"] = stop
+        for step in range(10_000):
+            if stop.is_set():
+                return
+            steps.append(step)
+            time.sleep(0.001)
+            if step % 10 == 0:
+                yield _Frame(step, 0.5)
+
+    class Stopped(BaseException):
+        pass
+
+    ticks = []
+
+    def tick():
+        ticks.append(1)
+        if len(ticks) == 3:
+            raise Stopped
+
+    monkeypatch.setattr(engine, "run", fake_run)
+    rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 10_000)
+    with pytest.raises(Stopped):
+        stream([], object(), rec, lambda r, f, full: r.mark_shown(), tick=tick)
+    assert asked["stop"].is_set() and rec.status == "running"
+    for _ in range(500):  # the worker notices the stop between two steps
+        n = len(steps)
+        time.sleep(0.01)
+        if len(steps) == n:
+            break
+    assert len(steps) < 10_000
+    rec.mark_interrupted()  # the next script run: the state shown is kept
+    assert rec.status == "stopped" and rec.step == rec.steps[rec.shown - 1]
+
+
+def test_a_slow_page_never_slows_the_engine(monkeypatch):
+    """The engine runs in a worker thread: while the page's first draw blocks, the engine
+    still runs to its end, and every frame is recorded afterwards."""
+    import threading
+
+    from dashboard.runs import RunRecord
+    from dashboard.streaming import stream
+    from viz_core import engine
+
+    engine_done = threading.Event()
+    seen = []
+
+    def fake_run(*a, stop=None, **k):
+        for step in range(0, 101, 10):
+            yield _Frame(step, step / 100, done=step == 100)
+        engine_done.set()
+
+    def blocked_draw(r, f, full):
+        if not seen:  # the first draw waits for the engine to end (a deadlock if the
+            seen.append(engine_done.wait(timeout=30))  # engine waited on drawing)
+        r.mark_shown()
+
+    monkeypatch.setattr(engine, "run", fake_run)
+    rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 100)
+    stream([], object(), rec, blocked_draw)
+    assert seen == [True]
+    assert rec.steps == list(range(0, 101, 10)) and rec.status == "done"
+    assert rec.shown == len(rec.steps)  # the last frame was drawn
 
 
 def test_figures_are_built_once_per_session_and_show_the_latest_run(dash):
@@ -659,3 +739,48 @@ def test_diversity_settings_live_in_the_url_and_bad_values_are_messages(dash):
     assert one.button(key="pg_run").disabled
     default = dash.open(PG)  # a class pre-image: no diversity controls, one pre-image
     assert not [n for n in default.number_input if n.key == "pg_div_weight"]
+
+
+def test_concurrent_runs_take_turns_frame_by_frame(monkeypatch):
+    """Runs of several sessions in one server never compute at the same time: each holds
+    the turn for one frame's worth of steps, first come first served, so every run streams
+    and they interleave."""
+    import threading
+
+    from dashboard.runs import RunRecord
+    from dashboard.streaming import Turns, stream
+    from viz_core import engine
+
+    inside, log = [0], []
+    lock = threading.Lock()
+
+    def fake_run(configs, *a, stop=None, **k):
+        name = configs[0]
+        for step in range(0, 31, 10):
+            if not log:  # the first turn lasts until the other two runs queue
+                for _ in range(1000):
+                    if turns.waiting == 2:
+                        break
+                    time.sleep(0.01)
+            with lock:
+                inside[0] += 1
+                log.append((name, inside[0]))
+            time.sleep(0.005)  # a frame's worth of steps
+            with lock:
+                inside[0] -= 1
+            yield _Frame(step, step / 30, done=step == 30)
+
+    monkeypatch.setattr(engine, "run", fake_run)
+    turns = Turns()
+    recs = {n: RunRecord([n], ['{"task": "am", "target": 0}'], "m", 30) for n in "abc"}
+    threads = [threading.Thread(target=stream, args=([n], object(), recs[n],
+                                                     lambda r, f, full: r.mark_shown()),
+                                kwargs={"turns": turns}) for n in "abc"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.status == "done" and r.step == 30 for r in recs.values())
+    assert max(n for _, n in log) == 1  # never two runs computing at once
+    names = [n for n, _ in log]
+    assert sorted(names[:3]) == list("abc") and names == names[:3] * 4  # in turns

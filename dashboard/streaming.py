@@ -1,0 +1,235 @@
+"""Streaming a run to a page without ever slowing the optimisation down.
+
+:func:`stream` runs a batch through :func:`viz_core.engine.run` in a worker thread (the
+demons iterations of eq. 18, Sec. 3) and draws its frames from the page's script thread. The
+two meet only in a queue of frames: the engine appends a frame every ``every`` steps and
+goes on at once; the script thread takes all frames that arrived, records them
+(:meth:`~dashboard.runs.RunRecord.add`) and draws the latest one at a bounded rate. A slow
+browser, a busy server or a loaded machine lowers the frame rate, never the number of steps
+per second: the engine never waits on drawing.
+
+Sessions: the runs of all sessions in this server process take turns (:data:`TURNS`), one
+frame's worth of steps each, in the order they asked. Runs computing side by side in one
+process would contend for the interpreter lock and the cores and all end later than the
+same runs one after the other; in turns, each run streams from its first frame on and the
+last one ends when the same runs in a row would have. The worker sets its own torch
+intra-op thread count (:func:`run_threads`, torch's count is per calling thread): the
+machine's cores less one, which is left to the server and the browser.
+
+Stopping: a Stop click or a widget change raises Streamlit's control exception in the
+script thread at its next yield point (a draw, or ``tick`` while it waits for frames); the
+worker is then told to stop between two steps and the record keeps the state last shown
+(:meth:`~dashboard.runs.RunRecord.mark_interrupted`, on the next script run).
+
+No Streamlit here: the page supplies ``draw`` and ``tick``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from dashboard.runs import LOG, RunRecord
+from viz_core.errors import VizError
+
+DRAW_INTERVAL_S = 0.2      # the pre-image is redrawn at most 5 times a second (and at the end)
+PLOT_INTERVAL_S = 2.0      # curves / spectra / metrics are redrawn at most this often
+TICK_S = 0.1               # the script thread yields to Streamlit at least this often
+
+
+
+def run_threads(cores: int | None = None) -> int:
+    """Torch intra-op threads of a run on ``cores`` cores (default: this machine's): one
+    core is left to the server and the browser, at least one thread.
+
+    >>> [run_threads(1), run_threads(2), run_threads(8)]
+    [1, 1, 7]
+    """
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+class Turns:
+    """A first-come, first-served turn: ``with turns:`` waits until every thread that asked
+    earlier has had its turn. Runs hold it for one frame's worth of steps, so concurrent
+    runs interleave frame by frame.
+
+    >>> t = Turns()
+    >>> with t:
+    ...     t.waiting
+    0
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0      # the next ticket to hand out
+        self._serving = 0   # the ticket whose turn it is
+
+    @property
+    def waiting(self) -> int:
+        """Threads waiting for their turn (not counting the one holding it)."""
+        return max(0, self._next - self._serving - 1)
+
+    def __enter__(self) -> Turns:
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._cond.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
+TURNS = Turns()  # the engine runs of every session in this process
+
+
+class _Feed:
+    """The frames a worker produced and the script thread has not taken yet."""
+
+    def __init__(self) -> None:
+        self.frames: deque = deque()
+        self.cond = threading.Condition()
+        self.finished = False
+        self.error: BaseException | None = None
+        self.stop = threading.Event()
+
+    def put(self, frame: Any) -> None:
+        with self.cond:
+            self.frames.append(frame)
+            self.cond.notify()
+
+    def end(self, error: BaseException | None = None) -> None:
+        with self.cond:
+            self.error, self.finished = error, True
+            self.cond.notify()
+
+    def take(self, timeout: float) -> tuple[list, bool]:
+        """The frames that arrived (waiting up to ``timeout`` s for one) and whether the
+        worker has ended."""
+        with self.cond:
+            if not self.frames and not self.finished:
+                self.cond.wait(timeout)
+            frames = list(self.frames)
+            self.frames.clear()
+            return frames, self.finished
+
+
+def _work(feed: _Feed, configs: list, model: Any, reference: Any, every: int | None,
+          threads: int, turns: Turns) -> None:
+    """The worker: the engine's frames into ``feed`` until the run ends or ``feed.stop``,
+    computing each frame's steps in its turn."""
+    import torch
+
+    from viz_core import engine
+
+    if threads:
+        torch.set_num_threads(threads)  # this thread's own intra-op pool
+    error = None
+    try:
+        gen = iter(engine.run(configs, model, reference=reference, every=every,
+                              stop=feed.stop))
+        with contextlib.closing(gen) if hasattr(gen, "close") else contextlib.nullcontext():
+            while True:
+                with turns:
+                    frame = None if feed.stop.is_set() else next(gen, None)
+                if frame is None:
+                    break
+                feed.put(frame)
+    except BaseException as exc:  # noqa: BLE001 - handed to the script thread
+        error = exc
+    finally:
+        feed.end(error)
+
+
+def stream(configs: list, model: Any, record: RunRecord,
+           draw: Callable[[RunRecord, Any, bool], None], *, reference: Any = None,
+           every: int | None = None, tick: Callable[[], None] | None = None,
+           threads: int | None = None, turns: Turns | None = None,
+           final_full: bool = True) -> RunRecord:
+    """Run ``configs`` as one batch in a worker thread, drawing its frames here.
+
+    ``draw(record, frame, full)`` updates the page's placeholders and calls
+    ``record.mark_shown()`` once the pre-image is on screen. Every frame is recorded; the
+    page is redrawn with the latest at most every :data:`DRAW_INTERVAL_S` seconds (always
+    the first and the last frame); ``full`` is True at most every :data:`PLOT_INTERVAL_S`
+    seconds, never at the first frame (the pre-image alone shows first) and at the last
+    one unless ``final_full`` is False (a page that draws its plots after the run's
+    status, so that "done" shows before the plots render). ``tick`` is
+    called at least every :data:`TICK_S` seconds while waiting (a page yields to Streamlit
+    there, so that Stop is seen between frames). ``threads``: the worker's torch threads
+    (default :func:`run_threads`); ``turns``: whom it takes turns with (default
+    :data:`TURNS`, every run of this process). Errors end the run with a
+    message; an exception raised by ``draw`` or ``tick`` (Streamlit's Stop / rerun) stops
+    the worker between two steps and propagates.
+    """
+    if record.interrupted:
+        return record
+    feed = _Feed()
+    worker = threading.Thread(
+        target=_work, name=f"demons-run-{record.run_id}", daemon=True,
+        args=(feed, configs, model, reference, every,
+              run_threads() if threads is None else threads, turns or TURNS))
+    worker.start()
+    try:
+        _draw_loop(feed, record, draw, tick, final_full)
+    except VizError as exc:
+        record.status, record.message = "error", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
+        record.status, record.message = "error", _failure(exc)
+    finally:
+        feed.stop.set()  # ends the engine between two steps if it still runs
+        if feed.finished or record.status != "running":
+            worker.join(timeout=5)
+    with record._lock:
+        if record.status == "running" and not record.interrupted:
+            record.status = "done"
+    return record
+
+
+def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, bool], None],
+               tick: Callable[[], None] | None, final_full: bool) -> None:
+    last_draw = float("-inf")
+    last_plot = time.perf_counter()  # frame 0 shows the pre-image alone: no curve yet
+    latest = drawn = None
+    while True:
+        frames, finished = feed.take(TICK_S)
+        if tick is not None:
+            tick()
+        for f in frames:
+            if not record.add(f):  # interrupted: a newer script run owns the page
+                return
+            latest = f
+        if finished and feed.error is not None:
+            raise feed.error
+        if latest is not None and latest is not drawn:
+            now = time.perf_counter()
+            first = record.first_frame_s is None
+            last = latest.done or finished
+            if first or last or now - last_draw >= DRAW_INTERVAL_S:
+                full = final_full if last else now - last_plot >= PLOT_INTERVAL_S
+                draw(record, latest, full)
+                drawn, last_draw = latest, time.perf_counter()
+                if first:
+                    record.first_frame_s = last_draw - record.started
+                if full:
+                    last_plot = last_draw
+        if finished:
+            return
+
+
+def _failure(exc: BaseException) -> str:
+    msg = (str(exc).splitlines() or [""])[0][:300]
+    if "out of memory" in msg.lower():
+        return ("the run failed: the GPU ran out of memory: try a smaller model or image, "
+                "fewer schemes in the batch, or the CPU device")
+    LOG.error("run failed", exc_info=exc)
+    return f"the run failed: {type(exc).__name__}: {msg}"
