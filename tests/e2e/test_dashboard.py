@@ -176,3 +176,38 @@ def test_compare_toggle_runs_standard_and_robust_side_by_side(server, browser, s
         assert sum(c.startswith(name) for c in captions) == 2, captions
     assert main.get_by_text(re.compile(r"^done")).count() >= 2
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_a_settings_change_mid_run_ends_the_run_and_marks_it(server, browser):
+    """The run streams from a worker thread; changing a setting while it runs ends it
+    between two steps, keeps the pre-image shown, and marks it as from other settings."""
+    page = _open(browser, f"{server}/Playground?steps=5000&every=2&target=7")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text(re.compile(r"pre-image · step [1-9]\d* / 5000")).first.wait_for()
+    _sidebar_select(page, "Class", re.compile(r"^9 · "), "Ankle")
+    page.get_by_text("from previous settings: class 7").first.wait_for()
+    page.wait_for_selector(IDLE)
+    status = page.get_by_text(re.compile(r"stopped at step (\d+) of 5000")).first
+    step = int(re.search(r"stopped at step (\d+)", status.inner_text()).group(1))
+    caption = page.get_by_test_id("stMain").get_by_test_id("stImageCaption").first
+    assert caption.inner_text().endswith(f"step {step} / 5000") and step < 5000
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_several_sessions_run_at_once_and_all_finish(server, browser):
+    """Three sessions click Run together: the runs take turns in the server, each streams
+    its own pre-image and ends "done" with its own settings."""
+    pages = [_open(browser, f"{server}/Playground?steps=40&every=4&target={t}")
+             for t in (1, 7, 9)]
+    for page in pages:
+        page.get_by_role("button", name="Run", exact=True).evaluate("el => el.click()")
+    for page, target in zip(pages, (1, 7, 9)):
+        page.get_by_text("done: 40 steps").first.wait_for()
+        page.wait_for_selector(IDLE)
+        caption = page.get_by_test_id("stMain").get_by_test_id("stImageCaption").first
+        assert caption.inner_text().endswith("step 40 / 40")
+        assert page.get_by_test_id("stException").count() == 0
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download run JSON").click()
+        cfg = json.loads(open(dl.value.path(), encoding="utf-8").read())
+        assert cfg["target"] == target and cfg["result"]["status"] == "done"
