@@ -111,8 +111,8 @@ class Health:
     def _stacked(self) -> torch.Tensor:
         """:meth:`record`'s steps as (2, steps, n) records (emptying its list)."""
         steps, self.steps = self.steps, []
-        sums, l1, d = (torch.stack([t.reshape(-1) for t in ts]) for ts in zip(*steps))
-        return torch.stack((sums, l1 + d))
+        sums, l1, d = (torch.stack(ts) for ts in zip(*steps))
+        return torch.stack((sums, l1.view(sums.shape) + d))
 
     def _records(self) -> torch.Tensor | None:
         """The (2, j, n) records since the last frame (update sums; ``||g||_1 + D``): the

@@ -31,7 +31,7 @@ from viz_core.devices import resolve_device
 from viz_core.divergence import Health
 from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
-from viz_core.schemes import SchemeBank, tv_gradient
+from viz_core.schemes import SchemeBank
 from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
 
 
@@ -234,7 +234,7 @@ def run(
                     new = bank.step(x, g, step, center, coef, tv_coef, eps)
                 else:
                     gs = g if raw_grad else g * (numel / g_l1.clamp_min(1e-30))
-                    d_tv = torch.addcmul(gs, tv, tv_gradient(x, eps)) if bank.any_tv else gs
+                    d_tv = torch.addcmul(gs, tv, bank.tv_gradient(x, eps)) if bank.any_tv else gs
                     new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
                                     eps)
                 return x, new.clamp_(0, 1), g_l1, d.detach(), act, g

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from viz_core.errors import VizError
 from viz_core.fused_step import CosinePlan, plan_for
@@ -36,6 +35,7 @@ from viz_core.kernels import (
     build,
     validate_spec,
 )
+from viz_core.tv import tv_energy, tv_gradient, tv_work
 
 # ----------------------------------------------------------------------------- registry
 
@@ -258,34 +258,6 @@ class Scheme:
                            field="elastic_every")
 
 
-def _forward_diff(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward differences, zero in the last column / row (Neumann)."""
-    dx = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1))
-    dy = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
-    return dx, dy
-
-
-def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
-    """Gradient of the relaxed TV, sum sqrt(|grad u|^2 + eps^2) (eqs. 19-20):
-    ``-div(grad u / sqrt(|grad u|^2 + eps^2))`` with forward differences (Neumann) and the
-    divergence as their negative adjoint, per channel. ``eps`` may be a (N,1,1,1) tensor."""
-    dx, dy = _forward_diff(u)
-    inv = (dx.square() + dy.square()).add_(eps * eps).rsqrt_()
-    px, py = dx * inv, dy * inv
-    # div p = p - p shifted by one (backward difference, p = 0 outside), the adjoint of -grad
-    div = (px - F.pad(px[..., :, :-1], (1, 0))).add_(py).sub_(F.pad(py[..., :-1, :], (0, 0, 1, 0)))
-    return div.neg_()
-
-
-def tv_energy(u: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
-    """Relaxed total variation per sample (eqs. 19-20): ``sum sqrt(|grad u|^2 + eps^2)``
-    over pixels and channels of each sample of ``u`` (N, ...), forward differences with
-    Neumann boundary (zero in the last row / column). ``eps = 0`` is the isotropic TV of
-    eq. 19; :func:`tv_gradient` is the gradient of this energy."""
-    dx, dy = _forward_diff(u)
-    return torch.sqrt(dx * dx + dy * dy + eps * eps).flatten(1).sum(1)
-
-
 @dataclass
 class SchemeBank:
     """The kernels of a batch of schemes, built once per octave (they depend on tau only for
@@ -309,6 +281,16 @@ class SchemeBank:
         self._fused = plan_for(self.fluid, self.elastic, border,
                                [s.elastic_every for s in self.schemes])
         self._plans: dict[tuple, CosinePlan | None] = {}
+        self._tv_work: dict[tuple, tuple[torch.Tensor, ...]] = {}
+
+    def tv_gradient(self, u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+        """:func:`tv_gradient` (eqs. 19-20) with this bank's work buffers for ``u``'s
+        shape (built on the first step of a stage, reused by the others)."""
+        key = (u.shape, u.device, u.dtype)
+        work = self._tv_work.get(key)
+        if work is None:
+            work = self._tv_work[key] = tv_work(u)
+        return tv_gradient(u, eps, work)
 
     def _plan(self, u: torch.Tensor) -> CosinePlan | None:
         key = (u.shape, u.device, u.dtype)
@@ -330,11 +312,11 @@ class SchemeBank:
         plan = self._plan(u) if self._fused is not None else None
         if plan is not None:
             if self.any_tv and tv_coef is not None:
-                return plan.step(u, torch.addcmul(coef * g, tv_coef, tv_gradient(u, eps)),
+                return plan.step(u, torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps)),
                                  None)
             return plan.step(u, g, coef)
         if self.any_tv and tv_coef is not None:
-            d = torch.addcmul(coef * g, tv_coef, tv_gradient(u, eps))
+            d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
             v = u - self._fluid(d)
         else:
             v = torch.addcmul(u, coef, self._fluid(g), value=-1.0)
