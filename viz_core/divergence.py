@@ -39,7 +39,7 @@ class Health:
         self.gn = np.zeros(n, dtype=np.float32)
         self.images: np.ndarray | None = None  # the last frame's pre-images
         self.jt = torch.zeros(1, dtype=torch.long, device=dev)  # record_static's row
-        self.steps: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # record's
+        self.steps: list[torch.Tensor] = []  # record's: (sum, ||g||_1, D) per step
 
     def _alloc(self, span: int, dev: torch.device) -> None:
         self.rec = torch.zeros(2, span, self.n, device=dev)  # record_static's rows
@@ -50,7 +50,7 @@ class Health:
         """Record one step (no host synchronisation): one reduction of ``new``, references
         to ``g_l1`` and ``d`` (fresh tensors of this step); returns ``new``, or the previous
         pre-image ``x`` for samples that already diverged."""
-        self.steps.append((new.sum(dim=(1, 2, 3)), g_l1, d))
+        self.steps += (new.sum(dim=(1, 2, 3)), g_l1.view(-1), d)
         self.j += 1
         self.last = (d, act, g)
         return new if self.mask is None else torch.where(self.mask, new, x)
@@ -83,9 +83,12 @@ class Health:
         the numbers of the last step for the others."""
         j, self.j, self.since = self.j, 0, step
         since = step - j
-        rec = self._records()
         # one sum: finite when every record is (a false alarm of an overflowing sum only
         # costs the exact test below)
+        rec = None
+        if self.rows or (self.steps and not math.isfinite(float(torch.stack(self.steps).sum()))):
+            rec = self._records()
+        self.steps = []
         if rec is not None and not math.isfinite(float(rec.sum())):
             bad = ~torch.isfinite(rec).all(0)  # (j, n)
             hit = bad.any(0).tolist()
@@ -111,8 +114,8 @@ class Health:
     def _stacked(self) -> torch.Tensor:
         """:meth:`record`'s steps as (2, steps, n) records (emptying its list)."""
         steps, self.steps = self.steps, []
-        sums, l1, d = (torch.stack(ts) for ts in zip(*steps))
-        return torch.stack((sums, l1.view(sums.shape) + d))
+        t = torch.stack(steps).view(len(steps) // 3, 3, -1)  # (steps, 3, n)
+        return torch.stack((t[:, 0], t[:, 1] + t[:, 2]))
 
     def _records(self) -> torch.Tensor | None:
         """The (2, j, n) records since the last frame (update sums; ``||g||_1 + D``): the
