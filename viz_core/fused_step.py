@@ -1,20 +1,24 @@
-"""The kernels of the demons update (eq. 18) for a whole batch in a few tensor operations:
-small images on a CPU, where a step of the network costs a few milliseconds and the
-update's own operations must stay a few percent of it.
+"""The kernels of the demons update (eq. 18) in a few matrix products per step: small images
+on a CPU, where a step of the network costs a few milliseconds and the update's own
+operations must stay a few percent of it.
 
-Reflect-border convolution with an even kernel is diagonal in the DCT-I basis
-(:mod:`viz_core.cosine`): ``K * x = S ((A x A^T) . M) S^T``, four small matrix products and
-one product of multipliers. When every sample of a batch has the same filled slots of eq. 18
-(all fluid, all elastic, or both; kinds and parameters may differ), the update
+Two exact routes for an even kernel with reflect border, both built once per octave stage
+and image shape (no per-step set-up):
 
-    u <- Ke * (u - Kf * d),     d = coef g (+ tv_coef grad TV(u), eqs. 19-20)
+* ``sep``: a separable kernel (the Gaussian ``G_sigma = g g^T``, eqs. 6 and 8) is
+  ``K * x = B_h x B_w^T`` with ``B`` the reflect-border matrix of the 1-D factor: two small
+  matrix products;
+* ``dct``: any even kernel (the Sobolev ``S_gamma``, eq. 16) is diagonal in the DCT-I basis
+  (:mod:`viz_core.cosine`), ``K * x = S ((A x A^T) . M) S^T``. Both slots of eq. 18 are
+  diagonal in that basis, so with ``d = coef g (+ tv_coef grad TV(u))`` the fluid-elastic
+  update ``Ke * (u - Kf * d) = S ((A u A^T) . Me - (A d A^T) . (Me Mf)) S^T`` is one forward
+  transform of the pair (u, d), one product of multipliers and one inverse transform.
 
-is one such transform per filled slot on the whole batch, with the multipliers built once
-per octave stage and image shape: no per-step set-up, index copies or cache look-ups. The
-arithmetic (and its order) is that of :class:`~viz_core.kernels.KernelBatch`'s DCT-I
-route, so a sample's update is the same alone or in a batch. For unit-gain elastic kernels
-(every built Gaussian and Sobolev kernel) ``c + Ke * (v - c) = Ke * v`` (reflect borders
-keep constants), so the mean image ``c`` drops out; L2 decay keeps the general path.
+A sample's route depends on its own kernels only, so a batch is split into groups of one
+route pair and every sample is updated alone as it is in a batch. Unit-gain elastic kernels
+(every built Gaussian and Sobolev kernel) keep constants under reflect borders, so
+``c + Ke * (v - c) = Ke * v`` and the mean image ``c`` drops out; L2 decay, spectral
+kernels, other borders and ``elastic_every > 1`` keep the general path.
 """
 
 from __future__ import annotations
@@ -24,73 +28,153 @@ import torch
 from viz_core import cosine
 from viz_core.kernels import Kernel, KernelBatch
 
-__all__ = ["CosinePlan", "plan_for"]
+__all__ = ["FusedBank", "reflect_matrix", "route"]
 
 
-def _slot(kernels: list[Kernel | None]) -> tuple[list[Kernel | None], bool] | None:
-    """One slot's kernels and whether it acts at all; None when it is filled for some
-    samples only, or holds a spectral or uneven kernel (the general path then)."""
-    batch = KernelBatch(kernels, "reflect")
-    if batch.noop:
-        return [None] * len(kernels), False
-    if batch.spectral or len(batch.spatial) != len(kernels) or not batch.even:
+def _factors(k: Kernel) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The 1-D factors (a, b) with ``weights * scale = a b^T`` (float64), or None."""
+    w = k.weights.double() * k.scale
+    s = float(w.sum())
+    if s <= 0:
         return None
-    return list(kernels), True
-
-
-def plan_for(fluid: list[Kernel | None], elastic: list[Kernel | None], border: str,
-             elastic_every: list[int]) -> tuple[list, list, bool, bool] | None:
-    """Whether a bank's update can run as a :class:`CosinePlan`: reflect border, every
-    elastic kernel applied at every step, each slot filled for all samples or for none,
-    all kernels even spatial ones and the elastic ones of unit gain. Returns (fluid
-    kernels, elastic kernels, fluid acts, elastic acts), or None."""
-    if border != "reflect" or any(e != 1 for e, k in zip(elastic_every, elastic) if k):
+    a, b = w.sum(1) / s ** 0.5, w.sum(0) / s ** 0.5
+    if float((torch.outer(a, b) - w).abs().max()) > 1e-14 * float(w.abs().max()):
         return None
-    f, e = _slot(fluid), _slot(elastic)
-    if f is None or e is None or (e[1] and not KernelBatch(e[0], border).unit_gain):
+    return a, b
+
+
+def route(k: Kernel | None) -> str | None:
+    """``None`` (no kernel, or the identity), ``sep``, ``dct``, or ``other`` (general
+    path: spectral kernels, uneven weights)."""
+    if k is None or KernelBatch([k]).noop:
         return None
-    return f[0], e[0], f[1], e[1]
+    if not k.spatial or not cosine.is_even(k.weights):
+        return "other"
+    return "sep" if _factors(k) is not None else "dct"
 
 
-class CosinePlan:
-    """Eq. 18's kernels for one image shape, device and dtype: the DCT-I matrices and the
-    per-sample multipliers ``Mf`` and ``Me`` (N, 1, h, w), built once."""
+def reflect_matrix(taps: torch.Tensor, n: int) -> torch.Tensor:
+    """The (n, n) matrix of the 1-D correlation with ``taps`` (odd length, radius < n) and
+    reflect border (``d c b | a b c d | c b a``), float64."""
+    r = taps.numel() // 2
+    i = torch.arange(n)[:, None].expand(n, taps.numel())
+    j = i + torch.arange(taps.numel())[None, :] - r
+    j = torch.where(j < 0, -j, torch.where(j >= n, 2 * (n - 1) - j, j))
+    m = torch.zeros(n, n, dtype=torch.float64)
+    return m.index_put_((i, j), taps.double().expand(n, -1), accumulate=True)
+
+
+def _mm(left: torch.Tensor, x: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """``left @ x @ right`` with 2-D products for a single plane (cheaper on a CPU)."""
+    if x.shape[:-2].numel() == 1 and left.shape[:-2].numel() == 1:
+        return (left.reshape(left.shape[-2:]) @ x.reshape(x.shape[-2:])
+                @ right.reshape(right.shape[-2:])).reshape(x.shape)
+    return left @ x @ right
+
+
+class _Plan:
+    """The kernels of one group (one route per slot) for one shape, device and dtype."""
 
     def __init__(self, fluid: list[Kernel | None], elastic: list[Kernel | None],
-                 fluid_on: bool, elastic_on: bool, shape: torch.Size,
+                 routes: tuple[str | None, str | None], shape: torch.Size,
                  device: torch.device, dtype: torch.dtype) -> None:
         _, _, h, w = shape
-        self.fluid_on, self.elastic_on = fluid_on, elastic_on
-        if not (fluid_on or elastic_on):
-            return
-        self.mats = cosine.matrices(h, w, device, dtype)
+        self.routes = routes
+        self.mats = cosine.matrices(h, w, device, dtype) if "dct" in routes else None
 
-        def mults(ks: list[Kernel | None]) -> torch.Tensor | None:
-            if not any(ks):
-                return None
-            return torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
-                                for k in ks])[:, None].to(device, dtype)
+        def prepared(ks: list[Kernel | None], kind: str | None) -> tuple | None:
+            if kind == "sep":
+                f = [_factors(k) for k in ks]
+                return (torch.stack([reflect_matrix(a, h) for a, _ in f])[:, None]
+                        .to(device, dtype),
+                        torch.stack([reflect_matrix(b, w).T for _, b in f])[:, None]
+                        .to(device, dtype).contiguous())
+            if kind == "dct":
+                return (torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
+                                     for k in ks])[:, None].to(device, dtype),)
+            return None
 
-        self.mf, self.me = mults(fluid), mults(elastic)
+        self.f, self.e = prepared(fluid, routes[0]), prepared(elastic, routes[1])
+        if routes == ("dct", "dct"):  # (2m, 1, h, w): Me for u, Me Mf for d
+            self.pair = torch.cat([self.e[0], self.e[0] * self.f[0]])
 
-    @staticmethod
-    def usable(kernels: list[Kernel | None], shape: torch.Size,
-               device: torch.device) -> bool:
-        """Whether the DCT-I route is exact and the faster one for this shape
-        (:func:`viz_core.cosine.worth_it` for the largest kernel radius); without kernels
-        (plain gradient descent, TV) always."""
-        n, c, h, w = shape
-        if all(k is None for k in kernels):
-            return True
-        radius = max(k.size // 2 for k in kernels if k is not None)
-        return cosine.worth_it(n * c, h, w, radius, device)
+    def _apply(self, x: torch.Tensor, kind: str, prep: tuple) -> torch.Tensor:
+        if kind == "sep":
+            return _mm(prep[0], x, prep[1])
+        return cosine.apply(x, self.mats, prep[0])
 
     def step(self, u: torch.Tensor, d: torch.Tensor, scale: torch.Tensor | None
              ) -> torch.Tensor:
         """``Ke * (u - scale Kf * d)`` (eq. 18; ``scale=None``: 1)."""
-        if self.fluid_on:
-            d = cosine.apply(d, self.mats, self.mf)
+        kf, ke = self.routes
+        if kf == ke == "dct":
+            ah, awt, sh, swt = self.mats
+            m = u.shape[0]
+            z = (ah @ torch.cat([u, d]) @ awt) * self.pair
+            v = z[:m] - z[m:] if scale is None else torch.addcmul(z[:m], scale, z[m:],
+                                                                  value=-1.0)
+            return sh @ v @ swt
+        if kf is not None:
+            d = self._apply(d, kf, self.f)
         v = u - d if scale is None else torch.addcmul(u, scale, d, value=-1.0)
-        if self.elastic_on:
-            v = cosine.apply(v, self.mats, self.me)
-        return v
+        return v if ke is None else self._apply(v, ke, self.e)
+
+
+class FusedBank:
+    """The kernel part of :meth:`viz_core.schemes.SchemeBank.step` by groups of samples of
+    one route pair (see the module text). :meth:`build` says whether a bank qualifies."""
+
+    def __init__(self, fluid: list[Kernel | None], elastic: list[Kernel | None],
+                 routes: list[tuple[str | None, str | None]]) -> None:
+        self.fluid, self.elastic = fluid, elastic
+        self.groups: dict[tuple[str | None, str | None], list[int]] = {}
+        for i, r in enumerate(routes):
+            self.groups.setdefault(r, []).append(i)
+        self._plans: dict[tuple, list | None] = {}
+
+    @classmethod
+    def build(cls, fluid: list[Kernel | None], elastic: list[Kernel | None], border: str,
+              elastic_every: list[int]) -> FusedBank | None:
+        """A :class:`FusedBank` when every kernel takes the ``sep`` or ``dct`` route, the
+        border is reflect, every elastic kernel is of unit gain and applied at every
+        step; else None (the general path of :class:`~viz_core.kernels.KernelBatch`)."""
+        routes = [(route(f), route(e)) for f, e in zip(fluid, elastic)]
+        if (border != "reflect" or any("other" in r for r in routes)
+                or any(r[1] and n != 1 for r, n in zip(routes, elastic_every))
+                or not all(KernelBatch([e]).unit_gain for r, e in zip(routes, elastic)
+                           if r[1])):
+            return None
+        return cls(fluid, elastic, routes)
+
+    def plans(self, u: torch.Tensor) -> list | None:
+        """(rows, plan) per group for ``u``'s shape, or None where a group's planes are
+        too many for the matrix routes (:func:`viz_core.cosine.worth_it`)."""
+        key = (u.shape, u.device, u.dtype)
+        if key not in self._plans:
+            n, c, h, w = u.shape
+            out: list | None = []
+            for r, rows in self.groups.items():
+                ks = [k for i in rows for k in (self.fluid[i], self.elastic[i]) if k]
+                radius = max([k.size // 2 for k in ks], default=0)
+                if ks and not cosine.worth_it(len(rows) * c, h, w, radius, u.device):
+                    out = None
+                    break
+                idx = (None if len(rows) == n else
+                       torch.tensor(rows, dtype=torch.long, device=u.device))
+                out.append((idx, _Plan([self.fluid[i] for i in rows],
+                                       [self.elastic[i] for i in rows], r,
+                                       torch.Size((len(rows), c, h, w)), u.device, u.dtype)))
+            self._plans[key] = out
+        return self._plans[key]
+
+    def step(self, u: torch.Tensor, d: torch.Tensor, scale: torch.Tensor | None,
+             plans: list) -> torch.Tensor:
+        """``Ke * (u - scale Kf * d)`` for every sample, with ``plans`` of :meth:`plans`."""
+        if len(plans) == 1:
+            return plans[0][1].step(u, d, scale)
+        out = torch.empty_like(u)
+        for idx, plan in plans:
+            s = None if scale is None else scale.index_select(0, idx)
+            out.index_copy_(0, idx, plan.step(u.index_select(0, idx),
+                                              d.index_select(0, idx), s))
+        return out

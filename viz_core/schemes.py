@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from viz_core.errors import VizError
-from viz_core.fused_step import CosinePlan, plan_for
+from viz_core.fused_step import FusedBank
 from viz_core.kernels import (
     BORDERS,
     SIZED_KINDS,
@@ -277,10 +277,9 @@ class SchemeBank:
         self._fluid = KernelBatch(self.fluid, border)
         self._elastic: dict[tuple[bool, ...], KernelBatch] = {}
         self._border = border
-        # the whole update in a few operations where the kernels allow it (fused_step)
-        self._fused = plan_for(self.fluid, self.elastic, border,
-                               [s.elastic_every for s in self.schemes])
-        self._plans: dict[tuple, CosinePlan | None] = {}
+        # the kernels in a few matrix products where they allow it (fused_step)
+        self._fused = FusedBank.build(self.fluid, self.elastic, border,
+                                      [s.elastic_every for s in self.schemes])
         self._tv_work: dict[tuple, tuple[torch.Tensor, ...]] = {}
 
     def tv_gradient(self, u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
@@ -292,15 +291,6 @@ class SchemeBank:
             work = self._tv_work[key] = tv_work(u)
         return tv_gradient(u, eps, work)
 
-    def _plan(self, u: torch.Tensor) -> CosinePlan | None:
-        key = (u.shape, u.device, u.dtype)
-        if key not in self._plans:
-            f, e, f_on, e_on = self._fused
-            ks = (f if f_on else []) + (e if e_on else [])
-            self._plans[key] = (CosinePlan(f, e, f_on, e_on, u.shape, u.device, u.dtype)
-                                if CosinePlan.usable(ks, u.shape, u.device) else None)
-        return self._plans[key]
-
     def step(self, u: torch.Tensor, g: torch.Tensor, step: int, center: torch.Tensor,
              coef: torch.Tensor, tv_coef: torch.Tensor | None, eps: torch.Tensor
              ) -> torch.Tensor:
@@ -309,12 +299,12 @@ class SchemeBank:
         times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1) tensors.
         ``tv_coef=None``: ``g`` is a descent direction that already holds the TV term
         (Adam's, :mod:`viz_core.config`)."""
-        plan = self._plan(u) if self._fused is not None else None
-        if plan is not None:
+        plans = self._fused.plans(u) if self._fused is not None else None
+        if plans is not None:
             if self.any_tv and tv_coef is not None:
-                return plan.step(u, torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps)),
-                                 None)
-            return plan.step(u, g, coef)
+                d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
+                return self._fused.step(u, d, None, plans)
+            return self._fused.step(u, g, coef, plans)
         if self.any_tv and tv_coef is not None:
             d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
             v = u - self._fluid(d)

@@ -37,6 +37,8 @@ def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor,
     the last column / row) and the divergence as their negative adjoint, per channel.
     ``eps`` may be a (N,1,1,1) tensor; ``work`` (:func:`tv_work`) saves the allocations
     and slicing of a step; the normalisation runs as one operation on both differences."""
+    if torch.compiler.is_compiling():  # writes into views would break a compiled graph
+        return _tv_gradient_functional(u, eps)
     d, dx, dy, p_in, px, px_prev, py, py_prev = tv_work(u) if work is None else work
     h, w = u.shape[-2:]
     torch.sub(u.narrow(-1, 1, w - 1), u.narrow(-1, 0, w - 1), out=dx)
@@ -53,3 +55,12 @@ def tv_energy(u: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     eq. 19; :func:`tv_gradient` is the gradient of this energy."""
     dx, dy = _forward_diff(u)
     return torch.sqrt(dx * dx + dy * dy + eps * eps).flatten(1).sum(1)
+
+
+def _tv_gradient_functional(u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+    """:func:`tv_gradient` without work buffers (the same arithmetic), for torch.compile."""
+    dx, dy = _forward_diff(u)
+    inv = (dx.square() + dy.square()).add_(eps * eps).rsqrt_()
+    px, py = dx * inv, dy * inv
+    div = (px - F.pad(px[..., :, :-1], (1, 0))).add_(py).sub_(F.pad(py[..., :-1, :], (0, 0, 1, 0)))
+    return div.neg_()

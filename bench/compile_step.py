@@ -1,0 +1,113 @@
+#!/usr/bin/env python
+"""torch.compile of the regularisation step: compile time, time per step eagerly and
+compiled, and the break-even number of steps (compile seconds / per-step saving).
+
+The step compiled is everything a demons step (eq. 18, with TV of eqs. 19-20) does after
+the gradient: ``||g||_1``, the normalised step size, :meth:`SchemeBank.step`, the clipping
+and the divergence record's reduction. Each timed step runs after a real forward + backward
+of the network (as in the engine), so caches are as cold as they are in a run.
+
+Example: python bench/compile_step.py --threads 1 --clock cpu
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+
+from common import am_base, base_parser, md_table, now, report, setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = base_parser(__doc__.splitlines()[0])
+    p.add_argument("--model", default="fmnist_vgg")
+    p.add_argument("--schemes", nargs="*", default=[],
+                   help="scheme names of the comparison set (default: all eight)")
+    p.add_argument("--steps", type=int, default=200, help="timed steps per variant")
+    p.add_argument("--warm-cache", action="store_true",
+                   help="keep inductor's on-disk caches (default: a fresh, cold cache)")
+    args = p.parse_args(argv)
+    device = setup(args)
+    if not args.warm_cache:  # a first run's compile: nothing cached from earlier runs
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor_")
+
+    import torch
+
+    from viz_core import models
+    from viz_core.config import PIXEL_SCALE
+    from viz_core.evaluation.scheme_metrics import standard_schemes
+    from viz_core.objectives import make_objective
+    from viz_core.schemes import SchemeBank
+
+    model = models.load_model(args.model, weights="random", device=device)
+    layer = model.spec.default_layer
+    size, ch = model.spec.input_size, model.spec.channels
+    rows = []
+    for c in standard_schemes(am_base(args.model, layer, 10, device)):
+        if args.schemes and c.name not in args.schemes:
+            continue
+        objective = make_objective(model, [c.target_spec(layer)])
+        tau_v = c.schedule[0].tau / PIXEL_SCALE
+        bank = SchemeBank([c.scheme], [tau_v])
+        col = (1, 1, 1, 1)
+        tau = torch.full(col, tau_v, device=device)
+        tv_coef = tau * c.tv
+        eps = torch.full(col, c.tv_eps, device=device)
+        center = torch.tensor(model.spec.mean, device=device).view(1, -1, 1, 1)
+        tau_numel = tau * float(ch * size * size)
+
+        def post(x, g, bank=bank, tau_numel=tau_numel, tv_coef=tv_coef, eps=eps,
+                 center=center):
+            g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
+            coef = tau_numel / g_l1.clamp_min(1e-30)
+            new = bank.step(x, g, 0, center, coef, tv_coef, eps).clamp_(0, 1)
+            return new, g_l1, new.sum(dim=(1, 2, 3))
+
+        u = torch.rand(1, ch, size, size, device=device)
+
+        def grad(u=u, objective=objective):
+            x = u.detach().requires_grad_(True)
+            with torch.enable_grad():
+                d, _ = objective(x)
+                (g,) = torch.autograd.grad(d.sum(), x)
+            return x.detach(), g
+
+        torch._dynamo.reset()
+        compiled = torch.compile(post, dynamic=False)
+        x, g = grad()
+        t0 = time.perf_counter()  # wall time: the C++ compiler runs in other processes
+        compiled(x, g)  # the compilation
+        compile_s = time.perf_counter() - t0
+        for _ in range(5):  # warm-up of both
+            post(*grad())
+            compiled(*grad())
+        times: dict[str, list[float]] = {"eager": [], "compiled": []}
+        for _ in range(args.steps):
+            for key, fn in (("eager", post), ("compiled", compiled)):
+                x, g = grad()
+                t0 = now()
+                fn(x, g)
+                times[key].append(now() - t0)
+        te, tc = (statistics.median(times[k]) for k in ("eager", "compiled"))
+        saving = te - tc
+        even = f"{compile_s / saving:,.0f}" if saving > 0 else "never (slower)"
+        rows.append([c.name, compile_s, te * 1e6, tc * 1e6, saving * 1e6, even])
+    table = md_table(["scheme", "compile s", "eager us/step", "compiled us/step",
+                      "saving us/step", "break-even steps"], rows)
+    notes = [f"torch {torch.__version__}, inductor (C++ on the CPU); {args.model} "
+             f"({ch}x{size}x{size}), batch 1; medians of {args.steps} steps, each after a "
+             "forward + backward of the network; compile s = wall time of the first call "
+             f"(tracing, code generation, the C++ compiler), "
+             f"{'warm' if args.warm_cache else 'cold'} inductor cache; break-even = "
+             "compile s / saving per step.",
+             "The engine stays eager: a run of a few hundred steps does not earn back the "
+             "compile time unless the break-even column says so."]
+    report("compile_step", "torch.compile of the regularisation step",
+           [("Per-step time", table)], args, device, notes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
