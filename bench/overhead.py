@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
     p.add_argument("--steps", type=int, default=0,
                    help="steps per timed chunk (0: per model)")
+    p.add_argument("--name", default="overhead",
+                   help="results file bench_<name>_<device>.md (e.g. overhead_small)")
     p.add_argument("--own", action="store_true",
                    help="only the own-network rows (from_module, .pt2, timm)")
     args = p.parse_args(argv)
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
              "the input, nothing else; engine = everything a step does (gradient "
              "normalisation, kernels, TV, clipping, divergence bookkeeping, a frame per "
              "chunk)."]
-    report("overhead", "Regularization overhead per step", [("Per-step time", table)], args,
+    report(args.name, "Regularization overhead per step", [("Per-step time", table)], args,
            device, notes)
     return 0
 
