@@ -1,8 +1,8 @@
 """Divergence of a run: a sample whose demons update (eq. 18) is not finite stops updating
 and keeps its pre-image of the last frame before the failure.
 
-The check costs a step one small reduction (the sum of the clipped update: a NaN anywhere
-makes it non-finite) and keeps references to two numbers the step computed anyway
+The check costs a step one small reduction (the L1 norm of the clipped update: a NaN
+anywhere makes it non-finite) and keeps references to two numbers the step computed anyway
 (``||g||_1`` and ``D``); they are read only when a frame is produced, where the host
 synchronises anyway, and while every sample is finite one sum over all of them is the whole
 check. So nothing waits for the device between frames, and a step does no per-sample
@@ -50,7 +50,7 @@ class Health:
         """Record one step (no host synchronisation): one reduction of ``new``, references
         to ``g_l1`` and ``d`` (fresh tensors of this step); returns ``new``, or the previous
         pre-image ``x`` for samples that already diverged."""
-        self.steps += (new.sum(dim=(1, 2, 3)), g_l1.view(-1), d)
+        self.steps += (_l1(new), g_l1.view(-1), d)
         self.j += 1
         self.last = (d, act, g)
         return new if self.mask is None else torch.where(self.mask, new, x)
@@ -58,7 +58,7 @@ class Health:
     def record_static(self, new: torch.Tensor, g_l1: torch.Tensor, d: torch.Tensor) -> None:
         """:meth:`record` with the row index on the device (replayable as a CUDA graph);
         :meth:`count` does the host's part."""
-        vals = torch.stack((new.sum(dim=(1, 2, 3)), g_l1.view(-1) + d)).unsqueeze(1)
+        vals = torch.stack((_l1(new), g_l1.view(-1) + d)).unsqueeze(1)
         self.rec.index_copy_(1, self.jt, vals)
         self.jt.add_(1)
 
@@ -135,6 +135,12 @@ class Health:
     def messages(self, cfgs: list[RunConfig]) -> list[str | None]:
         return [None if b < 0 else divergence_message(b, cfgs[i])
                 for i, b in enumerate(self.first_bad)]
+
+
+def _l1(new: torch.Tensor) -> torch.Tensor:
+    """The per-sample record of an update: its L1 norm (the sum of the clipped pixels, by
+    the kernel that already computed ``||g||_1`` in the step); NaN if any pixel is."""
+    return torch.linalg.vector_norm(new, 1, dim=(1, 2, 3))
 
 
 def divergence_message(step: int, cfg: RunConfig) -> str:

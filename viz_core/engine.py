@@ -230,10 +230,10 @@ def run(
                 # as the kernels are linear; non-finite for a NaN or Inf gradient (health)
                 g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
                 if adam is None:
-                    coef = tau if raw_grad else tau_numel / g_l1.clamp_min(1e-30)
+                    coef = tau if raw_grad else tau_numel / g_l1.clamp(min=1e-30)
                     new = bank.step(x, g, step, center, coef, tv_coef, eps)
                 else:
-                    gs = g if raw_grad else g * (numel / g_l1.clamp_min(1e-30))
+                    gs = g if raw_grad else g * (numel / g_l1.clamp(min=1e-30))
                     d_tv = torch.addcmul(gs, tv, bank.tv_gradient(x, eps)) if bank.any_tv else gs
                     new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
                                     eps)

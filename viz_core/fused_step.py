@@ -97,6 +97,8 @@ class _Plan:
         self.f, self.e = prepared(fluid, routes[0]), prepared(elastic, routes[1])
         if routes == ("dct", "dct"):  # (2m, 1, h, w): Me for u, Me Mf for d
             self.pair = torch.cat([self.e[0], self.e[0] * self.f[0]])
+            if shape[0] == 1:  # one sample: (h, 2, w) for the 2-D products of step
+                self.pair2 = self.pair.view(2, h, w).transpose(0, 1).contiguous()
 
     def _apply(self, x: torch.Tensor, kind: str, prep: tuple) -> torch.Tensor:
         if kind == "sep":
@@ -110,6 +112,13 @@ class _Plan:
         if kf == ke == "dct":
             ah, awt, sh, swt = self.mats
             m = u.shape[0]
+            if u.shape[:-2].numel() == 1:  # one plane: 2-D products on [u | d]
+                h, w = u.shape[-2:]
+                x = torch.cat([u.reshape(h, w), d.reshape(h, w)], dim=1)
+                z = ((ah @ x).view(2 * h, w) @ awt).view(h, 2, w) * self.pair2
+                v = z[:, 0] - z[:, 1] if scale is None else torch.addcmul(
+                    z[:, 0], scale.view(1, 1), z[:, 1], value=-1.0)
+                return (sh @ v @ swt).reshape(u.shape)
             z = (ah @ torch.cat([u, d]) @ awt) * self.pair
             v = z[:m] - z[m:] if scale is None else torch.addcmul(z[:m], scale, z[m:],
                                                                   value=-1.0)

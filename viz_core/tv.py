@@ -43,9 +43,12 @@ def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor,
     h, w = u.shape[-2:]
     torch.sub(u.narrow(-1, 1, w - 1), u.narrow(-1, 0, w - 1), out=dx)
     torch.sub(u.narrow(-2, 1, h - 1), u.narrow(-2, 0, h - 1), out=dy)
-    torch.mul(d, torch.mul(d, d).sum(0).add_(eps * eps).rsqrt_(), out=p_in)
-    # div p = p - p shifted by one (backward difference, p = 0 outside), the adjoint of -grad
-    return torch.sub(px, px_prev).add_(py).sub_(py_prev).neg_()
+    sq = torch.mul(d, d)
+    torch.mul(d, torch.add(sq[0], sq[1]).add_(eps * eps).rsqrt_(), out=p_in)
+    # -div p with div p = p - p shifted by one (backward difference, p = 0 outside), the
+    # adjoint of -grad; written as (p_prev - p) - ... (rounding is sign-symmetric: the
+    # same numbers as negating at the end, in the few kinds of operation a step uses)
+    return torch.sub(px_prev, px).sub_(py).add_(py_prev)
 
 
 def tv_energy(u: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
