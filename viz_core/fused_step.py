@@ -65,10 +65,9 @@ def reflect_matrix(taps: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def _mm(left: torch.Tensor, x: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    """``left @ x @ right`` with 2-D products for a single plane (cheaper on a CPU)."""
-    if x.shape[:-2].numel() == 1 and left.shape[:-2].numel() == 1:
-        return (left.reshape(left.shape[-2:]) @ x.reshape(x.shape[-2:])
-                @ right.reshape(right.shape[-2:])).reshape(x.shape)
+    """``left @ x @ right``; 2-D matrices and a single plane: plain 2-D products."""
+    if left.dim() == 2 and x.shape[:-2].numel() == 1:
+        return (left @ x.reshape(x.shape[-2:]) @ right).reshape(x.shape)
     return left @ x @ right
 
 
@@ -83,12 +82,13 @@ class _Plan:
         self.mats = cosine.matrices(h, w, device, dtype) if "dct" in routes else None
 
         def prepared(ks: list[Kernel | None], kind: str | None) -> tuple | None:
-            if kind == "sep":
+            if kind == "sep":  # (m, 1, h, h) and (m, 1, w, w); 2-D for one sample
                 f = [_factors(k) for k in ks]
-                return (torch.stack([reflect_matrix(a, h) for a, _ in f])[:, None]
-                        .to(device, dtype),
-                        torch.stack([reflect_matrix(b, w).T for _, b in f])[:, None]
-                        .to(device, dtype).contiguous())
+                left = torch.stack([reflect_matrix(a, h) for a, _ in f])[:, None]
+                right = torch.stack([reflect_matrix(b, w).T for _, b in f])[:, None]
+                if len(ks) == 1:
+                    left, right = left[0, 0], right[0, 0]
+                return left.to(device, dtype), right.to(device, dtype).contiguous()
             if kind == "dct":
                 return (torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
                                      for k in ks])[:, None].to(device, dtype),)
