@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--schemes", nargs="*", default=[],
                    help="scheme names of the comparison set (default: all eight)")
     p.add_argument("--steps", type=int, default=200, help="timed steps per variant")
+    p.add_argument("--rev", default="",
+                   help="also time the step of the library at this git revision (its "
+                        "SchemeBank and divergence record), interleaved")
     p.add_argument("--warm-cache", action="store_true",
                    help="keep inductor's on-disk caches (default: a fresh, cold cache)")
     args = p.parse_args(argv)
@@ -37,9 +40,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from viz_core import models
     from viz_core.config import PIXEL_SCALE
+    from viz_core.divergence import Health
     from viz_core.evaluation.scheme_metrics import standard_schemes
     from viz_core.objectives import make_objective
     from viz_core.schemes import SchemeBank
+
+    banks = {"eager": (SchemeBank, Health)}
+    if args.rev:
+        import importlib
+
+        from overhead_vs import library_at
+
+        library_at(args.rev)
+        banks["at rev"] = (importlib.import_module("viz_core_at_rev.schemes").SchemeBank,
+                           importlib.import_module("viz_core_at_rev.divergence").Health)
 
     model = models.load_model(args.model, weights="random", device=device)
     layer = model.spec.default_layer
@@ -58,43 +72,59 @@ def main(argv: list[str] | None = None) -> int:
         center = torch.tensor(model.spec.mean, device=device).view(1, -1, 1, 1)
         tau_numel = tau * float(ch * size * size)
 
-        def post(x, g, bank=bank, tau_numel=tau_numel, tv_coef=tv_coef, eps=eps,
-                 center=center):
+        def post(x, g, d=None, act=None, bank=bank, tau_numel=tau_numel, tv_coef=tv_coef,
+                 eps=eps, center=center, health=None):
             g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
-            coef = tau_numel / g_l1.clamp_min(1e-30)
+            coef = tau_numel / g_l1.clamp(min=1e-30)
             new = bank.step(x, g, 0, center, coef, tv_coef, eps).clamp_(0, 1)
-            return new, g_l1, new.sum(dim=(1, 2, 3))
+            if health is None:  # the compiled step: the record's reduction only
+                return new, g_l1, torch.linalg.vector_norm(new, 1, dim=(1, 2, 3))
+            return health.record(x, new, g_l1, d, act, g)
+
+        # the engine's step (each library's SchemeBank and Health.record), per library
+        eager = {}
+        for key, (bank_cls, health_cls) in banks.items():
+            h = health_cls(1, 10, device)
+            eager[key] = (h, lambda *a, b=bank_cls([c.scheme], [tau_v]), h=h: post(
+                *a, bank=b, health=h))
 
         u = torch.rand(1, ch, size, size, device=device)
 
         def grad(u=u, objective=objective):
             x = u.detach().requires_grad_(True)
             with torch.enable_grad():
-                d, _ = objective(x)
+                d, act = objective(x)
                 (g,) = torch.autograd.grad(d.sum(), x)
-            return x.detach(), g
+            return x.detach(), g, d.detach(), act
 
         torch._dynamo.reset()
         compiled = torch.compile(post, dynamic=False)
-        x, g = grad()
+        x, g, _, _ = grad()
         t0 = time.perf_counter()  # wall time: the C++ compiler runs in other processes
         compiled(x, g)  # the compilation
         compile_s = time.perf_counter() - t0
-        for _ in range(5):  # warm-up of both
-            post(*grad())
-            compiled(*grad())
-        times: dict[str, list[float]] = {"eager": [], "compiled": []}
-        for _ in range(args.steps):
-            for key, fn in (("eager", post), ("compiled", compiled)):
-                x, g = grad()
+        fns = {**{k: f for k, (_, f) in eager.items()},
+               "compiled": lambda x, g, d, a, f=compiled: f(x, g)}
+        times: dict[str, list[float]] = {k: [] for k in fns}
+        for i in range(args.steps + 5):  # 5 warm-up rounds
+            for key, fn in fns.items():
+                args_ = grad()
                 t0 = now()
-                fn(x, g)
-                times[key].append(now() - t0)
+                fn(*args_)
+                if i >= 5:
+                    times[key].append(now() - t0)
+            if i % 10 == 9:  # the frame's part of the record, untimed
+                for h, _ in eager.values():
+                    h.j, h.rows = 0, 0
+                    if hasattr(h, "steps"):
+                        h.steps.clear()
         te, tc = (statistics.median(times[k]) for k in ("eager", "compiled"))
         saving = te - tc
         even = f"{compile_s / saving:,.0f}" if saving > 0 else "never (slower)"
-        rows.append([c.name, compile_s, te * 1e6, tc * 1e6, saving * 1e6, even])
-    table = md_table(["scheme", "compile s", "eager us/step", "compiled us/step",
+        rev = [statistics.median(times["at rev"]) * 1e6] if args.rev else []
+        rows.append([c.name, *rev, te * 1e6, compile_s, tc * 1e6, saving * 1e6, even])
+    head = [f"{args.rev} us/step"] if args.rev else []
+    table = md_table(["scheme", *head, "eager us/step", "compile s", "compiled us/step",
                       "saving us/step", "break-even steps"], rows)
     notes = [f"torch {torch.__version__}, inductor (C++ on the CPU); {args.model} "
              f"({ch}x{size}x{size}), batch 1; medians of {args.steps} steps, each after a "
@@ -103,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
              f"{'warm' if args.warm_cache else 'cold'} inductor cache; break-even = "
              "compile s / saving per step.",
              "The engine stays eager: a run of a few hundred steps does not earn back the "
-             "compile time unless the break-even column says so."]
+             "compile time unless the break-even column says so.",
+             "eager (and the revision's column): the engine's step with the library's "
+             "SchemeBank and divergence record (its per-frame part untimed); compiled: "
+             "the same arithmetic with the record's reduction, without the host-side "
+             "bookkeeping. The three are interleaved step by step."]
     report("compile_step", "torch.compile of the regularisation step",
            [("Per-step time", table)], args, device, notes)
     return 0
