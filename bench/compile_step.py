@@ -130,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
              f"({ch}x{size}x{size}), batch 1; medians of {args.steps} steps, each after a "
              "forward + backward of the network; compile s = wall time of the first call "
              f"(tracing, code generation, the C++ compiler), "
-             f"{'warm' if args.warm_cache else 'cold'} inductor cache; break-even = "
-             "compile s / saving per step.",
+             f"{'warm' if args.warm_cache else 'cold'} inductor cache (one per run: later "
+             "rows reuse the C++ kernels of earlier rows with the same graph, so the first "
+             "row is the cold compile); break-even = compile s / saving per step.",
              "The engine stays eager: a run of a few hundred steps does not earn back the "
              "compile time unless the break-even column says so.",
              "eager (and the revision's column): the engine's step with the library's "
