@@ -269,7 +269,8 @@ def run(
                     cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) \
                         if moves else (0, 0, 0, 0)
                     window = (..., slice(cy, cy + size), slice(cx, cx + size))
-                    x, new, g_l1, d, act, g = update(u[window], sy, sx, window, step)
+                    x, new, g_l1, d, act, g = update(u if canvas == size else u[window],
+                                                     sy, sx, window, step)
                     new = health.record(x, new, g_l1, d, act, g)
                     if canvas == size:
                         u = new
