@@ -8,6 +8,7 @@ Example: python bench/overhead_vs.py --rev 55dbfca --threads 1 --clock cpu
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import statistics
 import subprocess
@@ -33,12 +34,33 @@ def engine_at(rev: str):
     return mod
 
 
+def library_at(rev: str):
+    """The engine of ``rev`` with the whole library (``viz_core``) of ``rev``: a copy of
+    the package, renamed ``viz_core_at_rev`` so that it loads beside today's."""
+    import re
+    import tarfile
+    from io import BytesIO
+
+    tar = subprocess.run(["git", "archive", rev, "viz_core"], cwd=ROOT, check=True,
+                         capture_output=True).stdout
+    root = Path(tempfile.mkdtemp())
+    tarfile.open(fileobj=BytesIO(tar)).extractall(root)
+    pkg = root / "viz_core_at_rev"
+    (root / "viz_core").rename(pkg)
+    for f in pkg.rglob("*.py"):
+        f.write_text(re.sub(r"\bviz_core\b", "viz_core_at_rev", f.read_text("utf-8")), "utf-8")
+    sys.path.insert(0, str(root))
+    return importlib.import_module("viz_core_at_rev.engine")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = base_parser(__doc__.splitlines()[0])
     p.add_argument("--rev", required=True, help="git revision of the engine to compare with")
     p.add_argument("--models", nargs="+", default=["fmnist_vgg", "fmnist_resnet"])
     p.add_argument("--schemes", nargs="+", default=SCHEMES)
     p.add_argument("--steps", type=int, default=10, help="steps per timed chunk")
+    p.add_argument("--library", action="store_true",
+                   help="the whole library at --rev, not only its engine.py")
     p.set_defaults(repeats=40)
     args = p.parse_args(argv)
     device = setup(args)
@@ -47,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from viz_core.engine import run
     from viz_core.evaluation.scheme_metrics import standard_schemes
 
-    old = engine_at(args.rev)
+    old = library_at(args.rev) if args.library else engine_at(args.rev)
     k, rows = args.steps, []
     for name in args.models:
         model = models.load_model(name, weights="random", device=device)
@@ -78,8 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                       "overhead ms now", f"ratio at {args.rev}", "ratio now"], rows)
     notes = [f"Medians of {args.repeats} interleaved chunks of {k} steps (bare, engine at "
              f"{args.rev}, bare, engine now); batch 1, channel 0 of the default layer, random "
-             "weights. Target ratio <= 1.05 (issue 22)."]
-    report("overhead_vs", f"Step overhead: this engine against {args.rev}",
+             "weights. Target ratio <= 1.05 (issue 22).",
+             f"At {args.rev}: " + ("the whole library (viz_core) of that revision, loaded "
+                                   "as a renamed copy." if args.library else
+                                   "its viz_core/engine.py, with today's library (schemes, "
+                                   "kernels, divergence).")]
+    report("overhead_vs" + ("_library" if args.library else ""),
+           f"Step overhead: this engine against {args.rev}",
            [("Per-step time", table)], args, device, notes)
     return 0
 

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 S = KernelSpec("sobolev", None, 5)
 G = KernelSpec("gaussian", None, 5)
 SCHEMES = {
+    "plain": {},
     "fluid-S": {"fluid": S},
     "elastic-G": {"elastic": G},
     "fluid-elastic-S": {"fluid": S, "elastic": S},
@@ -108,7 +109,9 @@ def test_adversarial_attack_runs_on_the_gpu():
     assert float(norms.max()) <= 1.0 + 1e-4 and float(adv.min()) >= 0 and float(adv.max()) <= 1
 
 
-@pytest.mark.parametrize("name", ["fluid-elastic-S", "TV", "spectral", "sobolev-fft"])
+# plain and TV take fused_step's kernel-free route on a GPU (TV on reused work buffers,
+# written in place inside the captured graph); the kernels take KernelBatch's
+@pytest.mark.parametrize("name", ["fluid-elastic-S", "TV", "spectral", "sobolev-fft", "plain"])
 def test_the_cuda_graph_step_equals_the_eager_step(name, monkeypatch):
     from viz_core import step_graph
     from viz_core.engine import run

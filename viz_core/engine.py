@@ -8,9 +8,13 @@ Per step, for every sample of the batch:
 3. the demons update of :mod:`viz_core.schemes` (eq. 18 with TV, eqs. 19-20), with the
    step-size convention of :mod:`viz_core.config`, then clipping to [0, 1];
 4. a sample whose update is not finite stops updating and keeps the pre-image of its last
-   frame before the failure (:mod:`viz_core.divergence`); two small reductions per step
-   are recorded on the device and read at frames, so nothing synchronises with the host
-   except on the steps that yield a frame.
+   frame before the failure (:mod:`viz_core.divergence`); one small reduction per step
+   (and references to ``||g||_1`` and ``D``) is kept on the device and read at frames, so
+   nothing synchronises with the host except on the steps that yield a frame.
+
+On small images on a CPU the update's kernels run as a few matrix products prepared once
+per stage (:mod:`viz_core.fused_step`), so a step costs little more than the network's own
+forward and backward pass.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from viz_core.devices import resolve_device
 from viz_core.divergence import Health
 from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
-from viz_core.schemes import SchemeBank, tv_gradient
+from viz_core.schemes import SchemeBank
 from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
 
 
@@ -230,11 +234,11 @@ def run(
                 # as the kernels are linear; non-finite for a NaN or Inf gradient (health)
                 g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
                 if adam is None:
-                    coef = tau if raw_grad else tau_numel / g_l1.clamp_min(1e-30)
+                    coef = tau if raw_grad else tau_numel / g_l1.clamp(min=1e-30)
                     new = bank.step(x, g, step, center, coef, tv_coef, eps)
                 else:
-                    gs = g if raw_grad else g * (numel / g_l1.clamp_min(1e-30))
-                    d_tv = torch.addcmul(gs, tv, tv_gradient(x, eps)) if bank.any_tv else gs
+                    gs = g if raw_grad else g * (numel / g_l1.clamp(min=1e-30))
+                    d_tv = torch.addcmul(gs, tv, bank.tv_gradient(x, eps)) if bank.any_tv else gs
                     new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
                                     eps)
                 return x, new.clamp_(0, 1), g_l1, d.detach(), act, g
@@ -269,7 +273,8 @@ def run(
                     cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) \
                         if moves else (0, 0, 0, 0)
                     window = (..., slice(cy, cy + size), slice(cx, cx + size))
-                    x, new, g_l1, d, act, g = update(u[window], sy, sx, window, step)
+                    x, new, g_l1, d, act, g = update(u if canvas == size else u[window],
+                                                     sy, sx, window, step)
                     new = health.record(x, new, g_l1, d, act, g)
                     if canvas == size:
                         u = new

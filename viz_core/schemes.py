@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from viz_core.errors import VizError
+from viz_core.fused_step import FusedBank
 from viz_core.kernels import (
     BORDERS,
     SIZED_KINDS,
@@ -35,6 +35,7 @@ from viz_core.kernels import (
     build,
     validate_spec,
 )
+from viz_core.tv import tv_energy, tv_gradient, tv_work
 
 # ----------------------------------------------------------------------------- registry
 
@@ -257,34 +258,6 @@ class Scheme:
                            field="elastic_every")
 
 
-def _forward_diff(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward differences, zero in the last column / row (Neumann)."""
-    dx = F.pad(u[..., :, 1:] - u[..., :, :-1], (0, 1))
-    dy = F.pad(u[..., 1:, :] - u[..., :-1, :], (0, 0, 0, 1))
-    return dx, dy
-
-
-def tv_gradient(u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
-    """Gradient of the relaxed TV, sum sqrt(|grad u|^2 + eps^2) (eqs. 19-20):
-    ``-div(grad u / sqrt(|grad u|^2 + eps^2))`` with forward differences (Neumann) and the
-    divergence as their negative adjoint, per channel. ``eps`` may be a (N,1,1,1) tensor."""
-    dx, dy = _forward_diff(u)
-    inv = (dx.square() + dy.square()).add_(eps * eps).rsqrt_()
-    px, py = dx * inv, dy * inv
-    # div p = p - p shifted by one (backward difference, p = 0 outside), the adjoint of -grad
-    div = (px - F.pad(px[..., :, :-1], (1, 0))).add_(py).sub_(F.pad(py[..., :-1, :], (0, 0, 1, 0)))
-    return div.neg_()
-
-
-def tv_energy(u: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
-    """Relaxed total variation per sample (eqs. 19-20): ``sum sqrt(|grad u|^2 + eps^2)``
-    over pixels and channels of each sample of ``u`` (N, ...), forward differences with
-    Neumann boundary (zero in the last row / column). ``eps = 0`` is the isotropic TV of
-    eq. 19; :func:`tv_gradient` is the gradient of this energy."""
-    dx, dy = _forward_diff(u)
-    return torch.sqrt(dx * dx + dy * dy + eps * eps).flatten(1).sum(1)
-
-
 @dataclass
 class SchemeBank:
     """The kernels of a batch of schemes, built once per octave (they depend on tau only for
@@ -304,6 +277,19 @@ class SchemeBank:
         self._fluid = KernelBatch(self.fluid, border)
         self._elastic: dict[tuple[bool, ...], KernelBatch] = {}
         self._border = border
+        # the kernels in a few matrix products where they allow it (fused_step)
+        self._fused = FusedBank.build(self.fluid, self.elastic, border,
+                                      [s.elastic_every for s in self.schemes])
+        self._tv_work: dict[tuple, tuple[torch.Tensor, ...]] = {}
+
+    def tv_gradient(self, u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
+        """:func:`tv_gradient` (eqs. 19-20) with this bank's work buffers for ``u``'s
+        shape (built on the first step of a stage, reused by the others)."""
+        key = (u.shape, u.device, u.dtype)
+        work = self._tv_work.get(key)
+        if work is None:
+            work = self._tv_work[key] = tv_work(u)
+        return tv_gradient(u, eps, work)
 
     def step(self, u: torch.Tensor, g: torch.Tensor, step: int, center: torch.Tensor,
              coef: torch.Tensor, tv_coef: torch.Tensor | None, eps: torch.Tensor
@@ -313,8 +299,14 @@ class SchemeBank:
         times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1) tensors.
         ``tv_coef=None``: ``g`` is a descent direction that already holds the TV term
         (Adam's, :mod:`viz_core.config`)."""
+        plans = self._fused.plans(u) if self._fused is not None else None
+        if plans is not None:
+            if self.any_tv and tv_coef is not None:
+                d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
+                return self._fused.step(u, d, None, plans)
+            return self._fused.step(u, g, coef, plans)
         if self.any_tv and tv_coef is not None:
-            d = torch.addcmul(coef * g, tv_coef, tv_gradient(u, eps))
+            d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
             v = u - self._fluid(d)
         else:
             v = torch.addcmul(u, coef, self._fluid(g), value=-1.0)

@@ -1,0 +1,189 @@
+"""The kernels of the demons update (eq. 18) in a few matrix products per step: small images
+on a CPU, where a step of the network costs a few milliseconds and the update's own
+operations must stay a few percent of it.
+
+Two exact routes for an even kernel with reflect border, both built once per octave stage
+and image shape (no per-step set-up):
+
+* ``sep``: a separable kernel (the Gaussian ``G_sigma = g g^T``, eqs. 6 and 8) is
+  ``K * x = B_h x B_w^T`` with ``B`` the reflect-border matrix of the 1-D factor: two small
+  matrix products;
+* ``dct``: any even kernel (the Sobolev ``S_gamma``, eq. 16) is diagonal in the DCT-I basis
+  (:mod:`viz_core.cosine`), ``K * x = S ((A x A^T) . M) S^T``. Both slots of eq. 18 are
+  diagonal in that basis, so with ``d = coef g (+ tv_coef grad TV(u))`` the fluid-elastic
+  update ``Ke * (u - Kf * d) = S ((A u A^T) . Me - (A d A^T) . (Me Mf)) S^T`` is one forward
+  transform of the pair (u, d), one product of multipliers and one inverse transform.
+
+A sample's route depends on its own kernels only, so a batch is split into groups of one
+route pair and every sample is updated alone as it is in a batch. Unit-gain elastic kernels
+(every built Gaussian and Sobolev kernel) keep constants under reflect borders, so
+``c + Ke * (v - c) = Ke * v`` and the mean image ``c`` drops out; L2 decay, spectral
+kernels, other borders and ``elastic_every > 1`` keep the general path.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from viz_core import cosine
+from viz_core.kernels import Kernel, KernelBatch
+
+__all__ = ["FusedBank", "reflect_matrix", "route"]
+
+
+def _factors(k: Kernel) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The 1-D factors (a, b) with ``weights * scale = a b^T`` (float64), or None."""
+    w = k.weights.double() * k.scale
+    s = float(w.sum())
+    if s <= 0:
+        return None
+    a, b = w.sum(1) / s ** 0.5, w.sum(0) / s ** 0.5
+    if float((torch.outer(a, b) - w).abs().max()) > 1e-14 * float(w.abs().max()):
+        return None
+    return a, b
+
+
+def route(k: Kernel | None) -> str | None:
+    """``None`` (no kernel, or the identity), ``sep``, ``dct``, or ``other`` (general
+    path: spectral kernels, uneven weights)."""
+    if k is None or KernelBatch([k]).noop:
+        return None
+    if not k.spatial or not cosine.is_even(k.weights):
+        return "other"
+    return "sep" if _factors(k) is not None else "dct"
+
+
+def reflect_matrix(taps: torch.Tensor, n: int) -> torch.Tensor:
+    """The (n, n) matrix of the 1-D correlation with ``taps`` (odd length, radius < n) and
+    reflect border (``d c b | a b c d | c b a``), float64."""
+    r = taps.numel() // 2
+    i = torch.arange(n)[:, None].expand(n, taps.numel())
+    j = i + torch.arange(taps.numel())[None, :] - r
+    j = torch.where(j < 0, -j, torch.where(j >= n, 2 * (n - 1) - j, j))
+    m = torch.zeros(n, n, dtype=torch.float64)
+    return m.index_put_((i, j), taps.double().expand(n, -1), accumulate=True)
+
+
+def _mm(left: torch.Tensor, x: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """``left @ x @ right``; 2-D matrices and a single plane: plain 2-D products."""
+    if left.dim() == 2 and x.shape[:-2].numel() == 1:
+        return (left @ x.reshape(x.shape[-2:]) @ right).reshape(x.shape)
+    return left @ x @ right
+
+
+class _Plan:
+    """The kernels of one group (one route per slot) for one shape, device and dtype."""
+
+    def __init__(self, fluid: list[Kernel | None], elastic: list[Kernel | None],
+                 routes: tuple[str | None, str | None], shape: torch.Size,
+                 device: torch.device, dtype: torch.dtype) -> None:
+        _, _, h, w = shape
+        self.routes = routes
+        self.mats = cosine.matrices(h, w, device, dtype) if "dct" in routes else None
+
+        def prepared(ks: list[Kernel | None], kind: str | None) -> tuple | None:
+            if kind == "sep":  # (m, 1, h, h) and (m, 1, w, w); 2-D for one sample
+                f = [_factors(k) for k in ks]
+                left = torch.stack([reflect_matrix(a, h) for a, _ in f])[:, None]
+                right = torch.stack([reflect_matrix(b, w).T for _, b in f])[:, None]
+                if len(ks) == 1:
+                    left, right = left[0, 0], right[0, 0]
+                return left.to(device, dtype), right.to(device, dtype).contiguous()
+            if kind == "dct":
+                return (torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
+                                     for k in ks])[:, None].to(device, dtype),)
+            return None
+
+        self.f, self.e = prepared(fluid, routes[0]), prepared(elastic, routes[1])
+        if routes == ("dct", "dct"):  # (2m, 1, h, w): Me for u, Me Mf for d
+            self.pair = torch.cat([self.e[0], self.e[0] * self.f[0]])
+            if shape[0] == 1:  # one sample: (h, 2, w) for the 2-D products of step
+                self.pair2 = self.pair.view(2, h, w).transpose(0, 1).contiguous()
+
+    def _apply(self, x: torch.Tensor, kind: str, prep: tuple) -> torch.Tensor:
+        if kind == "sep":
+            return _mm(prep[0], x, prep[1])
+        return cosine.apply(x, self.mats, prep[0])
+
+    def step(self, u: torch.Tensor, d: torch.Tensor, scale: torch.Tensor | None
+             ) -> torch.Tensor:
+        """``Ke * (u - scale Kf * d)`` (eq. 18; ``scale=None``: 1)."""
+        kf, ke = self.routes
+        if kf == ke == "dct":
+            ah, awt, sh, swt = self.mats
+            m = u.shape[0]
+            if u.shape[:-2].numel() == 1:  # one plane: 2-D products on [u | d]
+                h, w = u.shape[-2:]
+                x = torch.cat([u.reshape(h, w), d.reshape(h, w)], dim=1)
+                z = ((ah @ x).view(2 * h, w) @ awt).view(h, 2, w) * self.pair2
+                v = z[:, 0] - z[:, 1] if scale is None else torch.addcmul(
+                    z[:, 0], scale.view(1, 1), z[:, 1], value=-1.0)
+                return (sh @ v @ swt).reshape(u.shape)
+            z = (ah @ torch.cat([u, d]) @ awt) * self.pair
+            v = z[:m] - z[m:] if scale is None else torch.addcmul(z[:m], scale, z[m:],
+                                                                  value=-1.0)
+            return sh @ v @ swt
+        if kf is not None:
+            d = self._apply(d, kf, self.f)
+        v = u - d if scale is None else torch.addcmul(u, scale, d, value=-1.0)
+        return v if ke is None else self._apply(v, ke, self.e)
+
+
+class FusedBank:
+    """The kernel part of :meth:`viz_core.schemes.SchemeBank.step` by groups of samples of
+    one route pair (see the module text). :meth:`build` says whether a bank qualifies."""
+
+    def __init__(self, fluid: list[Kernel | None], elastic: list[Kernel | None],
+                 routes: list[tuple[str | None, str | None]]) -> None:
+        self.fluid, self.elastic = fluid, elastic
+        self.groups: dict[tuple[str | None, str | None], list[int]] = {}
+        for i, r in enumerate(routes):
+            self.groups.setdefault(r, []).append(i)
+        self._plans: dict[tuple, list | None] = {}
+
+    @classmethod
+    def build(cls, fluid: list[Kernel | None], elastic: list[Kernel | None], border: str,
+              elastic_every: list[int]) -> FusedBank | None:
+        """A :class:`FusedBank` when every kernel takes the ``sep`` or ``dct`` route, the
+        border is reflect, every elastic kernel is of unit gain and applied at every
+        step; else None (the general path of :class:`~viz_core.kernels.KernelBatch`)."""
+        routes = [(route(f), route(e)) for f, e in zip(fluid, elastic)]
+        if (border != "reflect" or any("other" in r for r in routes)
+                or any(r[1] and n != 1 for r, n in zip(routes, elastic_every))
+                or not all(KernelBatch([e]).unit_gain for r, e in zip(routes, elastic)
+                           if r[1])):
+            return None
+        return cls(fluid, elastic, routes)
+
+    def plans(self, u: torch.Tensor) -> list | None:
+        """(rows, plan) per group for ``u``'s shape, or None where a group's planes are
+        too many for the matrix routes (:func:`viz_core.cosine.worth_it`)."""
+        key = (u.shape, u.device, u.dtype)
+        if key not in self._plans:
+            n, c, h, w = u.shape
+            out: list | None = []
+            for r, rows in self.groups.items():
+                ks = [k for i in rows for k in (self.fluid[i], self.elastic[i]) if k]
+                radius = max([k.size // 2 for k in ks], default=0)
+                if ks and not cosine.worth_it(len(rows) * c, h, w, radius, u.device):
+                    out = None
+                    break
+                idx = (None if len(rows) == n else
+                       torch.tensor(rows, dtype=torch.long, device=u.device))
+                out.append((idx, _Plan([self.fluid[i] for i in rows],
+                                       [self.elastic[i] for i in rows], r,
+                                       torch.Size((len(rows), c, h, w)), u.device, u.dtype)))
+            self._plans[key] = out
+        return self._plans[key]
+
+    def step(self, u: torch.Tensor, d: torch.Tensor, scale: torch.Tensor | None,
+             plans: list) -> torch.Tensor:
+        """``Ke * (u - scale Kf * d)`` for every sample, with ``plans`` of :meth:`plans`."""
+        if len(plans) == 1:
+            return plans[0][1].step(u, d, scale)
+        out = torch.empty_like(u)
+        for idx, plan in plans:
+            s = None if scale is None else scale.index_select(0, idx)
+            out.index_copy_(0, idx, plan.step(u.index_select(0, idx),
+                                              d.index_select(0, idx), s))
+        return out
