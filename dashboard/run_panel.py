@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
@@ -66,9 +68,23 @@ def run_action(action: RunAction) -> RunAction:
 
 def _yield_to_streamlit() -> None:
     """A Streamlit yield point that sends nothing: reading the session state lets a pending
-    Stop click or widget change end the script here (Streamlit raises its control
-    exception at such points)."""
+    widget change end the script here (Streamlit raises its control exception at such
+    points). A click inside a fragment (the pages' run areas: Stop, Run) would only be
+    queued behind the running script: it ends the run here too, with a rerun of the
+    fragment (of the whole page when the fragment runs as part of one) that carries it."""
     _ = "_" in st.session_state
+    if _fragment_click_waiting():
+        ctx = get_script_run_ctx()
+        st.rerun(scope="fragment" if getattr(ctx, "fragment_ids_this_run", None) else "app")
+
+
+def _fragment_click_waiting() -> bool:
+    """Whether a rerun of a fragment waits for this script run to end (Streamlit does not
+    let such a rerun interrupt a running script; see ``ScriptRequests``)."""
+    req = getattr(get_script_run_ctx(), "script_requests", None)
+    data = getattr(req, "_rerun_data", None)
+    return (getattr(req, "_state", None) is ScriptRequestType.RERUN and data is not None
+            and bool(data.fragment_id_queue) and not data.is_fragment_scoped_rerun)
 
 
 @dataclass

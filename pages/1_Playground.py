@@ -257,7 +257,6 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
 
 
 def main() -> None:
-    t_script = time.perf_counter()  # a Run click starts this script: time to first frame
     notices = bind(P, D, PLAYGROUND_CHOICES)
     s0 = current(P, D)
     adv_open = False
@@ -292,6 +291,26 @@ def main() -> None:
     label = cfg.scheme.label if cfg is not None else ""
     st.markdown(f"**{label or 'invalid settings'}** · {model.label if model else ''}")
 
+    _run_area(s, cfg, cfgs, model, target, errors, label)
+    st.subheader("Kernels")
+    st.plotly_chart(_kernel_panel(_panel_key(fluid, elastic), fluid, elastic),
+                    key="pg_kernels")
+    st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
+               "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
+
+
+@st.fragment
+def _run_area(s: dict, cfg, cfgs: list, model, target, errors: list[str], label: str) -> None:
+    """Run, Stop and what a run shows, as a fragment: a Run or Stop click reruns only this
+    part of the page (the sidebar, the title and the kernel panel are neither recomputed
+    nor sent to the browser again), so the run starts at once; a change of any setting
+    reruns the whole page, this part with it."""
+    guard(lambda: _run_body(s, cfg, cfgs, model, target, errors, label))
+
+
+def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label: str
+              ) -> None:
+    t_script = time.perf_counter()  # a Run click starts this fragment: time to first frame
     panel = RunPanel(P, autorun=True)
     run = panel.buttons(errors) is not None
     inversion = s["task"] == "inversion"
@@ -304,11 +323,6 @@ def main() -> None:
     ph["downloads"] = st.empty()
     c_curves, c_spec = st.columns(2)
     ph["curves"], ph["spectrum"] = c_curves.empty(), c_spec.empty()
-    st.subheader("Kernels")
-    st.plotly_chart(_kernel_panel(_panel_key(fluid, elastic), fluid, elastic),
-                    key="pg_kernels")
-    st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
-               "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
 
     recs = panel.restore()
     if run and cfg is not None and model is not None:

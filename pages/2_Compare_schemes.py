@@ -234,6 +234,19 @@ def main() -> None:
         except VizError as exc:
             error = error or ui_message(str(exc))
 
+    _run_area(s, configs, runs, target, error)
+
+
+@st.fragment
+def _run_area(s: dict, configs: list, runs: list, target, error: str | None) -> None:
+    """Run all, Stop and the grid, as a fragment: a Run or Stop click reruns only this part
+    of the page (the sidebar is neither recomputed nor sent again), so the run starts at
+    once; a change of any setting reruns the whole page, this part with it."""
+    guard(lambda: _run_body(s, configs, runs, target, error))
+
+
+def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> None:
+    model = runs[0]
     panel = RunPanel(P, label="Run all", autorun=True)
     run = panel.buttons([error] if error else []) is not None
     inversion = s["task"] == "inversion"

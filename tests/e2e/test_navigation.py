@@ -53,8 +53,10 @@ def test_old_link_then_every_page_by_direct_link(fresh_server):
             # first request of this server: an old Playground link with its settings
             context, page = _visit(browser, f"{fresh_server}/Playground?steps=37&scheme=elastic")
             _check_page(page, pages["playground"])
+            from playwright.sync_api import expect
+
             steps = page.get_by_test_id("stNumberInput").filter(has_text="Steps")
-            assert steps.get_by_test_id("stNumberInputField").input_value() == "37"
+            expect(steps.get_by_test_id("stNumberInputField")).to_have_value("37")
             assert page.get_by_role("radio", name="elastic", exact=True).is_checked()
             assert "steps=37" in page.url and "/Playground" in page.url
             context.close()
