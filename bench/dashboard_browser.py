@@ -113,9 +113,10 @@ class Scenario:
     """One page run: its URL path, button and done marker, and the library equivalent."""
 
     def __init__(self, name: str, path: str, button: str, done_text: bool,
-                 library: Callable[[], None], what: str) -> None:
+                 library: Callable[[], None], what: str,
+                 streams: Callable[[int], None] | None = None) -> None:
         self.name, self.path, self.button, self.done_text = name, path, button, done_text
-        self.library, self.what = library, what
+        self.library, self.what, self.streams = library, what, streams
 
 
 def scenarios(device: str) -> list[Scenario]:
@@ -139,6 +140,25 @@ def scenarios(device: str) -> list[Scenario]:
         for _ in engine.run([pg], model, every=pg.every):
             pass
 
+    def streams_pg(n: int) -> None:
+        """``n`` runs through the dashboard's own streaming (worker threads taking turns,
+        a draw that only marks the frame shown) at once, in this process: the server's
+        side of ``n`` sessions without their browsers."""
+        import threading
+
+        from dashboard.runs import RunRecord
+        from dashboard.streaming import stream
+
+        def one() -> None:
+            rec = RunRecord(["x"], [pg.to_json()], model.label, pg.total_steps)
+            stream([pg], model, rec, lambda r, f, full: r.mark_shown(), every=pg.every)
+
+        threads = [threading.Thread(target=one) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
     def run_cmp() -> None:
         for _ in engine.run(cmp, cmp_model, every=cmp[0].every):
             pass
@@ -151,7 +171,7 @@ def scenarios(device: str) -> list[Scenario]:
     return [
         Scenario("Playground default", f"/Playground{q}", "Run", True, run_pg,
                  f"{pg.model}, {pg.scheme.label}, {pg.total_steps} steps, frame every "
-                 f"{pg.every}"),
+                 f"{pg.every}", streams_pg),
         Scenario("Compare default", f"/Compare_schemes{q}", "Run all", True, run_cmp,
                  f"{len(cmp)} schemes as one batch, {cmp[0].task}, {cmp[0].total_steps} steps"),
         Scenario("Sweeps 2x2", f"/Sweeps{q}&values1={SWEEP_2X2['values1']}&values2="
@@ -197,6 +217,28 @@ def timed(fn: Callable[[], None], threads: int = 0) -> float:
         return time.perf_counter() - t0
     finally:
         torch.set_num_threads(before)
+
+
+def process_cpu() -> dict[str, float]:
+    """CPU seconds used so far by the Chromium processes and by the Streamlit server
+    (``/proc``; zeros where it cannot be read)."""
+    import os
+
+    out = {"chromium": 0.0, "server": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if b"chromium" in cmd.split(b"\0")[0]:
+            out["chromium"] += used
+        elif b"streamlit" in cmd and b"app.py" in cmd:
+            out["server"] += used
+    return out
 
 
 def page_threads() -> int:
@@ -266,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.repeats if args.sessions > 0 else 0):
                 seq = timed(lambda: [sc.library() for _ in range(args.sessions)])
                 seq_k = timed(lambda: [sc.library() for _ in range(args.sessions)], k)
+                server_only = timed(lambda: sc.streams(args.sessions))
                 ctxs = [browser.new_context(viewport={"width": 1280, "height": 720})
                         for _ in range(args.sessions)]
                 pages = []
@@ -279,13 +322,17 @@ def main(argv: list[str] | None = None) -> int:
                     page.wait_for_selector(IDLE)
                     page.evaluate(WATCH)
                     pages.append((page, btn))
+                cpu0 = process_cpu()
                 for _, btn in pages:
                     btn.evaluate(CLICK)
                 res = [finish(page, sc.done_text) for page, _ in pages]
+                cpu1 = process_cpu()
                 for ctx in ctxs:
                     ctx.close()
                 total = max(r["idle_wall"] for r in res) - min(r["click_wall"] for r in res)
-                conc_rows.append((seq, total, [r["done"] for r in res], seq_k))
+                conc_rows.append((seq, total, [r["done"] for r in res], seq_k, server_only,
+                                  cpu1["chromium"] - cpu0["chromium"],
+                                  cpu1["server"] - cpu0["server"]))
                 print(conc_rows[-1], flush=True)
             browser.close()
     finally:
@@ -304,19 +351,30 @@ def main(argv: list[str] | None = None) -> int:
         tot = statistics.median(r[1] for r in conc_rows)
         each = statistics.median(max(r[2]) for r in conc_rows)
         seq_k = statistics.median(r[3] for r in conc_rows)
+        srv = statistics.median(r[4] for r in conc_rows)
+        chrome = statistics.median(r[5] for r in conc_rows)
+        srv_cpu = statistics.median(r[6] for r in conc_rows)
         sections.append(("Concurrent sessions", md_table(
             ["sessions", f"{args.sessions} sequential engine runs s ({n} threads)",
              f"the same ({k} thread{'s' * (k > 1)}) s",
              "all sessions done s (first click -> last done)",
              "slowest session click -> done s", f"ratio all / sequential ({n})",
-             f"ratio all / sequential ({k})"],
-            [[args.sessions, seq, seq_k, tot, each, tot / seq, tot / seq_k]])))
+             f"ratio all / sequential ({k})",
+             "Chromium CPU s meanwhile", "server CPU s meanwhile",
+             f"{args.sessions} runs through the server's streaming at once, no browser s",
+             f"its ratio / sequential ({n})"],
+            [[args.sessions, seq, seq_k, tot, each, tot / seq, tot / seq_k, chrome, srv_cpu,
+              srv, srv / seq]])))
     notes = [f"Medians of {args.repeats} repeats after one warm-up each; every browser run "
              "on a fresh page at 1280x720, interleaved with library runs of the same "
              f"configuration in this process, with torch's {n} threads and with the {k} "
              "the dashboard's engine worker uses (the machine's cores less one, left to the "
              "server and the browser; dashboard.streaming.run_threads). Server, browser "
              "and this process share the machine.",
+             "Concurrent sessions: Chromium and server CPU seconds are those used from the "
+             "first click to the last session's end; the last column runs the same number of "
+             "runs through dashboard.streaming.stream at once in this process (worker "
+             "threads taking turns), the server's side of the sessions without a browser.",
              "Targets (issue 22) on the Playground's default run: done / library <= 1.3, "
              f"first frame <= 0.5 s, {args.sessions} concurrent sessions all done within "
              f"1.2x {args.sessions} sequential engine runs.",

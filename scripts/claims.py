@@ -23,7 +23,6 @@ from claims_results import CLAIMS as RESULT_CLAIMS
 from claims_sources import (
     CARD,
     OPT,
-    OV,
     PES,
     PJ,
     RR,
@@ -34,12 +33,12 @@ from claims_sources import (
     fit,
     proj,
 )
+from claims_speed import CLAIMS as SPEED
 
 CLAIMS: list[Claim] = [
     # ------------------------------------------------------------------ dashboard
     Claim("Run streams the pre-image (at most 5 redraws a second)", []),
     Claim("(variance 2 k gamma)", []),
-    Claim("The page redraws at most 5 times a second", []),
     # ------------------------------------------------------------------ models
     *[Claim(f"| `{n}`{extra} | {{}}k | {{}} % ",
             [card(n, "parameters", scale=1e-3), card(n, "test_accuracy", scale=100)])
@@ -147,15 +146,6 @@ CLAIMS: list[Claim] = [
     Claim("| {}-{} / {}-{} | <= 1.05 |",
           [md_agg("results/bench_overhead_cpu.md", "ratio", f, model=m)
            for m in ("vgg19", "resnet50") for f in (min, max)]),
-    Claim("| plain {}, kernels and TV {}-{} ({}-{} ms on a {} ms step);",
-          [md_cell("results/bench_overhead_cpu.md", "ratio", model="fmnist_vgg", scheme="plain"),
-           *[derived(f"{OV}: {f.__name__} ratio, fmnist_vgg schemes", lambda f=f: f(
-               float(r["ratio"]) for r in md_rows(OV)
-               if r["model"] == "fmnist_vgg" and r["scheme"] != "plain")) for f in (min, max)],
-           *[derived(f"bench_overhead_cpu.md: {f.__name__} overhead ms, fmnist_vgg", lambda f=f: f(
-               float(r["overhead ms"]) for r in md_rows("results/bench_overhead_cpu.md")
-               if r["model"] == "fmnist_vgg")) for f in (min, max)],
-           md_agg("results/bench_overhead_cpu.md", "bare fwd+bwd ms", max, model="fmnist_vgg")]),
     Claim("| fmnist_vgg {}, ResNet50 {}, VGG19 {} | CPU <= 0.8 |",
           [md_cell("results/bench_batching_cpu.md", "ratio", model=m)
            for m in ("fmnist_vgg", "resnet50", "vgg19")]),
@@ -186,7 +176,6 @@ CLAIMS: list[Claim] = [
           "thread,\nbecause the shared 2-core machine made wall-clock and 2-thread figures",
           [text_num("results/bench_overhead_cpu.md", r"AMD EPYC, {} logical cores")]),
     Claim("| overhead VGG19 / ResNet50 224 (", []),
-    Claim("| overhead fmnist_vgg 64, batch 1 |", []),
     Claim("the 224 px ones are compute bound at batch 1", []),
     Claim("| batching, 6 schemes as one batch / 6 runs |", []),
     Claim("a program exported for batch 1 runs samples one at a time", []),
@@ -196,4 +185,4 @@ CLAIMS: list[Claim] = [
           [text_num("results/bench_overhead_own_cpu.md", r"load average at the end {}")]
           + [md_cell("results/bench_overhead_own_cpu.md", "ratio", source=src)
              for src in ("from_module", ".pt2", "timm:resnet18")]),
-] + RESULT_CLAIMS + MORE_A + MORE_B
+] + RESULT_CLAIMS + MORE_A + MORE_B + SPEED
