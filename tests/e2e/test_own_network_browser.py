@@ -63,6 +63,9 @@ def test_upload_a_program_and_visualise_an_inner_channel(team_server, program):
                 .filter(has_text="torch.export program").locator("input[type='file']") \
                 .set_input_files(str(program))
             sidebar = page.get_by_test_id("stSidebar")
+            # the upload's rerun has put the program in the link (IDLE alone can be seen
+            # before that rerun starts)
+            page.wait_for_url(re.compile(r"model=[^&]*\.pt2"))
             page.wait_for_selector(IDLE)
             # "block" (no digit) is a layer of the uploaded program, not of the zoo model
             # the page opened on: picking it shows the upload became the selected model
