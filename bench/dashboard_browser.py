@@ -180,9 +180,13 @@ def scenarios(device: str) -> list[Scenario]:
     ]
 
 
-def open_page(browser, url: str, button: str):
+def open_page(browser, url: str, button: str, init_script: str | None = None):
+    """A fresh 1280x720 page at ``url``, connected and idle, with the click watcher
+    installed; returns it and its ``button``. ``init_script`` runs before the app's."""
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.set_default_timeout(600_000)
+    if init_script:
+        page.add_init_script(init_script)
     page.goto(url)
     page.wait_for_selector(CONNECTED)
     btn = page.get_by_role("button", name=button, exact=True)

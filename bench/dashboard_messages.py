@@ -71,15 +71,7 @@ def is_done(msg) -> bool:
 def one_run(browser, url: str) -> tuple[dict, collections.Counter, collections.Counter]:
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
-    page.set_default_timeout(600_000)
-    page.add_init_script(RECORD_WS)
-    page.goto(url)
-    page.wait_for_selector(db.CONNECTED)
-    btn = page.get_by_role("button", name="Run", exact=True)
-    btn.wait_for()
-    page.wait_for_selector(db.IDLE)
-    page.evaluate(db.WATCH)
+    page, btn = db.open_page(browser, url, "Run", init_script=RECORD_WS)
     btn.evaluate(db.CLICK)
     r = db.finish(page, True)
     t = page.evaluate("() => window.__t")

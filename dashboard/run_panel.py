@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+try:  # Streamlit's internals (checked on 1.67): without them a click inside a fragment
+    from streamlit.runtime.scriptrunner_utils.script_requests import (  # waits for the run
+        ScriptRequestType,
+    )
+except ImportError:  # pragma: no cover - another Streamlit version
+    ScriptRequestType = None
 
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
@@ -81,6 +87,8 @@ def _yield_to_streamlit() -> None:
 def _fragment_click_waiting() -> bool:
     """Whether a rerun of a fragment waits for this script run to end (Streamlit does not
     let such a rerun interrupt a running script; see ``ScriptRequests``)."""
+    if ScriptRequestType is None:
+        return False
     req = getattr(get_script_run_ctx(), "script_requests", None)
     data = getattr(req, "_rerun_data", None)
     return (getattr(req, "_state", None) is ScriptRequestType.RERUN and data is not None
