@@ -9,7 +9,10 @@ browser, a busy server or a loaded machine lowers the frame rate, never the numb
 per second: the engine never waits on drawing.
 
 Sessions: the runs of all sessions in this server process take turns (:data:`TURNS`), one
-frame's worth of steps each, in the order they asked. Runs computing side by side in one
+frame's worth of steps each, in the order they asked, and share one frame budget: with ``n``
+runs streaming, each draws at most every ``n`` x :data:`DRAW_INTERVAL_S` (plots every ``n`` x
+:data:`PLOT_INTERVAL_S`), so the server encodes and the browsers draw as many frames a
+second in all as for one run, and the cores go to the runs. Runs computing side by side in one
 process would contend for the interpreter lock and the cores and all end later than the
 same runs one after the other; in turns, each run streams from its first frame on and the
 last one ends when the same runs in a row would have. The worker sets its own torch
@@ -31,7 +34,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dashboard.runs import LOG, RunRecord
@@ -39,6 +42,7 @@ from viz_core.errors import VizError
 
 DRAW_INTERVAL_S = 0.2      # the pre-image is redrawn at most 5 times a second (and at the end)
 PLOT_INTERVAL_S = 2.0      # curves / spectra / metrics are redrawn at most this often
+# (both per run streaming: n runs at once each draw n times less often, see Turns.runs)
 TICK_S = 0.1               # the script thread yields to Streamlit at least this often
 
 
@@ -59,9 +63,17 @@ class Turns:
     earlier has had its turn. Runs hold it for one frame's worth of steps, so concurrent
     runs interleave frame by frame.
 
+    ``with turns.member():`` counts a run as streaming for as long as it lasts
+    (:attr:`runs`), whether it computes or draws.
+
     >>> t = Turns()
     >>> with t:
     ...     t.waiting
+    0
+    >>> with t.member(), t.member():
+    ...     t.runs
+    2
+    >>> t.runs
     0
     """
 
@@ -69,6 +81,23 @@ class Turns:
         self._cond = threading.Condition()
         self._next = 0      # the next ticket to hand out
         self._serving = 0   # the ticket whose turn it is
+        self._runs = 0      # runs streaming now
+
+    @property
+    def runs(self) -> int:
+        """Runs streaming now (inside :meth:`member`)."""
+        return self._runs
+
+    @contextlib.contextmanager
+    def member(self) -> Iterator[None]:
+        """Counts the calling run in :attr:`runs` while the block lasts."""
+        with self._cond:
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._runs -= 1
 
     @property
     def waiting(self) -> int:
@@ -162,7 +191,8 @@ def stream(configs: list, model: Any, record: RunRecord,
     page is redrawn with the latest at most every :data:`DRAW_INTERVAL_S` seconds (always
     the first and the last frame); ``full`` is True at most every :data:`PLOT_INTERVAL_S`
     seconds, never at the first frame (the pre-image alone shows first) and at the last
-    one unless ``final_full`` is False (a page that draws its plots after the run's
+    one unless ``final_full`` is False; both intervals are multiplied by the number of runs
+    streaming at once (the frame budget is shared) (a page that draws its plots after the run's
     status, so that "done" shows before the plots render). ``tick`` is
     called at least every :data:`TICK_S` seconds while waiting (a page yields to Streamlit
     there, so that Stop is seen between frames). ``threads``: the worker's torch threads
@@ -174,21 +204,23 @@ def stream(configs: list, model: Any, record: RunRecord,
     if record.interrupted:
         return record
     feed = _Feed()
+    turns = turns or TURNS
     worker = threading.Thread(
         target=_work, name=f"demons-run-{record.run_id}", daemon=True,
         args=(feed, configs, model, reference, every,
-              run_threads() if threads is None else threads, turns or TURNS))
-    worker.start()
-    try:
-        _draw_loop(feed, record, draw, tick, final_full)
-    except VizError as exc:
-        record.status, record.message = "error", str(exc)
-    except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
-        record.status, record.message = "error", _failure(exc)
-    finally:
-        feed.stop.set()  # ends the engine between two steps if it still runs
-        if feed.finished or record.status != "running":
-            worker.join(timeout=5)
+              run_threads() if threads is None else threads, turns))
+    with turns.member():  # counted in the shared frame budget from start to end
+        worker.start()
+        try:
+            _draw_loop(feed, record, draw, tick, final_full, turns)
+        except VizError as exc:
+            record.status, record.message = "error", str(exc)
+        except Exception as exc:  # noqa: BLE001 - a failed run is a message, never a traceback
+            record.status, record.message = "error", _failure(exc)
+        finally:
+            feed.stop.set()  # ends the engine between two steps if it still runs
+            if feed.finished or record.status != "running":
+                worker.join(timeout=5)
     with record._lock:
         if record.status == "running" and not record.interrupted:
             record.status = "done"
@@ -196,7 +228,7 @@ def stream(configs: list, model: Any, record: RunRecord,
 
 
 def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, bool], None],
-               tick: Callable[[], None] | None, final_full: bool) -> None:
+               tick: Callable[[], None] | None, final_full: bool, turns: Turns) -> None:
     last_draw = float("-inf")
     last_plot = time.perf_counter()  # frame 0 shows the pre-image alone: no curve yet
     latest = drawn = None
@@ -214,8 +246,9 @@ def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, b
             now = time.perf_counter()
             first = record.first_frame_s is None
             last = latest.done or finished
-            if first or last or now - last_draw >= DRAW_INTERVAL_S:
-                full = final_full if last else now - last_plot >= PLOT_INTERVAL_S
+            share = max(1, turns.runs)  # the frame budget of all runs streaming now
+            if first or last or now - last_draw >= DRAW_INTERVAL_S * share:
+                full = final_full if last else now - last_plot >= PLOT_INTERVAL_S * share
                 draw(record, latest, full)
                 drawn, last_draw = latest, time.perf_counter()
                 if first:

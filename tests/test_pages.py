@@ -7,6 +7,7 @@ assets/models (a missing file fails), with few steps and the 64x64 input. The he
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -666,6 +667,59 @@ def test_a_slow_page_never_slows_the_engine(monkeypatch):
     assert rec.shown == len(rec.steps)  # the last frame was drawn
 
 
+def test_runs_streaming_at_once_share_one_frame_budget(monkeypatch):
+    """With n runs streaming, each draws its pre-image at most every n x DRAW_INTERVAL_S
+    (and its plots every n x PLOT_INTERVAL_S): the server encodes and the browsers draw as
+    many frames in all as for one run. Time is the engine's fake clock, 0.05 s a frame."""
+    import threading
+    import types
+
+    from dashboard import streaming
+    from dashboard.runs import RunRecord
+    from viz_core import engine
+
+    clock = [0.0]
+    lock = threading.Lock()
+
+    def fake_run(*a, stop=None, **k):
+        for step in range(201):
+            with lock:
+                clock[0] += 0.05
+            time.sleep(0.001)
+            yield _Frame(step, step / 200, done=step == 200)
+
+    monkeypatch.setattr(engine, "run", fake_run)
+    monkeypatch.setattr(streaming, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+
+    def draws_with(others: int) -> tuple[list[float], list[float]]:
+        clock[0], shown, plots = 0.0, [], []
+        turns = streaming.Turns()
+
+        def draw(r, f, full):
+            r.mark_shown()
+            if not f.done:
+                shown.append(clock[0])
+                if full:
+                    plots.append(clock[0])
+
+        rec = RunRecord(["x"], ['{"task": "am", "target": 0}'], "m", 200)
+        with contextlib.ExitStack() as held:  # other sessions' runs streaming meanwhile
+            for _ in range(others):
+                held.enter_context(turns.member())
+            streaming.stream([], object(), rec, draw, turns=turns)
+        assert rec.status == "done" and rec.shown == len(rec.steps)
+        return shown, plots
+
+    for others in (0, 2):
+        n = others + 1
+        shown, plots = draws_with(others)
+        gaps = [b - a for a, b in zip(shown, shown[1:])]
+        assert min(gaps) >= n * streaming.DRAW_INTERVAL_S - 1e-9, (n, gaps)
+        plot_gaps = [b - a for a, b in zip(plots, plots[1:])]
+        assert all(g >= n * streaming.PLOT_INTERVAL_S - 1e-9 for g in plot_gaps), (n, plots)
+        assert len(shown) <= 201 * 0.05 / (n * streaming.DRAW_INTERVAL_S) + 1
+
+
 def test_figures_are_built_once_per_session_and_show_the_latest_run(dash):
     at = dash.open(PG, steps=4, every=2)
     at.button(key="pg_run").click().run()
@@ -784,3 +838,15 @@ def test_concurrent_runs_take_turns_frame_by_frame(monkeypatch):
     assert max(n for _, n in log) == 1  # never two runs computing at once
     names = [n for n, _ in log]
     assert sorted(names[:3]) == list("abc") and names == names[:3] * 4  # in turns
+
+
+def test_the_server_does_not_collect_garbage_after_every_script_run():
+    """Streamlit's default ``runner.postScriptGC`` runs gc.collect(2) at the end of each
+    script run, which holds the interpreter lock (about 0.25 s with torch and plotly
+    loaded) and stalls the engine runs of every other session; the dashboard's server
+    config turns it off."""
+    import tomllib
+
+    cfg = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml")
+                        .read_text())
+    assert cfg["runner"]["postScriptGC"] is False
