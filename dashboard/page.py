@@ -47,6 +47,9 @@ def setup_page(title: str) -> None:
         st.stop()
     st.set_page_config(page_title=f"{title} · {APP_NAME}", layout="wide",
                        initial_sidebar_state="expanded")
+    from dashboard.widgets import entered_page
+
+    entered_page(title)
 
 
 def guard(main: Callable[[], None]) -> None:

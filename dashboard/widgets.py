@@ -14,6 +14,20 @@ from dashboard.messages import ui_message
 from dashboard.text import plain
 from dashboard.urlstate import decode, encode
 
+SEEN_LINKS = 32  # the links of a page's settings remembered per session (:func:`bind`)
+
+
+def entered_page(title: str) -> None:
+    """Record which page this script run shows (called first on every page): whether it
+    is a switch from another page or a rerun of the same one, for :func:`bind`."""
+    st.session_state["_page_switched"] = st.session_state.get("_page_now") != title
+    st.session_state["_page_now"] = title
+
+
+def _remember(seen_key: str, params: Mapping[str, str]) -> None:
+    seen = [p for p in st.session_state.get(seen_key, []) if p != params]
+    st.session_state[seen_key] = [*seen, dict(params)][-SEEN_LINKS:]
+
 
 def bind(prefix: str, defaults: Mapping[str, Any],
          choices: Mapping[str, Sequence[Any]] | None = None) -> list[str]:
@@ -22,13 +36,18 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     New query parameters (a shared link, or a page switch that carries settings) replace
     every value; otherwise values the session already has are kept and missing ones come
     from the settings saved when this page last ran (e.g. before a page switch) or the
-    defaults. Returns notices about ignored URL values.
+    defaults. A rerun of the same page whose URL is one this page showed before is not a
+    new link but a stale one: a widget change made before the browser had the URL of the
+    previous run (a layer picked while an upload's run was still writing its model to the
+    URL) must not bring the older settings back. Returns notices about ignored URL values.
     """
-    saved_key, url_key = f"{prefix}_saved", f"{prefix}_url"
+    saved_key, url_key, seen_key = f"{prefix}_saved", f"{prefix}_url", f"{prefix}_seen"
     params = {k: v for k, v in st.query_params.to_dict().items() if k in defaults}
     notices: list[str] = []
     overwrite = False
-    if params and params != st.session_state.get(url_key):
+    stale = (not st.session_state.get("_page_switched", True)
+             and params in st.session_state.get(seen_key, []))
+    if params and params != st.session_state.get(url_key) and not stale:
         values, notices = decode(params, defaults, choices)
         overwrite = True
     else:
@@ -39,6 +58,7 @@ def bind(prefix: str, defaults: Mapping[str, Any],
             st.session_state[key] = value
     if overwrite:
         st.session_state[url_key] = params
+        _remember(seen_key, params)
     return notices
 
 
@@ -61,6 +81,7 @@ def commit(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
     if st.query_params.to_dict() != enc:
         st.query_params.from_dict(enc)
     st.session_state[f"{prefix}_url"] = enc
+    _remember(f"{prefix}_seen", enc)
     return values
 
 

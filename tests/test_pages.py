@@ -163,6 +163,35 @@ def test_settings_live_in_the_url(dash):
     assert again.radio(key="pg_scheme").value == "elastic"
 
 
+def test_a_change_sent_with_the_previous_url_keeps_the_newer_settings(dash):
+    """A widget change made before the browser had the URL of the previous run (a layer
+    picked while an upload's run was still writing the model to the URL) arrives with the
+    older URL: the page keeps the newer settings and the change, not the older link."""
+    at = dash.open(PG, steps=37, octaves_on=0)
+    before = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    chosen = "fmnist_vgg"
+    assert at.selectbox(key="pg_model").value != chosen
+    at.selectbox(key="pg_model").set_value(chosen).run()
+    dash.no_exception(at)
+    assert at.query_params.get("model") in (chosen, [chosen])
+    pick = "block1"
+    assert at.selectbox(key="pg_layer").value != pick
+    at.query_params.clear()  # the rerun carries the link from before the model change
+    at.query_params.update(before)
+    at.selectbox(key="pg_layer").set_value(pick).run()
+    dash.no_exception(at)
+    assert at.selectbox(key="pg_model").value == chosen
+    assert at.selectbox(key="pg_layer").value == pick
+    assert at.number_input(key="pg_steps").value == 37
+    # a page switch that carries settings is a new link and still applies
+    at.switch_page(page_path("home")).run()
+    at.query_params.clear()
+    at.query_params.update(before)
+    at.switch_page(PG).run()
+    dash.no_exception(at)
+    assert at.selectbox(key="pg_model").value != chosen
+
+
 def test_bad_url_values_are_ignored_with_a_notice(dash):
     D = playground_defaults()
 
