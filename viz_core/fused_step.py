@@ -110,9 +110,10 @@ class _Plan:
                 if len(ks) == 1:
                     left, right = left[0, 0], right[0, 0]
                 return left.to(device, dtype), right.to(device, dtype).contiguous()
-            if kind == "dct":
-                return (torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
-                                     for k in ks])[:, None].to(device, dtype),)
+            if kind == "dct":  # (m, 1, h, w), and (h, w) for one plane
+                mult = torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
+                                    for k in ks])[:, None].to(device, dtype)
+                return mult, (mult.view(h, w) if shape[:2].numel() == 1 else None)
             return None
 
         self.f, self.e = prepared(fluid, routes[0]), prepared(elastic, routes[1])
@@ -124,6 +125,10 @@ class _Plan:
     def _apply(self, x: torch.Tensor, kind: str, prep: tuple) -> torch.Tensor:
         if kind == "sep":
             return _mm(prep[0], x, prep[1])
+        if prep[1] is not None:  # one plane: 2-D products (cosine.apply's, prepared)
+            ah, awt, sh, swt = self.mats
+            return (sh @ ((ah @ x.reshape(prep[1].shape) @ awt) * prep[1]) @ swt
+                    ).reshape(x.shape)
         return cosine.apply(x, self.mats, prep[0])
 
     def step(self, u: torch.Tensor, d: torch.Tensor, coef: Coef, den: torch.Tensor | None,
