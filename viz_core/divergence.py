@@ -44,7 +44,6 @@ class Health:
         self.d = np.full(n, np.nan, dtype=np.float32)
         self.act = np.full(n, np.nan, dtype=np.float32)
         self.gn = np.zeros(n, dtype=np.float32)
-        self._fresh = False         # d, act, gn were made by the last check (not shared yet)
         self.images: np.ndarray | None = None  # the last frame's pre-images
         self.jt = torch.zeros(1, dtype=torch.long, device=dev)  # record_static's row
         self.steps: list[torch.Tensor] = []   # record's ||g||_1 and D (n,), per step
@@ -159,7 +158,6 @@ class Health:
                 ok = np.array(self.alive)
                 self.d, self.act, self.gn = (np.where(ok, new, mine) for mine, new in
                                              zip((self.d, self.act, self.gn), now))
-            self._fresh = True
 
     def _update_sums(self) -> list[torch.Tensor]:
         """Per sample, the sum of the records not in ``steps`` (n,): the updates in the
@@ -219,9 +217,6 @@ class Health:
 
     def numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(objective, activation, gradient norm) of each sample's last finite frame."""
-        if self._fresh:  # made for this frame: handed out as they are
-            self._fresh = False
-            return self.d, self.act, self.gn
         return self.d.copy(), self.act.copy(), self.gn.copy()
 
     def messages(self, cfgs: list[RunConfig]) -> list[str | None]:
