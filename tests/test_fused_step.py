@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from viz_core.fused_step import FusedBank, reflect_matrix, route
+from viz_core.fused_step import FusedBank, descend, reflect_matrix, route
 from viz_core.kernels import KernelSpec, build
 from viz_core.schemes import Scheme, SchemeBank
 
@@ -91,3 +91,29 @@ def test_tv_gradient_on_reused_work_buffers_is_the_same():
     assert torch.equal(tv_gradient(u, eps, work), first)  # the buffers' borders stay 0
     assert torch.equal(tv_gradient(u, eps), first)
     assert torch.equal(_tv_gradient_functional(u, eps), first)
+
+
+def test_descend_is_one_step_of_every_form():
+    gen = torch.Generator().manual_seed(1)
+    base, d = (torch.randn(2, 1, 5, 4, generator=gen, dtype=torch.float64) for _ in range(2))
+    den = torch.rand(2, 1, 1, 1, generator=gen, dtype=torch.float64) + 0.5
+    coef = torch.full((2, 1, 1, 1), 0.3, dtype=torch.float64)
+    want = base - 0.3 * d / den
+    torch.testing.assert_close(descend(base, d, 0.3, den), want, atol=1e-15, rtol=0)
+    torch.testing.assert_close(descend(base, d, coef / den, None), want, atol=1e-15, rtol=0)
+    torch.testing.assert_close(descend(base, d, 0.3, None), base - 0.3 * d, atol=1e-15, rtol=0)
+    torch.testing.assert_close(descend(base, d, None, den, 1.0), base + d / den, atol=1e-15,
+                               rtol=0)
+    assert torch.equal(descend(base, d, None, None), base - d)
+
+
+@pytest.mark.parametrize("name", list(STRUCTURES))
+def test_the_normalised_step_equals_the_step_with_its_factor(name):
+    # the engine's form: a number over ||g||_1, divided inside the update (eq. 18)
+    sch = STRUCTURES[name]
+    u, g, _, c, _, tv, eps = _args(1, torch.float64, sch.tv)
+    den = g.abs().sum((1, 2, 3))  # (1,): broadcasts over one sample
+    bank = SchemeBank([sch], [0.01])
+    torch.testing.assert_close(bank.step(u, g, 0, c, 40.0, tv, eps, den),
+                               bank.step(u, g, 0, c, 40.0 / den.view(1, 1, 1, 1), tv, eps),
+                               atol=1e-12, rtol=0)

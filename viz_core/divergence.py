@@ -1,13 +1,14 @@
 """Divergence of a run: a sample whose demons update (eq. 18) is not finite stops updating
 and keeps its pre-image of the last frame before the failure.
 
-The check costs a step one small reduction (the L1 norm of the clipped update: a NaN
-anywhere makes it non-finite) and keeps references to two numbers the step computed anyway
-(``||g||_1`` and ``D``); they are read only when a frame is produced, where the host
-synchronises anyway, and while every sample is finite one sum over all of them is the whole
-check. So nothing waits for the device between frames, and a step does no per-sample
-bookkeeping while every sample is finite (Sec. 2.5's step-size remark: too large a step
-makes the update overflow).
+The check keeps references to the clipped update of each step and to two numbers the step
+computed anyway (``||g||_1`` and ``D``); they are read only when a frame is produced, where
+the host synchronises anyway, and while every sample is finite one sum over all of them is
+the whole check. A small update is clipped straight into a ring of buffers and summed there
+with the others of its frame in one operation (a NaN anywhere makes the sum non-finite); a
+large one is summed at its own step. So nothing waits for the device between frames, and a
+step of a small image runs no operation of its own for the check (Sec. 2.5's step-size
+remark: too large a step makes the update overflow).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ import torch
 from viz_core.config import RunConfig
 from viz_core.transforms import resize
 
+#: Updates of at most this many values are clipped into the ring (:meth:`Health.slot`).
+RING_NUMEL = 1 << 16
+#: The ring holds at most this many steps' updates (then they are summed, as one block).
+RING_STEPS = 16
+
 
 class Health:
     """Divergence bookkeeping of a batch of ``n`` samples between frames of at most
@@ -27,7 +33,8 @@ class Health:
 
     def __init__(self, n: int, span: int, dev: torch.device) -> None:
         self.n = n
-        self._alloc(max(1, span) + 1, dev)
+        self.span = max(1, span)
+        self._alloc(self.span + 1, dev)
         self.j = 0                  # steps recorded since the last check
         self.since = 0              # step count at the last check
         self.alive = [True] * n
@@ -39,18 +46,58 @@ class Health:
         self.gn = np.zeros(n, dtype=np.float32)
         self.images: np.ndarray | None = None  # the last frame's pre-images
         self.jt = torch.zeros(1, dtype=torch.long, device=dev)  # record_static's row
-        self.steps: list[torch.Tensor] = []  # record's: (sum, ||g||_1, D) per step
+        self.steps: list[torch.Tensor] = []   # record's ||g||_1 and D (n,), per step
+        self.blocks: list[torch.Tensor] = []  # record's update sums, (steps, n) blocks
+        self.ring: torch.Tensor | None = None  # (slots, *update shape)
+        self.slots: list[torch.Tensor] = []
+        self._shape: torch.Size | None = None  # the ring's update shape
+        self.k0 = self.k = 0        # ring slots [k0, k) hold updates not yet summed
+        self._slot: torch.Tensor | None = None  # the slot handed out for this step
 
     def _alloc(self, span: int, dev: torch.device) -> None:
         self.rec = torch.zeros(2, span, self.n, device=dev)  # record_static's rows
         self.rows = 0  # rows of ``rec`` in use since the last check
 
+    def slot(self, like: torch.Tensor) -> torch.Tensor | None:
+        """Where this step's clipped update goes (shaped like ``like``): a buffer of the
+        ring when the update is small, else None (clip in place; :meth:`record` sums it)."""
+        k = self.k
+        if k < len(self.slots) and like.shape == self._shape:
+            self.k = k + 1
+            self._slot = self.slots[k]
+            return self._slot
+        if like.numel() > RING_NUMEL:
+            return None
+        ring = self.ring
+        if ring is None or ring.shape[1:] != like.shape or ring.dtype != like.dtype:
+            self._sum_ring()
+            self.ring = ring = like.new_empty((min(self.span, RING_STEPS) + 1, *like.shape))
+            self.slots = list(ring.unbind(0))
+            self._shape = like.shape
+            self.k0 = self.k = 0
+        if self.k == len(self.slots):  # the ring is full: sum it, start over (the step's
+            self._sum_ring()           # input, in the last slot, is not overwritten)
+            self.k0 = self.k = 0
+        self._slot = self.slots[self.k]
+        self.k += 1
+        return self._slot
+
+    def _sum_ring(self) -> None:
+        """The ring's updates not yet summed, as one (steps, n) block."""
+        if self.k > self.k0:
+            self.blocks.append(self.ring[self.k0:self.k].flatten(2).sum(2))
+            self.k0 = self.k
+
     def record(self, x: torch.Tensor, new: torch.Tensor, g_l1: torch.Tensor,
                d: torch.Tensor, act: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-        """Record one step (no host synchronisation): one reduction of ``new``, references
-        to ``g_l1`` and ``d`` (fresh tensors of this step); returns ``new``, or the previous
-        pre-image ``x`` for samples that already diverged."""
-        self.steps += (_l1(new), g_l1.view(-1), d)
+        """Record one step (no host synchronisation): ``new`` (the update clipped to
+        [0, 1], in the ring from :meth:`slot`, else summed now), references to ``g_l1`` and
+        ``d`` ((n,) tensors of this step); returns ``new``, or the previous pre-image ``x``
+        for samples that already diverged."""
+        if new is not self._slot:
+            self.blocks.append(_l1(new).unsqueeze(0))
+        self._slot = None
+        self.steps += (g_l1, d)
         self.j += 1
         self.last = (d, act, g)
         return new if self.mask is None else torch.where(self.mask, new, x)
@@ -83,39 +130,79 @@ class Health:
         the numbers of the last step for the others."""
         j, self.j, self.since = self.j, 0, step
         since = step - j
-        # one sum: finite when every record is (a false alarm of an overflowing sum only
-        # costs the exact test below)
-        rec = None
-        if self.rows or (self.steps and not math.isfinite(float(torch.stack(self.steps).sum()))):
-            rec = self._records()
-        self.steps = []
-        if rec is not None and not math.isfinite(float(rec.sum())):
-            bad = ~torch.isfinite(rec).all(0)  # (j, n)
-            hit = bad.any(0).tolist()
-            first = bad.to(torch.uint8).argmax(0).tolist()
-            for i, h in enumerate(hit):
-                if h and self.alive[i]:
-                    self.alive[i] = False
-                    self.first_bad[i] = since + first[i] + 1
-                    if self.images is not None:
-                        prev = torch.from_numpy(self.images[i:i + 1]).to(u)
-                        u[i] = resize(prev, u.shape[-1])[0]
-            if any(hit):
-                self.mask = torch.tensor(self.alive, device=u.device).view(-1, 1, 1, 1)
-        if self.last is not None:
-            d, act, g = self.last
-            self.last = None
-            ok = np.array(self.alive)
-            now = torch.stack([d.detach().float(), act.detach().float(),
-                               g.flatten(1).norm(dim=1).float()]).cpu().numpy()
-            for mine, new in zip((self.d, self.act, self.gn), now):
-                mine[ok] = new[ok]
+        last, self.last = self.last, None
+        # one stack of the steps' numbers, the updates' sums and the frame's (D, activation,
+        # ||g||_2), read by the host at once; their sum is finite when every record is (a
+        # false alarm of an overflowing sum, or of a frame number, only costs the exact test)
+        tail = [] if last is None else [last[0], last[1],
+                                        torch.linalg.vector_norm(last[2], dim=(1, 2, 3))]
+        parts = self.steps + self._update_sums() + tail
+        now = None
+        if parts:
+            now = torch.stack(parts)
+            if now.dtype != torch.float32 or not now.is_cpu:
+                now = now.float().cpu()
+            now = now.numpy()
+        if now is not None and not all(map(math.isfinite, now.ravel().tolist())):
+            self._flag(self._records(), since, u)
+        else:
+            self._clear()
+        # the ring starts over at its first slot, unless the pre-image (the last update)
+        # is there: the next chunk of steps fits in it without wrapping
+        self.k0 = self.k = 1 if self.k == 1 else 0
+        if tail:
+            now = now[-3:]
+            if self.mask is None:
+                self.d, self.act, self.gn = now
+            else:
+                ok = np.array(self.alive)
+                self.d, self.act, self.gn = (np.where(ok, new, mine) for mine, new in
+                                             zip((self.d, self.act, self.gn), now))
+
+    def _update_sums(self) -> list[torch.Tensor]:
+        """Per sample, the sum of the records not in ``steps`` (n,): the updates in the
+        ring, the summed ones, the static steps' rows."""
+        parts = []
+        if self.k > self.k0:
+            parts.append(self.ring[self.k0:self.k].sum((0, *range(2, self.ring.dim()))))
+        if self.blocks:
+            parts.append(torch.cat(self.blocks).sum(0))
+        if self.rows:
+            parts.append(self.rec[:, :self.rows].sum((0, 1)))
+        return parts
+
+    def _clear(self) -> None:
+        self.steps, self.blocks, self.k0 = [], [], self.k
+        if self.rows:
+            self.rows = 0
+            self.jt.zero_()
+
+    def _flag(self, rec: torch.Tensor | None, since: int, u: torch.Tensor) -> None:
+        """The exact test of the (2, j, n) records: freeze the samples with a non-finite
+        record, at their first such step."""
+        if rec is None or math.isfinite(float(rec.sum())):
+            return
+        bad = ~torch.isfinite(rec).all(0)  # (j, n)
+        hit = bad.any(0).tolist()
+        first = bad.to(torch.uint8).argmax(0).tolist()
+        for i, h in enumerate(hit):
+            if h and self.alive[i]:
+                self.alive[i] = False
+                self.first_bad[i] = since + first[i] + 1
+                if self.images is not None:
+                    prev = torch.from_numpy(self.images[i:i + 1]).to(u)
+                    u[i] = resize(prev, u.shape[-1])[0]
+        if any(hit):
+            self.mask = torch.tensor(self.alive, device=u.device).view(-1, 1, 1, 1)
 
     def _stacked(self) -> torch.Tensor:
-        """:meth:`record`'s steps as (2, steps, n) records (emptying its list)."""
-        steps, self.steps = self.steps, []
-        t = torch.stack(steps).view(len(steps) // 3, 3, -1)  # (steps, 3, n)
-        return torch.stack((t[:, 0], t[:, 1] + t[:, 2]))
+        """:meth:`record`'s steps as (2, steps, n) records (emptying its lists): the update
+        sums, and ``||g||_1 + D``."""
+        self._sum_ring()
+        blocks, steps, self.blocks, self.steps = self.blocks, self.steps, [], []
+        t = torch.stack(steps).view(len(steps) // 2, 2, -1)  # (steps, 2, n)
+        return torch.stack((blocks[0] if len(blocks) == 1 else torch.cat(blocks),
+                            t[:, 0] + t[:, 1]))
 
     def _records(self) -> torch.Tensor | None:
         """The (2, j, n) records since the last frame (update sums; ``||g||_1 + D``): the

@@ -8,9 +8,10 @@ Per step, for every sample of the batch:
 3. the demons update of :mod:`viz_core.schemes` (eq. 18 with TV, eqs. 19-20), with the
    step-size convention of :mod:`viz_core.config`, then clipping to [0, 1];
 4. a sample whose update is not finite stops updating and keeps the pre-image of its last
-   frame before the failure (:mod:`viz_core.divergence`); one small reduction per step
-   (and references to ``||g||_1`` and ``D``) is kept on the device and read at frames, so
-   nothing synchronises with the host except on the steps that yield a frame.
+   frame before the failure (:mod:`viz_core.divergence`); the clipped update (clipped into
+   a ring of buffers on small images, else reduced at once) and references to ``||g||_1``
+   and ``D`` are kept on the device and read at frames, so nothing synchronises with the
+   host except on the steps that yield a frame.
 
 On small images on a CPU the update's kernels run as a few matrix products prepared once
 per stage (:mod:`viz_core.fused_step`), so a step costs little more than the network's own
@@ -198,7 +199,8 @@ def run(
 
     def frame(oi: int, done: bool = False, stopped: bool = False) -> Frame:
         health.check(u, step)  # puts diverged samples' last frame back into u
-        images = u.detach().float().cpu().numpy().copy()
+        images = (u if u.dtype == torch.float32 and u.is_cpu and not u.requires_grad
+                  else u.detach().float().cpu()).numpy().copy()
         health.images = images
         return Frame(step, total, oi, images, *health.numbers(), time.perf_counter() - t_start,
                      labels, health.messages(cfgs), done, stopped)
@@ -215,33 +217,45 @@ def run(
             bank = SchemeBank([c.scheme for c in cfgs], taus)
             tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
             tv_coef = tau * tv
-            tau_numel = tau * numel
+            # the normalised step tau |u| / ||g||_1: a number over the norm, divided inside
+            # the update's own operation, when the batch shares tau (else a tensor)
+            tau_numel = taus[0] * numel if len(set(taus)) == 1 else tau * numel
             adam = _stage_adam(adam, u, c0) if use_adam else None
             moves = bool(jpx) or canvas > size
 
             def update(xv: torch.Tensor, sy: int, sx: int, window: tuple, step: int,
+                       out: torch.Tensor | None = None,
                        bank: SchemeBank = bank, adam: _Adam | None = adam,
-                       tau: torch.Tensor = tau, tau_numel: torch.Tensor = tau_numel,
+                       tau: torch.Tensor = tau, tau_numel: float | torch.Tensor = tau_numel,
                        tv_coef: torch.Tensor = tv_coef) -> tuple:
                 """One demons step of the pixels ``xv`` (eq. 18): (x, clipped update,
-                ||g||_1, D, activation, g)."""
+                ||g||_1, D, activation, g); the update is clipped into ``out`` if given
+                (the divergence record's ring, :meth:`Health.slot`), else in place."""
                 x = xv.detach().requires_grad_(True)
                 with torch.enable_grad():
                     d, act = objective(roll(x, sy, sx))
                     (g,) = torch.autograd.grad(d.sum(), x)
-                x = x.detach()
+                x.requires_grad_(False)  # the update is no part of the gradient
                 # ||g||_1: the normalisation 1 / mean|g| (config), a factor of the step size
-                # as the kernels are linear; non-finite for a NaN or Inf gradient (health)
-                g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3), keepdim=True)
+                # as the kernels are linear; non-finite for a NaN or Inf gradient (health);
+                # clamped in place (a zero gradient moves nothing; NaN and Inf stay); (N,),
+                # and (N,1,1,1) as the divisor of the update (one sample: (1,) broadcasts)
+                g_l1 = torch.linalg.vector_norm(g, 1, dim=(1, 2, 3)).clamp_(min=1e-30)
+                den = g_l1 if n == 1 else g_l1.view(col)
                 if adam is None:
-                    coef = tau if raw_grad else tau_numel / g_l1.clamp(min=1e-30)
-                    new = bank.step(x, g, step, center, coef, tv_coef, eps)
+                    if raw_grad:
+                        new = bank.step(x, g, step, center, tau, tv_coef, eps)
+                    elif isinstance(tau_numel, float):
+                        new = bank.step(x, g, step, center, tau_numel, tv_coef, eps, den)
+                    else:
+                        new = bank.step(x, g, step, center, tau_numel / den, tv_coef, eps)
                 else:
-                    gs = g if raw_grad else g * (numel / g_l1.clamp(min=1e-30))
+                    gs = g if raw_grad else g * (numel / den)
                     d_tv = torch.addcmul(gs, tv, bank.tv_gradient(x, eps)) if bank.any_tv else gs
                     new = bank.step(x, adam.direction(d_tv, window), step, center, tau, None,
                                     eps)
-                return x, new.clamp_(0, 1), g_l1, d.detach(), act, g
+                new = new.clamp_(0, 1) if out is None else torch.clamp(new, 0, 1, out=out)
+                return x, new, g_l1, d.detach(), act, g
 
             # the same step in place on static buffers, replayable as a CUDA graph
             # (step_graph): nothing in it changes from one step to the next
@@ -273,8 +287,9 @@ def run(
                     cy, cx, sy, sx = draw_offsets(offsets, jpx, canvas - size, mode) \
                         if moves else (0, 0, 0, 0)
                     window = (..., slice(cy, cy + size), slice(cx, cx + size))
-                    x, new, g_l1, d, act, g = update(u if canvas == size else u[window],
-                                                     sy, sx, window, step)
+                    xv = u if canvas == size else u[window]
+                    x, new, g_l1, d, act, g = update(xv, sy, sx, window, step,
+                                                     health.slot(xv))
                     new = health.record(x, new, g_l1, d, act, g)
                     if canvas == size:
                         u = new

@@ -12,7 +12,11 @@ and image shape (no per-step set-up):
   (:mod:`viz_core.cosine`), ``K * x = S ((A x A^T) . M) S^T``. Both slots of eq. 18 are
   diagonal in that basis, so with ``d = coef g (+ tv_coef grad TV(u))`` the fluid-elastic
   update ``Ke * (u - Kf * d) = S ((A u A^T) . Me - (A d A^T) . (Me Mf)) S^T`` is one forward
-  transform of the pair (u, d), one product of multipliers and one inverse transform.
+  transform each of u and d, their products with the multipliers and one inverse transform.
+
+The step factor of the engine's normalised gradient, ``tau |u| / ||g||_1`` (Sec. 2.5), is a
+number over a per-sample divisor, applied inside the operation that combines the two terms
+(:func:`descend`): on images this small every operation costs more than its arithmetic.
 
 A sample's route depends on its own kernels only, so a batch is split into groups of one
 route pair and every sample is updated alone as it is in a batch. Unit-gain elastic kernels
@@ -28,7 +32,24 @@ import torch
 from viz_core import cosine
 from viz_core.kernels import Kernel, KernelBatch
 
-__all__ = ["FusedBank", "reflect_matrix", "route"]
+__all__ = ["FusedBank", "descend", "reflect_matrix", "route"]
+
+#: A step factor: a number, a (N,1,1,1) tensor, or None (1).
+Coef = float | torch.Tensor | None
+
+
+def descend(base: torch.Tensor, d: torch.Tensor, coef: Coef, den: torch.Tensor | None,
+            sign: float = -1.0) -> torch.Tensor:
+    """``base + sign * coef * d / den`` in one operation (``coef=None``: 1; ``den=None``: 1;
+    a number ``coef`` with a tensor ``den`` is the engine's normalised step of eq. 18,
+    ``tau |u| / ||g||_1``, without a division of its own)."""
+    if den is not None:
+        return torch.addcdiv(base, d, den, value=sign * (1.0 if coef is None else coef))
+    if coef is None:
+        return base - d if sign < 0 else base + d
+    if isinstance(coef, torch.Tensor):
+        return torch.addcmul(base, coef, d, value=sign)
+    return torch.add(base, d, alpha=sign * coef)
 
 
 def _factors(k: Kernel) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -89,43 +110,55 @@ class _Plan:
                 if len(ks) == 1:
                     left, right = left[0, 0], right[0, 0]
                 return left.to(device, dtype), right.to(device, dtype).contiguous()
-            if kind == "dct":
-                return (torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
-                                     for k in ks])[:, None].to(device, dtype),)
+            if kind == "dct":  # (m, 1, h, w), and (h, w) for one plane
+                mult = torch.stack([cosine.multiplier(k.weights.double() * k.scale, h, w)
+                                    for k in ks])[:, None].to(device, dtype)
+                return mult, (mult.view(h, w) if shape[:2].numel() == 1 else None)
             return None
 
         self.f, self.e = prepared(fluid, routes[0]), prepared(elastic, routes[1])
         if routes == ("dct", "dct"):  # (2m, 1, h, w): Me for u, Me Mf for d
             self.pair = torch.cat([self.e[0], self.e[0] * self.f[0]])
-            if shape[0] == 1:  # one sample: (h, 2, w) for the 2-D products of step
-                self.pair2 = self.pair.view(2, h, w).transpose(0, 1).contiguous()
+            if shape[0] == 1:  # one sample: (h, w) planes for the 2-D products of step
+                self.pair2 = tuple(self.pair.view(2, h, w).unbind(0))
 
     def _apply(self, x: torch.Tensor, kind: str, prep: tuple) -> torch.Tensor:
         if kind == "sep":
             return _mm(prep[0], x, prep[1])
+        if prep[1] is not None:  # one plane: 2-D products (cosine.apply's, prepared)
+            ah, awt, sh, swt = self.mats
+            return (sh @ ((ah @ x.reshape(prep[1].shape) @ awt) * prep[1]) @ swt
+                    ).reshape(x.shape)
         return cosine.apply(x, self.mats, prep[0])
 
-    def step(self, u: torch.Tensor, d: torch.Tensor, scale: torch.Tensor | None
-             ) -> torch.Tensor:
-        """``Ke * (u - scale Kf * d)`` (eq. 18; ``scale=None``: 1)."""
+    def step(self, u: torch.Tensor, d: torch.Tensor, coef: Coef, den: torch.Tensor | None,
+             tv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``Ke * (u - Kf * (coef d / den + lam t))`` (eq. 18; ``coef=None``: 1, ``den=None``:
+        1; ``tv=(lam, t)``: the TV term of eqs. 19-20, none if None)."""
         kf, ke = self.routes
+        if tv is not None and kf is not None:  # the fluid kernel filters both terms
+            d, coef, den = descend(tv[0] * tv[1], d, coef, den, 1.0), None, None
+            tv = None
         if kf == ke == "dct":
             ah, awt, sh, swt = self.mats
             m = u.shape[0]
-            if u.shape[:-2].numel() == 1:  # one plane: 2-D products on [u | d]
+            if u.shape[:-2].numel() == 1:  # one plane: 2-D products, u and d apart (the
+                # same products as on [u | d], without joining them: fewer kinds of
+                # operation after the network's backward pass, where each costs most)
                 h, w = u.shape[-2:]
-                x = torch.cat([u.reshape(h, w), d.reshape(h, w)], dim=1)
-                z = ((ah @ x).view(2 * h, w) @ awt).view(h, 2, w) * self.pair2
-                v = z[:, 0] - z[:, 1] if scale is None else torch.addcmul(
-                    z[:, 0], scale.view(1, 1), z[:, 1], value=-1.0)
+                me, mef = self.pair2
+                zu = ah @ u.reshape(h, w) @ awt
+                zd = ah @ d.reshape(h, w) @ awt
+                v = descend(zu * me, zd * mef, coef,
+                            den if den is None or den.dim() == 1 else den.view(1, 1))
                 return (sh @ v @ swt).reshape(u.shape)
             z = (ah @ torch.cat([u, d]) @ awt) * self.pair
-            v = z[:m] - z[m:] if scale is None else torch.addcmul(z[:m], scale, z[m:],
-                                                                  value=-1.0)
-            return sh @ v @ swt
+            return sh @ descend(z[:m], z[m:], coef, den) @ swt
         if kf is not None:
             d = self._apply(d, kf, self.f)
-        v = u - d if scale is None else torch.addcmul(u, scale, d, value=-1.0)
+        v = descend(u, d, coef, den)
+        if tv is not None:
+            v = v.addcmul_(tv[0], tv[1], value=-1.0)
         return v if ke is None else self._apply(v, ke, self.e)
 
 
@@ -140,6 +173,7 @@ class FusedBank:
         for i, r in enumerate(routes):
             self.groups.setdefault(r, []).append(i)
         self._plans: dict[tuple, list | None] = {}
+        self._last: tuple = (None, None)  # the key and plans of the last call
 
     @classmethod
     def build(cls, fluid: list[Kernel | None], elastic: list[Kernel | None], border: str,
@@ -159,6 +193,8 @@ class FusedBank:
         """(rows, plan) per group for ``u``'s shape, or None where a group's planes are
         too many for the matrix routes (:func:`viz_core.cosine.worth_it`)."""
         key = (u.shape, u.device, u.dtype)
+        if key == self._last[0]:  # the steps of a stage: no hashing
+            return self._last[1]
         if key not in self._plans:
             n, c, h, w = u.shape
             out: list | None = []
@@ -174,16 +210,23 @@ class FusedBank:
                                        [self.elastic[i] for i in rows], r,
                                        torch.Size((len(rows), c, h, w)), u.device, u.dtype)))
             self._plans[key] = out
-        return self._plans[key]
+        self._last = (key, self._plans[key])
+        return self._last[1]
 
-    def step(self, u: torch.Tensor, d: torch.Tensor, scale: torch.Tensor | None,
-             plans: list) -> torch.Tensor:
-        """``Ke * (u - scale Kf * d)`` for every sample, with ``plans`` of :meth:`plans`."""
+    def step(self, u: torch.Tensor, d: torch.Tensor, coef: Coef, den: torch.Tensor | None,
+             plans: list, tv: tuple[torch.Tensor, torch.Tensor] | None = None
+             ) -> torch.Tensor:
+        """``Ke * (u - Kf * (coef d / den + lam t))`` for every sample (:meth:`_Plan.step`),
+        with ``plans`` of :meth:`plans`."""
         if len(plans) == 1:
-            return plans[0][1].step(u, d, scale)
+            return plans[0][1].step(u, d, coef, den, tv)
         out = torch.empty_like(u)
+
+        def rows(t, idx):
+            return t.index_select(0, idx) if isinstance(t, torch.Tensor) else t
+
         for idx, plan in plans:
-            s = None if scale is None else scale.index_select(0, idx)
-            out.index_copy_(0, idx, plan.step(u.index_select(0, idx),
-                                              d.index_select(0, idx), s))
+            out.index_copy_(0, idx, plan.step(
+                rows(u, idx), rows(d, idx), rows(coef, idx), rows(den, idx),
+                None if tv is None else (rows(tv[0], idx), rows(tv[1], idx))))
         return out

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from viz_core.errors import VizError
-from viz_core.fused_step import FusedBank
+from viz_core.fused_step import FusedBank, descend
 from viz_core.kernels import (
     BORDERS,
     SIZED_KINDS,
@@ -292,24 +292,25 @@ class SchemeBank:
         return tv_gradient(u, eps, work)
 
     def step(self, u: torch.Tensor, g: torch.Tensor, step: int, center: torch.Tensor,
-             coef: torch.Tensor, tv_coef: torch.Tensor | None, eps: torch.Tensor
-             ) -> torch.Tensor:
-        """One update of every sample (eq. 18): ``u - Kf * (coef g + tv_coef grad TV(u))``,
-        then the elastic kernel. ``coef`` is the step size for the raw gradient ``g`` (tau,
-        times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1) tensors.
-        ``tv_coef=None``: ``g`` is a descent direction that already holds the TV term
-        (Adam's, :mod:`viz_core.config`)."""
+             coef: float | torch.Tensor, tv_coef: torch.Tensor | None, eps: torch.Tensor,
+             den: torch.Tensor | None = None) -> torch.Tensor:
+        """One update of every sample (eq. 18): ``u - Kf * (coef g / den + tv_coef grad
+        TV(u))``, then the elastic kernel. ``coef`` is the step size for the raw gradient
+        ``g`` (tau, times the normalisation factor), ``tv_coef = tau * lambda``; (N,1,1,1)
+        tensors. ``den`` (N,1,1,1), if given, divides the gradient term inside the update's
+        own operation (the engine's ``||g||_1`` normalisation, with ``coef`` a number:
+        ``tau |u|``). ``tv_coef=None``: ``g`` is a descent direction that already holds the
+        TV term (Adam's, :mod:`viz_core.config`)."""
         plans = self._fused.plans(u) if self._fused is not None else None
+        with_tv = self.any_tv and tv_coef is not None
         if plans is not None:
-            if self.any_tv and tv_coef is not None:
-                d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
-                return self._fused.step(u, d, None, plans)
-            return self._fused.step(u, g, coef, plans)
-        if self.any_tv and tv_coef is not None:
-            d = torch.addcmul(coef * g, tv_coef, self.tv_gradient(u, eps))
+            tv = (tv_coef, self.tv_gradient(u, eps)) if with_tv else None
+            return self._fused.step(u, g, coef, den, plans, tv)
+        if with_tv:
+            d = descend(tv_coef * self.tv_gradient(u, eps), g, coef, den, 1.0)
             v = u - self._fluid(d)
         else:
-            v = torch.addcmul(u, coef, self._fluid(g), value=-1.0)
+            v = descend(u, self._fluid(g), coef, den)
         due = tuple(k is not None and (step + 1) % s.elastic_every == 0
                     for k, s in zip(self.elastic, self.schemes))
         if any(due):
