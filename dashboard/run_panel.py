@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - another Streamlit version
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
 from dashboard.runs import LOG, RunRecord
-from dashboard.streaming import stream
+from dashboard.streaming import after_other_runs, stream
 from dashboard.text import plain
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -254,6 +254,13 @@ class RunPanel:
         return recs
 
     # ------------------------------------------------------------------------- results
+
+    @staticmethod
+    def after_other_runs() -> None:
+        """Before the final plots of a run that just ended: wait (a few seconds at most,
+        Stop still seen) while other sessions' runs stream, so that building the figures
+        never slows their optimisation (:func:`dashboard.streaming.after_other_runs`)."""
+        after_other_runs(tick=_yield_to_streamlit)
 
     def status(self, rec: RunRecord, settings: dict[str, Any] | None = None,
                title: str = "") -> None:

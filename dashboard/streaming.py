@@ -44,6 +44,7 @@ DRAW_INTERVAL_S = 0.2      # the pre-image is redrawn at most 5 times a second (
 PLOT_INTERVAL_S = 2.0      # curves / spectra / metrics are redrawn at most this often
 # (both per run streaming: n runs at once each draw n times less often, see Turns.runs)
 TICK_S = 0.1               # the script thread yields to Streamlit at least this often
+AFTER_RUNS_LIMIT_S = 3.0   # final plots wait at most this long for other sessions' runs
 
 
 
@@ -98,6 +99,7 @@ class Turns:
         finally:
             with self._cond:
                 self._runs -= 1
+                self._cond.notify_all()
 
     @property
     def waiting(self) -> int:
@@ -225,6 +227,28 @@ def stream(configs: list, model: Any, record: RunRecord,
         if record.status == "running" and not record.interrupted:
             record.status = "done"
     return record
+
+
+def after_other_runs(tick: Callable[[], None] | None = None, turns: Turns | None = None,
+                     limit_s: float = AFTER_RUNS_LIMIT_S) -> float:
+    """Wait while runs of other sessions stream (at most ``limit_s`` seconds, calling
+    ``tick`` every :data:`TICK_S`), then return the seconds waited: a page draws its final
+    plots (plotly figures built on the script thread, holding the interpreter lock) after
+    them, so that drawing never slows their optimisation. No wait when none streams.
+
+    >>> after_other_runs(turns=Turns())
+    0.0
+    """
+    turns = turns or TURNS
+    t0 = time.perf_counter()
+    waited = 0.0
+    while turns.runs > 0 and waited < limit_s:
+        if tick is not None:
+            tick()
+        with turns._cond:
+            turns._cond.wait(TICK_S)
+        waited = time.perf_counter() - t0
+    return waited
 
 
 def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, bool], None],

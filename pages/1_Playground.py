@@ -335,6 +335,8 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     if rec is not None and rec.images is not None:
         with ph["status"].container():  # "done" first, then the plots and the verdicts
             panel.status(rec, s)
+        if run:
+            panel.after_other_runs()
         _draw(ph, rec, True, "final" if run else "static")
         with ph["downloads"].container():
             panel.downloads(recs, "demons-preimage")

@@ -749,6 +749,47 @@ def test_runs_streaming_at_once_share_one_frame_budget(monkeypatch):
         assert len(shown) <= 201 * 0.05 / (n * streaming.DRAW_INTERVAL_S) + 1
 
 
+def test_final_plots_wait_for_other_sessions_runs_and_stop_is_still_seen():
+    """A run that ended draws its final plots after the runs other sessions are streaming
+    (building figures holds the interpreter lock their engines need); while it waits, its
+    page still yields to Streamlit, so a Stop click is seen."""
+    import threading
+
+    from dashboard.streaming import Turns, after_other_runs
+
+    turns = Turns()
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_session() -> None:
+        with turns.member():
+            entered.set()
+            leave.wait(timeout=30)
+
+    t = threading.Thread(target=other_session)
+    t.start()
+    assert entered.wait(timeout=30)
+    ticks = []
+
+    def tick() -> None:
+        ticks.append(turns.runs)
+        if len(ticks) == 3:
+            leave.set()  # the other run ends while this page waits
+
+    waited = after_other_runs(tick=tick, turns=turns, limit_s=60)
+    t.join()
+    assert len(ticks) >= 3 and ticks[0] == 1 and turns.runs == 0 and waited < 60
+
+    class Stopped(BaseException):
+        pass
+
+    def stop() -> None:
+        raise Stopped
+
+    with turns.member(), pytest.raises(Stopped):
+        after_other_runs(tick=stop, turns=turns, limit_s=60)
+    assert after_other_runs(tick=stop, turns=turns) == 0.0  # nobody else: no wait, no tick
+
+
 def test_figures_are_built_once_per_session_and_show_the_latest_run(dash):
     at = dash.open(PG, steps=4, every=2)
     at.button(key="pg_run").click().run()
