@@ -912,7 +912,7 @@ def test_concurrent_runs_take_turns_frame_by_frame(monkeypatch):
 
 def test_the_server_does_not_collect_garbage_after_every_script_run():
     """Streamlit's default ``runner.postScriptGC`` runs gc.collect(2) at the end of each
-    script run, which holds the interpreter lock (about 0.25 s with torch and plotly
+    script run, which holds the interpreter lock (about 0.2 s with torch and plotly
     loaded) and stalls the engine runs of every other session; the dashboard's server
     config turns it off."""
     import tomllib
