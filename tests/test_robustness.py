@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -295,6 +295,7 @@ _EVAL_FLAGS = st.lists(st.one_of(
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(flags=_EVAL_FLAGS)
+@example(flags=[("--seed", "-1")])  # found by hypothesis: numpy refused a negative seed
 def test_evaluate_cli_runs_or_exits_2_with_one_line(capsys, tmp_path_factory, flags):
     work = tmp_path_factory.mktemp("fuzz")
     out = work / "E"

@@ -38,6 +38,18 @@ def int_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+def seed_arg(text: str) -> int:
+    """argparse type: a random seed, a non-negative integer (numpy refuses negative ones).
+
+    >>> seed_arg("7")
+    7
+    """
+    value = int_arg(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is a non-negative integer, got {text!r}")
+    return value
+
+
 def float_arg(text: str) -> float:
     """argparse type: a number, with a one-line message otherwise."""
     try:

@@ -20,6 +20,7 @@ from viz_core.cli.common import (
     float_arg,
     int_arg,
     progress_bar,
+    seed_arg,
     set_threads,
 )
 from viz_core.devices import resolve_device
@@ -90,7 +91,7 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
                    "or one after the other (1); without --threads each worker gets cores / "
                    "workers threads")
     e.add_argument("--directions", choices=pr.DIRECTIONS, default="both")
-    e.add_argument("--seed", type=int_arg, default=0)
+    e.add_argument("--seed", type=seed_arg, default=0)
     e.add_argument("--no-fuse", action="store_true",
                    help="do not fold BatchNorm into convolutions (slower, same numbers)")
     e.add_argument("--precision", choices=pr.PRECISIONS, default="fp32",

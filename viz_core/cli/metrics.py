@@ -17,6 +17,7 @@ from viz_core.cli.common import (
     float_arg,
     int_arg,
     progress_bar,
+    seed_arg,
     set_threads,
 )
 from viz_core.config import RunConfig
@@ -56,7 +57,7 @@ def add_arguments(m: argparse.ArgumentParser) -> None:
     m.add_argument("--kernel-size", type=int_arg, default=PAPER_KERNEL_SIZE)
     m.add_argument("--tv", type=float_arg, default=TV_LAMBDA)
     m.add_argument("--jitter", type=float_arg, default=0.0)
-    m.add_argument("--seed", type=int_arg, default=0)
+    m.add_argument("--seed", type=seed_arg, default=0)
     add_device(m)
     add_threads(m)
     m.add_argument("--csv", help="write the table as CSV")
