@@ -117,3 +117,17 @@ def test_the_normalised_step_equals_the_step_with_its_factor(name):
     torch.testing.assert_close(bank.step(u, g, 0, c, 40.0, tv, eps, den),
                                bank.step(u, g, 0, c, 40.0 / den.view(1, 1, 1, 1), tv, eps),
                                atol=1e-12, rtol=0)
+
+
+def test_a_step_beyond_the_dtype_gives_an_inf_update_not_an_exception():
+    """torch refuses 1e40 as a float32 scalar; the step must still give the non-finite
+    update that divergence detection reports (eq. 18 with a huge tau)."""
+    from viz_core.fused_step import descend
+
+    base, d = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2)
+    den = torch.full((1, 1, 1, 1), 2.0)
+    for den_ in (den, None):
+        out = descend(base, d, 1e40, den_)
+        assert torch.isinf(out).all() and (out < 0).all()
+    assert torch.isnan(descend(base, d, float("nan"), den)).all()
+    assert torch.equal(descend(base, d, 4.0, den), torch.full((1, 1, 2, 2), -2.0))

@@ -296,6 +296,7 @@ _EVAL_FLAGS = st.lists(st.one_of(
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(flags=_EVAL_FLAGS)
 @example(flags=[("--seed", "-1")])  # found by hypothesis: numpy refused a negative seed
+@example(flags=[("--step-size", "1e40")])  # found by hypothesis: a step beyond float32
 def test_evaluate_cli_runs_or_exits_2_with_one_line(capsys, tmp_path_factory, flags):
     work = tmp_path_factory.mktemp("fuzz")
     out = work / "E"

@@ -43,7 +43,14 @@ def descend(base: torch.Tensor, d: torch.Tensor, coef: Coef, den: torch.Tensor |
     """``base + sign * coef * d / den`` in one operation (``coef=None``: 1; ``den=None``: 1;
     a number ``coef`` with a tensor ``den`` is the engine's normalised step of eq. 18,
     ``tau |u| / ||g||_1``, without a division of its own)."""
+    if isinstance(coef, (int, float)) and not abs(coef) <= torch.finfo(base.dtype).max:
+        # a step too large for the dtype (or not finite): torch refuses it as a scalar;
+        # as a tensor it gives the inf/nan update that divergence detection reports
+        coef = torch.tensor(float(coef), dtype=torch.float64, device=base.device) \
+            .to(base.dtype)
     if den is not None:
+        if isinstance(coef, torch.Tensor):
+            return torch.addcdiv(base, d * coef, den, value=sign)
         return torch.addcdiv(base, d, den, value=sign * (1.0 if coef is None else coef))
     if coef is None:
         return base - d if sign < 0 else base + d
