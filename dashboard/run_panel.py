@@ -256,10 +256,16 @@ class RunPanel:
     # ------------------------------------------------------------------------- results
 
     @staticmethod
-    def after_other_runs() -> None:
+    def after_other_runs(placeholder: Any = None) -> None:
         """Before the final plots of a run that just ended: wait (a few seconds at most,
         Stop still seen) while other sessions' runs stream, so that building the figures
-        never slows their optimisation (:func:`dashboard.streaming.after_other_runs`)."""
+        never slows their optimisation (:func:`dashboard.streaming.after_other_runs`);
+        ``placeholder`` (where the plots go) says so meanwhile."""
+        from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS
+
+        if TURNS.runs and placeholder is not None:
+            placeholder.caption("The plots follow when the runs of other sessions on this "
+                                f"server end ({AFTER_RUNS_LIMIT_S:.0f} s at most).")
         after_other_runs(tick=_yield_to_streamlit)
 
     def status(self, rec: RunRecord, settings: dict[str, Any] | None = None,

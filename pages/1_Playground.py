@@ -336,7 +336,7 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
         with ph["status"].container():  # "done" first, then the plots and the verdicts
             panel.status(rec, s)
         if run:
-            panel.after_other_runs()
+            panel.after_other_runs(ph["curves"])
         _draw(ph, rec, True, "final" if run else "static")
         with ph["downloads"].container():
             panel.downloads(recs, "demons-preimage")

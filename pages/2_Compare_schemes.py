@@ -298,7 +298,7 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
             for rec in recs:
                 panel.status(rec, s, rec.model_label if len(recs) > 1 else "")
         if run:
-            panel.after_other_runs()
+            panel.after_other_runs(ph["curves"])
         _draw(cells, ph, recs, True, "static")
         with ph["downloads"].container():
             panel.downloads(recs, "demons", stems=[f"demons-{c}" for c in order])

@@ -129,6 +129,36 @@ def test_short_run_streams_an_image_and_offers_downloads(dash):
     assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
 
 
+def test_a_run_ending_while_another_session_streams_still_gets_its_plots(dash):
+    """Another session's run streams the whole time: this run's final plots wait for it
+    (at most AFTER_RUNS_LIMIT_S), then come, with "done" and the downloads."""
+    import threading
+
+    from dashboard.streaming import TURNS
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_session() -> None:
+        with TURNS.member():
+            held.set()
+            release.wait(timeout=120)
+
+    t = threading.Thread(target=other_session)
+    t.start()
+    try:
+        assert held.wait(timeout=30)
+        at = dash.open(PG, steps=4, every=2)
+        at.button(key="pg_run").click().run()
+        dash.no_exception(at)
+        assert at.session_state["pg_records"][0].status == "done"
+        assert any("done: 4 steps" in s.value for s in at.success)
+        assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
+        assert not [c for c in at.caption if "The plots follow" in c.value]  # replaced
+    finally:
+        release.set()
+        t.join()
+
+
 def test_run_json_upload_restores_every_setting(dash):
     at = dash.open(PG, steps=3, every=1, scheme="fluid", f_kind="sobolev", f_fit=0,
                    f_gamma=0.7, f_order=2, tv_on=1, tv=0.2, jitter=1.0, seed=5)
