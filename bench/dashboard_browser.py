@@ -186,9 +186,11 @@ def scenarios(device: str) -> list[Scenario]:
 
 
 def open_page(browser, url: str, button: str, init_script: str | None = None):
-    """A fresh 1280x720 page at ``url``, connected and idle, with the click watcher
-    installed; returns it and its ``button``. ``init_script`` runs before the app's."""
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    """A fresh 1280x720 page of ``browser`` (or of a browser context) at ``url``, connected
+    and idle, with the click watcher installed; returns it and its ``button``.
+    ``init_script`` runs before the app's."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1280, "height": 720})
     page.set_default_timeout(600_000)
     if init_script:
         page.add_init_script(init_script)
@@ -273,19 +275,8 @@ def concurrent(browser, url: str, sc: Scenario, sessions: int) -> dict:
     """``sessions`` fresh pages (one browser context each) clicked at once; the first click
     to the last "done" visible and to the last idle script, each session's click -> done,
     and the CPU seconds Chromium and the server used meanwhile."""
-    ctxs = [browser.new_context(viewport={"width": 1280, "height": 720})
-            for _ in range(sessions)]
-    pages = []
-    for ctx in ctxs:
-        page = ctx.new_page()
-        page.set_default_timeout(600_000)
-        page.goto(url)
-        page.wait_for_selector(CONNECTED)
-        btn = page.get_by_role("button", name=sc.button, exact=True)
-        btn.wait_for()
-        page.wait_for_selector(IDLE)
-        page.evaluate(WATCH)
-        pages.append((page, btn))
+    ctxs = [browser.new_context() for _ in range(sessions)]
+    pages = [open_page(ctx, url, sc.button) for ctx in ctxs]
     cpu0 = process_cpu()
     for _, btn in pages:
         btn.evaluate(CLICK)

@@ -14,6 +14,7 @@ from dashboard import plots
 from dashboard.messages import ui_message
 from dashboard.runs import APP_NAME, DISPLAY_SIZE, LOG, RunRecord
 from dashboard.text import plain
+from dashboard.widgets import entered_page
 from viz_core.errors import VizError
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ def setup_page(title: str) -> None:
         st.stop()
     st.set_page_config(page_title=f"{title} · {APP_NAME}", layout="wide",
                        initial_sidebar_state="expanded")
-    from dashboard.widgets import entered_page
-
     entered_page(title)
 
 

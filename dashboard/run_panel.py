@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - another Streamlit version
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
 from dashboard.runs import LOG, RunRecord
-from dashboard.streaming import after_other_runs, stream
+from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS, after_other_runs, stream
 from dashboard.text import plain
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -261,8 +261,6 @@ class RunPanel:
         Stop still seen) while other sessions' runs stream, so that building the figures
         never slows their optimisation (:func:`dashboard.streaming.after_other_runs`);
         ``placeholder`` (where the plots go) says so meanwhile."""
-        from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS
-
         if TURNS.runs and placeholder is not None:
             placeholder.caption("The plots follow when the runs of other sessions on this "
                                 f"server end ({AFTER_RUNS_LIMIT_S:.0f} s at most).")

@@ -89,6 +89,11 @@ class Turns:
         """Runs streaming now (inside :meth:`member`)."""
         return self._runs
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for no run to be streaming; whether none is."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._runs == 0, timeout)
+
     @contextlib.contextmanager
     def member(self) -> Iterator[None]:
         """Counts the calling run in :attr:`runs` while the block lasts."""
@@ -193,9 +198,9 @@ def stream(configs: list, model: Any, record: RunRecord,
     page is redrawn with the latest at most every :data:`DRAW_INTERVAL_S` seconds (always
     the first and the last frame); ``full`` is True at most every :data:`PLOT_INTERVAL_S`
     seconds, never at the first frame (the pre-image alone shows first) and at the last
-    one unless ``final_full`` is False; both intervals are multiplied by the number of runs
-    streaming at once (the frame budget is shared) (a page that draws its plots after the run's
-    status, so that "done" shows before the plots render). ``tick`` is
+    one unless ``final_full`` is False (a page that draws its plots after the run's
+    status, so that "done" shows before the plots render); both intervals are multiplied
+    by the number of runs streaming at once (the frame budget is shared). ``tick`` is
     called at least every :data:`TICK_S` seconds while waiting (a page yields to Streamlit
     there, so that Stop is seen between frames). ``threads``: the worker's torch threads
     (default :func:`run_threads`); ``turns``: whom it takes turns with (default
@@ -245,8 +250,7 @@ def after_other_runs(tick: Callable[[], None] | None = None, turns: Turns | None
     while turns.runs > 0 and waited < limit_s:
         if tick is not None:
             tick()
-        with turns._cond:
-            turns._cond.wait(TICK_S)
+        turns.wait_idle(min(TICK_S, limit_s - waited))
         waited = time.perf_counter() - t0
     return waited
 

@@ -129,24 +129,39 @@ def test_short_run_streams_an_image_and_offers_downloads(dash):
     assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
 
 
-def test_a_run_ending_while_another_session_streams_still_gets_its_plots(dash):
-    """Another session's run streams the whole time: this run's final plots wait for it
-    (at most AFTER_RUNS_LIMIT_S), then come, with "done" and the downloads."""
+@contextlib.contextmanager
+def _another_session_streaming(turns):
+    """A run of another session that streams (a member of ``turns``) until the block ends
+    or the yielded function is called, which waits for it to have ended."""
     import threading
-
-    from dashboard.streaming import TURNS
 
     held, release = threading.Event(), threading.Event()
 
     def other_session() -> None:
-        with TURNS.member():
+        with turns.member():
             held.set()
             release.wait(timeout=120)
 
     t = threading.Thread(target=other_session)
     t.start()
+
+    def end() -> None:
+        release.set()
+        t.join()
+
     try:
         assert held.wait(timeout=30)
+        yield end
+    finally:
+        end()
+
+
+def test_a_run_ending_while_another_session_streams_still_gets_its_plots(dash):
+    """Another session's run streams the whole time: this run's final plots wait for it
+    (at most AFTER_RUNS_LIMIT_S), then come, with "done" and the downloads."""
+    from dashboard.streaming import TURNS
+
+    with _another_session_streaming(TURNS):
         at = dash.open(PG, steps=4, every=2)
         at.button(key="pg_run").click().run()
         dash.no_exception(at)
@@ -154,9 +169,6 @@ def test_a_run_ending_while_another_session_streams_still_gets_its_plots(dash):
         assert any("done: 4 steps" in s.value for s in at.success)
         assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
         assert not [c for c in at.caption if "The plots follow" in c.value]  # replaced
-    finally:
-        release.set()
-        t.join()
 
 
 def test_run_json_upload_restores_every_setting(dash):
@@ -783,30 +795,17 @@ def test_final_plots_wait_for_other_sessions_runs_and_stop_is_still_seen():
     """A run that ended draws its final plots after the runs other sessions are streaming
     (building figures holds the interpreter lock their engines need); while it waits, its
     page still yields to Streamlit, so a Stop click is seen."""
-    import threading
-
     from dashboard.streaming import Turns, after_other_runs
 
     turns = Turns()
-    entered, leave = threading.Event(), threading.Event()
-
-    def other_session() -> None:
-        with turns.member():
-            entered.set()
-            leave.wait(timeout=30)
-
-    t = threading.Thread(target=other_session)
-    t.start()
-    assert entered.wait(timeout=30)
     ticks = []
+    with _another_session_streaming(turns) as leave:
+        def tick() -> None:
+            ticks.append(turns.runs)
+            if len(ticks) == 3:
+                leave()  # the other run ends while this page waits
 
-    def tick() -> None:
-        ticks.append(turns.runs)
-        if len(ticks) == 3:
-            leave.set()  # the other run ends while this page waits
-
-    waited = after_other_runs(tick=tick, turns=turns, limit_s=60)
-    t.join()
+        waited = after_other_runs(tick=tick, turns=turns, limit_s=60)
     assert len(ticks) >= 3 and ticks[0] == 1 and turns.runs == 0 and waited < 60
 
     class Stopped(BaseException):
