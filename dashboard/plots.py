@@ -23,6 +23,25 @@ KERNEL_SCALE = "Viridis"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf"]
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+# Streamlit's plotly theme turns axis automargin on: each margin that plotly.js has to grow
+# after drawing a figure makes it draw the whole figure again (Plots.doAutoMargin), and the
+# default tick-label overflow rule ("hide past div") measures every tick label after each
+# draw (a forced browser layout per label). The figures that end every run (curves,
+# spectrum) start with margins that already hold their tick labels and axis titles, as
+# automargin sizes them on a default run (1280 and 1920 px wide windows; checked by the
+# browser tests), so that their first draw is the last one
+# (automargin still grows a margin that a figure needs more of); their labels may overflow
+# (automargin keeps them inside the figure anyway).
+CURVES_MARGIN = dict(l=42, r=20, t=40, b=50)
+SPECTRUM_MARGIN = dict(l=82, r=14, t=40, b=56)
+
+
+def _drawn_once(fig: go.Figure, margin: dict) -> go.Figure:
+    """``fig`` with ``margin`` and tick labels that are not measured for overflow."""
+    fig.update_xaxes(ticklabeloverflow="allow")
+    fig.update_yaxes(ticklabeloverflow="allow")
+    fig.update_layout(margin=margin)
+    return fig
 
 
 def _color(i: int) -> str:
@@ -121,7 +140,7 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
     fig.update_xaxes(title_text="step", title_standoff=2)
     fig.update_layout(height=height, showlegend=len(labels) > 1,
                       legend=dict(orientation="h", y=-0.3), **_LAYOUT)
-    return fig
+    return _drawn_once(fig, CURVES_MARGIN)
 
 
 def set_curves(fig: go.Figure, steps: Sequence[int], objective: np.ndarray,
@@ -163,7 +182,7 @@ def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       showlegend=len(spectra) > 1, legend=dict(orientation="h", y=-0.35),
                       **_LAYOUT)
-    return fig
+    return _drawn_once(fig, SPECTRUM_MARGIN)
 
 
 def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str,

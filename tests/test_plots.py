@@ -63,6 +63,20 @@ def test_spectrum_figure_is_log_log_without_dc():
     assert min(fig.data[0].x) > 0 and len(fig.data[0].x) == len(freq) - 1
 
 
+def test_run_figures_start_with_the_margins_their_labels_need():
+    """The browser draws them once (tests/e2e/test_dashboard.py): margins preset, tick
+    labels not measured for overflow."""
+    img = np.random.default_rng(0).random((1, 32, 32))
+    freq, power = spectra.radial_power_spectrum(img)
+    figs = {"curves": plots.curves_figure([1, 2], np.ones((2, 1)), np.ones((2, 1)), ["a"]),
+            "spectrum": plots.spectrum_figure([("x", freq, power)])}
+    for name, fig in figs.items():
+        want = plots.CURVES_MARGIN if name == "curves" else plots.SPECTRUM_MARGIN
+        assert {k: getattr(fig.layout.margin, k) for k in "lrtb"} == want, name
+        axes = [a for a in dir(fig.layout) if a.startswith(("xaxis", "yaxis"))]
+        assert axes and all(fig.layout[a].ticklabeloverflow == "allow" for a in axes), name
+
+
 def test_magma_starts_at_black():
     # Streamlit rewrites near-black #000001..#000004 (streamlit-notes.md)
     assert plots.MAGMA[0] == "#000000" and len(plots.MAGMA) > 5

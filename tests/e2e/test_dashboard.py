@@ -87,6 +87,34 @@ def test_kernel_panel_titles_do_not_collide(server, browser):
             assert not _boxes_overlap(boxes[i], boxes[j]), (i, j, boxes)
 
 
+# The margins plotly.js used (after Streamlit's theme turned axis automargin on) and the
+# figure's own, for the run's curves and spectrum (not the kernel panel).
+RUN_PLOT_MARGINS = """els => els.filter(el => el._fullLayout && !el._fullLayout.annotations
+    .some(a => /fluid Kf/.test(a.text))).map(el => ({
+  title: [el.layout.title && el.layout.title.text]
+    .concat(el._fullLayout.annotations.map(a => a.text)).join(" "),
+  used: el._fullLayout._size, own: el.layout.margin}))"""
+
+
+@pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_run_plots_are_drawn_once(server, browser, size):
+    """The curves and the spectrum that end a default run are drawn by plotly.js once: their
+    margins already hold their tick labels and axis titles, so automargin grows none of
+    them (a grown margin makes plotly.js draw the whole figure again)."""
+    page = _open(browser, f"{server}/Playground?", size)
+    _run_and_wait(page)
+    charts = page.get_by_test_id("stMain").locator(".js-plotly-plot")
+    page.wait_for_function("n => document.querySelectorAll("
+                           "\"[data-testid='stMain'] .js-plotly-plot\").length >= n", arg=3)
+    plots = charts.evaluate_all(RUN_PLOT_MARGINS)
+    titles = " ".join(p["title"] for p in plots)
+    assert len(plots) == 2 and "data term D" in titles and "power spectrum" in titles, plots
+    for p in plots:
+        grown = {k: (p["own"][k], p["used"][k]) for k in "lrtb"
+                 if p["used"][k] - p["own"][k] > 1}
+        assert grown == {}, (size, p["title"], grown)
+
+
 @pytest.mark.parametrize("size", VIEWPORTS, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_settings_change_marks_the_result_as_stale(server, browser, size):
     page = _open(browser, f"{server}/Playground?steps=6&every=3&target=7", size)
