@@ -29,7 +29,8 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 # draw (a forced browser layout per label). The figures that end every run (curves,
 # spectrum) start with margins that already hold their tick labels and axis titles, as
 # automargin sizes them on a default run (1280 and 1920 px wide windows; checked by the
-# browser tests), so that their first draw is the last one
+# browser tests; the spectrum is 6 px taller than the curves, which keeps the plot area
+# that labels every decade), so that their first draw is the last one
 # (automargin still grows a margin that a figure needs more of); their labels may overflow
 # (automargin keeps them inside the figure anyway).
 CURVES_MARGIN = dict(l=42, r=20, t=40, b=50)
@@ -169,7 +170,7 @@ def set_spectra(fig: go.Figure, spectra: Sequence[tuple[str, np.ndarray, np.ndar
 
 def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
                     title: str = "radially averaged power spectrum",
-                    height: int = 280) -> go.Figure:
+                    height: int = 286) -> go.Figure:
     """Log-log power spectra ``(label, freq, power)`` (cycles/pixel; f = 0 dropped)."""
     fig = go.Figure()
     for i, (label, freq, pw) in enumerate(spectra):
