@@ -37,6 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dashboard import engine_worker
 from dashboard.runs import LOG, RunRecord
 from viz_core.errors import VizError
 
@@ -212,13 +213,19 @@ def stream(configs: list, model: Any, record: RunRecord,
         return record
     feed = _Feed()
     turns = turns or TURNS
+    threads = run_threads() if threads is None else threads
+    recipe = engine_worker.recipe_of(model) if engine_worker.wanted() else None
+    remote = engine_worker.shared(threads) if recipe is not None else None
+    rid = None
     worker = threading.Thread(
         target=_work, name=f"demons-run-{record.run_id}", daemon=True,
-        args=(feed, configs, model, reference, every,
-              run_threads() if threads is None else threads, turns))
+        args=(feed, configs, model, reference, every, threads, turns))
     with turns.member():  # counted in the shared frame budget from start to end
-        worker.start()
         try:
+            if remote is not None:  # the engine process: its own interpreter lock
+                rid = remote.submit(feed, recipe, configs, reference, every)
+            else:
+                worker.start()
             _draw_loop(feed, record, draw, tick, final_full, turns)
         except VizError as exc:
             record.status, record.message = "error", str(exc)
@@ -226,7 +233,9 @@ def stream(configs: list, model: Any, record: RunRecord,
             record.status, record.message = "error", _failure(exc)
         finally:
             feed.stop.set()  # ends the engine between two steps if it still runs
-            if feed.finished or record.status != "running":
+            if rid is not None:
+                remote.stop(rid)
+            elif worker.is_alive() and (feed.finished or record.status != "running"):
                 worker.join(timeout=5)
     with record._lock:
         if record.status == "running" and not record.interrupted:
@@ -293,4 +302,4 @@ def _failure(exc: BaseException) -> str:
         return ("the run failed: the GPU ran out of memory: try a smaller model or image, "
                 "fewer schemes in the batch, or the CPU device")
     LOG.error("run failed", exc_info=exc)
-    return f"the run failed: {type(exc).__name__}: {msg}"
+    return f"the run failed: {getattr(exc, 'kind', type(exc).__name__)}: {msg}"
