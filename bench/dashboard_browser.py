@@ -129,6 +129,7 @@ def scenarios(device: str) -> list[Scenario]:
         sys.path.remove(str(ROOT))
     sys.path.insert(0, str(ROOT))
     sys.modules.pop("dashboard", None)
+    from dashboard import engine_worker
     from dashboard import sweeps_view as sv
     from dashboard.settings.compare import compare_configs, compare_defaults
     from dashboard.settings.playground import playground_defaults, settings_to_config
@@ -139,6 +140,7 @@ def scenarios(device: str) -> list[Scenario]:
     cmp = compare_configs({**compare_defaults(), "device": device})
     sweep = sv.sweep_of({**sv.sweep_defaults(), **SWEEP_2X2})
     model = models.load_model(pg.model, device=pg.device)
+    engine_worker.remember(model, pg.model, None, str(pg.device))  # as the server's cache
     cmp_model = models.load_model(cmp[0].model, device=pg.device)
 
     def run_pg() -> None:
@@ -146,13 +148,16 @@ def scenarios(device: str) -> list[Scenario]:
             pass
 
     def streams_pg(n: int) -> None:
-        """``n`` runs through the dashboard's own streaming (worker threads taking turns,
-        a draw that only marks the frame shown) at once, in this process: the server's
-        side of ``n`` sessions without their browsers."""
+        """``n`` runs through the dashboard's own streaming (the engine process, runs taking
+        turns, a draw that only marks the frame shown) at once, from this process: the
+        server's side of ``n`` sessions without their browsers."""
         import threading
 
         from dashboard.runs import RunRecord
-        from dashboard.streaming import stream
+        from dashboard.streaming import run_threads, stream
+
+        if engine_worker.wanted() and engine_worker.shared(run_threads(), wait=120) is None:
+            raise SystemExit("error: the engine process did not start")
 
         def one() -> None:
             rec = RunRecord(["x"], [pg.to_json()], model.label, pg.total_steps)

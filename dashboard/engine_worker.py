@@ -56,6 +56,8 @@ def remember(model: Any, name: str, weights: str | None, device: str) -> None:
     registered in this process only, or not on the CPU, gets no recipe."""
     from viz_core.models import registered
 
+    for key in [k for k, (ref, _) in _RECIPES.items() if ref() is None]:
+        del _RECIPES[key]  # models the server's cache let go
     if registered(name) is not None or str(device) != "cpu":
         return
     _RECIPES[id(model)] = (weakref.ref(model), (str(name), weights, str(device)))
@@ -198,15 +200,15 @@ class EngineProcess:
                                    + ("" if code is None else f" (exit code {code})")))
 
 
-def shared(threads: int, start: bool = True) -> EngineProcess | None:
-    """This server's worker, if it is ready to take runs; started (in the background) on
-    the first call, and again after it died. None while it starts."""
+def shared(threads: int, wait: float = 0.0) -> EngineProcess | None:
+    """This server's worker, if it is ready to take runs (waiting up to ``wait`` seconds);
+    started (in the background) on the first call, and again after it died. None while it
+    starts."""
     with _SHARED_LOCK:
         proc = _SHARED.get("engine")
         if proc is None or not proc.alive:
-            if not start:
-                return None
             proc = _SHARED["engine"] = EngineProcess(threads)
+    proc.ready.wait(wait)
     return proc if proc.ready.is_set() and proc.alive else None
 
 
