@@ -23,6 +23,8 @@ Example: python bench/dashboard_browser.py --repeats 5
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
 import sys
 import tempfile
@@ -82,7 +84,7 @@ WATCH = """() => {
     if (t.done === null) {
       for (const a of document.querySelectorAll("[data-testid='stMain'] [data-testid='stAlert']")) {
         if (/done: \\d+ steps/.test(a.textContent)) {
-          t.done = now; t.doneWall = Date.now(); break;
+          t.done = now; t.doneWall = Date.now(); t.doneText = a.textContent; break;
         }
       }
     }
@@ -129,6 +131,7 @@ def scenarios(device: str) -> list[Scenario]:
         sys.path.remove(str(ROOT))
     sys.path.insert(0, str(ROOT))
     sys.modules.pop("dashboard", None)
+    from dashboard import engine_worker
     from dashboard import sweeps_view as sv
     from dashboard.settings.compare import compare_configs, compare_defaults
     from dashboard.settings.playground import playground_defaults, settings_to_config
@@ -139,6 +142,7 @@ def scenarios(device: str) -> list[Scenario]:
     cmp = compare_configs({**compare_defaults(), "device": device})
     sweep = sv.sweep_of({**sv.sweep_defaults(), **SWEEP_2X2})
     model = models.load_model(pg.model, device=pg.device)
+    engine_worker.remember(model, pg.model, None, str(pg.device))  # as the server's cache
     cmp_model = models.load_model(cmp[0].model, device=pg.device)
 
     def run_pg() -> None:
@@ -146,13 +150,16 @@ def scenarios(device: str) -> list[Scenario]:
             pass
 
     def streams_pg(n: int) -> None:
-        """``n`` runs through the dashboard's own streaming (worker threads taking turns,
-        a draw that only marks the frame shown) at once, in this process: the server's
-        side of ``n`` sessions without their browsers."""
+        """``n`` runs through the dashboard's own streaming (the engine process, runs taking
+        turns, a draw that only marks the frame shown) at once, from this process: the
+        server's side of ``n`` sessions without their browsers."""
         import threading
 
         from dashboard.runs import RunRecord
-        from dashboard.streaming import stream
+        from dashboard.streaming import run_threads, stream
+
+        if engine_worker.wanted() and engine_worker.shared(run_threads(), wait=120) is None:
+            raise SystemExit("error: the engine process did not start")
 
         def one() -> None:
             rec = RunRecord(["x"], [pg.to_json()], model.label, pg.total_steps)
@@ -209,7 +216,9 @@ def finish(page, done_text: bool) -> dict:
     t = page.evaluate("() => { const {resolveIdle, ...t} = window.__t; return t; }")
     c = t["click"]
     done = t["done"] if done_text and t["done"] is not None else t["idle"]
+    took = re.search(r"done: \d+ steps in ([0-9.]+) s", t.get("doneText") or "")
     return {"first": None if t["frame"] is None else (t["frame"] - c) / 1e3,
+            "done_in": float(took.group(1)) if took else float("nan"),
             "done": (done - c) / 1e3, "idle": (t["idle"] - c) / 1e3,
             "text": done_text and t["done"] is not None,
             "click_wall": t["clickWall"] / 1e3, "idle_wall": t["wall"] / 1e3,
@@ -231,12 +240,13 @@ def timed(fn: Callable[[], None], threads: int = 0) -> float:
         torch.set_num_threads(before)
 
 
-def process_cpu() -> dict[str, float]:
-    """CPU seconds used so far by the Chromium processes and by the Streamlit server
-    (``/proc``; zeros where it cannot be read)."""
+def process_cpu(server_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far by the Chromium processes, by the Streamlit server and by
+    the engine process of the server ``server_pid`` (``/proc``; zeros where it cannot be
+    read)."""
     import os
 
-    out = {"chromium": 0.0, "server": 0.0}
+    out = {"chromium": 0.0, "server": 0.0, "engine": 0.0}
     tick = os.sysconf("SC_CLK_TCK")
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -248,6 +258,9 @@ def process_cpu() -> dict[str, float]:
         used = (int(fields[11]) + int(fields[12])) / tick
         if b"chromium" in cmd.split(b"\0")[0]:
             out["chromium"] += used
+        elif b"dashboard.engine_worker" in cmd:
+            if server_pid is not None and int(fields[1]) == server_pid:  # its parent
+                out["engine"] += used
         elif b"streamlit" in cmd and b"app.py" in cmd:
             out["server"] += used
     return out
@@ -271,25 +284,29 @@ def launch_niced(pw, nice: int):
     return pw.chromium.launch(executable_path=str(wrapper), headless=True, args=CHROMIUM_ARGS)
 
 
-def concurrent(browser, url: str, sc: Scenario, sessions: int) -> dict:
+def concurrent(browser, url: str, sc: Scenario, sessions: int, server_pid: int) -> dict:
     """``sessions`` fresh pages (one browser context each) clicked at once; the first click
     to the last "done" visible and to the last idle script, each session's click -> done,
-    and the CPU seconds Chromium and the server used meanwhile."""
+    the longest "done in" the pages report (the engine's own time from its start to its
+    last step) and the CPU seconds Chromium, the server and its engine process used
+    meanwhile."""
     ctxs = [browser.new_context() for _ in range(sessions)]
     pages = [open_page(ctx, url, sc.button) for ctx in ctxs]
-    cpu0 = process_cpu()
+    cpu0 = process_cpu(server_pid)
     for _, btn in pages:
         btn.evaluate(CLICK)
     res = [finish(page, sc.done_text) for page, _ in pages]
-    cpu1 = process_cpu()
+    cpu1 = process_cpu(server_pid)
     for ctx in ctxs:
         ctx.close()
     start = min(r["click_wall"] for r in res)
     return {"total": max(r["done_wall"] for r in res) - start,
             "total_idle": max(r["idle_wall"] for r in res) - start,
             "each": max(r["done"] for r in res),
+            "done_in": max(r["done_in"] for r in res),
             "chromium": cpu1["chromium"] - cpu0["chromium"],
-            "server": cpu1["server"] - cpu0["server"]}
+            "server": cpu1["server"] - cpu0["server"],
+            "engine": cpu1["engine"] - cpu0["engine"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,9 +373,10 @@ def main(argv: list[str] | None = None) -> int:
                 seq_k = timed(lambda: [sc.library() for _ in range(args.sessions)], k)
                 server_only = timed(lambda: sc.streams(args.sessions))
                 for nice, b in ((0, browser), (19, niced)):
-                    r = concurrent(b, url, sc, args.sessions)
+                    r = concurrent(b, url, sc, args.sessions, server.proc.pid)
                     conc_rows.append((nice, seq, r["total"], r["each"], seq_k, server_only,
-                                      r["chromium"], r["server"], r["total_idle"]))
+                                      r["chromium"], r["server"], r["total_idle"],
+                                      r["engine"], r["done_in"]))
                     print(conc_rows[-1], flush=True)
             if niced is not None:
                 niced.close()
@@ -376,14 +394,19 @@ def main(argv: list[str] | None = None) -> int:
     sections = [("Click to done", table)]
     if conc_rows:
         med = statistics.median
-        body = []
+        body, cpu_body = [], []
+        cores = os.cpu_count() or 1
         for nice in (0, 19):
             rs = [r for r in conc_rows if r[0] == nice]
             seq, tot, each, seq_k = (med(r[i] for r in rs) for i in (1, 2, 3, 4))
             srv, chrome, srv_cpu, tot_idle = (med(r[i] for r in rs) for i in (5, 6, 7, 8))
-            body.append([args.sessions, "the server's" if nice == 0 else f"nice {nice}",
-                         seq, seq_k, tot, each, tot / seq, tot / seq_k, tot_idle,
-                         tot_idle / seq, chrome, srv_cpu, srv, srv / seq])
+            eng, done_in = (med(r[i] for r in rs) for i in (9, 10))
+            who = "the server's" if nice == 0 else f"nice {nice}"
+            body.append([args.sessions, who, seq, seq_k, tot, each, tot / seq, tot / seq_k,
+                         tot_idle, tot_idle / seq, done_in, done_in / seq_k, srv, srv / seq])
+            every = med(r[6] + r[7] + r[9] for r in rs)
+            cpu_body.append([who, chrome, srv_cpu, eng, every, every / cores,
+                             every / cores / seq_k])
         sections.append(("Concurrent sessions", md_table(
             ["sessions", "Chromium's priority",
              f"{args.sessions} sequential engine runs s ({n} threads)",
@@ -392,9 +415,14 @@ def main(argv: list[str] | None = None) -> int:
              "slowest session click -> done s", f"ratio all / sequential ({n})",
              f"ratio all / sequential ({k})",
              "first click -> last script idle s (final plots drawn)", f"its ratio ({n})",
-             "Chromium CPU s meanwhile", "server CPU s meanwhile",
+             "longest 'done in' of the pages s (the engine's own time)",
+             f"its ratio / sequential ({k})",
              f"{args.sessions} runs through the server's streaming at once, no browser s",
              f"its ratio / sequential ({n})"], body)))
+        sections.append(("Where the CPU went (concurrent sessions)", md_table(
+            ["Chromium's priority", "Chromium CPU s", "server CPU s",
+             "engine process CPU s", "all three s", f"all / {cores} cores s (no wall time "
+             "can be shorter)", f"its ratio / sequential ({k})"], cpu_body)))
     notes = [f"Medians of {args.repeats} repeats after one warm-up each; every browser run "
              "on a fresh page at 1280x720, interleaved with library runs of the same "
              f"configuration in this process, with torch's {n} threads and with the {k} "
@@ -407,9 +435,15 @@ def main(argv: list[str] | None = None) -> int:
              "from the first click to the last session's idle script. Chromium runs at the "
              "server's priority, and (interleaved, a second browser) at nice 19: the "
              "server's work first, the closest one machine gets to browsers on their "
-             "users' own machines; the last column runs the same number of "
-             "runs through dashboard.streaming.stream at once in this process (worker "
-             "threads taking turns), the server's side of the sessions without a browser.",
+             "users' own machines. 'done in' is the time each page reports for its run "
+             "(the engine's, from its first to its last step, 0.1 s resolution); the runs "
+             "take turns in the engine process, so the longest is the engine's time for "
+             "all of them. The last column runs the same number of runs through "
+             "dashboard.streaming.stream at once from this process (the engine process, "
+             "runs taking turns), the server's side of the sessions without a browser.",
+             "Where the CPU went: CPU seconds from the first click to the last idle "
+             "script; their sum over the machine's cores is the shortest wall time the "
+             "sessions could take on this one machine, browsers included.",
              "Targets (issue 22) on the Playground's default run: done / library <= 1.3, "
              f"first frame <= 0.5 s, {args.sessions} concurrent sessions all done within "
              f"1.2x {args.sessions} sequential engine runs.",

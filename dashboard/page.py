@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 def navigation() -> Any:
     """``st.navigation`` over :data:`dashboard.navigation.PAGES` (Home is the default page);
     ``app.py`` runs the page it returns."""
+    from dashboard import engine_worker
     from dashboard.navigation import PAGES
+    from dashboard.streaming import run_threads
 
+    engine_worker.warm(run_threads())  # the engine process, ready by the first Run
     return st.navigation([st.Page(p.path, title=p.title, url_path=p.url_path or None,
                                   default=not p.url_path) for p in PAGES])
 

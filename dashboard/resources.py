@@ -21,9 +21,12 @@ if TYPE_CHECKING:
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
 def _cached_model(name: str, weights: str | None, device: str) -> LoadedModel:
+    from dashboard import engine_worker
     from viz_core import models
 
-    return models.open_model(name, weights=weights, device=device)
+    model = models.open_model(name, weights=weights, device=device)
+    engine_worker.remember(model, name, weights, device)  # the engine process opens it too
+    return model
 
 
 def get_model(name: str, weights_choice: str = "pretrained",

@@ -1,22 +1,24 @@
 """Streaming a run to a page without ever slowing the optimisation down.
 
-:func:`stream` runs a batch through :func:`viz_core.engine.run` in a worker thread (the
-demons iterations of eq. 18, Sec. 3) and draws its frames from the page's script thread. The
+:func:`stream` runs a batch through :func:`viz_core.engine.run` (the demons iterations of
+eq. 18, Sec. 3) in the server's engine process (:mod:`dashboard.engine_worker`: its own
+interpreter lock, so drawing never holds the optimisation up), or in a worker thread where
+that process cannot take the run, and draws its frames from the page's script thread. The
 two meet only in a queue of frames: the engine appends a frame every ``every`` steps and
 goes on at once; the script thread takes all frames that arrived, records them
 (:meth:`~dashboard.runs.RunRecord.add`) and draws the latest one at a bounded rate. A slow
 browser, a busy server or a loaded machine lowers the frame rate, never the number of steps
 per second: the engine never waits on drawing.
 
-Sessions: the runs of all sessions in this server process take turns (:data:`TURNS`), one
-frame's worth of steps each, in the order they asked, and share one frame budget: with ``n``
-runs streaming, each draws at most every ``n`` x :data:`DRAW_INTERVAL_S` (plots every ``n`` x
-:data:`PLOT_INTERVAL_S`), so the server encodes and the browsers draw as many frames a
-second in all as for one run, and the cores go to the runs. Runs computing side by side in one
-process would contend for the interpreter lock and the cores and all end later than the
-same runs one after the other; in turns, each run streams from its first frame on and the
-last one ends when the same runs in a row would have. The worker sets its own torch
-intra-op thread count (:func:`run_threads`, torch's count is per calling thread): the
+Sessions: the runs of all sessions take turns (in the engine process; in threads,
+:data:`TURNS`), one frame's worth of steps each, in the order they asked, and share one
+frame budget: with ``n`` runs streaming, each draws at most every ``n`` x
+:data:`DRAW_INTERVAL_S` (plots every ``n`` x :data:`PLOT_INTERVAL_S`), so the server encodes
+and the browsers draw as many frames a second in all as for one run, and the cores go to
+the runs. Runs computing side by side would contend for the cores (in one process, also for
+the interpreter lock) and all end later than the same runs one after the other; in turns,
+each run streams from its first frame on and the last one ends when the same runs in a row
+would have. The engine sets its own torch intra-op thread count (:func:`run_threads`): the
 machine's cores less one, which is left to the server and the browser.
 
 Stopping: a Stop click or a widget change raises Streamlit's control exception in the
@@ -37,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from dashboard import engine_worker
 from dashboard.runs import LOG, RunRecord
 from viz_core.errors import VizError
 
@@ -65,15 +68,16 @@ class Turns:
     runs interleave frame by frame.
 
     ``with turns.member():`` counts a run as streaming for as long as it lasts
-    (:attr:`runs`), whether it computes or draws.
+    (:attr:`runs`), whether it computes or draws; ``local=False``: its engine computes in the
+    engine process, not in this one (not counted in :attr:`local`).
 
     >>> t = Turns()
     >>> with t:
     ...     t.waiting
     0
-    >>> with t.member(), t.member():
-    ...     t.runs
-    2
+    >>> with t.member(), t.member(local=False):
+    ...     t.runs, t.local
+    (2, 1)
     >>> t.runs
     0
     """
@@ -83,27 +87,37 @@ class Turns:
         self._next = 0      # the next ticket to hand out
         self._serving = 0   # the ticket whose turn it is
         self._runs = 0      # runs streaming now
+        self._local = 0     # of which computing in this process
 
     @property
     def runs(self) -> int:
         """Runs streaming now (inside :meth:`member`)."""
         return self._runs
 
+    @property
+    def local(self) -> int:
+        """Runs streaming now whose engine computes in this process (in a thread)."""
+        return self._local
+
     def wait_idle(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for no run to be streaming; whether none is."""
+        """Wait up to ``timeout`` seconds for no run to compute in this process; whether
+        none does."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._runs == 0, timeout)
+            return self._cond.wait_for(lambda: self._local == 0, timeout)
 
     @contextlib.contextmanager
-    def member(self) -> Iterator[None]:
-        """Counts the calling run in :attr:`runs` while the block lasts."""
+    def member(self, local: bool = True) -> Iterator[None]:
+        """Counts the calling run in :attr:`runs` (and in :attr:`local` if ``local``)
+        while the block lasts."""
         with self._cond:
             self._runs += 1
+            self._local += bool(local)
         try:
             yield
         finally:
             with self._cond:
                 self._runs -= 1
+                self._local -= bool(local)
                 self._cond.notify_all()
 
     @property
@@ -212,13 +226,19 @@ def stream(configs: list, model: Any, record: RunRecord,
         return record
     feed = _Feed()
     turns = turns or TURNS
+    threads = run_threads() if threads is None else threads
+    recipe = engine_worker.recipe_of(model) if engine_worker.wanted() else None
+    remote = engine_worker.shared(threads) if recipe is not None else None
+    rid = None
     worker = threading.Thread(
         target=_work, name=f"demons-run-{record.run_id}", daemon=True,
-        args=(feed, configs, model, reference, every,
-              run_threads() if threads is None else threads, turns))
-    with turns.member():  # counted in the shared frame budget from start to end
-        worker.start()
+        args=(feed, configs, model, reference, every, threads, turns))
+    with turns.member(local=remote is None):  # in the shared frame budget from start to end
         try:
+            if remote is not None:  # the engine process: its own interpreter lock
+                rid = remote.submit(feed, recipe, configs, reference, every)
+            else:
+                worker.start()
             _draw_loop(feed, record, draw, tick, final_full, turns)
         except VizError as exc:
             record.status, record.message = "error", str(exc)
@@ -226,7 +246,9 @@ def stream(configs: list, model: Any, record: RunRecord,
             record.status, record.message = "error", _failure(exc)
         finally:
             feed.stop.set()  # ends the engine between two steps if it still runs
-            if feed.finished or record.status != "running":
+            if rid is not None:
+                remote.stop(rid)
+            elif worker.is_alive() and (feed.finished or record.status != "running"):
                 worker.join(timeout=5)
     with record._lock:
         if record.status == "running" and not record.interrupted:
@@ -236,10 +258,11 @@ def stream(configs: list, model: Any, record: RunRecord,
 
 def after_other_runs(tick: Callable[[], None] | None = None, turns: Turns | None = None,
                      limit_s: float = AFTER_RUNS_LIMIT_S) -> float:
-    """Wait while runs of other sessions stream (at most ``limit_s`` seconds, calling
-    ``tick`` every :data:`TICK_S`), then return the seconds waited: a page draws its final
-    plots (plotly figures built on the script thread, holding the interpreter lock) after
-    them, so that drawing never slows their optimisation. No wait when none streams.
+    """Wait while runs of other sessions compute in this process (at most ``limit_s``
+    seconds, calling ``tick`` every :data:`TICK_S`), then return the seconds waited: a page
+    draws its final plots (plotly figures built on the script thread, holding the
+    interpreter lock) after them, so that drawing never slows their optimisation. No wait
+    when none does (runs in the engine process have an interpreter lock of their own).
 
     >>> after_other_runs(turns=Turns())
     0.0
@@ -247,7 +270,7 @@ def after_other_runs(tick: Callable[[], None] | None = None, turns: Turns | None
     turns = turns or TURNS
     t0 = time.perf_counter()
     waited = 0.0
-    while turns.runs > 0 and waited < limit_s:
+    while turns.local > 0 and waited < limit_s:
         if tick is not None:
             tick()
         turns.wait_idle(min(TICK_S, limit_s - waited))
@@ -293,4 +316,4 @@ def _failure(exc: BaseException) -> str:
         return ("the run failed: the GPU ran out of memory: try a smaller model or image, "
                 "fewer schemes in the batch, or the CPU device")
     LOG.error("run failed", exc_info=exc)
-    return f"the run failed: {type(exc).__name__}: {msg}"
+    return f"the run failed: {getattr(exc, 'kind', type(exc).__name__)}: {msg}"

@@ -137,6 +137,10 @@ def shots(out: Path, only_history: bool = False) -> list[Path]:
             page.goto(url)
             settle(page)
             paths.append(out / "home.png")
+            page.wait_for_function(  # the gallery: two models' ten classes, decoded
+                f"() => {{ const i = [...document.querySelectorAll(\"{MAIN_IMAGES}\")]; "
+                "return i.length >= 20 && i.every(e => e.complete && e.naturalWidth > 0); }",
+                timeout=300_000)
             page.screenshot(path=str(paths[-1]))
 
             start_step(page, url, 0)  # Compare: the boot from block2, every scheme

@@ -27,8 +27,12 @@ def _private_run_store(tmp_path_factory):
     to the user's history; nothing is mirrored to an MLflow server of the machine."""
     import os
 
-    old = {k: os.environ.get(k) for k in ("DEMONS_VIZ_STORE", "MLFLOW_TRACKING_URI")}
+    old = {k: os.environ.get(k)
+           for k in ("DEMONS_VIZ_STORE", "MLFLOW_TRACKING_URI", "DEMONS_VIZ_ENGINE")}
     os.environ["DEMONS_VIZ_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
+    # runs stay in the test's process (fakes patched into it apply); the engine process has
+    # its own tests, and the browser tests' servers use it (tests/e2e/conftest.py)
+    os.environ["DEMONS_VIZ_ENGINE"] = "thread"
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     yield
     for k, v in old.items():

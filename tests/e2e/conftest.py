@@ -43,8 +43,9 @@ def browser(browser_ready):
 @contextlib.contextmanager
 def streamlit_server(log: Path, env: dict | None = None):
     """``python -m streamlit run app.py`` on 127.0.0.1 and a free port (``env`` added to the
-    environment); yields its base URL once it answers, stops it afterwards."""
-    proc, url = serve.start(log, env)
+    environment; its runs go to the engine process, as in a server started by hand); yields
+    its base URL once it answers, stops it afterwards."""
+    proc, url = serve.start(log, {"DEMONS_VIZ_ENGINE": "process", **(env or {})})
     try:
         yield url
     finally:

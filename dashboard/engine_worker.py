@@ -1,0 +1,322 @@
+"""The engine in a process of its own: the demons iterations (eq. 18, Sec. 3) of every
+session's runs computed away from the server's interpreter lock.
+
+In the server process, the engine would share one interpreter lock with the script threads
+that draw the frames (PNG encoding, plotly figures, Streamlit's messages): while they held
+it, the optimisation waited. Here one worker process (:class:`EngineProcess`, started once
+per server, :func:`shared`) computes the runs of all sessions in turns, one frame's worth of
+steps each, first come first served (the turns of :class:`dashboard.streaming.Turns`), and
+sends each frame back through a pipe; a thread of the server hands it to its run's feed.
+Drawing in the server can then slow the frame rate, never the optimisation.
+
+What crosses the pipe: the run's configurations, its reference image (a numpy array), how
+to open its model (:func:`recipe_of`: a model the server opened by name, weights and device;
+the worker opens it once and keeps it), and back the engine's frames (numpy arrays) and how
+the run ended. A model the worker cannot open by name (one registered in the server's
+memory, a CUDA model) runs in a thread of the server as before
+(:func:`dashboard.streaming.stream` decides), as does every run while the worker starts.
+
+The worker is ``python -m dashboard.engine_worker`` on one end of a socket pair (the
+standard library's ``multiprocessing`` connections), not Ray: the worker must exist on a
+bare ``.[dashboard]`` install, and Ray's own processes would take a core of a small machine.
+``DEMONS_VIZ_ENGINE=thread`` keeps every run in the server process (the tests' default).
+
+No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import weakref
+from multiprocessing.connection import Connection
+from typing import Any
+
+ENV = "DEMONS_VIZ_ENGINE"  # "process" (default) or "thread"
+MAX_MODELS = 4             # models the worker keeps open (as the server's model cache)
+
+_RECIPES: dict[int, tuple[weakref.ref, tuple[str, str | None, str]]] = {}
+_SHARED: dict[str, EngineProcess] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def wanted() -> bool:
+    """Whether runs go to the engine process (``DEMONS_VIZ_ENGINE`` is not "thread")."""
+    return os.environ.get(ENV, "process").strip().lower() != "thread"
+
+
+def remember(model: Any, name: str, weights: str | None, device: str) -> None:
+    """Note how the server opened ``model`` (``viz_core.models.open_model(name,
+    weights=..., device=...)``), so that the worker can open the same one. A model
+    registered in this process only, or not on the CPU, gets no recipe."""
+    from viz_core.models import registered
+
+    for key in [k for k, (ref, _) in _RECIPES.items() if ref() is None]:
+        del _RECIPES[key]  # models the server's cache let go
+    if registered(name) is not None or str(device) != "cpu":
+        return
+    _RECIPES[id(model)] = (weakref.ref(model), (str(name), weights, str(device)))
+
+
+def recipe_of(model: Any) -> tuple[str, str | None, str] | None:
+    """How the worker opens ``model`` (see :func:`remember`), or None."""
+    entry = _RECIPES.get(id(model))
+    if entry is None or entry[0]() is not model:
+        return None
+    return entry[1]
+
+
+class EngineFailure(Exception):
+    """A run that failed in the worker: its exception's type name (``kind``), message and,
+    for a :class:`~viz_core.errors.VizError`, the setting it names (``field``)."""
+
+    def __init__(self, kind: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.field = kind, field
+
+
+def _describe(exc: BaseException) -> tuple[str, str, str | None]:
+    return type(exc).__name__, str(exc), getattr(exc, "field", None)
+
+
+def _rebuild(info: tuple[str, str, str | None]) -> BaseException:
+    from viz_core.errors import VizError
+
+    kind, message, field = info
+    if kind == "VizError":
+        return VizError(message, field=field)
+    return EngineFailure(kind, message, field)
+
+
+class EngineProcess:
+    """One worker process and the server thread that hands its frames to the runs' feeds.
+
+    A feed is any object with ``put(frame)`` and ``end(error)`` (the stream's queue of
+    frames); :meth:`submit` starts a run, :meth:`stop` ends it between two steps. If the
+    worker dies, every run it had ends with an error and :attr:`alive` turns False (the
+    next :func:`shared` starts another).
+    """
+
+    def __init__(self, threads: int) -> None:
+        here, child = socket.socketpair()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.engine_worker", str(child.fileno()),
+             str(threads)], pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+        child.close()
+        self._conn = Connection(here.detach())
+        self._feeds: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self.ready = threading.Event()
+        self.alive = True
+        threading.Thread(target=self._dispatch, name="demons-engine-frames",
+                         daemon=True).start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def submit(self, feed: Any, recipe: tuple, configs: list, reference: Any,
+               every: int | None) -> int:
+        """Start a run in the worker; its frames and its end go to ``feed``. Returns the
+        run's id (for :meth:`stop`)."""
+        import numpy as np
+
+        ref = None if reference is None else np.asarray(
+            reference.detach().cpu().numpy() if hasattr(reference, "detach") else reference)
+        rid = next(self._ids)
+        with self._lock:
+            if not self.alive:
+                raise EngineFailure("EngineProcess", "the engine process has ended")
+            self._feeds[rid] = feed
+            try:
+                self._conn.send(("start", rid, recipe, list(configs), ref, every))
+            except (OSError, ValueError) as exc:
+                self._feeds.pop(rid, None)
+                raise EngineFailure("EngineProcess",
+                                    f"the engine process cannot take runs: {exc}") from None
+        return rid
+
+    def stop(self, rid: int) -> None:
+        """End run ``rid`` between two steps (nothing if it has ended)."""
+        with self._lock:
+            if rid in self._feeds and self.alive:
+                try:
+                    self._conn.send(("stop", rid))
+                except (OSError, ValueError):
+                    pass
+
+    def runs(self) -> int:
+        """Runs submitted and not yet ended."""
+        with self._lock:
+            return len(self._feeds)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the worker (its runs end with an error)."""
+        with self._lock:
+            try:
+                self._conn.send(("quit",))
+            except (OSError, ValueError):
+                pass
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout)
+
+    def _dispatch(self) -> None:
+        while True:
+            try:
+                msg = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            if msg[0] == "ready":
+                self.ready.set()
+                continue
+            with self._lock:
+                feed = self._feeds.get(msg[1]) if msg[0] == "frame" else \
+                    self._feeds.pop(msg[1], None)
+            if feed is None:
+                continue
+            if msg[0] == "frame":
+                feed.put(msg[2])
+            else:
+                feed.end(None if msg[2] is None else _rebuild(msg[2]))
+        try:
+            code = self._proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        with self._lock:
+            self.alive = False
+            feeds, self._feeds = list(self._feeds.values()), {}
+        for feed in feeds:
+            feed.end(EngineFailure("EngineProcess", "the engine process ended unexpectedly"
+                                   + ("" if code is None else f" (exit code {code})")))
+
+
+def shared(threads: int, wait: float = 0.0) -> EngineProcess | None:
+    """This server's worker, if it is ready to take runs (waiting up to ``wait`` seconds);
+    started (in the background) on the first call, and again after it died. None while it
+    starts."""
+    with _SHARED_LOCK:
+        proc = _SHARED.get("engine")
+        if proc is None or not proc.alive:
+            proc = _SHARED["engine"] = EngineProcess(threads)
+    proc.ready.wait(wait)
+    return proc if proc.ready.is_set() and proc.alive else None
+
+
+def warm(threads: int) -> None:
+    """Start the worker now (the server's first page), so that it is ready by the first
+    Run; nothing when runs stay in the server (:func:`wanted`)."""
+    if wanted():
+        shared(threads)
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def serve(conn: Any, threads: int) -> None:
+    """The worker process: runs from ``conn`` computed in turns, one frame's worth of steps
+    each, in the order they came; frames and ends sent back on ``conn``. Ends when the
+    server says so, closes ``conn`` or dies."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    from viz_core import engine, models
+
+    cond = threading.Condition()
+    pending: collections.deque = collections.deque()
+    stops: dict[int, threading.Event] = {}
+    quit_ = threading.Event()
+
+    def read() -> None:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                break
+            with cond:
+                if msg[0] == "start":
+                    stops[msg[1]] = threading.Event()
+                    pending.append(msg)
+                elif msg[0] == "stop" and msg[1] in stops:
+                    stops[msg[1]].set()
+                elif msg[0] == "quit":
+                    break
+                cond.notify()
+        with cond:
+            quit_.set()
+            for ev in stops.values():
+                ev.set()
+            cond.notify()
+
+    threading.Thread(target=read, name="commands", daemon=True).start()
+    opened: collections.OrderedDict = collections.OrderedDict()
+
+    def model_of(recipe: tuple) -> Any:
+        if recipe not in opened:
+            name, weights, device = recipe
+            opened[recipe] = models.open_model(name, weights=weights, device=device)
+            while len(opened) > MAX_MODELS:
+                opened.popitem(last=False)
+        opened.move_to_end(recipe)
+        return opened[recipe]
+
+    def end(rid: int, exc: BaseException | None) -> None:
+        with cond:
+            stops.pop(rid, None)
+        conn.send(("end", rid, None if exc is None else _describe(exc)))
+
+    conn.send(("ready",))
+    active: collections.deque = collections.deque()
+    try:
+        while True:
+            with cond:
+                while not pending and not active and not quit_.is_set():
+                    cond.wait()
+                if quit_.is_set():
+                    return
+                new = list(pending)
+                pending.clear()
+            for _, rid, recipe, configs, ref, every in new:
+                try:
+                    reference = None if ref is None else torch.from_numpy(ref)
+                    gen = engine.run(configs, model_of(recipe), reference=reference,
+                                     every=every, stop=stops[rid])
+                    active.append((rid, iter(gen)))
+                except Exception as exc:  # noqa: BLE001 - the run's error, sent back
+                    end(rid, exc)
+            if not active:
+                continue
+            rid, gen = active.popleft()
+            try:
+                frame = None if stops[rid].is_set() else next(gen, None)
+            except Exception as exc:  # noqa: BLE001 - the run's error, sent back
+                end(rid, exc)
+                continue
+            if frame is None:
+                getattr(gen, "close", lambda: None)()
+                end(rid, None)
+                continue
+            conn.send(("frame", rid, frame))
+            active.append((rid, gen))
+    except (BrokenPipeError, EOFError, OSError):
+        return  # the server has gone
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dashboard.engine_worker FD THREADS``: the worker on socket ``FD``."""
+    fd, threads = (argv if argv is not None else sys.argv[1:])[:2]
+    serve(Connection(int(fd)), int(threads))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
