@@ -43,7 +43,8 @@ CLAIMS: list[Claim] = [
            csv_agg(REC.format("robust"), "seeds", min, model=RR)]),
     Claim("sorting by any metric; 2-{} selected runs side by side",
           [text_num("dashboard/history_view.py", r"MAX_COMPARE = {}")]),
-    Claim("`python bench/dashboard_browser.py --repeats 5`", []),
+    Claim("`python bench/dashboard_browser.py\n--repeats {}`",
+          [text_num("results/bench_dashboard_browser_cpu.md", r"--repeats {}`")]),
     Claim("and {} sessions at once against {} sequential engine runs "
           "(results/bench_dashboard_browser_cpu.md; targets: done <= {}x the engine, "
           "first frame <= {} s, {} sessions <= {}x)",
