@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="steps of the run (0: the Playground's default settings as they are)")
     args = p.parse_args(argv)
     device = setup(args)
+    import os
+
+    # the script and the engine in this one process, as the figure says (a server's own
+    # engine process is timed in a browser by bench/dashboard_browser.py)
+    os.environ["DEMONS_VIZ_ENGINE"] = "thread"
 
     from streamlit.testing.v1 import AppTest
 
