@@ -236,8 +236,9 @@ def stream(configs: list, model: Any, record: RunRecord,
     with turns.member(local=remote is None):  # in the shared frame budget from start to end
         try:
             if remote is not None:  # the engine process: its own interpreter lock
-                rid = remote.submit(feed, recipe, configs, reference, every)
-            else:
+                with contextlib.suppress(engine_worker.EngineFailure):  # it just ended
+                    rid = remote.submit(feed, recipe, configs, reference, every)
+            if rid is None:
                 worker.start()
             _draw_loop(feed, record, draw, tick, final_full, turns)
         except VizError as exc:

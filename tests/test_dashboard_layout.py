@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAIN = ["dashboard.runs", "dashboard.urlstate", "dashboard.messages", "dashboard.samples",
          "dashboard.scheme_names", "dashboard.settings.playground", "dashboard.settings.compare",
          "dashboard.settings.explainers", "dashboard.settings.checks", "dashboard.navigation",
-         "dashboard.results"]
+         "dashboard.results", "dashboard.streaming", "dashboard.engine_worker"]
 
 
 def _python(code: str) -> str:

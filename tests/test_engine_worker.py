@@ -204,3 +204,21 @@ def test_stream_reports_a_dead_worker_as_a_message(monkeypatch):
     assert rec.status == "error"
     assert rec.message.startswith("the run failed: EngineProcess: the engine process ended")
     assert rec.images is not None  # what was shown is kept
+
+
+def test_a_worker_that_ended_before_the_run_leaves_it_to_a_thread(monkeypatch):
+    proc = ew.EngineProcess(threads=1)
+    assert proc.ready.wait(120)
+    os.kill(proc.pid, signal.SIGKILL)
+    deadline = time.time() + 30
+    while proc.alive and time.time() < deadline:
+        time.sleep(0.05)
+    assert not proc.alive
+    monkeypatch.setenv(ew.ENV, "process")
+    monkeypatch.setattr(ew, "shared", lambda threads, wait=0.0: proc)  # handed out, then died
+    m = models.open_model(MODEL, device="cpu")
+    ew.remember(m, MODEL, None, "cpu")
+    c = cfg()
+    rec = RunRecord(["x"], [c.to_json()], m.label, c.total_steps)
+    stream([c], m, rec, lambda r, f, full: r.mark_shown(), every=c.every, threads=1)
+    assert rec.status == "done" and rec.steps == [0, 10, 20, 30]
