@@ -242,24 +242,13 @@ def timed(fn: Callable[[], None], threads: int = 0) -> float:
 
 def process_cpu(server_pid: int | None = None) -> dict[str, float]:
     """CPU seconds used so far by the Chromium processes, by the Streamlit server and by
-    the engine process of the server ``server_pid`` (``/proc``; zeros where it cannot be
-    read)."""
-    import os
-
+    the engine process of the server ``server_pid`` (``/proc``)."""
     out = {"chromium": 0.0, "server": 0.0, "engine": 0.0}
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        used = (int(fields[11]) + int(fields[12])) / tick
+    for ppid, used, cmd in serve.processes().values():
         if b"chromium" in cmd.split(b"\0")[0]:
             out["chromium"] += used
         elif b"dashboard.engine_worker" in cmd:
-            if server_pid is not None and int(fields[1]) == server_pid:  # its parent
+            if server_pid is not None and ppid == server_pid:
                 out["engine"] += used
         elif b"streamlit" in cmd and b"app.py" in cmd:
             out["server"] += used

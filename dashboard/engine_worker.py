@@ -125,7 +125,8 @@ class EngineProcess:
     def submit(self, feed: Any, recipe: tuple, configs: list, reference: Any,
                every: int | None) -> int:
         """Start a run in the worker; its frames and its end go to ``feed``. Returns the
-        run's id (for :meth:`stop`)."""
+        run's id (for :meth:`stop`); :class:`EngineFailure` if the worker cannot take it
+        (it has ended, or the run cannot be sent), and then nothing was started."""
         import numpy as np
 
         ref = None if reference is None else np.asarray(
@@ -137,10 +138,10 @@ class EngineProcess:
             self._feeds[rid] = feed
             try:
                 self._conn.send(("start", rid, recipe, list(configs), ref, every))
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a closed pipe, an unpicklable setting
                 self._feeds.pop(rid, None)
                 raise EngineFailure("EngineProcess",
-                                    f"the engine process cannot take runs: {exc}") from None
+                                    f"the engine process cannot take this run: {exc}") from None
         return rid
 
     def stop(self, rid: int) -> None:

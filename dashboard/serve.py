@@ -58,3 +58,26 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def processes() -> dict[int, tuple[int, float, bytes]]:
+    """Every process this user can read in ``/proc``: pid -> (parent pid, CPU seconds used
+    so far, command line with NUL separators)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(pid)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, cmd)
+    return out
+
+
+def engine_workers(server_pid: int) -> dict[int, float]:
+    """The engine processes the server ``server_pid`` started (dashboard.engine_worker):
+    pid -> CPU seconds used so far."""
+    return {pid: cpu for pid, (ppid, cpu, cmd) in processes().items()
+            if ppid == server_pid and b"dashboard.engine_worker" in cmd}

@@ -230,14 +230,14 @@ def stream(configs: list, model: Any, record: RunRecord,
     recipe = engine_worker.recipe_of(model) if engine_worker.wanted() else None
     remote = engine_worker.shared(threads) if recipe is not None else None
     rid = None
+    if remote is not None:  # the engine process: its own interpreter lock
+        with contextlib.suppress(engine_worker.EngineFailure):  # else a thread, as before
+            rid = remote.submit(feed, recipe, configs, reference, every)
     worker = threading.Thread(
         target=_work, name=f"demons-run-{record.run_id}", daemon=True,
         args=(feed, configs, model, reference, every, threads, turns))
-    with turns.member(local=remote is None):  # in the shared frame budget from start to end
+    with turns.member(local=rid is None):  # in the shared frame budget from start to end
         try:
-            if remote is not None:  # the engine process: its own interpreter lock
-                with contextlib.suppress(engine_worker.EngineFailure):  # it just ended
-                    rid = remote.submit(feed, recipe, configs, reference, every)
             if rid is None:
                 worker.start()
             _draw_loop(feed, record, draw, tick, final_full, turns)

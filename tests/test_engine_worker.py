@@ -133,6 +133,16 @@ def test_a_model_the_worker_cannot_open_is_an_error(worker):
     assert isinstance(feed.error, VizError) and "no_such_model_anywhere" in str(feed.error)
 
 
+def test_a_run_that_cannot_be_sent_is_refused_and_the_worker_goes_on(worker):
+    unpicklable = cfg(extra={"hook": lambda: 0})
+    with pytest.raises(ew.EngineFailure, match="cannot take this run"):
+        worker.submit(Feed(), RECIPE, [unpicklable], None, 10)
+    assert worker.runs() == 0 and worker.alive
+    feed = Feed()
+    worker.submit(feed, RECIPE, [cfg()], None, 10)
+    assert feed.ended.wait(120) and feed.error is None and feed.frames[-1].done
+
+
 def test_a_dead_worker_ends_its_runs_with_a_message_and_is_replaced(monkeypatch):
     monkeypatch.setattr(ew, "_SHARED", {})
     assert ew.shared(1) is None  # started in the background: not ready at once

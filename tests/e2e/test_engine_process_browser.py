@@ -3,7 +3,6 @@ not in the server: the worker's CPU time grows by the run, and the page shows it
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -21,22 +20,11 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 def _workers(server_pid: int) -> list[int]:
     """Pids of the engine processes started by ``server_pid``."""
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        ppid = int(next(x for x in status.splitlines() if x.startswith("PPid:")).split()[1])
-        if ppid == server_pid and b"dashboard.engine_worker" in cmd:
-            out.append(int(pid))
-    return out
+    return sorted(serve.engine_workers(server_pid))
 
 
 def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return serve.processes()[pid][1]
 
 
 def _settled_cpu(pid: int, quiet_s: float = 1.5, limit_s: float = 120.0) -> float:
