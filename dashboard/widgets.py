@@ -101,6 +101,17 @@ class Controls:
     def _slot(self, name: str) -> None:
         self.slots[name] = self.c.empty()
 
+    def _value(self, name: str, kw: dict) -> dict:
+        """``kw`` with the seeded value as the widget's own default, when the page seeded
+        one (:func:`bind`): a number or text box's first paint shows its proto default
+        (the minimum, or "") until the session's value arrives, so without it every page
+        load flashes ``Steps = 1`` for tens to hundreds of milliseconds. The widgets are
+        keyed by ``key`` alone (not by value), so the default changes nothing else."""
+        key = self.key(name)
+        if key in st.session_state and "value" not in kw:
+            return {**kw, "value": st.session_state[key]}
+        return kw
+
     def _fix(self, name: str, ok: Callable[[Any], bool], fallback: Any) -> None:
         key = self.key(name)
         if key in st.session_state and not ok(st.session_state[key]):
@@ -140,7 +151,7 @@ class Controls:
             self.notices.append(f"{name}: {v!r} outside {lo}..{hi}; using {fixed!r}")
             st.session_state[key] = fixed
         v = self.c.slider(label, min_value=cast(lo), max_value=cast(hi), step=cast(step),
-                          key=key, **kw)
+                          key=key, **self._value(name, kw))
         self._slot(name)
         return v
 
@@ -164,7 +175,7 @@ class Controls:
                 st.session_state[key] = cast(v)
         v = self.c.number_input(label, min_value=None if lo is None else cast(lo),
                                 max_value=None if hi is None else cast(hi), step=cast(step),
-                                key=key, **kw)
+                                key=key, **self._value(name, kw))
         self._slot(name)
         return v
 
@@ -176,7 +187,7 @@ class Controls:
 
     def text(self, name: str, label: str, **kw) -> str:
         self._fix(name, lambda v: isinstance(v, str), "")
-        v = self.c.text_input(label, key=self.key(name), **kw)
+        v = self.c.text_input(label, key=self.key(name), **self._value(name, kw))
         self._slot(name)
         return v
 
