@@ -104,11 +104,11 @@ CLICK = ("el => { window.__t.click = performance.now(); window.__t.clickWall = D
 class Server:
     """``python -m streamlit run app.py`` on a free localhost port (dashboard.serve)."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict | None = None) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
         self.log.close()
         try:
-            self.proc, self.url = serve.start(Path(self.log.name), timeout=120)
+            self.proc, self.url = serve.start(Path(self.log.name), env, timeout=120)
         except RuntimeError as exc:
             raise SystemExit(str(exc)) from None
 
@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
              "server's priority, and (interleaved, a second browser) at nice 19: the "
              "server's work first, the closest one machine gets to browsers on their "
              "users' own machines. 'done in' is the time each page reports for its run "
-             "(the engine's, from its first to its last step, 0.1 s resolution); the runs "
+             "(the engine's, from its first to its last step, 0.01 s resolution); the runs "
              "take turns in the engine process, so the longest is the engine's time for "
              "all of them. The last column runs the same number of runs through "
              "dashboard.streaming.stream at once from this process (the engine process, "

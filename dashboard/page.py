@@ -126,12 +126,22 @@ def status_message(record: RunRecord, stale: str = "") -> None:
     if record.status == "stopped":
         st.warning(plain(record.message or f"stopped at step {record.step} of {record.total}"))
     elif record.status == "done" and not msgs and not warned and stale:
-        st.caption(f"That run finished: {record.step} steps in {record.elapsed:.1f} s.")
+        st.caption(f"That run finished: {record.step} steps in {_seconds(record.elapsed)}.")
     elif record.status == "done" and not msgs and not warned:
-        st.success(f"done: {record.step} steps in {record.elapsed:.1f} s")
+        st.success(f"done: {record.step} steps in {_seconds(record.elapsed)}")
     elif record.status == "done" and warned:
-        st.caption(f"finished {record.step} steps in {record.elapsed:.1f} s, with the "
+        st.caption(f"finished {record.step} steps in {_seconds(record.elapsed)}, with the "
                    "warnings above")
+
+
+def _seconds(s: float) -> str:
+    """A run's time: hundredths under 10 s (a small model's run takes well under a
+    second), tenths above.
+
+    >>> _seconds(0.6234), _seconds(12.34)
+    ('0.62 s', '12.3 s')
+    """
+    return f"{s:.2f} s" if s < 10 else f"{s:.1f} s"
 
 
 def downloads(record: RunRecord, index: int = 0, key: str = "dl", stem: str = "preimage"

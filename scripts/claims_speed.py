@@ -29,6 +29,15 @@ def _br(col: str, where: dict, table: int = 0):
 SAME = {"sessions": "4", "Chromium's priority": "the server's"}
 NICE = {"sessions": "4", "Chromium's priority": "nice 19"}
 GC = "results/bench_script_gc_cpu.md"
+SLOW = "results/bench_slow_browser_cpu.md"
+
+
+def _slow(col: str, condition: str):
+    return md_cell(SLOW, col, 0, condition=condition)
+
+
+_NORMAL, _LOADED = "normal", "loaded machine (1 busy process)"
+_SLOWB = "slow browser (6x slower renderer)"
 
 
 def _conc(col: str, where: dict):
@@ -40,6 +49,18 @@ def _cpu(col: str):
 
 
 CLAIMS: list[Claim] = [
+    Claim("bench/slow_browser.py --repeats {}`, results/bench_slow_browser_cpu.md",
+          [text_num(SLOW, r"slow_browser.py --repeats {}`")]),
+    Claim("condition, medians of\n{}): the engine's own time (\"done in\") was {}x the "
+          "library run with a normal browser,\n{}x with the page's renderer {}x slower",
+          [text_num(SLOW, r"medians of {} repeats"),
+           _slow("ratio done in / library", _NORMAL), _slow("ratio done in / library", _SLOWB),
+           text_num(SLOW, r"run 1/{} of every 20 ms")]),
+    Claim("where the page showed {} pre-images instead of {}, and\n{}x with one more "
+          "process busy on a core",
+          [_slow("pre-images shown (median)", _SLOWB),
+           _slow("pre-images shown (median)", _NORMAL), _slow("ratio done in / library",
+                                                              _LOADED)]),
     Claim("On the 2-core machine with no\nother job (server, Chromium and the benchmark "
           "itself put the load at ~{}), medians of {}:",
           [text_num(BR, r"load average at the end {}"), text_num(BR, r"Medians of {} repeats")]),
