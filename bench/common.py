@@ -8,8 +8,10 @@ asserts on time.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The runs a benchmark makes (pages in a server it starts, AppTest, the library) go to a run
+# store of its own, not to the History of whoever runs it; set DEMONS_VIZ_STORE to keep them.
+if not os.environ.get("DEMONS_VIZ_STORE"):
+    os.environ["DEMONS_VIZ_STORE"] = str(
+        Path(tempfile.mkdtemp(prefix="demons-viz-bench-")) / "runs.sqlite")
 
 import torch  # noqa: E402
 

@@ -26,3 +26,4 @@ def test_docstring_examples(name):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0, f"{name}: no example ran"
     assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed"
+
