@@ -11,7 +11,8 @@ Drawing in the server can then slow the frame rate, never the optimisation.
 
 What crosses the pipe: the run's configurations, its reference image (a numpy array), how
 to open its model (:func:`recipe_of`: a model the server opened by name, weights and device;
-the worker opens it once and keeps it), and back the engine's frames (numpy arrays) and how
+the worker opens it once, alongside the server's own opening of it (:func:`preload`), and
+keeps it), and back the engine's frames (numpy arrays) and how
 the run ended. A model the worker cannot open by name (one registered in the server's
 memory, a CUDA model) runs in a thread of the server as before
 (:func:`dashboard.streaming.stream` decides), as does every run while the worker starts.
@@ -27,6 +28,7 @@ No Streamlit here.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import os
 import socket
@@ -50,17 +52,35 @@ def wanted() -> bool:
     return os.environ.get(ENV, "process").strip().lower() != "thread"
 
 
-def remember(model: Any, name: str, weights: str | None, device: str) -> None:
-    """Note how the server opened ``model`` (``viz_core.models.open_model(name,
-    weights=..., device=...)``), so that the worker can open the same one. A model
-    registered in this process only, or not on the CPU, gets no recipe."""
+def _recipe(name: str, weights: str | None, device: str) -> tuple[str, str | None, str] | None:
+    """How the worker opens ``open_model(name, weights=..., device=...)``; None for a model
+    registered in this process only, or not on the CPU (those run in a thread here)."""
     from viz_core.models import registered
 
+    if registered(name) is not None or str(device) != "cpu":
+        return None
+    return str(name), weights, str(device)
+
+
+def preload(name: str, weights: str | None, device: str) -> None:
+    """Have a running worker open this model now, in the background, while the server
+    opens its own copy (call it just before): opening VGG19 takes seconds, which the first
+    run's first frame, and the turns of other sessions' runs, would otherwise wait for."""
+    recipe = _recipe(name, weights, device)
+    proc = _SHARED.get("engine")
+    if recipe is not None and proc is not None and proc.alive:
+        proc.preload(recipe)
+
+
+def remember(model: Any, name: str, weights: str | None, device: str) -> None:
+    """Note how the server opened ``model`` (``viz_core.models.open_model(name,
+    weights=..., device=...)``), so that the worker can open the same one (see
+    :func:`_recipe`)."""
     for key in [k for k, (ref, _) in _RECIPES.items() if ref() is None]:
         del _RECIPES[key]  # models the server's cache let go
-    if registered(name) is not None or str(device) != "cpu":
-        return
-    _RECIPES[id(model)] = (weakref.ref(model), (str(name), weights, str(device)))
+    recipe = _recipe(name, weights, device)
+    if recipe is not None:
+        _RECIPES[id(model)] = (weakref.ref(model), recipe)
 
 
 def recipe_of(model: Any) -> tuple[str, str | None, str] | None:
@@ -115,6 +135,7 @@ class EngineProcess:
         self._ids = itertools.count()
         self.ready = threading.Event()
         self.alive = True
+        self.opened: set[tuple] = set()  # recipes the worker has opened (it says so)
         threading.Thread(target=self._dispatch, name="demons-engine-frames",
                          daemon=True).start()
 
@@ -143,6 +164,14 @@ class EngineProcess:
                 raise EngineFailure("EngineProcess",
                                     f"the engine process cannot take this run: {exc}") from None
         return rid
+
+    def preload(self, recipe: tuple) -> None:
+        """Have the worker open the model of ``recipe`` in the background (nothing if it has
+        ended); :attr:`opened` holds the recipes it has opened so far."""
+        with self._lock:
+            if self.alive:
+                with contextlib.suppress(OSError, ValueError):
+                    self._conn.send(("open", recipe))
 
     def stop(self, rid: int) -> None:
         """End run ``rid`` between two steps (nothing if it has ended)."""
@@ -179,6 +208,9 @@ class EngineProcess:
                 break
             if msg[0] == "ready":
                 self.ready.set()
+                continue
+            if msg[0] == "opened":
+                self.opened.add(msg[1])
                 continue
             with self._lock:
                 feed = self._feeds.get(msg[1]) if msg[0] == "frame" else \
@@ -249,6 +281,9 @@ def serve(conn: Any, threads: int) -> None:
                     pending.append(msg)
                 elif msg[0] == "stop" and msg[1] in stops:
                     stops[msg[1]].set()
+                elif msg[0] == "open":
+                    threading.Thread(target=preload, args=(msg[1],), name="open",
+                                     daemon=True).start()
                 elif msg[0] == "quit":
                     break
                 cond.notify()
@@ -258,24 +293,55 @@ def serve(conn: Any, threads: int) -> None:
                 ev.set()
             cond.notify()
 
-    threading.Thread(target=read, name="commands", daemon=True).start()
     opened: collections.OrderedDict = collections.OrderedDict()
+    opening: dict[tuple, threading.Event] = {}
+    models_lock = threading.Lock()
+    send_lock = threading.Lock()  # the main loop and the openers both send
+
+    def send(msg: tuple) -> None:
+        with send_lock:
+            conn.send(msg)
 
     def model_of(recipe: tuple) -> Any:
-        if recipe not in opened:
+        """The model of ``recipe``, opened once (by a run, or by a preload the run then
+        waits for), the last :data:`MAX_MODELS` kept."""
+        while True:
+            with models_lock:
+                if recipe in opened:
+                    opened.move_to_end(recipe)
+                    return opened[recipe]
+                busy = opening.get(recipe)
+                if busy is None:
+                    busy = opening[recipe] = threading.Event()
+                    break
+            busy.wait()  # opened by another thread meanwhile (or it failed: try again)
+        try:
             name, weights, device = recipe
-            opened[recipe] = models.open_model(name, weights=weights, device=device)
-            while len(opened) > MAX_MODELS:
-                opened.popitem(last=False)
-        opened.move_to_end(recipe)
-        return opened[recipe]
+            model = models.open_model(name, weights=weights, device=device)
+            with models_lock:
+                opened[recipe] = model
+                while len(opened) > MAX_MODELS:
+                    opened.popitem(last=False)
+        finally:
+            with models_lock:
+                opening.pop(recipe, None)
+            busy.set()
+        with contextlib.suppress(OSError, ValueError):
+            send(("opened", recipe))
+        return model
+
+    def preload(recipe: tuple) -> None:
+        with contextlib.suppress(Exception):  # a run of this model reports the error
+            model_of(recipe)
+
+    threading.Thread(target=read, name="commands", daemon=True).start()
 
     def end(rid: int, exc: BaseException | None) -> None:
         with cond:
             stops.pop(rid, None)
-        conn.send(("end", rid, None if exc is None else _describe(exc)))
+        send(("end", rid, None if exc is None else _describe(exc)))
 
-    conn.send(("ready",))
+    send(("ready",))
     active: collections.deque = collections.deque()
     try:
         while True:
@@ -306,7 +372,7 @@ def serve(conn: Any, threads: int) -> None:
                 getattr(gen, "close", lambda: None)()
                 end(rid, None)
                 continue
-            conn.send(("frame", rid, frame))
+            send(("frame", rid, frame))
             active.append((rid, gen))
     except (BrokenPipeError, EOFError, OSError):
         return  # the server has gone

@@ -24,8 +24,9 @@ def _cached_model(name: str, weights: str | None, device: str) -> LoadedModel:
     from dashboard import engine_worker
     from viz_core import models
 
+    engine_worker.preload(name, weights, device)  # the engine process opens it alongside
     model = models.open_model(name, weights=weights, device=device)
-    engine_worker.remember(model, name, weights, device)  # the engine process opens it too
+    engine_worker.remember(model, name, weights, device)
     return model
 
 

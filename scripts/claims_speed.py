@@ -48,7 +48,24 @@ def _cpu(col: str):
     return md_cell(BR, col, 2, **{"Chromium's priority": "the server's"})
 
 
+FIRST = "results/bench_first_run_cpu.md"
+
+
+def _first(col: str, model: str):
+    return md_cell(FIRST, col, 0, model=model)
+
+
+_AT, _ALONG = ("Run -> first frame s, worker opens it at the run",
+               "the same, worker opened it alongside the server")
+
 CLAIMS: list[Claim] = [
+    Claim("its first frame came {} s after the submit instead of {} s for VGG19 (random "
+          "weights),\n{} s instead of {} s for ResNet50 (`python bench/first_run.py "
+          "--repeats {}`",
+          [_first(_ALONG, "vgg19"), _first(_AT, "vgg19"), _first(_ALONG, "resnet50"),
+           _first(_AT, "resnet50"), text_num(FIRST, r"first_run.py --repeats {}`")]),
+    Claim("the Run click {} s after the server had the model",
+          [text_num(FIRST, r"the Run click {} s after")]),
     Claim("bench/slow_browser.py --repeats {}`, results/bench_slow_browser_cpu.md",
           [text_num(SLOW, r"slow_browser.py --repeats {}`")]),
     Claim("condition, medians of\n{}): the engine's own time (\"done in\") was {}x the "

@@ -232,3 +232,62 @@ def test_a_worker_that_ended_before_the_run_leaves_it_to_a_thread(monkeypatch):
     rec = RunRecord(["x"], [c.to_json()], m.label, c.total_steps)
     stream([c], m, rec, lambda r, f, full: r.mark_shown(), every=c.every, threads=1)
     assert rec.status == "done" and rec.steps == [0, 10, 20, 30]
+
+
+def _until(cond, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return cond()
+
+
+def test_preload_opens_the_model_before_its_first_run():
+    """A model the server opens is opened by the worker too, at once and in the
+    background (the worker says so), and a run of it then gives the engine's frames; a
+    preload that fails (an unknown model) harms nothing, and a run of it reports the error."""
+    proc = ew.EngineProcess(threads=1)
+    try:
+        assert proc.ready.wait(120)
+        other = ("fmnist_resnet", None, "cpu")
+        assert RECIPE not in proc.opened and other not in proc.opened
+        proc.preload(("no_such_model", None, "cpu"))
+        proc.preload(RECIPE)
+        assert _until(lambda: RECIPE in proc.opened), "the worker did not open the model"
+        assert other not in proc.opened  # nothing it was not asked for
+        c = cfg()
+        feed = Feed()
+        proc.submit(feed, RECIPE, [c], None, c.every)
+        assert feed.ended.wait(120) and feed.error is None
+        assert [f.step for f in feed.frames] == [0, 10, 20, 30]
+        bad = Feed()
+        proc.submit(bad, ("no_such_model", None, "cpu"), [cfg(model="no_such_model")], None,
+                    10)
+        assert bad.ended.wait(120) and isinstance(bad.error, VizError)
+        assert proc.alive
+    finally:
+        proc.close()
+
+
+def test_the_server_asks_the_worker_to_open_what_it_opens(monkeypatch):
+    """Opening a model in the server (its cache, :func:`dashboard.resources.get_model`)
+    first asks a running worker to open it too (not a model only this process has, nor
+    without a worker), and leaves the recipe the runs send."""
+    from dashboard import resources
+
+    asked: list = []
+
+    class Fake:
+        alive = True
+
+        def preload(self, recipe) -> None:
+            asked.append(recipe)
+
+    monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
+    model = resources._cached_model.__wrapped__(MODEL, None, "cpu")
+    assert asked == [RECIPE] and ew.recipe_of(model) == RECIPE
+    monkeypatch.setattr(ew, "_SHARED", {})
+    ew.preload(MODEL, None, "cpu")  # no worker: nothing to ask
+    assert asked == [RECIPE]
+    monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
+    ew.preload(MODEL, None, "cuda")  # a CUDA model runs in a thread of the server
+    assert asked == [RECIPE]
