@@ -298,6 +298,17 @@ def concurrent(browser, url: str, sc: Scenario, sessions: int, server_pid: int) 
             "engine": cpu1["engine"] - cpu0["engine"]}
 
 
+def browser_setup(args):
+    """:func:`common.setup` for a browser benchmark: wall time only, Debian's chromium
+    present; returns the device."""
+    if args.clock == "cpu":
+        raise SystemExit("error: the browser is timed in wall time; use --clock wall")
+    device = setup(args)
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
+    return device
+
+
 def main(argv: list[str] | None = None) -> int:
     p = base_parser(__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=4,
@@ -306,11 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="only these page runs (default: all three)")
     p.set_defaults(repeats=5)
     args = p.parse_args(argv)
-    if args.clock == "cpu":
-        raise SystemExit("error: the browser is timed in wall time; use --clock wall")
-    device = setup(args)
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
+    device = browser_setup(args)
     from playwright.sync_api import sync_playwright
 
     scs = scenarios(device.type)

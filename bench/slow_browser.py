@@ -29,12 +29,13 @@ import signal
 import statistics
 import threading
 
-from common import base_parser, md_table, report, setup
+from common import base_parser, md_table, report
 from dashboard_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     CLICK,
     Server,
+    browser_setup,
     finish,
     open_page,
     page_threads,
@@ -131,13 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="how many times slower the slow browser's renderers run (default 6)")
     p.set_defaults(repeats=5)
     args = p.parse_args(argv)
-    if args.clock == "cpu":
-        raise SystemExit("error: the browser is timed in wall time; use --clock wall")
-    device = setup(args)
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"error: {CHROMIUM} is not installed (apt-get install chromium)")
+    device = browser_setup(args)
     from playwright.sync_api import sync_playwright
 
     sc = scenarios(device.type)[0]  # the Playground's default run
