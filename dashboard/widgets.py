@@ -103,10 +103,12 @@ class Controls:
 
     def _value(self, name: str, kw: dict) -> dict:
         """``kw`` with the seeded value as the widget's own default, when the page seeded
-        one (:func:`bind`): a number or text box's first paint shows its proto default
-        (the minimum, or "") until the session's value arrives, so without it every page
-        load flashes ``Steps = 1`` for tens to hundreds of milliseconds. The widgets are
-        keyed by ``key`` alone (not by value), so the default changes nothing else."""
+        one (:func:`bind`): a number box's first paint shows its default (else the
+        minimum) until the session's value arrives, so without it every page load flashed
+        ``Steps = 1`` for 30-760 ms (tests/e2e/test_first_paint.py). Sliders and text boxes
+        get the same default for consistency (Streamlit 1.67 mounts a text box empty for a
+        few milliseconds whatever its default). Widgets with a key are identified by the
+        key, not by the default, so nothing else changes."""
         key = self.key(name)
         if key in st.session_state and "value" not in kw:
             return {**kw, "value": st.session_state[key]}
