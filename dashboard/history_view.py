@@ -16,6 +16,11 @@ MAX_COMPARE = 6
 PAGE_SIZE = 200
 FILTERS = ("model", "task", "scheme", "tag", "status", "group")
 CURVES = {"objective": "data term D", "activation": "target activation"}
+#: The History table's help on its metric columns.
+METRIC_HELP = {"activation": "the last target activation; what it measures (a class logit or "
+                             "log-probability, a channel mean, an inversion's relative feature "
+                             "error) is in the target column",
+               "objective": "the last data term D (minimised)"}
 
 
 def filter_args(values: dict[str, Any]) -> dict[str, Any]:

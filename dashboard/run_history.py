@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -128,13 +128,43 @@ def remember(rec: Any, page: str, group_id: str = "") -> list[str] | str:
     return ids
 
 
+def target_text(config: Mapping[str, Any]) -> str:
+    """What a stored run aimed at, in a few words: what its "activation" metric measures
+    (a class logit or log-probability, a channel mean or one unit, eqs. 3-4; an inversion's
+    relative feature error, eq. 2; a composable objective's own value).
+
+    >>> target_text({"task": "am", "target": 1, "class_score": "log_prob"})
+    'class 1, log-probability'
+    >>> target_text({"task": "am", "target": 0, "channel": 5, "layer": "block3"})
+    'channel 5 of block3, mean'
+    >>> target_text({"task": "inversion", "layer": "layer4"})
+    'inversion of layer4'
+    """
+    if config.get("objective"):
+        text = str(config["objective"])
+        return "objective " + (text if len(text) <= 40 else text[:39] + "...")
+    layer = config.get("layer") or "the default layer"
+    if config.get("task") == "inversion":
+        return f"inversion of {layer}"
+    if config.get("channel") is not None:
+        unit = config.get("unit")
+        where = f"unit {tuple(unit)}" if unit else "mean"
+        return f"channel {config['channel']} of {layer}, {where}"
+    if config.get("target") is None:
+        return ""
+    score = "log-probability" if config.get("class_score") == "log_prob" else "logit"
+    return f"class {config['target']}, {score}"
+
+
 def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[dict]:
-    """The History table: thumbnail, id, when, status, model, task, scheme, metrics, tags."""
+    """The History table: thumbnail, id, when, status, model, task, scheme, target (what
+    the activation metric measures), metrics, tags."""
     rows = []
     for r in runs:
         row = {"thumb": data_uri(r.thumb) if r.thumb else None, "id": r.id,
                "started": when(r.started), "status": r.status, "model": r.model,
-               "task": r.task, "scheme": r.scheme}
+               "task": r.task, "scheme": r.scheme,
+               "target": target_text(r.config if isinstance(r.config, Mapping) else {})}
         for k in metric_keys:
             v = r.metrics.get(k)
             row[k] = None if v is None else float(v)

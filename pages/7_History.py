@@ -143,7 +143,8 @@ def main() -> None:
     sort, desc = _sort(store)
     args = hv.filter_args(values)
     t0 = time.perf_counter()
-    runs = store.list(**args, sort=sort, descending=desc, limit=hv.PAGE_SIZE, thumbs=True)
+    runs = store.list(**args, sort=sort, descending=desc, limit=hv.PAGE_SIZE, thumbs=True,
+                      configs=True)
     total = store.count(**{k: v for k, v in args.items()})
     keys = store.metric_keys()[:8]
     rows = table_rows(runs, keys)
@@ -156,7 +157,9 @@ def main() -> None:
         selection_default=default, hide_index=True,
         height="auto" if len(rows) <= 10 else 420,
         column_config={"thumb": st.column_config.ImageColumn("pre-image", width="small"),
-                       **{k: st.column_config.NumberColumn(k, format="%.4g") for k in keys}})
+                       **{k: st.column_config.NumberColumn(k, format="%.4g",
+                                                           help=hv.METRIC_HELP.get(k))
+                          for k in keys}})
     st.session_state[P + "table_s"] = time.perf_counter() - t0
     st.caption(f"{len(rows)} of {total} run(s) shown" +
                (f" (the first {hv.PAGE_SIZE}; narrow the filters)" if total > len(rows)

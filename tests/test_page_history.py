@@ -44,6 +44,29 @@ def _history(dash, **params) -> AppTest:
     return dash.open(HISTORY, **params)
 
 
+def test_the_table_says_what_each_runs_activation_measures(store, dash):
+    """Runs whose "activation" measures different things (a class logit, a log-probability,
+    a channel mean, an inversion's feature error) say so in a target column."""
+    rng = np.random.default_rng(1)
+    configs = [({"task": "am", "target": 3, "class_score": "logit"}, "class 3, logit"),
+               ({"task": "am", "target": 1, "class_score": "log_prob"},
+                "class 1, log-probability"),
+               ({"task": "am", "target": 0, "channel": 5, "layer": "block3"},
+                "channel 5 of block3, mean"),
+               ({"task": "inversion", "layer": "block4"}, "inversion of block4")]
+    for i, (cfg, _) in enumerate(configs):
+        store.add(RunRecord(
+            config={"model": "fmnist_vgg", **cfg}, model="fmnist_vgg", task=cfg["task"],
+            scheme="plain GD", started=1e9 + i, ended=1e9 + i + 1,
+            metrics={"activation": float(i)},
+            image=png_bytes(rng.random((1, 28, 28), dtype=np.float32))))
+    at = _history(dash)
+    dash.no_exception(at)
+    df = at.dataframe[0].value
+    assert list(df["target"]) == [text for _, text in configs][::-1]  # newest first
+    assert list(df["activation"]) == [3.0, 2.0, 1.0, 0.0]
+
+
 def test_table_with_thumbnails_filters_and_sort(store, dash):
     ids = _fill(store)
     at = _history(dash)

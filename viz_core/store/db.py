@@ -324,20 +324,25 @@ class RunStore:
              group: str | None = None, since: float | None = None,
              until: float | None = None, sort: str = "started", descending: bool = True,
              limit: int | None = None, offset: int = 0, thumbs: bool = False,
-             deleted: bool = False) -> list[RunRecord]:
+             configs: bool = False, deleted: bool = False) -> list[RunRecord]:
         """Runs without their images and curves, filtered and sorted (``sort``: a column of
-        :data:`SORT_COLUMNS` or any metric key)."""
+        :data:`SORT_COLUMNS` or any metric key); ``thumbs``, ``configs``: with their
+        thumbnails, their configurations."""
         where, args = self._where(model, tag, task, scheme, status, group, since, until,
                                   deleted)
         order, oargs = order_by(sort, descending)
-        cols = f"{_LIGHT}, {_TAGS}" + (", thumb" if thumbs else "")
+        extra = ["thumb"] * thumbs + ["config"] * configs  # blobs only when asked for
+        cols = ", ".join([_LIGHT, _TAGS, *extra])
         lim = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self.con.execute(f"SELECT {cols} FROM runs{where} ORDER BY {order}{lim}",
                                 args + oargs).fetchall()
         out = [record_of(r) for r in rows]
-        if thumbs:
-            for rec, r in zip(out, rows):
-                rec.thumb = r[20]
+        for rec, r in zip(out, rows):
+            got = dict(zip(extra, r[20:]))
+            if thumbs:
+                rec.thumb = got["thumb"]
+            if configs:
+                rec.config = json.loads(got["config"])
         return out
 
     def count(self, **filters) -> int:
