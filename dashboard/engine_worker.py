@@ -31,6 +31,7 @@ import collections
 import contextlib
 import itertools
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -282,8 +283,7 @@ def serve(conn: Any, threads: int) -> None:
                 elif msg[0] == "stop" and msg[1] in stops:
                     stops[msg[1]].set()
                 elif msg[0] == "open":
-                    threading.Thread(target=preload, args=(msg[1],), name="open",
-                                     daemon=True).start()
+                    to_open.put(msg[1])
                 elif msg[0] == "quit":
                     break
                 cond.notify()
@@ -330,10 +330,17 @@ def serve(conn: Any, threads: int) -> None:
             send(("opened", recipe))
         return model
 
-    def preload(recipe: tuple) -> None:
-        with contextlib.suppress(Exception):  # a run of this model reports the error
-            model_of(recipe)
+    to_open: queue.SimpleQueue = queue.SimpleQueue()
 
+    def opener() -> None:
+        """Preloads, one at a time (a user browsing models does not make the worker open
+        them all at once)."""
+        while True:
+            recipe = to_open.get()
+            with contextlib.suppress(Exception):  # a run of this model reports the error
+                model_of(recipe)
+
+    threading.Thread(target=opener, name="open", daemon=True).start()
     threading.Thread(target=read, name="commands", daemon=True).start()
 
     def end(rid: int, exc: BaseException | None) -> None:
