@@ -21,6 +21,7 @@ from dashboard.resources import (
 )
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.settings.diversity import MAX_SAMPLES
+from dashboard.settings.labels import CLASS_SCORE_LABELS
 from dashboard.settings.playground import (
     TASK_CHOICES,
     WEIGHT_CHOICES,
@@ -166,7 +167,6 @@ def _download_button(ctl: Controls, name: str) -> None:
 
 
 #: How the Playground names the class scores (viz_core.objectives.CLASS_SCORES).
-CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
 
 
 def target_controls(ctl: Controls, model, *, diversity: bool = False) -> TargetChoice:

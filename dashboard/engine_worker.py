@@ -166,22 +166,24 @@ class EngineProcess:
                                     f"the engine process cannot take this run: {exc}") from None
         return rid
 
+    def _tell(self, msg: tuple) -> None:
+        """Send a command; a worker that has gone just does not get it. Call with
+        ``_lock`` held."""
+        with contextlib.suppress(OSError, ValueError):
+            self._conn.send(msg)
+
     def preload(self, recipe: tuple) -> None:
         """Have the worker open the model of ``recipe`` in the background (nothing if it has
         ended); :attr:`opened` holds the recipes it has opened so far."""
         with self._lock:
             if self.alive:
-                with contextlib.suppress(OSError, ValueError):
-                    self._conn.send(("open", recipe))
+                self._tell(("open", recipe))
 
     def stop(self, rid: int) -> None:
         """End run ``rid`` between two steps (nothing if it has ended)."""
         with self._lock:
             if rid in self._feeds and self.alive:
-                try:
-                    self._conn.send(("stop", rid))
-                except (OSError, ValueError):
-                    pass
+                self._tell(("stop", rid))
 
     def runs(self) -> int:
         """Runs submitted and not yet ended."""
@@ -191,10 +193,7 @@ class EngineProcess:
     def close(self, timeout: float = 5.0) -> None:
         """End the worker (its runs end with an error)."""
         with self._lock:
-            try:
-                self._conn.send(("quit",))
-            except (OSError, ValueError):
-                pass
+            self._tell(("quit",))
         try:
             self._proc.wait(timeout)
         except subprocess.TimeoutExpired:

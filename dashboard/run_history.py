@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.run_panel import on_finish, run_action
+from dashboard.settings.labels import CLASS_SCORE_LABELS
 from viz_core.store import RunRecord as StoredRun
 from viz_core.store import RunStore
 from viz_core.store.compare import when
@@ -152,7 +153,7 @@ def target_text(config: Mapping[str, Any]) -> str:
         return f"channel {config['channel']} of {layer}, {where}"
     if config.get("target") is None:
         return ""
-    score = "log-probability" if config.get("class_score") == "log_prob" else "logit"
+    score = CLASS_SCORE_LABELS.get(config.get("class_score") or "logit", "logit")
     return f"class {config['target']}, {score}"
 
 

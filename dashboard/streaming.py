@@ -233,12 +233,12 @@ def stream(configs: list, model: Any, record: RunRecord,
     if remote is not None:  # the engine process: its own interpreter lock
         with contextlib.suppress(engine_worker.EngineFailure):  # else a thread, as before
             rid = remote.submit(feed, recipe, configs, reference, every)
-    worker = threading.Thread(
+    worker = None if rid is not None else threading.Thread(
         target=_work, name=f"demons-run-{record.run_id}", daemon=True,
         args=(feed, configs, model, reference, every, threads, turns))
-    with turns.member(local=rid is None):  # in the shared frame budget from start to end
+    with turns.member(local=worker is not None):  # in the frame budget from start to end
         try:
-            if rid is None:
+            if worker is not None:
                 worker.start()
             _draw_loop(feed, record, draw, tick, final_full, turns)
         except VizError as exc:
@@ -247,7 +247,7 @@ def stream(configs: list, model: Any, record: RunRecord,
             record.status, record.message = "error", _failure(exc)
         finally:
             feed.stop.set()  # ends the engine between two steps if it still runs
-            if rid is not None:
+            if worker is None:
                 remote.stop(rid)
             elif worker.is_alive() and (feed.finished or record.status != "running"):
                 worker.join(timeout=5)

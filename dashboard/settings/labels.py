@@ -9,6 +9,9 @@ from typing import Any
 
 from viz_core.config import RunConfig
 
+#: The words for a class score (viz_core.objectives.CLASS_SCORES) on the pages.
+CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
+
 
 def activation_label(s: Mapping[str, Any]) -> str:
     """What the run's "target activation" numbers are, in the page's words."""
@@ -17,8 +20,8 @@ def activation_label(s: Mapping[str, Any]) -> str:
     if str(s.get("layer", "logits")) not in ("logits", ""):
         return f"target activation ({'unit' if s.get('unit_on') else 'channel mean'})"
     if s.get("class_score") == "log_prob":
-        return "target log-probability"
-    return "target activation (logit)"
+        return f"target {CLASS_SCORE_LABELS['log_prob']}"
+    return f"target activation ({CLASS_SCORE_LABELS['logit']})"
 
 
 def config_activation_label(cfg: RunConfig) -> str:
