@@ -15,8 +15,14 @@ import plotly.graph_objects as go
 from plotly.colors import sequential
 from plotly.subplots import make_subplots
 
-from viz_core.figures import table1_figure  # noqa: F401 (the pages draw it from here)
+from viz_core import figures
 from viz_core.kernels import Kernel, center_profile
+
+
+def table1_figure(rows: list[dict]) -> go.Figure:
+    """The Table 1 chart (:func:`viz_core.figures.table1_figure`) as a plotly figure."""
+    return go.Figure(figures.table1_figure(rows))
+
 
 MAGMA = ["#000000"] + list(sequential.Magma[1:])
 KERNEL_SCALE = "Viridis"

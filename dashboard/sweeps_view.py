@@ -28,7 +28,6 @@ from dashboard.urlstate import encode
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
-from viz_core.figures import heatmap_figure  # noqa: F401 (the Sweeps page draws it)
 from viz_core.metrics import METRICS
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
@@ -200,3 +199,14 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     []) when none is committed."""
     data = load_sanity(assets_dir().parent / "results", model)
     return (data, cascade_rows(data)) if data else (None, [])
+
+
+def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
+                   total: tuple[list, list] | None = None) -> Any:
+    """The sweep's metric heatmap (:func:`viz_core.figures.heatmap_figure`) as a plotly
+    figure, for the Sweeps page."""
+    import plotly.graph_objects as go
+
+    from viz_core.figures import heatmap_figure as spec
+
+    return go.Figure(spec(rows, axes, metric, total))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from viz_core.figures import heatmap_figure
+from viz_core.figures import heatmap_figure, write_html
 from viz_core.sweeps import SweepStore
 from viz_core.sweeps.report import columns, format_table, randomization_verdict, spread
 
@@ -28,8 +28,8 @@ def main() -> None:
     from viz_core.sweeps.report import montage
 
     montage(root, rows, axes, scale=args.scale).save(root / "montage.png")
-    heatmap_figure(rows, axes, args.metric).write_html(root / f"heatmap_{args.metric}.html",
-                                                       include_plotlyjs="cdn")
+    write_html(heatmap_figure(rows, axes, args.metric), root / f"heatmap_{args.metric}.html",
+               title=f"{root.name}: {args.metric}")
     text = [format_table(rows, columns(rows, axes), markdown=True)]
     if "weights" in axes:
         by = next((a for a in axes if a != "weights"), "scheme")

@@ -89,7 +89,7 @@ def test_table1_protocol_random_offline_pair(offline_pair, tmp_path, workers, im
     assert "plotly" in (tmp_path / "t1.html").read_text()[:5000].lower()
     back = read_table1_csv(tmp_path / "t1.csv")
     assert len(back) == len(rows) and isinstance(back[1]["top1"], float)
-    assert len(table1_figure(back).data) == 2 * 2  # top-1 and top-5 per direction
+    assert len(table1_figure(back)["data"]) == 2 * 2  # top-1 and top-5 per direction
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     with pytest.raises(VizError):
         read_table1_csv(tmp_path / "other.csv")

@@ -116,8 +116,9 @@ def test_page_runs_a_2x2_sweep():
         "gamma=0.1,step_size=2", "gamma=0.1,step_size=5", "gamma=0.4,step_size=2",
         "gamma=0.4,step_size=5"]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    z = spec["data"][0]["z"]  # plotly's binary array encoding
-    z = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(2, 2)
+    z = spec["data"][0]["z"]  # a nested list, or plotly's binary encoding of an array
+    z = (np.array(z, dtype=float) if isinstance(z, list) else
+         np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(2, 2))
     assert np.isfinite(z).all()
     assert z[1, 1] == pytest.approx(res["rows"][3]["activation"])
     opens = [b.key for b in at.button if b.key and b.key.startswith("sw_open_")]

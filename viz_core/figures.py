@@ -1,60 +1,82 @@
 """Report figures that the command line writes as interactive HTML and the dashboard shows:
 the Table 1 chart (Sec. 3.2) and a sweep's metric heatmap.
 
-Plotly is optional (the ``dashboard`` extra): this module imports it only when a figure is
-drawn, and :func:`have_plotly` says whether it can be. Nothing else in :mod:`viz_core`
-imports plotly.
+A figure here is a plain plotly.js figure specification, ``{"data": [...], "layout":
+{...}}`` (JSON-able dicts and lists), so that the library needs no plotting package: the
+dashboard hands it to ``plotly.graph_objects.Figure`` and :func:`write_html` writes it as a
+page that loads plotly.js itself.
+
+>>> spec = heatmap_figure([{"a": 1, "b": 2, "m": 0.5}], ["a", "b"], "m")
+>>> spec["data"][0]["type"], spec["data"][0]["z"]
+('heatmap', [[0.5]])
 """
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import json
+import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from viz_core.metrics import metric_label
 from viz_core.sweeps.report import grid_of
 
-__all__ = ["have_plotly", "heatmap_figure", "table1_figure"]
+__all__ = ["PLOTLY_JS_CDN", "heatmap_figure", "table1_figure", "write_html"]
+
+#: plotly.js from its CDN (the HTML files' default: a small file that needs the network)
+PLOTLY_JS_CDN = "https://cdn.plot.ly/plotly-4.1.1.min.js"
+_TEMPLATE_COLORS = {"paper_bgcolor": "white", "plot_bgcolor": "white"}
 
 
-def have_plotly() -> bool:
-    """Whether plotly is installed (the figures need it; the data files do not)."""
-    return importlib.util.find_spec("plotly") is not None
+def _axis(**kw: Any) -> dict:
+    """An axis of plotly's white template: light grid, no zero line."""
+    return {"gridcolor": "#ebf0f8", "zeroline": False, "automargin": True, **kw}
 
 
-def table1_figure(rows: list[dict]) -> Any:
-    """Plotly grouped bar chart: top-1 / top-5 per method, one panel per direction, with
-    the classifier's accuracy on the originals as a dashed line (Table 1 protocol, paper
-    Sec. 3.2; rows as written by :mod:`viz_core.evaluation.reports`)."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
+def table1_figure(rows: list[dict]) -> dict:
+    """Grouped bar chart: top-1 / top-5 per method, one panel per direction, with the
+    classifier's accuracy on the originals as dashed lines (Table 1 protocol, paper Sec.
+    3.2; rows as written by :mod:`viz_core.evaluation.reports`)."""
     directions = list(dict.fromkeys(r["direction"] for r in rows))
-    fig = make_subplots(rows=1, cols=len(directions), shared_yaxes=True,
-                        subplot_titles=[f"{d.replace(' -> ', ' rec. -> ')}" for d in directions])
+    n, gap = len(directions), 0.06
+    width = (1 - gap * (n - 1)) / n
     colors = {"top1": "#1f77b4", "top5": "#aec7e8"}
-    for j, d in enumerate(directions, 1):
+    data, shapes = [], []
+    layout: dict[str, Any] = {"barmode": "group", "annotations": [], **_TEMPLATE_COLORS}
+    for j, d in enumerate(directions):
+        x0 = j * (width + gap)
+        suffix = "" if j == 0 else str(j + 1)
+        layout[f"xaxis{suffix}"] = _axis(domain=[x0, x0 + width], anchor="y")
+        layout["annotations"].append({
+            "text": d.replace(" -> ", " rec. -> "), "xref": "paper", "yref": "paper",
+            "x": x0 + width / 2, "y": 1.0, "xanchor": "center", "yanchor": "bottom",
+            "showarrow": False, "font": {"size": 16}})
         rs = [r for r in rows if r["direction"] == d and r["method"] != "original"]
         clean = next((r for r in rows if r["direction"] == d and r["method"] == "original"),
                      None)
         for k, name in (("top1", "top-1"), ("top5", "top-5")):
-            fig.add_trace(go.Bar(x=[r["label"] for r in rs], y=[r[k] for r in rs], name=name,
-                                 marker_color=colors[k], showlegend=j == 1,
-                                 text=[f"{r[k]:.1f}" for r in rs], textposition="outside"),
-                          row=1, col=j)
+            data.append({"type": "bar", "x": [r["label"] for r in rs],
+                         "y": [r[k] for r in rs], "name": name, "xaxis": f"x{suffix}",
+                         "yaxis": "y", "marker": {"color": colors[k]}, "showlegend": j == 0,
+                         "text": [f"{r[k]:.1f}" for r in rs], "textposition": "outside",
+                         "legendgroup": name})
         if clean is not None:
             for k, dash in (("top1", "dash"), ("top5", "dot")):
-                fig.add_hline(y=clean[k], line_dash=dash, line_color="gray", row=1, col=j,
-                              annotation_text=f"originals {k[:3]}-{k[3:]} {clean[k]:.1f}%",
-                              annotation_position="bottom right")
-    fig.update_layout(barmode="group", yaxis_title="accuracy of the other network (%)",
-                      yaxis_range=[0, 105], title="Table 1 protocol: reconstructions "
-                      "classified by the other network", template="plotly_white",
-                      height=480, width=max(700, 520 * len(directions)))
-    return fig
+                shapes.append({"type": "line", "xref": f"x{suffix} domain", "x0": 0, "x1": 1,
+                               "yref": "y", "y0": clean[k], "y1": clean[k],
+                               "line": {"dash": dash, "color": "gray"}})
+                layout["annotations"].append({
+                    "text": f"originals {k[:3]}-{k[3:]} {clean[k]:.1f}%",
+                    "xref": f"x{suffix} domain", "x": 1, "xanchor": "right",
+                    "yref": "y", "y": clean[k], "yanchor": "top", "showarrow": False})
+    layout.update(
+        shapes=shapes, height=480, width=max(700, 520 * n),
+        yaxis=_axis(title={"text": "accuracy of the other network (%)"}, range=[0, 105]),
+        title={"text": "Table 1 protocol: reconstructions classified by the other network"})
+    return {"data": data, "layout": layout}
 
 
 def _label(v: Any) -> str:
@@ -62,32 +84,72 @@ def _label(v: Any) -> str:
 
 
 def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-                   total: tuple[list, list] | None = None) -> Any:
+                   total: tuple[list, list] | None = None) -> dict:
     """A sweep's ``metric`` over the grid of its first two axes (cells not yet done are
     empty); ``total``: the full row / column values, so the grid keeps its shape while
     streaming. Titled with the metric's registry label (:data:`viz_core.metrics.METRICS`)."""
-    import plotly.graph_objects as go
-
     rv, cv, cells = grid_of(list(rows), axes)
     if total is not None:
         rv, cv = total
-    z = np.full((len(rv), len(cv)), np.nan)
+    z = [[math.nan for _ in cv] for _ in rv]  # NaN: a cell not done (null in the page)
     text = [["" for _ in cv] for _ in rv]
     for i, a in enumerate(rv):
         for j, b in enumerate(cv):
             r = cells.get((a, b))
             v = None if r is None else r.get(metric)
-            if v is not None:
-                z[i, j] = float(v)
+            if v is not None and math.isfinite(float(v)):
+                z[i][j] = float(v)
                 text[i][j] = f"{float(v):.3g}" + (" R" if r.get("random_weights") else "")
-    fig = go.Figure(go.Heatmap(z=z, x=[_label(v) for v in cv], y=[_label(v) for v in rv],
-                               text=text, texttemplate="%{text}", colorscale="Viridis",
-                               colorbar={"title": {"text": metric}},
-                               hovertemplate="%{y} / %{x}: %{z:.4g}<extra></extra>"))
-    fig.update_layout(title=metric_label(metric), height=360,
-                      margin={"l": 60, "r": 20, "t": 40, "b": 40},
-                      xaxis={"title": {"text": axes[1] if len(axes) > 1 else ""},
-                             "type": "category"},
-                      yaxis={"title": {"text": axes[0] if axes else ""}, "type": "category",
-                             "autorange": "reversed"})
-    return fig
+    return {"data": [{"type": "heatmap", "z": z, "x": [_label(v) for v in cv],
+                      "y": [_label(v) for v in rv], "text": text, "texttemplate": "%{text}",
+                      "colorscale": "Viridis", "colorbar": {"title": {"text": metric}},
+                      "hovertemplate": "%{y} / %{x}: %{z:.4g}<extra></extra>"}],
+            "layout": {"title": {"text": metric_label(metric)}, "height": 360,
+                       "margin": {"l": 60, "r": 20, "t": 40, "b": 40}, **_TEMPLATE_COLORS,
+                       "xaxis": _axis(title={"text": axes[1] if len(axes) > 1 else ""},
+                                      type="category"),
+                       "yaxis": _axis(title={"text": axes[0] if axes else ""},
+                                      type="category", autorange="reversed")}}
+
+
+def _bundled_plotly_js() -> str | None:
+    """plotly.js as the plotly Python package ships it (read as a file), if installed."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` with non-finite numbers as None (JSON's null: a gap in plotly.js)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def write_html(figure: Mapping[str, Any], path: str | Path, plotly_js: str = "cdn",
+               title: str = "") -> str:
+    """Write ``figure`` (a specification of this module) as a standalone HTML page.
+    ``plotly_js``: "cdn" loads plotly.js from :data:`PLOTLY_JS_CDN`; "inline" embeds it
+    (the copy the plotly package ships; the CDN when it is not installed). Returns how
+    plotly.js was included ("cdn" or "inline")."""
+    js = _bundled_plotly_js() if plotly_js == "inline" else None
+    how = "inline" if js is not None else "cdn"
+    script = (f"<script>{js}</script>" if js is not None
+              else f'<script src="{PLOTLY_JS_CDN}" charset="utf-8"></script>')
+    spec = json.dumps(_jsonable({"data": figure["data"], "layout": figure["layout"]}),
+                      allow_nan=False)
+    spec = spec.replace("</", "<\\/")  # no "</script>" inside the script
+    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title or 'demons-viz figure')}</title>{script}</head>"
+            "<body><div id=\"figure\" style=\"width:100%\"></div><script>"
+            f"const spec = {spec};\n"
+            "Plotly.newPlot(\"figure\", spec.data, spec.layout, {responsive: true});"
+            "</script></body></html>\n")
+    Path(path).write_text(page, encoding="utf-8")
+    return how

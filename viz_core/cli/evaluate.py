@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +35,7 @@ from viz_core.evaluation.reports import (
     write_recognisability,
     write_table1,
 )
-from viz_core.figures import have_plotly, table1_figure
+from viz_core.figures import table1_figure, write_html
 from viz_core.offline_presets import OFFLINE_SCHEMES
 from viz_core.schemes import SCHEME_REGISTRY, TABLE1_SCHEMES
 from viz_core.sweeps.raycluster import CONNECT_TIMEOUT, check_ray_timeout
@@ -217,15 +216,11 @@ def _image_set(args: argparse.Namespace, a: models.LoadedModel, b: models.Loaded
 
 
 def html_writer(plotly_js: str):
-    """The interactive chart's writer (:func:`viz_core.figures.table1_figure`), or None
-    with a note when plotly (the ``dashboard`` extra) is not installed."""
-    if not have_plotly():
-        print("note: no HTML chart (plotly missing: pip install -e \".[dashboard]\")",
-              file=sys.stderr)
-        return None
+    """The interactive chart's writer (:func:`viz_core.figures.table1_figure` as a page
+    that loads plotly.js: ``plotly_js`` "cdn" or "inline")."""
 
     def write(rows: list[dict], path: Path) -> None:
-        table1_figure(rows).write_html(str(path), include_plotlyjs=plotly_js, full_html=True)
+        write_html(table1_figure(rows), path, plotly_js, title="Table 1 protocol")
 
     return write
 
