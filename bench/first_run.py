@@ -9,7 +9,13 @@ then ``viz_core.models.open_model``), a pause for the user to press Run (``--thi
 seconds), and one short run through the engine process, timed from the submit to its first
 frame (step 0) and to its end. Variants interleaved; medians.
 
-Example: python bench/first_run.py --repeats 5
+``--browser`` measures the same as a user meets it: per repeat and variant a fresh server
+(``DEMONS_VIZ_PRELOAD=1`` or ``0``), headless Chromium at 1280x720 opens the Playground
+with the model chosen in the URL, waits until the page is idle (the server has the model),
+waits ``--think`` seconds and clicks Run; click -> first new pre-image visible and click ->
+"done" (a 10-step run).
+
+Example: python bench/first_run.py --repeats 5 [--browser]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import threading
 import time
 
 from common import base_parser, md_table, report, setup
+from dashboard_browser import CHROMIUM, CHROMIUM_ARGS, CLICK, Server, finish, open_page
 
 from dashboard import engine_worker
 from dashboard.streaming import run_threads
@@ -72,6 +79,29 @@ def one(name: str, weights: str | None, preload: bool, think: float, threads: in
         proc.close()
 
 
+def in_browser(pw, name: str, weights: str, preload: bool, think: float) -> dict:
+    """One first run of ``name`` in a fresh server's Playground (see the module text)."""
+    server = Server({"DEMONS_VIZ_PRELOAD": "1" if preload else "0"})
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=CHROMIUM_ARGS)
+        try:
+            t0 = time.perf_counter()
+            page, btn = open_page(browser, f"{server.url}/Playground?model={name}&weights="
+                                  f"{weights}&steps=10&every=1&device=cpu", "Run")
+            opened = time.perf_counter() - t0
+            time.sleep(think)
+            btn.evaluate(CLICK)
+            r = finish(page, True)
+        finally:
+            browser.close()
+    finally:
+        server.close()
+    if r["first"] is None or not r["text"]:
+        raise SystemExit(f"error: the {name} run showed no frame or no 'done' in the page")
+    return {"open": opened, "first": r["first"], "end": r["done"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = base_parser(__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
@@ -79,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="weights to open (random: no download; pretrained needs the files)")
     p.add_argument("--think", type=float, default=1.0,
                    help="seconds between the model opened in the server and the Run click")
+    p.add_argument("--browser", action="store_true",
+                   help="click -> first frame in headless Chromium, a fresh server each")
     p.set_defaults(repeats=5)
     args = p.parse_args(argv)
     if args.clock == "cpu":
@@ -90,11 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     threads = run_threads()
     weights = None if args.weights == "pretrained" else args.weights
     rows = []
+    pw = None
+    if args.browser:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
     for name in args.models:
         got: dict[bool, list[dict]] = {False: [], True: []}
         for _ in range(args.repeats):
             for pre in (False, True):
-                got[pre].append(one(name, weights, pre, args.think, threads))
+                got[pre].append(in_browser(pw, name, args.weights, pre, args.think) if pw
+                                else one(name, weights, pre, args.think, threads))
                 print(name, "preload" if pre else "no preload", got[pre][-1], flush=True)
         med = statistics.median
         without, with_ = got[False], got[True]
@@ -102,11 +140,27 @@ def main(argv: list[str] | None = None) -> int:
                      med(r["open"] for r in with_),
                      med(r["first"] for r in without), med(r["first"] for r in with_),
                      med(r["end"] for r in without), med(r["end"] for r in with_)])
-    table = md_table(["model", "weights", "server opens it s, alone",
-                      "server opens it s, the worker alongside",
+    if pw is not None:
+        pw.stop()
+    run_len = "10 steps" if args.browser else "2 steps"
+    table = md_table(["model", "weights",
+                      "page open s, alone" if args.browser else "server opens it s, alone",
+                      "the same, the worker alongside",
                       "Run -> first frame s, worker opens it at the run",
                       "the same, worker opened it alongside the server",
-                      "Run -> end (2 steps) s, at the run", "the same, alongside"], rows)
+                      f"Run -> done ({run_len}) s, at the run", "the same, alongside"], rows)
+    if args.browser:
+        notes = [f"Medians of {args.repeats} repeats, the two variants interleaved, each with "
+                 "a fresh server (DEMONS_VIZ_PRELOAD=0: the worker opens the model at the "
+                 "first run; 1: alongside the server, the default) and headless Chromium at "
+                 "1280x720: the Playground opened with the model in its URL (page open = "
+                 "until the page is idle, the server's model spinner included), the Run click "
+                 f"{args.think:g} s later, click -> first new pre-image decoded and click -> "
+                 "'done' visible, times from the page's own clock; a 10-step run at the "
+                 "page's other defaults."]
+        report("first_run_browser", "The first run of a newly chosen model, in a browser",
+               [("Click to first frame", table)], args, device, notes)
+        return 0
     notes = [f"Medians of {args.repeats} repeats, the two variants interleaved, each in a "
              f"fresh engine process with {threads} torch thread{'s' * (threads > 1)} (the "
              "dashboard's); the server's open_model in this process; the Run click "

@@ -41,6 +41,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 ENV = "DEMONS_VIZ_ENGINE"  # "process" (default) or "thread"
+PRELOAD_ENV = "DEMONS_VIZ_PRELOAD"  # "0": the worker opens a model at its first run only
 MAX_MODELS = 4             # models the worker keeps open (as the server's model cache)
 
 _RECIPES: dict[int, tuple[weakref.ref, tuple[str, str | None, str]]] = {}
@@ -66,7 +67,10 @@ def _recipe(name: str, weights: str | None, device: str) -> tuple[str, str | Non
 def preload(name: str, weights: str | None, device: str) -> None:
     """Have a running worker open this model now, in the background, while the server
     opens its own copy (call it just before): opening VGG19 takes seconds, which the first
-    run's first frame, and the turns of other sessions' runs, would otherwise wait for."""
+    run's first frame, and the turns of other sessions' runs, would otherwise wait for.
+    ``DEMONS_VIZ_PRELOAD=0`` turns this off (the worker then holds only models that ran)."""
+    if os.environ.get(PRELOAD_ENV, "1").strip() == "0":
+        return  # a server short of memory: no copy of a model before it runs
     recipe = _recipe(name, weights, device)
     proc = _SHARED.get("engine")
     if recipe is not None and proc is not None and proc.alive:

@@ -4,7 +4,7 @@ the streaming design's settings and the 64 px step overhead; each a README snipp
 
 from __future__ import annotations
 
-from claims_lib import Claim, md_agg, md_cell, text_num
+from claims_lib import Claim, Src, md_agg, md_cell, text_num
 
 BR = "results/bench_dashboard_browser_cpu.md"
 MSG = "results/bench_dashboard_messages_cpu.md"
@@ -58,7 +58,28 @@ def _first(col: str, model: str):
 _AT, _ALONG = ("Run -> first frame s, worker opens it at the run",
                "the same, worker opened it alongside the server")
 
+FIRST_BR = "results/bench_first_run_browser_cpu.md"
+
+
+def _first_br(col: str, model: str):
+    return md_cell(FIRST_BR, col, 0, model=model)
+
+
+def _spinner_longer():
+    """How much longer VGG19's page took to open with the worker opening it alongside."""
+    a = _first_br("page open s, alone", "vgg19")
+    b = _first_br("the same, the worker alongside", "vgg19")
+    return Src(f"{b.desc} - {a.desc}", lambda: b.value() - a.value())
+
+
 CLAIMS: list[Claim] = [
+    Claim("--browser --repeats {}`, results/bench_first_run_browser_cpu.md), click -> first "
+          "frame took\n{} s instead of {} s for VGG19, while the page's model spinner lasted "
+          "{} s longer",
+          [text_num(FIRST_BR, r"first_run.py --browser --repeats {}`"),
+           _first_br(_ALONG, "vgg19"), _first_br(_AT, "vgg19"), _spinner_longer()]),
+    Claim("ResNet50 opens quickly either way ({}\nagainst {} s)",
+          [_first_br(_ALONG, "resnet50"), _first_br(_AT, "resnet50")]),
     Claim("its first frame came {} s after the submit instead of {} s for VGG19 (random "
           "weights),\n{} s instead of {} s for ResNet50 (`python bench/first_run.py "
           "--repeats {}`",

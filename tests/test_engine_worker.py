@@ -291,3 +291,6 @@ def test_the_server_asks_the_worker_to_open_what_it_opens(monkeypatch):
     monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
     ew.preload(MODEL, None, "cuda")  # a CUDA model runs in a thread of the server
     assert asked == [RECIPE]
+    monkeypatch.setenv(ew.PRELOAD_ENV, "0")  # turned off
+    ew.preload(MODEL, None, "cpu")
+    assert asked == [RECIPE]
