@@ -7,6 +7,7 @@ hooks or changes ``requires_grad`` on them).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,18 @@ if TYPE_CHECKING:
     from viz_core.models import LoadedModel
 
 
+#: False while a judge is opened: the engine process never runs a judge, so it does not
+#: open a copy of it in advance (a judge that is also run is opened there at its first run)
+_PRELOAD: contextvars.ContextVar[bool] = contextvars.ContextVar("preload", default=True)
+
+
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=4)
 def _cached_model(name: str, weights: str | None, device: str) -> LoadedModel:
     from dashboard import engine_worker
     from viz_core import models
 
-    engine_worker.preload(name, weights, device)  # the engine process opens it alongside
+    if _PRELOAD.get():  # the engine process opens its copy alongside
+        engine_worker.preload(name, weights, device)
     model = models.open_model(name, weights=weights, device=device)
     engine_worker.remember(model, name, weights, device)
     return model
@@ -124,10 +131,13 @@ def verdict_models(model: LoadedModel, name: str) -> list:
     out = [model]
     judge = judge_for(name)
     if judge is not None:
+        token = _PRELOAD.set(False)
         try:
             out.append(get_model(judge))
         except VizError:
             pass
+        finally:
+            _PRELOAD.reset(token)
     return out
 
 

@@ -294,3 +294,34 @@ def test_the_server_asks_the_worker_to_open_what_it_opens(monkeypatch):
     monkeypatch.setenv(ew.PRELOAD_ENV, "0")  # turned off
     ew.preload(MODEL, None, "cpu")
     assert asked == [RECIPE]
+
+
+def test_a_judge_is_not_preloaded(monkeypatch):
+    """The engine process never runs a judge: opening one does not ask the worker for a
+    copy, while the model it judges is asked for as before."""
+    from dashboard import resources, results
+
+    asked: list = []
+
+    class Fake:
+        alive = True
+
+        def preload(self, recipe) -> None:
+            asked.append(recipe)
+
+    monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
+    monkeypatch.setattr(results, "judge_for", lambda name: "fmnist_resnet")
+    opened = []
+    body = resources._cached_model.__wrapped__
+
+    def cached(name, weights, device):  # the cache's body, without the cache
+        opened.append(name)
+        return body(name, weights, device)
+
+    monkeypatch.setattr(resources, "_cached_model", cached)
+    model = resources.get_model(MODEL, "pretrained", "cpu")
+    out = resources.verdict_models(model, MODEL)
+    assert opened == [MODEL, "fmnist_resnet"] and len(out) == 2
+    assert asked == [RECIPE]  # the judge was opened, not preloaded
+    resources.get_model("fmnist_resnet", "pretrained", "cpu")  # run as a model: preloaded
+    assert asked == [RECIPE, ("fmnist_resnet", None, "cpu")]
