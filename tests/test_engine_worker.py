@@ -268,12 +268,8 @@ def test_preload_opens_the_model_before_its_first_run():
         proc.close()
 
 
-def test_the_server_asks_the_worker_to_open_what_it_opens(monkeypatch):
-    """Opening a model in the server (its cache, :func:`dashboard.resources.get_model`)
-    first asks a running worker to open it too (not a model only this process has, nor
-    without a worker), and leaves the recipe the runs send."""
-    from dashboard import resources
-
+def _fake_worker(monkeypatch) -> list:
+    """A running worker stand-in that lists the recipes it is asked to preload."""
     asked: list = []
 
     class Fake:
@@ -283,12 +279,23 @@ def test_the_server_asks_the_worker_to_open_what_it_opens(monkeypatch):
             asked.append(recipe)
 
     monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
+    return asked
+
+
+def test_the_server_asks_the_worker_to_open_what_it_opens(monkeypatch):
+    """Opening a model in the server (its cache, :func:`dashboard.resources.get_model`)
+    first asks a running worker to open it too (not a model only this process has, nor
+    without a worker), and leaves the recipe the runs send."""
+    from dashboard import resources
+
+    asked = _fake_worker(monkeypatch)
     model = resources._cached_model.__wrapped__(MODEL, None, "cpu")
     assert asked == [RECIPE] and ew.recipe_of(model) == RECIPE
+    shared = ew._SHARED
     monkeypatch.setattr(ew, "_SHARED", {})
     ew.preload(MODEL, None, "cpu")  # no worker: nothing to ask
     assert asked == [RECIPE]
-    monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
+    monkeypatch.setattr(ew, "_SHARED", shared)
     ew.preload(MODEL, None, "cuda")  # a CUDA model runs in a thread of the server
     assert asked == [RECIPE]
     monkeypatch.setenv(ew.PRELOAD_ENV, "0")  # turned off
@@ -301,15 +308,7 @@ def test_a_judge_is_not_preloaded(monkeypatch):
     copy, while the model it judges is asked for as before."""
     from dashboard import resources, results
 
-    asked: list = []
-
-    class Fake:
-        alive = True
-
-        def preload(self, recipe) -> None:
-            asked.append(recipe)
-
-    monkeypatch.setattr(ew, "_SHARED", {"engine": Fake()})
+    asked = _fake_worker(monkeypatch)
     monkeypatch.setattr(results, "judge_for", lambda name: "fmnist_resnet")
     opened = []
     body = resources._cached_model.__wrapped__
