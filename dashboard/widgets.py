@@ -5,6 +5,7 @@ widgets with an error slot under each one."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -85,6 +86,39 @@ def commit(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _clamp(v: float, lo: float | None, hi: float | None) -> float:
+    """``v`` within ``[lo, hi]`` (a bound of None: none on that side).
+
+    >>> _clamp(-1.0, 0.0, None), _clamp(7, None, 5), _clamp(3, 1, 5)
+    (0.0, 5, 3)
+    """
+    if lo is not None and v < lo:
+        return lo
+    if hi is not None and v > hi:
+        return hi
+    return v
+
+
+def show_notices(prefix: str, notices: Sequence[str], values: Mapping[str, Any]) -> None:
+    """What :func:`bind` and :class:`Controls` changed in a link's (or a restored run's)
+    settings: a toast when it happens, and a warning box (call it under the page's title)
+    for as long as the settings are still those the notices are about, so that a fixed
+    value does not pass unnoticed once the toast has gone."""
+    key = f"{prefix}_notices"
+    if notices:
+        for n in notices:
+            st.toast(plain(ui_message(n)))
+        st.session_state[key] = (dict(values), list(notices))
+    kept = st.session_state.get(key)
+    if kept is None:
+        return
+    if kept[0] != dict(values):  # the user has changed a setting since: no longer news
+        del st.session_state[key]
+        return
+    st.warning("Some settings of this link were not usable and were changed:\n\n"
+               + "\n".join(f"- {plain(ui_message(n))}" for n in kept[1]))
+
+
 class Controls:
     """Widgets bound to ``prefix + name`` keys, each followed by an (empty) error slot, so
     that a VizError can be shown right under the control that caused it."""
@@ -144,13 +178,21 @@ class Controls:
 
         def ok(v: Any) -> bool:
             return (isinstance(v, (int, float)) and not isinstance(v, bool)
-                    and lo <= v <= hi and (is_int == isinstance(v, int)))
+                    and lo <= v <= hi and (is_int == isinstance(v, int))
+                    and (not is_int or (v - lo) % step == 0))
 
         key = self.key(name)
         if key in st.session_state and not ok(st.session_state[key]):
             v = st.session_state[key]
-            fixed = cast(min(max(v, lo), hi)) if isinstance(v, (int, float)) else cast(lo)
-            self.notices.append(f"{name}: {v!r} outside {lo}..{hi}; using {fixed!r}")
+            fixed = cast(lo)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                fixed = cast(_clamp(v, lo, hi))
+                if is_int:  # on the slider's steps (a kernel size stays odd)
+                    fixed = min(lo + int(math.floor((fixed - lo) / step + 0.5)) * step, hi)
+            where = f"outside {lo}..{hi}" if not (isinstance(v, (int, float))
+                                                  and lo <= v <= hi) \
+                else f"not one of {lo}, {lo + step}, ..., {hi}"
+            self.notices.append(f"{name}: {v!r} {where}; using {fixed!r}")
             st.session_state[key] = fixed
         v = self.c.slider(label, min_value=cast(lo), max_value=cast(hi), step=cast(step),
                           key=key, **self._value(name, kw))
@@ -169,8 +211,7 @@ class Controls:
             if bad:
                 fixed = cast(lo if lo is not None else 0)
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    fixed = cast(min(max(v, lo if lo is not None else v),
-                                     hi if hi is not None else v))
+                    fixed = cast(_clamp(v, lo, hi))
                 self.notices.append(f"{name}: {v!r} is out of range; using {fixed!r}")
                 st.session_state[key] = fixed
             elif isinstance(v, (int, float)) and type(v) is not cast:

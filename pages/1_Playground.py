@@ -36,7 +36,7 @@ from dashboard.settings.playground import (
 )
 from dashboard.text import plain
 from dashboard.uploads import check_size
-from dashboard.widgets import Controls, apply_settings, bind, commit, current
+from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
@@ -267,10 +267,9 @@ def main() -> None:
     ctl = Controls(P)
     model, target = _sidebar(ctl, adv_open)
     s = commit(P, D)
-    for n in notices + ctl.notices:
-        st.toast(plain(ui_message(n)))
 
     st.title("Playground")
+    show_notices(P, notices + ctl.notices, s)
     errors: list[str] = []
     cfg = None
     cfgs: list = []

@@ -36,7 +36,7 @@ from dashboard.settings.playground import (
 )
 from dashboard.text import plain
 from dashboard.urlstate import encode
-from dashboard.widgets import Controls, apply_settings, bind, commit, current
+from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -206,10 +206,9 @@ def main() -> None:
     ctl = Controls(P)
     model, target, other = _sidebar(ctl)
     s = commit(P, D)
-    for n in notices + ctl.notices:
-        st.toast(plain(ui_message(n)))
 
     st.title("Compare schemes")
+    show_notices(P, notices + ctl.notices, s)
     st.caption("Fig. 1 of the paper: rows Gaussian / Sobolev kernels (fitted to the kernel "
                "size), columns fluid (Kf only) / elastic (Ke only) / fluid-elastic (both), "
                "plus TV and no regularization - one target, one batch, every cell streaming.")

@@ -14,7 +14,7 @@ from dashboard import plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import KERNELS_DEFAULTS
 from dashboard.text import plain
-from dashboard.widgets import Controls, bind, commit
+from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError
 from viz_core.kernel_fitting import FIT_THRESHOLD
 from viz_core.kernels import Kernel, KernelSpec, build
@@ -209,10 +209,12 @@ def _orders(g: Kernel, s: dict, size: int, order: int, fit: bool, log: bool) -> 
 
 
 def main() -> None:
-    bind(P, D)
+    notices = bind(P, D)
     ctl = Controls(P)
     _sidebar(ctl)
     s = commit(P, D)
+    st.title("Kernels & spectra")
+    show_notices(P, notices + ctl.notices, s)
     size, order, n, log = int(s["size"]), int(s["order"]), int(s["n"]), bool(s["log"])
     fit = bool(s["fit"])
     try:
@@ -230,7 +232,6 @@ def main() -> None:
     colors = {"Gaussian": GAUSS, "Sobolev k=1": SOBOLEV, f"Sobolev k={order}":
               _order_color(order)}
 
-    st.title("Kernels & spectra")
     stats = {name: teaching.kernel_stats(k, name) for name, k in kernels.items()}
     _intro(fit, g, s1, stats["Gaussian"], stats["Sobolev k=1"])
     st.dataframe([{"kernel": x.label, "parameter": f"{x.param_name} = {x.param:.4g}",

@@ -11,7 +11,7 @@ from dashboard import plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
 from dashboard.text import plain
-from dashboard.widgets import Controls, bind, commit
+from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError
 
 P = "learn_"
@@ -204,11 +204,12 @@ def _references() -> None:
 
 
 def main() -> None:
-    bind(P, D, LEARN_CHOICES)
+    notices = bind(P, D, LEARN_CHOICES)
     ctl = Controls(P)
     _sidebar(ctl)
     s = commit(P, D)
     st.title("Learn demons")
+    show_notices(P, notices + ctl.notices, s)
     _theory()
     _example(s)
     _references()

@@ -17,7 +17,7 @@ from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.run_history import remember_sweep_batch
 from dashboard.text import plain
-from dashboard.widgets import Controls, apply_settings, bind, commit, current
+from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core.errors import VizError
 from viz_core.sweeps import run_sweep
 from viz_core.sweeps.ready import READY
@@ -173,9 +173,8 @@ def main() -> None:
     ctl = Controls(P)
     _sidebar(ctl)
     s = commit(P, D)
-    for n in notices + ctl.notices:
-        st.toast(plain(ui_message(n)))
     st.title("Sweeps")
+    show_notices(P, notices + ctl.notices, s)
     ready = READY.get(s["ready"])
     st.caption(ready.question if ready else
                "A base setting times one or two axes: every cell is a run; cells that share "

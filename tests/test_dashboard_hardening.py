@@ -145,7 +145,8 @@ def test_hostile_uploads_are_a_message_next_to_the_uploader(name, data, says):
 def test_url_text_reaches_toasts_and_error_boxes_escaped():
     at = _playground(layer=INJECTION, octaves_on="1", octaves=INJECTION)
     assert not at.exception
-    bodies = [t.value for t in at.toast] + [e.value for e in at.error]
+    bodies = ([t.value for t in at.toast] + [e.value for e in at.error]
+              + [w.value for w in at.warning])
     assert any("Session expired" in b for b in bodies), bodies
     for b in bodies:
         assert _bare(b) == [], b  # no link, image, emphasis or HTML syntax left bare

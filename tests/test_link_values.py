@@ -1,0 +1,46 @@
+"""Numbers in a link that the controls cannot show (below a minimum with no maximum, off a
+slider's steps) are changed to the nearest usable value, the page draws in full, and a
+warning under the title says what was changed for as long as the settings stay as the link
+left them (a toast alone is gone after a few seconds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.navigation import page_path
+
+
+def _open(dash, key: str, **params):
+    return dash.open(page_path(key), weights="random", **params)
+
+
+def _warnings(dash, at) -> str:
+    return " ".join(dash.shown(w.value) for w in at.warning)
+
+
+@pytest.mark.parametrize("key, params, widget, fixed, says", [
+    ("playground", {"jitter": "-1"}, "pg_jitter", 0.0, "jitter: -1.0 is out of range"),
+    ("playground", {"step_size": "-3", "octaves_on": "0"}, "pg_step_size", 1e-6,
+     "step_size: -3.0 is out of range"),
+    ("playground", {"f_size": "4"}, "pg_f_size", 5, "f_size: 4 not one of"),
+    ("compare", {"jitter": "-1"}, "cmp_jitter", 0.0, "jitter: -1.0 is out of range"),
+    ("kernels", {"size": "4"}, "kx_size", 5, "size: 4 not one of 3, 5, ..., 31"),
+    ("kernels", {"size": "40"}, "kx_size", 31, "size: 40 outside 3..31"),
+])
+def test_an_unusable_number_in_a_link_is_fixed_and_said(dash, key, params, widget, fixed,
+                                                        says):
+    at = _open(dash, key, **params)
+    dash.no_exception(at)
+    assert not dash.errors(at), dash.errors(at)
+    assert at.session_state[widget] == pytest.approx(fixed)
+    assert says in _warnings(dash, at)
+    at.run()  # a rerun with the same settings: still said
+    assert says in _warnings(dash, at)
+
+
+def test_the_warning_goes_once_a_setting_changes(dash):
+    at = _open(dash, "kernels", size="4")
+    assert "size: 4" in _warnings(dash, at)
+    at.slider(key="kx_n").set_value(5).run()
+    dash.no_exception(at)
+    assert "size: 4" not in _warnings(dash, at)
