@@ -15,6 +15,8 @@ from dashboard.messages import ui_message
 from dashboard.text import plain
 from dashboard.urlstate import decode, encode
 
+#: Each page's defaults, by prefix (:func:`bind`): what an unusable choice falls back to.
+_DEFAULTS: dict[str, Mapping[str, Any]] = {}
 SEEN_LINKS = 32  # the links of a page's settings remembered per session (:func:`bind`)
 
 
@@ -42,6 +44,7 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     previous run (a layer picked while an upload's run was still writing its model to the
     URL) must not bring the older settings back. Returns notices about ignored URL values.
     """
+    _DEFAULTS[prefix] = defaults
     saved_key, url_key, seen_key = f"{prefix}_saved", f"{prefix}_url", f"{prefix}_seen"
     params = {k: v for k, v in st.query_params.to_dict().items() if k in defaults}
     notices: list[str] = []
@@ -155,10 +158,15 @@ class Controls:
                                 f"using {fallback!r}")
             st.session_state[key] = fallback
 
+    def _fallback(self, name: str, options: list) -> Any:
+        """The page's default for ``name`` when it is one of ``options``, else the first."""
+        default = _DEFAULTS.get(self.prefix, {}).get(name)
+        return default if default in options else options[0]
+
     def select(self, name: str, label: str, options: Sequence[Any],
                fmt: Callable[[Any], str] = str, **kw) -> Any:
         options = list(options)
-        self._fix(name, lambda v: v in options, options[0])
+        self._fix(name, lambda v: v in options, self._fallback(name, options))
         v = self.c.selectbox(label, options, format_func=fmt, key=self.key(name), **kw)
         self._slot(name)
         return v
@@ -166,7 +174,7 @@ class Controls:
     def radio(self, name: str, label: str, options: Sequence[Any],
               fmt: Callable[[Any], str] = str, **kw) -> Any:
         options = list(options)
-        self._fix(name, lambda v: v in options, options[0])
+        self._fix(name, lambda v: v in options, self._fallback(name, options))
         v = self.c.radio(label, options, format_func=fmt, key=self.key(name), horizontal=True,
                          **kw)
         self._slot(name)

@@ -44,3 +44,16 @@ def test_the_warning_goes_once_a_setting_changes(dash):
     at.slider(key="kx_n").set_value(5).run()
     dash.no_exception(at)
     assert "size: 4" not in _warnings(dash, at)
+
+
+def test_an_unknown_choice_in_a_link_falls_back_to_the_page_default(dash):
+    """Not to the first option: ``model=nonexistent`` opens the default model, as does
+    an impossible class, and the warning names what is used."""
+    from dashboard.settings.playground import DEFAULT_CLASS, playground_defaults
+
+    d = playground_defaults()
+    at = _open(dash, "playground", model="nonexistent.pt2", target="999")
+    dash.no_exception(at)
+    assert at.session_state["pg_model"] == d["model"]
+    assert at.session_state["pg_target"] == DEFAULT_CLASS == d["target"]
+    assert f"using {d['model']!r}" in _warnings(dash, at)
