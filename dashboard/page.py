@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas  # noqa: F401 - imported whole before any page runs (see below)
 import streamlit as st
 
 from dashboard import plots
@@ -19,6 +20,12 @@ from viz_core.errors import VizError
 
 if TYPE_CHECKING:
     from PIL import Image
+
+# pandas above: plotly and Streamlit look pandas up in ``sys.modules`` without importing it;
+# while one session's script thread was still importing it, another session's chart found
+# the module half made ("partially initialized module 'pandas' has no attribute 'Series'",
+# once on a cold server). Every page script imports this module first, and Python lets a
+# second thread use a module only once its import has finished.
 
 
 def navigation() -> Any:

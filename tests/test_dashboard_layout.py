@@ -52,3 +52,12 @@ except TypeError:
     print("read-only")
 """
     assert _python(code) == "read-only"
+
+
+def test_pandas_is_imported_whole_before_any_page_runs():
+    """plotly and Streamlit look pandas up in ``sys.modules`` without importing it: the
+    module every page imports first (``app.py``'s) imports it, so that no session's chart
+    meets a half-imported pandas while another session's thread imports it."""
+    out = _python("import sys; import dashboard.page; m = sys.modules.get('pandas'); "
+                  "print(m is not None and hasattr(m, 'Series'))")
+    assert out.strip().splitlines()[-1] == "True", out
