@@ -17,7 +17,7 @@ Hooks for other parts of the dashboard:
 
 * :func:`on_finish` registers ``hook(record, panel)``, called once for every record that
   ends (done, stopped, diverged or error) on any page, e.g. to keep a history of runs;
-* :func:`run_action` registers ``action(panel, records)``, drawn after the downloads of
+* :func:`run_action` registers ``action(panel, records, key)``, drawn after the downloads of
   every page's run, e.g. an "Export report" button;
 * :attr:`RunPanel.streamer` is the function that runs a batch and draws its frames
   (:func:`dashboard.streaming.stream` by default: the engine in a worker thread, the page
@@ -53,7 +53,7 @@ STOP_HELP = ("ends the run between steps and keeps the pre-image shown (changing
              "also ends a running run)")
 
 FinishHook = Callable[[RunRecord, "RunPanel"], None]
-RunAction = Callable[["RunPanel", list[RunRecord]], None]
+RunAction = Callable[["RunPanel", list[RunRecord], str], None]
 FINISH_HOOKS: list[FinishHook] = []
 RUN_ACTIONS: list[RunAction] = []
 
@@ -66,8 +66,9 @@ def on_finish(hook: FinishHook) -> FinishHook:
 
 
 def run_action(action: RunAction) -> RunAction:
-    """Register ``action(panel, records)``: drawn after the downloads of a finished run on
-    every page, e.g. one more button (usable as a decorator)."""
+    """Register ``action(panel, records, key)``: drawn after the downloads of a finished run
+    on every page, e.g. one more button, its widgets keyed from ``key`` (unique per call:
+    a page may show several runs' downloads; usable as a decorator)."""
     RUN_ACTIONS.append(action)
     return action
 
@@ -294,5 +295,5 @@ class RunPanel:
             st.caption(f"Downloads of the run shown: {rec.labels[cell]} · {rec.model_label}")
             downloads(rec, cell, f"{self.key}_dl{index}_{m}", name)
         for action in self.actions:
-            action(self, list(records))
+            action(self, list(records), f"{self.key}_act{index}")
 

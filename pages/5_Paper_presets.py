@@ -11,6 +11,7 @@ from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.plots import table1_figure
 from dashboard.resources import available, get_model, model_status
+from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunButton, RunPanel
 from dashboard.runs import RunRecord
 from dashboard.settings.compare import compare_defaults, compare_settings

@@ -82,8 +82,12 @@ def test_presets_page_table1_tab_draws_the_chart(dash, tmp_path, monkeypatch):
     assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
 
 
-def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(dash, monkeypatch):
+def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(dash, monkeypatch,
+                                                                       tmp_path):
     from viz_core import presets
+    from viz_core.store import RunStore
+
+    monkeypatch.setenv("DEMONS_VIZ_STORE", str(tmp_path / "runs.sqlite"))
 
     fig4 = presets.fig4()
 
@@ -107,6 +111,11 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(dash, mo
     md = " ".join(m.value for m in at.markdown)
     assert all(f"**{b.title}**: status and downloads" in md for b in batches)
     assert len([s for s in at.success if s.value.startswith("done: 4 steps")]) == len(batches)
+    # every cell of every batch is in the history, as one group (one Run click)
+    runs = RunStore(tmp_path / "runs.sqlite").list()
+    assert len(runs) == sum(len(b.configs) for b in batches)
+    assert {r.command for r in runs} == {"dashboard presets"}
+    assert len({r.group_id for r in runs}) == 1 and runs[0].group_id.startswith("presets ")
 
 
 def test_offline_fig4_is_retuned_and_keeps_tv_stable():

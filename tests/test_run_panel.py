@@ -24,7 +24,7 @@ def hooks():
     def hook(rec: RunRecord, panel: run_panel.RunPanel) -> None:
         seen.append((panel.prefix, rec.status, rec.step))
 
-    def export(panel: run_panel.RunPanel, records: list[RunRecord]) -> None:
+    def export(panel: run_panel.RunPanel, records: list[RunRecord], key: str) -> None:
         st.button(f"Export {len(records)}", key=panel.prefix + "export")
 
     run_panel.on_finish(hook)
