@@ -1,9 +1,8 @@
 """The dashboard's side of the run store (Streamlit glue): one :class:`RunStore` per
 server, the page's run records turned into stored runs, and the History table's rows.
 
-The Playground's, Compare's and the paper presets' runs are stored by a
-:func:`~dashboard.run_panel.on_finish` hook when they end (done, stopped, diverged or
-error; Compare's cells, and a preset's batches, grouped per Run click)
+The Playground's and Compare's runs are stored by a :func:`~dashboard.run_panel.on_finish`
+hook when they end (done, stopped, diverged or error; Compare's cells grouped per Run click)
 and a :func:`~dashboard.run_panel.run_action` shows the link to the History page and the
 "Export report" buttons; the Sweeps page stores each finished batch's cells (grouped by
 sweep). Pages import this module to register the hooks. A failure to store never breaks a
@@ -181,49 +180,34 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
 
 #: RunPanel prefixes whose runs are stored, and the page each names.
 PANEL_PAGES = {"pg_": "playground", "cmp_": "compare"}
-#: The Paper presets page: one panel per preset, its prefix ``pp_<preset>_``.
-PRESETS_PREFIX = "pp_"
-
-
-def panel_page(prefix: str) -> str | None:
-    """The page whose runs a panel's records are (stored under that name), or None.
-
-    >>> panel_page("pg_"), panel_page("pp_fig1_"), panel_page("sw_")
-    ('playground', 'presets', None)
-    """
-    if prefix in PANEL_PAGES:
-        return PANEL_PAGES[prefix]
-    return "presets" if prefix.startswith(PRESETS_PREFIX) else None
 
 
 def _group(panel: Any, rec: Any) -> str:
-    """Compare and a preset: one group per Run click (every cell, both models of the
-    pair; every batch of a figure)."""
-    page = panel_page(panel.prefix) or ""
+    """Compare: one group per Run click (every cell, both models of the pair)."""
+    page = PANEL_PAGES.get(panel.prefix, "")
     recs = panel.records or [rec]
-    if page in ("compare", "presets") or len(recs) > 1 or len(rec.labels) > 1:
+    if page == "compare" or len(recs) > 1 or len(rec.labels) > 1:
         return f"{page} {recs[0].run_id}"
     return ""
 
 
 @on_finish
 def store_finished_run(rec: Any, panel: Any) -> None:
-    """The RunPanel finish hook: a finished or stopped run of the Playground, Compare or a
-    paper preset goes to the store (once)."""
-    page = panel_page(panel.prefix)
-    if page is not None:
-        msg = remember(rec, page, _group(panel, rec))
+    """The RunPanel finish hook: a finished or stopped run of the Playground or Compare
+    goes to the store (once)."""
+    if panel.prefix in PANEL_PAGES:
+        msg = remember(rec, PANEL_PAGES[panel.prefix], _group(panel, rec))
         if isinstance(msg, str):
             st.session_state[panel.prefix + "history_msg"] = msg
 
 
 @run_action
-def history_links(panel: Any, records: list, key: str) -> None:
+def history_links(panel: Any, records: list) -> None:
     """After a run's downloads: where it went in the history, and "Export report"."""
     from dashboard import history_view as hv
     from dashboard.navigation import page_path
 
-    if panel_page(panel.prefix) is None:
+    if panel.prefix not in PANEL_PAGES:
         return
     msg = st.session_state.get(panel.prefix + "history_msg")
     ids = [i for r in records for i in (getattr(r, "stored_ids", None) or [])]
@@ -233,11 +217,11 @@ def history_links(panel: Any, records: list, key: str) -> None:
         return
     c1, c2 = st.columns([1, 2])
     c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids[:6])}",
-                 query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])},
-                 icon=":material/history:")
+                 query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])}, icon="🗂️")
     store = get_store()
     with c2:
-        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]], key + "hist")
+        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]],
+                          panel.prefix + "hist")
 
 
 def remember_sweep_batch(result: Any, root: str) -> list[str] | str:

@@ -15,7 +15,7 @@ from dashboard import sweeps_view as sv
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
-from dashboard.run_history import remember_sweep_batch
+from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core.errors import VizError
@@ -189,7 +189,10 @@ def main() -> None:
     b1, b2 = st.columns([1, 5])
     run = b1.button("Run sweep", type="primary", key=P + "run", disabled=sweep is None,
                     width="stretch")
-    if sweep is not None:
+    if run and sweep is not None:  # pressing it (or changing a setting) ends the sweep
+        b2.button("Stop", key=P + "stop", help="stop after the batch being computed; the "
+                  "cells done so far stay here and in the History")
+    elif sweep is not None:
         b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
     elif error:
         b2.error(plain(ui_message(error)))
@@ -199,17 +202,28 @@ def main() -> None:
         axes = [a.name for a in sweep.axes]
         full = [{a: v for a, v in c.values.items()} for c in sweep.cells()]
         res = {"rows": [], "axes": axes, "total": len(sweep), "grid": grid_of(full, axes)[:2],
-               "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-")}
+               "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-"), "status": "running"}
         st.session_state[RESULT] = res
+        store = get_store()  # no Streamlit call between a batch's end and its cells stored
 
         def progress(p) -> None:
             if p.result is not None:
-                remember_sweep_batch(p.result, res["dir"])  # grouped by the sweep
                 res["rows"] = sorted(res["rows"] + p.result.rows, key=lambda r: r["index"])
+                remember_sweep_batch(p.result, res["dir"], store)  # grouped by the sweep
                 _draw(ph, res, s["metric"], False, f"live{len(res['rows'])}")
 
         _draw(ph, res, s["metric"], False, "start")
-        run_sweep(sweep, res["dir"], "local", progress=progress)
+        try:
+            run_sweep(sweep, res["dir"], "local", progress=progress)
+            res["status"] = "done"
+        finally:  # Stop, a changed setting or an error: what is done so far stays
+            if res["status"] == "running":
+                res["status"] = "done" if len(res["rows"]) >= res["total"] else "stopped"
+    if res is not None and res.get("status") == "stopped":
+        st.warning(f"The sweep stopped after {len(res['rows'])} of {res['total']} cells "
+                   "(Stop was pressed, a setting changed or the page was left): the cells "
+                   "done are shown below and kept in the History. Press Run sweep to run it "
+                   "again.")
     if s["ready"] == "sanity_check":
         _cascade(s["model"])
     if res is not None and res["rows"]:

@@ -165,3 +165,35 @@ def test_sanity_check_shows_the_committed_cascade():
     assert any("all random, BN reset" in c.value for c in at.caption)
     at = _page(ready="sanity_check", model="fmnist_resnet")
     assert any("No committed test for fmnist_resnet" in m.value for m in at.info)
+
+
+def test_a_sweep_ended_midway_keeps_its_cells_and_says_so(monkeypatch, tmp_path):
+    """Stop (or a changed setting) ends the script at its next Streamlit call: here after
+    the first of two batches. The finished batch is shown and stored whole, and the page
+    says the sweep stopped after 1 of 2 cells rather than going blank."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import viz_core.sweeps as sweeps
+    from viz_core.store import RunStore
+
+    monkeypatch.setenv("DEMONS_VIZ_STORE", str(tmp_path / "runs.sqlite"))
+    real = sweeps.run_sweep
+
+    def interrupted(sweep, out, executor, *, progress, **kw):
+        def first_only(p):
+            progress(p)
+            if p.result is not None:
+                raise StopException()  # what Streamlit raises at the next st call
+
+        return real(sweep, out, executor, progress=first_only, **kw)
+
+    monkeypatch.setattr(sweeps, "run_sweep", interrupted)
+    at = _page(steps=3, axis1="weights", values1="trained,random", axis2="none")
+    at.button(key="sw_run").click().run()
+    at.run()  # the next script run, after the interruption
+    assert not at.exception, [e.value for e in at.exception]
+    res = at.session_state["sw_result"]
+    assert res["status"] == "stopped" and len(res["rows"]) == 1 and res["total"] == 2
+    assert any("stopped after 1 of 2 cells" in w.value for w in at.warning)
+    assert len(_captions(at)) == 1
+    assert len(RunStore(tmp_path / "runs.sqlite").list()) == 1  # the finished batch, whole
