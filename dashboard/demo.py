@@ -54,12 +54,19 @@ class DemoStep:
 
 
 def demo_steps(gallery: dict | None = None) -> list[DemoStep]:
-    """The three steps; the Playground step uses the gallery's best model and class."""
+    """The three steps; the Playground step runs the gallery's best model, class and
+    scheme (its tuned offline preset, :func:`viz_core.offline_presets.offline_config`), so
+    the picture it makes is the one the gallery shows above it."""
     am: dict[str, Any] = {"task": "am", "target": 9}
+    scheme = "the tuned scheme"
     if gallery:
         best = gallery["models"][0]
         top = max(best["am"], key=lambda c: (c["recognised"], c["p_judge"]))
         am.update(model=best["model"], target=int(top["class"]))
+        settings = _preset_settings(best["model"], best.get("scheme"), int(top["class"]))
+        if settings is not None:
+            am = settings
+            scheme = f"the gallery's scheme ({best.get('scheme_title', best['scheme'])})"
     return [
         DemoStep("1. Invert the ankle boot", "compare",
                  "Compare: every demons scheme reconstructs the boot from the middle block, "
@@ -67,12 +74,28 @@ def demo_steps(gallery: dict | None = None) -> list[DemoStep]:
                  "one's feature error."),
         DemoStep("2. A class pre-image", "playground",
                  "Playground: activation maximization of one class on the best model with "
-                 "the tuned scheme; "
+                 f"{scheme}; "
                  "the panel gives the class probability and the top-3 classes.", am),
         DemoStep("3. The kernels behind it", "kernels",
                  "Kernels & spectra: Gaussian vs Sobolev filters, their spectra, and what "
                  "elastic steps do to them (no network needed).", run=False),
     ]
+
+
+def _preset_settings(model: str, scheme: str | None, target: int) -> dict[str, Any] | None:
+    """The Playground settings of ``scheme``'s tuned offline preset for class ``target`` of
+    ``model``, or None when there is none (another model, an unknown scheme)."""
+    from dashboard.settings.playground import config_to_settings
+    from viz_core.errors import VizError
+    from viz_core.offline_presets import offline_config
+
+    if not scheme:
+        return None
+    try:
+        settings, _ = config_to_settings(offline_config(model, scheme, "am", target))
+    except VizError:
+        return None
+    return settings
 
 
 def autorun_key(prefix: str) -> str:

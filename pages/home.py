@@ -48,7 +48,7 @@ def _gallery(g: dict | None) -> None:
         for col, c in zip(cols[1:], inv["layers"]):
             col.image(c["png"], width="stretch", output_format="PNG", caption=(
                 f"{c['layer']} · {c['psnr_db']:.1f} dB · rel. feature error "
-                f"{c['feature_error']:.2f}"))
+                f"{c['feature_error']:.2g}"))
     st.caption(f"Written by `{g.get('command', demo.GALLERY_COMMAND)}` ({g.get('created', '')})"
                ". p: the model's own probability of the class; the independent judge's "
                "top class beside it.")

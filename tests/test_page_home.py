@@ -76,7 +76,16 @@ def test_demo_steps_use_the_gallery_and_open_their_pages(dash, tmp_path):
     g = demo.load_gallery(tmp_path)
     steps = demo.demo_steps(g)
     assert [s.page for s in steps] == ["compare", "playground", "kernels"]
-    assert steps[1].settings == {"task": "am", "model": "fmnist_vgg", "target": 9}
+    # the Playground step runs the gallery's model, class and scheme: its tuned preset
+    from dashboard.settings.playground import settings_to_config
+    from viz_core.offline_presets import offline_config
+
+    got = settings_to_config(steps[1].settings).to_dict()
+    want = offline_config("fmnist_vgg", "tv", "am", 9).to_dict()
+    for k in ("model", "task", "target", "fluid", "elastic", "tv", "tv_eps", "step_size",
+              "steps", "octaves", "jitter", "seed", "optimizer", "init_std", "class_score"):
+        assert got[k] == want[k], k
+    assert "total variation" in steps[1].caption
     state = {demo.autorun_key("pg_"): True}
     assert demo.take_autorun(state, "pg_") and not demo.take_autorun(state, "pg_")
     at = dash.open()
