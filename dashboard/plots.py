@@ -51,6 +51,44 @@ def _drawn_once(fig: go.Figure, margin: dict) -> go.Figure:
     return fig
 
 
+#: Pixels of a legend row, and from the plot area's bottom to a legend under the x-axis
+#: title (tick labels and title).
+LEGEND_ROW_PX, BELOW_AXIS_PX = 21, 46
+
+
+def legend_below(fig: go.Figure, n: int, height: int, margin: dict,
+                 per_row: int = 2) -> go.Figure:
+    """Put the legend of ``n`` entries under the x-axis title, with room for its rows
+    (``per_row`` entries each; 1 for a figure in a narrow column) added to the figure's
+    height, so the plot keeps its size and the legend neither covers the axis title nor
+    scrolls (a horizontal legend at a fixed fraction below the plot did both at 1280 px).
+
+    >>> f = legend_below(go.Figure(), 5, 300, dict(l=10, r=10, t=40, b=10))
+    >>> f.layout.height, f.layout.margin.b, f.layout.legend.yanchor
+    (363, 113, 'top')
+    """
+    rows = -(-n // max(1, per_row)) if n > 1 else 0
+    extra = rows * LEGEND_ROW_PX
+    m = {**margin, "b": max(margin.get("b", 10), BELOW_AXIS_PX + 4) + extra}
+    total = height + extra
+    plot = max(1, total - m.get("t", 40) - m["b"])
+    fig.update_layout(height=total, margin=m, legend=dict(
+        orientation="h", yanchor="top", x=0, y=-BELOW_AXIS_PX / plot))
+    return fig
+
+
+def wrapped(title: str, width: int = 40) -> str:
+    """A chart title broken into lines of at most ``width`` characters (``<br>``): a
+    narrow column cut a long title off.
+
+    >>> wrapped("effective filter of 10 steps on a constant gradient")
+    'effective filter of 10 steps on a<br>constant gradient'
+    """
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(title, width)) or title
+
+
 def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
@@ -145,9 +183,9 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
                                  line_color=c, legendgroup=label, showlegend=False),
                       row=1, col=2)
     fig.update_xaxes(title_text="step", title_standoff=2)
-    fig.update_layout(height=height, showlegend=len(labels) > 1,
-                      legend=dict(orientation="h", y=-0.3), **_LAYOUT)
-    return _drawn_once(fig, CURVES_MARGIN)
+    fig.update_layout(height=height, showlegend=len(labels) > 1, **_LAYOUT)
+    _drawn_once(fig, CURVES_MARGIN)
+    return legend_below(fig, len(labels), height, CURVES_MARGIN)
 
 
 def set_curves(fig: go.Figure, steps: Sequence[int], objective: np.ndarray,
@@ -187,18 +225,20 @@ def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
     fig.update_xaxes(type="log", title_text="frequency (cycles / pixel)", title_standoff=2)
     fig.update_yaxes(type="log", title_text="power", exponentformat="power")
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
-                      showlegend=len(spectra) > 1, legend=dict(orientation="h", y=-0.35),
-                      **_LAYOUT)
-    return _drawn_once(fig, SPECTRUM_MARGIN)
+                      showlegend=len(spectra) > 1, **_LAYOUT)
+    _drawn_once(fig, SPECTRUM_MARGIN)
+    return legend_below(fig, len(spectra), height, SPECTRUM_MARGIN)
 
 
 def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str,
                  xtitle: str, ytitle: str, log_y: bool = False, log_x: bool = False,
                  height: int = 320, dash: Mapping[str, str] | None = None,
                  markers: bool = False, colors: Mapping[str, int | str] | None = None,
-                 x_range: tuple[float, float] | None = None) -> go.Figure:
+                 x_range: tuple[float, float] | None = None,
+                 legend_per_row: int = 2) -> go.Figure:
     """Several (x, y) curves on one plot (profiles, responses, growth curves);
-    ``colors`` maps a label to a palette index (to pair curves), ``dash`` to a dash style."""
+    ``colors`` maps a label to a palette index (to pair curves), ``dash`` to a dash style;
+    ``legend_per_row``: 1 for a plot in a narrow column (:func:`legend_below`)."""
     fig = go.Figure()
     for i, (label, (x, y)) in enumerate(series.items()):
         c = (colors or {}).get(label, i)
@@ -210,9 +250,11 @@ def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str
                      range=list(x_range) if x_range else None, exponentformat="power")
     fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear",
                      exponentformat="power")  # 10^-4, not the SI prefix "100μ"
-    fig.update_layout(title=dict(text=title, font_size=13), height=height,
-                      legend=dict(orientation="h", y=-0.25), **_LAYOUT)
-    return fig
+    lines = wrapped(title)
+    layout = {**_LAYOUT, "margin": {**_LAYOUT["margin"],
+                                    "t": 40 + 16 * lines.count("<br>")}}
+    fig.update_layout(title=dict(text=lines, font_size=13), height=height, **layout)
+    return legend_below(fig, len(series), height, layout["margin"], legend_per_row)
 
 
 def small_multiples_figure(panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]],

@@ -154,14 +154,16 @@ def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
         half = 3 * max(teaching.kernel_std(g), teaching.kernel_std(s1)) * n**0.5 + 2
         st.plotly_chart(plots.lines_figure(series, "centre profile of K^m (m elastic steps)",
                                            "pixel", "weight", log_y=log, colors=colors,
-                                           x_range=(-half, half)), key="kx_powers")
+                                           x_range=(-half, half), legend_per_row=1),
+                        key="kx_powers")
         st.caption("blue: Gaussian, red: Sobolev; lighter = fewer steps m")
     with e2:
         growth, gcol, gdash = _fluid_elastic(base, lambda k: teaching.std_growth(k, n),
                                              "fluid", "elastic")
         st.plotly_chart(plots.lines_figure(growth, "width of the filter on an m-step-old "
                                            "update", "m (steps ago)", "std (px)",
-                                           colors=gcol, dash=gdash), key="kx_growth")
+                                           colors=gcol, dash=gdash, legend_per_row=1),
+                        key="kx_growth")
         st.caption("dotted: fluid, solid: elastic")
     with e3:
         acc, acol, adash = _fluid_elastic(base, lambda k: teaching.accumulated_responses(k, n),
@@ -169,7 +171,7 @@ def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
         st.plotly_chart(plots.lines_figure(acc, f"effective filter of {n} steps on a "
                                            "constant gradient", "cycles / pixel",
                                            "gain (1 at f = 0)", log_y=True, colors=acol,
-                                           dash=adash), key="kx_acc")
+                                           dash=adash, legend_per_row=1), key="kx_acc")
         st.caption("dotted: fluid, solid: elastic")
     wide = n * (size - 1) + 1
     st.caption(f"K^{n} of the {size}x{size} kernels is {wide}x{wide} pixels wide; its std is "

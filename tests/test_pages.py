@@ -353,10 +353,12 @@ def test_compare_runs_one_batch_and_opens_a_cell_in_the_playground(dash):
     assert at.slider(key="pg_e_size").value == 11
 
 
-def test_compare_kernel_size_error_is_shown(dash):
+def test_compare_even_kernel_size_in_a_link_snaps_to_an_odd_one(dash):
     at = dash.open(CMP, size=4)
     dash.no_exception(at)
-    assert any("odd" in e for e in dash.errors(at))
+    assert not dash.errors(at)
+    assert at.session_state["cmp_size"] % 2 == 1
+    assert any("size: 4 not one of" in dash.shown(w.value) for w in at.warning)
 
 
 # ----------------------------------------------------------------------------- other pages
