@@ -113,7 +113,11 @@ def _run(kind: str, size: int, param: float | None, tau: float, steps: int, task
 
 
 def _share(a: float, b: float) -> str:
-    return f"{a / b:.0%}" if b > 0 else "n/a"
+    """``a / b`` as a percentage, with a digit more below 10% (0.4% does not read 0%)."""
+    if not b > 0:
+        return "n/a"
+    r = a / b
+    return f"{r:.0%}" if r >= 0.095 or r == 0 else f"{r:.1%}" if r >= 0.001 else "< 0.1%"
 
 
 def _reading_inversion(step: int, run: teaching.ToyRun, bands: dict, noise: float) -> str:
@@ -138,11 +142,17 @@ def _reading_inversion(step: int, run: teaching.ToyRun, bands: dict, noise: floa
     else:
         out.append("The fluid scheme has caught up in every band (fine-band energy "
                    f"{_share(fl, tf)} of the target's).")
-    out.append(f"The elastic schemes keep {_share(bands['elastic']['coarse'], tc)} of the "
-               f"coarse energy but only {_share(el, tf)} (elastic) and "
-               f"{_share(bands['fluid-elastic']['fine'], tf)} (fluid-elastic) of the fine: "
-               "they filter the whole solution every step and stop at a *regularized* "
-               "solution, not only on another path.")
+    coarse, fe = bands["elastic"]["coarse"], bands["fluid-elastic"]["fine"]
+    if coarse > 1.5 * max(el, fe) * tc / max(tf, 1e-30):  # coarse kept, fine held back
+        out.append(f"The elastic schemes keep {_share(coarse, tc)} of the coarse energy but "
+                   f"only {_share(el, tf)} (elastic) and {_share(fe, tf)} (fluid-elastic) of "
+                   "the fine: they filter the whole solution every step and stop at a "
+                   "*regularized* solution, not only on another path.")
+    else:
+        out.append(f"The elastic schemes have so far {_share(coarse, tc)} of the target's "
+                   f"coarse energy and {_share(el, tf)} (elastic) and {_share(fe, tf)} "
+                   "(fluid-elastic) of its fine energy; move *Show step t* on to see them "
+                   "keep the coarse scales and hold back the fine ones.")
     return " ".join(out)
 
 

@@ -65,3 +65,19 @@ def test_notation_is_rendered_and_citations_are_listed(dash):
     assert "$K_f$" in text and "Kf =" not in text and "G_sigma" not in text
     assert "equivalent to" not in text and "corresponds to" in text
     assert all(f"[{n}" in text for n in (4, 16, 17, 26, 27))
+
+
+
+def test_small_shares_in_the_reading_keep_a_digit(dash):
+    """At step 1 the schemes hold a few percent of the target's energy: the reading gives
+    them with a digit ("9.0%", "1.9%"), not "0%" for all of them, and makes its coarse /
+    fine contrast only where the numbers show one."""
+    import re
+
+    at = dash.open(LEARN)
+    at.slider(key="learn_step").set_value(1).run()
+    dash.no_exception(at)
+    text = _reading(at)
+    shares = [float(x) for x in re.findall(r"(\d+(?:\.\d+)?)% ", text)]
+    assert shares and all(x > 0 for x in shares), text
+    assert re.search(r"\d\.\d% of the coarse energy but only", text), text
