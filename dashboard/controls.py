@@ -4,19 +4,19 @@ kernels. Each returns what the page needs and reports problems under the control
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
 
+from dashboard.programs import NOT_HERE, is_program_name, save_program, uploaded_program
 from dashboard.resources import (
     get_model,
     load_reference_image,
     model_status,
     own_models,
     own_models_error,
-    save_program,
     weights_size_mb,
 )
 from dashboard.samples import UPLOAD, sample_name, sample_path
@@ -93,6 +93,38 @@ def _model_label(name: str) -> str:
     return f"{name}  ({STATUS_MARK.get(model_status(name), '?')})"
 
 
+def _check_program(ctl: Controls, names: list[str]) -> None:
+    """A program named by a link or a restored run (not uploaded in this session): kept
+    only when it is a file of the server's upload folder (a link to a program uploaded
+    earlier on this server), else the page's default model, said in a notice. A link
+    cannot make the server load any other file."""
+    key = ctl.key("model")
+    current = st.session_state.get(key)
+    if current in names or not is_program_name(current):
+        return
+    path = uploaded_program(current)
+    if path is not None:
+        st.session_state[key] = path
+        if path not in names:
+            names.append(path)
+        return
+    fallback = ctl.fallback("model", names)
+    ctl.notices.append(f"model: {PurePath(current).name!r} is not available here ({NOT_HERE}); "
+                       f"using {fallback!r}")
+    st.session_state[key] = fallback
+
+
+def _load_error(name: str, exc: VizError) -> tuple[str, str]:
+    """The control and the message of a model that could not be opened."""
+    field = exc.field if exc.field in ("weights", "device") else "model"
+    text = str(exc).rstrip()
+    if not text.endswith("."):
+        text += "."
+    if field == "device" or is_program_name(name):  # other weights cannot help a program
+        return field, text
+    return field, f"{text} Choose another model or 'random' weights."
+
+
 def model_controls(ctl: Controls) -> LoadedModel | None:
     """Model (the zoo, the team's demons-viz.toml, uploaded .pt2 programs), weights and
     device; returns the loaded model or None (error shown)."""
@@ -101,10 +133,7 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
     # the independent judge only judges: not offered here
     names = list(visualised_models()) + own_models()
     names += [p for p in st.session_state.get(UPLOADED, []) if p not in names]
-    current = st.session_state.get(ctl.key("model"))
-    if isinstance(current, str) and current.endswith(".pt2") and Path(current).is_file() \
-            and current not in names:  # a link to a program uploaded earlier on this server
-        names.append(current)
+    _check_program(ctl, names)
     ctl.select("model", "Model", names, fmt=_model_label,
                help="Fashion-MNIST models are shipped offline; ImageNet models need their "
                     "torchvision weights in the torch hub cache; your team's models come "
@@ -117,7 +146,8 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
     problem = own_models_error()
     if problem:
         ctl.error("model", problem)
-    _download_button(ctl, st.session_state[ctl.key("model")])
+    name = st.session_state[ctl.key("model")]
+    _download_button(ctl, name)
     ctl.radio("weights", "Weights", WEIGHT_CHOICES,
               help="'random' uses an untrained network: a sanity check for visualizations.")
     devices = list(available_devices())  # only what this server has (no mps off a Mac)
@@ -125,13 +155,10 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
               help="auto = CUDA when a GPU is available, else CPU"
                    + ("" if "cuda" in devices else " (no CUDA GPU on this server)"))
     try:
-        return get_model(st.session_state[ctl.key("model")],
-                         st.session_state[ctl.key("weights")],
+        return get_model(name, st.session_state[ctl.key("weights")],
                          st.session_state[ctl.key("device")])
     except VizError as exc:
-        field = exc.field if exc.field in ("weights", "device") else "model"
-        hint = " Choose another model or 'random' weights." if field != "device" else ""
-        ctl.error(field, f"{exc}{hint}")
+        ctl.error(*_load_error(name, exc))
         return None
     except Exception as exc:  # noqa: BLE001 - e.g. a corrupt weights file
         ctl.error("model", f"the model could not be loaded: {type(exc).__name__}: {exc}")
@@ -185,8 +212,10 @@ def target_controls(ctl: Controls, model, *, diversity: bool = False) -> TargetC
                                 "layer (or a single unit).")
         if layer == "logits":
             classes = list(model.classes)
+            _relabel(ctl.key("target"), classes)
             ctl.select("target", "Class", list(range(len(classes))),
-                       fmt=lambda i: f"{i} · {classes[i]}")
+                       fmt=lambda i: classes[i] if classes[i] == f"class {i}"
+                       else f"{i} · {classes[i]}")
             ctl.radio("class_score", "Maximise the class's", CLASS_SCORES,
                       fmt=CLASS_SCORE_LABELS.get,
                       help="logit: the paper's class score (eq. 4). log-probability: also "
@@ -213,6 +242,17 @@ def target_controls(ctl: Controls, model, *, diversity: bool = False) -> TargetC
     ctl.select("layer", "Layer to invert", layers,
                help="Feature inversion (eq. 3) reconstructs the image from this layer.")
     return TargetChoice(model, *image_controls(ctl, model))
+
+
+def _relabel(key: str, labels: list[str]) -> None:
+    """The browser keeps showing the label a select box was drawn with when only the
+    labels of its options change (a new model's class names under the same class index:
+    an uploaded program's "class 1" showed as "1 · Trouser"): the value is set again, so
+    the box is redrawn with the new label."""
+    seen = f"{key}__labels"
+    if st.session_state.get(seen, labels) != labels and key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+    st.session_state[seen] = labels
 
 
 def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]:

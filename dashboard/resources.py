@@ -81,25 +81,6 @@ def own_models_error() -> str | None:
     return None
 
 
-def save_program(data: bytes, filename: str) -> str:
-    """An uploaded ``.pt2`` program written once per content under the server's temp folder
-    (the path is the model's name in runs)."""
-    import hashlib
-    import re
-    import tempfile
-    from pathlib import Path
-
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(filename).stem)[:60] or "program"
-    path = Path(tempfile.gettempdir()) / "demons-viz-uploads" / digest / f"{stem}.pt2"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(".part")
-        part.write_bytes(data)
-        part.replace(path)
-    return str(path)
-
-
 def weights_size_mb(name: str) -> float | None:
     """Size of a torchvision checkpoint in MB (torchvision's metadata), or None."""
     from viz_core.zoo import get_spec, weights_enum_of

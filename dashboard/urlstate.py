@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dashboard.programs import program_from_token, program_token
 from dashboard.samples import sample_name
 from dashboard.scheme_names import canonical_cells, playground_structure
 from viz_core.errors import VizError
@@ -21,7 +22,11 @@ Settings = dict[str, Any]
 #: Values that older links and run JSONs spell differently, mapped to today's spelling by
 #: :func:`decode` before the choice check.
 CANONICAL: dict[str, Any] = {"scheme": playground_structure, "cells": canonical_cells,
-                             "image": sample_name}
+                             "image": sample_name, "model": program_from_token}
+#: Values a link spells differently from the session: an uploaded program's server path is
+#: ``upload:<hash>/<name>.pt2`` in the URL (:mod:`dashboard.programs`), mapped back by
+#: :data:`CANONICAL`.
+URL_FORM: dict[str, Any] = {"model": program_token}
 
 
 # ----------------------------------------------------------------------------- URL round trip
@@ -40,7 +45,7 @@ def encode(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, 
         elif isinstance(v, float):
             out[key] = repr(v) if not v.is_integer() or abs(v) >= 1e15 else f"{v:.1f}"
         else:
-            out[key] = str(v)
+            out[key] = URL_FORM[key](str(v)) if key in URL_FORM else str(v)
     return out
 
 

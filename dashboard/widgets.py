@@ -158,7 +158,7 @@ class Controls:
                                 f"using {fallback!r}")
             st.session_state[key] = fallback
 
-    def _fallback(self, name: str, options: list) -> Any:
+    def fallback(self, name: str, options: list) -> Any:
         """The page's default for ``name`` when it is one of ``options``, else the first."""
         default = _DEFAULTS.get(self.prefix, {}).get(name)
         return default if default in options else options[0]
@@ -166,7 +166,7 @@ class Controls:
     def select(self, name: str, label: str, options: Sequence[Any],
                fmt: Callable[[Any], str] = str, **kw) -> Any:
         options = list(options)
-        self._fix(name, lambda v: v in options, self._fallback(name, options))
+        self._fix(name, lambda v: v in options, self.fallback(name, options))
         v = self.c.selectbox(label, options, format_func=fmt, key=self.key(name), **kw)
         self._slot(name)
         return v
@@ -174,7 +174,7 @@ class Controls:
     def radio(self, name: str, label: str, options: Sequence[Any],
               fmt: Callable[[Any], str] = str, **kw) -> Any:
         options = list(options)
-        self._fix(name, lambda v: v in options, self._fallback(name, options))
+        self._fix(name, lambda v: v in options, self.fallback(name, options))
         v = self.c.radio(label, options, format_func=fmt, key=self.key(name), horizontal=True,
                          **kw)
         self._slot(name)

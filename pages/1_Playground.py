@@ -342,6 +342,8 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     elif rec is not None:
         with ph["status"].container():
             panel.status(rec, s)
+    elif errors:  # nothing to run: the reason is beside the Run button, not "press Run"
+        ph["image"].caption("Nothing to run until the problem above is fixed.")
     else:
         ph["image"].info("Press **Run** to start; the pre-image streams here.")
         if inversion and target.reference is not None:

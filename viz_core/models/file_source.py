@@ -96,17 +96,33 @@ def _cut(gm: torch.fx.GraphModule, nodes: dict[str, torch.fx.Node]) -> torch.fx.
     return clone_outputs(sub)
 
 
-def _input_shape(gm: torch.fx.GraphModule) -> tuple[int, int] | None:
-    """(channels, size) of the program's image input when the graph records them."""
+def _static(d: object) -> int | None:
+    """A recorded size, or None when it is symbolic (a dynamic dimension)."""
+    try:
+        return int(d)  # type: ignore[call-overload]
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _input_shape(gm: torch.fx.GraphModule, file: str) -> tuple[int | None, int | None]:
+    """(channels, size) of the program's image input as the graph records it (None where
+    a dimension is dynamic or nothing is recorded); a VizError for an input that is not an
+    (N, C, H, W) image or not square (the tool visualises H x H images)."""
     for node in gm.graph.nodes:
         val = node.meta.get("val") if node.op == "placeholder" else None
-        if isinstance(val, torch.Tensor) and val.ndim == 4:
-            try:
-                c, h, w = (int(d) for d in val.shape[1:])
-            except TypeError:  # a symbolic size
-                return None
-            return (c, h) if h == w else None
-    return None
+        if not isinstance(val, torch.Tensor):
+            continue
+        dims = [_static(d) for d in val.shape]
+        if len(dims) != 4:
+            shape = ", ".join("N" if d is None else str(d) for d in dims)
+            raise VizError(f"{file} takes inputs of shape ({shape}), not images "
+                           "(N, C, H, W): export a network that takes images", field="model")
+        c, h, w = dims[1:]
+        if h is not None and w is not None and h != w:
+            raise VizError(f"{file} takes {h}x{w} images; the tool needs square inputs (HxH): "
+                           "export it at a square size", field="model")
+        return c, (h if h is not None else w)
+    return None, None
 
 
 def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
@@ -121,14 +137,21 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         raise VizError(f"exported program {p} does not exist", field="model")
     dev = resolve_device(device)
     try:
-        program = torch.export.load(str(p))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.export.load(str(p))
+    except Exception as exc:
+        reason = _first_line(exc).rstrip(".")
+        raise VizError(f"{p.name} is not a torch.export program (.pt2): {reason}. Export it "
+                       "with torch.export.save (see the README)", field="model") from None
+    try:
         gm = program.module().to(dev)
     except Exception as exc:
         raise VizError(f"cannot load exported program {p}: {_first_line(exc)}",
                        field="model") from None
-    recorded = _input_shape(gm)
-    channels = channels or (recorded[0] if recorded else 3)
-    input_size = input_size or (recorded[1] if recorded else 224)
+    recorded_channels, recorded_size = _input_shape(gm, p.name)
+    channels = channels or recorded_channels or 3
+    input_size = input_size or recorded_size or 224
     mean, std = check_contract(input_size, channels, mean, std)
     for param in gm.parameters():
         param.requires_grad_(False)

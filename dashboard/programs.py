@@ -1,0 +1,93 @@
+"""``.pt2`` programs uploaded to the dashboard: where the server keeps them, and which model
+names may point at one.
+
+An upload is written once per content to ``<temp>/demons-viz-uploads/<hash>/<name>.pt2``
+(:func:`save_program`); that path is the model's name in the session and in runs. A model
+name that comes from outside (a link, a restored run JSON) and looks like a program is
+accepted only when it resolves inside that folder and the file is there
+(:func:`uploaded_program`): a link cannot make the server load any other file on its disk.
+A link carries the path-free token ``upload:<hash>/<name>.pt2`` (:func:`program_token`,
+:func:`program_from_token`), so the server's folders do not appear in the URL.
+
+No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+#: Prefix of an uploaded program's name in a link.
+TOKEN_PREFIX = "upload:"
+_TOKEN = re.compile(r"^upload:([0-9a-f]{16})/([A-Za-z0-9_.-]{1,64}\.pt2)$")
+#: What the dashboard says when a link or a run names a program it cannot open.
+NOT_HERE = ("an uploaded program is only available on the server and in the session that "
+            "uploaded it: upload it again")
+
+
+def upload_dir() -> Path:
+    """The folder uploaded programs are written to (under the server's temp folder)."""
+    return Path(tempfile.gettempdir()) / "demons-viz-uploads"
+
+
+def save_program(data: bytes, filename: str, root: str | os.PathLike | None = None) -> str:
+    """An uploaded ``.pt2`` program written once per content under ``root`` (default:
+    :func:`upload_dir`); returns its path (the model's name in runs)."""
+    base = Path(root) if root is not None else upload_dir()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(filename).stem)[:60].strip(".") or "program"
+    path = base / digest / f"{stem}.pt2"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        part.write_bytes(data)
+        part.replace(path)
+    return str(path)
+
+
+def is_program_name(name: object) -> bool:
+    """Whether a model name means a program file (a path or a link's token), as opposed to
+    a zoo, team or import-string name."""
+    if not isinstance(name, str):
+        return False
+    return (name.startswith(TOKEN_PREFIX) or name.endswith(".pt2") or "/" in name
+            or os.sep in name)
+
+
+def uploaded_program(name: str, root: str | os.PathLike | None = None) -> str | None:
+    """The server path of the uploaded program ``name`` names (a path or a link's token),
+    or None when it does not resolve to an existing ``.pt2`` file inside ``root`` (default:
+    :func:`upload_dir`), ``..`` and symbolic links followed."""
+    base = Path(root) if root is not None else upload_dir()
+    name = program_from_token(name, base)
+    try:
+        real_base = base.resolve()
+        rel = Path(name).resolve().relative_to(real_base)
+    except (OSError, ValueError, RuntimeError):
+        return None
+    path = base / rel
+    if len(rel.parts) != 2 or path.suffix != ".pt2" or not (real_base / rel).is_file():
+        return None
+    return str(path)
+
+
+def program_token(name: str, root: str | os.PathLike | None = None) -> str:
+    """``upload:<hash>/<name>.pt2`` for an uploaded program's path (what a link shows);
+    any other name unchanged."""
+    path = uploaded_program(name, root) if is_program_name(name) else None
+    if path is None:
+        return name
+    return TOKEN_PREFIX + Path(path).parent.name + "/" + Path(path).name
+
+
+def program_from_token(value: str, root: str | os.PathLike | None = None) -> str:
+    """The server path a link's ``upload:<hash>/<name>.pt2`` stands for (whether or not the
+    file is there: :func:`uploaded_program` checks); any other value unchanged."""
+    m = _TOKEN.match(value)
+    if m is None:
+        return value
+    base = Path(root) if root is not None else upload_dir()
+    return str(base / m.group(1) / m.group(2))
