@@ -1,9 +1,18 @@
 """Pieces of the History page (Streamlit glue): the filters as store arguments, the
-comparison's figures and tables, the report downloads, and the link to the Playground."""
+selection as a list of run ids, the comparison's figures and tables, the report downloads,
+and the link to the Playground.
+
+The selection is kept as run ids, never as row positions: Streamlit's table reports its
+ticked rows by position and keeps them under its key, so the table's key changes whenever
+its rows or their order change (:func:`table_key`) and a new table starts from the chosen
+runs' positions (:func:`positions`). Sorting, filtering, deleting and undoing then never
+move a tick onto a run the user did not pick.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +41,51 @@ def filter_args(values: dict[str, Any]) -> dict[str, Any]:
         end = dt.datetime.combine(day[-1] + dt.timedelta(days=1), dt.time()).timestamp()
         out.update(since=start, until=end)
     return out
+
+
+def ids_from_link(raw: str) -> list[str]:
+    """The run ids (or id prefixes) of the ``runs`` link parameter, in order, once each."""
+    out: list[str] = []
+    for part in str(raw or "").split(","):
+        part = part.strip()
+        if part and part not in out:
+            out.append(part)
+    return out
+
+
+def link_value(chosen: Sequence[str]) -> str:
+    """The ``runs`` link parameter for the chosen runs (at most :data:`MAX_COMPARE`)."""
+    return ",".join(chosen[:MAX_COMPARE])
+
+
+def table_key(prefix: str, ids: Sequence[str]) -> str:
+    """The table's widget key: it changes whenever the shown runs or their order change, so
+    that Streamlit's row positions never outlive the rows they were ticked on."""
+    digest = hashlib.sha1(",".join(ids).encode()).hexdigest()[:12]
+    return f"{prefix}table_{digest}"
+
+
+def positions(chosen: Sequence[str], ids: Sequence[str]) -> list[int]:
+    """The rows of the chosen runs among the shown ``ids`` (runs not shown have none)."""
+    where = {rid: i for i, rid in enumerate(ids)}
+    return sorted(where[r] for r in chosen if r in where)
+
+
+def merge_selection(chosen: Sequence[str], ids: Sequence[str],
+                    rows: Sequence[int]) -> list[str]:
+    """The chosen runs after the table reports its ticked ``rows`` of the shown ``ids``:
+    a shown run is chosen when its row is ticked; a chosen run the filters hide stays chosen.
+    Earlier choices keep their order, new ones follow in row order.
+
+    >>> merge_selection(["b", "x"], ["a", "b", "c"], [0])
+    ['x', 'a']
+    >>> merge_selection(["b"], ["a", "b"], [])
+    []
+    """
+    shown = set(ids)
+    ticked = [ids[i] for i in rows if 0 <= i < len(ids)]
+    keep = [r for r in chosen if r not in shown or r in ticked]
+    return keep + [r for r in ticked if r not in keep]
 
 
 def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:

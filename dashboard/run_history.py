@@ -1,8 +1,9 @@
 """The dashboard's side of the run store (Streamlit glue): one :class:`RunStore` per
 server, the page's run records turned into stored runs, and the History table's rows.
 
-The Playground's and Compare's runs are stored by a :func:`~dashboard.run_panel.on_finish`
-hook when they end (done, stopped, diverged or error; Compare's cells grouped per Run click)
+The Playground's, Compare's and the paper presets' runs are stored by a
+:func:`~dashboard.run_panel.on_finish` hook when they end (done, stopped, diverged or
+error; Compare's cells, and a preset's batches, grouped per Run click)
 and a :func:`~dashboard.run_panel.run_action` shows the link to the History page and the
 "Export report" buttons; the Sweeps page stores each finished batch's cells (grouped by
 sweep). Pages import this module to register the hooks. A failure to store never breaks a
@@ -157,13 +158,35 @@ def target_text(config: Mapping[str, Any]) -> str:
     return f"class {config['target']}, {score}"
 
 
+def model_text(model: str) -> str:
+    """A stored run's model as the History page shows it: a program file by its file name
+    only (an upload marked "(uploaded)"), never a folder of the server; other names as they
+    are.
+
+    >>> model_text("/tmp/demons-viz-uploads/0123456789abcdef/tiny.pt2")
+    'tiny.pt2 (uploaded)'
+    >>> model_text("fmnist_vgg")
+    'fmnist_vgg'
+    """
+    from pathlib import PurePath
+
+    from dashboard.programs import TOKEN_PREFIX, is_program_name, upload_dir
+
+    if not model or not is_program_name(model):
+        return model
+    name = str(model).removeprefix(TOKEN_PREFIX).replace("\\", "/")
+    uploaded = (str(model).startswith(TOKEN_PREFIX) or upload_dir().name in name.split("/"))
+    base = PurePath(name).name or name
+    return f"{base} (uploaded)" if uploaded else base
+
+
 def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[dict]:
-    """The History table: thumbnail, id, when, status, model, task, scheme, target (what
-    the activation metric measures), metrics, tags."""
+    """The History table: thumbnail, id, when, status, model (a program by its file name),
+    task, scheme, target (what the activation metric measures), metrics, tags."""
     rows = []
     for r in runs:
         row = {"thumb": data_uri(r.thumb) if r.thumb else None, "id": r.id,
-               "started": when(r.started), "status": r.status, "model": r.model,
+               "started": when(r.started), "status": r.status, "model": model_text(r.model),
                "task": r.task, "scheme": r.scheme,
                "target": target_text(r.config if isinstance(r.config, Mapping) else {})}
         for k in metric_keys:
@@ -176,38 +199,51 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
     return rows
 
 
-
-
 #: RunPanel prefixes whose runs are stored, and the page each names.
 PANEL_PAGES = {"pg_": "playground", "cmp_": "compare"}
+#: The Paper presets page: one panel per preset, its prefix ``pp_<preset>_``.
+PRESETS_PREFIX = "pp_"
+
+
+def panel_page(prefix: str) -> str | None:
+    """The page whose runs a panel's records are (stored under that name), or None.
+
+    >>> panel_page("pg_"), panel_page("pp_fig1_"), panel_page("sw_")
+    ('playground', 'presets', None)
+    """
+    if prefix in PANEL_PAGES:
+        return PANEL_PAGES[prefix]
+    return "presets" if prefix.startswith(PRESETS_PREFIX) else None
 
 
 def _group(panel: Any, rec: Any) -> str:
-    """Compare: one group per Run click (every cell, both models of the pair)."""
-    page = PANEL_PAGES.get(panel.prefix, "")
+    """Compare and a preset: one group per Run click (every cell, both models of the
+    pair; every batch of a figure)."""
+    page = panel_page(panel.prefix) or ""
     recs = panel.records or [rec]
-    if page == "compare" or len(recs) > 1 or len(rec.labels) > 1:
+    if page in ("compare", "presets") or len(recs) > 1 or len(rec.labels) > 1:
         return f"{page} {recs[0].run_id}"
     return ""
 
 
 @on_finish
 def store_finished_run(rec: Any, panel: Any) -> None:
-    """The RunPanel finish hook: a finished or stopped run of the Playground or Compare
-    goes to the store (once)."""
-    if panel.prefix in PANEL_PAGES:
-        msg = remember(rec, PANEL_PAGES[panel.prefix], _group(panel, rec))
+    """The RunPanel finish hook: a finished or stopped run of the Playground, Compare or a
+    paper preset goes to the store (once)."""
+    page = panel_page(panel.prefix)
+    if page is not None:
+        msg = remember(rec, page, _group(panel, rec))
         if isinstance(msg, str):
             st.session_state[panel.prefix + "history_msg"] = msg
 
 
 @run_action
-def history_links(panel: Any, records: list) -> None:
+def history_links(panel: Any, records: list, key: str) -> None:
     """After a run's downloads: where it went in the history, and "Export report"."""
     from dashboard import history_view as hv
     from dashboard.navigation import page_path
 
-    if panel.prefix not in PANEL_PAGES:
+    if panel_page(panel.prefix) is None:
         return
     msg = st.session_state.get(panel.prefix + "history_msg")
     ids = [i for r in records for i in (getattr(r, "stored_ids", None) or [])]
@@ -217,19 +253,22 @@ def history_links(panel: Any, records: list) -> None:
         return
     c1, c2 = st.columns([1, 2])
     c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids[:6])}",
-                 query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])}, icon="🗂️")
+                 query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])},
+                 icon=":material/history:")
     store = get_store()
     with c2:
-        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]],
-                          panel.prefix + "hist")
+        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]], key + "hist")
 
 
-def remember_sweep_batch(result: Any, root: str) -> list[str] | str:
-    """Store the cells of one finished sweep batch, grouped by the sweep's folder."""
+def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
+                         ) -> list[str] | str:
+    """Store the cells of one finished sweep batch, grouped by the sweep's folder, in
+    ``store`` (default :func:`get_store`; pass it to make no Streamlit call meanwhile: a
+    rerun would end the script there, half the batch stored)."""
     from viz_core.store.sweep_runs import cell_record, sweep_group
 
     try:
-        store, group = get_store(), sweep_group(root)
+        store, group = store or get_store(), sweep_group(root)
         ids = []
         for row in result.rows:
             rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps")

@@ -1,6 +1,10 @@
 """History: every run the Playground, Compare, Sweeps and the CLI stored, in one table with
 thumbnails, filters and sorting by any metric; 2-6 selected runs side by side; any run
-opens in the Playground; tags, notes, delete with undo; reports to send."""
+opens in the Playground; tags, notes, delete with undo; reports to send.
+
+The selected runs are a list of run ids in the session, seeded by the link's ``runs``
+parameter and written back to it: sorting and filtering keep them, a deleted run leaves
+them, and a run the user did not pick is never selected (see ``dashboard.history_view``)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,48 @@ import time
 import streamlit as st
 
 from dashboard import history_view as hv
+from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import display_image, guard, setup_page
-from dashboard.run_history import get_store, table_rows
+from dashboard.run_history import get_store, model_text, table_rows
+from dashboard.text import plain
 from viz_core.store.compare import when
 
 P = "hi_"
 setup_page("History")
 
 
-def _selected_from_url() -> list[str]:
+def _chosen(store) -> list[str]:
+    """The selected run ids: the session's, or the link's when the link changed (a new
+    visit, a link from another page). Ids of the link that name no stored run are said in a
+    warning (as text) and dropped."""
     raw = st.query_params.get("runs", "")
-    return [r for r in raw.split(",") if r][:hv.MAX_COMPARE]
+    state = st.session_state
+    if P + "chosen" in state and state.get(P + "link") == raw:
+        return list(state[P + "chosen"])
+    chosen: list[str] = []
+    for part in hv.ids_from_link(raw):
+        try:
+            rid = store.resolve(part)
+        except Exception as exc:  # noqa: BLE001 - a stale or mistyped link
+            st.warning(plain(ui_message(str(exc))))
+            continue
+        if rid not in chosen:
+            chosen.append(rid)
+    _keep(chosen)
+    return chosen
+
+
+def _keep(chosen: list[str]) -> None:
+    """Remember the selected runs in the session and in the link (no runs: no ``runs``)."""
+    st.session_state[P + "chosen"] = list(chosen)
+    value = hv.link_value(chosen)
+    if value:
+        if st.query_params.get("runs") != value:
+            st.query_params["runs"] = value
+    else:
+        st.query_params.pop("runs", None)
+    st.session_state[P + "link"] = value
 
 
 def _filters(store) -> dict:
@@ -29,8 +63,9 @@ def _filters(store) -> dict:
     vals = {}
     for f in hv.FILTERS:
         options = [""] + store.distinct("group_id" if f == "group" else f)
+        show = model_text if f == "model" else str
         vals[f] = sb.selectbox(f, options, key=P + f,
-                               format_func=lambda v: v or "(any)")
+                               format_func=lambda v, show=show: show(v) or "(any)")
     vals["dates"] = sb.date_input("started between", value=(), key=P + "dates")
     return vals
 
@@ -43,8 +78,9 @@ def _sort(store) -> tuple[str, bool]:
     return sort, desc
 
 
-def _actions(store, runs) -> None:
-    """Tag, note, delete (with undo) for the selected runs; open one in the Playground."""
+def _actions(store, runs, chosen: list[str]) -> None:
+    """Tag, note, delete (with undo) for the selected runs; open one in the Playground. The
+    deleted runs leave the selection."""
     r = runs[0]
     if len(runs) == 1:
         st.page_link(page_path("playground"), label="Open in the Playground",
@@ -53,7 +89,7 @@ def _actions(store, runs) -> None:
             if r.mlflow.startswith("http"):
                 st.link_button("MLflow run", r.mlflow)
             else:
-                st.caption(f"MLflow: {r.mlflow}")
+                st.caption(plain(f"MLflow: {r.mlflow}"))
         with st.form(P + "edit"):
             tags = st.text_input("tags (comma-separated)", ", ".join(r.tags))
             note = st.text_area("note", r.note)
@@ -62,8 +98,9 @@ def _actions(store, runs) -> None:
                 store.set_note(r.id, note)
                 st.toast(f"saved tags and note of {r.id}")
     if st.button(f"Delete {len(runs)} run(s)", key=P + "delete"):
-        st.session_state[P + "deleted"] = store.delete([x.id for x in runs])
-        st.query_params.pop("runs", None)
+        gone = store.delete([x.id for x in runs])
+        st.session_state[P + "deleted"] = gone
+        _keep([i for i in chosen if i not in gone])
         st.rerun()
 
 
@@ -87,12 +124,13 @@ def _compare(runs) -> None:
         if r.image:
             c.image(_pic(r.image, side), caption=f"{r.id} · {r.status}", width=224)
         else:
-            c.warning(f"{r.id}: {r.status}, no pre-image")
-        c.caption(f"{r.model_label or r.model} · {r.scheme} · {when(r.started)}")
+            c.warning(plain(f"{r.id}: {r.status}, no pre-image"))
+        c.caption(plain(f"{r.model_label or model_text(r.model)} · {r.scheme} · "
+                        f"{when(r.started)}"))
         for line in hv.verdict_lines(r):
-            c.caption(line)
+            c.caption(plain(line))
         if r.message:
-            c.caption(r.message)
+            c.caption(plain(ui_message(r.message)))
     if len(runs) > 1:
         st.markdown("**Settings that differ**")
         rows = hv.settings_table(runs)
@@ -130,6 +168,25 @@ def _pic(png: bytes, side: int):
     return display_image(img.astype(np.float32), base=max(224, side))
 
 
+def _table(rows: list[dict], ids: list[str], keys: list[str], chosen: list[str]) -> list[str]:
+    """The runs' table with a tick per row; returns the selected run ids. The table's key
+    follows the shown ids and their order, so its ticks start from the chosen runs'
+    rows whenever the rows change."""
+    default = {"selection": {"rows": hv.positions(chosen, ids), "columns": []}}
+    event = st.dataframe(
+        rows, key=hv.table_key(P, ids), on_select="rerun", selection_mode="multi-row",
+        selection_default=default, hide_index=True,
+        height="auto" if len(rows) <= 10 else 420,
+        column_config={"thumb": st.column_config.ImageColumn("pre-image", width="small"),
+                       **{k: st.column_config.NumberColumn(k, format="%.4g",
+                                                           help=hv.METRIC_HELP.get(k))
+                          for k in keys}})
+    now = hv.merge_selection(chosen, ids, event.selection.rows)
+    if now != chosen or st.session_state.get(P + "link") != hv.link_value(now):
+        _keep(now)
+    return now
+
+
 def main() -> None:
     store = get_store()
     st.title("History")
@@ -137,8 +194,9 @@ def main() -> None:
                + (f"; mirrored to MLflow at {store.tracking_uri}" if store.tracking_uri
                   else "") + ").")
     if store.notice:
-        st.warning(store.notice)
+        st.warning(plain(ui_message(store.notice)))
     _undo(store)
+    chosen = _chosen(store)
     values = _filters(store)
     sort, desc = _sort(store)
     args = hv.filter_args(values)
@@ -149,38 +207,31 @@ def main() -> None:
     keys = store.metric_keys()[:8]
     rows = table_rows(runs, keys)
     ids = [r["id"] for r in rows]
-    wanted = _selected_from_url()
-    default = {"selection": {"rows": [ids.index(i) for i in wanted if i in ids],
-                             "columns": []}}
-    event = st.dataframe(
-        rows, key=P + "table", on_select="rerun", selection_mode="multi-row",
-        selection_default=default, hide_index=True,
-        height="auto" if len(rows) <= 10 else 420,
-        column_config={"thumb": st.column_config.ImageColumn("pre-image", width="small"),
-                       **{k: st.column_config.NumberColumn(k, format="%.4g",
-                                                           help=hv.METRIC_HELP.get(k))
-                          for k in keys}})
+    if rows:
+        chosen = _table(rows, ids, keys, chosen)
+    else:
+        st.info("No runs yet: run something on the Playground, Compare, Sweeps or Paper "
+                "presets page" if not store.count() else "No stored run matches the filters.")
     st.session_state[P + "table_s"] = time.perf_counter() - t0
-    st.caption(f"{len(rows)} of {total} run(s) shown" +
-               (f" (the first {hv.PAGE_SIZE}; narrow the filters)" if total > len(rows)
-                else "") + ". Select 1 to 6 rows to compare them.")
-    chosen = [ids[i] for i in event.selection.rows] if event.selection.rows else []
-    if chosen and chosen != wanted:
-        st.query_params["runs"] = ",".join(chosen[:hv.MAX_COMPARE])
-    chosen = chosen or wanted
+    if rows:
+        hidden = [i for i in chosen if i not in ids]
+        st.caption(f"{len(rows)} of {total} run(s) shown" +
+                   (f" (the first {hv.PAGE_SIZE}; narrow the filters)" if total > len(rows)
+                    else "") + ". Select 1 to 6 rows to compare them." +
+                   (f" {len(hidden)} selected run(s) are not in the table." if hidden
+                    else ""))
     if not chosen:
         return
     if len(chosen) > hv.MAX_COMPARE:
         st.warning(f"select at most {hv.MAX_COMPARE} runs to compare")
-        chosen = chosen[:hv.MAX_COMPARE]
     try:
-        runs = [store.get(i, frames=False) for i in chosen]
-    except Exception as exc:  # noqa: BLE001 - a stale link names a deleted run
-        st.warning(f"{exc}")
+        runs = [store.get(i, frames=False) for i in chosen[:hv.MAX_COMPARE]]
+    except Exception as exc:  # noqa: BLE001 - another session deleted a selected run
+        st.warning(plain(ui_message(str(exc))))
         return
     _compare(runs)
     hv.export_buttons(st, runs, P + "export")
-    _actions(store, runs)
+    _actions(store, runs, chosen)
 
 
 guard(main)
