@@ -56,10 +56,10 @@ class TargetChoice:
     image_label: str | None         # config.image: a sample path or "upload:<name>"
 
 
-def _task_changed(prefix: str) -> None:
-    """Switching to inversion: the middle block of the model and no jitter, where the
-    pre-image stays recognisable (the deepest block gives grey blobs); switching to
-    activation maximization: a class (the logits)."""
+def _task_changed(prefix: str, jitter: bool = True) -> None:
+    """Switching to inversion: the middle block of the model and no jitter (``jitter``),
+    where the pre-image stays recognisable (the deepest block gives grey blobs);
+    switching to activation maximization: a class (the logits)."""
     if st.session_state.get(prefix + "task") != "inversion":
         st.session_state[prefix + "layer"] = "logits"  # a class, as a new visitor expects
         return
@@ -71,8 +71,26 @@ def _task_changed(prefix: str) -> None:
         return
     st.session_state[prefix + "layer"] = middle_layer(model.layers,
                                                                model.spec.default_layer)
-    if prefix + "jitter" in st.session_state:
+    if jitter and prefix + "jitter" in st.session_state:
         st.session_state[prefix + "jitter"] = 0.0
+
+
+def always_in_link(prefix: str) -> tuple[str, ...]:
+    """Settings a link carries even at their default: an inversion's layer. A link with
+    ``task=inversion`` and no layer comes from before the layer was written (or from a
+    hand-made URL) and means the layer the task control would pick (:func:`link_task`),
+    not the logits default of activation maximization."""
+    return ("layer",) if st.session_state.get(prefix + "task") == "inversion" else ()
+
+
+def link_task(prefix: str, params: dict) -> None:
+    """A link that asks for inversion without a layer opens on the layer the task control
+    picks (the middle block), not the logits default of activation maximization; its
+    own jitter, if it has one, is kept."""
+    if (params.get("task") == "inversion" and "layer" not in params
+            and st.session_state.get(prefix + "task") == "inversion"
+            and st.session_state.get(prefix + "layer") == "logits"):
+        _task_changed(prefix, jitter="jitter" not in params)
 
 
 def _program_uploaded(key: str, model_key: str) -> None:

@@ -77,11 +77,14 @@ def current(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
     return {k: st.session_state.get(prefix + k, v) for k, v in defaults.items()}
 
 
-def commit(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Save the settings for page switches and write the non-default ones to the URL."""
+def commit(prefix: str, defaults: Mapping[str, Any],
+           always: Sequence[str] = ()) -> dict[str, Any]:
+    """Save the settings for page switches and write the non-default ones to the URL,
+    and the ``always`` ones whatever their value (where a link without them means
+    something else)."""
     values = current(prefix, defaults)
     st.session_state[f"{prefix}_saved"] = values
-    enc = encode(values, defaults)
+    enc = encode(values, {k: None if k in always else v for k, v in defaults.items()})
     if st.query_params.to_dict() != enc:
         st.query_params.from_dict(enc)
     st.session_state[f"{prefix}_url"] = enc

@@ -7,7 +7,13 @@ import time
 import streamlit as st
 
 from dashboard import plots
-from dashboard.controls import kernel_controls, model_controls, target_controls
+from dashboard.controls import (
+    always_in_link,
+    kernel_controls,
+    link_task,
+    model_controls,
+    target_controls,
+)
 from dashboard.messages import field_key, ui_message
 from dashboard.page import (
     draw_curves,
@@ -258,6 +264,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
 
 def main() -> None:
     notices = bind(P, D, PLAYGROUND_CHOICES)
+    link_task(P, st.query_params.to_dict())
     s0 = current(P, D)
     adv_open = False
     try:
@@ -266,7 +273,7 @@ def main() -> None:
         adv_open = field_key(exc.field) in ADVANCED
     ctl = Controls(P)
     model, target = _sidebar(ctl, adv_open)
-    s = commit(P, D)
+    s = commit(P, D, always_in_link(P))
 
     st.title("Playground")
     show_notices(P, notices + ctl.notices, s)

@@ -7,7 +7,7 @@ import dataclasses
 import streamlit as st
 
 from dashboard import plots, results
-from dashboard.controls import model_controls, target_controls
+from dashboard.controls import always_in_link, link_task, model_controls, target_controls
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import (
@@ -203,9 +203,10 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
 
 def main() -> None:
     notices = bind(P, D, COMPARE_CHOICES)
+    link_task(P, st.query_params.to_dict())
     ctl = Controls(P)
     model, target, other = _sidebar(ctl)
-    s = commit(P, D)
+    s = commit(P, D, always_in_link(P))
 
     st.title("Compare schemes")
     show_notices(P, notices + ctl.notices, s)

@@ -57,3 +57,24 @@ def test_an_unknown_choice_in_a_link_falls_back_to_the_page_default(dash):
     assert at.session_state["pg_model"] == d["model"]
     assert at.session_state["pg_target"] == DEFAULT_CLASS == d["target"]
     assert f"using {d['model']!r}" in _warnings(dash, at)
+
+
+def test_an_inversion_link_without_a_layer_opens_on_the_middle_block(dash):
+    """``task=inversion`` without a layer means what the task control picks (the middle
+    block), not the logits default of activation maximization; the link then carries
+    its layer, so that a deliberate inversion from the logits survives a reload."""
+    from dashboard.settings.playground import middle_layer
+    from viz_core import models
+
+    m = models.open_model("fmnist_resnet_robust", weights="random")
+    mid = middle_layer(m.layers, m.spec.default_layer)
+    at = _open(dash, "playground", model="fmnist_resnet_robust", task="inversion")
+    dash.no_exception(at)
+    assert at.session_state["pg_layer"] == mid != "logits"
+    assert at.query_params.get("layer") in (mid, [mid])
+    at = _open(dash, "playground", model="fmnist_resnet_robust", task="inversion",
+               layer="logits")  # asked for: kept
+    assert at.session_state["pg_layer"] == "logits"
+    assert at.query_params.get("layer") in ("logits", ["logits"])
+    at = _open(dash, "playground")  # activation maximization: no layer in the link
+    assert "layer" not in at.query_params
