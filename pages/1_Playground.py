@@ -177,7 +177,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
                      help="the JSON or PNG downloaded after a run restores every setting")
     msg = st.session_state.get(P + "json_msg")
     if msg:
-        (sb.error if msg[0] == "error" else sb.info)(plain(msg[1]))
+        (sb.error if msg[0] == "error" else sb.info)(plain(ui_message(msg[1])))
     return model, target
 
 

@@ -263,7 +263,12 @@ def test_bad_upload_shows_an_error_not_an_exception(dash):
     bad_json.file_uploader(key="pg_json_file").upload("run.json", b"{not json",
                                                       "application/json").run()
     dash.no_exception(bad_json)
-    assert any("not a valid run JSON" in e for e in dash.errors(bad_json))
+    assert any("neither a run JSON nor a pre-image PNG" in e for e in dash.errors(bad_json))
+    # a JSON without a class speaks of the Class control, not of the CLI's --target
+    bad_json.file_uploader(key="pg_json_file").upload(
+        "run.json", b'{"model": "fmnist_vgg", "task": "am"}', "application/json").run()
+    said = " ".join(dash.errors(bad_json))
+    assert "cannot restore settings" in said and "--" not in said, said
 
 
 def test_inversion_of_a_sample_runs(dash):

@@ -9,6 +9,7 @@ settings describe is eq. 18 of the paper, u <- Ke * (u - tau Kf * grad D(u)).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from types import MappingProxyType
@@ -378,8 +379,17 @@ def settings_from_json(text: str | bytes) -> tuple[Settings, list[str]]:
     from dashboard.uploads import check_json_text
 
     try:
-        cfg = RunConfig.from_json(check_json_text(text))
+        checked = check_json_text(text)
+        try:
+            json.loads(checked)
+        except ValueError as exc:
+            raise VizError("cannot restore settings: the file is neither a run JSON nor a "
+                           "pre-image PNG downloaded from the dashboard (it does not read as "
+                           f"JSON: {exc})", field="json") from None
+        cfg = RunConfig.from_json(checked)
     except VizError as exc:
+        if str(exc).startswith("cannot restore settings"):
+            raise
         raise VizError(f"cannot restore settings: {exc}", field="json") from None
     except RecursionError:  # below the depth limit, yet too deep for the parser
         raise VizError("cannot restore settings: the JSON is nested too deeply",
