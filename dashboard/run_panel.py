@@ -188,7 +188,9 @@ class RunPanel:
         buttons). Returns the name of the run that starts now ("run" for the default
         button), or None."""
         choices = list(choices) or [RunButton("run", self.label)]
-        cols = st.columns([1] * (len(choices) + 1) + [max(1, 5 - len(choices))])
+        # a long label gets a wider column (at 1280 px "Run offline version" was cut off)
+        widths = [2 if len(b.label) > 10 else 1 for b in choices]
+        cols = st.columns(widths + [1, max(1, 5 - len(choices))])
         started = None
         for i, (col, b) in enumerate(zip(cols, choices)):
             if col.button(b.label, key=self.prefix + b.name, type="primary" if i == 0 else
