@@ -196,4 +196,7 @@ def test_a_sweep_ended_midway_keeps_its_cells_and_says_so(monkeypatch, tmp_path)
     assert res["status"] == "stopped" and len(res["rows"]) == 1 and res["total"] == 2
     assert any("stopped after 1 of 2 cells" in w.value for w in at.warning)
     assert len(_captions(at)) == 1
-    assert len(RunStore(tmp_path / "runs.sqlite").list()) == 1  # the finished batch, whole
+    stored = RunStore(tmp_path / "runs.sqlite").list()
+    assert len(stored) == 1  # the finished batch, whole
+    # the judge's target probability is stored with its floor, chance (10 classes)
+    assert stored[0].floors == {"judge_target_prob": pytest.approx(0.1)}

@@ -40,6 +40,10 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
                          "top": [[str(row["judge_top1_class"]), None]],
                          "target": str(row.get("target")),
                          "target_prob": row.get("judge_target_prob")})
+    # the floor of the judge's target probability: chance (older sweeps: not recorded)
+    floors = ({"judge_target_prob": float(row["judge_chance"])}
+              if row.get("judge_chance") is not None and "judge_target_prob" in metrics
+              else {})
     seconds = float(row.get("seconds") or 0.0)
     now = time.time()
     return RunRecord(
@@ -47,6 +51,7 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
         scheme=str(row.get("scheme", "")),
         status="diverged" if row.get("diverged") else "done",
         started=now - seconds, ended=now, id=cell_run_id(group, str(row["cell_id"])),
-        model_label=str(row.get("model_label", "")), metrics=metrics, verdicts=verdicts,
+        model_label=str(row.get("model_label", "")), metrics=metrics, floors=floors,
+        verdicts=verdicts,
         group_id=group, command=command, message=str(row.get("diverged") or ""),
         tags=list(tags or []), image=png)

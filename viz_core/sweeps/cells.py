@@ -122,6 +122,7 @@ def judge_scores(judge_model, images: np.ndarray, targets: list[int | None]) -> 
         top = int(p.argmax())
         out.append({"judge_top1": top, "judge_top1_class": judge_model.classes[top],
                     "judge_target_prob": None if t is None else float(p[t]),
+                    "judge_chance": 1.0 / len(p),  # the floor of judge_target_prob
                     "judge_hit": None if t is None else top == t})
     return out
 
@@ -166,7 +167,7 @@ def run_batch(task: BatchTask) -> BatchResult:
                **{k: _num(m[k]) if isinstance(m.get(k), float) else m.get(k)
                   for k in METRICS},
                "judge": task.judge if task.judge and cfg.task == "am" else None,
-               "judge_top1": None, "judge_top1_class": None,
+               "judge_top1": None, "judge_top1_class": None, "judge_chance": None,
                "diverged": final.diverged[i], "seconds": seconds / len(configs),
                "batch_id": task.batch_id, "png": png_name(cell["id"]),
                "config": cfg.to_json()}
