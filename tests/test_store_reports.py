@@ -77,7 +77,7 @@ def test_html_comparison_is_self_contained_and_complete(tmp_path):
     assert re.search(r'<tr class="diff"><td>fluid.param</td><td>1</td><td>2</td>', html)
     # metrics with their floor, the judges, and the commands
     assert re.search(r"<td>judge_target_prob</td><td>0.4</td><td>0.6</td><td>0.1</td>", html)
-    assert "judge fmnist_resnet: Dress 40%, Shirt 10%; Dress 40%" in html
+    assert "judge fmnist_resnet: top Dress 40%, Shirt 10%; target Dress: 40%" in html
     assert f"demons-viz history export {runs[0].id} --format json" in html
     assert "demons-viz visualize --step-size 8" in html
 

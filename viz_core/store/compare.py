@@ -77,10 +77,21 @@ def metric_rows(runs: Sequence[RunRecord]) -> list[tuple[str, list[str], str]]:
 
 
 def verdict_text(v: dict) -> str:
+    """A network's verdict on a pre-image in words: its top classes, then the target's
+    probability (a bare class index is called "class N").
+
+    >>> verdict_text({"role": "judge", "model": "lenet", "top": [["Sneaker", None]],
+    ...               "target": "7", "target_prob": 0.82})
+    'judge lenet: top Sneaker; target class 7: 82%'
+    >>> verdict_text({"role": "model", "model": "vgg", "top": [["Bag", 0.9], ["Shirt", 0.05]],
+    ...               "target": "Bag", "target_prob": 0.9})
+    'model vgg: top Bag 90%, Shirt 5%; target Bag: 90%'
+    """
     tops = ", ".join(c if p is None else f"{c} {p:.0%}" for c, p in v.get("top", []))
-    tp = v.get("target_prob")
-    target = f"; {v['target']} {tp:.0%}" if tp is not None and v.get("target") else ""
-    return f"{v.get('role', '')} {v.get('model', '')}: {tops}{target}"
+    tp, name = v.get("target_prob"), str(v.get("target") or "")
+    name = f"class {name}" if name.isdigit() else name
+    target = f"; target {name}: {tp:.0%}" if tp is not None and name else ""
+    return f"{v.get('role', '')} {v.get('model', '')}: top {tops}{target}"
 
 
 def when(t: float) -> str:
