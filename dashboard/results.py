@@ -80,11 +80,16 @@ def image_warnings(img: np.ndarray, reference: np.ndarray | None = None) -> list
     if reference is not None:
         r = quantize_uint8(np.asarray(reference, dtype=np.float64))
         floor = float(np.mean((r == 0) | (r == LEVELS)))
+    std = float(a.std())
+    if std < FLAT_STD and share > SATURATED_SHARE:  # one flat colour at a bound: one cause
+        tone = "black" if float(a.mean()) < 0.5 else "white"
+        return [f"flat {tone}: the image is {share:.0%} pure {tone} and has no structure "
+                "(the step size may be too large, or the network gives this target no "
+                "gradient)"]
     out = []
     if share > SATURATED_SHARE and share > floor + SATURATED_EXCESS:
         out.append(f"saturated: {share:.0%} of the pixels are pure black or white "
                    "(the step size may be too large)")
-    std = float(a.std())
     if std < FLAT_STD:
         out.append(f"washed out: the image is almost flat (standard deviation {LEVELS * std:.2g} "
                    "grey levels); the regularization may be too strong")

@@ -958,3 +958,19 @@ def test_the_server_does_not_collect_garbage_after_every_script_run():
     cfg = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml")
                         .read_text())
     assert cfg["runner"]["postScriptGC"] is False
+
+
+def test_a_flat_black_result_gets_one_warning_not_two_that_disagree():
+    """A pre-image that is all black is both "saturated" and "washed out"; the two causes
+    they name (too large a step, too strong a regularization) contradict each other, so it
+    gets one warning that says what it is."""
+    from dashboard.results import image_warnings
+
+    black = np.zeros((1, 8, 8))
+    (only,) = image_warnings(black)
+    assert only.startswith("flat black: the image is 100% pure black")
+    noise = np.random.default_rng(0).random((1, 8, 8))
+    hard = (noise > 0.5).astype(float)  # saturated, with structure
+    assert [w.split(":")[0] for w in image_warnings(hard)] == ["saturated"]
+    grey = np.full((1, 8, 8), 0.5)
+    assert [w.split(":")[0] for w in image_warnings(grey)] == ["washed out"]
