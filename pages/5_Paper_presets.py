@@ -20,6 +20,7 @@ from dashboard.settings.playground import (
     config_to_settings,
     playground_defaults,
 )
+from dashboard.text import plain
 from dashboard.urlstate import encode
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
@@ -218,15 +219,20 @@ def _table1_results() -> None:
         try:
             df = pd.read_csv(f)
         except Exception as exc:  # noqa: BLE001 - a malformed file is reported, not raised
-            st.error(f"cannot read {f.name}: {exc}")
+            st.error(plain(f"cannot read {f.name} as a table: {exc}"))
             continue
-        st.markdown(f"**{f.name}**")
+        st.markdown(f"**{plain(f.name)}**")
         if {"direction", "method", "label", "top1", "top5"} <= set(df.columns):
-            try:
-                st.plotly_chart(table1_figure(df.to_dict("records")), width="stretch",
-                                key=f"{P}chart_{f.stem}")
-            except Exception as exc:  # noqa: BLE001 - odd values: the table still shows
-                st.warning(f"no chart for {f.name}: {exc}")
+            bad = [c for c in ("top1", "top5") if not pd.api.types.is_numeric_dtype(df[c])]
+            if bad:
+                st.warning(plain(f"no chart for {f.name}: its {' and '.join(bad)} column "
+                                 "holds values that are not numbers; the table is below"))
+            else:
+                try:
+                    st.plotly_chart(table1_figure(df.to_dict("records")), width="stretch",
+                                    key=f"{P}chart_{f.stem}")
+                except Exception as exc:  # noqa: BLE001 - odd values: the table still shows
+                    st.warning(plain(f"no chart for {f.name}: {exc}"))
         st.dataframe(df, hide_index=True, width="stretch")
         examples = f.with_name(f"{f.stem}_examples.png")
         if examples.is_file():

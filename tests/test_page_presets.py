@@ -50,6 +50,19 @@ def test_presets_page_shows_table1_csv(dash, tmp_path, monkeypatch):
     assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
 
 
+def test_a_table1_csv_with_text_in_a_number_column_is_said_in_words(dash, tmp_path,
+                                                                    monkeypatch):
+    (tmp_path / "table1_bad.csv").write_text(
+        "direction,method,label,top1,top5\nfmnist_vgg->fmnist_resnet,tv,TV,high,0.9\n")
+    monkeypatch.setenv("DEMONS_VIZ_RESULTS", str(tmp_path))
+    at = dash.open(PP)
+    dash.no_exception(at)
+    said = [dash.shown(w.value) for w in at.warning]
+    assert any("its top1 column holds values that are not numbers" in w for w in said), said
+    assert not any("format code" in w for w in said)
+    assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
+
+
 def test_presets_page_runs_the_tuned_offline_presets_as_one_batch(dash):
     at = dash.open(PP)
     dash.no_exception(at)
