@@ -3,6 +3,7 @@ kernels. Each returns what the page needs and reports problems under the control
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
@@ -75,12 +76,14 @@ def _task_changed(prefix: str, jitter: bool = True) -> None:
         st.session_state[prefix + "jitter"] = 0.0
 
 
-def always_in_link(prefix: str) -> tuple[str, ...]:
-    """Settings a link carries even at their default: an inversion's layer. A link with
-    ``task=inversion`` and no layer comes from before the layer was written (or from a
-    hand-made URL) and means the layer the task control would pick (:func:`link_task`),
-    not the logits default of activation maximization."""
-    return ("layer",) if st.session_state.get(prefix + "task") == "inversion" else ()
+def always_in_link(prefix: str, defaults: Mapping[str, Any]) -> tuple[str, ...]:
+    """Settings a link carries even at their default: an inversion's layer on a page that
+    opens on activation maximization. A link with ``task=inversion`` and no layer comes
+    from before the layer was written (or from a hand-made URL) and means the layer the
+    task control would pick (:func:`link_task`), not the logits default of activation
+    maximization."""
+    return (("layer",) if st.session_state.get(prefix + "task") == "inversion"
+            and defaults.get("task") != "inversion" else ())
 
 
 def link_task(prefix: str, params: dict) -> None:

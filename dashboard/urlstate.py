@@ -46,6 +46,9 @@ def encode(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, 
             out[key] = repr(v) if not v.is_integer() or abs(v) >= 1e15 else f"{v:.1f}"
         else:
             out[key] = URL_FORM[key](str(v)) if key in URL_FORM else str(v)
+    if ("octaves_on" in defaults and values.get("octaves_on") is True
+            and {"steps", "step_size"} & set(out)):
+        out["octaves_on"] = "1"  # else decode reads a link's step as a constant step
     return out
 
 

@@ -273,7 +273,7 @@ def main() -> None:
         adv_open = field_key(exc.field) in ADVANCED
     ctl = Controls(P)
     model, target = _sidebar(ctl, adv_open)
-    s = commit(P, D, always_in_link(P))
+    s = commit(P, D, always_in_link(P, D))
 
     st.title("Playground")
     show_notices(P, notices + ctl.notices, s)

@@ -206,7 +206,7 @@ def main() -> None:
     link_task(P, st.query_params.to_dict())
     ctl = Controls(P)
     model, target, other = _sidebar(ctl)
-    s = commit(P, D, always_in_link(P))
+    s = commit(P, D, always_in_link(P, D))
 
     st.title("Compare schemes")
     show_notices(P, notices + ctl.notices, s)

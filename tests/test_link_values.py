@@ -78,3 +78,5 @@ def test_an_inversion_link_without_a_layer_opens_on_the_middle_block(dash):
     assert at.query_params.get("layer") in ("logits", ["logits"])
     at = _open(dash, "playground")  # activation maximization: no layer in the link
     assert "layer" not in at.query_params
+    at = _open(dash, "compare")  # a page that opens on inversion: its default link is bare
+    assert "layer" not in at.query_params

@@ -77,10 +77,18 @@ def test_demo_steps_use_the_gallery_and_open_their_pages(dash, tmp_path):
     steps = demo.demo_steps(g)
     assert [s.page for s in steps] == ["compare", "playground", "kernels"]
     # the Playground step runs the gallery's model, class and scheme: its tuned preset
-    from dashboard.settings.playground import settings_to_config
+    from dashboard.settings.playground import (
+        PLAYGROUND_CHOICES,
+        playground_defaults,
+        settings_to_config,
+    )
+    from dashboard.urlstate import decode, encode
     from viz_core.offline_presets import offline_config
 
-    got = settings_to_config(steps[1].settings).to_dict()
+    d = playground_defaults()  # through the link, as the Home page opens it
+    linked, notices = decode(encode({**d, **steps[1].settings}, d), d, PLAYGROUND_CHOICES)
+    assert not notices
+    got = settings_to_config(linked).to_dict()
     want = offline_config("fmnist_vgg", "tv", "am", 9).to_dict()
     for k in ("model", "task", "target", "fluid", "elastic", "tv", "tv_eps", "step_size",
               "steps", "octaves", "jitter", "seed", "optimizer", "init_std", "class_score"):

@@ -974,3 +974,23 @@ def test_a_flat_black_result_gets_one_warning_not_two_that_disagree():
     assert [w.split(":")[0] for w in image_warnings(hard)] == ["saturated"]
     grey = np.full((1, 8, 8), 0.5)
     assert [w.split(":")[0] for w in image_warnings(grey)] == ["washed out"]
+
+
+def test_a_class_picture_as_dark_as_real_garments_is_not_called_saturated():
+    """Without a reference, "saturated" is measured against what real images of the kind
+    have: a Fashion-MNIST garment is about half pure black background, so a class
+    pre-image with 59% is no step-size failure (the guided demo's Pullover was flagged)."""
+    from PIL import Image
+
+    from dashboard.results import image_warnings, typical_saturation
+
+    assert 0.5 < typical_saturation(1) < 0.9 and typical_saturation(3) < 0.2
+    for path in sample_paths(1):  # real garments are not degenerate pre-images
+        img = np.asarray(Image.open(path).convert("L"), dtype=np.float64)[None] / 255.0
+        assert not [w for w in image_warnings(img) if w.startswith("saturated")], path
+    rng = np.random.default_rng(0)
+    half = (rng.random((1, 64, 64)) < 0.59) * 0.0 + (rng.random((1, 64, 64)) * 0.5 + 0.25)
+    half[:, :38] = 0.0  # 59% black, the rest grey with structure
+    assert image_warnings(half) == []
+    hard = (rng.random((1, 64, 64)) > 0.5).astype(float)  # every pixel at a bound
+    assert image_warnings(hard)[0].startswith("saturated: 100%")
