@@ -5,6 +5,7 @@ random weights, seed variance); any cell opens in the Playground."""
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from viz_core.zoo import visualised_models
 P = "sw_"
 D = sv.sweep_defaults()
 RESULT = P + "result"
+WAIT_S = 600.0  # how long a script run waits for the stopped sweep's batch
 
 setup_page("Sweeps")
 
@@ -114,7 +116,8 @@ def _montage(res: dict, buttons: bool) -> None:
             r = cells.get((a, b))
             with col:
                 if r is None:
-                    st.caption("waiting ...")
+                    st.caption("not run (the sweep was stopped)"
+                               if res.get("status") == "stopped" else "waiting ...")
                     continue
                 show_image(st, _png_array(Path(res["dir"]) / r["png"]), _caption(r, axes),
                            128)
@@ -126,7 +129,9 @@ def _montage(res: dict, buttons: bool) -> None:
 
 def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
     done, total = len(res["rows"]), res["total"]
-    ph["progress"].progress(min(1.0, done / max(total, 1)), text=f"{done} / {total} cells")
+    stopped = " · stopped" if res.get("status") == "stopped" else ""
+    ph["progress"].progress(min(1.0, done / max(total, 1)),
+                            text=f"{done} / {total} cells{stopped}")
     if res["rows"]:
         ph["heatmap"].plotly_chart(sv.heatmap_figure(res["rows"], res["axes"], metric,
                                                      res["grid"]), key=f"{key}_heat")
@@ -166,6 +171,19 @@ def _analysis(res: dict) -> None:
         st.markdown(f"**Spread over {len(rows)} seeds**")
         st.dataframe([{"metric": m, **v} for m, v in spread(rows).items()], hide_index=True,
                      width="stretch")
+
+
+def _wait_for_the_old_run(res: dict) -> None:
+    """Stop (or a changed setting) starts this script run while the previous one still
+    computes its batch: it ends at its next Streamlit call, after that batch is stored
+    (its ``finally`` sets the status). Wait for it, so that what is shown is final."""
+    deadline = time.monotonic() + WAIT_S
+    with st.spinner("Stopping the sweep after the batch being computed ..."):
+        while res.get("status") == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    if res.get("status") == "running":
+        st.warning(f"The previous sweep is still computing a batch after {WAIT_S:.0f} s; "
+                   "what it finished so far is shown below.")
 
 
 def main() -> None:
@@ -219,6 +237,8 @@ def main() -> None:
         finally:  # Stop, a changed setting or an error: what is done so far stays
             if res["status"] == "running":
                 res["status"] = "done" if len(res["rows"]) >= res["total"] else "stopped"
+    if not run and res is not None and res.get("status") == "running":
+        _wait_for_the_old_run(res)
     if res is not None and res.get("status") == "stopped":
         st.warning(f"The sweep stopped after {len(res['rows'])} of {res['total']} cells "
                    "(Stop was pressed, a setting changed or the page was left): the cells "

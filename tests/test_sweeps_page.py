@@ -200,3 +200,21 @@ def test_a_sweep_ended_midway_keeps_its_cells_and_says_so(monkeypatch, tmp_path)
     assert len(stored) == 1  # the finished batch, whole
     # the judge's target probability is stored with its floor, chance (10 classes)
     assert stored[0].floors == {"judge_target_prob": pytest.approx(0.1)}
+
+
+def test_a_rerun_waits_for_the_stopped_sweep_of_the_previous_run():
+    """Stop starts a new script run while the previous one still computes its batch (it
+    ends at its next Streamlit call): the new run waits for it and then shows the final
+    state ("stopped after k of n cells"), not a sweep that looks as if it still ran."""
+    import threading
+
+    at = _page(steps=3)
+    res = {"rows": [], "axes": ["gamma", "step_size"], "total": 4, "status": "running",
+           "grid": ([0.1, 0.4], [2, 5]), "dir": "/nonexistent"}
+    at.session_state["sw_result"] = res
+    timer = threading.Timer(0.5, lambda: res.update(status="stopped"))
+    timer.start()
+    at.run()
+    timer.join()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("stopped after 0 of 4 cells" in w.value for w in at.warning)
