@@ -100,12 +100,20 @@ def _equal_variance(g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
     same_size += (": part of the Sobolev filter's extra high-frequency gain is only that it "
                   "is narrower." if st_s.std < 0.9 * st_g.std else ".")
     sharper = st_s.center > st_e.center and st_s.nyquist_gain > st_e.nyquist_gain
+    matched = abs(st_e.std**2 - st_s.std**2) <= 0.1 * st_s.std**2
     equal = (f"**Equal variance** (Gaussian sigma = {ge.param:.3g} px): the Sobolev kernel's "
              f"centre tap is {st_s.center:.3f} against {st_e.center:.3f} and it passes "
              f"{_ratio_words(st_s.nyquist_gain, st_e.nyquist_gain)} at Nyquist. ")
-    equal += ("So it is sharper by its shape too (a peak with heavy tails), not only by its "
-              "width." if sharper else
-              "At equal width it is not sharper: the difference at equal size is width.")
+    if not matched:  # a sampled Gaussian this narrow is a delta: no comparison to draw
+        equal = (f"**Equal variance**: not possible at this size. The Sobolev kernel's "
+                 f"variance is {st_s.std**2:.3g} px²; a Gaussian sampled on the pixel grid "
+                 f"with sigma = {ge.param:.3g} px has {st_e.std**2:.3g} px², so the "
+                 "comparison would be against another width. Choose a larger kernel size.")
+    else:
+        equal += ("So it is sharper by its shape too (a peak with heavy tails), not only by "
+                  "its width." if sharper else
+                  "At equal width it is not sharper: the difference at equal size is "
+                  "width.")
     st.markdown(same_size + "\n\n" + equal)
     x = {"Sobolev k=1": plots.kernel_profile(s1), "Gaussian, equal variance":
          plots.kernel_profile(ge)}

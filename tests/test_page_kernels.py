@@ -72,3 +72,18 @@ def test_line_styles_mean_one_thing_and_log_axes_use_powers(dash):
         for ax in ("yaxis", "yaxis2", "xaxis"):
             if spec["layout"].get(ax, {}).get("type") == "log":
                 assert spec["layout"][ax]["exponentformat"] == "power"
+
+
+def test_no_equal_variance_conclusion_where_the_gaussian_cannot_match(dash):
+    """At size 5 the fitted Sobolev kernel is narrower than a pixel: the equal-variance
+    Gaussian samples to a delta, so the page says no comparison is possible instead of
+    concluding one (at size 11 the variances match and the conclusion stands)."""
+    small = dash.open("pages/3_Kernels_and_spectra.py", size=5)
+    dash.no_exception(small)
+    text = " ".join(m.value for m in small.markdown)
+    assert "not possible at this size" in text and "At equal width" not in text
+    assert "sharper by its shape" not in text
+    big = dash.open("pages/3_Kernels_and_spectra.py", size=11)
+    text = " ".join(m.value for m in big.markdown)
+    assert "not possible at this size" not in text
+    assert "sharper by its shape" in text or "At equal width" in text
