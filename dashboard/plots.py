@@ -172,9 +172,8 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
     ``objective``/``activation`` are (T, B) arrays, one column per configuration."""
     obj = np.asarray(objective, dtype=float).reshape(len(steps), -1)
     act = np.asarray(activation, dtype=float).reshape(len(steps), -1)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["data term D (minimised)",
-                                                        activation_name],
-                        horizontal_spacing=0.12)
+    titles = [wrapped("data term D (minimised)", 26), wrapped(activation_name, 26)]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.12)
     for i, label in enumerate(labels):
         c = _color(i)
         fig.add_trace(go.Scatter(x=list(steps), y=obj[:, i], mode="lines", name=label,
@@ -183,9 +182,11 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
                                  line_color=c, legendgroup=label, showlegend=False),
                       row=1, col=2)
     fig.update_xaxes(title_text="step", title_standoff=2)
-    fig.update_layout(height=height, showlegend=len(labels) > 1, **_LAYOUT)
-    _drawn_once(fig, CURVES_MARGIN)
-    return legend_below(fig, len(labels), height, CURVES_MARGIN)
+    lines = max(t.count("<br>") for t in titles)  # a wrapped title: room above the plots
+    margin = {**CURVES_MARGIN, "t": CURVES_MARGIN["t"] + 16 * lines}
+    fig.update_layout(height=height + 16 * lines, showlegend=len(labels) > 1, **_LAYOUT)
+    _drawn_once(fig, margin)
+    return legend_below(fig, len(labels), height + 16 * lines, margin)
 
 
 def set_curves(fig: go.Figure, steps: Sequence[int], objective: np.ndarray,

@@ -225,7 +225,10 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
              (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
              ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
     cells = [(a.replace("|", "\\|"), b.replace("|", "\\|")) for a, b in rows]
-    return "| quantity | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in cells)
+    head = (f"**Sample 1 of {len(rec.images)}** (the table and the spectrum; the curves show "
+            "every sample)\n\n" if len(rec.images) > 1 else "")
+    return (head + "| quantity | value |\n|---|---|\n"
+            + "\n".join(f"| {a} | {b} |" for a, b in cells))
 
 
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:

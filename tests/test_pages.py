@@ -871,6 +871,13 @@ def test_diversity_weight_runs_samples_of_one_channel_side_by_side(dash):
     assert {c["objective"] for c in cfgs} == {f"channel({MID}, 3) - 2*diversity({MID})"}
     captions = [i.captions[0] for i in at.main.image]
     assert [c.split(" · ")[0] for c in captions] == ["sample 1", "sample 2", "sample 3"]
+    # the metrics table says which sample it describes; the curves' titles wrap
+    assert any(m.value.startswith("**Sample 1 of 3**") for m in at.markdown)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    (titles,) = [[a["text"] for a in f["layout"].get("annotations", [])] for f in specs
+                 if any("data term D" in a["text"]
+                        for a in f["layout"].get("annotations", []))]
+    assert "target activation (channel<br>mean)" in titles, titles
     for i in range(3):  # N different pre-images of the one channel
         for j in range(i):
             assert np.abs(rec.images[i] - rec.images[j]).mean() > 1e-3, (i, j)
