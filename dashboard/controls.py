@@ -77,22 +77,25 @@ def _task_changed(prefix: str, jitter: bool = True) -> None:
 
 
 def always_in_link(prefix: str, defaults: Mapping[str, Any]) -> tuple[str, ...]:
-    """Settings a link carries even at their default: an inversion's layer on a page that
-    opens on activation maximization. A link with ``task=inversion`` and no layer comes
-    from before the layer was written (or from a hand-made URL) and means the layer the
-    task control would pick (:func:`link_task`), not the logits default of activation
-    maximization."""
-    return (("layer",) if st.session_state.get(prefix + "task") == "inversion"
-            and defaults.get("task") != "inversion" else ())
+    """Settings a link carries even at their default: the layer, when the task is not the
+    page's default. A link that switches the task and names no layer comes from before
+    the layer was written (or from a hand-made URL) and means the layer the task control
+    would pick (:func:`link_task`), not the default layer of the other task."""
+    return (("layer",) if st.session_state.get(prefix + "task", defaults.get("task"))
+            != defaults.get("task") else ())
 
 
 def link_task(prefix: str, params: dict) -> None:
-    """A link that asks for inversion without a layer opens on the layer the task control
-    picks (the middle block), not the logits default of activation maximization; its
-    own jitter, if it has one, is kept."""
-    if (params.get("task") == "inversion" and "layer" not in params
-            and st.session_state.get(prefix + "task") == "inversion"
-            and st.session_state.get(prefix + "layer") == "logits"):
+    """A link that switches the task without naming a layer opens on the layer the task
+    control picks: inversion from the middle block (not the logits of activation
+    maximization), activation maximization of a class (the logits; not a channel of the
+    inversion layer, unless the link names a channel). Its own jitter, if any, is kept."""
+    task = params.get("task")
+    if "layer" in params or task != st.session_state.get(prefix + "task"):
+        return
+    layer = st.session_state.get(prefix + "layer")
+    if ((task == "inversion" and layer == "logits")
+            or (task == "am" and layer != "logits" and "channel" not in params)):
         _task_changed(prefix, jitter="jitter" not in params)
 
 

@@ -100,9 +100,9 @@ def _sidebar(ctl: Controls):
     model = model_controls(ctl)
     target = target_controls(ctl, model)
     other = results.counterpart_for(st.session_state[P + "model"])
-    sb.toggle("Standard vs robust side by side", key=P + "robust", disabled=other is None,
-              help="runs the same grid on the other model of the standard / adversarially "
-                   "trained pair as well" + (f" ({other})" if other else ""))
+    ctl.toggle("robust", "Standard vs robust side by side", disabled=other is None,
+               help="runs the same grid on the other model of the standard / adversarially "
+                    "trained pair as well" + (f" ({other})" if other else ""))
     if other is None:
         sb.caption("No standard / robust counterpart of this model is on this server; the "
                    "toggle turns on once one is in assets/models.")

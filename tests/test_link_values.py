@@ -80,3 +80,16 @@ def test_an_inversion_link_without_a_layer_opens_on_the_middle_block(dash):
     assert "layer" not in at.query_params
     at = _open(dash, "compare")  # a page that opens on inversion: its default link is bare
     assert "layer" not in at.query_params
+
+
+def test_a_class_link_on_compare_opens_the_class_and_keeps_the_side_by_side_view(dash):
+    """Compare opens on inversion: ``task=am&target=3`` means class 3 (the logits), not
+    channel 0 of the inversion layer; the standard / robust toggle is part of the link."""
+    at = _open(dash, "compare", task="am", target="3")
+    dash.no_exception(at)
+    assert at.session_state["cmp_layer"] == "logits"
+    assert at.session_state["cmp_target"] == 3
+    assert at.query_params.get("layer") in ("logits", ["logits"])  # not the default task
+    at = _open(dash, "compare", robust="1")
+    assert at.session_state["cmp_robust"] is True
+    assert at.query_params.get("robust") in ("1", ["1"])

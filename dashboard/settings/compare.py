@@ -60,6 +60,7 @@ def _defaults() -> Settings:
         "size": 11,
         "tv": 0.05,
         "cells": ",".join(CELLS),
+        "robust": False,  # the standard / robust pair side by side
     }
 
 
