@@ -144,8 +144,8 @@ def _load_error(name: str, exc: VizError) -> tuple[str, str]:
     text = str(exc).rstrip()
     if not text.endswith("."):
         text += "."
-    if field == "device" or is_program_name(name):  # other weights cannot help a program
-        return field, text
+    if field == "device" or is_program_name(name) or "'random' weights" in text:
+        return field, text  # other weights cannot help a program; no hint said twice
     return field, f"{text} Choose another model or 'random' weights."
 
 
@@ -318,13 +318,26 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
     return ref, label
 
 
+#: Samples a diversity batch gets when its weight is first turned on with one sample.
+FIRST_SAMPLES = 4
+
+
+def _diversity_on(prefix: str) -> None:
+    """Turning the diversity weight on with a single sample asks for a batch: a diversity
+    term needs two or more samples (it disabled Run until the user found that box)."""
+    weight = st.session_state.get(prefix + "div_weight") or 0
+    if weight > 0 and int(st.session_state.get(prefix + "samples", 1) or 1) < 2:
+        st.session_state[prefix + "samples"] = min(FIRST_SAMPLES, MAX_SAMPLES)
+
+
 def diversity_controls(ctl: Controls) -> None:
     """The diversity weight and the number of samples of a channel's batch
     (:mod:`dashboard.settings.diversity`)."""
     ctl.number("div_weight", "Diversity weight (0 = off)", 0.0, None, 0.05, format="%g",
                help="subtracts w x the batch's Gram-matrix similarity (Olah et al., "
                     "Distill 2017): the samples, started from different seeds, are pushed "
-                    "to show different ways the channel responds")
+                    "to show different ways the channel responds",
+               on_change=_diversity_on, args=(ctl.prefix,))
     ctl.number("samples", f"Samples (1..{MAX_SAMPLES}), shown side by side", 1, MAX_SAMPLES, 1,
                disabled=not float(st.session_state.get(ctl.key("div_weight"), 0) or 0) > 0)
 

@@ -252,7 +252,9 @@ def history_links(panel: Any, records: list, key: str) -> None:
     if not ids:
         return
     c1, c2 = st.columns([1, 2])
-    c1.page_link(page_path("history"), label=f"In the history: {', '.join(ids[:6])}",
+    label = f"In the history: {ids[0]}" if len(ids) == 1 else \
+        f"In the history: {len(ids)} runs"  # eight ids did not fit at 1280 px
+    c1.page_link(page_path("history"), label=label, help=", ".join(ids),
                  query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])},
                  icon=":material/history:")
     store = get_store()

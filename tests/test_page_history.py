@@ -161,6 +161,10 @@ def test_compare_stores_one_run_per_cell_in_one_group(store, dash):
     assert len(runs) == 3 and len({r.group_id for r in runs}) == 1
     assert runs[0].group_id.startswith("compare ")
     assert {r.config["name"] for r in runs} == {"Sobolev fluid", "Sobolev elastic", "TV"}
+    links = [p.proto for p in at.get("page_link")]
+    (link,) = [p for p in links if p.label.startswith("In the history")]
+    assert link.label == "In the history: 3 runs"  # a short label; the ids in its help
+    assert all(r.id in link.help for r in runs)
     assert [d.label for d in at.get("download_button")][-2:] == ["Export report (HTML)",
                                                                  "Export report (PDF)"]
 

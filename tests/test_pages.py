@@ -896,6 +896,8 @@ def test_diversity_settings_live_in_the_url_and_bad_values_are_messages(dash):
     at = dash.open(PG, layer=MID, channel=1)
     assert at.number_input(key="pg_div_weight").value == 0.0  # off by default
     at.number_input(key="pg_div_weight").set_value(0.5).run()
+    assert at.number_input(key="pg_samples").value == 4  # turning it on asks for a batch
+    assert not at.button(key="pg_run").disabled
     at.number_input(key="pg_samples").set_value(4).run()
     link = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert link["div_weight"] == "0.5" and link["samples"] == "4"
