@@ -170,6 +170,11 @@ def _rm(store, args) -> int:
 
 def run(args: argparse.Namespace) -> int:
     store = open_store(args)
-    return {"list": _list, "show": _show, "compare": _compare, "export": _export,
-            "rm": _rm}[args.action](store, args)
+    opened = store.notice
+    try:
+        return {"list": _list, "show": _show, "compare": _compare, "export": _export,
+                "rm": _rm}[args.action](store, args)
+    finally:
+        if store.notice and store.notice != opened:  # found damaged during the command
+            print(f"warning: {store.notice}", file=sys.stderr)
 

@@ -7,7 +7,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -186,6 +188,23 @@ def _class_file(path: str) -> list[str]:
     return names
 
 
+def _store_quietly(store: Any, record: Callable[[], Any]) -> str | None:
+    """Add ``record()`` to the store; a store that fails is a warning on stderr, never the
+    run's end (its files are written already). Returns the stored id, or None."""
+    notice = store.notice
+    try:
+        run_id = store.add(record())
+    except VizError as exc:
+        print(f"warning: the run was not stored in the history: {exc}", file=sys.stderr)
+        return None
+    finally:
+        if store.notice and store.notice != notice:
+            print(f"warning: {store.notice}", file=sys.stderr)
+    if store.mlflow_error:
+        print(f"warning: {store.mlflow_error}", file=sys.stderr)
+    return run_id
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = check_out(args.out)
@@ -209,24 +228,24 @@ def run(args: argparse.Namespace) -> int:
                                        progress=progress)
     except (VizError, RuntimeError) as exc:
         if store is not None:
-            store.add(error_record(cfg, str(exc).strip().split("\n")[0], started=started,
-                                   command=command_line(args), model=model))
+            why = str(exc).strip().split("\n")[0]
+            _store_quietly(store, lambda: error_record(
+                cfg, why, started=started, command=command_line(args), model=model))
         raise
     final = result.final
-    stored = None
-    if store is not None:
-        ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
-        stored = store.add(record_run(
-            cfg, model, final, curves=curves.curves, started=started,
-            judge=judge_model(cfg, device), reference=ref, frames=result.frames,
-            command=command_line(args), tags=args.tag))
-        if store.mlflow_error:
-            print(f"warning: {store.mlflow_error}", file=sys.stderr)
+    # the files first: a store that fails (damaged, full disk) must not cost the run
     meta = {"model": model.label, "scheme": cfg.scheme.label, "Software": "demons-viz"}
     out.write_bytes(png_bytes(final.image, meta))
     if gif is not None:
         gif.write_bytes(gif_bytes([f.image for f in result.frames],
                                   comment=f"{model.label}; {cfg.scheme.label}"))
+    stored = None
+    if store is not None:
+        ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
+        stored = _store_quietly(store, lambda: record_run(
+            cfg, model, final, curves=curves.curves, started=started,
+            judge=judge_model(cfg, device), reference=ref, frames=result.frames,
+            command=command_line(args), tags=args.tag))
     msg = final.diverged[0]
     if js is not None:
         js.write_text(cfg.to_json(

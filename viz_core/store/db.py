@@ -27,6 +27,7 @@ from pathlib import Path
 
 from viz_core.errors import VizError
 from viz_core.store import schema
+from viz_core.store.damage import busy, recovering
 from viz_core.store.location import default_path, move_aside
 from viz_core.store.records import RunRecord, provenance
 from viz_core.store.rows import (
@@ -197,6 +198,18 @@ class RunStore:
             con.execute("ROLLBACK")
             raise
 
+    def _recover(self, exc: BaseException) -> bool:
+        """After an operation's database error: if SQLite finds the file damaged, move it
+        aside, start a new store (:attr:`notice` says so) and return True."""
+        self.close()
+        if busy(exc) or not self._damaged():
+            return False
+        dest = move_aside(self.path, "damaged")
+        self.notice = (f"run store {str(self.path)!r} was found damaged ({exc}); moved it "
+                       f"aside to {str(dest)!r} and started a new store")
+        self._open()
+        return True
+
     def close(self) -> None:
         con = getattr(self._local, "con", None)
         if con is not None:
@@ -204,6 +217,7 @@ class RunStore:
             self._local.con = None
 
     # -- writing ---------------------------------------------------------------------
+    @recovering
     def add(self, record: RunRecord) -> str:
         """Store a finished run (one transaction) and mirror it to MLflow when a tracking
         URI is set; returns its id."""
@@ -250,11 +264,13 @@ class RunStore:
         with self._write() as con:
             con.execute("UPDATE runs SET mlflow=? WHERE id=?", (link, record.id))
 
+    @recovering
     def set_note(self, run_id: str, note: str) -> None:
         rid = self.resolve(run_id)
         with self._write() as con:
             con.execute("UPDATE runs SET note=? WHERE id=?", (note, rid))
 
+    @recovering
     def set_tags(self, run_id: str, tags: Iterable[str]) -> None:
         rid = self.resolve(run_id)
         with self._write() as con:
@@ -262,6 +278,7 @@ class RunStore:
             con.executemany("INSERT OR IGNORE INTO tags VALUES (?,?)",
                             [(rid, t) for t in clean_tags(tags)])
 
+    @recovering
     def delete(self, run_ids: Iterable[str]) -> list[str]:
         """Hide runs from listings (undo with :meth:`restore`)."""
         ids = [self.resolve(r) for r in run_ids]
@@ -270,11 +287,13 @@ class RunStore:
                             [(time.time(), r) for r in ids])
         return ids
 
+    @recovering
     def restore(self, run_ids: Iterable[str]) -> None:
         ids = [self.resolve(r, deleted=True) for r in run_ids]
         with self._write() as con:
             con.executemany("UPDATE runs SET deleted=NULL WHERE id=?", [(r,) for r in ids])
 
+    @recovering
     def purge(self, run_ids: Iterable[str]) -> list[str]:
         """Remove runs for good (their images and tags too)."""
         ids = [self.resolve(r, deleted=True) for r in run_ids]
@@ -283,6 +302,7 @@ class RunStore:
         return ids
 
     # -- reading ---------------------------------------------------------------------
+    @recovering
     def resolve(self, prefix: str, deleted: bool = False) -> str:
         """The full id of the run that ``prefix`` names (a unique prefix is enough)."""
         p = str(prefix).strip().lower()
@@ -297,11 +317,13 @@ class RunStore:
             raise VizError(f"run id {prefix!r} is ambiguous; give more digits", field="run")
         return rows[0][0]
 
+    @recovering
     def has(self, run_id: str) -> bool:
         """Is a run with exactly this id stored (deleted ones included)?"""
         return self.con.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() \
             is not None
 
+    @recovering
     def get(self, run_id: str, frames: bool = True) -> RunRecord:
         """A run with everything: configuration, curves, images."""
         rid = self.resolve(run_id, deleted=True)
@@ -319,6 +341,7 @@ class RunStore:
                 rec.frames.append((step, png))
         return rec
 
+    @recovering
     def list(self, *, model: str | None = None, tag: str | None = None,
              task: str | None = None, scheme: str | None = None, status: str | None = None,
              group: str | None = None, since: float | None = None,
@@ -345,6 +368,7 @@ class RunStore:
                 rec.config = json.loads(got["config"])
         return out
 
+    @recovering
     def count(self, **filters) -> int:
         where, args = self._where(*(filters.get(k) for k in (
             "model", "tag", "task", "scheme", "status", "group", "since", "until")),
@@ -369,6 +393,7 @@ class RunStore:
             args.append(float(until))
         return " WHERE " + " AND ".join(conds), args
 
+    @recovering
     def distinct(self, column: str) -> list[str]:
         """The values of a filter column (model, task, scheme, status, group_id) or of
         ``tag`` among the stored runs."""
@@ -381,6 +406,7 @@ class RunStore:
             raise VizError(f"cannot list values of {column!r}", field="column")
         return [r[0] for r in self.con.execute(q) if r[0]]
 
+    @recovering
     def metric_keys(self) -> list[str]:
         """Every metric key a stored run has had (what the History page sorts by)."""
         return [r[0] for r in self.con.execute("SELECT key FROM metric_keys ORDER BY 1")]
