@@ -145,3 +145,11 @@ def test_history_list_starts_without_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_mistyped_store_path_is_an_error_not_a_new_store(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DEMONS_VIZ_STORE", raising=False)
+    typo = tmp_path / "nonexist" / "x.sqlite"
+    assert main(["history", "--store", str(typo), "list"]) == 2
+    assert "no run store at" in capsys.readouterr().err
+    assert not typo.parent.exists()

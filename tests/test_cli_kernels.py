@@ -1,6 +1,7 @@
 """``demons-viz kernels`` (viz_core.cli.kernels): fitted kernels written as .npy."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,3 +20,14 @@ def test_kernels_fits_and_writes_npy(tmp_path, capsys):
     assert main(["kernels", "--kind", "gaussian", "--size", "9", "--param", "2.5",
                  "--out", str(out)]) == 0
     assert json.loads(capsys.readouterr().out)["param"] == 2.5
+
+
+def test_kernels_writes_the_file_it_names(tmp_path, capsys):
+    """``--out k.txt`` writes k.txt (an .npy array), the path the line reports; np.save
+    of a path would have written k.txt.npy."""
+    out = tmp_path / "k.txt"
+    assert main(["kernels", "--kind", "gaussian", "--size", "5", "--out", str(out)]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert Path(line["out"]) == out and out.is_file()
+    assert not (tmp_path / "k.txt.npy").exists()
+    assert np.load(out).shape == (5, 5)

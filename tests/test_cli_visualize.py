@@ -101,3 +101,17 @@ def test_class_score_flag_reaches_the_json_and_refuses_channels(tmp_path, capsys
                  "--steps", "3", "--class-score", "log_prob",
                  "--out", str(tmp_path / "b.png"), "--quiet"]) != 0
     assert "log-probability" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--order", "0"], "order k must be an integer in 1..8, got 0"),
+    (["--kernel-size", "0"], "size 0) needs an explicit gamma"),
+])
+def test_a_zero_kernel_size_or_order_is_not_taken_for_unset(tmp_path, capsys, flags, says):
+    """0 is a value (the untruncated operator's size; an impossible order), checked as the
+    kernels command checks it, not silently replaced by the defaults 11 and 1."""
+    code = main(["visualize", "--quiet", "--model", "fmnist_vgg", "--weights", "random",
+                 "--steps", "2", "--fluid", "sobolev", *flags,
+                 "--out", str(tmp_path / "x.png"), "--no-store"])
+    assert code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

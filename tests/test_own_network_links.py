@@ -141,3 +141,24 @@ def test_a_corrupt_upload_says_what_to_do(dash, uploads):
     # nothing to run: no "Press Run to start" beside the reason
     assert not any("Press **Run**" in i.value for i in at.info)
     assert any("Nothing to run" in c.value for c in at.caption)
+
+
+def test_a_half_written_program_on_the_command_line_is_one_line(tmp_path):
+    """torch.export logs its own traceback of a damaged archive; the CLI says one line."""
+    import os
+    import subprocess
+    import sys
+
+    whole = _program(tmp_path / "whole.pt2")
+    half = tmp_path / "half.pt2"
+    data = whole.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-m", "viz_core", "visualize", "--model", str(half), "--steps", "2",
+         "--out", str(tmp_path / "x.png"), "--no-store"], capture_output=True, text=True,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    assert out.returncode == 2
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert "Traceback" not in out.stderr, out.stderr
+    assert len(lines) == 1 and "is not a torch.export program" in lines[0], out.stderr

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from viz_core.errors import VizError
 
@@ -169,6 +171,10 @@ def _rm(store, args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    named = getattr(args, "store", None) or os.environ.get("DEMONS_VIZ_STORE")
+    if named and not Path(named).expanduser().exists():
+        raise VizError(f"no run store at {named!r} (nothing has been stored there; "
+                       "check the path)", field="store")  # a typo makes no new store
     store = open_store(args)
     opened = store.notice
     try:

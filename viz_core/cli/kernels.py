@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
         w = np.zeros((args.size, args.size))
         w[args.size // 2, args.size // 2] = 1.0
     out = check_out(args.out)
-    np.save(out, w)
+    with open(out, "wb") as fh:  # the name given (np.save(path) would add ".npy")
+        np.save(fh, w)
     print(json.dumps({"kind": args.kind, "size": int(w.shape[0]),
                       "param": None if args.kind == "identity" else k.param,
                       "order": args.order, "fitted": args.param is None and args.kind != "identity",

@@ -157,11 +157,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             if text.lower() in ("none", ""):
                 base[slot] = None
             else:
-                base[slot] = KernelSpec.parse(text, size or 11, order or 1).to_dict()
-        elif base.get(slot) and (size or order):
-            if size:
+                base[slot] = KernelSpec.parse(text, 11 if size is None else size,
+                                              1 if order is None else order).to_dict()
+        elif base.get(slot) and (size is not None or order is not None):
+            if size is not None:  # 0 is a size (the untruncated operator), not "unset"
                 base[slot]["size"] = size
-            if order:
+            if order is not None:
                 base[slot]["order"] = order
     if base["task"] == "am" and base.get("target") is None and base.get("channel") is None \
             and not base.get("objective"):

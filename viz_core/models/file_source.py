@@ -16,6 +16,7 @@ and state_dicts are read with ``weights_only=True``.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import warnings
@@ -136,7 +137,10 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     if not p.is_file():
         raise VizError(f"exported program {p} does not exist", field="model")
     dev = resolve_device(device)
+    quiet = logging.getLogger("torch.export")  # it logs its own traceback of a bad file
+    level = quiet.level
     try:
+        quiet.setLevel(logging.CRITICAL)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = torch.export.load(str(p))
@@ -144,6 +148,8 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         reason = _first_line(exc).rstrip(".")
         raise VizError(f"{p.name} is not a torch.export program (.pt2): {reason}. Export it "
                        "with torch.export.save (see the README)", field="model") from None
+    finally:
+        quiet.setLevel(level)
     try:
         gm = program.module().to(dev)
     except Exception as exc:
