@@ -40,6 +40,7 @@ class RunRecord:
     steps: list[int] = field(default_factory=list)
     objective: list[np.ndarray] = field(default_factory=list)
     activation: list[np.ndarray] = field(default_factory=list)
+    grad_norm: np.ndarray | None = None  # (B,) the last frame's data-gradient norms
     images: np.ndarray | None = None   # latest pre-images (B, C, H, W) float32
     frames: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (step, uint8 BCHW)
     diverged: list[str | None] = field(default_factory=list)
@@ -81,6 +82,7 @@ class RunRecord:
         self.steps.append(int(frame.step))
         self.objective.append(np.asarray(frame.objective, dtype=np.float64))
         self.activation.append(np.asarray(frame.activation, dtype=np.float64))
+        self.grad_norm = np.asarray(frame.grad_norm, dtype=np.float64)
         self.images = frame.images
         self.diverged = list(frame.diverged)
         self.elapsed = float(frame.elapsed)
@@ -194,6 +196,14 @@ class RunRecord:
         ref = self.reference[0] if self.reference is not None else None
         self.warnings = [result_warnings(self.images[i], cfgs[i], ref)
                          for i in range(len(cfgs))]
+        if self.grad_norm is not None and self.activation:  # an inactive unit: no "done"
+            from viz_core.divergence import no_gradient_message
+
+            for i, w in enumerate(self.warnings):
+                idle = no_gradient_message(self.step, float(self.grad_norm[i]),
+                                           float(self.activation[-1][i]))
+                if idle and self.diverged[i] is None:  # the image is the start: no
+                    w[:] = [idle]  # "washed out by the regularization" beside it
         targets = [c.get("target") if c.get("task") == "am" and c.get("channel") is None
                    else None for c in cfgs]
         per_model = []

@@ -115,3 +115,17 @@ def test_a_zero_kernel_size_or_order_is_not_taken_for_unset(tmp_path, capsys, fl
                  "--out", str(tmp_path / "x.png"), "--no-store"])
     assert code == 2 and says in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_an_inactive_unit_is_a_warning_not_done(tmp_path, capsys):
+    """Channel 5 of fmnist_vgg's block3 is dead on the start image: no gradient, so the
+    pre-image never changes; the run says so and exits 3 instead of reporting a result."""
+    code = main(["visualize", "--quiet", "--model", "fmnist_vgg", "--layer", "block3",
+                 "--channel", "5", "--steps", "10", "--out", str(tmp_path / "x.png"),
+                 "--no-store"])
+    assert code == 3
+    assert "the target gave no gradient" in capsys.readouterr().err
+    code = main(["visualize", "--quiet", "--model", "fmnist_vgg", "--layer", "block3",
+                 "--channel", "7", "--steps", "10", "--out", str(tmp_path / "y.png"),
+                 "--no-store"])
+    assert code == 0  # a live channel

@@ -1003,3 +1003,16 @@ def test_a_class_picture_as_dark_as_real_garments_is_not_called_saturated():
     assert image_warnings(half) == []
     hard = (rng.random((1, 64, 64)) > 0.5).astype(float)  # every pixel at a bound
     assert image_warnings(hard)[0].startswith("saturated: 100%")
+
+
+def test_an_inactive_unit_gets_a_warning_instead_of_done(dash):
+    """A unit that never fires (a dead ReLU: no gradient) leaves the start image: the page
+    says so, not "done", and not "washed out: the regularization may be too strong"."""
+    at = dash.open(PG, layer="layer2", channel=5, unit_on="true", unit_y=3, unit_x=4,
+                   steps=6, every=3, octaves_on=0)
+    at.button(key="pg_run").click().run()
+    dash.no_exception(at)
+    warnings = _texts(at, "warning")
+    assert any("the target gave no gradient" in w for w in warnings), warnings
+    assert not any("washed out" in w for w in warnings), warnings
+    assert not _texts(at, "success")

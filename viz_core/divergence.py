@@ -235,3 +235,21 @@ def divergence_message(step: int, cfg: RunConfig) -> str:
              cfg.task == "inversion" else "the step size is probably too large")
     return (f"diverged at step {step}: the update produced NaN or Inf ({cause}); "
             f"kept the pre-image of the last frame before it")
+
+
+def no_gradient_message(step: int, grad_norm: float, activation: float) -> str | None:
+    """Why a run that did not diverge still produced nothing: its data term had no
+    gradient at its last step (an inactive unit, eq. 4: the pre-image stopped where it
+    was), or None.
+
+    >>> no_gradient_message(20, 0.0, 0.0)[:28]
+    'the target gave no gradient '
+    >>> no_gradient_message(20, 0.5, 2.0) is None
+    True
+    """
+    if step > 0 and grad_norm == 0.0:
+        return (f"the target gave no gradient (activation {activation:.4g}, gradient norm 0 "
+                f"at step {step}): the unit is inactive for this image, so the pre-image "
+                "did not change; choose another channel, layer or class")
+    return None
+

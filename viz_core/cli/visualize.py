@@ -29,6 +29,7 @@ from viz_core.cli.common import (
 from viz_core.cli.history import add_store_argument, open_store
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
+from viz_core.divergence import no_gradient_message
 from viz_core.errors import VizError
 from viz_core.images import gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
@@ -262,6 +263,11 @@ def run(args: argparse.Namespace) -> int:
                       "target_activation": finite_or_none(final.activation[0]),
                       "seconds": round(result.seconds, 3), "run_id": stored}))
     if msg:
-        print(f"warning: {msg}", file=sys.stderr)
+        print(f"warning: {msg}; {out} holds that pre-image", file=sys.stderr)
+        return 3
+    idle = no_gradient_message(final.step, float(final.grad_norm[0]),
+                               float(final.activation[0]))
+    if idle:
+        print(f"warning: {idle}", file=sys.stderr)
         return 3
     return 0
