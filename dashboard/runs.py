@@ -82,7 +82,8 @@ class RunRecord:
         self.steps.append(int(frame.step))
         self.objective.append(np.asarray(frame.objective, dtype=np.float64))
         self.activation.append(np.asarray(frame.activation, dtype=np.float64))
-        self.grad_norm = np.asarray(frame.grad_norm, dtype=np.float64)
+        g = getattr(frame, "grad_norm", None)  # (a stand-in frame may not carry it)
+        self.grad_norm = None if g is None else np.asarray(g, dtype=np.float64)
         self.images = frame.images
         self.diverged = list(frame.diverged)
         self.elapsed = float(frame.elapsed)

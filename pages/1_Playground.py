@@ -181,8 +181,9 @@ def _sidebar(ctl: Controls, adv_open: bool):
     return model, target
 
 
-def _kernels(cfg_or_settings: dict, slots: Controls):
-    """Build the two kernels for the panel; errors go under their controls."""
+def _kernels(cfg_or_settings: dict, slots: Controls, problems: list[str] | None = None):
+    """Build the two kernels for the panel; errors go under their controls (and into
+    ``problems``: a kernel that cannot be built at this step size blocks Run)."""
     out = []
     tau = float(cfg_or_settings["step_size"]) / 255.0
     for slot in ("f", "e"):
@@ -193,6 +194,8 @@ def _kernels(cfg_or_settings: dict, slots: Controls):
             f = exc.field or ""
             key = f if f.startswith(slot + "_") else field_key(f or None, slot)
             slots.error(key, str(exc))
+            if problems is not None:
+                problems.append(ui_message(str(exc)))
             out.append(None)
     return out
 
@@ -296,7 +299,8 @@ def main() -> None:
         errors.append("the model could not be loaded (see the sidebar)")
     if s["task"] == "inversion" and target.reference is None and model is not None:
         errors.append("no valid image to invert (see the sidebar)")
-    fluid, elastic = _kernels(s, ctl)
+    # the panel's kernels at tau = the step size: with octaves each stage builds its own
+    fluid, elastic = _kernels(s, ctl, None if s["octaves_on"] else errors)
     label = cfg.scheme.label if cfg is not None else ""
     st.markdown(f"**{label or 'invalid settings'}** · {model.label if model else ''}")
 

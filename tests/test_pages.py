@@ -1016,3 +1016,14 @@ def test_an_inactive_unit_gets_a_warning_instead_of_done(dash):
     assert any("the target gave no gradient" in w for w in warnings), warnings
     assert not any("washed out" in w for w in warnings), warnings
     assert not _texts(at, "success")
+
+
+def test_a_kernel_that_cannot_be_built_at_this_step_size_blocks_run(dash):
+    """L2 decay with lambda tau > 1 is refused under its control; Run is disabled with the
+    reason beside it (it ran, failed at step 0, and showed the start image with verdicts
+    and downloads as if it were a result)."""
+    at = dash.open(PG, scheme="elastic", e_kind="decay", e_lambda=10, step_size=255,
+                   octaves_on="false", steps=40)
+    dash.no_exception(at)
+    assert at.button(key="pg_run").disabled
+    assert any("decay" in e.lower() for e in dash.errors(at)), dash.errors(at)
