@@ -164,9 +164,11 @@ def _sidebar(ctl: Controls, adv_open: bool):
         adv.radio("grad_norm", "Gradient", PLAYGROUND_CHOICES["grad_norm"],
                   fmt=GRAD_LABELS.get)
         adv.number("init_std", "Initial noise std", 0.0, 1.0, 0.01, format="%g")
-        adv.number("tv_eps", "TV epsilon", 1e-6, None, 0.01, format="%g")
+        if st.session_state.get(P + "tv_on"):  # a setting of TV only (eqs. 19-20)
+            adv.number("tv_eps", "TV epsilon", 1e-6, None, 0.01, format="%g")
         adv.select("border", "Border mode", PLAYGROUND_CHOICES["border"])
-        adv.radio("p", "Inversion exponent p", (1, 2))
+        if st.session_state[P + "task"] == "inversion":  # the feature error's norm (eq. 2)
+            adv.radio("p", "Inversion exponent p", (1, 2))
     ctl.slots.update(adv.slots)
     ctl.notices += adv.notices
 

@@ -1027,3 +1027,14 @@ def test_a_kernel_that_cannot_be_built_at_this_step_size_blocks_run(dash):
     dash.no_exception(at)
     assert at.button(key="pg_run").disabled
     assert any("decay" in e.lower() for e in dash.errors(at)), dash.errors(at)
+
+
+def test_advanced_shows_only_the_settings_that_act(dash):
+    """TV epsilon only with TV on; the inversion exponent p only for an inversion. A value
+    set by a link survives while its control is hidden."""
+    am = dash.open(PG, tv_eps=0.2)
+    keys = {w.key for w in list(am.number_input) + list(am.radio)}
+    assert "pg_tv_eps" not in keys and "pg_p" not in keys
+    tv = dash.open(PG, tv_on=1, tv_eps=0.2, task="inversion", layer=MID, p=1)
+    assert tv.number_input(key="pg_tv_eps").value == pytest.approx(0.2)
+    assert tv.radio(key="pg_p").value == 1
