@@ -34,7 +34,7 @@ CLAIMS: list[Claim] = [
           "the failure and exits {}",
           [derived("viz_core.cli.EXIT_USAGE", _exit_usage),
            text_num("viz_core/cli/visualize.py",
-                    r'print\(f"warning: \{msg\}", file=sys.stderr\)\s+return {}')]),
+                    r'print\(f"warning: \{msg\}[^"]*", file=sys.stderr\)\s+return {}')]),
     # ------------------------------------------------------------------ dashboard
     Claim("judge recognises best ({} of {} classes with every scheme, {} seeds; see "
           "Recognisability",
