@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from viz_core.cli import main
-from viz_core.store import RunStore
+from viz_core.store import RunRecord, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["visualize", "--model", "fmnist_vgg", "--target", "3", "--steps", "4", "--every", "2",
@@ -153,3 +153,34 @@ def test_a_mistyped_store_path_is_an_error_not_a_new_store(tmp_path, capsys, mon
     assert main(["history", "--store", str(typo), "list"]) == 2
     assert "no run store at" in capsys.readouterr().err
     assert not typo.parent.exists()
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--status", "bogus"], "--status must be one of done, stopped, diverged, error"),
+    (["--sort", "nosuch"], "cannot sort by 'nosuch'"),
+])
+def test_a_typo_in_a_list_filter_is_an_error_not_an_empty_or_unsorted_list(
+        tmp_path, capsys, flags, says):
+    path = tmp_path / "runs.sqlite"
+    RunStore(path).add(RunRecord(config={}, model="m", task="am", scheme="plain GD",
+                                 metrics={"objective": -1.0}))
+    assert main(["history", "--store", str(path), "list", *flags]) == 2
+    assert says in capsys.readouterr().err
+    assert main(["history", "--store", str(path), "list", "--sort", "objective"]) == 0
+
+
+def test_a_closed_pipe_ends_a_listing_quietly(tmp_path):
+    """``demons-viz history list | head -1``: no "Broken pipe" error once head has read."""
+    import os
+
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    for _ in range(300):
+        store.add(RunRecord(config={}, model="m", task="am", scheme="plain GD"))
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        f"{sys.executable} -m viz_core history --store {path} list --limit 0 | head -1",
+        shell=True, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.stdout.startswith("id\t")
+    assert "Broken pipe" not in out.stderr and "Traceback" not in out.stderr, out.stderr

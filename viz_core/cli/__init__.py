@@ -11,7 +11,9 @@ Every error a user can cause ends with a one-line message on stderr and exit cod
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import signal
 import sys
 import warnings
@@ -74,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     except VizError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (``| head``): nothing left to say
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "out of memory" in msg.lower():

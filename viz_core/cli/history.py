@@ -72,10 +72,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _list(store, args) -> int:
+    from viz_core.store import STATUSES
     from viz_core.store.compare import fmt, when
+    from viz_core.store.rows import SORT_COLUMNS
 
     if args.limit < 0:
         raise VizError(f"--limit must be >= 0, got {args.limit}", field="limit")
+    if args.status is not None and args.status not in STATUSES:
+        raise VizError(f"--status must be one of {', '.join(STATUSES)}, got {args.status!r}",
+                       field="status")
+    known = store.metric_keys()
+    if args.sort not in SORT_COLUMNS and args.sort not in known:  # a typo sorted nothing
+        raise VizError(f"cannot sort by {args.sort!r}: give a column "
+                       f"({', '.join(SORT_COLUMNS)}) or a metric key of this store "
+                       f"({', '.join(known) or 'none yet'})", field="sort")
     runs = store.list(model=args.model, tag=args.tag, task=args.task, scheme=args.scheme,
                       status=args.status, group=args.group, sort=args.sort,
                       descending=not args.ascending, limit=args.limit or None)
