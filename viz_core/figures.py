@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from viz_core.metrics import metric_label
+from viz_core.store.rows import json_finite
 from viz_core.sweeps.report import grid_of
 
 __all__ = ["PLOTLY_JS_CDN", "heatmap_figure", "table1_figure", "write_html"]
@@ -121,17 +122,6 @@ def _bundled_plotly_js() -> str | None:
     return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
-def _jsonable(obj: Any) -> Any:
-    """``obj`` with non-finite numbers as None (JSON's null: a gap in plotly.js)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
 def write_html(figure: Mapping[str, Any], path: str | Path, plotly_js: str = "cdn",
                title: str = "") -> str:
     """Write ``figure`` (a specification of this module) as a standalone HTML page.
@@ -142,7 +132,7 @@ def write_html(figure: Mapping[str, Any], path: str | Path, plotly_js: str = "cd
     how = "inline" if js is not None else "cdn"
     script = (f"<script>{js}</script>" if js is not None
               else f'<script src="{PLOTLY_JS_CDN}" charset="utf-8"></script>')
-    spec = json.dumps(_jsonable({"data": figure["data"], "layout": figure["layout"]}),
+    spec = json.dumps(json_finite({"data": figure["data"], "layout": figure["layout"]}),
                       allow_nan=False)
     spec = spec.replace("</", "<\\/")  # no "</script>" inside the script
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from viz_core.errors import VizError
 from viz_core.store import schema
-from viz_core.store.damage import busy, recovering
+from viz_core.store.damage import busy, damaged, header_damage, recovering
 from viz_core.store.location import default_path, move_aside
 from viz_core.store.records import RunRecord, provenance
 from viz_core.store.rows import (
@@ -37,7 +37,6 @@ from viz_core.store.rows import (
     record_of,
 )
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 60.0
 _LIGHT = ("id, started, ended, status, model, model_label, weights_hash, task, scheme, "
           "metrics, floors, note, group_id, version, git_commit, command, message, mlflow, "
@@ -84,7 +83,7 @@ class RunStore:
                            f"{exc.strerror or exc}", field="store") from None
         transient = 0
         for _ in range(24):
-            why = self._damage()
+            why = header_damage(self.path)
             if why is None:
                 con = None
                 try:
@@ -103,7 +102,7 @@ class RunStore:
                     if "locked" in str(exc) or "busy" in str(exc):
                         raise VizError(f"run store {str(self.path)!r} stayed locked for "
                                        f"{self.timeout:g} s", field="store") from None
-                    if not self._damaged():  # a passing error while others write: retry
+                    if not damaged(self.path, self.timeout):  # passing, while others write: retry
                         transient += 1
                         if transient > 20:
                             raise VizError(f"run store {str(self.path)!r}: {exc}",
@@ -118,53 +117,6 @@ class RunStore:
             self.notice = (f"run store {str(self.path)!r} was {why[1]}; moved it aside to "
                            f"{str(dest)!r} and started a new store")
         raise VizError(f"run store {str(self.path)!r} could not be opened", field="store")
-
-    def _open_here(self) -> bool:
-        """Does this process hold a file descriptor of the store (another RunStore)?"""
-        try:
-            target = os.stat(self.path)
-        except OSError:
-            return False
-        for fd in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
-            try:
-                st = os.stat(f"/proc/self/fd/{fd}")
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
-                return True
-        return False
-
-    def _damaged(self) -> bool:
-        """Does SQLite itself find the file damaged (``PRAGMA quick_check``)?"""
-        try:
-            con = sqlite3.connect(self.path, timeout=self.timeout)
-            try:
-                return con.execute("PRAGMA quick_check").fetchone()[0] != "ok"
-            finally:
-                con.close()
-        except sqlite3.DatabaseError as exc:
-            return "locked" not in str(exc) and "busy" not in str(exc)
-
-    def _damage(self) -> tuple[str, str] | None:
-        """Why the file cannot be a store before SQLite opens it (None: it may be one).
-        The header is read only while this process has no descriptor of the file open:
-        closing one would drop the POSIX locks SQLite holds on it in this process, and other
-        writers could then corrupt it (SQLite's "How To Corrupt" notes, section 2.2)."""
-        if self._open_here():
-            return None
-        try:
-            with open(self.path, "rb") as fh:
-                head = fh.read(len(SQLITE_HEADER))
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise VizError(f"cannot read run store {str(self.path)!r}: "
-                           f"{exc.strerror or exc}", field="store") from None
-        if not head:
-            return None  # an empty file: SQLite makes it a database
-        if head != SQLITE_HEADER:
-            return ("damaged", "not an SQLite database (a damaged or foreign file)")
-        return None
 
     def _wal(self, con: sqlite3.Connection) -> None:
         for _ in range(int(self.timeout * 10) + 1):
@@ -202,7 +154,7 @@ class RunStore:
         """After an operation's database error: if SQLite finds the file damaged, move it
         aside, start a new store (:attr:`notice` says so) and return True."""
         self.close()
-        if busy(exc) or not self._damaged():
+        if busy(exc) or not damaged(self.path, self.timeout):
             return False
         dest = move_aside(self.path, "damaged")
         self.notice = (f"run store {str(self.path)!r} was found damaged ({exc}); moved it "

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from viz_core.errors import VizError
 from viz_core.store.records import RunRecord
@@ -44,17 +45,18 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
 
 
 def dumps(obj) -> str:
-    return json.dumps(_finite(obj), default=_default, allow_nan=False)
+    return json.dumps(json_finite(obj), default=_default, allow_nan=False)
 
 
-def _finite(obj):
-    """NaN / inf -> None, recursively (JSON has neither)."""
+def json_finite(obj: Any) -> Any:
+    """NaN / inf -> None (JSON's null), recursively through mappings, lists and tuples
+    (JSON has neither; null is also a gap in a plotly.js trace)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, Mapping):
+        return {k: json_finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [json_finite(v) for v in obj]
     return obj
 
 
