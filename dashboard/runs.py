@@ -191,7 +191,8 @@ class RunRecord:
     def _check(self) -> None:
         import json
 
-        from dashboard.results import class_verdicts, result_warnings
+        from dashboard.results import class_verdicts
+        from viz_core.image_checks import result_warnings
 
         cfgs = [json.loads(c) for c in self.configs]
         ref = self.reference[0] if self.reference is not None else None

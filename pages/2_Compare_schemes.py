@@ -40,6 +40,7 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current, s
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
+from viz_core.image_checks import tv_stability_warning
 from viz_core.metrics import image_metrics, metric_label
 from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
 from viz_core.transforms import parse_octaves
@@ -120,7 +121,7 @@ def _sidebar(ctl: Controls):
                max(3, min(31, size - 1 + size % 2)), 2)
     ctl.slider("tv", "TV weight lambda (TV cell)", 0.01, 3.0, 0.01)
     tau = max([float(st.session_state[P + "step_size"])] + _octave_taus())
-    warn = results.tv_stability_warning(tau, float(st.session_state[P + "tv"]), 0.05)
+    warn = tv_stability_warning(tau, float(st.session_state[P + "tv"]), 0.05)
     if warn:
         sb.warning(warn)
     sb.subheader("Optimization")

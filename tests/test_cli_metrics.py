@@ -29,3 +29,36 @@ def test_cli_metrics_inversion_needs_an_image(capsys, tmp_path):
     assert len(err.splitlines()) == 1 and "--image" in err
     assert main(["metrics", "--csv", str(tmp_path / "nofolder" / "m.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_history_export_of_several_runs_is_one_metrics_set(tmp_path, capsys):
+    """history export --format json of several runs writes their run JSONs as a list:
+    `metrics` reads it as a set, `visualize --config` names the runs and how to pick one;
+    runs of different problems are compared with a warning and no paper claims."""
+    import json
+
+    store = str(tmp_path / "s.sqlite")
+    base = ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--steps", "2",
+            "--device", "cpu", "--quiet", "--store", store]
+    for target, name in ((3, "a"), (3, "b"), (5, "c")):
+        assert main([*base, "--target", str(target), "--seed", name == "b" and "1" or "0",
+                     "--out", str(tmp_path / f"{name}.png")]) == 0
+    ids = [json.loads(line)["run_id"] for line in capsys.readouterr().out.splitlines()]
+    js = tmp_path / "two.json"
+    assert main(["history", "--store", store, "export", *ids[:2], "--format", "json",
+                 "--out", str(js)]) == 0
+    capsys.readouterr()
+    assert [r["stored_run"]["id"] for r in json.loads(js.read_text())] == ids[:2]
+    assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"holds 2 runs ({ids[0]}, {ids[1]})" in err and "history export" in err
+    assert main(["metrics", str(js), "--quiet", "--threads", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "| two[0] |" in out and "| two[1] |" in out and "warning" not in err
+    js3 = tmp_path / "three.json"
+    assert main(["history", "--store", store, "export", *ids, "--format", "json",
+                 "--out", str(js3)]) == 0
+    capsys.readouterr()
+    assert main(["metrics", str(js3), "--quiet", "--threads", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: these runs differ in target" in err and "sharper" not in out

@@ -129,3 +129,32 @@ def test_an_inactive_unit_is_a_warning_not_done(tmp_path, capsys):
                  "--channel", "7", "--steps", "10", "--out", str(tmp_path / "y.png"),
                  "--no-store"])
     assert code == 0  # a live channel
+
+
+def test_a_saturated_picture_is_a_warning_after_its_files(tmp_path, capsys):
+    """The CLI has the dashboard's image checks: a step far too large finishes (exit 0,
+    the files written) with the picture called saturated; a good run has no warning."""
+    base = ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--target", "3",
+            "--steps", "4", "--device", "cpu", "--quiet", "--no-store"]
+    assert main([*base, "--step-size", "1e308", "--out", str(tmp_path / "a.png")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: saturated: 100% of the pixels" in err and (tmp_path / "a.png").is_file()
+    assert main([*base, "--out", str(tmp_path / "b.png")]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--gif", "/proc/x.gif"], "error: --gif '/proc/x.gif' is not writable"),
+    (["--json", "{tmp}/none/x.json"], "error: --json '{tmp}/none/x.json': its folder"),
+    (["--task", "inversion", "--image", "{tmp}"], "error: image file '{tmp}' is a folder"),
+    (["--weights", "{tmp}/text.txt"], "it is not a file written by torch.save"),
+])
+def test_a_bad_path_is_named_by_its_own_flag(tmp_path, capsys, flags, says):
+    (tmp_path / "text.txt").write_text("not weights")
+    flags = [f.format(tmp=tmp_path) for f in flags]
+    assert main(["visualize", "--model", "fmnist_vgg", "--steps", "1", "--quiet",
+                 "--no-store", "--out", str(tmp_path / "a.png"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    assert says.format(tmp=tmp_path) in err
+    assert not (tmp_path / "a.png").exists()

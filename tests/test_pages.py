@@ -973,7 +973,7 @@ def test_a_flat_black_result_gets_one_warning_not_two_that_disagree():
     """A pre-image that is all black is both "saturated" and "washed out"; the two causes
     they name (too large a step, too strong a regularization) contradict each other, so it
     gets one warning that says what it is."""
-    from dashboard.results import image_warnings
+    from viz_core.image_checks import image_warnings
 
     black = np.zeros((1, 8, 8))
     (only,) = image_warnings(black)
@@ -991,7 +991,7 @@ def test_a_class_picture_as_dark_as_real_garments_is_not_called_saturated():
     pre-image with 59% is no step-size failure (the guided demo's Pullover was flagged)."""
     from PIL import Image
 
-    from dashboard.results import image_warnings, typical_saturation
+    from viz_core.image_checks import image_warnings, typical_saturation
 
     assert 0.5 < typical_saturation(1) < 0.9 and typical_saturation(3) < 0.2
     for path in sample_paths(1):  # real garments are not degenerate pre-images

@@ -185,6 +185,21 @@ def test_nothing_listening_at_the_ray_address_ends_with_a_message(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1 and not out.exists()
 
 
+def test_a_refused_address_is_reported_before_the_deadline(tmp_path):
+    """Connection refused is an answer: reported after a short grace, not after the whole
+    --ray-timeout (the message names no timeout: the deadline did not end it)."""
+    r = _cli(*SWEEP, "--ray-address", "127.0.0.1:1", "--ray-timeout", "600",
+             "--out", str(tmp_path / "D"))
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: no Ray cluster answers at 127.0.0.1:1 (Connection refused: nothing listens "
+        "on that port); start one there (ray start --head --port 1) or check the address"]
+    r = _cli(*SWEEP, "--ray-address", "no-such-host.invalid:6379", "--ray-timeout", "600",
+             "--out", str(tmp_path / "D"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.startswith("error: no Ray cluster at no-such-host.invalid:6379: unknown "
+                               "host 'no-such-host.invalid'")
+
+
 def test_a_listener_that_is_not_ray_ends_with_a_message(tmp_path):
     with socket.socket() as server:  # accepts connections, never speaks Ray's protocol
         server.bind(("127.0.0.1", 0))

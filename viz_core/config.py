@@ -257,18 +257,51 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
+        """One run from a run JSON (``--json``) or from a history export of one run (an
+        object, or a list of one); an export of several runs is refused with their ids
+        (:meth:`all_from_json` reads them all)."""
+        runs = cls.all_from_json(text)
+        if len(runs) != 1:
+            ids = ", ".join(cls._stored_id(r) for r in json.loads(text))
+            raise VizError(f"this file holds {len(runs)} runs ({ids}), a history export of "
+                           f"several: export the one to reproduce, e.g. `demons-viz history "
+                           f"export --format json --out run.json ID`", field="config")
+        return runs[0]
+
+    @classmethod
+    def all_from_json(cls, text: str) -> list[RunConfig]:
+        """Every run of a run JSON (one) or a history export (``--format json``: a list)."""
         try:
             d = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise VizError(f"not a valid run JSON: {exc}", field="config") from None
-        return cls.from_dict(d)
+        if isinstance(d, list):
+            if not d:
+                raise VizError("this file holds an empty list, not a run", field="config")
+            return [cls.from_dict(x) for x in d]
+        return [cls.from_dict(d)]
+
+    @staticmethod
+    def _stored_id(d: object) -> str:
+        run = d.get("stored_run") if isinstance(d, dict) else None
+        return str(run.get("id", "?")) if isinstance(run, dict) else "?"
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
+        """:meth:`from_json` of a file."""
+        return cls.from_json(cls._read(path))
+
+    @classmethod
+    def load_all(cls, path: str | Path) -> list[RunConfig]:
+        """:meth:`all_from_json` of a file."""
+        return cls.all_from_json(cls._read(path))
+
+    @staticmethod
+    def _read(path: str | Path) -> str:
         p = Path(path)
         if not p.is_file():
             raise VizError(f"config file {str(p)!r} does not exist", field="config")
-        return cls.from_json(p.read_text(encoding="utf-8", errors="replace"))
+        return p.read_text(encoding="utf-8", errors="replace")
 
 
 def _positive(value, name: str) -> None:

@@ -21,6 +21,18 @@ MAX_BYTES = 50 * 1024 * 1024
 LARGE_SIDE = 4096            # larger sides are downscaled first, with a notice
 
 
+def existing_image_file(path: str | Path) -> Path:
+    """``path`` as an existing file, else a :class:`VizError` that says what is there
+    instead (nothing, or a folder)."""
+    p = Path(path)
+    if p.is_dir():
+        raise VizError(f"image file {str(path)!r} is a folder, not an image file",
+                       field="image")
+    if not p.is_file():
+        raise VizError(f"image file {str(path)!r} does not exist", field="image")
+    return p
+
+
 def open_image(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, list[str]]:
     """Open and fully decode an image; return it (RGB or L) and a list of notices."""
     notices: list[str] = []
@@ -28,9 +40,7 @@ def open_image(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, l
         img = source
     else:
         if isinstance(source, (str, Path)):
-            p = Path(source)
-            if not p.is_file():
-                raise VizError(f"image file {str(p)!r} does not exist", field="image")
+            p = existing_image_file(source)
             if p.stat().st_size > MAX_BYTES:
                 raise VizError(f"image file is larger than {MAX_BYTES >> 20} MB", field="image")
             data = p.read_bytes()

@@ -155,12 +155,10 @@ def _export(store, args) -> int:
 
     out = check_out(args.out)
     runs = [store.get(i) for i in args.ids]
-    if args.format == "json":
-        data = [r.summary() for r in runs]
-        if len(runs) == 1:
-            from viz_core.store.compare import run_json
+    if args.format == "json":  # run JSONs (visualize --config, metrics): one, or a list
+        from viz_core.store.compare import run_json
 
-            data = run_json(runs[0])
+        data = run_json(runs[0]) if len(runs) == 1 else [run_json(r) for r in runs]
         out.write_text(json.dumps(data, indent=1), encoding="utf-8")
     elif args.format == "html":
         from viz_core.store.report_html import html_report

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from viz_core import engine
@@ -31,6 +32,7 @@ from viz_core.evaluation.scheme_metrics import (
     standard_schemes,
     table_columns,
 )
+from viz_core.images import existing_image_file
 from viz_core.machine import machine_description
 
 HELP = ("per-scheme metrics (objective, activation, HF/coarse share, TV, PSNR/SSIM) for a "
@@ -69,14 +71,17 @@ def add_arguments(m: argparse.ArgumentParser) -> None:
 def _configs(args: argparse.Namespace) -> list[RunConfig]:
     """The run JSON files given, or the standard scheme set on the flags' base run."""
     if args.configs:
-        configs = [RunConfig.load(p) for p in args.configs]
-        for c, p in zip(configs, args.configs):
-            c.name = c.name or Path(p).stem
+        configs = []
+        for p in args.configs:
+            runs = RunConfig.load_all(p)
+            for i, c in enumerate(runs):
+                c.name = c.name or (Path(p).stem if len(runs) == 1 else f"{Path(p).stem}[{i}]")
+            configs += runs
         return configs
     if args.task == "inversion" and not args.image:
         raise VizError("metrics --task inversion needs --image PATH", field="image")
-    if args.image and not Path(args.image).is_file():
-        raise VizError(f"image file {args.image!r} does not exist", field="image")
+    if args.image:
+        existing_image_file(args.image)
     target = args.target if args.target is not None or args.channel is not None else 0
     base = RunConfig(model=args.model, weights=args.weights, task=args.task,
                      target=target if args.task == "am" else None, layer=args.layer,
@@ -103,10 +108,23 @@ def _group(configs: list[RunConfig]) -> list[list[RunConfig]]:
     return groups
 
 
+#: The fields that pose a run's problem (what is visualised); schemes differ in the rest.
+PROBLEM_FIELDS = ("model", "weights", "task", "target", "class_score", "layer", "channel",
+                  "unit", "image", "objective", "p")
+
+
+def problem_differences(configs: list[RunConfig]) -> list[str]:
+    """The :data:`PROBLEM_FIELDS` in which ``configs`` differ (none: one problem)."""
+    dicts = [c.to_dict() for c in configs]
+    return [k for k in PROBLEM_FIELDS if len({json.dumps(d.get(k)) for d in dicts}) > 1]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run a set of configurations and print per-scheme metrics and the paper's claims."""
     set_threads(args.threads)
-    csv_out, json_out, md_out = check_out(args.csv), check_out(args.json), check_out(args.md)
+    csv_out, json_out, md_out = (
+        check_out(args.csv, field="csv"), check_out(args.json, field="json"),
+        check_out(args.md, field="md"))
     configs = _configs(args)
     rows: list[dict] = []
     with progress_bar(sum(c.total_steps for c in configs), "metrics", args.quiet) as bar:
@@ -119,7 +137,12 @@ def run(args: argparse.Namespace) -> int:
                                     progress=_advance(bar))
             rows += scheme_metrics(res.final, group, ref)
     print(scheme_metrics_markdown(rows))
-    claims = paper_claims(rows)
+    differ = problem_differences(configs)
+    if differ:  # the claims compare schemes on one problem: not across problems
+        print(f"warning: these runs differ in {', '.join(differ)}: their metrics are not "
+              f"one problem under several schemes, so the paper's claims are not checked",
+              file=sys.stderr)
+    claims = [] if differ else paper_claims(rows)
     if claims:
         print()
         for c in claims:

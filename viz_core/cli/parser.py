@@ -24,22 +24,25 @@ def _existing_ancestor(p: Path) -> Path:
     return q
 
 
-def check_writable(path: str | Path, field: str = "out") -> None:
+def check_writable(path: str | Path, field: str = "out", shown: str | Path | None = None
+                   ) -> None:
     """Whether a folder can be created at ``path`` (or written into, when it exists), found
     out by creating and removing a probe folder in the nearest existing ancestor: an
     unwritable place (``/proc/x``, a read-only mount, a folder without write permission,
-    a path under a file) is a :class:`VizError` before any work starts."""
+    a path under a file) is a :class:`VizError` before any work starts. ``shown``: the
+    path the user gave, named in the message (default ``path``)."""
     p = Path(path)
+    shown = path if shown is None else shown
     anc = _existing_ancestor(p)
     if not anc.is_dir():
-        raise VizError(f"--{field} {str(path)!r}: {str(anc)!r} is a file, not a folder",
+        raise VizError(f"--{field} {str(shown)!r}: {str(anc)!r} is a file, not a folder",
                        field=field)
     try:
         probe = Path(tempfile.mkdtemp(prefix=".demons-viz-probe-", dir=anc))
         probe.rmdir()
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
-        raise VizError(f"--{field} {str(path)!r} is not writable ({why} in {str(anc)!r})",
+        raise VizError(f"--{field} {str(shown)!r} is not writable ({why} in {str(anc)!r})",
                        field=field) from None
 
 
@@ -56,9 +59,10 @@ def check_out(path: str | None, folder: bool = False, field: str = "out") -> Pat
         check_writable(p, field)
         return p
     if p.is_dir():
-        raise VizError(f"output path {path!r} is a directory", field=field)
+        raise VizError(f"--{field} {path!r} is a folder, not a file", field=field)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
-        raise VizError(f"output folder {str(parent)!r} does not exist", field=field)
-    check_writable(parent, field)
+        raise VizError(f"--{field} {path!r}: its folder {str(parent)!r} does not exist",
+                       field=field)
+    check_writable(parent, field, shown=path)
     return p

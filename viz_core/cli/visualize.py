@@ -31,7 +31,8 @@ from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.divergence import no_gradient_message
 from viz_core.errors import VizError
-from viz_core.images import gif_bytes, png_bytes
+from viz_core.image_checks import result_warnings
+from viz_core.images import existing_image_file, gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES
 from viz_core.store import CurveRecorder
@@ -130,9 +131,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if val is not None:
             base[key] = val
     if args.image:
-        if not Path(args.image).is_file():
-            raise VizError(f"image file {args.image!r} does not exist", field="image")
-        base["image"] = str(Path(args.image).resolve())
+        base["image"] = str(existing_image_file(args.image).resolve())
     if args.unit:
         try:
             base["unit"] = [int(v) for v in args.unit.split(",")]
@@ -210,8 +209,8 @@ def _store_quietly(store: Any, record: Callable[[], Any]) -> str | None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     out = check_out(args.out)
-    gif = check_out(args.gif)
-    js = check_out(args.json)
+    gif = check_out(args.gif, field="gif")
+    js = check_out(args.json, field="json")
     store = None if args.no_store else open_store(args)
     started = time.time()
     device = resolve_device(cfg.device)
@@ -242,8 +241,8 @@ def run(args: argparse.Namespace) -> int:
         gif.write_bytes(gif_bytes([f.image for f in result.frames],
                                   comment=f"{model.label}; {cfg.scheme.label}"))
     stored = None
+    ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
     if store is not None:
-        ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
         stored = _store_quietly(store, lambda: record_run(
             cfg, model, final, curves=curves.curves, started=started,
             judge=judge_model(cfg, device), reference=ref, frames=result.frames,
@@ -270,4 +269,9 @@ def run(args: argparse.Namespace) -> int:
     if idle:
         print(f"warning: {idle}", file=sys.stderr)
         return 3
+    # what the dashboard shows instead of "done": a saturated or flat picture, an
+    # unstable TV step (the run finished; its picture may not mean much)
+    for w in result_warnings(final.image, cfg.to_dict(),
+                             None if ref is None else ref[0].numpy()):
+        print(f"warning: {w}", file=sys.stderr)
     return 0

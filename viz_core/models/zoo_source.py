@@ -36,14 +36,20 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     p = Path(path)
     if not p.is_file():
         raise VizError(f"weights file {p} does not exist", field="weights")
+    with open(p, "rb") as fh:  # torch.save writes a zip (legacy: a pickle, protocol >= 2)
+        magic = fh.read(4)
+    if not (magic.startswith(b"PK") or magic[:1] == b"\x80"):
+        raise VizError(f"cannot read weights file {p}: it is not a file written by "
+                       f"torch.save (of a state_dict)", field="weights")
     try:
         obj = torch.load(p, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         raise VizError(f"refused to load {p}: it is not a plain state_dict (the safe "
                        f"weights-only loader rejected it: {str(exc).splitlines()[0]})",
                        field="weights") from exc
-    except Exception as exc:
-        raise VizError(f"cannot read weights file {p}: {exc}", field="weights") from exc
+    except Exception as exc:  # a damaged file: torch.load's own words, with their kind
+        raise VizError(f"cannot read weights file {p} ({type(exc).__name__}: {exc})",
+                       field="weights") from exc
     for key in ("state_dict", "model_state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

@@ -169,23 +169,42 @@ def host_port(address: str) -> tuple[str, int] | None:
     return m.group(1), int(m.group(2))
 
 
+#: Seconds a refused connection is retried (a head node that is starting) before the
+#: address is reported; other failures (no answer at all) wait for the whole timeout.
+REFUSED_GRACE = 3.0
+
+
 def _wait_for_port(address: str, deadline: float, timeout: float) -> None:
+    """Until ``address`` accepts a TCP connection: an unknown host fails at once, a
+    refused connection after :data:`REFUSED_GRACE` s, silence at ``deadline``."""
     hp = host_port(address)
     if hp is None:
         return
-    last = ""
+    last, refused_since = "", None
     while True:
         try:
             with socket.create_connection(hp, timeout=max(0.1, min(2.0, deadline -
                                                                     time.monotonic()))):
                 return
+        except socket.gaierror as exc:
+            raise VizError(f"no Ray cluster at {address}: unknown host {hp[0]!r} "
+                           f"({exc.strerror or type(exc).__name__})",
+                           field="ray_address") from None
         except OSError as exc:
             last = exc.strerror or type(exc).__name__
-        if time.monotonic() >= deadline:
+            refused = isinstance(exc, ConnectionRefusedError)
+            refused_since = (refused_since or time.monotonic()) if refused else None
+        now = time.monotonic()
+        if refused_since is not None and now - refused_since >= REFUSED_GRACE \
+                and now < deadline:
+            raise VizError(f"no Ray cluster answers at {address} ({last}: nothing listens "
+                           f"on that port); start one there (ray start --head "
+                           f"--port {hp[1]}) or check the address", field="ray_address")
+        if now >= deadline:
             raise VizError(f"no Ray cluster answers at {address} ({last}) within "
                            f"{timeout:g} s; start one there (ray start --head) or raise "
                            "--ray-timeout", field="ray_address")
-        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        time.sleep(min(0.5, max(0.0, deadline - now)))
 
 
 def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
