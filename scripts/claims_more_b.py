@@ -257,6 +257,8 @@ CLAIMS: list[Claim] = [
            grouping("29929", "quadratic us/cell"), grouping("29929", "cells")]),
     Claim("(`--ray-timeout`, default **{} s**)",
           [code_const("viz_core/sweeps/raycluster.py", "CONNECT_TIMEOUT")]),
+    Claim("or an unknown host ends within {} s, not at the deadline",
+          [code_const("viz_core/sweeps/raycluster.py", "REFUSED_GRACE")]),
     Claim("(exit {}, with the repair command)", [exit_usage()]),
     Claim("run files are limited to **{} MB**, a run\n  JSON to **{} MB** and **{} levels** of "
           "nesting",
