@@ -259,3 +259,20 @@ std = [1.0]
     toml.write_text('[[model]]\nname = "x"\nsource = "a:b"\nsizes = 3\n')
     with pytest.raises(VizError, match="unknown key 'sizes'"):
         models.team_models()
+
+
+def test_a_program_with_a_dynamic_size_opens_at_its_example_size(tmp_path):
+    """A program exported with dynamic height and width records no size; the example
+    input it was exported with gives it (not the 224 fallback), and a size outside its
+    range is refused naming the program's own bound."""
+    net = branchy().eval()
+    side = torch.export.Dim("side", min=16, max=64)
+    program = torch.export.export(net, (torch.rand(1, 1, 48, 48),),
+                                  dynamic_shapes=({2: side, 3: side},))
+    file = tmp_path / "dyn.pt2"
+    torch.export.save(program, str(file))
+    model = models.load_exported(file)
+    assert (model.spec.input_size, model.spec.channels) == (48, 1)
+    assert models.load_exported(file, input_size=32).spec.input_size == 32
+    with pytest.raises(VizError, match=r"fails on a \(1, 1, 96, 96\) input"):
+        models.load_exported(file, input_size=96)

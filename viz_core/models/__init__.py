@@ -30,6 +30,7 @@ from viz_core.models.file_source import (
     load_exported,
     load_import_string,
     load_torchscript,
+    with_weights,
 )
 from viz_core.models.loaded import LoadedModel, TokenGrid
 from viz_core.models.module_source import from_module, register, registered, unregister
@@ -78,14 +79,15 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     name = str(name)
     own = registered(name)
     if own is not None:
-        return own
+        return own if weights in (None, "default") else with_weights(own, weights, seed)
     team = team_models().get(name)
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
         return open_model(team.source, weights=weights, device=device, seed=seed,
                           **team.contract())
     if Path(name).suffix == ".pt2":  # the program records its input shape
         return load_exported(name, input_size=input_size, channels=channels, mean=mean,
-                             std=std, classes=classes, device=device)
+                             std=std, classes=classes, device=device, weights=weights,
+                             seed=seed)
     contract = {"input_size": int(input_size or 224), "channels": int(channels or 3),
                 "mean": mean, "std": std, "classes": classes, "device": device}
     if name.startswith("timm:"):
@@ -96,9 +98,9 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     if is_file_model(name):  # legacy defaults of the CLI: ImageNet, or 0.5 for grey
         if mean is None and std is None and contract["channels"] == 1:
             contract.update(mean=(0.5,), std=(0.5,))
-        return load_torchscript(name, **contract)
+        return load_torchscript(name, **contract, weights=weights, seed=seed)
     if IMPORT_STRING.match(name):
-        return load_import_string(name, weights=weights, **contract)
+        return load_import_string(name, weights=weights, seed=seed, **contract)
     if ":" in name:
         raise VizError(f"model {name!r} is neither a zoo name, a file, timm:NAME nor an "
                        "import string package.module:factory", field="model")

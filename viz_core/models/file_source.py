@@ -15,6 +15,7 @@ and state_dicts are read with ``weights_only=True``.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import os
@@ -30,6 +31,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.models.loaded import LoadedModel, clone_outputs
 from viz_core.models.module_source import check_contract, class_name_list, from_module
+from viz_core.models.reinit import reinitialise
 from viz_core.models.zoo_source import load_state, read_state_dict
 from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 
@@ -122,17 +124,60 @@ def _input_shape(gm: torch.fx.GraphModule, file: str) -> tuple[int | None, int |
         if h is not None and w is not None and h != w:
             raise VizError(f"{file} takes {h}x{w} images; the tool needs square inputs (HxH): "
                            "export it at a square size", field="model")
+        if h is None and w is None:  # a dynamic size: the one it was exported with
+            h = _hint(val.shape[2])
         return c, (h if h is not None else w)
     return None, None
+
+
+def _hint(d: object) -> int | None:
+    """The example value of a dynamic dimension (the size the program was exported with),
+    or None when the graph does not record it."""
+    try:
+        hint = d.node.hint  # type: ignore[attr-defined]
+        return None if hint is None else int(hint)
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def own_weights(net: nn.Module, weights: str | os.PathLike | None, seed: int
+                ) -> tuple[bool, str]:
+    """``net``'s weights as a run asks (in place): its own (None, "default"), PyTorch's
+    default initialisation (``"random"``, seeded: :mod:`viz_core.models.reinit`), or a
+    state_dict file; returns (pretrained, the label's note)."""
+    if weights in (None, "default"):
+        return True, ""
+    if weights == "random":
+        reinitialise(net, seed)
+        return False, f"RANDOM weights, seed {seed}"
+    load_state(net, read_state_dict(weights), str(weights))
+    return True, f"weights from {Path(weights).name}"
+
+
+def with_weights(model: LoadedModel, weights: str | os.PathLike, seed: int = 0
+                 ) -> LoadedModel:
+    """A wrapped module (:func:`from_module`) with other weights (:func:`own_weights`), on a
+    copy: the registered network is never changed."""
+    net = copy.deepcopy(model.net)
+    pretrained, note = own_weights(net, weights, seed)
+    spec = model.spec
+    return from_module(net, input_size=spec.input_size, channels=spec.channels,
+                       mean=spec.mean, std=spec.std, classes=model.classes, name=spec.name,
+                       device=model.device, pretrained=pretrained, tokens=model.tokens,
+                       layers=[n for n in model.layers if n != "logits"],
+                       default_layer=spec.default_layer, description=spec.description,
+                       label=f"{spec.name} ({note})", keep=False)
 
 
 def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
                   channels: int | None = None, mean: Sequence[float] | None = None,
                   std: Sequence[float] | None = None, classes: Sequence[str] | None = None,
-                  device: str | torch.device = "cpu") -> LoadedModel:
+                  device: str | torch.device = "cpu",
+                  weights: str | os.PathLike | None = None, seed: int = 0) -> LoadedModel:
     """A ``torch.export`` program saved with ``torch.export.save`` (normalised input ->
     logits); inner layers by module path wherever the graph records them. ``input_size``
-    and ``channels`` default to the shape the program was exported with."""
+    and ``channels`` default to the shape the program was exported with (for a dynamic
+    height and width: the example input's); ``weights``: :func:`own_weights`."""
     p = Path(path)
     if not p.is_file():
         raise VizError(f"exported program {p} does not exist", field="model")
@@ -155,6 +200,7 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     except Exception as exc:
         raise VizError(f"cannot load exported program {p}: {_first_line(exc)}",
                        field="model") from None
+    pretrained, note = own_weights(gm, weights, seed)
     recorded_channels, recorded_size = _input_shape(gm, p.name)
     channels = channels or recorded_channels or 3
     input_size = input_size or recorded_size or 224
@@ -188,7 +234,8 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
                      f"exported program {p.name}", False, input_size)
     return LoadedModel(spec, _Program(gm, per_sample),
                        class_name_list(classes, int(out.shape[1]), str(p)),
-                       list(layers) + ["logits"], {}, True, f"{name} (exported program)", dev,
+                       list(layers) + ["logits"], {}, pretrained,
+                       f"{name} (exported program{', ' + note if note else ''})", dev,
                        extractor=extractor)
 
 
@@ -197,9 +244,10 @@ def load_import_string(text: str, *, input_size: int, channels: int = 3,
                        std: Sequence[float] | None = None,
                        classes: Sequence[str] | None = None,
                        device: str | torch.device = "cpu",
-                       weights: str | os.PathLike | None = None) -> LoadedModel:
+                       weights: str | os.PathLike | None = None, seed: int = 0
+                       ) -> LoadedModel:
     """``package.module:factory``: import the factory, call it, wrap its module;
-    ``weights``: a state_dict file to load into it (read with ``weights_only=True``)."""
+    ``weights``: :func:`own_weights` (a state_dict file is read with ``weights_only=True``)."""
     if not IMPORT_STRING.match(text):
         raise VizError(f"{text!r} is not an import string package.module:factory",
                        field="model")
@@ -221,22 +269,21 @@ def load_import_string(text: str, *, input_size: int, channels: int = 3,
     if not isinstance(net, nn.Module):
         raise VizError(f"{text}() returned {type(net).__name__}, not a torch.nn.Module",
                        field="model")
-    label = ""
-    if weights not in (None, "default", "random"):
-        load_state(net, read_state_dict(weights), str(weights))
-        label = f"{text} (weights from {Path(weights).name})"
+    pretrained, note = own_weights(net, weights, seed)
     return from_module(net, input_size=input_size, channels=channels, mean=mean, std=std,
-                       classes=classes, name=text, device=device, label=label, keep=False,
-                       description=f"network from {text}")
+                       classes=classes, name=text, device=device,
+                       label=f"{text} ({note})" if note else "", keep=False,
+                       pretrained=pretrained, description=f"network from {text}")
 
 
 def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3,
                      mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                      classes: Sequence[str] | None = None,
-                     device: str | torch.device = "cpu") -> LoadedModel:
+                     device: str | torch.device = "cpu",
+                     weights: str | os.PathLike | None = None, seed: int = 0) -> LoadedModel:
     """Legacy: a user TorchScript classifier (normalised input -> logits). TorchScript is
     deprecated upstream in favour of ``torch.export`` (:func:`load_exported`); only the
-    "logits" layer is available."""
+    "logits" layer is available. ``weights``: :func:`own_weights`."""
     p = Path(path)
     if not p.is_file():
         raise VizError(f"TorchScript file {p} does not exist", field="weights")
@@ -252,6 +299,7 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
         raise VizError(f"cannot load TorchScript model {p}: {_first_line(exc)}",
                        field="weights") from None
     net = net.eval()
+    pretrained, note = own_weights(net, weights, seed)
     for param in net.parameters():
         param.requires_grad_(False)
     try:
@@ -267,4 +315,5 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
     spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
                      f"user TorchScript model {p.name}", False, input_size)
     return LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), str(p)),
-                       ["logits"], {}, True, f"{name} (TorchScript)", dev)
+                       ["logits"], {}, pretrained,
+                       f"{name} (TorchScript{', ' + note if note else ''})", dev)

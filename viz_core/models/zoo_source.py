@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -42,13 +43,19 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise VizError(f"cannot read weights file {p}: it is not a file written by "
                        f"torch.save (of a state_dict)", field="weights")
     try:
-        obj = torch.load(p, weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch.load's notice on a TorchScript archive
+            warnings.simplefilter("ignore")
+            obj = torch.load(p, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as exc:
         raise VizError(f"refused to load {p}: it is not a plain state_dict (the safe "
                        f"weights-only loader rejected it: {str(exc).splitlines()[0]})",
                        field="weights") from exc
-    except Exception as exc:  # a damaged file: torch.load's own words, with their kind
-        raise VizError(f"cannot read weights file {p} ({type(exc).__name__}: {exc})",
+    except Exception as exc:  # a damaged file: torch.load's own first line, with its kind
+        if "TorchScript" in str(exc):
+            raise VizError(f"{p} is a TorchScript model, not a state_dict: give it as the "
+                           "model (--model), not as its weights", field="weights") from None
+        line = (str(exc).strip().splitlines() or [""])[0]
+        raise VizError(f"cannot read weights file {p} ({type(exc).__name__}: {line})",
                        field="weights") from exc
     for key in ("state_dict", "model_state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
