@@ -7,7 +7,9 @@ name that comes from outside (a link, a restored run JSON) and looks like a prog
 accepted only when it resolves inside that folder and the file is there
 (:func:`uploaded_program`): a link cannot make the server load any other file on its disk.
 A link carries the path-free token ``upload:<hash>/<name>.pt2`` (:func:`program_token`,
-:func:`program_from_token`), so the server's folders do not appear in the URL.
+:func:`program_from_token`), so the server's folders do not appear in the URL; so do the run
+JSONs the dashboard writes (downloads, the run history: :func:`public_config_json`), which
+the dashboard restores while the file is in its upload folder.
 
 No Streamlit here.
 """
@@ -20,8 +22,10 @@ import re
 import tempfile
 from pathlib import Path
 
-#: Prefix of an uploaded program's name in a link.
-TOKEN_PREFIX = "upload:"
+from viz_core.models import UPLOAD_PREFIX
+
+#: Prefix of an uploaded program's name in a link and a run JSON.
+TOKEN_PREFIX = UPLOAD_PREFIX
 _TOKEN = re.compile(r"^upload:([0-9a-f]{16})/([A-Za-z0-9_.-]{1,64}\.pt2)$")
 #: What the dashboard says when a link or a run names a program it cannot open.
 NOT_HERE = ("an uploaded program is only available on the server and in the session that "
@@ -91,3 +95,17 @@ def program_from_token(value: str, root: str | os.PathLike | None = None) -> str
         return value
     base = Path(root) if root is not None else upload_dir()
     return str(base / m.group(1) / m.group(2))
+
+
+def public_config_json(config) -> str:
+    """A :class:`~viz_core.config.RunConfig`'s JSON as the dashboard writes it for others to
+    read (a download, the run history): an uploaded program named by its token, not by
+    the server's path."""
+    import dataclasses
+
+    if not is_program_name(config.model):
+        return config.to_json()
+    extra = dict(config.extra)
+    if isinstance(extra.get("ui"), dict) and "model" in extra["ui"]:  # the page's controls
+        extra["ui"] = {**extra["ui"], "model": program_token(str(extra["ui"].get("model")))}
+    return dataclasses.replace(config, model=program_token(config.model), extra=extra).to_json()

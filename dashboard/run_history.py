@@ -267,6 +267,7 @@ def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
     """Store the cells of one finished sweep batch, grouped by the sweep's folder, in
     ``store`` (default :func:`get_store`; pass it to make no Streamlit call meanwhile: a
     rerun would end the script there, half the batch stored)."""
+    from dashboard.programs import is_program_name, program_token
     from viz_core.store.sweep_runs import cell_record, sweep_group
 
     try:
@@ -274,6 +275,8 @@ def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
         ids = []
         for row in result.rows:
             rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps")
+            if is_program_name(rec.model):  # an uploaded program by its token, not its path
+                rec.model = rec.config["model"] = program_token(rec.model)
             if not store.has(rec.id):
                 ids.append(store.add(rec))
         return ids

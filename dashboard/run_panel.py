@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - another Streamlit version
 
 from dashboard.demo import take_autorun
 from dashboard.page import downloads, status_message
+from dashboard.programs import public_config_json
 from dashboard.runs import LOG, RunRecord
 from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS, after_other_runs, stream
 from dashboard.text import plain
@@ -236,7 +237,7 @@ class RunPanel:
             c0 = job.configs[0]
             kw = {} if started is None else {"started": started}
             labels = list(job.labels or [c.name for c in job.configs])
-            rec = RunRecord(labels, [c.to_json() for c in job.configs],
+            rec = RunRecord(labels, [public_config_json(c) for c in job.configs],
                             model.label if model is not None else c0.model, c0.total_steps,
                             settings=dict(settings or {}), reference=job.reference,
                             judges=list(job.judges or []), **kw)

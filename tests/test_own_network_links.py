@@ -162,3 +162,26 @@ def test_a_half_written_program_on_the_command_line_is_one_line(tmp_path):
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert "Traceback" not in out.stderr, out.stderr
     assert len(lines) == 1 and "is not a torch.export program" in lines[0], out.stderr
+
+
+def test_a_run_of_an_uploaded_program_records_its_token(dash, tmp_path, uploads,
+                                                         monkeypatch):
+    """The run JSON the dashboard writes (store, downloads) names an uploaded program by
+    its token, not the server's path; the CLI says what such a name is."""
+    import json
+
+    from viz_core.store import RunStore
+
+    monkeypatch.setenv("DEMONS_VIZ_STORE", str(tmp_path / "runs.sqlite"))
+    saved = programs.save_program(_program(tmp_path / "tiny.pt2").read_bytes(), "tiny.pt2")
+    token = f"upload:{Path(saved).parent.name}/tiny.pt2"
+    at = dash.open("pages/1_Playground.py", model=token, steps=3, every=3)
+    at.button(key="pg_run").click().run()
+    dash.no_exception(at)
+    store = RunStore(str(tmp_path / "runs.sqlite"))
+    (run,) = [store.get(r.id) for r in store.list()]
+    assert run.config["model"] == token and str(uploads) not in json.dumps(run.config)
+    (rec,) = at.session_state["pg_records"]
+    assert json.loads(rec.json())["model"] == token and str(uploads) not in rec.json()
+    with pytest.raises(VizError, match="uploaded to a dashboard, known only to that server"):
+        models.open_model(token)

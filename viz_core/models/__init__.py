@@ -51,12 +51,16 @@ from viz_core.zoo import (
 
 __all__ = [
     "FMNIST_MEAN", "FMNIST_STD", "IMAGENET_MEAN", "IMAGENET_STD", "LoadedModel", "ModelSpec",
-    "TEAM_ENV", "TeamModel", "TokenGrid", "assets_dir", "available_models", "from_module",
-    "get_spec", "is_file_model", "team_models",
+    "TEAM_ENV", "TeamModel", "TokenGrid", "UPLOAD_PREFIX", "assets_dir", "available_models",
+    "from_module", "get_spec", "is_file_model", "team_models", "with_weights",
     "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
     "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
     "unregister", "weights_status",
 ]
+
+#: How the dashboard names a program uploaded to it in the run JSONs it writes
+#: (``upload:<hash>/<name>.pt2``): a name only that server can open.
+UPLOAD_PREFIX = "upload:"
 
 #: TorchScript file suffixes (legacy).
 SCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".jit")
@@ -84,6 +88,10 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
         return open_model(team.source, weights=weights, device=device, seed=seed,
                           **team.contract())
+    if name.startswith(UPLOAD_PREFIX):
+        raise VizError(f"model {name!r} is a program uploaded to a dashboard, known only to "
+                       f"that server: give the file itself (--model {Path(name).name} or "
+                       "its path)", field="model")
     if Path(name).suffix == ".pt2":  # the program records its input shape
         return load_exported(name, input_size=input_size, channels=channels, mean=mean,
                              std=std, classes=classes, device=device, weights=weights,
