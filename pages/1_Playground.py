@@ -303,7 +303,7 @@ def main() -> None:
         errors.append("no valid image to invert (see the sidebar)")
     # the panel's kernels at tau = the step size: with octaves each stage builds its own
     fluid, elastic = _kernels(s, ctl, None if s["octaves_on"] else errors)
-    label = cfg.scheme.label if cfg is not None else ""
+    label = cfg.scheme_label if cfg is not None else ""
     st.markdown(f"**{label or 'invalid settings'}** · {model.label if model else ''}")
 
     _run_area(s, cfg, cfgs, model, target, errors, label)

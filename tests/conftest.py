@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,14 @@ from PIL import Image
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
+# Runs that tests make go to a private store from the moment the tests are collected (a
+# module that copies os.environ at import time for its subprocesses included), never to the
+# user's history; the session fixture below moves them to pytest's own folder.
+_USER_ENV = {k: os.environ.get(k) for k in ("DEMONS_VIZ_STORE", "MLFLOW_TRACKING_URI",
+                                            "DEMONS_VIZ_ENGINE")}
+os.environ["DEMONS_VIZ_STORE"] = str(Path(tempfile.mkdtemp(prefix="demons-viz-tests-"))
+                                     / "runs.sqlite")
+os.environ.pop("MLFLOW_TRACKING_URI", None)
 if str(ROOT) not in sys.path:  # AppTest does not put the app's folder on sys.path
     sys.path.insert(0, str(ROOT))
 
@@ -25,10 +35,7 @@ torch.set_num_threads(2)
 def _private_run_store(tmp_path_factory):
     """Runs that tests make (CLI, pages, subprocesses) go to a store of the session, never
     to the user's history; nothing is mirrored to an MLflow server of the machine."""
-    import os
-
-    old = {k: os.environ.get(k)
-           for k in ("DEMONS_VIZ_STORE", "MLFLOW_TRACKING_URI", "DEMONS_VIZ_ENGINE")}
+    old = _USER_ENV
     os.environ["DEMONS_VIZ_STORE"] = str(tmp_path_factory.mktemp("store") / "runs.sqlite")
     # runs stay in the test's process (fakes patched into it apply); the engine process has
     # its own tests, and the browser tests' servers use it (tests/e2e/conftest.py)

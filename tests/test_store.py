@@ -21,7 +21,10 @@ from viz_core.images import png_bytes
 from viz_core.store import RunRecord, RunStore, default_path, schema
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _env() -> dict:
+    """The environment of a subprocess, read when it starts (the session's private store
+    is set by conftest after this module is imported)."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def _png(seed: int = 0) -> bytes:
@@ -102,7 +105,7 @@ def test_eight_threads_and_two_processes_write_at_once(tmp_path):
     RunStore(path)
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), "15", f"p{k}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=ENV) for k in range(2)]
+                              env=_env()) for k in range(2)]
     errors: list[BaseException] = []
     store = RunStore(path)  # one store object shared by the threads (a dashboard server)
 
@@ -134,7 +137,7 @@ def test_eight_threads_and_two_processes_write_at_once(tmp_path):
 def test_a_killed_writer_loses_no_finished_run(tmp_path):
     path = tmp_path / "runs.sqlite"
     p = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "100000", "k"],
-                         stdout=subprocess.PIPE, text=True, env=ENV)
+                         stdout=subprocess.PIPE, text=True, env=_env())
     finished = []
     for line in p.stdout:  # ids arrive after their transaction committed
         finished.append(line.strip())
@@ -230,7 +233,7 @@ def test_two_processes_creating_one_store_apply_migrations_once(tmp_path):
     path = tmp_path / "new.sqlite"
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), "3", f"c{k}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=ENV) for k in range(2)]
+                              env=_env()) for k in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     assert RunStore(path).count() == 6
@@ -241,7 +244,7 @@ def test_importing_the_store_pulls_in_no_mlflow_torch_or_streamlit():
             "print(sorted(m for m in ('mlflow', 'torch', 'streamlit', 'plotly') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=ENV, check=True).stdout
+                         env=_env(), check=True).stdout
     assert out.strip() == "[]"
 
 

@@ -110,11 +110,28 @@ class RunConfig:
     name: str = ""                      # free label (e.g. a cell of the comparison grid)
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.octaves:  # (scale, steps, tau) triples as well as Octave stages
+            try:
+                self.octaves = [o if isinstance(o, Octave) else
+                                Octave(float(o[0]), int(o[1]), float(o[2]))
+                                for o in self.octaves]
+            except (TypeError, ValueError, IndexError, KeyError):
+                raise VizError(f"octaves must be (scale, steps, tau) stages, got "
+                               f"{self.octaves!r}", field="octaves") from None
+
     # ------------------------------------------------------------------ derived
     @property
     def scheme(self) -> Scheme:
         return Scheme(self.fluid, self.elastic, self.tv, self.tv_eps, self.elastic_every,
                       self.border)
+
+    @property
+    def scheme_label(self) -> str:
+        """The scheme's label, naming the optimizer when it is not the paper's step rule
+        (eq. 18): ``"Sobolev fluid-elastic, Adam"``."""
+        label = self.scheme.label
+        return f"{label}, Adam" if self.optimizer == "adam" else label
 
     @property
     def schedule(self) -> list[Octave]:

@@ -175,7 +175,7 @@ def run(
     every = every or c0.every
     schedules = [c.schedule for c in cfgs]
     total = sum(o.steps for o in schedules[0])
-    labels = [c.name or c.scheme.label for c in cfgs]
+    labels = [c.name or c.scheme_label for c in cfgs]
     n = len(cfgs)
     raw_grad = c0.grad_norm == "none"
     use_adam = c0.optimizer == "adam"

@@ -19,7 +19,8 @@ DESCRIPTION = None
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", help="show the layer catalogue and aliases of one model "
-                   "(a zoo name or timm:NAME), or 'download'")
+                   "(a zoo name, timm:NAME, a team's model, FILE.pt2 or "
+                   "package.module:factory), or 'download'")
     p.add_argument("model", nargs="?", help="with 'download': the model whose weights to fetch "
                    "(vgg19, resnet50, ..., timm:NAME)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -42,12 +43,17 @@ def run(args: argparse.Namespace) -> int:
              "channels": s.channels, "weights": models.weights_status(s.name),
              "paper": s.paper, "default_layer": s.default_layer}
             for s in models.available_models()]
+    for t in models.team_models().values():  # the team's own models (demons-viz.toml)
+        rows.append({"name": t.name, "family": "team", "input_size": t.input_size,
+                     "channels": t.channels, "weights": "own", "paper": False,
+                     "default_layer": "logits", "source": t.source})
     if args.json:
         print(json.dumps(rows))
         return 0
     print(f"{'model':22} {'family':12} {'input':>9}  {'weights':16} default layer")
     for r in rows:
-        size = f"{r['channels']}x{r['input_size']}"
+        size = (f"{r['channels'] or '?'}x{r['input_size'] or '?'}"
+                if r["input_size"] or r["channels"] else "-")
         star = " (paper)" if r["paper"] else ""
         print(f"{r['name']:22} {r['family']:12} {size:>9}  {r['weights']:16} "
               f"{r['default_layer']}{star}")
@@ -56,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show_one(name: str, as_json: bool) -> None:
-    lm = models.open_model(name, weights="random")
+    zoo = name in {s.name for s in models.available_models()} or name.startswith("timm:")
+    # a zoo model without its weights still shows its layers; one's own network as it is
+    lm = models.open_model(name, weights="random" if zoo else None)
     info = {"name": lm.spec.name, "input_size": lm.spec.input_size,
             "channels": lm.spec.channels, "default_layer": lm.spec.default_layer,
             "weights": _status(name), "layers": lm.layers,
@@ -71,12 +79,17 @@ def _show_one(name: str, as_json: bool) -> None:
     for layer in lm.layers:
         print(f"    {layer}")
     if lm.aliases:
-        print("  paper (keras) aliases:")
+        print("  aliases (the paper's Keras names, or another name of a layer):")
         for a, t in lm.aliases.items():
             print(f"    {a} -> {t}")
 
 
 def _status(name: str) -> str:
+    if name in models.team_models():
+        return "own (demons-viz.toml)"
+    if name not in {s.name for s in models.available_models()} and \
+            not name.startswith("timm:"):
+        return "own"  # a file, an import string, a module wrapped in this process
     if name.startswith("timm:"):
         from viz_core.models.timm_source import timm_cached_weights
 

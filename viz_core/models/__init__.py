@@ -33,7 +33,13 @@ from viz_core.models.file_source import (
     with_weights,
 )
 from viz_core.models.loaded import LoadedModel, TokenGrid
-from viz_core.models.module_source import from_module, register, registered, unregister
+from viz_core.models.module_source import (
+    from_module,
+    register,
+    registered,
+    registered_names,
+    unregister,
+)
 from viz_core.models.team import TEAM_ENV, TeamModel, team_models
 from viz_core.models.zoo_source import load_model, load_state, read_state_dict
 from viz_core.zoo import (
@@ -112,4 +118,10 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     if ":" in name:
         raise VizError(f"model {name!r} is neither a zoo name, a file, timm:NAME nor an "
                        "import string package.module:factory", field="model")
-    return load_model(name, weights=weights, device=device, seed=seed)
+    try:
+        return load_model(name, weights=weights, device=device, seed=seed)
+    except VizError as exc:
+        own = registered_names() + [n for n in team_models() if n not in registered_names()]
+        if not str(exc).startswith("unknown model") or not own:
+            raise
+        raise VizError(f"{exc} Your networks: {', '.join(own)}.", field="model") from None

@@ -30,7 +30,12 @@ from torch import nn
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.models.loaded import LoadedModel, clone_outputs
-from viz_core.models.module_source import check_contract, class_name_list, from_module
+from viz_core.models.module_source import (
+    check_contract,
+    class_name_list,
+    float32_note,
+    from_module,
+)
 from viz_core.models.reinit import reinitialise
 from viz_core.models.zoo_source import load_state, read_state_dict
 from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
@@ -55,6 +60,12 @@ class _Program(nn.Module):
         super().__init__()
         object.__setattr__(self, "_graph", graph)
         self.per_sample = per_sample
+
+    def state_dict(self, *args, **kwargs):  # the graph's weights (what a run records)
+        graph = self._graph
+        if isinstance(graph, nn.Module):
+            return graph.state_dict(*args, **kwargs)
+        return super().state_dict(*args, **kwargs)
 
     def forward(self, x: torch.Tensor):
         if not self.per_sample or x.shape[0] == 1:
@@ -100,7 +111,10 @@ def _cut(gm: torch.fx.GraphModule, nodes: dict[str, torch.fx.Node]) -> torch.fx.
 
 
 def _static(d: object) -> int | None:
-    """A recorded size, or None when it is symbolic (a dynamic dimension)."""
+    """A recorded size, or None when it is symbolic (a dynamic dimension; ``int()`` of one
+    would specialise it to its example value)."""
+    if isinstance(d, torch.SymInt):
+        return None
     try:
         return int(d)  # type: ignore[call-overload]
     except (TypeError, ValueError, RuntimeError):
@@ -128,6 +142,24 @@ def _input_shape(gm: torch.fx.GraphModule, file: str) -> tuple[int | None, int |
             h = _hint(val.shape[2])
         return c, (h if h is not None else w)
     return None, None
+
+
+def _size_range(program, gm: torch.fx.GraphModule) -> tuple[int, int] | None:
+    """(smallest, largest) image side the program accepts: its recorded side twice, or the
+    range of its dynamic height; None when the graph does not say."""
+    for node in gm.graph.nodes:
+        val = node.meta.get("val") if node.op == "placeholder" else None
+        if not isinstance(val, torch.Tensor) or val.ndim != 4:
+            continue
+        side = val.shape[2]
+        if not isinstance(side, torch.SymInt):
+            return int(side), int(side)
+        try:
+            vr = program.range_constraints[val.shape[2].node.expr]
+            return int(vr.lower), int(vr.upper)
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
+            return None  # an unbounded range (int() of infinity) or none recorded
+    return None
 
 
 def _hint(d: object) -> int | None:
@@ -201,14 +233,28 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         raise VizError(f"cannot load exported program {p}: {_first_line(exc)}",
                        field="model") from None
     pretrained, note = own_weights(gm, weights, seed)
+    precision = float32_note(gm)  # pre-images are float32: the program's own copy follows
+    if precision:
+        gm = gm.float()
+        note = f"{note}, {precision}" if note else precision
     recorded_channels, recorded_size = _input_shape(gm, p.name)
     channels = channels or recorded_channels or 3
+    sizes = _size_range(program, gm)
+    if input_size and sizes is not None and not sizes[0] <= input_size <= sizes[1]:
+        takes = (f"{sizes[0]}x{sizes[0]} inputs" if sizes[0] == sizes[1] else
+                 f"sizes {sizes[0]} to {sizes[1]} (exported with a dynamic size)")
+        raise VizError(f"{p.name} takes {takes}, not {input_size}x{input_size}: choose a size "
+                       "in that range or export the program for the size you need",
+                       field="input_size")
     input_size = input_size or recorded_size or 224
     mean, std = check_contract(input_size, channels, mean, std)
     for param in gm.parameters():
         param.requires_grad_(False)
     logits = _output_node(gm)
-    layers = {k: v for k, v in _module_outputs(gm).items() if v is not logits}
+    outputs = _module_outputs(gm)
+    layers = {k: v for k, v in outputs.items() if v is not logits}
+    # a module whose output is the network's (the classifier, e.g. ``fc``): its logits
+    same = {k: "logits" for k, v in outputs.items() if v is logits}
     per_sample = False
     for batch in (2, 1):
         try:
@@ -217,8 +263,10 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
             break
         except Exception as exc:
             if batch == 1:
+                hint = (f" (it was exported with {precision.split('are ')[1]} weights: "
+                        "export it in float32)" if precision else "")
                 raise VizError(f"exported program {p} fails on a (1, {channels}, {input_size}, "
-                               f"{input_size}) input: {_first_line(exc)}",
+                               f"{input_size}) input: {_first_line(exc)}{hint}",
                                field="input_size") from None
             per_sample = True
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
@@ -234,7 +282,7 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
                      f"exported program {p.name}", False, input_size)
     return LoadedModel(spec, _Program(gm, per_sample),
                        class_name_list(classes, int(out.shape[1]), str(p)),
-                       list(layers) + ["logits"], {}, pretrained,
+                       list(layers) + ["logits"], same, pretrained,
                        f"{name} (exported program{', ' + note if note else ''})", dev,
                        extractor=extractor)
 
@@ -276,6 +324,18 @@ def load_import_string(text: str, *, input_size: int, channels: int = 3,
                        pretrained=pretrained, description=f"network from {text}")
 
 
+def _is_state_dict(p: Path) -> bool:
+    """Whether ``p`` is a plain ``torch.save`` file of a dict of tensors (safe loader)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(p, weights_only=True, map_location="cpu")
+    except Exception:  # noqa: BLE001 - not one
+        return False
+    return isinstance(obj, dict) and any(isinstance(v, (dict, torch.Tensor))
+                                         for v in obj.values())
+
+
 def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3,
                      mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                      classes: Sequence[str] | None = None,
@@ -296,6 +356,10 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
             warnings.simplefilter("ignore", FutureWarning)
             net = torch.jit.load(str(p), map_location=dev)
     except Exception as exc:
+        if _is_state_dict(p):
+            raise VizError(f"{p.name} holds weights (a state_dict), not a model: give it with "
+                           "--weights to the network it belongs to (a zoo name or "
+                           "package.module:factory)", field="model") from None
         raise VizError(f"cannot load TorchScript model {p}: {_first_line(exc)}",
                        field="weights") from None
     net = net.eval()

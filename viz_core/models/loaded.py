@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+import operator
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -111,6 +112,34 @@ def clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     return gm
 
 
+def logits_picker(out: object, source: str) -> Callable | None:
+    """How to find the logits (the class scores of eq. 4) in a network's output ``out``:
+    None for a tensor (the output is the logits); for a mapping, its ``"logits"`` entry, or
+    its only tensor; for a tuple or list (e.g. torchvision's GoogLeNet outputs), its first
+    element. A :class:`VizError` naming what was found otherwise.
+
+    >>> logits_picker({"feat": 1, "logits": torch.ones(1, 3)}, "net")({"logits": 7})
+    7
+    >>> logits_picker((torch.ones(1, 3), torch.ones(1, 5)), "net")((1, 2))
+    1
+    """
+    if isinstance(out, torch.Tensor):
+        return None
+    if isinstance(out, Mapping):
+        tensors = [k for k, v in out.items() if isinstance(v, torch.Tensor)]
+        if "logits" in out:
+            return operator.itemgetter("logits")
+        if len(tensors) == 1:
+            return operator.itemgetter(tensors[0])
+        raise VizError(f"{source} returns a dict with keys {', '.join(map(repr, out))}: name "
+                       "the class scores 'logits' (or return them alone)", field="model")
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return operator.itemgetter(0)
+    raise VizError(f"{source} returns {type(out).__name__}, not logits: return the class "
+                   "scores as a tensor (N, classes), a dict with 'logits', or a tuple whose "
+                   "first element they are", field="model")
+
+
 @dataclass(frozen=True)
 class TokenGrid:
     """How a transformer's token sequence (N, L, C) maps to a feature map (N, C, h, w): the
@@ -133,8 +162,10 @@ class _Hooked(nn.Module):
     trace: runs the whole forward pass and returns ``{name: output}``. Thread-safe: each
     thread collects its outputs in its own dict."""
 
-    def __init__(self, shadow: nn.Module, names: list[str], model_name: str) -> None:
+    def __init__(self, shadow: nn.Module, names: list[str], model_name: str,
+                 pick: Callable | None = None) -> None:
         super().__init__()
+        object.__setattr__(self, "_pick", pick)
         self.shadow = shadow
         self.names = names
         self.model_name = model_name
@@ -160,7 +191,7 @@ class _Hooked(nn.Module):
         finally:
             self._seen.outputs = None
         if "logits" in self.names:
-            seen["logits"] = out
+            seen["logits"] = out if self._pick is None else self._pick(out)
         missing = [n for n in self.names if n not in seen]
         if missing:
             raise VizError(f"layer {missing[0]!r} of {self.model_name} is not reached by the "
@@ -173,19 +204,23 @@ class _LayerOutput(nn.Module):
     """Normalised input -> one layer's output tensor (or a dict of them). Always in eval mode."""
 
     def __init__(self, body: nn.Module | None, layer: str, script: nn.Module | None = None,
-                 as_dict: bool = False, post: Callable | None = None):
+                 as_dict: bool = False, post: Callable | None = None,
+                 pick: Callable | None = None):
         super().__init__()
         self.body = body
         self.layer = layer
         self.as_dict = as_dict
         object.__setattr__(self, "_script", script)  # not registered: never moved or re-moded
         object.__setattr__(self, "_post", post)
+        object.__setattr__(self, "_pick", pick)  # the whole network's output -> its logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         if self._script is not None:
             out = self._script(x)
             return {"logits": out} if self.as_dict else out
         out = self.body(x)
+        if self._pick is not None:
+            return self._pick(out)
         if self._post is not None and isinstance(out, dict):
             out = {k: (v if k == "logits" else self._post(v)) for k, v in out.items()}
         if self.as_dict:
@@ -224,6 +259,9 @@ class LoadedModel:
     device: torch.device
     extractor: Extractor | None = field(default=None, repr=False)
     tokens: TokenGrid | None = field(default=None, repr=False)
+    #: The logits in a network's output that is not one tensor (a dict, a tuple); None:
+    #: the output is the logits (:func:`logits_picker`).
+    logits_of: Callable | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _features: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)
     _channels: dict[str, int] = field(default_factory=dict, init=False, repr=False)
@@ -296,7 +334,7 @@ class LoadedModel:
                                    f"(asked for {layer!r})", field="layer")
                 module = _LayerOutput(None, name, script=self.net)
             elif name == "logits" and self.extractor is None:
-                module = _LayerOutput(_shadow(self.net).eval(), name)
+                module = _LayerOutput(_shadow(self.net).eval(), name, pick=self.logits_of)
             else:
                 module = _LayerOutput(self._extractor([name]), name, post=self.tokens)
             self._features[name] = module.eval()
@@ -320,6 +358,8 @@ class LoadedModel:
     def _extractor(self, names: list[str]) -> nn.Module:
         if self.extractor is not None:
             return self.extractor(names)
+        if self.logits_of is not None:  # the output is a dict / tuple, not fx's last node
+            return self._hooked(names)
         try:
             nodes = self._graph_nodes()
         except Exception:  # fx cannot trace it (data-dependent control flow, ...): hooks
@@ -349,7 +389,7 @@ class LoadedModel:
                 raise VizError(f"layer {name!r} of {self.spec.name} cannot be reached: the "
                                "network cannot be traced, and only module outputs (names from "
                                "named_modules()) and 'logits' can be taken", field="layer")
-        return _Hooked(_shadow(self.net).eval(), names, self.spec.name)
+        return _Hooked(_shadow(self.net).eval(), names, self.spec.name, self.logits_of)
 
     def layer_channels(self, name: str) -> int:
         """Channel count of a layer's output (number of classes for "logits")."""

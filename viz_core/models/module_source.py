@@ -12,17 +12,24 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
-from viz_core.models.loaded import LoadedModel, TokenGrid
+from viz_core.models.loaded import (
+    LoadedModel,
+    TokenGrid,
+    _LayerOutput,
+    _shadow,
+    logits_picker,
+)
 from viz_core.zoo import ModelSpec, available_models
 
-__all__ = ["check_contract", "from_module", "register", "registered", "unregister"]
+__all__ = ["check_contract", "float32_note", "from_module", "register", "registered",
+           "registered_names", "unregister"]
 
 _REGISTRY: dict[str, LoadedModel] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -62,23 +69,41 @@ def class_name_list(classes: Sequence[str] | None, n: int, source: str) -> list[
 
 
 def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
-           source: str) -> torch.Tensor:
-    """The logits of a zero image, through an eval-mode shadow (the network keeps its mode)."""
-    spec = ModelSpec("probe", "user", size, channels, (0.0,) * channels, (1.0,) * channels,
-                     "logits", "", False, size)
-    probe = LoadedModel(spec, net, [], ["logits"], {}, True, "probe", device)
+           source: str) -> tuple[torch.Tensor, Callable | None]:
+    """The logits of a zero image, through an eval-mode shadow (the network keeps its mode),
+    and where they are in the network's output (:func:`logits_picker`)."""
     try:
         with torch.no_grad():
-            out = probe.features("logits")(torch.zeros(1, channels, size, size, device=device))
+            whole = _LayerOutput(_shadow(net).eval(), "logits", as_dict=True)  # as it is
+            raw = whole(torch.zeros(1, channels, size, size, device=device))
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise VizError(f"{source} fails on a (1, {channels}, {size}, {size}) input: {msg}",
                        field="input_size") from None
+    pick = logits_picker(raw, source)
+    out = raw if pick is None else pick(raw)
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise VizError(f"{source} must return logits of shape (N, classes), got {shape}",
                        field="model")
-    return out
+    return out, pick
+
+
+def _float32(net: nn.Module, source: str) -> tuple[nn.Module, str]:
+    """``net``, or a float32 copy of it when its weights are of another floating type
+    (float64, float16, bfloat16): pre-images are float32 images in [0, 1]; the user's
+    network is not changed. Returns the network and a note for its label."""
+    note = float32_note(net)
+    return (copy.deepcopy(net).float(), note) if note else (net, "")
+
+
+def float32_note(net: nn.Module) -> str:
+    """"" when ``net``'s floating weights are float32, else a note naming their types."""
+    kinds = {t.dtype for t in [*net.parameters(), *net.buffers()] if t.is_floating_point()}
+    if not kinds or kinds == {torch.float32}:
+        return ""
+    names = ", ".join(sorted(str(k).removeprefix("torch.") for k in kinds))
+    return f"run in float32, its weights are {names}"
 
 
 def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
@@ -108,14 +133,18 @@ def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
         net = copy.deepcopy(net).to(dev)  # the user's network stays where it is
     name = name or re.sub(r"[^A-Za-z0-9_.-]", "_", type(net).__name__)
     source = f"{name} ({type(net).__name__})"
-    out = _probe(net, channels, input_size, dev, source)
+    net, note = _float32(net, source)
+    out, pick = _probe(net, channels, input_size, dev, source)
     spec = ModelSpec(name, "user", input_size, channels, mean, std, default_layer,
                      description or f"user network {type(net).__name__}", False, input_size)
     catalogue = list(layers) if layers is not None else [
         n for n, _ in net.named_modules() if n]
     label = label or (name if pretrained else f"{name} (RANDOM weights)")
+    if note:
+        label = f"{label} ({note})"
     lm = LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), source),
-                     catalogue + ["logits"], {}, pretrained, label, dev, tokens=tokens)
+                     catalogue + ["logits"], {}, pretrained, label, dev, tokens=tokens,
+                     logits_of=pick)
     return register(lm) if keep else lm
 
 
@@ -135,6 +164,12 @@ def registered(name: str) -> LoadedModel | None:
     """The wrapped model registered under ``name``, or None."""
     with _REGISTRY_LOCK:
         return _REGISTRY.get(name)
+
+
+def registered_names() -> list[str]:
+    """The names of the networks wrapped with :func:`from_module` in this process."""
+    with _REGISTRY_LOCK:
+        return list(_REGISTRY)
 
 
 def unregister(name: str) -> None:

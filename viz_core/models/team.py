@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viz_core.errors import VizError
+from viz_core.zoo import available_models
 
 __all__ = ["TEAM_ENV", "TeamModel", "team_file", "team_models"]
 
@@ -77,11 +78,17 @@ def team_models() -> dict[str, TeamModel]:
     entries = _load_toml(p).get("model", [])
     if not isinstance(entries, list):
         raise VizError(f"{p}: expected [[model]] tables", field="model")
+    zoo_names = {s.name for s in available_models()}
     for i, e in enumerate(entries):
         where = f"{p}, model {i + 1}"
         if not isinstance(e, dict) or not isinstance(e.get("name"), str) \
                 or not isinstance(e.get("source"), str):
             raise VizError(f"{where}: needs a name and a source", field="model")
+        if e["name"] in zoo_names:  # a team entry must not change what a zoo name runs
+            raise VizError(f"{where}: {e['name']!r} is a zoo model; give the team's model "
+                           "another name", field="model")
+        if e["name"] in out:
+            raise VizError(f"{where}: {e['name']!r} is listed twice", field="model")
         unknown = set(e) - {"name", "source", "input_size", "channels", "mean", "std",
                             "classes", "classes_file", "description"}
         if unknown:

@@ -106,7 +106,7 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
         curves=curves or {}, verdicts=verdicts, tags=list(tags or []), group_id=group_id,
         command=command, message=message or (div or ""),
         image=png_bytes(img, {"model": getattr(model, "label", config.model),
-                              "scheme": config.scheme.label, "Software": "demons-viz"}),
+                              "scheme": config.scheme_label, "Software": "demons-viz"}),
         frames=kept)
 
 

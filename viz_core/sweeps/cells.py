@@ -176,6 +176,6 @@ def run_batch(task: BatchTask) -> BatchResult:
         label = (f"RANDOM weights (seed {cfg.seed})" if random_w else "trained weights")
         pngs[cell["id"]] = png_bytes(final.images[i], {
             "Software": "demons-viz sweep", "cell": cell["id"], "model": model.label,
-            "weights": label, "scheme": cfg.scheme.label, "config": cfg.to_json()})
+            "weights": label, "scheme": cfg.scheme_label, "config": cfg.to_json()})
     return BatchResult(task.batch_id, rows, pngs, seconds,
                        f"{socket.gethostname()}:{os.getpid()}")

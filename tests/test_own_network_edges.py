@@ -1,0 +1,152 @@
+"""Own networks at their edges (a QA pass as a researcher): outputs that are not one
+tensor, weights that are not float32, programs and team entries that must not pass for
+something else, and the catalogue commands that show them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+import viz_core
+from viz_core import models
+from viz_core.cli import main
+from viz_core.config import RunConfig
+from viz_core.engine import run_to_end
+from viz_core.errors import VizError
+from viz_core.store.records import weights_hash
+from viz_core.transforms import Octave
+
+
+class _Net(nn.Module):
+    """3 x 32 x 32 -> 5 logits, returned as ``kind`` says."""
+
+    def __init__(self, kind: str = "tensor") -> None:
+        super().__init__()
+        self.kind = kind
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        y = self.fc(h.mean(dim=(2, 3)))
+        return {"tensor": y, "dict": {"logits": y, "feat": h}, "one": {"scores": y},
+                "tuple": (y, h), "many": {"a": y, "b": h}}[self.kind]
+
+
+@pytest.fixture
+def names():
+    made: list[str] = []
+    yield made
+    for n in made:
+        models.unregister(n)
+
+
+@pytest.mark.parametrize("kind", ["dict", "one", "tuple"])
+def test_a_dict_or_tuple_output_gives_its_logits(kind, names):
+    net = _Net(kind).eval()
+    model = viz_core.from_module(net, input_size=32, name=f"out_{kind}")
+    names.append(model.spec.name)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        expect = net.fc(torch.relu(net.conv(x)).mean(dim=(2, 3)))
+        torch.testing.assert_close(model.features("logits")(x), expect)
+        torch.testing.assert_close(model.features("conv")(x), net.conv(x))
+    res = run_to_end([RunConfig(model=model.spec.name, target=1, steps=3)], keep_frames=False)
+    assert torch.isfinite(torch.as_tensor(res.final.activation)).all()
+
+
+def test_an_output_without_a_clear_logits_says_what_it_found():
+    with pytest.raises(VizError, match="returns a dict with keys 'a', 'b': name the class "
+                                       "scores 'logits'"):
+        viz_core.from_module(_Net("many"), input_size=32, name="out_many", keep=False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_weights_of_another_precision_run_as_a_float32_copy(dtype, names):
+    net = _Net().eval().to(dtype)
+    model = viz_core.from_module(net, input_size=32, name=f"p_{str(dtype)[6:]}")
+    names.append(model.spec.name)
+    assert f"run in float32, its weights are {str(dtype)[6:]}" in model.label
+    assert next(net.parameters()).dtype == dtype  # the user's network is untouched
+    res = run_to_end([RunConfig(model=model.spec.name, target=2, steps=3)], keep_frames=False)
+    assert res.final.images.dtype == "float32"
+
+
+def _export(path, net, size=32, dynamic=False):
+    shapes = None
+    if dynamic:
+        side = torch.export.Dim("side", min=16, max=64)
+        shapes = ({2: side, 3: side},)
+    dtype = next(net.parameters()).dtype
+    torch.export.save(torch.export.export(net, (torch.rand(1, 3, size, size, dtype=dtype),),
+                                          dynamic_shapes=shapes), str(path))
+    return str(path)
+
+
+def test_programs_have_their_own_weights_hash_and_precision(tmp_path):
+    torch.manual_seed(0)
+    a = models.open_model(_export(tmp_path / "a.pt2", _Net().eval()))
+    b = models.open_model(_export(tmp_path / "b.pt2", _Net().eval()))
+    empty = "e3b0c44298fc1c14"  # the SHA-256 of nothing: a program seen without weights
+    assert len({weights_hash(a.net), weights_hash(b.net), empty}) == 3
+    d = models.open_model(_export(tmp_path / "d.pt2", _Net().eval().double()))
+    assert "run in float32, its weights are float64" in d.label
+    assert d.features("logits")(torch.rand(1, 3, 32, 32)).dtype == torch.float32
+
+
+def test_a_program_names_its_sizes_and_its_classifier(tmp_path):
+    fixed = _export(tmp_path / "fixed.pt2", _Net().eval())
+    with pytest.raises(VizError, match=r"fixed.pt2 takes 32x32 inputs, not 64x64"):
+        models.open_model(fixed, input_size=64)
+    dyn = _export(tmp_path / "dyn.pt2", _Net().eval(), dynamic=True)
+    with pytest.raises(VizError, match=r"takes sizes 16 to 64 .*, not 96x96"):
+        models.open_model(dyn, input_size=96)
+    assert models.open_model(dyn, input_size=48).spec.input_size == 48
+    model = models.open_model(fixed)
+    assert model.resolve_layer("fc") == "logits" and "conv" in model.layers
+
+
+def test_a_state_dict_given_as_the_model_says_so(tmp_path):
+    sd = tmp_path / "sd.pt"
+    torch.save(_Net().state_dict(), sd)
+    with pytest.raises(VizError, match="holds weights \\(a state_dict\\), not a model"):
+        models.open_model(str(sd))
+
+
+def test_a_team_entry_cannot_take_a_zoo_name(tmp_path, monkeypatch):
+    toml = tmp_path / "demons-viz.toml"
+    toml.write_text('[[model]]\nname = "fmnist_vgg"\nsource = "tests.own_nets:branchy"\n')
+    monkeypatch.setenv(models.TEAM_ENV, str(toml))
+    with pytest.raises(VizError, match="'fmnist_vgg' is a zoo model; give the team's model"):
+        models.open_model("fmnist_vgg")
+    toml.write_text('[[model]]\nname = "mine"\nsource = "a:b"\n'
+                    '[[model]]\nname = "mine"\nsource = "c:d"\n')
+    with pytest.raises(VizError, match="'mine' is listed twice"):
+        models.team_models()
+
+
+def test_the_models_command_shows_ones_own_networks(tmp_path, monkeypatch, capsys):
+    file = _export(tmp_path / "nets.pt2", _Net().eval())
+    toml = tmp_path / "demons-viz.toml"
+    toml.write_text(f'[[model]]\nname = "team_net"\nsource = "{file}"\n')
+    monkeypatch.setenv(models.TEAM_ENV, str(toml))
+    assert main(["models", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["team_net"]["family"] == "team" and "fmnist_vgg" in rows
+    for name in (file, "team_net"):
+        assert main(["models", name, "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert info["layers"] == ["conv", "logits"] and info["weights"].startswith("own")
+    with pytest.raises(VizError, match="Your networks: team_net"):
+        models.open_model("team_nte")
+
+
+def test_octave_triples_and_the_adam_label():
+    cfg = RunConfig(target=1, octaves=[(1.0, 20, 5), [1.2, 10, 2]], optimizer="adam")
+    assert cfg.schedule == [Octave(1.0, 20, 5.0), Octave(1.2, 10, 2.0)]
+    assert cfg.validate().total_steps == 30 and cfg.scheme_label.endswith(", Adam")
+    with pytest.raises(VizError, match="octaves must be \\(scale, steps, tau\\) stages"):
+        RunConfig(octaves=[(1.0,)])
