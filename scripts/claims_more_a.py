@@ -64,7 +64,7 @@ CLAIMS: list[Claim] = [
     # ------------------------------------------------------------------ run history
     Claim("(tested with {} threads and {} processes)",
           [text_num("tests/test_store.py", r"args=\(k,\)\) for k in range\({}\)"),
-           text_num("tests/test_store.py", r"env=ENV\) for k in range\({}\)")]),
+           text_num("tests/test_store.py", r"env=_env\(\)\) for k in range\({}\)")]),
     Claim("**Speed** with {} stored runs (`python bench/history.py --runs 10000 --repeats "
           "3`,\n2-core CPU at load ~{},",
           [text_num(HIST, r"--runs {} "), text_num(HIST, r"load average at the end {}")]),
