@@ -27,6 +27,8 @@ from viz_core.schemes import STRUCTURE_SLOTS, Scheme, SchemeBank
 
 TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")
 TOY_TASKS = ("inversion", "am")
+#: A kernel passing every frequency with at least 1 - IDENTITY_TOL filters nothing.
+IDENTITY_TOL = 0.01
 BANDS = (("coarse", 0.0, 1 / 32), ("medium", 1 / 32, 1 / 8), ("fine", 1 / 8, 0.5 + 1e-9))
 
 
@@ -150,6 +152,90 @@ def std_growth(kernel: Kernel, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     m = np.arange(1, n + 1)
     s = kernel_std(kernel)
     return m, np.full(n, s), np.sqrt(m) * s
+
+
+def is_identity_like(kernel: Kernel, tol: float = IDENTITY_TOL) -> bool:
+    """True when ``kernel`` passes every frequency with at least ``1 - tol`` of its amplitude:
+    it filters nothing, and eq. 18 with it in both slots is plain gradient descent (eq. 5).
+
+    The fitting rule of Sec. 2.7 gives such a kernel at size 3 (every tap but the centre is
+    on the outermost ring, which may hold at most 1e-4 each), as does a hand-set sigma or
+    gamma far below a pixel."""
+    return float(kernel.frequency_response(64).min()) >= 1.0 - tol
+
+
+def start_value(kernel: Kernel, lo: float, hi: float) -> float:
+    """The parameter of a fitted ``kernel`` (Sec. 2.7) as a hand slider's start value:
+    clamped to ``[lo, hi]`` and rounded down to 6 significant digits (a short URL; rounding
+    down keeps the outermost ring within the fitting rule's 1e-4, so the kernel is not
+    flagged as truncated).
+
+    >>> start_value(build(KernelSpec("gaussian", None, 21)), 0.05, 6.0)
+    3.13448
+    >>> start_value(build(KernelSpec("sobolev", None, 3)), 0.01, 10.0)
+    0.01
+    """
+    p = float(kernel.param)
+    if p > 0:
+        q = 10.0 ** (math.floor(math.log10(p)) - 5)
+        p = math.floor(p / q * (1 + 1e-12)) * q
+        p = float(f"{p:.6g}")
+    return min(max(p, lo), hi)
+
+
+# ----------------------------------------------------------------------------- wording
+
+def percent(x: float) -> str:
+    """A gain as a percentage with enough digits that a small one does not read 0.0%:
+    one decimal from 1% up, two significant digits below.
+
+    >>> percent(0.3957), percent(0.0339), percent(0.000193), percent(0.0), percent(1e-9)
+    ('39.6%', '3.4%', '0.019%', '0%', '< 0.0001%')
+    """
+    p = 100.0 * x
+    if p == 0:
+        return "0%"
+    if abs(p) >= 1:
+        return f"{p:.1f}%"
+    if abs(p) < 1e-4:
+        return "< 0.0001%"
+    return f"{p:.{1 - math.floor(math.log10(abs(p)))}f}%"
+
+
+def times_as_much(ratio: float) -> str:
+    """A ratio > 1 in words, never in scientific notation.
+
+    >>> times_as_much(1.6), times_as_much(129.4), times_as_much(2050.0)
+    ('1.6 times as much', '129 times as much', 'over 1,000 times as much')
+    """
+    if ratio >= 1000:
+        return "over 1,000 times as much"
+    return f"{ratio:.1f} times as much" if ratio < 10 else f"{ratio:.0f} times as much"
+
+
+def compare(a: float, b: float, margin: float = 1.25) -> str:
+    """``"more"``, ``"less"`` or ``"same"``: ``a`` against ``b`` with a margin of 25%."""
+    if a > margin * b:
+        return "more"
+    return "less" if b > margin * a else "same"
+
+
+def gain_phrase(a: float, b: float, what: str, other: str) -> str:
+    """"more / less <what> than <other>" or "about as much <what> as <other>", with both
+    gains and, for more, the factor: the words follow the numbers.
+
+    >>> gain_phrase(0.396, 0.00019, "at Nyquist", "the Gaussian")
+    'more at Nyquist than the Gaussian (39.6% vs 0.019%, over 1,000 times as much)'
+    >>> gain_phrase(0.962, 1.0, "at Nyquist", "the Gaussian")
+    'about as much at Nyquist as the Gaussian (96.2% vs 100.0%)'
+    """
+    nums = f"{percent(a)} vs {percent(b)}"
+    how = compare(a, b)
+    if how == "more":
+        return f"more {what} than {other} ({nums}, {times_as_much(a / max(b, 1e-300))})"
+    if how == "less":
+        return f"less {what} than {other} ({nums})"
+    return f"about as much {what} as {other} ({nums})"
 
 
 # ----------------------------------------------------------------------------- 1D example

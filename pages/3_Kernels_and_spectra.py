@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import plots, teaching
+from dashboard import kernel_texts, plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import KERNELS_DEFAULTS
 from dashboard.text import plain
@@ -25,17 +25,33 @@ GAUSS, SOBOLEV, EQUAL_VAR = "#1f77b4", "#d62728", "#8fc1e8"
 ORDER_COLORS = ("#d62728", "#e6550d", "#fd8d3c", "#fdae6b", "#8c2d04", "#a63603",
                 "#f16913", "#fdd0a2")
 FLUID_DASH = "dot"
+SIGMA_RANGE, GAMMA_RANGE = (0.05, 6.0), (0.01, 10.0)  # the hand sliders' ranges
 
 setup_page("Kernels & spectra")
+
+
+def _hand_from_fit() -> None:
+    """Fit turned off: the hand sliders start at the sigma and gamma just fitted to the
+    current size (Sec. 2.7), clamped to their ranges, so no chart jumps to other kernels."""
+    if st.session_state.get(P + "fit", True):
+        return
+    size = st.session_state.get(P + "size", D["size"])
+    for name, kind, (lo, hi) in (("sigma", "gaussian", SIGMA_RANGE),
+                                 ("gamma", "sobolev", GAMMA_RANGE)):
+        try:
+            st.session_state[P + name] = teaching.start_value(
+                build(KernelSpec(kind, None, int(size))), lo, hi)
+        except (VizError, TypeError, ValueError):  # an unusable size: the defaults stay
+            return
 
 
 def _sidebar(ctl: Controls) -> None:
     st.sidebar.subheader("Kernels")
     ctl.slider("size", "Kernel size", 3, 31, 2)
-    ctl.toggle("fit", "Fit sigma and gamma to the size (Sec. 2.7)")
+    ctl.toggle("fit", "Fit sigma and gamma to the size (Sec. 2.7)", on_change=_hand_from_fit)
     if not st.session_state[P + "fit"]:
-        ctl.slider("sigma", "Gaussian sigma", 0.05, 6.0, 0.01)
-        ctl.slider("gamma", "Sobolev gamma", 0.01, 10.0, 0.01)
+        ctl.slider("sigma", "Gaussian sigma", *SIGMA_RANGE, 0.01)
+        ctl.slider("gamma", "Sobolev gamma", *GAMMA_RANGE, 0.01)
     ctl.slider("order", "Higher Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1)
     st.sidebar.subheader("Elastic compounding")
     ctl.slider("n", "Elastic steps n", 1, 30, 1)
@@ -52,28 +68,22 @@ def _shade(color: str, t: float) -> str:
     return "#" + "".join(f"{round(255 - (255 - c) * t):02x}" for c in rgb)
 
 
-def _ratio_words(a: float, b: float) -> str:
-    """'more' / 'less' / 'about as much' for a vs b, with the factor."""
-    if a > 1.25 * b:
-        return f"more ({a:.1%} vs {b:.1%}, x{a / max(b, 1e-12):.3g})"
-    if b > 1.25 * a:
-        return f"less ({a:.1%} vs {b:.1%})"
-    return f"about as much ({a:.1%} vs {b:.1%})"
-
-
 def _intro(fit: bool, g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
-           st_s: teaching.KernelStats) -> None:
+           st_s: teaching.KernelStats, note: str, both_identity: bool) -> None:
     how = ("both fitted to the kernel size by the rule of Sec. 2.7 (unit sum, outermost ring "
            f"<= {FIT_THRESHOLD:g}, largest parameter)" if fit else
            f"set by hand (sigma = {g.param:.3g}, gamma = {s1.param:.3g}; the fit is off)")
-    st.markdown(
-        "The fluid and elastic kernels of the demons update: the **Gaussian** "
-        r"$G_\sigma$ (eqs. 6, 8) and the **Sobolev** filter "
-        r"$S_\gamma = (I - \gamma\Delta)^{-1}\delta$ (eqs. 16-17), " + how + ". "
-        f"With these settings the Sobolev filter passes "
-        f"{_ratio_words(st_s.nyquist_gain, st_g.nyquist_gain)} of the highest frequency "
-        f"(Nyquist) than the Gaussian; its centre tap is {st_s.center:.3f} against "
-        f"{st_g.center:.3f}.")
+    text = ("The fluid and elastic kernels of the demons update: the **Gaussian** "
+            r"$G_\sigma$ (eqs. 6, 8) and the **Sobolev** filter "
+            r"$S_\gamma = (I - \gamma\Delta)^{-1}\delta$ (eqs. 16-17), " + how + ".")
+    if not both_identity:
+        text += (" With these settings the Sobolev filter passes " + teaching.gain_phrase(
+            st_s.nyquist_gain, st_g.nyquist_gain, "of the highest frequency (Nyquist)",
+            "the Gaussian") + f"; its centre tap is {st_s.center:.3f} against "
+            f"{st_g.center:.3f}.")
+    st.markdown(text)
+    if note:
+        st.info(note)
     cut = [x for x in (st_g, st_s) if x.truncated]
     if cut:
         st.warning("Truncated: " + "; ".join(
@@ -83,37 +93,46 @@ def _intro(fit: bool, g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
             "cut kernel, not of the parameter alone.")
 
 
-def _equal_variance(g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
-                    st_s: teaching.KernelStats) -> None:
+def _equal_variance(fit: bool, g: Kernel, s1: Kernel, st_g: teaching.KernelStats,
+                    st_s: teaching.KernelStats, both_identity: bool) -> None:
     ge = teaching.equal_variance_gaussian(s1)
     st_e = teaching.kernel_stats(ge, "Gaussian, equal variance")
     st.subheader("Is Sobolev sharper than Gaussian? Two comparisons")
     st.dataframe([{"kernel": x.label, "size": k.size, "variance (px²)": round(x.std**2, 3),
                    "centre tap": round(x.center, 4),
-                   "|H| at f = 1/4": f"{x.half_nyquist_gain:.1%}",
-                   "|H| at Nyquist": f"{x.nyquist_gain:.2%}"}
+                   "|H| at f = 1/4": teaching.percent(x.half_nyquist_gain),
+                   "|H| at Nyquist": teaching.percent(x.nyquist_gain)}
                   for x, k in ((st_s, s1), (st_g, g), (st_e, ge))],
                  hide_index=True, width="stretch")
-    same_size = (f"**Same size** (what the fit gives): the Sobolev kernel has variance "
-                 f"{st_s.std**2:.2f} px² and the Gaussian {st_g.std**2:.2f} px², so this "
-                 f"comparison mixes shape and width")
-    same_size += (": part of the Sobolev filter's extra high-frequency gain is only that it "
-                  "is narrower." if st_s.std < 0.9 * st_g.std else ".")
-    sharper = st_s.center > st_e.center and st_s.nyquist_gain > st_e.nyquist_gain
+    same_size = kernel_texts.same_size(fit, g.size, st_g, st_s, both_identity)
+    size_more = teaching.compare(st_s.nyquist_gain, st_g.nyquist_gain) == "more"
+    sharper = (st_s.center > st_e.center
+               and teaching.compare(st_s.nyquist_gain, st_e.nyquist_gain) == "more")
     matched = abs(st_e.std**2 - st_s.std**2) <= 0.1 * st_s.std**2
     equal = (f"**Equal variance** (Gaussian sigma = {ge.param:.3g} px): the Sobolev kernel's "
              f"centre tap is {st_s.center:.3f} against {st_e.center:.3f} and it passes "
-             f"{_ratio_words(st_s.nyquist_gain, st_e.nyquist_gain)} at Nyquist. ")
-    if not matched:  # a sampled Gaussian this narrow is a delta: no comparison to draw
+             + teaching.gain_phrase(st_s.nyquist_gain, st_e.nyquist_gain, "at Nyquist",
+                                    "this Gaussian") + ". ")
+    if both_identity:
+        equal = ("**Equal variance**: nothing to compare either; a Gaussian of the Sobolev "
+                 "kernel's variance is the identity as well.")
+    elif not matched:  # a sampled Gaussian this narrow is a delta: no comparison to draw
         equal = (f"**Equal variance**: not possible at this size. The Sobolev kernel's "
-                 f"variance is {st_s.std**2:.3g} px²; a Gaussian sampled on the pixel grid "
-                 f"with sigma = {ge.param:.3g} px has {st_e.std**2:.3g} px², so the "
-                 "comparison would be against another width. Choose a larger kernel size.")
-    else:
+                 f"variance is {kernel_texts.px2(st_s.std**2)}; a Gaussian sampled on the "
+                 f"pixel grid with sigma = {ge.param:.3g} px has "
+                 f"{kernel_texts.px2(st_e.std**2)}, so the "
+                 "comparison would be against another width. " +
+                 ("Choose a larger kernel size." if fit else "Raise gamma or the size."))
+    elif sharper:
         equal += ("So it is sharper by its shape too (a peak with heavy tails), not only by "
-                  "its width." if sharper else
-                  "At equal width it is not sharper: the difference at equal size is "
-                  "width.")
+                  "its width." if size_more else
+                  "So at equal width it is sharper by its shape (a peak with heavy tails), "
+                  "although at the same size it passes " + teaching.gain_phrase(
+                      st_s.nyquist_gain, st_g.nyquist_gain, "at Nyquist", "the Gaussian")
+                  + ".")
+    else:
+        equal += ("At equal width it is not sharper: the difference at equal size is width."
+                  if size_more else "At equal width it is not sharper either.")
     st.markdown(same_size + "\n\n" + equal)
     x = {"Sobolev k=1": plots.kernel_profile(s1), "Gaussian, equal variance":
          plots.kernel_profile(ge)}
@@ -140,7 +159,8 @@ def _fluid_elastic(base: dict, curves, fluid: str, elastic: str) -> tuple[dict, 
     return series, colors, dash
 
 
-def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
+def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool,
+                 both_identity: bool = False) -> None:
     st.subheader("Elastic steps compound, fluid steps do not (eqs. 9-12)")
     st.markdown(
         r"A fluid scheme filters every update **once** (eq. 10): after $n$ steps the "
@@ -184,7 +204,9 @@ def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool) -> None:
     wide = n * (size - 1) + 1
     st.caption(f"K^{n} of the {size}x{size} kernels is {wide}x{wide} pixels wide; its std is "
                f"sqrt({n}) times that of K ({teaching.kernel_std(g):.2f} px for the Gaussian, "
-               f"{teaching.kernel_std(s1):.2f} px for Sobolev).")
+               f"{teaching.kernel_std(s1):.2f} px for Sobolev)." +
+               (" Both kernels are the identity here, so K^n is too: nothing compounds."
+                if both_identity else ""))
 
 
 def _orders(g: Kernel, s: dict, size: int, order: int, fit: bool, log: bool) -> None:
@@ -204,8 +226,8 @@ def _orders(g: Kernel, s: dict, size: int, order: int, fit: bool, log: bool) -> 
         r"interpolates between the sharp $H^1$ filter ($k = 1$) and the Gaussian. "
         f"{how}: " + ", ".join(
             f"k = {k[2:]}: gamma = {gam[k]:.3g}, 2 k gamma = {2 * int(k[2:]) * gam[k]:.3g}, "
-            f"measured variance {var[k]:.3g} px²" for k in hk) +
-        f" (Gaussian: {teaching.kernel_std(g) ** 2:.3g} px²).")
+            f"measured variance {kernel_texts.px2(var[k])}" for k in hk) +
+        f" (Gaussian: {kernel_texts.px2(teaching.kernel_std(g) ** 2)}).")
     hk["Gaussian"] = g
     colors = {f"k={k}": _order_color(k) for k in orders} | {"Gaussian": GAUSS}
     h1, h2 = st.columns(2)
@@ -243,10 +265,13 @@ def main() -> None:
               _order_color(order)}
 
     stats = {name: teaching.kernel_stats(k, name) for name, k in kernels.items()}
-    _intro(fit, g, s1, stats["Gaussian"], stats["Sobolev k=1"])
+    st_g, st_s = stats["Gaussian"], stats["Sobolev k=1"]
+    note = kernel_texts.identity_note(fit, size, {"Gaussian": (g, st_g), "Sobolev": (s1, st_s)})
+    both_identity = teaching.is_identity_like(g) and teaching.is_identity_like(s1)
+    _intro(fit, g, s1, st_g, st_s, note, both_identity)
     st.dataframe([{"kernel": x.label, "parameter": f"{x.param_name} = {x.param:.4g}",
                    "centre tap": round(x.center, 4), "variance (px²)": round(x.std**2, 3),
-                   "|H| at Nyquist": f"{x.nyquist_gain:.2%}",
+                   "|H| at Nyquist": teaching.percent(x.nyquist_gain),
                    "outer ring": f"{x.edge:.1e}" + (" (truncated)" if x.truncated else "")}
                   for x in stats.values()], hide_index=True, width="stretch")
 
@@ -267,8 +292,8 @@ def main() -> None:
             {k: teaching.axial_response(v, 128) for k, v in kernels.items()},
             "frequency response along f_x", "cycles / pixel", "|H|", log_y=log,
             colors=colors), key="kx_freq1d")
-    _equal_variance(g, s1, stats["Gaussian"], stats["Sobolev k=1"])
-    _compounding(g, s1, n, size, log)
+    _equal_variance(fit, g, s1, st_g, st_s, both_identity)
+    _compounding(g, s1, n, size, log, both_identity)
     _orders(g, s, size, order, fit, log)
 
 

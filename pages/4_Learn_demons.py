@@ -13,10 +13,13 @@ from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
 from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError
+from viz_core.kernels import Kernel
 
 P = "learn_"
 D = LEARN_DEFAULTS
 TARGET = "target w"
+PARAM_RANGE = (0.05, 10.0)  # the hand slider of sigma / gamma
+MAX_STEPS = 500
 SCHEME_COLORS = {"plain": "#7f7f7f", "fluid": "#1f77b4", "elastic": "#2ca02c",
                  "fluid-elastic": "#d62728", TARGET: "#000000"}
 
@@ -52,6 +55,20 @@ REFERENCES = [
 ]
 
 
+def _param_from_fit() -> None:
+    """Fit turned off: the hand slider starts at the parameter just fitted to the current
+    kind and size (Sec. 2.7), clamped to its range, so the example keeps its kernel."""
+    if st.session_state.get(P + "fit", True):
+        return
+    kind = st.session_state.get(P + "kind", D["kind"])
+    size = st.session_state.get(P + "size", D["size"])
+    try:
+        st.session_state[P + "param"] = teaching.start_value(
+            teaching.toy_kernel(kind, int(size)), *PARAM_RANGE)
+    except (VizError, TypeError, ValueError):  # an unusable kind or size: the default stays
+        return
+
+
 def _sidebar(ctl: Controls) -> None:
     st.sidebar.subheader("1D example")
     ctl.radio("task", "Data term", LEARN_CHOICES["task"],
@@ -60,10 +77,10 @@ def _sidebar(ctl: Controls) -> None:
     ctl.radio("kind", "Kernel (same for Kf and Ke)", LEARN_CHOICES["kind"],
               fmt={"gaussian": "Gaussian", "sobolev": "Sobolev"}.get)
     ctl.slider("size", "Kernel size", 3, 31, 2)
-    if not ctl.toggle("fit", "Fit parameter to size (Sec. 2.7)"):
-        ctl.slider("param", "sigma / gamma", 0.05, 10.0, 0.05)
+    if not ctl.toggle("fit", "Fit parameter to size (Sec. 2.7)", on_change=_param_from_fit):
+        ctl.slider("param", "sigma / gamma", *PARAM_RANGE, 0.05)
     ctl.slider("tau", "Step size tau", 0.01, 1.5, 0.01)
-    steps = ctl.slider("steps", "Steps", 1, 500, 1)
+    steps = ctl.slider("steps", "Steps", 1, MAX_STEPS, 1)
     ctl.slider("step", "Show step t", 0, int(steps), 1)
     ctl.slider("noise", "Initial noise std", 0.0, 1.0, 0.05)
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
@@ -120,8 +137,10 @@ def _share(a: float, b: float) -> str:
     return f"{r:.0%}" if r >= 0.095 or r == 0 else f"{r:.1%}" if r >= 0.001 else "< 0.1%"
 
 
-def _reading_inversion(step: int, run: teaching.ToyRun, bands: dict, noise: float) -> str:
-    """What the signals at ``step`` show, from their band energies and errors."""
+def _reading_inversion(step: int, steps: int, run: teaching.ToyRun, bands: dict,
+                       noise: float) -> str:
+    """What the signals at ``step`` (of ``steps``) show, from their band energies and
+    errors: fluid (eq. 8) changes the path, elastic (eqs. 6, 18) the solution (eq. 12)."""
     if step == 0:
         return ("**Reading it (t = 0):** every scheme starts from the same signal; move "
                 "*Show step t* to see them part.")
@@ -143,17 +162,56 @@ def _reading_inversion(step: int, run: teaching.ToyRun, bands: dict, noise: floa
         out.append("The fluid scheme has caught up in every band (fine-band energy "
                    f"{_share(fl, tf)} of the target's).")
     coarse, fe = bands["elastic"]["coarse"], bands["fluid-elastic"]["fine"]
+    have = (f"{_share(coarse, tc)} of the target's coarse energy and {_share(el, tf)} "
+            f"(elastic) and {_share(fe, tf)} (fluid-elastic) of its fine energy")
     if coarse > 1.5 * max(el, fe) * tc / max(tf, 1e-30):  # coarse kept, fine held back
         out.append(f"The elastic schemes keep {_share(coarse, tc)} of the coarse energy but "
                    f"only {_share(el, tf)} (elastic) and {_share(fe, tf)} (fluid-elastic) of "
                    "the fine: they filter the whole solution every step and stop at a "
                    "*regularized* solution, not only on another path.")
-    else:
-        out.append(f"The elastic schemes have so far {_share(coarse, tc)} of the target's "
-                   f"coarse energy and {_share(el, tf)} (elastic) and {_share(fe, tf)} "
-                   "(fluid-elastic) of its fine energy; move *Show step t* on to see them "
-                   "keep the coarse scales and hold back the fine ones.")
+    elif step < steps:
+        out.append(f"The elastic schemes have so far {have}; move *Show step t* on to see "
+                   "whether they keep the coarse scales and hold back the fine ones.")
+    else:  # the last step: no hint to move a slider that is at its end
+        held = max(el, fe) / max(tf, 1e-30) < coarse / max(tc, 1e-30)
+        out.append(f"At this last step the elastic schemes have {have}: with this kernel "
+                   "they hold the fine scales back " +
+                   ("only a little" if held else "no more than the coarse ones") +
+                   (" so far; more *Steps* run them further." if steps < MAX_STEPS else "."))
     return " ".join(out)
+
+
+def _reading_identity(step: int, run: teaching.ToyRun, task: str) -> str:
+    """The reading when the kernel filters nothing: every scheme of eq. 18 is then plain
+    gradient descent (eq. 5), so the four signals are the same."""
+    now = run.at(step)
+    if step == 0:
+        return ("**Reading it (t = 0):** every scheme starts from the same signal, and with "
+                "the identity kernel they take the same steps from there.")
+    if task == "inversion":
+        err = float(np.sqrt(np.mean((now["plain"] - run.target) ** 2)))
+        what = f"all at RMS error {err:.3f} from the target"
+    else:
+        sat = float(np.mean(np.abs(now["plain"]) > 0.99))
+        what = f"all with {sat:.0%} of the samples at the bounds"
+    return (f"**Reading it (step t = {step}):** with the identity kernel the four schemes "
+            f"are the same plain gradient descent, {what}.")
+
+
+def _identity_note(s: dict, kernel: Kernel) -> str:
+    """Why the four panels agree when the kernel filters nothing
+    (:func:`dashboard.teaching.is_identity_like`); at size 3 the fitting rule of Sec. 2.7
+    leaves only the centre tap above 1e-4."""
+    name = "sigma" if s["kind"] == "gaussian" else "gamma"
+    why = (f"at size {int(s['size'])} the fitting rule of Sec. 2.7 (outermost ring <= 1e-4) "
+           "leaves only the centre tap" if s["fit"] else
+           f"{name} = {kernel.param:.3g} is far below a pixel")
+    return (f"**Nothing is filtered here:** {why}, so the kernel is the identity (every "
+            f"frequency passes with at least {1 - teaching.IDENTITY_TOL:.0%}) and fluid, "
+            "elastic and fluid-elastic demons are all plain gradient descent (eq. 18 with "
+            r"$K_f = K_e = \delta$ is eq. 5): the four panels are the same. " +
+            ("Pick kernel size 5 or larger to see them differ." if s["fit"] else
+             f"Raise {name} to see them differ."))
 
 
 def _reading_am(step: int, run: teaching.ToyRun, bands: dict) -> str:
@@ -180,6 +238,9 @@ def _example(s: dict) -> None:
         st.error(plain(str(exc)))
         return
     step = min(int(s["step"]), int(s["steps"]))
+    kernel = teaching.toy_kernel(s["kind"], int(s["size"]),
+                                 None if s["fit"] else float(s["param"]))
+    identity = teaching.is_identity_like(kernel)
     now = run.at(step)
     bands = {TARGET: teaching.band_energy(run.target)}
     bands.update({k: teaching.band_energy(v) for k, v in now.items()})
@@ -192,8 +253,13 @@ def _example(s: dict) -> None:
         sig, f"signals at step t = {step} (black: target w; start: noise of std "
         f"{float(s['noise']):g})", "sample", "u", colors=SCHEME_COLORS, height=440),
         key="learn_signals")
-    reading = (_reading_inversion(step, run, bands, float(s["noise"]))
-               if s["task"] == "inversion" else _reading_am(step, run, bands))
+    if identity:
+        st.info(_identity_note(s, kernel))
+        reading = _reading_identity(step, run, s["task"])
+    elif s["task"] == "inversion":
+        reading = _reading_inversion(step, int(s["steps"]), run, bands, float(s["noise"]))
+    else:
+        reading = _reading_am(step, run, bands)
     st.markdown(reading)
     c1, c2 = st.columns(2)
     c1.plotly_chart(plots.bars_figure(bands, "energy per frequency band (coarse < 1/32, "

@@ -1,0 +1,89 @@
+"""The Kernels & spectra page's sentences, chosen from the kernels' numbers (no Streamlit):
+what a kernel that filters nothing means (Sec. 2.7's fit at size 3), and the equal-size
+comparison of the Gaussian (eqs. 6, 8) and Sobolev (eqs. 16-17) filters, each clause chosen
+from their widths and Nyquist gains so that no sentence contradicts the numbers shown.
+"""
+
+from __future__ import annotations
+
+from dashboard import teaching
+from viz_core.kernel_fitting import FIT_THRESHOLD
+from viz_core.kernels import Kernel
+
+__all__ = ["identity_note", "px2", "same_size"]
+
+
+def px2(v: float) -> str:
+    """A variance in px², without scientific notation for one far below a pixel."""
+    return f"{v:.3g} px²" if v >= 1e-3 else "practically 0 px²"
+
+
+def identity_note(fit: bool, size: int, ks: dict[str, tuple[Kernel, teaching.KernelStats]]
+                   ) -> str:
+    """What the kernels that filter nothing (:func:`dashboard.teaching.is_identity_like`)
+    mean for the page; empty when both filter. With the fit on that is size 3: the rule of
+    Sec. 2.7 leaves only the centre tap above 1e-4."""
+    same = [name for name, (k, _) in ks.items() if teaching.is_identity_like(k)]
+    if not same:
+        return ""
+    if len(same) == len(ks):
+        centre = min(x.center for _, x in ks.values())
+        what = (f"**Nothing is filtered at size {size}.** The fitting rule of Sec. 2.7 lets "
+                f"the outermost ring hold at most {FIT_THRESHOLD:g} of the weight, and at this "
+                "size every tap but the centre is on that ring" if fit else
+                "**Nothing is filtered with these parameters.** sigma = "
+                f"{ks['Gaussian'][0].param:.3g} and gamma = {ks['Sobolev'][0].param:.3g} are "
+                "far below a pixel")
+        return (f"{what}: both kernels are the identity (centre tap {centre:.4f} or more; "
+                "every frequency passes with at least "
+                f"{1 - teaching.IDENTITY_TOL:.0%}), so every demons scheme with them is plain "
+                "gradient descent (eq. 5) and there is no difference between them to show. "
+                + ("Pick kernel size 5 or larger." if fit else
+                   "Raise sigma and gamma (or turn the fit on at size 5 or larger)."))
+    k, x = ks[same[0]]
+    return (f"The {same[0]} kernel is practically the identity with {x.param_name} = "
+            f"{k.param:.3g} (every frequency passes with at least "
+            f"{1 - teaching.IDENTITY_TOL:.0%}): it filters nothing.")
+
+
+def same_size(fit: bool, size: int, st_g: teaching.KernelStats,
+               st_s: teaching.KernelStats, both_identity: bool) -> str:
+    """The equal-size comparison in words, each clause chosen from the widths and the
+    Nyquist gains (Sec. 2.7 fits both kernels to one size)."""
+    vs, vg = st_s.std**2, st_g.std**2
+    if both_identity:
+        return (f"**Same size** ({size}x{size}): both kernels are the identity here "
+                f"(variance {px2(vs)} and {px2(vg)}), so there is no width or shape to "
+                "compare.")
+    head = (f"**Same size** ({size}x{size}, {'as fitted' if fit else 'set by hand'}): the "
+            f"Sobolev kernel has variance {vs:.2f} px² and the Gaussian {vg:.2f} px²")
+    a, b = st_s.nyquist_gain, st_g.nyquist_gain
+    gain, nums = teaching.compare(a, b), f"({teaching.percent(a)} vs {teaching.percent(b)})"
+    width = ("narrower" if st_s.std < 0.9 * st_g.std else
+             "wider" if st_g.std < 0.9 * st_s.std else "close")
+    if width == "close":
+        text = (f"{head}, close enough that this comparison is one of shape: the Sobolev "
+                "filter passes " + teaching.gain_phrase(a, b, "at Nyquist", "the Gaussian")
+                + ".")
+    else:
+        text = head + ", so this comparison mixes shape and width: " + {
+            ("narrower", "more"): f"part of the Sobolev filter's extra high-frequency gain "
+                                  f"{nums} is only that it is narrower.",
+            ("narrower", "less"): f"though it is the narrower kernel, the Sobolev filter "
+                                  f"passes less of the highest frequency {nums}, so width "
+                                  "does not explain the difference here.",
+            ("narrower", "same"): "though it is the narrower kernel, the Sobolev filter "
+                                  f"passes about as much of the highest frequency {nums}.",
+            ("wider", "more"): f"though it is the wider kernel, the Sobolev filter passes "
+                               f"more of the highest frequency {nums}: that extra gain is "
+                               "not from its width.",
+            ("wider", "less"): f"part of the Sobolev filter's lower high-frequency gain "
+                               f"{nums} is only that it is wider.",
+            ("wider", "same"): "though it is the wider kernel, the Sobolev filter passes "
+                               f"about as much of the highest frequency {nums}.",
+        }[width, gain]
+    cut = [x.label for x in (st_s, st_g) if x.truncated]
+    if cut:
+        text += (f" {' and '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut off by the "
+                 "size (the warning above), which changes the spectrum too.")
+    return text
