@@ -149,3 +149,16 @@ def _offline(name: str) -> str | None:
         return name if weights_status(name) == "offline" else None
     except VizError:  # not registered in this zoo
         return None
+
+
+def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
+    """A picture's verdicts as caption parts: the model's probability of the target class,
+    then what each independent judge sees (the recognisability measure of Sec. 3.2)."""
+    parts = []
+    for k, v in enumerate(verdicts):
+        if k == 0 and v.target_prob is not None:
+            parts.append(f"class probability {v.target_prob:.0%}")
+        elif k > 0:
+            name, p = v.top[0]
+            parts.append(f"{verdict_label(verdicts[0].model, v.model)} sees {name} ({p:.0%})")
+    return parts

@@ -26,13 +26,16 @@ Hooks for other parts of the dashboard:
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner import StopException, get_script_run_ctx
 
 try:  # Streamlit's internals (checked on 1.67): without them a click inside a fragment
     from streamlit.runtime.scriptrunner_utils.script_requests import (  # waits for the run
@@ -50,6 +53,9 @@ from dashboard.text import plain
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 
+#: How long a script that Streamlit stopped during a run waits for a new script run of its
+#: session to take the run over (:meth:`RunPanel._keep_stopped`) before it keeps it itself.
+HANDOVER_S = 3.0
 STOP_HELP = ("ends the run between steps and keeps the pre-image shown (changing any control "
              "also ends a running run)")
 
@@ -104,8 +110,8 @@ class Job:
     ``model`` is the loaded model, or ``load`` loads it when the job starts (a batch that
     cannot load its model ends with that error, and the next job runs). ``judges``: the
     models whose verdicts the finished pre-images get (:func:`dashboard.resources.
-    verdict_models`); none by default. ``labels``: one per configuration (default: their
-    names).
+    verdict_models`), or a function of the loaded model that gives them; none by default.
+    ``labels``: one per configuration (default: their names).
     """
 
     title: str
@@ -113,7 +119,7 @@ class Job:
     model: Any = None
     load: Callable[[], Any] | None = None
     reference: np.ndarray | None = None
-    judges: Sequence[Any] | None = None
+    judges: Sequence[Any] | Callable[[Any], Sequence[Any]] | None = None
     labels: Sequence[str] | None = None
 
 
@@ -221,10 +227,20 @@ class RunPanel:
         draws the plots of the last frame itself, after the run's status (the last
         ``draw`` is then not ``full``).
         """
-        import torch
-
         recs: list[RunRecord] = []
         self.keep(recs)
+        try:
+            self._run_jobs(jobs, draw, recs, settings, started, plots_after)
+        except StopException:  # Streamlit ended this script run in the middle of the run
+            self._keep_stopped(recs)
+            raise
+        return recs
+
+    def _run_jobs(self, jobs: Sequence[Job], draw: Callable[[int, RunRecord, bool], None],
+                  recs: list[RunRecord], settings: dict[str, Any] | None,
+                  started: float | None, plots_after: bool) -> None:
+        import torch
+
         for i, job in enumerate(jobs):
             if any(r.interrupted for r in recs):  # a newer script run owns the page
                 break
@@ -234,13 +250,16 @@ class RunPanel:
                     model = job.load()
                 except VizError as exc:
                     error = str(exc)
+            judges = job.judges
+            if callable(judges):  # the judges of the model just loaded
+                judges = judges(model) if model is not None else None
             c0 = job.configs[0]
             kw = {} if started is None else {"started": started}
             labels = list(job.labels or [c.name for c in job.configs])
             rec = RunRecord(labels, [public_config_json(c) for c in job.configs],
                             model.label if model is not None else c0.model, c0.total_steps,
                             settings=dict(settings or {}), reference=job.reference,
-                            judges=list(job.judges or []), **kw)
+                            judges=list(judges or []), **kw)
             recs.append(rec)
             if model is None:
                 rec.status, rec.message = "error", error or "the model could not be loaded"
@@ -255,7 +274,27 @@ class RunPanel:
                 break
             rec.finish()
             self._finished(rec)
-        return recs
+
+    def _keep_stopped(self, recs: list[RunRecord]) -> None:
+        """Streamlit stopped this script during a run. A widget change (Stop, another
+        setting) does that and starts a new script run at once (fast reruns), whose
+        :meth:`restore` keeps the state shown; a reload or a closed tab ends the session and
+        nothing restores the run. So wait up to :data:`HANDOVER_S` for a new script run to
+        take the records over; those it does not are stopped here at the state shown and
+        given to the finish hooks (the history stores them). Streamlit calls raise in this
+        script now: the hooks get a stand-in panel that reads no session state."""
+        running = [r for r in recs if r.status == "running"]
+        deadline = time.perf_counter() + HANDOVER_S
+        while any(not r.interrupted for r in running) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        stand_in = SimpleNamespace(prefix=self.prefix, records=recs)
+        for rec in running:
+            if rec.interrupted:  # a new script run restored it
+                continue
+            rec.mark_interrupted()
+            for hook in self.finish_hooks:
+                with contextlib.suppress(Exception, StopException):  # never breaks the stop
+                    hook(rec, stand_in)
 
     # ------------------------------------------------------------------------- results
 

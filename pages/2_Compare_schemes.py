@@ -153,13 +153,7 @@ def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -
     side by side)."""
     a = rec.activation[-1][i] if rec.activation else float("nan")
     parts = ([model] if model else []) + [f"{CELL_LABELS[cid]} · {act_name} {a:.3g}"]
-    for k, v in enumerate(rec.verdicts[i] if rec.verdicts else []):
-        if k == 0 and v.target_prob is not None:
-            parts.append(f"class probability {v.target_prob:.0%}")
-        elif k > 0:
-            name, p = v.top[0]
-            who = results.verdict_label(rec.verdicts[i][0].model, v.model)
-            parts.append(f"{who} sees {name} ({p:.0%})")
+    parts += results.verdict_parts(rec.verdicts[i] if rec.verdicts else [])
     return " · ".join(parts)
 
 

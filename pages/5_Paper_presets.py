@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from dashboard import preset_view
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.plots import table1_figure
-from dashboard.resources import available, get_model, model_status
+from dashboard.resources import available, get_model, model_status, verdict_models
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunButton, RunPanel
 from dashboard.runs import RunRecord
@@ -31,6 +34,8 @@ P = "pp_"
 RESULTS = Path(os.environ.get("DEMONS_VIZ_RESULTS", Path(__file__).resolve().parents[1]
                               / "results"))
 COLS = 4
+NEEDS_WEIGHTS = "needs the ImageNet weights"
+TASK_NAMES = {"am": "activation maximization", "inversion": "inversion"}
 
 setup_page("Paper presets")
 
@@ -45,7 +50,7 @@ def _open(preset: Preset, batch: Batch) -> None:
                    query_params=encode(s, compare_defaults()))
 
 
-def _grid(batch: Batch):
+def _grid(batch: Batch) -> list:
     """Placeholders for a batch's cells (rows of COLS); an inversion batch shows its
     reference image first, at the same size as the pre-images."""
     st.markdown(f"**{batch.title}**")
@@ -65,38 +70,75 @@ def _grid(batch: Batch):
     return slots
 
 
-def _draw(slots, rec: RunRecord, what: str) -> None:
-    """Each cell's pre-image, captioned with its named figure (``what``): the relative
-    feature error ||Phi(u) - Phi(u0)|| / ||Phi(u0)|| of an inversion (eq. 3), or the target
-    activation of AM (eq. 4)."""
+def _draw(slots: list, rec: RunRecord, what: str) -> None:
+    """Each cell's pre-image under its :func:`_caption`."""
     for i, slot in enumerate(slots):
         if rec.images is not None and i < rec.images.shape[0]:
-            a = rec.activation[-1][i] if rec.activation else float("nan")
-            show_image(slot, rec.images[i],
-                       f"{rec.labels[i]} · {what} {a:.3g} · step {rec.step}/{rec.total}", 160)
+            show_image(slot, rec.images[i], preset_view.caption(rec, i, what), 160)
 
 
-def _progress(bar, i: int, n: int, rec: RunRecord, title: str) -> None:
+def _progress(bar: Any, i: int, n: int, rec: RunRecord, title: str) -> None:
     done = (i + rec.step / max(rec.total, 1)) / n
     bar.progress(min(done, 1.0), text=f"batch {i + 1} of {n}: {title}, step {rec.step} of "
                  f"{rec.total}")
 
 
 def _job(batch: Batch) -> Job:
+    """A batch whose model is loaded when it starts; the model and its independent judge
+    (:func:`dashboard.resources.verdict_models`, as on Compare) then judge its pictures."""
     c0 = batch.configs[0]
     return Job(batch.title, list(batch.configs), load=lambda: get_model(
-        c0.model, "random" if c0.weights == "random" else "pretrained", c0.device))
+        c0.model, "random" if c0.weights == "random" else "pretrained", c0.device),
+        judges=lambda model: verdict_models(model, model.spec.name))
 
 
-def _run(panel: RunPanel, batches: list[Batch], slot_lists: list) -> None:
-    bar = st.progress(0.0, text=f"batch 1 of {len(batches)}: starting")
+def _run(panel: RunPanel, batches: list[Batch], slot_lists: list, bar: Any,
+         settings: dict[str, Any] | None = None) -> None:
+    """Run ``batches`` one after the other. The records stay in the session: a Stop or a
+    changed setting ends the run, and the next script run's :meth:`RunPanel.restore` keeps
+    the state shown; where no script run follows (a reload), :meth:`RunPanel.run` does."""
+    clock = {"start": time.perf_counter()}
+    clock["shown"] = clock["start"]
+    st.session_state[panel.prefix + "clock"] = clock
+    bar.progress(0.0, text=f"batch 1 of {len(batches)}: starting")
 
     def draw(i: int, rec: RunRecord, full: bool) -> None:
         _draw(slot_lists[i], rec, config_activation_label(batches[i].configs[0]))
+        rec.mark_shown()
+        clock["shown"] = time.perf_counter()
         _progress(bar, i, len(batches), rec, batches[i].title)
 
-    panel.run([_job(b) for b in batches], draw)
-    bar.progress(1.0, text=f"all {len(batches)} batches finished")
+    panel.run([_job(b) for b in batches], draw, settings=settings)
+    clock["shown"] = time.perf_counter()
+
+
+def _show(panel: RunPanel, slot_lists: list, stem: str, batches: list[Batch], bar: Any,
+          settings: dict[str, Any] | None = None, above: Any = None) -> None:
+    """Redraw the run kept in the session: the pictures, the progress bar with one summary
+    line, each batch's status and downloads under its own title (the status of a run made
+    with other ``settings`` goes ``above`` the pictures, with that note)."""
+    recs = panel.restore()[:len(batches)]
+    if not recs:
+        return
+    for i, rec in enumerate(recs):
+        _draw(slot_lists[i], rec, config_activation_label(batches[i].configs[0]))
+    if any(r.status == "stopped" for r in recs):
+        for slots, b in zip(slot_lists[len(recs):], batches[len(recs):]):
+            for slot, cfg in zip(slots, b.configs):
+                slot.caption(f"{cfg.name} - not run: the run was stopped before this batch")
+    clock = st.session_state.get(panel.prefix + "clock") or {}
+    seconds = (clock["shown"] - clock["start"] if clock
+               else sum(r.elapsed for r in recs))
+    value, line = preset_view.summary(recs, len(batches), seconds)
+    bar.progress(value, text=line)
+    for i, rec in enumerate(recs):
+        st.markdown(f"**{batches[i].title}**: status and downloads")
+        if settings and above is not None and rec.stale(settings):
+            with above.container():
+                panel.status(rec, settings)
+        else:
+            panel.status(rec, settings)
+        panel.downloads([rec], f"demons-{stem}", index=i)
 
 
 def _preset(p: Preset) -> None:
@@ -106,6 +148,7 @@ def _preset(p: Preset) -> None:
         st.markdown(f"**Setting (Ke, Kf, tau, TV):** {p.setting}")
         st.markdown(p.description)
         paper_ok = available(p.models)
+        why = None if paper_ok else NEEDS_WEIGHTS
         status = ", ".join(f"{m}: {model_status(m)}" for m in p.models)
         st.caption(f"Paper version: {'runs here' if paper_ok else 'needs the weights'} "
                    f"({status}). Offline version: {', '.join(p.offline_models)}.")
@@ -121,14 +164,13 @@ def _preset(p: Preset) -> None:
         target = "Compare" if p.page == "compare" else "Playground"
         started = panel.buttons(choices=[
             RunButton("off", "Run offline version"),
-            RunButton("pap", "Run paper version", disabled=not paper_ok,
-                      help=None if paper_ok else "needs the ImageNet weights")])
+            RunButton("pap", "Run paper version", disabled=not paper_ok, help=why)])
         c = st.columns(2)
         if c[0].button(f"Open offline in {target}", key=f"{P}{p.key}_open_off",
                        width="stretch"):
             _open(p, p.offline[0])
         if c[1].button(f"Open paper version in {target}", key=f"{P}{p.key}_open_pap",
-                       width="stretch"):
+                       width="stretch", disabled=not paper_ok, help=why):
             _open(p, p.batches[0])
         variant_key = f"{P}{p.key}_variant"
         if started:
@@ -139,9 +181,10 @@ def _preset(p: Preset) -> None:
         batches = p.offline if variant == "offline" else p.batches
         st.caption(f"{variant} version:")
         slot_lists = [_grid(b) for b in batches]
+        bar = st.empty()
         if started:
-            _run(panel, batches, slot_lists)
-        _show(panel, slot_lists, p.key, batches)
+            _run(panel, batches, slot_lists, bar)
+        _show(panel, slot_lists, p.key, batches, bar)
 
 
 def _weights_notice(items: list[Preset]) -> None:
@@ -154,18 +197,9 @@ def _weights_notice(items: list[Preset]) -> None:
                 "models; it runs here.", icon="ℹ️")
 
 
-def _show(panel: RunPanel, slot_lists: list, stem: str, batches: list[Batch]) -> None:
-    """Redraw finished (or interrupted) runs kept in the session; each batch's status and
-    downloads under its own title."""
-    for i, rec in enumerate(panel.restore()[:len(batches)]):
-        _draw(slot_lists[i], rec, config_activation_label(batches[i].configs[0]))
-        st.markdown(f"**{batches[i].title}**: status and downloads")
-        panel.status(rec)
-        panel.downloads([rec], f"demons-{stem}", index=i)
-
-
 def _tuned() -> None:
-    """The presets tuned for the shipped Fashion-MNIST models (viz_core.offline_presets)."""
+    """The presets tuned for the shipped Fashion-MNIST models (viz_core.offline_presets).
+    A run stays shown after its settings change, marked as from the previous settings."""
     st.markdown("Settings tuned for the two shipped Fashion-MNIST models, one per scheme, "
                 "checked by `scripts/check_offline_presets.py` (every class reaches a "
                 "probability >= 0.9 under every scheme; inversion from the deepest block "
@@ -173,14 +207,15 @@ def _tuned() -> None:
     c = st.columns(3)
     model = c[0].selectbox("Model", offline_presets.OFFLINE_MODELS, key=f"{P}t_model")
     task = c[1].radio("Task", offline_presets.OFFLINE_TASKS, key=f"{P}t_task",
-                      horizontal=True, format_func=lambda t: {
-                          "am": "activation maximization", "inversion": "inversion"}[t])
+                      horizontal=True, format_func=TASK_NAMES.get)
+    settings: dict[str, Any] = {"model": model, "task": TASK_NAMES[task]}
     if task == "am":
         target = c[2].selectbox("Class", range(len(FMNIST_CLASSES)), key=f"{P}t_class",
                                 index=presets.OFFLINE_AM_CLASS,
                                 format_func=lambda i: f"{i} {FMNIST_CLASSES[i]}")
         configs = offline_presets.offline_batch(model, task, [target])
         title = f"{model}: class {target} ({FMNIST_CLASSES[target]})"
+        settings["target"] = f"{target} ({FMNIST_CLASSES[target]})"
     else:
         images = sample_paths(1)
         if not images:
@@ -190,20 +225,24 @@ def _tuned() -> None:
                                format_func=lambda f: Path(f).name)
         configs = offline_presets.offline_batch(model, task, image=image)
         title = f"{model}: inversion of {Path(image).name} from its deepest block"
+        settings["image"] = image
     with st.expander("the nine settings"):
         st.dataframe(offline_presets.preset_rows(model, task), hide_index=True,
                      width="stretch")
     panel = RunPanel(f"{P}t_", label="Run all nine schemes")
     run = panel.buttons() is not None
-    batch = Batch(title, configs)
+    recs = panel.restore()  # a run ended by a changed setting: stopped, kept, reported
     if run:
-        st.session_state[f"{P}t_shown"] = title
-    if st.session_state.get(f"{P}t_shown") != title:
-        return  # nothing run yet for this choice
+        st.session_state[f"{P}t_batch"] = Batch(title, configs)
+    batch = st.session_state.get(f"{P}t_batch")
+    if batch is None or not (run or recs):
+        return  # nothing run yet
+    above = st.empty()  # the status of a run from other settings, above its pictures
     slots = [_grid(batch)]
+    bar = st.empty()
     if run:
-        _run(panel, [batch], slots)
-    _show(panel, slots, "tuned", [batch])
+        _run(panel, [batch], slots, bar, settings)
+    _show(panel, slots, "tuned", [batch], bar, settings, above)
 
 
 def _table1_results() -> None:
@@ -250,6 +289,10 @@ def main() -> None:
     tabs = st.tabs(["Paper figures", "Classic recipes", "Tuned for the offline models",
                     "Table 1 results"])
     items = presets.all_presets()
+    # a run that this rerun ended is stopped and reported first, before a Run click of
+    # this script run (on any preset) could replace its records
+    for prefix in [f"{P}{p.key}_" for p in items] + [f"{P}t_"]:
+        RunPanel(prefix).restore()
     with tabs[0]:
         _weights_notice([p for p in items if p.group == "paper"])
         for p in items:
