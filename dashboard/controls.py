@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from dashboard.programs import NOT_HERE, is_program_name, save_program, uploaded_program
+from dashboard.messages import Notice
+from dashboard.programs import (
+    NOT_HERE,
+    TOKEN_PREFIX,
+    is_program_name,
+    save_program,
+    uploaded_program,
+)
 from dashboard.resources import (
     get_model,
     load_reference_image,
@@ -29,6 +36,7 @@ from dashboard.settings.playground import (
     middle_layer,
 )
 from dashboard.text import plain
+from dashboard.urlstate import shown
 from dashboard.widgets import Controls
 from viz_core.devices import available_devices
 from viz_core.errors import VizError
@@ -133,8 +141,11 @@ def _check_program(ctl: Controls, names: list[str]) -> None:
             names.append(path)
         return
     fallback = ctl.fallback("model", names)
-    ctl.notices.append(f"model: {PurePath(current).name!r} is not available here ({NOT_HERE}); "
-                       f"using {fallback!r}")
+    looks = current.startswith(TOKEN_PREFIX) or current.endswith(".pt2")  # an upload's name
+    name = PurePath(current).name if looks else current
+    hint = f" ({NOT_HERE})" if looks else ""
+    ctl.notices.append(Notice(f"model: {shown(name)} is not available here{hint}; using "
+                              f"{fallback!r}"))
     st.session_state[key] = fallback
 
 

@@ -1,6 +1,7 @@
 """Errors in the dashboard's words: which control a :class:`~viz_core.errors.VizError`
-belongs to (:func:`field_key`), and core messages without CLI flags, Python arguments or
-server paths (:func:`ui_message`)."""
+belongs to (:func:`field_key`), core messages without CLI flags, Python arguments or
+server paths (:func:`ui_message`), and the dashboard's own notices that quote what a user
+gave (:class:`Notice`), which are shown as they are."""
 
 from __future__ import annotations
 
@@ -42,9 +43,26 @@ _REWRITES = [  # CLI and Python wording in core messages -> the dashboard's word
 ]
 
 
+class Notice(str):
+    """A message the dashboard wrote itself that quotes a value as a user gave it (a link's
+    ``model=[x](http://e.com/a/b)``, ``size=abc``): already in the dashboard's words, so
+    :func:`ui_message` leaves it as it is and the value is not read as a path or a flag.
+    A plain ``str`` everywhere else."""
+
+    __slots__ = ()
+
+
 def ui_message(text: str) -> str:
     """A core error message in the dashboard's language: no CLI flags, no Python
-    arguments, no server paths (only file names)."""
+    arguments, no server paths (only file names). A :class:`Notice` is returned as it is.
+
+    >>> ui_message("weights missing at /srv/cache/w.pth (--weights FILE)")
+    'weights missing at w.pth'
+    >>> ui_message(Notice("model: 'http://e.com/a/b' is not available here"))
+    "model: 'http://e.com/a/b' is not available here"
+    """
+    if isinstance(text, Notice):
+        return text
     for pattern, repl in _REWRITES:
         text = re.sub(pattern, repl, text)
     return text

@@ -191,8 +191,9 @@ def draw_curves(ph: dict, rec: Any, key: str) -> None:
     if not len(steps):
         ph["curves"].info("No curve to draw yet: the run has no finite values.")
         return
-    fig = session_figure(("curves", tuple(rec.labels), ph["act_name"]),
+    marks = plots.stage_marks(rec.configs)  # where the step-size schedule changes stage
+    fig = session_figure(("curves", tuple(rec.labels), ph["act_name"], marks),
                          lambda: plots.curves_figure(steps, obj, act, rec.labels,
-                                                     ph["act_name"]),
+                                                     ph["act_name"], marks=marks),
                          lambda f: plots.set_curves(f, steps, obj, act))
     ph["curves"].plotly_chart(fig, key=f"{key}_curves")

@@ -12,10 +12,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dashboard.programs import program_from_token, program_token
+from dashboard.messages import Notice
+from dashboard.programs import TOKEN_PREFIX, is_program_name, program_from_token, program_token
 from dashboard.samples import sample_name
 from dashboard.scheme_names import canonical_cells, playground_structure
 from viz_core.errors import VizError
+from viz_core.transforms import parse_octaves
 
 Settings = dict[str, Any]
 
@@ -52,22 +54,97 @@ def encode(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+#: How long a link's value may be in a notice (a pasted paragraph is cut, not echoed).
+SHOWN_CHARS = 60
+
+
+def shown(text: object) -> str:
+    """A value a user gave, quoted for a notice as they wrote it (``repr``), cut to
+    :data:`SHOWN_CHARS` characters.
+
+    >>> shown("abc"), shown(11), len(shown("x" * 70)), shown("x" * 70)[-3:]
+    ("'abc'", '11', 62, "x…'")
+    """
+    text = str(text) if not isinstance(text, (int, float)) else text
+    if isinstance(text, str) and len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS - 1] + "…"
+    return repr(text)
+
+
 def _parse(text: str, default: Any) -> Any:
+    """``text`` as a value of ``default``'s type; ValueError says in words what it is not."""
     if isinstance(default, bool):
         low = text.strip().lower()
         if low in ("1", "true", "yes", "on"):
             return True
         if low in ("0", "false", "no", "off"):
             return False
-        raise ValueError("expected 1/0 or true/false")
+        raise ValueError("is not on or off (1 or 0, true or false)")
     if isinstance(default, int):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:  # "100.0" and "1e3" are whole numbers too
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if math.isfinite(v) and v.is_integer():
+            return int(v)
+        raise ValueError("is not a whole number")
     if isinstance(default, float):
-        v = float(text)
+        try:
+            v = float(text)
+        except ValueError:
+            raise ValueError("is not a number") from None
         if not math.isfinite(v):
-            raise ValueError("not a finite number")
+            raise ValueError("is not a finite number")
         return v
     return str(text)
+
+
+def _check_octaves(text: str) -> str:
+    """An octave schedule ``SCALE:STEPS:TAU,...`` as a link gave it, checked like the run
+    checks it (:func:`viz_core.transforms.parse_octaves`; the paper's coarse-to-fine
+    schedules, Secs. 2.7 and 3.1): a link whose schedule cannot run keeps the page's
+    schedule, so that the URL carries the schedule in use."""
+    try:
+        parse_octaves(text)
+    except VizError as exc:
+        why = str(exc).split(";")[0]  # which stage, unless that is the whole text
+        why = "" if repr(text.strip()) in why else f" ({why})"
+        raise ValueError(f"is not a schedule SCALE:STEPS:TAU,...{why}") from None
+    return text
+
+
+def _looks_like_program(name: str) -> bool:
+    """A model name that means an uploaded program file: a link's token or a ``.pt2`` name
+    (what :func:`dashboard.programs.uploaded_program` may resolve)."""
+    return name.startswith(TOKEN_PREFIX) or name.endswith(".pt2")
+
+
+def _check_model(name: str) -> str:
+    """A model a link names: a name with a slash that is neither a program file nor a
+    model of this server (``[x](http://e.com)``) is not available, said with the name as
+    the link gave it (the page would read it as a path to a program)."""
+    if not is_program_name(name) or _looks_like_program(name):
+        return name  # a zoo or team name (the model box checks it), or a program file
+    from viz_core.models import team_models
+    from viz_core.zoo import visualised_models
+
+    known = set(visualised_models())
+    try:
+        known |= set(team_models())
+    except VizError:
+        pass
+    if name not in known:
+        raise ValueError("is not available here")
+    return name
+
+
+#: Checks of a link's text values beyond their type: a value that fails keeps the default.
+#: Each returns the value, or raises ValueError (the reason, in words after the value).
+CHECKS: dict[str, Any] = {"octaves": _check_octaves, "model": _check_model}
 
 
 def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
@@ -75,7 +152,9 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
     """Settings from query parameters: ``defaults`` updated with every valid parameter.
 
     Values are typed by their default; unknown keys are ignored; a malformed value or one
-    outside ``choices`` keeps the default and adds a notice (returned second).
+    outside ``choices`` keeps the default and adds a notice (returned second), in the
+    dashboard's words with the value as the link gave it, e.g. ``size: 'abc' is not a whole
+    number; using 11`` (a :class:`~dashboard.messages.Notice`: shown as it is).
     """
     out: Settings = dict(defaults)
     notices: list[str] = []
@@ -84,20 +163,22 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
         if key not in defaults:
             continue
         text = raw[-1] if isinstance(raw, (list, tuple)) and raw else raw
+        using = f"using {shown(defaults[key])}"
         try:
             value = _parse(str(text), defaults[key])
-        except ValueError as exc:
-            notices.append(f"ignored URL parameter {key}={text!r}: {exc}")
-            continue
-        if key in CANONICAL:
-            try:
+            if key in CANONICAL:
                 value = CANONICAL[key](value)
-            except VizError as exc:
-                notices.append(f"ignored URL parameter {key}={text!r}: {exc}")
-                continue
+            if key in CHECKS:
+                value = CHECKS[key](value)
+        except VizError as exc:  # (a ValueError too)
+            notices.append(Notice(f"{key}: {shown(text)} is not usable: {exc}; {using}"))
+            continue
+        except ValueError as exc:
+            notices.append(Notice(f"{key}: {shown(text)} {exc}; {using}"))
+            continue
         if key in choices and value not in choices[key]:
-            notices.append(f"ignored URL parameter {key}={text!r}: allowed "
-                           f"{', '.join(map(str, choices[key]))}")
+            notices.append(Notice(f"{key}: {shown(text)} is not one of "
+                                  f"{', '.join(map(str, choices[key]))}; {using}"))
             continue
         out[key] = value
     if ("octaves_on" in defaults and "octaves_on" not in params

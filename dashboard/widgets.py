@@ -1,7 +1,14 @@
 """Widgets bound to the URL: each page's settings live in ``st.session_state`` under
 ``prefix + name`` keys, seeded from the URL or the defaults (:func:`bind`), and written
 back to the URL after the controls are drawn (:func:`commit`). :class:`Controls` draws the
-widgets with an error slot under each one."""
+widgets with an error slot under each one.
+
+Where a value came from decides what is said when a control cannot show it: a value of
+the link the page was opened with (or of loaded settings: a run JSON, a recipe,
+:func:`apply_settings`) that is changed is named in a warning under the title
+(:func:`show_notices`); a value that no longer fits because the user moved another control
+(Steps lowered below *Show step t*) is moved into the new range silently, as a slider's
+thumb is, and nothing blames a link."""
 
 from __future__ import annotations
 
@@ -11,13 +18,28 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.messages import ui_message
+from dashboard.messages import Notice, ui_message
 from dashboard.text import plain
-from dashboard.urlstate import decode, encode
+from dashboard.urlstate import decode, encode, shown
 
 #: Each page's defaults, by prefix (:func:`bind`): what an unusable choice falls back to.
 _DEFAULTS: dict[str, Mapping[str, Any]] = {}
 SEEN_LINKS = 32  # the links of a page's settings remembered per session (:func:`bind`)
+#: What :func:`show_notices` says above the changed values, by where they came from.
+HEADINGS = {"link": "Some settings of this link were not usable and were changed:",
+            "loaded": "Some of the loaded settings were not usable and were changed:"}
+
+
+def _origin_key(prefix: str) -> str:
+    return f"{prefix}_origin"
+
+
+def origin(prefix: str) -> tuple[str, frozenset[str]] | None:
+    """Where this script run's settings of page ``prefix`` came from: ``("link", names)``
+    when :func:`bind` applied a new link (``names``: the settings the link gave),
+    ``("loaded", names)`` after :func:`apply_settings` (a run JSON, a recipe), else None
+    (the session's own values, changed only by the user's widgets)."""
+    return st.session_state.get(_origin_key(prefix))
 
 
 def entered_page(title: str) -> None:
@@ -43,6 +65,11 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     new link but a stale one: a widget change made before the browser had the URL of the
     previous run (a layer picked while an upload's run was still writing its model to the
     URL) must not bring the older settings back. Returns notices about ignored URL values.
+
+    Also records where this run's settings came from (:func:`origin`): the names a new
+    link set, or those :func:`apply_settings` loaded since the last run; on any other run
+    none, so that :class:`Controls` does not blame a link for a value the user's own
+    change pushed out of range.
     """
     _DEFAULTS[prefix] = defaults
     saved_key, url_key, seen_key = f"{prefix}_saved", f"{prefix}_url", f"{prefix}_seen"
@@ -60,16 +87,28 @@ def bind(prefix: str, defaults: Mapping[str, Any],
         key = prefix + name
         if overwrite or key not in st.session_state:
             st.session_state[key] = value
+    loaded = st.session_state.pop(f"{prefix}_loaded", None)
     if overwrite:
         st.session_state[url_key] = params
         _remember(seen_key, params)
+        st.session_state[_origin_key(prefix)] = ("link", frozenset(params))
+    elif loaded:
+        st.session_state[_origin_key(prefix)] = ("loaded", frozenset(loaded))
+    else:
+        st.session_state.pop(_origin_key(prefix), None)
     return notices
 
 
 def apply_settings(prefix: str, values: Mapping[str, Any]) -> None:
-    """Set widget values (only from a callback or before the widgets are drawn)."""
+    """Set widget values (only from a callback or before the widgets are drawn): loaded
+    settings (a run JSON, a recipe), whose unusable values the next script run names under
+    the title (:func:`origin`, :func:`show_notices`)."""
     for name, value in values.items():
         st.session_state[prefix + name] = value
+    st.session_state[f"{prefix}_loaded"] = (set(st.session_state.get(f"{prefix}_loaded") or ())
+                                            | set(values))
+    st.session_state[_origin_key(prefix)] = ("loaded", frozenset(
+        st.session_state[f"{prefix}_loaded"]))
 
 
 def current(prefix: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,34 +145,43 @@ def _clamp(v: float, lo: float | None, hi: float | None) -> float:
 
 
 def show_notices(prefix: str, notices: Sequence[str], values: Mapping[str, Any]) -> None:
-    """What :func:`bind` and :class:`Controls` changed in a link's (or a restored run's)
-    settings: a toast when it happens, and a warning box (call it under the page's title)
-    for as long as the settings are still those the notices are about, so that a fixed
-    value does not pass unnoticed once the toast has gone."""
+    """What :func:`bind` and :class:`Controls` changed in a link's (or loaded) settings: a
+    toast when it happens, and a warning box (call it under the page's title) for as long
+    as the settings are still those the notices are about, so that a fixed value does not
+    pass unnoticed once the toast has gone. The box says whether the values came from the
+    link or from loaded settings (:func:`origin`)."""
     key = f"{prefix}_notices"
     if notices:
         for n in notices:
             st.toast(plain(ui_message(n)))
-        st.session_state[key] = (dict(values), list(notices))
+        where = origin(prefix)
+        st.session_state[key] = (dict(values), list(notices), where[0] if where else "link")
     kept = st.session_state.get(key)
     if kept is None:
         return
     if kept[0] != dict(values):  # the user has changed a setting since: no longer news
         del st.session_state[key]
         return
-    st.warning("Some settings of this link were not usable and were changed:\n\n"
-               + "\n".join(f"- {plain(ui_message(n))}" for n in kept[1]))
+    heading = HEADINGS.get(kept[2] if len(kept) > 2 else "link", HEADINGS["link"])
+    st.warning(heading + "\n\n" + "\n".join(f"- {plain(ui_message(n))}" for n in kept[1]))
 
 
 class Controls:
     """Widgets bound to ``prefix + name`` keys, each followed by an (empty) error slot, so
-    that a VizError can be shown right under the control that caused it."""
+    that a VizError can be shown right under the control that caused it.
+
+    A value a control cannot show is changed to the nearest usable one. It is a notice
+    (:attr:`notices`, for :func:`show_notices`) when the value came from this run's link
+    or loaded settings (:func:`origin`); otherwise the user's own change of another control
+    moved it out of range (Steps lowered below *Show step t*), and it is only recorded in
+    :attr:`adjusted`, not said as a problem of a link."""
 
     def __init__(self, prefix: str, container: Any = None) -> None:
         self.prefix = prefix
         self.c = container if container is not None else st.sidebar
         self.slots: dict[str, Any] = {}
         self.notices: list[str] = []
+        self.adjusted: list[str] = []  # values fitted to a range another control changed
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -154,11 +202,20 @@ class Controls:
             return {**kw, "value": st.session_state[key]}
         return kw
 
+    def _said(self, name: str, text: str) -> None:
+        """A changed value of ``name``: a notice when the link or loaded settings of this
+        run gave it, else only recorded (the user's change of another control)."""
+        where = origin(self.prefix)
+        if where is not None and name in where[1]:
+            self.notices.append(Notice(text))
+        else:
+            self.adjusted.append(text)
+
     def _fix(self, name: str, ok: Callable[[Any], bool], fallback: Any) -> None:
         key = self.key(name)
         if key in st.session_state and not ok(st.session_state[key]):
-            self.notices.append(f"{name}: {st.session_state[key]!r} is not available here; "
-                                f"using {fallback!r}")
+            self._said(name, f"{name}: {shown(st.session_state[key])} is not available here; "
+                             f"using {fallback!r}")
             st.session_state[key] = fallback
 
     def fallback(self, name: str, options: list) -> Any:
@@ -203,7 +260,7 @@ class Controls:
             where = f"outside {lo}..{hi}" if not (isinstance(v, (int, float))
                                                   and lo <= v <= hi) \
                 else f"not one of {lo}, {lo + step}, ..., {hi}"
-            self.notices.append(f"{name}: {v!r} {where}; using {fixed!r}")
+            self._said(name, f"{name}: {shown(v)} {where}; using {fixed!r}")
             st.session_state[key] = fixed
         v = self.c.slider(label, min_value=cast(lo), max_value=cast(hi), step=cast(step),
                           key=key, **self._value(name, kw))
@@ -223,7 +280,7 @@ class Controls:
                 fixed = cast(lo if lo is not None else 0)
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     fixed = cast(_clamp(v, lo, hi))
-                self.notices.append(f"{name}: {v!r} is out of range; using {fixed!r}")
+                self._said(name, f"{name}: {shown(v)} is out of range; using {fixed!r}")
                 st.session_state[key] = fixed
             elif isinstance(v, (int, float)) and type(v) is not cast:
                 st.session_state[key] = cast(v)

@@ -245,7 +245,8 @@ def test_bad_url_values_are_ignored_with_a_notice(dash):
 
 
 def test_invalid_setting_shows_error_next_to_control_and_blocks_run(dash):
-    at = dash.open(PG, octaves_on=1, octaves="1.0:abc")
+    at = dash.open(PG, octaves_on=1)
+    at.text_input(key="pg_octaves").set_value("1.0:abc").run()
     dash.no_exception(at)
     assert any("octave" in e for e in dash.errors(at))
     assert at.sidebar.error, "the message belongs next to the control in the sidebar"
