@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import plots
 from dashboard.messages import ui_message
 from dashboard.runs import APP_NAME, DISPLAY_SIZE, LOG, RunRecord
+from dashboard.stages import stage_marks
 from dashboard.text import plain
 from dashboard.widgets import entered_page
 from viz_core.errors import VizError
@@ -191,7 +192,7 @@ def draw_curves(ph: dict, rec: Any, key: str) -> None:
     if not len(steps):
         ph["curves"].info("No curve to draw yet: the run has no finite values.")
         return
-    marks = plots.stage_marks(rec.configs)  # where the step-size schedule changes stage
+    marks = stage_marks(rec.configs)  # where the step-size schedule changes stage
     fig = session_figure(("curves", tuple(rec.labels), ph["act_name"], marks),
                          lambda: plots.curves_figure(steps, obj, act, rec.labels,
                                                      ph["act_name"], marks=marks),

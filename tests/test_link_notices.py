@@ -17,6 +17,7 @@ import pytest
 
 from dashboard import plots
 from dashboard.navigation import page_path
+from dashboard.stages import stage_marks
 
 LINK = "Some settings of this link were not usable"
 
@@ -274,7 +275,7 @@ def test_compare_default_schedule_is_marked_at_its_stage_switches():
     from dashboard.settings.compare import compare_configs, compare_defaults
 
     configs = [c.to_json() for c in compare_configs(compare_defaults(), image_path=None)]
-    marks = plots.stage_marks(configs)
+    marks = stage_marks(configs)
     assert [(m.step, m.label) for m in marks] == [(100, "tau 2.5"), (160, "tau 1")]
     steps = list(range(5, 201, 5))
     obj = np.linspace(1, 0, len(steps))[:, None].repeat(len(configs), 1)
@@ -291,7 +292,7 @@ def test_compare_default_schedule_is_marked_at_its_stage_switches():
 
 def test_octave_boundaries_are_labelled_by_octave_and_shown_once_reached():
     cfg = json.dumps({"octaves": [[1.0, 60, 5], [1.1, 30, 2], [1.2, 10, 1]]})
-    marks = plots.stage_marks([cfg])
+    marks = stage_marks([cfg])
     assert [(m.step, m.label) for m in marks] == [(60, "octave 2"), (90, "octave 3")]
     fig = plots.curves_figure([10, 20], np.ones((2, 1)), np.ones((2, 1)), ["a"],
                               marks=marks)
@@ -305,7 +306,7 @@ def test_octave_boundaries_are_labelled_by_octave_and_shown_once_reached():
 
 def test_a_one_stage_run_has_no_marks():
     single = json.dumps({"steps": 100, "step_size": 5.0, "octaves": None})
-    assert plots.stage_marks([single]) == ()
-    assert plots.stage_marks([json.dumps({"octaves": [[1, 100, 5], [1, 0, 2]]})]) == ()
+    assert stage_marks([single]) == ()
+    assert stage_marks([json.dumps({"octaves": [[1, 100, 5], [1, 0, 2]]})]) == ()
     fig = plots.curves_figure([1, 2], np.ones((2, 1)), np.ones((2, 1)), ["a"])
     assert not fig.layout.shapes
