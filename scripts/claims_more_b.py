@@ -64,6 +64,23 @@ def floor_judge() -> float:
     return text_num(FLOOR, r"fmnist_lenet_judge \(independent judge\) \| {} of 10").value()
 
 
+def _max_weight() -> float:
+    from viz_core.objectives.algebra import MAX_WEIGHT
+    return MAX_WEIGHT
+
+
+def _fitted(order: int, last: int | None = None) -> Src:
+    """The largest size a Sobolev kernel of ``order`` (each of ``order..last-1``, which
+    must agree) can be fitted to (viz_core.kernel_fitting.largest_fitted_size)."""
+    def fn() -> float:
+        from viz_core.kernel_fitting import largest_fitted_size
+        sizes = {largest_fitted_size("sobolev", k) for k in range(order, last or order + 1)}
+        if len(sizes) != 1:
+            raise LookupError(f"orders {order}..{last} differ: {sorted(sizes)}")
+        return float(sizes.pop())
+    return derived(f"largest_fitted_size('sobolev', {order}..{last or order})", fn)
+
+
 def code_const(rel: str, name: str, scale: float = 1.0) -> Src:
     """A module-level constant ``NAME = 20_000_000`` read from the code's text (scripts do not
     import the dashboard), times ``scale``."""
@@ -255,6 +272,14 @@ CLAIMS: list[Claim] = [
            text_num(GROUP, r"load average at the end {}"),
            grouping("10000", "quadratic us/cell"), grouping("10000", "cells"),
            grouping("29929", "quadratic us/cell"), grouping("29929", "cells")]),
+    Claim("Weights must be finite and at most {} in size, and an objective whose terms all "
+          "weigh {}",
+          [derived("viz_core.objectives.algebra.MAX_WEIGHT", _max_weight),
+           const(0, "a weight of zero")]),
+    Claim("a fitted Sobolev kernel goes up to size {} (order {}), {} (order {}) or {} "
+          "(orders {}-{})",
+          [_fitted(1), const(1, "the order named"), _fitted(2), const(2, "the order named"),
+           _fitted(3, 9), const(3, "the orders named"), const(8, "the largest order")]),
     Claim("(`--ray-timeout`, default **{} s**)",
           [code_const("viz_core/sweeps/raycluster.py", "CONNECT_TIMEOUT")]),
     Claim("or an unknown host ends within {} s, not at the deadline",

@@ -14,13 +14,19 @@ import torch
 
 from viz_core.errors import VizError
 
-__all__ = ["FIT_THRESHOLD", "SIZED_KINDS", "fit_parameter", "gaussian_kernel",
-           "laplacian_5pt_dirichlet", "ring_max", "sobolev_kernel", "sobolev_solve"]
+__all__ = ["FIT_THRESHOLD", "MAX_KERNEL_SIZE", "SIZED_KINDS", "check_fittable", "fit_parameter",
+           "gaussian_kernel", "largest_fitted_size", "laplacian_5pt_dirichlet", "ring_limit",
+           "ring_max", "sobolev_kernel", "sobolev_solve"]
 
 #: Kernel kinds with a size their parameter is fitted to (Sec. 2.7): G_sigma and S_gamma.
 SIZED_KINDS = ("gaussian", "sobolev")
 #: The fitting rule's bound on the outermost ring of a unit-sum kernel (Sec. 2.7).
 FIT_THRESHOLD = 1e-4
+#: The largest kernel size the tools accept (odd sizes 1..63).
+MAX_KERNEL_SIZE = 63
+#: The bracket of the fit never grows past this parameter: the ring maximum is within
+#: rounding of its limit there, so a fit that needs more has no meaningful answer.
+_MAX_FIT_PARAM = 1e12
 
 
 def gaussian_kernel(size: int, sigma: float) -> np.ndarray:
@@ -78,6 +84,66 @@ def ring_max(k: np.ndarray) -> float:
     return float(max(k[0].max(), k[-1].max(), k[:, 0].max(), k[:, -1].max()))
 
 
+def _green_kernel(size: int, order: int) -> np.ndarray:
+    """``(-Lap)^-order delta`` on a size x size grid (Dirichlet, DST-I), unit sum: the limit
+    of the unit-sum Sobolev kernel ``S_gamma`` (eq. 16) as gamma grows without bound, since
+    ``(Id - gamma Lap)^-k = gamma^-k (Id/gamma - Lap)^-k`` and unit sum removes
+    ``gamma^-k``."""
+    v, mu = _dirichlet_basis(size)
+    delta = np.zeros((size, size))
+    delta[size // 2, size // 2] = 1.0
+    s = v @ ((v.T @ delta @ v) * (mu[:, None] + mu[None, :]) ** (-order)) @ v.T
+    s = s + s[::-1]
+    s = s + s[:, ::-1]
+    s = (s + s.T) / 8.0
+    return s / s.sum()
+
+
+@lru_cache(maxsize=1024)
+def ring_limit(kind: str, size: int, order: int = 1) -> float:
+    """The supremum over the parameter of the outermost ring's largest entry (Sec. 2.7) of
+    the unit-sum kernel: the ring maximum grows with sigma / gamma towards this limit, the
+    ring of the flat box ``1 / size^2`` for ``G_sigma`` and of the normalised Green's
+    function of ``(-Lap)^order`` for ``S_gamma`` (eq. 16, gamma -> infinity). A size whose
+    limit is at or below the fitting threshold has no largest parameter: every one keeps
+    the ring below it."""
+    if kind == "gaussian":
+        return 1.0 / size**2
+    return ring_max(_green_kernel(size, order))
+
+
+@lru_cache(maxsize=64)
+def largest_fitted_size(kind: str, order: int = 1, threshold: float = FIT_THRESHOLD) -> int:
+    """The largest odd size (up to :data:`MAX_KERNEL_SIZE`) whose parameter the rule of
+    Sec. 2.7 can fit: every odd size up to it has a ring limit (:func:`ring_limit`) above
+    ``threshold``. For the Sobolev kernel at 1e-4 that is 37 (order 1), 39 (order 2) and 41
+    (orders 3-8); every Gaussian size up to 63 is fitted."""
+    largest = 1
+    for size in range(3, MAX_KERNEL_SIZE + 1, 2):
+        if ring_limit(kind, size, order) <= threshold:
+            break
+        largest = size
+    return largest
+
+
+def check_fittable(kind: str, size: int, order: int = 1, threshold: float = FIT_THRESHOLD
+                   ) -> None:
+    """Raise a one-line :class:`VizError` (field ``kernel_size``) when sigma / gamma cannot
+    be fitted to ``size`` by the rule of Sec. 2.7 (:func:`largest_fitted_size`), naming the
+    largest size that can."""
+    if kind not in SIZED_KINDS or size < 3:
+        return
+    largest = largest_fitted_size(kind, order, threshold)
+    if size > largest:
+        what = {"gaussian": ("Gaussian", "sigma"), "sobolev": ("Sobolev", "gamma")}[kind]
+        of = f" of order {order}" if kind == "sobolev" and order > 1 else ""
+        raise VizError(
+            f"a {what[0]} kernel{of} can be fitted to sizes up to {largest}, not {size}: "
+            f"beyond that every {what[1]} keeps the outermost ring below {threshold:g} "
+            f"(Sec. 2.7), so there is no largest {what[1]} to fit; choose a size <= "
+            f"{largest} or set {what[1]} yourself", field="kernel_size")
+
+
 @lru_cache(maxsize=256)
 def fit_parameter(kind: str, size: int, order: int = 1, threshold: float = FIT_THRESHOLD) -> float:
     """Fit sigma (Gaussian) or gamma (Sobolev) to a kernel size (paper Sec. 2.7).
@@ -86,20 +152,31 @@ def fit_parameter(kind: str, size: int, order: int = 1, threshold: float = FIT_T
     sum, every entry of the outermost one-pixel ring is <= ``threshold`` (so all entries
     above it lie inside the one-pixel margin), and the parameter is the largest for which
     this holds, so the kernel fills its size as fully as that allows. The ring maximum
-    grows monotonically with the parameter, so bisection finds it.
+    grows monotonically with the parameter towards :func:`ring_limit`, so bisection finds
+    it when that limit exceeds ``threshold``; otherwise no largest parameter exists (the
+    Sobolev kernel beyond size 37, eq. 16) and :func:`check_fittable` refuses the size.
     """
     if kind not in SIZED_KINDS:
         raise VizError(f"only gaussian and sobolev kernels are fitted, not {kind!r}",
                        field="kernel")
     if size < 3:
         return 1e-6  # a 1x1 kernel is the identity whatever the parameter
+    check_fittable(kind, size, order, threshold)
 
     def ring(p: float) -> float:
         k = gaussian_kernel(size, p) if kind == "gaussian" else sobolev_kernel(size, p, order)
         return ring_max(k)
 
     lo, hi = 1e-4, 1.0
+    while ring(lo) > threshold:  # a small kernel of high order: the rule needs less
+        lo, hi = lo / 2.0, lo
     while ring(hi) <= threshold:
+        if hi >= _MAX_FIT_PARAM:  # the limit is within rounding of the threshold
+            raise VizError(
+                f"the {kind} kernel of size {size} cannot be fitted: its outermost ring "
+                f"stays below {threshold:g} up to a parameter of {_MAX_FIT_PARAM:g} (Sec. "
+                "2.7); choose a smaller size or set the parameter yourself",
+                field="kernel_size")
         lo, hi = hi, hi * 2.0
     for _ in range(60):
         mid = math.sqrt(lo * hi)

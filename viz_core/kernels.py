@@ -37,11 +37,17 @@ import torch.nn.functional as F
 
 from viz_core import cosine
 from viz_core.errors import VizError
-from viz_core.kernel_fitting import SIZED_KINDS, fit_parameter, gaussian_kernel, sobolev_kernel
+from viz_core.kernel_fitting import (
+    MAX_KERNEL_SIZE,
+    SIZED_KINDS,
+    check_fittable,
+    fit_parameter,
+    gaussian_kernel,
+    sobolev_kernel,
+)
 
 KINDS = ("identity", "gaussian", "sobolev", "spectral", "decay")
 BORDERS = ("reflect", "replicate", "circular", "zeros")
-MAX_KERNEL_SIZE = 63
 PARAM_RANGE = {"gaussian": (1e-3, 1e3), "sobolev": (1e-6, 1e6), "spectral": (1e-3, 10.0)}
 
 
@@ -99,7 +105,10 @@ def _finite_positive(value: float, name: str) -> None:
 
 
 def validate_spec(spec: KernelSpec) -> None:
-    """Raise :class:`VizError` if ``spec`` cannot be built."""
+    """Raise :class:`VizError` if ``spec`` cannot be built: among others a size whose
+    parameter is to be fitted (``param`` None) but that the rule of Sec. 2.7 cannot fit
+    (the Sobolev kernel of eq. 16 beyond size 37 at order 1,
+    :func:`~viz_core.kernel_fitting.check_fittable`)."""
     if spec.kind not in KINDS:
         raise VizError(
             f"unknown kernel kind {spec.kind!r}; allowed: {', '.join(KINDS)}", field="kernel"
@@ -137,6 +146,8 @@ def validate_spec(spec: KernelSpec) -> None:
     if not isinstance(spec.order, int) or not 1 <= spec.order <= 8:
         raise VizError(f"Sobolev order k must be an integer in 1..8, got {spec.order!r}",
                        field="order")
+    if size_needed and spec.param is None and spec.size:
+        check_fittable(spec.kind, spec.size, spec.order)
     _finite_positive(spec.f0, "f0")
 
 

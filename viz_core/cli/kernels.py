@@ -9,6 +9,7 @@ import json
 import numpy as np
 
 from viz_core.cli.common import KERNEL_KINDS, check_out, float_arg, int_arg
+from viz_core.kernel_fitting import MAX_KERNEL_SIZE, largest_fitted_size
 from viz_core.kernels import KernelSpec, build
 
 HELP = "write a kernel (.npy) and print its parameters"
@@ -17,9 +18,13 @@ DESCRIPTION = None
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", required=True, choices=KERNEL_KINDS)
-    p.add_argument("--size", type=int_arg, required=True)
+    p.add_argument("--size", type=int_arg, required=True,
+                   help=f"odd, 1..{MAX_KERNEL_SIZE}; a fitted Sobolev kernel up to "
+                        f"{largest_fitted_size('sobolev', 1)} (order 1; beyond it no gamma "
+                        "is the largest that meets the rule of Sec. 2.7)")
     p.add_argument("--param", type=float_arg, default=None,
-                   help="sigma (gaussian) or gamma (sobolev); fitted to the size if omitted")
+                   help="sigma (gaussian) or gamma (sobolev); fitted to the size if omitted "
+                        "(Sec. 2.7)")
     p.add_argument("--order", type=int_arg, default=1, help="Sobolev order k")
     p.add_argument("--out", required=True)
 

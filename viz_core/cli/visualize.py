@@ -1,10 +1,15 @@
 """``demons-viz visualize``: one activation-maximization or feature-inversion run (eqs. 1-3
-with the update of eq. 18), as PNG, GIF and a run JSON that ``--config`` replays."""
+with the update of eq. 18), as PNG, GIF and a run JSON that ``--config`` replays.
+
+``--samples N`` runs N samples of the configuration, seeds ``seed .. seed+N-1``, as one
+batch of the engine (what a ``diversity`` term compares: Olah et al., Distill 2017), and
+writes their pre-images side by side, left to right."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +32,14 @@ from viz_core.cli.common import (
     progress_bar,
 )
 from viz_core.cli.history import add_store_argument, open_store
+from viz_core.cli.samples import (
+    check_suffix,
+    diversity_weight,
+    sample_configs,
+    samples_of,
+    side_by_side,
+    strip_gif,
+)
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.divergence import no_gradient_message
@@ -41,6 +54,9 @@ from viz_core.transforms import OCTAVE_MODES, parse_octaves
 
 HELP = "activation maximization or feature inversion"
 DESCRIPTION = None
+
+#: The model-contract flags a ``timm:`` model takes from its own pretrained configuration.
+_TIMM_OWN = ("input_size", "channels", "mean", "std")
 
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
@@ -57,9 +73,10 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
                    "torch.export program), package.module:factory, timm:NAME, or a legacy "
                    "TorchScript file")
     v.add_argument("--input-size", type=int_arg, help="input size of a file or import-string "
-                   "model (default 224)")
+                   "model (default: the size a .pt2 program was exported with, else 224; a "
+                   "timm: model uses its own and refuses this flag)")
     v.add_argument("--channels", type=int_arg, help="input channels of a file or "
-                   "import-string model (1 or 3; default 3)")
+                   "import-string model (1 or 3; default: a .pt2 program's own, else 3)")
     v.add_argument("--mean", help="input normalisation mean per channel, e.g. 0.485,0.456,0.406"
                    " (default: none, the network takes pixels in [0, 1])")
     v.add_argument("--std", help="input normalisation std per channel (default: 1)")
@@ -107,9 +124,15 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
 
 def add_arguments(v: argparse.ArgumentParser) -> None:
     add_config_arguments(v)
-    v.add_argument("--out", required=True, help="final pre-image (PNG)")
-    v.add_argument("--gif", help="trajectory as an animated GIF")
-    v.add_argument("--json", help="every parameter and the results")
+    v.add_argument("--samples", type=int_arg, metavar="N",
+                   help="run N samples, seeds SEED..SEED+N-1, as one batch (default 1, or the "
+                        "--config run's; 2 or more for a diversity term); --out and --gif "
+                        "show them side by side, left to right")
+    v.add_argument("--out", required=True, help="final pre-image (.png; N samples side by "
+                   "side)")
+    v.add_argument("--gif", help="trajectory as an animated GIF (.gif)")
+    v.add_argument("--json", help="every parameter and the results (per sample with "
+                   "--samples)")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     add_store_arguments(v)
 
@@ -138,6 +161,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         except ValueError:
             raise VizError(f"--unit must be Y,X integers, got {args.unit!r}",
                            field="unit") from None
+    if str(base.get("model", "")).startswith("timm:"):
+        given = [k for k in _TIMM_OWN if getattr(args, k) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise VizError(f"{flag} does not apply to {base['model']}: timm models use their "
+                           "own input size, channels and normalisation (from the model's "
+                           "pretrained configuration)", field=given[0])
     for key in ("input_size", "channels"):
         if getattr(args, key) is not None:
             base.setdefault("extra", {})[key] = getattr(args, key)
@@ -207,46 +237,74 @@ def _store_quietly(store: Any, record: Callable[[], Any]) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_suffix(args.out, "out")
+    check_suffix(args.gif, "gif")
     cfg = config_from_args(args)
+    n = samples_of(args)
+    cfgs = sample_configs(cfg, n)
     out = check_out(args.out)
     gif = check_out(args.gif, field="gif")
     js = check_out(args.json, field="json")
+    notes = []  # warnings about the settings, printed after the result line
+    if n == 1 and diversity_weight(cfg) != 0:
+        notes.append("diversity compares the samples of a batch: with one sample it is 0 "
+                     "and changes nothing; run --samples 2 or more")
     store = None if args.no_store else open_store(args)
     started = time.time()
     device = resolve_device(cfg.device)
     model = engine.prepare_model(cfg, device)
     every = cfg.every if gif else max(cfg.every, 1)
-    curves = CurveRecorder()
+    curves = [CurveRecorder(i) for i in range(n)]
+    group = f"visualize {secrets.token_hex(4)}" if n > 1 else ""
     try:
         with progress_bar(cfg.total_steps, cfg.scheme.name, args.quiet) as bar:
             def progress(f) -> None:
-                curves(f)
+                for c in curves:
+                    c(f)
                 bar.n = f.step
                 bar.set_postfix(objective=f"{float(f.objective[0]):.4g}", refresh=False)
                 bar.refresh()
 
-            result = engine.run_to_end(cfg, model, every=every, keep_frames=gif is not None,
-                                       progress=progress)
+            result = engine.run_to_end(cfgs if n > 1 else cfg, model, every=every,
+                                       keep_frames=gif is not None, progress=progress)
     except (VizError, RuntimeError) as exc:
         if store is not None:
             why = str(exc).strip().split("\n")[0]
-            _store_quietly(store, lambda: error_record(
-                cfg, why, started=started, command=command_line(args), model=model))
+            for c in cfgs:
+                _store_quietly(store, lambda c=c: error_record(
+                    c, why, started=started, command=command_line(args), model=model,
+                    group_id=group))
         raise
     final = result.final
     # the files first: a store that fails (damaged, full disk) must not cost the run
     meta = {"model": model.label, "scheme": cfg.scheme.label, "Software": "demons-viz"}
-    out.write_bytes(png_bytes(final.image, meta))
-    if gif is not None:
-        gif.write_bytes(gif_bytes([f.image for f in result.frames],
-                                  comment=f"{model.label}; {cfg.scheme.label}"))
-    stored = None
+    if n == 1:
+        out.write_bytes(png_bytes(final.image, meta))
+        if gif is not None:
+            gif.write_bytes(gif_bytes([f.image for f in result.frames],
+                                      comment=f"{model.label}; {cfg.scheme.label}"))
+    else:
+        seeds = f"{n} samples side by side, seeds {cfg.seed}..{cfg.seed + n - 1}"
+        out.write_bytes(png_bytes(side_by_side(final.images), {**meta, "samples": seeds}))
+        if gif is not None:
+            gif.write_bytes(strip_gif([side_by_side(f.images) for f in result.frames],
+                                      comment=f"{model.label}; {cfg.scheme.label}; {seeds}"))
     ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
+    stored: list[str | None] = [None] * n
     if store is not None:
-        stored = _store_quietly(store, lambda: record_run(
-            cfg, model, final, curves=curves.curves, started=started,
-            judge=judge_model(cfg, device), reference=ref, frames=result.frames,
-            command=command_line(args), tags=args.tag))
+        judge = judge_model(cfg, device)
+        for i, c in enumerate(cfgs):
+            stored[i] = _store_quietly(store, lambda i=i, c=c: record_run(
+                c, model, final, index=i, curves=curves[i].curves, started=started,
+                judge=judge, reference=ref, frames=result.frames,
+                command=command_line(args), tags=args.tag, group_id=group))
+    per_sample = [{"sample": i + 1, "seed": c.seed,
+                   "final_objective": finite_or_none(final.objective[i]),
+                   "target_activation": finite_or_none(final.activation[i]),
+                   "final_grad_norm": finite_or_none(final.grad_norm[i]),
+                   "diverged": final.diverged[i], "run_id": stored[i]}
+                  for i, c in enumerate(cfgs)]
+    batch = {"samples": n, "sample_results": per_sample} if n > 1 else {}
     msg = final.diverged[0]
     if js is not None:
         js.write_text(cfg.to_json(
@@ -256,22 +314,37 @@ def run(args: argparse.Namespace) -> int:
             final_objective=finite_or_none(final.objective[0]),
             target_activation=finite_or_none(final.activation[0]),
             final_grad_norm=finite_or_none(final.grad_norm[0]),
-            scheme=cfg.scheme.name, diverged=msg, torch=torch.__version__), encoding="utf-8")
+            scheme=cfg.scheme.name, diverged=msg, torch=torch.__version__, **batch),
+            encoding="utf-8")
     print(json.dumps({"out": str(out), "model": model.label, "scheme": cfg.scheme.label,
                       "final_objective": finite_or_none(final.objective[0]),
                       "target_activation": finite_or_none(final.activation[0]),
-                      "seconds": round(result.seconds, 3), "run_id": stored}))
+                      "seconds": round(result.seconds, 3), "run_id": stored[0], **batch}))
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    if n == 1:
+        return _finish(final, 0, "", out, cfg, ref)
+    codes = [_finish(final, i, f"sample {i + 1} (seed {c.seed}): ", out, c, ref)
+             for i, c in enumerate(cfgs)]
+    return max(codes)
+
+
+def _finish(final: Any, i: int, who: str, out: Path, cfg: RunConfig,
+            ref: torch.Tensor | None) -> int:
+    """The warnings on sample ``i`` of a finished run (``who`` names it in a batch) and its
+    exit code: 3 when it diverged or its target gave no gradient, else 0."""
+    msg = final.diverged[i] and f"{who}{final.diverged[i]}"
     if msg:
         print(f"warning: {msg}; {out} holds that pre-image", file=sys.stderr)
         return 3
-    idle = no_gradient_message(final.step, float(final.grad_norm[0]),
-                               float(final.activation[0]))
+    idle = no_gradient_message(final.step, float(final.grad_norm[i]),
+                               float(final.activation[i]))
     if idle:
-        print(f"warning: {idle}", file=sys.stderr)
+        print(f"warning: {who}{idle}", file=sys.stderr)
         return 3
     # what the dashboard shows instead of "done": a saturated or flat picture, an
     # unstable TV step (the run finished; its picture may not mean much)
-    for w in result_warnings(final.image, cfg.to_dict(),
-                             None if ref is None else ref[0].numpy()):
+    for w in (who + x for x in result_warnings(final.images[i], cfg.to_dict(),
+                                               None if ref is None else ref[0].numpy())):
         print(f"warning: {w}", file=sys.stderr)
     return 0

@@ -17,6 +17,7 @@ by name.
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,7 +28,31 @@ import torch
 from viz_core.errors import VizError
 from viz_core.objectives.tasks import FeatureModel
 
-__all__ = ["OBJECTIVES", "Binding", "BoundTerm", "Leaf", "Term", "leaf", "objective"]
+__all__ = ["MAX_WEIGHT", "OBJECTIVES", "Binding", "BoundTerm", "Leaf", "Term", "leaf",
+           "objective", "weight_problem"]
+
+#: The largest magnitude of a term's weight. The data term D(u) (eqs. 1-4) is computed in
+#: single precision (float32, largest value ~3.4e38), where a larger factor overflows with
+#: ordinary activations and their gradients (Adam squares them); with the step rule of
+#: eq. 18 the step is normalised by the gradient's size, so only the weights' ratios matter.
+MAX_WEIGHT = 1e6
+
+
+def weight_problem(weight: float) -> str | None:
+    """What is wrong with a term's weight (a phrase following "weight W"), or None: a weight
+    is a finite number of magnitude at most :data:`MAX_WEIGHT`.
+
+    >>> weight_problem(0.1) is None
+    True
+    >>> weight_problem(float("nan"))
+    'is not a finite number'
+    """
+    if not math.isfinite(weight):
+        return "is not a finite number"
+    if abs(weight) > MAX_WEIGHT:
+        return (f"is too large: a weight is at most {MAX_WEIGHT:g} in magnitude (the "
+                "objective is computed in single precision, where a larger factor overflows)")
+    return None
 
 #: Objective name -> the decorated function that builds its :class:`Term`.
 OBJECTIVES: dict[str, Callable[..., Term]] = {}
@@ -94,7 +119,12 @@ class Term:
     def __mul__(self, k: float) -> Term:
         if isinstance(k, bool) or not isinstance(k, (int, float)):
             return NotImplemented
-        return Term(tuple((c * float(k), lf) for c, lf in self.parts))
+        parts = tuple((c * float(k), lf) for c, lf in self.parts)
+        for c, lf in parts:
+            problem = weight_problem(c)
+            if problem:
+                raise VizError(f"weight {c:g} of {lf} {problem}", field="objective")
+        return Term(parts)
 
     __rmul__ = __mul__
 
@@ -119,6 +149,27 @@ class Term:
     def __repr__(self) -> str:
         return f"Term({str(self)!r})"
 
+    def net_weights(self) -> list[tuple[str, float]]:
+        """Each distinct term with its weight, repeated terms added up (``channel(a, 1) -
+        channel(a, 1)`` has weight 0), in order of first appearance."""
+        net: dict[object, list] = {}
+        for c, lf in self.parts:
+            key = str(lf) if lf.name else id(lf)  # unnamed leaves are never merged
+            net.setdefault(key, [str(lf), 0.0, 0.0])
+            net[key][1] += c
+            net[key][2] += abs(c)
+        # a sum that cancels up to rounding (0.1 + 0.2 - 0.3) counts as 0
+        return [(name, 0.0 if abs(w) <= 1e-12 * size else w)
+                for name, w, size in net.values()]
+
+    def check_active(self) -> None:
+        """Raise :class:`VizError` when every term's weight is 0: such a D(u) is constant,
+        so the update of eq. 18 has nothing to optimise."""
+        if self.parts and all(w == 0 for _, w in self.net_weights()):
+            raise VizError(f"objective {str(self)!r}: every term has weight 0 (repeated "
+                           "terms added up), so there is nothing to optimise; give a term a "
+                           "non-zero weight", field="objective")
+
     @property
     def needs_reference(self) -> bool:
         """Whether a leaf inverts a reference image (the run needs ``--image``)."""
@@ -135,6 +186,11 @@ class BoundTerm:
     that of the first leaf. Leaves on the same layers share one forward pass."""
 
     def __init__(self, term: Term, model: FeatureModel, reference: torch.Tensor | None) -> None:
+        term.check_active()
+        for c, lf in term.parts:
+            problem = weight_problem(c)
+            if problem:
+                raise VizError(f"weight {c:g} of {lf} {problem}", field="objective")
         if term.needs_reference and reference is None:
             raise VizError("this objective inverts an image: give one (--image PATH)",
                            field="image")

@@ -9,18 +9,23 @@ as Python)::
 ``NAME`` is an objective registered in :data:`~viz_core.objectives.algebra.OBJECTIVES`;
 its annotations type the arguments (a layer is a ``str``: ``block3``, ``features.29``,
 ``3`` or ``'odd name'``). Terms add and subtract; numbers only scale them. Every invalid
-string is one :class:`VizError` naming what is wrong and where.
+string is one :class:`VizError` naming what is wrong and where: also a weight that is not a
+finite number or too large for the data term (eqs. 1-4) in single precision
+(:func:`~viz_core.objectives.algebra.weight_problem`: ``nan*``, ``inf*``, ``1e999*``,
+``1e300*``, or a product of numbers that overflows), and an objective whose every term has
+weight 0 (nothing to optimise).
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import math
 import re
 from typing import Any
 
 from viz_core.errors import VizError
-from viz_core.objectives.algebra import OBJECTIVES, Term
+from viz_core.objectives.algebra import OBJECTIVES, Term, weight_problem
 
 __all__ = ["parse_objective"]
 
@@ -84,14 +89,32 @@ class _Parser:
         return left
 
     def product(self) -> Term | float:
+        start = self.peek()[2]
         left = self.unary()
         while self.peek()[1] == "*":
             pos = self.take()[2]
             right = self.unary()
             if isinstance(left, Term) and isinstance(right, Term):
                 raise _error(self.text, "two objectives cannot be multiplied", pos)
+            self.check_product(left, right, start)
             left = left * right
         return left
+
+    def check_product(self, left: Term | float, right: Term | float, start: int) -> None:
+        """A product of numbers, or a number times a term, whose weight is not finite or too
+        large (:func:`weight_problem`), named as typed from ``start``."""
+        k = left * right if not isinstance(left, Term) and not isinstance(right, Term) else \
+            None
+        if k is None:
+            term, factor = (left, right) if isinstance(left, Term) else (right, left)
+            weights = [c * factor for c, _ in term.parts]
+        else:
+            weights = [k]
+        for w in weights:
+            problem = weight_problem(w)
+            if problem:
+                shown = self.text[start:self.peek()[2]].strip()
+                raise _error(self.text, f"weight {w:g} of {shown!r} {problem}", start)
 
     def unary(self) -> Term | float:
         kind, value, pos = self.peek()
@@ -108,10 +131,14 @@ class _Parser:
             if self.peek()[1] == "(":
                 return self.call(value, pos)
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 raise _error(self.text, f"{value!r} is neither a number nor an objective "
                              "call NAME(...)", pos) from None
+            problem = weight_problem(number)
+            if problem:
+                raise _error(self.text, f"weight {value!r} {problem}", pos)
+            return number
         found = repr(value) if kind != "end" else "the end"
         raise _error(self.text, f"expected a number or an objective, found {found}", pos)
 
@@ -188,17 +215,21 @@ class _Parser:
                 if not isinstance(raw, list):
                     raise ValueError
                 item = int if kind == "list[int]" else float
-                return [item(v) for v in raw]
-            if isinstance(raw, list):
+                values = [item(v) for v in raw]
+            elif isinstance(raw, list):
                 raise ValueError
-            if kind == "int":
+            elif kind == "int":
                 return int(raw)
-            if kind == "float":
-                return float(raw)
-            return str(raw)
+            elif kind == "float":
+                values = [float(raw)]
+            else:
+                return str(raw)
         except (TypeError, ValueError):
             expect = {"int": "an integer", "float": "a number"}.get(kind, f"a {kind}")
             raise _error(self.text, f"{what} must be {expect}, got {_show(raw)}", at) from None
+        if not all(math.isfinite(v) for v in values):  # nan, inf, 1e999
+            raise _error(self.text, f"{what} must be finite, got {_show(raw)}", at)
+        return values if kind.startswith("list[") else values[0]
 
 
 def _show(raw: Any) -> str:
@@ -219,4 +250,7 @@ def parse_objective(text: str) -> Term:
     if not isinstance(result, Term):
         raise _error(text, "a number alone is no objective; name a term such as "
                      "channel(layer, 0)")
+    if all(w == 0 for _, w in result.net_weights()):
+        raise _error(text, "every term has weight 0 (repeated terms added up), so there is "
+                     "nothing to optimise; give a term a non-zero weight")
     return result

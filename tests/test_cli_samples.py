@@ -1,0 +1,150 @@
+"""``demons-viz visualize --samples N``: N seeds of one configuration run as one batch of
+the engine, so that a ``diversity`` term (Gram similarity across the batch, Olah et al.,
+Distill 2017) acts; the pre-images side by side in the PNG and GIF, per-sample results in
+the printed line and the run JSON. Also the output names checked against their format,
+and the model-contract flags a timm model refuses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viz_core.cli import build_parser, main
+from viz_core.store import RunStore
+
+OBJ = "channel(block3,3) - {w}*diversity(block3)"
+
+
+def _run(tmp_path, name: str, *extra: str) -> list[str]:
+    return ["visualize", "--model", "fmnist_vgg", "--steps", "6", "--step-size", "5",
+            "--quiet", "--device", "cpu", "--out", str(tmp_path / f"{name}.png"), *extra]
+
+
+def test_diversity_weight_changes_the_samples(tmp_path, capsys):
+    """The README's example: with 2 samples the weight acts (it gave byte-identical
+    pictures for every weight with the one sample the CLI ran)."""
+    pngs = []
+    for w in ("0", "100"):
+        js = tmp_path / f"w{w}.json"
+        assert main(_run(tmp_path, f"w{w}", "--objective", OBJ.format(w=w), "--samples", "2",
+                         "--no-store", "--json", str(js))) == 0
+        line = json.loads(capsys.readouterr().out)
+        assert line["samples"] == 2 and [r["seed"] for r in line["sample_results"]] == [0, 1]
+        run = json.loads(js.read_text())
+        assert run["samples"] == 2 and run["seed"] == 0
+        assert [r["target_activation"] for r in run["sample_results"]] == \
+            [r["target_activation"] for r in line["sample_results"]]
+        pngs.append(np.asarray(Image.open(tmp_path / f"w{w}.png")))
+    assert pngs[0].shape == (64, 128)  # two 64x64 pre-images side by side
+    assert not np.array_equal(pngs[0], pngs[1])
+    # the two samples differ (their seeds), and each half is that sample's pre-image
+    assert not np.array_equal(pngs[0][:, :64], pngs[0][:, 64:])
+
+
+def test_samples_are_the_single_runs_of_their_seeds_without_diversity(tmp_path, capsys):
+    """Without a coupling term each sample of the batch is the run of its own seed."""
+    assert main(_run(tmp_path, "batch", "--objective", "channel(block3,3)", "--samples", "2",
+                     "--seed", "4", "--no-store")) == 0
+    per = json.loads(capsys.readouterr().out)["sample_results"]
+    assert main(_run(tmp_path, "alone", "--objective", "channel(block3,3)", "--seed", "5",
+                     "--no-store")) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert per[1]["seed"] == 5
+    assert per[1]["target_activation"] == pytest.approx(alone["target_activation"], rel=1e-4)
+    batch = np.asarray(Image.open(tmp_path / "batch.png"), dtype=int)
+    single = np.asarray(Image.open(tmp_path / "alone.png"), dtype=int)
+    assert np.abs(batch[:, 64:] - single).max() <= 1
+
+
+def test_gif_store_and_config_replay_of_a_batch(tmp_path, capsys):
+    store = tmp_path / "runs.sqlite"
+    js, gif = tmp_path / "d.json", tmp_path / "d.gif"
+    assert main(_run(tmp_path, "d", "--objective", OBJ.format(w="1"), "--samples", "3",
+                     "--every", "2", "--gif", str(gif), "--json", str(js),
+                     "--store", str(store))) == 0
+    line = json.loads(capsys.readouterr().out)
+    ids = [r["run_id"] for r in line["sample_results"]]
+    assert line["run_id"] == ids[0] and len(set(ids)) == 3
+    with Image.open(gif) as g:
+        assert g.size == (192, 64) and g.n_frames >= 3
+    assert "3 samples" in Image.open(tmp_path / "d.png").text["samples"]
+    runs = [RunStore(store).get(i, frames=False) for i in ids]
+    assert len({r.group_id for r in runs}) == 1 and runs[0].group_id
+    assert [r.config["seed"] for r in runs] == [0, 1, 2]
+    # --config replays the batch (the JSON records its samples)
+    assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "again.png"),
+                 "--quiet", "--no-store"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 3
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "d.png").read_bytes()
+
+
+def test_diversity_with_one_sample_is_one_warning(tmp_path, capsys):
+    assert main(_run(tmp_path, "one", "--objective", OBJ.format(w="0.1"), "--no-store")) == 0
+    cap = capsys.readouterr()
+    warnings = [x for x in cap.err.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 1 and "--samples 2" in warnings[0]
+    assert "samples" not in json.loads(cap.out)  # one sample: the line as before
+    assert Image.open(tmp_path / "one.png").size == (64, 64)
+    # a 0-weighted diversity term is off: nothing to warn about
+    assert main(_run(tmp_path, "off", "--objective", OBJ.format(w="0"), "--no-store")) == 0
+    assert "warning:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--target", "3"], ["--samples 2", "--objective"]),
+    (["--objective", "channel(block3,3)", "--jitter", "2"], ["--jitter", "diversity"]),
+    (["--objective", "channel(block3,3)", "--weights", "random"], ["random"]),
+])
+def test_samples_the_engine_cannot_batch_are_one_line(tmp_path, capsys, extra, words):
+    assert main(_run(tmp_path, "x", "--samples", "2", "--no-store", *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    for w in words:
+        assert w in err, err
+    assert not (tmp_path / "x.png").exists()
+    assert main(_run(tmp_path, "x", "--samples", "0", "--no-store")) == 2
+    assert "--samples must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag,name", [("--out", "x.jpg"), ("--out", "x.gif"),
+                                       ("--gif", "x.png"), ("--gif", "x.mp4")])
+def test_an_output_name_of_another_format_is_refused_first(tmp_path, capsys, flag, name):
+    argv = ["visualize", "--model", "no_such_model", "--steps", "1", "--quiet", "--no-store"]
+    if flag == "--out":
+        argv += ["--out", str(tmp_path / name)]
+    else:
+        argv += ["--out", str(tmp_path / "ok.png"), "--gif", str(tmp_path / name)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{flag} " in err and name in err
+    assert "no_such_model" not in err  # refused before the model is looked up
+    assert not (tmp_path / name).exists() and not (tmp_path / "ok.png").exists()
+
+
+def test_matching_suffixes_in_any_case_are_written(tmp_path, capsys):
+    out, gif = tmp_path / "UP.PNG", tmp_path / "t.GIF"
+    assert main(["visualize", "--model", "fmnist_vgg", "--steps", "2", "--quiet",
+                 "--no-store", "--out", str(out), "--gif", str(gif)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and gif.read_bytes()[:3] == b"GIF"
+
+
+@pytest.mark.parametrize("flag,value", [("--input-size", "64"), ("--channels", "1"),
+                                        ("--mean", "0.5"), ("--std", "0.2")])
+def test_timm_models_refuse_contract_flags(tmp_path, capsys, flag, value):
+    """Refused from the flags alone (timm need not be installed): the output was 224x224
+    whatever --input-size said."""
+    assert main(["visualize", "--model", "timm:resnet18", "--weights", "random", flag, value,
+                 "--steps", "1", "--quiet", "--no-store", "--out",
+                 str(tmp_path / "t.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and flag in err and "timm models use their own input size" in err
+
+
+def test_input_size_help_names_the_exported_size():
+    sub = build_parser("visualize")._subparsers._group_actions[0].choices["visualize"]
+    text = " ".join(sub.format_help().split())
+    assert "default 224)" not in text
+    assert "a .pt2 program was exported with" in text and "timm" in text
