@@ -22,6 +22,7 @@ import streamlit as st
 
 from dashboard.run_panel import on_finish, run_action
 from dashboard.settings.labels import CLASS_SCORE_LABELS
+from viz_core.schemes import scheme_label, scheme_of
 from viz_core.store import RunRecord as StoredRun
 from viz_core.store import RunStore
 from viz_core.store.compare import when
@@ -102,7 +103,7 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
                   for k in picks if rec.frames and rec.frames[k][0] != rec.step]
         model = rec.judges[0] if rec.judges else None
         out.append(StoredRun(
-            config=d, model=cfg.model, task=cfg.task, scheme=cfg.scheme.name,
+            config=d, model=cfg.model, task=cfg.task, scheme=scheme_of(cfg),
             status=status if status in STORED else "done", started=started, ended=ended,
             model_label=rec.model_label,
             weights_hash=weights_hash(model.net) if model is not None else "",
@@ -187,7 +188,7 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
     for r in runs:
         row = {"thumb": data_uri(r.thumb) if r.thumb else None, "id": r.id,
                "started": when(r.started), "status": r.status, "model": model_text(r.model),
-               "task": r.task, "scheme": r.scheme,
+               "task": r.task, "scheme": scheme_label(r.scheme),
                "target": target_text(r.config if isinstance(r.config, Mapping) else {})}
         for k in metric_keys:
             v = r.metrics.get(k)

@@ -18,6 +18,7 @@ from dashboard.navigation import page_path
 from dashboard.page import display_image, guard, setup_page
 from dashboard.run_history import get_store, model_text, table_rows
 from dashboard.text import plain
+from viz_core.schemes import scheme_label
 from viz_core.store.compare import when
 
 P = "hi_"
@@ -63,7 +64,7 @@ def _filters(store) -> dict:
     vals = {}
     for f in hv.FILTERS:
         options = [""] + store.distinct("group_id" if f == "group" else f)
-        show = model_text if f == "model" else str
+        show = model_text if f == "model" else scheme_label if f == "scheme" else str
         vals[f] = sb.selectbox(f, options, key=P + f,
                                format_func=lambda v, show=show: show(v) or "(any)")
     vals["dates"] = sb.date_input("started between", value=(), key=P + "dates")

@@ -49,7 +49,7 @@ def test_visualize_records_its_run(filled, capsys):
     runs = _list(store, capsys, "--tag", "keep")
     assert len(runs) == 1
     r = RunStore(store).get(runs[0]["id"])
-    assert r.status == "done" and r.model == "fmnist_vgg" and r.scheme == "fluid demons"
+    assert r.status == "done" and r.model == "fmnist_vgg" and r.scheme == "fluid_gaussian"
     assert r.config["step_size"] == 2.0 and r.config["steps"] == 4
     assert r.image == (d / "a.png").read_bytes()  # the PNG the CLI wrote
     assert r.curves["step"] == [0, 2, 4] and len(r.curves["objective"]) == 3
@@ -184,3 +184,14 @@ def test_a_closed_pipe_ends_a_listing_quietly(tmp_path):
         env={**os.environ, "PYTHONPATH": str(root)})
     assert out.stdout.startswith("id\t")
     assert "Broken pipe" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_every_writer_stores_the_scheme_by_its_registry_key(filled, capsys):
+    """One vocabulary in the store (visualize and sweep cells alike): registry keys, which
+    the History page and the reports show by the registry's labels."""
+    from viz_core.schemes import SCHEME_REGISTRY, scheme_label
+
+    _, store = filled
+    schemes = {r["scheme"] for r in _list(store, capsys, "--limit", "0")}
+    assert schemes and schemes <= set(SCHEME_REGISTRY), schemes
+    assert scheme_label("fluid_gaussian") == SCHEME_REGISTRY["fluid_gaussian"].label

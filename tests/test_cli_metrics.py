@@ -54,7 +54,8 @@ def test_a_history_export_of_several_runs_is_one_metrics_set(tmp_path, capsys):
     assert f"holds 2 runs ({ids[0]}, {ids[1]})" in err and "history export" in err
     assert main(["metrics", str(js), "--quiet", "--threads", "1"]) == 0
     out, err = capsys.readouterr()
-    assert "| two[0] |" in out and "| two[1] |" in out and "warning" not in err
+    assert f"| no regularization ({ids[0]}) |" in out and f"({ids[1]}) |" in out
+    assert "warning" not in err
     js3 = tmp_path / "three.json"
     assert main(["history", "--store", store, "export", *ids, "--format", "json",
                  "--out", str(js3)]) == 0

@@ -197,3 +197,19 @@ def test_settings_and_layers_errors(pair):
     with pytest.raises(VizError, match="catalogue"):
         rc.model_layers(a, ["layer2"])
     assert rc.model_layers(a, None) == a.layers
+
+
+def test_the_flat_floor_counts_only_when_its_class_was_asked_for():
+    """A flat image is 'recognised' as one class: 1 of the classes asked for when that
+    class is among them, 0 of them when it is not (--classes 1,7 without the flat class)."""
+    from viz_core import models
+    from viz_core.evaluation.recognisability import flat_verdict
+
+    judge = models.load_model("fmnist_lenet_judge")
+    every = flat_verdict(judge)
+    top = judge.classes.index(every["flat_class"])
+    assert every["flat_recognised"] == 1
+    assert flat_verdict(judge, [top, (top + 1) % 10])["flat_recognised"] == 1
+    others = [c for c in range(10) if c != top][:2]
+    assert flat_verdict(judge, others) == {"flat_class": every["flat_class"],
+                                           "flat_recognised": 0}

@@ -140,6 +140,8 @@ def test_the_models_command_shows_ones_own_networks(tmp_path, monkeypatch, capsy
         assert main(["models", name, "--json"]) == 0
         info = json.loads(capsys.readouterr().out)
         assert info["layers"] == ["conv", "logits"] and info["weights"].startswith("own")
+    team = models.open_model("team_net")
+    assert team.spec.name == "team_net" and team.label == "team_net (exported program)"
     with pytest.raises(VizError, match="Your networks: team_net"):
         models.open_model("team_nte")
 

@@ -178,6 +178,17 @@ def get_scheme(name: str) -> NamedScheme:
     return SCHEME_REGISTRY[scheme_key(name)]
 
 
+def scheme_label(key: str) -> str:
+    """How a stored scheme key reads: the registry's label for a registry key, else the
+    text as it is (``custom``, or a name stored before keys were).
+
+    >>> scheme_label("fluid_elastic_sobolev"), scheme_label("plain GD")
+    ('Sobolev fluid-elastic', 'plain GD')
+    """
+    entry = SCHEME_REGISTRY.get(key)
+    return entry.label if entry is not None else key
+
+
 def scheme_of(config: Any) -> str:
     """The registry key of the named scheme a configuration (anything with ``fluid``,
     ``elastic`` and ``tv``: a :class:`~viz_core.config.RunConfig` or a :class:`Scheme`)

@@ -34,6 +34,7 @@ from viz_core.evaluation.scheme_metrics import (
 )
 from viz_core.images import existing_image_file
 from viz_core.machine import machine_description
+from viz_core.schemes import scheme_label, scheme_of
 
 HELP = ("per-scheme metrics (objective, activation, HF/coarse share, TV, PSNR/SSIM) for a "
         "set of runs")
@@ -74,8 +75,10 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         configs = []
         for p in args.configs:
             runs = RunConfig.load_all(p)
-            for i, c in enumerate(runs):
-                c.name = c.name or (Path(p).stem if len(runs) == 1 else f"{Path(p).stem}[{i}]")
+            ids = _stored_ids(p, len(runs))
+            for i, c in enumerate(runs):  # a run of an export: its scheme and stored id
+                c.name = c.name or (Path(p).stem if len(runs) == 1 else
+                                    f"{scheme_label(scheme_of(c))} ({ids[i]})")
             configs += runs
         return configs
     if args.task == "inversion" and not args.image:
@@ -90,6 +93,21 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
                      device=args.device, every=args.steps)
     base.validate()
     return standard_schemes(base, args.kernel_size, args.tv)
+
+
+def _stored_ids(path: str, n: int) -> list[str]:
+    """The run ids a history export (``--format json``) records for its ``n`` runs, or
+    their positions where it records none."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError):
+        raw = None
+    raw = raw if isinstance(raw, list) and len(raw) == n else [None] * n
+    ids = []
+    for i, d in enumerate(raw):
+        run = d.get("stored_run") if isinstance(d, dict) else None
+        ids.append(str(run["id"]) if isinstance(run, dict) and "id" in run else f"#{i + 1}")
+    return ids
 
 
 def _group(configs: list[RunConfig]) -> list[list[RunConfig]]:
@@ -127,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
         check_out(args.md, field="md"))
     configs = _configs(args)
     rows: list[dict] = []
-    with progress_bar(sum(c.total_steps for c in configs), "metrics", args.quiet) as bar:
-        for group in _group(configs):
+    groups = _group(configs)  # each runs as one batch: its steps count once
+    with progress_bar(sum(g[0].total_steps for g in groups), "metrics", args.quiet) as bar:
+        for group in groups:
             c0 = group[0]
             model = engine.prepare_model(c0)
             ref = engine.load_reference(c0, model) if c0.task == "inversion" else None

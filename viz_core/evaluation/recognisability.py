@@ -113,14 +113,16 @@ def _judge(model: models.LoadedModel, images: np.ndarray | torch.Tensor) -> torc
     return classify(model, quantize(images))
 
 
-def flat_verdict(judge: models.LoadedModel) -> dict:
+def flat_verdict(judge: models.LoadedModel, classes: Sequence[int] | None = None) -> dict:
     """The AM floor of a judge: the class it gives a flat image at the training set's mean
-    intensity (a picture with nothing in it is "recognised" as that one class)."""
+    intensity (a picture with nothing in it is "recognised" as that one class): 1 of the
+    ``classes`` asked for (default: all) when that class is among them, else 0."""
     size = judge.spec.input_size
     flat = np.full((1, judge.spec.channels, size, size), float(np.mean(judge.spec.mean)),
                    np.float32)
     top = int(_judge(judge, flat).argmax())
-    return {"flat_class": judge.classes[top], "flat_recognised": 1}
+    asked = classes is None or top in set(int(c) for c in classes)
+    return {"flat_class": judge.classes[top], "flat_recognised": int(asked)}
 
 
 def _per_seed(samples: list[dict], key: str, seeds: int) -> list[int]:
@@ -158,7 +160,7 @@ def am_transfer(a: models.LoadedModel, b: models.LoadedModel, st: Recognisabilit
                             "conf_judge": float(pj[i, c.target]),
                             "diverged": res.final.diverged[i] is not None})
     chance = chance_levels(len(a.classes))
-    flat = flat_verdict(judge)
+    flat = flat_verdict(judge, classes)
     rows = []
     for s in st.schemes:
         mine = [r for r in samples if r["scheme"] == s]

@@ -78,6 +78,21 @@ def is_file_model(name: str) -> bool:
     return p.suffix in (".pt2", *SCRIPT_SUFFIXES) or p.is_file()
 
 
+def _named(model: LoadedModel, name: str, source: str) -> LoadedModel:
+    """``model`` under the name a team gave it (its label and spec say ``name``, its
+    description where it comes from)."""
+    import dataclasses
+
+    old = model.spec.name
+    label = (name + model.label[len(old):] if model.label.startswith(old)
+             else f"{name} ({model.label})")
+    about = model.spec.description
+    if source not in about and Path(source).name not in about:
+        about = f"{about} (from {source})"
+    spec = dataclasses.replace(model.spec, name=name, description=about)
+    return dataclasses.replace(model, spec=spec, label=label)
+
+
 def open_model(name: str, *, weights: str | os.PathLike | None = None,
                device: str | torch.device = "cpu", seed: int = 0,
                input_size: int | None = None, channels: int | None = None,
@@ -92,8 +107,8 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
         return own if weights in (None, "default") else with_weights(own, weights, seed)
     team = team_models().get(name)
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
-        return open_model(team.source, weights=weights, device=device, seed=seed,
-                          **team.contract())
+        return _named(open_model(team.source, weights=weights, device=device, seed=seed,
+                                 **team.contract()), team.name, team.source)
     if name.startswith(UPLOAD_PREFIX):
         raise VizError(f"model {name!r} is a program uploaded to a dashboard, known only to "
                        f"that server: give the file itself (--model {Path(name).name} or "

@@ -18,6 +18,7 @@ import torch
 
 from viz_core.config import RunConfig
 from viz_core.images import png_bytes
+from viz_core.schemes import scheme_of
 from viz_core.store.records import RunRecord, status_of, weights_hash
 
 #: Frames kept besides the final pre-image (evenly spaced over the run).
@@ -98,7 +99,7 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
     now = time.time()
     return RunRecord(
         config=config.to_dict(), model=config.model, task=config.task,
-        scheme=config.scheme.name, status=status or status_of(final, index),
+        scheme=scheme_of(config), status=status or status_of(final, index),
         started=started or now, ended=ended or now,
         model_label=getattr(model, "label", ""),
         weights_hash=weights_hash(model.net) if hasattr(model, "net") else "",
@@ -114,7 +115,7 @@ def error_record(config: RunConfig, message: str, *, started: float, command: st
                  model: Any = None, group_id: str = "") -> RunRecord:
     """The record of a run that failed before it produced a pre-image (status error)."""
     return RunRecord(config=config.to_dict(), model=config.model, task=config.task,
-                     scheme=config.scheme.name, status="error", started=started,
+                     scheme=scheme_of(config), status="error", started=started,
                      ended=time.time(), model_label=getattr(model, "label", ""),
                      command=command, group_id=group_id, message=message)
 

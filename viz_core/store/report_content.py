@@ -20,6 +20,14 @@ from viz_core.store.compare import (
 from viz_core.store.figures import kernel_figure, line_chart
 from viz_core.store.records import CURVE_KEYS, RunRecord
 
+
+def _scheme_text(key: str) -> str:
+    """A stored scheme key as the registry labels it (viz_core.schemes.scheme_label)."""
+    from viz_core.schemes import scheme_label
+
+    return scheme_label(key)
+
+
 CURVE_TITLES = {"objective": "data term D (minimised, eqs. 1-3)",
                 "activation": "target activation / relative feature error",
                 "grad_norm": "|grad D| (before the demons update, eq. 18)"}
@@ -46,14 +54,15 @@ def build_report(runs: Sequence[RunRecord]) -> Report:
     if len(runs) == 1:
         r = runs[0]
         title = f"demons-viz run {r.id}"
-        subtitle = f"{r.model_label or r.model}, {r.scheme}, {r.task}, {r.status}"
+        subtitle = f"{r.model_label or r.model}, {_scheme_text(r.scheme)}, {r.task}, {r.status}"
     else:
         title = f"demons-viz comparison of {len(runs)} runs"
         subtitle = ", ".join(r.id for r in runs)
     cards = []
     for r in runs:
         c = [("run", r.id), ("status", r.status), ("model", r.model_label or r.model),
-             ("weights hash", r.weights_hash or "-"), ("task", r.task), ("scheme", r.scheme),
+             ("weights hash", r.weights_hash or "-"), ("task", r.task),
+             ("scheme", _scheme_text(r.scheme)),
              ("started", when(r.started)), ("seconds", f"{r.seconds:.1f}"),
              ("demons-viz", r.version + (f" ({r.git_commit[:12]})" if r.git_commit else ""))]
         if r.group_id:
