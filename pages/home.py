@@ -41,14 +41,17 @@ def _gallery(g: dict | None) -> None:
     inv = g.get("inversion")
     if inv:
         st.markdown(f"**Inversion across depth ({inv['model']})**: the same image "
-                    "reconstructed from deeper and deeper blocks")
+                    "reconstructed from deeper and deeper blocks, each with the scheme and "
+                    "settings tuned for this model (Paper presets: Tuned; the guided demo's "
+                    "Compare run uses the paper's step-size schedule instead, so its errors "
+                    "differ)")
         cols = st.columns(len(inv["layers"]) + 1)
         cols[0].image(inv["reference_png"], width="stretch", output_format="PNG",
                       caption=f"reference {inv['image']}")
         for col, c in zip(cols[1:], inv["layers"]):
             col.image(c["png"], width="stretch", output_format="PNG", caption=(
-                f"{c['layer']} · {c['psnr_db']:.1f} dB · rel. feature error "
-                f"{c['feature_error']:.2g}"))
+                f"{c['layer']} · {c.get('scheme_title', '')} · {c['psnr_db']:.1f} dB · "
+                f"rel. feature error {c['feature_error']:.2g}"))
     st.caption(f"Written by `{g.get('command', demo.GALLERY_COMMAND)}` ({g.get('created', '')})"
                ". p: the model's own probability of the class; the independent judge's "
                "top class beside it.")
