@@ -144,7 +144,7 @@ def test_inversion_quality_rows_best_and_floors(pair, run):
         assert 0 <= r["top1_other"] <= r["top5_other"] <= 100 and r["n"] == 2
 
 
-def test_write_recognisability(run, tmp_path):
+def test_write_recognisability(pair, run, tmp_path):
     _, res, _ = run
     paths = write_recognisability(res, tmp_path, "rec", command="demons-viz evaluate x",
                                   settings="Settings: tiny.", date="2026-12-01")
@@ -156,8 +156,12 @@ def test_write_recognisability(run, tmp_path):
         assert needle in md
     am_table = [ln for ln in md.splitlines() if ln.startswith("| fmnist_vgg -> fmnist_resnet")]
     assert len(am_table) == 2 + 1  # two schemes, one best inversion layer
-    # chance, then the flat-image floor (the judge reads a flat image as one class)
-    assert all(ln.endswith("| 10.0% | 1 of 2 |") for ln in am_table[:2])
+    # chance, then the flat-image floor (the judge reads a flat image as one class): 1 of
+    # the 2 classes asked for (1, 7) when that class is one of them, else 0 of 2
+    flat = res["am"][0]["flat_class"]
+    hit = int(pair[0].classes.index(flat) in (1, 7))
+    assert res["am"][0]["flat_recognised"] == hit
+    assert all(ln.endswith(f"| 10.0% | {hit} of 2 |") for ln in am_table[:2])
     assert "independent judge" in md and "twin network (same data and recipe)" in md
 
 
