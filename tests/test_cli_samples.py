@@ -148,3 +148,20 @@ def test_input_size_help_names_the_exported_size():
     text = " ".join(sub.format_help().split())
     assert "default 224)" not in text
     assert "a .pt2 program was exported with" in text and "timm" in text
+
+
+def test_metrics_replays_a_samples_run_as_its_batch(tmp_path, capsys):
+    """`metrics d.json` of a `visualize --samples N` run measures the N samples of the batch
+    (their own numbers), not one seed-0 run without the batch's diversity."""
+    import json
+
+    js = tmp_path / "d.json"
+    assert main(["visualize", "--model", "fmnist_vgg", "--objective",
+                 "channel(block3,3) - 0.1*diversity(block3)", "--samples", "3", "--steps",
+                 "4", "--out", str(tmp_path / "d.png"), "--json", str(js), "--no-store",
+                 "--quiet", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    want = [r["final_objective"] for r in json.loads(js.read_text())["sample_results"]]
+    assert main(["metrics", str(js), "--quiet", "--threads", "1"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| sample")]
+    assert [float(ln.split("|")[2]) for ln in rows] == [float(f"{w:.4g}") for w in want]

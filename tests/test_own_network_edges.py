@@ -152,3 +152,14 @@ def test_octave_triples_and_the_adam_label():
     assert cfg.validate().total_steps == 30 and cfg.scheme_label.endswith(", Adam")
     with pytest.raises(VizError, match="octaves must be \\(scale, steps, tau\\) stages"):
         RunConfig(octaves=[(1.0,)])
+
+
+def test_a_program_exported_for_a_larger_batch_says_so(tmp_path):
+    """A program exported with an example batch of 2 and no dynamic batch runs nothing of
+    batch 1: one message at load, not a guard failure deep in a run."""
+    file = tmp_path / "b2.pt2"
+    torch.export.save(torch.export.export(_Net().eval(), (torch.rand(2, 3, 32, 32),)),
+                      str(file))
+    with pytest.raises(VizError, match="exported for batch 2 only: export it with a batch of "
+                                       "1, or with a dynamic batch dimension"):
+        models.open_model(str(file))

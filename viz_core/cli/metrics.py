@@ -21,6 +21,7 @@ from viz_core.cli.common import (
     seed_arg,
     set_threads,
 )
+from viz_core.cli.samples import sample_configs
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_LAMBDA
@@ -75,6 +76,10 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         configs = []
         for p in args.configs:
             runs = RunConfig.load_all(p)
+            n = _samples(p)
+            if len(runs) == 1 and n > 1:  # visualize --samples N: its batch of N seeds
+                configs += sample_configs(runs[0], n)
+                continue
             ids = _stored_ids(p, len(runs))
             for i, c in enumerate(runs):  # a run of an export: its scheme and stored id
                 c.name = c.name or (Path(p).stem if len(runs) == 1 else
@@ -93,6 +98,16 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
                      device=args.device, every=args.steps)
     base.validate()
     return standard_schemes(base, args.kernel_size, args.tv)
+
+
+def _samples(path: str) -> int:
+    """The ``samples`` a run JSON of ``visualize --samples N`` records (else 1)."""
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError):
+        return 1
+    n = d.get("samples") if isinstance(d, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
 
 
 def _stored_ids(path: str, n: int) -> list[str]:

@@ -144,6 +144,15 @@ def _input_shape(gm: torch.fx.GraphModule, file: str) -> tuple[int | None, int |
     return None, None
 
 
+def _static_batch(gm: torch.fx.GraphModule) -> int | None:
+    """The batch size a program's image input was exported with, None when dynamic."""
+    for node in gm.graph.nodes:
+        val = node.meta.get("val") if node.op == "placeholder" else None
+        if isinstance(val, torch.Tensor) and val.ndim == 4:
+            return _static(val.shape[0])
+    return None
+
+
 def _size_range(program, gm: torch.fx.GraphModule) -> tuple[int, int] | None:
     """(smallest, largest) image side the program accepts: its recorded side twice, or the
     range of its dynamic height; None when the graph does not say."""
@@ -241,11 +250,12 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     channels = channels or recorded_channels or 3
     sizes = _size_range(program, gm)
     if input_size and sizes is not None and not sizes[0] <= input_size <= sizes[1]:
-        takes = (f"{sizes[0]}x{sizes[0]} inputs" if sizes[0] == sizes[1] else
+        fixed = sizes[0] == sizes[1]
+        takes = (f"{sizes[0]}x{sizes[0]} inputs" if fixed else
                  f"sizes {sizes[0]} to {sizes[1]} (exported with a dynamic size)")
-        raise VizError(f"{p.name} takes {takes}, not {input_size}x{input_size}: choose a size "
-                       "in that range or export the program for the size you need",
-                       field="input_size")
+        choose = "use that size" if fixed else "choose a size in that range"
+        raise VizError(f"{p.name} takes {takes}, not {input_size}x{input_size}: {choose} or "
+                       "export the program for the size you need", field="input_size")
     input_size = input_size or recorded_size or 224
     mean, std = check_contract(input_size, channels, mean, std)
     for param in gm.parameters():
@@ -255,20 +265,24 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     layers = {k: v for k, v in outputs.items() if v is not logits}
     # a module whose output is the network's (the classifier, e.g. ``fc``): its logits
     same = {k: "logits" for k, v in outputs.items() if v is logits}
-    per_sample = False
-    for batch in (2, 1):
-        try:
-            with torch.no_grad():
-                out = gm(torch.zeros(batch, channels, input_size, input_size, device=dev))
-            break
-        except Exception as exc:
-            if batch == 1:
-                hint = (f" (it was exported with {precision.split('are ')[1]} weights: "
-                        "export it in float32)" if precision else "")
-                raise VizError(f"exported program {p} fails on a (1, {channels}, {input_size}, "
-                               f"{input_size}) input: {_first_line(exc)}{hint}",
-                               field="input_size") from None
-            per_sample = True
+    try:  # one sample must run (a run of one configuration, the layer probes)
+        with torch.no_grad():
+            out = gm(torch.zeros(1, channels, input_size, input_size, device=dev))
+    except Exception as exc:
+        hint = (f" (it was exported with {precision.split('are ')[1]} weights: export it in "
+                "float32)" if precision else "")
+        if _static_batch(gm) not in (None, 1):
+            hint = (f" (it was exported for batch {_static_batch(gm)} only: export it with a "
+                    "batch of 1, or with a dynamic batch dimension)")
+        raise VizError(f"exported program {p} fails on a (1, {channels}, {input_size}, "
+                       f"{input_size}) input: {_first_line(exc)}{hint}",
+                       field="input_size") from None
+    try:  # a batch: at once where the program allows it, else one sample at a time
+        with torch.no_grad():
+            gm(torch.zeros(2, channels, input_size, input_size, device=dev))
+        per_sample = False
+    except Exception:  # noqa: BLE001 - exported for batch 1
+        per_sample = True
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         raise VizError(f"exported program {p} must return logits of shape (N, classes)",
                        field="model")
