@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import copy
 import difflib
-import operator
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -110,34 +109,6 @@ def clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
     graph.lint()
     gm.recompile()
     return gm
-
-
-def logits_picker(out: object, source: str) -> Callable | None:
-    """How to find the logits (the class scores of eq. 4) in a network's output ``out``:
-    None for a tensor (the output is the logits); for a mapping, its ``"logits"`` entry, or
-    its only tensor; for a tuple or list (e.g. torchvision's GoogLeNet outputs), its first
-    element. A :class:`VizError` naming what was found otherwise.
-
-    >>> logits_picker({"feat": 1, "logits": torch.ones(1, 3)}, "net")({"logits": 7})
-    7
-    >>> logits_picker((torch.ones(1, 3), torch.ones(1, 5)), "net")((1, 2))
-    1
-    """
-    if isinstance(out, torch.Tensor):
-        return None
-    if isinstance(out, Mapping):
-        tensors = [k for k, v in out.items() if isinstance(v, torch.Tensor)]
-        if "logits" in out:
-            return operator.itemgetter("logits")
-        if len(tensors) == 1:
-            return operator.itemgetter(tensors[0])
-        raise VizError(f"{source} returns a dict with keys {', '.join(map(repr, out))}: name "
-                       "the class scores 'logits' (or return them alone)", field="model")
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        return operator.itemgetter(0)
-    raise VizError(f"{source} returns {type(out).__name__}, not logits: return the class "
-                   "scores as a tensor (N, classes), a dict with 'logits', or a tuple whose "
-                   "first element they are", field="model")
 
 
 @dataclass(frozen=True)
@@ -260,7 +231,7 @@ class LoadedModel:
     extractor: Extractor | None = field(default=None, repr=False)
     tokens: TokenGrid | None = field(default=None, repr=False)
     #: The logits in a network's output that is not one tensor (a dict, a tuple); None:
-    #: the output is the logits (:func:`logits_picker`).
+    #: the output is the logits (:func:`viz_core.models.module_source.logits_picker`).
     logits_of: Callable | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _features: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)

@@ -10,9 +10,10 @@ gives, plus ``"logits"`` (the network's output, the class scores of eq. 4).
 from __future__ import annotations
 
 import copy
+import operator
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -24,7 +25,6 @@ from viz_core.models.loaded import (
     TokenGrid,
     _LayerOutput,
     _shadow,
-    logits_picker,
 )
 from viz_core.zoo import ModelSpec, available_models
 
@@ -66,6 +66,34 @@ def class_name_list(classes: Sequence[str] | None, n: int, source: str) -> list[
         raise VizError(f"{len(names)} class names given but {source} outputs {n} logits",
                        field="classes")
     return [str(c) for c in names]
+
+
+def logits_picker(out: object, source: str) -> Callable | None:
+    """How to find the logits (the class scores of eq. 4) in a network's output ``out``:
+    None for a tensor (the output is the logits); for a mapping, its ``"logits"`` entry, or
+    its only tensor; for a tuple or list (e.g. torchvision's GoogLeNet outputs), its first
+    element. A :class:`VizError` naming what was found otherwise.
+
+    >>> logits_picker({"feat": 1, "logits": torch.ones(1, 3)}, "net")({"logits": 7})
+    7
+    >>> logits_picker((torch.ones(1, 3), torch.ones(1, 5)), "net")((1, 2))
+    1
+    """
+    if isinstance(out, torch.Tensor):
+        return None
+    if isinstance(out, Mapping):
+        tensors = [k for k, v in out.items() if isinstance(v, torch.Tensor)]
+        if "logits" in out:
+            return operator.itemgetter("logits")
+        if len(tensors) == 1:
+            return operator.itemgetter(tensors[0])
+        raise VizError(f"{source} returns a dict with keys {', '.join(map(repr, out))}: name "
+                       "the class scores 'logits' (or return them alone)", field="model")
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return operator.itemgetter(0)
+    raise VizError(f"{source} returns {type(out).__name__}, not logits: return the class "
+                   "scores as a tensor (N, classes), a dict with 'logits', or a tuple whose "
+                   "first element they are", field="model")
 
 
 def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
