@@ -73,8 +73,9 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     """
     _DEFAULTS[prefix] = defaults
     saved_key, url_key, seen_key = f"{prefix}_saved", f"{prefix}_url", f"{prefix}_seen"
-    params = {k: v for k, v in st.query_params.to_dict().items() if k in defaults}
-    notices: list[str] = []
+    query = st.query_params.to_dict()
+    params = {k: v for k, v in query.items() if k in defaults}
+    notices: list[str] = _unknown(prefix, query, defaults)
     overwrite = False
     stale = (not st.session_state.get("_page_switched", True)
              and params in st.session_state.get(seen_key, []))
@@ -97,6 +98,24 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     else:
         st.session_state.pop(_origin_key(prefix), None)
     return notices
+
+
+#: Query parameters Streamlit itself reads (never a page's setting).
+STREAMLIT_PARAMS = ("embed", "embed_options")
+
+
+def _unknown(prefix: str, query: Mapping[str, str], defaults: Mapping[str, Any]) -> list[str]:
+    """Notices for a link's names that are no setting of this page (a typo, another page's
+    setting), each said once per session; the page's next URL drops them."""
+    told = st.session_state.setdefault(f"{prefix}_unknown_told", set())
+    out = []
+    for k, v in query.items():
+        if k in defaults or k in STREAMLIT_PARAMS or (k, v) in told:
+            continue
+        told.add((k, v))
+        out.append(Notice(f"{shown(k)} is not a setting of this page; ignored "
+                          f"(value {shown(v)})"))
+    return out
 
 
 def apply_settings(prefix: str, values: Mapping[str, Any]) -> None:

@@ -310,3 +310,14 @@ def test_a_one_stage_run_has_no_marks():
     assert stage_marks([json.dumps({"octaves": [[1, 100, 5], [1, 0, 2]]})]) == ()
     fig = plots.curves_figure([1, 2], np.ones((2, 1)), np.ones((2, 1)), ["a"])
     assert not fig.layout.shapes
+
+
+def test_a_name_that_is_no_setting_of_the_page_is_said_once(dash):
+    """`/Playground?size=abc`: the Playground's kernel sizes are f_size and e_size, so
+    `size` is ignored, and the page says so (it was dropped without a word)."""
+    at = dash.open(page_path("playground"), size="abc")
+    dash.no_exception(at)
+    said = " ".join(dash.shown(w.value) for w in at.warning)
+    assert "'size' is not a setting of this page; ignored (value 'abc')" in said
+    at = dash.open(page_path("playground"), f_size=9, embed="true")
+    assert "not a setting" not in " ".join(dash.shown(w.value) for w in at.warning)
