@@ -114,3 +114,16 @@ def test_cli_recognisability_bad_input(argv, needle, capsys):
     assert main(["evaluate", "--benchmark", "recognisability", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err, err
+
+
+@pytest.mark.parametrize("n", ["0", "-1"])
+def test_recognisability_refuses_no_images_to_invert(n, capsys):
+    """Found by the robustness fuzz: -n 0 ended in torch.cat of nothing, -n -1 in a 28 GB
+    allocation; both are one line now, before any model is loaded."""
+    from viz_core.cli import main
+
+    assert main(["evaluate", "--benchmark", "recognisability", "--pair", "offline",
+                 "--classes", "1", "--seeds", "1", "--parts", "inversion", "-n", n,
+                 "--out", "/tmp/never-written-rec"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: -n must be >= 1 (images to invert), got {n}"

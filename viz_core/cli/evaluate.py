@@ -243,6 +243,8 @@ def run_recognisability(args: argparse.Namespace) -> int:
     if args.pair not in rc.PAIRS and not args.models:
         raise VizError(f"--benchmark recognisability needs --pair {' or '.join(rc.PAIRS)} "
                        "(or --models A B)", field="pair")
+    if args.n is not None and args.n < 1:  # the images to invert: none is no benchmark
+        raise VizError(f"-n must be >= 1 (images to invert), got {args.n}", field="n")
     set_threads(args.threads)
     ma, mb = args.models or rc.PAIRS[args.pair]
     st = rc.RecognisabilitySettings(
