@@ -5,7 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from viz_core import cosine
-from viz_core.kernels import KernelBatch, KernelSpec, build
+from viz_core.kernel_batch import KernelBatch
+from viz_core.kernels import KernelSpec, build
 
 
 def _reflect_conv(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

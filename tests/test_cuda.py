@@ -17,7 +17,8 @@ import torch
 from viz_core.config import RunConfig
 from viz_core.datasets import DEFAULT_FMNIST_ROOT, load_fashion_mnist, to_model_input
 from viz_core.engine import run_to_end
-from viz_core.kernels import KernelSpec, apply_kernels, build
+from viz_core.kernel_batch import apply_kernels
+from viz_core.kernels import KernelSpec, build
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

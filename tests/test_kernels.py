@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from viz_core.errors import VizError
+from viz_core.kernel_batch import KernelBatch, fft_filter
 from viz_core.kernel_fitting import (
     fit_parameter,
     gaussian_kernel,
@@ -13,11 +14,9 @@ from viz_core.kernel_fitting import (
     sobolev_solve,
 )
 from viz_core.kernels import (
-    KernelBatch,
     KernelSpec,
     build,
     center_profile,
-    fft_filter,
     power,
 )
 

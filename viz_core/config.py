@@ -279,7 +279,7 @@ class RunConfig:
         (:meth:`all_from_json` reads them all)."""
         runs = cls.all_from_json(text)
         if len(runs) != 1:
-            ids = ", ".join(cls._stored_id(r) for r in json.loads(text))
+            ids = ", ".join(cls.stored_id(r) or "?" for r in json.loads(text))
             raise VizError(f"this file holds {len(runs)} runs ({ids}), a history export of "
                            f"several: export the one to reproduce, e.g. `demons-viz history "
                            f"export --format json --out run.json ID`", field="config")
@@ -299,9 +299,10 @@ class RunConfig:
         return [cls.from_dict(d)]
 
     @staticmethod
-    def _stored_id(d: object) -> str:
+    def stored_id(d: object) -> str | None:
+        """The run id a history export records for one run JSON (``stored_run.id``)."""
         run = d.get("stored_run") if isinstance(d, dict) else None
-        return str(run.get("id", "?")) if isinstance(run, dict) else "?"
+        return str(run["id"]) if isinstance(run, dict) and "id" in run else None
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:

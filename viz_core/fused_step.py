@@ -30,7 +30,8 @@ from __future__ import annotations
 import torch
 
 from viz_core import cosine
-from viz_core.kernels import Kernel, KernelBatch
+from viz_core.kernel_batch import KernelBatch
+from viz_core.kernels import Kernel
 
 __all__ = ["FusedBank", "descend", "reflect_matrix", "route"]
 
@@ -187,7 +188,7 @@ class FusedBank:
               elastic_every: list[int]) -> FusedBank | None:
         """A :class:`FusedBank` when every kernel takes the ``sep`` or ``dct`` route, the
         border is reflect, every elastic kernel is of unit gain and applied at every
-        step; else None (the general path of :class:`~viz_core.kernels.KernelBatch`)."""
+        step; else None (the general path of :class:`~viz_core.kernel_batch.KernelBatch`)."""
         routes = [(route(f), route(e)) for f, e in zip(fluid, elastic)]
         if (border != "reflect" or any("other" in r for r in routes)
                 or any(r[1] and n != 1 for r, n in zip(routes, elastic_every))

@@ -150,11 +150,15 @@ def png_bytes(img: np.ndarray | torch.Tensor, meta: dict[str, str] | None = None
 
 def gif_bytes(frames: list[np.ndarray], duration_ms: int = 80,
               display_size: int | None = None, comment: str | None = None) -> bytes:
-    """An animated GIF of a trajectory of (C, H, W) frames (sizes may change per octave)."""
+    """An animated GIF of a trajectory of (C, H, W) frames (sizes may change per octave):
+    every frame at the largest height (or ``display_size``), keeping its aspect (a strip of
+    N square samples side by side is N heights wide)."""
     if not frames:
         raise VizError("no frames to write", field="gif")
-    size = display_size or max(np.asarray(f).shape[-1] for f in frames)
-    pils = [to_pil(f).convert("RGB").resize((size, size), Image.NEAREST) for f in frames]
+    shapes = [np.asarray(f).shape[-2:] for f in frames]
+    size = display_size or max(h for h, _ in shapes)
+    width = max(round(size * w / h) for h, w in shapes)
+    pils = [to_pil(f).convert("RGB").resize((width, size), Image.NEAREST) for f in frames]
     buf = io.BytesIO()
     extra = {"comment": comment.encode("utf-8")} if comment else {}
     pils[0].save(buf, format="GIF", save_all=True, append_images=pils[1:],

@@ -26,11 +26,11 @@ import torch
 
 from viz_core.errors import VizError
 from viz_core.fused_step import FusedBank, descend
+from viz_core.kernel_batch import KernelBatch
 from viz_core.kernels import (
     BORDERS,
     SIZED_KINDS,
     Kernel,
-    KernelBatch,
     KernelSpec,
     build,
     validate_spec,

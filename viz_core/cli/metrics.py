@@ -21,7 +21,7 @@ from viz_core.cli.common import (
     seed_arg,
     set_threads,
 )
-from viz_core.cli.samples import sample_configs
+from viz_core.cli.samples import recorded_samples, sample_configs
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_LAMBDA
@@ -75,15 +75,16 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
     if args.configs:
         configs = []
         for p in args.configs:
-            runs = RunConfig.load_all(p)
-            n = _samples(p)
+            runs = RunConfig.load_all(p)  # a readable run JSON, or a list of them
+            raw = json.loads(Path(p).read_text(encoding="utf-8", errors="replace"))
+            n = recorded_samples(raw)
             if len(runs) == 1 and n > 1:  # visualize --samples N: its batch of N seeds
                 configs += sample_configs(runs[0], n)
                 continue
-            ids = _stored_ids(p, len(runs))
-            for i, c in enumerate(runs):  # a run of an export: its scheme and stored id
-                c.name = c.name or (Path(p).stem if len(runs) == 1 else
-                                    f"{scheme_label(scheme_of(c))} ({ids[i]})")
+            for i, (c, d) in enumerate(zip(runs, raw if isinstance(raw, list) else [raw])):
+                c.name = c.name or (Path(p).stem if len(runs) == 1 else  # an export's run:
+                                    f"{scheme_label(scheme_of(c))} "  # scheme and stored id
+                                    f"({RunConfig.stored_id(d) or f'#{i + 1}'})")
             configs += runs
         return configs
     if args.task == "inversion" and not args.image:
@@ -98,31 +99,6 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
                      device=args.device, every=args.steps)
     base.validate()
     return standard_schemes(base, args.kernel_size, args.tv)
-
-
-def _samples(path: str) -> int:
-    """The ``samples`` a run JSON of ``visualize --samples N`` records (else 1)."""
-    try:
-        d = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError):
-        return 1
-    n = d.get("samples") if isinstance(d, dict) else None
-    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
-
-
-def _stored_ids(path: str, n: int) -> list[str]:
-    """The run ids a history export (``--format json``) records for its ``n`` runs, or
-    their positions where it records none."""
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError):
-        raw = None
-    raw = raw if isinstance(raw, list) and len(raw) == n else [None] * n
-    ids = []
-    for i, d in enumerate(raw):
-        run = d.get("stored_run") if isinstance(d, dict) else None
-        ids.append(str(run["id"]) if isinstance(run, dict) and "id" in run else f"#{i + 1}")
-    return ids
 
 
 def _group(configs: list[RunConfig]) -> list[list[RunConfig]]:

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from viz_core import engine
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
-from viz_core.images import to_pil
 from viz_core.objectives import parse_objective
 
-__all__ = ["MAX_SAMPLES", "SUFFIXES", "check_suffix", "diversity_weight", "sample_configs",
-           "samples_of", "side_by_side", "strip_gif"]
+__all__ = ["MAX_SAMPLES", "SUFFIXES", "check_suffix", "diversity_weight", "recorded_samples",
+           "sample_configs",
+           "samples_of", "side_by_side"]
 
 #: The most samples ``--samples`` runs in one batch.
 MAX_SAMPLES = 64
@@ -44,15 +42,21 @@ def samples_of(args: argparse.Namespace) -> int:
     n = args.samples
     if n is None and args.config:
         try:
-            d = json.loads(Path(args.config).read_text(encoding="utf-8", errors="replace"))
+            n = recorded_samples(json.loads(Path(args.config).read_text(
+                encoding="utf-8", errors="replace")))
         except (OSError, ValueError):
-            d = None  # RunConfig.load has said what is wrong with the file already
-        n = d.get("samples") if isinstance(d, dict) else None
-        n = n if isinstance(n, int) and not isinstance(n, bool) else 1
+            n = 1  # RunConfig.load has said what is wrong with the file already
     n = 1 if n is None else n
     if not 1 <= n <= MAX_SAMPLES:
         raise VizError(f"--samples must be 1..{MAX_SAMPLES}, got {n}", field="samples")
     return n
+
+
+def recorded_samples(d: object) -> int:
+    """The ``samples`` a run JSON of ``visualize --samples N`` records (a parsed JSON
+    value), else 1."""
+    n = d.get("samples") if isinstance(d, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
 
 
 def sample_configs(cfg: RunConfig, n: int) -> list[RunConfig]:
@@ -91,15 +95,3 @@ def diversity_weight(cfg: RunConfig) -> float:
 def side_by_side(images: np.ndarray) -> np.ndarray:
     """The pre-images of a batch (N, C, H, W) as one (C, H, N*W) picture, left to right."""
     return images[0] if len(images) == 1 else np.concatenate(list(images), axis=-1)
-
-
-def strip_gif(frames: list[np.ndarray], comment: str, duration_ms: int = 80) -> bytes:
-    """An animated GIF of (C, H, N*W) strips of N samples (sizes may change per octave:
-    every frame is shown at the largest height, each sample square)."""
-    height = max(np.asarray(f).shape[-2] for f in frames)
-    width = max(np.asarray(f).shape[-1] // np.asarray(f).shape[-2] for f in frames) * height
-    pils = [to_pil(f).convert("RGB").resize((width, height), Image.NEAREST) for f in frames]
-    buf = io.BytesIO()
-    pils[0].save(buf, format="GIF", save_all=True, append_images=pils[1:],
-                 duration=duration_ms, loop=0, comment=comment.encode("utf-8"))
-    return buf.getvalue()

@@ -38,7 +38,6 @@ from viz_core.cli.samples import (
     sample_configs,
     samples_of,
     side_by_side,
-    strip_gif,
 )
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
@@ -287,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
         seeds = f"{n} samples side by side, seeds {cfg.seed}..{cfg.seed + n - 1}"
         out.write_bytes(png_bytes(side_by_side(final.images), {**meta, "samples": seeds}))
         if gif is not None:
-            gif.write_bytes(strip_gif([side_by_side(f.images) for f in result.frames],
+            gif.write_bytes(gif_bytes([side_by_side(f.images) for f in result.frames],
                                       comment=f"{model.label}; {cfg.scheme.label}; {seeds}"))
     ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
     stored: list[str | None] = [None] * n

@@ -121,54 +121,56 @@ def _static(d: object) -> int | None:
         return None
 
 
+def _image_input(gm: torch.fx.GraphModule) -> torch.Tensor | None:
+    """The recorded (fake) tensor of the program's first tensor input, or None."""
+    for node in gm.graph.nodes:
+        val = node.meta.get("val") if node.op == "placeholder" else None
+        if isinstance(val, torch.Tensor):
+            return val
+    return None
+
+
 def _input_shape(gm: torch.fx.GraphModule, file: str) -> tuple[int | None, int | None]:
     """(channels, size) of the program's image input as the graph records it (None where
     a dimension is dynamic or nothing is recorded); a VizError for an input that is not an
     (N, C, H, W) image or not square (the tool visualises H x H images)."""
-    for node in gm.graph.nodes:
-        val = node.meta.get("val") if node.op == "placeholder" else None
-        if not isinstance(val, torch.Tensor):
-            continue
-        dims = [_static(d) for d in val.shape]
-        if len(dims) != 4:
-            shape = ", ".join("N" if d is None else str(d) for d in dims)
-            raise VizError(f"{file} takes inputs of shape ({shape}), not images "
-                           "(N, C, H, W): export a network that takes images", field="model")
-        c, h, w = dims[1:]
-        if h is not None and w is not None and h != w:
-            raise VizError(f"{file} takes {h}x{w} images; the tool needs square inputs (HxH): "
-                           "export it at a square size", field="model")
-        if h is None and w is None:  # a dynamic size: the one it was exported with
-            h = _hint(val.shape[2])
-        return c, (h if h is not None else w)
-    return None, None
+    val = _image_input(gm)
+    if val is None:
+        return None, None
+    dims = [_static(d) for d in val.shape]
+    if len(dims) != 4:
+        shape = ", ".join("N" if d is None else str(d) for d in dims)
+        raise VizError(f"{file} takes inputs of shape ({shape}), not images "
+                       "(N, C, H, W): export a network that takes images", field="model")
+    c, h, w = dims[1:]
+    if h is not None and w is not None and h != w:
+        raise VizError(f"{file} takes {h}x{w} images; the tool needs square inputs (HxH): "
+                       "export it at a square size", field="model")
+    if h is None and w is None:  # a dynamic size: the one it was exported with
+        h = _hint(val.shape[2])
+    return c, (h if h is not None else w)
 
 
 def _static_batch(gm: torch.fx.GraphModule) -> int | None:
     """The batch size a program's image input was exported with, None when dynamic."""
-    for node in gm.graph.nodes:
-        val = node.meta.get("val") if node.op == "placeholder" else None
-        if isinstance(val, torch.Tensor) and val.ndim == 4:
-            return _static(val.shape[0])
-    return None
+    val = _image_input(gm)
+    return _static(val.shape[0]) if val is not None and val.ndim == 4 else None
 
 
 def _size_range(program, gm: torch.fx.GraphModule) -> tuple[int, int] | None:
     """(smallest, largest) image side the program accepts: its recorded side twice, or the
     range of its dynamic height; None when the graph does not say."""
-    for node in gm.graph.nodes:
-        val = node.meta.get("val") if node.op == "placeholder" else None
-        if not isinstance(val, torch.Tensor) or val.ndim != 4:
-            continue
-        side = val.shape[2]
-        if not isinstance(side, torch.SymInt):
-            return int(side), int(side)
-        try:
-            vr = program.range_constraints[val.shape[2].node.expr]
-            return int(vr.lower), int(vr.upper)
-        except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
-            return None  # an unbounded range (int() of infinity) or none recorded
-    return None
+    val = _image_input(gm)
+    if val is None or val.ndim != 4:
+        return None
+    side = val.shape[2]
+    if not isinstance(side, torch.SymInt):
+        return int(side), int(side)
+    try:
+        vr = program.range_constraints[side.node.expr]
+        return int(vr.lower), int(vr.upper)
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
+        return None  # an unbounded range (int() of infinity) or none recorded
 
 
 def _hint(d: object) -> int | None:
