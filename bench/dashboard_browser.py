@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -298,6 +299,21 @@ def concurrent(browser, url: str, sc: Scenario, sessions: int, server_pid: int) 
             "engine": cpu1["engine"] - cpu0["engine"]}
 
 
+def beside_busy_cores(fn: Callable[[], float], threads: int) -> float:
+    """``fn()`` while a CPU-bound Python loop keeps busy each core that ``threads`` torch
+    threads leave free (the machine's own slowdown of the engine when its other cores
+    work)."""
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(max(1, (os.cpu_count() or 1) - threads))]
+    try:
+        time.sleep(0.2)
+        return fn()
+    finally:
+        for p in spin:
+            p.kill()
+            p.wait()
+
+
 def browser_setup(args):
     """:func:`common.setup` for a browser benchmark: wall time only, Debian's chromium
     present; returns the device."""
@@ -368,11 +384,13 @@ def main(argv: list[str] | None = None) -> int:
                 seq = timed(lambda: [sc.library() for _ in range(args.sessions)])
                 seq_k = timed(lambda: [sc.library() for _ in range(args.sessions)], k)
                 server_only = timed(lambda: sc.streams(args.sessions))
+                busy = beside_busy_cores(lambda: timed(
+                    lambda: [sc.library() for _ in range(args.sessions)], k), k)
                 for nice, b in ((0, browser), (19, niced)):
                     r = concurrent(b, url, sc, args.sessions, server.proc.pid)
                     conc_rows.append((nice, seq, r["total"], r["each"], seq_k, server_only,
                                       r["chromium"], r["server"], r["total_idle"],
-                                      r["engine"], r["done_in"]))
+                                      r["engine"], r["done_in"], busy))
                     print(conc_rows[-1], flush=True)
             if niced is not None:
                 niced.close()
@@ -396,10 +414,11 @@ def main(argv: list[str] | None = None) -> int:
             rs = [r for r in conc_rows if r[0] == nice]
             seq, tot, each, seq_k = (med(r[i] for r in rs) for i in (1, 2, 3, 4))
             srv, chrome, srv_cpu, tot_idle = (med(r[i] for r in rs) for i in (5, 6, 7, 8))
-            eng, done_in = (med(r[i] for r in rs) for i in (9, 10))
+            eng, done_in, busy = (med(r[i] for r in rs) for i in (9, 10, 11))
             who = "the server's" if nice == 0 else f"nice {nice}"
             body.append([args.sessions, who, seq, seq_k, tot, each, tot / seq, tot / seq_k,
-                         tot_idle, tot_idle / seq, done_in, done_in / seq_k, srv, srv / seq])
+                         tot_idle, tot_idle / seq, done_in, done_in / seq_k, srv, srv / seq,
+                         busy, busy / seq_k])
             every = med(r[6] + r[7] + r[9] for r in rs)
             cpu_body.append([who, chrome, srv_cpu, eng, every, every / cores,
                              every / cores / seq_k])
@@ -414,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
              "longest 'done in' of the pages s (the engine's own time)",
              f"its ratio / sequential ({k})",
              f"{args.sessions} runs through the server's streaming at once, no browser s",
-             f"its ratio / sequential ({n})"], body)))
+             f"its ratio / sequential ({n})",
+             f"the {k}-thread sequential runs beside busy cores s",
+             "their ratio / the same alone"], body)))
         sections.append(("Where the CPU went (concurrent sessions)", md_table(
             ["Chromium's priority", "Chromium CPU s", "server CPU s",
              "engine process CPU s", "all three s", f"all / {cores} cores s (no wall time "
@@ -437,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
              "all of them. The last column runs the same number of runs through "
              "dashboard.streaming.stream at once from this process (the engine process, "
              "runs taking turns), the server's side of the sessions without a browser.",
+             "Beside busy cores: the same sequential engine runs while a CPU-bound process "
+             "(a Python loop) keeps each core the engine does not use busy, as browsers and "
+             "the server do on this machine: how much slower the machine itself runs the "
+             "engine when its other cores work, which no scheduling of the runs removes.",
              "Where the CPU went: CPU seconds from the first click to the last idle "
              "script; their sum over the machine's cores is the shortest wall time the "
              "sessions could take on this one machine, browsers included.",

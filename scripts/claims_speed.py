@@ -100,10 +100,11 @@ CLAIMS: list[Claim] = [
            _slow("pre-images shown (median)", _NORMAL), _slow("ratio done in / library",
                                                               _LOADED)]),
     Claim("On the 2-core machine with no\nother job (server, Chromium and the benchmark "
-          "itself put the load at ~{}), medians of {}:",
+          "itself put the load at ~{}), medians of {} (the ratios move",
           [text_num(BR, r"load average at the end {}"), text_num(BR, r"Medians of {} repeats")]),
     Claim("| Playground default | {} ({} s; library {} s with torch's {} threads), {} "
-          "against the library on the page's {} thread ({} s) (target {}: met) | {} s |",
+          "against the library on the page's {} thread ({} s) (target {}: not met in this "
+          "run) | {} s |",
           [_br("ratio done / library (2)", PG), _br("click -> done s", PG),
            _br("library s (2 threads)", PG), text_num(BR, r"library s \({} threads\)"),
            _br("ratio done / library (1)", PG),
@@ -140,7 +141,9 @@ CLAIMS: list[Claim] = [
           "share the server's {} cores. From the first click to the last idle script, "
           "Chromium used {} CPU seconds, the server {} and its engine process {}; their sum "
           "over the {} cores, {} s, is already {}x four sequential runs on {} thread, so no "
-          "wall time here can reach {}x with the browsers on the same machine. The engine's "
+          "wall time here can reach {}x with the browsers on the same machine. The machine "
+          "also runs the engine itself slower while its other core works: the same four "
+          "sequential runs beside a busy core (a Python loop) took {}x. The engine's "
           "own time for the {} runs (the longest \"done in\" the pages report) is {}x four "
           "sequential runs, and the same {} runs through the server's streaming without "
           "browsers take {}x.",
@@ -150,7 +153,8 @@ CLAIMS: list[Claim] = [
            _cpu("all / 2 cores s (no wall time can be shorter)"),
            _cpu("its ratio / sequential (1)"),
            text_num(BR, r"library s \({} thread, as the page\)"),
-           text_num(BR, r"all done within {}x"), _sessions(),
+           text_num(BR, r"all done within {}x"),
+           _conc("their ratio / the same alone", SAME), _sessions(),
            _conc("its ratio / sequential (1)", SAME), _sessions(),
            _conc("its ratio / sequential (2)", SAME)]),
     Claim("holds the lock {} s each time, and an engine run in a worker thread took {}x as "
