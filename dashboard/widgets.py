@@ -49,6 +49,16 @@ def entered_page(title: str) -> None:
     st.session_state["_page_now"] = title
 
 
+def history_navigation() -> bool:
+    """Whether the browser's Back or Forward button started this script run (Streamlit
+    says so in the run's context): the URL then holds the settings to restore, even one
+    this page showed before, and a URL without parameters means the defaults."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(getattr(ctx, "is_history_navigation", False))
+
+
 def _remember(seen_key: str, params: Mapping[str, str]) -> None:
     seen = [p for p in st.session_state.get(seen_key, []) if p != params]
     st.session_state[seen_key] = [*seen, dict(params)][-SEEN_LINKS:]
@@ -64,7 +74,10 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     defaults. A rerun of the same page whose URL is one this page showed before is not a
     new link but a stale one: a widget change made before the browser had the URL of the
     previous run (a layer picked while an upload's run was still writing its model to the
-    URL) must not bring the older settings back. Returns notices about ignored URL values.
+    URL) must not bring the older settings back. The browser's Back and Forward buttons
+    (:func:`history_navigation`) do bring them back: the URL they go to holds the settings
+    of that step, and one without parameters the defaults. Returns notices about ignored
+    URL values.
 
     Also records where this run's settings came from (:func:`origin`): the names a new
     link set, or those :func:`apply_settings` loaded since the last run; on any other run
@@ -77,9 +90,10 @@ def bind(prefix: str, defaults: Mapping[str, Any],
     params = {k: v for k, v in query.items() if k in defaults}
     notices: list[str] = _unknown(prefix, query, defaults)
     overwrite = False
-    stale = (not st.session_state.get("_page_switched", True)
+    back = history_navigation()  # Back / Forward: the URL is the settings asked for
+    stale = (not back and not st.session_state.get("_page_switched", True)
              and params in st.session_state.get(seen_key, []))
-    if params and params != st.session_state.get(url_key) and not stale:
+    if ((params or back) and params != st.session_state.get(url_key) and not stale):
         values, notices = decode(params, defaults, choices)
         overwrite = True
     else:

@@ -67,3 +67,34 @@ def test_old_link_then_every_page_by_direct_link(fresh_server):
                 context.close()
         finally:
             browser.close()
+
+
+def test_back_and_forward_restore_the_settings_of_each_step(server, browser):
+    """The browser's Back and Forward buttons go through the settings a user set, each
+    widget showing the value of its URL (a URL without parameters: the default); before,
+    the page took an earlier URL for a stale one and wrote the current settings back."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(240_000)
+    try:
+        page.goto(f"{server}/Playground")
+        page.wait_for_selector(CONNECTED)
+        page.wait_for_selector(IDLE)
+        seed = page.get_by_label("Seed", exact=True)
+        for value in ("5", "7"):
+            seed.fill(value)
+            seed.press("Enter")
+            expect(page).to_have_url(f"{server}/Playground?seed={value}")
+            page.wait_for_selector(IDLE)
+        for go, url, value in ((page.go_back, "?seed=5", "5"), (page.go_back, "", "0"),
+                               (page.go_forward, "?seed=5", "5")):
+            go()
+            expect(page).to_have_url(f"{server}/Playground{url}")
+            expect(seed).to_have_value(value)
+            page.wait_for_timeout(500)  # the page's own URL write would come meanwhile
+            expect(page).to_have_url(f"{server}/Playground{url}")
+        assert page.get_by_test_id("stException").count() == 0
+    finally:
+        context.close()
