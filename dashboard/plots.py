@@ -326,8 +326,8 @@ def heatmaps_figure(panels: Sequence[tuple[str, np.ndarray]], frequency: bool = 
                     height: int = 300, shared_scale: bool = False) -> go.Figure:
     """Heatmaps side by side: kernels (centred pixel axes) or, with ``frequency``,
     centred frequency responses (cycles/pixel, magma scale from 0)."""
-    fig = make_subplots(rows=1, cols=max(1, len(panels)),
-                        subplot_titles=[t for t, _ in panels], horizontal_spacing=0.06)
+    fig = make_subplots(rows=1, cols=max(1, len(panels)), shared_yaxes=True,
+                        subplot_titles=[t for t, _ in panels], horizontal_spacing=0.04)
     zmax = max((float(np.max(a)) for _, a in panels if np.size(a)), default=1.0)
     for i, (_, arr) in enumerate(panels, start=1):
         a = np.asarray(arr, dtype=float)
@@ -345,6 +345,10 @@ def heatmaps_figure(panels: Sequence[tuple[str, np.ndarray]], frequency: bool = 
         fig.update_yaxes(scaleanchor=f"x{i if i > 1 else ''}", row=1, col=i)
         if frequency:
             fig.update_xaxes(title_text="cycles / pixel", title_standoff=2, row=1, col=i)
+    # one set of row labels (the panels share their pixel or frequency axis) and a few
+    # ticks a panel: side by side in half a 1280 px page, they would run into each other
+    fig.update_xaxes(nticks=5)
+    fig.update_yaxes(nticks=5)
     fig.update_layout(height=height, **_LAYOUT)
     fig.update_annotations(font_size=12)
     return fig

@@ -91,6 +91,9 @@ def test_lines_heatmaps_and_bars():
     assert tuple(fig.layout.xaxis.range) == (-1, 2)
     h = plots.heatmaps_figure([("k", np.eye(3)), ("r", np.ones((4, 4)))], frequency=True)
     assert len(h.data) == 2 and list(h.data[1].x) == [-0.5, -0.25, 0.0, 0.25]
+    # one set of row labels: the panels share their axis (no labels crowding the next panel)
+    assert h.layout.yaxis2.matches == "y" and h.layout.yaxis2.showticklabels is False
+    assert h.layout.xaxis.nticks == 5
     b = plots.bars_figure({"s1": {"coarse": 1.0, "fine": 0.5}, "s2": {"coarse": 0.2}}, "t", "y")
     assert [t.name for t in b.data] == ["coarse", "fine"]
     assert list(b.data[1].y) == [0.5, 0.0]
