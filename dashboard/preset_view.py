@@ -32,21 +32,24 @@ def _count(n: int, what: str, noun: bool = False) -> str:
 
 def summary(recs: list[RunRecord], n: int, seconds: float) -> tuple[float, str]:
     """The progress bar of a run that ended: its share done and one line, e.g. "stopped
-    during batch 2 of 4 after 4.1 s: 1 batch finished, 1 stopped, 2 not run"."""
+    during batch 2 of 4, 4.1 s after Run: 1 batch finished, 1 stopped, 2 not run".
+    ``seconds`` run from the Run click to the last picture; a run of one batch gives no
+    time, as its status already gives the engine's ("done: 200 steps in 2.6 s"), and two
+    different times side by side read as a contradiction."""
     by = {s: [i for i, r in enumerate(recs) if r.status == s]
           for s in ("done", "stopped", "diverged", "error")}
-    t = f"{seconds:.1f} s"
+    t = f"{seconds:.1f} s after Run"
     stopped = by["stopped"]
     part = sum(recs[i].step / max(recs[i].total, 1) for i in stopped)
     value = min(1.0, (len(recs) - len(stopped) + part) / max(n, 1))
     if len(by["done"]) == n:
-        return value, (f"the batch finished in {t}" if n == 1
-                       else f"all {n} batches finished in {t}")
+        return value, ("the batch finished" if n == 1
+                       else f"all {n} batches finished, {t}")
     if n == 1 and stopped:
         r = recs[0]
-        return value, f"stopped after {t}, at step {r.step} of {r.total}"
-    head = (f"stopped during batch {stopped[0] + 1} of {n} after {t}" if stopped
-            else f"ended after {t}")
+        return value, f"stopped at step {r.step} of {r.total}"
+    head = (f"stopped during batch {stopped[0] + 1} of {n}, {t}" if stopped
+            else f"ended {t}")
     counts = [(len(by["done"]), "finished"), (len(stopped), "stopped"),
               (len(by["diverged"]), "diverged"), (len(by["error"]), "failed"),
               (n - len(recs), "not run")]
