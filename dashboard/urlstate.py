@@ -166,7 +166,9 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
         using = f"using {shown(defaults[key])}"
         try:
             value = _parse(str(text), defaults[key])
-            if key in CANONICAL:
+            if key in CANONICAL and value not in choices.get(key, ()):
+                # an older spelling; a value the page offers as it is stays (the Sweeps
+                # page's schemes are registry keys, not the Playground's structures)
                 value = CANONICAL[key](value)
             if key in CHECKS:
                 value = CHECKS[key](value)

@@ -218,3 +218,17 @@ def test_a_rerun_waits_for_the_stopped_sweep_of_the_previous_run():
     timer.join()
     assert not at.exception, [e.value for e in at.exception]
     assert any("stopped after 0 of 4 cells" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("scheme", ["fluid_elastic_sobolev", "tv", "plain", "fluid_gaussian"])
+def test_a_link_keeps_the_sweeps_scheme(scheme):
+    """The Sweeps page's schemes are registry keys: a link (its own URL) that names one
+    keeps it; before, every value went through the Playground's structure names and fell
+    back to the default with a notice that listed the value it refused."""
+    s, notices = decode({"scheme": scheme}, sv.sweep_defaults(), sv.SWEEP_CHOICES)
+    assert s["scheme"] == scheme and notices == []
+
+
+def test_a_link_with_an_unknown_sweeps_scheme_says_so():
+    s, notices = decode({"scheme": "zzz"}, sv.sweep_defaults(), sv.SWEEP_CHOICES)
+    assert s["scheme"] == sv.sweep_defaults()["scheme"] and len(notices) == 1
