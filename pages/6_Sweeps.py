@@ -66,7 +66,8 @@ def _sidebar(ctl: Controls) -> None:
     if st.session_state.get(P + "msg"):
         sb.info(plain(st.session_state.pop(P + "msg")))
     sb.subheader("Base setting")
-    ctl.select("model", "Model", visualised_models())
+    ctl.select("model", "Model", visualised_models(),
+               on_change=_ready_changed)  # a ready-made sweep follows the model (its layers)
     ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
     if st.session_state[P + "task"] == "am":
         ctl.number("target", "Class index", 0, 999, 1)
@@ -234,11 +235,16 @@ def main() -> None:
         try:
             run_sweep(sweep, res["dir"], "local", progress=progress)
             res["status"] = "done"
+        except VizError as exc:  # said here and on later reruns, not called a stop
+            res["status"], res["message"] = "error", str(exc)
         finally:  # Stop, a changed setting or an error: what is done so far stays
             if res["status"] == "running":
                 res["status"] = "done" if len(res["rows"]) >= res["total"] else "stopped"
     if not run and res is not None and res.get("status") == "running":
         _wait_for_the_old_run(res)
+    if res is not None and res.get("status") == "error":
+        st.error(plain(f"The sweep failed after {len(res['rows'])} of {res['total']} cells: "
+                       f"{ui_message(res['message'])}"))
     if res is not None and res.get("status") == "stopped":
         st.warning(f"The sweep stopped after {len(res['rows'])} of {res['total']} cells "
                    "(Stop was pressed, a setting changed or the page was left): the cells "

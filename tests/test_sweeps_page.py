@@ -232,3 +232,33 @@ def test_a_link_keeps_the_sweeps_scheme(scheme):
 def test_a_link_with_an_unknown_sweeps_scheme_says_so():
     s, notices = decode({"scheme": "zzz"}, sv.sweep_defaults(), sv.SWEEP_CHOICES)
     assert s["scheme"] == sv.sweep_defaults()["scheme"] and len(notices) == 1
+
+
+def test_a_ready_made_depth_sweep_follows_a_new_model():
+    """Inversion across depth lists the model's blocks; choosing another model lists its
+    blocks (before, the ResNet's layers stayed and the run failed on the VGG)."""
+    at = _page(ready="inversion_depth", model="fmnist_resnet_robust")
+    resnet_layers = at.session_state["sw_values1"]
+    at.selectbox(key="sw_model").set_value("fmnist_vgg").run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = sv.ready_settings("inversion_depth", {**sv.sweep_defaults(),
+                                                     "model": "fmnist_vgg"})["values1"]
+    assert at.session_state["sw_values1"] == expected != resnet_layers
+    assert "stem" not in expected.split(",")
+
+
+def test_a_failed_sweep_says_it_failed_not_that_it_stopped(monkeypatch):
+    import viz_core.sweeps as sweeps
+
+    def failing(sweep, out, executor, *, progress, **kw):
+        raise sv.VizError("unknown layer 'stem' for fmnist_vgg", field="layer")
+
+    monkeypatch.setattr(sweeps, "run_sweep", failing)
+    at = _page(steps=3)
+    at.button(key="sw_run").click().run()
+    at.run()  # a later rerun (another heatmap metric, say) still says why
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["sw_result"]["status"] == "error"
+    said = [e.value.replace("\\", "") for e in at.error]  # plain(): markdown escaped
+    assert any("failed after 0 of 9 cells: unknown layer 'stem'" in e for e in said), said
+    assert not any("stopped" in w.value for w in at.warning)
