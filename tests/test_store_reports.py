@@ -132,3 +132,24 @@ def test_pdf_first_page_renders_with_its_title(tmp_path):
     # the pre-images are on the page: grey levels no text has
     mid = (page > 60) & (page < 200)
     assert mid.sum() > 5000
+
+
+def test_the_shared_settings_are_those_every_run_has():
+    """Settings that vary without changing what a run computes (frame cadence, name, the
+    dashboard's copy in extra.ui) are listed with the differing ones, not highlighted and
+    not counted; the shared table holds only equal values (before, it showed the first
+    run's value of 'every' as shared, and an empty 'extra' counted as a difference)."""
+    base = {"model": "fmnist_vgg", "task": "am", "target": 3, "step_size": 2.0}
+    runs = [RunRecord(config={**base, "every": 10, "name": "a", "extra": {}}, model="m",
+                      task="am", scheme="plain", id="aaaaaaaaaaaa"),
+            RunRecord(config={**base, "every": 40, "name": "b", "step_size": 5.0,
+                              "extra": {"ui": {"steps": 40}}}, model="m", task="am",
+                      scheme="plain", id="bbbbbbbbbbbb")]
+    html = html_report(runs)
+    shared = html.split("settings they share", 1)[1].split("</details>", 1)[0]
+    assert "step_size" not in shared and "every" not in shared and "extra" not in shared
+    assert ">target<" in shared
+    assert "1 setting(s) differ (highlighted); 3 more vary without changing what a run " \
+           "computes." in html
+    assert re.search(r'<tr class="diff"><td>step_size</td>', html)
+    assert re.search(r"<tr><td>every</td><td>10</td><td>40</td>", html)

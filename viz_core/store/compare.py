@@ -15,12 +15,23 @@ from viz_core.store.records import RunRecord
 DISPLAY_ONLY = ("every", "name", "device")
 
 
+def display_only(key: str) -> bool:
+    """Whether a flat setting changes nothing a run computes: :data:`DISPLAY_ONLY`, and
+    ``extra.ui.*``, the dashboard's copy of the same settings."""
+    return key.split(".")[0] in DISPLAY_ONLY or key.startswith("extra.ui.")
+
+
 def flat_settings(config: dict, prefix: str = "") -> dict[str, Any]:
-    """A configuration as ``{"fluid.kind": "gaussian", "step_size": 5.0, ...}``."""
+    """A configuration as ``{"fluid.kind": "gaussian", "step_size": 5.0, ...}``; an empty
+    mapping (``extra: {}``) sets nothing.
+
+    >>> flat_settings({"fluid": {"kind": "gaussian"}, "extra": {}, "octaves": [1, 2]})
+    {'fluid.kind': 'gaussian', 'octaves': '[1, 2]'}
+    """
     out: dict[str, Any] = {}
     for k, v in config.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
+        if isinstance(v, dict):
             out.update(flat_settings(v, key + "."))
         else:
             out[key] = json.dumps(v) if isinstance(v, (list, dict)) else v
@@ -34,8 +45,8 @@ def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
     keys = list(dict.fromkeys(k for f in flats for k in f))
     out = {}
     for k in keys:
-        if k.split(".")[0] in DISPLAY_ONLY or k.startswith("extra.ui."):
-            continue  # extra.ui: the dashboard's copy of the same settings
+        if display_only(k):
+            continue
         vals = [f.get(k) for f in flats]
         if any(v != vals[0] for v in vals[1:]):
             out[k] = vals

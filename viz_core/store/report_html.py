@@ -85,11 +85,16 @@ def html_report(runs: Sequence[RunRecord], title: str | None = None) -> str:
     diff_n = sum(1 for *_, d in rep.settings if d)
     body.append("<h2>Settings</h2>")
     if len(ids) > 1:
-        body.append(f"<p>{diff_n} setting(s) differ (highlighted).</p>")
-        differ = [s for s in rep.settings if s[2]]
-        same = [s for s in rep.settings if not s[2]]
+        # a setting is shared only where every run has the same value; display-only ones
+        # that vary (frame cadence, name, the dashboard's copy) are listed, not highlighted
+        differ = [s for s in rep.settings if s[2] or len(set(s[1])) > 1]
+        same = [s for s in rep.settings if s not in differ]
+        shown = len(differ) - diff_n
+        body.append(f"<p>{diff_n} setting(s) differ (highlighted)"
+                    + (f"; {shown} more vary without changing what a run computes"
+                       if shown else "") + ".</p>")
         body.append(_table(["setting", *ids], [[k, *v] for k, v, _ in differ],
-                           ["diff"] * len(differ)))
+                           ["diff" if d else "" for *_, d in differ]))
         body.append("<details><summary>settings they share</summary>"
                     + _table(["setting", "value"], [[k, v[0]] for k, v, _ in same])
                     + "</details>")
