@@ -262,3 +262,13 @@ def test_a_failed_sweep_says_it_failed_not_that_it_stopped(monkeypatch):
     said = [e.value.replace("\\", "") for e in at.error]  # plain(): markdown escaped
     assert any("failed after 0 of 9 cells: unknown layer 'stem'" in e for e in said), said
     assert not any("stopped" in w.value for w in at.warning)
+
+
+def test_a_cell_opens_in_the_playground_with_its_own_cadence_of_frames():
+    """A sweep cell keeps one frame (every = steps); the Playground run it opens streams
+    and draws curves at the Playground's cadence (before: one point, 39-41 on the axis)."""
+    cell = sv.base_config({**sv.sweep_defaults(), "steps": 40})
+    assert cell.every == cell.total_steps == 40
+    params = sv.playground_params({"config": cell.to_json()})
+    s, _ = decode(params, playground_defaults(), PLAYGROUND_CHOICES)
+    assert s["every"] == playground_defaults()["every"] and s["steps"] == 40

@@ -311,6 +311,10 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
         s[k] = float(getattr(cfg, k))
     for k in ("steps", "seed", "every"):
         s[k] = int(getattr(cfg, k))
+    if cfg.every >= cfg.total_steps:
+        # a sweep cell's cadence (one frame, at the end): the Playground's own, so that
+        # the run it opens draws its curves and streams (one point and no stream before)
+        s["every"] = int(defaults["every"])
     s["grad_norm"] = cfg.grad_norm
     s["optimizer"] = cfg.optimizer
     if cfg.task == "am" and cfg.channel is None:  # elsewhere the setting does not apply
