@@ -88,6 +88,21 @@ def merge_selection(chosen: Sequence[str], ids: Sequence[str],
     return keep + [r for r in ticked if r not in keep]
 
 
+def without_curves(runs: Sequence[RunRecord]) -> str:
+    """A note naming the runs the curve charts leave out, those stored without curves (a
+    sweep keeps each cell's final state only); "" when every run has curves.
+
+    >>> r = RunRecord(config={}, model="m", task="am", scheme="tv", id="a1b2c3d4e5f6")
+    >>> without_curves([r])
+    'No curves stored for a1b2c3d4e5f6 (a sweep cell keeps its final state only).'
+    """
+    ids = [r.id for r in runs if len(r.curves.get("step") or []) < 2]
+    if not ids:
+        return ""
+    return (f"No curves stored for {', '.join(ids)} (a sweep cell keeps its final state "
+            "only).")
+
+
 def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
     """The runs' curves of ``key`` overlaid (one line per run)."""
     fig = go.Figure()

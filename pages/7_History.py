@@ -148,6 +148,9 @@ def _compare(runs) -> None:
     for c, key in zip((c1, c2), hv.CURVES):
         if any(r.curves.get(key) for r in runs):
             c.plotly_chart(hv.curves_figure(runs, key), key=f"{P}curve_{key}")
+    missing = hv.without_curves(runs)
+    if missing:
+        st.caption(missing)
 
 
 def _side(r) -> int:
