@@ -272,3 +272,13 @@ def test_a_cell_opens_in_the_playground_with_its_own_cadence_of_frames():
     params = sv.playground_params({"config": cell.to_json()})
     s, _ = decode(params, playground_defaults(), PLAYGROUND_CHOICES)
     assert s["every"] == playground_defaults()["every"] and s["steps"] == 40
+
+
+def test_the_heatmap_says_when_its_metric_has_no_value_and_labels_one_axis():
+    rows = [{"layer": "block1", "ssim": 0.4}, {"layer": "block2", "ssim": 0.3}]
+    fig = sv.heatmap_figure(rows, ["layer"], "judge_target_prob")
+    notes = [a.text for a in fig.layout.annotations]
+    assert len(notes) == 1 and "no value in these cells" in notes[0]
+    assert list(fig.data[0].x) == [""]  # one column, not "None"
+    fig = sv.heatmap_figure(rows, ["layer"], "ssim")
+    assert not fig.layout.annotations

@@ -81,6 +81,13 @@ def table1_figure(rows: list[dict]) -> dict:
 
 
 def _label(v: Any) -> str:
+    """An axis value as a tick label ("" for the one column of a sweep of one axis).
+
+    >>> _label(0.5), _label("layer2"), _label(None)
+    ('0.5', 'layer2', '')
+    """
+    if v is None:
+        return ""
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
@@ -101,12 +108,19 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
             if v is not None and math.isfinite(float(v)):
                 z[i][j] = float(v)
                 text[i][j] = f"{float(v):.3g}" + (" R" if r.get("random_weights") else "")
+    # cells done but none with a value: the metric does not apply to them (the judge's
+    # class probability of an inversion, a PSNR without a reference): said on the chart
+    empty = bool(cells) and all(math.isnan(v) for row in z for v in row)
+    notes = [{"text": f"{metric_label(metric)}: no value in these cells (the metric does not "
+              "apply to them)", "showarrow": False, "xref": "paper", "yref": "paper",
+              "x": 0.5, "y": 0.5}] if empty else []
     return {"data": [{"type": "heatmap", "z": z, "x": [_label(v) for v in cv],
                       "y": [_label(v) for v in rv], "text": text, "texttemplate": "%{text}",
                       "colorscale": "Viridis", "colorbar": {"title": {"text": metric}},
                       "hovertemplate": "%{y} / %{x}: %{z:.4g}<extra></extra>"}],
             "layout": {"title": {"text": metric_label(metric)}, "height": 360,
                        "margin": {"l": 60, "r": 20, "t": 40, "b": 40}, **_TEMPLATE_COLORS,
+                       "annotations": notes,
                        "xaxis": _axis(title={"text": axes[1] if len(axes) > 1 else ""},
                                       type="category"),
                        "yaxis": _axis(title={"text": axes[0] if axes else ""},
