@@ -123,7 +123,12 @@ def _montage(res: dict, buttons: bool) -> None:
                 show_image(st, _png_array(Path(res["dir"]) / r["png"]), _caption(r, axes),
                            128)
                 if buttons and st.button("Open in Playground", key=f"{P}open_{r['cell_id']}",
-                                         help=f"{r['cell_id']} with its settings"):
+                                         help=f"{r['cell_id']} with its settings. The "
+                                         "Playground runs it alone; here cells run in "
+                                         "batches, whose floating-point sums differ from "
+                                         "a single run's in the last digits, and a long "
+                                         "or steep optimisation can grow that into a "
+                                         "visible difference"):
                     st.switch_page(page_path("playground"),
                                    query_params=sv.playground_params(r))
 

@@ -3,9 +3,13 @@
 A batch follows the engine's own rule (:func:`viz_core.engine.check_batchable`): its
 configurations share the model, weights, task, layer, image, seed, jitter and schedule, and
 may differ in scheme, kernels, step size, TV weight and class. The update of eq. 18 is
-applied per sample, so a batch gives each cell the pre-image it would get alone (up to
-floating-point summation order). Grouping is deterministic: the same sweep always gives
-the same batches with the same ids, which is what lets an interrupted sweep resume.
+applied per sample, so a batch gives each cell the pre-image it would get alone up to
+floating-point summation order: the network's batched sums differ from a single run's in
+the last digits, and a long or steep optimisation (large steps on a class's
+log-probability) can grow that into a visible difference; a cell run again alone (the
+Playground, ``demons-viz visualize --config``) is then close, not identical. Grouping is
+deterministic: the same sweep always gives the same batches with the same ids, which is
+what lets an interrupted sweep resume.
 """
 
 from __future__ import annotations
