@@ -101,6 +101,7 @@ def _actions(store, runs, chosen: list[str]) -> None:
     if st.button(f"Delete {len(runs)} run(s)", key=P + "delete"):
         gone = store.delete([x.id for x in runs])
         st.session_state[P + "deleted"] = gone
+        st.session_state[P + "deleted_chosen"] = list(chosen)  # what Undo selects again
         _keep([i for i in chosen if i not in gone])
         st.rerun()
 
@@ -114,6 +115,7 @@ def _undo(store) -> None:
     if c2.button("Undo", key=P + "undo"):
         store.restore(gone)
         st.session_state[P + "deleted"] = None
+        _keep(st.session_state.pop(P + "deleted_chosen", None) or gone)  # and the link
         st.rerun()
 
 

@@ -1,6 +1,7 @@
 """The History page's selection through AppTest: it is a set of run ids (never row positions),
-so deleting, undoing, sorting and unticking select nothing the user did not pick; a run id
-from the link is shown as text, never as a link."""
+so deleting, sorting and unticking select nothing the user did not pick (Undo selects again
+what was selected before the delete); a run id from the link is shown as text, never as a
+link."""
 
 from __future__ import annotations
 
@@ -61,10 +62,11 @@ def test_deleting_a_ticked_run_leaves_no_other_run_selected(store: RunStore, das
     assert store.count() == 2 and list(at.dataframe[0].value["id"]) == [ids[1], ids[0]]
     assert _shown_runs(at) == [] and _delete_label(at) is None  # no other run selected
     assert "runs" not in at.query_params
-    at.button(key="hi_undo").click().run()  # the run comes back, not selected
+    at.button(key="hi_undo").click().run()  # the run comes back, selected as before
     _ok(dash, at)
     assert store.count() == 3 and list(at.dataframe[0].value["id"]) == ids[::-1]
-    assert _shown_runs(at) == [] and _delete_label(at) is None
+    assert _shown_runs(at) == [ids[2]] and _delete_label(at) == "Delete 1 run(s)"
+    assert at.query_params["runs"] == ids[2]
 
 
 def test_deleting_the_last_row_is_no_error(store: RunStore, dash):
@@ -83,9 +85,10 @@ def test_a_run_deleted_from_the_link_leaves_the_selection(store: RunStore, dash)
     at.button(key="hi_delete").click().run()
     _ok(dash, at)
     assert _shown_runs(at) == [] and "runs" not in at.query_params
-    at.button(key="hi_undo").click().run()
+    at.button(key="hi_undo").click().run()  # Undo gives back the view before the delete
     _ok(dash, at)
-    assert store.count() == 3 and _shown_runs(at) == []
+    assert store.count() == 3 and _shown_runs(at) == [ids[0]]
+    assert at.query_params["runs"] == ids[0]
 
 
 def test_sorting_keeps_the_same_runs_selected(store: RunStore, dash):
