@@ -275,7 +275,8 @@ def target_controls(ctl: Controls, model, *, diversity: bool = False) -> TargetC
                 diversity_controls(ctl)
         return TargetChoice(model, None, None)
     ctl.select("layer", "Layer to invert", layers,
-               help="Feature inversion (eq. 3) reconstructs the image from this layer.")
+               help="Feature inversion (eq. 3) reconstructs the image from this layer.",
+               fallback=middle_layer(model.layers, layers[0]))  # a new model's middle block
     return TargetChoice(model, *image_controls(ctl, model))
 
 

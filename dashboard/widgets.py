@@ -257,9 +257,12 @@ class Controls:
         return default if default in options else options[0]
 
     def select(self, name: str, label: str, options: Sequence[Any],
-               fmt: Callable[[Any], str] = str, **kw) -> Any:
+               fmt: Callable[[Any], str] = str, fallback: Any = None, **kw) -> Any:
+        """A select box; a value not among ``options`` (another model's layer, say)
+        becomes ``fallback`` if it is one of them, else :meth:`fallback`'s choice."""
         options = list(options)
-        self._fix(name, lambda v: v in options, self.fallback(name, options))
+        self._fix(name, lambda v: v in options,
+                  fallback if fallback in options else self.fallback(name, options))
         v = self.c.selectbox(label, options, format_func=fmt, key=self.key(name), **kw)
         self._slot(name)
         return v

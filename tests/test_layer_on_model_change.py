@@ -1,0 +1,20 @@
+"""Inversion keeps a middle block when the model changes (Sec. 3.2: inversion from the
+middle stays recognisable, from the logits it does not): before, a layer the new model
+lacks fell back to the first option, ``logits``."""
+
+from __future__ import annotations
+
+import pytest
+
+PAGES = {"pages/1_Playground.py": "pg_", "pages/2_Compare_schemes.py": "cmp_"}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_new_model_inverts_its_middle_block(dash, page):
+    p = PAGES[page]
+    at = dash.open(page, task="inversion")
+    dash.no_exception(at)
+    assert at.session_state[p + "layer"] == "layer2"
+    at.selectbox(key=p + "model").set_value("fmnist_vgg").run()
+    dash.no_exception(at)
+    assert at.session_state[p + "layer"] == "block2"
