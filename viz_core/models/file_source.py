@@ -212,6 +212,34 @@ def with_weights(model: LoadedModel, weights: str | os.PathLike, seed: int = 0
                        label=f"{spec.name} ({note})", keep=False)
 
 
+def training_ops(gm: torch.nn.Module) -> list[str]:
+    """The operations of an exported graph that run as in training (``net.train()`` at
+    export): dropout that drops, batch normalisation from the batch's statistics. Each
+    pass then computes another function of the input.
+
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+    ...                           torch.nn.Dropout(0.5))
+    >>> x = (torch.zeros(1, 1, 8, 8),)
+    >>> training_ops(torch.export.export(net.train(), x).module())
+    ['batch norm', 'dropout']
+    >>> training_ops(torch.export.export(net.eval(), x).module())
+    []
+    """
+    found = set()
+    for node in gm.graph.nodes:
+        name = str(node.target) if node.op == "call_function" else ""
+        if "dropout" in name:
+            on = node.args[2] if len(node.args) > 2 else node.kwargs.get("train")
+            if on is True:
+                found.add("dropout")
+        elif "batch_norm" in name and "no_training" not in name:
+            at = 3 if "no_stats" in name else 5
+            on = node.args[at] if len(node.args) > at else node.kwargs.get("training")
+            if on is True:
+                found.add("batch norm")
+    return sorted(found)
+
+
 def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
                   channels: int | None = None, mean: Sequence[float] | None = None,
                   std: Sequence[float] | None = None, classes: Sequence[str] | None = None,
@@ -243,6 +271,11 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     except Exception as exc:
         raise VizError(f"cannot load exported program {p}: {_first_line(exc)}",
                        field="model") from None
+    training = training_ops(gm)
+    if training:
+        raise VizError(f"{p.name} was exported in training mode: its {' and '.join(training)} "
+                       "change every pass, so no run could be reproduced. Call net.eval() "
+                       "before torch.export.export, then save it again", field="model")
     pretrained, note = own_weights(gm, weights, seed)
     precision = float32_note(gm)  # pre-images are float32: the program's own copy follows
     if precision:
