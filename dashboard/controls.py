@@ -120,8 +120,8 @@ def _program_uploaded(key: str, model_key: str) -> None:
 
 
 def _model_label(name: str) -> str:
-    if name.endswith(".pt2"):
-        return f"{Path(name).name}  (uploaded program)"
+    if name.endswith(".pt2"):  # the start of the upload's hash: two uploads of one name
+        return f"{Path(name).name}  (uploaded program {Path(name).parent.name[:6]})"
     return f"{name}  ({STATUS_MARK.get(model_status(name), '?')})"
 
 

@@ -165,9 +165,11 @@ def model_text(model: str) -> str:
     are.
 
     >>> model_text("/tmp/demons-viz-uploads/0123456789abcdef/tiny.pt2")
-    'tiny.pt2 (uploaded)'
+    'tiny.pt2 (uploaded 012345)'
     >>> model_text("fmnist_vgg")
     'fmnist_vgg'
+
+    The start of the upload's hash tells two uploads of one file name apart.
     """
     from pathlib import PurePath
 
@@ -177,8 +179,9 @@ def model_text(model: str) -> str:
         return model
     name = str(model).removeprefix(TOKEN_PREFIX).replace("\\", "/")
     uploaded = (str(model).startswith(TOKEN_PREFIX) or upload_dir().name in name.split("/"))
-    base = PurePath(name).name or name
-    return f"{base} (uploaded)" if uploaded else base
+    path = PurePath(name)
+    base = path.name or name
+    return f"{base} (uploaded {path.parent.name[:6]})".replace(" )", ")") if uploaded else base
 
 
 def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[dict]:
@@ -186,8 +189,10 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
     task, scheme, target (what the activation metric measures), metrics, tags."""
     rows = []
     for r in runs:
+        random_w = isinstance(r.config, Mapping) and r.config.get("weights") == "random"
         row = {"thumb": data_uri(r.thumb) if r.thumb else None, "id": r.id,
-               "started": when(r.started), "status": r.status, "model": model_text(r.model),
+               "started": when(r.started), "status": r.status,
+               "model": model_text(r.model) + (" · RANDOM weights" if random_w else ""),
                "task": r.task, "scheme": scheme_label(r.scheme),
                "target": target_text(r.config if isinstance(r.config, Mapping) else {})}
         for k in metric_keys:

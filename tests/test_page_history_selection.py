@@ -174,7 +174,13 @@ def test_an_uploaded_program_shows_by_its_file_name(store: RunStore, dash):
     path = str(upload_dir() / "0123456789abcdef" / "tiny.pt2")
     store.add(RunRecord(config={"model": path, "task": "am", "target": 0}, model=path,
                         task="am", scheme="plain GD", started=2e9, ended=2e9 + 1))
+    other = str(upload_dir() / "fedcba9876543210" / "tiny.pt2")  # another file, same name
+    store.add(RunRecord(config={"model": other, "task": "am", "target": 0,
+                                "weights": "random"}, model=other, task="am",
+                        scheme="plain GD", started=2e9 + 2, ended=2e9 + 3))
     at = _open(dash)
-    assert list(at.dataframe[0].value["model"]) == ["tiny.pt2 (uploaded)", "fmnist_vgg"]
+    assert list(at.dataframe[0].value["model"]) == [
+        "tiny.pt2 (uploaded fedcba) · RANDOM weights", "tiny.pt2 (uploaded 012345)",
+        "fmnist_vgg"]
     assert str(upload_dir()) not in " ".join(at.selectbox(key="hi_model").options)
     assert len(ids) == 1
