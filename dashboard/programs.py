@@ -28,8 +28,8 @@ from viz_core.models import UPLOAD_PREFIX
 TOKEN_PREFIX = UPLOAD_PREFIX
 _TOKEN = re.compile(r"^upload:([0-9a-f]{16})/([A-Za-z0-9_.-]{1,64}\.pt2)$")
 #: What the dashboard says when a link or a run names a program it cannot open.
-NOT_HERE = ("an uploaded program is only available on the server and in the session that "
-            "uploaded it: upload it again")
+NOT_HERE = ("an uploaded program is available only on the server it was uploaded to, while "
+            "that server keeps the file: upload it again")
 
 
 def upload_dir() -> Path:

@@ -59,8 +59,20 @@ class Verdict:
     target_prob: float | None = None   # probability of the target class (AM on a class)
 
     def text(self) -> str:
-        tops = ", ".join(f"{c} {p:.0%}" for c, p in self.top)
+        tops = ", ".join(f"{c} {prob_text(p)}" for c, p in self.top)
         return f"{self.model}: {tops}"
+
+
+def prob_text(p: float) -> str:
+    """A probability in percent: whole percents from 1%, one significant digit below, so
+    that a 1000-class network's 0.1% does not read 0% beside a target said at 0.1%.
+
+    >>> prob_text(0.913), prob_text(0.0012), prob_text(0.00004), prob_text(0.0)
+    ('91%', '0.1%', '0.004%', '0%')
+    """
+    if p >= 0.01 or p <= 0:
+        return f"{p:.0%}"
+    return f"{100 * p:.1g}%"
 
 
 def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None],
@@ -157,8 +169,9 @@ def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
     parts = []
     for k, v in enumerate(verdicts):
         if k == 0 and v.target_prob is not None:
-            parts.append(f"class probability {v.target_prob:.0%}")
+            parts.append(f"class probability {prob_text(v.target_prob)}")
         elif k > 0:
             name, p = v.top[0]
-            parts.append(f"{verdict_label(verdicts[0].model, v.model)} sees {name} ({p:.0%})")
+            who = verdict_label(verdicts[0].model, v.model)
+            parts.append(f"{who} sees {name} ({prob_text(p)})")
     return parts
