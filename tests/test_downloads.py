@@ -33,12 +33,16 @@ def checkpoint_bytes(n: int = 120_000) -> bytes:
 
 
 class Server:
-    """Serves ``files`` with HTTP ranges; ``delay`` seconds between 8 kB chunks."""
+    """Serves ``files`` with HTTP ranges; ``delay`` seconds between 8 kB chunks; with
+    ``hold_after`` set, a response stops after that many bytes until ``gate`` is set (a
+    download caught midway whatever the machine's load)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.headers: dict[str, dict[str, str]] = {}
         self.delay = 0.0
+        self.hold_after: int | None = None
+        self.gate = threading.Event()
         self.requests: list[tuple[str, str | None]] = []
         outer = self
 
@@ -68,6 +72,8 @@ class Server:
                 self.send_header("Content-Length", str(len(data) - start))
                 self.end_headers()
                 for i in range(start, len(data), 8192):
+                    if outer.hold_after is not None and i - start >= outer.hold_after:
+                        outer.gate.wait(120)
                     try:
                         self.wfile.write(data[i:i + 8192])
                         self.wfile.flush()
@@ -138,7 +144,7 @@ def test_killed_download_leaves_no_checkpoint_and_resumes(server, tmp_path):
     data = checkpoint_bytes()
     sha = hashlib.sha256(data).hexdigest()
     server.files[RESNET18] = data
-    server.delay = 0.05  # about 3 s for the whole file
+    server.hold_after = 65_536  # the rest waits: the download is caught midway
     env = cli_env(tmp_path, server.url)
     dest = tmp_path / "torch" / "hub" / "checkpoints" / RESNET18
     part = dest.with_name(dest.name + ".part")
@@ -151,11 +157,12 @@ def test_killed_download_leaves_no_checkpoint_and_resumes(server, tmp_path):
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     _, err = proc.communicate(timeout=60)
+    server.gate.set()  # the held response ends (nobody reads it any more)
     assert proc.returncode == 130 and "interrupted" in err
     assert not dest.exists()  # never a half-written checkpoint
     kept = part.stat().st_size
     assert 60_000 <= kept < len(data)
-    server.delay = 0.0
+    server.hold_after = None
     r = cli("resnet18", "--sha256", sha, env=env)
     assert r.returncode == 0, r.stderr
     assert server.requests[-1] == (RESNET18, f"bytes={kept}-")  # resumed, not restarted
