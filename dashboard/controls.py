@@ -119,7 +119,9 @@ def _program_uploaded(key: str, model_key: str) -> None:
     st.session_state[model_key] = path
 
 
-def _model_label(name: str) -> str:
+def model_label(name: str) -> str:
+    """A model box entry: a zoo or team model with its weights' status, an uploaded program by
+    its file name and the start of its hash."""
     if name.endswith(".pt2"):  # the start of the upload's hash: two uploads of one name
         return f"{Path(name).name}  (uploaded program {Path(name).parent.name[:6]})"
     return f"{name}  ({STATUS_MARK.get(model_status(name), '?')})"
@@ -160,16 +162,24 @@ def _load_error(name: str, exc: VizError) -> tuple[str, str]:
     return field, f"{text} Choose another model or 'random' weights."
 
 
-def model_controls(ctl: Controls) -> LoadedModel | None:
-    """Model (the zoo, the team's demons-viz.toml, uploaded .pt2 programs), weights and
-    device; returns the loaded model or None (error shown)."""
+def model_names(ctl: Controls) -> list[str]:
+    """The models a page offers: the zoo, the team's demons-viz.toml and the programs this
+    session uploaded; a program a link names is added when it is a file of the server's
+    upload folder (:func:`_check_program`)."""
     from viz_core.zoo import visualised_models
 
-    # the independent judge only judges: not offered here
     names = list(visualised_models()) + own_models()
     names += [p for p in st.session_state.get(UPLOADED, []) if p not in names]
     _check_program(ctl, names)
-    ctl.select("model", "Model", names, fmt=_model_label,
+    return names
+
+
+def model_controls(ctl: Controls) -> LoadedModel | None:
+    """Model (the zoo, the team's demons-viz.toml, uploaded .pt2 programs), weights and
+    device; returns the loaded model or None (error shown)."""
+    # the independent judge only judges: not offered here
+    names = model_names(ctl)
+    ctl.select("model", "Model", names, fmt=model_label,
                help="Fashion-MNIST models are shipped offline; ImageNet models need their "
                     "torchvision weights in the torch hub cache; your team's models come "
                     "from demons-viz.toml, your own network from a .pt2 upload.")

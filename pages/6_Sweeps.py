@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image
 
 from dashboard import sweeps_view as sv
+from dashboard.controls import model_label, model_names
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
@@ -23,7 +24,6 @@ from viz_core.errors import VizError
 from viz_core.sweeps import run_sweep
 from viz_core.sweeps.ready import READY
 from viz_core.sweeps.report import grid_of, randomization_verdict, spread
-from viz_core.zoo import visualised_models
 
 P = "sw_"
 D = sv.sweep_defaults()
@@ -66,7 +66,7 @@ def _sidebar(ctl: Controls) -> None:
     if st.session_state.get(P + "msg"):
         sb.info(plain(st.session_state.pop(P + "msg")))
     sb.subheader("Base setting")
-    ctl.select("model", "Model", visualised_models(),
+    ctl.select("model", "Model", model_names(ctl), fmt=model_label,
                on_change=_ready_changed)  # a ready-made sweep follows the model (its layers)
     ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
     if st.session_state[P + "task"] == "am":

@@ -185,3 +185,24 @@ def test_a_run_of_an_uploaded_program_records_its_token(dash, tmp_path, uploads,
     assert json.loads(rec.json())["model"] == token and str(uploads) not in rec.json()
     with pytest.raises(VizError, match="uploaded to a dashboard, known only to that server"):
         models.open_model(token)
+
+
+def test_sweeps_offer_this_sessions_upload_and_take_it_from_the_playground(tmp_path, uploads,
+                                                                           dash):
+    """The Sweeps page offers the models the Playground offers (the zoo, the team's, this
+    session's uploads): "Take the Playground's current setting" keeps an uploaded program
+    (before, it fell back to the default model with the server's path in a notice)."""
+    from dashboard.controls import UPLOADED
+    from dashboard.settings.playground import playground_defaults
+
+    saved = programs.save_program(_program(tmp_path / "net.pt2").read_bytes(), "net.pt2")
+    at = dash.open("pages/6_Sweeps.py")
+    at.session_state[UPLOADED] = [saved]
+    at.session_state["pg__saved"] = {**playground_defaults(), "model": saved, "target": 3}
+    at.button(key="sw_take").click().run()
+    dash.no_exception(at)
+    assert at.session_state["sw_model"] == saved and at.session_state["sw_target"] == 3
+    shown = " ".join(w.value for w in at.warning) + " ".join(i.value for i in at.info)
+    assert "not available" not in shown and str(uploads) not in shown
+    assert any(o.startswith("net.pt2  (uploaded program")
+               for o in at.selectbox(key="sw_model").options)
