@@ -187,7 +187,10 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                         key=ctl.key("pt2_file"), on_change=_program_uploaded,
                         args=(ctl.key("pt2_file"), ctl.key("model")),
                         help="torch.export.save(torch.export.export(net.eval(), (x,)), "
-                             "'net.pt2'): input pixels in [0, 1], its inner layers selectable")
+                             "'net.pt2'): input pixels in [0, 1], its inner layers selectable. "
+                             f"At most {st.get_option('server.maxUploadSize')} MB (this "
+                             "server's server.maxUploadSize); a larger network, a state_dict "
+                             "or a TorchScript file: list it in demons-viz.toml")
     problem = own_models_error()
     if problem:
         ctl.error("model", problem)

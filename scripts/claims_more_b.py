@@ -285,6 +285,8 @@ CLAIMS: list[Claim] = [
     Claim("or an unknown host ends within {} s, not at the deadline",
           [code_const("viz_core/sweeps/raycluster.py", "REFUSED_GRACE")]),
     Claim("(exit {}, with the repair command)", [exit_usage()]),
+    Claim("An upload is at most {} MB\n(`server.maxUploadSize` in `.streamlit/config.toml`)",
+          [text_num(".streamlit/config.toml", r"maxUploadSize = {}")]),
     Claim("run files are limited to **{} MB**, a run\n  JSON to **{} MB** and **{} levels** of "
           "nesting",
           [code_const("dashboard/uploads.py", "MAX_UPLOAD_BYTES", 1e-6),

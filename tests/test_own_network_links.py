@@ -95,7 +95,21 @@ def test_a_file_that_is_not_a_program_says_so(tmp_path):
     with pytest.raises(VizError) as err:
         models.open_model(str(bad))
     assert str(err.value) == ("corrupt.pt2 is not a torch.export program (.pt2): File is not "
-                              "a zip file. Export it with torch.export.save (see the README)")
+                              "a zip file. Export it with torch.export.save (see the README); "
+                              "a state_dict or a TorchScript file is no program: give it as "
+                              "--weights or as the model on the command line, or list it in "
+                              "demons-viz.toml")
+
+
+def test_a_state_dict_given_as_a_program_points_nowhere_the_user_cannot_see(tmp_path):
+    """torch's message ends in "Please check the warnings above", which a dashboard user
+    never sees: the sentence is dropped, and where a state_dict goes is said."""
+    sd = tmp_path / "weights.pt2"
+    torch.save({"w": torch.zeros(2)}, str(sd))
+    with pytest.raises(VizError) as err:
+        models.open_model(str(sd))
+    assert "warnings above" not in str(err.value)
+    assert "a state_dict or a TorchScript file is no program" in str(err.value)
 
 
 # ----------------------------------------------------------------------------- the page
@@ -136,7 +150,8 @@ def test_a_corrupt_upload_says_what_to_do(dash, uploads):
     dash.no_exception(at)
     said = " ".join(dash.errors(at))
     assert ("corrupt.pt2 is not a torch.export program (.pt2): File is not a zip file. "
-            "Export it with torch.export.save (see the README).") in said
+            "Export it with torch.export.save (see the README); a state_dict or a TorchScript "
+            "file is no program") in said
     assert "'random' weights" not in said
     # nothing to run: no "Press Run to start" beside the reason
     assert not any("Press **Run**" in i.value for i in at.info)

@@ -261,9 +261,13 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
             warnings.simplefilter("ignore")
             program = torch.export.load(str(p))
     except Exception as exc:
-        reason = _first_line(exc).rstrip(".")
-        raise VizError(f"{p.name} is not a torch.export program (.pt2): {reason}. Export it "
-                       "with torch.export.save (see the README)", field="model") from None
+        # torch's own words, without its pointer to log lines the user does not see
+        reason = re.sub(r"\s*Please check the warnings above.*$", "", _first_line(exc))
+        raise VizError(f"{p.name} is not a torch.export program (.pt2): {reason.rstrip('.')}. "
+                       "Export it with torch.export.save (see the README); a state_dict or "
+                       "a TorchScript file is no program: give it as --weights or as the "
+                       "model on the command line, or list it in demons-viz.toml",
+                       field="model") from None
     finally:
         quiet.setLevel(level)
     try:
