@@ -157,7 +157,9 @@ def _load_error(name: str, exc: VizError) -> tuple[str, str]:
     text = str(exc).rstrip()
     if not text.endswith("."):
         text += "."
-    if field == "device" or is_program_name(name) or "'random' weights" in text:
+    # "random" in any spelling ('random' weights, weights='random', --weights random): the
+    # message already offers them
+    if field == "device" or is_program_name(name) or "random" in text:
         return field, text  # other weights cannot help a program; no hint said twice
     return field, f"{text} Choose another model or 'random' weights."
 

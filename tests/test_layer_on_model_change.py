@@ -18,3 +18,12 @@ def test_a_new_model_inverts_its_middle_block(dash, page):
     at.selectbox(key=p + "model").set_value("fmnist_vgg").run()
     dash.no_exception(at)
     assert at.session_state[p + "layer"] == "block2"
+
+
+def test_missing_weights_offer_random_weights_once(dash):
+    """The loader's message already offers random weights (weights='random', shown as
+    'random' weights): no second "Choose another model or 'random' weights" after it."""
+    at = dash.open("pages/1_Playground.py", model="vgg19")
+    dash.no_exception(at)
+    said = " ".join(dash.errors(at))
+    assert "not available offline" in said and said.count("random") == 1, said
