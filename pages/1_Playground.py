@@ -153,7 +153,13 @@ def _sidebar(ctl: Controls, adv_open: bool):
                format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
     if st.session_state[P + "task"] == "am":
-        ctl.radio("init", "Start", PLAYGROUND_CHOICES["init"], fmt=INIT_LABELS.get,
+        # the data prior exists for the classes of the Fashion-MNIST models only
+        fmnist_class = (model is not None and model.spec.family == "offline"
+                        and model.spec.channels == 1
+                        and st.session_state.get(P + "layer") == "logits")
+        inits = [i for i in PLAYGROUND_CHOICES["init"]
+                 if fmnist_class or i != "class_conditional"]
+        ctl.radio("init", "Start", inits, fmt=INIT_LABELS.get,
                   help="the paper's start is small noise around the mean image; the "
                        "class-conditional start draws from a Gaussian fitted to the class's "
                        "Fashion-MNIST training images (Santurkar et al. 2019): a data prior, "

@@ -27,3 +27,15 @@ def test_missing_weights_offer_random_weights_once(dash):
     dash.no_exception(at)
     said = " ".join(dash.errors(at))
     assert "not available offline" in said and said.count("random") == 1, said
+
+
+def test_the_class_conditional_start_is_offered_only_where_it_applies(dash):
+    """The data prior exists for the Fashion-MNIST classes only: a channel target (or an own
+    network) is offered the noise start alone, instead of a choice refused after Run."""
+    at = dash.open("pages/1_Playground.py")
+    dash.no_exception(at)
+    assert len(at.radio(key="pg_init").options) == 2
+    at = dash.open("pages/1_Playground.py", layer="layer2", init="class_conditional")
+    dash.no_exception(at)
+    assert at.radio(key="pg_init").value == "noise"
+    assert len(at.radio(key="pg_init").options) == 1
