@@ -157,10 +157,12 @@ def _load_error(name: str, exc: VizError) -> tuple[str, str]:
     text = str(exc).rstrip()
     if not text.endswith("."):
         text += "."
+    if field == "device" or is_program_name(name):
+        return field, text  # other weights cannot help a program
     # "random" in any spelling ('random' weights, weights='random', --weights random): the
-    # message already offers them
-    if field == "device" or is_program_name(name) or "random" in text:
-        return field, text  # other weights cannot help a program; no hint said twice
+    # message already offers them, not said twice
+    if "random" in text:
+        return field, f"{text} Or choose another model."
     return field, f"{text} Choose another model or 'random' weights."
 
 
