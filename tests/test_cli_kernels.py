@@ -31,3 +31,15 @@ def test_kernels_writes_the_file_it_names(tmp_path, capsys):
     assert Path(line["out"]) == out and out.is_file()
     assert not (tmp_path / "k.txt.npy").exists()
     assert np.load(out).shape == (5, 5)
+
+
+@pytest.mark.parametrize("kind", ["sobolev", "gaussian"])
+def test_an_untruncated_kernel_is_one_line_not_a_traceback(tmp_path, capsys, kind):
+    """Size 0 (an untruncated kernel, applied in the Fourier domain) has no array: with a
+    parameter it crashed with AttributeError in .double()."""
+    out = tmp_path / "k.npy"
+    assert main(["kernels", "--kind", kind, "--size", "0", "--param", "1",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "untruncated kernel (size 0) has no array" in err[0]
+    assert not out.exists()

@@ -9,6 +9,7 @@ import json
 import numpy as np
 
 from viz_core.cli.common import KERNEL_KINDS, check_out, float_arg, int_arg
+from viz_core.errors import VizError
 from viz_core.kernel_fitting import MAX_KERNEL_SIZE, largest_fitted_size
 from viz_core.kernels import KernelSpec, build
 
@@ -30,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.size < 1:  # size 0: an untruncated kernel, applied in the Fourier domain
+        raise VizError(f"--size {args.size}: an untruncated kernel (size 0) has no array to "
+                       f"write; give an odd size 1..{MAX_KERNEL_SIZE}", field="size")
     k = build(KernelSpec(args.kind, args.param, args.size, args.order))
     w = k.weights.double().numpy()
     if args.kind == "identity" and args.size > 1:
