@@ -28,6 +28,7 @@ from viz_core.cli.common import (
 from viz_core.cli.history import open_store
 from viz_core.cli.visualize import add_config_arguments, add_store_arguments, config_from_args
 from viz_core.errors import VizError
+from viz_core.store.records import storable
 from viz_core.store.sweep_runs import cell_record, sweep_group
 from viz_core.sweeps import AXES, EXECUTORS, Axis, Sweep, SweepStore, run_sweep
 from viz_core.sweeps.executors import SweepFailed
@@ -111,6 +112,12 @@ def _check_flags(args: argparse.Namespace) -> None:
                        field="show")
     if not args.show and not args.out:
         raise VizError("--out DIR is required (or --show DIR)", field="out")
+    for flag in ("out", "show"):
+        path = getattr(args, flag)
+        if path and path != storable(path):  # pyarrow opens UTF-8 paths only
+            raise VizError(f"--{flag} {storable(path)!r}: the sweep folder's path must be "
+                           "UTF-8 text (the table cannot be opened otherwise); rename it",
+                           field=flag)
     if args.ray_address and args.executor != "ray":
         raise VizError("--ray-address needs --executor ray", field="executor")
     check_ray_options(args.workers, args.max_retries, args.ray_timeout)

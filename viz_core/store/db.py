@@ -29,7 +29,7 @@ from viz_core.errors import VizError
 from viz_core.store import schema
 from viz_core.store.damage import busy, damaged, header_damage, recovering
 from viz_core.store.location import default_path, move_aside
-from viz_core.store.records import RunRecord, provenance
+from viz_core.store.records import RunRecord, provenance, storable
 from viz_core.store.rows import (
     clean_tags,
     dumps,
@@ -185,12 +185,13 @@ class RunStore:
                 "weights_hash, task, scheme, config, metrics, floors, curves, verdicts, note, "
                 "group_id, version, git_commit, command, message, thumb, mlflow) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (record.id, record.started, record.ended, record.status, record.model,
-                 record.model_label, record.weights_hash, record.task, record.scheme,
-                 dumps(record.config), dumps(record.metrics), dumps(record.floors),
-                 dumps(record.curves), dumps(record.verdicts), record.note,
-                 record.group_id, record.version, record.git_commit, record.command,
-                 record.message, record.thumb, record.mlflow))
+                (record.id, record.started, record.ended, record.status,
+                 storable(record.model), storable(record.model_label), record.weights_hash,
+                 record.task, record.scheme, dumps(record.config), dumps(record.metrics),
+                 dumps(record.floors), dumps(record.curves), dumps(record.verdicts),
+                 storable(record.note), storable(record.group_id), record.version,
+                 record.git_commit, storable(record.command), storable(record.message),
+                 record.thumb, record.mlflow))
             last = (record.curves.get("step") or [0])[-1]
             rows = [(record.id, 0, int(last), record.image)] if record.image is not None else []
             rows += [(record.id, i + 1, int(s), png) for i, (s, png) in

@@ -27,6 +27,16 @@ CURVE_KEYS = ("objective", "activation", "grad_norm")
 JUDGE_METRIC = "judge_target_prob"
 
 
+def storable(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a file name's undecodable bytes (legal on Linux; Python
+    keeps them as surrogates) become U+FFFD.
+
+    >>> storable("bad\udcffname.png")
+    'bad\ufffdname.png'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def new_id() -> str:
     """A fresh run id: 12 hex digits (any unique prefix of it names the run)."""
     return secrets.token_hex(6)

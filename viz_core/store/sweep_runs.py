@@ -10,13 +10,14 @@ import json
 import time
 from pathlib import Path
 
-from viz_core.store.records import RunRecord
+from viz_core.store.records import RunRecord, storable
 
 
 def sweep_group(root: str | Path) -> str:
     """``sweep <folder name> <hash of its absolute path>``: the group of a sweep's runs."""
     p = Path(root).resolve()
-    return f"sweep {p.name} {hashlib.sha256(str(p).encode()).hexdigest()[:6]}"
+    digest = hashlib.sha256(str(p).encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    return f"sweep {storable(p.name)} {digest}"
 
 
 def cell_run_id(group: str, cell_id: str) -> str:
