@@ -269,3 +269,16 @@ def test_busy_writer_waits_instead_of_failing(tmp_path):
     b.add(_rec())
     t.join()
     assert time.monotonic() - start >= 0.4 and b.count() == 1
+
+
+@pytest.mark.parametrize("name", ["photo.png", "run.json", "notes"])
+def test_a_file_not_named_like_a_store_is_refused_and_left_alone(tmp_path, name):
+    """A mistyped ``--store`` (any read command, `history list` too) renamed the user's
+    file to .damaged-<time> and made a database under its name: a file that is no store
+    and not named like one is refused in one line and left as it is."""
+    path = tmp_path / name
+    path.write_bytes(b"\x89PNG\r\n\x1a\n not a database")
+    with pytest.raises(VizError, match="not an SQLite database.*left as it is"):
+        RunStore(path)
+    assert path.read_bytes() == b"\x89PNG\r\n\x1a\n not a database"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

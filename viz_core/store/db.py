@@ -38,6 +38,9 @@ from viz_core.store.rows import (
 )
 
 BUSY_TIMEOUT_S = 60.0
+#: The names of a store's file: another file that is no store (a mistyped ``--store``) is
+#: refused and left alone, never moved aside.
+STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 _LIGHT = ("id, started, ended, status, model, model_label, weights_hash, task, scheme, "
           "metrics, floors, note, group_id, version, git_commit, command, message, mlflow, "
           "deleted")
@@ -113,6 +116,12 @@ class RunStore:
                 finally:
                     if con is not None:
                         con.close()
+            if self.path.suffix.lower() not in STORE_SUFFIXES:
+                # not named like a store: a mistyped --store (photo.png, run.json), left
+                # as it is; a file named like one is a store that went bad, moved aside
+                raise VizError(f"run store {str(self.path)!r} is {why[1]}: "
+                               "give the path of a run store (a .sqlite file, new or "
+                               "existing); the file was left as it is", field="store")
             dest = move_aside(self.path, why[0])
             self.notice = (f"run store {str(self.path)!r} was {why[1]}; moved it aside to "
                            f"{str(dest)!r} and started a new store")
