@@ -195,3 +195,19 @@ def test_every_writer_stores_the_scheme_by_its_registry_key(filled, capsys):
     schemes = {r["scheme"] for r in _list(store, capsys, "--limit", "0")}
     assert schemes and schemes <= set(SCHEME_REGISTRY), schemes
     assert scheme_label("fluid_gaussian") == SCHEME_REGISTRY["fluid_gaussian"].label
+
+
+def test_a_cut_list_says_so(tmp_path, capsys):
+    """history list shows 50 runs by default: with more stored, stderr says how many of
+    how many and how to see all (59 stored runs showed 50 without a word)."""
+    store = tmp_path / "runs.sqlite"
+    s = RunStore(store)
+    for i in range(5):
+        s.add(RunRecord(config={"model": "m"}, model="m", task="am", scheme="plain",
+                        started=1e9 + i, ended=1e9 + i + 1))
+    assert main(["history", "--store", str(store), "list", "--limit", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.strip().splitlines()) == 1 + 3
+    assert err.strip() == "note: 3 of 5 runs shown; --limit 0 lists all"
+    assert main(["history", "--store", str(store), "list", "--limit", "5"]) == 0
+    assert capsys.readouterr().err == ""

@@ -45,6 +45,10 @@ def open_store(args: argparse.Namespace):
     return store
 
 
+#: ``history list`` shows at most this many runs unless ``--limit`` says otherwise.
+LIST_LIMIT = 50
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from viz_core.cli.parser import VizParser
 
@@ -55,7 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         ls.add_argument(f"--{f}")
     ls.add_argument("--sort", default="started", help="a column or a metric key")
     ls.add_argument("--ascending", action="store_true")
-    ls.add_argument("--limit", type=int, default=50, help="at most this many (0: all)")
+    ls.add_argument("--limit", type=int, default=LIST_LIMIT,
+                    help=f"at most this many, newest first by default (default "
+                         f"{LIST_LIMIT}; 0: all); a cut list says so on stderr")
     ls.add_argument("--json", action="store_true")
     sh = sub.add_parser("show", help="one run in full")
     sh.add_argument("id")
@@ -89,6 +95,12 @@ def _list(store, args) -> int:
     runs = store.list(model=args.model, tag=args.tag, task=args.task, scheme=args.scheme,
                       status=args.status, group=args.group, sort=args.sort,
                       descending=not args.ascending, limit=args.limit or None)
+    if args.limit and len(runs) == args.limit:
+        total = store.count(model=args.model, tag=args.tag, task=args.task,
+                            scheme=args.scheme, status=args.status, group=args.group)
+        if total > len(runs):
+            print(f"note: {len(runs)} of {total} runs shown; --limit 0 lists all",
+                  file=sys.stderr)
     if args.json:
         print(json.dumps([{k: v for k, v in r.summary().items()
                            if k not in ("config", "curves")} for r in runs]))
