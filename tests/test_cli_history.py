@@ -211,3 +211,18 @@ def test_a_cut_list_says_so(tmp_path, capsys):
     assert err.strip() == "note: 3 of 5 runs shown; --limit 0 lists all"
     assert main(["history", "--store", str(store), "list", "--limit", "5"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_export_takes_its_format_from_the_file_name(filled, capsys, tmp_path):
+    """--out r.pdf writes a PDF (it wrote HTML bytes into the .pdf); a --format that
+    contradicts the extension is refused in one line."""
+    _, store = filled
+    rid = RunStore(store).list()[0].id
+    pdf = tmp_path / "r.pdf"
+    assert main(["history", "--store", store, "export", rid, "--out", str(pdf)]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert json.loads(capsys.readouterr().out)["format"] == "pdf"
+    bad = tmp_path / "s.pdf"
+    assert main(["history", "--store", store, "export", rid, "--format", "html",
+                 "--out", str(bad)]) == 2
+    assert "does not fit --out s.pdf" in _err_line(capsys) and not bad.exists()

@@ -71,7 +71,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     cp.add_argument("--json", action="store_true")
     ex = sub.add_parser("export", help="a report of one run or a comparison")
     ex.add_argument("ids", nargs="+", metavar="ID")
-    ex.add_argument("--format", choices=FORMATS, default="html")
+    ex.add_argument("--format", choices=FORMATS, default=None,
+                    help="default: from the --out file's extension (.html, .pdf, .json), "
+                         "else html")
     ex.add_argument("--out", required=True)
     rm = sub.add_parser("rm", help="delete runs for good")
     rm.add_argument("ids", nargs="+", metavar="ID")
@@ -166,6 +168,14 @@ def _export(store, args) -> int:
     from viz_core.cli.parser import check_out
 
     out = check_out(args.out)
+    ext = out.suffix.lower().lstrip(".")
+    ext = "html" if ext == "htm" else ext
+    if args.format is None:
+        args.format = ext if ext in FORMATS else "html"
+    elif ext in FORMATS and ext != args.format:  # HTML bytes in a .pdf opens as nothing
+        raise VizError(f"--format {args.format} does not fit --out {out.name} (a .{ext} "
+                       f"file): give --out NAME.{args.format}, or leave out --format",
+                       field="format")
     runs = [store.get(i) for i in args.ids]
     if args.format == "json":  # run JSONs (visualize --config, metrics): one, or a list
         from viz_core.store.compare import run_json
