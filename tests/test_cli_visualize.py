@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from viz_core.cli import main
+from viz_core.errors import VizError
 
 DATA = Path(__file__).parent / "data"
 
@@ -158,3 +159,25 @@ def test_a_bad_path_is_named_by_its_own_flag(tmp_path, capsys, flags, says):
     assert len(err.splitlines()) == 1 and err.startswith("error: ")
     assert says.format(tmp=tmp_path) in err
     assert not (tmp_path / "a.png").exists()
+
+
+@pytest.mark.parametrize("flags", [["--input-size", "0"], ["--input-size", "128"],
+                                   ["--channels", "3"], ["--mean", "0.5"], ["--std", "0.2"]])
+def test_contract_flags_are_refused_for_a_zoo_model(tmp_path, capsys, flags):
+    """A zoo model has its own contract: the flags were stored in the run and ignored
+    (a 64x64 grey picture for --input-size 0 or 100000)."""
+    out = tmp_path / "x.png"
+    assert main(["visualize", "--model", "fmnist_vgg", *flags, "--steps", "2",
+                 "--out", str(out), "--no-store"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not apply to fmnist_vgg" in err[0] and not out.exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_non_finite_normalisation_is_refused(value):
+    from viz_core.models.module_source import check_contract
+
+    with pytest.raises(VizError, match="finite"):
+        check_contract(32, 1, [float(value)], None)
+    with pytest.raises(VizError, match="finite"):
+        check_contract(32, 1, None, [float(value)])

@@ -57,6 +57,24 @@ DESCRIPTION = None
 #: The model-contract flags a ``timm:`` model takes from its own pretrained configuration.
 _TIMM_OWN = ("input_size", "channels", "mean", "std")
 
+def _contract_applies(model: str, args: argparse.Namespace) -> None:
+    """A zoo or team model has its own input size, channels, normalisation and classes:
+    the contract flags are refused for it (they were stored in the run and ignored)."""
+    from viz_core.models import is_file_model
+    from viz_core.models.file_source import IMPORT_STRING
+
+    if (not model or model.startswith("timm:") or Path(model).suffix == ".pt2"
+            or is_file_model(model) or IMPORT_STRING.match(model)):
+        return
+    given = [k for k in (*_TIMM_OWN, "classes") if getattr(args, k, None) is not None]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise VizError(f"{flag} does not apply to {model}: a zoo or team model has its own "
+                       f"input size, channels, normalisation and classes (`demons-viz models "
+                       f"{model}` lists them); the flag is for a network file or an import "
+                       "string", field=given[0])
+
+
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
                  "tv", "tv_eps", "step_size", "steps", "jitter", "seed", "grad_norm",
@@ -167,6 +185,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise VizError(f"{flag} does not apply to {base['model']}: timm models use their "
                            "own input size, channels and normalisation (from the model's "
                            "pretrained configuration)", field=given[0])
+    _contract_applies(str(base.get("model", "")), args)
     for key in ("input_size", "channels"):
         if getattr(args, key) is not None:
             base.setdefault("extra", {})[key] = getattr(args, key)

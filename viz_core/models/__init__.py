@@ -117,6 +117,9 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
         return load_exported(name, input_size=input_size, channels=channels, mean=mean,
                              std=std, classes=classes, device=device, weights=weights,
                              seed=seed)
+    if input_size is not None and input_size < 1:  # 0 is no size (it read as "default")
+        raise VizError(f"input_size must be an integer in [8, 2048], got {input_size!r}",
+                       field="input_size")
     contract = {"input_size": int(input_size or 224), "channels": int(channels or 3),
                 "mean": mean, "std": std, "classes": classes, "device": device}
     if name.startswith("timm:"):

@@ -10,6 +10,7 @@ gives, plus ``"logits"`` (the network's output, the class scores of eq. 4).
 from __future__ import annotations
 
 import copy
+import math
 import operator
 import re
 import threading
@@ -54,6 +55,9 @@ def check_contract(input_size: int, channels: int, mean: Sequence[float] | None,
         mean = mean * 3
     if len(std) == 1 and channels == 3:
         std = std * 3
+    if not all(math.isfinite(v) for v in (*mean, *std)):
+        raise VizError(f"mean and std must be finite numbers, got {list(mean)} and "
+                       f"{list(std)}", field="mean")
     if len(mean) != channels or len(std) != channels or min(std) <= 0:
         raise VizError(f"mean and std need {channels} values each (std > 0), got "
                        f"{list(mean)} and {list(std)}", field="mean")
