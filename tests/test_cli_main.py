@@ -47,3 +47,13 @@ def test_every_subcommand_module_is_registered(capsys):
         with pytest.raises(SystemExit):
             main([name, "--help"])
         assert "usage: demons-viz " + name in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cmd", ["evaluate", "sanity"])
+@pytest.mark.parametrize("name", ["../../escape", "", "a/b"])
+def test_a_name_with_a_folder_is_refused(tmp_path, capsys, cmd, name):
+    """--name is a file stem inside --out: '../../escape' wrote the report outside it."""
+    assert main([cmd, "--name", name, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is no file stem" in err[0]
+    assert not (tmp_path / "o").exists()

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = argv
         return int(args.handler(args) or 0)
     except VizError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
+        print(f"error: {cli_words(' '.join(str(exc).split()))}", file=sys.stderr)  # one line
         return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (``| head``): nothing left to say
         with contextlib.suppress(OSError):
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (OSError, RuntimeError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
+            msg = f"{exc.strerror or msg}: {exc.filename}"  # which file (a full disk, say)
         if "out of memory" in msg.lower():
             msg += " (try a smaller image, fewer schemes per batch, or --device cpu)"
         print(f"error: {msg}", file=sys.stderr)
@@ -92,6 +94,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+#: The Python API's words in a library message, and what the command line says instead.
+CLI_WORDS = (("or pass allow_download=True, or use weights='random'",
+              "or use --weights random"),
+             ("weights='random'", "--weights random"))
+
+
+def cli_words(text: str) -> str:
+    """A library message in the command line's terms (its flags, not the API's keywords).
+
+    >>> cli_words("not available offline, or pass allow_download=True, or use "
+    ...           "weights='random'.")
+    'not available offline, or use --weights random.'
+    """
+    for api, cli in CLI_WORDS:
+        text = text.replace(api, cli)
+    return text
 
 
 def _terminate_as_interrupt():

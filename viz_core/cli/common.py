@@ -50,6 +50,19 @@ def seed_arg(text: str) -> int:
     return value
 
 
+def stem_arg(text: str) -> str:
+    """A file stem (``--name``): the files go into ``--out``, so no folder in it (a
+    ``../../x`` wrote outside ``--out``) and not empty.
+
+    >>> stem_arg("table1_mine")
+    'table1_mine'
+    """
+    if not text.strip() or "/" in text or "\\" in text or text.strip(".") == "":
+        raise argparse.ArgumentTypeError(f"{text!r} is no file stem: give a name without a "
+                                         "folder (the files go into --out)")
+    return text
+
+
 def float_arg(text: str) -> float:
     """argparse type: a number, with a one-line message otherwise."""
     try:

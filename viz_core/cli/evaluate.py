@@ -21,6 +21,7 @@ from viz_core.cli.common import (
     progress_bar,
     seed_arg,
     set_threads,
+    stem_arg,
 )
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
@@ -99,7 +100,7 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     add_device(e)
     add_threads(e)
     e.add_argument("--out", default="results", help="output folder (results/)")
-    e.add_argument("--name", help="file stem (default table1_<pair>)")
+    e.add_argument("--name", type=stem_arg, help="file stem (default table1_<pair>)")
     e.add_argument("--per-sample", action="store_true", help="also write <name>_samples.csv")
     e.add_argument("--plotly-js", choices=["cdn", "inline"], default="cdn",
                    help="HTML chart: load plotly.js from its CDN (small file) or embed it")

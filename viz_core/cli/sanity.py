@@ -23,6 +23,7 @@ from viz_core.cli.common import (
     command_line,
     int_arg,
     set_threads,
+    stem_arg,
 )
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
@@ -52,14 +53,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="BatchNorm of randomised layers: re-estimate its statistics on real "
                    "images (default), keep the trained one, or reset it to defaults")
     p.add_argument("--modes", default=",".join(sn.MODES),
-                   help="cascade, independent or both (default)")
+                   help="cascade, independent, or both as cascade,independent (default)")
     p.add_argument("--images", help="image folder for the real images (default: the shipped "
                    "Fashion-MNIST samples)")
     p.add_argument("--labels", help="labels file for a flat --images folder")
     add_device(p)
     add_threads(p)
     p.add_argument("--out", default="results", help="output folder (results/)")
-    p.add_argument("--name", help="file stem (default sanity_<model>)")
+    p.add_argument("--name", type=stem_arg, help="file stem (default sanity_<model>)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 

@@ -102,7 +102,8 @@ def overall_verdict(verdicts: dict[str, tuple[str, str]], result: dict) -> str:
     sp = result["logit_spread"]
     spread = ", ".join(f"{k} {v:.3g}" for k, v in sp.items())
     head = (f"{kinds.count('weights')} of {len(kinds)} schemes depend on the learned weights, "
-            f"{kinds.count('regularizer')} are drawn by the regularizer, "
+            f"{kinds.count('regularizer')} "
+            f"{'is' if kinds.count('regularizer') == 1 else 'are'} drawn by the regularizer, "
             f"{kinds.count('inconclusive')} inconclusive (mean +- std over "
             f"{result['seeds']} seeds; 'below' = the bands do not overlap).")
     return (head + " Logit spread across real images (std over images, mean over classes): "
