@@ -57,3 +57,20 @@ def test_a_name_with_a_folder_is_refused(tmp_path, capsys, cmd, name):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is no file stem" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_on_a_sweep_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    """An interrupted sweep printed only "interrupted": it now says how many cells are
+    kept and the command that resumes it (exit 130 as before)."""
+    import viz_core.cli.sweep as cli_sweep
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_sweep, "run_sweep", interrupted)
+    out = tmp_path / "sw"
+    assert main(["sweep", "--steps", "2", "--axis", "seed=0,1", "--out", str(out),
+                 "--no-store", "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert f"0 of 2 cells done and kept in {out}; resume with: demons-viz sweep --out {out}" \
+        in err and err.rstrip().endswith("interrupted")

@@ -195,7 +195,7 @@ def _export(store, args) -> int:
 
 
 def _rm(store, args) -> int:
-    ids = store.purge(args.ids)
+    ids = list(dict.fromkeys(store.purge(args.ids)))  # a run named twice is removed once
     print(json.dumps({"removed": ids}))
     return 0
 

@@ -167,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         except SweepFailed as exc:
             raise VizError(f"{exc}; resume with: {_resume_command(args)}",
                            field=exc.field) from None
+        except KeyboardInterrupt:  # Ctrl-C: the finished batches are kept; say so, and how
+            bar.write(f"note: {bar.n} of {len(sweep)} cells done and kept in {args.out}; "
+                      f"resume with: {_resume_command(args)}", file=sys.stderr)
+            raise
     rows = store.rows()
     diverged = sum(1 for r in rows if r.get("diverged"))
     print(json.dumps({"out": str(store.root), "cells": len(rows), "diverged": diverged,
