@@ -318,7 +318,8 @@ class RunConfig:
     def _read(path: str | Path) -> str:
         p = Path(path)
         if not p.is_file():
-            raise VizError(f"config file {str(p)!r} does not exist", field="config")
+            what = "is a folder, not a file" if p.is_dir() else "does not exist"
+            raise VizError(f"config file {str(p)!r} {what}", field="config")
         return p.read_text(encoding="utf-8", errors="replace")
 
 

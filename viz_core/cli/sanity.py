@@ -35,7 +35,7 @@ from viz_core.machine import load_average
 from viz_core.offline_presets import OFFLINE_SCHEMES
 
 HELP = "model-randomisation sanity check (cascading / independent, over seeds)"
-DESCRIPTION = __doc__.splitlines()[0]
+DESCRIPTION = " ".join(__doc__.split("\n\n")[0].split())  # the first paragraph, whole
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

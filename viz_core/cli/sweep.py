@@ -37,7 +37,7 @@ from viz_core.sweeps.raycluster import CONNECT_TIMEOUT, check_ray_options
 from viz_core.sweeps.report import columns, format_table
 
 HELP = "sweep a run configuration over axes (local or Ray), resumable"
-DESCRIPTION = __doc__.splitlines()[0]
+DESCRIPTION = " ".join(__doc__.split("\n\n")[0].split())  # the first paragraph, whole
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -99,7 +99,8 @@ def folder_images(path: str | Path, classes: list[str], n: int | None = None, se
     line, separated by whitespace, comma or tab; LABEL an index or class name)."""
     root = Path(path)
     if not root.is_dir():
-        raise VizError(f"image folder {str(root)!r} does not exist", field="images")
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise VizError(f"image folder {str(root)!r} {what}", field="images")
     files: list[Path] = []
     labels: list[int] = []
     if labels_file is not None:
