@@ -365,7 +365,7 @@ def middle_layer(layers: Sequence[str], fallback: str) -> str:
     network of fewer than three top-level blocks (``features`` and ``classifier``) counts
     the children of its first block instead: ``features`` is the deepest feature map.
 
-    >>> middle_layer(["block1", "block2", "block3", "block4", "fc", "logits"], "logits")
+    >>> middle_layer(["block1", "block2", "block3", "block4", "logits"], "logits")
     'block2'
     >>> middle_layer(["features", *(f"features.{i}" for i in range(9)), "classifier",
     ...               "logits"], "logits")

@@ -29,12 +29,21 @@ from torch import nn
 
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
-from viz_core.models.loaded import LoadedModel, clone_outputs
+from viz_core.models.loaded import LoadedModel
 from viz_core.models.module_source import (
     check_contract,
     class_name_list,
     float32_note,
     from_module,
+)
+from viz_core.models.program_graph import (
+    cut,
+    input_shape,
+    module_outputs,
+    output_node,
+    size_range,
+    static_batch,
+    training_ops,
 )
 from viz_core.models.reinit import reinitialise
 from viz_core.models.zoo_source import load_state, read_state_dict
@@ -76,113 +85,6 @@ class _Program(nn.Module):
         return torch.cat(outs)
 
 
-def _module_outputs(gm: torch.fx.GraphModule) -> dict[str, torch.fx.Node]:
-    """Module path -> the last graph node computed inside that module, in the order the
-    modules are entered (as ``named_modules()`` lists them)."""
-    last: dict[str, torch.fx.Node] = {}
-    for node in gm.graph.nodes:
-        if node.op != "call_function":
-            continue
-        for path, _ in (node.meta.get("nn_module_stack") or {}).values():
-            if path:
-                last[path] = node
-    return last
-
-
-def _output_node(gm: torch.fx.GraphModule) -> torch.fx.Node:
-    out = next(n for n in gm.graph.nodes if n.op == "output")
-    flat = torch.utils._pytree.tree_leaves(out.args[0])
-    if len(flat) != 1 or not isinstance(flat[0], torch.fx.Node):
-        raise VizError("the exported program must return one tensor (the logits)",
-                       field="model")
-    return flat[0]
-
-
-def _cut(gm: torch.fx.GraphModule, nodes: dict[str, torch.fx.Node]) -> torch.fx.GraphModule:
-    """The program up to ``nodes``, returning ``{name: value}`` (copies, see clone_outputs)."""
-    graph = torch.fx.Graph()
-    values: dict = {}
-    graph.graph_copy(gm.graph, values)
-    graph.output({name: values[node] for name, node in nodes.items()})
-    sub = torch.fx.GraphModule(gm, graph)
-    sub.graph.eliminate_dead_code()
-    sub.recompile()
-    return clone_outputs(sub)
-
-
-def _static(d: object) -> int | None:
-    """A recorded size, or None when it is symbolic (a dynamic dimension; ``int()`` of one
-    would specialise it to its example value)."""
-    if isinstance(d, torch.SymInt):
-        return None
-    try:
-        return int(d)  # type: ignore[call-overload]
-    except (TypeError, ValueError, RuntimeError):
-        return None
-
-
-def _image_input(gm: torch.fx.GraphModule) -> torch.Tensor | None:
-    """The recorded (fake) tensor of the program's first tensor input, or None."""
-    for node in gm.graph.nodes:
-        val = node.meta.get("val") if node.op == "placeholder" else None
-        if isinstance(val, torch.Tensor):
-            return val
-    return None
-
-
-def _input_shape(gm: torch.fx.GraphModule, file: str) -> tuple[int | None, int | None]:
-    """(channels, size) of the program's image input as the graph records it (None where
-    a dimension is dynamic or nothing is recorded); a VizError for an input that is not an
-    (N, C, H, W) image or not square (the tool visualises H x H images)."""
-    val = _image_input(gm)
-    if val is None:
-        return None, None
-    dims = [_static(d) for d in val.shape]
-    if len(dims) != 4:
-        shape = ", ".join("N" if d is None else str(d) for d in dims)
-        raise VizError(f"{file} takes inputs of shape ({shape}), not images "
-                       "(N, C, H, W): export a network that takes images", field="model")
-    c, h, w = dims[1:]
-    if h is not None and w is not None and h != w:
-        raise VizError(f"{file} takes {h}x{w} images; the tool needs square inputs (HxH): "
-                       "export it at a square size", field="model")
-    if h is None and w is None:  # a dynamic size: the one it was exported with
-        h = _hint(val.shape[2])
-    return c, (h if h is not None else w)
-
-
-def _static_batch(gm: torch.fx.GraphModule) -> int | None:
-    """The batch size a program's image input was exported with, None when dynamic."""
-    val = _image_input(gm)
-    return _static(val.shape[0]) if val is not None and val.ndim == 4 else None
-
-
-def _size_range(program, gm: torch.fx.GraphModule) -> tuple[int, int] | None:
-    """(smallest, largest) image side the program accepts: its recorded side twice, or the
-    range of its dynamic height; None when the graph does not say."""
-    val = _image_input(gm)
-    if val is None or val.ndim != 4:
-        return None
-    side = val.shape[2]
-    if not isinstance(side, torch.SymInt):
-        return int(side), int(side)
-    try:
-        vr = program.range_constraints[side.node.expr]
-        return int(vr.lower), int(vr.upper)
-    except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
-        return None  # an unbounded range (int() of infinity) or none recorded
-
-
-def _hint(d: object) -> int | None:
-    """The example value of a dynamic dimension (the size the program was exported with),
-    or None when the graph does not record it."""
-    try:
-        hint = d.node.hint  # type: ignore[attr-defined]
-        return None if hint is None else int(hint)
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
 def own_weights(net: nn.Module, weights: str | os.PathLike | None, seed: int
                 ) -> tuple[bool, str]:
     """``net``'s weights as a run asks (in place): its own (None, "default"), PyTorch's
@@ -210,34 +112,6 @@ def with_weights(model: LoadedModel, weights: str | os.PathLike, seed: int = 0
                        layers=[n for n in model.layers if n != "logits"],
                        default_layer=spec.default_layer, description=spec.description,
                        label=f"{spec.name} ({note})", keep=False)
-
-
-def training_ops(gm: torch.nn.Module) -> list[str]:
-    """The operations of an exported graph that run as in training (``net.train()`` at
-    export): dropout that drops, batch normalisation from the batch's statistics. Each
-    pass then computes another function of the input.
-
-    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
-    ...                           torch.nn.Dropout(0.5))
-    >>> x = (torch.zeros(1, 1, 8, 8),)
-    >>> training_ops(torch.export.export(net.train(), x).module())
-    ['batch norm', 'dropout']
-    >>> training_ops(torch.export.export(net.eval(), x).module())
-    []
-    """
-    found = set()
-    for node in gm.graph.nodes:
-        name = str(node.target) if node.op == "call_function" else ""
-        if "dropout" in name:
-            on = node.args[2] if len(node.args) > 2 else node.kwargs.get("train")
-            if on is True:
-                found.add("dropout")
-        elif "batch_norm" in name and "no_training" not in name:
-            at = 3 if "no_stats" in name else 5
-            on = node.args[at] if len(node.args) > at else node.kwargs.get("training")
-            if on is True:
-                found.add("batch norm")
-    return sorted(found)
 
 
 def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
@@ -285,9 +159,9 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     if precision:
         gm = gm.float()
         note = f"{note}, {precision}" if note else precision
-    recorded_channels, recorded_size = _input_shape(gm, p.name)
+    recorded_channels, recorded_size = input_shape(gm, p.name)
     channels = channels or recorded_channels or 3
-    sizes = _size_range(program, gm)
+    sizes = size_range(program, gm)
     if input_size and sizes is not None and not sizes[0] <= input_size <= sizes[1]:
         fixed = sizes[0] == sizes[1]
         takes = (f"{sizes[0]}x{sizes[0]} inputs" if fixed else
@@ -299,8 +173,8 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     mean, std = check_contract(input_size, channels, mean, std)
     for param in gm.parameters():
         param.requires_grad_(False)
-    logits = _output_node(gm)
-    outputs = _module_outputs(gm)
+    logits = output_node(gm)
+    outputs = module_outputs(gm)
     layers = {k: v for k, v in outputs.items() if v is not logits}
     # a module whose output is the network's (the classifier, e.g. ``fc``): its logits
     same = {k: "logits" for k, v in outputs.items() if v is logits}
@@ -310,8 +184,8 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     except Exception as exc:
         hint = (f" (it was exported with {precision.split('are ')[1]} weights: export it in "
                 "float32)" if precision else "")
-        if _static_batch(gm) not in (None, 1):
-            hint = (f" (it was exported for batch {_static_batch(gm)} only: export it with a "
+        if static_batch(gm) not in (None, 1):
+            hint = (f" (it was exported for batch {static_batch(gm)} only: export it with a "
                     "batch of 1, or with a dynamic batch dimension)")
         raise VizError(f"exported program {p} fails on a (1, {channels}, {input_size}, "
                        f"{input_size}) input: {_first_line(exc)}{hint}",
@@ -328,7 +202,7 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
 
     def extractor(names: list[str]) -> nn.Module:
         nodes = {n: (logits if n == "logits" else layers[n]) for n in names}
-        return _Program(_cut(gm, nodes), per_sample)
+        return _Program(cut(gm, nodes), per_sample)
 
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
     spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",

@@ -28,7 +28,7 @@ JUDGE_METRIC = "judge_target_prob"
 
 
 def storable(text: str) -> str:
-    """``text`` as UTF-8 can hold it: a file name's undecodable bytes (legal on Linux; Python
+    r"""``text`` as UTF-8 can hold it: a file name's undecodable bytes (legal on Linux; Python
     keeps them as surrogates) become U+FFFD.
 
     >>> storable("bad\udcffname.png")
