@@ -34,8 +34,11 @@ def checkpoint_bytes(n: int = 120_000) -> bytes:
 
 class Server:
     """Serves ``files`` with HTTP ranges; ``delay`` seconds between 8 kB chunks; with
-    ``hold_after`` set, a response stops after that many bytes until ``gate`` is set (a
-    download caught midway whatever the machine's load)."""
+    ``hold_after`` set, a response slows to a byte every 50 ms after that many bytes until
+    ``gate`` is set, then ends: a download caught midway whatever the machine's load, whose
+    reads still return now and then (a Ctrl-C that the kernel hands to another thread of
+    the client is seen by its main thread at its next read, not after the socket's
+    timeout)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
@@ -73,7 +76,15 @@ class Server:
                 self.end_headers()
                 for i in range(start, len(data), 8192):
                     if outer.hold_after is not None and i - start >= outer.hold_after:
-                        outer.gate.wait(120)
+                        for j in range(i, min(i + 2400, len(data))):  # at most 2 minutes
+                            if outer.gate.wait(0.05):
+                                return
+                            try:
+                                self.wfile.write(data[j:j + 1])
+                                self.wfile.flush()
+                            except (BrokenPipeError, ConnectionResetError):
+                                return
+                        return
                     try:
                         self.wfile.write(data[i:i + 8192])
                         self.wfile.flush()
@@ -158,7 +169,7 @@ def test_killed_download_leaves_no_checkpoint_and_resumes(server, tmp_path):
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     _, err = proc.communicate(timeout=60)
     server.gate.set()  # the held response ends (nobody reads it any more)
-    assert proc.returncode == 130 and "interrupted" in err
+    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err)
     assert not dest.exists()  # never a half-written checkpoint
     kept = part.stat().st_size
     assert 60_000 <= kept < len(data)
