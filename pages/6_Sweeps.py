@@ -17,6 +17,7 @@ from dashboard.controls import model_label, model_names
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
+from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
@@ -226,7 +227,8 @@ def main() -> None:
         axes = [a.name for a in sweep.axes]
         full = [{a: v for a, v in c.values.items()} for c in sweep.cells()]
         res = {"rows": [], "axes": axes, "total": len(sweep), "grid": grid_of(full, axes)[:2],
-               "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-"), "status": "running"}
+               "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-"), "status": "running",
+               "settings": {k: v for k, v in s.items() if k != "metric"}}  # metric: a view
         st.session_state[RESULT] = res
         store = get_store()  # no Streamlit call between a batch's end and its cells stored
 
@@ -247,6 +249,10 @@ def main() -> None:
                 res["status"] = "done" if len(res["rows"]) >= res["total"] else "stopped"
     if not run and res is not None and res.get("status") == "running":
         _wait_for_the_old_run(res)
+    stale = stale_note(res.get("settings") or {}, s) if res is not None and not run else ""
+    if stale:  # a sweep of earlier settings (a changed setting, Back / Forward)
+        st.info(f"The sweep below is {stale}. Press Run sweep for the current settings.",
+                icon=":material/history:")
     if res is not None and res.get("status") == "error":
         st.error(plain(f"The sweep failed after {len(res['rows'])} of {res['total']} cells: "
                        f"{ui_message(res['message'])}"))

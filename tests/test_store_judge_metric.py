@@ -20,7 +20,10 @@ def _playground_run(**kw) -> RunRecord:
 
 def test_a_judge_verdict_is_the_judge_metric():
     r = _playground_run()
-    assert r.metrics["judge_target_prob"] == 0.91
+    assert r.metrics["judge_target_prob"] == 0.91 and r.metrics["judge_hit"] == 1.0
+    missed = RunRecord(config={}, model="m", task="am", scheme="tv", verdicts=[
+        {**VERDICT, "top": [["Shirt", 0.5]], "target_prob": 0.04}])
+    assert missed.metrics == {"judge_target_prob": 0.04, "judge_hit": 0.0}
     assert "model_target_prob" not in r.metrics  # only the registry's key
 
 

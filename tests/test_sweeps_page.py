@@ -282,3 +282,18 @@ def test_the_heatmap_says_when_its_metric_has_no_value_and_labels_one_axis():
     assert list(fig.data[0].x) == [""]  # one column, not "None"
     fig = sv.heatmap_figure(rows, ["layer"], "ssim")
     assert not fig.layout.annotations
+
+
+def test_a_sweep_from_earlier_settings_says_so(monkeypatch):
+    """The page showed the last sweep beside changed settings (steps, class) without a
+    word, also after Back / Forward; now a note says which settings it was run with. The
+    heatmap metric is a view of the same cells: changing it marks nothing."""
+    at = _page(steps=3, values1="0.1", values2="2")
+    at.button(key="sw_run").click().run()
+    assert not at.exception and at.session_state["sw_result"]["status"] == "done"
+    assert not any("previous settings" in i.value for i in at.info)
+    at.selectbox(key="sw_metric").set_value("total_variation").run()
+    assert not any("previous settings" in i.value for i in at.info)
+    at.number_input(key="sw_steps").set_value(5).run()
+    notes = [i.value for i in at.info if "previous settings" in i.value]
+    assert len(notes) == 1 and "steps 3" in notes[0], notes

@@ -151,8 +151,9 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
                        field="model") from None
     training = training_ops(gm)
     if training:
+        verb = "changes" if len(training) == 1 else "change"
         raise VizError(f"{p.name} was exported in training mode: its {' and '.join(training)} "
-                       "change every pass, so no run could be reproduced. Call net.eval() "
+                       f"{verb} every pass, so no run could be reproduced. Call net.eval() "
                        "before torch.export.export, then save it again", field="model")
     pretrained, note = own_weights(gm, weights, seed)
     precision = float32_note(gm)  # pre-images are float32: the program's own copy follows

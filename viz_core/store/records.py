@@ -25,6 +25,8 @@ STATUSES = ("done", "stopped", "diverged", "error")
 CURVE_KEYS = ("objective", "activation", "grad_norm")
 #: The metric of the independent judge's verdict (viz_core.metrics.METRICS).
 JUDGE_METRIC = "judge_target_prob"
+#: Whether the judge's top class is the target (viz_core.metrics.METRICS).
+JUDGE_HIT = "judge_hit"
 
 
 def storable(text: str) -> str:
@@ -86,9 +88,13 @@ class RunRecord:
         # Playground, Compare and the CLI kept it in their verdicts only)
         for v in self.verdicts:
             p = v.get("target_prob")
-            if v.get("role") == "judge" and p is not None \
-                    and self.metrics.get(JUDGE_METRIC) is None:
+            if v.get("role") != "judge" or p is None:
+                continue
+            if self.metrics.get(JUDGE_METRIC) is None:
                 self.metrics[JUDGE_METRIC] = float(p)
+            top = v.get("top") or []
+            if self.metrics.get(JUDGE_HIT) is None and top and v.get("target"):
+                self.metrics[JUDGE_HIT] = float(str(top[0][0]) == str(v["target"]))
 
     @property
     def seconds(self) -> float:
