@@ -76,21 +76,22 @@ class Server:
                 for i in range(start, len(data), 8192):
                     if outer.hold_after is not None and i - start >= outer.hold_after:
                         for j in range(i, min(i + 2400, len(data))):  # at most 2 minutes
-                            if outer.gate.wait(0.05):
-                                return
-                            try:
-                                self.wfile.write(data[j:j + 1])
-                                self.wfile.flush()
-                            except (BrokenPipeError, ConnectionResetError):
+                            if outer.gate.wait(0.05) or not self._send(data[j:j + 1]):
                                 return
                         return
-                    try:
-                        self.wfile.write(data[i:i + 8192])
-                        self.wfile.flush()
-                    except (BrokenPipeError, ConnectionResetError):
+                    if not self._send(data[i:i + 8192]):
                         return
                     if outer.delay:
                         time.sleep(outer.delay)
+
+            def _send(self, block: bytes) -> bool:
+                """Write ``block``; False once the client has gone."""
+                try:
+                    self.wfile.write(block)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    return False
+                return True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
