@@ -30,10 +30,10 @@ from dashboard.resources import (
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.settings.diversity import MAX_SAMPLES
 from dashboard.settings.labels import CLASS_SCORE_LABELS
+from dashboard.settings.layers import middle_layer
 from dashboard.settings.playground import (
     TASK_CHOICES,
     WEIGHT_CHOICES,
-    middle_layer,
 )
 from dashboard.text import plain
 from dashboard.urlstate import shown

@@ -63,7 +63,7 @@ def test_an_inversion_link_without_a_layer_opens_on_the_middle_block(dash):
     """``task=inversion`` without a layer means what the task control picks (the middle
     block), not the logits default of activation maximization; the link then carries
     its layer, so that a deliberate inversion from the logits survives a reload."""
-    from dashboard.settings.playground import middle_layer
+    from dashboard.settings.layers import middle_layer
     from viz_core import models
 
     m = models.open_model("fmnist_resnet_robust", weights="random")

@@ -359,28 +359,6 @@ def playground_defaults() -> Mapping[str, Any]:
     return MappingProxyType(_defaults())
 
 
-def middle_layer(layers: Sequence[str], fallback: str) -> str:
-    """The middle block of a layer catalogue (``block2`` of four VGG blocks): inversion
-    from there stays recognisable, from the deepest block it does not (Sec. 3.2). A
-    network of fewer than three top-level blocks (``features`` and ``classifier``) counts
-    the children of its first block instead: ``features`` is the deepest feature map.
-
-    >>> middle_layer(["block1", "block2", "block3", "block4", "logits"], "logits")
-    'block2'
-    >>> middle_layer(["features", *(f"features.{i}" for i in range(9)), "classifier",
-    ...               "logits"], "logits")
-    'features.4'
-    >>> middle_layer(["logits"], "logits")
-    'logits'
-    """
-    blocks = [lay for lay in layers if "." not in lay and lay != "logits"]
-    if len(blocks) < 3:
-        kids = [lay for lay in layers
-                if blocks and lay.startswith(blocks[0] + ".") and lay.count(".") == 1]
-        blocks = kids if len(kids) >= 3 else blocks
-    return blocks[(len(blocks) - 1) // 2] if blocks else fallback
-
-
 def _shipped_samples() -> set[str]:
     """The names of the shipped sample images (``fmnist/0_ankle_boot.png``, ...)."""
     from viz_core import samples
