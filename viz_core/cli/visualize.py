@@ -58,21 +58,27 @@ DESCRIPTION = None
 _TIMM_OWN = ("input_size", "channels", "mean", "std")
 
 def _contract_applies(model: str, args: argparse.Namespace) -> None:
-    """A zoo or team model has its own input size, channels, normalisation and classes:
-    the contract flags are refused for it (they were stored in the run and ignored)."""
+    """The contract flags state a network file's or an import string's input: a timm model
+    takes its own from its pretrained configuration (classes may be named), a zoo or team
+    model has all of it; the flags are refused there (they were stored and ignored)."""
     from viz_core.models import is_file_model
     from viz_core.models.file_source import IMPORT_STRING
 
-    if (not model or model.startswith("timm:") or Path(model).suffix == ".pt2"
-            or is_file_model(model) or IMPORT_STRING.match(model)):
+    timm = model.startswith("timm:")
+    if not model or (not timm and (Path(model).suffix == ".pt2" or is_file_model(model)
+                                   or IMPORT_STRING.match(model))):
         return
-    given = [k for k in (*_TIMM_OWN, "classes") if getattr(args, k, None) is not None]
-    if given:
-        flag = "--" + given[0].replace("_", "-")
-        raise VizError(f"{flag} does not apply to {model}: a zoo or team model has its own "
-                       f"input size, channels, normalisation and classes (`demons-viz models "
-                       f"{model}` lists them); the flag is for a network file or an import "
-                       "string", field=given[0])
+    given = [k for k in (*_TIMM_OWN, *(() if timm else ("classes",)))
+             if getattr(args, k, None) is not None]
+    if not given:
+        return
+    flag = "--" + given[0].replace("_", "-")
+    why = ("timm models use their own input size, channels and normalisation (from the "
+           "model's pretrained configuration)" if timm else
+           "a zoo or team model has its own input size, channels, normalisation and classes "
+           f"(`demons-viz models {model}` lists them); the flag is for a network file or an "
+           "import string")
+    raise VizError(f"{flag} does not apply to {model}: {why}", field=given[0])
 
 
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
@@ -178,13 +184,6 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         except ValueError:
             raise VizError(f"--unit must be Y,X integers, got {args.unit!r}",
                            field="unit") from None
-    if str(base.get("model", "")).startswith("timm:"):
-        given = [k for k in _TIMM_OWN if getattr(args, k) is not None]
-        if given:
-            flag = "--" + given[0].replace("_", "-")
-            raise VizError(f"{flag} does not apply to {base['model']}: timm models use their "
-                           "own input size, channels and normalisation (from the model's "
-                           "pretrained configuration)", field=given[0])
     _contract_applies(str(base.get("model", "")), args)
     for key in ("input_size", "channels"):
         if getattr(args, key) is not None:
