@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.text import plain
+
 #: Settings that change how a run is shown, not what it computes.
 DISPLAY_ONLY = ("every",)
 #: How a changed setting is named in a stale note (None: its value alone, e.g. the model).
@@ -34,6 +36,7 @@ def _short(key: str, value: Any) -> str:
     if isinstance(value, bool):
         value = "on" if value else "off"
     label = _LABELS.get(key, key)
+    value = plain(value)  # a typed layer or a file name is text, never markdown
     return f"{value}" if label is None else f"{label} {value}"
 
 

@@ -297,3 +297,13 @@ def test_a_sweep_from_earlier_settings_says_so(monkeypatch):
     at.number_input(key="sw_steps").set_value(5).run()
     notes = [i.value for i in at.info if "previous settings" in i.value]
     assert len(notes) == 1 and "steps 3" in notes[0], notes
+
+
+def test_a_stale_note_shows_a_typed_value_as_text():
+    """A setting the user typed (the Sweeps layer box, a file name) is shown as text in
+    the 'from previous settings' note, never as markdown or a link."""
+    from dashboard.results import stale_note
+
+    note = stale_note({"layer": "[x](http://e.com) **b**"}, {"layer": "block2"})
+    assert "[x](http://e.com)" not in note and "**b**" not in note
+    assert "\\*\\*b\\*\\*" in note
