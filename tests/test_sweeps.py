@@ -112,15 +112,18 @@ def test_sweep_json_round_trip():
 
 # ----------------------------------------------------------------------------- batches
 
-def test_grouping_follows_the_engine_and_matches_single_runs(one_thread):
-    sw = Sweep(_base(elastic=None, steps=5),
+@pytest.mark.parametrize("jitter,sizes", [(2, [3, 3]), (0, [6])])
+def test_grouping_follows_the_engine_and_matches_single_runs(one_thread, jitter, sizes):
+    sw = Sweep(_base(elastic=None, steps=5, jitter=jitter),
                [Axis.parse("scheme=fluid_sobolev,elastic_gaussian,tv"),
                 Axis.parse("seed=0,1")], judge="none")
     cells = sw.validate().cells()
     batches = group_cells(cells, batch_size=8)
-    # seeds cannot share a batch (the engine's rule), schemes can
-    assert [len(b.cells) for b in batches] == [3, 3]
-    assert all(len({c.config.seed for c in b.cells}) == 1 for b in batches)
+    # schemes share a batch; seeds only where the seed draws nothing but the start (no
+    # jitter: the engine's rule), as a jittered canvas moves as the batch's first seed says
+    assert [len(b.cells) for b in batches] == sizes
+    if jitter:
+        assert all(len({c.config.seed for c in b.cells}) == 1 for b in batches)
     grouped = {}
     for task in batch_tasks(sw, batches):
         res = run_batch(task)

@@ -75,21 +75,22 @@ def _has_diversity(objective: str) -> bool:
 
 def seeds_may_differ(config: RunConfig) -> bool:
     """Whether the members of a batch led by ``config`` may differ in seed (the rule of
-    :func:`check_batchable`, also used by the sweeps' grouping): only with a composable
-    objective, only when the seed does not also draw a random network, and only when
-    nothing moves the canvas or the objective couples the members (``diversity``)."""
-    return bool(config.objective) and config.weights != "random" and (
-        (not config.jitter and not config.octaves) or _has_diversity(config.objective))
+    :func:`check_batchable`, also used by the sweeps' grouping): only when the seed does
+    not also draw a random network, and only when nothing moves the canvas or a composable
+    objective couples the members (``diversity``)."""
+    return config.weights != "random" and (
+        (not config.jitter and not config.octaves)
+        or (bool(config.objective) and _has_diversity(config.objective)))
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
     """A batch shares model, task, layer, image, objective, octave scales/steps, jitter and
     seed; each member may differ in scheme, kernels, step sizes, TV, class/channel, p and
-    init. With a composable objective, seeds may differ when nothing moves the canvas (no
-    jitter, no octaves): the seed then only draws the initial noise, so each member runs as
-    it would alone. A ``diversity`` objective couples the members anyway (its samples differ
-    by their seeds' initial noise), so there the seeds may differ with jitter and octaves too:
-    the canvas moves as the first member's seed draws it."""
+    init. Seeds may differ when nothing moves the canvas (no jitter, no octaves): the seed
+    then only draws the initial noise, so each member runs as it would alone. A
+    ``diversity`` objective couples the members anyway (its samples differ by their seeds'
+    initial noise), so there the seeds may differ with jitter and octaves too: the canvas
+    moves as the first member's seed draws it."""
     c0 = configs[0]
     still = seeds_may_differ(c0)
     for c in configs[1:]:

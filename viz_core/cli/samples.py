@@ -1,6 +1,8 @@
 """``demons-viz visualize --samples N``: N samples of one configuration, seeds
 ``seed .. seed+N-1``, as one batch of the engine (what a ``diversity`` term compares: Olah
-et al., Distill 2017), written side by side, left to right; and the output-name check of
+et al., Distill 2017) where the seeds may share one, else one after another (jitter and
+octaves move each sample's canvas as its own seed draws it), written side by side, left
+to right; and the output-name check of
 the files visualize writes."""
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +22,7 @@ from viz_core.errors import VizError
 from viz_core.objectives import parse_objective
 
 __all__ = ["MAX_SAMPLES", "SUFFIXES", "check_suffix", "diversity_weight", "recorded_samples",
-           "sample_configs",
-           "samples_of", "side_by_side"]
+           "run_samples", "sample_configs", "samples_of", "side_by_side", "together"]
 
 #: The most samples ``--samples`` runs in one batch.
 MAX_SAMPLES = 64
@@ -60,29 +63,65 @@ def recorded_samples(d: object) -> int:
 
 
 def sample_configs(cfg: RunConfig, n: int) -> list[RunConfig]:
-    """The batch ``--samples n`` runs: ``[cfg]``, or n copies with seeds ``seed .. seed+n-1``
-    named "sample i" (the engine's rule for a batch whose seeds differ,
-    :func:`viz_core.engine.seeds_may_differ`, decides whether they can run as one)."""
+    """The samples ``--samples n`` runs: ``[cfg]``, or n copies with seeds ``seed ..
+    seed+n-1`` named "sample i" (:func:`run_samples` runs them)."""
     if n == 1:
         return [cfg]
-    why = None
-    if not cfg.objective:
-        why = ("a batch of seeds needs a composable objective (--objective, e.g. "
-               "\"channel(block3,3) - 0.1*diversity(block3)\")")
-    elif cfg.weights == "random":
-        why = ("with --weights random the seed draws the network, so each sample would be "
-               "another network")
-    elif not engine.seeds_may_differ(cfg):
-        why = ("with --jitter or --octaves the samples share one canvas motion, drawn by the "
-               "first seed, which only an objective with a diversity term allows")
-    if why:
-        raise VizError(f"--samples {n}: {why}", field="samples")
+    if cfg.weights == "random":
+        raise VizError(f"--samples {n}: with --weights random the seed draws the network, "
+                       "so each sample would be another network", field="samples")
     label = f"{cfg.name} " if cfg.name else ""
     out = [dataclasses.replace(cfg, seed=cfg.seed + i, name=f"{label}sample {i + 1}",
                                extra=dict(cfg.extra)) for i in range(n)]
     for c in out:
         c.validate()
     return out
+
+
+def together(cfgs: list[RunConfig]) -> bool:
+    """Whether the samples run as one batch of the engine: one sample, or seeds that may
+    differ within a batch (:func:`viz_core.engine.seeds_may_differ`: nothing moves the
+    canvas, or a ``diversity`` term couples them). Otherwise each runs alone, with its own
+    seed's jitter and octave motion, one after another."""
+    return len(cfgs) == 1 or engine.seeds_may_differ(cfgs[0])
+
+
+def run_samples(cfgs: list[RunConfig], model: Any, *, every: int, keep_frames: bool,
+                progress: Callable[[engine.Frame], None],
+                tick: Callable[[int, float], None] | None = None) -> engine.Result:
+    """Run the samples (:func:`together`: as one batch, else one after another) and give
+    ``progress`` every frame of the whole batch, sample ``i`` at index ``i``. Apart, the
+    frames of the samples are joined step by step when all have run (a sample that ended
+    early, diverged, repeats its last frame), and ``tick(steps done, objective)`` follows
+    the runs meanwhile."""
+    if together(cfgs):
+        return engine.run_to_end(cfgs if len(cfgs) > 1 else cfgs[0], model, every=every,
+                                 keep_frames=keep_frames, progress=progress)
+    parts, done = [], 0
+    for c in cfgs:
+        def follow(f: engine.Frame, done: int = done) -> None:
+            if tick is not None:
+                tick(done + f.step, float(f.objective[0]))
+        parts.append(engine.run_to_end(c, model, every=every, progress=follow))
+        done += parts[-1].final.step
+    frames = [_joined([p.frames[min(k, len(p.frames) - 1)] for p in parts])
+              for k in range(max(len(p.frames) for p in parts))]
+    for f in frames:
+        progress(f)
+    if not keep_frames:
+        frames = [frames[0], frames[-1]] if len(frames) > 1 else frames
+    return engine.Result(frames[-1], frames, sum(p.seconds for p in parts))
+
+
+def _joined(fs: list[engine.Frame]) -> engine.Frame:
+    """The frames of samples run apart as one frame of their batch."""
+    cat = [np.concatenate([np.asarray(getattr(f, k)) for f in fs])
+           for k in ("images", "objective", "activation", "grad_norm")]
+    return dataclasses.replace(
+        fs[0], step=max(f.step for f in fs), images=cat[0], objective=cat[1],
+        activation=cat[2], grad_norm=cat[3], elapsed=sum(f.elapsed for f in fs),
+        labels=[x for f in fs for x in f.labels], diverged=[x for f in fs for x in f.diverged],
+        done=all(f.done for f in fs), stopped=any(f.stopped for f in fs))
 
 
 def diversity_weight(cfg: RunConfig) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import secrets
 import sys
 import time
@@ -35,9 +36,11 @@ from viz_core.cli.history import add_store_argument, open_store
 from viz_core.cli.samples import (
     check_suffix,
     diversity_weight,
+    run_samples,
     sample_configs,
     samples_of,
     side_by_side,
+    together,
 )
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
@@ -48,7 +51,8 @@ from viz_core.images import existing_image_file, gif_bytes, png_bytes
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES
 from viz_core.store import CurveRecorder
-from viz_core.store.capture import error_record, judge_model, record_run
+from viz_core.store.capture import error_record, judge_model, record_run, verdicts_of
+from viz_core.store.compare import verdict_text
 from viz_core.transforms import OCTAVE_MODES, parse_octaves
 
 HELP = "activation maximization or feature inversion"
@@ -274,16 +278,22 @@ def run(args: argparse.Namespace) -> int:
     curves = [CurveRecorder(i) for i in range(n)]
     group = f"visualize {secrets.token_hex(4)}" if n > 1 else ""
     try:
-        with progress_bar(cfg.total_steps, cfg.scheme.name, args.quiet) as bar:
+        apart = 1 if together(cfgs) else n  # samples run one after another
+        with progress_bar(cfg.total_steps * apart, cfg.scheme.name, args.quiet) as bar:
+            def tick(step: int, objective: float) -> None:
+                bar.n = step
+                if math.isfinite(objective):  # none before the first step
+                    bar.set_postfix(objective=f"{objective:.4g}", refresh=False)
+                bar.refresh()
+
             def progress(f) -> None:
                 for c in curves:
                     c(f)
-                bar.n = f.step
-                bar.set_postfix(objective=f"{float(f.objective[0]):.4g}", refresh=False)
-                bar.refresh()
+                if apart == 1:
+                    tick(f.step, float(f.objective[0]))
 
-            result = engine.run_to_end(cfgs if n > 1 else cfg, model, every=every,
-                                       keep_frames=gif is not None, progress=progress)
+            result = run_samples(cfgs, model, every=every, keep_frames=gif is not None,
+                                 progress=progress, tick=tick)
     except (VizError, RuntimeError) as exc:
         if store is not None:
             why = str(exc).strip().split("\n")[0]
@@ -307,19 +317,23 @@ def run(args: argparse.Namespace) -> int:
             gif.write_bytes(gif_bytes([side_by_side(f.images) for f in result.frames],
                                       comment=f"{model.label}; {cfg.scheme.label}; {seeds}"))
     ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
+    # the model's own and the independent judge's verdicts (Sec. 3.2), as the dashboard
+    # shows them: printed, in the result line and in the history
+    judge = judge_model(cfg, device)
+    verdicts = [verdicts_of(c, model, final.images[i], judge) for i, c in enumerate(cfgs)]
     stored: list[str | None] = [None] * n
     if store is not None:
-        judge = judge_model(cfg, device)
         for i, c in enumerate(cfgs):
             stored[i] = _store_quietly(store, lambda i=i, c=c: record_run(
                 c, model, final, index=i, curves=curves[i].curves, started=started,
-                judge=judge, reference=ref, frames=result.frames,
+                verdicts=verdicts[i], reference=ref, frames=result.frames,
                 command=command_line(args), tags=args.tag, group_id=group))
     per_sample = [{"sample": i + 1, "seed": c.seed,
                    "final_objective": finite_or_none(final.objective[i]),
                    "target_activation": finite_or_none(final.activation[i]),
                    "final_grad_norm": finite_or_none(final.grad_norm[i]),
-                   "diverged": final.diverged[i], "run_id": stored[i]}
+                   "diverged": final.diverged[i], "run_id": stored[i],
+                   "verdicts": verdicts[i]}
                   for i, c in enumerate(cfgs)]
     batch = {"samples": n, "sample_results": per_sample} if n > 1 else {}
     msg = final.diverged[0]
@@ -336,7 +350,12 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({"out": str(out), "model": model.label, "scheme": cfg.scheme.label,
                       "final_objective": finite_or_none(final.objective[0]),
                       "target_activation": finite_or_none(final.activation[0]),
-                      "seconds": round(result.seconds, 3), "run_id": stored[0], **batch}))
+                      "seconds": round(result.seconds, 3), "run_id": stored[0],
+                      **({"verdicts": verdicts[0]} if n == 1 else batch)}))
+    for i, vs in enumerate(verdicts):
+        for v in vs:
+            who = f"sample {i + 1}: " if n > 1 else ""
+            print(f"{who}{verdict_text(v)} (chance {v['chance']:.0%})", file=sys.stderr)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     if n == 1:

@@ -42,6 +42,19 @@ def verdict(model: Any, image: np.ndarray, target: int | None, role: str,
             "chance": 1.0 / len(p)}
 
 
+def verdicts_of(config: RunConfig, model: Any, image: np.ndarray,
+                judge: Any = None) -> list[dict]:
+    """The verdicts on an activation-maximisation pre-image (C, H, W): the model's own and,
+    when given, the independent judge's (Sec. 3.2); none for an inversion."""
+    if config.task != "am":
+        return []
+    target = config.target if config.channel is None else None
+    out = [verdict(model, image, target, "model")]
+    if judge is not None:
+        out.append(verdict(judge, image, target, "judge"))
+    return out
+
+
 def final_metrics(frame: Any, index: int = 0,
                   reference: torch.Tensor | None = None) -> dict[str, float | None]:
     from viz_core.metrics import image_metrics
@@ -77,15 +90,13 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
                ended: float | None = None, judge: Any = None,
                reference: torch.Tensor | None = None, frames: list | None = None,
                command: str = "", group_id: str = "", tags: list[str] | None = None,
-               status: str | None = None, message: str = "") -> RunRecord:
-    """The record of sample ``index`` of an engine run (``final``: its last frame)."""
+               status: str | None = None, message: str = "",
+               verdicts: list[dict] | None = None) -> RunRecord:
+    """The record of sample ``index`` of an engine run (``final``: its last frame);
+    ``verdicts``: :func:`verdicts_of` when the caller has them already."""
     img = np.asarray(final.images[index])
-    target = config.target if config.task == "am" and config.channel is None else None
-    verdicts = []
-    if config.task == "am":
-        verdicts.append(verdict(model, img, target, "model"))
-        if judge is not None:
-            verdicts.append(verdict(judge, img, target, "judge"))
+    if verdicts is None:
+        verdicts = verdicts_of(config, model, img, judge)
     ref = None
     if reference is not None:
         ref = reference[index:index + 1] if reference.shape[0] > 1 else reference

@@ -1,8 +1,9 @@
 """Cells grouped into batches that run as one batched forward/backward pass.
 
 A batch follows the engine's own rule (:func:`viz_core.engine.check_batchable`): its
-configurations share the model, weights, task, layer, image, seed, jitter and schedule, and
-may differ in scheme, kernels, step size, TV weight and class. The update of eq. 18 is
+configurations share the model, weights, task, layer, image, jitter and schedule, and the
+seed unless it only draws the start (no jitter, no octaves), and may differ in scheme,
+kernels, step size, TV weight and class. The update of eq. 18 is
 applied per sample, so a batch gives each cell the pre-image it would get alone up to
 floating-point summation order: the network's batched sums differ from a single run's in
 the last digits, and a long or steep optimisation (large steps on a class's
