@@ -226,3 +226,14 @@ def test_export_takes_its_format_from_the_file_name(filled, capsys, tmp_path):
     assert main(["history", "--store", store, "export", rid, "--format", "html",
                  "--out", str(bad)]) == 2
     assert "does not fit --out s.pdf" in _err_line(capsys) and not bad.exists()
+
+
+@pytest.mark.parametrize("name", ["fluid_gaussian", "Gaussian fluid", "gaussian-fluid",
+                                  "GAUSSIAN FLUID"])
+def test_list_filters_a_scheme_by_its_label_or_alias(filled, capsys, name):
+    """``--scheme`` takes the scheme as the dashboard and the paper name it ("Gaussian
+    fluid"), not only the stored key: a label matched nothing and said nothing."""
+    _, store = filled
+    runs = _list(store, capsys, "--scheme", name)
+    assert len(runs) == 4 and {r["scheme"] for r in runs} == {"fluid_gaussian"}
+    assert _list(store, capsys, "--scheme", "Sobolev fluid") == []

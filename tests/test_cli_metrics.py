@@ -63,3 +63,18 @@ def test_a_history_export_of_several_runs_is_one_metrics_set(tmp_path, capsys):
     assert main(["metrics", str(js3), "--quiet", "--threads", "1"]) == 0
     out, err = capsys.readouterr()
     assert "warning: these runs differ in target" in err and "sharper" not in out
+
+
+def test_run_json_files_are_named_by_scheme_and_file(tmp_path, capsys):
+    """``metrics a.json b.json``: the scheme column names each run's scheme, with the file
+    it came from (it showed only the file names, ``a`` and ``b``)."""
+    base = ["visualize", "--model", "fmnist_vgg", "--weights", "random", "--steps", "2",
+            "--device", "cpu", "--quiet", "--no-store", "--target", "3"]
+    for name, extra in (("a", []), ("b", ["--fluid", "sobolev"])):
+        assert main([*base, *extra, "--out", str(tmp_path / f"{name}.png"),
+                     "--json", str(tmp_path / f"{name}.json")]) == 0
+    capsys.readouterr()
+    assert main(["metrics", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--quiet",
+                 "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| no regularization (a) |" in out and "| Sobolev fluid (b) |" in out

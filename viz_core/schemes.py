@@ -157,6 +157,7 @@ def scheme_aliases() -> dict[str, str]:
            "spectral": "fluid_spectral"}
     for s in SCHEME_REGISTRY.values():
         out[s.key] = s.key
+        out[s.label.lower().replace(" ", "_")] = s.key  # "Sobolev fluid-elastic", "TV"
         if s.kind:
             st, k = s.structure, s.kind
             for alias in (f"{st}-{k}", f"{k}-{st}", f"{k}_{st.replace('-', '_')}"):

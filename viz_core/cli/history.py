@@ -89,6 +89,11 @@ def _list(store, args) -> int:
     if args.status is not None and args.status not in STATUSES:
         raise VizError(f"--status must be one of {', '.join(STATUSES)}, got {args.status!r}",
                        field="status")
+    if args.scheme is not None:  # a label or alias as the dashboard shows it, or the key
+        from viz_core.schemes import scheme_aliases
+
+        args.scheme = scheme_aliases().get(args.scheme.strip().lower().replace(" ", "_"),
+                                           args.scheme)
     known = store.metric_keys()
     if args.sort not in SORT_COLUMNS and args.sort not in known:  # a typo sorted nothing
         raise VizError(f"cannot sort by {args.sort!r}: give a column "

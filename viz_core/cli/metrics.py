@@ -82,9 +82,10 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
                 configs += sample_configs(runs[0], n)
                 continue
             for i, (c, d) in enumerate(zip(runs, raw if isinstance(raw, list) else [raw])):
-                c.name = c.name or (Path(p).stem if len(runs) == 1 else  # an export's run:
-                                    f"{scheme_label(scheme_of(c))} "  # scheme and stored id
-                                    f"({RunConfig.stored_id(d) or f'#{i + 1}'})")
+                # the scheme, and the file (an export's run: its stored id) it came from
+                where = Path(p).stem if len(runs) == 1 else \
+                    RunConfig.stored_id(d) or f"#{i + 1}"
+                c.name = c.name or f"{scheme_label(scheme_of(c))} ({where})"
             configs += runs
         return configs
     if args.task == "inversion" and not args.image:
