@@ -75,6 +75,10 @@ def test_run_json_files_are_named_by_scheme_and_file(tmp_path, capsys):
                      "--json", str(tmp_path / f"{name}.json")]) == 0
     capsys.readouterr()
     assert main(["metrics", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--quiet",
-                 "--threads", "1"]) == 0
+                 "--threads", "1", "--csv", str(tmp_path / "m.csv")]) == 0
     out = capsys.readouterr().out
     assert "| no regularization (a) |" in out and "| Sobolev fluid (b) |" in out
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "m.csv").open()))
+    assert [r["diverged"] for r in rows] == ["", ""]  # it said "None"

@@ -36,12 +36,18 @@ SAMPLE_COLUMNS = ["direction", "method", "image", "id", "label", "pred", "top1",
 
 
 def fmt(v, digits: int = 4) -> str:
-    """A number for a table cell (NaN: empty)."""
+    """A number for a table cell (NaN and None: empty).
+
+    >>> fmt(0.123456), fmt(float("nan")), fmt(None), fmt(float("-inf")), fmt("diverged")
+    ('0.1235', '', '', '-inf', 'diverged')
+    """
+    if v is None:
+        return ""
     if isinstance(v, float):
         if math.isnan(v):
             return ""
         if math.isinf(v):
-            return "inf"
+            return "inf" if v > 0 else "-inf"
         return f"{v:.{digits}g}"
     return str(v)
 
