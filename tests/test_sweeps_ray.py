@@ -244,3 +244,57 @@ def test_a_dead_raylet_is_one_line_with_the_resume_command_and_leaves_no_process
     assert "cells are saved" in lines[0]
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
+
+
+@pytest.fixture
+def token_head(tmp_path):
+    """A head node as the README starts one (``ray start --head``) on a machine that holds a
+    Ray token (~/.ray/auth_token, which a local Ray writes): it asks drivers for the token.
+    HOME is a folder of the test's own; the head's processes are found by its temp dir."""
+    psutil = pytest.importorskip("psutil")
+    import secrets
+    import shutil
+    import tempfile
+
+    home = tmp_path / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text(secrets.token_hex(32))
+    temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # short: Ray's socket paths
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    env["HOME"] = str(home)
+    started = subprocess.run(
+        [shutil.which("ray") or "ray", "start", "--head", "--port", str(port), "--num-cpus",
+         "1", "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", temp],
+        env=env, capture_output=True, text=True, timeout=180)
+    try:
+        assert started.returncode == 0, started.stderr[-2000:]
+        assert "Token authentication is enabled" in started.stdout + started.stderr
+        yield f"127.0.0.1:{port}", env
+    finally:
+        for p in psutil.process_iter(["cmdline"]):
+            if temp in " ".join(p.info["cmdline"] or []):
+                p.kill()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_the_readme_cluster_path_joins_a_head_that_asks_for_a_token(tmp_path, token_head):
+    """``ray start --head`` on a machine with a Ray token, then ``--ray-address``: the
+    driver sends this machine's token and the sweep runs on the cluster (it failed after
+    20 s with "Failed to connect"); a machine without the token is told how to give it."""
+    address, env = token_head
+    env = {**env, "PYTHONPATH": str(ROOT)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "viz_core", *args], capture_output=True,
+                              text=True, timeout=240, env=env, cwd=ROOT)
+
+    r = cli(*SWEEP, "--ray-address", address, "--out", str(tmp_path / "D"), "--no-store")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '"cells": 2' in r.stdout and len(list((tmp_path / "D" / "parts").iterdir())) >= 1
+    env["HOME"] = str(tmp_path)  # a driver on another machine: no token
+    r = cli(*SWEEP, "--ray-address", address, "--out", str(tmp_path / "E"), "--no-store")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "token" in r.stderr and "~/.ray/auth_token" in r.stderr

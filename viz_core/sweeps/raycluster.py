@@ -207,12 +207,36 @@ def _wait_for_port(address: str, deadline: float, timeout: float) -> None:
         time.sleep(min(0.5, max(0.0, deadline - now)))
 
 
+def use_token_if_here() -> bool:
+    """Send this machine's Ray authentication token when joining an address. Recent Ray
+    (token authentication, https://docs.ray.io/en/latest/ray-security/token-auth.html)
+    writes a token to ``~/.ray/auth_token`` when it starts a local cluster, and ``ray start
+    --head`` then asks every driver for it; a driver joining an address sends it only in
+    token mode, so without this a cluster started on this machine refused the tool's
+    driver ("Failed to connect" after 20 s). With ``RAY_AUTH_MODE`` unset and a token here
+    (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``), token mode is
+    turned on; a cluster without authentication accepts such a driver too. Returns whether
+    token mode is on (False with a Ray that has no token authentication)."""
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return os.environ["RAY_AUTH_MODE"].lower() == "token"
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+        with _quiet_ray_logger():
+            return bool(maybe_enable_token_auth_if_token_available(warn_if_disabled=False))
+    except Exception:  # a Ray before token authentication, or its private API moved
+        return False
+
+
 def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
     """Join the Ray cluster at ``address`` within ``timeout`` seconds, or raise a VizError
-    naming it. Returns ``ray``."""
+    naming it (with this machine's Ray token, :func:`use_token_if_here`). Returns
+    ``ray``."""
     ray = import_ray()
     deadline = time.monotonic() + timeout
     _wait_for_port(address, deadline, timeout)
+    token = use_token_if_here()
     box: dict[str, BaseException] = {}
 
     def init() -> None:
@@ -238,8 +262,11 @@ def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
                        f"{ray.__version__}?); raise --ray-timeout to wait longer",
                        field="ray_address")
     if "error" in box:
+        hint = "" if token else (
+            "; if that cluster uses Ray's token authentication, give this driver its "
+            "token: copy the head node's ~/.ray/auth_token here or set RAY_AUTH_TOKEN")
         raise VizError(f"cannot join the Ray cluster at {address}: "
-                       f"{_first_line(box['error'])}", field="ray_address")
+                       f"{_first_line(box['error'])}{hint}", field="ray_address")
     return ray
 
 
