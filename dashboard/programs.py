@@ -2,7 +2,9 @@
 names may point at one.
 
 An upload is written once per content to ``<temp>/demons-viz-uploads/<hash>/<name>.pt2``
-(:func:`save_program`); that path is the model's name in the session and in runs. A model
+(:func:`save_program`); that path is the model's name in the session and in runs, and its
+``<name>`` the one the user gave, in any script (:func:`program_stem`), so that the model
+box, the History and the captions show it (:func:`program_label`). A model
 name that comes from outside (a link, a restored run JSON) and looks like a program is
 accepted only when it resolves inside that folder and the file is there
 (:func:`uploaded_program`): a link cannot make the server load any other file on its disk.
@@ -20,13 +22,20 @@ import hashlib
 import os
 import re
 import tempfile
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePath
 
 from viz_core.models import UPLOAD_PREFIX
 
 #: Prefix of an uploaded program's name in a link and a run JSON.
 TOKEN_PREFIX = UPLOAD_PREFIX
-_TOKEN = re.compile(r"^upload:([0-9a-f]{16})/([A-Za-z0-9_.-]{1,64}\.pt2)$")
+_TOKEN = re.compile(r"^upload:([0-9a-f]{16})/([^/\\]{1,64}\.pt2)$")
+#: ASCII characters an upload's file name keeps (others become "_", as do other spaces);
+#: letters, digits and symbols of other scripts stay, invisible marks go.
+_ASCII_KEPT = re.compile(r"[A-Za-z0-9_.-]")
+#: The longest stem of a saved program, in characters and in UTF-8 bytes (file systems
+#: limit a name to 255 bytes).
+MAX_STEM_CHARS, MAX_STEM_BYTES = 60, 200
 #: What the dashboard says when a link or a run names a program it cannot open.
 NOT_HERE = ("an uploaded program is available only on the server it was uploaded to, while "
             "that server keeps the file: upload it again")
@@ -37,13 +46,40 @@ def upload_dir() -> Path:
     return Path(tempfile.gettempdir()) / "demons-viz-uploads"
 
 
+def _kept(ch: str) -> str:
+    if ch.isascii():
+        return ch if _ASCII_KEPT.match(ch) else "_"
+    if ch.isspace():
+        return "_"
+    return ch if ch.isprintable() else ""  # no invisible control or format (bidi) mark
+
+
+def program_stem(filename: str) -> str:
+    """The stem an uploaded program is saved under: the file name as the user gave it
+    (NFC; ``réseau_été``, ``模型``), without its folders and its suffix, ASCII punctuation
+    and spaces other than ``_ . -`` as ``_``, no control or format character, at most
+    :data:`MAX_STEM_CHARS` characters and :data:`MAX_STEM_BYTES` bytes; "program" when
+    nothing is left.
+
+    >>> program_stem("réseau_été.pt2"), program_stem("模型.pt2"), program_stem("my net.pt2")
+    ('réseau_été', '模型', 'my_net')
+    >>> program_stem("../a b/..pt2"), program_stem(chr(0x202E) + "gnp.pt2")
+    ('program', 'gnp')
+    """
+    name = re.split(r"[/\\]", unicodedata.normalize("NFC", str(filename)))[-1]
+    stem = "".join(_kept(c) for c in PurePath(name).stem)[:MAX_STEM_CHARS]
+    while len(stem.encode("utf-8", "replace")) > MAX_STEM_BYTES:
+        stem = stem[:-1]
+    return stem.strip(".") or "program"
+
+
 def save_program(data: bytes, filename: str, root: str | os.PathLike | None = None) -> str:
     """An uploaded ``.pt2`` program written once per content under ``root`` (default:
-    :func:`upload_dir`); returns its path (the model's name in runs)."""
+    :func:`upload_dir`), named :func:`program_stem` of ``filename``; returns its path (the
+    model's name in runs)."""
     base = Path(root) if root is not None else upload_dir()
     digest = hashlib.sha256(data).hexdigest()[:16]
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(filename).stem)[:60].strip(".") or "program"
-    path = base / digest / f"{stem}.pt2"
+    path = base / digest / f"{program_stem(filename)}.pt2"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_suffix(".part")
@@ -89,9 +125,10 @@ def program_token(name: str, root: str | os.PathLike | None = None) -> str:
 
 def program_from_token(value: str, root: str | os.PathLike | None = None) -> str:
     """The server path a link's ``upload:<hash>/<name>.pt2`` stands for (whether or not the
-    file is there: :func:`uploaded_program` checks); any other value unchanged."""
+    file is there: :func:`uploaded_program` checks), ``<name>`` a name :func:`save_program`
+    writes; any other value unchanged."""
     m = _TOKEN.match(value)
-    if m is None:
+    if m is None or f"{program_stem(m.group(2))}.pt2" != m.group(2):
         return value
     base = Path(root) if root is not None else upload_dir()
     return str(base / m.group(1) / m.group(2))
@@ -109,3 +146,24 @@ def public_config_json(config) -> str:
     if isinstance(extra.get("ui"), dict) and "model" in extra["ui"]:  # the page's controls
         extra["ui"] = {**extra["ui"], "model": program_token(str(extra["ui"].get("model")))}
     return dataclasses.replace(config, model=program_token(config.model), extra=extra).to_json()
+
+
+def program_label(model: str, label: str) -> str:
+    """A loaded model's ``label`` as a user reads it: for an uploaded program, its file name
+    as the user gave it (:func:`program_stem`) in place of the ASCII key the loader names
+    it by (``r_seau__t_ (exported program)`` -> ``réseau_été (exported program)``); any
+    other label unchanged.
+
+    >>> program_label("upload:0123456789abcdef/模型.pt2", "__ (exported program)")
+    '模型 (exported program)'
+    >>> program_label("fmnist_vgg", "fmnist_vgg (offline)")
+    'fmnist_vgg (offline)'
+    """
+    if not isinstance(model, str) or not is_program_name(model):
+        return label
+    stem = PurePath(program_from_token(model).replace("\\", "/")).stem
+    key = re.sub(r"[^A-Za-z0-9_.-]", "_", stem)  # the loader's name of the program
+    if stem == key or not label.startswith(key):
+        return label
+    rest = label[len(key):]
+    return stem + rest if not rest or rest.startswith(" ") else label

@@ -69,10 +69,10 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
     batch): configuration, curves, final metrics with floors, verdicts, PNGs."""
     import torch
 
+    from dashboard.programs import program_label
     from viz_core.config import RunConfig
     from viz_core.images import png_bytes
-    from viz_core.metrics import image_metrics
-    from viz_core.store.capture import floors_for
+    from viz_core.store.capture import floors_for, run_metrics
     from viz_core.store.records import weights_hash
 
     ended = time.time()
@@ -84,12 +84,8 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
         cfg = RunConfig.from_dict(d)
         d.setdefault("name", rec.labels[i] if i < len(rec.labels) else "")
         img = np.asarray(rec.images[i])
-        metrics: dict[str, float | None] = {}
-        if rec.objective:
-            metrics["objective"] = float(rec.objective[-1][i])
-            metrics["activation"] = float(rec.activation[-1][i])
-        for k, v in image_metrics(img[None], ref).items():
-            metrics[k] = float(np.asarray(v)[0])
+        last = (rec.objective[-1][i], rec.activation[-1][i]) if rec.objective else (None,) * 2
+        metrics = run_metrics(cfg.task, *last, img, ref)  # the CLI's set (feature error too)
         curves = {"step": list(rec.steps),
                   "objective": [float(o[i]) for o in rec.objective],
                   "activation": [float(a[i]) for a in rec.activation]}
@@ -105,7 +101,7 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
         out.append(StoredRun(
             config=d, model=cfg.model, task=cfg.task, scheme=scheme_of(cfg),
             status=status if status in STORED else "done", started=started, ended=ended,
-            model_label=rec.model_label,
+            model_label=program_label(cfg.model, rec.model_label),
             weights_hash=weights_hash(model.net) if model is not None else "",
             metrics=metrics, floors=floors_for(cfg, ref, verdicts), curves=curves,
             verdicts=verdicts, group_id=group_id, command=f"dashboard {page}",
@@ -268,11 +264,27 @@ def history_links(panel: Any, records: list, key: str) -> None:
         hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]], key + "hist")
 
 
+def _as_a_run(rec: StoredRun, row: Mapping[str, Any], result: Any) -> None:
+    """What a Playground run keeps and a sweep cell's stored run lacked: the weights hash,
+    the curves (D and the target activation over the steps) and the judge's target by
+    its class name, as the Playground names it (``verdict_text`` calls a bare index
+    "class N")."""
+    rec.weights_hash = rec.weights_hash or str(row.get("weights_hash") or "")
+    curves = result.curves(str(row["cell_id"])) if hasattr(result, "curves") else {}
+    if curves and not rec.curves:
+        rec.curves = curves
+    name = row.get("target_class")
+    for v in rec.verdicts:
+        if name and v.get("target") is not None:
+            v["target"] = str(name)
+
+
 def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
                          ) -> list[str] | str:
     """Store the cells of one finished sweep batch, grouped by the sweep's folder, in
     ``store`` (default :func:`get_store`; pass it to make no Streamlit call meanwhile: a
-    rerun would end the script there, half the batch stored)."""
+    rerun would end the script there, half the batch stored), each with its weights hash
+    and curves as a Playground run has them."""
     from dashboard.programs import is_program_name, program_token
     from viz_core.store.sweep_runs import cell_record, sweep_group
 
@@ -281,6 +293,7 @@ def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
         ids = []
         for row in result.rows:
             rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps")
+            _as_a_run(rec, row, result)
             if is_program_name(rec.model):  # an uploaded program by its token, not its path
                 rec.model = rec.config["model"] = program_token(rec.model)
             if not store.has(rec.id):

@@ -334,7 +334,8 @@ class RunPanel:
                                 key=f"{self.key}_cell{index}")
         name = stems[cell] if stems else stem
         for m, rec in enumerate(recs):
-            st.caption(f"Downloads of the run shown: {rec.labels[cell]} · {rec.model_label}")
+            st.caption(plain(f"Downloads of the run shown: {rec.labels[cell]} · "
+                             f"{rec.model_label}"))
             downloads(rec, cell, f"{self.key}_dl{index}_{m}", name)
         for action in self.actions:
             action(self, list(records), f"{self.key}_act{index}")

@@ -5,8 +5,10 @@ task, target or image, scheme, step size, steps, seed) and one or two axes given
 (``gamma`` / ``0.05,0.2,0.8``). :func:`sweep_of` turns them into a
 :class:`~viz_core.sweeps.Sweep`; :func:`ready_settings` fills in one of the four
 ready-made sweeps; :func:`from_playground` takes the Playground's current setting;
-:func:`heatmap_figure` draws one metric over the grid; :func:`playground_params` is the
-link that opens a cell in the Playground.
+:func:`heatmap_figure` draws one metric over the grid, titled with what it measures for
+the sweep's task (:func:`metric_title`); :func:`target_text` names a class target by the
+model's class name as the Playground does; :func:`playground_params` is the link that opens
+a cell in the Playground.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from dashboard.samples import sample_name, sample_path
+from dashboard.settings.labels import config_activation_label
 from dashboard.settings.playground import (
     DASHBOARD_MODEL,
     config_to_settings,
@@ -28,7 +31,7 @@ from dashboard.urlstate import encode
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
-from viz_core.metrics import METRICS
+from viz_core.metrics import METRICS, metric_label
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
 from viz_core.schemes import SCHEME_REGISTRY, scheme_of
@@ -201,12 +204,103 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     return (data, cascade_rows(data)) if data else (None, [])
 
 
+def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """What ``metric`` measures in the cells ``rows`` (one sweep: one task). The registry's
+    ``activation`` is the target activation in AM (a class logit or log-probability, a
+    channel mean or unit, eq. 4: the words the Playground's curves use) and the relative
+    feature error ``||Phi(u) - Phi0|| / ||Phi0||`` in inversion (eqs. 2-3: the registry's
+    ``feature_error``); every other metric is its registry label.
+
+    >>> metric_title("activation", [{"task": "inversion"}])
+    'rel. feature error'
+    >>> metric_title("ssim", [])
+    'SSIM'
+    """
+    if metric != "activation" or not rows:
+        return metric_label(metric)
+    row = rows[0]
+    if row.get("task") == "inversion":
+        return metric_label("feature_error")
+    try:
+        return config_activation_label(RunConfig.from_json(str(row["config"])))
+    except (KeyError, ValueError, TypeError, VizError):  # a row without its configuration
+        return config_activation_label(RunConfig(task=str(row.get("task") or "am")))
+
+
+def target_text(row: Mapping[str, Any]) -> str:
+    """A cell's target as the Playground's class box names it: ``7 · Sneaker`` (the model's
+    class name), ``class 7`` when the model has no names; a channel (or a row from before
+    class names were recorded) by its index.
+
+    >>> target_text({"target": 7, "target_class": "Sneaker"})
+    '7 · Sneaker'
+    >>> target_text({"target": 3, "target_class": "class 3"}), target_text({"target": 5})
+    ('class 3', '5')
+    """
+    t, name = row.get("target"), row.get("target_class")
+    if t is None:
+        return ""
+    if not name:
+        return str(t)
+    return str(name) if str(name) == f"class {t}" else f"{t} · {name}"
+
+
+def value_text(axis: str, row: Mapping[str, Any]) -> str:
+    """The value of ``axis`` in a cell, as a caption or tick shows it (a class target by
+    :func:`target_text`)."""
+    if axis == "target":
+        return target_text(row)
+    v = row.get(axis)
+    return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+
+def table_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """The cells as the page's table shows them: the target by :func:`target_text`, no
+    configuration JSON or PNG name."""
+    out = []
+    for r in rows:
+        row = {k: v for k, v in r.items() if k not in ("config", "png", "target_class")}
+        if r.get("target") is not None:
+            row["target"] = target_text(r)
+        out.append(row)
+    return out
+
+
+def _tick_texts(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, Any]]
+                ) -> list[str] | None:
+    """The tick labels of a ``target`` axis with class names, else None (values as they
+    are)."""
+    if axis != "target":
+        return None
+    names = {r.get("target"): target_text(r) for r in rows if r.get("target_class")}
+    return [names.get(v, "" if v is None else str(v)) for v in values] if names else None
+
+
 def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
                    total: tuple[list, list] | None = None) -> Any:
     """The sweep's metric heatmap (:func:`viz_core.figures.heatmap_figure`) as a plotly
-    figure, for the Sweeps page."""
+    figure, for the Sweeps page: the title, colour bar and hover text name what the metric
+    measures for the sweep's task (:func:`metric_title`), a class-target axis shows the
+    class names."""
     import plotly.graph_objects as go
 
     from viz_core.figures import heatmap_figure as spec
+    from viz_core.sweeps.report import grid_of
 
-    return go.Figure(spec(rows, axes, metric, total))
+    fig = spec(rows, axes, metric, total)
+    title = metric_title(metric, rows)
+    rv, cv, _ = grid_of(list(rows), axes)
+    if total is not None:
+        rv, cv = total
+    trace = dict(fig["data"][0])
+    for key, values, axis in (("y", rv, axes[0] if axes else ""),
+                              ("x", cv, axes[1] if len(axes) > 1 else "")):
+        ticks = _tick_texts(values, axis, rows)
+        if ticks is not None:
+            trace[key] = ticks
+    where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
+    trace["colorbar"] = {**trace.get("colorbar", {}), "title": {"text": title, "side": "right"}}
+    trace["hovertemplate"] = f"{where}<br>{title}: %{{z:.4g}}<extra></extra>"
+    layout = dict(fig["layout"])
+    layout["title"] = {**layout.get("title", {}), "text": title}
+    return go.Figure({"data": [trace], "layout": layout})

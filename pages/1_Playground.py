@@ -310,7 +310,8 @@ def main() -> None:
     # the panel's kernels at tau = the step size: with octaves each stage builds its own
     fluid, elastic = _kernels(s, ctl, None if s["octaves_on"] else errors)
     label = cfg.scheme_label if cfg is not None else ""
-    st.markdown(f"**{label or 'invalid settings'}**" + (f" · {model.label}" if model else ""))
+    st.markdown(f"**{label or 'invalid settings'}**" + (f" · {plain(model.label)}" if model
+                                                        else ""))
 
     _run_area(s, cfg, cfgs, model, target, errors, label)
     st.subheader("Kernels")

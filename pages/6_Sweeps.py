@@ -100,7 +100,7 @@ def _png_array(path: Path) -> np.ndarray:
 
 
 def _caption(row: dict, axes: list[str]) -> str:
-    vals = ", ".join(f"{a}={row.get(a)}" for a in axes)
+    vals = ", ".join(f"{a}={sv.value_text(a, row)}" for a in axes)
     if row.get("random_weights"):
         vals += " · RANDOM weights"
     if row.get("diverged"):
@@ -267,8 +267,7 @@ def main() -> None:
         ph["progress"].empty()
         _draw(ph, res, s["metric"], True, "final")
         _analysis(res)
-        st.dataframe([{k: v for k, v in r.items() if k not in ("config", "png")}
-                      for r in res["rows"]], hide_index=True, width="stretch")
+        st.dataframe(sv.table_rows(res["rows"]), hide_index=True, width="stretch")
 
 
 guard(main)

@@ -179,3 +179,21 @@ def test_a_sweep_on_the_page_stores_its_cells_in_one_group(store, dash):
     assert len(runs) == 4 and len({r.group_id for r in runs}) == 1
     assert runs[0].group_id.startswith("sweep ")
     assert {store.get(r.id).config["step_size"] for r in runs} == {2.0, 5.0}
+
+
+def test_the_table_shows_the_registry_metrics_in_its_order(store, dash):
+    """With many metric keys stored (inversion and class runs, gradient norms), the table
+    shows the registry's metrics in its order, PSNR and SSIM among them (the first 8 keys
+    alphabetically left them out once feature_error and the judge's were stored)."""
+    keys = {"activation": 1.0, "coarse_fraction": 0.1, "feature_error": 0.5, "grad_norm": 2.0,
+            "hf_fraction": 0.2, "judge_hit": 1.0, "judge_target_prob": 0.9,
+            "model_target_prob": 0.9, "objective": -1.0, "psnr": 20.0, "ssim": 0.5,
+            "total_variation": 0.1}
+    store.add(RunRecord(config={"model": "fmnist_vgg", "task": "am", "target": 3},
+                        model="fmnist_vgg", task="am", scheme="plain", started=1e9,
+                        ended=1e9 + 1, metrics=keys))
+    cols = list(_history(dash).dataframe[0].value.columns)
+    shown = [c for c in cols if c in keys]
+    assert shown == ["objective", "activation", "hf_fraction", "coarse_fraction",
+                     "total_variation", "psnr", "ssim", "feature_error", "judge_target_prob",
+                     "judge_hit"]

@@ -211,7 +211,7 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
     return LoadedModel(spec, _Program(gm, per_sample),
                        class_name_list(classes, int(out.shape[1]), str(p)),
                        list(layers) + ["logits"], same, pretrained,
-                       f"{name} (exported program{', ' + note if note else ''})", dev,
+                       f"{p.stem} (exported program{', ' + note if note else ''})", dev,
                        extractor=extractor)
 
 
@@ -308,4 +308,4 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
                      f"user TorchScript model {p.name}", False, input_size)
     return LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), str(p)),
                        ["logits"], {}, pretrained,
-                       f"{name} (TorchScript{', ' + note if note else ''})", dev)
+                       f"{p.stem} (TorchScript{', ' + note if note else ''})", dev)

@@ -2,7 +2,9 @@
 frame, the curves, the model and (optionally) the judging network.
 
 The final metrics are those of :func:`viz_core.metrics.image_metrics` (Sec. 3, Table 1)
-plus the last data term, target activation and gradient norm (eqs. 1-3); the floors are the
+plus the last data term, target activation and gradient norm (eqs. 1-3) and, for an
+inversion, the relative feature error (eqs. 2-3), one set for every writer
+(:func:`run_metrics`: the CLI, the dashboard's pages); the floors are the
 flat image's PSNR / SSIM for an inversion and the judge's chance level for a class
 (:mod:`viz_core.evaluation.floors`); the verdicts are the model's and the judge's top-3
 classes of the 8-bit pre-image (the recognisability test of Sec. 3.2).
@@ -55,19 +57,41 @@ def verdicts_of(config: RunConfig, model: Any, image: np.ndarray,
     return out
 
 
-def final_metrics(frame: Any, index: int = 0,
-                  reference: torch.Tensor | None = None) -> dict[str, float | None]:
+def _finite(v: Any) -> float | None:
+    f = float(np.asarray(v).reshape(-1)[0]) if v is not None else float("nan")
+    return f if np.isfinite(f) else None
+
+
+def run_metrics(task: str, objective: Any, activation: Any, image: np.ndarray,
+                reference: torch.Tensor | None = None,
+                grad_norm: Any = None) -> dict[str, float | None]:
+    """The stored metrics of one final pre-image (C, H, W), whoever ran it: the last data
+    term D and target activation (eqs. 1-4), the gradient norm where the writer has it, for
+    an inversion the relative feature error ||Phi(u) - Phi0|| / ||Phi0|| (eqs. 2-3: the
+    engine's activation of an inversion, as in :func:`viz_core.metrics.run_rows`), and
+    every image metric of :func:`viz_core.metrics.image_metrics` (Sec. 3), PSNR / SSIM
+    against the inverted ``reference`` when given. Non-finite values are None."""
     from viz_core.metrics import image_metrics
 
-    out: dict[str, float | None] = {}
-    for k in ("objective", "activation", "grad_norm"):
-        v = float(np.asarray(getattr(frame, k))[index])
-        out[k] = v if np.isfinite(v) else None
-    img = np.asarray(frame.images[index])[None]
-    for k, v in image_metrics(img, reference).items():
-        f = float(np.asarray(v)[0])
-        out[k] = f if np.isfinite(f) else None
+    out: dict[str, float | None] = {"objective": _finite(objective),
+                                    "activation": _finite(activation)}
+    if grad_norm is not None:
+        out["grad_norm"] = _finite(grad_norm)
+    if task == "inversion":
+        out["feature_error"] = out["activation"]
+    for k, v in image_metrics(np.asarray(image)[None], reference).items():
+        out[k] = _finite(v)
     return out
+
+
+def final_metrics(frame: Any, index: int = 0, reference: torch.Tensor | None = None,
+                  config: RunConfig | None = None) -> dict[str, float | None]:
+    """:func:`run_metrics` of sample ``index`` of an engine frame (``config``: its run, for
+    the inversion's feature error)."""
+    return run_metrics(config.task if config is not None else "",
+                       np.asarray(frame.objective)[index], np.asarray(frame.activation)[index],
+                       np.asarray(frame.images[index]), reference,
+                       grad_norm=np.asarray(frame.grad_norm)[index])
 
 
 def floors_for(config: RunConfig, reference: torch.Tensor | None,
@@ -114,7 +138,7 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
         started=started or now, ended=ended or now,
         model_label=getattr(model, "label", ""),
         weights_hash=weights_hash(model.net) if hasattr(model, "net") else "",
-        metrics=final_metrics(final, index, ref), floors=floors_for(config, ref, verdicts),
+        metrics=final_metrics(final, index, ref, config), floors=floors_for(config, ref, verdicts),
         curves=curves or {}, verdicts=verdicts, tags=list(tags or []), group_id=group_id,
         command=command, message=message or (div or ""),
         image=png_bytes(img, {"model": getattr(model, "label", config.model),

@@ -56,9 +56,19 @@ def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
 def metric_keys(runs: Sequence[RunRecord]) -> list[str]:
     """The runs' metric keys in the registry's order (:data:`viz_core.metrics.METRICS`),
     then any others (e.g. ``grad_norm``) alphabetically."""
+    return registry_order({k for r in runs for k in r.metrics})
+
+
+def registry_order(keys: Sequence[str] | set[str]) -> list[str]:
+    """Metric keys in the registry's order (:data:`viz_core.metrics.METRICS`), then any
+    others (e.g. ``grad_norm``) alphabetically.
+
+    >>> registry_order(["grad_norm", "ssim", "activation", "feature_error", "psnr"])
+    ['activation', 'psnr', 'ssim', 'feature_error', 'grad_norm']
+    """
     from viz_core.metrics import METRICS
 
-    keys = {k for r in runs for k in r.metrics}
+    keys = set(keys)
     return [k for k in METRICS if k in keys] + sorted(keys - set(METRICS))
 
 

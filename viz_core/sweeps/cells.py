@@ -9,7 +9,10 @@ inversion the relative feature error ``||Phi(u) - Phi_0|| / ||Phi_0||``, eq. 3);
 high-frequency share, the coarse share and the total variation (eq. 19) of the pre-image;
 for activation maximization (eq. 4), how the independent judge classifies the 8-bit
 pre-image (top-1 and the target's probability, the recognisability measure of Table 1);
-for inversion, PSNR and SSIM against the original.
+for inversion, PSNR and SSIM against the original. Each row also names a class target by
+the model's class name and the weights by their hash; the batch's result carries each
+cell's curves (data term D, eqs. 3-4, and the target activation over the steps), read from
+a few frames of the same run (no extra forward pass).
 """
 
 from __future__ import annotations
@@ -30,9 +33,14 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
 from viz_core.metrics import METRICS, run_rows
+from viz_core.store.records import CurveRecorder, weights_hash
 from viz_core.sweeps.spec import RANDOM, TRAINED
 from viz_core.sweeps.store import png_name
 from viz_core.zoo import judge_for
+
+#: At most this many frames per batch carry the curves (plus the start): a frame is a
+#: read of numbers the engine keeps anyway, no extra forward or backward pass.
+CURVE_POINTS = 20
 
 
 def default_judge(model: str) -> str | None:
@@ -74,7 +82,31 @@ class BatchResult:
     pngs: dict[str, bytes]
     seconds: float                 # compute time of the batch in its worker
     worker: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # "curves": {cell id: curves}
+
+    def curves(self, cell_id: str) -> dict[str, list]:
+        """The curves of one cell (``step`` and the keys of
+        :data:`viz_core.store.records.CURVE_KEYS`), as a stored run keeps them; {} for a
+        batch computed before curves were recorded."""
+        return dict((self.extra.get("curves") or {}).get(cell_id) or {})
+
+
+def curve_every(total_steps: int) -> int:
+    """Steps between the frames of a sweep batch: at most :data:`CURVE_POINTS` frames.
+
+    >>> curve_every(60), curve_every(5), curve_every(1000)
+    (3, 1, 50)
+    """
+    return max(1, -(-int(total_steps) // CURVE_POINTS))
+
+
+def class_name(model, cfg: RunConfig) -> str | None:
+    """The model's name of ``cfg``'s class target (eq. 4), None for a channel or unit target,
+    an inversion or a class index the model does not have."""
+    if cfg.task != "am" or cfg.channel is not None or cfg.objective or cfg.target is None:
+        return None
+    classes = list(getattr(model, "classes", None) or [])
+    return str(classes[cfg.target]) if 0 <= cfg.target < len(classes) else None
 
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
@@ -140,8 +172,14 @@ def run_batch(task: BatchTask) -> BatchResult:
     if c0.task == "inversion":
         source = task.image if task.image is not None else c0.image
         ref, _ = load_image(source, model.spec.input_size, model.spec.channels)
+    recorders = [CurveRecorder(i) for i in range(len(configs))]
+
+    def record(frame) -> None:
+        for r in recorders:
+            r(frame)
+
     result = engine.run_to_end(configs, model, reference=ref, keep_frames=False,
-                               every=c0.total_steps)
+                               every=curve_every(c0.total_steps), progress=record)
     final = result.final
     measured = run_rows(final, configs, ref)
     targets = [c.target if c.task == "am" and c.channel is None else None for c in configs]
@@ -151,6 +189,7 @@ def run_batch(task: BatchTask) -> BatchResult:
         same = list(jm.classes) == list(model.classes)
         judged = judge_scores(jm, final.images, targets if same else [None] * len(configs))
     seconds = time.perf_counter() - t0
+    weights = weights_hash(model.net) if hasattr(model, "net") else ""  # cached per network
     rows, pngs = [], {}
     for i, (cell, cfg) in enumerate(zip(task.cells, configs)):
         random_w = cfg.weights == RANDOM
@@ -162,6 +201,7 @@ def run_batch(task: BatchTask) -> BatchResult:
                "layer": cfg.layer or ("logits" if cfg.task == "am" else
                                       model.spec.default_layer),
                "target": cfg.target if cfg.channel is None else cfg.channel,
+               "target_class": class_name(model, cfg), "weights_hash": weights,
                "seed": cfg.seed, "step_size": cfg.step_size, "steps": cfg.total_steps,
                "tv": cfg.tv,  # the TV weight lambda (eq. 19); the metric is total_variation
                **{k: _num(m[k]) if isinstance(m.get(k), float) else m.get(k)
@@ -178,4 +218,6 @@ def run_batch(task: BatchTask) -> BatchResult:
             "Software": "demons-viz sweep", "cell": cell["id"], "model": model.label,
             "weights": label, "scheme": cfg.scheme_label, "config": cfg.to_json()})
     return BatchResult(task.batch_id, rows, pngs, seconds,
-                       f"{socket.gethostname()}:{os.getpid()}")
+                       f"{socket.gethostname()}:{os.getpid()}",
+                       {"curves": {cell["id"]: r.curves
+                                   for cell, r in zip(task.cells, recorders)}})
