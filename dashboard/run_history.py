@@ -264,21 +264,6 @@ def history_links(panel: Any, records: list, key: str) -> None:
         hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]], key + "hist")
 
 
-def _as_a_run(rec: StoredRun, row: Mapping[str, Any], result: Any) -> None:
-    """What a Playground run keeps and a sweep cell's stored run lacked: the weights hash,
-    the curves (D and the target activation over the steps) and the judge's target by
-    its class name, as the Playground names it (``verdict_text`` calls a bare index
-    "class N")."""
-    rec.weights_hash = rec.weights_hash or str(row.get("weights_hash") or "")
-    curves = result.curves(str(row["cell_id"])) if hasattr(result, "curves") else {}
-    if curves and not rec.curves:
-        rec.curves = curves
-    name = row.get("target_class")
-    for v in rec.verdicts:
-        if name and v.get("target") is not None:
-            v["target"] = str(name)
-
-
 def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
                          ) -> list[str] | str:
     """Store the cells of one finished sweep batch, grouped by the sweep's folder, in
@@ -292,8 +277,8 @@ def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
         store, group = store or get_store(), sweep_group(root)
         ids = []
         for row in result.rows:
-            rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps")
-            _as_a_run(rec, row, result)
+            rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps",
+                              curves=result.curves(str(row["cell_id"])))
             if is_program_name(rec.model):  # an uploaded program by its token, not its path
                 rec.model = rec.config["model"] = program_token(rec.model)
             if not store.has(rec.id):

@@ -67,7 +67,16 @@ def test_sweep_cells_are_grouped_and_not_stored_twice(filled, capsys):
     group = next(iter(groups))
     assert len(_list(store, capsys, "--group", group)) == 2
     assert main(["sweep", "--out", str(d / "sw"), "--quiet", "--store", store]) == 0  # resume
-    assert len(_list(store, capsys, "--group", group)) == 2
+    cells = _list(store, capsys, "--group", group)
+    assert len(cells) == 2
+    # as a visualize run: the weights hash, the curves to the last step (3), the judge's
+    # target by class name
+    for c in cells:
+        r = RunStore(store).get(c["id"])
+        assert r.weights_hash == RunStore(store).get(
+            _list(store, capsys, "--tag", "keep")[0]["id"]).weights_hash
+        assert r.curves["step"][0] == 0 and r.curves["step"][-1] == 3
+        assert r.metrics["objective"] == pytest.approx(r.curves["objective"][-1])
 
 
 def test_show_compare_export_rm(filled, capsys, tmp_path):

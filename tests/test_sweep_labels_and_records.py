@@ -153,3 +153,18 @@ def test_the_curves_change_no_cells_result():
     for row, want in zip(res.rows, run_rows(one, configs)):
         for key in ("objective", "activation", "hf_fraction", "total_variation"):
             assert row[key] == want[key], key
+
+
+def test_the_cli_heatmap_names_the_metric_for_the_task():
+    """The CLI's HTML heatmap (viz_core.figures) titles its colour bar with the metric's
+    label, an inversion's activation as the relative feature error (it said 'activation')."""
+    from viz_core.figures import heatmap_figure
+    from viz_core.metrics import metric_label
+
+    inv = [{"task": "inversion", "layer": "block2", "activation": 0.4}]
+    fig = heatmap_figure(inv, ["layer"], "activation")
+    assert fig["data"][0]["colorbar"]["title"]["text"] == metric_label("feature_error")
+    assert fig["layout"]["title"]["text"] == metric_label("feature_error")
+    am = [{"task": "am", "gamma": 0.1, "hf_fraction": 0.3}]
+    assert heatmap_figure(am, ["gamma"], "hf_fraction")["data"][0]["colorbar"]["title"][
+        "text"] == metric_label("hf_fraction")

@@ -95,7 +95,11 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
                    total: tuple[list, list] | None = None) -> dict:
     """A sweep's ``metric`` over the grid of its first two axes (cells not yet done are
     empty); ``total``: the full row / column values, so the grid keeps its shape while
-    streaming. Titled with the metric's registry label (:data:`viz_core.metrics.METRICS`)."""
+    streaming. Title and colour bar name the metric by its registry label
+    (:data:`viz_core.metrics.METRICS`); an inversion's ``activation`` is its relative
+    feature error (eqs. 2-3)."""
+    title = metric_label("feature_error" if metric == "activation" and rows
+                         and rows[0].get("task") == "inversion" else metric)
     rv, cv, cells = grid_of(list(rows), axes)
     if total is not None:
         rv, cv = total
@@ -116,9 +120,9 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
               "x": 0.5, "y": 0.5}] if empty else []
     return {"data": [{"type": "heatmap", "z": z, "x": [_label(v) for v in cv],
                       "y": [_label(v) for v in rv], "text": text, "texttemplate": "%{text}",
-                      "colorscale": "Viridis", "colorbar": {"title": {"text": metric}},
+                      "colorscale": "Viridis", "colorbar": {"title": {"text": title}},
                       "hovertemplate": "%{y} / %{x}: %{z:.4g}<extra></extra>"}],
-            "layout": {"title": {"text": metric_label(metric)}, "height": 360,
+            "layout": {"title": {"text": title}, "height": 360,
                        "margin": {"l": 60, "r": 20, "t": 40, "b": 40}, **_TEMPLATE_COLORS,
                        "annotations": notes,
                        "xaxis": _axis(title={"text": axes[1] if len(axes) > 1 else ""},

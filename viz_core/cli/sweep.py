@@ -151,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
             if runs is not None and p.result is not None:  # each finished batch at once
                 for row in p.result.rows:
                     rec = cell_record(row, p.result.pngs.get(row["cell_id"]), group,
-                                      command_line(args), args.tag)
+                                      command_line(args), args.tag,
+                                      p.result.curves(str(row["cell_id"])))
                     if not runs.has(rec.id):
                         runs.add(rec)
 

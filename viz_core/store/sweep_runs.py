@@ -25,8 +25,11 @@ def cell_run_id(group: str, cell_id: str) -> str:
 
 
 def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
-                tags: list[str] | None = None) -> RunRecord:
-    """The stored run of one sweep cell (a row of the sweep table and its PNG)."""
+                tags: list[str] | None = None, curves: dict | None = None) -> RunRecord:
+    """The stored run of one sweep cell (a row of the sweep table and its PNG), with what a
+    Playground run keeps: the weights hash, the ``curves`` (D and the target activation
+    over the steps: the batch result's ``curves(cell_id)``) and the judge's target by its
+    class name (``verdict_text`` calls a bare index "class N")."""
     config = json.loads(row["config"]) if isinstance(row.get("config"), str) else {}
     from viz_core.metrics import METRICS
 
@@ -39,7 +42,7 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
     if row.get("judge") and row.get("judge_top1_class") is not None:
         verdicts.append({"role": "judge", "model": row["judge"],
                          "top": [[str(row["judge_top1_class"]), None]],
-                         "target": str(row.get("target")),
+                         "target": str(row.get("target_class") or row.get("target")),
                          "target_prob": row.get("judge_target_prob")})
     # the floor of the judge's target probability: chance (older sweeps: not recorded)
     floors = ({"judge_target_prob": float(row["judge_chance"])}
@@ -53,6 +56,7 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
         status="diverged" if row.get("diverged") else "done",
         started=now - seconds, ended=now, id=cell_run_id(group, str(row["cell_id"])),
         model_label=str(row.get("model_label", "")), metrics=metrics, floors=floors,
-        verdicts=verdicts,
-        group_id=group, command=command, message=str(row.get("diverged") or ""),
+        verdicts=verdicts, weights_hash=str(row.get("weights_hash") or ""),
+        curves=dict(curves or {}), group_id=group, command=command,
+        message=str(row.get("diverged") or ""),
         tags=list(tags or []), image=png)
