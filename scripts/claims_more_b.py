@@ -292,4 +292,6 @@ CLAIMS: list[Claim] = [
           [code_const("dashboard/uploads.py", "MAX_UPLOAD_BYTES", 1e-6),
            code_const("dashboard/uploads.py", "MAX_JSON_BYTES", 1e-6),
            code_const("dashboard/uploads.py", "MAX_JSON_DEPTH")]),
+    Claim("each cell is a run with its curves\n(read from up to {} frames of the same run)",
+          [code_const("viz_core/sweeps/cells.py", "CURVE_POINTS")]),
 ]
