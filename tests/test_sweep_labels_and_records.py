@@ -28,11 +28,8 @@ APP = str(ROOT / "app.py")
 PAGE = "pages/6_Sweeps.py"
 
 
-def _page(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params.update({k: str(v) for k, v in params.items()})
-    at.run()
-    at.switch_page(PAGE).run()
+def _page(dash, **params) -> AppTest:
+    at = dash.open(PAGE, **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -72,8 +69,8 @@ def test_an_am_heatmap_names_the_class_score_and_other_metrics_their_label():
     assert fig.data[0].colorbar.title.text == "HF fraction"  # was the key "hf_fraction"
 
 
-def test_the_page_titles_an_inversion_sweeps_heatmap_by_its_metric():
-    at = _page(task="inversion", axis1="layer", values1="layer1,layer2", axis2="none",
+def test_the_page_titles_an_inversion_sweeps_heatmap_by_its_metric(dash):
+    at = _page(dash, task="inversion", axis1="layer", values1="layer1,layer2", axis2="none",
                steps=2, metric="activation")
     at.button(key="sw_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -91,8 +88,8 @@ def test_target_text_follows_the_playgrounds_class_box():
     assert sv.value_text("gamma", {"gamma": 0.5}) == "0.5"
 
 
-def test_the_page_names_class_targets_in_captions_heatmap_and_table():
-    at = _page(axis1="target", values1="7,3", axis2="none", steps=2)
+def test_the_page_names_class_targets_in_captions_heatmap_and_table(dash):
+    at = _page(dash, axis1="target", values1="7,3", axis2="none", steps=2)
     at.button(key="sw_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     captions = [c for img in at.image for c in img.captions]
