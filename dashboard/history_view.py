@@ -90,17 +90,18 @@ def merge_selection(chosen: Sequence[str], ids: Sequence[str],
 
 def without_curves(runs: Sequence[RunRecord]) -> str:
     """A note naming the runs the curve charts leave out, those stored without curves (a
-    sweep keeps each cell's final state only); "" when every run has curves.
+    sweep cell stored before cells kept their curves, a run stopped before its first
+    frame); "" when every run has curves.
 
     >>> r = RunRecord(config={}, model="m", task="am", scheme="tv", id="a1b2c3d4e5f6")
-    >>> without_curves([r])
-    'No curves stored for a1b2c3d4e5f6 (a sweep cell keeps its final state only).'
+    >>> without_curves([r]).split(" (")[0]
+    'No curves stored for a1b2c3d4e5f6'
     """
     ids = [r.id for r in runs if len(r.curves.get("step") or []) < 2]
     if not ids:
         return ""
-    return (f"No curves stored for {', '.join(ids)} (a sweep cell keeps its final state "
-            "only).")
+    return (f"No curves stored for {', '.join(ids)} (stored without them: an older sweep "
+            "cell, or a run stopped before its first frame).")
 
 
 def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
