@@ -12,6 +12,7 @@ page: it comes back as a message.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -134,6 +135,8 @@ def target_text(config: Mapping[str, Any]) -> str:
 
     >>> target_text({"task": "am", "target": 1, "class_score": "log_prob"})
     'class 1, log-probability'
+    >>> target_text({"model": "fmnist_vgg", "task": "am", "target": 7})
+    '7 · Sneaker, logit'
     >>> target_text({"task": "am", "target": 0, "channel": 5, "layer": "block3"})
     'channel 5 of block3, mean'
     >>> target_text({"task": "inversion", "layer": "layer4"})
@@ -152,7 +155,26 @@ def target_text(config: Mapping[str, Any]) -> str:
     if config.get("target") is None:
         return ""
     score = CLASS_SCORE_LABELS.get(config.get("class_score") or "logit", "logit")
-    return f"class {config['target']}, {score}"
+    name = zoo_class_name(str(config.get("model") or ""), config["target"])
+    return f"{config['target']} · {name}, {score}" if name else \
+        f"class {config['target']}, {score}"
+
+
+@functools.lru_cache(maxsize=64)
+def zoo_class_name(model: str, target: Any) -> str | None:
+    """A zoo model's name of class ``target`` (as the Playground's class box shows it),
+    None for another model or index.
+
+    >>> zoo_class_name("fmnist_vgg", 7), zoo_class_name("my_net.pt2", 7)
+    ('Sneaker', None)
+    """
+    from viz_core import zoo
+
+    try:
+        names = zoo.class_names(zoo.get_spec(model))
+        return str(names[int(target)]) if 0 <= int(target) < len(names) else None
+    except Exception:  # noqa: BLE001 - not a zoo model (a program, an import string)
+        return None
 
 
 def model_text(model: str) -> str:

@@ -48,9 +48,9 @@ def test_the_table_says_what_each_runs_activation_measures(store, dash):
     """Runs whose "activation" measures different things (a class logit, a log-probability,
     a channel mean, an inversion's feature error) say so in a target column."""
     rng = np.random.default_rng(1)
-    configs = [({"task": "am", "target": 3, "class_score": "logit"}, "class 3, logit"),
+    configs = [({"task": "am", "target": 3, "class_score": "logit"}, "3 · Dress, logit"),
                ({"task": "am", "target": 1, "class_score": "log_prob"},
-                "class 1, log-probability"),
+                "1 · Trouser, log-probability"),
                ({"task": "am", "target": 0, "channel": 5, "layer": "block3"},
                 "channel 5 of block3, mean"),
                ({"task": "inversion", "layer": "block4"}, "inversion of block4")]
