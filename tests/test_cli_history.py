@@ -247,3 +247,13 @@ def test_list_filters_a_scheme_by_its_label_or_alias(filled, capsys, name):
     assert runs and {r["scheme"] for r in runs} == {"fluid_gaussian"}
     assert runs == _list(store, capsys, "--scheme", "fluid_gaussian")
     assert _list(store, capsys, "--scheme", "Sobolev fluid") == []
+
+
+def test_an_empty_list_says_that_nothing_matches(filled, capsys):
+    """An empty list names the filters that matched nothing (it printed only the header)."""
+    _, store = filled
+    assert main(["history", "--store", store, "list", "--scheme", "bogus", "--task",
+                 "inversion"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and err == (
+        "note: no stored run matches --task inversion, --scheme bogus\n")

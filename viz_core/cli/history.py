@@ -108,6 +108,12 @@ def _list(store, args) -> int:
         if total > len(runs):
             print(f"note: {len(runs)} of {total} runs shown; --limit 0 lists all",
                   file=sys.stderr)
+    filters = {f: getattr(args, f) for f in ("model", "tag", "task", "scheme", "status", "group")
+               if getattr(args, f) is not None}
+    if not runs:  # an empty table alone does not say whether the store or the filter is empty
+        said = ", ".join(f"--{k} {v}" for k, v in filters.items())
+        print(f"note: no stored run matches {said}" if filters and store.count()
+              else "note: no runs stored yet", file=sys.stderr)
     if args.json:
         print(json.dumps([{k: v for k, v in r.summary().items()
                            if k not in ("config", "curves")} for r in runs]))
