@@ -200,8 +200,14 @@ def test_batched_seeds_run_as_alone_when_nothing_moves(tiny_model):
     with pytest.raises(VizError, match="seed"):  # jitter offsets follow one seed
         run_to_end([RunConfig(model="tiny", objective="class_logit(1)", jitter=2, seed=s)
                     for s in (0, 1)], tiny_model)
-    with pytest.raises(VizError, match="seed"):  # task batches (sweeps) keep one seed
-        run_to_end([RunConfig(model="tiny", target=1, seed=s) for s in (0, 1)], tiny_model)
+    # a task's batch (a plain class target: sweeps, visualize --samples) likewise
+    task = [RunConfig(model="tiny", target=1, steps=10, seed=s) for s in (0, 1)]
+    both = run_to_end(task, tiny_model, keep_frames=False).final
+    alone = run_to_end(task[1], tiny_model, keep_frames=False).final
+    np.testing.assert_allclose(both.images[1], alone.images[0], atol=1e-6)
+    with pytest.raises(VizError, match="seed"):  # but not when the canvas moves
+        run_to_end([RunConfig(model="tiny", target=1, jitter=2, seed=s) for s in (0, 1)],
+                   tiny_model)
 
 
 def test_a_diversity_batch_may_differ_in_seeds_with_jitter_and_octaves(tiny_model):

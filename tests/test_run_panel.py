@@ -64,7 +64,8 @@ def test_compare_reports_each_model_of_the_pair(dash, hooks):
     dash.no_exception(at)
     assert hooks == [("cmp_", "done", 2), ("cmp_", "done", 2)]
     assert at.button(key="cmp_export").label == "Export 2"
-    labels = [c.value for c in at.caption if c.value.startswith("Downloads of the run shown")]
+    labels = [dash.shown(c.value) for c in at.caption
+              if dash.shown(c.value).startswith("Downloads of the run shown")]
     model = playground_defaults()["model"]
     standard = zoo.twin_of(model, "standard")
     assert len(labels) == 2 and f"{model} " in labels[0] and f"{standard} " in labels[1]

@@ -208,10 +208,12 @@ def test_a_listener_that_is_not_ray_ends_with_a_message(tmp_path):
         r = _cli(*SWEEP, "--ray-address", address, "--ray-timeout", "3",
                  "--out", str(tmp_path / "D"))
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == [
+    lines = r.stderr.strip().splitlines()
+    # (then, on a machine without a Ray token, how to give the driver one)
+    assert len(lines) == 1 and lines[0].startswith(
         f"error: the Ray cluster at {address} did not accept this driver within 3 s (is it "
         f"a Ray head node? is its version {ray.__version__}?); raise --ray-timeout to wait "
-        "longer"]
+        "longer")
 
 
 def test_a_dead_raylet_is_one_line_with_the_resume_command_and_leaves_no_process(tmp_path):
@@ -294,7 +296,8 @@ def test_the_readme_cluster_path_joins_a_head_that_asks_for_a_token(tmp_path, to
     r = cli(*SWEEP, "--ray-address", address, "--out", str(tmp_path / "D"), "--no-store")
     assert r.returncode == 0, r.stderr[-2000:]
     assert '"cells": 2' in r.stdout and len(list((tmp_path / "D" / "parts").iterdir())) >= 1
-    env["HOME"] = str(tmp_path)  # a driver on another machine: no token
+    env["HOME"] = str(tmp_path)  # a driver on another machine: no token (refused by Ray
+    # after its own 20 s of retries, or by the deadline on a slow machine: both say how)
     r = cli(*SWEEP, "--ray-address", address, "--out", str(tmp_path / "E"), "--no-store")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "token" in r.stderr and "~/.ray/auth_token" in r.stderr

@@ -256,15 +256,15 @@ def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
     finally:
         # an abandoned ray.init logs a retry every few seconds for the rest of the process
         _restore_stderr(saved, keep_silent=worker.is_alive())
+    hint = "" if token else (
+        "; if that cluster uses Ray's token authentication, give this driver its token: "
+        "copy the head node's ~/.ray/auth_token here or set RAY_AUTH_TOKEN")
     if worker.is_alive():
         raise VizError(f"the Ray cluster at {address} did not accept this driver within "
                        f"{timeout:g} s (is it a Ray head node? is its version "
-                       f"{ray.__version__}?); raise --ray-timeout to wait longer",
+                       f"{ray.__version__}?); raise --ray-timeout to wait longer{hint}",
                        field="ray_address")
     if "error" in box:
-        hint = "" if token else (
-            "; if that cluster uses Ray's token authentication, give this driver its "
-            "token: copy the head node's ~/.ray/auth_token here or set RAY_AUTH_TOKEN")
         raise VizError(f"cannot join the Ray cluster at {address}: "
                        f"{_first_line(box['error'])}{hint}", field="ray_address")
     return ray
