@@ -257,3 +257,30 @@ def test_an_empty_list_says_that_nothing_matches(filled, capsys):
     out, err = capsys.readouterr()
     assert out.count("\n") == 1 and err == (
         "note: no stored run matches --task inversion, --scheme bogus\n")
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_an_inversion_sweep_cell_replays_from_the_history(tmp_path, capsys, outside):
+    """``history show``'s reproduce line works for an inversion sweep cell: the sweep keeps
+    a shipped sample by its name and any other image as a copy in its folder, and the
+    stored run pointed at neither ('image file ... does not exist')."""
+    import shutil
+
+    sample = ROOT / "assets" / "samples" / "fmnist" / "0_ankle_boot.png"
+    image = sample
+    if outside:
+        image = tmp_path / "elsewhere" / "boot.png"
+        image.parent.mkdir()
+        shutil.copy(sample, image)
+    store = str(tmp_path / "runs.sqlite")
+    assert main(["sweep", "--model", "fmnist_vgg", "--task", "inversion", "--image", str(image),
+                 "--steps", "2", "--axis", "layer=block1,block2", "--quiet",
+                 "--out", str(tmp_path / "sw"), "--store", store]) == 0
+    if outside:
+        image.unlink()  # the sweep folder's copy is what the cell uses
+    rid = _list(store, capsys, "--task", "inversion")[0]["id"]
+    js = tmp_path / "cell.json"
+    assert main(["history", "--store", store, "export", rid, "--out", str(js)]) == 0
+    capsys.readouterr()
+    assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "again.png"),
+                 "--no-store", "--quiet"]) == 0, capsys.readouterr().err

@@ -22,9 +22,14 @@ LARGE_SIDE = 4096            # larger sides are downscaled first, with a notice
 
 
 def existing_image_file(path: str | Path) -> Path:
-    """``path`` as an existing file, else a :class:`VizError` that says what is there
-    instead (nothing, or a folder)."""
+    """``path`` as an existing file, or a shipped sample's name (``fmnist/0_ankle_boot.png``,
+    as sweeps and the dashboard store it: :func:`viz_core.samples.sample_path`), else a
+    :class:`VizError` that says what is there instead (nothing, or a folder)."""
+    from viz_core.samples import sample_path
+
     p = Path(path)
+    if not p.exists():
+        p = Path(sample_path(str(path)))
     if p.is_dir():
         raise VizError(f"image file {str(path)!r} is a folder, not an image file",
                        field="image")

@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 for row in p.result.rows:
                     rec = cell_record(row, p.result.pngs.get(row["cell_id"]), group,
                                       command_line(args), args.tag,
-                                      p.result.curves(str(row["cell_id"])))
+                                      p.result.curves(str(row["cell_id"])), args.out)
                     if not runs.has(rec.id):
                         runs.add(rec)
 

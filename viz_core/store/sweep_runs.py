@@ -25,12 +25,20 @@ def cell_run_id(group: str, cell_id: str) -> str:
 
 
 def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
-                tags: list[str] | None = None, curves: dict | None = None) -> RunRecord:
+                tags: list[str] | None = None, curves: dict | None = None,
+                root: str | Path | None = None) -> RunRecord:
     """The stored run of one sweep cell (a row of the sweep table and its PNG), with what a
     Playground run keeps: the weights hash, the ``curves`` (D and the target activation
     over the steps: the batch result's ``curves(cell_id)``) and the judge's target by its
-    class name (``verdict_text`` calls a bare index "class N")."""
+    class name (``verdict_text`` calls a bare index "class N"). An inverted image the sweep
+    folder ``root`` keeps a copy of (``inputs/...``) is stored as that file's path, so
+    that the run replays from the History (a shipped sample keeps its name, which every
+    reader resolves)."""
     config = json.loads(row["config"]) if isinstance(row.get("config"), str) else {}
+    image = config.get("image")
+    if root is not None and isinstance(image, str) and image and not Path(image).is_absolute() \
+            and (Path(root) / image).is_file():
+        config["image"] = str((Path(root) / image).resolve())
     from viz_core.metrics import METRICS
 
     metrics = {}
