@@ -1,8 +1,7 @@
 """``demons-viz visualize --samples N``: N samples of one configuration, seeds
-``seed .. seed+N-1``, as one batch of the engine (what a ``diversity`` term compares: Olah
-et al., Distill 2017) where the seeds may share one, else one after another (jitter and
-octaves move each sample's canvas as its own seed draws it), written side by side, left
-to right; and the output-name check of
+``seed .. seed+N-1``, one after another, each exactly as its seed gives it alone, or as one
+batch of the engine when a ``diversity`` term compares them (Olah et al., Distill 2017),
+written side by side, left to right; and the output-name check of
 the files visualize writes."""
 
 from __future__ import annotations
@@ -79,11 +78,12 @@ def sample_configs(cfg: RunConfig, n: int) -> list[RunConfig]:
 
 
 def together(cfgs: list[RunConfig]) -> bool:
-    """Whether the samples run as one batch of the engine: one sample, or seeds that may
-    differ within a batch (:func:`viz_core.engine.seeds_may_differ`: nothing moves the
-    canvas, or a ``diversity`` term couples them). Otherwise each runs alone, with its own
-    seed's jitter and octave motion, one after another."""
-    return len(cfgs) == 1 or engine.seeds_may_differ(cfgs[0])
+    """Whether the samples run as one batch of the engine: one sample, or an objective with
+    a ``diversity`` term, which compares the samples of one batch (its canvas moves as the
+    first seed draws it). Otherwise each runs alone, one after another: sample ``i`` is then
+    exactly the picture ``--seed seed+i`` gives (a batch's sums differ from a lone run's in
+    the last digits, and a long run can grow that into a visible difference)."""
+    return len(cfgs) == 1 or diversity_weight(cfgs[0]) != 0
 
 
 def run_samples(cfgs: list[RunConfig], model: Any, *, every: int, keep_frames: bool,

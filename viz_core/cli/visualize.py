@@ -153,9 +153,9 @@ def add_arguments(v: argparse.ArgumentParser) -> None:
     add_config_arguments(v)
     v.add_argument("--samples", type=int_arg, metavar="N",
                    help="run N samples, seeds SEED..SEED+N-1 (default 1, or the --config "
-                        "run's; 2 or more for a diversity term): one batch, or with --jitter "
-                        "or --octaves one run after another; --out and --gif show them side "
-                        "by side, left to right")
+                        "run's; 2 or more for a diversity term, which runs them as one "
+                        "batch), each else exactly as its --seed alone; --out and --gif show "
+                        "them side by side, left to right")
     v.add_argument("--out", required=True, help="final pre-image (.png; N samples side by "
                    "side)")
     v.add_argument("--gif", help="trajectory as an animated GIF (.gif)")
