@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
+
+import pytest
 
 from viz_core.cli import main
 from viz_core.schemes import FIG1_SCHEMES, SCHEME_REGISTRY
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_cli_metrics_random_weights(capsys, tmp_path):
@@ -82,3 +87,31 @@ def test_run_json_files_are_named_by_scheme_and_file(tmp_path, capsys):
 
     rows = list(csv.DictReader((tmp_path / "m.csv").open()))
     assert [r["diverged"] for r in rows] == ["", ""]  # it said "None"
+
+
+def test_samples_files_and_mixed_tasks_are_named_for_what_they_hold(tmp_path, capsys):
+    """A ``--samples`` run JSON gives rows named by its scheme and file ('Sobolev fluid (s)
+    sample 2': two such files were indistinguishable), each with the numbers visualize
+    printed for that seed (run apart, as visualize runs them), in the order given; a table
+    of class runs and an inversion heads the activation column with the registry's label
+    for both (it said 'rel. feature error' over the class runs' logits)."""
+    import json
+
+    base = ["visualize", "--model", "fmnist_vgg", "--steps", "20", "--device", "cpu",
+            "--quiet", "--no-store"]
+    assert main([*base, "--target", "2", "--fluid", "sobolev", "--samples", "2",
+                 "--out", str(tmp_path / "s.png"), "--json", str(tmp_path / "s.json")]) == 0
+    seen = [r["final_objective"] for r in
+            json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sample_results"]]
+    image = ROOT / "assets" / "samples" / "fmnist" / "0_ankle_boot.png"
+    assert main([*base, "--task", "inversion", "--image", str(image), "--layer", "block2",
+                 "--out", str(tmp_path / "i.png"), "--json", str(tmp_path / "i.json")]) == 0
+    capsys.readouterr()
+    assert main(["metrics", str(tmp_path / "s.json"), str(tmp_path / "i.json"), "--quiet",
+                 "--threads", "1", "--json", str(tmp_path / "m.json")]) == 0
+    out = capsys.readouterr().out
+    rows = json.loads((tmp_path / "m.json").read_text())["rows"]
+    assert [r["label"] for r in rows] == ["Sobolev fluid (s) sample 1",
+                                          "Sobolev fluid (s) sample 2", "no regularization (i)"]
+    assert [r["objective"] for r in rows[:2]] == pytest.approx(seen, abs=1e-6)
+    assert "| target activation / rel. feature error |" in out

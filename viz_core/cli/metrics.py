@@ -21,7 +21,7 @@ from viz_core.cli.common import (
     seed_arg,
     set_threads,
 )
-from viz_core.cli.samples import recorded_samples, sample_configs
+from viz_core.cli.samples import recorded_samples, sample_configs, together
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.evaluation.protocol import PAPER_KERNEL_SIZE, TV_LAMBDA
@@ -78,7 +78,9 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
             runs = RunConfig.load_all(p)  # a readable run JSON, or a list of them
             raw = json.loads(Path(p).read_text(encoding="utf-8", errors="replace"))
             n = recorded_samples(raw)
-            if len(runs) == 1 and n > 1:  # visualize --samples N: its batch of N seeds
+            if len(runs) == 1 and n > 1:  # visualize --samples N: its N seeds
+                runs[0].name = runs[0].name or \
+                    f"{scheme_label(scheme_of(runs[0]))} ({Path(p).stem})"
                 configs += sample_configs(runs[0], n)
                 continue
             for i, (c, d) in enumerate(zip(runs, raw if isinstance(raw, list) else [raw])):
@@ -107,6 +109,8 @@ def _group(configs: list[RunConfig]) -> list[list[RunConfig]]:
     groups: list[list[RunConfig]] = []
     for c in configs:
         for g in groups:
+            if c.seed != g[0].seed and not together([g[0], c]):
+                continue  # other seeds run apart, as visualize --samples runs them
             try:
                 engine.check_batchable(g + [c])
             except VizError:
@@ -136,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         check_out(args.csv, field="csv"), check_out(args.json, field="json"),
         check_out(args.md, field="md"))
     configs = _configs(args)
-    rows: list[dict] = []
+    by_config: dict[int, dict] = {}
     groups = _group(configs)  # each runs as one batch: its steps count once
     with progress_bar(sum(g[0].total_steps for g in groups), "metrics", args.quiet) as bar:
         for group in groups:
@@ -146,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
             res = engine.run_to_end(group, model, reference=ref, keep_frames=False,
                                     every=max(1, c0.total_steps // 10),
                                     progress=_advance(bar))
-            rows += scheme_metrics(res.final, group, ref)
+            by_config.update({id(c): r for c, r in
+                              zip(group, scheme_metrics(res.final, group, ref))})
+    rows = [by_config[id(c)] for c in configs]  # in the order given
     print(scheme_metrics_markdown(rows))
     differ = problem_differences(configs)
     if differ:  # the claims compare schemes on one problem: not across problems

@@ -49,10 +49,12 @@ def table_columns(rows: list[dict]) -> list[str]:
 
 def scheme_metrics_markdown(rows: list[dict]) -> str:
     """The rows of :func:`scheme_metrics` as a Markdown table (labels from the registry)."""
-    inv = any(r.get("task") == "inversion" for r in rows)
+    tasks = {r.get("task") for r in rows}
+    # one task: what its activation measures; both: the registry's label, which names both
+    act = metric_label("activation") if len(tasks) > 1 else \
+        metric_label("feature_error") if tasks == {"inversion"} else "target activation"
     cols = [k for k in table_columns(rows) if k != "feature_error"]
-    head = ["scheme"] + [("rel. feature error" if inv else "target activation")
-                         if k == "activation" else metric_label(k) for k in cols]
+    head = ["scheme"] + [act if k == "activation" else metric_label(k) for k in cols]
     body = [[r["label"] + (" (diverged)" if r.get("diverged") else "")]
             + [fmt(r.get(k), 4) for k in cols] for r in rows]
     return markdown_table(head, body)
