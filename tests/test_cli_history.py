@@ -250,13 +250,18 @@ def test_list_filters_a_scheme_by_its_label_or_alias(filled, capsys, name):
 
 
 def test_an_empty_list_says_that_nothing_matches(filled, capsys):
-    """An empty list names the filters that matched nothing (it printed only the header)."""
+    """An empty list names the filters that matched nothing (it printed only the header);
+    an unknown scheme or task is an error, not an empty list; --store also after the
+    action."""
     _, store = filled
-    assert main(["history", "--store", store, "list", "--scheme", "bogus", "--task",
+    assert main(["history", "list", "--store", store, "--scheme", "tv", "--task",
                  "inversion"]) == 0
     out, err = capsys.readouterr()
     assert out.count("\n") == 1 and err == (
-        "note: no stored run matches --task inversion, --scheme bogus\n")
+        "note: no stored run matches --task inversion, --scheme tv\n")
+    for flag, value in (("--scheme", "sobolv fluid"), ("--task", "foo")):
+        assert main(["history", "--store", store, "list", flag, value]) == 2
+        assert value in _err_line(capsys)
 
 
 @pytest.mark.parametrize("outside", [False, True])
@@ -284,3 +289,19 @@ def test_an_inversion_sweep_cell_replays_from_the_history(tmp_path, capsys, outs
     capsys.readouterr()
     assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "again.png"),
                  "--no-store", "--quiet"]) == 0, capsys.readouterr().err
+
+
+def test_the_run_json_holds_the_run_id_and_the_verdicts(tmp_path, capsys):
+    """A single run's --json names its stored run and the verdicts printed (the --samples
+    JSON had them per sample, a single run's had neither), and still replays."""
+    store = str(tmp_path / "s.sqlite")
+    js = tmp_path / "r.json"
+    assert main([*RUN, "--out", str(tmp_path / "r.png"), "--json", str(js),
+                 "--store", store]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    d = json.loads(js.read_text())
+    assert d["run_id"] == line["run_id"] and d["verdicts"] == line["verdicts"]
+    assert [v["role"] for v in d["verdicts"]] == ["model", "judge"]
+    assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "again.png"),
+                 "--no-store", "--quiet"]) == 0
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "r.png").read_bytes()

@@ -27,12 +27,15 @@ DESCRIPTION = __doc__.splitlines()[0]
 FORMATS = ("html", "pdf", "json")
 
 
-def add_store_argument(p: argparse.ArgumentParser) -> None:
-    """``--store PATH`` and ``--tracking-uri URI`` (shared with visualize and sweep)."""
+def add_store_argument(p: argparse.ArgumentParser, after_action: bool = False) -> None:
+    """``--store PATH`` and ``--tracking-uri URI`` (shared with visualize and sweep);
+    ``after_action``: on a history action's own parser too (``history list --store X``),
+    where an absent flag keeps the value given before the action."""
+    extra = {"default": argparse.SUPPRESS} if after_action else {}
     p.add_argument("--store", help="run store file (default: $DEMONS_VIZ_STORE or "
-                   "$XDG_DATA_HOME/demons-viz/runs.sqlite)")
+                   "$XDG_DATA_HOME/demons-viz/runs.sqlite)", **extra)
     p.add_argument("--tracking-uri", help="also log stored runs to this MLflow tracking URI "
-                   "(default: $MLFLOW_TRACKING_URI; needs the [tracking] extra)")
+                   "(default: $MLFLOW_TRACKING_URI; needs the [tracking] extra)", **extra)
 
 
 def open_store(args: argparse.Namespace):
@@ -77,6 +80,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ex.add_argument("--out", required=True)
     rm = sub.add_parser("rm", help="delete runs for good")
     rm.add_argument("ids", nargs="+", metavar="ID")
+    for action in (ls, sh, cp, ex, rm):  # `history list --store X` as `history --store X list`
+        add_store_argument(action, after_action=True)
 
 
 def _list(store, args) -> int:
@@ -90,10 +95,15 @@ def _list(store, args) -> int:
         raise VizError(f"--status must be one of {', '.join(STATUSES)}, got {args.status!r}",
                        field="status")
     if args.scheme is not None:  # a label or alias as the dashboard shows it, or the key
-        from viz_core.schemes import scheme_aliases
+        from viz_core.schemes import SCHEME_REGISTRY, scheme_aliases
 
-        args.scheme = scheme_aliases().get(args.scheme.strip().lower().replace(" ", "_"),
-                                           args.scheme)
+        key = scheme_aliases().get(args.scheme.strip().lower().replace(" ", "_"))
+        if key is None and not store.count(scheme=args.scheme):  # not a stored name either
+            raise VizError(f"unknown scheme {args.scheme!r}; known: "
+                           f"{', '.join(SCHEME_REGISTRY)} (or their labels)", field="scheme")
+        args.scheme = key or args.scheme
+    if args.task is not None and args.task not in ("am", "inversion"):
+        raise VizError(f"--task must be am or inversion, got {args.task!r}", field="task")
     known = store.metric_keys()
     if args.sort not in SORT_COLUMNS and args.sort not in known:  # a typo sorted nothing
         raise VizError(f"cannot sort by {args.sort!r}: give a column "

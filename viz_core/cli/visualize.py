@@ -346,7 +346,8 @@ def run(args: argparse.Namespace) -> int:
             final_objective=finite_or_none(final.objective[0]),
             target_activation=finite_or_none(final.activation[0]),
             final_grad_norm=finite_or_none(final.grad_norm[0]),
-            scheme=cfg.scheme.name, diverged=msg, torch=torch.__version__, **batch),
+            scheme=cfg.scheme.name, diverged=msg, torch=torch.__version__,
+            **(batch or {"run_id": stored[0], "verdicts": verdicts[0]})),
             encoding="utf-8")
     print(json.dumps({"out": str(out), "model": model.label, "scheme": cfg.scheme.label,
                       "final_objective": finite_or_none(final.objective[0]),
