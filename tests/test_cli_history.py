@@ -305,3 +305,19 @@ def test_the_run_json_holds_the_run_id_and_the_verdicts(tmp_path, capsys):
     assert main(["visualize", "--config", str(js), "--out", str(tmp_path / "again.png"),
                  "--no-store", "--quiet"]) == 0
     assert (tmp_path / "again.png").read_bytes() == (tmp_path / "r.png").read_bytes()
+
+
+@pytest.mark.parametrize("how,judged", [(["--objective", "class_logit(3)"], True),
+                                        (["--target", "3"], True),
+                                        (["--objective", "channel(block3,7)"], False),
+                                        (["--layer", "block3", "--channel", "7"], False)])
+def test_verdicts_follow_what_is_maximised_not_how_it_is_written(tmp_path, capsys, how,
+                                                                  judged):
+    """A class written as an objective gets the same verdicts as --target (it had no
+    target and no judge); a channel gets the model's top-3 only, however written."""
+    argv = ["visualize", "--model", "fmnist_vgg", "--steps", "2", "--quiet", "--no-store",
+            "--out", str(tmp_path / "o.png"), *how]
+    assert main(argv) == 0
+    v = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["verdicts"]
+    assert [x["role"] for x in v] == (["model", "judge"] if judged else ["model"])
+    assert v[0]["target"] == ("Dress" if judged else None)

@@ -50,7 +50,7 @@ def verdicts_of(config: RunConfig, model: Any, image: np.ndarray,
     when given, the independent judge's (Sec. 3.2); none for an inversion."""
     if config.task != "am":
         return []
-    target = config.target if config.channel is None else None
+    target = class_target(config)
     out = [verdict(model, image, target, "model")]
     if judge is not None:
         out.append(verdict(judge, image, target, "judge"))
@@ -155,10 +155,33 @@ def error_record(config: RunConfig, message: str, *, started: float, command: st
                      command=command, group_id=group_id, message=message)
 
 
+def class_target(config: RunConfig) -> int | None:
+    """The class an activation-maximisation run maximises (eq. 4): its target, or the class
+    of an objective that is one class term (``class_logit(3)``, ``class_log_prob(3)``);
+    None for a channel, a unit, another objective or an inversion.
+
+    >>> class_target(RunConfig(target=3)), class_target(RunConfig(objective="class_logit(5)"))
+    (3, 5)
+    >>> class_target(RunConfig(objective="channel(block3, 5)")) is None
+    True
+    """
+    if config.task != "am":
+        return None
+    if config.objective:
+        from viz_core.objectives import parse_objective
+
+        parts = parse_objective(config.objective).parts
+        if len(parts) == 1 and parts[0][0] > 0 and parts[0][1].name in (
+                "class_logit", "class_log_prob"):
+            return int(parts[0][1].args[0])
+        return None
+    return config.target if config.channel is None else None
+
+
 def judge_model(config: RunConfig, device: Any = None) -> Any:
     """The independent judge for an AM run on a class (Sec. 3.2's recognisability measure,
     :func:`viz_core.zoo.judge_for`) when its weights are here, else None."""
-    if config.task != "am" or config.channel is not None:
+    if class_target(config) is None:
         return None
     from viz_core import models
     from viz_core.sweeps.cells import default_judge
