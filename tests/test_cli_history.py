@@ -321,3 +321,18 @@ def test_verdicts_follow_what_is_maximised_not_how_it_is_written(tmp_path, capsy
     v = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["verdicts"]
     assert [x["role"] for x in v] == (["model", "judge"] if judged else ["model"])
     assert v[0]["target"] == ("Dress" if judged else None)
+
+
+def test_one_sample_stored_two_ways_is_no_difference():
+    """A Playground run stores the sample's path on the server, a sweep cell its name: the
+    comparison saw a difference in 'image' for the same ankle boot."""
+    from viz_core.store.compare import differing_settings
+
+    path = str(ROOT / "assets" / "samples" / "fmnist" / "0_ankle_boot.png")
+    runs = [RunRecord(config={"task": "inversion", "image": img, "seed": s}, model="m",
+                      task="inversion", scheme="tv")
+            for img, s in ((path, 0), ("fmnist/0_ankle_boot.png", 1))]
+    assert differing_settings(runs) == {"seed": [0, 1]}
+    runs[1].config["image"] = "fmnist/10_coat.png"
+    assert differing_settings(runs)["image"] == ["fmnist/0_ankle_boot.png",
+                                                 "fmnist/10_coat.png"]

@@ -41,7 +41,12 @@ def flat_settings(config: dict, prefix: str = "") -> dict[str, Any]:
 def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
     """Setting -> one value per run, for the settings in which the runs differ (the model
     label counts as a setting)."""
+    from viz_core.samples import sample_name
+
     flats = [{"model_label": r.model_label, **flat_settings(r.config)} for r in runs]
+    for f in flats:  # a shipped sample by its name, however it was stored (a server's
+        if isinstance(f.get("image"), str):  # path, the sweep's sample name): one image
+            f["image"] = sample_name(f["image"])
     keys = list(dict.fromkeys(k for f in flats for k in f))
     out = {}
     for k in keys:
