@@ -104,6 +104,24 @@ def without_curves(runs: Sequence[RunRecord]) -> str:
             "cell, or a run stopped before its first frame).")
 
 
+def curve_title(runs: Sequence[RunRecord], key: str) -> str:
+    """What the curve of ``key`` measures for these runs: the activation of an inversion is
+    its relative feature error (eqs. 2-3), of a class or channel its target activation
+    (eq. 4); both when the runs mix tasks.
+
+    >>> inv = RunRecord(config={}, model="m", task="inversion", scheme="tv")
+    >>> am = RunRecord(config={}, model="m", task="am", scheme="tv")
+    >>> curve_title([inv], "activation"), curve_title([inv, am], "activation")
+    ('relative feature error', 'target activation / relative feature error')
+    """
+    if key != "activation":
+        return CURVES.get(key, key)
+    tasks = {r.task for r in runs}
+    return {frozenset({"inversion"}): "relative feature error",
+            frozenset({"am"}): "target activation"}.get(
+        frozenset(tasks), "target activation / relative feature error")
+
+
 def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
     """The runs' curves of ``key`` overlaid (one line per run)."""
     fig = go.Figure()
@@ -111,7 +129,7 @@ def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
         xs = r.curves.get("step", [])
         ys = r.curves.get(key, [])
         fig.add_scatter(x=xs[1:], y=ys[1:], mode="lines", name=r.id)  # step 0 has no value
-    fig.update_layout(title=CURVES.get(key, key), xaxis_title="step", height=300,
+    fig.update_layout(title=curve_title(runs, key), xaxis_title="step", height=300,
                       margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h"))
     return fig
 
