@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -191,4 +192,7 @@ def test_the_loader_labels_a_program_by_its_file_name(tmp_path, program_bytes):
     path.write_bytes(program_bytes)
     m = models.load_exported(path, input_size=16, channels=1)
     assert m.label.startswith("réseau_été (exported program")
-    assert m.spec.name == "r_seau__t_"
+    assert m.spec.name == "réseau_été"  # the verdicts' and tables' name of the model
+    from viz_core.store.capture import verdict
+
+    assert verdict(m, np.zeros((1, 16, 16), np.float32), 0, "model")["model"] == "réseau_été"

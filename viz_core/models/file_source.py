@@ -205,13 +205,13 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         nodes = {n: (logits if n == "logits" else layers[n]) for n in names}
         return _Program(cut(gm, nodes), per_sample)
 
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
+    name = re.sub(r"[^\w.-]", "_", p.stem)  # letters of any script stay (réseau, 模型)
     spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
                      f"exported program {p.name}", False, input_size)
     return LoadedModel(spec, _Program(gm, per_sample),
                        class_name_list(classes, int(out.shape[1]), str(p)),
                        list(layers) + ["logits"], same, pretrained,
-                       f"{p.stem} (exported program{', ' + note if note else ''})", dev,
+                       f"{name} (exported program{', ' + note if note else ''})", dev,
                        extractor=extractor)
 
 
@@ -303,9 +303,9 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         raise VizError(f"TorchScript model {p} must return logits of shape (N, classes)",
                        field="weights")
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", p.stem)
+    name = re.sub(r"[^\w.-]", "_", p.stem)  # letters of any script stay (réseau, 模型)
     spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
                      f"user TorchScript model {p.name}", False, input_size)
     return LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), str(p)),
                        ["logits"], {}, pretrained,
-                       f"{p.stem} (TorchScript{', ' + note if note else ''})", dev)
+                       f"{name} (TorchScript{', ' + note if note else ''})", dev)
