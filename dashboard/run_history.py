@@ -106,8 +106,16 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
             weights_hash=weights_hash(model.net) if model is not None else "",
             metrics=metrics, floors=floors_for(cfg, ref, verdicts), curves=curves,
             verdicts=verdicts, group_id=group_id, command=f"dashboard {page}",
-            message=div or rec.message or "", image=png_bytes(img), frames=frames))
+            message=div or rec.message or _warned(rec, i), image=png_bytes(img),
+            frames=frames))
     return out
+
+
+def _warned(rec: Any, i: int) -> str:
+    """The warnings the page showed instead of "done" for configuration ``i`` (a flat or
+    saturated picture, an unstable TV step, an inactive unit), as the run's message."""
+    warnings = getattr(rec, "warnings", None) or []
+    return "; ".join(warnings[i]) if i < len(warnings) and warnings[i] else ""
 
 
 def remember(rec: Any, page: str, group_id: str = "") -> list[str] | str:

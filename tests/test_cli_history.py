@@ -336,3 +336,13 @@ def test_one_sample_stored_two_ways_is_no_difference():
     runs[1].config["image"] = "fmnist/10_coat.png"
     assert differing_settings(runs)["image"] == ["fmnist/0_ankle_boot.png",
                                                  "fmnist/10_coat.png"]
+
+
+def test_a_visualize_run_that_warned_keeps_the_warning(tmp_path, capsys):
+    """The warning printed instead of a plain result (saturated) is the stored message."""
+    store = str(tmp_path / "s.sqlite")
+    assert main([*RUN, "--step-size", "100000", "--out", str(tmp_path / "w.png"),
+                 "--store", store]) == 0
+    assert "warning: saturated" in capsys.readouterr().err
+    (r,) = _list(store, capsys)
+    assert RunStore(store).get(r["id"]).message.startswith("saturated: ")

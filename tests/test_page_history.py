@@ -197,3 +197,14 @@ def test_the_table_shows_the_registry_metrics_in_its_order(store, dash):
     assert shown == ["objective", "activation", "hf_fraction", "coarse_fraction",
                      "total_variation", "psnr", "ssim", "feature_error", "judge_target_prob",
                      "judge_hit"]
+
+
+def test_a_run_that_warned_instead_of_done_keeps_the_warning(store, dash):
+    """A saturated picture gets a warning instead of "done" on the page; its stored run
+    keeps that warning as its message (it was stored as a plain done run)."""
+    at = dash.open(PG, steps=3, every=3, step_size=100000)
+    at.button(key="pg_run").click().run()
+    dash.no_exception(at)
+    assert any("saturated" in w.value for w in at.warning)
+    (r,) = store.list()
+    assert store.get(r.id).message.startswith("saturated: ")

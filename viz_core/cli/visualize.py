@@ -325,10 +325,14 @@ def run(args: argparse.Namespace) -> int:
     stored: list[str | None] = [None] * n
     if store is not None:
         for i, c in enumerate(cfgs):
-            stored[i] = _store_quietly(store, lambda i=i, c=c: record_run(
+            # the warnings printed instead of a plain result: the stored run's message
+            warned = "" if final.diverged[i] else "; ".join(result_warnings(
+                final.images[i], c.to_dict(), None if ref is None else ref[0].numpy()))
+            stored[i] = _store_quietly(store, lambda i=i, c=c, warned=warned: record_run(
                 c, model, final, index=i, curves=curves[i].curves, started=started,
                 verdicts=verdicts[i], reference=ref, frames=result.frames,
-                command=command_line(args), tags=args.tag, group_id=group))
+                command=command_line(args), tags=args.tag, group_id=group,
+                message=warned))
     per_sample = [{"sample": i + 1, "seed": c.seed,
                    "final_objective": finite_or_none(final.objective[i]),
                    "target_activation": finite_or_none(final.activation[i]),
