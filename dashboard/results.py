@@ -27,6 +27,7 @@ _LABELS: dict[str, str | None] = {
     "model": None, "task": None, "target": "class", "step_size": "tau", "steps": "steps",
     "scheme": "scheme", "layer": "layer", "image": "image", "cells": "schemes",
     "weights": "weights", "tv_on": "TV", "tv": "TV lambda", "octaves_on": "octaves",
+    "axis1": "rows", "values1": "row values", "axis2": "columns", "values2": "column values",
 }
 
 
@@ -43,10 +44,17 @@ def _short(key: str, value: Any) -> str:
 def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int = 4) -> str:
     """"from previous settings: class 7, fmnist_vgg" when the settings a result was made
     with (``shown``) differ from the current ones (``now``) in anything but display
-    settings; "" when the result belongs to the current settings."""
+    settings; "" when the result belongs to the current settings.
+
+    >>> stale_note({"task": "am", "image": "", "values2": "1 2"},
+    ...            {"task": "inversion", "image": "a.png", "values2": "3"})
+    'from previous settings: am, column values 1 2'
+    """
     changed = [k for k in shown if k not in DISPLAY_ONLY and k in now and shown[k] != now[k]]
     if not changed:
         return ""
+    # a setting the shown result had none of (an AM run's image) says nothing beside others
+    changed = [k for k in changed if shown[k] not in ("", None)] or changed
     first = ([k for k in _LABELS if k in changed]
              + [k for k in changed if k not in _LABELS])[:max_items]
     more = ", ..." if len(changed) > max_items else ""
