@@ -124,12 +124,22 @@ def axes_of(s: Mapping[str, Any]) -> list[Axis]:
 
 def sweep_of(s: Mapping[str, Any], batch_size: int = 8) -> Sweep:
     """The sweep the settings describe (validated: every cell is a valid run)."""
+    s = {**sweep_defaults(), **s}
     sweep = Sweep(base_config(s), axes_of(s), batch_size=batch_size)
     try:
         return sweep.validate()
     except VizError as exc:
-        raise VizError(str(exc), field=exc.field if exc.field in _STATIC_DEFAULTS else "values1"
-                       ) from None
+        raise VizError(str(exc), field=exc.field if exc.field in _STATIC_DEFAULTS
+                       else _values_slot(str(exc), s)) from None
+
+
+def _values_slot(message: str, s: Mapping[str, Any]) -> str:
+    """The values box of the axis a core message names (``axis 'target': ...``), else the
+    rows' box."""
+    for i in ("1", "2"):
+        if s[f"axis{i}"] != NO_AXIS and message.startswith(f"axis {str(s[f'axis{i}'])!r}"):
+            return f"values{i}"
+    return "values1"
 
 
 def _values_text(values: Sequence[Any]) -> str:

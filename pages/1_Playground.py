@@ -31,7 +31,7 @@ from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.diversity import diversity_configs
-from dashboard.settings.labels import activation_label
+from dashboard.settings.labels import run_activation_label
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
     config_to_settings,
@@ -243,6 +243,7 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
 
 
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
+    ph["act_name"] = run_activation_label(rec.configs)  # the run's task, not the sidebar's
     img = rec.images[0]
     if len(rec.images) > 1:  # the samples of a diversity batch, side by side
         box = ph["image"].container(horizontal=True, gap="small")
@@ -336,8 +337,7 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     panel = RunPanel(P, autorun=True)
     run = panel.buttons(errors) is not None
     inversion = s["task"] == "inversion"
-    ph = {"progress": st.empty(), "status": st.empty(),
-          "act_name": activation_label(s)}
+    ph = {"progress": st.empty(), "status": st.empty()}
     row = st.container(horizontal=True, gap="medium")
     ph["image"] = row.empty()
     ph["reference"] = row.empty()

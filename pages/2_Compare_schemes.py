@@ -29,7 +29,7 @@ from dashboard.settings.compare import (
     compare_defaults,
     compare_settings,
 )
-from dashboard.settings.labels import config_activation_label
+from dashboard.settings.labels import run_activation_label
 from dashboard.settings.playground import (
     config_to_settings,
     playground_defaults,
@@ -158,6 +158,7 @@ def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -
 
 
 def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) -> None:
+    ph["act_name"] = run_activation_label(recs[0].configs)  # the run's task, not the sidebar's
     for m, rec in enumerate(recs):
         if rec.images is None:
             continue
@@ -245,8 +246,7 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
     panel = RunPanel(P, label="Run all", autorun=True)
     run = panel.buttons([error] if error else []) is not None
     inversion = s["task"] == "inversion"
-    ph = {"progress": st.empty(), "status": st.empty(),
-          "act_name": config_activation_label(configs[0]) if configs else "activation"}
+    ph = {"progress": st.empty(), "status": st.empty()}  # act_name: from the run shown
     if inversion:
         st.caption(FEATURE_ERROR_HELP)
     order = [scheme_of(c) for c in configs]

@@ -94,6 +94,10 @@ def _sidebar(ctl: Controls) -> None:
                fmt=lambda m: sv.METRIC_LABELS.get(m, m))
 
 
+_NOT_RUN = {"stopped": "not run (the sweep was stopped)",
+            "error": "not run (the sweep failed)"}
+
+
 def _png_array(path: Path) -> np.ndarray:
     a = np.asarray(Image.open(path), dtype=np.float32) / 255.0
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
@@ -118,8 +122,7 @@ def _montage(res: dict, buttons: bool) -> None:
             r = cells.get((a, b))
             with col:
                 if r is None:
-                    st.caption("not run (the sweep was stopped)"
-                               if res.get("status") == "stopped" else "waiting ...")
+                    st.caption(_NOT_RUN.get(res.get("status"), "waiting ..."))
                     continue
                 show_image(st, _png_array(Path(res["dir"]) / r["png"]), _caption(r, axes),
                            128)
@@ -136,7 +139,7 @@ def _montage(res: dict, buttons: bool) -> None:
 
 def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
     done, total = len(res["rows"]), res["total"]
-    stopped = " · stopped" if res.get("status") == "stopped" else ""
+    stopped = {"stopped": " · stopped", "error": " · failed"}.get(res.get("status"), "")
     ph["progress"].progress(min(1.0, done / max(total, 1)),
                             text=f"{done} / {total} cells{stopped}")
     if res["rows"]:
@@ -214,9 +217,10 @@ def main() -> None:
     b1, b2 = st.columns([1, 5])
     run = b1.button("Run sweep", type="primary", key=P + "run", disabled=sweep is None,
                     width="stretch")
+    stop = b2.empty()  # the Stop button, while the sweep runs
     if run and sweep is not None:  # pressing it (or changing a setting) ends the sweep
-        b2.button("Stop", key=P + "stop", help="stop after the batch being computed; the "
-                  "cells done so far stay here and in the History")
+        stop.button("Stop", key=P + "stop", help="stop after the batch being computed; "
+                    "the cells done so far stay here and in the History")
     elif sweep is not None:
         b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
     elif error:
@@ -247,6 +251,10 @@ def main() -> None:
         finally:  # Stop, a changed setting or an error: what is done so far stays
             if res["status"] == "running":
                 res["status"] = "done" if len(res["rows"]) >= res["total"] else "stopped"
+        stop.empty()  # ended (done or failed): nothing left to stop or to wait for
+        if not res["rows"]:
+            ph["progress"].empty()
+            ph["montage"].empty()
     if not run and res is not None and res.get("status") == "running":
         _wait_for_the_old_run(res)
     stale = stale_note(res.get("settings") or {}, s) if res is not None and not run else ""

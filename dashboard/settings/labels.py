@@ -4,7 +4,8 @@ feature error of an inversion). No Streamlit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from viz_core.config import RunConfig
@@ -24,9 +25,29 @@ def activation_label(s: Mapping[str, Any]) -> str:
     return f"target activation ({CLASS_SCORE_LABELS['logit']})"
 
 
+def _fields_label(task: Any, layer: Any, channel: Any, unit: Any, class_score: Any) -> str:
+    return activation_label({"task": task, "unit_on": unit is not None,
+                             "layer": "logits" if channel is None else layer,
+                             "class_score": class_score})
+
+
 def config_activation_label(cfg: RunConfig) -> str:
     """:func:`activation_label` of a run configuration (the pages that run batches)."""
-    return activation_label({"task": cfg.task, "unit_on": cfg.unit is not None,
-                             "layer": "logits" if cfg.channel is None else cfg.layer,
-                             "class_score": cfg.class_score})
+    return _fields_label(cfg.task, cfg.layer, cfg.channel, cfg.unit, cfg.class_score)
+
+
+def run_activation_label(configs: Sequence[str]) -> str:
+    """:func:`activation_label` of the configuration a shown result was run with (a run
+    record's stored JSON), not of the sidebar: after the task changes without a new run,
+    an old maximisation still shows a logit or log-probability (eqs. 3-4) and an old
+    inversion its relative feature error (eq. 2). "target activation" when none is stored
+    or readable."""
+    try:
+        d = json.loads(configs[0]) if configs else None
+    except (TypeError, ValueError):
+        d = None
+    if not isinstance(d, dict):
+        return "target activation"
+    return _fields_label(d.get("task", "am"), d.get("layer"), d.get("channel"),
+                         d.get("unit"), d.get("class_score"))
 

@@ -105,6 +105,20 @@ def _target(cfg: RunConfig, v: int) -> RunConfig:
     return dataclasses.replace(cfg, target=int(v))
 
 
+def zoo_class_count(model: str) -> int | None:
+    """The number of classes of a zoo model, read from its registry entry without loading
+    weights (the logits of the data term, eq. 4); None for any other model (a network
+    registered in this process, a team's, a file, an import string, timm), whose classes
+    are known only once it is loaded."""
+    from viz_core.models.module_source import registered
+    from viz_core.zoo import available_models, class_names
+
+    spec = next((s for s in available_models() if s.name == model), None)
+    if spec is None or registered(model) is not None:
+        return None
+    return len(class_names(spec))
+
+
 def _weights(cfg: RunConfig, v: str) -> RunConfig:
     return dataclasses.replace(cfg, weights="random" if v == RANDOM else None)
 
@@ -253,7 +267,27 @@ class Sweep:
             raise VizError(f"batch size must be in 1..256, got {self.batch_size}",
                            field="batch_size")
         self.cells()
+        self._check_classes()
         return self
+
+    def _check_classes(self) -> None:
+        """Each AM cell's class exists in its model's logits (eq. 4), checked from the zoo's
+        registry before anything runs; models outside the zoo are checked when loaded."""
+        by_axis = any(a.name == "target" for a in self.axes)
+        counts: dict[str, int | None] = {}
+        for cell in self.cells():
+            cfg = cell.config
+            if cfg.task != "am" or cfg.channel is not None or cfg.target is None:
+                continue
+            if cfg.model not in counts:
+                counts[cfg.model] = zoo_class_count(cfg.model)
+            n = counts[cfg.model]
+            if n is None or cfg.target < n:
+                continue
+            what = f"class index {cfg.target} out of range 0..{n - 1} for {cfg.model}"
+            if by_axis:
+                raise VizError(f"axis 'target': {what}", field="axes")
+            raise VizError(f"{what} (--target)", field="target")
 
     def value_tuples(self) -> list[tuple]:
         vals = [a.values for a in self.axes]
