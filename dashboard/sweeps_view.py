@@ -34,7 +34,7 @@ from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
 from viz_core.metrics import METRICS, metric_label
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
-from viz_core.schemes import SCHEME_REGISTRY, scheme_of
+from viz_core.schemes import SCHEME_REGISTRY, scheme_label, scheme_of
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
 from viz_core.sweeps.spec import kernel_size_of
@@ -261,6 +261,8 @@ def value_text(axis: str, row: Mapping[str, Any]) -> str:
     if axis == "target":
         return target_text(row)
     v = row.get(axis)
+    if axis == "scheme" and v is not None:
+        return scheme_label(str(v))  # "Sobolev fluid", as the other pages name it
     return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
 
 
@@ -278,8 +280,10 @@ def table_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 def _tick_texts(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, Any]]
                 ) -> list[str] | None:
-    """The tick labels of a ``target`` axis with class names, else None (values as they
-    are)."""
+    """The tick labels of a ``target`` axis with class names and of a ``scheme`` axis with
+    the schemes' labels, else None (values as they are)."""
+    if axis == "scheme":
+        return [scheme_label(str(v)) for v in values]
     if axis != "target":
         return None
     names = {r.get("target"): target_text(r) for r in rows if r.get("target_class")}

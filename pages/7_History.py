@@ -129,8 +129,9 @@ def _compare(runs) -> None:
             c.image(_pic(r.image, side), caption=f"{r.id} · {r.status}", width=224)
         else:
             c.warning(plain(f"{r.id}: {r.status}, no pre-image"))
-        c.caption(plain(f"{r.model_label or model_text(r.model)} · {r.scheme} · "
-                        f"{when(r.started)}"))
+        weights = f" · weights {r.weights_hash[:12]}" if r.weights_hash else ""
+        c.caption(plain(f"{r.model_label or model_text(r.model)}{weights} · "
+                        f"{scheme_label(r.scheme)} · {when(r.started)}"))
         for line in hv.verdict_lines(r):
             c.caption(plain(line))
         if r.message:

@@ -208,3 +208,17 @@ def test_a_run_that_warned_instead_of_done_keeps_the_warning(store, dash):
     assert any("saturated" in w.value for w in at.warning)
     (r,) = store.list()
     assert store.get(r.id).message.startswith("saturated: ")
+
+
+def test_compared_runs_name_their_weights_and_scheme_label(store, dash):
+    """Each compared run's caption gives its weights hash (shown only in reports before)
+    and its scheme's label."""
+    ids = [store.add(RunRecord(
+        config={"model": "fmnist_vgg", "task": "am", "target": 3, "seed": i},
+        model="fmnist_vgg", task="am", scheme="plain", started=1e9 + i, ended=1e9 + i + 1,
+        weights_hash="0123456789abcdef", metrics={"objective": -1.0},
+        image=png_bytes(np.zeros((1, 28, 28), np.float32)))) for i in range(2)]
+    at = _history(dash, runs=",".join(ids))
+    dash.no_exception(at)
+    caps = [dash.shown(c.value) for c in at.caption]
+    assert sum("weights 0123456789ab · no regularization" in c for c in caps) == 2, caps

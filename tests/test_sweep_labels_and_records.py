@@ -165,3 +165,12 @@ def test_the_cli_heatmap_names_the_metric_for_the_task():
     am = [{"task": "am", "gamma": 0.1, "hf_fraction": 0.3}]
     assert heatmap_figure(am, ["gamma"], "hf_fraction")["data"][0]["colorbar"]["title"][
         "text"] == metric_label("hf_fraction")
+
+
+def test_a_scheme_axis_reads_as_the_schemes_labels():
+    """Captions and heatmap ticks of a scheme axis name the schemes as the other pages do
+    ('Sobolev fluid', not the key fluid_sobolev, which broke mid-word at 1280x720)."""
+    assert sv.value_text("scheme", {"scheme": "fluid_sobolev"}) == "Sobolev fluid"
+    rows = [{"scheme": k, "activation": 1.0, "task": "am"} for k in ("tv", "fluid_sobolev")]
+    fig = sv.heatmap_figure(rows, ["scheme"], "activation")
+    assert list(fig.data[0].y) == ["TV", "Sobolev fluid"]
