@@ -308,7 +308,8 @@ def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
         ids = []
         for row in result.rows:
             rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps",
-                              curves=result.curves(str(row["cell_id"])), root=root)
+                              curves=result.curves(str(row["cell_id"])), root=root,
+                              verdicts=result.verdicts(str(row["cell_id"])))
             if is_program_name(rec.model):  # an uploaded program by its token, not its path
                 rec.model = rec.config["model"] = program_token(rec.model)
             if not store.has(rec.id):

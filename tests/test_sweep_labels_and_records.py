@@ -109,6 +109,11 @@ def test_a_stored_sweep_cell_names_the_judges_target_by_its_class(tmp_path):
     judge = [v for v in run.verdicts if v["role"] == "judge"]
     assert judge and judge[0]["target"] == "Sneaker"  # the Playground's way; was "7"
     assert "target Sneaker:" in verdict_text(judge[0])  # was "target class 7:"
+    # as a Playground run's: the model's verdict too, top-3 with probabilities, chance
+    assert [v["role"] for v in run.verdicts] == ["model", "judge"]
+    assert all(len(v["top"]) == 3 and v["top"][0][1] is not None and v["chance"] == 0.1
+               for v in run.verdicts)
+    assert run.floors == {"judge_target_prob": 0.1, "model_target_prob": 0.1}
 
 
 # --------------------------------- 3. a stored sweep cell has weights hash and curves

@@ -199,7 +199,8 @@ def test_a_sweep_ended_midway_keeps_its_cells_and_says_so(monkeypatch, tmp_path)
     stored = RunStore(tmp_path / "runs.sqlite").list()
     assert len(stored) == 1  # the finished batch, whole
     # the judge's target probability is stored with its floor, chance (10 classes)
-    assert stored[0].floors == {"judge_target_prob": pytest.approx(0.1)}
+    assert stored[0].floors == {"judge_target_prob": pytest.approx(0.1),
+                                "model_target_prob": pytest.approx(0.1)}
 
 
 def test_a_rerun_waits_for_the_stopped_sweep_of_the_previous_run():

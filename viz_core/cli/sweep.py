@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
                 for row in p.result.rows:
                     rec = cell_record(row, p.result.pngs.get(row["cell_id"]), group,
                                       command_line(args), args.tag,
-                                      p.result.curves(str(row["cell_id"])), args.out)
+                                      p.result.curves(str(row["cell_id"])), args.out,
+                                      p.result.verdicts(str(row["cell_id"])))
                     if not runs.has(rec.id):
                         runs.add(rec)
 

@@ -26,7 +26,8 @@ def cell_run_id(group: str, cell_id: str) -> str:
 
 def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
                 tags: list[str] | None = None, curves: dict | None = None,
-                root: str | Path | None = None) -> RunRecord:
+                root: str | Path | None = None, verdicts: list[dict] | None = None
+                ) -> RunRecord:
     """The stored run of one sweep cell (a row of the sweep table and its PNG), with what a
     Playground run keeps: the weights hash, the ``curves`` (D and the target activation
     over the steps: the batch result's ``curves(cell_id)``) and the judge's target by its
@@ -46,8 +47,10 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
         v = row.get(key)
         if v is not None:
             metrics[key] = float(v)
-    verdicts = []
-    if row.get("judge") and row.get("judge_top1_class") is not None:
+    # the batch's own verdicts (the model's and the judge's top-3, BatchResult.verdicts),
+    # else (older sweeps) the judge's top-1 from the table
+    verdicts = list(verdicts or [])
+    if not verdicts and row.get("judge") and row.get("judge_top1_class") is not None:
         verdicts.append({"role": "judge", "model": row["judge"],
                          "top": [[str(row["judge_top1_class"]), None]],
                          "target": str(row.get("target_class") or row.get("target")),
@@ -56,6 +59,8 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
     floors = ({"judge_target_prob": float(row["judge_chance"])}
               if row.get("judge_chance") is not None and "judge_target_prob" in metrics
               else {})
+    floors.update({f"{v['role']}_target_prob": float(v["chance"]) for v in verdicts
+                   if v.get("target_prob") is not None and v.get("chance") is not None})
     seconds = float(row.get("seconds") or 0.0)
     now = time.time()
     return RunRecord(

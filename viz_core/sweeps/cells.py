@@ -84,6 +84,12 @@ class BatchResult:
     worker: str = ""
     extra: dict = field(default_factory=dict)  # "curves": {cell id: curves}
 
+    def verdicts(self, cell_id: str) -> list[dict]:
+        """The model's and the judge's verdicts on one cell's pre-image (top-3, target
+        probability, chance: :func:`viz_core.store.capture.verdicts_of`), as a stored run
+        keeps them; [] for an inversion or a batch computed before verdicts were kept."""
+        return list((self.extra.get("verdicts") or {}).get(cell_id) or [])
+
     def curves(self, cell_id: str) -> dict[str, list]:
         """The curves of one cell (``step`` and the keys of
         :data:`viz_core.store.records.CURVE_KEYS`), as a stored run keeps them; {} for a
@@ -184,10 +190,15 @@ def run_batch(task: BatchTask) -> BatchResult:
     measured = run_rows(final, configs, ref)
     targets = [c.target if c.task == "am" and c.channel is None else None for c in configs]
     judged: list[dict] = [{} for _ in configs]
+    jm = None
     if task.judge and c0.task == "am":
         jm = cached_model(RunConfig(model=task.judge, device=c0.device))
         same = list(jm.classes) == list(model.classes)
         judged = judge_scores(jm, final.images, targets if same else [None] * len(configs))
+    from viz_core.store.capture import verdicts_of  # the History's verdicts, as visualize's
+
+    verdicts = {cell["id"]: verdicts_of(cfg, model, final.images[i], jm)
+                for i, (cell, cfg) in enumerate(zip(task.cells, configs))}
     seconds = time.perf_counter() - t0
     weights = weights_hash(model.net) if hasattr(model, "net") else ""  # cached per network
     rows, pngs = [], {}
@@ -220,4 +231,5 @@ def run_batch(task: BatchTask) -> BatchResult:
     return BatchResult(task.batch_id, rows, pngs, seconds,
                        f"{socket.gethostname()}:{os.getpid()}",
                        {"curves": {cell["id"]: r.curves
-                                   for cell, r in zip(task.cells, recorders)}})
+                                   for cell, r in zip(task.cells, recorders)},
+                        "verdicts": verdicts})
