@@ -129,8 +129,10 @@ def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
         xs = r.curves.get("step", [])
         ys = r.curves.get(key, [])
         fig.add_scatter(x=xs[1:], y=ys[1:], mode="lines", name=r.id)  # step 0 has no value
-    fig.update_layout(title=curve_title(runs, key), xaxis_title="step", height=300,
-                      margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h"))
+    # the legend below the axis title (at 1280x720 it sat on "step")
+    fig.update_layout(title=curve_title(runs, key), xaxis_title="step", height=320,
+                      margin=dict(l=40, r=10, t=40, b=70),
+                      legend=dict(orientation="h", yanchor="top", y=-0.3, x=0))
     return fig
 
 
