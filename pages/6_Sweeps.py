@@ -225,6 +225,7 @@ def main() -> None:
         b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
     elif error:
         b2.error(plain(ui_message(error)))
+    note = st.container()  # stale / failed / stopped: above the results they are about
     ph = {"progress": st.empty(), "heatmap": st.empty(), "montage": st.empty()}
     res = st.session_state.get(RESULT)
     if run and sweep is not None:
@@ -259,16 +260,16 @@ def main() -> None:
         _wait_for_the_old_run(res)
     stale = stale_note(res.get("settings") or {}, s) if res is not None and not run else ""
     if stale:  # a sweep of earlier settings (a changed setting, Back / Forward)
-        st.info(f"The sweep below is {stale}. Press Run sweep for the current settings.",
-                icon=":material/history:")
+        note.info(f"The sweep below is {stale}. Press Run sweep for the current settings.",
+                  icon=":material/history:")
     if res is not None and res.get("status") == "error":
-        st.error(plain(f"The sweep failed after {len(res['rows'])} of {res['total']} cells: "
-                       f"{ui_message(res['message'])}"))
+        note.error(plain(f"The sweep failed after {len(res['rows'])} of {res['total']} "
+                         f"cells: {ui_message(res['message'])}"))
     if res is not None and res.get("status") == "stopped":
-        st.warning(f"The sweep stopped after {len(res['rows'])} of {res['total']} cells "
-                   "(Stop was pressed, a setting changed or the page was left): the cells "
-                   "done are shown below and kept in the History. Press Run sweep to run it "
-                   "again.")
+        note.warning(f"The sweep stopped after {len(res['rows'])} of {res['total']} cells "
+                     "(Stop was pressed, a setting changed or the page was left): the cells "
+                     "done are shown below and kept in the History. Press Run sweep to run "
+                     "it again.")
     if s["ready"] == "sanity_check":
         _cascade(s["model"])
     if res is not None and res["rows"]:

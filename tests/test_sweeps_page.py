@@ -93,6 +93,14 @@ def test_heatmap_keeps_the_grid_while_streaming():
 
 # ----------------------------------------------------------------------------- AppTest
 
+def _in_order(block) -> list:
+    """The elements of an AppTest block, depth first, in page order."""
+    out = []
+    for child in getattr(block, "children", {}).values():
+        out += [child] if not hasattr(child, "children") else _in_order(child)
+    return out
+
+
 def _page(**params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)
     at.query_params.update({k: str(v) for k, v in params.items()})
@@ -196,6 +204,9 @@ def test_a_sweep_ended_midway_keeps_its_cells_and_says_so(monkeypatch, tmp_path)
     assert res["status"] == "stopped" and len(res["rows"]) == 1 and res["total"] == 2
     assert any("stopped after 1 of 2 cells" in w.value for w in at.warning)
     assert len(_captions(at)) == 1
+    # the message stands above the cells it speaks of (it came after the montage)
+    order = [type(e).__name__ for e in _in_order(at.main)]
+    assert order.index("Warning") < order.index("Image"), order
     stored = RunStore(tmp_path / "runs.sqlite").list()
     assert len(stored) == 1  # the finished batch, whole
     # the judge's target probability is stored with its floor, chance (10 classes)
