@@ -80,8 +80,6 @@ SWEEP_CHOICES: dict[str, Sequence[Any]] = {
     "axis2": (NO_AXIS, *AXES),
     "metric": tuple(METRICS),
 }
-#: The metrics' display labels (the one registry, viz_core.metrics.METRICS).
-METRIC_LABELS = {k: m.label for k, m in METRICS.items()}
 
 
 def base_config(s: Mapping[str, Any]) -> RunConfig:

@@ -179,3 +179,12 @@ def test_a_scheme_axis_reads_as_the_schemes_labels():
     rows = [{"scheme": k, "activation": 1.0, "task": "am"} for k in ("tv", "fluid_sobolev")]
     fig = sv.heatmap_figure(rows, ["scheme"], "activation")
     assert list(fig.data[0].y) == ["TV", "Sobolev fluid"]
+
+
+def test_the_metric_box_names_the_activation_for_the_task(dash):
+    """The sidebar's metric box says what the activation is for the sweep's task (the
+    general 'target activation / rel. feature error' was cut at 1280x720)."""
+    am = _page(dash).selectbox(key="sw_metric").options
+    inv = _page(dash, task="inversion").selectbox(key="sw_metric").options
+    assert "target activation (logit)" in am and "rel. feature error" in inv
+    assert not any("/" in o for o in am + inv)
