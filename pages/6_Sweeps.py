@@ -91,7 +91,8 @@ def _sidebar(ctl: Controls) -> None:
     if st.session_state[P + "axis2"] != sv.NO_AXIS:
         ctl.text("values2", "Column values (comma separated)")
     ctl.select("metric", "Heatmap metric", sv.SWEEP_CHOICES["metric"],
-               fmt=lambda m: sv.metric_title(m, [{"task": st.session_state[P + "task"]}]))
+               fmt=lambda m, task=st.session_state[P + "task"]: sv.metric_title(
+                   m, [{"task": task}]))
 
 
 _NOT_RUN = {"stopped": "not run (the sweep was stopped)",
