@@ -190,14 +190,16 @@ def run_batch(task: BatchTask) -> BatchResult:
     measured = run_rows(final, configs, ref)
     targets = [c.target if c.task == "am" and c.channel is None else None for c in configs]
     judged: list[dict] = [{} for _ in configs]
-    jm = None
+    jm = same = None
     if task.judge and c0.task == "am":
         jm = cached_model(RunConfig(model=task.judge, device=c0.device))
         same = list(jm.classes) == list(model.classes)
         judged = judge_scores(jm, final.images, targets if same else [None] * len(configs))
     from viz_core.store.capture import verdicts_of  # the History's verdicts, as visualize's
 
-    verdicts = {cell["id"]: verdicts_of(cfg, model, final.images[i], jm)
+    # a judge of other classes gives no verdict on the model's target (its top-1 is in
+    # the table)
+    verdicts = {cell["id"]: verdicts_of(cfg, model, final.images[i], jm if same else None)
                 for i, (cell, cfg) in enumerate(zip(task.cells, configs))}
     seconds = time.perf_counter() - t0
     weights = weights_hash(model.net) if hasattr(model, "net") else ""  # cached per network
