@@ -194,5 +194,6 @@ def test_metrics_replays_a_samples_run_as_its_batch(tmp_path, capsys):
     capsys.readouterr()
     want = [r["final_objective"] for r in json.loads(js.read_text())["sample_results"]]
     assert main(["metrics", str(js), "--quiet", "--threads", "1"]) == 0
-    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| sample")]
+    rows = [ln for ln in capsys.readouterr().out.splitlines()
+            if ln.startswith("| ") and " (d) sample " in ln]  # scheme (file) sample i
     assert [float(ln.split("|")[2]) for ln in rows] == [float(f"{w:.4g}") for w in want]

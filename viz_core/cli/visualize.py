@@ -361,7 +361,7 @@ def run(args: argparse.Namespace) -> int:
     for i, vs in enumerate(verdicts):
         for v in vs:
             who = f"sample {i + 1}: " if n > 1 else ""
-            print(f"{who}{verdict_text(v)} (chance {v['chance']:.0%})", file=sys.stderr)
+            print(f"{who}{verdict_text(v)}", file=sys.stderr)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     if n == 1:

@@ -110,13 +110,14 @@ def verdict_text(v: dict) -> str:
     ...               "target": "7", "target_prob": 0.82})
     'judge lenet: top Sneaker; target class 7: 82%'
     >>> verdict_text({"role": "model", "model": "vgg", "top": [["Bag", 0.9], ["Shirt", 0.05]],
-    ...               "target": "Bag", "target_prob": 0.9})
-    'model vgg: top Bag 90%, Shirt 5%; target Bag: 90%'
+    ...               "target": "Bag", "target_prob": 0.9, "chance": 0.1})
+    'model vgg: top Bag 90%, Shirt 5%; target Bag: 90% (chance 10%)'
     """
     tops = ", ".join(c if p is None else f"{c} {p:.0%}" for c, p in v.get("top", []))
     tp, name = v.get("target_prob"), str(v.get("target") or "")
     name = f"class {name}" if name.isdigit() else name
-    target = f"; target {name}: {tp:.0%}" if tp is not None and name else ""
+    chance = f" (chance {v['chance']:.0%})" if v.get("chance") is not None else ""
+    target = f"; target {name}: {tp:.0%}{chance}" if tp is not None and name else ""
     return f"{v.get('role', '')} {v.get('model', '')}: top {tops}{target}"
 
 
