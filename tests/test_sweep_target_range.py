@@ -47,11 +47,8 @@ def test_cli_refuses_a_class_the_model_lacks_before_any_cell_runs(
 
 # ----------------------------------------------------------------------------- page
 
-def _page(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.query_params.update({k: str(v) for k, v in params.items()})
-    at.run()
-    at.switch_page(PAGE).run()
+def _page(dash, **params) -> AppTest:
+    at = dash.open(PAGE, **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -66,15 +63,15 @@ def _said(elements) -> list[str]:
     ({"target": 12, "axis1": "seed", "values1": "1,2", "axis2": "none"},
      "class index 12 out of range 0..9 for fmnist_vgg"),
 ])
-def test_page_refuses_a_class_the_model_lacks_before_run(params, says):
-    at = _page(model="fmnist_vgg", steps=3, **params)
+def test_page_refuses_a_class_the_model_lacks_before_run(dash, params, says):
+    at = _page(dash, model="fmnist_vgg", steps=3, **params)
     assert at.button(key="sw_run").disabled
     side = _said(at.sidebar.error)
     assert len(side) == 1 and side[0] == says, side  # next to its control, no flag
     assert not any("cells ·" in c.value for c in at.caption)
 
 
-def test_a_failed_sweep_leaves_nothing_pending(monkeypatch):
+def test_a_failed_sweep_leaves_nothing_pending(dash, monkeypatch):
     """The first batch finishes, then the sweep fails (as a model loaded only at run time
     may): the finished cell is shown, the other says it was not run, no "waiting ..." or
     Stop button stays behind."""
@@ -97,7 +94,7 @@ def test_a_failed_sweep_leaves_nothing_pending(monkeypatch):
             raise VizError("class index 12 out of range 0..9", field="target") from None
 
     monkeypatch.setattr(sweeps, "run_sweep", failing)
-    at = _page(steps=3, axis1="weights", values1="trained,random", axis2="none")
+    at = _page(dash, steps=3, axis1="weights", values1="trained,random", axis2="none")
     at.button(key="sw_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["sw_result"]["status"] == "error"
@@ -109,14 +106,14 @@ def test_a_failed_sweep_leaves_nothing_pending(monkeypatch):
     assert not [b for b in at.button if b.key == "sw_stop"]
 
 
-def test_a_sweep_failing_at_once_leaves_no_placeholders(monkeypatch):
+def test_a_sweep_failing_at_once_leaves_no_placeholders(dash, monkeypatch):
     import viz_core.sweeps as sweeps
 
     def failing(sweep, out, executor, *, progress, **kw):
         raise VizError("class index 12 out of range 0..9", field="target")
 
     monkeypatch.setattr(sweeps, "run_sweep", failing)
-    at = _page(steps=3, axis1="seed", values1="1,2", axis2="none")
+    at = _page(dash, steps=3, axis1="seed", values1="1,2", axis2="none")
     at.button(key="sw_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("failed after 0 of 2 cells" in e for e in _said(at.error))
