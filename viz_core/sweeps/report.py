@@ -41,11 +41,18 @@ def _present(rows: Sequence[dict], key: str) -> bool:
 
 def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
     """The printable columns: the cell id, the axes, the weights when random cells exist,
-    and the metrics that have a value in some row."""
+    and the metrics that have a value in some row (an inversion's activation once, as its
+    feature error).
+
+    >>> columns([{"task": "inversion", "activation": 0.4, "feature_error": 0.4}], ["layer"])
+    ['cell_id', 'layer', 'feature_error']
+    """
     cols = ["cell_id", *axes]
     if any(r.get("random_weights") for r in rows) and "weights" not in cols:
         cols.append("weights")
     cols += [m for m in cell_metrics() if _present(rows, m)]
+    if "feature_error" in cols and all(r.get("task") == "inversion" for r in rows):
+        cols.remove("activation")  # an inversion's activation is its feature error (eq. 3)
     if _present(rows, "judge_top1_class"):
         cols.append("judge_top1_class")
     if _present(rows, "diverged"):
