@@ -22,6 +22,7 @@ from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core.errors import VizError
+from viz_core.metrics import metric_label
 from viz_core.sweeps import run_sweep
 from viz_core.sweeps.ready import READY
 from viz_core.sweeps.report import grid_of, randomization_verdict, spread
@@ -91,8 +92,8 @@ def _sidebar(ctl: Controls) -> None:
     if st.session_state[P + "axis2"] != sv.NO_AXIS:
         ctl.text("values2", "Column values (comma separated)")
     ctl.select("metric", "Heatmap metric", sv.SWEEP_CHOICES["metric"],
-               fmt=lambda m, task=st.session_state[P + "task"]: sv.metric_title(
-                   m, [{"task": task}]))
+               fmt=metric_label)  # one label per metric whatever the task: Streamlit
+    # keeps a selection by its label, and labels that change with the task moved it
 
 
 _NOT_RUN = {"stopped": "not run (the sweep was stopped)",

@@ -181,10 +181,27 @@ def test_a_scheme_axis_reads_as_the_schemes_labels():
     assert list(fig.data[0].y) == ["TV", "Sobolev fluid"]
 
 
-def test_the_metric_box_names_the_activation_for_the_task(dash):
-    """The sidebar's metric box says what the activation is for the sweep's task (the
-    general 'target activation / rel. feature error' was cut at 1280x720)."""
-    am = _page(dash).selectbox(key="sw_metric").options
-    inv = _page(dash, task="inversion").selectbox(key="sw_metric").options
-    assert "target activation (logit)" in am and "rel. feature error" in inv
-    assert not any("/" in o for o in am + inv)
+def test_the_metric_box_keeps_its_metric_when_the_task_changes(dash):
+    """The metric box has one label per metric whatever the task: with labels that followed
+    the task, inversion showed 'rel. feature error' twice and a switch to AM moved the
+    selection from activation to feature_error (Streamlit keeps a selection by label)."""
+    at = _page(dash, task="inversion")
+    opts = at.selectbox(key="sw_metric").options
+    assert len(set(opts)) == len(opts)
+    assert at.selectbox(key="sw_metric").value == "activation"
+    at.radio(key="sw_task").set_value("am").run()
+    assert at.selectbox(key="sw_metric").value == "activation"
+    assert at.selectbox(key="sw_metric").options == opts
+
+
+def test_a_cell_without_a_layer_opens_in_the_playground_at_the_layer_it_ran():
+    """An inversion run stored without a layer ran at the model's default layer; the
+    Playground opened it at its own middle block (another picture: feature error 0.082
+    against the cell's 0.171)."""
+    from dashboard.settings.playground import config_to_settings
+    from viz_core.config import RunConfig
+
+    cfg = RunConfig(model="fmnist_resnet_robust", task="inversion", layer=None,
+                    image="fmnist/0_ankle_boot.png")
+    s, _ = config_to_settings(cfg)
+    assert s["layer"] == "layer4"  # the engine's default for this model

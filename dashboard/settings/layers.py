@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["middle_layer"]
+__all__ = ["default_layer", "middle_layer"]
 
 
 def middle_layer(layers: Sequence[str], fallback: str) -> str:
@@ -29,3 +29,18 @@ def middle_layer(layers: Sequence[str], fallback: str) -> str:
                 if blocks and lay.startswith(blocks[0] + ".") and lay.count(".") == 1]
         blocks = kids if len(kids) >= 3 else blocks
     return blocks[(len(blocks) - 1) // 2] if blocks else fallback
+
+
+def default_layer(model: str) -> str | None:
+    """A zoo model's default layer (what a configuration without a layer runs), None for
+    other models.
+
+    >>> default_layer("fmnist_resnet"), default_layer("my_net.pt2")
+    ('layer4', None)
+    """
+    from viz_core import zoo
+
+    try:
+        return zoo.get_spec(model).default_layer
+    except Exception:  # noqa: BLE001 - not a zoo model (a program, an import string)
+        return None

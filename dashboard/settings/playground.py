@@ -19,6 +19,7 @@ from dashboard.messages import field_key
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.scheme_names import SCHEMES, playground_structure
 from dashboard.settings.diversity import restore_diversity
+from dashboard.settings.layers import default_layer
 from dashboard.urlstate import Settings, decode
 from viz_core.class_prior import INITS
 from viz_core.config import DEFAULT_MODEL, DEVICES, GRAD_NORMS, OPTIMIZERS, RunConfig
@@ -276,8 +277,8 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
         else:
             s["layer"] = "logits"
             s["target"] = int(cfg.target or 0)
-    else:
-        s["layer"] = cfg.layer or s["layer"]
+    else:  # no layer: the engine inverts the model's default layer, so the Playground too
+        s["layer"] = cfg.layer or default_layer(cfg.model) or s["layer"]
         image = cfg.image or ""
         name = sample_name(image) if image and not image.startswith(f"{UPLOAD}:") else ""
         if not image:
