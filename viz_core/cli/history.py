@@ -95,13 +95,13 @@ def _list(store, args) -> int:
         raise VizError(f"--status must be one of {', '.join(STATUSES)}, got {args.status!r}",
                        field="status")
     if args.scheme is not None:  # a label or alias as the dashboard shows it, or the key
-        from viz_core.schemes import SCHEME_REGISTRY, scheme_aliases
+        from viz_core.schemes import scheme_key
 
-        key = scheme_aliases().get(args.scheme.strip().lower().replace(" ", "_"))
-        if key is None and not store.count(scheme=args.scheme):  # not a stored name either
-            raise VizError(f"unknown scheme {args.scheme!r}; known: "
-                           f"{', '.join(SCHEME_REGISTRY)} (or their labels)", field="scheme")
-        args.scheme = key or args.scheme
+        try:
+            args.scheme = scheme_key(args.scheme)
+        except VizError:
+            if not store.count(scheme=args.scheme):  # not a stored name either
+                raise
     if args.task is not None and args.task not in ("am", "inversion"):
         raise VizError(f"--task must be am or inversion, got {args.task!r}", field="task")
     known = store.metric_keys()

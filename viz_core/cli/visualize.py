@@ -322,17 +322,21 @@ def run(args: argparse.Namespace) -> int:
     # shows them: printed, in the result line and in the history
     judge = judge_model(cfg, device)
     verdicts = [verdicts_of(c, model, final.images[i], judge) for i, c in enumerate(cfgs)]
+    # what the dashboard shows instead of "done": a saturated or flat picture, an unstable
+    # TV step (the run finished; its picture may not mean much): printed, and the stored
+    # run's message
+    warned = [result_warnings(final.images[i], c.to_dict(),
+                              None if ref is None else ref[0].numpy())
+              for i, c in enumerate(cfgs)]
     stored: list[str | None] = [None] * n
     if store is not None:
         for i, c in enumerate(cfgs):
-            # the warnings printed instead of a plain result: the stored run's message
-            warned = "" if final.diverged[i] else "; ".join(result_warnings(
-                final.images[i], c.to_dict(), None if ref is None else ref[0].numpy()))
-            stored[i] = _store_quietly(store, lambda i=i, c=c, warned=warned: record_run(
+            message = "" if final.diverged[i] else "; ".join(warned[i])
+            stored[i] = _store_quietly(store, lambda i=i, c=c, message=message: record_run(
                 c, model, final, index=i, curves=curves[i].curves, started=started,
                 verdicts=verdicts[i], reference=ref, frames=result.frames,
                 command=command_line(args), tags=args.tag, group_id=group,
-                message=warned))
+                message=message))
     per_sample = [{"sample": i + 1, "seed": c.seed,
                    "final_objective": finite_or_none(final.objective[i]),
                    "target_activation": finite_or_none(final.activation[i]),
@@ -365,16 +369,16 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     if n == 1:
-        return _finish(final, 0, "", out, cfg, ref)
-    codes = [_finish(final, i, f"sample {i + 1} (seed {c.seed}): ", out, c, ref)
+        return _finish(final, 0, "", out, warned[0])
+    codes = [_finish(final, i, f"sample {i + 1} (seed {c.seed}): ", out, warned[i])
              for i, c in enumerate(cfgs)]
     return max(codes)
 
 
-def _finish(final: Any, i: int, who: str, out: Path, cfg: RunConfig,
-            ref: torch.Tensor | None) -> int:
-    """The warnings on sample ``i`` of a finished run (``who`` names it in a batch) and its
-    exit code: 3 when it diverged or its target gave no gradient, else 0."""
+def _finish(final: Any, i: int, who: str, out: Path, warned: list[str]) -> int:
+    """The warnings on sample ``i`` of a finished run (``who`` names it in a batch;
+    ``warned``: its picture's, from ``result_warnings``) and its exit code: 3 when it
+    diverged or its target gave no gradient, else 0."""
     msg = final.diverged[i] and f"{who}{final.diverged[i]}"
     if msg:
         print(f"warning: {msg}; {out} holds that pre-image", file=sys.stderr)
@@ -384,9 +388,6 @@ def _finish(final: Any, i: int, who: str, out: Path, cfg: RunConfig,
     if idle:
         print(f"warning: {who}{idle}", file=sys.stderr)
         return 3
-    # what the dashboard shows instead of "done": a saturated or flat picture, an
-    # unstable TV step (the run finished; its picture may not mean much)
-    for w in (who + x for x in result_warnings(final.images[i], cfg.to_dict(),
-                                               None if ref is None else ref[0].numpy())):
-        print(f"warning: {w}", file=sys.stderr)
+    for w in warned:
+        print(f"warning: {who}{w}", file=sys.stderr)
     return 0

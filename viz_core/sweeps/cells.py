@@ -33,6 +33,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
 from viz_core.metrics import METRICS, run_rows
+from viz_core.store.capture import class_target, verdicts_of
 from viz_core.store.records import CurveRecorder, weights_hash
 from viz_core.sweeps.spec import RANDOM, TRAINED
 from viz_core.sweeps.store import png_name
@@ -107,12 +108,12 @@ def curve_every(total_steps: int) -> int:
 
 
 def class_name(model, cfg: RunConfig) -> str | None:
-    """The model's name of ``cfg``'s class target (eq. 4), None for a channel or unit target,
-    an inversion or a class index the model does not have."""
-    if cfg.task != "am" or cfg.channel is not None or cfg.objective or cfg.target is None:
-        return None
+    """The model's name of ``cfg``'s class target (eq. 4,
+    :func:`viz_core.store.capture.class_target`), None for a channel or unit target, an
+    inversion or a class index the model does not have."""
+    target = class_target(cfg)
     classes = list(getattr(model, "classes", None) or [])
-    return str(classes[cfg.target]) if 0 <= cfg.target < len(classes) else None
+    return str(classes[target]) if target is not None and 0 <= target < len(classes) else None
 
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
@@ -188,15 +189,13 @@ def run_batch(task: BatchTask) -> BatchResult:
                                every=curve_every(c0.total_steps), progress=record)
     final = result.final
     measured = run_rows(final, configs, ref)
-    targets = [c.target if c.task == "am" and c.channel is None else None for c in configs]
+    targets = [class_target(c) for c in configs]
     judged: list[dict] = [{} for _ in configs]
     jm = same = None
     if task.judge and c0.task == "am":
         jm = cached_model(RunConfig(model=task.judge, device=c0.device))
         same = list(jm.classes) == list(model.classes)
         judged = judge_scores(jm, final.images, targets if same else [None] * len(configs))
-    from viz_core.store.capture import verdicts_of  # the History's verdicts, as visualize's
-
     # a judge of other classes gives no verdict on the model's target (its top-1 is in
     # the table)
     verdicts = {cell["id"]: verdicts_of(cfg, model, final.images[i], jm if same else None)
