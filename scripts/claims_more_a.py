@@ -37,7 +37,7 @@ CLAIMS: list[Claim] = [
                     r'print\(f"warning: \{msg\}[^"]*", file=sys.stderr\)\s+return {}')]),
     Claim("or a TV step past its stability bound, exits {} with a `warning:` line",
           [text_num("viz_core/cli/visualize.py",
-                    r'print\(f"warning: \{w\}", file=sys.stderr\)\s+return {}')]),
+                    r'print\(f"warning: \{who\}\{w\}", file=sys.stderr\)\s+return {}')]),
     # ------------------------------------------------------------------ dashboard
     Claim("judge recognises best ({} of {} classes with every scheme, {} seeds; see "
           "Recognisability",
