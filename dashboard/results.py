@@ -12,7 +12,7 @@ classes of the model and of the independent judge (the recognisability measure o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +63,28 @@ def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int 
 
 @dataclass(frozen=True)
 class Verdict:
-    """How one network classifies one pre-image."""
+    """How one network classifies one pre-image: the stored verdict
+    (:func:`viz_core.store.capture.batch_verdicts`) with its fields at hand."""
 
     model: str
     top: list[tuple[str, float]]       # the top-3 classes with their probabilities
-    target_prob: float | None = None   # probability of the target class (AM on a class)
+    target_prob: float | None = None   # probability of the target class
+    data: dict = field(default_factory=dict, compare=False)  # the verdict as stored
+
+    @classmethod
+    def of(cls, d: dict) -> Verdict:
+        return cls(str(d.get("model", "")), [(str(c), float(p)) for c, p in d.get("top", [])],
+                   d.get("target_prob"), dict(d))
+
+    @property
+    def original(self) -> tuple[str, float] | None:
+        """An inversion's: the network's top class on the inverted original."""
+        o = self.data.get("original")
+        return (str(o[0]), float(o[1])) if o else None
+
+    @property
+    def target(self) -> str:
+        return str(self.data.get("target") or "")
 
     def text(self) -> str:
         tops = ", ".join(f"{c} {prob_text(p)}" for c, p in self.top)
@@ -89,20 +106,11 @@ def prob_text(p: float) -> str:
 def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None],
                    k: int = 3) -> list[Verdict]:
     """The model's softmax over its classes for each 8-bit pre-image (as saved), top-``k``
-    and the probability of each image's target class (None for no class target)."""
-    import torch
+    and the probability of each image's target class (None for no class target):
+    :func:`viz_core.judging.verdicts`."""
+    from viz_core.judging import verdicts
 
-    from viz_core.judging import classify, quantize
-
-    probs = torch.softmax(classify(model, quantize(images)).double(), dim=1).numpy()
-    name = getattr(model.spec, "name", str(model))
-    out = []
-    for p, t in zip(probs, targets):
-        order = np.argsort(-p)[:k]
-        top = [(str(model.classes[i]), float(p[i])) for i in order]
-        tp = float(p[t]) if t is not None and 0 <= t < len(p) else None
-        out.append(Verdict(name, top, tp))
-    return out
+    return [Verdict.of(v) for v in verdicts(model, images, list(targets), "model", k)]
 
 
 def judge_for(model_name: str) -> str | None:
@@ -174,15 +182,37 @@ def _offline(name: str) -> str | None:
         return None
 
 
+def target_prob_label(v: Verdict) -> str:
+    """What a verdict's target probability is of: the class an AM run maximises, or an
+    inversion's original class (its dataset label, else the class the network sees in the
+    original: Table 1's test, Sec. 3.2).
+
+    >>> target_prob_label(Verdict("vgg", [("Bag", 0.9)], 0.9, {"target": "Bag"}))
+    'class probability (vgg)'
+    >>> target_prob_label(Verdict("vgg", [("Bag", 0.9)], 0.9, {"target": "Bag",
+    ...                   "original": ["Bag", 0.8], "target_from": "original"}))
+    'probability of Bag, its top class on the original (vgg)'
+    """
+    if v.original is None:
+        return f"class probability ({v.model})"
+    what = "the original's class" if v.data.get("target_from") == "label" else \
+        "its top class on the original"
+    return f"probability of {v.target}, {what} ({v.model})"
+
+
 def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
     """A picture's verdicts as caption parts: the model's probability of the target class,
     then what each independent judge sees (the recognisability measure of Sec. 3.2)."""
     parts = []
     for k, v in enumerate(verdicts):
+        orig = v.original  # an inversion: what the network sees in the original
         if k == 0 and v.target_prob is not None:
-            parts.append(f"class probability {prob_text(v.target_prob)}")
+            parts.append(f"class probability {prob_text(v.target_prob)}" if orig is None
+                         else f"{v.target} {prob_text(v.target_prob)} (original: "
+                              f"{prob_text(orig[1])})")
         elif k > 0:
             name, p = v.top[0]
             who = verdict_label(verdicts[0].model, v.model)
-            parts.append(f"{who} sees {name} ({prob_text(p)})")
+            seen = f" (original: {orig[0]} {prob_text(orig[1])})" if orig else ""
+            parts.append(f"{who} sees {name} ({prob_text(p)}){seen}")
     return parts

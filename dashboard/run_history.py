@@ -50,19 +50,10 @@ def get_store() -> RunStore:
 
 
 def _verdicts(rec: Any, i: int) -> list[dict]:
-    out = []
+    """Configuration ``i``'s verdicts as stored (:func:`viz_core.store.capture.
+    batch_verdicts`' dicts)."""
     verdicts = rec.verdicts[i] if rec.verdicts and i < len(rec.verdicts) else []
-    for j, v in enumerate(verdicts):
-        judge = rec.judges[j] if j < len(rec.judges) else None
-        n = len(judge.classes) if judge is not None else 0
-        tgt = None
-        cfg = json.loads(rec.configs[i])
-        if v.target_prob is not None and judge is not None:
-            tgt = str(judge.classes[cfg["target"]])
-        out.append({"role": "model" if j == 0 else "judge", "model": v.model,
-                    "top": [[c, p] for c, p in v.top], "target": tgt,
-                    "target_prob": v.target_prob, "chance": 1.0 / n if n else None})
-    return out
+    return [dict(v.data) for v in verdicts]
 
 
 def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:

@@ -191,7 +191,7 @@ class RunRecord:
     def _check(self) -> None:
         import json
 
-        from dashboard.results import class_verdicts
+        from dashboard.results import Verdict
         from viz_core.image_checks import result_warnings
 
         cfgs = [json.loads(c) for c in self.configs]
@@ -206,15 +206,22 @@ class RunRecord:
                                            float(self.activation[-1][i]))
                 if idle and self.diverged[i] is None:  # the image is the start: no
                     w[:] = [idle]  # "washed out by the regularization" beside it
-        targets = [c.get("target") if c.get("task") == "am" and c.get("channel") is None
-                   else None for c in cfgs]
-        per_model = []
-        for m in self.judges:
-            try:
-                per_model.append(class_verdicts(m, self.images, targets))
-            except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal
-                LOG.exception("classifying the pre-images failed")
-        self.verdicts = [list(vs) for vs in zip(*per_model)] if per_model else []
+        # the model's and the judge's verdicts (an AM class target, an inversion's original
+        # class: viz_core.store.capture.batch_verdicts, as the CLI and the sweeps store them)
+        if not self.judges:
+            self.verdicts = []
+            return
+        from viz_core.config import RunConfig
+        from viz_core.store.capture import batch_verdicts
+
+        try:
+            found = batch_verdicts([RunConfig.from_dict(c) for c in cfgs], self.judges[0],
+                                   self.images, self.judges[1] if len(self.judges) > 1
+                                   else None, self.reference)
+        except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal
+            LOG.exception("classifying the pre-images failed")
+            found = []
+        self.verdicts = [[Verdict.of(v) for v in vs] for vs in found] if any(found) else []
 
 
 def _finite(v: float) -> float | None:

@@ -24,7 +24,7 @@ from dashboard.page import (
     show_image,
 )
 from dashboard.resources import verdict_models
-from dashboard.results import verdict_label
+from dashboard.results import target_prob_label, verdict_label
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord, run_json_from_png
@@ -228,9 +228,12 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     rows = [(act_name, f"{act[-1, 0]:.4g}" if len(steps) else "-")]
     for i, v in enumerate(verdicts):
         if v.target_prob is not None:
-            rows.append((f"class probability ({v.model})", f"{v.target_prob:.1%}"))
+            rows.append((target_prob_label(v), f"{v.target_prob:.1%}"))
         who = "top-3 of the model" if i == 0 else verdict_label(verdicts[0].model, v.model)
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
+        if v.original is not None:  # an inversion: what this network sees in the original
+            rows.append((f"the original, as {v.model} sees it",
+                         f"{v.original[0]} {v.original[1]:.0%}"))
     met = image_metrics(img)  # the registry's metrics, under the registry's labels
     rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
              (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),

@@ -14,6 +14,7 @@ from torch import nn
 
 from dashboard import programs
 from dashboard.navigation import page_path
+from viz_core.datasets import FMNIST_CLASSES
 from viz_core.store import RunStore
 
 PG, CMP, HISTORY = page_path("playground"), page_path("compare"), "pages/7_History.py"
@@ -51,7 +52,14 @@ def test_compare_inversion_cells_carry_the_playground_runs_metrics_and_floors(st
         assert 0 < r.metrics["feature_error"] < 10
         assert r.metrics["psnr"] is not None and r.metrics["ssim"] is not None
         assert set(r.metrics) == set(pg.metrics) and r.floors == pg.floors
-        assert set(r.floors) == {"psnr", "ssim"}
+        # the flat image's PSNR / SSIM, and chance for the model's and the judge's
+        # probability of the original's class (Table 1's test on the inversion)
+        assert set(r.floors) == {"psnr", "ssim", "model_target_prob", "judge_target_prob"}
+        assert r.floors["judge_target_prob"] == pytest.approx(0.1)
+        judge = next(v for v in r.verdicts if v["role"] == "judge")
+        assert judge["target"] == "Ankle boot" and judge["target_from"] == "label"
+        assert judge["original"][0] in FMNIST_CLASSES and 0 < judge["original"][1] <= 1
+        assert r.metrics["judge_target_prob"] == pytest.approx(judge["target_prob"])
     # side by side in the History: no blank where the other run has a value
     at = dash.open(HISTORY, runs=",".join([pg.id, cells[0].id]))
     dash.no_exception(at)
@@ -83,7 +91,10 @@ def test_the_cli_record_of_an_inversion_has_the_feature_error():
     rec = record_run(cfg, model, final, reference=ref)
     assert rec.metrics["feature_error"] == pytest.approx(float(final.activation[0]))
     assert {"psnr", "ssim", "grad_norm"} <= set(rec.metrics)
-    assert set(rec.floors) == {"psnr", "ssim"}
+    # the model's verdict on the original's class (no judge given): its floor is chance
+    assert set(rec.floors) == {"psnr", "ssim", "model_target_prob"}
+    (v,) = rec.verdicts
+    assert v["role"] == "model" and v["target_from"] == "label" and v["target"] == "Ankle boot"
 
 
 # ----------------------------------------------------------------------------- uploads
@@ -193,6 +204,7 @@ def test_the_loader_labels_a_program_by_its_file_name(tmp_path, program_bytes):
     m = models.load_exported(path, input_size=16, channels=1)
     assert m.label.startswith("réseau_été (exported program")
     assert m.spec.name == "réseau_été"  # the verdicts' and tables' name of the model
-    from viz_core.store.capture import verdict
+    from viz_core.judging import verdicts
 
-    assert verdict(m, np.zeros((1, 16, 16), np.float32), 0, "model")["model"] == "réseau_été"
+    assert verdicts(m, np.zeros((1, 1, 16, 16), np.float32), [0], "model")[0]["model"] \
+        == "réseau_été"

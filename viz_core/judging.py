@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from viz_core.images import from_uint8, quantize_uint8
 from viz_core.models import LoadedModel
 
-__all__ = ["classify", "mean_finite", "quantize", "topk_hits"]
+__all__ = ["classify", "mean_finite", "quantize", "topk_hits", "verdicts"]
 
 
 @torch.no_grad()
@@ -37,6 +37,46 @@ def quantize(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """8-bit quantisation as a saved pre-image (:func:`viz_core.images.quantize_uint8`),
     back to [0, 1]: (N, C, H, W) float32."""
     return torch.from_numpy(from_uint8(quantize_uint8(images)))
+
+
+def verdicts(model: LoadedModel, images: np.ndarray | torch.Tensor,
+             targets: list[int | None], role: str, k: int = 3,
+             originals: np.ndarray | torch.Tensor | None = None) -> list[dict]:
+    """How ``model`` classifies each 8-bit pre-image (N, C, H, W) in [0, 1], one forward
+    pass: its top-``k`` classes with their probabilities, the target class's probability
+    and chance (the recognisability test of Sec. 3.2). ``role``: who judges ("model",
+    "judge").
+
+    ``originals``: the inverted images (1 or N) of a feature inversion (eq. 3). Each verdict
+    then also gives the network's top class on the original (``original``), and a sample
+    without a known class (``targets[i]`` None) takes that class as its target
+    (``target_from: "original"``): the inversion is recognised when the network sees in it
+    what it sees in the original. A known class (Table 1's labels) gives
+    ``target_from: "label"``.
+    """
+    p = torch.softmax(classify(model, quantize(images)).double(), dim=1).numpy()
+    po = None
+    if originals is not None:
+        po = torch.softmax(classify(model, quantize(originals)).double(), dim=1).numpy()
+        po = np.broadcast_to(po, (len(p), po.shape[1])) if len(po) == 1 else po
+    name = getattr(model.spec, "name", str(model))
+    out = []
+    for i, (pi, t) in enumerate(zip(p, targets)):
+        extra = {}
+        if po is not None:
+            o = int(np.argmax(po[i]))
+            extra = {"original": [str(model.classes[o]), float(po[i][o])],
+                     "target_from": "label" if t is not None else "original"}
+            t = o if t is None else t
+        inside = t is not None and 0 <= t < len(pi)
+        out.append({"role": role, "model": name,
+                    "top": [[str(model.classes[j]), float(pi[j])]
+                            for j in np.argsort(-pi)[:k]],
+                    "target": None if t is None else str(model.classes[t]) if inside
+                    else str(t),
+                    "target_prob": float(pi[t]) if inside else None,
+                    "chance": 1.0 / len(pi), **extra})
+    return out
 
 
 def topk_hits(logits: torch.Tensor, labels: np.ndarray, k: int) -> np.ndarray:

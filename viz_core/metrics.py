@@ -193,7 +193,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
     Metric("feature_error", "rel. feature error", "lower", "run",
            note="inversion: ||Phi(u) - Phi0|| / ||Phi0|| (eq. 3)"),
     Metric("judge_target_prob", "independent judge: target probability", "higher",
-           "judge", note="the judge's softmax probability of the target class"),
+           "judge", note="the judge's softmax probability of the target class (AM: the class "
+           "maximised; inversion: the original's class, Table 1)"),
     Metric("judge_hit", "independent judge: top-1 = target", "higher", "judge"),
 ]}
 

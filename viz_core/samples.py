@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = ["DEFAULT_FMNIST", "IMAGE_EXTS", "default_sample", "first_sample", "fmnist_samples",
-           "sample_folder", "sample_name", "sample_path", "sample_paths", "samples_dir"]
+           "sample_class", "sample_folder", "sample_name", "sample_path", "sample_paths",
+           "samples_dir"]
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 #: The offline models' default image to invert: Fashion-MNIST test image 0.
@@ -80,3 +81,35 @@ def sample_path(name: str) -> str:
         if cand.is_file():
             return str(cand)
     return name
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def sample_class(image: str, classes: list[str] | tuple[str, ...]) -> int | None:
+    """The class of a shipped Fashion-MNIST sample (``fmnist/<test index>_<class>.png``,
+    its dataset label) among ``classes``, the label that Table 1 (Sec. 3.2) checks an
+    inversion's verdict against; None for any other image (a user's file, a photo) or a
+    class the network does not have.
+
+    >>> classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+    ...            "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    >>> sample_class("fmnist/0_ankle_boot.png", classes), sample_class("19_t_shirt_top.png",
+    ...                                                                 classes)
+    (9, 0)
+    >>> sample_class("/home/me/ankle_boot.png", classes) is None
+    True
+    """
+    name = sample_name(image) if image else ""
+    if Path(name).is_absolute():
+        return None
+    path = Path(sample_path(name))
+    stem = path.stem
+    if not path.is_file() or path.parent.name != "fmnist" or "_" not in stem:
+        return None
+    index, label = stem.split("_", 1)
+    if not index.isdigit():
+        return None
+    keys = [_key(str(c)) for c in classes]
+    return keys.index(_key(label)) if keys.count(_key(label)) == 1 else None

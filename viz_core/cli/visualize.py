@@ -321,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
     # the model's own and the independent judge's verdicts (Sec. 3.2), as the dashboard
     # shows them: printed, in the result line and in the history
     judge = judge_model(cfg, device)
-    verdicts = [verdicts_of(c, model, final.images[i], judge) for i, c in enumerate(cfgs)]
+    verdicts = [verdicts_of(c, model, final.images[i], judge, ref) for i, c in enumerate(cfgs)]
     # what the dashboard shows instead of "done": a saturated or flat picture, an unstable
     # TV step (the run finished; its picture may not mean much): printed, and the stored
     # run's message

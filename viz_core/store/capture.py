@@ -20,6 +20,7 @@ import torch
 
 from viz_core.config import RunConfig
 from viz_core.images import png_bytes
+from viz_core.judging import verdicts
 from viz_core.schemes import scheme_of
 from viz_core.store.records import RunRecord, status_of, weights_hash
 
@@ -27,34 +28,52 @@ from viz_core.store.records import RunRecord, status_of, weights_hash
 MAX_FRAMES = 4
 
 
-def verdict(model: Any, image: np.ndarray, target: int | None, role: str,
-            k: int = 3) -> dict:
-    """How ``model`` classifies the 8-bit pre-image (C, H, W): top-``k`` classes with
-    their probabilities and the target's probability."""
-    from viz_core.judging import classify, quantize
-
-    p = torch.softmax(classify(model, quantize(image[None])).double(), dim=1)[0].numpy()
-    order = np.argsort(-p)[:k]
-    return {"role": role, "model": getattr(model.spec, "name", str(model)),
-            "top": [[str(model.classes[i]), float(p[i])] for i in order],
-            "target": None if target is None else str(model.classes[target])
-            if 0 <= target < len(p) else str(target),
-            "target_prob": float(p[target]) if target is not None and 0 <= target < len(p)
-            else None,
-            "chance": 1.0 / len(p)}
-
-
 def verdicts_of(config: RunConfig, model: Any, image: np.ndarray,
-                judge: Any = None) -> list[dict]:
-    """The verdicts on an activation-maximisation pre-image (C, H, W): the model's own and,
-    when given, the independent judge's (Sec. 3.2); none for an inversion."""
-    if config.task != "am":
-        return []
-    target = class_target(config)
-    out = [verdict(model, image, target, "model")]
-    if judge is not None:
-        out.append(verdict(judge, image, target, "judge"))
+                judge: Any = None, reference: Any = None) -> list[dict]:
+    """The verdicts on one pre-image (C, H, W): :func:`batch_verdicts` of one run."""
+    return batch_verdicts([config], model, np.asarray(image)[None], judge, reference)[0]
+
+
+def batch_verdicts(configs: list[RunConfig], model: Any, images: np.ndarray,
+                   judge: Any = None, reference: Any = None) -> list[list[dict]]:
+    """The verdicts on a batch's pre-images (N, C, H, W), one forward pass per network: the
+    model's own and, when given, the independent judge's (Sec. 3.2).
+
+    An activation-maximisation run is judged on its class (:func:`class_target`; a judge of
+    other classes gives its top classes only). An inversion, given its ``reference`` (the
+    inverted image, (1|N, C, H, W)), is judged on the original's class, Table 1's test: the
+    shipped sample's label (:func:`reference_class`), else the class each network sees in
+    the original. An inversion without its reference gets none."""
+    out: list[list[dict]] = [[] for _ in configs]
+    if isinstance(reference, torch.Tensor):
+        reference = reference.detach().float().cpu().numpy()
+    images = np.asarray(images)
+    nets = [(model, "model")] + ([(judge, "judge")] if judge is not None else [])
+    for task in ("am", "inversion"):
+        rows = [i for i, c in enumerate(configs) if c.task == task]
+        if not rows or (task == "inversion" and reference is None):
+            continue
+        originals = None
+        if task == "inversion":
+            originals = reference if len(reference) == 1 else reference[rows]
+        for net, role in nets:
+            same = net is model or list(net.classes) == list(model.classes)
+            targets = [(class_target(configs[i]) if same else None) if task == "am"
+                       else reference_class(configs[i], net) for i in rows]
+            for i, v in zip(rows, verdicts(net, images[rows], targets, role,
+                                           originals=originals)):
+                out[i].append(v)
     return out
+
+
+def reference_class(config: RunConfig, model: Any) -> int | None:
+    """The dataset class of an inversion's image among ``model``'s classes when it is a
+    shipped sample (:func:`viz_core.samples.sample_class`), else None."""
+    from viz_core.samples import sample_class
+
+    if config.task != "inversion" or not config.image:
+        return None
+    return sample_class(config.image, list(model.classes))
 
 
 def _finite(v: Any) -> float | None:
@@ -119,11 +138,11 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
     """The record of sample ``index`` of an engine run (``final``: its last frame);
     ``verdicts``: :func:`verdicts_of` when the caller has them already."""
     img = np.asarray(final.images[index])
-    if verdicts is None:
-        verdicts = verdicts_of(config, model, img, judge)
     ref = None
     if reference is not None:
         ref = reference[index:index + 1] if reference.shape[0] > 1 else reference
+    if verdicts is None:
+        verdicts = verdicts_of(config, model, img, judge, ref)
     div = final.diverged[index] if final.diverged else None
     kept = []
     if frames:
@@ -179,9 +198,10 @@ def class_target(config: RunConfig) -> int | None:
 
 
 def judge_model(config: RunConfig, device: Any = None) -> Any:
-    """The independent judge for an AM run on a class (Sec. 3.2's recognisability measure,
-    :func:`viz_core.zoo.judge_for`) when its weights are here, else None."""
-    if class_target(config) is None:
+    """The independent judge (Sec. 3.2's recognisability measure,
+    :func:`viz_core.zoo.judge_for`) for an AM run on a class or an inversion, when its
+    weights are here, else None."""
+    if class_target(config) is None and config.task != "inversion":
         return None
     from viz_core import models
     from viz_core.sweeps.cells import default_judge

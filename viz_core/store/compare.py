@@ -112,12 +112,24 @@ def verdict_text(v: dict) -> str:
     >>> verdict_text({"role": "model", "model": "vgg", "top": [["Bag", 0.9], ["Shirt", 0.05]],
     ...               "target": "Bag", "target_prob": 0.9, "chance": 0.1})
     'model vgg: top Bag 90%, Shirt 5%; target Bag: 90% (chance 10%)'
+
+    An inversion's verdict (eq. 3, Table 1's test) names the original's class:
+
+    >>> verdict_text({"role": "judge", "model": "lenet", "top": [["Coat", 0.6]],
+    ...               "target": "Coat", "target_prob": 0.6, "chance": 0.1,
+    ...               "original": ["Coat", 0.97], "target_from": "label"})
+    "judge lenet: top Coat 60%; the original's class Coat: 60% (chance 10%); the original: Coat 97%"
     """
     tops = ", ".join(c if p is None else f"{c} {p:.0%}" for c, p in v.get("top", []))
     tp, name = v.get("target_prob"), str(v.get("target") or "")
     name = f"class {name}" if name.isdigit() else name
     chance = f" (chance {v['chance']:.0%})" if v.get("chance") is not None else ""
-    target = f"; target {name}: {tp:.0%}{chance}" if tp is not None and name else ""
+    what = {"label": "the original's class", "original": "as in the original"}.get(
+        str(v.get("target_from")), "target")
+    target = f"; {what} {name}: {tp:.0%}{chance}" if tp is not None and name else ""
+    if v.get("original"):  # an inversion: what the network sees in the inverted image
+        c, p = v["original"]
+        target += f"; the original: {c} {p:.0%}"
     return f"{v.get('role', '')} {v.get('model', '')}: top {tops}{target}"
 
 

@@ -33,7 +33,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
 from viz_core.metrics import METRICS, run_rows
-from viz_core.store.capture import class_target, verdicts_of
+from viz_core.store.capture import batch_verdicts, class_target
 from viz_core.store.records import CurveRecorder, weights_hash
 from viz_core.sweeps.spec import RANDOM, TRAINED
 from viz_core.sweeps.store import png_name
@@ -151,19 +151,18 @@ def _num(x) -> float | None:
     return x if np.isfinite(x) else None
 
 
-def judge_scores(judge_model, images: np.ndarray, targets: list[int | None]) -> list[dict]:
-    """Top-1 class and target probability of the 8-bit pre-images under ``judge_model``."""
-    from viz_core.judging import classify, quantize
-
-    probs = torch.softmax(classify(judge_model, quantize(images)).double(), dim=1)
-    out = []
-    for p, t in zip(probs, targets):
-        top = int(p.argmax())
-        out.append({"judge_top1": top, "judge_top1_class": judge_model.classes[top],
-                    "judge_target_prob": None if t is None else float(p[t]),
-                    "judge_chance": 1.0 / len(p),  # the floor of judge_target_prob
-                    "judge_hit": None if t is None else top == t})
-    return out
+def judge_columns(v: dict | None, classes) -> dict:
+    """The sweep table's judge columns of one cell from the judge's verdict
+    (:func:`viz_core.store.capture.batch_verdicts`): top-1 class, the target's probability
+    and its floor (chance), and whether the top-1 is the target; {} without a verdict."""
+    if not v:
+        return {}
+    top = str(v["top"][0][0])
+    names = [str(c) for c in classes]
+    return {"judge_top1": names.index(top) if top in names else None,
+            "judge_top1_class": top, "judge_target_prob": v.get("target_prob"),
+            "judge_chance": v.get("chance"),
+            "judge_hit": None if v.get("target_prob") is None else top == v.get("target")}
 
 
 def run_batch(task: BatchTask) -> BatchResult:
@@ -189,17 +188,14 @@ def run_batch(task: BatchTask) -> BatchResult:
                                every=curve_every(c0.total_steps), progress=record)
     final = result.final
     measured = run_rows(final, configs, ref)
-    targets = [class_target(c) for c in configs]
-    judged: list[dict] = [{} for _ in configs]
-    jm = same = None
-    if task.judge and c0.task == "am":
-        jm = cached_model(RunConfig(model=task.judge, device=c0.device))
-        same = list(jm.classes) == list(model.classes)
-        judged = judge_scores(jm, final.images, targets if same else [None] * len(configs))
-    # a judge of other classes gives no verdict on the model's target (its top-1 is in
-    # the table)
-    verdicts = {cell["id"]: verdicts_of(cfg, model, final.images[i], jm if same else None)
-                for i, (cell, cfg) in enumerate(zip(task.cells, configs))}
+    # the model's and the judge's verdicts, one forward pass each (an AM class target; an
+    # inversion's original class, Table 1's test); the judge's also fill the table's judge
+    # columns (a judge of other classes gives its top-1 only)
+    jm = cached_model(RunConfig(model=task.judge, device=c0.device)) if task.judge else None
+    found = batch_verdicts(configs, model, final.images, jm, ref)
+    judged = [judge_columns(next((v for v in vs if v["role"] == "judge"), None),
+                            jm.classes if jm is not None else []) for vs in found]
+    verdicts = {cell["id"]: vs for cell, vs in zip(task.cells, found)}
     seconds = time.perf_counter() - t0
     weights = weights_hash(model.net) if hasattr(model, "net") else ""  # cached per network
     rows, pngs = [], {}
@@ -218,7 +214,7 @@ def run_batch(task: BatchTask) -> BatchResult:
                "tv": cfg.tv,  # the TV weight lambda (eq. 19); the metric is total_variation
                **{k: _num(m[k]) if isinstance(m.get(k), float) else m.get(k)
                   for k in METRICS},
-               "judge": task.judge if task.judge and cfg.task == "am" else None,
+               "judge": task.judge or None,
                "judge_top1": None, "judge_top1_class": None, "judge_chance": None,
                "diverged": final.diverged[i], "seconds": seconds / len(configs),
                "batch_id": task.batch_id, "png": png_name(cell["id"]),

@@ -189,7 +189,8 @@ def batch_tasks(sweep: Sweep, batches: list[CellBatch], threads: int | None = No
         if not p.is_file():
             raise VizError(f"image file {base.image!r} does not exist", field="image")
         image = p.read_bytes()
-    judge = resolve_judge(sweep.judge, base.model) if base.task == "am" else None
+    # the judge of every cell: an AM class pre-image, and an inversion (Table 1's test)
+    judge = resolve_judge(sweep.judge, base.model)
     return [BatchTask(b.id, [{"index": c.index, "id": c.id, "values": c.values,
                               "config": c.config.to_dict()} for c in b.cells],
                       judge, image, threads, fail_marker) for b in batches]

@@ -107,8 +107,6 @@ def check_judge(sweep: Sweep, here: bool = True) -> None:
     """The judge is ``auto``, ``none`` or a zoo model (whose weights load, ``here``)."""
     from viz_core.sweeps.cells import cached_model, resolve_judge
 
-    if sweep.base.task != "am":
-        return
     try:
         judge = resolve_judge(sweep.judge, sweep.base.model)
         if judge and here:

@@ -242,7 +242,8 @@ class Cell:
 @dataclass
 class Sweep:
     """A base configuration and axes; ``zipped`` pairs the axes element-wise instead of
-    taking their product. ``judge``: the classifier of AM pre-images ("auto": the
+    taking their product. ``judge``: the classifier of the pre-images (an AM class
+    pre-image's and an inversion's recognisability, Sec. 3.2; "auto": the
     independent judge, :func:`viz_core.zoo.judge_for`; "none": no judge; or a zoo name).
     ``batch_size``: most cells in one batched forward/backward pass."""
 
