@@ -160,8 +160,11 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
         out["axis2"], out["values2"] = axes[1][0], _values_text(axes[1][1])
     else:
         out["axis2"], out["values2"] = NO_AXIS, ""
-    if key == "inversion_depth":
-        out["metric"] = "ssim"
+    if key == "inversion_depth":  # "recognisable": the judge's probability of the
+        # original's class (Table 1's test, Sec. 3.2), SSIM where no judge's weights are here
+        from dashboard.results import judge_for
+
+        out["metric"] = "judge_target_prob" if judge_for(str(out["model"])) else "ssim"
     elif out["metric"] in ("psnr", "ssim", "feature_error"):
         out["metric"] = "activation"
     return out

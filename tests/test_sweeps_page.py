@@ -51,6 +51,11 @@ def test_ready_made_sweeps(key, axes, task):
         layers = models.load_model(s["model"]).layers  # the default model's catalogue
         assert sweep.axes[0].values == tuple(layers) and "logits" in sweep.axes[0].values
         assert all(c.config.image and Path(c.config.image).is_file() for c in sweep.cells())
+        # "where does inversion stop being recognisable?": the judge's probability of the
+        # original's class (Table 1's test), SSIM for a model without a judge here
+        assert s["metric"] == "judge_target_prob"
+        s = sv.ready_settings(key, {**sv.sweep_defaults(), "model": "resnet50"})
+        assert s["metric"] == "ssim"
     if key == "seed_variance":
         assert sweep.axes[0].values == tuple(range(8))
     if key == "sanity_check":
