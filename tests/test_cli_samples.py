@@ -197,3 +197,27 @@ def test_metrics_replays_a_samples_run_as_its_batch(tmp_path, capsys):
     rows = [ln for ln in capsys.readouterr().out.splitlines()
             if ln.startswith("| ") and " (d) sample " in ln]  # scheme (file) sample i
     assert [float(ln.split("|")[2]) for ln in rows] == [float(f"{w:.4g}") for w in want]
+
+
+def test_samples_run_apart_keep_no_pre_images_between_first_and_last():
+    """Without a GIF, samples run one after another keep the pre-images of their first and
+    last frames only (64 samples at 224 px kept every frame, ~0.8 GB); every frame's
+    numbers still reach ``progress`` (the curves), and the result is the same."""
+    from viz_core import engine, models
+    from viz_core.cli.samples import run_samples, sample_configs
+    from viz_core.config import RunConfig
+
+    model = models.load_model("fmnist_vgg", "random")
+    cfgs = sample_configs(RunConfig(model="fmnist_vgg", target=1, steps=6, every=2,
+                                    seed=3), 2)
+    seen: list = []
+    light = run_samples(cfgs, model, every=2, keep_frames=False, progress=seen.append)
+    assert [f.step for f in seen] == [0, 2, 4, 6]
+    assert [f.images is None for f in seen] == [False, True, True, False]
+    assert all(len(f.objective) == 2 for f in seen)
+    assert [f.step for f in light.frames] == [0, 6] and light.final.images.shape[0] == 2
+    full = run_samples(cfgs, model, every=2, keep_frames=True, progress=lambda f: None)
+    assert all(f.images is not None for f in full.frames) and len(full.frames) == 4
+    assert np.array_equal(full.final.images, light.final.images)
+    alone = engine.run_to_end(cfgs[1], model, every=2).final.images[0]
+    assert np.array_equal(light.final.images[1], alone)
