@@ -74,3 +74,17 @@ def test_bad_json_is_a_viz_error():
     for text in ["{", "[]", '{"steps": "many", "target": 1}', '{"fluid": "blur:2", "target": 1}']:
         with pytest.raises(VizError):
             RunConfig.from_json(text)
+
+
+def test_kernels_given_as_text_or_dicts_are_parsed_and_others_refused():
+    """``RunConfig(fluid="sobolev")``, the README's KIND[:PARAM] form, in Python as in a run
+    JSON (before: AttributeError: 'str' object has no attribute 'kind')."""
+    c = RunConfig(target=3, fluid="sobolev:0.38",
+                  elastic={"kind": "gaussian", "param": 1.0, "size": 9})
+    assert c.fluid == KernelSpec("sobolev", 0.38, 11)
+    assert c.elastic == KernelSpec("gaussian", 1.0, 9)
+    assert c.validate() is c
+    with pytest.raises(VizError, match="fluid must be a KernelSpec"):
+        RunConfig(fluid=3)
+    with pytest.raises(VizError, match="not a number"):
+        RunConfig(elastic="sobolev:wide")

@@ -125,3 +125,13 @@ def test_the_playground_shows_an_inversions_verdicts(dash):
     text = "\n".join(m.value for m in at.markdown)
     assert "probability of Ankle boot, the original's class" in text
     assert "the original, as fmnist_" in text
+
+
+def test_judge_model_takes_the_configs_device_by_default():
+    from viz_core.store.capture import judge_model
+
+    j = judge_model(RunConfig(target=3))  # before: VizError: unknown device None
+    assert j.spec.name == "fmnist_lenet_judge" and str(j.device) == "cpu"
+    assert judge_model(RunConfig(model="fmnist_vgg", task="inversion",
+                                 image=str(ANKLE_BOOT))).spec.name == "fmnist_lenet_judge"
+    assert judge_model(RunConfig(channel=3, layer="block2")) is None

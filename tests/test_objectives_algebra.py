@@ -264,3 +264,27 @@ def test_cli_objective_end_to_end_and_replay(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "did you mean diversity" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_an_objective_defined_in_a_notebook_gets_typed_arguments(tiny_model):
+    """A notebook cell keeps annotations as types (no ``from __future__ import
+    annotations``): ``index: int`` must still give an int, from Python and from text
+    (before: the index arrived as a string and the forward pass failed with a TypeError)."""
+    code = '''
+from viz_core.objectives import leaf, objective
+
+@objective
+def sq_channel_nb(layer: str, index: int, weight: float = 1.0):
+    return leaf(layer, lambda b: (lambda phi: -weight * phi[:, index].pow(2).mean((-2, -1))))
+'''
+    ns: dict = {}
+    exec(compile(code, "<notebook cell>", "exec", dont_inherit=True), ns)  # no future import
+    try:
+        assert ns["sq_channel_nb"].__wrapped__.__annotations__["index"] is int
+        for obj in (ns["sq_channel_nb"]("conv1", 2, weight=0.5), "sq_channel_nb(conv1, 2)"):
+            res = run_to_end(RunConfig(model="tiny", objective=obj, steps=2), tiny_model)
+            assert np.isfinite(res.final.activation).all()
+        with pytest.raises(VizError, match="must be an integer"):
+            parse_objective("sq_channel_nb(conv1, two)")
+    finally:
+        OBJECTIVES.pop("sq_channel_nb", None)

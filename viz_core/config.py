@@ -111,6 +111,15 @@ class RunConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for slot in ("fluid", "elastic"):  # "KIND[:PARAM]" text and dicts as in a run JSON
+            k = getattr(self, slot)
+            if isinstance(k, str):
+                setattr(self, slot, KernelSpec.parse(k))
+            elif isinstance(k, dict):
+                setattr(self, slot, KernelSpec.from_dict(k))
+            elif k is not None and not isinstance(k, KernelSpec):
+                raise VizError(f"{slot} must be a KernelSpec, a text KIND[:PARAM] (e.g. "
+                               f"'sobolev:0.38') or None, got {k!r}", field=slot)
         if self.octaves:  # (scale, steps, tau) triples as well as Octave stages
             try:
                 self.octaves = [o if isinstance(o, Octave) else

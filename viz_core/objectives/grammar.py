@@ -208,7 +208,7 @@ class _Parser:
         return fn(*conv_args, **conv_kwargs)
 
     def convert(self, raw: Any, param: inspect.Parameter, name: str, at: int) -> Any:
-        kind = str(param.annotation).replace(" ", "")
+        kind = annotation_kind(param.annotation)
         what = f"argument {param.name!r} of {name}"
         try:
             if kind.startswith("list["):
@@ -230,6 +230,19 @@ class _Parser:
         if not all(math.isfinite(v) for v in values):  # nan, inf, 1e999
             raise _error(self.text, f"{what} must be finite, got {_show(raw)}", at)
         return values if kind.startswith("list[") else values[0]
+
+
+def annotation_kind(annotation: Any) -> str:
+    """An argument's annotation as the grammar's type name, whether the function's module
+    keeps annotations as text (``from __future__ import annotations``) or as the types
+    themselves (a notebook cell): ``int``, ``float``, ``str``, ``list[int]``, ...
+
+    >>> [annotation_kind(a) for a in (int, "int", list[float], "list[float]", str)]
+    ['int', 'int', 'list[float]', 'list[float]', 'str']
+    """
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    text = text.replace(" ", "").replace("typing.", "")
+    return "list" + text[4:] if text.startswith("List[") else text
 
 
 def _show(raw: Any) -> str:

@@ -204,7 +204,9 @@ def judge_model(config: RunConfig, device: Any = None) -> Any:
     if class_target(config) is None and config.task != "inversion":
         return None
     from viz_core import models
+    from viz_core.devices import resolve_device
     from viz_core.sweeps.cells import default_judge
 
     name = default_judge(config.model)
-    return models.load_model(name, device=device) if name else None
+    return models.load_model(name, device=device or resolve_device(config.device)) \
+        if name else None
