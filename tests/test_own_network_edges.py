@@ -182,3 +182,39 @@ def test_a_program_exported_in_training_mode_is_refused(tmp_path):
                                         r"norm and dropout .* Call net\.eval\(\)"):
         open_model(str(train))
     assert open_model(str(ok)).spec.input_size == 32
+
+
+class _DeadAtBlack(nn.Module):
+    """A channel that only answers inputs above 0.25: silent on a black image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+        with torch.no_grad():
+            self.conv.weight.fill_(1.0 / 9)
+            self.conv.bias.fill_(-0.25)
+        self.act = nn.ReLU()
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
+
+    def forward(self, x):
+        return self.head(self.act(self.conv(x)))
+
+
+def test_a_network_without_a_data_mean_starts_from_mid_grey():
+    """Without ``mean`` (raw pixels in [0, 1]) the mean image is mid-grey, not black: a
+    start of small noise around 0 clipped half the pixels to 0 and left this unit (alive
+    above 0.25) without a gradient; with a given mean the start is around that mean."""
+    viz_core.from_module(_DeadAtBlack().eval(), input_size=16, channels=1, name="grey_start")
+    viz_core.from_module(_DeadAtBlack().eval(), input_size=16, channels=1, mean=[0.3],
+                         std=[0.5], name="mean_start")
+    try:
+        cfg = RunConfig(model="grey_start", layer="act", channel=0, steps=5, every=5)
+        res = run_to_end(cfg)
+        first, last = res.frames[0], res.final
+        assert abs(float(first.images.mean()) - 0.5) < 0.01
+        assert float(last.activation[0]) > 0.2 and float(last.grad_norm[0]) > 0
+        res = run_to_end(RunConfig(model="mean_start", layer="act", channel=0, steps=1))
+        assert abs(float(res.frames[0].images.mean()) - 0.3) < 0.01
+    finally:
+        models.unregister("grey_start")
+        models.unregister("mean_start")

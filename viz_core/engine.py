@@ -38,6 +38,7 @@ from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
 from viz_core.schemes import SchemeBank
 from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
+from viz_core.zoo import image_mean
 
 
 @dataclass
@@ -183,10 +184,11 @@ def run(
 
     # initial pre-images: the paper's small noise around the mean image, or the labelled
     # class-conditional start (viz_core.class_prior)
-    center = torch.tensor(spec.mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
+    mean = image_mean(spec.mean)  # the mean image c (mid-grey without a data mean)
+    center = torch.tensor(mean, dtype=torch.float32, device=dev).view(1, -1, 1, 1)
     u = initial_images([c.init for c in cfgs],
                        [c.target if c.task == "am" and c.channel is None else None for c in cfgs],
-                       [c.seed for c in cfgs], [c.init_std for c in cfgs], spec.mean,
+                       [c.seed for c in cfgs], [c.init_std for c in cfgs], mean,
                        spec.channels, size, spec.family == "offline").to(dev)
     offsets = torch.Generator().manual_seed(c0.seed + 1)
 

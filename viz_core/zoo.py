@@ -66,6 +66,20 @@ class ModelSpec:
     presets: str = ""
 
 
+
+def image_mean(mean: tuple[float, ...] | list[float]) -> tuple[float, ...]:
+    """The mean image ``c`` the pre-images start around (small noise, Sec. 2.5) and the
+    elastic kernel filters around, from a network's normalisation ``mean``: that mean, or
+    mid-grey for a network that takes raw pixels in [0, 1] (mean 0: no data mean is known,
+    and a black start leaves ReLU units silent).
+
+    >>> image_mean((0.2860,)), image_mean((0.0, 0.0, 0.0))
+    ((0.286,), (0.5, 0.5, 0.5))
+    """
+    mean = tuple(float(m) for m in mean)
+    return mean if any(mean) else (0.5,) * len(mean)
+
+
 def _tv(name: str, enum: str, default_layer: str, description: str, paper: bool,
         pair: str = "") -> ModelSpec:
     return ModelSpec(name, "torchvision", 224, 3, IMAGENET_MEAN, IMAGENET_STD, default_layer,
