@@ -218,3 +218,15 @@ def test_a_network_without_a_data_mean_starts_from_mid_grey():
     finally:
         models.unregister("grey_start")
         models.unregister("mean_start")
+
+
+def test_a_config_naming_another_zoo_model_than_the_one_run_is_refused():
+    """``RunConfig(target=3)`` keeps the default model's name: run on one's own network,
+    the records and the judge would name fmnist_vgg (QA: stored as fmnist_vgg)."""
+    lm = viz_core.from_module(_DeadAtBlack().eval(), input_size=16, channels=1, name="mine16")
+    try:
+        with pytest.raises(VizError, match="names model 'fmnist_vgg' but runs on 'mine16'"):
+            run_to_end(RunConfig(target=1, steps=1), lm)
+        assert run_to_end(RunConfig(model="mine16", target=1, steps=1), lm).final.step == 1
+    finally:
+        models.unregister("mine16")

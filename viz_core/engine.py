@@ -121,6 +121,18 @@ def prepare_model(config: RunConfig, device: torch.device | None = None) -> Feat
                              classes=extra.get("classes"))
 
 
+def check_names_model(config: RunConfig, model: FeatureModel) -> None:
+    """Refuse a configuration that names a zoo model other than the ``model`` it runs on
+    (``RunConfig()`` keeps the default ``fmnist_vgg`` when no model is given): its records,
+    verdicts and judge would name a network that did not run."""
+    from viz_core.zoo import available_models
+
+    name = getattr(model.spec, "name", "")
+    if config.model != name and config.model in {s.name for s in available_models()}:
+        raise VizError(f"the configuration names model {config.model!r} but runs on "
+                       f"{name!r}: give RunConfig(model={name!r}, ...)", field="model")
+
+
 def load_reference(config: RunConfig, model: FeatureModel) -> torch.Tensor:
     """The image to invert, sized for ``model``: (1, C, S, S) in [0, 1]."""
     from viz_core.images import load_image
@@ -160,6 +172,8 @@ def run(
     c0 = cfgs[0]
     if model is None:
         model = prepare_model(c0)
+    else:
+        check_names_model(c0, model)
     dev = model.device
     spec = model.spec
     size = spec.input_size
