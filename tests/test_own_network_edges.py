@@ -230,3 +230,26 @@ def test_a_config_naming_another_zoo_model_than_the_one_run_is_refused():
         assert run_to_end(RunConfig(model="mine16", target=1, steps=1), lm).final.step == 1
     finally:
         models.unregister("mine16")
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("fmnist_vgg", {"mean": [0.5]}),
+    ("fmnist_vgg", {"classes": ["a"] * 10}),
+    ("timm:resnet18", {"input_size": 64}),
+])
+def test_contract_settings_that_do_not_apply_are_refused_in_python(name, kw):
+    """As the CLI refuses its flags: a zoo model's or a timm model's own contract is not
+    overridden silently (QA: accepted and ignored in Python)."""
+    with pytest.raises(VizError, match=f"{next(iter(kw))} does not apply to {name}"):
+        models.open_model(name, weights="random", **kw)
+
+
+def test_contract_settings_for_a_registered_network_and_in_a_run_config():
+    viz_core.from_module(_DeadAtBlack().eval(), input_size=16, channels=1, name="mine_c")
+    try:
+        with pytest.raises(VizError, match="channels does not apply to mine_c"):
+            models.open_model("mine_c", channels=3)
+        with pytest.raises(VizError, match="input_size does not apply to fmnist_vgg"):
+            run_to_end(RunConfig(target=1, steps=1, extra={"input_size": 64}))
+    finally:
+        models.unregister("mine_c")

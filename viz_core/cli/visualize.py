@@ -58,30 +58,17 @@ from viz_core.transforms import OCTAVE_MODES, parse_octaves
 HELP = "activation maximization or feature inversion"
 DESCRIPTION = None
 
-#: The model-contract flags a ``timm:`` model takes from its own pretrained configuration.
-_TIMM_OWN = ("input_size", "channels", "mean", "std")
-
 def _contract_applies(model: str, args: argparse.Namespace) -> None:
-    """The contract flags state a network file's or an import string's input: a timm model
-    takes its own from its pretrained configuration (classes may be named), a zoo or team
-    model has all of it; the flags are refused there (they were stored and ignored)."""
-    from viz_core.models import is_file_model
-    from viz_core.models.file_source import IMPORT_STRING
+    """The contract flags state a network file's or an import string's input
+    (:func:`viz_core.models.contract_not_applying`); refused elsewhere (they were stored
+    and ignored)."""
+    from viz_core.models import contract_not_applying, contract_why
 
-    timm = model.startswith("timm:")
-    if not model or (not timm and (Path(model).suffix == ".pt2" or is_file_model(model)
-                                   or IMPORT_STRING.match(model))):
-        return
-    given = [k for k in (*_TIMM_OWN, *(() if timm else ("classes",)))
-             if getattr(args, k, None) is not None]
+    given = [k for k in contract_not_applying(model) if getattr(args, k, None) is not None]
     if not given:
         return
     flag = "--" + given[0].replace("_", "-")
-    why = ("timm models use their own input size, channels and normalisation (from the "
-           "model's pretrained configuration)" if timm else
-           "a zoo or team model has its own input size, channels, normalisation and classes "
-           f"(`demons-viz models {model}` lists them); the flag is for a network file or an "
-           "import string")
+    why = contract_why(model).replace("the setting is", "the flag is")
     raise VizError(f"{flag} does not apply to {model}: {why}", field=given[0])
 
 

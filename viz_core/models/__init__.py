@@ -57,7 +57,8 @@ from viz_core.zoo import (
 
 __all__ = [
     "FMNIST_MEAN", "FMNIST_STD", "IMAGENET_MEAN", "IMAGENET_STD", "LoadedModel", "ModelSpec",
-    "TEAM_ENV", "TeamModel", "TokenGrid", "UPLOAD_PREFIX", "assets_dir", "available_models",
+    "CONTRACT", "TEAM_ENV", "TIMM_OWN", "TeamModel", "contract_not_applying", "contract_why",
+    "TokenGrid", "UPLOAD_PREFIX", "assets_dir", "available_models",
     "from_module", "get_spec", "is_file_model", "team_models", "with_weights",
     "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
     "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
@@ -93,6 +94,34 @@ def _named(model: LoadedModel, name: str, source: str) -> LoadedModel:
     return dataclasses.replace(model, spec=spec, label=label)
 
 
+#: The contract a ``timm:`` model takes from its own pretrained configuration.
+TIMM_OWN = ("input_size", "channels", "mean", "std")
+#: A network's input contract (what a file or an import string cannot say by itself).
+CONTRACT = (*TIMM_OWN, "classes")
+
+
+def contract_not_applying(name: str) -> tuple[str, ...]:
+    """The contract settings that do not apply to the model ``name``: the input and
+    normalisation for a timm model (its pretrained configuration has them; classes may be
+    named), all of them for a zoo, team or registered model (it has its own), none for a
+    network file or an import string (they state its input)."""
+    if name.startswith("timm:"):
+        return TIMM_OWN
+    known = (registered(name) is not None or name in team_models()
+             or name in {s.name for s in available_models()})
+    return CONTRACT if known else ()  # else a file, an import string or a bad name
+
+
+def contract_why(name: str) -> str:
+    """Why :func:`contract_not_applying` refuses a setting for ``name``."""
+    if name.startswith("timm:"):
+        return ("timm models use their own input size, channels and normalisation (from the "
+                "model's pretrained configuration)")
+    return ("a zoo or team model, or a network registered with from_module, has its own "
+            f"input size, channels, normalisation and classes (`demons-viz models {name}` "
+            "lists them); the setting is for a network file or an import string")
+
+
 def open_model(name: str, *, weights: str | os.PathLike | None = None,
                device: str | torch.device = "cpu", seed: int = 0,
                input_size: int | None = None, channels: int | None = None,
@@ -102,6 +131,13 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     ``input_size``/``channels``/``mean``/``std``/``classes``: the contract of a file or
     import-string model (a timm model knows its own)."""
     name = str(name)
+    given = {k: v for k, v in (("input_size", input_size), ("channels", channels),
+                               ("mean", mean), ("std", std), ("classes", classes))
+             if v is not None}
+    refused = [k for k in given if k in contract_not_applying(name)]
+    if refused:
+        raise VizError(f"{refused[0]} does not apply to {name}: {contract_why(name)}",
+                       field=refused[0])
     own = registered(name)
     if own is not None:
         return own if weights in (None, "default") else with_weights(own, weights, seed)
