@@ -253,3 +253,20 @@ def test_contract_settings_for_a_registered_network_and_in_a_run_config():
             run_to_end(RunConfig(target=1, steps=1, extra={"input_size": 64}))
     finally:
         models.unregister("mine_c")
+
+
+def test_a_frame_says_when_its_target_gave_no_gradient():
+    """In Python a dead target came back as the unchanged start with no word; the frame now
+    says it, as the CLI's exit code 3 and the dashboard do."""
+    net = _DeadAtBlack().eval()
+    with torch.no_grad():
+        net.conv.bias[0] = -5.0  # channel 0 never answers an image in [0, 1]
+    viz_core.from_module(net, input_size=16, channels=1, name="dead16")
+    try:
+        res = run_to_end([RunConfig(model="dead16", layer="act", channel=0, steps=3),
+                          RunConfig(model="dead16", layer="act", channel=1, steps=3)])
+        dead, alive = res.final.no_gradient
+        assert dead is not None and "gave no gradient" in dead and alive is None
+        assert res.frames[0].no_gradient == [None, None]  # step 0: nothing to say yet
+    finally:
+        models.unregister("dead16")

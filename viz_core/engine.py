@@ -63,6 +63,17 @@ class Frame:
         """The first configuration's pre-image (C, H, W)."""
         return self.images[0]
 
+    @property
+    def no_gradient(self) -> list[str | None]:
+        """Per sample: why a sample that did not diverge still produced nothing (its target
+        gave no gradient at the last step: an inactive unit, eq. 4), else None; what the CLI
+        exits 3 for and the dashboard says instead of "done"."""
+        from viz_core.divergence import no_gradient_message
+
+        return [None if self.diverged and self.diverged[i] else
+                no_gradient_message(self.step, float(g), float(a))
+                for i, (g, a) in enumerate(zip(self.grad_norm, self.activation))]
+
 
 BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "grad_norm",
                "border", "steps", "optimizer", "adam_betas", "adam_eps", "octave_mode",
@@ -153,7 +164,7 @@ def run(
     static_step: bool | None = None,
 ) -> Iterator[Frame]:
     """Run configurations (one batch) and yield a :class:`Frame` at step 0, every ``every``
-    steps (default ``config.every``), at octave ends and at the end.
+    steps (default ``config.every``; steps count over all octaves) and at the end.
 
     ``model``: a loaded model (else loaded from the first config); ``reference``: the image
     to invert as a (1|B, C, S, S) tensor in [0, 1] (else read from ``config.image``);
