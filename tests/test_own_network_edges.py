@@ -270,3 +270,41 @@ def test_a_frame_says_when_its_target_gave_no_gradient():
         assert res.frames[0].no_gradient == [None, None]  # step 0: nothing to say yet
     finally:
         models.unregister("dead16")
+
+
+class _Blocks(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block1 = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+        self.block2 = nn.Sequential(nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        return self.fc(self.block2(self.block1(x)).mean(dim=(2, 3)))
+
+
+def test_the_users_forward_hooks_act_in_every_layer_output(names):
+    """An ablation by a forward hook (channel 3 of block2 set to 0) is what the network
+    computes: the library's logits and layer outputs follow it (QA: the shadow copy dropped
+    the hooks, and the library's logits were those of the unablated network)."""
+    net = _Blocks().eval()
+    torch.manual_seed(0)
+
+    def ablate(module, inputs, output):
+        output = output.clone()
+        output[:, 3] = 0
+        return output
+
+    handle = net.block2.register_forward_hook(ablate)
+    model = viz_core.from_module(net, input_size=32, name="ablated")
+    names.append("ablated")
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.features("logits")(x), net(x))
+        feat = model.features("block2")(x)
+        assert float(feat[:, 3].abs().max()) == 0 and float(feat[:, 2].abs().max()) > 0
+        assert float(model.features("block1")(x).abs().max()) > 0
+    assert list(net.block2._forward_hooks.values()) == [ablate]  # nothing added to it
+    res = run_to_end(RunConfig(model="ablated", layer="block2", channel=3, steps=2))
+    assert res.final.no_gradient[0] is not None  # the ablated channel gives no gradient
+    handle.remove()

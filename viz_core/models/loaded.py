@@ -10,7 +10,8 @@ A loaded model is shared read-only between threads and sessions. Layer outputs a
 with ``torchvision``'s fx feature extractor built on a *shadow* copy of the module tree
 (same parameter tensors, separate module objects), so nothing here ever registers hooks on
 the shared network, switches its train/eval mode or touches ``requires_grad``. A network
-that fx cannot trace (data-dependent control flow) has its module outputs taken by forward
+that fx cannot trace (data-dependent control flow), or whose user put forward hooks on it
+(an ablation, say: they act in the shadow too), has its module outputs taken by forward
 hooks on the shadow instead.
 """
 
@@ -82,17 +83,25 @@ _TRACE_LOCK = _TraceLock()
 
 # ----------------------------------------------------------------------------- feature modules
 
-def _shadow(module: nn.Module) -> nn.Module:
+def _shadow(module: nn.Module, hooks: bool = False) -> nn.Module:
     """A copy of the module tree that shares parameters and buffers but not module objects
-    (own train/eval flags, own hook dicts), so tracing it cannot disturb the original."""
+    (own train/eval flags, own hook dicts), so tracing it cannot disturb the original;
+    ``hooks``: the hook dicts start as copies of the original's (the user's forward hooks,
+    an ablation say, then act in the copy too), else empty."""
     clone = copy.copy(module)
     for key, value in list(clone.__dict__.items()):
         if "hook" in key and isinstance(value, dict):
-            clone.__dict__[key] = type(value)()
+            clone.__dict__[key] = type(value)(value) if hooks else type(value)()
     clone.__dict__["_modules"] = {
-        k: (_shadow(v) if v is not None else None) for k, v in module._modules.items()
+        k: (_shadow(v, hooks) if v is not None else None) for k, v in module._modules.items()
     }
     return clone
+
+
+def has_forward_hooks(net: nn.Module) -> bool:
+    """Whether a module of ``net`` carries forward hooks or pre-hooks of its user's."""
+    return any(getattr(m, "_forward_hooks", None) or getattr(m, "_forward_pre_hooks", None)
+               for m in net.modules())
 
 
 def clone_outputs(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
@@ -305,7 +314,8 @@ class LoadedModel:
                                    f"(asked for {layer!r})", field="layer")
                 module = _LayerOutput(None, name, script=self.net)
             elif name == "logits" and self.extractor is None:
-                module = _LayerOutput(_shadow(self.net).eval(), name, pick=self.logits_of)
+                module = _LayerOutput(_shadow(self.net, hooks=True).eval(), name,
+                                      pick=self.logits_of)
             else:
                 module = _LayerOutput(self._extractor([name]), name, post=self.tokens)
             self._features[name] = module.eval()
@@ -331,6 +341,8 @@ class LoadedModel:
             return self.extractor(names)
         if self.logits_of is not None:  # the output is a dict / tuple, not fx's last node
             return self._hooked(names)
+        if has_forward_hooks(self.net):  # the user's hooks act in every forward pass (fx
+            return self._hooked(names)   # would leave those of inlined modules out)
         try:
             nodes = self._graph_nodes()
         except Exception:  # fx cannot trace it (data-dependent control flow, ...): hooks
@@ -360,7 +372,8 @@ class LoadedModel:
                 raise VizError(f"layer {name!r} of {self.spec.name} cannot be reached: the "
                                "network cannot be traced, and only module outputs (names from "
                                "named_modules()) and 'logits' can be taken", field="layer")
-        return _Hooked(_shadow(self.net).eval(), names, self.spec.name, self.logits_of)
+        return _Hooked(_shadow(self.net, hooks=True).eval(), names, self.spec.name,
+                       self.logits_of)
 
     def layer_channels(self, name: str) -> int:
         """Channel count of a layer's output (number of classes for "logits")."""
