@@ -51,6 +51,7 @@ from dashboard.runs import LOG, RunRecord
 from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS, after_other_runs, stream
 from dashboard.text import plain
 from viz_core.config import RunConfig
+from viz_core.engine import load_reference
 from viz_core.errors import VizError
 
 #: How long a script that Streamlit stopped during a run waits for a new script run of its
@@ -254,18 +255,26 @@ class RunPanel:
             if callable(judges):  # the judges of the model just loaded
                 judges = judges(model) if model is not None else None
             c0 = job.configs[0]
+            reference = job.reference
+            if reference is None and model is not None and c0.task == "inversion":
+                # the image the engine inverts, kept for the verdicts on the original's
+                # class (Table 1's test), the warnings and PSNR / SSIM of the stored run
+                try:
+                    reference = load_reference(c0, model).numpy()
+                except VizError:
+                    reference = None  # the engine's run says what is wrong with it
             kw = {} if started is None else {"started": started}
             labels = list(job.labels or [c.name for c in job.configs])
             rec = RunRecord(labels, [public_config_json(c) for c in job.configs],
                             model.label if model is not None else c0.model, c0.total_steps,
-                            settings=dict(settings or {}), reference=job.reference,
+                            settings=dict(settings or {}), reference=reference,
                             judges=list(judges or []), **kw)
             recs.append(rec)
             if model is None:
                 rec.status, rec.message = "error", error or "the model could not be loaded"
                 self._finished(rec)
                 continue
-            ref = torch.from_numpy(job.reference) if job.reference is not None else None
+            ref = torch.from_numpy(reference) if reference is not None else None
             self.streamer(job.configs, model, rec,
                           lambda r, frame, full, i=i: draw(i, r, full),
                           reference=ref, every=c0.every, tick=_yield_to_streamlit,

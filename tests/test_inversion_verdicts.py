@@ -105,7 +105,7 @@ def test_the_cli_prints_and_stores_an_inversions_verdicts(tmp_path, capsys):
             assert "the original's class Ankle boot" in err
         else:
             assert all(v["target"] == v["original"][0] for v in vs)
-            assert "as in the original" in err
+            assert "its top class on the original, " in err
         assert "judge fmnist_lenet_judge" in err
     from viz_core.store import RunStore
 

@@ -124,8 +124,8 @@ def verdict_text(v: dict) -> str:
     tp, name = v.get("target_prob"), str(v.get("target") or "")
     name = f"class {name}" if name.isdigit() else name
     chance = f" (chance {v['chance']:.0%})" if v.get("chance") is not None else ""
-    what = {"label": "the original's class", "original": "as in the original"}.get(
-        str(v.get("target_from")), "target")
+    what = {"label": "the original's class", "original": "its top class on the original,"
+            }.get(str(v.get("target_from")), "target")
     target = f"; {what} {name}: {tp:.0%}{chance}" if tp is not None and name else ""
     if v.get("original"):  # an inversion: what the network sees in the inverted image
         c, p = v["original"]
