@@ -51,9 +51,10 @@ ROWS = list(FIG1_ROWS.items())  # Fig. 1's rows by name (not by the registry's o
 CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
 CELL_SIZE = 192
-FEATURE_ERROR_HELP = ("relative feature error = ||Phi(u) - Phi(x)||^p / ||Phi(x)||^p: how far "
+FEATURE_ERROR_HELP = ("relative feature error = ||Phi(u) - Phi(x)|| / ||Phi(x)||: how far "
                       "the pre-image's features at the chosen layer are from the reference "
-                      "image's (0 = identical features; eq. 3)")
+                      "image's (0 = identical features); the data term of eq. 3 is its p-th "
+                      "power")
 
 setup_page("Compare schemes")
 
@@ -206,9 +207,10 @@ def main() -> None:
 
     st.title("Compare schemes")
     show_notices(P, notices + ctl.notices, s)
-    st.caption("Fig. 1 of the paper: rows Gaussian / Sobolev kernels (fitted to the kernel "
-               "size), columns fluid (Kf only) / elastic (Ke only) / fluid-elastic (both), "
-               "plus TV and no regularization - one target, one batch, every cell streaming.")
+    st.caption("Fig. 1 of the paper: rows Sobolev / Gaussian kernels (fitted to the kernel "
+               "size), columns fluid (Kf only) / elastic (Ke only) / fluid-elastic (both); "
+               "plus two baselines not in Fig. 1, TV and no regularization - one target, one "
+               "batch, every cell streaming.")
     configs, error = [], None
     try:
         configs = compare_configs(current(P, D), image_path=target.image_label)

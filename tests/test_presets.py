@@ -70,9 +70,9 @@ def test_fig1_is_the_papers_grid():
     assert (c.model, c.target, c.steps, c.step_size, c.jitter, c.octaves) == \
         ("vgg19", 121, 160, 5.0, 2.0, None)
     names = [x.name for x in batch.configs]
-    assert names == ["Gaussian fluid", "Gaussian elastic", "Gaussian fluid-elastic",
-                     "Sobolev fluid", "Sobolev elastic", "Sobolev fluid-elastic", "TV",
-                     "no regularization"]
+    assert names == ["Sobolev fluid", "Sobolev elastic", "Sobolev fluid-elastic",
+                     "Gaussian fluid", "Gaussian elastic", "Gaussian fluid-elastic", "TV",
+                     "no regularization"]  # the caption's rows: Sobolev first
     kernels = {k.size for x in batch.configs for k in (x.fluid, x.elastic) if k}
     assert kernels == {11}
     assert all(k.param is None for x in batch.configs for k in (x.fluid, x.elastic) if k)
