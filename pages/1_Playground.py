@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import streamlit as st
 
 from dashboard import plots
@@ -31,7 +32,7 @@ from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.diversity import diversity_configs
-from dashboard.settings.labels import run_activation_label
+from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL, run_activation_label
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
     config_to_settings,
@@ -146,8 +147,8 @@ def _sidebar(ctl: Controls, adv_open: bool):
     off = " (set by the schedule)" if octaves else ""
     ctl.radio("optimizer", "Optimizer", PLAYGROUND_CHOICES["optimizer"],
               fmt=OPTIMIZER_LABELS.get)
-    ctl.number("step_size", f"Step size tau (mean change per step, 0-255 levels){off}", 1e-6,
-               None, 0.5, format="%g", disabled=octaves)
+    ctl.number("step_size", f"{STEP_SIZE_LABEL}{off}", 1e-6, None, 0.5, format="%g",
+               disabled=octaves, help=STEP_SIZE_HELP)
     ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction of the input)", 0.0, None, 1.0,
                format="%g")
@@ -228,7 +229,9 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     rows = [(act_name, f"{act[-1, 0]:.4g}" if len(steps) else "-")]
     for i, v in enumerate(verdicts):
         if v.target_prob is not None:
-            rows.append((target_prob_label(v), f"{v.target_prob:.1%}"))
+            chance = v.data.get("chance")
+            rows.append((target_prob_label(v), f"{v.target_prob:.1%}" + (
+                f" (chance {chance:.0%})" if chance else "")))
         who = "top-3 of the model" if i == 0 else verdict_label(verdicts[0].model, v.model)
         rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
         if v.original is not None:  # an inversion: what this network sees in the original
@@ -321,8 +324,11 @@ def main() -> None:
     st.subheader("Kernels")
     st.plotly_chart(_kernel_panel(_panel_key(fluid, elastic), fluid, elastic),
                     key="pg_kernels")
-    st.caption("Kf filters the data gradient (fluid, implicit regularization), Ke the "
-               "updated solution (elastic, explicit). |H| < 1 damps that frequency.")
+    st.caption("Kf filters the data gradient (fluid: implicit regularization, a change of "
+               "the metric, Sec. 2.4), Ke the updated solution (elastic: with a Gaussian an "
+               "explicit regularizer added to the energy, Sec. 2.2; elastic and fluid-elastic "
+               "Sobolev count as implicit in the paper's Table 2). |H| < 1 damps that "
+               "frequency.")
 
 
 @st.fragment
@@ -332,6 +338,20 @@ def _run_area(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     nor sent to the browser again), so the run starts at once; a change of any setting
     reruns the whole page, this part with it."""
     guard(lambda: _run_body(s, cfg, cfgs, model, target, errors, label))
+
+
+def _with_upload(s: dict, target) -> dict:
+    """The settings a result is made with, naming an uploaded image by its file name and
+    content (the image setting says only "upload"): replacing the upload marks the result
+    shown as from previous settings, as choosing another sample does."""
+    label = target.image_label or ""
+    if s.get("task") != "inversion" or not label.startswith("upload:") \
+            or target.reference is None:
+        return s
+    import hashlib
+
+    digest = hashlib.sha256(np.ascontiguousarray(target.reference).tobytes()).hexdigest()
+    return {**s, "uploaded image": f"{label[len('upload:'):]} ({digest[:8]})"}
 
 
 def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label: str
@@ -350,6 +370,7 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     ph["curves"], ph["spectrum"] = c_curves.empty(), c_spec.empty()
 
     recs = panel.restore()
+    s = _with_upload(s, target)
     if run and cfg is not None and model is not None:
         labels = [c.name for c in cfgs] if len(cfgs) > 1 else [label]
         job = Job(label, cfgs, model, reference=target.reference, labels=labels,

@@ -29,7 +29,7 @@ from dashboard.settings.compare import (
     compare_defaults,
     compare_settings,
 )
-from dashboard.settings.labels import run_activation_label
+from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL, run_activation_label
 from dashboard.settings.playground import (
     config_to_settings,
     playground_defaults,
@@ -130,8 +130,8 @@ def _sidebar(ctl: Controls):
     if octaves:
         ctl.text("octaves", "Octave schedule")
     off = " (set by the schedule)" if octaves else ""
-    ctl.number("step_size", f"Step size tau (0-255 levels per step){off}", 1e-6, None, 0.5,
-               format="%g", disabled=octaves)
+    ctl.number("step_size", f"{STEP_SIZE_LABEL}{off}", 1e-6, None, 0.5, format="%g",
+               disabled=octaves, help=STEP_SIZE_HELP)
     ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction)", 0.0, None, 1.0, format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)

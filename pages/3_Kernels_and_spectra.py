@@ -167,7 +167,8 @@ def _compounding(g: Kernel, s1: Kernel, n: int, size: int, log: bool,
         r"solution is $u_0 - \tau K * \sum_t \nabla D_t$. An elastic scheme filters the "
         r"whole solution every step (eq. 11), so an update made $m$ steps ago has been "
         r"filtered $m$ times, by $K^m$ (eq. 12): for a Gaussian "
-        r"$K^m = G_{\sqrt{m}\,\sigma}$ (variances add), for Sobolev "
+        r"$K^m = G_{\sqrt{m}\,\sigma}$ (variances add under convolution; the paper's "
+        r"eq. 12 writes $G_{n\sigma}$, but the width grows as $\sqrt{n}$), for Sobolev "
         r"$(I - \gamma\Delta)^{-m}$. Old coarse structure survives, old fine structure is "
         rf"damped exponentially, and the initial noise is smoothed by $K^n$. Below: $n = {n}$.")
     ns = sorted({1, 2, max(1, n // 2), n})

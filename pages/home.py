@@ -14,6 +14,13 @@ from dashboard.settings.explainers import KERNELS_DEFAULTS
 from dashboard.settings.playground import playground_defaults
 from dashboard.urlstate import encode
 
+
+def _taus(octaves: str) -> str:
+    """The step sizes of a ``scale:steps:tau`` schedule in words: '5 then 2.5 then 1'."""
+    return " then ".join(part.split(":")[2] for part in octaves.split(",")) if octaves \
+        else "one step size"
+
+
 setup_page("Home")
 
 DEMO_DEFAULTS = {"playground": playground_defaults(),
@@ -43,8 +50,9 @@ def _gallery(g: dict | None) -> None:
         st.markdown(f"**Inversion across depth ({inv['model']})**: the same image "
                     "reconstructed from deeper and deeper blocks, each with the scheme and "
                     "settings tuned for this model (Paper presets: Tuned; the guided demo's "
-                    "Compare run uses the paper's step-size schedule instead, so its errors "
-                    "differ)")
+                    "Compare run uses one fixed schedule, tau "
+                    f"{_taus(compare_defaults()['octaves'])}, for every scheme instead, so "
+                    "its errors differ)")
         cols = st.columns(len(inv["layers"]) + 1)
         cols[0].image(inv["reference_png"], width="stretch", output_format="PNG",
                       caption=f"reference {inv['image']}")

@@ -1039,3 +1039,25 @@ def test_advanced_shows_only_the_settings_that_act(dash):
     tv = dash.open(PG, tv_on=1, tv_eps=0.2, task="inversion", layer=MID, p=1)
     assert tv.number_input(key="pg_tv_eps").value == pytest.approx(0.2)
     assert tv.radio(key="pg_p").value == 1
+
+
+def test_replacing_an_uploaded_image_marks_the_result_as_stale(dash):
+    """The image setting says "upload" for any upload: replacing the uploaded image kept
+    the boot's result under a green "done" (QA); the upload's name and content now count."""
+    from viz_core.images import png_bytes
+
+    rng = np.random.default_rng(0)
+    first = png_bytes(rng.random((1, 40, 40), dtype=np.float32))
+    second = png_bytes(rng.random((1, 40, 30), dtype=np.float32))
+    at = dash.open(PG, task="inversion", layer=MID, image="upload", steps=4, every=2)
+    at.file_uploader(key="pg_upload").upload("mine.png", first, "image/png").run()
+    at.button(key="pg_run").click().run()
+    dash.no_exception(at)
+    assert any(s.startswith("done") for s in _texts(at, "success"))
+    at.run()  # the same upload again: still this result's
+    assert any(s.startswith("done") for s in _texts(at, "success"))
+    at.file_uploader(key="pg_upload").upload("mine.png", second, "image/png").run()
+    dash.no_exception(at)
+    notes = _texts(at, "info")
+    assert any("from previous settings" in n and "mine.png" in n for n in notes), notes
+    assert not _texts(at, "success")

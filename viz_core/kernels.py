@@ -46,6 +46,9 @@ from viz_core.kernel_fitting import (
 )
 
 KINDS = ("identity", "gaussian", "sobolev", "spectral", "decay")
+#: The spectral preconditioner's default exponent d (Olah et al., Distill 2017; not in the
+#: paper).
+SPECTRAL_D = 2.0
 BORDERS = ("reflect", "replicate", "circular", "zeros")
 PARAM_RANGE = {"gaussian": (1e-3, 1e3), "sobolev": (1e-6, 1e6), "spectral": (1e-3, 10.0)}
 
@@ -91,10 +94,13 @@ class KernelSpec:
     def label(self) -> str:
         if self.kind == "identity":
             return "identity"
+        if self.kind == "spectral":  # not fitted: its default exponent is a number
+            d = SPECTRAL_D if self.param is None else self.param
+            return f"spectral (Lucid's preconditioner, d={d:g})"
         p = "fit" if self.param is None else f"{self.param:g}"
-        name = {"gaussian": "sigma", "sobolev": "gamma", "spectral": "d", "decay": "lambda"}
+        name = {"gaussian": "sigma", "sobolev": "gamma", "decay": "lambda"}
         extra = f", k={self.order}" if self.kind == "sobolev" and self.order > 1 else ""
-        size = "" if self.kind in ("spectral", "decay") else f" {self.size or 'full'}"
+        size = "" if self.kind == "decay" else f" {self.size or 'full'}"
         return f"{self.kind}{size} ({name[self.kind]}={p}{extra})"
 
 
@@ -222,7 +228,7 @@ def build(spec: KernelSpec, tau: float = 1.0) -> Kernel:
             )
         return Kernel(spec, float(spec.param), torch.ones(1, 1, dtype=torch.float64), scale=factor)
     if kind == "spectral":
-        return Kernel(spec, float(spec.param if spec.param is not None else 2.0), None)
+        return Kernel(spec, float(spec.param if spec.param is not None else SPECTRAL_D), None)
     if kind == "sobolev" and spec.size == 0:
         return Kernel(spec, float(spec.param), None)
     param = spec.param if spec.param is not None else fit_parameter(kind, spec.size, spec.order)

@@ -10,6 +10,15 @@ from typing import Any
 
 from viz_core.config import RunConfig
 
+#: The step size's label and help on every page that sets it (the convention of
+#: viz_core.config: the data gradient is normalised by its mean |g|, Sec. 2.5).
+STEP_SIZE_LABEL = "Step size tau (mean change per step, 0-255 levels)"
+STEP_SIZE_HELP = ("tau is the mean change of a pixel per step in 0-255 grey levels: the "
+                  "update u <- Ke * (u - tau Kf * grad D) uses the data gradient divided by "
+                  "its mean |g| (DeepDream's normalisation), so tau means the same on every "
+                  "network; the paper's values are mapped through each network's pixel scale "
+                  "(README, Conventions).")
+
 #: The words for a class score (viz_core.objectives.CLASS_SCORES) on the pages.
 CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
 
