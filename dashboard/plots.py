@@ -248,6 +248,29 @@ def set_spectra(fig: go.Figure, spectra: Sequence[tuple[str, np.ndarray, np.ndar
     return fig
 
 
+def log_ticks(lo: float, hi: float) -> dict:
+    """Tick values and labels 1-2-5 per decade between ``lo`` and ``hi`` (> 0), written in
+    full: plotly's log axis labels the ticks inside a decade "2" and "5", which read as
+    "5 cycles / pixel" for 0.05.
+
+    >>> log_ticks(0.015, 0.5)["ticktext"]
+    ['0.02', '0.05', '0.1', '0.2', '0.5']
+    """
+    if not (lo > 0 and hi >= lo):
+        return {}
+    vals = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))),
+                                          int(np.ceil(np.log10(hi))) + 1) for m in (1, 2, 5)]
+    vals = [float(f"{v:.3g}") for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+    return {"tickvals": vals, "ticktext": [f"{v:g}" for v in vals]} if len(vals) >= 2 else {}
+
+
+def _positive_x(fig: go.Figure) -> tuple[float, float]:
+    xs = [np.asarray(t.x, dtype=float) for t in fig.data if t.x is not None]
+    xs = [x[np.isfinite(x) & (x > 0)] for x in xs]
+    xs = [x for x in xs if x.size]
+    return (min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)) if xs else (0, 0)
+
+
 def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
                     title: str = "radially averaged power spectrum",
                     height: int = 286) -> go.Figure:
@@ -258,7 +281,8 @@ def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
         keep = freq > 0
         fig.add_trace(go.Scatter(x=freq[keep], y=np.maximum(pw[keep], 1e-16), mode="lines",
                                  name=label, line_color=_color(i)))
-    fig.update_xaxes(type="log", title_text="frequency (cycles / pixel)", title_standoff=2)
+    fig.update_xaxes(type="log", title_text="frequency (cycles / pixel)", title_standoff=2,
+                     **log_ticks(*_positive_x(fig)))
     fig.update_yaxes(type="log", title_text="power", exponentformat="power")
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       showlegend=len(spectra) > 1, **_LAYOUT)
@@ -283,7 +307,8 @@ def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str
                                  mode="lines+markers" if markers else "lines",
                                  line=dict(color=c, dash=(dash or {}).get(label))))
     fig.update_xaxes(title_text=xtitle, title_standoff=2, type="log" if log_x else "linear",
-                     range=list(x_range) if x_range else None, exponentformat="power")
+                     range=list(x_range) if x_range else None, exponentformat="power",
+                     **(log_ticks(*_positive_x(fig)) if log_x and not x_range else {}))
     fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear",
                      exponentformat="power")  # 10^-4, not the SI prefix "100μ"
     lines = wrapped(title)

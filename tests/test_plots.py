@@ -112,3 +112,17 @@ def test_set_curves_and_spectra_replace_the_data_in_place():
     plots.set_spectra(spec, [("x", np.array([0.0, 0.1, 0.2]), np.array([5.0, 3.0, 0.0]))])
     np.testing.assert_allclose(spec.data[0].x, [0.1, 0.2])
     np.testing.assert_allclose(spec.data[0].y, [3.0, 1e-16])
+
+
+def test_the_spectrum_frequency_axis_writes_its_ticks_in_full():
+    """plotly labelled 0.02 and 0.05 on a log axis "2" and "5" ("5 cycles / pixel" to a
+    class; teacher QA): the ticks are written out."""
+    import numpy as np
+
+    from dashboard.plots import spectrum_figure
+
+    f = np.linspace(0, 0.5, 33)
+    fig = spectrum_figure([("a", f, 1.0 / (1e-3 + f ** 2))])
+    ax = fig.layout.xaxis
+    assert ax.type == "log" and list(ax.ticktext) == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert list(ax.tickvals) == [0.02, 0.05, 0.1, 0.2, 0.5]
