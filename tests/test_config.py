@@ -88,3 +88,18 @@ def test_kernels_given_as_text_or_dicts_are_parsed_and_others_refused():
         RunConfig(fluid=3)
     with pytest.raises(VizError, match="not a number"):
         RunConfig(elastic="sobolev:wide")
+
+
+def test_numpy_integers_are_integers():
+    """A notebook's ``np.int64(1)`` (an argmax, an index from an array) is a class index
+    like 1 (QA: "target must be an integer, got np.int64(1)")."""
+    import numpy as np
+
+    c = RunConfig(target=np.int64(3), seed=np.int32(2)).validate()
+    assert (c.target, c.seed) == (3, 2) and type(c.target) is int and type(c.seed) is int
+    u = RunConfig(layer="block2", channel=np.int64(1), unit=(np.int64(0), np.int64(2)))
+    assert u.validate().unit == (0, 2) and type(u.channel) is int
+    with pytest.raises(VizError, match="target must be an integer"):
+        RunConfig(target=1.5).validate()
+    with pytest.raises(VizError, match="target must be an integer"):
+        RunConfig(target=True).validate()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -169,8 +170,10 @@ class RunConfig:
                            field="task")
         for name in ("target", "channel", "seed", "steps", "every", "elastic_every", "p"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool)):
                 raise VizError(f"{name} must be an integer, got {v!r}", field=name)
+            if v is not None and type(v) is not int:  # numpy's integers, from a notebook
+                setattr(self, name, int(v))
         if self.objective is not None:
             from viz_core.objectives import Term, parse_objective
 
@@ -195,9 +198,11 @@ class RunConfig:
             raise VizError("the log-probability score applies to activation maximization of a "
                            "class, not to channels or inversion", field="class_score")
         if self.unit is not None:
-            if (len(self.unit) != 2 or any(not isinstance(v, int) or v < 0 for v in self.unit)):
+            if (len(self.unit) != 2 or any(not isinstance(v, numbers.Integral)
+                                           or isinstance(v, bool) or v < 0 for v in self.unit)):
                 raise VizError(f"unit must be two integers y, x >= 0, got {self.unit!r}",
                                field="unit")
+            self.unit = (int(self.unit[0]), int(self.unit[1]))
         if self.task == "inversion" and self.p not in (1, 2):
             raise VizError(f"inversion exponent p must be 1 or 2, got {self.p}", field="p")
         _positive(self.step_size, "step_size")
