@@ -308,3 +308,19 @@ def test_the_users_forward_hooks_act_in_every_layer_output(names):
     res = run_to_end(RunConfig(model="ablated", layer="block2", channel=3, steps=2))
     assert res.final.no_gradient[0] is not None  # the ablated channel gives no gradient
     handle.remove()
+
+
+def test_a_network_whose_batchnorm_uses_batch_statistics_says_so(names):
+    """BatchNorm(track_running_stats=False) normalises with the batch's own statistics in
+    eval mode too: batched samples change each other (QA: up to 0.71 apart from their lone
+    runs). The model's label says so; a network with running statistics says nothing."""
+    coupled = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, track_running_stats=False),
+                            nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    m = viz_core.from_module(coupled.eval(), input_size=16, name="bn_batch")
+    names.append("bn_batch")
+    assert "batch statistics in 1: the samples of one batch change each other" in m.label
+    plain = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    m2 = viz_core.from_module(plain.eval(), input_size=16, name="bn_running")
+    names.append("bn_running")
+    assert "batch statistics" not in m2.label

@@ -138,6 +138,18 @@ def float32_note(net: nn.Module) -> str:
     return f"run in float32, its weights are {names}"
 
 
+def batch_statistics_note(net: nn.Module) -> str:
+    """"" unless a normalisation layer of ``net`` uses the statistics of its batch in eval
+    mode (BatchNorm with ``track_running_stats=False``): then the samples of one batch
+    change each other, and a note says so for the model's label."""
+    coupled = [n for n, m in net.named_modules()
+               if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is None]
+    if not coupled:
+        return ""
+    return (f"batch statistics in {coupled[0]}: the samples of one batch change each other; "
+            "run them one at a time to compare")
+
+
 def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                 classes: Sequence[str] | None = None, name: str | None = None,
@@ -172,8 +184,9 @@ def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
     catalogue = list(layers) if layers is not None else [
         n for n, _ in net.named_modules() if n]
     label = label or (name if pretrained else f"{name} (RANDOM weights)")
-    if note:
-        label = f"{label} ({note})"
+    for said in (note, batch_statistics_note(net)):
+        if said:
+            label = f"{label} ({said})"
     lm = LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), source),
                      catalogue + ["logits"], {}, pretrained, label, dev, tokens=tokens,
                      logits_of=pick)
