@@ -288,3 +288,18 @@ def sq_channel_nb(layer: str, index: int, weight: float = 1.0):
             parse_objective("sq_channel_nb(conv1, two)")
     finally:
         OBJECTIVES.pop("sq_channel_nb", None)
+
+
+def test_a_bare_leaf_says_to_register_it():
+    """A leaf(...) term outside an @objective function has no text to run by (QA: the
+    message was "expected a number or an objective, found ')'")."""
+    raw = leaf("conv1", lambda b: (lambda phi: -phi[:, 0].mean((-2, -1))))
+    with pytest.raises(VizError, match="bare leaf.*@objective"):
+        RunConfig(model="tiny", objective=raw).validate()
+
+
+def test_an_unknown_objective_says_where_before_its_list():
+    with pytest.raises(VizError) as err:
+        parse_objective("nerve(conv1, 2)")
+    msg = str(err.value)
+    assert msg.startswith("objective 'nerve(conv1, 2)' at character 1: unknown objective"), msg

@@ -178,6 +178,11 @@ class RunConfig:
             from viz_core.objectives import Term, parse_objective
 
             if isinstance(self.objective, Term):  # a Python expression: kept as its text
+                if any(not lf.name for _, lf in self.objective.parts):
+                    raise VizError("a bare leaf(...) term has no name to run by: return it "
+                                   "from a function decorated with @objective (the function's "
+                                   "name and arguments are its text in the run JSON)",
+                                   field="objective")
                 self.objective = str(self.objective)
             parse_objective(self.objective)
         if self.task == "am" and self.objective is None:

@@ -56,8 +56,10 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 
 
 def _error(text: str, msg: str, pos: int | None = None) -> VizError:
+    """``objective 'TEXT' at character N: MSG`` (the place before the message, which may
+    end in a list)."""
     where = f" at character {pos + 1}" if pos is not None else ""
-    return VizError(f"objective {text!r}: {msg}{where}", field="objective")
+    return VizError(f"objective {text!r}{where}: {msg}", field="objective")
 
 
 class _Parser:
