@@ -94,7 +94,8 @@ def open_image(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, l
     return img, notices
 
 
-def load_image(source, size: int, channels: int = 3) -> tuple[torch.Tensor, list[str]]:
+def load_image(source: str | Path | bytes, size: int,
+               channels: int = 3) -> tuple[torch.Tensor, list[str]]:
     """Image -> (1, channels, size, size) float tensor in [0, 1] (centre crop, resize)."""
     img, notices = open_image(source)
     img = img.convert("L" if channels == 1 else "RGB")

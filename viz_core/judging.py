@@ -86,7 +86,7 @@ def topk_hits(logits: torch.Tensor, labels: np.ndarray, k: int) -> np.ndarray:
     return (top == np.asarray(labels)[:, None]).any(1)
 
 
-def mean_finite(a) -> float:
+def mean_finite(a: np.ndarray | list[float]) -> float:
     """Mean of the finite values (NaN when there is none)."""
     a = np.asarray(a, dtype=np.float64)
     a = a[np.isfinite(a)]

@@ -27,6 +27,9 @@ import torch.nn.functional as F
 from viz_core.errors import VizError
 from viz_core.spectra import band_energy_fraction, high_frequency_fraction, total_variation
 
+#: Images or a batch of them, (C, H, W) or (N, C, H, W) in [0, 1].
+Images = np.ndarray | torch.Tensor
+
 __all__ = [
     "LEGACY_KEYS",
     "METRICS",
@@ -82,7 +85,7 @@ def _out(v: torch.Tensor, batched: bool) -> np.ndarray | float:
     return v.numpy() if batched else float(v[0])
 
 
-def psnr(x, y, data_range: float = 1.0) -> np.ndarray | float:
+def psnr(x: Images, y: Images, data_range: float = 1.0) -> np.ndarray | float:
     """Peak signal-to-noise ratio ``10 log10(R^2 / MSE)`` in dB; ``inf`` for identical images.
 
     A float for single images, an (N,) array for (N, C, H, W) batches.
@@ -101,7 +104,7 @@ def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
     return torch.outer(g, g)
 
 
-def ssim(x, y, data_range: float = 1.0, window: int = SSIM_WINDOW,
+def ssim(x: Images, y: Images, data_range: float = 1.0, window: int = SSIM_WINDOW,
          sigma: float = SSIM_SIGMA) -> np.ndarray | float:
     """Structural similarity (Wang et al. 2004) with a Gaussian window, in [-1, 1]; 1 for
     identical images. Local statistics are Gaussian-weighted means over every position
@@ -127,7 +130,7 @@ def ssim(x, y, data_range: float = 1.0, window: int = SSIM_WINDOW,
     return _out(s.flatten(1).mean(1), batched)
 
 
-def coarse_fraction(img, cutoff: float = 1 / 16) -> float:
+def coarse_fraction(img: Images, cutoff: float = 1 / 16) -> float:
     """Fraction of the (mean-free) spectral energy at radial frequencies <= ``cutoff``
     cycles/pixel (default 1/16: wavelengths of 16 px and more): how much of the image is
     coarse structure. The low-frequency counterpart of :func:`high_frequency_fraction`."""
@@ -214,7 +217,8 @@ def metric_label(key: str) -> str:
     return m.label if m is not None else key
 
 
-def image_metrics(images, reference=None) -> dict[str, np.ndarray]:
+def image_metrics(images: Images, reference: Images | None = None
+                  ) -> dict[str, np.ndarray]:
     """Per-sample values of every image metric of :data:`METRICS` for a batch of
     pre-images (N, C, H, W) in [0, 1]; given the originals ``reference`` ((1|N, C, H, W),
     resized to the pre-images), the reference metrics (PSNR, SSIM) too."""
@@ -229,7 +233,8 @@ def image_metrics(images, reference=None) -> dict[str, np.ndarray]:
             if m.fn is not None and (m.source == "image" or ref is not None)}
 
 
-def run_rows(frame: Any, configs: Sequence[Any] | None = None, reference=None) -> list[dict]:
+def run_rows(frame: Any, configs: Sequence[Any] | None = None,
+             reference: Images | None = None) -> list[dict]:
     """The one row builder: per sample of a (final) :class:`~viz_core.engine.Frame`, its
     ``label``, ``scheme`` (the registry key, :func:`viz_core.schemes.scheme_of`),
     ``kernels`` and ``task``, then every metric of :data:`METRICS` that this run can give

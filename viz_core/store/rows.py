@@ -44,7 +44,7 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
     return sorted({t.strip() for t in tags if t and t.strip()})
 
 
-def dumps(obj) -> str:
+def dumps(obj: Any) -> str:
     return json.dumps(json_finite(obj), default=_default, allow_nan=False)
 
 
