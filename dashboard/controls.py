@@ -340,7 +340,7 @@ def image_controls(ctl: Controls, model) -> tuple[np.ndarray | None, str | None]
         ref, notices = load_reference_image(source, size, channels)
     except VizError as exc:
         ctl.error("upload" if choice == UPLOAD else "image",
-                  f"{exc}. The last good pre-image is kept.")
+                  f"{exc}. Nothing runs with it; a result shown stays as it is.")
         return None, None
     for n in notices:
         ctl.c.caption(plain(f"note: {n}"))

@@ -98,12 +98,16 @@ def load_image(source: str | Path | bytes, size: int,
                channels: int = 3) -> tuple[torch.Tensor, list[str]]:
     """Image -> (1, channels, size, size) float tensor in [0, 1] (centre crop, resize)."""
     img, notices = open_image(source)
+    if channels == 1 and img.mode != "L":
+        notices.append("colour converted to grey (the network takes one channel)")
+    elif channels == 3 and img.mode == "L":
+        notices.append("grey image repeated in three channels (the network takes colour)")
     img = img.convert("L" if channels == 1 else "RGB")
     w, h = img.size
     s = min(w, h)
     if w != h:
         img = img.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-        notices.append("centre-cropped to a square")
+        notices.append(f"centre-cropped from {w}x{h} to a square")
     img = img.resize((size, size), Image.BICUBIC if s < size else Image.LANCZOS)
     arr = np.asarray(img, dtype=np.float32) / 255.0
     t = torch.from_numpy(arr.copy())
