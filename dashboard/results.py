@@ -202,17 +202,34 @@ def target_prob_label(v: Verdict) -> str:
 
 def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
     """A picture's verdicts as caption parts: the model's probability of the target class,
-    then what each independent judge sees (the recognisability measure of Sec. 3.2)."""
+    then what each other network sees (the independent judge's recognisability measure
+    and, for Table 1's test, the paper's classifier, Sec. 3.2), with its probability of
+    the target when that is not its top class. An inversion's parts name what each
+    network sees in the original.
+
+    >>> orig = {"original": ["Sandal", 0.85], "target_from": "label", "target": "Ankle boot"}
+    >>> for part in verdict_parts([
+    ...         Verdict("vgg", [("Sandal", 0.9)], 0.04, {**orig, "role": "model"}),
+    ...         Verdict("lenet", [("Sneaker", 0.6)], 0.04, {**orig, "role": "judge"}),
+    ...         Verdict("resnet", [("Ankle boot", 0.81)], 0.81,
+    ...                 {**orig, "original": ["Ankle boot", 0.97], "role": "classifier"})]):
+    ...     print(part)
+    Ankle boot 4% (original: Sandal 85%)
+    lenet sees Sneaker (60%; Ankle boot 4%) (original: Sandal 85%)
+    resnet sees Ankle boot (81%) (original: Ankle boot 97%)
+    """
     parts = []
     for k, v in enumerate(verdicts):
         orig = v.original  # an inversion: what the network sees in the original
+        seen = f" (original: {orig[0]} {prob_text(orig[1])})" if orig else ""
         if k == 0 and v.target_prob is not None:
             parts.append(f"class probability {prob_text(v.target_prob)}" if orig is None
-                         else f"{v.target} {prob_text(v.target_prob)} (original: "
-                              f"{prob_text(orig[1])})")
-        elif k > 0:
+                         else f"{v.target} {prob_text(v.target_prob)}{seen}")
+        elif k > 0 and v.top:
             name, p = v.top[0]
-            who = verdict_label(verdicts[0].model, v.model)
-            seen = f" (original: {orig[0]} {prob_text(orig[1])})" if orig else ""
-            parts.append(f"{who} sees {name} ({prob_text(p)}){seen}")
+            who = v.model if v.data.get("role") == "classifier" else \
+                verdict_label(verdicts[0].model, v.model)
+            also = (f"; {v.target} {prob_text(v.target_prob)}"
+                    if v.target_prob is not None and v.target and v.target != name else "")
+            parts.append(f"{who} sees {name} ({prob_text(p)}{also}){seen}")
     return parts

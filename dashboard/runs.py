@@ -28,6 +28,15 @@ DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about th
 MAX_GIF_FRAMES = 60
 
 
+@dataclass(frozen=True)
+class Classifier:
+    """A network listed among :attr:`RunRecord.judges` that classifies the pictures as the
+    paper's own test does (Table 1, Sec. 3.2: the other network of the pair): its verdicts
+    get the role ``classifier``, beside the model's and the independent judge's."""
+
+    net: Any
+
+
 @dataclass
 class RunRecord:
     """What a page keeps of a (possibly still running) run, in its session."""
@@ -56,9 +65,9 @@ class RunRecord:
     shown: int = 0                     # frames recorded when the screen last got a pre-image
     _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
     interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
-    # the model that made the pre-images and its independent judge (verdict_models): set
-    # when the run starts, so that a stopped run is classified by them too, whatever the
-    # sidebar says by then
+    # the model that made the pre-images, its independent judge (verdict_models) and a
+    # Classifier where the page has one: set when the run starts, so that a stopped run is
+    # classified by them too, whatever the sidebar says by then
     judges: list[Any] = field(default_factory=list, repr=False, compare=False)
     # Streamlit's fast reruns start the next script run while the interrupted one still
     # computes until its next st.* call: both threads touch this record, so changes are
@@ -180,8 +189,9 @@ class RunRecord:
 
     def finish(self, verdict_models: Sequence[Any] | None = None) -> None:
         """After the run: warnings for degenerate results and the verdicts of
-        ``verdict_models`` (default :attr:`judges`: the model and the independent judge)
-        on each pre-image. An interrupted run got them from :meth:`mark_interrupted`."""
+        ``verdict_models`` (default :attr:`judges`: the model, the independent judge and a
+        :class:`Classifier`) on each pre-image. An interrupted run got them from
+        :meth:`mark_interrupted`."""
         if verdict_models is not None:
             self.judges = list(verdict_models)
         if self.images is None or self.interrupted:
@@ -214,10 +224,11 @@ class RunRecord:
         from viz_core.config import RunConfig
         from viz_core.store.capture import batch_verdicts
 
+        judge = next((j for j in self.judges[1:] if not isinstance(j, Classifier)), None)
+        clf = next((j.net for j in self.judges[1:] if isinstance(j, Classifier)), None)
         try:
             found = batch_verdicts([RunConfig.from_dict(c) for c in cfgs], self.judges[0],
-                                   self.images, self.judges[1] if len(self.judges) > 1
-                                   else None, self.reference)
+                                   self.images, judge, self.reference, classifier=clf)
         except Exception:  # noqa: BLE001 - a verdict is extra information, never fatal
             LOG.exception("classifying the pre-images failed")
             found = []

@@ -16,7 +16,7 @@ from dashboard.plots import table1_figure
 from dashboard.resources import available, get_model, model_status, verdict_models
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunButton, RunPanel
-from dashboard.runs import RunRecord
+from dashboard.runs import Classifier, RunRecord
 from dashboard.settings.compare import compare_defaults, compare_settings
 from dashboard.settings.labels import config_activation_label
 from dashboard.settings.playground import (
@@ -27,6 +27,7 @@ from dashboard.text import plain
 from dashboard.urlstate import encode
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
+from viz_core.errors import VizError
 from viz_core.presets import Batch, Preset
 from viz_core.samples import sample_paths
 
@@ -51,22 +52,30 @@ def _open(preset: Preset, batch: Batch) -> None:
 
 
 def _grid(batch: Batch) -> list:
-    """Placeholders for a batch's cells (rows of COLS); an inversion batch shows its
-    reference image first, at the same size as the pre-images."""
+    """Placeholders for a batch's cells: in the rows of the paper's figure where the batch
+    has them (Fig. 1: one row per kernel, then the baselines), else in rows of COLS; an
+    inversion batch shows its reference image first, at the same size as the pre-images."""
     st.markdown(f"**{batch.title}**")
     c0 = batch.configs[0]
     ref = c0.image if c0.task == "inversion" and presets.image_exists(c0.image) else None
     cells: list = [None] * bool(ref) + list(batch.configs)
-    slots = []
-    for start in range(0, len(cells), COLS):
+    rows = list(batch.rows)
+    sizes = [n for _, n in rows]
+    if ref or not rows or sum(sizes) != len(cells) or max(sizes) > COLS:
+        rows = [("", COLS)] * -(-len(cells) // COLS)
+    slots, start = [], 0
+    for title, n in rows:
+        if title:
+            st.caption(title)
         cols = st.columns(COLS)
-        for col, cfg in zip(cols, cells[start:start + COLS]):
+        for col, cfg in zip(cols, cells[start:start + n]):
             if cfg is None:
                 col.image(ref, width=160, output_format="PNG",
                           caption=f"reference: {Path(ref).name}")
                 continue
             slots.append(col.empty())
             slots[-1].caption(f"{cfg.name} - not run yet")
+        start += n
     return slots
 
 
@@ -85,11 +94,23 @@ def _progress(bar: Any, i: int, n: int, rec: RunRecord, title: str) -> None:
 
 def _job(batch: Batch) -> Job:
     """A batch whose model is loaded when it starts; the model and its independent judge
-    (:func:`dashboard.resources.verdict_models`, as on Compare) then judge its pictures."""
+    (:func:`dashboard.resources.verdict_models`, as on Compare) then judge its pictures,
+    and the paper's classifier of the batch (Table 1's other network) where its weights
+    are here."""
     c0 = batch.configs[0]
+
+    def judges(model: Any) -> list:
+        out = verdict_models(model, model.spec.name)
+        if batch.classifier and available([batch.classifier]):
+            try:
+                out.append(Classifier(get_model(batch.classifier)))
+            except VizError:  # its weights went missing: the captions say nothing of it
+                pass
+        return out
+
     return Job(batch.title, list(batch.configs), load=lambda: get_model(
         c0.model, "random" if c0.weights == "random" else "pretrained", c0.device),
-        judges=lambda model: verdict_models(model, model.spec.name))
+        judges=judges)
 
 
 def _run(panel: RunPanel, batches: list[Batch], slot_lists: list, bar: Any,
@@ -145,8 +166,11 @@ def _preset(p: Preset) -> None:
     with st.container(border=True):
         st.subheader(p.title)
         st.caption(f"Source: {p.source}")
-        st.markdown(f"**Setting (Ke, Kf, tau, TV):** {p.setting}")
+        st.markdown(f"**Setting (Kf, Ke, tau, TV):** {p.setting}")
         st.markdown(p.description)
+        if p.key in preset_view.FINDINGS:
+            found, here = preset_view.FINDINGS[p.key]
+            st.markdown(f"**Paper:** {found}  \n**Here:** {here[0].upper()}{here[1:]}")
         paper_ok = available(p.models)
         why = None if paper_ok else NEEDS_WEIGHTS
         status = ", ".join(f"{m}: {model_status(m)}" for m in p.models)
@@ -245,6 +269,18 @@ def _tuned() -> None:
     _show(panel, slots, "tuned", [batch], bar, settings, above)
 
 
+def _json_settings(csv: Path) -> dict:
+    """The settings the evaluation recorded beside a Table 1 CSV (its .json), {} if none."""
+    import json
+
+    try:
+        meta = json.loads(csv.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    got = meta.get("settings") if isinstance(meta, dict) else None
+    return got if isinstance(got, dict) else {}
+
+
 def _table1_results() -> None:
     files = sorted(RESULTS.glob("table1*.csv")) if RESULTS.is_dir() else []
     files = [f for f in files if not f.stem.endswith("_samples")]
@@ -254,13 +290,24 @@ def _table1_results() -> None:
         return
     import pandas as pd
 
+    frames = {}
     for f in files:
         try:
-            df = pd.read_csv(f)
+            frames[f] = pd.read_csv(f)
         except Exception as exc:  # noqa: BLE001 - a malformed file is reported, not raised
             st.error(plain(f"cannot read {f.name} as a table: {exc}"))
-            continue
+    line, caps = preset_view.table1_captions(
+        {f.name: preset_view.table1_settings(df.to_dict("records"), _json_settings(f))
+         for f, df in frames.items()})
+    if line:
+        st.caption(line)
+    for f, df in frames.items():
+        rows = df.to_dict("records")
         st.markdown(f"**{plain(f.name)}**")
+        st.caption(caps[f.name])
+        sentence = preset_view.table1_comparison(rows)
+        if sentence:
+            st.markdown(sentence)
         if {"direction", "method", "label", "top1", "top5"} <= set(df.columns):
             bad = [c for c in ("top1", "top5") if not pd.api.types.is_numeric_dtype(df[c])]
             if bad:
@@ -268,15 +315,22 @@ def _table1_results() -> None:
                                  "holds values that are not numbers; the table is below"))
             else:
                 try:
-                    st.plotly_chart(table1_figure(df.to_dict("records")), width="stretch",
+                    st.plotly_chart(table1_figure(rows), width="stretch",
                                     key=f"{P}chart_{f.stem}")
                 except Exception as exc:  # noqa: BLE001 - odd values: the table still shows
                     st.warning(plain(f"no chart for {f.name}: {exc}"))
         st.dataframe(df, hide_index=True, width="stretch")
         examples = f.with_name(f"{f.stem}_examples.png")
         if examples.is_file():
-            st.image(str(examples), caption="example reconstructions per method",
-                     output_format="PNG")
+            montage = preset_view.relabel_montage(examples, rows)
+            if montage is None:  # labels as drawn: a montage of another layout
+                montage = preset_view.read_image(examples)
+            if montage is None:
+                st.warning(plain(f"cannot read {examples.name} as an image"))
+            else:
+                st.image(montage, output_format="PNG", caption="the first images of each "
+                         "direction: the originals, then each method's reconstructions, "
+                         "classified by the other network")
 
 
 def main() -> None:

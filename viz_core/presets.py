@@ -6,20 +6,9 @@ plus an **offline** version: the same scheme settings (kernels, step sizes, TV, 
 octaves) on the shipped Fashion-MNIST models (64x64 grey), with a class target or the
 model's default layer and a shipped sample image, for machines without ImageNet weights.
 
-Sources (Baust et al., arXiv:1805.00071):
-
-* **Fig. 1** (Sec. 3.1): AM of "king crab" (ImageNet class 121) on VGG19, 11x11 kernels
-  fitted to their size (Sec. 2.7), 160 steps of tau 5, 2 px jitter, no octaves; cells
-  Gaussian / Sobolev x fluid (eq. 8, 17) / elastic (eq. 6) / fluid-elastic (eq. 18), TV
-  (eqs. 19-20) and plain gradient descent (eq. 5).
-* **Fig. 2** (Sec. 3.1): AM of "daisy" (class 985) on VGG19, ResNet50 and DenseNet121 with
-  9x9 kernels, with and without the per-architecture octave recipes; schemes TV and fluid /
-  elastic / fluid-elastic with Sobolev filters (the caption's comparison).
-* **Fig. 4** (Sec. 3.2): inversion (eq. 3) from DenseNet121 ``conv3_block3_1_bn`` and
-  ``conv5_block12_0_bn``, 11x11 kernels, 2000 steps of tau 1, no octaves or jitter; TV,
-  fluid Sobolev, fluid-elastic Sobolev.
-* **Table 1** (Sec. 3.2): inversion from VGG19 ``block5_conv1`` and DenseNet121
-  ``conv5_block12_0_bn``, 300 steps of tau 20, 11x11 kernels; same three schemes.
+Sources (Baust et al., arXiv:1805.00071), one factory each: Figs. 1 and 2 (Sec. 3.1,
+activation maximization, eq. 4), Fig. 4 and Table 1 (Sec. 3.2, inversion, eq. 3), with the
+schemes of eqs. 5-8, 17-20.
 
 Step sizes follow :mod:`viz_core.config` (tau = mean change of a pixel per step in 0-255
 units, gradient normalised by mean|g|), which is the keras "caffe" scale of the paper's
@@ -65,6 +54,20 @@ OFFLINE_AM_CLASS = 9     # Fashion-MNIST "Ankle boot": plenty of structure at 64
 OFFLINE_AM_CLASS_2 = 8   # "Bag"
 OFFLINE_SECOND = twin_of("fmnist_vgg", "pair")  # the offline pair's second network
 
+# Table 1 of the paper: top-1 / top-5 % of the other network, per reconstructing network
+PAPER_TABLE1 = {
+    "vgg19": {"tv": (44.0, 65.7), "fluid_sobolev": (43.5, 67.3),
+              "fluid_elastic_sobolev": (13.8, 30.6)},
+    "densenet121": {"tv": (5.9, 14.4), "fluid_sobolev": (4.5, 10.4),
+                    "fluid_elastic_sobolev": (10.4, 21.6)},
+}
+# Fig. 1's grid in rows (title, cells) as the caption places them: Sobolev "first row",
+# Gaussian "second row", then two baselines the figure does not show
+FIG1_ROW_TITLES = {"Sobolev S_gamma": "Sobolev S_gamma: Fig. 1's first row",
+                   "Gaussian G_sigma": "Gaussian G_sigma: Fig. 1's second row",
+                   "Baselines": "Baselines, not in Fig. 1: TV and no regularization"}
+FIG1_GRID_ROWS = tuple((FIG1_ROW_TITLES[name], len(keys)) for name, keys in FIG1_ROWS.items())
+
 # The paper's octave recipes (Sec. 3.1): (scale, steps, tau) per stage
 OCTAVES = {
     "vgg19": [(1.0, 100, 5.0), (1.1, 50, 2.0), (1.2, 10, 1.0)],
@@ -75,10 +78,14 @@ OCTAVES = {
 
 @dataclass
 class Batch:
-    """Configurations run together (one engine batch), with a title for the grid."""
+    """Configurations run together (one engine batch), with a title for the grid; the
+    network that classifies its pictures in the paper's own test (Table 1, Sec. 3.2: the
+    other one of the pair) and the figure's rows, (title, cells) each, where it has them."""
 
     title: str
     configs: list[RunConfig]
+    classifier: str | None = None
+    rows: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -89,7 +96,7 @@ class Preset:
     title: str
     group: str                 # "paper" | "classic"
     source: str                # where the settings come from
-    setting: str               # the (Ke, Kf, tau, TV) reading of the one demons update
+    setting: str               # the (Kf, Ke, tau, TV) reading of the one demons update
     description: str
     batches: list[Batch]
     offline: list[Batch]
@@ -142,12 +149,13 @@ def fig1() -> Preset:
     return Preset(
         "fig1", "Fig. 1: demons schemes on 'king crab' (VGG19)", "paper",
         "Baust et al. Fig. 1, Sec. 3.1",
-        "Kf, Ke in {delta, G_sigma, S_gamma} (11x11, fitted), tau = 5, TV lambda = 0.3",
-        "Activation maximization of ImageNet class 121 with every demons scheme, Gaussian "
-        "and Sobolev filters, TV and no regularization: 160 steps, tau 5, 2 px jitter, "
+        "Kf, Ke in {delta, S_gamma, G_sigma} (11x11, fitted), tau = 5, TV lambda = 0.3",
+        "Activation maximization of ImageNet class 121 with every demons scheme, Sobolev "
+        "filters (the figure's first row) and Gaussian ones (second row), and two baselines "
+        "the figure does not show, TV and no regularization: 160 steps, tau 5, 2 px jitter, "
         "no octaves.",
-        [Batch("VGG19, class 121 'king crab'", paper)],
-        [Batch("fmnist_vgg, class 9 'Ankle boot'", off)],
+        [Batch("VGG19, class 121 'king crab'", paper, rows=FIG1_GRID_ROWS)],
+        [Batch("fmnist_vgg, class 9 'Ankle boot'", off, rows=FIG1_GRID_ROWS)],
         ["TV weight 0.3 is this tool's choice (the paper does not state it)."])
 
 
@@ -212,7 +220,8 @@ def fig4() -> Preset:
     return Preset(
         "fig4", "Fig. 4: inversion from DenseNet121 layers", "paper",
         "Baust et al. Fig. 4, Sec. 3.2",
-        "TV; Kf = S_gamma, Ke = delta; Kf = Ke = S_gamma (11x11), tau = 1",
+        "Kf = S_gamma (11x11) with Ke = delta (fluid) or Ke = S_gamma (fluid-elastic), or "
+        f"Kf = Ke = delta with TV; tau = 1, TV lambda = {stable_tv(tau):g}",
         "Feature inversion (eq. 3, p = 2) of a photo from a middle (conv3_block3_1_bn) and a "
         "deep (conv5_block12_0_bn) DenseNet121 layer: 2000 steps, tau 1, no octaves or "
         "jitter.",
@@ -222,10 +231,9 @@ def fig4() -> Preset:
          "Offline: fmnist_vgg block2 (middle) and block4 (deep), 400 steps instead of 2000 "
          f"so that it runs in about a minute on a CPU, tau {OFFLINE_FIG4_TAU:g} lowered in "
          "stages (200, 120, 80 steps at 1, 0.4, 0.15 of it; DenseNet's 57.6 saturated the "
-         "offline reconstructions, feature errors 0.49-1.02). Measured relative feature "
-         "errors: block2 TV 0.25, fluid Sobolev 0.27, fluid-elastic Sobolev 0.40; block4 "
-         "0.19, 0.12, 0.38. Fluid-elastic stays highest: its elastic kernel regularizes the "
-         "solution itself, so it does not reach the exact minimizer.",
+         "offline reconstructions). Fluid-elastic keeps the highest relative feature error "
+         "in both layers: its elastic kernel regularizes the solution itself, so it does "
+         "not reach the exact minimizer.",
          "A shipped sample photo replaces the paper's Fig. 3 images."])
 
 
@@ -237,26 +245,26 @@ def table1() -> Preset:
     kw = dict(steps=300, step_size=20.0, every=10)
     batches = [
         Batch("VGG19 block5_conv1 (classified by DenseNet121)", _inversion_schemes(
-            _inv("vgg19", "block5_conv1", photo, **kw), tv=TABLE1_TV)),
+            _inv("vgg19", "block5_conv1", photo, **kw), tv=TABLE1_TV), "densenet121"),
         Batch("DenseNet121 conv5_block12_0_bn (classified by VGG19)", _inversion_schemes(
-            _inv("densenet121", "conv5_block12_0_bn", photo, **kw), tv=TABLE1_TV)),
+            _inv("densenet121", "conv5_block12_0_bn", photo, **kw), tv=TABLE1_TV), "vgg19"),
     ]
     img = first_sample(1)
     offline = [
-        Batch("fmnist_vgg block4 (classified by fmnist_resnet)", _inversion_schemes(
-            _inv(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV)),
-        Batch("fmnist_resnet layer4 (classified by fmnist_vgg)", _inversion_schemes(
-            _inv(OFFLINE_SECOND, "layer4", img, **kw), tv=TABLE1_TV)),
+        Batch(f"fmnist_vgg block4 (classified by {OFFLINE_SECOND})", _inversion_schemes(
+            _inv(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV), OFFLINE_SECOND),
+        Batch(f"{OFFLINE_SECOND} layer4 (classified by fmnist_vgg)", _inversion_schemes(
+            _inv(OFFLINE_SECOND, "layer4", img, **kw), tv=TABLE1_TV), DEFAULT_MODEL),
     ]
     return Preset(
         "table1", "Table 1: reconstructions classified by another network", "paper",
         "Baust et al. Table 1, Sec. 3.2",
-        f"TV (lambda {TABLE1_TV:g}); Kf = S_gamma; Kf = Ke = S_gamma (11x11), tau = 20, "
-        "300 steps",
+        "Kf = S_gamma (11x11) with Ke = delta (fluid) or Ke = S_gamma (fluid-elastic), or "
+        f"Kf = Ke = delta with TV; tau = 20, 300 steps, TV lambda = {TABLE1_TV:g}",
         "Invert an image from one network's deep layer, then classify the reconstruction "
-        "with the other network (top-1 / top-5 over one image per class). Here: one image; "
-        "the full protocol is the evaluation command, whose results/table1*.csv this page "
-        "shows when present.",
+        "with the other network (top-1 / top-5 over one image per class). Here: one image, "
+        "each picture captioned with what the other network sees in it; the full protocol "
+        "is the evaluation command, whose results/table1*.csv this page shows when present.",
         batches, offline,
         ["As in viz_core.evaluation.protocol, tau 20 is used literally for both networks (the "
          "DenseNet121 pixel-scale factor is not applied here) and TV lambda is 0.1.",
@@ -282,7 +290,7 @@ def simonyan() -> Preset:
     return _single(
         "simonyan", "Simonyan et al. (L2 decay)",
         "Simonyan, Vedaldi, Zisserman 2014, 'Deep inside convolutional networks'",
-        f"Ke = (1 - lambda tau) delta (lambda = {lam:g}), Kf = delta, tau = 5, TV = 0",
+        f"Kf = delta, Ke = (1 - lambda tau) delta (lambda = {lam:g}), tau = 5, TV = 0",
         "Gradient ascent on a class score with an L2 penalty: the penalty's gradient step "
         "is a multiplication of the (mean-free) image by 1 - lambda tau, i.e. an elastic "
         "'kernel' that is a scaled Dirac delta.",
@@ -297,7 +305,7 @@ def mahendran_vedaldi() -> Preset:
         "mahendran", "Mahendran & Vedaldi (TV inversion)",
         "Mahendran and Vedaldi 2015, 'Understanding deep image representations by "
         "inverting them'",
-        "Ke = delta, Kf = delta, tau = 5, TV lambda = 0.5 (eps 0.05)",
+        "Kf = delta, Ke = delta, tau = 5, TV lambda = 0.5 (eps 0.05)",
         "Feature inversion with the normalised data term ||Phi(u) - Phi0||^2 / ||Phi0||^2 "
         "and a total-variation regularizer (they used TV^beta; here beta = 1, relaxed).",
         _inv("vgg19", "block5_conv1", first_sample(3), **kw),
@@ -314,7 +322,7 @@ def yosinski() -> Preset:
         "yosinski", "Yosinski et al. (blur every k steps)",
         "Yosinski, Clune, Nguyen, Fuchs, Lipson 2015, 'Understanding neural networks "
         "through deep visualization'",
-        "Ke = G_sigma (sigma 1.0, 7x7) every 4th step, else delta; Kf = delta, tau = 5, TV = 0",
+        "Kf = delta, Ke = G_sigma (sigma 1.0, 7x7) every 4th step, else delta; tau = 5, TV = 0",
         "Gradient ascent on a class score with a Gaussian blur of the image every few "
         "steps: an elastic demons scheme whose elastic kernel is applied every k-th step.",
         _am("vgg19", KING_CRAB, **kw), _am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw))
@@ -327,7 +335,7 @@ def deepdream() -> Preset:
     return _single(
         "deepdream", "DeepDream (octaves + jitter)",
         "Mordvintsev, Olah, Tyka 2015, 'Inceptionism' / the deepdream notebook",
-        "Ke = delta, Kf = delta, tau = 1.5 with tau / mean|g|, TV = 0; octaves x1.4, "
+        "Kf = delta, Ke = delta, tau = 1.5 with tau / mean|g|, TV = 0; octaves x1.4, "
         "jitter 32 px (14 % of the input)",
         "Maximize a channel of a middle layer by plain normalised gradient steps on a "
         "growing canvas (octaves, random crops) with random shifts (jitter): all the "

@@ -35,9 +35,13 @@ def verdicts_of(config: RunConfig, model: Any, image: np.ndarray,
 
 
 def batch_verdicts(configs: list[RunConfig], model: Any, images: np.ndarray,
-                   judge: Any = None, reference: Any = None) -> list[list[dict]]:
+                   judge: Any = None, reference: Any = None,
+                   classifier: Any = None) -> list[list[dict]]:
     """The verdicts on a batch's pre-images (N, C, H, W), one forward pass per network: the
-    model's own and, when given, the independent judge's (Sec. 3.2).
+    model's own (role ``model``), when given the independent judge's (``judge``, the
+    recognisability measure of Sec. 3.2) and the ``classifier``'s (role ``classifier``):
+    the network that classifies the reconstructions in the paper's own test (Table 1: the
+    other network of the pair, trained on the model's data, so no independent judge).
 
     An activation-maximisation run is judged on its class (:func:`class_target`; a judge of
     other classes gives its top classes only). An inversion, given its ``reference`` (the
@@ -48,7 +52,8 @@ def batch_verdicts(configs: list[RunConfig], model: Any, images: np.ndarray,
     if isinstance(reference, torch.Tensor):
         reference = reference.detach().float().cpu().numpy()
     images = np.asarray(images)
-    nets = [(model, "model")] + ([(judge, "judge")] if judge is not None else [])
+    nets = [(model, "model")] + ([(judge, "judge")] if judge is not None else []) \
+        + ([(classifier, "classifier")] if classifier is not None else [])
     for task in ("am", "inversion"):
         rows = [i for i, c in enumerate(configs) if c.task == task]
         if not rows or (task == "inversion" and reference is None):
