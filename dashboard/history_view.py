@@ -1,6 +1,6 @@
 """Pieces of the History page (Streamlit glue): the filters as store arguments, the
 selection as a list of run ids, the comparison's figures and tables, the report downloads,
-and the link to the Playground.
+the link to the Playground, and what a run computed in a batch may show when run alone.
 
 The selection is kept as run ids, never as row positions: Streamlit's table reports its
 ticked rows by position and keeps them under its key, so the table's key changes whenever
@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
 from viz_core.store import RunRecord
-from viz_core.store.compare import differing_settings, fmt, metric_rows, verdict_text
+from viz_core.store.compare import (
+    ALONE_DIFFERS,
+    batch_mates,
+    batch_note,
+    differing_settings,
+    fmt,
+    metric_rows,
+    verdict_text,
+)
 
 MAX_COMPARE = 6
 PAGE_SIZE = 200
@@ -143,35 +151,87 @@ def settings_table(runs: Sequence[RunRecord]) -> list[dict]:
 
 
 def metrics_table(runs: Sequence[RunRecord]) -> list[dict]:
+    """One row per metric, one column per run, and the floor: one value when the runs
+    share it, else each run's own beside its value (each inversion has its own floor)."""
     return [{"metric": k, **{r.id: v for r, v in zip(runs, vals)}, "floor": floor}
-            for k, vals, floor in metric_rows(runs)]
+            for k, vals, floor in metric_rows(runs, beside=True)]
+
+
+def batch_notes(store: Any, runs: Sequence[RunRecord]) -> dict[str, str]:
+    """Run id -> what the run, computed in a batch, may show when run alone (its group
+    looked up in ``store``: :func:`viz_core.store.compare.batch_note`); "" for a run
+    computed alone. A store that fails leaves the note that the run may have shared a
+    batch."""
+    out: dict[str, str] = {}
+    for r in runs:
+        try:
+            mates = batch_mates(store, r) if store is not None else None
+        except Exception:  # noqa: BLE001 - the note is extra: a damaged store says less
+            mates = None
+        out[r.id] = batch_note(r, mates)
+    return out
 
 
 def verdict_lines(run: RunRecord) -> list[str]:
     return [verdict_text(v) for v in run.verdicts]
 
 
+def batch_short(note: str) -> str:
+    """A batch note's first clause, for a narrow column ("Computed in a batch of 3 runs").
+
+    >>> batch_short("Computed in a batch of 3 runs: run alone ... grows that.")
+    '⚠ Computed in a batch of 3 runs'
+    """
+    return "⚠ " + note.split(":")[0].rstrip(".")
+
+
+def batch_caption(notes: Mapping[str, str]) -> str:
+    """Below the runs side by side: which were computed in a batch (the runs with a
+    :func:`batch_notes` note), and what that means; "" when none was.
+
+    >>> batch_caption({"a1": "Computed in a batch of 2 runs: ...", "b2": ""})[:40]
+    '⚠ a1: computed in a batch; run alone (Op'
+    """
+    ids = [rid for rid, note in notes.items() if note]
+    if not ids:
+        return ""
+    coupled = any("diversity" in notes[rid] for rid in ids)
+    return (f"⚠ {', '.join(ids)}: computed in a batch; {ALONE_DIFFERS}"
+            + (" (a diversity sample alone also loses the term that compares it with "
+               "the others)" if coupled else "") + ".")
+
+
 def report_name(runs: Sequence[RunRecord], ext: str) -> str:
     return ("demons-viz-" + "-".join(r.id[:6] for r in runs[:6]) + f".{ext}")
 
 
-def report_html(runs: Sequence[RunRecord]) -> bytes:
+def report_html(runs: Sequence[RunRecord], store: Any = None) -> bytes:
+    """The HTML report of ``runs``, each run's batch note looked up in ``store``."""
     from viz_core.store.report_html import html_report
 
-    return html_report(runs).encode("utf-8")
+    return html_report(runs, notes=batch_notes(store, runs)).encode("utf-8")
 
 
-def report_pdf(runs: Sequence[RunRecord]) -> bytes:
+def report_pdf(runs: Sequence[RunRecord], store: Any = None) -> bytes:
+    """The PDF report of ``runs``, each run's batch note looked up in ``store``."""
     from viz_core.store.report_pdf import pdf_report
 
-    return pdf_report(runs)
+    return pdf_report(runs, notes=batch_notes(store, runs))
 
 
-def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str) -> None:
-    """"Export report" as HTML and PDF (built only when clicked)."""
+def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str, store: Any = None) -> None:
+    """"Export report" as HTML and PDF (built only when clicked); ``store`` (default: the
+    server's) tells which runs were computed in a batch."""
     runs = list(runs)
+    if store is None:
+        from dashboard.run_history import get_store
+
+        try:
+            store = get_store()
+        except Exception:  # noqa: BLE001 - the notes are extra: a report says less
+            store = None
     c1, c2 = st_.columns(2)
-    c1.download_button("Export report (HTML)", data=lambda: report_html(runs),
+    c1.download_button("Export report (HTML)", data=lambda: report_html(runs, store),
                        file_name=report_name(runs, "html"), mime="text/html",
                        key=f"{key}_html", on_click="ignore")
     try:
@@ -179,7 +239,7 @@ def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str) -> None:
     except ImportError:
         c2.caption('PDF reports need reportlab: pip install -e ".[reports]"')
         return
-    c2.download_button("Export report (PDF)", data=lambda: report_pdf(runs),
+    c2.download_button("Export report (PDF)", data=lambda: report_pdf(runs, store),
                        file_name=report_name(runs, "pdf"), mime="application/pdf",
                        key=f"{key}_pdf", on_click="ignore")
 

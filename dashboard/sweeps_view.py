@@ -6,14 +6,16 @@ task, target or image, scheme, step size, steps, seed) and one or two axes given
 :class:`~viz_core.sweeps.Sweep`; :func:`ready_settings` fills in one of the four
 ready-made sweeps; :func:`from_playground` takes the Playground's current setting;
 :func:`heatmap_figure` draws one metric over the grid, titled with what it measures for
-the sweep's task (:func:`metric_title`); :func:`target_text` names a class target by the
-model's class name as the Playground does; :func:`playground_params` is the link that opens
-a cell in the Playground.
+the sweep's task (:func:`metric_title`; the judge's on fixed 0..1 scales); :func:`target_text`
+names a class target by the model's class name as the Playground does;
+:func:`playground_params` is the link that opens a cell in the Playground, and
+:func:`open_help` says that a cell computed in a batch can differ when it runs alone.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -215,22 +217,34 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     return (data, cascade_rows(data)) if data else (None, [])
 
 
+#: The judge's metrics for an inversion: its target is the original's class (Table 1's test).
+INVERSION_JUDGE_TITLES = {
+    "judge_target_prob": "independent judge: probability of the original's class",
+    "judge_hit": "independent judge: top-1 = the original's class"}
+
+
 def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
     """What ``metric`` measures in the cells ``rows`` (one sweep: one task). The registry's
     ``activation`` is the target activation in AM (a class logit or log-probability, a
     channel mean or unit, eq. 4: the words the Playground's curves use) and the relative
     feature error ``||Phi(u) - Phi0|| / ||Phi0||`` in inversion (eqs. 2-3: the registry's
-    ``feature_error``); every other metric is its registry label.
+    ``feature_error``); the judge's metrics of an inversion name the original's class, the
+    target of Table 1's test; every other metric is its registry label.
 
     >>> metric_title("activation", [{"task": "inversion"}])
     'rel. feature error'
+    >>> metric_title("judge_hit", [{"task": "inversion"}])
+    "independent judge: top-1 = the original's class"
     >>> metric_title("ssim", [])
     'SSIM'
     """
+    inversion = bool(rows) and rows[0].get("task") == "inversion"
+    if inversion and metric in INVERSION_JUDGE_TITLES:
+        return INVERSION_JUDGE_TITLES[metric]
     if metric != "activation" or not rows:
         return metric_label(metric)
     row = rows[0]
-    if row.get("task") == "inversion":
+    if inversion:
         return metric_label("feature_error")
     try:
         return config_activation_label(RunConfig.from_json(str(row["config"])))
@@ -268,15 +282,58 @@ def value_text(axis: str, row: Mapping[str, Any]) -> str:
 
 
 def table_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """The cells as the page's table shows them: the target by :func:`target_text`, no
-    configuration JSON or PNG name."""
+    """The cells as the page's table shows them: the target by :func:`target_text` (an
+    inversion's: the original's class the judge tests it against, Table 1), no
+    configuration JSON or PNG name, and an inversion's activation once, as its feature
+    error (eq. 3: the same number).
+
+    >>> table_rows([{"task": "inversion", "target": None, "activation": 0.4,
+    ...              "feature_error": 0.4, "judge_target_class": "Bag"}])
+    [{'task': 'inversion', 'target': "Bag (the original's class)", 'feature_error': 0.4}]
+    """
+    inversion = bool(rows) and all(r.get("task") == "inversion" for r in rows)
+    once = inversion and any(r.get("feature_error") is not None for r in rows)
     out = []
     for r in rows:
-        row = {k: v for k, v in r.items() if k not in ("config", "png", "target_class")}
-        if r.get("target") is not None:
+        row = {k: v for k, v in r.items()
+               if k not in ("config", "png", "target_class", "judge_target_class")
+               and not (once and k == "activation")}
+        if r.get("task") == "inversion":
+            judged = r.get("judge_target_class")
+            row["target"] = (f"{judged} (the original's class)" if judged
+                             else "the original image")
+        elif r.get("target") is not None:
             row["target"] = target_text(r)
         out.append(row)
     return out
+
+
+def batch_sizes(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Batch id -> how many of ``rows`` were computed in it (one batched pass)."""
+    return dict(Counter(str(r["batch_id"]) for r in rows if r.get("batch_id")))
+
+
+_WHY = ("a batch's sums differ from a lone run's in the last digits, and a long or steep "
+        "run grows that")
+#: Above the montage: a cell computed in a batch can differ when it runs alone.
+BATCH_NOTE = ("Cells that share a model, a layer and a schedule run in batches (one batched "
+              "pass each). Open in Playground runs a cell alone, where its result can differ "
+              f"visibly: {_WHY}.")
+
+
+def open_help(row: Mapping[str, Any], sizes: Mapping[str, int]) -> str:
+    """The help of a cell's "Open in Playground" button: its batch, and that alone it can
+    differ (:data:`BATCH_NOTE`).
+
+    >>> open_help({"cell_id": "c1", "batch_id": "b0"}, {"b0": 1})
+    'c1 with its settings. Computed here alone, as the Playground runs it.'
+    """
+    n = sizes.get(str(row.get("batch_id") or ""), 0)
+    head = f"{row.get('cell_id')} with its settings. "
+    if n == 1:
+        return head + "Computed here alone, as the Playground runs it."
+    return (head + f"Computed here in a batch of {n or 'several'} cells: the Playground "
+            f"runs it alone, where it can differ visibly ({_WHY}).")
 
 
 def _tick_texts(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, Any]]
@@ -296,7 +353,7 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
     """The sweep's metric heatmap (:func:`viz_core.figures.heatmap_figure`) as a plotly
     figure, for the Sweeps page: the title, colour bar and hover text name what the metric
     measures for the sweep's task (:func:`metric_title`), a class-target axis shows the
-    class names."""
+    class names; the judge's hit / miss and probability (chance marked) on fixed 0..1."""
     import plotly.graph_objects as go
 
     from viz_core.figures import heatmap_figure as spec
@@ -304,7 +361,7 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
 
     fig = spec(rows, axes, metric, total)
     title = metric_title(metric, rows)
-    rv, cv, _ = grid_of(list(rows), axes)
+    rv, cv, cells = grid_of(list(rows), axes)
     if total is not None:
         rv, cv = total
     trace = dict(fig["data"][0])
@@ -314,8 +371,40 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
         if ticks is not None:
             trace[key] = ticks
     where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
-    trace["colorbar"] = {**trace.get("colorbar", {}), "title": {"text": title, "side": "right"}}
-    trace["hovertemplate"] = f"{where}<br>{title}: %{{z:.4g}}<extra></extra>"
+    value = "%{z:.4g}"
+    short = title.removeprefix("independent judge: ")  # the chart's title says whose
+    bar = {**trace.get("colorbar", {}), "title": {"text": short, "side": "right"}}
+    if metric == "judge_hit":  # yes / no: a fixed miss / hit scale, whatever the cells
+        trace.update(zmin=0, zmax=1, text=_hit_texts(cells, rv, cv))
+        bar.update(tickvals=[0, 1], ticktext=["miss", "hit"])
+        value = "%{text}"
+    elif metric == "judge_target_prob":  # a probability: 0..1, chance on the bar and hover
+        trace.update(zmin=0, zmax=1)
+        chance = _chance(rows)
+        if chance is not None:
+            ticks = sorted({0.0, 0.5, 1.0, round(chance, 4)})
+            bar.update(tickvals=ticks, ticktext=[
+                f"chance {v:.0%}" if v == round(chance, 4) else f"{v:g}" for v in ticks])
+            value += f" (chance {chance:.0%})"
+    trace["colorbar"] = bar
+    trace["hovertemplate"] = f"{where}<br>{title}: {value}<extra></extra>"
     layout = dict(fig["layout"])
     layout["title"] = {**layout.get("title", {}), "text": title}
     return go.Figure({"data": [trace], "layout": layout})
+
+
+def _hit_texts(cells: Mapping[tuple, Mapping[str, Any]], rv: Sequence[Any],
+               cv: Sequence[Any]) -> list[list[str]]:
+    """The cells of a ``judge_hit`` heatmap in words: hit / miss (R: random weights)."""
+    def word(r: Mapping[str, Any] | None) -> str:
+        if r is None or r.get("judge_hit") is None:
+            return ""
+        return ("hit" if float(r["judge_hit"]) >= 0.5 else "miss") + (
+            " R" if r.get("random_weights") else "")
+    return [[word(cells.get((a, b))) for b in cv] for a in rv]
+
+
+def _chance(rows: Sequence[Mapping[str, Any]]) -> float | None:
+    """The judge's chance level in the cells (one judge per sweep), None if not kept."""
+    return next((float(r["judge_chance"]) for r in rows
+                 if r.get("judge_chance") is not None), None)

@@ -118,6 +118,9 @@ def _montage(res: dict, buttons: bool) -> None:
     rows, axes = res["rows"], res["axes"]
     rv, cv = res["grid"]
     _, _, cells = grid_of(rows, axes)
+    sizes = sv.batch_sizes(rows)
+    if buttons and any(n > 1 for n in sizes.values()):
+        st.caption(sv.BATCH_NOTE)  # a cell opened in the Playground runs alone
     for a in rv:
         cols = st.columns(len(cv))
         for col, b in zip(cols, cv):
@@ -129,12 +132,7 @@ def _montage(res: dict, buttons: bool) -> None:
                 show_image(st, _png_array(Path(res["dir"]) / r["png"]), _caption(r, axes),
                            128)
                 if buttons and st.button("Open in Playground", key=f"{P}open_{r['cell_id']}",
-                                         help=f"{r['cell_id']} with its settings. The "
-                                         "Playground runs it alone; here cells run in "
-                                         "batches, whose floating-point sums differ from "
-                                         "a single run's in the last digits, and a long "
-                                         "or steep optimisation can grow that into a "
-                                         "visible difference"):
+                                         help=sv.open_help(r, sizes)):
                     st.switch_page(page_path("playground"),
                                    query_params=sv.playground_params(r))
 

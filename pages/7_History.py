@@ -80,13 +80,17 @@ def _sort(store) -> tuple[str, bool]:
     return sort, desc
 
 
-def _actions(store, runs, chosen: list[str]) -> None:
-    """Tag, note, delete (with undo) for the selected runs; open one in the Playground. The
-    deleted runs leave the selection."""
+def _actions(store, runs, chosen: list[str], notes: dict[str, str]) -> None:
+    """Tag, note, delete (with undo) for the selected runs; open one in the Playground
+    (saying when it was computed in a batch: alone it can differ). The deleted runs leave
+    the selection."""
     r = runs[0]
     if len(runs) == 1:
         st.page_link(page_path("playground"), label="Open in the Playground",
-                     query_params=hv.playground_params(r), icon="▶️")
+                     query_params=hv.playground_params(r), icon="▶️",
+                     help=notes.get(r.id) or None)
+        if notes.get(r.id):
+            st.caption(plain(notes[r.id]))
         if r.mlflow:
             if r.mlflow.startswith("http"):
                 st.link_button("MLflow run", r.mlflow)
@@ -120,13 +124,14 @@ def _undo(store) -> None:
         st.rerun()
 
 
-def _compare(runs) -> None:
+def _compare(runs, notes: dict[str, str]) -> None:
     st.subheader("Side by side" if len(runs) > 1 else f"Run {runs[0].id}")
     cols = st.columns(len(runs))
     side = max(_side(r) for r in runs)
     for c, r in zip(cols, runs):
-        if r.image:
-            c.image(_pic(r.image, side), caption=f"{r.id} · {r.status}", width=224)
+        if r.image:  # at most its 224 px, never wider than its column (6 runs at 1280 px)
+            c.image(_pic(r.image, side), caption=f"{r.id} · {r.status}", width="content",
+                    output_format="PNG")
         else:
             c.warning(plain(f"{r.id}: {r.status}, no pre-image"))
         weights = f" · weights {r.weights_hash[:12]}" if r.weights_hash else ""
@@ -136,6 +141,11 @@ def _compare(runs) -> None:
             c.caption(plain(line))
         if r.message:
             c.caption(plain(ui_message(r.message)))
+        if notes.get(r.id):  # in full below (one run: at "Open in the Playground")
+            c.caption(plain(hv.batch_short(notes[r.id])))
+    batched = hv.batch_caption({r.id: notes.get(r.id, "") for r in runs})
+    if len(runs) > 1 and batched:
+        st.caption(plain(batched))
     if len(runs) > 1:
         st.markdown("**Settings that differ**")
         rows = hv.settings_table(runs)
@@ -239,9 +249,10 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - another session deleted a selected run
         st.warning(plain(ui_message(str(exc))))
         return
-    _compare(runs)
-    hv.export_buttons(st, runs, P + "export")
-    _actions(store, runs, chosen)
+    notes = hv.batch_notes(store, runs)
+    _compare(runs, notes)
+    hv.export_buttons(st, runs, P + "export", store)
+    _actions(store, runs, chosen, notes)
 
 
 guard(main)

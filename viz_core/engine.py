@@ -80,7 +80,7 @@ BATCH_KEYS = ("model", "weights", "task", "layer", "image", "jitter", "seed", "g
                "objective")
 
 
-def _has_diversity(objective: str) -> bool:
+def has_diversity(objective: str) -> bool:
     """Whether a composable objective has a ``diversity`` term (it couples a batch)."""
     return any(lf.name == "diversity" for _, lf in parse_objective(objective).parts)
 
@@ -92,7 +92,7 @@ def seeds_may_differ(config: RunConfig) -> bool:
     objective couples the members (``diversity``)."""
     return config.weights != "random" and (
         (not config.jitter and not config.octaves)
-        or (bool(config.objective) and _has_diversity(config.objective)))
+        or (bool(config.objective) and has_diversity(config.objective)))
 
 
 def check_batchable(configs: list[RunConfig]) -> None:

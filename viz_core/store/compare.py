@@ -85,21 +85,51 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
-def metric_rows(runs: Sequence[RunRecord]) -> list[tuple[str, list[str], str]]:
-    """(metric, value per run, floor) rows; the floor is "" where none applies."""
+def metric_rows(runs: Sequence[RunRecord], beside: bool = False
+                ) -> list[tuple[str, list[str], str]]:
+    """(metric, value per run, floor) rows; the floor is "" where none applies. One floor
+    when every run has the same; else (each run inverts its own image, so a flat image's
+    PSNR differs) each run's own: ``beside`` each value ("14.2 (floor 11.78)", the floor
+    column then says so), or named by run id in the floor column.
+
+    >>> a = RunRecord(config={}, model="m", task="inversion", scheme="tv", id="aa",
+    ...               metrics={"psnr": 14.2}, floors={"psnr": 11.78})
+    >>> b = RunRecord(config={}, model="m", task="inversion", scheme="tv", id="bb",
+    ...               metrics={"psnr": 15.0}, floors={"psnr": 13.22})
+    >>> metric_rows([a, b])
+    [('psnr', ['14.2', '15'], 'aa: 11.78; bb: 13.22')]
+    >>> metric_rows([a, b], beside=True)
+    [('psnr', ['14.2 (floor 11.78)', '15 (floor 13.22)'], 'beside each value')]
+    >>> metric_rows([a, a], beside=True)
+    [('psnr', ['14.2', '14.2'], '11.78')]
+    """
     rows = []
-    for k in metric_keys(runs):
-        floors = {fmt(r.floors[k]) for r in runs if k in r.floors}
-        rows.append((k, [fmt(r.metrics.get(k)) for r in runs], " / ".join(sorted(floors))))
-    for k in sorted({k for r in runs for k in r.floors} - set(metric_keys(runs))):
+    keys = metric_keys(runs)
+    for k in keys:
+        rows.append((k, *_floored(runs, k, [fmt(r.metrics.get(k)) for r in runs], beside)))
+    for k in sorted({k for r in runs for k in r.floors} - set(keys)):
         vals = []
         for r in runs:
             v = next((x.get("target_prob") for x in r.verdicts
                       if f"{x.get('role')}_target_prob" == k), None)
             vals.append(fmt(v))
-        rows.append((k, vals, " / ".join(sorted({fmt(r.floors[k]) for r in runs
-                                                  if k in r.floors}))))
+        rows.append((k, *_floored(runs, k, vals, beside)))
     return rows
+
+
+def _floored(runs: Sequence[RunRecord], key: str, values: list[str], beside: bool
+             ) -> tuple[list[str], str]:
+    """The values of ``key`` and its floor text (:func:`metric_rows`)."""
+    floors = [fmt(r.floors[key]) if key in r.floors else None for r in runs]
+    have = {f for f in floors if f is not None}
+    if not have:
+        return values, ""
+    if len(have) == 1 and None not in floors:
+        return values, have.pop()
+    if beside:
+        return ([v if f is None or v == "-" else f"{v} (floor {f})"
+                 for v, f in zip(values, floors)], "beside each value")
+    return values, "; ".join(f"{r.id}: {f}" for r, f in zip(runs, floors) if f is not None)
 
 
 def verdict_text(v: dict) -> str:
@@ -142,6 +172,102 @@ def reproduce_command(run: RunRecord) -> str:
     ``demons-viz visualize --config`` (``history export ID --format json`` writes it)."""
     return (f"demons-viz history export {run.id} --format json --out run.json && "
             f"demons-viz visualize --config run.json --out {shlex.quote(run.id + '.png')}")
+
+
+#: Why a run computed in a batch can come out differently alone (the engine applies eq. 18
+#: per sample, but the network sums a batch in another order).
+ALONE_DIFFERS = ("run alone (Open in the Playground, the reproduce command) it can differ "
+                 "visibly: a batch's sums differ from a lone run's in the last digits, and a "
+                 "long or steep run grows that")
+
+
+def batch_mates(store: Any, run: RunRecord) -> list[RunRecord]:
+    """The stored runs of ``run``'s group with their configurations (the deleted ones too:
+    they were computed with it), ``run`` included; ``[run]`` for a run without a group."""
+    if not run.group_id:
+        return [run]
+    found = {r.id: r for deleted in (False, True)
+             for r in store.list(group=run.group_id, configs=True, deleted=deleted)}
+    found.setdefault(run.id, run)
+    return list(found.values())
+
+
+def _coupled(config: dict) -> bool:
+    """Whether a configuration's objective has a ``diversity`` term, which compares the
+    samples of its batch (Olah et al.): such samples are one batch by design."""
+    text = config.get("objective") if isinstance(config, dict) else None
+    if not text:
+        return False
+    from viz_core.engine import has_diversity
+
+    try:
+        return has_diversity(str(text))
+    except Exception:  # noqa: BLE001 - an objective this version does not parse
+        return False
+
+
+def _batchable(a: dict, b: dict) -> bool:
+    """Whether two stored configurations fit one engine batch (its rule: same model,
+    layer, image, schedule, ...)."""
+    from viz_core.config import RunConfig
+    from viz_core.engine import check_batchable
+
+    try:
+        check_batchable([RunConfig.from_dict(a), RunConfig.from_dict(b)])
+    except Exception:  # noqa: BLE001 - not batchable, or a configuration that no longer loads
+        return False
+    return True
+
+
+def batch_size(run: RunRecord, mates: Sequence[RunRecord] | None) -> int | None:
+    """How many runs shared ``run``'s engine batch, itself included, from what the store
+    keeps (``mates``: :func:`batch_mates`; None when not looked up): 1 when it ran alone (no
+    group; the CLI's ``--samples`` without a diversity term run one after another);
+    Compare's cells of one model (one batch per model and Run click) and the Playground's
+    samples exactly; a sweep's or a preset's cell: 1 when no other run of its group fits
+    its batch, else None (its batch is not stored), as for any group when ``mates`` is
+    None."""
+    group = run.group_id
+    if not group:
+        return 1
+    kind = group.split(" ", 1)[0]
+    if kind == "visualize" and not _coupled(run.config):
+        return 1
+    if mates is None:
+        return None
+    others = [m for m in mates if m.group_id == group and m.id != run.id]
+    if kind == "compare":
+        return 1 + sum(m.model == run.model for m in others)
+    if kind in ("playground", "visualize"):
+        return 1 + len(others)
+    fits = any(m.command == run.command and _batchable(run.config, m.config)
+               for m in others)
+    return None if fits else 1
+
+
+def batch_note(run: RunRecord, mates: Sequence[RunRecord] | None) -> str:
+    """What a run computed in a batch may show when run again alone, in one sentence; ""
+    for a run computed alone (:func:`batch_size`).
+
+    >>> r = RunRecord(config={}, model="m", task="am", scheme="tv", group_id="compare 1")
+    >>> batch_note(r, [r, RunRecord(config={}, model="m", task="am", scheme="tv",
+    ...                             group_id="compare 1")]).split(":")[0]
+    'Computed in a batch of 2 runs'
+    >>> batch_note(RunRecord(config={}, model="m", task="am", scheme="tv"), None)
+    ''
+    """
+    n = batch_size(run, None if mates is None else list(mates))
+    if n == 1:
+        return ""
+    if _coupled(run.config):
+        what = f"a batch of {n} samples" if n else "a batch of samples"
+        return (f"Computed in {what} that its diversity term compares: run alone, that "
+                "term is 0 and the result differs.")
+    if n is None and mates is None and run.group_id.split(" ", 1)[0] != "compare":
+        return (f"May have been computed in a batch with other runs of its group "
+                f"({run.group_id}): {ALONE_DIFFERS}.")
+    what = f"a batch of {n} runs" if n else "a batch of cells"
+    return f"Computed in {what}: {ALONE_DIFFERS}."
 
 
 def run_json(run: RunRecord) -> dict:

@@ -1,14 +1,16 @@
 """What a report of stored runs says, independent of its format (HTML or PDF): the title,
 one card per run, the settings (only those that differ when several runs are compared),
-the metrics with their floors, the judges' verdicts, the curves and kernels as figures,
-and the commands that reproduce each run."""
+the metrics with their floors (each run's own where they differ), the judges' verdicts,
+the curves and kernels as figures, and the commands that reproduce each run, with a note
+where a run was computed in a batch (run alone, it can differ visibly)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from viz_core.store.compare import (
+    batch_note,
     differing_settings,
     flat_settings,
     fmt,
@@ -45,9 +47,14 @@ class Report:
     curves: list[tuple[str, bytes]] = field(default_factory=list)
     kernels: list[list[tuple[str, bytes]]] = field(default_factory=list)  # per run
     commands: list[tuple[str, str]] = field(default_factory=list)  # (original, reproduce)
+    batches: list[str] = field(default_factory=list)  # per run: its batch note, or ""
 
 
-def build_report(runs: Sequence[RunRecord]) -> Report:
+def build_report(runs: Sequence[RunRecord], notes: Mapping[str, str] | None = None
+                 ) -> Report:
+    """The report of ``runs``; ``notes``: run id -> its batch note (:func:`~viz_core.store.
+    compare.batch_note` with the run's group looked up in the store), else each note from
+    the run alone (a run of a group "may have been computed in a batch")."""
     runs = list(runs)
     if not runs:
         raise ValueError("a report needs at least one run")
@@ -97,6 +104,8 @@ def build_report(runs: Sequence[RunRecord]) -> Report:
                 ks.append((f"{slot} kernel", png))
         kernels.append(ks)
     commands = [(r.command, reproduce_command(r)) for r in runs]
-    return Report(title, subtitle, runs, cards, settings, metric_rows(runs),
+    batches = [notes.get(r.id, "") if notes is not None else batch_note(r, None)
+               for r in runs]
+    return Report(title, subtitle, runs, cards, settings, metric_rows(runs, beside=True),
                   [[verdict_text(v) for v in r.verdicts] for r in runs], curves, kernels,
-                  commands)
+                  commands, batches)

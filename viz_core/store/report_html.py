@@ -3,7 +3,7 @@ as a data URI, so the file can be mailed or opened offline."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from viz_core.store.images import data_uri
@@ -26,6 +26,7 @@ td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size:
 tr.diff td {{ background: #fff3c4; font-weight: 600; }}
 code {{ background: #f3f3f3; padding: 2px 4px; }}
 .floor {{ color: #666; }}
+.batch {{ color: #7a4d00; }}
 """
 
 
@@ -65,9 +66,11 @@ def _card(rep: Report, i: int) -> str:
     return "\n".join(parts)
 
 
-def html_report(runs: Sequence[RunRecord], title: str | None = None) -> str:
-    """The report as one HTML page (UTF-8 text); ``title`` replaces the default title."""
-    rep = build_report(runs)
+def html_report(runs: Sequence[RunRecord], title: str | None = None,
+                notes: Mapping[str, str] | None = None) -> str:
+    """The report as one HTML page (UTF-8 text); ``title`` replaces the default title;
+    ``notes``: each run's batch note (:func:`~viz_core.store.report_content.build_report`)."""
+    rep = build_report(runs, notes)
     if title is not None:
         rep.title = title
     ids = [r.id for r in rep.runs]
@@ -76,7 +79,8 @@ def html_report(runs: Sequence[RunRecord], title: str | None = None) -> str:
             "<h2>Metrics</h2>",
             "<p class=\"floor\">Floor: what no reconstruction at all reaches (a flat image's "
             "PSNR / SSIM; the judge's chance level). A result means something only above "
-            "it.</p>",
+            "it. Where the runs' floors differ (each inverts its own image), each value "
+            "carries its own.</p>",
             _table(["metric", *ids, "floor"], [[k, *v, f] for k, v, f in rep.metrics])]
     if rep.curves:
         body.append("<h2>Curves</h2>")
@@ -101,9 +105,11 @@ def html_report(runs: Sequence[RunRecord], title: str | None = None) -> str:
     else:
         body.append(_table(["setting", "value"], [[k, v[0]] for k, v, _ in rep.settings]))
     body.append("<h2>Reproduce</h2><ul>")
-    for rid, (orig, again) in zip(ids, rep.commands):
+    for rid, (orig, again), note in zip(ids, rep.commands, rep.batches):
         body.append(f"<li>run {escape(rid)}: <code>{escape(again)}</code>"
-                    + (f"<br>made by <code>{escape(orig)}</code>" if orig else "") + "</li>")
+                    + (f"<br>made by <code>{escape(orig)}</code>" if orig else "")
+                    + (f'<br><span class="batch">{escape(note)}</span>' if note else "")
+                    + "</li>")
     body.append("</ul>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(rep.title)}</title><style>{_CSS}</style></head><body>\n"

@@ -5,7 +5,7 @@ curves, settings, judges and the commands that reproduce each run."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from viz_core.errors import VizError
 from viz_core.store.records import RunRecord
@@ -14,8 +14,10 @@ from viz_core.store.report_content import build_report
 IMAGE_PT = 150  # every pre-image at the same size (points)
 
 
-def pdf_report(runs: Sequence[RunRecord], title: str | None = None) -> bytes:
-    """The report as PDF bytes (``title`` replaces the default title)."""
+def pdf_report(runs: Sequence[RunRecord], title: str | None = None,
+               notes: Mapping[str, str] | None = None) -> bytes:
+    """The report as PDF bytes (``title`` replaces the default title; ``notes``: each
+    run's batch note, :func:`~viz_core.store.report_content.build_report`)."""
     try:
         from reportlab.lib import colors
         from reportlab.lib.pagesizes import A4
@@ -34,7 +36,7 @@ def pdf_report(runs: Sequence[RunRecord], title: str | None = None) -> bytes:
                        "--format html)", field="format") from None
     from xml.sax.saxutils import escape
 
-    rep = build_report(runs)
+    rep = build_report(runs, notes)
     if title is not None:
         rep.title = title
     ss = getSampleStyleSheet()
@@ -87,10 +89,12 @@ def pdf_report(runs: Sequence[RunRecord], title: str | None = None) -> bytes:
     st.setStyle(TableStyle(style))
     story.append(st)
     story.append(Paragraph("Reproduce", ss["Heading2"]))
-    for rid, (orig, again) in zip(ids, rep.commands):
+    for rid, (orig, again), note in zip(ids, rep.commands, rep.batches):
         story.append(P(f"run {rid}: {again}"))
         if orig:
             story.append(P(f"made by: {orig}"))
+        if note:
+            story.append(P(note))
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=rep.title, author="demons-viz",
                             leftMargin=1.5 * cm, rightMargin=1.5 * cm, topMargin=1.5 * cm,

@@ -153,14 +153,18 @@ def _num(x) -> float | None:
 
 def judge_columns(v: dict | None, classes) -> dict:
     """The sweep table's judge columns of one cell from the judge's verdict
-    (:func:`viz_core.store.capture.batch_verdicts`): top-1 class, the target's probability
-    and its floor (chance), and whether the top-1 is the target; {} without a verdict."""
+    (:func:`viz_core.store.capture.batch_verdicts`): top-1 class, the class it is judged
+    against (AM: the class maximised; inversion: the original's class, Table 1's test),
+    the target's probability and its floor (chance), and whether the top-1 is the target;
+    {} without a verdict."""
     if not v:
         return {}
     top = str(v["top"][0][0])
     names = [str(c) for c in classes]
     return {"judge_top1": names.index(top) if top in names else None,
-            "judge_top1_class": top, "judge_target_prob": v.get("target_prob"),
+            "judge_top1_class": top,
+            "judge_target_class": None if v.get("target") is None else str(v["target"]),
+            "judge_target_prob": v.get("target_prob"),
             "judge_chance": v.get("chance"),
             "judge_hit": None if v.get("target_prob") is None else top == v.get("target")}
 
@@ -215,7 +219,8 @@ def run_batch(task: BatchTask) -> BatchResult:
                **{k: _num(m[k]) if isinstance(m.get(k), float) else m.get(k)
                   for k in METRICS},
                "judge": task.judge or None,
-               "judge_top1": None, "judge_top1_class": None, "judge_chance": None,
+               "judge_top1": None, "judge_top1_class": None, "judge_target_class": None,
+               "judge_chance": None,
                "diverged": final.diverged[i], "seconds": seconds / len(configs),
                "batch_id": task.batch_id, "png": png_name(cell["id"]),
                "config": cfg.to_json()}

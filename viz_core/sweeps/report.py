@@ -42,7 +42,8 @@ def _present(rows: Sequence[dict], key: str) -> bool:
 def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
     """The printable columns: the cell id, the axes, the weights when random cells exist,
     and the metrics that have a value in some row (an inversion's activation once, as its
-    feature error).
+    feature error), then the judge's top-1 and, for an inversion, the class it is judged
+    against (the original's).
 
     >>> columns([{"task": "inversion", "activation": 0.4, "feature_error": 0.4}], ["layer"])
     ['cell_id', 'layer', 'feature_error']
@@ -55,6 +56,9 @@ def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
         cols.remove("activation")  # an inversion's activation is its feature error (eq. 3)
     if _present(rows, "judge_top1_class"):
         cols.append("judge_top1_class")
+    if _present(rows, "judge_target_class") and any(r.get("task") == "inversion"
+                                                    for r in rows):
+        cols.append("judge_target_class")  # the original's class (Table 1's test)
     if _present(rows, "diverged"):
         cols.append("diverged")
     return cols
