@@ -43,6 +43,7 @@ from viz_core.errors import VizError
 from viz_core.image_checks import tv_stability_warning
 from viz_core.metrics import image_metrics, metric_label
 from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
+from viz_core.store.compare import BATCH_WHY
 from viz_core.transforms import parse_octaves
 
 P = "cmp_"
@@ -272,7 +273,9 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
         for col, cid in zip(cols, shown):
             with col:
                 if st.button("Open in Playground", key=f"{P}open_{cid}",
-                             help="the Playground with this cell's settings"):
+                             help=f"the Playground with this cell's settings. Computed here "
+                                  f"in a batch of {len(by_cell)} cells: the Playground runs "
+                                  f"it alone, where it can differ visibly ({BATCH_WHY})"):
                     _open_in_playground(by_cell[cid])
                 for m, lab in enumerate(labels):
                     cells[m, cid] = st.empty()

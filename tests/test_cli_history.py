@@ -346,3 +346,26 @@ def test_a_visualize_run_that_warned_keeps_the_warning(tmp_path, capsys):
     assert "warning: saturated" in capsys.readouterr().err
     (r,) = _list(store, capsys)
     assert RunStore(store).get(r["id"]).message.startswith("saturated: ")
+
+
+def test_show_and_export_say_a_batched_run_can_differ_alone(tmp_path, capsys):
+    """A Compare cell was computed with the other cells of its model: `history show` and
+    the exported report say that its reproduce command runs it alone, where it can differ
+    (QA: 0.055 in a batch vs 0.113 alone); a run computed alone says nothing of the kind."""
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(path)
+    cells = [store.add(RunRecord(config={"model": "fmnist_vgg", "scheme": s}, model="fmnist_vgg",
+                                 task="inversion", scheme=s, group_id="compare 1a2b"))
+             for s in ("tv", "fluid_sobolev", "plain")]
+    alone = store.add(RunRecord(config={"model": "fmnist_vgg"}, model="fmnist_vgg",
+                                task="am", scheme="plain"))
+    assert main(["history", "--store", str(path), "show", cells[0]]) == 0
+    out = capsys.readouterr().out
+    assert "note: Computed in a batch of 3 runs: run alone" in out
+    assert main(["history", "--store", str(path), "show", alone]) == 0
+    assert "note:" not in capsys.readouterr().out
+    report = tmp_path / "r.html"
+    assert main(["history", "--store", str(path), "export", cells[1], alone,
+                 "--out", str(report)]) == 0
+    html = report.read_text(encoding="utf-8")
+    assert html.count("Computed in a batch of 3 runs") == 1

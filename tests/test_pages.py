@@ -1061,3 +1061,13 @@ def test_replacing_an_uploaded_image_marks_the_result_as_stale(dash):
     notes = _texts(at, "info")
     assert any("from previous settings" in n and "mine.png" in n for n in notes), notes
     assert not _texts(at, "success")
+
+
+def test_compare_says_its_cells_open_alone(dash):
+    """A Compare cell is computed in a batch of the grid's cells; the Playground runs it
+    alone, where it can differ (QA): the open button says so."""
+    at = dash.open(CMP)
+    dash.no_exception(at)
+    helps = [b.help or "" for b in at.button if b.label == "Open in Playground"]
+    assert helps and all("in a batch of 8 cells" in h and "runs it alone" in h
+                         for h in helps), helps

@@ -137,7 +137,15 @@ def _list(store, args) -> int:
 
 
 def _show(store, args) -> int:
-    from viz_core.store.compare import fmt, metric_rows, reproduce_command, verdict_text, when
+    from viz_core.store.compare import (
+        batch_mates,
+        batch_note,
+        fmt,
+        metric_rows,
+        reproduce_command,
+        verdict_text,
+        when,
+    )
 
     r = store.get(args.id, frames=False)
     if args.json:
@@ -161,6 +169,9 @@ def _show(store, args) -> int:
     if r.mlflow:
         lines.append(f"MLflow: {r.mlflow}")
     lines.append(f"reproduce: {reproduce_command(r)}")
+    note = batch_note(r, batch_mates(store, r))  # alone, a batch's run can differ
+    if note:
+        lines.append(f"note: {note}")
     print("\n".join(lines))
     return 0
 
@@ -198,6 +209,9 @@ def _export(store, args) -> int:
                        f"file): give --out NAME.{args.format}, or leave out --format",
                        field="format")
     runs = [store.get(i) for i in args.ids]
+    from viz_core.store.compare import batch_mates, batch_note
+
+    notes = {r.id: batch_note(r, batch_mates(store, r)) for r in runs}
     if args.format == "json":  # run JSONs (visualize --config, metrics): one, or a list
         from viz_core.store.compare import run_json
 
@@ -206,11 +220,11 @@ def _export(store, args) -> int:
     elif args.format == "html":
         from viz_core.store.report_html import html_report
 
-        out.write_text(html_report(runs), encoding="utf-8")
+        out.write_text(html_report(runs, notes=notes), encoding="utf-8")
     else:
         from viz_core.store.report_pdf import pdf_report
 
-        out.write_bytes(pdf_report(runs))
+        out.write_bytes(pdf_report(runs, notes=notes))
     print(json.dumps({"out": str(out), "runs": [r.id for r in runs], "format": args.format}))
     return 0
 

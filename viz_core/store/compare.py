@@ -176,9 +176,10 @@ def reproduce_command(run: RunRecord) -> str:
 
 #: Why a run computed in a batch can come out differently alone (the engine applies eq. 18
 #: per sample, but the network sums a batch in another order).
+BATCH_WHY = ("a batch's sums differ from a lone run's in the last digits, and a long or "
+             "steep run grows that")
 ALONE_DIFFERS = ("run alone (Open in the Playground, the reproduce command) it can differ "
-                 "visibly: a batch's sums differ from a lone run's in the last digits, and a "
-                 "long or steep run grows that")
+                 f"visibly: {BATCH_WHY}")
 
 
 def batch_mates(store: Any, run: RunRecord) -> list[RunRecord]:
