@@ -112,6 +112,7 @@ def test_the_cli_prints_and_stores_an_inversions_verdicts(tmp_path, capsys):
     runs = [RunStore(store).get(r.id) for r in RunStore(store).list()]
     assert len(runs) == 2
     for r in runs:
+        assert r.config["layer"] == "block4"  # the layer it ran at (History showed "-")
         assert r.floors["judge_target_prob"] == pytest.approx(0.1)
         judge = next(v for v in r.verdicts if v["role"] == "judge")
         assert r.metrics["judge_target_prob"] == pytest.approx(judge["target_prob"])

@@ -156,8 +156,12 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
         kept = [(int(frames[i].step), png_bytes(np.asarray(frames[i].images[index])))
                 for i in picks if frames[i] is not final]
     now = time.time()
+    stored = config.to_dict()
+    if not stored.get("layer") and not config.objective:  # the layer it ran at (History's
+        # layer column; the same run when replayed)
+        stored["layer"] = config.target_spec(model.spec.default_layer).layer
     return RunRecord(
-        config=config.to_dict(), model=config.model, task=config.task,
+        config=stored, model=config.model, task=config.task,
         scheme=scheme_of(config), status=status or status_of(final, index),
         started=started or now, ended=ended or now,
         model_label=getattr(model, "label", ""),
