@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from viz_core.errors import VizError
 from viz_core.evaluation.floors import floors_section
@@ -139,6 +139,10 @@ def metric_notes(rows: list[dict]) -> str:
                      if any(k in r for r in rows))
 
 
+#: The row labels' height in the examples montage (Pillow's default font was ~10 px).
+LABEL_PX = 18
+
+
 def examples_png(examples: dict, path: str | Path, scale: int | None = None) -> None:
     """A grid of the first reconstructions: per direction, rows = original + methods
     (small images are enlarged ``scale`` times, default 2 below 128 px)."""
@@ -150,12 +154,14 @@ def examples_png(examples: dict, path: str | Path, scale: int | None = None) -> 
         return
     h, w = tiles[0][1][0].shape[:2]
     scale = scale or (2 if max(h, w) < 128 else 1)
-    label_w, cols = 260, max(len(t[1]) for t in tiles)
+    font = ImageFont.load_default(size=LABEL_PX)  # readable where the PNG is shown
+    label_w = 8 + max(int(font.getlength(label)) for label, _ in tiles)
+    cols = max(len(t[1]) for t in tiles)
     mode = "L" if all(im.ndim == 2 for _, ims in tiles for im in ims) else "RGB"
     canvas = Image.new(mode, (label_w + cols * w * scale, len(tiles) * h * scale), "white")
     draw = ImageDraw.Draw(canvas)
     for r, (label, imgs) in enumerate(tiles):
-        draw.text((4, r * h * scale + 4), label, fill="black")
+        draw.text((4, r * h * scale + 4), label, fill="black", font=font)
         for c, im in enumerate(imgs):
             pil = Image.fromarray(im).convert(mode).resize((w * scale, h * scale),
                                                             Image.NEAREST)
