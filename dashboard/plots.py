@@ -41,7 +41,7 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 # (automargin still grows a margin that a figure needs more of); their labels may overflow
 # (automargin keeps them inside the figure anyway).
 CURVES_MARGIN = dict(l=42, r=20, t=40, b=50)
-SPECTRUM_MARGIN = dict(l=82, r=14, t=40, b=56)
+SPECTRUM_MARGIN = dict(l=82, r=22, t=40, b=56)  # r: half of the last tick, "0.5"
 
 
 def _drawn_once(fig: go.Figure, margin: dict) -> go.Figure:
