@@ -157,6 +157,19 @@ def test_inversion_cells_have_psnr_ssim_and_feature_error(tmp_path, one_thread):
         assert r["judge_chance"] == pytest.approx(0.1)
         assert 0 <= r["judge_target_prob"] <= 1
         assert r["judge_hit"] == (r["judge_top1_class"] == SAMPLE_CLASS)
+    # the flat image's PSNR / SSIM floors, as every stored inversion has them (QA: a sweep
+    # cell's PSNR stood without its floor beside the other runs')
+    from viz_core.evaluation.floors import flat_floor
+    from viz_core.images import load_image
+    from viz_core.store.sweep_runs import cell_record
+
+    flat = flat_floor(load_image(str(SAMPLE), 64, 1)[0])
+    for r in rows:
+        assert r["psnr_floor"] == pytest.approx(flat["flat_psnr"])
+        assert r["ssim_floor"] == pytest.approx(flat["flat_ssim"])
+        rec = cell_record(r, None, "sweep inv 000000")
+        assert rec.floors["psnr"] == pytest.approx(flat["flat_psnr"])
+        assert rec.floors["judge_target_prob"] == pytest.approx(0.1)
 
 
 def test_am_cells_are_judged_by_the_independent_judge(tmp_path, one_thread):

@@ -33,7 +33,7 @@ from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
 from viz_core.metrics import METRICS, run_rows
-from viz_core.store.capture import batch_verdicts, class_target
+from viz_core.store.capture import batch_verdicts, class_target, floors_for
 from viz_core.store.records import CurveRecorder, weights_hash
 from viz_core.sweeps.spec import RANDOM, TRAINED
 from viz_core.sweeps.store import png_name
@@ -202,6 +202,10 @@ def run_batch(task: BatchTask) -> BatchResult:
     verdicts = {cell["id"]: vs for cell, vs in zip(task.cells, found)}
     seconds = time.perf_counter() - t0
     weights = weights_hash(model.net) if hasattr(model, "net") else ""  # cached per network
+    # the flat image's PSNR / SSIM against the inverted image: the floors of those metrics
+    # (as every stored inversion has them)
+    flat = {f"{k}_floor": v for k, v in floors_for(c0, ref, []).items()} \
+        if ref is not None else {}
     rows, pngs = [], {}
     for i, (cell, cfg) in enumerate(zip(task.cells, configs)):
         random_w = cfg.weights == RANDOM
@@ -220,7 +224,7 @@ def run_batch(task: BatchTask) -> BatchResult:
                   for k in METRICS},
                "judge": task.judge or None,
                "judge_top1": None, "judge_top1_class": None, "judge_target_class": None,
-               "judge_chance": None,
+               "judge_chance": None, **flat,
                "diverged": final.diverged[i], "seconds": seconds / len(configs),
                "batch_id": task.batch_id, "png": png_name(cell["id"]),
                "config": cfg.to_json()}
