@@ -136,3 +136,21 @@ def test_judge_model_takes_the_configs_device_by_default():
     assert judge_model(RunConfig(model="fmnist_vgg", task="inversion",
                                  image=str(ANKLE_BOOT))).spec.name == "fmnist_lenet_judge"
     assert judge_model(RunConfig(channel=3, layer="block2")) is None
+
+
+def test_the_cli_says_what_loading_did_to_the_image(tmp_path, capsys):
+    """A colour, non-square image for a grey network: the dashboard's notes, as `note:`
+    lines (QA: the CLI converted and cropped without a word)."""
+    from PIL import Image
+
+    from viz_core.cli import main
+
+    img = tmp_path / "colour.png"
+    Image.fromarray((np.random.default_rng(0).random((48, 64, 3)) * 255).astype("uint8")) \
+        .save(img)
+    assert main(["visualize", "--model", "fmnist_vgg", "--task", "inversion", "--image",
+                 str(img), "--steps", "2", "--out", str(tmp_path / "x.png"), "--no-store",
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {img}: colour converted to grey" in err
+    assert "centre-cropped from 64x48 to a square" in err

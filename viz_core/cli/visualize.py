@@ -47,7 +47,7 @@ from viz_core.devices import resolve_device
 from viz_core.divergence import no_gradient_message
 from viz_core.errors import VizError
 from viz_core.image_checks import result_warnings
-from viz_core.images import existing_image_file, gif_bytes, png_bytes
+from viz_core.images import existing_image_file, gif_bytes, load_image, png_bytes
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES
 from viz_core.store import CurveRecorder
@@ -304,7 +304,9 @@ def run(args: argparse.Namespace) -> int:
         if gif is not None:
             gif.write_bytes(gif_bytes([side_by_side(f.images) for f in result.frames],
                                       comment=f"{model.label}; {cfg.scheme.label}; {seeds}"))
-    ref = engine.load_reference(cfg, model) if cfg.task == "inversion" else None
+    ref, loaded = None, []
+    if cfg.task == "inversion":  # what loading did to the image, as the dashboard says it
+        ref, loaded = load_image(cfg.image, model.spec.input_size, model.spec.channels)
     # the model's own and the independent judge's verdicts (Sec. 3.2), as the dashboard
     # shows them: printed, in the result line and in the history
     judge = judge_model(cfg, device)
@@ -353,6 +355,8 @@ def run(args: argparse.Namespace) -> int:
         for v in vs:
             who = f"sample {i + 1}: " if n > 1 else ""
             print(f"{who}{verdict_text(v)}", file=sys.stderr)
+    for note in loaded:
+        print(f"note: {cfg.image}: {note}", file=sys.stderr)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     if n == 1:
