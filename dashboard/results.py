@@ -214,7 +214,7 @@ def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
     ...         Verdict("resnet", [("Ankle boot", 0.81)], 0.81,
     ...                 {**orig, "original": ["Ankle boot", 0.97], "role": "classifier"})]):
     ...     print(part)
-    Ankle boot 4% (original: Sandal 85%)
+    model sees Sandal (90%; Ankle boot 4%) (original: Sandal 85%)
     lenet sees Sneaker (60%; Ankle boot 4%) (original: Sandal 85%)
     resnet sees Ankle boot (81%) (original: Ankle boot 97%)
     """
@@ -222,9 +222,13 @@ def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
     for k, v in enumerate(verdicts):
         orig = v.original  # an inversion: what the network sees in the original
         seen = f" (original: {orig[0]} {prob_text(orig[1])})" if orig else ""
-        if k == 0 and v.target_prob is not None:
-            parts.append(f"class probability {prob_text(v.target_prob)}" if orig is None
-                         else f"{v.target} {prob_text(v.target_prob)}{seen}")
+        if k == 0 and v.target_prob is not None and orig is None:
+            parts.append(f"class probability {prob_text(v.target_prob)}")
+        elif k == 0 and v.target_prob is not None:  # an inversion: as the other networks'
+            top, p = v.top[0] if v.top else (v.target, v.target_prob)
+            parts.append(f"{v.target} {prob_text(v.target_prob)}{seen}" if top == v.target
+                         else f"model sees {top} ({prob_text(p)}; {v.target} "
+                              f"{prob_text(v.target_prob)}){seen}")
         elif k > 0 and v.top:
             name, p = v.top[0]
             who = v.model if v.data.get("role") == "classifier" else \

@@ -258,8 +258,9 @@ def _example(s: dict) -> None:
     sig = {k: {TARGET: (x, run.target), k: (x, v)} for k, v in now.items()}
     spec = {k: {TARGET: (ft, at_), k: teaching.amplitude_spectrum(v)} for k, v in now.items()}
     st.plotly_chart(plots.small_multiples_figure(
-        sig, f"signals at step t = {step} (black: target w; start: noise of std "
-        f"{float(s['noise']):g})", "sample", "u", colors=SCHEME_COLORS, height=440),
+        sig, f"signals at step t = {step} (black: target w; start: "
+        + (f"noise of std {float(s['noise']):g})" if float(s["noise"]) > 0
+           else "zero, no noise)"), "sample", "u", colors=SCHEME_COLORS, height=440),
         key="learn_signals")
     if identity:
         st.info(_identity_note(s, kernel))

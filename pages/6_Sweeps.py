@@ -19,6 +19,7 @@ from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
+from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
 from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core.errors import VizError
@@ -80,8 +81,8 @@ def _sidebar(ctl: Controls) -> None:
         ctl.text("layer", "Layer (empty: the model's default)")
     ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"])
     ctl.number("size", "Kernel size (parameter fitted, Sec. 2.7)", 1, 63, 2)
-    ctl.number("step_size", "Step size tau (0-255 levels per step)", 1e-6, None, 0.5,
-               format="%g")
+    ctl.number("step_size", STEP_SIZE_LABEL, 1e-6, None, 0.5, format="%g",
+               help=STEP_SIZE_HELP)
     ctl.number("steps", "Steps", 1, 100_000, 10)
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
     ctl.number("jitter", "Jitter (pixels)", 0.0, None, 1.0, format="%g")

@@ -93,3 +93,12 @@ def test_a_fine_band_excess_without_start_noise_is_not_blamed_on_the_noise(dash)
     text = _reading(at)
     assert "noise of the start" not in text, text
     assert "frequency response is negative" in text, text
+
+
+def test_the_signals_title_calls_a_start_without_noise_zero(dash):
+    """ "start: noise of std 0" read as noise (final QA): a start without noise is zero."""
+    at = dash.open(LEARN, noise=0.0)
+    title = _signals(at)["layout"]["title"]["text"]
+    assert "start: zero, no noise" in title and "std 0)" not in title
+    at = dash.open(LEARN, noise=0.3)
+    assert "start: noise of std 0.3" in _signals(at)["layout"]["title"]["text"]

@@ -1071,3 +1071,13 @@ def test_compare_says_its_cells_open_alone(dash):
     helps = [b.help or "" for b in at.button if b.label == "Open in Playground"]
     assert helps and all("in a batch of 8 cells" in h and "runs it alone" in h
                          for h in helps), helps
+
+
+@pytest.mark.parametrize("page,key", [(PG, "pg_step_size"), (CMP, "cmp_step_size"),
+                                      (page_path("sweeps"), "sw_step_size")])
+def test_every_page_says_what_the_step_size_means_in_the_same_words(dash, page, key):
+    from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
+
+    at = dash.open(page)
+    box = at.number_input(key=key)
+    assert box.label.startswith(STEP_SIZE_LABEL) and box.help == STEP_SIZE_HELP

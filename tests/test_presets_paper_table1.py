@@ -80,7 +80,8 @@ def test_verdict_parts_name_the_originals_class_and_the_judges_probability_of_it
         Verdict("fmnist_vgg", [("Sandal", 0.9)], 0.04, {**orig, "role": "model"}),
         Verdict("fmnist_lenet_judge", [("Sneaker", 0.6)], 0.03, {**orig, "role": "judge"}),
         Verdict("fmnist_lenet_judge", [("Ankle boot", 0.7)], 0.7, {**orig, "role": "judge"})])
-    assert parts[0] == "Ankle boot 4% (original: Sandal 85%)"
+    # the model's own miss in the same form as the others' (QA: "Ankle boot 4%" hid it)
+    assert parts[0] == "model sees Sandal (90%; Ankle boot 4%) (original: Sandal 85%)"
     assert parts[1].endswith("sees Sneaker (60%; Ankle boot 3%) (original: Sandal 85%)")
     assert parts[2].endswith("sees Ankle boot (70%) (original: Sandal 85%)")  # top = target
 
