@@ -37,6 +37,7 @@ from viz_core.metrics import METRICS, metric_label
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
 from viz_core.schemes import SCHEME_REGISTRY, scheme_label, scheme_of
+from viz_core.store.compare import BATCH_WHY
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
 from viz_core.sweeps.spec import kernel_size_of
@@ -313,12 +314,10 @@ def batch_sizes(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return dict(Counter(str(r["batch_id"]) for r in rows if r.get("batch_id")))
 
 
-_WHY = ("a batch's sums differ from a lone run's in the last digits, and a long or steep "
-        "run grows that")
 #: Above the montage: a cell computed in a batch can differ when it runs alone.
 BATCH_NOTE = ("Cells that share a model, a layer and a schedule run in batches (one batched "
               "pass each). Open in Playground runs a cell alone, where its result can differ "
-              f"visibly: {_WHY}.")
+              f"visibly: {BATCH_WHY}.")
 
 
 def open_help(row: Mapping[str, Any], sizes: Mapping[str, int]) -> str:
@@ -333,78 +332,4 @@ def open_help(row: Mapping[str, Any], sizes: Mapping[str, int]) -> str:
     if n == 1:
         return head + "Computed here alone, as the Playground runs it."
     return (head + f"Computed here in a batch of {n or 'several'} cells: the Playground "
-            f"runs it alone, where it can differ visibly ({_WHY}).")
-
-
-def _tick_texts(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, Any]]
-                ) -> list[str] | None:
-    """The tick labels of a ``target`` axis with class names and of a ``scheme`` axis with
-    the schemes' labels, else None (values as they are)."""
-    if axis == "scheme":
-        return [scheme_label(str(v)) for v in values]
-    if axis != "target":
-        return None
-    names = {r.get("target"): target_text(r) for r in rows if r.get("target_class")}
-    return [names.get(v, "" if v is None else str(v)) for v in values] if names else None
-
-
-def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-                   total: tuple[list, list] | None = None) -> Any:
-    """The sweep's metric heatmap (:func:`viz_core.figures.heatmap_figure`) as a plotly
-    figure, for the Sweeps page: the title, colour bar and hover text name what the metric
-    measures for the sweep's task (:func:`metric_title`), a class-target axis shows the
-    class names; the judge's hit / miss and probability (chance marked) on fixed 0..1."""
-    import plotly.graph_objects as go
-
-    from viz_core.figures import heatmap_figure as spec
-    from viz_core.sweeps.report import grid_of
-
-    fig = spec(rows, axes, metric, total)
-    title = metric_title(metric, rows)
-    rv, cv, cells = grid_of(list(rows), axes)
-    if total is not None:
-        rv, cv = total
-    trace = dict(fig["data"][0])
-    for key, values, axis in (("y", rv, axes[0] if axes else ""),
-                              ("x", cv, axes[1] if len(axes) > 1 else "")):
-        ticks = _tick_texts(values, axis, rows)
-        if ticks is not None:
-            trace[key] = ticks
-    where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
-    value = "%{z:.4g}"
-    short = title.removeprefix("independent judge: ")  # the chart's title says whose
-    bar = {**trace.get("colorbar", {}), "title": {"text": short, "side": "right"}}
-    if metric == "judge_hit":  # yes / no: a fixed miss / hit scale, whatever the cells
-        trace.update(zmin=0, zmax=1, text=_hit_texts(cells, rv, cv))
-        bar.update(tickvals=[0, 1], ticktext=["miss", "hit"])
-        value = "%{text}"
-    elif metric == "judge_target_prob":  # a probability: 0..1, chance on the bar and hover
-        trace.update(zmin=0, zmax=1)
-        chance = _chance(rows)
-        if chance is not None:
-            ticks = sorted({0.0, 0.5, 1.0, round(chance, 4)})
-            bar.update(tickvals=ticks, ticktext=[
-                f"chance {v:.0%}" if v == round(chance, 4) else f"{v:g}" for v in ticks])
-            value += f" (chance {chance:.0%})"
-    trace["colorbar"] = bar
-    trace["hovertemplate"] = f"{where}<br>{title}: {value}<extra></extra>"
-    layout = dict(fig["layout"])
-    layout["title"] = {**layout.get("title", {}), "text": title}
-    return go.Figure({"data": [trace], "layout": layout})
-
-
-def _hit_texts(cells: Mapping[tuple, Mapping[str, Any]], rv: Sequence[Any],
-               cv: Sequence[Any]) -> list[list[str]]:
-    """The cells of a ``judge_hit`` heatmap in words: hit / miss (R: random weights)."""
-    def word(r: Mapping[str, Any] | None) -> str:
-        if r is None or r.get("judge_hit") is None:
-            return ""
-        return ("hit" if float(r["judge_hit"]) >= 0.5 else "miss") + (
-            " R" if r.get("random_weights") else "")
-    return [[word(cells.get((a, b))) for b in cv] for a in rv]
-
-
-def _chance(rows: Sequence[Mapping[str, Any]]) -> float | None:
-    """The judge's chance level in the cells (one judge per sweep), None if not kept."""
-    return next((float(r["judge_chance"]) for r in rows
-                 if r.get("judge_chance") is not None), None)
+            f"runs it alone, where it can differ visibly ({BATCH_WHY}).")

@@ -20,6 +20,7 @@ from dashboard.page import guard, setup_page, show_image
 from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
+from dashboard.sweep_heatmap import heatmap_figure
 from dashboard.text import plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core.errors import VizError
@@ -144,7 +145,7 @@ def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
     ph["progress"].progress(min(1.0, done / max(total, 1)),
                             text=f"{done} / {total} cells{stopped}")
     if res["rows"]:
-        ph["heatmap"].plotly_chart(sv.heatmap_figure(res["rows"], res["axes"], metric,
+        ph["heatmap"].plotly_chart(heatmap_figure(res["rows"], res["axes"], metric,
                                                      res["grid"]), key=f"{key}_heat")
     with ph["montage"].container():
         _montage(res, buttons)

@@ -12,6 +12,7 @@ import pytest
 
 from dashboard import history_view as hv
 from dashboard import sweeps_view as sv
+from dashboard.sweep_heatmap import heatmap_figure
 from viz_core.config import RunConfig
 from viz_core.images import png_bytes
 from viz_core.store import RunRecord
@@ -59,7 +60,7 @@ def test_the_html_report_shows_each_runs_floor():
 def _grid(metric: str, values: list, task: str = "am", chance: float | None = 0.1) -> dict:
     rows = [{"layer": f"l{i}", "task": task, metric: v, "judge_chance": chance}
             for i, v in enumerate(values)]
-    return sv.heatmap_figure(rows, ["layer"], metric).to_plotly_json()["data"][0]
+    return heatmap_figure(rows, ["layer"], metric).to_plotly_json()["data"][0]
 
 
 def test_the_judges_hits_are_on_a_fixed_miss_hit_scale():

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import history_view as hv
 from dashboard import sweeps_view as sv
 from dashboard.run_history import remember_sweep_batch
+from dashboard.sweep_heatmap import heatmap_figure
 from viz_core import engine, models
 from viz_core.config import RunConfig
 from viz_core.store import RunStore
@@ -51,8 +52,8 @@ def _batches(settings: dict, tmp_path) -> list:
 def test_an_inversion_heatmap_is_titled_with_the_relative_feature_error():
     rows = [{"layer": "layer1", "task": "inversion", "activation": 0.4},
             {"layer": "layer2", "task": "inversion", "activation": 0.7}]
-    trace = sv.heatmap_figure(rows, ["layer"], "activation").to_plotly_json()["data"][0]
-    fig = sv.heatmap_figure(rows, ["layer"], "activation")
+    trace = heatmap_figure(rows, ["layer"], "activation").to_plotly_json()["data"][0]
+    fig = heatmap_figure(rows, ["layer"], "activation")
     assert trace["colorbar"]["title"]["text"] == "rel. feature error"  # was "activation"
     assert fig.layout.title.text == "rel. feature error"  # was "target activation / rel. ..."
     assert "rel. feature error" in trace["hovertemplate"]
@@ -63,9 +64,9 @@ def test_an_am_heatmap_names_the_class_score_and_other_metrics_their_label():
     cfg = RunConfig(model="fmnist_resnet_robust", task="am", target=7)
     rows = [{"gamma": 0.1, "task": "am", "config": cfg.to_json(), "activation": 3.0,
              "hf_fraction": 0.2}]
-    fig = sv.heatmap_figure(rows, ["gamma"], "activation")
+    fig = heatmap_figure(rows, ["gamma"], "activation")
     assert fig.data[0].colorbar.title.text == "target activation (logit)"
-    fig = sv.heatmap_figure(rows, ["gamma"], "hf_fraction")
+    fig = heatmap_figure(rows, ["gamma"], "hf_fraction")
     assert fig.data[0].colorbar.title.text == "HF fraction"  # was the key "hf_fraction"
 
 
@@ -177,7 +178,7 @@ def test_a_scheme_axis_reads_as_the_schemes_labels():
     ('Sobolev fluid', not the key fluid_sobolev, which broke mid-word at 1280x720)."""
     assert sv.value_text("scheme", {"scheme": "fluid_sobolev"}) == "Sobolev fluid"
     rows = [{"scheme": k, "activation": 1.0, "task": "am"} for k in ("tv", "fluid_sobolev")]
-    fig = sv.heatmap_figure(rows, ["scheme"], "activation")
+    fig = heatmap_figure(rows, ["scheme"], "activation")
     assert list(fig.data[0].y) == ["TV", "Sobolev fluid"]
 
 

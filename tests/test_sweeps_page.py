@@ -19,6 +19,7 @@ from dashboard.settings.playground import (
     playground_defaults,
     settings_to_config,
 )
+from dashboard.sweep_heatmap import heatmap_figure
 from dashboard.urlstate import decode
 from viz_core import models
 from viz_core.config import RunConfig
@@ -89,7 +90,7 @@ def test_cell_link_carries_its_settings():
 def test_heatmap_keeps_the_grid_while_streaming():
     rows = [{"gamma": 0.1, "step_size": 2.0, "activation": 3.0},
             {"gamma": 0.4, "step_size": 5.0, "activation": 1.0, "random_weights": True}]
-    fig = sv.heatmap_figure(rows, ["gamma", "step_size"], "activation",
+    fig = heatmap_figure(rows, ["gamma", "step_size"], "activation",
                             ([0.1, 0.4], [2.0, 5.0]))
     z = fig.data[0].z
     assert z[0][0] == 3.0 and z[1][1] == 1.0 and math.isnan(z[0][1])
@@ -293,11 +294,11 @@ def test_a_cell_opens_in_the_playground_with_its_own_cadence_of_frames():
 
 def test_the_heatmap_says_when_its_metric_has_no_value_and_labels_one_axis():
     rows = [{"layer": "block1", "ssim": 0.4}, {"layer": "block2", "ssim": 0.3}]
-    fig = sv.heatmap_figure(rows, ["layer"], "judge_target_prob")
+    fig = heatmap_figure(rows, ["layer"], "judge_target_prob")
     notes = [a.text for a in fig.layout.annotations]
     assert len(notes) == 1 and "no value in these cells" in notes[0]
     assert list(fig.data[0].x) == [""]  # one column, not "None"
-    fig = sv.heatmap_figure(rows, ["layer"], "ssim")
+    fig = heatmap_figure(rows, ["layer"], "ssim")
     assert not fig.layout.annotations
 
 
