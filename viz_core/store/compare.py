@@ -60,8 +60,21 @@ def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
 
 def metric_keys(runs: Sequence[RunRecord]) -> list[str]:
     """The runs' metric keys in the registry's order (:data:`viz_core.metrics.METRICS`),
-    then any others (e.g. ``grad_norm``) alphabetically."""
-    return registry_order({k for r in runs for k in r.metrics})
+    then any others (e.g. ``grad_norm``) alphabetically; inversions only: their
+    ``activation`` once, as ``feature_error`` (the same number, eqs. 2-3).
+
+    >>> inv = RunRecord(config={}, model="m", task="inversion", scheme="tv",
+    ...                 metrics={"activation": 0.4, "feature_error": 0.4, "psnr": 14.0})
+    >>> metric_keys([inv])
+    ['psnr', 'feature_error']
+    >>> am = RunRecord(config={}, model="m", task="am", scheme="tv", metrics={"activation": 2})
+    >>> metric_keys([inv, am])
+    ['activation', 'psnr', 'feature_error']
+    """
+    keys = {k for r in runs for k in r.metrics}
+    if runs and all(r.task == "inversion" and "feature_error" in r.metrics for r in runs):
+        keys.discard("activation")
+    return registry_order(keys)
 
 
 def registry_order(keys: Sequence[str] | set[str]) -> list[str]:
