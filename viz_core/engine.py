@@ -38,7 +38,7 @@ from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
 from viz_core.schemes import SchemeBank
 from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
-from viz_core.zoo import image_mean
+from viz_core.zoo import image_mean, is_zoo_name
 
 
 @dataclass
@@ -136,10 +136,8 @@ def check_names_model(config: RunConfig, model: FeatureModel) -> None:
     """Refuse a configuration that names a zoo model other than the ``model`` it runs on
     (``RunConfig()`` keeps the default ``fmnist_vgg`` when no model is given): its records,
     verdicts and judge would name a network that did not run."""
-    from viz_core.zoo import available_models
-
     name = getattr(model.spec, "name", "")
-    if config.model != name and config.model in {s.name for s in available_models()}:
+    if config.model != name and is_zoo_name(config.model):
         raise VizError(f"the configuration names model {config.model!r} but runs on "
                        f"{name!r}: give RunConfig(model={name!r}, ...)", field="model")
 

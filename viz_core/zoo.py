@@ -66,7 +66,6 @@ class ModelSpec:
     presets: str = ""
 
 
-
 def image_mean(mean: tuple[float, ...] | list[float]) -> tuple[float, ...]:
     """The mean image ``c`` the pre-images start around (small noise, Sec. 2.5) and the
     elastic kernel filters around, from a network's normalisation ``mean``: that mean, or
@@ -205,6 +204,11 @@ def assets_dir() -> Path:
 def available_models() -> list[ModelSpec]:
     """All zoo entries, the main offline model first."""
     return list(_SPECS.values())
+
+
+def is_zoo_name(name: str) -> bool:
+    """Whether ``name`` is a zoo entry's name (not a file, a program or a user's network)."""
+    return name in _SPECS
 
 
 def get_spec(name: str) -> ModelSpec:

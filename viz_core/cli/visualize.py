@@ -44,7 +44,6 @@ from viz_core.cli.samples import (
 )
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
-from viz_core.divergence import no_gradient_message
 from viz_core.errors import VizError
 from viz_core.image_checks import result_warnings
 from viz_core.images import existing_image_file, gif_bytes, load_image, png_bytes
@@ -374,8 +373,7 @@ def _finish(final: Any, i: int, who: str, out: Path, warned: list[str]) -> int:
     if msg:
         print(f"warning: {msg}; {out} holds that pre-image", file=sys.stderr)
         return 3
-    idle = no_gradient_message(final.step, float(final.grad_norm[i]),
-                               float(final.activation[i]))
+    idle = final.no_gradient[i]  # the engine's rule (Frame.no_gradient)
     if idle:
         print(f"warning: {who}{idle}", file=sys.stderr)
         return 3

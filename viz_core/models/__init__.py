@@ -51,6 +51,7 @@ from viz_core.zoo import (
     assets_dir,
     available_models,
     get_spec,
+    is_zoo_name,
     torch_hub_checkpoint,
     weights_status,
 )
@@ -107,8 +108,7 @@ def contract_not_applying(name: str) -> tuple[str, ...]:
     network file or an import string (they state its input)."""
     if name.startswith("timm:"):
         return TIMM_OWN
-    known = (registered(name) is not None or name in team_models()
-             or name in {s.name for s in available_models()})
+    known = registered(name) is not None or name in team_models() or is_zoo_name(name)
     return CONTRACT if known else ()  # else a file, an import string or a bad name
 
 

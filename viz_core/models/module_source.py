@@ -27,7 +27,7 @@ from viz_core.models.loaded import (
     _LayerOutput,
     _shadow,
 )
-from viz_core.zoo import ModelSpec, available_models
+from viz_core.zoo import ModelSpec, is_zoo_name
 
 __all__ = ["check_contract", "float32_note", "from_module", "register", "registered",
            "registered_names", "unregister"]
@@ -197,7 +197,7 @@ def register(model: LoadedModel) -> LoadedModel:
     """Make ``model`` runnable by name (``RunConfig(model=model.spec.name)``); a zoo name
     cannot be taken."""
     name = model.spec.name
-    if name in {s.name for s in available_models()}:
+    if is_zoo_name(name):
         raise VizError(f"{name!r} is a zoo model; give your network another name",
                        field="model")
     with _REGISTRY_LOCK:
