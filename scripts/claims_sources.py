@@ -11,7 +11,6 @@ from claims_lib import (
     derived,
     json_value,
     md_cell,
-    text_num,
 )
 
 T1 = "results/table1_offline.csv"
@@ -27,7 +26,7 @@ METHODS = {"total variation": "tv", "fluid demons, Sobolev": "fluid_sobolev",
            "fluid-elastic demons, Sobolev": "fluid_elastic_sobolev",
            "fluid demons, Gaussian": "fluid_gaussian",
            "fluid-elastic demons, Gaussian": "fluid_elastic_gaussian"}
-PAPER = "viz_core/presets.py"
+PAPER = "viz_core/presets.py"  # the paper's Table 1 (PAPER_TABLE1)
 T1MD, T1RMD = "results/table1_offline.md", "results/table1_robust.md"
 PRE = "results/offline_presets.md"
 OV = "results/bench_overhead_cpu.md"   # the paper's Table 1, quoted in the preset's description
@@ -42,9 +41,13 @@ def t1(path: str, direction: str, method: str, col: str = "top1"):
     return csv_cell(path, col, direction=direction, method=method)
 
 
-def paper(text: str):
-    """A figure of the paper's Table 1 as the presets quote it, e.g. ``TV {}/``."""
-    return text_num(PAPER, text)
+def paper(rec: str, method: str):
+    """A top-1 figure of the paper's Table 1 as the presets hold it (``PAPER_TABLE1`` in
+    viz_core/presets.py): ``rec`` the reconstructing network, ``method`` a scheme key."""
+    def fn() -> float:
+        from viz_core.presets import PAPER_TABLE1
+        return PAPER_TABLE1[rec][method][0]
+    return derived(f"{PAPER}: PAPER_TABLE1[{rec!r}][{method!r}] top-1", fn)
 
 
 def spread_of(path: str, direction: str):

@@ -21,7 +21,7 @@ from dashboard.settings.playground import (
     settings_to_config,
 )
 from dashboard.urlstate import decode, encode
-from viz_core import presets
+from viz_core import classic_recipes, presets
 from viz_core.config import RunConfig
 from viz_core.engine import check_batchable
 from viz_core.errors import VizError
@@ -119,15 +119,15 @@ def test_fig4_and_table1_inversion_settings():
 
 
 def test_classic_recipes_are_settings_of_the_one_update():
-    sim = presets.simonyan().batches[0].configs[0]
+    sim = classic_recipes.simonyan().batches[0].configs[0]
     assert sim.elastic.kind == "decay" and sim.fluid is None and sim.tv == 0
-    mv = presets.mahendran_vedaldi().batches[0].configs[0]
+    mv = classic_recipes.mahendran_vedaldi().batches[0].configs[0]
     assert mv.task == "inversion" and mv.tv > 0 and mv.fluid is None and mv.elastic is None
-    yo = presets.yosinski().batches[0].configs[0]
+    yo = classic_recipes.yosinski().batches[0].configs[0]
     assert yo.elastic.kind == "gaussian" and yo.elastic_every > 1
-    dd = presets.deepdream().batches[0].configs[0]
+    dd = classic_recipes.deepdream().batches[0].configs[0]
     assert dd.octaves and dd.jitter > 0 and dd.fluid is None and dd.elastic is None
-    di = presets.distill().batches[0].configs[0]
+    di = classic_recipes.distill().batches[0].configs[0]
     assert di.fluid == KernelSpec("spectral", 2.0, f0=4.0)
     for p in presets.presets_for("playground"):
         assert "Ke" in p.setting and "Kf" in p.setting and "tau" in p.setting

@@ -33,12 +33,19 @@ offline ResNet uses the VGG19 recipe (tau 60 saturates the small offline ResNet)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from viz_core.classic_recipes import CLASSIC
 from viz_core.config import DEFAULT_MODEL, RunConfig, scheme_config, stable_tv
 from viz_core.errors import VizError
-from viz_core.kernels import KernelSpec
+from viz_core.preset_types import (
+    KING_CRAB,
+    OFFLINE_AM_CLASS,
+    Batch,
+    Preset,
+    am_config,
+    inversion_config,
+)
 from viz_core.samples import first_sample
 from viz_core.schemes import FIG1_ROWS, FIG1_SCHEMES, PAPER_INVERSION_SCHEMES
 from viz_core.transforms import Octave
@@ -46,11 +53,9 @@ from viz_core.zoo import twin_of
 
 DENSENET_TAU_FACTOR = 255 * 0.226  # keras "torch" pixel unit in 0-255 levels (~57.6)
 TABLE1_TV = 0.1          # viz_core.evaluation.protocol.TV_LAMBDA
-KING_CRAB = 121
 OFFLINE_FIG4_TAU = 10.0  # offline Fig. 4: tau and its stages (steps, factor), measured above
 OFFLINE_FIG4_STAGES = ((200, 1.0), (120, 0.4), (80, 0.15))
 DAISY = 985
-OFFLINE_AM_CLASS = 9     # Fashion-MNIST "Ankle boot": plenty of structure at 64x64
 OFFLINE_AM_CLASS_2 = 8   # "Bag"
 OFFLINE_SECOND = twin_of("fmnist_vgg", "pair")  # the offline pair's second network
 
@@ -61,6 +66,24 @@ PAPER_TABLE1 = {
     "densenet121": {"tv": (5.9, 14.4), "fluid_sobolev": (4.5, 10.4),
                     "fluid_elastic_sobolev": (10.4, 21.6)},
 }
+_TABLE1_NAMES = {"vgg19": "VGG19", "densenet121": "DenseNet121", "tv": "TV",
+                 "fluid_sobolev": "fluid Sobolev", "fluid_elastic_sobolev": "fluid-elastic Sobolev"}
+
+
+def paper_table1_text() -> str:
+    """The paper's Table 1 in one line, from :data:`PAPER_TABLE1` (top-1 / top-5 % of the
+    other network, per reconstructing network).
+
+    >>> paper_table1_text()[:72]
+    'VGG19 rec. -> DenseNet121: TV 44.0 / 65.7, fluid Sobolev 43.5 / 67.3, fl'
+    """
+    names = list(PAPER_TABLE1)
+    return "; ".join(
+        f"{_TABLE1_NAMES[rec]} rec. -> {_TABLE1_NAMES[names[1 - i]]}: " + ", ".join(
+            f"{_TABLE1_NAMES[k]} {t1} / {t5}" for k, (t1, t5) in PAPER_TABLE1[rec].items())
+        for i, rec in enumerate(names))
+
+
 # Fig. 1's grid in rows (title, cells) as the caption places them: Sobolev "first row",
 # Gaussian "second row", then two baselines the figure does not show
 FIG1_ROW_TITLES = {"Sobolev S_gamma": "Sobolev S_gamma: Fig. 1's first row",
@@ -76,43 +99,6 @@ OCTAVES = {
 }
 
 
-@dataclass
-class Batch:
-    """Configurations run together (one engine batch), with a title for the grid; the
-    network that classifies its pictures in the paper's own test (Table 1, Sec. 3.2: the
-    other one of the pair) and the figure's rows, (title, cells) each, where it has them."""
-
-    title: str
-    configs: list[RunConfig]
-    classifier: str | None = None
-    rows: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass
-class Preset:
-    """A reproducible experiment: the paper's version and its offline counterpart."""
-
-    key: str
-    title: str
-    group: str                 # "paper" | "classic"
-    source: str                # where the settings come from
-    setting: str               # the (Kf, Ke, tau, TV) reading of the one demons update
-    description: str
-    batches: list[Batch]
-    offline: list[Batch]
-    notes: list[str] = field(default_factory=list)
-    page: str = "compare"      # where "open" sends it: "compare" grid or "playground"
-
-    @property
-    def models(self) -> list[str]:
-        """Models the paper version needs (in order, without repeats)."""
-        return list(dict.fromkeys(c.model for b in self.batches for c in b.configs))
-
-    @property
-    def offline_models(self) -> list[str]:
-        return list(dict.fromkeys(c.model for b in self.offline for c in b.configs))
-
-
 # ----------------------------------------------------------------------------- helpers
 
 def paper_tau(model: str, tau: float) -> float:
@@ -126,15 +112,6 @@ def scheme_grid(base: RunConfig, size: int = 11, tv: float | None = None,
     return [scheme_config(base, key, size, tv) for key in schemes]
 
 
-def _am(model: str, target: int | None = None, layer: str | None = None,
-        channel: int | None = None, **kw) -> RunConfig:
-    return RunConfig(model=model, task="am", target=target, layer=layer, channel=channel, **kw)
-
-
-def _inv(model: str, layer: str | None, image: str, **kw) -> RunConfig:
-    return RunConfig(model=model, task="inversion", layer=layer, image=image, **kw)
-
-
 def _octaves(recipe: list[tuple[float, int, float]], model: str) -> list[Octave]:
     return [Octave(s, n, paper_tau(model, t)) for s, n, t in recipe]
 
@@ -144,8 +121,8 @@ def _octaves(recipe: list[tuple[float, int, float]], model: str) -> list[Octave]
 def fig1() -> Preset:
     """Fig. 1: the scheme grid on king crab, VGG19 (Sec. 3.1)."""
     common = dict(steps=160, step_size=5.0, jitter=2.0, every=8)
-    paper = scheme_grid(_am("vgg19", KING_CRAB, **common), 11)
-    off = scheme_grid(_am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **common), 11)
+    paper = scheme_grid(am_config("vgg19", KING_CRAB, **common), 11)
+    off = scheme_grid(am_config(DEFAULT_MODEL, OFFLINE_AM_CLASS, **common), 11)
     return Preset(
         "fig1", "Fig. 1: demons schemes on 'king crab' (VGG19)", "paper",
         "Baust et al. Fig. 1, Sec. 3.1",
@@ -167,8 +144,8 @@ def fig2() -> Preset:
     def pair(model: str, recipe: list, target: int, label: str) -> list[Batch]:
         octs = _octaves(recipe, model)
         steps = sum(o.steps for o in octs)
-        plain = _am(model, target, steps=steps, step_size=octs[0].tau, every=8)
-        octv = _am(model, target, steps=steps, step_size=octs[0].tau, octaves=octs,
+        plain = am_config(model, target, steps=steps, step_size=octs[0].tau, every=8)
+        octv = am_config(model, target, steps=steps, step_size=octs[0].tau, octaves=octs,
                    jitter=2.0, every=8)
         return [Batch(f"{label}, without octaves", scheme_grid(plain, 9, schemes=cells)),
                 Batch(f"{label}, octaves + jitter", scheme_grid(octv, 9, schemes=cells))]
@@ -209,13 +186,13 @@ def fig4() -> Preset:
     photo = first_sample(3)
     tau = paper_tau("densenet121", 1.0)
     batches = [Batch(f"DenseNet121 {layer}", _inversion_schemes(
-        _inv("densenet121", layer, photo, steps=2000, step_size=tau, every=20)))
+        inversion_config("densenet121", layer, photo, steps=2000, step_size=tau, every=20)))
         for layer in ("conv3_block3_1_bn", "conv5_block12_0_bn")]
     img = first_sample(1)
     off = [Octave(1.0, n, OFFLINE_FIG4_TAU * f) for n, f in OFFLINE_FIG4_STAGES]
     offline = [Batch(f"fmnist_vgg {layer}", _inversion_schemes(
-        _inv(DEFAULT_MODEL, layer, img, steps=400, step_size=OFFLINE_FIG4_TAU, octaves=off,
-             every=10)))
+        inversion_config(DEFAULT_MODEL, layer, img, steps=400, step_size=OFFLINE_FIG4_TAU,
+                         octaves=off, every=10)))
         for layer in ("block2", "block4")]
     return Preset(
         "fig4", "Fig. 4: inversion from DenseNet121 layers", "paper",
@@ -245,16 +222,18 @@ def table1() -> Preset:
     kw = dict(steps=300, step_size=20.0, every=10)
     batches = [
         Batch("VGG19 block5_conv1 (classified by DenseNet121)", _inversion_schemes(
-            _inv("vgg19", "block5_conv1", photo, **kw), tv=TABLE1_TV), "densenet121"),
+            inversion_config("vgg19", "block5_conv1", photo, **kw), tv=TABLE1_TV),
+            "densenet121"),
         Batch("DenseNet121 conv5_block12_0_bn (classified by VGG19)", _inversion_schemes(
-            _inv("densenet121", "conv5_block12_0_bn", photo, **kw), tv=TABLE1_TV), "vgg19"),
+            inversion_config("densenet121", "conv5_block12_0_bn", photo, **kw),
+            tv=TABLE1_TV), "vgg19"),
     ]
     img = first_sample(1)
     offline = [
         Batch(f"fmnist_vgg block4 (classified by {OFFLINE_SECOND})", _inversion_schemes(
-            _inv(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV), OFFLINE_SECOND),
+            inversion_config(DEFAULT_MODEL, "block4", img, **kw), tv=TABLE1_TV), OFFLINE_SECOND),
         Batch(f"{OFFLINE_SECOND} layer4 (classified by fmnist_vgg)", _inversion_schemes(
-            _inv(OFFLINE_SECOND, "layer4", img, **kw), tv=TABLE1_TV), DEFAULT_MODEL),
+            inversion_config(OFFLINE_SECOND, "layer4", img, **kw), tv=TABLE1_TV), DEFAULT_MODEL),
     ]
     return Preset(
         "table1", "Table 1: reconstructions classified by another network", "paper",
@@ -268,112 +247,12 @@ def table1() -> Preset:
         batches, offline,
         ["As in viz_core.evaluation.protocol, tau 20 is used literally for both networks (the "
          "DenseNet121 pixel-scale factor is not applied here) and TV lambda is 0.1.",
-         "Paper (top-1 / top-5 %): VGG19 rec. -> DenseNet121: TV 44.0/65.7, fluid 43.5/67.3, "
-         "fluid-elastic 13.8/30.6; DenseNet121 rec. -> VGG19: TV 5.9/14.4, fluid 4.5/10.4, "
-         "fluid-elastic 10.4/21.6."])
-
-
-# ----------------------------------------------------------------------------- classic recipes
-
-def _single(key: str, title: str, source: str, setting: str, description: str,
-            paper: RunConfig, offline: RunConfig, notes: list[str] | None = None) -> Preset:
-    paper.name = offline.name = title
-    return Preset(key, title, "classic", source, setting, description,
-                  [Batch(f"{paper.model}", [paper])], [Batch(f"{offline.model}", [offline])],
-                  notes or [], page="playground")
-
-
-def simonyan() -> Preset:
-    """Simonyan et al. (2014): class-score AM with L2 decay = elastic kernel (1 - lambda tau)."""
-    lam = 1.0
-    kw = dict(elastic=KernelSpec("decay", lam), step_size=5.0, steps=200, every=10)
-    return _single(
-        "simonyan", "Simonyan et al. (L2 decay)",
-        "Simonyan, Vedaldi, Zisserman 2014, 'Deep inside convolutional networks'",
-        f"Kf = delta, Ke = (1 - lambda tau) delta (lambda = {lam:g}), tau = 5, TV = 0",
-        "Gradient ascent on a class score with an L2 penalty: the penalty's gradient step "
-        "is a multiplication of the (mean-free) image by 1 - lambda tau, i.e. an elastic "
-        "'kernel' that is a scaled Dirac delta.",
-        _am("vgg19", KING_CRAB, **kw), _am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw),
-        ["tau in [0, 1] pixel units enters the factor: 1 - 1.0 * 5/255 = 0.980 per step."])
-
-
-def mahendran_vedaldi() -> Preset:
-    """Mahendran and Vedaldi (2015): inversion with TV, Kf = Ke = delta (eqs. 3, 19-20)."""
-    kw = dict(tv=0.5, tv_eps=0.05, step_size=5.0, steps=300, every=10)
-    return _single(
-        "mahendran", "Mahendran & Vedaldi (TV inversion)",
-        "Mahendran and Vedaldi 2015, 'Understanding deep image representations by "
-        "inverting them'",
-        "Kf = delta, Ke = delta, tau = 5, TV lambda = 0.5 (eps 0.05)",
-        "Feature inversion with the normalised data term ||Phi(u) - Phi0||^2 / ||Phi0||^2 "
-        "and a total-variation regularizer (they used TV^beta; here beta = 1, relaxed).",
-        _inv("vgg19", "block5_conv1", first_sample(3), **kw),
-        _inv(DEFAULT_MODEL, "block4", first_sample(1), **kw),
-        ["Stable explicit TV needs tau lambda / eps <= 1/4 (tau in [0, 1] units): "
-         "5/255 * 0.5 / 0.05 = 0.20."])
-
-
-def yosinski() -> Preset:
-    """Yosinski et al. (2015): Gaussian blur every k steps = elastic Gaussian, every k."""
-    kw = dict(elastic=KernelSpec("gaussian", 1.0, 7), elastic_every=4, step_size=5.0,
-              steps=200, every=10)
-    return _single(
-        "yosinski", "Yosinski et al. (blur every k steps)",
-        "Yosinski, Clune, Nguyen, Fuchs, Lipson 2015, 'Understanding neural networks "
-        "through deep visualization'",
-        "Kf = delta, Ke = G_sigma (sigma 1.0, 7x7) every 4th step, else delta; tau = 5, TV = 0",
-        "Gradient ascent on a class score with a Gaussian blur of the image every few "
-        "steps: an elastic demons scheme whose elastic kernel is applied every k-th step.",
-        _am("vgg19", KING_CRAB, **kw), _am(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw))
-
-
-def deepdream() -> Preset:
-    """DeepDream (Mordvintsev et al. 2015): plain GD with an octave pyramid and jitter."""
-    octs = [Octave(1.0, 20, 1.5), Octave(1.4, 20, 1.5), Octave(1.96, 20, 1.5)]
-    kw = dict(octaves=octs, steps=60, step_size=1.5, jitter=0.14, every=5)
-    return _single(
-        "deepdream", "DeepDream (octaves + jitter)",
-        "Mordvintsev, Olah, Tyka 2015, 'Inceptionism' / the deepdream notebook",
-        "Kf = delta, Ke = delta, tau = 1.5 with tau / mean|g|, TV = 0; octaves x1.4, "
-        "jitter 32 px (14 % of the input)",
-        "Maximize a channel of a middle layer by plain normalised gradient steps on a "
-        "growing canvas (octaves, random crops) with random shifts (jitter): all the "
-        "regularization is implicit.",
-        _am("googlenet", layer="inception4c", channel=0, **kw),
-        _am(DEFAULT_MODEL, layer="block3", channel=5, **kw),
-        ["Octave reading of viz_core.transforms: absolute scales 1.0, 1.4, 1.96 with random "
-         "crops of the network's input size; 20 steps each."])
-
-
-def distill() -> Preset:
-    """Olah et al. (Distill 2017): FFT parameterisation = fluid spectral preconditioner."""
-    kw = dict(fluid=KernelSpec("spectral", 2.0, f0=4.0), step_size=20.0, steps=200,
-              jitter=0.04, every=10)
-    return _single(
-        "distill", "Distill Feature Visualization (spectral preconditioner)",
-        "Olah, Mordvintsev, Schubert 2017, 'Feature Visualization', Distill",
-        "Kf = spectral 1 / (1 + |f| / 4)^2 (f in cycles per image), Ke = delta, tau = 20, "
-        "TV = 0, jitter 8 px",
-        "Lucid's decorrelated Fourier parameterisation with plain gradient steps is a "
-        "preconditioner of about 1/|f|^2 on the gradient: a fluid demons scheme whose fluid "
-        "kernel lives in the Fourier domain (the gamma -> infinity limit of a Sobolev "
-        "gradient without the identity term).",
-        _am("googlenet", layer="inception4a", channel=476, **kw),
-        _am(DEFAULT_MODEL, layer="block3", channel=5, **kw),
-        ["The preconditioner filters the mean-normalised gradient, so most of each step's "
-         "energy goes to the lowest frequencies: tau = 20 (not 5) and a cut-off of 4 cycles "
-         "per image keep the image from drifting to a flat, saturated mean (tried on "
-         "fmnist_vgg).",
-         "Lucid used Adam (a ~1/|f| preconditioner, d = 1) with decorrelated colours and a "
-         "sigmoid; with plain steps the equivalent is d = 2."])
+         f"Paper (top-1 / top-5 %): {paper_table1_text()}."])
 
 
 # ----------------------------------------------------------------------------- catalogue
 
-_FACTORIES = {"fig1": fig1, "fig2": fig2, "fig4": fig4, "table1": table1,
-              "simonyan": simonyan, "mahendran": mahendran_vedaldi, "yosinski": yosinski,
-              "deepdream": deepdream, "distill": distill}
+_FACTORIES = {"fig1": fig1, "fig2": fig2, "fig4": fig4, "table1": table1, **CLASSIC}
 
 
 def all_presets() -> list[Preset]:
