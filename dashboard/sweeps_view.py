@@ -85,6 +85,30 @@ SWEEP_CHOICES: dict[str, Sequence[Any]] = {
 }
 
 
+#: Metrics with nothing to say for a task: an AM run has no original to compare with (PSNR,
+#: SSIM, the relative feature error of eq. 3); an inversion's activation *is* its relative
+#: feature error, offered once under that name.
+_NOT_FOR = {"am": ("psnr", "ssim", "feature_error"), "inversion": ("activation",)}
+#: What a heatmap shows instead of a metric the task does not offer.
+_INSTEAD = {"am": "activation", "inversion": "feature_error"}
+
+
+def metric_choices(task: str) -> tuple[str, ...]:
+    """The heatmap metrics a ``task``'s sweep offers, in registry order.
+
+    >>> "psnr" in metric_choices("am"), "activation" in metric_choices("inversion")
+    (False, False)
+    >>> metric_choices("inversion")[:2]
+    ('objective', 'hf_fraction')
+    """
+    return tuple(k for k in METRICS if k not in _NOT_FOR.get(task, ()))
+
+
+def metric_instead(task: str) -> str:
+    """The metric a heatmap shows when the chosen one does not apply to ``task``."""
+    return _INSTEAD.get(task, "activation")
+
+
 def base_config(s: Mapping[str, Any]) -> RunConfig:
     """The base run configuration of the page's settings (VizError names the control)."""
     s = {**sweep_defaults(), **s}
@@ -168,8 +192,8 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
         from dashboard.results import judge_for
 
         out["metric"] = "judge_target_prob" if judge_for(str(out["model"])) else "ssim"
-    elif out["metric"] in ("psnr", "ssim", "feature_error"):
-        out["metric"] = "activation"
+    elif out["metric"] not in metric_choices(out["task"]):
+        out["metric"] = metric_instead(out["task"])
     return out
 
 

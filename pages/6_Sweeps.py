@@ -93,9 +93,11 @@ def _sidebar(ctl: Controls) -> None:
     ctl.select("axis2", "Columns: axis", sv.SWEEP_CHOICES["axis2"])
     if st.session_state[P + "axis2"] != sv.NO_AXIS:
         ctl.text("values2", "Column values (comma separated)")
-    ctl.select("metric", "Heatmap metric", sv.SWEEP_CHOICES["metric"],
-               fmt=metric_label)  # one label per metric whatever the task: Streamlit
-    # keeps a selection by its label, and labels that change with the task moved it
+    task = st.session_state[P + "task"]
+    ctl.select("metric", "Heatmap metric", sv.metric_choices(task), fmt=metric_label,
+               fallback=sv.metric_instead(task))  # one label per metric whatever the
+    # task: Streamlit keeps a selection by its label, and labels that change with the task
+    # moved it; the task only leaves out what says nothing for it
 
 
 _NOT_RUN = {"stopped": "not run (the sweep was stopped)",

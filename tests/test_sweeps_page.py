@@ -325,3 +325,28 @@ def test_a_stale_note_shows_a_typed_value_as_text():
     note = stale_note({"layer": "[x](http://e.com) **b**"}, {"layer": "block2"})
     assert "[x](http://e.com)" not in note and "**b**" not in note
     assert "\\*\\*b\\*\\*" in note
+
+
+def test_the_metric_box_offers_what_the_task_measures():
+    """An inversion's target activation is its relative feature error: the box offered the
+    same number twice. An AM sweep has no original, so PSNR, SSIM and the feature error
+    said nothing there. Switching the task moves a choice that no longer applies to the
+    task's own measure of its target, and keeps any other."""
+    at = _page()
+    box = at.selectbox(key="sw_metric")
+    assert box.value == "activation"
+    assert "PSNR dB" not in box.options and "rel. feature error" not in box.options
+    assert "target activation / rel. feature error" in box.options  # options: labels
+    at.radio(key="sw_task").set_value("inversion").run()
+    box = at.selectbox(key="sw_metric")
+    assert box.value == "feature_error", box.value
+    labels = list(box.options)
+    assert "rel. feature error" in labels and "PSNR dB" in labels, labels
+    assert "target activation / rel. feature error" not in labels, labels
+    box.set_value("ssim").run()
+    at.radio(key="sw_task").set_value("am").run()
+    assert at.selectbox(key="sw_metric").value == "activation"
+    at.selectbox(key="sw_metric").set_value("total_variation").run()
+    at.radio(key="sw_task").set_value("inversion").run()
+    assert at.selectbox(key="sw_metric").value == "total_variation"
+    assert not at.exception
