@@ -185,14 +185,18 @@ def test_a_scheme_axis_reads_as_the_schemes_labels():
 def test_the_metric_box_keeps_its_metric_when_the_task_changes(dash):
     """The metric box has one label per metric whatever the task: with labels that followed
     the task, inversion showed 'rel. feature error' twice and a switch to AM moved the
-    selection from activation to feature_error (Streamlit keeps a selection by label)."""
+    selection (Streamlit keeps a selection by label). The task leaves out only what says
+    nothing for it (an inversion's activation is its feature error), and the target's own
+    measure follows the task."""
     at = _page(dash, task="inversion")
     opts = at.selectbox(key="sw_metric").options
     assert len(set(opts)) == len(opts)
-    assert at.selectbox(key="sw_metric").value == "activation"
+    assert at.selectbox(key="sw_metric").value == "feature_error"
     at.radio(key="sw_task").set_value("am").run()
     assert at.selectbox(key="sw_metric").value == "activation"
-    assert at.selectbox(key="sw_metric").options == opts
+    am_opts = at.selectbox(key="sw_metric").options
+    assert len(set(am_opts)) == len(am_opts)
+    assert set(am_opts) - set(opts) == {"target activation / rel. feature error"}
 
 
 def test_a_cell_without_a_layer_opens_in_the_playground_at_the_layer_it_ran():
