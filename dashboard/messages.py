@@ -39,6 +39,11 @@ _REWRITES = [  # CLI and Python wording in core messages -> the dashboard's word
     (r"--target CLASS", "a class"), (r"--channel C\b", "a channel"),
     (r"--image PATH", "an image"), (r"(?<![\w-])--([a-z][\w-]*)", r"\1"),
     (r"allow_download=True", "a download"), (r"weights='random'", "'random' weights"),
+    # the library names a field or argument as Python does (``target=``, ``executor='ray'``)
+    (r"\s*\([a-z_]+=(?: and [a-z_]+=)?\)", ""), (r"an HTML report: html_report\(\)",
+                                                "the HTML report"),
+    (r"(?<![\w.'\",=/-])(?<!\w\()([a-z][a-z0-9_]*)=(?:'([^'\s]*)'|(?=[\s,;:.)]|$))",
+     lambda m: m.group(1).replace("_", " ") + (f" '{m.group(2)}'" if m.group(2) else "")),
     (r"(?<![\w.:])/(?:[\w.~-]+/)+([\w.-]+)", r"\1"),
 ]
 
@@ -58,6 +63,11 @@ def ui_message(text: str) -> str:
 
     >>> ui_message("weights missing at /srv/cache/w.pth (--weights FILE)")
     'weights missing at w.pth'
+    >>> ui_message("activation maximization needs a class (target=) or a layer channel "
+    ...            "(layer= and channel=)")
+    'activation maximization needs a class or a layer channel'
+    >>> ui_message("unit= is a unit of a channel: give channel= and layer= with it")
+    'unit is a unit of a channel: give channel and layer with it'
     >>> ui_message(Notice("model: 'http://e.com/a/b' is not available here"))
     "model: 'http://e.com/a/b' is not available here"
     """

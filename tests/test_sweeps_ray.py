@@ -133,7 +133,7 @@ def test_exhausted_retries_name_the_batch_and_what_is_saved(tmp_path, local_ray,
     msg = str(info.value)
     assert marker.is_file() and "\n" not in msg
     assert info.value.batch_id and f"batch {info.value.batch_id}" in msg
-    assert "--max-retries 0 exhausted" in msg
+    assert "max_retries=0 exhausted" in msg  # the argument's name (the CLI: its flag)
     assert f"{info.value.saved_cells} of 4 cells are saved" in msg
     # the saved part is intact and a rerun (with retries) completes the sweep
     store = run_sweep(_sweep(judge="none"), tmp_path / "S", local_ray, threads=1)

@@ -133,6 +133,7 @@ class RunConfig:
     # ------------------------------------------------------------------ derived
     @property
     def scheme(self) -> Scheme:
+        """The update's kernels, TV weight and border as one :class:`Scheme` (eq. 18)."""
         return Scheme(self.fluid, self.elastic, self.tv, self.tv_eps, self.elastic_every,
                       self.border)
 
@@ -150,9 +151,12 @@ class RunConfig:
 
     @property
     def total_steps(self) -> int:
+        """The steps of every stage of :attr:`schedule` together."""
         return sum(o.steps for o in self.schedule)
 
     def target_spec(self, default_layer: str = "logits") -> Target:
+        """What the data term reads (eqs. 1-4): the inverted layer, a channel (or one unit) of
+        ``layer``, or a class logit; ``default_layer`` where no layer is given."""
         if self.task == "inversion":
             return Target("inversion", self.layer or default_layer, None, None, self.p)
         if self.channel is not None:
@@ -162,7 +166,8 @@ class RunConfig:
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> RunConfig:
-        """Raise :class:`VizError` naming the first bad parameter; return self."""
+        """Raise :class:`VizError` naming the first bad parameter (or one the run would not
+        use, such as a ``unit`` beside a class); return self."""
         if not isinstance(self.model, str) or not self.model:
             raise VizError("model name is empty", field="model")
         if self.task not in TASKS:
@@ -187,14 +192,14 @@ class RunConfig:
             parse_objective(self.objective)
         if self.task == "am" and self.objective is None:
             if self.target is None and self.channel is None:
-                raise VizError("activation maximization needs a class (--target) or a layer "
-                               "channel (--layer and --channel)", field="target")
+                raise VizError("activation maximization needs a class (target=) or a layer "
+                               "channel (layer= and channel=)", field="target")
             if self.target is not None and self.target < 0:
                 raise VizError(f"class index must be >= 0, got {self.target}", field="target")
             if self.channel is not None and self.channel < 0:
                 raise VizError(f"channel must be >= 0, got {self.channel}", field="channel")
             if self.layer not in (None, "logits") and self.channel is None:
-                raise VizError(f"layer {self.layer!r} needs a channel to maximise (--channel)",
+                raise VizError(f"layer {self.layer!r} needs a channel to maximise (channel=)",
                                field="channel")
         if self.class_score not in CLASS_SCORES:
             raise VizError(f"class_score must be one of {', '.join(CLASS_SCORES)}, got "
@@ -208,6 +213,8 @@ class RunConfig:
                 raise VizError(f"unit must be two integers y, x >= 0, got {self.unit!r}",
                                field="unit")
             self.unit = (int(self.unit[0]), int(self.unit[1]))
+        for name, why in self._unused_fields()[:1]:
+            raise VizError(why, field=name)
         if self.task == "inversion" and self.p not in (1, 2):
             raise VizError(f"inversion exponent p must be 1 or 2, got {self.p}", field="p")
         _positive(self.step_size, "step_size")
@@ -252,8 +259,18 @@ class RunConfig:
         self.scheme.validate()
         return self
 
+    def _unused_fields(self) -> list[tuple[str, str]]:
+        """Each field set to a value the run would not use, with what to do instead
+        (:func:`viz_core.config_fields.unused_fields`): :meth:`validate` refuses the first,
+        :meth:`from_dict` drops them (a stored run)."""
+        from viz_core.config_fields import unused_fields
+
+        return unused_fields(self)
+
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict:
+        """Every field as JSON values (kernels as dicts, octaves and unit as lists): the keys
+        of a run JSON, read back by :meth:`from_dict`."""
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["fluid"] = self.fluid.to_dict() if self.fluid else None
         d["elastic"] = self.elastic.to_dict() if self.elastic else None
@@ -263,8 +280,11 @@ class RunConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> RunConfig:
-        """Build from a dict (e.g. a run's JSON, which may carry extra result keys)."""
+    def from_dict(cls, d: dict, strict: bool = False) -> RunConfig:
+        """Build from a dict (e.g. a run's JSON, which may carry extra result keys). A field
+        the run did not use (a stored run of an earlier version: a ``unit`` beside a class,
+        a ``target`` beside an objective) is dropped, as the run dropped it; ``strict``
+        refuses it as :meth:`validate` does (for settings a user has just given)."""
         if not isinstance(d, dict):
             raise VizError("a run configuration must be a JSON object", field="config")
         names = {f.name for f in fields(cls)}
@@ -286,9 +306,12 @@ class RunConfig:
             if isinstance(exc, VizError):
                 raise
             raise VizError(f"invalid run configuration: {exc}", field="config") from None
+        for name, _ in [] if strict else cfg._unused_fields():
+            setattr(cfg, name, {"task": "am", "class_score": "logit"}.get(name))
         return cfg.validate()
 
     def to_json(self, **results) -> str:
+        """The run JSON: :meth:`to_dict` and the keys ``results`` adds (e.g. metrics)."""
         return json.dumps({**self.to_dict(), **results}, indent=2, default=_json_default)
 
     @classmethod

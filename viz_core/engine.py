@@ -147,7 +147,7 @@ def load_reference(config: RunConfig, model: FeatureModel) -> torch.Tensor:
     from viz_core.images import load_image
 
     if not config.image:
-        raise VizError("feature inversion needs an image (--image PATH)", field="image")
+        raise VizError("feature inversion needs an image (image=)", field="image")
     t, _ = load_image(config.image, model.spec.input_size, model.spec.channels)
     return t
 

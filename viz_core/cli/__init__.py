@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 
 from viz_core.cli.parser import VizParser
+from viz_core.cli.words import cli_words, flag_map
 from viz_core.errors import VizError
 
 EXIT_USAGE = 2
@@ -68,13 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated",
                             category=FutureWarning)
     previous = _terminate_as_interrupt()
+    parser = None
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
-        args = build_parser(argv[0] if argv else None).parse_args(argv)
+        parser = build_parser(argv[0] if argv else None)
+        args = parser.parse_args(argv)
         args.argv = argv
         return int(args.handler(args) or 0)
-    except VizError as exc:
-        print(f"error: {cli_words(' '.join(str(exc).split()))}", file=sys.stderr)  # one line
+    except VizError as exc:  # one line, the library's field names as this command's flags
+        text = cli_words(" ".join(str(exc).split()), flag_map(parser))
+        print(f"error: {text}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (``| head``): nothing left to say
         with contextlib.suppress(OSError):
@@ -94,24 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-#: The Python API's words in a library message, and what the command line says instead.
-CLI_WORDS = (("or pass allow_download=True, or use weights='random'",
-              "or use --weights random"),
-             ("weights='random'", "--weights random"))
-
-
-def cli_words(text: str) -> str:
-    """A library message in the command line's terms (its flags, not the API's keywords).
-
-    >>> cli_words("not available offline, or pass allow_download=True, or use "
-    ...           "weights='random'.")
-    'not available offline, or use --weights random.'
-    """
-    for api, cli in CLI_WORDS:
-        text = text.replace(api, cli)
-    return text
 
 
 def _terminate_as_interrupt():

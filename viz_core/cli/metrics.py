@@ -96,7 +96,7 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
         existing_image_file(args.image)
     target = args.target if args.target is not None or args.channel is not None else 0
     base = RunConfig(model=args.model, weights=args.weights, task=args.task,
-                     target=target if args.task == "am" else None, layer=args.layer,
+                     target=target if args.task == "am" else args.target, layer=args.layer,
                      channel=args.channel, image=args.image, steps=args.steps,
                      step_size=args.step_size, jitter=args.jitter, seed=args.seed,
                      device=args.device, every=args.steps)

@@ -42,6 +42,7 @@ from viz_core.cli.samples import (
     side_by_side,
     together,
 )
+from viz_core.cli.targets import replace_target
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
@@ -163,6 +164,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     base = RunConfig.load(args.config).to_dict() if args.config else RunConfig().to_dict()
     if not args.config:
         base["target"] = None
+    replace_target(base, args)
     for key in _PLAIN_FIELDS:
         val = getattr(args, key)
         if val is not None:
@@ -205,7 +207,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if base["task"] == "am" and base.get("target") is None and base.get("channel") is None \
             and not base.get("objective"):
         base["target"] = 0
-    return RunConfig.from_dict(base)
+    return RunConfig.from_dict(base, strict=True)  # two targets given here are refused
 
 
 def _numbers(text: str, flag: str) -> list[float]:

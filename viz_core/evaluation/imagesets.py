@@ -129,7 +129,7 @@ def folder_images(path: str | Path, classes: list[str], n: int | None = None, se
         dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not dirs:
             raise VizError(f"{root} has no class subfolders; use the ImageFolder layout or "
-                           "pass a labels file (--labels)", field="images")
+                           "pass a labels file (labels_file=)", field="images")
         names = [d.name for d in dirs]
         known = {_norm_name(c) for c in classes}
         if all(re.fullmatch(r"\d+", s) or _norm_name(s) in known for s in names):

@@ -147,7 +147,7 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
                                  **team.contract()), team.name, team.source)
     if name.startswith(UPLOAD_PREFIX):
         raise VizError(f"model {name!r} is a program uploaded to a dashboard, known only to "
-                       f"that server: give the file itself (--model {Path(name).name} or "
+                       f"that server: give the file itself (model={Path(name).name!r} or "
                        "its path)", field="model")
     if Path(name).suffix == ".pt2":  # the program records its input shape
         return load_exported(name, input_size=input_size, channels=channels, mean=mean,

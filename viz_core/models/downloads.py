@@ -151,7 +151,7 @@ def download(wf: WeightsFile, *, mirror: str | None = None, sha256: str | None =
     expected = expected or announced
     if expected is None:
         raise VizError(f"no SHA-256 is known for {wf.name} (the server announced none); pass "
-                       "the expected hash (--sha256)", field="download")
+                       "the expected hash (sha256=)", field="download")
     got = _sha256(part).hexdigest()
     if not got.startswith(expected):
         part.unlink()

@@ -53,7 +53,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     except Exception as exc:  # a damaged file: torch.load's own first line, with its kind
         if "TorchScript" in str(exc):
             raise VizError(f"{p} is a TorchScript model, not a state_dict: give it as the "
-                           "model (--model), not as its weights", field="weights") from None
+                           "model (model=), not as its weights (weights=)",
+                           field="weights") from None
         line = (str(exc).strip().splitlines() or [""])[0]
         raise VizError(f"cannot read weights file {p} ({type(exc).__name__}: {line})",
                        field="weights") from exc

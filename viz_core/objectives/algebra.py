@@ -192,7 +192,7 @@ class BoundTerm:
             if problem:
                 raise VizError(f"weight {c:g} of {lf} {problem}", field="objective")
         if term.needs_reference and reference is None:
-            raise VizError("this objective inverts an image: give one (--image PATH)",
+            raise VizError("this objective inverts an image: give one (image=)",
                            field="image")
         self.model = model
         self.term = term

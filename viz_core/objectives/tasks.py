@@ -210,8 +210,8 @@ def check_target(model: FeatureModel, target: Target) -> None:
     layer = model.resolve_layer(target.layer)
     if target.task == "am":
         if target.index is None:
-            raise VizError("activation maximization needs --target CLASS or --channel C",
-                           field="target")
+            raise VizError("activation maximization needs a class (target=) or a channel "
+                           "(channel=)", field="target")
         if layer == "logits":
             n = len(model.classes)
             if not 0 <= target.index < n:

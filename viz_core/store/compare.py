@@ -91,6 +91,7 @@ def registry_order(keys: Sequence[str] | set[str]) -> list[str]:
 
 
 def fmt(v: Any) -> str:
+    """A value for a table cell: ``-`` for None, four significant digits for a float."""
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -177,6 +178,7 @@ def verdict_text(v: dict) -> str:
 
 
 def when(t: float) -> str:
+    """A Unix time as local ``YYYY-MM-DD HH:MM:SS``."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 

@@ -140,6 +140,7 @@ class RunStore:
 
     @property
     def con(self) -> sqlite3.Connection:
+        """This thread's connection to the store (opened on first use)."""
         con = getattr(self._local, "con", None)
         if con is None:
             con = self._local.con = self._connect()
@@ -172,6 +173,7 @@ class RunStore:
         return True
 
     def close(self) -> None:
+        """Close this thread's connection (the next use opens a new one)."""
         con = getattr(self._local, "con", None)
         if con is not None:
             con.close()
@@ -228,12 +230,14 @@ class RunStore:
 
     @recovering
     def set_note(self, run_id: str, note: str) -> None:
+        """Replace the note of a run (``run_id``: its id or a unique prefix)."""
         rid = self.resolve(run_id)
         with self._write() as con:
             con.execute("UPDATE runs SET note=? WHERE id=?", (note, rid))
 
     @recovering
     def set_tags(self, run_id: str, tags: Iterable[str]) -> None:
+        """Replace the tags of a run (blank ones dropped, repeats merged)."""
         rid = self.resolve(run_id)
         with self._write() as con:
             con.execute("DELETE FROM tags WHERE run_id=?", (rid,))
@@ -251,6 +255,7 @@ class RunStore:
 
     @recovering
     def restore(self, run_ids: Iterable[str]) -> None:
+        """Undo :meth:`delete`: the runs show in listings again."""
         ids = [self.resolve(r, deleted=True) for r in run_ids]
         with self._write() as con:
             con.executemany("UPDATE runs SET deleted=NULL WHERE id=?", [(r,) for r in ids])
@@ -332,6 +337,8 @@ class RunStore:
 
     @recovering
     def count(self, **filters) -> int:
+        """How many runs the filters of :meth:`list` select (``deleted=True``: of the
+        deleted runs)."""
         where, args = self._where(*(filters.get(k) for k in (
             "model", "tag", "task", "scheme", "status", "group", "since", "until")),
             filters.get("deleted", False))

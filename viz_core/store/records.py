@@ -98,6 +98,7 @@ class RunRecord:
 
     @property
     def seconds(self) -> float:
+        """How long the run took (``ended - started``, never negative)."""
         return max(0.0, self.ended - self.started)
 
     def summary(self) -> dict[str, Any]:

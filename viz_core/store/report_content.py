@@ -37,6 +37,7 @@ CURVE_TITLES = {"objective": "data term D (minimised, eqs. 1-3)",
 
 @dataclass
 class Report:
+    """What an HTML or PDF report shows of one run or a comparison (:func:`build_report`)."""
     title: str
     subtitle: str
     runs: list[RunRecord]

@@ -32,8 +32,8 @@ def pdf_report(runs: Sequence[RunRecord], title: str | None = None,
             TableStyle,
         )
     except ImportError:
-        raise VizError('PDF reports need reportlab: pip install -e ".[reports]" (or export '
-                       "--format html)", field="format") from None
+        raise VizError('PDF reports need reportlab: pip install -e ".[reports]" (or write '
+                       "an HTML report: html_report())", field="format") from None
     from xml.sax.saxutils import escape
 
     rep = build_report(runs, notes)

@@ -19,6 +19,8 @@ SORT_COLUMNS = ("started", "ended", "model", "task", "scheme", "status")
 METRIC_KEY = re.compile(r"^[A-Za-z0-9_.\- ]{1,64}$")
 
 def order_by(sort: str, descending: bool) -> tuple[str, list]:
+    """The SQL ``ORDER BY`` clause and its parameters for a column or a metric key (runs
+    without that metric last)."""
     d = "DESC" if descending else "ASC"
     if sort in SORT_COLUMNS:
         return f"{sort} {d}, id", []
@@ -31,6 +33,7 @@ def order_by(sort: str, descending: bool) -> tuple[str, list]:
 
 
 def record_of(r: tuple) -> RunRecord:
+    """A :class:`RunRecord` from a row of the listing query (tags split, no config)."""
     rec = RunRecord(config={}, id=r[0], started=r[1], ended=r[2], status=r[3], model=r[4],
                     model_label=r[5], weights_hash=r[6], task=r[7], scheme=r[8],
                     metrics=json.loads(r[9]), floors=json.loads(r[10]), note=r[11],
@@ -41,10 +44,13 @@ def record_of(r: tuple) -> RunRecord:
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags without surrounding blanks, empty ones dropped, sorted without repeats."""
     return sorted({t.strip() for t in tags if t and t.strip()})
 
 
 def dumps(obj: Any) -> str:
+    """JSON text for a column: NaN / inf as null (:func:`json_finite`), numpy values as
+    numbers and lists."""
     return json.dumps(json_finite(obj), default=_default, allow_nan=False)
 
 

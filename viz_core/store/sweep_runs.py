@@ -21,6 +21,8 @@ def sweep_group(root: str | Path) -> str:
 
 
 def cell_run_id(group: str, cell_id: str) -> str:
+    """The stored run id of a sweep cell: a hash of its group and cell id (the same on
+    every resume)."""
     return hashlib.sha256(f"{group}/{cell_id}".encode()).hexdigest()[:12]
 
 

@@ -148,7 +148,7 @@ def get_executor(name: str = "local", *, address: str | None = None,
     check_ray_options(num_workers, max_retries, connect_timeout)
     if name == "local":
         if address:
-            raise VizError("--ray-address needs --executor ray", field="executor")
+            raise VizError("address= needs executor='ray'", field="executor")
         return LocalExecutor()
     if name == "ray":
         return RayExecutor(address, num_workers, max_retries,

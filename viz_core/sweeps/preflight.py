@@ -33,12 +33,12 @@ def check_size(sweep: Sweep, max_cells: int = MAX_CELLS) -> int:
     """The number of cells of ``sweep`` (product of the axes' lengths, or their common
     length when zipped), refused above ``max_cells`` before any cell is built."""
     if max_cells < 1:
-        raise VizError(f"--max-cells must be >= 1, got {max_cells}", field="max_cells")
+        raise VizError(f"max_cells= must be >= 1, got {max_cells}", field="max_cells")
     n = len(sweep)
     if n > max_cells:
         sizes = " x ".join(str(len(a.values)) for a in sweep.axes)
         raise VizError(f"the sweep has {n:,} cells ({sizes}), more than the limit of "
-                       f"{max_cells:,}; use fewer values or raise --max-cells",
+                       f"{max_cells:,}; use fewer values or raise max_cells=",
                        field="axes")
     return n
 
@@ -77,7 +77,7 @@ def check_cells(sweep: Sweep, here: bool = True, remote: bool = False) -> None:
             try:
                 probes[key] = _probe_model(cfg, here)
             except VizError as exc:
-                raise VizError(f"cell {cell.id}: {exc}", field=exc.field) from None
+                raise VizError(f"cell {cell.id!r}: {exc}", field=exc.field) from None
         model = probes[key]
         target = cfg.target_spec(model.spec.default_layer)
         if (key, target) in seen:
@@ -86,7 +86,7 @@ def check_cells(sweep: Sweep, here: bool = True, remote: bool = False) -> None:
         try:
             check_target(model, target)
         except VizError as exc:
-            raise VizError(f"cell {cell.id}: {exc}", field=exc.field) from None
+            raise VizError(f"cell {cell.id!r}: {exc}", field=exc.field) from None
 
 
 def check_image(sweep: Sweep, resolve: Callable[[str], str | None] | None = None) -> None:
@@ -96,7 +96,7 @@ def check_image(sweep: Sweep, resolve: Callable[[str], str | None] | None = None
     if base.task != "inversion":
         return
     if not base.image:
-        raise VizError("feature inversion needs an image (--image PATH)", field="image")
+        raise VizError("feature inversion needs an image (image=)", field="image")
     path = Path((resolve or str)(base.image) or base.image)
     if not path.is_file():
         raise VizError(f"image file {base.image!r} does not exist", field="image")
@@ -112,7 +112,7 @@ def check_judge(sweep: Sweep, here: bool = True) -> None:
         if judge and here:
             cached_model(RunConfig(model=judge, device=sweep.base.device))
     except VizError as exc:
-        raise VizError(f"--judge {sweep.judge}: {exc}", field="judge") from None
+        raise VizError(f"judge={sweep.judge!r}: {exc}", field="judge") from None
 
 
 def preflight(sweep: Sweep, *, max_cells: int = MAX_CELLS, here: bool = True,

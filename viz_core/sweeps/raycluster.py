@@ -67,16 +67,16 @@ def check_ray_options(num_workers: int | None = None, max_retries: int = 3,
                       timeout: float = CONNECT_TIMEOUT) -> None:
     """``--workers`` >= 1, ``--max-retries`` >= 0 and a positive ``--ray-timeout``."""
     if num_workers is not None and num_workers < 1:
-        raise VizError(f"--workers must be >= 1, got {num_workers}", field="workers")
+        raise VizError(f"num_workers= must be >= 1, got {num_workers}", field="workers")
     if max_retries < 0:
-        raise VizError(f"--max-retries must be >= 0, got {max_retries}", field="max_retries")
+        raise VizError(f"max_retries= must be >= 0, got {max_retries}", field="max_retries")
     check_ray_timeout(timeout)
 
 
 def check_ray_timeout(timeout: float) -> None:
     """``--ray-timeout``: more than 0 s and at most a day."""
     if not 0 < timeout <= 86400:  # NaN fails too
-        raise VizError(f"--ray-timeout must be in (0, 86400] seconds, got {timeout}",
+        raise VizError(f"connect_timeout= must be in (0, 86400] seconds, got {timeout}",
                        field="ray_timeout")
 
 
@@ -164,7 +164,7 @@ def host_port(address: str) -> tuple[str, int] | None:
         return None
     m = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d+)", text)
     if not m or not 0 < int(m.group(2)) < 65536:
-        raise VizError(f"--ray-address must be HOST:PORT or ray://HOST:PORT, got {address!r}",
+        raise VizError(f"address= must be HOST:PORT or ray://HOST:PORT, got {address!r}",
                        field="ray_address")
     return m.group(1), int(m.group(2))
 
@@ -203,7 +203,7 @@ def _wait_for_port(address: str, deadline: float, timeout: float) -> None:
         if now >= deadline:
             raise VizError(f"no Ray cluster answers at {address} ({last}) within "
                            f"{timeout:g} s; start one there (ray start --head) or raise "
-                           "--ray-timeout", field="ray_address")
+                           "connect_timeout=", field="ray_address")
         time.sleep(min(0.5, max(0.0, deadline - now)))
 
 
@@ -262,7 +262,7 @@ def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
     if worker.is_alive():
         raise VizError(f"the Ray cluster at {address} did not accept this driver within "
                        f"{timeout:g} s (is it a Ray head node? is its version "
-                       f"{ray.__version__}?); raise --ray-timeout to wait longer{hint}",
+                       f"{ray.__version__}?); raise connect_timeout= to wait longer{hint}",
                        field="ray_address")
     if "error" in box:
         raise VizError(f"cannot join the Ray cluster at {address}: "
@@ -311,7 +311,7 @@ def failure_reason(exc: BaseException, max_retries: int) -> str:
         return str(cause).strip().splitlines()[0]
     name = type(exc).__name__
     if name == "WorkerCrashedError":
-        return (f"its worker died {max_retries + 1} time(s) (--max-retries {max_retries} "
+        return (f"its worker died {max_retries + 1} time(s) (max_retries={max_retries} "
                 "exhausted)")
     if name in ("LocalRayletDiedError", "NodeDiedError", "RaySystemError",
                 "ActorUnschedulableError", "TaskUnschedulableError"):

@@ -53,8 +53,8 @@ def _with_kernels(cfg: RunConfig, change: Callable[[KernelSpec], KernelSpec | No
     if not hit:
         low = what.lower()
         example = "gaussian" if "gaussian" in low and "sobolev" not in low else "sobolev"
-        raise VizError(f"axis {axis!r} needs a base scheme with {what} (e.g. --elastic "
-                       f"{example}, or a scheme axis before it)", field="axes")
+        raise VizError(f"axis {axis!r} needs a base scheme with {what} (e.g. elastic="
+                       f"'{example}', or a scheme axis before it)", field="axes")
     return dataclasses.replace(cfg, **out)
 
 
@@ -208,7 +208,7 @@ class Axis:
         """``NAME=V1,V2,...`` (the CLI's ``--axis``)."""
         name, sep, rest = text.partition("=")
         if not sep or not rest.strip():
-            raise VizError(f"--axis must be NAME=V1,V2,..., got {text!r}", field="axes")
+            raise VizError(f"an axis must be NAME=V1,V2,..., got {text!r}", field="axes")
         return cls.make(name, [v.strip() for v in rest.split(",") if v.strip()])
 
 
@@ -288,7 +288,7 @@ class Sweep:
             what = f"class index {cfg.target} out of range 0..{n - 1} for {cfg.model}"
             if by_axis:
                 raise VizError(f"axis 'target': {what}", field="axes")
-            raise VizError(f"{what} (--target)", field="target")
+            raise VizError(f"{what} (target=)", field="target")
 
     def value_tuples(self) -> list[tuple]:
         vals = [a.values for a in self.axes]
@@ -313,7 +313,7 @@ class Sweep:
                 cfg.name = cid
                 cfg.validate()
             except VizError as exc:
-                raise VizError(f"cell {cid}: {exc}", field=exc.field) from None
+                raise VizError(f"cell {cid!r}: {exc}", field=exc.field) from None
             out.append(Cell(idx, cid, values, cfg))
         if len({c.id for c in out}) != len(out):
             raise VizError("two cells have the same values (a zipped axis repeats a tuple)",
