@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.text import plain
+from dashboard.text import name
 
 #: Settings that change how a run is shown, not what it computes.
 DISPLAY_ONLY = ("every",)
@@ -37,18 +37,22 @@ def _short(key: str, value: Any) -> str:
     if isinstance(value, bool):
         value = "on" if value else "off"
     label = _LABELS.get(key, key)
-    value = plain(value)  # a typed layer or a file name is text, never markdown
+    value = name(value)  # a typed layer, a network or a file name is text, never markdown
     return f"{value}" if label is None else f"{label} {value}"
 
 
 def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int = 4) -> str:
-    """"from previous settings: class 7, fmnist_vgg" when the settings a result was made
+    r""""from previous settings: class 7, fmnist_vgg" when the settings a result was made
     with (``shown``) differ from the current ones (``now``) in anything but display
-    settings; "" when the result belongs to the current settings.
+    settings; "" when the result belongs to the current settings. Markdown: each value
+    (a network, a typed layer, an uploaded file's name) passes through
+    :func:`dashboard.text.name`.
 
     >>> stale_note({"task": "am", "image": "", "values2": "1 2"},
     ...            {"task": "inversion", "image": "a.png", "values2": "3"})
     'from previous settings: am, column values 1 2'
+    >>> print(stale_note({"image": "upload:0_ankle_boot *b*.png"}, {"image": "a.png"}))
+    from previous settings: image 0_ankle_boot \*b\*.png
     """
     changed = [k for k in shown if k not in DISPLAY_ONLY and k in now and shown[k] != now[k]]
     if not changed:

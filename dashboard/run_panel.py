@@ -49,7 +49,7 @@ from dashboard.page import downloads, status_message
 from dashboard.programs import public_config_json
 from dashboard.runs import LOG, RunRecord
 from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS, after_other_runs, stream
-from dashboard.text import plain
+from dashboard.text import name, plain
 from viz_core.config import RunConfig
 from viz_core.engine import load_reference
 from viz_core.errors import VizError
@@ -324,7 +324,7 @@ class RunPanel:
         """A record's outcome (error, divergence, warnings, stop, done), with a note when
         ``settings`` changed since it ran; ``title`` above it."""
         if title:
-            st.markdown(f"**{title}**")
+            st.markdown(f"**{name(title)}**")
         status_message(rec, rec.stale(settings) if settings else "")
 
     def downloads(self, records: Sequence[RunRecord], stem: str, *, index: int = 0,

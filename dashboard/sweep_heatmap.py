@@ -1,7 +1,8 @@
 """The Sweeps page's heatmap of one metric over a sweep's cells (a plotly figure from
 :func:`viz_core.figures.heatmap_figure`): titles in the words of the sweep's task, class
-names and scheme labels on the axes, the judge's hit / miss and probability (with chance)
-on a fixed 0..1 scale (Table 1's test, Sec. 3.2, on an inversion). No Streamlit."""
+names and scheme labels on the axes (names as text, :func:`dashboard.text.plot_text`), the
+judge's hit / miss and probability (with chance) on a fixed 0..1 scale (Table 1's test,
+Sec. 3.2, on an inversion). No Streamlit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dashboard.sweeps_view import metric_title, target_text
+from dashboard.text import plot_text
 from viz_core.schemes import scheme_label
 
 __all__ = ["heatmap_figure"]
@@ -46,8 +48,8 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
     for key, values, axis in (("y", rv, axes[0] if axes else ""),
                               ("x", cv, axes[1] if len(axes) > 1 else "")):
         ticks = _tick_texts(values, axis, rows)
-        if ticks is not None:
-            trace[key] = ticks
+        # a class, network or layer name is text, not plotly's HTML (<a href>, <b>, <br>)
+        trace[key] = [plot_text(t) for t in (trace[key] if ticks is None else ticks)]
     where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
     value = "%{z:.4g}"
     short = title.removeprefix("independent judge: ")  # the chart's title says whose

@@ -12,10 +12,10 @@ from dashboard.controls import (
     always_in_link,
     kernel_controls,
     link_task,
-    model_controls,
     target_controls,
 )
 from dashboard.messages import field_key, ui_message
+from dashboard.model_controls import model_controls
 from dashboard.page import (
     draw_curves,
     guard,
@@ -32,7 +32,12 @@ from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.scheme_names import SCHEMES
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.diversity import diversity_configs
-from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL, run_activation_label
+from dashboard.settings.labels import (
+    OCTAVES_HELP,
+    STEP_SIZE_HELP,
+    STEP_SIZE_LABEL,
+    run_activation_label,
+)
 from dashboard.settings.playground import (
     PLAYGROUND_CHOICES,
     config_to_settings,
@@ -41,7 +46,7 @@ from dashboard.settings.playground import (
     settings_from_json,
     settings_to_config,
 )
-from dashboard.text import plain
+from dashboard.text import name, plain
 from dashboard.uploads import check_size
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core import presets, spectra
@@ -141,8 +146,7 @@ def _sidebar(ctl: Controls, adv_open: bool):
     sb.subheader("Optimization")
     octaves = ctl.toggle("octaves_on", "Octaves / step schedule (scale:steps:tau, ...)")
     if octaves:
-        ctl.text("octaves", "Octave schedule", help="e.g. 1.0:100:5,1.1:50:2,1.2:10:1 - "
-                 "absolute canvas scales with random crops; replaces steps and tau")
+        ctl.text("octaves", "Octave schedule", help=OCTAVES_HELP)
         sb.caption(_schedule_text(str(st.session_state.get(P + "octaves", ""))))
     off = " (set by the schedule)" if octaves else ""
     ctl.radio("optimizer", "Optimizer", PLAYGROUND_CHOICES["optimizer"],
@@ -223,7 +227,7 @@ def _panel_key(*kernels) -> str:
 
 def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     """The numbers of the pre-image shown, as a two-column Markdown table (wraps instead of
-    cutting labels or overlapping the image)."""
+    cutting labels or overlapping the image); every cell through :func:`name`."""
     img = rec.images[0]
     steps, _, act = rec.curves()
     rows = [(act_name, f"{act[-1, 0]:.4g}" if len(steps) else "-")]
@@ -241,7 +245,7 @@ def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
     rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
              (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
              ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
-    cells = [(a.replace("|", "\\|"), b.replace("|", "\\|")) for a, b in rows]
+    cells = [(name(a), name(b)) for a, b in rows]  # class and network names are text
     head = (f"**Sample 1 of {len(rec.images)}** (the table and the spectrum; the curves show "
             "every sample)\n\n" if len(rec.images) > 1 else "")
     return (head + "| quantity | value |\n|---|---|\n"
@@ -317,7 +321,7 @@ def main() -> None:
     # the panel's kernels at tau = the step size: with octaves each stage builds its own
     fluid, elastic = _kernels(s, ctl, None if s["octaves_on"] else errors)
     label = cfg.scheme_label if cfg is not None else ""
-    st.markdown(f"**{label or 'invalid settings'}**" + (f" · {plain(model.label)}" if model
+    st.markdown(f"**{label or 'invalid settings'}**" + (f" · {name(model.label)}" if model
                                                         else ""))
 
     _run_area(s, cfg, cfgs, model, target, errors, label)

@@ -7,8 +7,9 @@ import dataclasses
 import streamlit as st
 
 from dashboard import plots, results
-from dashboard.controls import always_in_link, link_task, model_controls, target_controls
+from dashboard.controls import always_in_link, link_task, target_controls
 from dashboard.messages import ui_message
+from dashboard.model_controls import model_controls
 from dashboard.navigation import page_path
 from dashboard.page import (
     draw_curves,
@@ -34,7 +35,7 @@ from dashboard.settings.playground import (
     config_to_settings,
     playground_defaults,
 )
-from dashboard.text import plain
+from dashboard.text import name, plain
 from dashboard.urlstate import encode
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core import presets, spectra
@@ -151,12 +152,12 @@ def _open_in_playground(cfg: RunConfig) -> None:
 
 
 def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -> str:
-    """A cell's caption; ``model`` names the model that made it (the standard / robust pair
-    side by side)."""
+    """A cell's caption (Markdown: names of networks and classes as text, :func:`name`);
+    ``model`` names the model that made it (the standard / robust pair side by side)."""
     a = rec.activation[-1][i] if rec.activation else float("nan")
     parts = ([model] if model else []) + [f"{CELL_LABELS[cid]} · {act_name} {a:.3g}"]
     parts += results.verdict_parts(rec.verdicts[i] if rec.verdicts else [])
-    return " · ".join(parts)
+    return name(" · ".join(parts))
 
 
 def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) -> None:
@@ -173,7 +174,7 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     if rec.status in ("diverged", "error"):
         ph["progress"].empty()
     else:
-        who = f" · {rec.model_label}" if len(recs) > 1 else ""
+        who = f" · {name(rec.model_label)}" if len(recs) > 1 else ""
         ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
                                 text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s{who}")
     if not full:
@@ -279,7 +280,7 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
                     _open_in_playground(by_cell[cid])
                 for m, lab in enumerate(labels):
                     cells[m, cid] = st.empty()
-                    cells[m, cid].caption(f"{CELL_LABELS[cid]} {lab} - waiting for Run")
+                    cells[m, cid].caption(name(f"{CELL_LABELS[cid]} {lab} - waiting for Run"))
     ph["order"] = order
     left, right = st.columns(2)
     ph["curves"], ph["spectrum"] = left.empty(), right.empty()
