@@ -1,31 +1,20 @@
-"""Sidebar controls shared by the Playground and the Compare page: model, target, image,
-kernels. Each returns what the page needs and reports problems under the control."""
+"""Sidebar controls shared by the Playground and the Compare page: target, image, kernels
+(the model box: :mod:`dashboard.model_controls`). Each returns what the page needs and
+reports problems under the control."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
 
-from dashboard.messages import Notice
-from dashboard.programs import (
-    NOT_HERE,
-    TOKEN_PREFIX,
-    is_program_name,
-    save_program,
-    uploaded_program,
-)
 from dashboard.resources import (
     get_model,
     load_reference_image,
-    model_status,
-    own_models,
-    own_models_error,
-    weights_size_mb,
 )
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.settings.diversity import MAX_SAMPLES
@@ -33,27 +22,20 @@ from dashboard.settings.labels import CLASS_SCORE_LABELS
 from dashboard.settings.layers import middle_layer
 from dashboard.settings.playground import (
     TASK_CHOICES,
-    WEIGHT_CHOICES,
 )
 from dashboard.text import plain
-from dashboard.urlstate import shown
 from dashboard.widgets import Controls
-from viz_core.devices import available_devices
 from viz_core.errors import VizError
 from viz_core.objectives import CLASS_SCORES
 from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS, SIZED_KINDS
 
 if TYPE_CHECKING:
-    from viz_core.models import LoadedModel
+    pass
 
 TASK_LABELS = {"am": "activation maximization", "inversion": "feature inversion"}
 KIND_LABELS = {"identity": "identity (delta)", "gaussian": "Gaussian G_sigma",
                "sobolev": "Sobolev S_gamma", "spectral": "spectral 1/(1+|f|)^d",
                "decay": "L2 decay (1 - lambda tau)"}
-STATUS_MARK = {"offline": "offline", "cached": "cached", "download needed": "needs download",
-               "missing": "weights missing", "own": "your network", "unknown": "?"}
-#: Session key of the programs uploaded in this session (paths on the server).
-UPLOADED = "own_programs"
 
 
 @dataclass
@@ -105,144 +87,6 @@ def link_task(prefix: str, params: dict) -> None:
     if ((task == "inversion" and layer == "logits")
             or (task == "am" and layer != "logits" and "channel" not in params)):
         _task_changed(prefix, jitter="jitter" not in params)
-
-
-def _program_uploaded(key: str, model_key: str) -> None:
-    """A .pt2 upload becomes a model of the select box, and the selected one."""
-    up = st.session_state.get(key)
-    if up is None:
-        return
-    path = save_program(up.getvalue(), up.name)
-    programs = st.session_state.setdefault(UPLOADED, [])
-    if path not in programs:
-        programs.append(path)
-    st.session_state[model_key] = path
-
-
-def model_label(name: str) -> str:
-    """A model box entry: a zoo or team model with its weights' status, an uploaded program by
-    its file name and the start of its hash."""
-    if name.endswith(".pt2"):  # the start of the upload's hash: two uploads of one name
-        return f"{Path(name).name}  (uploaded program {Path(name).parent.name[:6]})"
-    return f"{name}  ({STATUS_MARK.get(model_status(name), '?')})"
-
-
-def _check_program(ctl: Controls, names: list[str]) -> None:
-    """A program named by a link or a restored run (not uploaded in this session): kept
-    only when it is a file of the server's upload folder (a link to a program uploaded
-    earlier on this server), else the page's default model, said in a notice. A link
-    cannot make the server load any other file."""
-    key = ctl.key("model")
-    current = st.session_state.get(key)
-    if current in names or not is_program_name(current):
-        return
-    path = uploaded_program(current)
-    if path is not None:
-        st.session_state[key] = path
-        if path not in names:
-            names.append(path)
-        return
-    fallback = ctl.fallback("model", names)
-    looks = current.startswith(TOKEN_PREFIX) or current.endswith(".pt2")  # an upload's name
-    name = PurePath(current).name if looks else current
-    hint = f" ({NOT_HERE})" if looks else ""
-    ctl.notices.append(Notice(f"model: {shown(name)} is not available here{hint}; using "
-                              f"{fallback!r}"))
-    st.session_state[key] = fallback
-
-
-def _load_error(name: str, exc: VizError) -> tuple[str, str]:
-    """The control and the message of a model that could not be opened."""
-    field = exc.field if exc.field in ("weights", "device") else "model"
-    text = str(exc).rstrip()
-    if not text.endswith("."):
-        text += "."
-    if field == "device" or is_program_name(name):
-        return field, text  # other weights cannot help a program
-    # "random" in any spelling ('random' weights, weights='random', --weights random): the
-    # message already offers them, not said twice
-    if "random" in text:
-        return field, f"{text} Or choose another model."
-    return field, f"{text} Choose another model or 'random' weights."
-
-
-def model_names(ctl: Controls) -> list[str]:
-    """The models a page offers: the zoo, the team's demons-viz.toml and the programs this
-    session uploaded; a program a link names is added when it is a file of the server's
-    upload folder (:func:`_check_program`)."""
-    from viz_core.zoo import visualised_models
-
-    names = list(visualised_models()) + own_models()
-    names += [p for p in st.session_state.get(UPLOADED, []) if p not in names]
-    _check_program(ctl, names)
-    return names
-
-
-def model_controls(ctl: Controls) -> LoadedModel | None:
-    """Model (the zoo, the team's demons-viz.toml, uploaded .pt2 programs), weights and
-    device; returns the loaded model or None (error shown)."""
-    # the independent judge only judges: not offered here
-    names = model_names(ctl)
-    ctl.select("model", "Model", names, fmt=model_label,
-               help="Fashion-MNIST models are shipped offline; ImageNet models need their "
-                    "torchvision weights in the torch hub cache; your team's models come "
-                    "from demons-viz.toml, your own network from a .pt2 upload.")
-    ctl.c.file_uploader("Your network: a torch.export program (.pt2)", type=["pt2"],
-                        key=ctl.key("pt2_file"), on_change=_program_uploaded,
-                        args=(ctl.key("pt2_file"), ctl.key("model")),
-                        help="torch.export.save(torch.export.export(net.eval(), (x,)), "
-                             "'net.pt2'): input pixels in [0, 1], its inner layers selectable. "
-                             f"At most {st.get_option('server.maxUploadSize')} MB (this "
-                             "server's server.maxUploadSize); a larger network, a state_dict "
-                             "or a TorchScript file: list it in demons-viz.toml")
-    problem = own_models_error()
-    if problem:
-        ctl.error("model", problem)
-    name = st.session_state[ctl.key("model")]
-    _download_button(ctl, name)
-    ctl.radio("weights", "Weights", WEIGHT_CHOICES,
-              help="'random' uses an untrained network: a sanity check for visualizations.")
-    devices = list(available_devices())  # only what this server has (no mps off a Mac)
-    ctl.radio("device", "Device", devices,
-              help="auto = CUDA when a GPU is available, else CPU"
-                   + ("" if "cuda" in devices else " (no CUDA GPU on this server)"))
-    try:
-        return get_model(name, st.session_state[ctl.key("weights")],
-                         st.session_state[ctl.key("device")])
-    except VizError as exc:
-        ctl.error(*_load_error(name, exc))
-        return None
-    except Exception as exc:  # noqa: BLE001 - e.g. a corrupt weights file
-        ctl.error("model", f"the model could not be loaded: {type(exc).__name__}: {exc}")
-        return None
-
-
-def _download_button(ctl: Controls, name: str) -> None:
-    """"Download weights (size)" for a torchvision model whose weights are not here; runs
-    only on a click, with a progress bar (viz_core.models.downloads)."""
-    if model_status(name) != "download needed":
-        return
-    size = weights_size_mb(name)
-    label = f"Download weights ({size:.0f} MB)" if size else "Download weights"
-    if not ctl.c.button(label, key=ctl.key("download")):
-        return
-    from viz_core.models.downloads import download, weights_file
-
-    bar = ctl.c.progress(0.0, text=f"downloading {name} ...")
-
-    def progress(done: int, total: int | None) -> None:
-        if total:
-            bar.progress(min(done / total, 1.0), text=f"{done / 1e6:.0f} of "
-                                                      f"{total / 1e6:.0f} MB")
-
-    try:
-        download(weights_file(name), progress=progress)
-    except VizError as exc:
-        bar.empty()
-        ctl.error("model", str(exc))
-        return
-    bar.progress(1.0, text=f"{name}: weights downloaded and checked")
-    st.cache_resource.clear()
 
 
 #: How the Playground names the class scores (viz_core.objectives.CLASS_SCORES).

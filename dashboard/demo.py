@@ -1,15 +1,21 @@
-"""The Home page's gallery data and its one-click guided demo (plain data, no Streamlit).
+"""The Home page's plain data (no Streamlit): the gallery, its words, the one-click guided
+demo and the team's rows of the models table.
 
 The gallery is written by ``scripts/make_gallery.py`` into ``assets/gallery/`` (PNGs and
-``gallery.json`` with the figures for the captions). A demo step names a page and the
+``gallery.json`` with the figures for the captions); :func:`scheme_words` says what its
+scheme does in plain words, :func:`flat_floor_db` reads the PSNR a flat grey image scores
+from the committed depth results. A demo step names a page and the
 settings it opens with; the Home page puts them in the URL (``st.switch_page`` with query
 parameters) and sets the page's one-shot ``autorun`` flag, which the page takes with
-:func:`take_autorun` and runs as if Run had been pressed.
+:func:`take_autorun` and runs as if Run had been pressed. :func:`team_rows` lists the
+models of ``demons-viz.toml`` from the file alone (no network is opened).
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,3 +111,109 @@ def autorun_key(prefix: str) -> str:
 def take_autorun(state: MutableMapping[str, Any], prefix: str) -> bool:
     """True once after the demo asked the page with ``prefix`` to run on arrival."""
     return bool(state.pop(autorun_key(prefix), False))
+
+
+# ----------------------------------------------------------------------------- plain words
+
+#: What a kernel kind does, as a verb phrase (eq. 18's kernels; Sec. 2.3-2.6).
+_KIND_WORDS = {"gaussian": "blurred by a Gaussian",
+               "sobolev": "smoothed by a Sobolev filter (a sharp peak with long tails)",
+               "spectral": "stripped of fine detail, frequency by frequency (a spectral "
+                           "filter)"}
+#: What each slot of eq. 18 filters: the fluid kernel the step, the elastic one the picture.
+_STRUCTURE_WORDS = {"fluid": "each step's change is {kind}",
+                    "elastic": "the picture is {kind} after each step",
+                    "fluid-elastic": "each step's change and the picture are {kind}"}
+
+
+def training_words(model: str) -> str:
+    """How a zoo model was trained, for the gallery's header: " (robust)" (adversarially
+    trained, L2 PGD) or " (standard training)"; "" for another model."""
+    from viz_core.zoo import get_spec, is_zoo_name
+
+    if not is_zoo_name(model):
+        return ""
+    return " (robust)" if get_spec(model).robust else " (standard training)"
+
+
+def image_words(file: str) -> str:
+    """A shipped sample's file name as words.
+
+    >>> image_words("0_ankle_boot.png")
+    'ankle boot'
+    """
+    return re.sub(r"^\d+_", "", Path(file).stem).replace("_", " ") or str(file)
+
+
+def scheme_words(key: str) -> str:
+    """A named scheme's regularization in plain words (the gallery's header), its name
+    after it.
+
+    >>> scheme_words("elastic_gaussian")
+    'the picture is blurred by a Gaussian after each step: elastic demons, Gaussian'
+    >>> scheme_words("tv")
+    'small ripples are evened out: total variation'
+    """
+    from viz_core.errors import VizError
+    from viz_core.schemes import get_scheme
+
+    try:
+        scheme = get_scheme(key)
+    except VizError:
+        return str(key)
+    if scheme.structure == "plain":
+        return f"no smoothing: {scheme.title}"
+    if scheme.structure == "tv":
+        return f"small ripples are evened out: {scheme.title}"
+    kind = _KIND_WORDS.get(scheme.kind or "", f"filtered ({scheme.kind})")
+    return f"{_STRUCTURE_WORDS[scheme.structure].format(kind=kind)}: {scheme.title}"
+
+
+#: The committed depth results (``demons-viz evaluate --benchmark recognisability --parts
+#: inversion``), each with the flat image's PSNR against the shipped samples.
+DEPTH_RESULTS = ("results/recognisability_robust_depth_inversion.csv",
+                 "results/recognisability_offline_depth_inversion.csv")
+
+
+def flat_floor_db(model: str, files: tuple[str, ...] = DEPTH_RESULTS) -> float | None:
+    """The PSNR (dB) a flat grey image at the samples' mean scores against the shipped
+    samples, from the first committed depth result that inverts ``model`` (the floor an
+    inversion has to beat, Sec. 3.2); None when none does."""
+    for name in files:
+        path = ROOT / name
+        try:
+            with path.open(newline="", encoding="utf-8") as fh:
+                values = [float(r["flat_psnr"]) for r in csv.DictReader(fh)
+                          if r.get("model") == model and r.get("flat_psnr")]
+        except (OSError, ValueError, KeyError, csv.Error):
+            continue
+        if values:
+            return sum(values) / len(values)
+    return None
+
+
+def team_rows() -> list[dict[str, str]]:
+    """The Home page's rows of the team's models (``demons-viz.toml``, or the file
+    ``$DEMONS_VIZ_MODELS`` names), read from the file: no network is opened. A VizError
+    when the file cannot be read."""
+    from viz_core.models import team_models
+    from viz_core.models.file_source import classes_path
+
+    rows = []
+    for t in team_models().values():
+        program = t.source.endswith(".pt2")
+        if t.input_size:
+            size = f"{t.input_size}x{t.input_size}x{t.channels or 3}"
+        else:
+            size = "the program's" if program else "its own" if t.source.startswith(
+                "timm:") else f"224x224x{t.channels or 3}"
+        n = len(t.classes) if t.classes else None
+        if n is None and program and classes_path(t.source).is_file():
+            n = len([c for c in classes_path(t.source).read_text(
+                encoding="utf-8", errors="replace").splitlines() if c.strip()])
+        source = Path(t.source).name if program else t.source
+        rows.append({"model": t.name, "weights": "your network", "input": size,
+                     "classes": str(n) if n else "the program's" if program else
+                     "its own" if t.source.startswith("timm:") else "numbered",
+                     "source": "team", "note": "", "from": source})
+    return rows

@@ -11,7 +11,9 @@ accepted only when it resolves inside that folder and the file is there
 A link carries the path-free token ``upload:<hash>/<name>.pt2`` (:func:`program_token`,
 :func:`program_from_token`), so the server's folders do not appear in the URL; so do the run
 JSONs the dashboard writes (downloads, the run history: :func:`public_config_json`), which
-the dashboard restores while the file is in its upload folder.
+the dashboard restores while the file is in its upload folder. Class names given with an
+upload (:func:`class_names_text`) are written beside it, ``<name>.classes.txt``, where the
+loader reads them (as the CLI's ``--classes FILE``), so the verdicts name the classes.
 
 No Streamlit here.
 """
@@ -23,9 +25,12 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from viz_core.errors import VizError
 from viz_core.models import UPLOAD_PREFIX
+from viz_core.models.file_source import classes_path, parse_class_names
 
 #: Prefix of an uploaded program's name in a link and a run JSON.
 TOKEN_PREFIX = UPLOAD_PREFIX
@@ -73,18 +78,56 @@ def program_stem(filename: str) -> str:
     return stem.strip(".") or "program"
 
 
-def save_program(data: bytes, filename: str, root: str | os.PathLike | None = None) -> str:
-    """An uploaded ``.pt2`` program written once per content under ``root`` (default:
-    :func:`upload_dir`), named :func:`program_stem` of ``filename``; returns its path (the
-    model's name in runs)."""
-    base = Path(root) if root is not None else upload_dir()
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    path = base / digest / f"{program_stem(filename)}.pt2"
+def _write_once(path: Path, data: bytes) -> None:
+    """``data`` at ``path`` unless it is there: written beside it, then renamed (a reader
+    never sees half a file)."""
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(".part")
+        part = path.with_name(path.name + ".part")
         part.write_bytes(data)
         part.replace(path)
+
+
+#: The most class names an upload's text box passes on, and the longest name kept.
+MAX_CLASSES, MAX_CLASS_CHARS = 10_000, 200
+
+
+def class_names_text(text: str | None) -> list[str] | None:
+    """The class names typed with an upload (one per line, or one line separated by
+    commas, as :func:`viz_core.models.file_source.parse_class_names` reads them), each
+    without control characters and at most :data:`MAX_CLASS_CHARS` long; None when there
+    are none. Too many is a VizError.
+
+    >>> class_names_text("Apple\\nBanana\\n"), class_names_text(" Apple, Banana ")
+    (['Apple', 'Banana'], ['Apple', 'Banana'])
+    >>> class_names_text("  ") is None
+    True
+    """
+    names = [("".join(c for c in n if c.isprintable())).strip()[:MAX_CLASS_CHARS]
+             for n in parse_class_names(text or "")]
+    names = [n for n in names if n]
+    if len(names) > MAX_CLASSES:
+        raise VizError(f"{len(names):,} class names: at most {MAX_CLASSES:,} (more: list the "
+                       "network in demons-viz.toml with a classes_file)", field="classes")
+    return names or None
+
+
+def save_program(data: bytes, filename: str, root: str | os.PathLike | None = None,
+                 classes: Sequence[str] | None = None) -> str:
+    """An uploaded ``.pt2`` program written once per content under ``root`` (default:
+    :func:`upload_dir`), named :func:`program_stem` of ``filename``; returns its path (the
+    model's name in runs). ``classes``: the names of its logits, written beside it as the
+    loader reads them (``<name>.classes.txt``, one per line, as ``--classes FILE``); the
+    folder's hash covers them, so other names are another model, not a changed one."""
+    base = Path(root) if root is not None else upload_dir()
+    names = [" ".join(str(c).split()) for c in classes or () if str(c).strip()]
+    digest = hashlib.sha256(data)
+    if names:
+        digest.update(b"\0classes\0" + "\n".join(names).encode("utf-8"))
+    path = base / digest.hexdigest()[:16] / f"{program_stem(filename)}.pt2"
+    if names:
+        _write_once(classes_path(path), ("\n".join(names) + "\n").encode("utf-8"))
+    _write_once(path, data)
     return str(path)
 
 

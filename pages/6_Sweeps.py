@@ -13,15 +13,15 @@ import streamlit as st
 from PIL import Image
 
 from dashboard import sweeps_view as sv
-from dashboard.controls import model_label, model_names
 from dashboard.messages import ui_message
+from dashboard.model_controls import model_label, model_names
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
 from dashboard.sweep_heatmap import heatmap_figure
-from dashboard.text import plain
+from dashboard.text import name, plain
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core.errors import VizError
 from viz_core.metrics import metric_label
@@ -110,7 +110,7 @@ def _png_array(path: Path) -> np.ndarray:
 
 
 def _caption(row: dict, axes: list[str]) -> str:
-    vals = ", ".join(f"{a}={sv.value_text(a, row)}" for a in axes)
+    vals = name(", ".join(f"{a}={sv.value_text(a, row)}" for a in axes))
     if row.get("random_weights"):
         vals += " · RANDOM weights"
     if row.get("diverged"):
@@ -159,8 +159,8 @@ def _cascade(model: str) -> None:
     st.subheader("Model-randomisation test (Adebayo et al. 2018)")
     data, rows = sv.committed_sanity(model)
     if data is None:
-        st.info(f"No committed test for {model}: run `demons-viz sanity --model {model}` "
-                "(committed: results/sanity_fmnist_vgg*.md).")
+        st.info(f"No committed test for {name(model)}: run demons-viz sanity --model "
+                f"{name(model)} (committed: results/sanity_fmnist_vgg*.md).")
         return
     st.markdown(data["verdict"].split(" Logit spread")[0])
     sp = data["logit_spread"]

@@ -1,5 +1,5 @@
 """demons-viz home page: a gallery of pre-images first, a one-click guided demo, then what
-the tool does, the device and which models are ready."""
+the tool does, how to bring your own network, the device and which models are ready."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dashboard.resources import model_status
 from dashboard.settings.compare import compare_defaults
 from dashboard.settings.explainers import KERNELS_DEFAULTS
 from dashboard.settings.playground import playground_defaults
+from dashboard.text import name, plain
 from dashboard.urlstate import encode
 
 
@@ -35,34 +36,42 @@ def _gallery(g: dict | None) -> None:
                 f"(`{demo.GALLERY_COMMAND}` writes it). The guided demo below computes "
                 "them live.")
         return
+    st.caption(f"Under each picture: its class · p, the model's own probability of it · what "
+               f"the independent judge, {g['models'][0]['judge']} (another network, trained "
+               "apart), sees in it. *Robust* models are adversarially trained (on images "
+               "nudged to fool them): their pictures look like the class, where a standard "
+               "model's are grey textures that networks, the judge included, still read as "
+               "the class.")
     for m in g["models"]:
-        st.markdown(f"**Class pre-images of {m['model']}** · {m['scheme_title']} · "
-                    f"{m['recognised']} of 10 recognised by the independent judge "
-                    f"({m['judge']}; chance: 1 of 10)")
+        st.markdown(f"**Class pre-images of {m['model']}**{demo.training_words(m['model'])} · "
+                    f"{demo.scheme_words(m.get('scheme') or m['scheme_title'])} · "
+                    f"{m['recognised']} of 10 recognised by the judge (chance: 1 of 10)")
         cells = sorted(m["am"], key=lambda c: c["class"])
         for row in (cells[:5], cells[5:]):
             for col, c in zip(st.columns(5), row):
                 col.image(c["png"], width="stretch", output_format="PNG", caption=(
-                    f"{c['name']} · p = {c['p_self']:.2f} · {m['judge']}: "
-                    f"{c['judge_top1']}"))
+                    f"{c['name']} · p = {c['p_self']:.2f} · judge: {c['judge_top1']}"))
     inv = g.get("inversion")
     if inv:
-        st.markdown(f"**Inversion across depth ({inv['model']})**: the same image "
-                    "reconstructed from deeper and deeper blocks, each with the scheme and "
-                    "settings tuned for this model (Paper presets: Tuned; the guided demo's "
-                    "Compare run uses one fixed schedule, tau "
-                    f"{_taus(compare_defaults()['octaves'])}, for every scheme instead, so "
-                    "its errors differ)")
+        floor = demo.flat_floor_db(inv["model"])
+        flat = (f"; a flat grey image scores {floor:.1f} dB" if floor is not None else "")
+        st.markdown(f"**Inversion across depth** ({inv['model']}): the "
+                    f"{demo.image_words(inv['image'])} rebuilt from what deeper and deeper "
+                    f"blocks keep of it. dB: how close to the original (PSNR, higher is "
+                    f"closer{flat}).")
         cols = st.columns(len(inv["layers"]) + 1)
         cols[0].image(inv["reference_png"], width="stretch", output_format="PNG",
                       caption=f"reference {inv['image']}")
         for col, c in zip(cols[1:], inv["layers"]):
             col.image(c["png"], width="stretch", output_format="PNG", caption=(
                 f"{c['layer']} · {c.get('scheme_title', '')} · {c['psnr_db']:.1f} dB · "
-                f"rel. feature error {c['feature_error']:.2g}"))
+                f"feature error {c['feature_error']:.2g}"))
     st.caption(f"Written by `{g.get('command', demo.GALLERY_COMMAND)}` ({g.get('created', '')})"
-               ". p: the model's own probability of the class; the independent judge's "
-               "top class beside it.")
+               ". Feature error: how far the reconstruction's features are from the "
+               "original's (relative; 0 = the same). Each inversion uses the scheme and "
+               "settings tuned for this model (Paper presets: Tuned); the guided demo's "
+               f"Compare run uses one schedule, tau {_taus(compare_defaults()['octaves'])}, "
+               "for every scheme, so its numbers differ.")
 
 
 def _start(step: demo.DemoStep) -> None:
@@ -88,8 +97,10 @@ def main() -> None:
     from viz_core.engine import resolve_device
 
     st.title("demons-viz")
-    st.markdown("**See what a network sees, and how regularization shapes it.** "
-                "Pre-images computed by this tool:")
+    st.markdown("**See what a network sees, and how regularization shapes it.** Each picture "
+                "below is a *pre-image*: an image changed step by step until the network is "
+                "sure it shows one class. How each step is smoothed (the regularization) "
+                "decides whether it looks like the class or like noise.")
     g = demo.load_gallery()
     _gallery(g)
     _guided_demo(g)
@@ -103,6 +114,7 @@ def main() -> None:
         "filters the gradient, an elastic kernel Ke the solution, optionally with total "
         "variation. Compare Gaussian and Sobolev filters, fluid and elastic schemes, and the "
         "classic recipes side by side, live, on your own images.")
+    _own_network()
     dev = resolve_device("auto")
     if dev.type == "cuda":
         import torch
@@ -120,33 +132,58 @@ def main() -> None:
     _models_table()
 
 
+def _own_network() -> None:
+    """The three ways to bring one's own network, one line each, with where to find them."""
+    st.subheader("Your own network")
+    st.markdown(
+        "- **Upload a `.pt2`** (`torch.export.save` of your network): Playground sidebar, "
+        "under the model box; its class names go in the box that opens under it.\n"
+        "- **A team's list**: `demons-viz.toml` in the folder the server starts in (or the "
+        "file `$DEMONS_VIZ_MODELS` names); its models join every model box and the table "
+        "below.\n"
+        "- **From Python** (a notebook or script): `viz_core.from_module(net, input_size=..., "
+        "classes=[...], name=\"mine\")`, then `run_to_end(RunConfig(model=\"mine\", ...))`."
+        "\n\n"
+        "The README's \"Bring your own network\" has the details.")
+
+
 #: The Models table's columns, each wide enough for its longest cell in the theme's font
 #: (a width measured from the cells cut "independent judge" when most rows leave the role
-#: empty); 640 px in all, within the page at 1280 px.
+#: empty); 750 px in all, within the page's 820 px beside the sidebar at 1280 px.
 MODEL_COLUMNS = {
     "model": st.column_config.TextColumn("model", width=170,
                                          help="the name a run and a link use"),
     "weights": st.column_config.TextColumn(
-        "weights", width=140,
+        "weights", width=130,
         help="ready: offline (shipped) or cached; download needed: torchvision weights not "
-             "in the torch hub cache yet"),
-    "input": st.column_config.TextColumn("input", width=100,
+             "in the torch hub cache yet; your network: the team's own (demons-viz.toml)"),
+    "input": st.column_config.TextColumn("input", width=85,
                                          help="height x width x channels"),
-    "in paper": st.column_config.TextColumn(
-        "in paper", width=80,
-        help="a network of the paper's experiments (Baust et al., Sec. 3)"),
-    "role": st.column_config.TextColumn(
-        "role", width=150,
-        help="the independent judge only classifies the other models' pre-images; it is "
-             "not offered for visualization"),
+    "classes": st.column_config.TextColumn(
+        "classes", width=155,
+        help="how many classes the logits name, and the data set they come from; "
+             "numbered: the network names none"),
+    "source": st.column_config.TextColumn(
+        "source", width=100,
+        help="shipped: trained for this project (Fashion-MNIST, offline); torchvision: "
+             "ImageNet weights; team: demons-viz.toml (or the file $DEMONS_VIZ_MODELS "
+             "names), from the program or import string in the caption below"),
+    "note": st.column_config.TextColumn(
+        "note", width=110,
+        help="in the paper: a network of the paper's experiments (Baust et al., Sec. 3); "
+             "judge: the independent judge, which only classifies the other models' "
+             "pre-images and is not offered for visualization"),
 }
 
 
 def _models_table() -> None:
-    """Every zoo model with the state of its weights, at the full width of the page and
-    as tall as its rows: in a side column at 1280 px the input column was cut and the last
-    row hid behind an inner scroll."""
+    """Every zoo model with the state of its weights, then the team's models
+    (``demons-viz.toml``, read from the file: no network is opened), at the full width of
+    the page and as tall as its rows: in a side column at 1280 px the input column was cut
+    and the last row hid behind an inner scroll."""
+    from viz_core.errors import VizError
     from viz_core.models import available_models
+    from viz_core.zoo import class_names
 
     st.subheader("Models")
     rows = []
@@ -156,9 +193,18 @@ def _models_table() -> None:
         rows.append({"model": spec.name,
                      "weights": ("ready: " if ready else "") + status,
                      "input": f"{spec.input_size}x{spec.input_size}x{spec.channels}",
-                     "in paper": "yes" if spec.paper else "",
-                     "role": "independent judge" if spec.role == "judge" else ""})
-    st.dataframe(rows, hide_index=True, width="content", height="content",
+                     "classes": f"{len(class_names(spec))} · "
+                     + ("Fashion-MNIST" if spec.family == "offline" else "ImageNet"),
+                     "source": "shipped" if spec.family == "offline" else spec.family,
+                     "note": "judge" if spec.role == "judge"
+                     else "in the paper" if spec.paper else ""})
+    try:
+        team = demo.team_rows()
+    except VizError as exc:  # a broken demons-viz.toml: said, the zoo still listed
+        team = []
+        st.warning(f"Your team's models are not listed: {plain(str(exc))}")
+    shown = [{k: v for k, v in r.items() if k != "from"} for r in team]
+    st.dataframe(rows + shown, hide_index=True, width="content", height="content",
                  column_config=MODEL_COLUMNS)
     ready = [r["model"] for r in rows if r["weights"].startswith("ready")]
     need = [r["model"] for r in rows if r["weights"] == "download needed"]
@@ -168,6 +214,10 @@ def _models_table() -> None:
     if missing:
         text += (f" Offline weights not built yet: {', '.join(missing)} "
                  "(scripts/train_offline.py).")
+    if team:
+        text += " Your team's: " + ", ".join(f"{name(r['model'])} (from {name(r['from'])})"
+                                             for r in team) + "."
     st.caption(text + " Every model also runs with random weights.")
+
 
 guard(main)

@@ -212,7 +212,7 @@ def test_home_models_table_shows_every_column_and_row(dash, monkeypatch):
     monkeypatch.setattr(st, "dataframe", spy)
     at = dash.open()
     dash.no_exception(at)
-    (call,) = [c for c in calls if c["data"] and "role" in c["data"][0]]
+    (call,) = [c for c in calls if c["data"] and "note" in c["data"][0]]
     assert call.get("height") == "content"
     cols = json.loads(at.dataframe[0].proto.columns)
     widths = {k: v.get("width") for k, v in cols.items() if k != "_index"}

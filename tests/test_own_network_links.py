@@ -96,9 +96,9 @@ def test_a_file_that_is_not_a_program_says_so(tmp_path):
         models.open_model(str(bad))
     assert str(err.value) == ("corrupt.pt2 is not a torch.export program (.pt2): File is not "
                               "a zip file. Export it with torch.export.save (see the README); "
-                              "a state_dict or a TorchScript file is no program: give it as "
-                              "--weights or as the model on the command line, or list it in "
-                              "demons-viz.toml")
+                              "a state_dict or a TorchScript file is no program: give a "
+                              "state_dict as weights=, a TorchScript file as model=, or list it "
+                              "in demons-viz.toml")
 
 
 def test_a_state_dict_given_as_a_program_points_nowhere_the_user_cannot_see(tmp_path):
@@ -207,7 +207,7 @@ def test_sweeps_offer_this_sessions_upload_and_take_it_from_the_playground(tmp_p
     """The Sweeps page offers the models the Playground offers (the zoo, the team's, this
     session's uploads): "Take the Playground's current setting" keeps an uploaded program
     (before, it fell back to the default model with the server's path in a notice)."""
-    from dashboard.controls import UPLOADED
+    from dashboard.model_controls import UPLOADED
     from dashboard.settings.playground import playground_defaults
 
     saved = programs.save_program(_program(tmp_path / "net.pt2").read_bytes(), "net.pt2")

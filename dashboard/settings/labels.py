@@ -19,6 +19,19 @@ STEP_SIZE_HELP = ("tau is the mean change of a pixel per step in 0-255 grey leve
                   "network; the paper's values are mapped through each network's pixel scale "
                   "(README, Conventions).")
 
+#: The octave schedule's help (the absolute reading of Sec. 3.1, viz_core.transforms).
+OCTAVES_HELP = ("Runs in stages on a growing picture, so that detail spreads over it instead "
+                "of piling up in one spot. Each stage is scale:steps:tau, e.g. "
+                "1.0:100:5,1.1:50:2,1.2:10:1: the picture is resized to scale times the "
+                "network's input size, and each step works on a random crop of the input "
+                "size. The stages replace Steps and the step size.")
+#: The help of the class names typed beside an uploaded program (its verdicts' words).
+CLASS_NAMES_HELP = ("One name per line, in the order of the network's outputs (or one line "
+                    "separated by commas), as the CLI's --classes FILE reads them: the "
+                    "verdicts then say 'Banana 48%', not 'class 1 48%'. A program can also "
+                    "carry them: torch.export.save(program, 'net.pt2', "
+                    "extra_files={'classes.txt': '\\n'.join(names)}).")
+
 #: The words for a class score (viz_core.objectives.CLASS_SCORES) on the pages.
 CLASS_SCORE_LABELS = {"logit": "logit", "log_prob": "log-probability"}
 

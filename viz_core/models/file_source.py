@@ -5,6 +5,10 @@
   graph value its module computes; the program is cut there, as fx does for modules.
   Export with a dynamic batch dimension to batch several configurations in one pass; a
   program exported for batch 1 runs the samples one at a time.
+  Its class names (the labels of the logits, eq. 4), unless given: a ``<name>.classes.txt``
+  beside the file, else a ``classes.txt`` saved in the program
+  (``torch.export.save(..., extra_files={"classes.txt": ...})``), one name per line as
+  ``--classes FILE`` reads them (:func:`program_class_names`).
 * ``package.module:factory``: imports ``factory`` and wraps the ``nn.Module`` it returns
   with :func:`viz_core.models.from_module`.
 * ``FILE.pt`` (TorchScript): legacy, deprecated upstream by PyTorch; only ``logits``.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import importlib.util
 import logging
 import os
 import re
@@ -49,10 +54,58 @@ from viz_core.models.reinit import reinitialise
 from viz_core.models.zoo_source import load_state, read_state_dict
 from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 
-__all__ = ["IMPORT_STRING", "load_exported", "load_import_string", "load_torchscript"]
+__all__ = ["CLASSES_ENTRY", "IMPORT_STRING", "classes_path", "load_exported",
+           "load_import_string", "load_torchscript", "parse_class_names",
+           "program_class_names"]
 
 #: ``package.module:factory`` (a callable returning an ``nn.Module``).
 IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+#: The class names a ``.pt2`` program may carry (``torch.export.save``'s ``extra_files``).
+CLASSES_ENTRY = "classes.txt"
+#: The sidecar of ``net.pt2`` that names its classes: ``net.classes.txt``.
+CLASSES_SUFFIX = ".classes.txt"
+
+
+def parse_class_names(text: str) -> list[str]:
+    """Class names from text as ``--classes FILE`` holds them: one per line, blank lines
+    and surrounding spaces dropped; a single line is split at its commas (a typed list).
+
+    >>> parse_class_names("Apple\\n\\n Banana \\n"), parse_class_names("Apple, Banana")
+    (['Apple', 'Banana'], ['Apple', 'Banana'])
+    """
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if len(lines) == 1 and "," in lines[0]:
+        lines = [part.strip() for part in lines[0].split(",") if part.strip()]
+    return lines
+
+
+def classes_path(program: str | os.PathLike) -> Path:
+    """The sidecar file that names the classes of the program ``program``
+    (``net.pt2`` -> ``net.classes.txt``)."""
+    p = Path(program)
+    return p.with_name(p.stem + CLASSES_SUFFIX)
+
+
+def program_class_names(program: str | os.PathLike, saved: str | bytes | None = None
+                        ) -> tuple[list[str] | None, str]:
+    """The class names of a ``.pt2`` program given none: its sidecar
+    (:func:`classes_path`), else ``saved``, the :data:`CLASSES_ENTRY` saved in the program;
+    with where they came from (``""`` with None: the logits are numbered)."""
+    side = classes_path(program)
+    if side.is_file():
+        try:
+            names = parse_class_names(side.read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise VizError(f"cannot read the class names in {side.name}: {exc.strerror}",
+                           field="classes") from None
+        if not names:
+            raise VizError(f"{side.name} (the class names of {Path(program).name}) holds no "
+                           "names", field="classes")
+        return names, side.name
+    if isinstance(saved, bytes):
+        saved = saved.decode("utf-8", "replace")
+    names = parse_class_names(saved or "")
+    return (names, f"{CLASSES_ENTRY} saved in {Path(program).name}") if names else (None, "")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -133,14 +186,15 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         quiet.setLevel(logging.CRITICAL)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            program = torch.export.load(str(p))
+            saved = {CLASSES_ENTRY: ""}  # the class names, when the program carries them
+            program = torch.export.load(str(p), extra_files=saved)
     except Exception as exc:
         # torch's own words, without its pointer to log lines the user does not see
         reason = re.sub(r"\s*Please check the warnings above.*$", "", _first_line(exc))
         raise VizError(f"{p.name} is not a torch.export program (.pt2): {reason.rstrip('.')}. "
                        "Export it with torch.export.save (see the README); a state_dict or "
-                       "a TorchScript file is no program: give it as --weights or as the "
-                       "model on the command line, or list it in demons-viz.toml",
+                       "a TorchScript file is no program: give a state_dict as weights=, a "
+                       "TorchScript file as model=, or list it in demons-viz.toml",
                        field="model") from None
     finally:
         quiet.setLevel(level)
@@ -205,14 +259,42 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         nodes = {n: (logits if n == "logits" else layers[n]) for n in names}
         return _Program(cut(gm, nodes), per_sample)
 
+    named_by = "given"
+    if classes is None:  # its sidecar, or the names saved in the program
+        classes, named_by = program_class_names(p, saved.get(CLASSES_ENTRY))
     name = re.sub(r"[^\w.-]", "_", p.stem)  # letters of any script stay (réseau, 模型)
-    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits",
-                     f"exported program {p.name}", False, input_size)
+    about = f"exported program {p.name}" + (
+        f", class names from {named_by}" if classes and named_by != "given" else "")
+    spec = ModelSpec(name, "user", input_size, channels, mean, std, "logits", about, False,
+                     input_size)
+    # the file's name, not its folder (a dashboard's upload folder is the server's own)
+    source = p.name if named_by == "given" or not classes else f"{p.name} ({named_by})"
     return LoadedModel(spec, _Program(gm, per_sample),
-                       class_name_list(classes, int(out.shape[1]), str(p)),
+                       class_name_list(classes, int(out.shape[1]), source),
                        list(layers) + ["logits"], same, pretrained,
                        f"{name} (exported program{', ' + note if note else ''})", dev,
                        extractor=extractor)
+
+
+def _import_fix(module_name: str, exc: ImportError) -> str:
+    """What makes ``module_name`` importable after ``exc``: its folder on PYTHONPATH where
+    the program starts (the CLI, or the dashboard's server), an install of a package it
+    needs, or a fix of the import inside it; then a restart (other weights cannot help)."""
+    top = module_name.split(".")[0]
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing is None:  # found, but an import inside it failed
+        return f"Fix that import in {module_name} and restart"
+    if missing.split(".")[0] != top:  # the module is there; a package it needs is not
+        return (f"{module_name} needs {missing!r}: install it (or put its folder on PYTHONPATH) "
+                "and restart")
+    try:
+        found = missing != top and importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        found = False
+    if found:
+        return f"{top!r} is found, but not {missing!r}: check the import string"
+    return (f"Put the folder that holds {top!r} on PYTHONPATH where demons-viz starts (the "
+            "dashboard: PYTHONPATH=FOLDER streamlit run app.py) and restart it")
 
 
 def load_import_string(text: str, *, input_size: int, channels: int = 3,
@@ -230,8 +312,9 @@ def load_import_string(text: str, *, input_size: int, channels: int = 3,
     module_name, attr = text.split(":")
     try:
         factory = getattr(importlib.import_module(module_name), attr)
-    except ImportError as exc:
-        raise VizError(f"cannot import {module_name!r} for {text}: {_first_line(exc)}",
+    except ImportError as exc:  # other weights cannot help: Python has to find the module
+        raise VizError(f"cannot import {module_name!r} for {text}: {_first_line(exc)}. "
+                       f"{_import_fix(module_name, exc)}",
                        field="model") from None
     except AttributeError:
         raise VizError(f"module {module_name!r} has no {attr!r} (from {text})",
@@ -285,8 +368,8 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
             net = torch.jit.load(str(p), map_location=dev)
     except Exception as exc:
         if _is_state_dict(p):
-            raise VizError(f"{p.name} holds weights (a state_dict), not a model: give it with "
-                           "--weights to the network it belongs to (a zoo name or "
+            raise VizError(f"{p.name} holds weights (a state_dict), not a model: give it as "
+                           "weights= to the network it belongs to (model=, a zoo name or "
                            "package.module:factory)", field="model") from None
         raise VizError(f"cannot load TorchScript model {p}: {_first_line(exc)}",
                        field="weights") from None
