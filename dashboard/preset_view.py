@@ -1,23 +1,16 @@
-"""The Paper presets page's words (no Streamlit): each picture's caption, the one-line
-summary of a run of several batches (finished, stopped, not run), what the paper found
-beside what the offline version shows (:data:`FINDINGS`), and the Table 1 results read
-from their files: a caption per file, the paper-vs-here sentence, readable montage labels.
-"""
+"""The Paper presets page's words (no Streamlit): each picture's caption and the line under
+a batch (how many the independent judge recognises), the summary of a run of batches and
+what the paper found beside the offline run (:data:`FINDINGS`); the Table 1 results tab's
+words are in :mod:`dashboard.table1_view`."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-import numpy as np
-
-from dashboard.results import verdict_parts
+from dashboard.results import Verdict, prob_text
 from dashboard.runs import RunRecord
 
-__all__ = ["FINDINGS", "caption", "read_image", "relabel_montage", "summary", "table1_captions",
-           "table1_comparison"]
+__all__ = ["FINDINGS", "caption", "recognised_line", "summary", "verdict_words"]
 
 #: Per paper figure: what the paper found (and where: Fig. 1 caption and Sec. 4.1's first
 #: paragraph; Fig. 2 caption and Sec. 4.1's second; Sec. 4.1's third for Fig. 4), what the
@@ -27,21 +20,22 @@ FINDINGS: dict[str, tuple[str, str]] = {
         "Sobolev filters give crisper details than Gaussian ones; fluid demons give only "
         "fine details, elastic and fluid-elastic demons coarse and fine ones (Fig. 1 "
         "caption; Sec. 4.1).",
-        "in the offline run (fmnist_vgg, Ankle boot) each Sobolev picture has sharper edges "
-        "(a larger total variation, eq. 19) than the Gaussian one of its column; of the six "
-        "demons pictures the fluid ones have the smallest share of energy at coarse scales, "
-        "the elastic and fluid-elastic ones the largest (mostly coarse structure); Gaussian "
-        "elastic and fluid-elastic reach a lower class probability than every other "
-        "picture."),
+        "in the offline run (fmnist_resnet_robust, Ankle boot) each Sobolev picture has "
+        "sharper edges (a larger total variation, eq. 19) than the Gaussian one of its "
+        "column; of the six demons pictures the fluid ones have the smallest share of energy "
+        "at coarse scales, the elastic and fluid-elastic ones the largest; the independent "
+        "judge recognises Ankle boot in all eight pictures, most surely in the four elastic "
+        "and fluid-elastic ones."),
     "fig2": (
         "Elastic and fluid-elastic Sobolev schemes give images with more scales than fluid "
         "demons or TV, on every architecture; additional regularization via octaves and "
         "jitter \"does not yield significant improvements\" (Fig. 2 caption; Sec. 4.1).",
-        "in the offline run (Bag, one image and seed each), without octaves the elastic "
-        "and fluid-elastic pictures carry at least twice the share of coarse-scale energy "
-        "of the fluid and TV ones, on both networks; octaves + jitter raise the "
-        "independent judge's probability of Bag for the elastic and fluid-elastic "
-        "pictures of both networks, an improvement the paper did not see."),
+        "in the offline run (the robust pair, Trouser, one image and seed each), without "
+        "octaves the elastic and fluid-elastic pictures carry a larger share of coarse-scale "
+        "energy than the fluid and TV ones, on both networks; octaves + jitter make every "
+        "picture coarser and raise the independent judge's probability of Trouser for each, "
+        "but do not change what it recognises: Trouser in all 16 pictures, with and without "
+        "them."),
     "fig4": (
         "Fluid demons give many high-frequency features (the least clear reconstructions "
         "from the deep conv5 block), TV keeps some structure even for deeper layers, "
@@ -56,18 +50,97 @@ FINDINGS: dict[str, tuple[str, str]] = {
 
 
 def caption(rec: RunRecord, i: int, what: str) -> str:
-    """A cell's caption: its named figure (``what``: the relative feature error
-    ||Phi(u) - Phi(u0)|| / ||Phi(u0)|| of an inversion, eq. 3, or the target activation of
-    AM, eq. 4), the model's probability of the target class and the independent judge's
-    verdict (as on Compare), the first degenerate-result warning
-    (:mod:`viz_core.image_checks`), and the step."""
+    """A cell's caption, short enough for a grid of four at 1280 px: its name, its named
+    figure ``what`` unless it is a judged class pre-image (an inversion's relative feature
+    error ||Phi(u) - Phi(u0)|| / ||Phi(u0)||, eq. 3; a channel's activation, eq. 4), the
+    verdicts (:func:`verdict_words`), the first degenerate-result warning
+    (:mod:`viz_core.image_checks`), the step until the last. Markdown (as Streamlit renders
+    a caption): names of networks and classes as text (:func:`dashboard.text.name`)."""
+    from dashboard.text import name
+
     a = rec.activation[-1][i] if rec.activation else float("nan")
-    parts = [f"{rec.labels[i]} · {what} {a:.3g}"]
-    parts += verdict_parts(rec.verdicts[i] if i < len(rec.verdicts) else [])
+    vs = rec.verdicts[i] if i < len(rec.verdicts) else []
+    judged = bool(vs) and vs[0].original is None and vs[0].target_prob is not None
+    parts = [rec.labels[i]] + ([] if judged else [f"{what} {a:.3g}"]) + verdict_words(vs)
     warned = rec.warnings[i] if i < len(rec.warnings) else []
     if warned:
         parts.append("⚠ " + warned[0].split(":")[0])  # e.g. "flat black", "saturated"
-    return " · ".join(parts + [f"step {rec.step}/{rec.total}"])
+    step = [f"step {rec.step}/{rec.total}"] if rec.step < rec.total else []  # done: said once
+    return name(" · ".join(parts + step))
+
+
+def _sees(v: Verdict) -> str:
+    """"Ankle boot (53%)", or "Bag (20%; Ankle boot 10%)" when the top class is not the
+    target."""
+    top, p = v.top[0]
+    also = (f"; {v.target} {prob_text(v.target_prob)}"
+            if v.target_prob is not None and v.target and v.target != top else "")
+    return f"{top} ({prob_text(p)}{also})"
+
+
+def verdict_words(verdicts: Sequence[Verdict]) -> list[str]:
+    """A picture's verdicts as short caption parts. A class pre-image: the independent
+    judge's first, then the paper's classifier's, then the model's own probability of the
+    class, said to be its own (the network that made the picture reads it as its class:
+    no evidence of recognisability). An inversion: the model's, the judge's and the
+    classifier's top class, each with its probability of the original's class when that
+    is not its top.
+
+    >>> t = {"target": "Ankle boot"}
+    >>> verdict_words([Verdict("vgg", [("Ankle boot", 0.98)], 0.98, {**t, "role": "model"}),
+    ...                Verdict("lenet", [("Bag", 0.2)], 0.1, {**t, "role": "judge"})])
+    ['judge sees Bag (20%; Ankle boot 10%)', "model's own: 98%"]
+    """
+    if not verdicts:
+        return []
+    own, others = verdicts[0], [v for v in verdicts[1:] if v.top]
+    judge = [f"judge sees {_sees(v)}" for v in others if v.data.get("role") == "judge"]
+    clf = [f"{v.model} sees {_sees(v)}" for v in others if v.data.get("role") != "judge"]
+    if own.original is not None:  # an inversion
+        return ([f"model sees {_sees(own)}"] if own.top else []) + judge + clf
+    mine = [f"model's own: {prob_text(own.target_prob)}"] if own.target_prob is not None else []
+    return judge + clf + mine
+
+
+def _hits(recs: Sequence[Sequence[Verdict]], role: str) -> tuple[int, int, Verdict | None]:
+    """Of the pictures with a target, how many ``role``'s network sees as the target
+    (top-1), how many there are, and one of its verdicts."""
+    got = [v for vs in recs for v in vs if v.data.get("role") == role and v.top and v.target]
+    return sum(v.top[0][0] == v.target for v in got), len(got), (got[0] if got else None)
+
+
+def recognised_line(rec: RunRecord) -> str:
+    """One line under a batch's grid, from its pictures' verdicts: "k of N recognised by
+    the independent judge (fmnist_lenet_judge; chance: 1 of 10)" (its top class is the
+    target: the class an AM run maximises, an inversion's original class; Sec. 3.2), the
+    same for the network that classifies the pictures in the paper's Table 1 test, and
+    for an inversion what each network sees in the original (said once here, not in each
+    caption). "" before the verdicts (or without a class to judge: a channel)."""
+    from dashboard.text import name
+
+    vs = list(rec.verdicts or [])
+    parts = []
+    for role in ("judge", "classifier"):
+        k, n, v = _hits(vs, role)
+        if v is None:
+            continue
+        c = v.data.get("chance")  # 1 / the network's classes
+        chance = f"chance: 1 of {round(1 / c)}" if isinstance(c, int | float) and c > 0 else ""
+        label = (f"the independent judge ({'; '.join(filter(None, [v.model, chance]))})"
+                 if role == "judge" else f"{v.model}, the paper's classifier"
+                 + (f" ({chance})" if chance else ""))
+        parts.append(f"{k} of {n} recognised by {label}")
+    if not parts:
+        return ""
+    line = "; ".join(parts)
+    one = next((x for x in vs if x), [])
+    if one and one[0].original is not None:  # an inversion: Table 1's test (Sec. 3.2)
+        cls = f" ({one[0].target})" if one[0].data.get("target_from") == "label" else ""
+        seen = [(x.model if x.data.get("role") == "classifier" else x.data.get("role"),
+                 x.original) for x in one if x.original]
+        line += (f", as the original's class{cls}. In the original: "
+                 + ", ".join(f"{w} sees {c} ({prob_text(p)})" for w, (c, p) in seen))
+    return name(line)
 
 
 def _count(n: int, what: str, noun: bool = False) -> str:
@@ -104,178 +177,3 @@ def summary(recs: list[RunRecord], n: int, seconds: float) -> tuple[float, str]:
 
 
 # ----------------------------------------------------------------------------- Table 1 files
-
-#: What a Table 1 results file records about how it was made: (column, caption label).
-_T1_SETTINGS = (("networks", "networks"), ("step_size", "tau"), ("steps", "steps"),
-                ("n", "N images per direction"), ("precision", "precision"))
-_TV, _FE = "tv", "fluid_elastic_sobolev"
-_PAPER_REC = {"vgg19": "VGG19", "densenet121": "DenseNet121"}
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _fmt(v: Any) -> str:
-    f = _num(v)
-    return f"{f:g}" if f is not None else str(v)
-
-
-def table1_settings(rows: Sequence[Mapping[str, Any]],
-                    extra: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """How a Table 1 results file was made, from its rows (``extra``: the settings of its
-    ``.json`` record, e.g. the precision): the directions (reconstructing network and layer
-    -> classifier), tau, steps and images per direction; what a file lacks is left out."""
-    dirs = {}
-    for r in rows:
-        rec, cls = _text(r.get("rec_model")), _text(r.get("cls_model"))
-        if rec and cls:
-            layer = f" {_text(r.get('rec_layer'))}".rstrip()
-            dirs[f"{rec}{layer} -> {cls}"] = None
-    out = {"networks": ", ".join(dirs)} if dirs else {}
-    for key in ("step_size", "steps", "n"):
-        vals = list(dict.fromkeys(_fmt(r[key]) for r in rows if _num(r.get(key)) is not None))
-        if vals:
-            out[key] = " / ".join(vals)
-    if extra and extra.get("precision"):
-        out["precision"] = str(extra["precision"])
-    return out
-
-
-def table1_captions(files: Mapping[str, Mapping[str, str]]) -> tuple[str, dict[str, str]]:
-    """A caption per Table 1 file (``files``: name -> :func:`table1_settings`), the settings
-    in which the files differ in bold, and one line naming those settings ("" for one
-    file). Values come from the files: Markdown-escaped."""
-    from dashboard.text import plain
-
-    differ = [k for k, _ in _T1_SETTINGS
-              if len({s.get(k) for s in files.values()}) > 1 and len(files) > 1]
-    caps = {}
-    for name, s in files.items():
-        parts = [(f"**{label} {plain(s[k])}**" if k in differ else f"{label} {plain(s[k])}")
-                 for k, label in _T1_SETTINGS if k in s]
-        caps[name] = " · ".join(parts) or "its settings are not recorded in the file"
-    labels = dict(_T1_SETTINGS)
-    line = (f"The {len(files)} files differ in {', '.join(labels[k] for k in differ)} "
-            "(in bold in each caption)." if differ else "")
-    return line, caps
-
-
-def _text(v: Any) -> str:
-    """A cell as text ("" for an empty one, which pandas reads as NaN)."""
-    return v.strip() if isinstance(v, str) else ""
-
-
-def _pair(row: Mapping[str, Any]) -> tuple[str, str]:
-    """A Table 1 row's reconstructing network and classifier (from "A -> B" if need be)."""
-    d = _text(row.get("direction")).split("->")
-    return (_text(row.get("rec_model")) or d[0].strip(),
-            _text(row.get("cls_model")) or d[-1].strip())
-
-
-def _winner(fe: float, tv: float, n: float | None) -> str:
-    """"fe", "tv" or "tie": a difference within two standard errors of N images is a tie."""
-    if n:
-        p, q = min(max(fe / 100, 0), 1), min(max(tv / 100, 0), 1)
-        if abs(fe - tv) <= 200 * math.sqrt((p * (1 - p) + q * (1 - q)) / n):
-            return "tie"
-    return "fe" if fe > tv else "tv" if tv > fe else "tie"
-
-
-_SAYS = {"fe": "fluid-elastic Sobolev beats TV", "tv": "TV beats fluid-elastic Sobolev",
-         "tie": "TV and fluid-elastic Sobolev tie (within sampling noise)"}
-
-
-def table1_comparison(rows: Sequence[Mapping[str, Any]]) -> str:
-    """One sentence "paper: ...; here: ..." on Table 1's main contrast, TV against
-    fluid-elastic Sobolev (top-1 of the other network), per direction of the file's
-    ``rows`` beside the paper's direction it stands in for (a VGG reconstructing for
-    VGG19, another for DenseNet121); "" when the file lacks either method."""
-    from dashboard.text import plain
-    from viz_core.presets import PAPER_TABLE1
-
-    by: dict[str, dict[str, Mapping[str, Any]]] = {}
-    for r in rows:
-        by.setdefault(_text(r.get("direction")), {})[_text(r.get("method"))] = r
-    here, used = [], []
-    for ms in by.values():
-        if _TV not in ms or _FE not in ms:
-            continue
-        fe, tv = _num(ms[_FE].get("top1")), _num(ms[_TV].get("top1"))
-        if fe is None or tv is None:
-            continue
-        rec = _pair(ms[_TV])[0]
-        paper = "vgg19" if "vgg" in rec.lower() else "densenet121"
-        p = PAPER_TABLE1[paper]
-        won, pwon = _winner(fe, tv, _num(ms[_TV].get("n"))), _winner(
-            p[_FE][0], p[_TV][0], 1000)
-        rel = ("as" if won == pwon else "the reverse of" if "tie" not in (won, pwon)
-               else "unlike")
-        here.append(f"{_SAYS[won]} on {plain(rec)} rec. (fluid-elastic {fe:.1f}% vs TV "
-                    f"{tv:.1f}%), {rel} the paper's {_PAPER_REC[paper]} rec")
-        used.append(paper)
-    if not here:
-        return ""
-    paper_part = "; ".join(
-        f"{_SAYS[_winner(PAPER_TABLE1[m][_FE][0], PAPER_TABLE1[m][_TV][0], 1000)]} on "
-        f"{_PAPER_REC[m]} rec. (fluid-elastic {PAPER_TABLE1[m][_FE][0]}% vs TV "
-        f"{PAPER_TABLE1[m][_TV][0]}%)" for m in dict.fromkeys(used))
-    return f"Paper (top-1 of the other network): {paper_part}; here: {'; '.join(here)}."
-
-
-def read_image(path: str | Path) -> Any:
-    """An image file as an RGB PIL image, None when it does not read as one."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-
-
-def relabel_montage(path: str | Path, rows: Sequence[Mapping[str, Any]],
-                    size: int = 30) -> Any:
-    """The Table 1 examples montage (one row per row of the file: a direction's original,
-    then each method's reconstructions, with ~10 px labels on a white column at the left)
-    with its labels redrawn at ``size`` px from ``rows`` (label, reconstructing network,
-    classifier), as a PIL image; None when its layout does not match the rows."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = read_image(path)
-    try:
-        big, small = ImageFont.load_default(size=size), ImageFont.load_default(size=size * 4 // 5)
-    except (OSError, TypeError):  # a Pillow without scalable default font
-        return None
-    n = len(rows)
-    if img is None:
-        return None
-    w, h = img.size
-    if not n or h % n:
-        return None
-    rh = h // n
-    grey = np.asarray(img.convert("L"))
-    left = next((w - k * rh for k in range(1, w // rh + 1)
-                 if all((grey[r * rh + rh // 4:(r + 1) * rh, :w - k * rh] == 255).all()
-                        for r in range(n))), None)
-    if left is None:
-        return None
-    lines = [[(_text(r.get("label")) or _text(r.get("method")), big),
-              (("to invert with " if r.get("method") == "original" else "inverted with ")
-               + _pair(r)[0], small), (f"classified by {_pair(r)[1]}", small)] for r in rows]
-    draw = ImageDraw.Draw(img)
-    col = 16 + max(draw.textbbox((0, 0), t, font=f)[2] for ls in lines for t, f in ls)
-    out = Image.new("RGB", (col + w - left, h), "white")
-    out.paste(img.crop((left, 0, w, h)), (col, 0))
-    draw = ImageDraw.Draw(out)
-    for r, ls in enumerate(lines):
-        y = r * rh + 8
-        for k, (text, font) in enumerate(ls):
-            draw.text((8, y), text, fill=(0, 0, 0) if k == 0 else (80, 80, 80), font=font)
-            y += font.size + 8
-    return out

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import preset_view
+from dashboard import preset_view, table1_view
 from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.plots import table1_figure
@@ -51,10 +51,11 @@ def _open(preset: Preset, batch: Batch) -> None:
                    query_params=encode(s, compare_defaults()))
 
 
-def _grid(batch: Batch) -> list:
+def _grid(batch: Batch) -> tuple[list, Any]:
     """Placeholders for a batch's cells: in the rows of the paper's figure where the batch
     has them (Fig. 1: one row per kernel, then the baselines), else in rows of COLS; an
-    inversion batch shows its reference image first, at the same size as the pre-images."""
+    inversion batch shows its reference image first, at the same size as the pre-images.
+    Under the grid, one for the line of how many pictures the judge recognises."""
     st.markdown(f"**{batch.title}**")
     c0 = batch.configs[0]
     ref = c0.image if c0.task == "inversion" and presets.image_exists(c0.image) else None
@@ -76,14 +77,19 @@ def _grid(batch: Batch) -> list:
             slots.append(col.empty())
             slots[-1].caption(f"{cfg.name} - not run yet")
         start += n
-    return slots
+    return slots, st.empty()
 
 
-def _draw(slots: list, rec: RunRecord, what: str) -> None:
-    """Each cell's pre-image under its :func:`_caption`."""
+def _draw(grid: tuple[list, Any], rec: RunRecord, what: str) -> None:
+    """Each cell's pre-image under its caption (:func:`preset_view.caption`), and under
+    the grid how many of them the independent judge recognises, once they are judged."""
+    slots, below = grid
     for i, slot in enumerate(slots):
         if rec.images is not None and i < rec.images.shape[0]:
             show_image(slot, rec.images[i], preset_view.caption(rec, i, what), 160)
+    line = preset_view.recognised_line(rec)
+    if line:
+        below.markdown(line)
 
 
 def _progress(bar: Any, i: int, n: int, rec: RunRecord, title: str) -> None:
@@ -144,7 +150,7 @@ def _show(panel: RunPanel, slot_lists: list, stem: str, batches: list[Batch], ba
     for i, rec in enumerate(recs):
         _draw(slot_lists[i], rec, config_activation_label(batches[i].configs[0]))
     if any(r.status == "stopped" for r in recs):
-        for slots, b in zip(slot_lists[len(recs):], batches[len(recs):]):
+        for (slots, _), b in zip(slot_lists[len(recs):], batches[len(recs):]):
             for slot, cfg in zip(slots, b.configs):
                 slot.caption(f"{cfg.name} - not run: the run was stopped before this batch")
     clock = st.session_state.get(panel.prefix + "clock") or {}
@@ -296,8 +302,8 @@ def _table1_results() -> None:
             frames[f] = pd.read_csv(f)
         except Exception as exc:  # noqa: BLE001 - a malformed file is reported, not raised
             st.error(plain(f"cannot read {f.name} as a table: {exc}"))
-    line, caps = preset_view.table1_captions(
-        {f.name: preset_view.table1_settings(df.to_dict("records"), _json_settings(f))
+    line, caps = table1_view.table1_captions(
+        {f.name: table1_view.table1_settings(df.to_dict("records"), _json_settings(f))
          for f, df in frames.items()})
     if line:
         st.caption(line)
@@ -305,7 +311,7 @@ def _table1_results() -> None:
         rows = df.to_dict("records")
         st.markdown(f"**{plain(f.name)}**")
         st.caption(caps[f.name])
-        sentence = preset_view.table1_comparison(rows)
+        sentence = table1_view.table1_comparison(rows)
         if sentence:
             st.markdown(sentence)
         if {"direction", "method", "label", "top1", "top5"} <= set(df.columns):
@@ -319,12 +325,16 @@ def _table1_results() -> None:
                                     key=f"{P}chart_{f.stem}")
                 except Exception as exc:  # noqa: BLE001 - odd values: the table still shows
                     st.warning(plain(f"no chart for {f.name}: {exc}"))
-        st.dataframe(df, hide_index=True, width="stretch")
+        every = st.toggle("all columns", key=f"{P}cols_{f.stem}",
+                          help="the file's every column; by default the accuracies and the "
+                               "image metrics")
+        cols = table1_view.table1_columns(rows, list(df.columns), every)
+        st.dataframe(df[list(cols)].rename(columns=cols), hide_index=True, width="stretch")
         examples = f.with_name(f"{f.stem}_examples.png")
         if examples.is_file():
-            montage = preset_view.relabel_montage(examples, rows)
+            montage = table1_view.relabel_montage(examples, rows)
             if montage is None:  # labels as drawn: a montage of another layout
-                montage = preset_view.read_image(examples)
+                montage = table1_view.read_image(examples)
             if montage is None:
                 st.warning(plain(f"cannot read {examples.name} as an image"))
             else:
@@ -360,8 +370,8 @@ def main() -> None:
     with tabs[2]:
         _tuned()
     with tabs[3]:
-        st.markdown("Table 1 of the paper (top-1 / top-5 %, 1000 ImageNet images): "
-                    f"{paper_table1_text()}.")
+        st.markdown("Table 1 of the paper (top-1 / top-5 %, 1000 ImageNet images; chance "
+                    f"0.1 / 0.5 % among 1000 classes): {paper_table1_text()}.")
         _table1_results()
 
 

@@ -201,6 +201,10 @@ CLAIMS: list[Claim] = [
            at_least(row_agg("results/offline_presets.md",
                             "fmnist_resnet: activation maximization, P(target",
                             "**min (uint8)**"))]),
+    Claim("networks, the ones the independent judge ranks best, and it recognises {} of {} of "
+          "them.",
+          [text_num(PRE, r"{} of \d+ pictures recognised"),
+           text_num(PRE, r"\d+ of {} pictures recognised")]),
     Claim("loss of {} on average (max {}) with the best scheme (fluid Sobolev)",
           [text_num(PRE, r"Best scheme: Sobolev fluid \(mean {}"),
            text_num(PRE, r"Best scheme: Sobolev fluid \(mean [\d.]+, max {}")]),

@@ -46,8 +46,9 @@ def test_presets_page_shows_table1_csv(dash, tmp_path, monkeypatch):
     at = dash.open(PP)
     dash.no_exception(at)
     frames = [f for f in at.dataframe if "direction" in f.value.columns]
-    assert len(frames) == 1
-    assert list(frames[0].value.columns) == ["direction", "method", "top1", "top5"]
+    assert len(frames) == 1  # labelled, with the chance level of the classifier's 10 classes
+    assert list(frames[0].value.columns) == ["direction", "method", "top-1 % (chance 10)",
+                                             "top-5 % (chance 50)"]
 
 
 def test_a_table1_csv_with_text_in_a_number_column_is_said_in_words(dash, tmp_path,
@@ -92,7 +93,24 @@ def test_presets_page_table1_tab_draws_the_chart(dash, tmp_path, monkeypatch):
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     bars = [t for c in charts for t in c["data"] if t.get("type") == "bar"]
     assert bars and {t["name"] for t in bars} == {"top-1", "top-5"}
-    assert len([f for f in at.dataframe if "direction" in f.value.columns]) == 1
+    (chart,) = charts
+    # chance (10 classes: 10 % / 50 %) and the originals as lines in both panels, their
+    # values in the panel titles, no label over the bars (QA: "originals top-1 91.1%"
+    # overlapped the bar values 86.4 / 87.7); the values inside their bars
+    lines = {(round(sh["y0"], 1), sh["line"]["color"]) for sh in chart["layout"]["shapes"]}
+    assert {(10.0, "#d62728"), (50.0, "#d62728"), (91.1, "gray"), (99.7, "gray")} <= lines
+    notes = chart["layout"]["annotations"]
+    assert all(a["yref"] == "paper" for a in notes)
+    assert "originals 91.1 / 99.7 %, chance 10 / 50 %" in notes[0]["text"]
+    assert {t["textposition"] for t in bars} == {"auto"}
+    # the table: the registry's labels, fewer columns than the file's (it fit in 1280 px)
+    df = next(f.value for f in at.dataframe if "method" in f.value.columns)
+    assert list(df.columns) == ["reconstructed by", "method", "top-1 % (chance 10)",
+                                "top-5 % (chance 50)", "PSNR dB", "SSIM"]
+    at.toggle(key="pp_cols_table1_offline").set_value(True).run()
+    df = next(f.value for f in at.dataframe if "method" in f.value.columns)
+    assert len(df.columns) == 22 and {"rel. feature error", "total variation",
+                                      "own network's top-1 %", "direction"} <= set(df.columns)
 
 
 def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(dash, monkeypatch,

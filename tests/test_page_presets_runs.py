@@ -226,8 +226,8 @@ def test_a_finished_single_batch_says_so_in_the_singular(dash, store, monkeypatc
 
 # --------------------------------------------------------------------------- defect 3
 
-def test_captions_give_the_class_probability_and_the_judges_verdict(dash, store,
-                                                                    monkeypatch):
+def test_captions_give_the_judges_verdict_first_and_the_models_own_probability(
+        dash, store, monkeypatch):
     def images(n: int) -> np.ndarray:
         out = np.random.default_rng(0).random((n, 1, SIDE, SIDE), dtype=np.float32)
         out[0] = 0.0  # flat black: a degenerate result
@@ -237,18 +237,24 @@ def test_captions_give_the_class_probability_and_the_judges_verdict(dash, store,
     _engine(monkeypatch, "done", images=images)
     at.button(key="pp_t_run").click().run(timeout=300)
     dash.no_exception(at)
-    caps = [c for c in _captions(at) if "step 200/200" in c]
+    caps = [c for c in _captions(at) if "judge sees" in c]
     assert len(caps) == 9, _captions(at)
     for c in caps:
-        assert re.search(r"class probability \d+%", c), c
-        # what the judge sees, and its probability of the target when that is not its top
-        m = re.search(r"independent judge \(fmnist_lenet_judge\) sees ([^(]+) \(\d+%"
-                      r"(?:; Ankle boot \d+%)?\)", c)
+        # the judge first, then the model's own probability, said to be its own (QA: "class
+        # probability 100%" read as a verdict); no step once the run is done
+        m = re.search(r" · judge sees ([^(]+) \(\d+%(?:; Ankle boot \d+%)?\) · model's own: "
+                      r"\d+%", c)
         assert m, c
         assert (m.group(1) == "Ankle boot") == ("; Ankle boot" not in m.group(0)), c
+        assert "class probability" not in c and "step" not in c and len(c) < 100, c
     assert "flat black" in caps[0] and not any("flat black" in c for c in caps[1:])
     assert not any(s.value.startswith("done") for s in at.success)  # no plain green "done"
     assert any("flat black" in dash.shown(w.value) for w in at.warning)
+    # under the grid: how many the judge recognises, with chance
+    rec = at.session_state["pp_t_records"][0]
+    k = sum(v[1].top[0][0] == "Ankle boot" for v in rec.verdicts)
+    line = f"{k} of 9 recognised by the independent judge (fmnist_lenet_judge; chance: 1 of 10)"
+    assert line in [m.value for m in at.markdown]
 
 
 # --------------------------------------------------------------------------- defect 4

@@ -30,7 +30,8 @@ def _run(batch: presets.Batch) -> dict:
     met = image_metrics(last.images, ref)
     found = batch_verdicts(batch.configs, model, last.images, judge_model(c0), ref)
     return {c.name: {**{k: float(v[i]) for k, v in met.items()},
-                     **{v["role"]: v["target_prob"] for v in found[i]}}
+                     **{v["role"]: v["target_prob"] for v in found[i]},
+                     **{f"{v['role']}_sees": v["top"][0][0] for v in found[i]}}
             for i, c in enumerate(batch.configs)}
 
 
@@ -49,29 +50,38 @@ def test_figures_say_what_the_paper_found_beside_what_the_offline_run_shows(dash
 
 def test_fig1_here_line_holds_on_the_offline_run():
     (batch,) = presets.fig1().offline
+    assert batch.configs[0].model == "fmnist_resnet_robust" in FINDINGS["fig1"][1]
     r = _run(batch)
     for col in ("fluid", "elastic", "fluid-elastic"):  # Sobolev sharper in each column
         assert r[f"Sobolev {col}"]["total_variation"] > r[f"Gaussian {col}"]["total_variation"]
     fluid = [r[f"{k} fluid"]["coarse_fraction"] for k in ("Sobolev", "Gaussian")]
     coarse = [r[f"{k} {c}"]["coarse_fraction"] for k in ("Sobolev", "Gaussian")
               for c in ("elastic", "fluid-elastic")]
-    assert max(fluid) < min(coarse) and min(coarse) > 0.5  # of the six demons pictures
-    low = [r[f"Gaussian {c}"]["model"] for c in ("elastic", "fluid-elastic")]
-    rest = [v["model"] for n, v in r.items()
-            if n not in ("Gaussian elastic", "Gaussian fluid-elastic")]
-    assert max(low) < min(rest)
+    assert max(fluid) < min(coarse)  # of the six demons pictures
+    # the independent judge recognises all eight (on fmnist_vgg: none of them), most
+    # surely the four elastic and fluid-elastic ones
+    assert all(v["judge_sees"] == "Ankle boot" for v in r.values())
+    sure = [r[f"{k} {c}"]["judge"] for k in ("Sobolev", "Gaussian")
+            for c in ("elastic", "fluid-elastic")]
+    assert min(sure) > max(v["judge"] for n, v in r.items() if "elastic" not in n)
 
 
 def test_fig2_here_line_holds_on_the_offline_run():
     batches = presets.fig2().offline
     assert [b.title.split(",")[-1].strip() for b in batches] == [
         "without octaves", "octaves + jitter"] * 2
-    for plain, octv in (batches[0:2], batches[2:4]):  # fmnist_vgg, fmnist_resnet
+    assert [b.configs[0].model for b in batches[::2]] == ["fmnist_vgg_robust",
+                                                         "fmnist_resnet_robust"]
+    assert {c.target for b in batches for c in b.configs} == {1}  # Trouser, not Bag
+    for plain, octv in (batches[0:2], batches[2:4]):  # the robust VGG, the robust ResNet
         r0, r1 = _run(plain), _run(octv)
         fine = max(r0[n]["coarse_fraction"] for n in ("TV", "Sobolev fluid"))
         for n in ("Sobolev elastic", "Sobolev fluid-elastic"):
-            assert r0[n]["coarse_fraction"] >= 2 * fine, (plain.title, n)
-            assert r1[n]["judge"] > r0[n]["judge"], (plain.title, n)  # the judge: Bag
+            assert r0[n]["coarse_fraction"] > fine, (plain.title, n)
+        for n in r0:  # octaves + jitter: coarser, surer, the same verdict
+            assert r1[n]["coarse_fraction"] > r0[n]["coarse_fraction"], (plain.title, n)
+            assert r1[n]["judge"] > r0[n]["judge"], (plain.title, n)
+            assert r0[n]["judge_sees"] == r1[n]["judge_sees"] == "Trouser", (plain.title, n)
 
 
 @pytest.mark.slow

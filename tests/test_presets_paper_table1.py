@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboard import preset_view
+from dashboard import preset_view, table1_view
 from dashboard.navigation import page_path
 from dashboard.results import Verdict, verdict_parts
 from dashboard.runs import Classifier, RunRecord
@@ -64,8 +64,15 @@ def test_a_run_record_gets_and_stores_the_classifiers_verdict():
             ("fmnist_resnet", "classifier")]
         assert vs[2].target == "Ankle boot" and vs[2].data["target_from"] == "label"
     parts = preset_view.caption(rec, 0, "rel. feature error")
-    assert "fmnist_resnet sees Ankle boot (" in parts
-    assert "independent judge (fmnist_lenet_judge) sees" in parts
+    assert "fmnist_resnet sees Ankle boot (" in parts and " · judge sees " in parts
+    assert "original" not in parts  # what they see in the original: once, under the grid
+    line = preset_view.recognised_line(rec)
+    assert line.startswith(f"{n} of {n} recognised by the independent judge "
+                           "(fmnist_lenet_judge; chance: 1 of 10); "
+                           f"{n} of {n} recognised by fmnist_resnet, the paper's classifier "
+                           "(chance: 1 of 10), as the original's class (Ankle boot). In the "
+                           "original: model sees Ankle boot ("), line
+    assert "judge sees Ankle boot (" in line and "fmnist_resnet sees Ankle boot (" in line
     # stored: the classifier's verdict is kept, the judge metric stays the judge's
     stored = [dict(v.data) for v in rec.verdicts[0]]
     run = StoredRun(config=json.loads(rec.configs[0]), model="fmnist_vgg", task="inversion",
@@ -109,12 +116,16 @@ def test_table1_captions_give_the_classifiers_verdict(dash, monkeypatch, tmp_pat
     at = dash.open(PP)
     at.button(key="pp_table1_off").click().run(timeout=300)
     dash.no_exception(at)
-    caps = [c for c in _captions(at) if "step 300/300" in c]
+    caps = [c for c in _captions(at) if "relative feature error" in c]
     assert len(caps) == 6, _captions(at)
     for c in caps[:3]:
-        assert "fmnist_resnet sees " in c and "independent judge (fmnist_lenet_judge)" in c
+        assert "fmnist_resnet sees " in c and " · judge sees " in c
     for c in caps[3:]:
-        assert "fmnist_vgg sees " in c and "independent judge (fmnist_lenet_judge)" in c
+        assert "fmnist_vgg sees " in c and " · judge sees " in c
+    lines = [m.value for m in at.markdown if "recognised by the independent judge" in m.value]
+    assert len(lines) == 2, lines  # one under each batch's grid
+    assert "recognised by fmnist_resnet, the paper's classifier (chance: 1 of 10)" in lines[0]
+    assert "recognised by fmnist_vgg, the paper's classifier (chance: 1 of 10)" in lines[1]
     runs = RunStore(tmp_path / "runs.sqlite").list()
     assert len(runs) == 6
     for r in runs:
@@ -141,9 +152,11 @@ def test_a_classifier_without_weights_is_not_mentioned(dash, monkeypatch, tmp_pa
     at.button(key="pp_table1_off").click().run(timeout=300)
     dash.no_exception(at)
     assert not dash.errors(at)
-    caps = [c for c in _captions(at) if "step 300/300" in c]
+    caps = [c for c in _captions(at) if "relative feature error" in c]
     assert len(caps) == 3 and not any("densenet121" in c for c in caps)
-    assert all("independent judge" in c for c in caps)
+    assert all(" · judge sees " in c for c in caps)
+    lines = [m.value for m in at.markdown if "recognised by" in m.value]
+    assert len(lines) == 1 and "densenet121" not in lines[0]
 
 
 # --------------------------------------------------------------------------- the results tab
@@ -171,6 +184,9 @@ def test_each_results_file_is_captioned_and_compared_with_the_paper(dash, result
         in main
     assert ("here: fluid-elastic Sobolev beats TV on fmnist_vgg rec. (fluid-elastic 49.7% "
             "vs TV 11.5%), the reverse of the paper's VGG19 rec") in main
+    # the floor beside the numbers (QA: no chance level anywhere)
+    assert main.endswith("Chance (a guess): top-1 0.1% in the paper (1000 classes), 10% here.")
+    assert any("chance 0.1 / 0.5 % among 1000 classes" in m for m in md)
     robust = next(m for m in md if m.startswith("Paper (top-1") and "82.5%" in m)
     assert "tie (within sampling noise) on fmnist_vgg_robust rec." in robust
 
@@ -197,7 +213,7 @@ def test_the_montage_labels_are_redrawn_readably(results):
     png = ROOT / "results" / "table1_offline_examples.png"
     rows = pd.read_csv(results / "table1_offline.csv").to_dict("records")
     old = np.asarray(Image.open(png).convert("L"))
-    new = preset_view.relabel_montage(png, rows)
+    new = table1_view.relabel_montage(png, rows)
     assert new is not None
     out = np.asarray(new.convert("L"))
     rh = old.shape[0] // len(rows)
@@ -211,14 +227,14 @@ def test_the_montage_labels_are_redrawn_readably(results):
 
     assert text_height(old, 260) <= 10 and text_height(out, col) >= 18
     # a montage whose rows do not match the file is shown as it is
-    assert preset_view.relabel_montage(png, rows[:5]) is None
+    assert table1_view.relabel_montage(png, rows[:5]) is None
 
 
 def test_table1_settings_of_a_sparse_file_say_so():
-    line, caps = preset_view.table1_captions({"a.csv": preset_view.table1_settings(
+    line, caps = table1_view.table1_captions({"a.csv": table1_view.table1_settings(
         [{"direction": "x -> y", "method": "tv", "top1": 0.6}])})
     assert line == "" and caps["a.csv"] == "its settings are not recorded in the file"
-    assert preset_view.table1_comparison([{"direction": "x -> y", "method": "tv",
+    assert table1_view.table1_comparison([{"direction": "x -> y", "method": "tv",
                                            "top1": 0.6}]) == ""
 
 

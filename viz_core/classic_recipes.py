@@ -3,12 +3,17 @@ Simonyan et al.'s L2 decay (an elastic scaled delta), Mahendran and Vedaldi's TV
 (eqs. 19-20), Yosinski et al.'s periodic blur (an elastic Gaussian every k steps), DeepDream's
 octaves and jitter, and Distill's Fourier preconditioner (a fluid spectral kernel). Each is a
 :class:`~viz_core.preset_types.Preset` with one configuration for the paper's ImageNet
-networks and one for the shipped Fashion-MNIST models; :mod:`viz_core.presets` lists them."""
+networks and one for the shipped Fashion-MNIST models; :mod:`viz_core.presets` lists them.
+The offline activation maximizations run on
+:data:`~viz_core.offline_presets.BEST_AM_MODEL`, whose class pre-images the independent
+judge (Sec. 3.2's recognisability measure) recognises; the TV inversion stays on the
+standard VGG, as the paper's inversions (Fig. 4, Table 1)."""
 
 from __future__ import annotations
 
 from viz_core.config import DEFAULT_MODEL, RunConfig
 from viz_core.kernels import KernelSpec
+from viz_core.offline_presets import BEST_AM_MODEL
 from viz_core.preset_types import (
     KING_CRAB,
     OFFLINE_AM_CLASS,
@@ -21,6 +26,11 @@ from viz_core.samples import first_sample
 from viz_core.transforms import Octave
 
 __all__ = ["CLASSIC", "deepdream", "distill", "mahendran_vedaldi", "simonyan", "yosinski"]
+
+#: The offline channel of DeepDream and Distill: a middle stage of the ResNet (as VGG19's
+#: block3 / GoogLeNet's inception4 in the originals) and a channel whose pre-image shows a
+#: clear pattern under both recipes (no degenerate-result warning, viz_core.image_checks)
+OFFLINE_CHANNEL = ("layer3", 1)
 
 
 def _single(key: str, title: str, source: str, setting: str, description: str,
@@ -42,7 +52,7 @@ def simonyan() -> Preset:
         "Gradient ascent on a class score with an L2 penalty: the penalty's gradient step "
         "is a multiplication of the (mean-free) image by 1 - lambda tau, i.e. an elastic "
         "'kernel' that is a scaled Dirac delta.",
-        am_config("vgg19", KING_CRAB, **kw), am_config(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw),
+        am_config("vgg19", KING_CRAB, **kw), am_config(BEST_AM_MODEL, OFFLINE_AM_CLASS, **kw),
         ["tau in [0, 1] pixel units enters the factor: 1 - 1.0 * 5/255 = 0.980 per step."])
 
 
@@ -73,7 +83,7 @@ def yosinski() -> Preset:
         "Kf = delta, Ke = G_sigma (sigma 1.0, 7x7) every 4th step, else delta; tau = 5, TV = 0",
         "Gradient ascent on a class score with a Gaussian blur of the image every few "
         "steps: an elastic demons scheme whose elastic kernel is applied every k-th step.",
-        am_config("vgg19", KING_CRAB, **kw), am_config(DEFAULT_MODEL, OFFLINE_AM_CLASS, **kw))
+        am_config("vgg19", KING_CRAB, **kw), am_config(BEST_AM_MODEL, OFFLINE_AM_CLASS, **kw))
 
 
 def deepdream() -> Preset:
@@ -89,9 +99,11 @@ def deepdream() -> Preset:
         "growing canvas (octaves, random crops) with random shifts (jitter): all the "
         "regularization is implicit.",
         am_config("googlenet", layer="inception4c", channel=0, **kw),
-        am_config(DEFAULT_MODEL, layer="block3", channel=5, **kw),
+        am_config(BEST_AM_MODEL, layer=OFFLINE_CHANNEL[0], channel=OFFLINE_CHANNEL[1], **kw),
         ["Octave reading of viz_core.transforms: absolute scales 1.0, 1.4, 1.96 with random "
-         "crops of the network's input size; 20 steps each."])
+         "crops of the network's input size; 20 steps each.",
+         f"Offline: channel {OFFLINE_CHANNEL[1]} of {BEST_AM_MODEL}'s {OFFLINE_CHANNEL[0]} "
+         "(a channel, so the class judges have no verdict on it)."])
 
 
 def distill() -> Preset:
@@ -108,11 +120,13 @@ def distill() -> Preset:
         "kernel lives in the Fourier domain (the gamma -> infinity limit of a Sobolev "
         "gradient without the identity term).",
         am_config("googlenet", layer="inception4a", channel=476, **kw),
-        am_config(DEFAULT_MODEL, layer="block3", channel=5, **kw),
+        am_config(BEST_AM_MODEL, layer=OFFLINE_CHANNEL[0], channel=OFFLINE_CHANNEL[1], **kw),
         ["The preconditioner filters the mean-normalised gradient, so most of each step's "
          "energy goes to the lowest frequencies: tau = 20 (not 5) and a cut-off of 4 cycles "
          "per image keep the image from drifting to a flat, saturated mean (tried on "
          "fmnist_vgg).",
+         f"Offline: channel {OFFLINE_CHANNEL[1]} of {BEST_AM_MODEL}'s {OFFLINE_CHANNEL[0]} "
+         "(a channel, so the class judges have no verdict on it).",
          "Lucid used Adam (a ~1/|f| preconditioner, d = 1) with decorrelated colours and a "
          "sigmoid; with plain steps the equivalent is d = 2."])
 

@@ -25,7 +25,8 @@ from viz_core.metrics import metric_label
 from viz_core.store.rows import json_finite
 from viz_core.sweeps.report import grid_of
 
-__all__ = ["PLOTLY_JS_CDN", "heatmap_figure", "table1_figure", "write_html"]
+__all__ = ["PLOTLY_JS_CDN", "heatmap_figure", "table1_chance", "table1_figure",
+           "write_html"]
 
 #: plotly.js from its CDN (the HTML files' default: a small file that needs the network)
 PLOTLY_JS_CDN = "https://cdn.plot.ly/plotly-4.1.1.min.js"
@@ -37,9 +38,38 @@ def _axis(**kw: Any) -> dict:
     return {"gridcolor": "#ebf0f8", "zeroline": False, "automargin": True, **kw}
 
 
+def table1_chance(classifier: str) -> tuple[float, float] | None:
+    """Top-1 and top-5 accuracy (%) of a guess among ``classifier``'s classes (a zoo name):
+    (10, 50) for Fashion-MNIST's ten, (0.1, 0.5) for ImageNet's 1000; None for a network
+    outside the zoo. The floor a Table 1 number has to beat (Sec. 3.2).
+
+    >>> table1_chance("fmnist_resnet"), table1_chance("no such net")
+    ((10.0, 50.0), None)
+    """
+    from viz_core import zoo
+    from viz_core.errors import VizError
+    from viz_core.evaluation.floors import chance_levels
+
+    try:
+        n = len(zoo.class_names(zoo.get_spec(classifier)))
+    except (VizError, KeyError, AttributeError, ValueError):
+        return None
+    c = chance_levels(n) if n else None
+    return (c["chance_top1"], c["chance_top5"]) if c else None
+
+
+def _classifier(rows: list[dict], direction: str) -> str:
+    """The network that classifies a direction's reconstructions ("A -> B": B)."""
+    got = next((r.get("cls_model") for r in rows if r["direction"] == direction
+                and isinstance(r.get("cls_model"), str) and r.get("cls_model")), None)
+    return got or str(direction).split("->")[-1].strip()
+
+
 def table1_figure(rows: list[dict]) -> dict:
     """Grouped bar chart: top-1 / top-5 per method, one panel per direction, with the
-    classifier's accuracy on the originals as dashed lines (Table 1 protocol, paper Sec.
+    classifier's accuracy on the originals (grey) and chance (red: a guess among its
+    classes, :func:`table1_chance`) as lines, dashed for top-1 and dotted for top-5; their
+    values stand in each panel's title, not over the bars (Table 1 protocol, paper Sec.
     3.2; rows as written by :mod:`viz_core.evaluation.reports`)."""
     directions = list(dict.fromkeys(r["direction"] for r in rows))
     n, gap = len(directions), 0.06
@@ -51,10 +81,6 @@ def table1_figure(rows: list[dict]) -> dict:
         x0 = j * (width + gap)
         suffix = "" if j == 0 else str(j + 1)
         layout[f"xaxis{suffix}"] = _axis(domain=[x0, x0 + width], anchor="y")
-        layout["annotations"].append({
-            "text": d.replace(" -> ", " rec. -> "), "xref": "paper", "yref": "paper",
-            "x": x0 + width / 2, "y": 1.0, "xanchor": "center", "yanchor": "bottom",
-            "showarrow": False, "font": {"size": 16}})
         rs = [r for r in rows if r["direction"] == d and r["method"] != "original"]
         clean = next((r for r in rows if r["direction"] == d and r["method"] == "original"),
                      None)
@@ -62,21 +88,33 @@ def table1_figure(rows: list[dict]) -> dict:
             data.append({"type": "bar", "x": [r["label"] for r in rs],
                          "y": [r[k] for r in rs], "name": name, "xaxis": f"x{suffix}",
                          "yaxis": "y", "marker": {"color": colors[k]}, "showlegend": j == 0,
-                         "text": [f"{r[k]:.1f}" for r in rs], "textposition": "outside",
-                         "legendgroup": name})
-        if clean is not None:
-            for k, dash in (("top1", "dash"), ("top5", "dot")):
+                         "text": [f"{r[k]:.1f}" for r in rs], "textposition": "auto",
+                         "textangle": 0, "legendgroup": name})
+        chance = table1_chance(_classifier(rows, d))
+        lines = [("originals", "gray", (clean["top1"], clean["top5"]) if clean else None),
+                 ("chance", "#d62728", chance)]
+        said = []
+        for what, color, values in lines:
+            if values is None:
+                continue
+            for v, dash in zip(values, ("dash", "dot")):
                 shapes.append({"type": "line", "xref": f"x{suffix} domain", "x0": 0, "x1": 1,
-                               "yref": "y", "y0": clean[k], "y1": clean[k],
-                               "line": {"dash": dash, "color": "gray"}})
-                layout["annotations"].append({
-                    "text": f"originals {k[:3]}-{k[3:]} {clean[k]:.1f}%",
-                    "xref": f"x{suffix} domain", "x": 1, "xanchor": "right",
-                    "yref": "y", "y": clean[k], "yanchor": "top", "showarrow": False})
+                               "yref": "y", "y0": v, "y1": v, "layer": "below",
+                               "line": {"dash": dash, "color": color, "width": 1.5}})
+            said.append(f"{what} {values[0]:g} / {values[1]:g} %")
+        sub = f"<br><span style='font-size:12px'>{', '.join(said)}</span>" if said else ""
+        layout["annotations"].append({
+            "text": d.replace(" -> ", " rec. -> ") + sub, "xref": "paper", "yref": "paper",
+            "x": x0 + width / 2, "y": 1.0, "xanchor": "center", "yanchor": "bottom",
+            "showarrow": False, "font": {"size": 15}})
     layout.update(
-        shapes=shapes, height=480, width=max(700, 520 * n),
+        shapes=shapes, height=520, width=max(700, 520 * n), margin={"t": 125},
         yaxis=_axis(title={"text": "accuracy of the other network (%)"}, range=[0, 105]),
-        title={"text": "Table 1 protocol: reconstructions classified by the other network"})
+        title={"text": "Table 1 protocol: reconstructions classified by the other network"
+                       "<br><span style='font-size:12px;font-weight:normal'>grey lines: the "
+                       "classifier on the originals; red: chance (a guess among its classes); "
+                       "dashed top-1, dotted top-5</span>",
+               "yref": "container", "y": 0.97, "yanchor": "top"})
     return {"data": data, "layout": layout}
 
 
