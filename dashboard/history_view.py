@@ -24,10 +24,10 @@ from viz_core.store.compare import (
     batch_mates,
     batch_note,
     differing_settings,
-    fmt,
     metric_rows,
     verdict_text,
 )
+from viz_core.store.settings_text import metric_text, setting_text
 
 MAX_COMPARE = 6
 PAGE_SIZE = 200
@@ -38,6 +38,113 @@ METRIC_HELP = {"activation": "the last target activation; what it measures (a cl
                              "log-probability, a channel mean, an inversion's relative feature "
                              "error) is in the target column",
                "objective": "the last data term D (minimised)"}
+#: The History table's columns besides the metrics: (header, help).
+COLUMNS = {
+    "thumb": ("pre-image", None),
+    "started": ("when", "when the run started (local time; to the second in the "
+                        "comparison below)"),
+    "origin": ("from", "the page, CLI command or sweep that made the run; runs of one Run "
+                       "click share its short id"),
+    "model": ("model", None),
+    "target": ("target", "what the run aimed at, which is what its activation metric "
+                         "measures (a class logit or log-probability, a channel, an "
+                         "inversion's feature error)"),
+    "scheme": ("scheme", "the regularization: which kernels filter the gradient (fluid) "
+                         "and the solution (elastic), or TV"),
+    "verdict": ("judge's verdict", "the independent judge's top class on the pre-image "
+                                   "(✓: it is the target; an inversion's target is the "
+                                   "original's class) and the target's probability; "
+                                   "'model:' where no judge looked"),
+    "status": ("status", None), "task": ("task", None),
+    "tags": ("tags", None), "note": ("note", None), "id": ("run id", None)}
+#: The widest the first columns grow (px), so that at 1280 px the columns up to the
+#: verdict's start show beside the sidebar; a longer text ends in "..." (widen the column).
+WIDEST = {"origin": 150, "model": 180, "target": 170, "scheme": 150, "verdict": 220}
+#: Rows the History table shows before it scrolls (Streamlit's rows are 35 px high).
+TABLE_ROWS, ROW_PX = 18, 35
+#: Metrics the table leaves to the verdict column (they sort and compare all the same).
+NOT_IN_TABLE = ("judge_hit",)
+
+
+def table_keys(rows: Sequence[Mapping[str, Any]], metric_keys: Sequence[str]) -> list[str]:
+    """The metric columns of the table: those at least one listed run has, not the ones the
+    verdict column says (:data:`NOT_IN_TABLE`).
+
+    >>> table_keys([{"psnr": None, "objective": 1.0}], ["objective", "psnr", "judge_hit"])
+    ['objective']
+    """
+    return [k for k in metric_keys if k not in NOT_IN_TABLE
+            and any(r.get(k) is not None for r in rows)]
+
+
+def table_height(n: int) -> int:
+    """The table's height in pixels: every row up to :data:`TABLE_ROWS`, then it scrolls.
+
+    >>> table_height(3), table_height(500)
+    (143, 668)
+    """
+    return ROW_PX * (min(max(n, 1), TABLE_ROWS) + 1) + 3
+
+
+def text_width(texts: Sequence[Any], header: str, most: int = 260) -> int:
+    """A text column's width in pixels: its longest text (or header) at the table's 14 px
+    font, at most ``most`` (longer texts end in "...", in full on hover).
+
+    >>> text_width(["CLI sweep sw1", "Playground"], "from")
+    100
+    """
+    longest = max([len(header), *(len(str(t)) for t in texts if t is not None)])
+    return int(min(most, 16 + 6.5 * longest))
+
+
+def table_config(keys: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()
+                 ) -> dict[str, Any]:
+    """The table's column configuration: plain headers, each text column as wide as its
+    texts (:func:`text_width`: the first columns fit a 1280 px screen), each metric by the
+    registry's label (:func:`viz_core.store.settings_text.metric_text`), four significant
+    digits."""
+    import streamlit as st
+
+    from viz_core.store.settings_text import metric_text
+
+    cc = st.column_config
+    out: dict[str, Any] = {"thumb": cc.ImageColumn("pre-image", width=76)}
+    for k, (label, help_) in COLUMNS.items():
+        if k != "thumb":
+            width = text_width([r.get(k) for r in rows], label, WIDEST.get(k, 260)) \
+                if rows else None
+            out[k] = cc.TextColumn(label, help=help_, width=110 if k == "id" else width)
+    for k in keys:
+        label = metric_text(k)
+        out[k] = cc.NumberColumn(label, format="%.4g", width=max(90, 7 * min(len(label), 20)),
+                                 help=f"{label}: {METRIC_HELP[k]}" if k in METRIC_HELP
+                                 else label)
+    return out
+
+
+def when_short(t: float, now: float | None = None) -> str:
+    """When a run started, short: "today 07:45", "Dec 07 07:45" this year, else
+    "2025-12-07 07:45" (to the second in the comparison).
+
+    >>> import time
+    >>> when_short(time.time()).startswith("today ")
+    True
+    """
+    import time
+
+    here, today = time.localtime(t), time.localtime(now if now is not None else time.time())
+    if here[:3] == today[:3]:
+        return time.strftime("today %H:%M", here)
+    if here.tm_year == today.tm_year:
+        return time.strftime("%b %d %H:%M", here)
+    return time.strftime("%Y-%m-%d %H:%M", here)
+
+
+def table_order(keys: Sequence[str]) -> list[str]:
+    """The table's columns in order: who / what first, the metrics, the run id last."""
+    from dashboard.run_history import TABLE_HEAD, TABLE_TAIL
+
+    return [*TABLE_HEAD, *keys, *TABLE_TAIL]
 
 
 def filter_args(values: dict[str, Any]) -> dict[str, Any]:
@@ -145,16 +252,18 @@ def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
 
 
 def settings_table(runs: Sequence[RunRecord]) -> list[dict]:
-    """Only the settings that differ, one column per run."""
-    return [{"setting": k, **{r.id: fmt(v) for r, v in zip(runs, vals)}}
+    """Only the settings that differ, one column per run, in words (a class by its name,
+    octaves as their stages: :func:`viz_core.store.settings_text.setting_text`)."""
+    return [{"setting": k, **{r.id: setting_text(k, v, r) for r, v in zip(runs, vals)}}
             for k, vals in differing_settings(runs).items()]
 
 
 def metrics_table(runs: Sequence[RunRecord]) -> list[dict]:
-    """One row per metric, one column per run, and the floor: one value when the runs
-    share it, else each run's own beside its value (each inversion has its own floor)."""
-    return [{"metric": k, **{r.id: v for r, v in zip(runs, vals)}, "floor": floor}
-            for k, vals, floor in metric_rows(runs, beside=True)]
+    """One row per metric (by the registry's label), one column per run, and the floor:
+    one value when the runs share it, else each run's own beside its value (each inversion
+    has its own floor)."""
+    return [{"metric": metric_text(k), **{r.id: v for r, v in zip(runs, vals)},
+             "floor": floor} for k, vals, floor in metric_rows(runs, beside=True)]
 
 
 def batch_notes(store: Any, runs: Sequence[RunRecord]) -> dict[str, str]:

@@ -12,7 +12,6 @@ page: it comes back as a message.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,6 @@ from dashboard.settings.labels import CLASS_SCORE_LABELS
 from viz_core.schemes import scheme_label, scheme_of
 from viz_core.store import RunRecord as StoredRun
 from viz_core.store import RunStore
-from viz_core.store.compare import when
 from viz_core.store.images import data_uri
 
 #: Statuses a page stores (a run still running is not stored).
@@ -98,7 +96,7 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
             metrics=metrics, floors=floors_for(cfg, ref, verdicts), curves=curves,
             verdicts=verdicts, group_id=group_id, command=f"dashboard {page}",
             message=div or rec.message or _warned(rec, i), image=png_bytes(img),
-            frames=frames))
+            frames=frames, batch_size=len(rec.configs)))  # one record: one engine batch
     return out
 
 
@@ -127,20 +125,28 @@ def remember(rec: Any, page: str, group_id: str = "") -> list[str] | str:
     return ids
 
 
-def target_text(config: Mapping[str, Any]) -> str:
+def target_text(config: Mapping[str, Any], verdicts: Sequence[Mapping[str, Any]] = ()
+                ) -> str:
     """What a stored run aimed at, in a few words: what its "activation" metric measures
     (a class logit or log-probability, a channel mean or one unit, eqs. 3-4; an inversion's
-    relative feature error, eq. 2; a composable objective's own value).
+    relative feature error, eq. 2; a composable objective's own value). A class goes by
+    its name where the run's verdicts or its model's description give one
+    (:func:`viz_core.store.settings_text.class_name`), whichever model it is.
 
     >>> target_text({"task": "am", "target": 1, "class_score": "log_prob"})
     'class 1, log-probability'
     >>> target_text({"model": "fmnist_vgg", "task": "am", "target": 7})
     '7 · Sneaker, logit'
+    >>> target_text({"model": "my_net", "task": "am", "target": 1},
+    ...             [{"role": "model", "target": "Banana"}])
+    '1 · Banana, logit'
     >>> target_text({"task": "am", "target": 0, "channel": 5, "layer": "block3"})
     'channel 5 of block3, mean'
     >>> target_text({"task": "inversion", "layer": "layer4"})
     'inversion of layer4'
     """
+    from viz_core.store.settings_text import class_name
+
     if config.get("objective"):
         text = str(config["objective"])
         return "objective " + (text if len(text) <= 40 else text[:39] + "...")
@@ -154,26 +160,9 @@ def target_text(config: Mapping[str, Any]) -> str:
     if config.get("target") is None:
         return ""
     score = CLASS_SCORE_LABELS.get(config.get("class_score") or "logit", "logit")
-    name = zoo_class_name(str(config.get("model") or ""), config["target"])
+    name = class_name(config, verdicts)
     return f"{config['target']} · {name}, {score}" if name else \
         f"class {config['target']}, {score}"
-
-
-@functools.lru_cache(maxsize=64)
-def zoo_class_name(model: str, target: Any) -> str | None:
-    """A zoo model's name of class ``target`` (as the Playground's class box shows it),
-    None for another model or index.
-
-    >>> zoo_class_name("fmnist_vgg", 7), zoo_class_name("my_net.pt2", 7)
-    ('Sneaker', None)
-    """
-    from viz_core import zoo
-
-    try:
-        names = zoo.class_names(zoo.get_spec(model))
-        return str(names[int(target)]) if 0 <= int(target) < len(names) else None
-    except Exception:  # noqa: BLE001 - not a zoo model (a program, an import string)
-        return None
 
 
 def model_text(model: str) -> str:
@@ -201,23 +190,39 @@ def model_text(model: str) -> str:
     return f"{base} (uploaded {path.parent.name[:6]})".replace(" )", ")") if uploaded else base
 
 
+#: The History table's columns, in the order a person tells runs apart by: when, where
+#: from, which model, aimed at what, with which scheme, and what the judge saw; then the
+#: rest, the metrics (:func:`table_rows`' ``metric_keys``), and the run id last.
+TABLE_HEAD = ("thumb", "started", "origin", "model", "target", "scheme", "verdict", "status",
+              "task")
+TABLE_TAIL = ("tags", "note", "id")
+#: The tasks in words (the table, the task filter).
+TASKS = {"am": "activation max.", "inversion": "inversion"}
+
+
 def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[dict]:
-    """The History table: thumbnail, id, when, status, model (a program by its file name),
-    task, scheme, target (what the activation metric measures), metrics, tags."""
+    """The History table: thumbnail, when, where from (page, CLI, sweep), model (a program
+    by its file name), target (what the activation metric measures, a class by its name),
+    scheme, the judge's verdict, status, task, metrics, tags, note and id, in the order of
+    :data:`TABLE_HEAD` and :data:`TABLE_TAIL`."""
+    from dashboard.history_view import when_short
+    from viz_core.store.settings_text import origin, verdict_short
+
     rows = []
     for r in runs:
-        random_w = isinstance(r.config, Mapping) and r.config.get("weights") == "random"
-        row = {"thumb": data_uri(r.thumb) if r.thumb else None, "id": r.id,
-               "started": when(r.started), "status": r.status,
+        config = r.config if isinstance(r.config, Mapping) else {}
+        random_w = config.get("weights") == "random"
+        row = {"thumb": data_uri(r.thumb) if r.thumb else None,
+               "started": when_short(r.started),
+               "origin": origin(r),
                "model": model_text(r.model) + (" · RANDOM weights" if random_w else ""),
-               "task": r.task, "scheme": scheme_label(r.scheme),
-               "target": target_text(r.config if isinstance(r.config, Mapping) else {})}
+               "target": target_text(config, r.verdicts), "scheme": scheme_label(r.scheme),
+               "verdict": verdict_short(r.verdicts), "status": r.status,
+               "task": TASKS.get(r.task, r.task)}
         for k in metric_keys:
             v = r.metrics.get(k)
             row[k] = None if v is None else float(v)
-        row["tags"] = ", ".join(r.tags)
-        row["group"] = r.group_id
-        row["note"] = r.note
+        row.update(tags=", ".join(r.tags), note=r.note, id=r.id)
         rows.append(row)
     return rows
 
@@ -292,15 +297,16 @@ def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None
     rerun would end the script there, half the batch stored), each with its weights hash
     and curves as a Playground run has them."""
     from dashboard.programs import is_program_name, program_token
-    from viz_core.store.sweep_runs import cell_record, sweep_group
+    from viz_core.store.sweep_runs import batch_sizes, cell_record, sweep_group
 
     try:
         store, group = store or get_store(), sweep_group(root)
-        ids = []
+        ids, sizes = [], batch_sizes(result.rows)
         for row in result.rows:
             rec = cell_record(row, result.pngs.get(row["cell_id"]), group, "dashboard sweeps",
                               curves=result.curves(str(row["cell_id"])), root=root,
-                              verdicts=result.verdicts(str(row["cell_id"])))
+                              verdicts=result.verdicts(str(row["cell_id"])),
+                              batch_size=sizes.get(str(row.get("batch_id"))))
             if is_program_name(rec.model):  # an uploaded program by its token, not its path
                 rec.model = rec.config["model"] = program_token(rec.model)
             if not store.has(rec.id):

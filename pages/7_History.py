@@ -16,11 +16,12 @@ from dashboard import history_view as hv
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import display_image, guard, setup_page
-from dashboard.run_history import get_store, model_text, table_rows
+from dashboard.run_history import TASKS, get_store, model_text, table_rows
 from dashboard.text import plain
 from viz_core.metrics import METRICS
 from viz_core.schemes import scheme_label
 from viz_core.store.compare import registry_order, when
+from viz_core.store.settings_text import group_text, metric_text
 
 P = "hi_"
 setup_page("History")
@@ -63,19 +64,24 @@ def _filters(store) -> dict:
     sb = st.sidebar
     sb.header("Filters")
     vals = {}
+    shows = {"model": model_text, "scheme": scheme_label, "group": group_text,
+             "task": lambda v: TASKS.get(v, v)}
     for f in hv.FILTERS:
         options = [""] + store.distinct("group_id" if f == "group" else f)
-        show = model_text if f == "model" else scheme_label if f == "scheme" else str
-        vals[f] = sb.selectbox(f, options, key=P + f,
-                               format_func=lambda v, show=show: show(v) or "(any)")
+        show = shows.get(f, str)
+        vals[f] = sb.selectbox("made by (one Run click, one sweep)" if f == "group" else f,
+                               options, key=P + f,
+                               format_func=lambda v, show=show: show(v) if v else "(any)")
     vals["dates"] = sb.date_input("started between", value=(), key=P + "dates")
     return vals
 
 
 def _sort(store) -> tuple[str, bool]:
     keys = ["started", "ended", "model", "task", "scheme", "status", *store.metric_keys()]
+    words = {"started": "when started", "ended": "when ended"}
     c1, c2 = st.columns([3, 1])
-    sort = c1.selectbox("sort by", keys, key=P + "sort")
+    sort = c1.selectbox("sort by", keys, key=P + "sort",
+                        format_func=lambda k: words.get(k) or metric_text(k))
     desc = c2.toggle("descending", value=True, key=P + "desc")
     return sort, desc
 
@@ -191,14 +197,12 @@ def _table(rows: list[dict], ids: list[str], keys: list[str], chosen: list[str])
     follows the shown ids and their order, so its ticks start from the chosen runs'
     rows whenever the rows change."""
     default = {"selection": {"rows": hv.positions(chosen, ids), "columns": []}}
+    keys = hv.table_keys(rows, keys)  # the metrics a listed run has
     event = st.dataframe(
         rows, key=hv.table_key(P, ids), on_select="rerun", selection_mode="multi-row",
-        selection_default=default, hide_index=True,
-        height="auto" if len(rows) <= 10 else 420,
-        column_config={"thumb": st.column_config.ImageColumn("pre-image", width="small"),
-                       **{k: st.column_config.NumberColumn(k, format="%.4g",
-                                                           help=hv.METRIC_HELP.get(k))
-                          for k in keys}})
+        selection_default=default, hide_index=True, height=hv.table_height(len(rows)),
+        placeholder="-",  # a metric the run has not (an AM run's PSNR), no thumbnail
+        column_order=hv.table_order(keys), column_config=hv.table_config(keys, rows))
     now = hv.merge_selection(chosen, ids, event.selection.rows)
     if now != chosen or st.session_state.get(P + "link") != hv.link_value(now):
         _keep(now)
@@ -220,7 +224,7 @@ def main() -> None:
     args = hv.filter_args(values)
     t0 = time.perf_counter()
     runs = store.list(**args, sort=sort, descending=desc, limit=hv.PAGE_SIZE, thumbs=True,
-                      configs=True)
+                      configs=True, verdicts=True)
     total = store.count(**{k: v for k, v in args.items()})
     # the registry's metrics in its order (Sec. 3's measures, then the judge's verdict);
     # the others (gradient norm, the model's own probability) sort and compare

@@ -38,11 +38,11 @@ RUNS = [_inversion(0, 14.2, 11.78), _inversion(1, 15.0, 13.22), _inversion(2, 12
 
 def test_different_floors_stand_beside_each_runs_value():
     table = {row["metric"]: row for row in hv.metrics_table(RUNS)}
-    psnr = table["psnr"]
+    psnr = table["PSNR dB"]  # the registry's label
     assert [psnr[r.id] for r in RUNS] == ["14.2 (floor 11.78)", "15 (floor 13.22)",
                                           "12 (floor 9.863)"]
     assert psnr["floor"] == "beside each value"  # was "11.78 / 13.22 / 9.863"
-    assert table["ssim"]["floor"] == "0.05" and table["ssim"][RUNS[0].id] == "0.2"
+    assert table["SSIM"]["floor"] == "0.05" and table["SSIM"][RUNS[0].id] == "0.2"
 
 
 def test_the_command_lines_table_names_each_floors_run():

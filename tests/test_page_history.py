@@ -99,7 +99,7 @@ def test_runs_in_the_link_are_compared_side_by_side(store, dash):
     assert list(diff.index) == ["step_size"]  # the only setting that differs
     assert list(diff.loc["step_size"]) == ["1", "4"]
     assert "floor" in metrics.columns
-    obj = metrics[metrics["metric"] == "objective"].iloc[0]
+    obj = metrics[metrics["metric"] == "final objective"].iloc[0]  # the registry's label
     assert obj[ids[0]] == "-1" and obj[ids[3]] == "-4"
     assert [d.label for d in at.get("download_button")] == ["Export report (HTML)",
                                                           "Export report (PDF)"]

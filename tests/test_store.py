@@ -220,9 +220,10 @@ def test_migration_from_version_1_keeps_runs(tmp_path):
     assert schema.version_of(con) == 1
     con.close()
     s = RunStore(path)
-    assert schema.version_of(s.con) == schema.LATEST == 3
+    assert schema.version_of(s.con) == schema.LATEST == 4
     r = s.get("abcdef")
     assert r.config == {"steps": 7} and r.tags == ["old"] and r.mlflow == "" and r.thumb is None
+    assert r.batch_size is None  # version 4's column: not known for the old runs
     assert s.metric_keys() == ["psnr"]  # version 3's table, filled from the old runs
     assert s.list(sort="psnr")[0].metrics == {"psnr": 20.5}
     s.delete(["abcdef"])  # a column version 2 added

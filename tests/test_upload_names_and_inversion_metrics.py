@@ -64,7 +64,7 @@ def test_compare_inversion_cells_carry_the_playground_runs_metrics_and_floors(st
     at = dash.open(HISTORY, runs=",".join([pg.id, cells[0].id]))
     dash.no_exception(at)
     table = at.dataframe[2].value
-    row = table[table["metric"] == "feature_error"].iloc[0]
+    row = table[table["metric"] == "rel. feature error"].iloc[0]
     values = [v for k, v in row.items() if k not in ("metric", "floor")]
     assert len(values) == 2 and "-" not in values
 

@@ -177,7 +177,8 @@ def _show(store, args) -> int:
 
 
 def _compare(store, args) -> int:
-    from viz_core.store.compare import differing_settings, fmt, metric_rows
+    from viz_core.store.compare import differing_settings, metric_rows
+    from viz_core.store.settings_text import setting_text
 
     runs = [store.get(i, frames=False) for i in args.ids]
     if len(runs) < 2:
@@ -189,8 +190,8 @@ def _compare(store, args) -> int:
                                       for k, v, f in metric_rows(runs)}}))
         return 0
     print("\t".join(["", *(r.id for r in runs), "floor"]))
-    for k, vals in diff.items():
-        print("\t".join([k, *(fmt(v) for v in vals), ""]))
+    for k, vals in diff.items():  # a class by its name, octaves as their stages
+        print("\t".join([k, *(setting_text(k, v, r) for r, v in zip(runs, vals)), ""]))
     for k, vals, floor in metric_rows(runs):
         print("\t".join([k, *vals, floor]))
     return 0

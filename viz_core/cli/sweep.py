@@ -29,7 +29,7 @@ from viz_core.cli.history import open_store
 from viz_core.cli.visualize import add_config_arguments, add_store_arguments, config_from_args
 from viz_core.errors import VizError
 from viz_core.store.records import storable
-from viz_core.store.sweep_runs import cell_record, sweep_group
+from viz_core.store.sweep_runs import batch_sizes, cell_record, sweep_group
 from viz_core.sweeps import AXES, EXECUTORS, Axis, Sweep, SweepStore, run_sweep
 from viz_core.sweeps.executors import SweepFailed
 from viz_core.sweeps.preflight import MAX_CELLS, check_size
@@ -149,11 +149,13 @@ def run(args: argparse.Namespace) -> int:
             bar.n = p.done_cells
             bar.refresh()
             if runs is not None and p.result is not None:  # each finished batch at once
+                sizes = batch_sizes(p.result.rows)
                 for row in p.result.rows:
                     rec = cell_record(row, p.result.pngs.get(row["cell_id"]), group,
                                       command_line(args), args.tag,
                                       p.result.curves(str(row["cell_id"])), args.out,
-                                      p.result.verdicts(str(row["cell_id"])))
+                                      p.result.verdicts(str(row["cell_id"])),
+                                      sizes.get(str(row.get("batch_id"))))
                     if not runs.has(rec.id):
                         runs.add(rec)
 

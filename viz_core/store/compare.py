@@ -236,13 +236,15 @@ def _batchable(a: dict, b: dict) -> bool:
 
 
 def batch_size(run: RunRecord, mates: Sequence[RunRecord] | None) -> int | None:
-    """How many runs shared ``run``'s engine batch, itself included, from what the store
-    keeps (``mates``: :func:`batch_mates`; None when not looked up): 1 when it ran alone (no
-    group; the CLI's ``--samples`` without a diversity term run one after another);
-    Compare's cells of one model (one batch per model and Run click) and the Playground's
-    samples exactly; a sweep's or a preset's cell: 1 when no other run of its group fits
-    its batch, else None (its batch is not stored), as for any group when ``mates`` is
-    None."""
+    """How many runs shared ``run``'s engine batch, itself included: the size stored with
+    the run (:attr:`RunRecord.batch_size`), else from what the store keeps (``mates``:
+    :func:`batch_mates`; None when not looked up): 1 when it ran alone (no group; the CLI's
+    ``--samples`` without a diversity term run one after another); Compare's cells of one
+    model (one batch per model and Run click) and the Playground's samples exactly; a
+    sweep's or a preset's cell stored before its batch size was: 1 when no other run of its
+    group fits its batch, else None, as for any group when ``mates`` is None."""
+    if run.batch_size:
+        return int(run.batch_size)
     group = run.group_id
     if not group:
         return 1
@@ -282,7 +284,8 @@ def batch_note(run: RunRecord, mates: Sequence[RunRecord] | None) -> str:
     if n is None and mates is None and run.group_id.split(" ", 1)[0] != "compare":
         return (f"May have been computed in a batch with other runs of its group "
                 f"({run.group_id}): {ALONE_DIFFERS}.")
-    what = f"a batch of {n} runs" if n else "a batch of cells"
+    unit = "cells" if run.group_id.split(" ", 1)[0] == "sweep" else "runs"
+    what = f"a batch of {n} {unit}" if n else "a batch of cells"
     return f"Computed in {what}: {ALONE_DIFFERS}."
 
 

@@ -43,7 +43,9 @@ BUSY_TIMEOUT_S = 60.0
 STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 _LIGHT = ("id, started, ended, status, model, model_label, weights_hash, task, scheme, "
           "metrics, floors, note, group_id, version, git_commit, command, message, mlflow, "
-          "deleted")
+          "deleted, batch_size")
+#: The listing query's columns before the tags (:func:`~viz_core.store.rows.record_of`).
+_N = _LIGHT.count(",") + 1
 _TAGS = "(SELECT group_concat(tag, char(31)) FROM tags WHERE run_id = runs.id) AS tags"
 
 
@@ -194,15 +196,16 @@ class RunStore:
             con.execute(
                 "INSERT INTO runs (id, started, ended, status, model, model_label, "
                 "weights_hash, task, scheme, config, metrics, floors, curves, verdicts, note, "
-                "group_id, version, git_commit, command, message, thumb, mlflow) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "group_id, version, git_commit, command, message, thumb, mlflow, batch_size) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (record.id, record.started, record.ended, record.status,
                  storable(record.model), storable(record.model_label), record.weights_hash,
                  record.task, record.scheme, dumps(record.config), dumps(record.metrics),
                  dumps(record.floors), dumps(record.curves), dumps(record.verdicts),
                  storable(record.note), storable(record.group_id), record.version,
                  record.git_commit, storable(record.command), storable(record.message),
-                 record.thumb, record.mlflow))
+                 record.thumb, record.mlflow,
+                 None if record.batch_size is None else int(record.batch_size)))
             last = (record.curves.get("step") or [0])[-1]
             rows = [(record.id, 0, int(last), record.image)] if record.image is not None else []
             rows += [(record.id, i + 1, int(s), png) for i, (s, png) in
@@ -297,9 +300,10 @@ class RunStore:
         row = self.con.execute(f"SELECT {_LIGHT}, {_TAGS}, config, curves, verdicts, thumb "
                                "FROM runs WHERE id=?", (rid,)).fetchone()
         rec = record_of(row)
-        rec.config, rec.curves, rec.verdicts = (json.loads(row[20]), json.loads(row[21]),
-                                                json.loads(row[22]))
-        rec.thumb = row[23]
+        rec.config, rec.curves, rec.verdicts = (json.loads(row[_N + 1]),
+                                                json.loads(row[_N + 2]),
+                                                json.loads(row[_N + 3]))
+        rec.thumb = row[_N + 4]
         q = "SELECT idx, step, png FROM images WHERE run_id=? ORDER BY idx"
         for idx, step, png in self.con.execute(q, (rid,)):
             if idx == 0:
@@ -314,25 +318,29 @@ class RunStore:
              group: str | None = None, since: float | None = None,
              until: float | None = None, sort: str = "started", descending: bool = True,
              limit: int | None = None, offset: int = 0, thumbs: bool = False,
-             configs: bool = False, deleted: bool = False) -> list[RunRecord]:
+             configs: bool = False, verdicts: bool = False, deleted: bool = False
+             ) -> list[RunRecord]:
         """Runs without their images and curves, filtered and sorted (``sort``: a column of
-        :data:`SORT_COLUMNS` or any metric key); ``thumbs``, ``configs``: with their
-        thumbnails, their configurations."""
+        :data:`SORT_COLUMNS` or any metric key); ``thumbs``, ``configs``, ``verdicts``: with
+        their thumbnails, their configurations, the judges' verdicts."""
         where, args = self._where(model, tag, task, scheme, status, group, since, until,
                                   deleted)
         order, oargs = order_by(sort, descending)
-        extra = ["thumb"] * thumbs + ["config"] * configs  # blobs only when asked for
+        extra = (["thumb"] * thumbs + ["config"] * configs  # blobs only when asked for
+                 + ["verdicts"] * verdicts)
         cols = ", ".join([_LIGHT, _TAGS, *extra])
         lim = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self.con.execute(f"SELECT {cols} FROM runs{where} ORDER BY {order}{lim}",
                                 args + oargs).fetchall()
         out = [record_of(r) for r in rows]
         for rec, r in zip(out, rows):
-            got = dict(zip(extra, r[20:]))
+            got = dict(zip(extra, r[_N + 1:]))
             if thumbs:
                 rec.thumb = got["thumb"]
             if configs:
                 rec.config = json.loads(got["config"])
+            if verdicts:
+                rec.verdicts = json.loads(got["verdicts"])
         return out
 
     @recovering

@@ -42,12 +42,17 @@ def _ticks(lo: float, hi: float) -> list[float]:
 
 def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float | None]]],
                title: str, xlabel: str = "step", size: tuple[int, int] = (640, 300)) -> bytes:
-    """A PNG line chart: one (label, xs, ys) per run, gaps where a value is missing."""
+    """A PNG line chart: one (label, xs, ys) per run, gaps where a value is missing; the
+    legend wraps onto more lines below the chart where the runs' labels need them."""
     w, h = size
-    left, right, top, bottom = 70, 20, 30, 60
-    img = Image.new("RGB", size, "white")
-    d = ImageDraw.Draw(img)
+    left, right, top = 70, 20, 30
     f = _font()
+    places = _legend(ImageDraw.Draw(Image.new("RGB", (1, 1))), [s[0] for s in series], f,
+                     left, w - right)
+    extra = 16 * (places[-1][1] if places else 0)  # legend lines beyond the first
+    bottom, h = 60 + extra, h + extra
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
     d.text((left, 8), title, fill="black", font=_font(15))
     pts = [(float(x), float(y)) for _, xs, ys in series for x, y in zip(xs, ys)
            if y is not None and math.isfinite(float(y))]
@@ -73,9 +78,11 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float | Non
     for t in _ticks(x0, x1):
         xx, _ = px(t, y0)
         d.line([xx, h - bottom, xx, h - bottom + 4], fill="#444444")
-        d.text((xx - 10, h - bottom + 6), f"{t:g}", fill="black", font=f)
+        label = f"{t:g}"
+        tw = d.textlength(label, font=f)  # centred on its tick, inside the picture
+        d.text((min(max(xx - tw / 2, 0), w - tw - 2), h - bottom + 6), label, fill="black",
+               font=f)
     d.text(((w - left) // 2 + left - 15, h - bottom + 22), xlabel, fill="black", font=f)
-    lx = left
     for i, (label, xs, ys) in enumerate(series):
         color = COLORS[i % len(COLORS)]
         seg: list[tuple[float, float]] = []
@@ -90,10 +97,25 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float | Non
             d.line(seg, fill=color, width=2)
         elif seg:
             d.ellipse([seg[0][0] - 2, seg[0][1] - 2, seg[0][0] + 2, seg[0][1] + 2], fill=color)
-        d.line([lx, h - 14, lx + 18, h - 14], fill=color, width=3)
-        d.text((lx + 22, h - 21), label, fill="black", font=f)
-        lx += 30 + int(d.textlength(label, font=f))
+        lx, line = places[i]
+        ly = h - bottom + 46 + 16 * line
+        d.line([lx, ly, lx + 18, ly], fill=color, width=3)
+        d.text((lx + 22, ly - 7), label, fill="black", font=f)
     return _png(img)
+
+
+def _legend(d: ImageDraw.ImageDraw, labels: Sequence[str], font, left: int, right: int
+            ) -> list[tuple[int, int]]:
+    """Each legend entry's x and line: entries side by side, a new line where the next
+    would pass ``right``."""
+    out, x, line = [], left, 0
+    for label in labels:
+        width = 30 + int(d.textlength(label, font=font))
+        if x > left and x + width - 8 > right:
+            x, line = left, line + 1
+        out.append((x, line))
+        x += width
+    return out
 
 
 def _heat(a: np.ndarray, side: int) -> Image.Image:

@@ -49,7 +49,8 @@ class RunRecord:
     """A run as the store keeps it. ``image`` is the final pre-image as PNG bytes,
     ``frames`` a few (step, PNG) pairs of the trajectory; ``curves`` maps ``step`` and
     each of :data:`CURVE_KEYS` to lists of equal length; ``floors`` gives, per metric, the
-    value that no reconstruction at all would reach (flat image, chance)."""
+    value that no reconstruction at all would reach (flat image, chance); ``batch_size``:
+    how many runs its engine batch computed together."""
 
     config: dict
     model: str
@@ -77,6 +78,9 @@ class RunRecord:
     thumb: bytes | None = None
     mlflow: str = ""
     deleted: float | None = None
+    #: How many runs shared its engine batch, itself included (a batch's sums differ from a
+    #: lone run's in the last digits); None where the store does not know (older runs).
+    batch_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -111,7 +115,7 @@ class RunRecord:
                 "tags": self.tags, "note": self.note, "group_id": self.group_id,
                 "version": self.version, "git_commit": self.git_commit,
                 "command": self.command, "message": self.message, "mlflow": self.mlflow,
-                "config": self.config, "curves": self.curves}
+                "batch_size": self.batch_size, "config": self.config, "curves": self.curves}
 
 
 class CurveRecorder:

@@ -1,8 +1,10 @@
 """What a report of stored runs says, independent of its format (HTML or PDF): the title,
-one card per run, the settings (only those that differ when several runs are compared),
-the metrics with their floors (each run's own where they differ), the judges' verdicts,
-the curves and kernels as figures, and the commands that reproduce each run, with a note
-where a run was computed in a batch (run alone, it can differ visibly)."""
+one card per run, the settings that define the runs (those that differ marked when several
+runs are compared; apart from them the stored ones that change nothing the runs compute
+and the dashboard's copy of the settings), the metrics by their labels with their floors
+(each run's own where they differ), the judges' verdicts, the curves and kernels as
+figures, and the commands that reproduce each run, with a note where a run was computed in
+a batch (run alone, it can differ visibly)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ from viz_core.store.compare import (
 )
 from viz_core.store.figures import kernel_figure, line_chart
 from viz_core.store.records import CURVE_KEYS, RunRecord
+from viz_core.store.settings_text import (
+    UI_PREFIX,
+    applies,
+    metric_text,
+    origin,
+    setting_text,
+    target_label,
+)
 
 
 def _scheme_text(key: str) -> str:
@@ -49,6 +59,33 @@ class Report:
     kernels: list[list[tuple[str, bytes]]] = field(default_factory=list)  # per run
     commands: list[tuple[str, str]] = field(default_factory=list)  # (original, reproduce)
     batches: list[str] = field(default_factory=list)  # per run: its batch note, or ""
+    #: stored settings that change nothing the runs compute (display only, or not used by
+    #: these runs), and the dashboard's copy of the settings (``extra.ui``, its widgets'
+    #: state): (setting, value per run), each setting in one of the three lists only
+    other: list[tuple[str, list[str]]] = field(default_factory=list)
+    ui: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def _settings(runs: Sequence[RunRecord]) -> tuple[list, list, list]:
+    """The runs' settings in three parts (:class:`Report`): those that define what a run
+    computes (:func:`~viz_core.store.settings_text.applies`; with several runs, each
+    marked whether it differs: :func:`~viz_core.store.compare.differing_settings`), the
+    other stored ones that are set, and the dashboard's copy, each value in words
+    (:func:`~viz_core.store.settings_text.setting_text`)."""
+    flats = [flat_settings(r.config) for r in runs]
+    diff = differing_settings(runs) if len(runs) > 1 else {}
+    settings, other, ui = [], [], []
+    for k in dict.fromkeys(k for f in flats for k in f):
+        vals = [setting_text(k, f.get(k), r) for f, r in zip(flats, runs)]
+        if k.startswith(UI_PREFIX):
+            ui.append((k[len(UI_PREFIX):], vals))
+        elif k in diff or any(applies(k, f) for f in flats):
+            settings.append((k, vals, k in diff))
+        elif any(f.get(k) not in (None, "") for f in flats):
+            other.append((k, vals))
+    if "model_label" in diff:
+        settings.insert(0, ("model_label", [fmt(v) for v in diff["model_label"]], True))
+    return settings, other, ui
 
 
 def build_report(runs: Sequence[RunRecord], notes: Mapping[str, str] | None = None
@@ -73,8 +110,10 @@ def build_report(runs: Sequence[RunRecord], notes: Mapping[str, str] | None = No
              ("scheme", _scheme_text(r.scheme)),
              ("started", when(r.started)), ("seconds", f"{r.seconds:.1f}"),
              ("demons-viz", r.version + (f" ({r.git_commit[:12]})" if r.git_commit else ""))]
-        if r.group_id:
-            c.append(("group", r.group_id))
+        if r.config.get("target") is not None:
+            c.insert(5, ("target", target_label(r.config, r.verdicts)))
+        if origin(r):
+            c.append(("from", origin(r)))
         if r.tags:
             c.append(("tags", ", ".join(r.tags)))
         if r.note:
@@ -84,12 +123,7 @@ def build_report(runs: Sequence[RunRecord], notes: Mapping[str, str] | None = No
         if r.mlflow:
             c.append(("MLflow", r.mlflow))
         cards.append(c)
-    diff = differing_settings(runs) if len(runs) > 1 else {}
-    flats = [flat_settings(r.config) for r in runs]
-    keys = list(dict.fromkeys(k for f in flats for k in f))
-    settings = [(k, [fmt(f.get(k)) for f in flats], k in diff) for k in keys]
-    if "model_label" in diff:
-        settings.insert(0, ("model_label", [fmt(v) for v in diff["model_label"]], True))
+    settings, other, ui = _settings(runs)
     curves = []
     for key in CURVE_KEYS:
         series = [(r.id, r.curves.get("step", []), r.curves.get(key, [])) for r in runs
@@ -107,6 +141,7 @@ def build_report(runs: Sequence[RunRecord], notes: Mapping[str, str] | None = No
     commands = [(r.command, reproduce_command(r)) for r in runs]
     batches = [notes.get(r.id, "") if notes is not None else batch_note(r, None)
                for r in runs]
-    return Report(title, subtitle, runs, cards, settings, metric_rows(runs, beside=True),
+    metrics = [(metric_text(k), v, f) for k, v, f in metric_rows(runs, beside=True)]
+    return Report(title, subtitle, runs, cards, settings, metrics,
                   [[verdict_text(v) for v in r.verdicts] for r in runs], curves, kernels,
-                  commands, batches)
+                  commands, batches, other, ui)

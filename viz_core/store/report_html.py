@@ -23,6 +23,7 @@ h1 {{ margin-bottom: 0.2em; }} .sub {{ color: #555; margin-top: 0; }}
 .frames img {{ width: 64px; height: 64px; image-rendering: pixelated; margin-right: 4px; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.2em; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 0.92em; }}
+td:first-child {{ white-space: nowrap; }}
 tr.diff td {{ background: #fff3c4; font-weight: 600; }}
 code {{ background: #f3f3f3; padding: 2px 4px; }}
 .floor {{ color: #666; }}
@@ -34,9 +35,21 @@ def _table(head: list[str], rows: list[list[str]], classes: list[str] | None = N
     out = ["<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes and classes[i] else ""
-        out.append(f"<tr{cls}>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+        out.append(f"<tr{cls}>" + "".join(f"<td>{escape(c) if j == 0 else _breakable(c)}</td>"
+                                          for j, c in enumerate(row)) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
+
+
+def _breakable(text: str) -> str:
+    """A value for a table cell: a long one may break after ``/`` and ``_`` (a path, a
+    long name), so that six runs side by side fit the page.
+
+    >>> _breakable("/a/very_long/path/to/some_sample.png")
+    '/<wbr>a/<wbr>very_<wbr>long/<wbr>path/<wbr>to/<wbr>some_<wbr>sample.png'
+    """
+    out = escape(text)
+    return out if len(text) <= 24 else out.replace("/", "/<wbr>").replace("_", "_<wbr>")
 
 
 def _card(rep: Report, i: int) -> str:
@@ -66,6 +79,38 @@ def _card(rep: Report, i: int) -> str:
     return "\n".join(parts)
 
 
+def _settings_html(rep: Report, ids: list[str]) -> list[str]:
+    """The settings: those that define the runs (of several runs, those that differ,
+    highlighted, and those they share, folded), then, folded, the stored settings that
+    change nothing the runs compute and the dashboard's copy of the settings; each setting
+    in one place only."""
+    out = ["<h2>Settings</h2>"]
+    head = ["setting", *ids] if len(ids) > 1 else ["setting", "value"]
+    if len(ids) > 1:
+        differ = [s for s in rep.settings if s[2]]
+        same = [s for s in rep.settings if not s[2]]
+        out.append(f"<p>{len(differ)} setting(s) differ (highlighted).</p>")
+        if differ:
+            out.append(_table(head, [[k, *v] for k, v, _ in differ], ["diff"] * len(differ)))
+        if same:
+            out.append("<details><summary>settings they share</summary>"
+                       + _table(["setting", "value"], [[k, v[0]] for k, v, _ in same])
+                       + "</details>")
+    else:
+        out.append(_table(head, [[k, *v] for k, v, _ in rep.settings]))
+    if rep.other:
+        which = "the runs compute" if len(ids) > 1 else "the run computes"
+        out.append("<details><summary>other stored settings: they change nothing "
+                   f"{which} (frame cadence, name, device), or are not used "
+                   f"{'by these runs' if len(ids) > 1 else 'by this run'}</summary>"
+                   + _table(head, [[k, *v] for k, v in rep.other]) + "</details>")
+    if rep.ui:
+        out.append("<details><summary>the dashboard's copy of the settings (its "
+                   "controls when the run started)</summary>"
+                   + _table(head, [[k, *v] for k, v in rep.ui]) + "</details>")
+    return out
+
+
 def html_report(runs: Sequence[RunRecord], title: str | None = None,
                 notes: Mapping[str, str] | None = None) -> str:
     """The report as one HTML page (UTF-8 text); ``title`` replaces the default title;
@@ -86,24 +131,7 @@ def html_report(runs: Sequence[RunRecord], title: str | None = None,
         body.append("<h2>Curves</h2>")
         body += [f'<p><img alt="{escape(t)}" src="{data_uri(png)}"></p>'
                  for t, png in rep.curves]
-    diff_n = sum(1 for *_, d in rep.settings if d)
-    body.append("<h2>Settings</h2>")
-    if len(ids) > 1:
-        # a setting is shared only where every run has the same value; display-only ones
-        # that vary (frame cadence, name, the dashboard's copy) are listed, not highlighted
-        differ = [s for s in rep.settings if s[2] or len(set(s[1])) > 1]
-        same = [s for s in rep.settings if s not in differ]
-        shown = len(differ) - diff_n
-        body.append(f"<p>{diff_n} setting(s) differ (highlighted)"
-                    + (f"; {shown} more vary without changing what a run computes"
-                       if shown else "") + ".</p>")
-        body.append(_table(["setting", *ids], [[k, *v] for k, v, _ in differ],
-                           ["diff" if d else "" for *_, d in differ]))
-        body.append("<details><summary>settings they share</summary>"
-                    + _table(["setting", "value"], [[k, v[0]] for k, v, _ in same])
-                    + "</details>")
-    else:
-        body.append(_table(["setting", "value"], [[k, v[0]] for k, v, _ in rep.settings]))
+    body += _settings_html(rep, ids)
     body.append("<h2>Reproduce</h2><ul>")
     for rid, (orig, again), note in zip(ids, rep.commands, rep.batches):
         body.append(f"<li>run {escape(rid)}: <code>{escape(again)}</code>"

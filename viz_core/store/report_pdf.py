@@ -88,6 +88,11 @@ def pdf_report(runs: Sequence[RunRecord], title: str | None = None,
             style.append(("BACKGROUND", (0, j), (-1, j), colors.HexColor("#fff3c4")))
     st.setStyle(TableStyle(style))
     story.append(st)
+    if rep.other or rep.ui:  # in the HTML report, folded
+        story.append(P(f"Not listed: {len(rep.other) + len(rep.ui)} stored settings that "
+                       "change nothing the runs compute (display only, not used by these "
+                       "runs, the dashboard's copy of the settings); the HTML report and "
+                       "`demons-viz history show` list them."))
     story.append(Paragraph("Reproduce", ss["Heading2"]))
     for rid, (orig, again), note in zip(ids, rep.commands, rep.batches):
         story.append(P(f"run {rid}: {again}"))

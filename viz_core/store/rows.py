@@ -33,13 +33,14 @@ def order_by(sort: str, descending: bool) -> tuple[str, list]:
 
 
 def record_of(r: tuple) -> RunRecord:
-    """A :class:`RunRecord` from a row of the listing query (tags split, no config)."""
+    """A :class:`RunRecord` from a row of the listing query (its columns, then the tags;
+    tags split, no config)."""
     rec = RunRecord(config={}, id=r[0], started=r[1], ended=r[2], status=r[3], model=r[4],
                     model_label=r[5], weights_hash=r[6], task=r[7], scheme=r[8],
                     metrics=json.loads(r[9]), floors=json.loads(r[10]), note=r[11],
                     group_id=r[12], version=r[13], git_commit=r[14], command=r[15],
-                    message=r[16], mlflow=r[17], deleted=r[18])
-    rec.tags = sorted(r[19].split(SEP)) if r[19] else []
+                    message=r[16], mlflow=r[17], deleted=r[18], batch_size=r[19])
+    rec.tags = sorted(r[20].split(SEP)) if r[20] else []
     return rec
 
 

@@ -74,6 +74,11 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE metric_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
     INSERT OR IGNORE INTO metric_keys SELECT DISTINCT j.key FROM runs, json_each(runs.metrics) AS j;
     """,
+    # 4: how many runs shared a run's engine batch (a sweep's cells, a preset's batch), so
+    # that History says it; NULL for the runs stored before
+    4: """
+    ALTER TABLE runs ADD COLUMN batch_size INTEGER;
+    """,
 }
 LATEST = max(MIGRATIONS)
 

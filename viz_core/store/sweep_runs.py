@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from viz_core.store.records import RunRecord, storable
@@ -26,14 +28,25 @@ def cell_run_id(group: str, cell_id: str) -> str:
     return hashlib.sha256(f"{group}/{cell_id}".encode()).hexdigest()[:12]
 
 
+def batch_sizes(rows: Iterable[Mapping]) -> dict[str, int]:
+    """Batch id -> how many of the sweep's ``rows`` (cells) its one batched pass computed.
+
+    >>> batch_sizes([{"batch_id": "b0"}, {"batch_id": "b0"}, {"batch_id": "b1"}])
+    {'b0': 2, 'b1': 1}
+    """
+    return dict(Counter(str(r["batch_id"]) for r in rows if r.get("batch_id")))
+
+
 def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
                 tags: list[str] | None = None, curves: dict | None = None,
-                root: str | Path | None = None, verdicts: list[dict] | None = None
-                ) -> RunRecord:
+                root: str | Path | None = None, verdicts: list[dict] | None = None,
+                batch_size: int | None = None) -> RunRecord:
     """The stored run of one sweep cell (a row of the sweep table and its PNG), with what a
     Playground run keeps: the weights hash, the ``curves`` (D and the target activation
-    over the steps: the batch result's ``curves(cell_id)``) and the judge's target by its
-    class name (``verdict_text`` calls a bare index "class N"). An inverted image the sweep
+    over the steps: the batch result's ``curves(cell_id)``), the judge's target by its
+    class name (``verdict_text`` calls a bare index "class N") and ``batch_size``, how many
+    cells its batch computed together (:func:`batch_sizes` of the sweep's rows). An
+    inverted image the sweep
     folder ``root`` keeps a copy of (``inputs/...``) is stored as that file's path, so
     that the run replays from the History (a shipped sample keeps its name, which every
     reader resolves)."""
@@ -78,4 +91,4 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
         verdicts=verdicts, weights_hash=str(row.get("weights_hash") or ""),
         curves=dict(curves or {}), group_id=group, command=command,
         message=str(row.get("diverged") or ""),
-        tags=list(tags or []), image=png)
+        tags=list(tags or []), image=png, batch_size=batch_size)
