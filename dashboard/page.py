@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import plots
 from dashboard.messages import ui_message
-from dashboard.runs import APP_NAME, DISPLAY_SIZE, LOG, RunRecord
+from dashboard.runs import APP_NAME, DISPLAY_SIZE, LOG, SLIDE_SIZE, RunRecord
 from dashboard.stages import stage_marks
 from dashboard.text import plain
 from dashboard.widgets import entered_page
@@ -104,12 +104,14 @@ def display_image(img: np.ndarray, base: int = DISPLAY_SIZE) -> Image.Image:
 
 
 def show_image(container: Any, img: np.ndarray, caption: str | None = None,
-               base: int = DISPLAY_SIZE) -> None:
+               base: int = DISPLAY_SIZE, *, fit: bool = False) -> None:
     """Draw a pre-image at its upscaled pixel size (captions do not stretch it), as a PNG:
     Streamlit would send an image without alpha as JPEG, whose artefacts are not in the
-    pre-image (and not in its PNG download)."""
+    pre-image (and not in its PNG download). ``fit``: as wide as ``container`` instead
+    (a grid cell of a fixed largest width, narrower on a small screen)."""
     pil = display_image(img, base)
-    container.image(pil, caption=caption, width=pil.width, output_format="PNG")
+    container.image(pil, caption=caption, width="stretch" if fit else pil.width,
+                    output_format="PNG")
 
 
 def status_message(record: RunRecord, stale: str = "") -> None:
@@ -154,15 +156,24 @@ def _seconds(s: float) -> str:
 
 def downloads(record: RunRecord, index: int = 0, key: str = "dl", stem: str = "preimage"
               ) -> None:
-    """PNG, GIF (built only when clicked) and JSON of one configuration of a run."""
+    """PNG (native size, and enlarged for slides), GIF (built only when clicked) and JSON
+    of one configuration of a run; both PNGs carry the run JSON (an upload restores it)."""
     if record.images is None:
         return
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Download PNG", record.png(index), f"{stem}.png", "image/png",
-                       key=f"{key}_png", on_click="ignore", width="stretch")
-    c2.download_button("Download GIF", lambda: record.gif(index), f"{stem}.gif", "image/gif",
+                       key=f"{key}_png", on_click="ignore", width="stretch",
+                       help="the pre-image at its native size, the run's settings inside")
+    side = int(record.images[index].shape[-1])
+    big = side * max(1, SLIDE_SIZE // max(side, 1))
+    c2.download_button(f"PNG for slides ({big} px)", lambda: record.png_large(index),
+                       f"{stem}_{big}px.png", "image/png", key=f"{key}_png_large",
+                       on_click="ignore", width="stretch",
+                       help="enlarged with nearest neighbour (crisp pixels), the run's "
+                            "settings and its native size inside")
+    c3.download_button("Download GIF", lambda: record.gif(index), f"{stem}.gif", "image/gif",
                        key=f"{key}_gif", on_click="ignore", width="stretch")
-    c3.download_button("Download run JSON", record.json(index), f"{stem}.json",
+    c4.download_button("Download run JSON", record.json(index), f"{stem}.json",
                        "application/json", key=f"{key}_json", on_click="ignore",
                        width="stretch")
 

@@ -31,21 +31,50 @@ _LABELS: dict[str, str | None] = {
 }
 
 
-def _short(key: str, value: Any) -> str:
+def _short(key: str, value: Any, classes: Classes | None = None) -> str:
     if key == "image" and isinstance(value, str) and value:
         value = Path(value.removeprefix("upload:")).name
     if isinstance(value, bool):
         value = "on" if value else "off"
     label = _LABELS.get(key, key)
+    cls = _class_name(value, classes) if key == "target" else None
     value = name(value)  # a typed layer, a network or a file name is text, never markdown
+    if cls:  # a class by its name as well as its index (the class box says "7 · Sneaker")
+        value = f"{value} ({name(cls)})"
     return f"{value}" if label is None else f"{label} {value}"
 
 
-def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int = 4) -> str:
-    r""""from previous settings: class 7, fmnist_vgg" when the settings a result was made
-    with (``shown``) differ from the current ones (``now``) in anything but display
-    settings; "" when the result belongs to the current settings. Markdown: each value
-    (a network, a typed layer, an uploaded file's name) passes through
+Classes = Sequence[str] | Mapping[int, str]
+
+
+def _class_name(index: Any, classes: Classes | None) -> str | None:
+    """``classes[index]`` when ``index`` is a class index of ``classes`` (a list of names,
+    or names by index), else None."""
+    try:
+        i = int(index)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(classes, Mapping):
+        return str(classes[i]) if classes.get(i) else None
+    return str(classes[i]) if classes is not None and 0 <= i < len(classes) else None
+
+
+def _changed(shown: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The settings (keys) that differ, those of :data:`_LABELS` first, in its order."""
+    changed = [k for k in shown if k not in DISPLAY_ONLY and k in now and shown[k] != now[k]]
+    # a setting the shown result had none of (an AM run's image) says nothing beside others
+    changed = [k for k in changed if shown[k] not in ("", None)] or changed
+    return [k for k in _LABELS if k in changed] + [k for k in changed if k not in _LABELS]
+
+
+def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int = 4,
+               classes: Classes | None = None) -> str:
+    r""""from previous settings: class 7 (Sneaker), fmnist_vgg" when the settings a result
+    was made with (``shown``) differ from the current ones (``now``) in anything but
+    display settings; "" when the result belongs to the current settings. ``classes``: the
+    class names of the model that made the result, a list or by index (a class target is
+    named by them).
+    Markdown: each value (a network, a typed layer, an uploaded file's name) passes through
     :func:`dashboard.text.name`.
 
     >>> stale_note({"task": "am", "image": "", "values2": "1 2"},
@@ -53,16 +82,73 @@ def stale_note(shown: Mapping[str, Any], now: Mapping[str, Any], max_items: int 
     'from previous settings: am, column values 1 2'
     >>> print(stale_note({"image": "upload:0_ankle_boot *b*.png"}, {"image": "a.png"}))
     from previous settings: image 0_ankle_boot \*b\*.png
+    >>> stale_note({"target": 1}, {"target": 3}, classes=["T-shirt/top", "Trouser"])
+    'from previous settings: class 1 (Trouser)'
     """
-    changed = [k for k in shown if k not in DISPLAY_ONLY and k in now and shown[k] != now[k]]
+    changed = _changed(shown, now)
     if not changed:
         return ""
-    # a setting the shown result had none of (an AM run's image) says nothing beside others
-    changed = [k for k in changed if shown[k] not in ("", None)] or changed
-    first = ([k for k in _LABELS if k in changed]
-             + [k for k in changed if k not in _LABELS])[:max_items]
     more = ", ..." if len(changed) > max_items else ""
-    return "from previous settings: " + ", ".join(_short(k, shown[k]) for k in first) + more
+    return "from previous settings: " + ", ".join(
+        _short(k, shown[k], classes) for k in changed[:max_items]) + more
+
+
+def change_cause(shown: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """The setting whose change ended a run, in the page's words ("class", "tau", "model",
+    "schemes"), the first of several; "" when none changed (a Stop click).
+
+    >>> change_cause({"target": 7, "steps": 10}, {"target": 9, "steps": 10})
+    'class'
+    >>> change_cause({"model": "a", "every": 1}, {"model": "b", "every": 2})
+    'model'
+    >>> change_cause({"every": 1}, {"every": 2})
+    ''
+    """
+    changed = _changed(shown, now)
+    if not changed:
+        return ""
+    return _LABELS.get(changed[0]) or changed[0]
+
+
+def target_words(config: Mapping[str, Any], classes: Sequence[str] | None = None,
+                 default_layer: str | None = None) -> str:
+    """What a run aims at, in a few words for a title or a caption (plain text: pass it
+    through :func:`dashboard.text.name`): a class by its name (eq. 4 at the logits), a
+    channel or unit of a layer, the inversion of an image at a layer (eq. 3), a composable
+    objective. ``classes``: the model's class names; ``default_layer``: the layer an
+    inversion without one runs at.
+
+    >>> target_words({"task": "am", "target": 1}, ["T-shirt/top", "Trouser"])
+    'Trouser (class 1)'
+    >>> target_words({"task": "am", "target": 4})
+    'class 4'
+    >>> target_words({"task": "am", "target": 0, "layer": "block3", "channel": 5,
+    ...               "unit": [2, 3]})
+    'channel 5 of block3, unit (2, 3)'
+    >>> target_words({"task": "inversion", "image": "fmnist/0_ankle_boot.png",
+    ...               "layer": "layer2"})
+    'inversion of 0_ankle_boot.png at layer2'
+    >>> target_words({"task": "inversion", "image": "upload:mine.png"}, default_layer="b2")
+    'inversion of mine.png at b2'
+    """
+    objective = config.get("objective")
+    if objective:
+        text = str(objective)
+        return "objective " + (text if len(text) <= 40 else text[:39] + "...")
+    layer = config.get("layer") or default_layer or "the default layer"
+    if config.get("task") == "inversion":
+        image = str(config.get("image") or "")
+        what = Path(image.removeprefix("upload:")).name if image else "the image"
+        return f"inversion of {what} at {layer}"
+    if config.get("channel") is not None:
+        unit = config.get("unit")
+        where = f", unit ({unit[0]}, {unit[1]})" if unit else ""
+        return f"channel {config['channel']} of {layer}{where}"
+    target = config.get("target")
+    if target is None:
+        return ""
+    cls = _class_name(target, classes)
+    return f"{cls} (class {target})" if cls else f"class {target}"
 
 
 @dataclass(frozen=True)
@@ -241,3 +327,44 @@ def verdict_parts(verdicts: Sequence[Verdict]) -> list[str]:
                     if v.target_prob is not None and v.target and v.target != name else "")
             parts.append(f"{who} sees {name} ({prob_text(p)}{also}){seen}")
     return parts
+
+
+def grid_summary(rec: Any, labels: Sequence[str] | None = None) -> str:
+    """One line under a grid of pictures (one batch, :class:`dashboard.runs.RunRecord`),
+    from its stored verdicts and metrics: how many the independent judge recognises, with
+    chance (:func:`dashboard.preset_view.recognised_line`, the recognisability test of
+    Sec. 3.2), and the best picture: by the judge's probability of the class for a class
+    target, by the relative feature error ||Phi(u) - Phi(x)|| / ||Phi(x)|| (eq. 3) for an
+    inversion, beside a flat image's (the floor a reconstruction has to beat), by the
+    target activation otherwise. ``labels``: the pictures' names (default the record's).
+    Markdown (names through :func:`dashboard.text.name`); "" while nothing is judged."""
+    import json
+
+    from dashboard.preset_view import recognised_line
+
+    labels = list(labels or rec.labels)
+    try:
+        task = json.loads(rec.configs[0]).get("task", "am") if rec.configs else "am"
+    except (TypeError, ValueError, AttributeError):
+        task = "am"
+    act = np.asarray(rec.activation[-1], dtype=float) if rec.activation else None
+    verdicts = list(rec.verdicts or [])
+    line = recognised_line(rec) if verdicts else ""
+    judged = [(v.target_prob, i, v) for i, vs in enumerate(verdicts) for v in vs
+              if v.data.get("role") == "judge" and v.target_prob is not None and v.target]
+    best = ""
+    if task == "inversion" and act is not None and np.isfinite(act).any():
+        i = int(np.nanargmin(np.where(np.isfinite(act), act, np.nan)))
+        floor = (getattr(rec, "floors", None) or {}).get("feature_error")
+        flat = f" (a flat image: {floor:.3g})" if floor is not None else ""
+        best = f"Best relative feature error: {name(labels[i])} {act[i]:.3g}{flat}"
+    elif task != "inversion" and judged:
+        p, i, v = max(judged, key=lambda t: t[0])
+        best = f"Best: {name(labels[i])} (judge: {name(v.target)} {prob_text(p)})"
+        line = f"{name(v.target)}: {line}" if line else line
+    elif task != "inversion" and act is not None and np.isfinite(act).any():
+        i = int(np.nanargmax(np.where(np.isfinite(act), act, np.nan)))
+        best = f"Highest target activation: {name(labels[i])} {act[i]:.3g}"
+        if any(vs and vs[0].target_prob is not None for vs in verdicts):  # a class, unjudged
+            line = "No independent judge of this model's classes on this server"
+    return " ".join(p.rstrip(".") + "." for p in (line, best) if p)

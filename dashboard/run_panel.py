@@ -165,14 +165,19 @@ class RunPanel:
         """Keep only ``records`` (e.g. fewer models than the last run had)."""
         st.session_state[self.key] = records
 
-    def restore(self) -> list[RunRecord]:
+    def restore(self, settings: dict[str, Any] | None = None) -> list[RunRecord]:
         """The records kept from earlier script runs. One that is still "running" was
         ended by a Stop click or a widget change: it keeps the state last shown, and the
-        finish hooks see it now."""
+        finish hooks see it now. ``settings``: the page's settings now; a run they differ
+        from was ended by that change, and its message says which setting."""
+        from dashboard.results import change_cause
+
         recs = self.records
         for rec in recs:
             was_running = rec.status == "running"
-            rec.mark_interrupted()
+            cause = change_cause(rec.settings, settings) if was_running and settings \
+                and rec.settings else ""
+            rec.mark_interrupted(cause)
             if was_running and rec.status != "running":
                 self._finished(rec)
         return recs
@@ -327,11 +332,13 @@ class RunPanel:
             st.markdown(f"**{name(title)}**")
         status_message(rec, rec.stale(settings) if settings else "")
 
-    def downloads(self, records: Sequence[RunRecord], stem: str, *, index: int = 0,
-                  stems: Sequence[str] | None = None) -> None:
+    def downloads(self, records: Sequence[RunRecord], stem: str | None = None, *,
+                  index: int = 0, stems: Sequence[str] | None = None) -> None:
         """PNG, GIF and JSON of one cell of ``records`` (the same cell of each model's
         batch; a select box picks it when a batch has several), then the registered
-        :func:`run_action` buttons. ``stems``: a file name per cell."""
+        :func:`run_action` buttons. ``stems``: a file name per cell, else ``stem``, else
+        each file is named after its run (model, target, scheme:
+        :meth:`~dashboard.runs.RunRecord.download_stem`)."""
         recs = [r for r in records if r.images is not None]
         if not recs or any(r.status == "running" for r in records):
             return
@@ -341,11 +348,11 @@ class RunPanel:
             cell = st.selectbox("Download a cell of the run shown", range(len(labels)),
                                 format_func=lambda j: labels[j],
                                 key=f"{self.key}_cell{index}")
-        name = stems[cell] if stems else stem
         for m, rec in enumerate(recs):
             st.caption(plain(f"Downloads of the run shown: {rec.labels[cell]} · "
                              f"{rec.model_label}"))
-            downloads(rec, cell, f"{self.key}_dl{index}_{m}", name)
+            file = stems[cell] if stems else stem or rec.download_stem(cell)
+            downloads(rec, cell, f"{self.key}_dl{index}_{m}", file)
         for action in self.actions:
             action(self, list(records), f"{self.key}_act{index}")
 

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ LOG = logging.getLogger("demons_viz.dashboard")
 PNG_RUN_KEY = "demons-viz-run"  # PNG text chunk holding a run's JSON (restores the run)
 DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about this size
 MAX_GIF_FRAMES = 60
+SLIDE_SIZE = 512           # the enlarged PNG download for slides is about this size
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class RunRecord:
     reference: np.ndarray | None = None  # (1, C, S, S) image inverted by this run
     warnings: list[list[str]] = field(default_factory=list)  # per configuration, at the end
     verdicts: list[list[Any]] = field(default_factory=list)  # per configuration (Verdicts)
+    # what no reconstruction at all would reach: "feature_error", an inversion's relative
+    # feature error of a flat image at the reference's mean (set with the verdicts)
+    floors: dict[str, float] = field(default_factory=dict)
     shown: int = 0                     # frames recorded when the screen last got a pre-image
     _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
     interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
@@ -124,20 +129,21 @@ class RunRecord:
         return ([self.steps[i] for i in keep], np.stack([self.objective[i] for i in keep]),
                 np.stack([self.activation[i] for i in keep]))
 
-    def mark_interrupted(self) -> None:
+    def mark_interrupted(self, cause: str = "") -> None:
         """A rerun found the record still 'running': the user stopped it (Stop or a widget
         change ends the script between frames). Frames recorded after the last one shown
         are dropped, so that the image, its numbers and the downloads are what was on
-        screen when Stop was pressed."""
+        screen when Stop was pressed. ``cause``: the setting whose change ended it (the
+        message names it), "" for a Stop."""
         with self._lock:
             if self.status != "running":
                 return
             self.interrupted = True
-            self._truncate_to_shown()
+            self._truncate_to_shown(cause)
         if self.images is not None:  # the kept state gets its warnings and verdicts too
             self._check()
 
-    def _truncate_to_shown(self) -> None:
+    def _truncate_to_shown(self, cause: str = "") -> None:
         if self._shown_state is not None and self.shown < len(self.steps):
             n = self.shown
             del self.steps[n:], self.objective[n:], self.activation[n:]
@@ -146,9 +152,10 @@ class RunRecord:
             if not self.frames or self.frames[-1][0] != self.step:
                 self.frames.append((self.step, quantize_uint8(self.images)))
         self.status = "stopped"
+        by = f" by the change of {cause}" if cause else ""
         self.message = (f"stopped at step {self.step} of {self.total} after "
-                        f"{self.elapsed:.1f} s; the pre-image, its numbers and the downloads "
-                        "are this state")
+                        f"{self.elapsed:.1f} s{by}; the pre-image, its numbers and the "
+                        "downloads are this state")
 
     def gif(self, index: int = 0) -> bytes:
         from viz_core.images import gif_bytes
@@ -162,6 +169,20 @@ class RunRecord:
 
         return png_bytes(self.images[index], {PNG_RUN_KEY: self.json(index),
                                               "Software": APP_NAME})
+
+    def png_large(self, index: int = 0, side: int = SLIDE_SIZE) -> bytes:
+        """The PNG of :meth:`png` enlarged by an integer factor with nearest-neighbour to
+        about ``side`` pixels (crisp squares on a slide), with the same run JSON in its
+        text chunk (it restores the run too) and its native size."""
+        from viz_core.images import to_pil
+
+        img = self.images[index]
+        native = int(np.asarray(img).shape[-1])
+        factor = max(1, side // max(native, 1))
+        pil = to_pil(img, display_size=native * factor if factor > 1 else None)
+        return _png({PNG_RUN_KEY: self.json(index), "Software": APP_NAME,
+                     "native size": f"{native}x{int(np.asarray(img).shape[-2])} pixels, "
+                                    f"enlarged x{factor} (nearest neighbour)"}, pil)
 
     def json(self, index: int = 0) -> str:
         """The configuration's JSON with the run's results (restorable by upload)."""
@@ -182,10 +203,72 @@ class RunRecord:
         return json.dumps(d, indent=2)
 
     def stale(self, now: Mapping[str, Any]) -> str:
-        """"from previous settings: ..." when the page's settings changed since this run."""
+        """"from previous settings: ..." when the page's settings changed since this run
+        (a class named by the class names of the model that made it)."""
         from dashboard.results import stale_note
 
-        return stale_note(self.settings, now) if self.settings else ""
+        if not self.settings:
+            return ""
+        classes = self.class_names()
+        if classes is None and isinstance(self.settings.get("target"), int):
+            cls = self.settings["target"]
+            classes = {cls: self.class_name(cls) or ""}
+        return stale_note(self.settings, now, classes=classes)
+
+    def class_names(self) -> list[str] | None:
+        """The class names of the model that made this run (the first of :attr:`judges`,
+        set by the pages when the run starts); None when it has none."""
+        classes = getattr(self.judges[0], "classes", None) if self.judges else None
+        return [str(c) for c in classes] if classes else None
+
+    def class_name(self, index: Any) -> str | None:
+        """Class ``index`` by name: the model's (:meth:`class_names`), else as its zoo
+        entry or team file describes it (:func:`viz_core.store.settings_text.class_name`);
+        None when neither names it."""
+        names = self.class_names()
+        if names and isinstance(index, int) and 0 <= index < len(names):
+            return names[index]
+        import json
+
+        from viz_core.store.settings_text import class_name
+
+        try:
+            return class_name(json.loads(self.configs[0]), (), index)
+        except Exception:  # noqa: BLE001 - a name is a nicety: the index will do
+            return None
+
+    def download_stem(self, index: int = 0) -> str:
+        """A file name (without extension) for the downloads of configuration ``index``,
+        after the run: model, target, scheme, ASCII and short, e.g.
+        ``fmnist_resnet_robust_trouser_fluid-elastic-sobolev`` (:func:`file_stem`)."""
+        import json
+
+        from viz_core.config import RunConfig
+        from viz_core.schemes import scheme_of
+
+        try:
+            d = json.loads(self.configs[index])
+            scheme = scheme_of(RunConfig.from_dict(d)).replace("_", "-")
+        except Exception:  # noqa: BLE001 - an unreadable configuration: a plain name
+            return "demons-preimage"
+        layer = str(d.get("layer") or "")
+        if d.get("objective"):
+            target = "objective"
+        elif d.get("task") == "inversion":
+            image = str(d.get("image") or "image").removeprefix("upload:")
+            target = f"inv {PurePath(image).stem} {layer}"
+        elif d.get("channel") is not None:
+            target = f"{layer} ch{d['channel']}"
+        else:
+            target = self.class_name(d.get("target")) or f"class {d.get('target')}"
+        model = str(d.get("model") or self.model_label.split(" ")[0])
+        if "/" in model or "\\" in model or model.endswith(".pt2"):  # a file: its name
+            model = PurePath(model.replace("\\", "/")).stem
+        # the samples of one setting (a diversity batch) by their number
+        n = f"sample {index + 1}" if len(self.configs) > 1 and len(set(
+            json.dumps({k: v for k, v in json.loads(c).items() if k not in ("seed", "name")},
+                       sort_keys=True) for c in self.configs)) == 1 else ""
+        return file_stem([model, target, scheme, n])
 
     def finish(self, verdict_models: Sequence[Any] | None = None) -> None:
         """After the run: warnings for degenerate results and the verdicts of
@@ -233,6 +316,68 @@ class RunRecord:
             LOG.exception("classifying the pre-images failed")
             found = []
         self.verdicts = [[Verdict.of(v) for v in vs] for vs in found] if any(found) else []
+        if cfgs[0].get("task") == "inversion" and not cfgs[0].get("objective") \
+                and self.reference is not None:
+            try:
+                self.floors["feature_error"] = flat_feature_error(
+                    RunConfig.from_dict(cfgs[0]), self.judges[0], self.reference)
+            except Exception:  # noqa: BLE001 - a floor is extra information, never fatal
+                LOG.exception("the flat image's feature error failed")
+
+
+def flat_feature_error(config: Any, model: Any, reference: np.ndarray) -> float:
+    """The floor of an inversion's relative feature error ||Phi(u) - Phi(x)|| / ||Phi(x)||
+    (eq. 3) at ``config``'s layer: that of a flat image at the mean of the inverted image
+    ``reference`` (1, C, S, S) (the flat image of :mod:`viz_core.evaluation.floors`); a
+    pre-image whose error is not below it reconstructs nothing. One forward pass of the
+    flat image, with the run's verdicts."""
+    import torch
+
+    from viz_core.objectives import make_objective
+
+    ref = torch.as_tensor(np.asarray(reference[:1], dtype=np.float32))
+    target = config.target_spec(model.spec.default_layer)
+    with torch.no_grad():
+        objective = make_objective(model, [target], ref)
+        flat = torch.full_like(ref, float(ref.mean())).to(objective.phi0.device)
+        return float(objective(flat)[1][0])
+
+
+def _png(meta: Mapping[str, str], pil: Any) -> bytes:
+    """A PIL image as PNG bytes with ``meta`` in text chunks (:func:`viz_core.images.
+    png_bytes` for an image already made)."""
+    import io
+
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for k, v in meta.items():
+        info.add_text(str(k), str(v))
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def file_stem(parts: Sequence[str], limit: int = 40) -> str:
+    """File-name parts joined by ``_``, each ASCII (accents dropped, other characters
+    ``-``), lower case and at most ``limit`` characters; "demons-preimage" when nothing is
+    left.
+
+    >>> file_stem(["fmnist_resnet_robust", "Trouser", "fluid-elastic-sobolev"])
+    'fmnist_resnet_robust_trouser_fluid-elastic-sobolev'
+    >>> file_stem(["timm:convnext", "T-shirt/top", "Été 模型"])
+    'timm-convnext_t-shirt-top_ete'
+    """
+    import re
+    import unicodedata
+
+    out = []
+    for p in parts:
+        a = unicodedata.normalize("NFKD", str(p)).encode("ascii", "ignore").decode()
+        a = re.sub(r"[^a-z0-9_]+", "-", a.lower()).strip("-_")[:limit].strip("-_")
+        if a:
+            out.append(a)
+    return "_".join(out) or "demons-preimage"
 
 
 def _finite(v: float) -> float | None:

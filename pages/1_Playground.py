@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import streamlit as st
 
 from dashboard import plots
@@ -24,8 +23,9 @@ from dashboard.page import (
     setup_page,
     show_image,
 )
+from dashboard.playground_view import metrics_table, run_target, with_upload
 from dashboard.resources import verdict_models
-from dashboard.results import target_prob_label, verdict_label
+from dashboard.results import target_words
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
 from dashboard.runs import RunRecord, run_json_from_png
@@ -52,7 +52,6 @@ from dashboard.widgets import Controls, apply_settings, bind, commit, current, s
 from viz_core import presets, spectra
 from viz_core.errors import VizError
 from viz_core.kernels import build
-from viz_core.metrics import image_metrics, metric_label
 from viz_core.transforms import parse_octaves
 
 P = "pg_"
@@ -225,33 +224,6 @@ def _panel_key(*kernels) -> str:
     return repr([None if k is None else (k.spec, k.param, k.scale) for k in kernels])
 
 
-def _metrics_table(rec: RunRecord, act_name: str, verdicts: list) -> str:
-    """The numbers of the pre-image shown, as a two-column Markdown table (wraps instead of
-    cutting labels or overlapping the image); every cell through :func:`name`."""
-    img = rec.images[0]
-    steps, _, act = rec.curves()
-    rows = [(act_name, f"{act[-1, 0]:.4g}" if len(steps) else "-")]
-    for i, v in enumerate(verdicts):
-        if v.target_prob is not None:
-            chance = v.data.get("chance")
-            rows.append((target_prob_label(v), f"{v.target_prob:.1%}" + (
-                f" (chance {chance:.0%})" if chance else "")))
-        who = "top-3 of the model" if i == 0 else verdict_label(verdicts[0].model, v.model)
-        rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
-        if v.original is not None:  # an inversion: what this network sees in the original
-            rows.append((f"the original, as {v.model} sees it",
-                         f"{v.original[0]} {v.original[1]:.0%}"))
-    met = image_metrics(img)  # the registry's metrics, under the registry's labels
-    rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
-             (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
-             ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
-    cells = [(name(a), name(b)) for a, b in rows]  # class and network names are text
-    head = (f"**Sample 1 of {len(rec.images)}** (the table and the spectrum; the curves show "
-            "every sample)\n\n" if len(rec.images) > 1 else "")
-    return (head + "| quantity | value |\n|---|---|\n"
-            + "\n".join(f"| {a} | {b} |" for a, b in cells))
-
-
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     ph["act_name"] = run_activation_label(rec.configs)  # the run's task, not the sidebar's
     img = rec.images[0]
@@ -260,8 +232,10 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         size = IMAGE_SIZE if len(rec.images) <= 2 else SAMPLE_SIZE
         for i, sample in enumerate(rec.images):
             show_image(box, sample, f"sample {i + 1} · step {rec.step} / {rec.total}", size)
-    else:
-        show_image(ph["image"], img, f"pre-image · step {rec.step} / {rec.total}", IMAGE_SIZE)
+    else:  # the run's target named under its picture (a stale one's too)
+        what = name(ph.setdefault("target", run_target(rec)))
+        show_image(ph["image"], img, f"{what + ' · ' if what else ''}pre-image · step "
+                   f"{rec.step} / {rec.total}", IMAGE_SIZE)
     rec.mark_shown()
     if rec.status in ("diverged", "error"):
         ph["progress"].empty()
@@ -273,8 +247,8 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
     if not full:
         return
     # the verdicts of the model and the independent judge come with the final frame
-    ph["metrics"].markdown(_metrics_table(rec, ph["act_name"],
-                                          rec.verdicts[0] if rec.verdicts else []))
+    ph["metrics"].markdown(metrics_table(rec, ph["act_name"],
+                                         rec.verdicts[0] if rec.verdicts else []))
     draw_curves(ph, rec, key)
     freq, power = spectra.radial_power_spectrum(img)
     series = [("pre-image", freq, power)]
@@ -321,8 +295,11 @@ def main() -> None:
     # the panel's kernels at tau = the step size: with octaves each stage builds its own
     fluid, elastic = _kernels(s, ctl, None if s["octaves_on"] else errors)
     label = cfg.scheme_label if cfg is not None else ""
-    st.markdown(f"**{label or 'invalid settings'}**" + (f" · {name(model.label)}" if model
-                                                        else ""))
+    aim = target_words(cfg.to_dict(), model.classes if model else None,
+                       model.spec.default_layer if model else None) if cfg else ""
+    st.markdown((f"#### {name(aim[0].upper() + aim[1:])}\n\n" if aim else "")  # projector
+                + f"**{label or 'invalid settings'}**"
+                + (f" · {name(model.label)}" if model else ""))
 
     _run_area(s, cfg, cfgs, model, target, errors, label)
     st.subheader("Kernels")
@@ -344,20 +321,6 @@ def _run_area(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     guard(lambda: _run_body(s, cfg, cfgs, model, target, errors, label))
 
 
-def _with_upload(s: dict, target) -> dict:
-    """The settings a result is made with, naming an uploaded image by its file name and
-    content (the image setting says only "upload"): replacing the upload marks the result
-    shown as from previous settings, as choosing another sample does."""
-    label = target.image_label or ""
-    if s.get("task") != "inversion" or not label.startswith("upload:") \
-            or target.reference is None:
-        return s
-    import hashlib
-
-    digest = hashlib.sha256(np.ascontiguousarray(target.reference).tobytes()).hexdigest()
-    return {**s, "uploaded image": f"{label[len('upload:'):]} ({digest[:8]})"}
-
-
 def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label: str
               ) -> None:
     t_script = time.perf_counter()  # a Run click starts this fragment: time to first frame
@@ -373,8 +336,8 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
     c_curves, c_spec = st.columns(2)
     ph["curves"], ph["spectrum"] = c_curves.empty(), c_spec.empty()
 
-    recs = panel.restore()
-    s = _with_upload(s, target)
+    s = with_upload(s, target.image_label, target.reference)
+    recs = panel.restore(s)  # a run a settings change ended says which setting
     if run and cfg is not None and model is not None:
         labels = [c.name for c in cfgs] if len(cfgs) > 1 else [label]
         job = Job(label, cfgs, model, reference=target.reference, labels=labels,
@@ -389,7 +352,7 @@ def _run_body(s: dict, cfg, cfgs: list, model, target, errors: list[str], label:
             panel.after_other_runs(ph["curves"])
         _draw(ph, rec, True, "final" if run else "static")
         with ph["downloads"].container():
-            panel.downloads(recs, "demons-preimage")
+            panel.downloads(recs)  # named after the run
     elif rec is not None:
         with ph["status"].container():
             panel.status(rec, s)

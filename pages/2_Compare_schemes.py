@@ -50,9 +50,15 @@ from viz_core.transforms import parse_octaves
 P = "cmp_"
 D = compare_defaults()
 ROWS = list(FIG1_ROWS.items())  # Fig. 1's rows by name (not by the registry's order)
+ROW_TITLES = {"Baselines": "Baselines (not in Fig. 1)"}  # the kernel rows by their names
+#: Fig. 1's columns, said once above the grid (the captions do not repeat them)
+COLUMNS = (("fluid", "Kf only: filters the update (eq. 8)"),
+           ("elastic", "Ke only: filters the solution (eq. 6)"),
+           ("fluid-elastic", "both (eq. 18)"))
+BASELINES = FIG1_ROWS["Baselines"]  # named in their captions: the columns are not theirs
 CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
-CELL_SIZE = 192
+CELL_SIZE = 256  # 64 px x 4; a narrower column (1280 px wide) shrinks it
 FEATURE_ERROR_HELP = ("relative feature error = ||Phi(u) - Phi(x)|| / ||Phi(x)||: how far "
                       "the pre-image's features at the chosen layer are from the reference "
                       "image's (0 = identical features); the data term of eq. 3 is its p-th "
@@ -152,12 +158,36 @@ def _open_in_playground(cfg: RunConfig) -> None:
 
 
 def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -> str:
-    """A cell's caption (Markdown: names of networks and classes as text, :func:`name`);
-    ``model`` names the model that made it (the standard / robust pair side by side)."""
+    """A cell's caption, short (the column headers name the scheme, the table below has
+    every verdict): ``model`` when the standard / robust pair is side by side, a baseline's
+    name, the target activation or feature error, and the top class of the independent
+    judge (else of the model). Markdown: names of networks and classes as text
+    (:func:`name`)."""
     a = rec.activation[-1][i] if rec.activation else float("nan")
-    parts = ([model] if model else []) + [f"{CELL_LABELS[cid]} · {act_name} {a:.3g}"]
-    parts += results.verdict_parts(rec.verdicts[i] if rec.verdicts else [])
+    parts = ([model] if model else []) + ([CELL_LABELS[cid]] if cid in BASELINES else [])
+    parts.append(f"{act_name} {a:.3g}")
+    vs = [v for v in (rec.verdicts[i] if i < len(rec.verdicts) else []) if v.top
+          and v.data.get("role") in ("model", "judge")]
+    v = next((v for v in vs if v.data.get("role") == "judge"), vs[0] if vs else None)
+    if v is not None:
+        parts.append(f"{v.data.get('role')}: {v.top[0][0]} {results.prob_text(v.top[0][1])}")
     return name(" · ".join(parts))
+
+
+def _verdict_columns(rec: RunRecord, i: int) -> dict[str, str]:
+    """The metrics table's verdict columns of cell ``i``: what the model and the
+    independent judge see (top class, probability; the target's beside when it is not
+    the top: Sec. 3.2)."""
+    out = {}
+    for v in rec.verdicts[i] if i < len(rec.verdicts) else []:
+        role = v.data.get("role")
+        if v.top and role in ("model", "judge"):
+            top, p = v.top[0]
+            also = (f" ({v.target} {results.prob_text(v.target_prob)})"
+                    if v.target_prob is not None and v.target and v.target != top else "")
+            out[f"{'judge' if role == 'judge' else 'model'} sees"] = \
+                f"{top} {results.prob_text(p)}{also}"
+    return out
 
 
 def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) -> None:
@@ -168,7 +198,7 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
         model = rec.model_label.split(" ")[0] if len(recs) > 1 else ""
         for i, cid in enumerate(ph["order"]):
             show_image(cells[m, cid], rec.images[i],
-                       _caption(rec, i, cid, ph["act_name"], model), CELL_SIZE)
+                       _caption(rec, i, cid, ph["act_name"], model), CELL_SIZE, fit=True)
         rec.mark_shown()
     rec = recs[-1]
     if rec.status in ("diverged", "error"):
@@ -191,7 +221,18 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
         series.append((label, freq, power))
         rows.append({"scheme": label,
                      ph["act_name"]: float(act[-1, i]) if len(steps) else None,
+                     **_verdict_columns(rec, i),
                      hf: float(met["hf_fraction"][i]), tv: float(met["total_variation"][i])})
+    floor = rec.floors.get("feature_error")
+    if floor is not None:  # what a flat image at the reference's mean reaches (eq. 3)
+        rows.append({"scheme": "a flat image (floor)", ph["act_name"]: floor,
+                     **{k: "-" for k in rows[0] if k.endswith(" sees")}, hf: 0.0, tv: 0.0})
+    for m, r in enumerate(recs):  # the grid in one line: recognised, chance, best, floor
+        line = results.grid_summary(r)
+        who = f"**{name(r.model_label.split(' ')[0])}**: " if len(recs) > 1 else ""
+        if line:
+            ph["summary"][m].markdown(who + line, help=FEATURE_ERROR_HELP
+                                      if r.floors.get("feature_error") is not None else None)
     fig = session_figure(("cmp_spectrum", tuple(s[0] for s in series)),
                          lambda: plots.spectrum_figure(series),
                          lambda f: plots.set_spectra(f, series))
@@ -209,10 +250,8 @@ def main() -> None:
 
     st.title("Compare schemes")
     show_notices(P, notices + ctl.notices, s)
-    st.caption("Fig. 1 of the paper: rows Sobolev / Gaussian kernels (fitted to the kernel "
-               "size), columns fluid (Kf only) / elastic (Ke only) / fluid-elastic (both); "
-               "plus two baselines not in Fig. 1, TV and no regularization - one target, one "
-               "batch, every cell streaming.")
+    st.caption("Fig. 1 of the paper (kernels fitted to the kernel size), plus two baselines "
+               "not in Fig. 1: one target, one batch, every cell streaming.")
     configs, error = [], None
     try:
         configs = compare_configs(current(P, D), image_path=target.image_label)
@@ -245,43 +284,63 @@ def _run_area(s: dict, configs: list, runs: list, target, error: str | None) -> 
     guard(lambda: _run_body(s, configs, runs, target, error))
 
 
+def _grid(by_cell: dict[str, RunConfig], runs: list, reference) -> dict:
+    """Fig. 1's grid, dense enough for 1280x720: the column names once above it, each row
+    named in a first column (the reference image beside the first row), each cell an
+    image placeholder per model over its "Open in Playground" button. Returns the
+    placeholders by (model index, cell)."""
+    cells = {}
+    labels = [m.label for m in runs] if len(runs) > 1 else [""]
+    head = st.columns(4, vertical_alignment="bottom")
+    head[0].caption("kernel \\ scheme")
+    for col, (title, what) in zip(head[1:], COLUMNS):
+        col.markdown(f"**{title}**", help=what)
+    shown_ref = False
+    for title, ids in ROWS:
+        if not any(c in by_cell for c in ids):
+            continue
+        cols = st.columns(4)
+        cols[0].markdown(f"**{ROW_TITLES.get(title, title)}**")
+        if reference is not None and not shown_ref:  # beside the first row
+            show_image(cols[0].container(width=CELL_SIZE), reference, "reference image",
+                       CELL_SIZE, fit=True)
+            shown_ref = True
+        for col, cid in zip(cols[1:], ids):
+            if cid not in by_cell:
+                continue
+            with col:
+                for m, lab in enumerate(labels):
+                    cells[m, cid] = st.container(width=CELL_SIZE).empty()
+                    cells[m, cid].caption(name(f"{CELL_LABELS[cid]} {lab} - waiting for Run"))
+                if st.button("Open in Playground", key=f"{P}open_{cid}", type="tertiary",
+                             icon=":material/open_in_new:",
+                             help=f"the Playground with this cell's settings. Computed here "
+                                  f"in a batch of {len(by_cell)} cells: the Playground runs "
+                                  f"it alone, where it can differ visibly ({BATCH_WHY})"):
+                    _open_in_playground(by_cell[cid])
+    if reference is not None and not shown_ref:
+        show_image(st, reference, "reference image", CELL_SIZE)
+    return cells
+
+
 def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> None:
     model = runs[0]
     panel = RunPanel(P, label="Run all", autorun=True)
     run = panel.buttons([error] if error else []) is not None
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty()}  # act_name: from the run shown
-    if inversion:
-        st.caption(FEATURE_ERROR_HELP)
     order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
-    recs = panel.restore()[:len(runs)]  # the pair toggle was turned off: the first model's
+    recs = panel.restore(s)[:len(runs)]  # the pair toggle was turned off: the first model's
     if recs and [scheme_of(RunConfig.from_json(j)) for j in recs[0].configs] != order:
         recs = []  # the grid changed: the old images no longer match the cells
     panel.keep(recs)
     shown_ref = recs[0].reference if recs else target.reference
-    if inversion and shown_ref is not None:
-        show_image(st, shown_ref[0], "reference image", CELL_SIZE)
-    cells = {}
-    labels = [m.label for m in runs] if len(runs) > 1 else [""]
-    for title, ids in ROWS:
-        shown = [c for c in ids if c in by_cell]
-        if not shown:
-            continue
-        st.markdown(f"**{title}**")
-        cols = st.columns(3)
-        for col, cid in zip(cols, shown):
-            with col:
-                if st.button("Open in Playground", key=f"{P}open_{cid}",
-                             help=f"the Playground with this cell's settings. Computed here "
-                                  f"in a batch of {len(by_cell)} cells: the Playground runs "
-                                  f"it alone, where it can differ visibly ({BATCH_WHY})"):
-                    _open_in_playground(by_cell[cid])
-                for m, lab in enumerate(labels):
-                    cells[m, cid] = st.empty()
-                    cells[m, cid].caption(name(f"{CELL_LABELS[cid]} {lab} - waiting for Run"))
+    cells = _grid(by_cell, runs, shown_ref[0] if inversion and shown_ref is not None
+                  else None)
     ph["order"] = order
+    ph["summary"] = [st.empty() for _ in runs]  # one line per model, under the grid
     left, right = st.columns(2)
     ph["curves"], ph["spectrum"] = left.empty(), right.empty()
     ph["table"] = st.empty()
@@ -302,7 +361,7 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
             panel.after_other_runs(ph["curves"])
         _draw(cells, ph, recs, True, "static")
         with ph["downloads"].container():
-            panel.downloads(recs, "demons", stems=[f"demons-{c}" for c in order])
+            panel.downloads(recs)  # each file named after its run and cell
     elif recs:
         with ph["status"].container():
             panel.status(recs[0], s)

@@ -123,8 +123,8 @@ def test_short_run_streams_an_image_and_offers_downloads(dash):
     assert rec.images.shape == (1, 1, 64, 64)
     assert rec.frames[0][0] == 0 and 0 < rec.first_frame_s  # frame 0 was drawn, and timed
     labels = [d.label for d in at.get("download_button")]
-    assert labels == ["Download PNG", "Download GIF", "Download run JSON",
-                      "Export report (HTML)", "Export report (PDF)"]
+    assert labels == ["Download PNG", "PNG for slides (512 px)", "Download GIF",
+                      "Download run JSON", "Export report (HTML)", "Export report (PDF)"]
     assert rec.png().startswith(b"\x89PNG") and rec.gif().startswith(b"GIF8")
     assert len(at.get("plotly_chart")) == 3  # kernels, curves, spectrum
 
@@ -476,7 +476,8 @@ def test_inversion_shows_the_reference_next_to_the_pre_image_at_the_same_size(da
     at.button(key="pg_run").click().run()
     dash.no_exception(at)
     captions = [i.captions[0] for i in at.main.image]  # sizes: tests/e2e/test_dashboard.py
-    assert captions[0].startswith("pre-image") and captions[1] == "reference image"
+    assert captions[0].startswith("inversion of 0_ankle_boot.png at ")  # the run's target
+    assert " · pre-image · step 4 / 4" in captions[0] and captions[1] == "reference image"
     assert not at.sidebar.image
 
 
