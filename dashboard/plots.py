@@ -37,9 +37,8 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
 # spectrum) start with margins that already hold their tick labels and axis titles, as
 # automargin sizes them on a default run (1280 and 1920 px wide windows; checked by the
 # browser tests; the spectrum is 6 px taller than the curves, which keeps the plot area
-# that labels every decade), so that their first draw is the last one
-# (automargin still grows a margin that a figure needs more of); their labels may overflow
-# (automargin keeps them inside the figure anyway).
+# that labels every decade), so that their first draw is the last one (automargin still
+# grows a margin a figure needs more of; labels may overflow, it keeps them inside).
 CURVES_MARGIN = dict(l=42, r=20, t=40, b=50)
 SPECTRUM_MARGIN = dict(l=82, r=22, t=40, b=56)  # r: half of the last tick, "0.5"
 
