@@ -57,3 +57,24 @@ def branchy() -> nn.Module:
         torch.manual_seed(0)
         net = Branchy()
     return net
+
+
+class ThreeClasses(nn.Module):
+    """1 x 16 x 16 -> 3 logits: the smallest network that has classes to name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+def three_class_program(path, saved: list[str] | None = None):
+    """:class:`ThreeClasses` exported to ``path`` (a ``.pt2``), with ``saved`` class names
+    as the program's ``classes.txt`` if given; returns ``path``."""
+    program = torch.export.export(ThreeClasses().eval(), (torch.rand(1, 1, 16, 16),))
+    extra = {"classes.txt": "\n".join(saved)} if saved else None
+    torch.export.save(program, str(path), extra_files=extra)
+    return path

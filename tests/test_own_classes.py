@@ -10,35 +10,15 @@ import hashlib
 from pathlib import Path
 
 import pytest
-import torch
-from torch import nn
 
 from dashboard import programs
+from tests.own_nets import three_class_program
 from viz_core import models
 from viz_core.cli import main
 from viz_core.errors import VizError
 from viz_core.models.file_source import classes_path
 
 FRUIT = ["Apple", "Banana", "Cherry"]
-
-
-class _Net(nn.Module):
-    """1 x 16 x 16 -> 3 logits."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3, padding=1)
-        self.head = nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.relu(self.conv(x)).mean(dim=(2, 3)))
-
-
-def _program(path: Path, saved: list[str] | None = None) -> Path:
-    program = torch.export.export(_Net().eval(), (torch.rand(1, 1, 16, 16),))
-    extra = {"classes.txt": "\n".join(saved)} if saved else None
-    torch.export.save(program, str(path), extra_files=extra)
-    return path
 
 
 @pytest.fixture
@@ -49,12 +29,12 @@ def uploads(tmp_path, monkeypatch) -> Path:
 
 
 def test_a_program_alone_numbers_its_classes(tmp_path):
-    assert models.open_model(str(_program(tmp_path / "net.pt2"))).classes == \
+    assert models.open_model(str(three_class_program(tmp_path / "net.pt2"))).classes == \
         ["class 0", "class 1", "class 2"]
 
 
 def test_a_sidecar_names_the_classes_and_a_given_list_wins(tmp_path):
-    path = _program(tmp_path / "net.pt2")
+    path = three_class_program(tmp_path / "net.pt2")
     classes_path(path).write_text("Apple\n\n Banana \nCherry\n", encoding="utf-8")
     assert classes_path(path).name == "net.classes.txt"
     model = models.open_model(str(path))
@@ -63,14 +43,14 @@ def test_a_sidecar_names_the_classes_and_a_given_list_wins(tmp_path):
 
 
 def test_names_saved_in_the_program_name_its_classes(tmp_path):
-    path = _program(tmp_path / "net.pt2", saved=FRUIT)
+    path = three_class_program(tmp_path / "net.pt2", saved=FRUIT)
     assert models.open_model(str(path)).classes == FRUIT
     classes_path(path).write_text("A\nB\nC\n")  # the sidecar beside it comes first
     assert models.open_model(str(path)).classes == ["A", "B", "C"]
 
 
 def test_a_wrong_count_names_the_file_not_its_folder(tmp_path):
-    path = _program(tmp_path / "net.pt2")
+    path = three_class_program(tmp_path / "net.pt2")
     classes_path(path).write_text("Apple\nBanana\n")
     with pytest.raises(VizError) as err:
         models.open_model(str(path))
@@ -80,7 +60,7 @@ def test_a_wrong_count_names_the_file_not_its_folder(tmp_path):
 
 
 def test_the_cli_verdict_names_the_sidecars_classes(tmp_path, capsys):
-    path = _program(tmp_path / "net.pt2")
+    path = three_class_program(tmp_path / "net.pt2")
     classes_path(path).write_text("\n".join(FRUIT))
     code = main(["visualize", "--model", str(path), "--target", "1", "--steps", "2",
                  "--out", str(tmp_path / "b.png"), "--no-store"])
@@ -90,22 +70,22 @@ def test_the_cli_verdict_names_the_sidecars_classes(tmp_path, capsys):
 
 
 def test_an_upload_with_class_names_is_its_own_model(tmp_path, uploads):
-    data = _program(tmp_path / "net.pt2").read_bytes()
-    bare = programs.save_program(data, "qa tiny.pt2")
+    data = three_class_program(tmp_path / "net.pt2").read_bytes()
+    bare = programs.savethree_class_program(data, "qa tiny.pt2")
     # without names: the folder and the file as before (old links keep working)
     assert Path(bare).parent.name == hashlib.sha256(data).hexdigest()[:16]
     assert not classes_path(bare).exists()
-    named = programs.save_program(data, "qa tiny.pt2",
+    named = programs.savethree_class_program(data, "qa tiny.pt2",
                                   classes=programs.class_names_text("Apple, Banana, Cherry"))
     assert named != bare and Path(named).name == "qa_tiny.pt2"
     assert classes_path(named).read_text(encoding="utf-8") == "Apple\nBanana\nCherry\n"
-    assert programs.uploaded_program(named) == named
+    assert programs.uploadedthree_class_program(named) == named
     assert programs.program_from_token(programs.program_token(named)) == named
     assert models.open_model(named).classes == FRUIT
     assert models.open_model(bare).classes == ["class 0", "class 1", "class 2"]
     # the same names again: the same model; other names: another one
-    assert programs.save_program(data, "qa tiny.pt2", classes=FRUIT) == named
-    assert programs.save_program(data, "qa tiny.pt2", classes=["x", "y", "z"]) != named
+    assert programs.savethree_class_program(data, "qa tiny.pt2", classes=FRUIT) == named
+    assert programs.savethree_class_program(data, "qa tiny.pt2", classes=["x", "y", "z"]) != named
 
 
 def test_typed_class_names_are_cleaned_and_bounded():

@@ -8,22 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
-from torch import nn
 
 from dashboard import programs
+from tests.own_nets import three_class_program
 
 PG = "pages/1_Playground.py"
-
-
-class _Net(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3, padding=1)
-        self.head = nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.relu(self.conv(x)).mean(dim=(2, 3)))
 
 
 @pytest.fixture
@@ -44,8 +33,7 @@ def uploads(tmp_path, monkeypatch) -> Path:
 
 def test_class_names_typed_with_an_upload_name_the_verdicts(store, dash, uploads, tmp_path):
     path = tmp_path / "qa_tiny.pt2"
-    torch.export.save(torch.export.export(_Net().eval(), (torch.rand(1, 1, 16, 16),)),
-                      str(path))
+    three_class_program(path)
     at = dash.open(PG, steps=2, every=2)
     at.file_uploader(key="pg_pt2_file").upload("qa_tiny.pt2", path.read_bytes(),
                                                 "application/octet-stream").run()
