@@ -71,21 +71,21 @@ def test_the_cli_verdict_names_the_sidecars_classes(tmp_path, capsys):
 
 def test_an_upload_with_class_names_is_its_own_model(tmp_path, uploads):
     data = three_class_program(tmp_path / "net.pt2").read_bytes()
-    bare = programs.savethree_class_program(data, "qa tiny.pt2")
+    bare = programs.save_program(data, "qa tiny.pt2")
     # without names: the folder and the file as before (old links keep working)
     assert Path(bare).parent.name == hashlib.sha256(data).hexdigest()[:16]
     assert not classes_path(bare).exists()
-    named = programs.savethree_class_program(data, "qa tiny.pt2",
+    named = programs.save_program(data, "qa tiny.pt2",
                                   classes=programs.class_names_text("Apple, Banana, Cherry"))
     assert named != bare and Path(named).name == "qa_tiny.pt2"
     assert classes_path(named).read_text(encoding="utf-8") == "Apple\nBanana\nCherry\n"
-    assert programs.uploadedthree_class_program(named) == named
+    assert programs.uploaded_program(named) == named
     assert programs.program_from_token(programs.program_token(named)) == named
     assert models.open_model(named).classes == FRUIT
     assert models.open_model(bare).classes == ["class 0", "class 1", "class 2"]
     # the same names again: the same model; other names: another one
-    assert programs.savethree_class_program(data, "qa tiny.pt2", classes=FRUIT) == named
-    assert programs.savethree_class_program(data, "qa tiny.pt2", classes=["x", "y", "z"]) != named
+    assert programs.save_program(data, "qa tiny.pt2", classes=FRUIT) == named
+    assert programs.save_program(data, "qa tiny.pt2", classes=["x", "y", "z"]) != named
 
 
 def test_typed_class_names_are_cleaned_and_bounded():
