@@ -197,7 +197,7 @@ def team_rows() -> list[dict[str, str]]:
     ``$DEMONS_VIZ_MODELS`` names), read from the file: no network is opened. A VizError
     when the file cannot be read."""
     from viz_core.models import team_models
-    from viz_core.models.file_source import classes_path
+    from viz_core.models.file_source import classes_path, read_class_names
 
     rows = []
     for t in team_models().values():
@@ -209,8 +209,7 @@ def team_rows() -> list[dict[str, str]]:
                 "timm:") else f"224x224x{t.channels or 3}"
         n = len(t.classes) if t.classes else None
         if n is None and program and classes_path(t.source).is_file():
-            n = len([c for c in classes_path(t.source).read_text(
-                encoding="utf-8", errors="replace").splitlines() if c.strip()])
+            n = len(read_class_names(classes_path(t.source)))
         source = Path(t.source).name if program else t.source
         rows.append({"model": t.name, "weights": "your network", "input": size,
                      "classes": str(n) if n else "the program's" if program else

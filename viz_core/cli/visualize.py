@@ -219,14 +219,9 @@ def _numbers(text: str, flag: str) -> list[float]:
 
 
 def _class_file(path: str) -> list[str]:
-    p = Path(path)
-    if not p.is_file():
-        raise VizError(f"class names file {path!r} does not exist", field="classes")
-    names = [line.strip() for line in p.read_text(encoding="utf-8", errors="replace")
-             .splitlines() if line.strip()]
-    if not names:
-        raise VizError(f"class names file {path!r} holds no names", field="classes")
-    return names
+    from viz_core.models.file_source import read_class_names
+
+    return read_class_names(path)
 
 
 def _store_quietly(store: Any, record: Callable[[], Any]) -> str | None:

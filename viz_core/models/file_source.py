@@ -56,7 +56,7 @@ from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 
 __all__ = ["CLASSES_ENTRY", "IMPORT_STRING", "classes_path", "load_exported",
            "load_import_string", "load_torchscript", "parse_class_names",
-           "program_class_names"]
+           "program_class_names", "read_class_names"]
 
 #: ``package.module:factory`` (a callable returning an ``nn.Module``).
 IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -86,6 +86,23 @@ def classes_path(program: str | os.PathLike) -> Path:
     return p.with_name(p.stem + CLASSES_SUFFIX)
 
 
+def read_class_names(path: str | os.PathLike, what: str | None = None) -> list[str]:
+    """The class names in the file ``path`` (:func:`parse_class_names`): ``--classes FILE``,
+    a team's ``classes_file``, a program's sidecar. VizError naming the file as ``what``
+    (default: its path) when it is missing, unreadable or holds no names."""
+    what = what or f"class names file {str(path)!r}"
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise VizError(f"{what} does not exist", field="classes") from None
+    except OSError as exc:
+        raise VizError(f"cannot read {what}: {exc.strerror}", field="classes") from None
+    names = parse_class_names(text)
+    if not names:
+        raise VizError(f"{what} holds no names", field="classes")
+    return names
+
+
 def program_class_names(program: str | os.PathLike, saved: str | bytes | None = None
                         ) -> tuple[list[str] | None, str]:
     """The class names of a ``.pt2`` program given none: its sidecar
@@ -93,15 +110,8 @@ def program_class_names(program: str | os.PathLike, saved: str | bytes | None = 
     with where they came from (``""`` with None: the logits are numbered)."""
     side = classes_path(program)
     if side.is_file():
-        try:
-            names = parse_class_names(side.read_text(encoding="utf-8", errors="replace"))
-        except OSError as exc:
-            raise VizError(f"cannot read the class names in {side.name}: {exc.strerror}",
-                           field="classes") from None
-        if not names:
-            raise VizError(f"{side.name} (the class names of {Path(program).name}) holds no "
-                           "names", field="classes")
-        return names, side.name
+        return read_class_names(side, f"{side.name} (the class names of "
+                                      f"{Path(program).name})"), side.name
     if isinstance(saved, bytes):
         saved = saved.decode("utf-8", "replace")
     names = parse_class_names(saved or "")

@@ -98,11 +98,13 @@ def team_models() -> dict[str, TeamModel]:
             source = str((p.parent / source).resolve())
         classes = e.get("classes")
         if "classes_file" in e:
+            from viz_core.models.file_source import read_class_names
+
             cf = p.parent / e["classes_file"]
-            if not cf.is_file():
-                raise VizError(f"{where}: classes_file {cf} does not exist", field="model")
-            classes = [c.strip() for c in cf.read_text(encoding="utf-8").splitlines()
-                       if c.strip()]
+            try:
+                classes = read_class_names(cf, f"{where}: classes_file {cf}")
+            except VizError as exc:
+                raise VizError(str(exc), field="model") from None
         try:
             out[e["name"]] = TeamModel(
                 e["name"], source, e.get("input_size"), e.get("channels"),
