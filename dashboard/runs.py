@@ -319,28 +319,12 @@ class RunRecord:
         if cfgs[0].get("task") == "inversion" and not cfgs[0].get("objective") \
                 and self.reference is not None:
             try:
+                from viz_core.evaluation.floors import flat_feature_error
+
                 self.floors["feature_error"] = flat_feature_error(
                     RunConfig.from_dict(cfgs[0]), self.judges[0], self.reference)
             except Exception:  # noqa: BLE001 - a floor is extra information, never fatal
                 LOG.exception("the flat image's feature error failed")
-
-
-def flat_feature_error(config: Any, model: Any, reference: np.ndarray) -> float:
-    """The floor of an inversion's relative feature error ||Phi(u) - Phi(x)|| / ||Phi(x)||
-    (eq. 3) at ``config``'s layer: that of a flat image at the mean of the inverted image
-    ``reference`` (1, C, S, S) (the flat image of :mod:`viz_core.evaluation.floors`); a
-    pre-image whose error is not below it reconstructs nothing. One forward pass of the
-    flat image, with the run's verdicts."""
-    import torch
-
-    from viz_core.objectives import make_objective
-
-    ref = torch.as_tensor(np.asarray(reference[:1], dtype=np.float32))
-    target = config.target_spec(model.spec.default_layer)
-    with torch.no_grad():
-        objective = make_objective(model, [target], ref)
-        flat = torch.full_like(ref, float(ref.mean())).to(objective.phi0.device)
-        return float(objective(flat)[1][0])
 
 
 def _png(meta: Mapping[str, str], pil: Any) -> bytes:

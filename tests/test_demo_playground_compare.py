@@ -129,7 +129,7 @@ def test_compare_says_under_the_grid_what_the_judge_recognises_and_the_floor(das
     dash.no_exception(at)
     rec = at.session_state["cmp_records"][0]
     from dashboard.resources import get_model
-    from dashboard.runs import flat_feature_error
+    from viz_core.evaluation.floors import flat_feature_error
 
     model = get_model("fmnist_resnet_robust")
     floor = flat_feature_error(RunConfig.from_json(rec.configs[0]), model, rec.reference)

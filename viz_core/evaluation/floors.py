@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from viz_core.config import RunConfig
 from viz_core.evaluation.imagesets import ImageSet
 from viz_core.judging import classify, mean_finite, quantize, topk_hits
 from viz_core.metrics import psnr, ssim
 from viz_core.models import LoadedModel
 
-__all__ = ["FLOORS_HEADING", "chance_levels", "flat_floor", "floors_markdown", "floors_section",
-           "table1_floors"]
+__all__ = ["FLOORS_HEADING", "chance_levels", "flat_feature_error", "flat_floor",
+           "floors_markdown", "floors_section", "table1_floors"]
 
 FLOORS_HEADING = "## Floors a reconstruction has to beat"
 
@@ -80,3 +81,19 @@ def floors_section(rows: list[dict], command: str = "") -> list[str]:
     if command:
         out += [f"Command: `{command}`", ""]
     return out + [floors_markdown(rows), ""]
+
+
+def flat_feature_error(config: RunConfig, model: LoadedModel, reference: np.ndarray
+                       ) -> float:
+    """The floor of an inversion's relative feature error ||Phi(u) - Phi(x)|| / ||Phi(x)||
+    (eq. 3) at ``config``'s layer: that of a flat image at the mean of the inverted image
+    ``reference`` (1, C, S, S) (the flat image of :func:`flat_floor`); a pre-image whose
+    error is not below it reconstructs nothing. One forward pass of the flat image."""
+    from viz_core.objectives import make_objective
+
+    ref = torch.as_tensor(np.asarray(reference[:1], dtype=np.float32))
+    target = config.target_spec(model.spec.default_layer)
+    with torch.no_grad():
+        objective = make_objective(model, [target], ref)
+        flat = torch.full_like(ref, float(ref.mean())).to(objective.phi0.device)
+        return float(objective(flat)[1][0])
