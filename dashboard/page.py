@@ -195,6 +195,21 @@ def session_figure(signature: tuple, build: Callable[[], Any],
     return fig
 
 
+def show_progress(slot: Any, rec: RunRecord, full: bool, who: str = "", *,
+                  each_frame: bool = False) -> None:
+    """The run's progress bar in ``slot``, redrawn only with the plots (``full``), at the
+    first frame and at the end: each redraw is one more message the browser renders (with
+    one pre-image per frame, about a quarter of its work while a run streams), and the
+    pre-image's caption gives the step of every frame. ``each_frame``: at every frame (a
+    page whose captions do not give the step). A run that diverged or failed shows no bar."""
+    if rec.status in ("diverged", "error"):
+        slot.empty()
+    elif (each_frame or full or rec.step == 0 or rec.step >= rec.total
+          or rec.status != "running"):
+        slot.progress(min(1.0, rec.step / max(rec.total, 1)),
+                      text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s{who}")
+
+
 def draw_curves(ph: dict, rec: Any, key: str) -> None:
     """Objective and target-activation curves of a run record into ``ph["curves"]``: the
     figure is built once per session and series (:func:`session_figure`), then only gets

@@ -22,6 +22,7 @@ from dashboard.page import (
     session_figure,
     setup_page,
     show_image,
+    show_progress,
 )
 from dashboard.playground_view import metrics_table, run_target, with_upload
 from dashboard.resources import verdict_models
@@ -237,11 +238,7 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         show_image(ph["image"], img, f"{what + ' · ' if what else ''}pre-image · step "
                    f"{rec.step} / {rec.total}", IMAGE_SIZE)
     rec.mark_shown()
-    if rec.status in ("diverged", "error"):
-        ph["progress"].empty()
-    else:
-        ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
-                                text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s")
+    show_progress(ph["progress"], rec, full)
     if rec.reference is not None:
         show_image(ph["reference"], rec.reference[0], "reference image", IMAGE_SIZE)
     if not full:

@@ -17,6 +17,7 @@ from dashboard.page import (
     session_figure,
     setup_page,
     show_image,
+    show_progress,
 )
 from dashboard.resources import get_model, verdict_models
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
@@ -201,12 +202,8 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
                        _caption(rec, i, cid, ph["act_name"], model), CELL_SIZE, fit=True)
         rec.mark_shown()
     rec = recs[-1]
-    if rec.status in ("diverged", "error"):
-        ph["progress"].empty()
-    else:
-        who = f" · {name(rec.model_label)}" if len(recs) > 1 else ""
-        ph["progress"].progress(min(1.0, rec.step / max(rec.total, 1)),
-                                text=f"step {rec.step} / {rec.total} · {rec.elapsed:.1f} s{who}")
+    show_progress(ph["progress"], rec, full,  # the captions give no step: every frame
+                  f" · {name(rec.model_label)}" if len(recs) > 1 else "", each_frame=True)
     if not full:
         return
     rec = recs[0]
