@@ -19,7 +19,7 @@ import base64
 import collections
 import statistics
 
-import dashboard_browser as db
+import browser_driver as db
 from common import base_parser, md_table, report, setup
 
 # Installed before any page script: wraps WebSocket so that every message is recorded

@@ -24,8 +24,8 @@ import statistics
 import threading
 import time
 
+from browser_driver import CHROMIUM, CHROMIUM_ARGS, CLICK, Server, finish, open_page
 from common import base_parser, md_table, report, setup
-from dashboard_browser import CHROMIUM, CHROMIUM_ARGS, CLICK, Server, finish, open_page
 
 from dashboard import engine_worker
 from dashboard.streaming import run_threads

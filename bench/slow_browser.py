@@ -29,8 +29,7 @@ import signal
 import statistics
 import threading
 
-from common import base_parser, md_table, report
-from dashboard_browser import (
+from browser_driver import (
     CHROMIUM,
     CHROMIUM_ARGS,
     CLICK,
@@ -38,12 +37,11 @@ from dashboard_browser import (
     browser_setup,
     finish,
     open_page,
-    page_threads,
     process_cpu,
-    scenarios,
     serve,
-    timed,
 )
+from common import base_parser, md_table, report
+from dashboard_browser import page_threads, scenarios, timed
 
 # every distinct pre-image the main area showed after the click, decoded (the frames a
 # user saw); installed after the page is idle, before the click
