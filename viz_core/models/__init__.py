@@ -143,6 +143,7 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
         return own if weights in (None, "default") else with_weights(own, weights, seed)
     team = team_models().get(name)
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
+        team.importable()
         return _named(open_model(team.source, weights=weights, device=device, seed=seed,
                                  **team.contract()), team.name, team.source)
     if name.startswith(UPLOAD_PREFIX):

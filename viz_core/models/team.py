@@ -4,8 +4,9 @@ CLI, ``RunConfig`` and the dashboard's model box::
 
     [[model]]
     name = "fmnist_mlp"                   # how runs name it
-    source = "mypkg.nets:make_mlp"        # an import string, a .pt2 file (relative to the
-    input_size = 64                       # toml file), or timm:NAME
+    source = "mypkg.nets:make_mlp"        # an import string (its package is also looked
+    input_size = 64                       # for beside the toml file), a .pt2 file (relative
+                                          # to the toml file), or timm:NAME
     channels = 1
     mean = [0.2862]
     std = [0.3387]
@@ -38,6 +39,18 @@ class TeamModel:
     std: tuple[float, ...] | None = None
     classes: tuple[str, ...] | None = None
     description: str = ""
+    folder: str = ""  # the toml file's folder: where an import string's package may lie
+
+    def importable(self) -> None:
+        """Let Python find an import-string source's package beside the toml file: its
+        folder joins the end of ``sys.path`` (PYTHONPATH and installed packages come
+        first), so a team's module needs no PYTHONPATH of its own."""
+        import sys
+
+        from viz_core.models.file_source import IMPORT_STRING
+
+        if self.folder and IMPORT_STRING.match(self.source) and self.folder not in sys.path:
+            sys.path.append(self.folder)
 
     def contract(self) -> dict:
         """Keyword arguments of :func:`viz_core.models.open_model`."""
@@ -111,7 +124,7 @@ def team_models() -> dict[str, TeamModel]:
                 tuple(float(v) for v in e["mean"]) if "mean" in e else None,
                 tuple(float(v) for v in e["std"]) if "std" in e else None,
                 tuple(str(c) for c in classes) if classes else None,
-                str(e.get("description", "")))
+                str(e.get("description", "")), str(p.parent.resolve()))
         except (TypeError, ValueError):
             raise VizError(f"{where}: mean and std must be lists of numbers",
                            field="model") from None
