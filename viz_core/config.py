@@ -283,7 +283,8 @@ class RunConfig:
     def from_dict(cls, d: dict, strict: bool = False) -> RunConfig:
         """Build from a dict (e.g. a run's JSON, which may carry extra result keys). A field
         the run did not use (a stored run of an earlier version: a ``unit`` beside a class,
-        a ``target`` beside an objective) is dropped, as the run dropped it; ``strict``
+        a ``target`` beside an objective, an ``image`` beside an AM) is dropped, as the run
+        dropped it, to its default; ``strict``
         refuses it as :meth:`validate` does (for settings a user has just given)."""
         if not isinstance(d, dict):
             raise VizError("a run configuration must be a JSON object", field="config")
@@ -307,7 +308,7 @@ class RunConfig:
                 raise
             raise VizError(f"invalid run configuration: {exc}", field="config") from None
         for name, _ in [] if strict else cfg._unused_fields():
-            setattr(cfg, name, {"task": "am", "class_score": "logit"}.get(name))
+            setattr(cfg, name, next(f.default for f in fields(cls) if f.name == name))
         return cfg.validate()
 
     def to_json(self, **results) -> str:

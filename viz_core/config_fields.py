@@ -1,11 +1,13 @@
 """Fields of a run configuration that the run would not use (eqs. 1-4: the data term reads a
 class, a channel or unit of a layer, or the inverted layer; a composable objective says all
-of it itself). A run given such a field is not the run its user asked for, so
+of it itself; the reference image and the exponent p of the feature error, eq. 3, are read
+by feature inversion alone). A run given such a field is not the run its user asked for, so
 :meth:`~viz_core.config.RunConfig.validate` refuses it with what to write instead; a stored
 run of an earlier version, which dropped it silently, loads without it."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from viz_core.errors import VizError
@@ -22,6 +24,11 @@ def unused_fields(cfg: RunConfig) -> list[tuple[str, str]]:
     (a stored run).
     Beside an objective, a field that repeats one of its terms is kept (the Playground's
     ``channel(layer, c) - w*diversity(layer)`` keeps ``layer`` and ``channel``)."""
+    return _target_fields(cfg) + _reference_fields(cfg)
+
+
+def _target_fields(cfg: RunConfig) -> list[tuple[str, str]]:
+    """What the data term reads (eqs. 1-4): a class, a channel or unit, an objective."""
     if cfg.objective is None:
         if cfg.task == "inversion":
             return [(k, f"{k}= does not apply to feature inversion (task='inversion' "
@@ -60,3 +67,37 @@ def unused_fields(cfg: RunConfig) -> list[tuple[str, str]]:
              f"beside objective=, which says what is optimised: write it into the "
              f"objective (e.g. {term[k]}) and drop {k}=") for k in term
             if not said[k] and (k in valued or getattr(cfg, k) is not None)]
+
+
+def _reference_fields(cfg: RunConfig) -> list[tuple[str, str]]:
+    """``image`` and ``p`` where nothing inverts: the reference image and the exponent of the
+    feature error (eq. 3) are read by feature inversion (``task='inversion'``) and, beside an
+    objective, the image by its inversion term, which takes its own exponent
+    (``inversion(LAYER, p)``; the run's ``p`` is never read there)."""
+    p_default = next(f.default for f in fields(cfg) if f.name == "p")
+    if cfg.objective is None:
+        if cfg.task == "inversion":
+            return []
+        am = "activation maximization (task='am') does not read it"
+        return ([("image", f"image= is the image feature inversion inverts; {am}: drop "
+                           "image= (or invert it with task='inversion')")] if cfg.image
+                else []) + ([("p", f"p={cfg.p!r} is the exponent of feature inversion's "
+                                   f"error; {am}: drop p=")] if cfg.p != p_default else [])
+    from viz_core.objectives import parse_objective
+
+    try:
+        inverts = [lf for _, lf in parse_objective(str(cfg.objective)).parts
+                   if lf.needs_reference]
+    except VizError:  # validate() says what is wrong with the objective itself
+        return []
+    at = next((str(lf.args[0]) for lf in inverts if lf.name == "inversion" and lf.args),
+              cfg.layer or "LAYER")
+    out = [] if inverts or not cfg.image else [(
+        "image", f"image= is not used beside objective=, which has no inversion term: add "
+                 f"one (e.g. + inversion({at})) or drop image=")]
+    if cfg.p != p_default:
+        out.append(("p", f"p={cfg.p!r} is not used beside objective=, " + (
+            f"whose inversion term takes its own exponent: write it there (e.g. "
+            f"inversion({at}, {cfg.p!r})) and drop p=" if inverts else
+            "which has no inversion term: drop p=")))
+    return out

@@ -185,7 +185,7 @@ def settings_to_config(s: Mapping[str, Any], *, image_path: str | None = None,
         channel=int(s["channel"]) if am and not logits else None,
         unit=unit,
         image=(image_path or sample_path(str(s["image"])) or None) if not am else None,
-        p=int(s["p"]),
+        p=int(s["p"]) if not am else 2,  # an AM reads no exponent (RunConfig refuses one)
         fluid=fluid,
         elastic=elastic,
         tv=float(s["tv"]) if s["tv_on"] else 0.0,
@@ -289,7 +289,7 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
             notices.append(f"the image {PurePath(image.removeprefix(UPLOAD + ':')).name!r} "
                            "is not one of the shipped samples: upload it again")
             s["image"] = UPLOAD
-    s["p"] = int(cfg.p)
+        s["p"] = int(cfg.p)  # an AM's is the default: the control keeps the user's choice
     s["scheme"] = structure_of(cfg.fluid is not None, cfg.elastic is not None)
     s.update(_slot_settings(cfg.fluid, "f"))
     s.update(_slot_settings(cfg.elastic, "e"))
