@@ -68,6 +68,9 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
     ended = time.time()
     started = ended - max(0.0, time.perf_counter() - rec.started)
     ref = torch.from_numpy(rec.reference) if rec.reference is not None else None
+    # an inversion's flat-image feature error (eq. 3), computed once for the batch by the
+    # page (RunRecord.floors, shown beside the pre-images): stored, not computed again
+    flat = (getattr(rec, "floors", None) or {}).get("feature_error")
     out = []
     for i, text in enumerate(rec.configs):
         d = json.loads(text)
@@ -93,7 +96,8 @@ def stored_runs(rec: Any, page: str, group_id: str = "") -> list[StoredRun]:
             status=status if status in STORED else "done", started=started, ended=ended,
             model_label=program_label(cfg.model, rec.model_label),
             weights_hash=weights_hash(model.net) if model is not None else "",
-            metrics=metrics, floors=floors_for(cfg, ref, verdicts), curves=curves,
+            metrics=metrics, floors=floors_for(cfg, ref, verdicts, feature_error=flat),
+            curves=curves,
             verdicts=verdicts, group_id=group_id, command=f"dashboard {page}",
             message=div or rec.message or _warned(rec, i), image=png_bytes(img),
             frames=frames, batch_size=len(rec.configs)))  # one record: one engine batch

@@ -316,15 +316,18 @@ class RunRecord:
             LOG.exception("classifying the pre-images failed")
             found = []
         self.verdicts = [[Verdict.of(v) for v in vs] for vs in found] if any(found) else []
-        if cfgs[0].get("task") == "inversion" and not cfgs[0].get("objective") \
-                and self.reference is not None:
-            try:
-                from viz_core.evaluation.floors import flat_feature_error
+        # the flat image's feature error (eq. 3), once for the batch (it shares layer and
+        # image): shown beside the pre-images and stored with each run's floors
+        from viz_core.store.capture import feature_floor
 
-                self.floors["feature_error"] = flat_feature_error(
-                    RunConfig.from_dict(cfgs[0]), self.judges[0], self.reference)
-            except Exception:  # noqa: BLE001 - a floor is extra information, never fatal
-                LOG.exception("the flat image's feature error failed")
+        try:
+            floor = feature_floor(RunConfig.from_dict(cfgs[0]), self.judges[0],
+                                  self.reference)
+        except Exception:  # noqa: BLE001 - a floor is extra information, never fatal
+            LOG.exception("the flat image's feature error failed")
+            floor = None
+        if floor is not None:
+            self.floors["feature_error"] = floor
 
 
 def _png(meta: Mapping[str, str], pil: Any) -> bytes:
@@ -342,26 +345,55 @@ def _png(meta: Mapping[str, str], pil: Any) -> bytes:
     return buf.getvalue()
 
 
+#: Names Windows keeps for devices, whatever the extension ("con.png" cannot be saved).
+_RESERVED_STEMS = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                             *(f"lpt{i}" for i in range(10))})
+#: The longest stem in UTF-8 bytes: with an extension and a browser's " (12)" it stays
+#: under the 255 bytes of a file name on Linux, macOS and Windows alike.
+MAX_STEM_BYTES = 200
+
+
 def file_stem(parts: Sequence[str], limit: int = 40) -> str:
-    """File-name parts joined by ``_``, each ASCII (accents dropped, other characters
-    ``-``), lower case and at most ``limit`` characters; "demons-preimage" when nothing is
-    left.
+    """File-name parts joined by ``_``, lower case, each at most ``limit`` characters and
+    its share of :data:`MAX_STEM_BYTES` bytes (UTF-8); "demons-preimage" when nothing is left.
+    Letters and digits of every script are kept (a model or class named in Chinese or
+    Cyrillic stays in the name: browsers save an RFC 5987 name as sent), after NFKC; a
+    Latin letter loses its accent (é -> e); every other character (``/ \\ : * ? " < > |``,
+    dots, spaces, control characters) becomes ``-``, and no part starts or ends with one.
+    A part of only symbols (an emoji) is a short stable hash instead of nothing; a stem
+    that Windows reserves (``con``) gets a ``_``.
 
     >>> file_stem(["fmnist_resnet_robust", "Trouser", "fluid-elastic-sobolev"])
     'fmnist_resnet_robust_trouser_fluid-elastic-sobolev'
     >>> file_stem(["timm:convnext", "T-shirt/top", "Été 模型"])
-    'timm-convnext_t-shirt-top_ete'
+    'timm-convnext_t-shirt-top_ete-模型'
+    >>> file_stem(["Ёлка", "../★★", "CON"])
+    'ёлка_xf8baad_con'
     """
+    import hashlib
     import re
     import unicodedata
 
+    def letter(c: str) -> str:
+        base = unicodedata.normalize("NFKD", c)[:1]  # é -> e; 模 and ё stay themselves
+        return base if base.isascii() and base.isalnum() else c
+
+    texts = [t for t in (unicodedata.normalize("NFKC", str(p)).lower().strip()
+                         for p in parts) if t]
+    budget = (MAX_STEM_BYTES + 1) // max(len(texts), 1) - 1  # bytes a part, "_" between
     out = []
-    for p in parts:
-        a = unicodedata.normalize("NFKD", str(p)).encode("ascii", "ignore").decode()
-        a = re.sub(r"[^a-z0-9_]+", "-", a.lower()).strip("-_")[:limit].strip("-_")
-        if a:
-            out.append(a)
-    return "_".join(out) or "demons-preimage"
+    for text in texts:
+        kept = "".join(letter(c) if c.isalnum() or c == "_" else
+                       c if unicodedata.category(c).startswith("M") else "-" for c in text)
+        a = re.sub(r"-+", "-", kept).strip("-_")
+        if not a:  # symbols only: a stable hash, not nothing
+            a = "x" + hashlib.sha256(text.encode()).hexdigest()[:6]
+        a = a[:limit].strip("-_")
+        while len(a.encode()) > budget:
+            a = a[:-1].rstrip("-_")
+        out.append(a)
+    stem = "_".join(filter(None, out)) or "demons-preimage"
+    return f"{stem}_" if stem in _RESERVED_STEMS else stem
 
 
 def _finite(v: float) -> float | None:

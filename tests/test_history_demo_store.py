@@ -68,7 +68,10 @@ def test_a_comparison_report_says_the_ui_copy_once_in_its_own_section():
         model="fmnist_vgg", task="am", scheme="fluid_sobolev", id="bbbbbbbbbbbb")
     html = html_report([a, b])
     assert "extra.ui" not in html
-    assert "3 setting(s) differ (highlighted)." in html
+    # the octave run's stages decide its steps (200 in all) and taus: its step_size is
+    # unused ("-"), beside the other run's 5
+    assert "4 setting(s) differ (highlighted)." in html
+    assert re.search(r'<tr class="diff"><td>step_size</td><td>-</td><td>5</td>', html)
     assert re.search(r'<tr class="diff"><td>target</td><td>1 · Trouser</td>'
                      r'<td>7 · Sneaker</td>', html)
     assert re.search(r'<tr class="diff"><td>octaves</td><td>x1.0 120 steps tau 10; x1.0 80 '

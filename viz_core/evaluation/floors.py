@@ -83,17 +83,20 @@ def floors_section(rows: list[dict], command: str = "") -> list[str]:
     return out + [floors_markdown(rows), ""]
 
 
-def flat_feature_error(config: RunConfig, model: LoadedModel, reference: np.ndarray
-                       ) -> float:
+def flat_feature_error(config: RunConfig, model: LoadedModel,
+                       reference: np.ndarray | torch.Tensor) -> float:
     """The floor of an inversion's relative feature error ||Phi(u) - Phi(x)|| / ||Phi(x)||
     (eq. 3) at ``config``'s layer: that of a flat image at the mean of the inverted image
     ``reference`` (1, C, S, S) (the flat image of :func:`flat_floor`); a pre-image whose
-    error is not below it reconstructs nothing. One forward pass of the flat image."""
-    from viz_core.objectives import make_objective
+    error is not below it reconstructs nothing. One forward pass of the image and the flat
+    image together."""
+    from viz_core.objectives import Objective
 
-    ref = torch.as_tensor(np.asarray(reference[:1], dtype=np.float32))
+    ref = torch.as_tensor(np.asarray(reference[:1].detach().cpu() if isinstance(
+        reference, torch.Tensor) else reference[:1], dtype=np.float32))
     target = config.target_spec(model.spec.default_layer)
     with torch.no_grad():
-        objective = make_objective(model, [target], ref)
-        flat = torch.full_like(ref, float(ref.mean())).to(objective.phi0.device)
-        return float(objective(flat)[1][0])
+        net = Objective(model, [target])  # Phi at the target's layer
+        both = torch.cat([ref, torch.full_like(ref, float(ref.mean()))]).to(model.device)
+        phi0, phi = net.features(both).flatten(1)
+        return float((phi - phi0).norm() / phi0.norm().clamp(min=1e-12))

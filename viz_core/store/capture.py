@@ -5,13 +5,15 @@ The final metrics are those of :func:`viz_core.metrics.image_metrics` (Sec. 3, T
 plus the last data term, target activation and gradient norm (eqs. 1-3) and, for an
 inversion, the relative feature error (eqs. 2-3), one set for every writer
 (:func:`run_metrics`: the CLI, the dashboard's pages); the floors are the
-flat image's PSNR / SSIM for an inversion and the judge's chance level for a class
-(:mod:`viz_core.evaluation.floors`); the verdicts are the model's and the judge's top-3
-classes of the 8-bit pre-image (the recognisability test of Sec. 3.2).
+flat image's PSNR / SSIM and relative feature error (eq. 3) for an inversion and the
+judges' chance level for a class (:mod:`viz_core.evaluation.floors`; :func:`floors_for`:
+one forward pass of the flat image per run or batch); the verdicts are the model's and
+the judge's top-3 classes of the 8-bit pre-image (the recognisability test of Sec. 3.2).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -24,6 +26,7 @@ from viz_core.judging import verdicts
 from viz_core.schemes import scheme_of
 from viz_core.store.records import RunRecord, status_of, weights_hash
 
+LOG = logging.getLogger(__name__)
 #: Frames kept besides the final pre-image (evenly spaced over the run).
 MAX_FRAMES = 4
 
@@ -118,15 +121,40 @@ def final_metrics(frame: Any, index: int = 0, reference: torch.Tensor | None = N
                        grad_norm=np.asarray(frame.grad_norm)[index])
 
 
-def floors_for(config: RunConfig, reference: torch.Tensor | None,
-               verdicts: list[dict]) -> dict[str, float]:
-    """The values a run has to beat to mean anything (flat image, chance)."""
+def feature_floor(config: RunConfig, model: Any, reference: Any) -> float | None:
+    """The floor of an inversion's relative feature error (eq. 3): a flat image's at the
+    run's layer (:func:`viz_core.evaluation.floors.flat_feature_error`, one forward pass of
+    the image and the flat image), for an inversion of a layer (not a composable objective)
+    with its ``model`` and inverted image ``reference`` (1, C, S, S); None otherwise, or
+    when it cannot be computed (a floor is extra: the run is kept without it)."""
+    if config.task != "inversion" or config.objective or model is None or reference is None:
+        return None
+    from viz_core.evaluation.floors import flat_feature_error
+
+    try:
+        return _finite(flat_feature_error(config, model, reference))
+    except Exception:  # noqa: BLE001 - a floor is extra information, never fatal
+        LOG.warning("the flat image's feature error failed", exc_info=True)
+        return None
+
+
+def floors_for(config: RunConfig, reference: torch.Tensor | None, verdicts: list[dict],
+               model: Any = None, feature_error: float | None = None) -> dict[str, float]:
+    """The values a run has to beat to mean anything: for an inversion the flat image's
+    PSNR / SSIM against the inverted ``reference`` and its relative feature error (eq. 3,
+    :func:`feature_floor`; ``feature_error`` when the caller computed it for the batch,
+    else from ``model``), and the chance level of each verdict on a target (Sec. 3.2)."""
     out: dict[str, float] = {}
     if reference is not None:
         from viz_core.evaluation.floors import flat_floor
 
         f = flat_floor(reference)
         out.update({"psnr": f["flat_psnr"], "ssim": f["flat_ssim"]})
+        if config.task == "inversion" and not config.objective:
+            fe = feature_error if feature_error is not None else \
+                feature_floor(config, model, reference)
+            if fe is not None:
+                out["feature_error"] = float(fe)
     for v in verdicts:
         if v.get("target_prob") is not None:
             out[f"{v['role']}_target_prob"] = v["chance"]
@@ -139,9 +167,12 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
                reference: torch.Tensor | None = None, frames: list | None = None,
                command: str = "", group_id: str = "", tags: list[str] | None = None,
                status: str | None = None, message: str = "",
-               verdicts: list[dict] | None = None) -> RunRecord:
+               verdicts: list[dict] | None = None,
+               feature_error: float | None = None) -> RunRecord:
     """The record of sample ``index`` of an engine run (``final``: its last frame);
-    ``verdicts``: :func:`verdicts_of` when the caller has them already."""
+    ``verdicts``: :func:`verdicts_of` when the caller has them already; ``feature_error``:
+    the flat image's feature error when the caller computed it for the batch
+    (:func:`feature_floor`, else computed here for an inversion)."""
     img = np.asarray(final.images[index])
     ref = None
     if reference is not None:
@@ -166,7 +197,8 @@ def record_run(config: RunConfig, model: Any, final: Any, *, index: int = 0,
         started=started or now, ended=ended or now,
         model_label=getattr(model, "label", ""),
         weights_hash=weights_hash(model.net) if hasattr(model, "net") else "",
-        metrics=final_metrics(final, index, ref, config), floors=floors_for(config, ref, verdicts),
+        metrics=final_metrics(final, index, ref, config),
+        floors=floors_for(config, ref, verdicts, model, feature_error),
         curves=curves or {}, verdicts=verdicts, tags=list(tags or []), group_id=group_id,
         command=command, message=message or (div or ""),
         image=png_bytes(img, {"model": getattr(model, "label", config.model),

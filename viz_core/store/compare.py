@@ -38,15 +38,93 @@ def flat_settings(config: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
-    """Setting -> one value per run, for the settings in which the runs differ (the model
-    label counts as a setting)."""
-    from viz_core.samples import sample_name
+def image_name(path: str) -> str:
+    """An inverted image by what it is: a shipped sample by its name
+    (``fmnist/0_ankle_boot.png``) wherever the run found it (this checkout's samples,
+    another clone's ``.../assets/samples/fmnist/0_ankle_boot.png``, a bare file name), any
+    other file by its path. A stored path counts as the sample when it ends in a name this
+    checkout ships under a ``samples`` folder and, if that file is still there, holds the
+    same bytes (the store keeps no hash of the inverted image).
 
-    flats = [{"model_label": r.model_label, **flat_settings(r.config)} for r in runs]
-    for f in flats:  # a shipped sample by its name, however it was stored (a server's
-        if isinstance(f.get("image"), str):  # path, the sweep's sample name): one image
-            f["image"] = sample_name(f["image"])
+    >>> image_name("/elsewhere/assets/samples/fmnist/0_ankle_boot.png")
+    'fmnist/0_ankle_boot.png'
+    >>> image_name("/home/me/boot.png")
+    '/home/me/boot.png'
+    """
+    from pathlib import Path, PurePath
+
+    from viz_core.samples import sample_name, sample_path, samples_dir
+
+    if not isinstance(path, str) or not path:
+        return path
+    name = sample_name(path)  # a file of this checkout's samples
+    if not PurePath(name).is_absolute():  # a sample's name, or a bare file name of one
+        found = sample_path(name)
+        return sample_name(found) if found != name else name
+    parts = PurePath(path.replace("\\", "/")).parts
+    root = samples_dir()
+    for i in range(len(parts) - 2, 0, -1):  # the last ``samples`` folder on the path
+        if parts[i] != root.name:
+            continue
+        rest = "/".join(parts[i + 1:])
+        ours, there = root / rest, Path(path)
+        try:
+            if not ours.is_file() or (there.is_file()
+                                      and there.read_bytes() != ours.read_bytes()):
+                return path
+        except OSError:
+            return path
+        return rest
+    return path
+
+
+def _stages(value: Any) -> list[list] | None:
+    """An octave schedule as ``[[scale, steps, tau], ...]`` of floats and ints (a stored
+    JSON text, integer scales of older runs); None for none or one that does not parse."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    try:
+        return [[float(s), int(n), float(t)] for s, n, t in value] if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def run_settings(run: RunRecord) -> dict[str, Any]:
+    """A run's settings as what it computed with (:func:`flat_settings` and the model
+    label): the inverted image by what it is (:func:`image_name`); with octaves, the steps
+    of its stages together (the stages decide the steps and tau of eq. 18, Sec. 2.7: the
+    ``steps`` and ``step_size`` fields are unused); None for any setting the run does not
+    use (:func:`~viz_core.store.settings_text.applies`: Adam's moments without Adam, the
+    TV smoothing without TV, ...).
+
+    >>> r = RunRecord(config={"steps": 100, "octaves": [[1, 30, 5], [1.2, 20, 2]],
+    ...                       "step_size": 5.0}, model="m", task="am", scheme="tv")
+    >>> s = run_settings(r)
+    >>> s["steps"], s["step_size"], s["octaves"]
+    (50, None, '[[1.0, 30, 5.0], [1.2, 20, 2.0]]')
+    """
+    from viz_core.store.settings_text import applies
+
+    flat = {"model_label": run.model_label, **flat_settings(run.config)}
+    out = {k: v if display_only(k) or applies(k, flat) else None for k, v in flat.items()}
+    if isinstance(out.get("image"), str):
+        out["image"] = image_name(out["image"])
+    stages = _stages(flat.get("octaves"))
+    if stages:
+        out["octaves"] = json.dumps(stages)
+        out["steps"] = sum(n for _, n, _ in stages)
+    return out
+
+
+def differing_settings(runs: Sequence[RunRecord]) -> dict[str, list[Any]]:
+    """Setting -> one value per run, for the settings in which the runs differ, by what
+    each run did (:func:`run_settings`: a shipped sample by its name however it was stored,
+    an octave run's total steps, None where a run does not use a setting; the model label
+    counts as a setting)."""
+    flats = [run_settings(r) for r in runs]
     keys = list(dict.fromkeys(k for f in flats for k in f))
     out = {}
     for k in keys:

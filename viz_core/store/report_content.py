@@ -18,6 +18,7 @@ from viz_core.store.compare import (
     fmt,
     metric_rows,
     reproduce_command,
+    run_settings,
     verdict_text,
     when,
 )
@@ -71,8 +72,11 @@ def _settings(runs: Sequence[RunRecord]) -> tuple[list, list, list]:
     computes (:func:`~viz_core.store.settings_text.applies`; with several runs, each
     marked whether it differs: :func:`~viz_core.store.compare.differing_settings`), the
     other stored ones that are set, and the dashboard's copy, each value in words
-    (:func:`~viz_core.store.settings_text.setting_text`)."""
+    (:func:`~viz_core.store.settings_text.setting_text`); those that define a run as it
+    used them (:func:`~viz_core.store.compare.run_settings`: "-" where a run does not use
+    one, an octave run's total steps)."""
     flats = [flat_settings(r.config) for r in runs]
+    ran = [run_settings(r) for r in runs]  # what each run computed with
     diff = differing_settings(runs) if len(runs) > 1 else {}
     settings, other, ui = [], [], []
     for k in dict.fromkeys(k for f in flats for k in f):
@@ -80,7 +84,8 @@ def _settings(runs: Sequence[RunRecord]) -> tuple[list, list, list]:
         if k.startswith(UI_PREFIX):
             ui.append((k[len(UI_PREFIX):], vals))
         elif k in diff or any(applies(k, f) for f in flats):
-            settings.append((k, vals, k in diff))
+            settings.append((k, [setting_text(k, f.get(k), r) for f, r in zip(ran, runs)],
+                             k in diff))
         elif any(f.get(k) not in (None, "") for f in flats):
             other.append((k, vals))
     if "model_label" in diff:

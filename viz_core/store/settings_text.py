@@ -186,12 +186,17 @@ def _scale(s: float) -> str:
 
 def setting_text(key: str, value: Any, run: Any = None) -> str:
     """A setting's value for a person: a class target by its name (the run's own,
-    :func:`target_label`), octaves as stages, a boolean as yes / no, ``-`` for none, four
-    significant digits for a float."""
+    :func:`target_label`), a shipped sample image by its name, not a machine's folder
+    (:func:`~viz_core.store.compare.image_name`), octaves as stages, a boolean as yes / no,
+    ``-`` for none, four significant digits for a float."""
     if value is None:
         return "-"
     if key in ("target", UI_PREFIX + "target") and run is not None:
         return target_label(run.config, run.verdicts, value)
+    if key in ("image", UI_PREFIX + "image") and isinstance(value, str):
+        from viz_core.store.compare import image_name
+
+        return image_name(value)
     if key == "octaves":
         return octaves_text(value)
     if isinstance(value, bool):

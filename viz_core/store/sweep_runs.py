@@ -76,9 +76,9 @@ def cell_record(row: dict, png: bytes | None, group: str, command: str = "",
               else {})
     floors.update({f"{v['role']}_target_prob": float(v["chance"]) for v in verdicts
                    if v.get("target_prob") is not None and v.get("chance") is not None})
-    # an inversion's PSNR / SSIM floors: the flat image's, from the table (older sweeps:
-    # not recorded)
-    floors.update({k: float(row[f"{k}_floor"]) for k in ("psnr", "ssim")
+    # an inversion's PSNR / SSIM and feature error (eq. 3) floors: the flat image's, from
+    # the table (older sweeps: not recorded)
+    floors.update({k: float(row[f"{k}_floor"]) for k in ("psnr", "ssim", "feature_error")
                    if row.get(f"{k}_floor") is not None and k in metrics})
     seconds = float(row.get("seconds") or 0.0)
     now = time.time()

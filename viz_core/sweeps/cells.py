@@ -202,9 +202,10 @@ def run_batch(task: BatchTask) -> BatchResult:
     verdicts = {cell["id"]: vs for cell, vs in zip(task.cells, found)}
     seconds = time.perf_counter() - t0
     weights = weights_hash(model.net) if hasattr(model, "net") else ""  # cached per network
-    # the flat image's PSNR / SSIM against the inverted image: the floors of those metrics
-    # (as every stored inversion has them)
-    flat = {f"{k}_floor": v for k, v in floors_for(c0, ref, []).items()} \
+    # the flat image's PSNR / SSIM against the inverted image and its feature error (one
+    # forward pass for the batch, which shares layer and image): the floors of those
+    # metrics (as every stored inversion has them)
+    flat = {f"{k}_floor": v for k, v in floors_for(c0, ref, [], model).items()} \
         if ref is not None else {}
     rows, pngs = [], {}
     for i, (cell, cfg) in enumerate(zip(task.cells, configs)):
