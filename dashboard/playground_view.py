@@ -15,6 +15,7 @@ import numpy as np
 from dashboard.results import target_prob_label, target_words, verdict_label
 from dashboard.runs import RunRecord
 from dashboard.text import name
+from viz_core.images import from_uint8
 from viz_core.metrics import image_metrics, metric_label
 
 
@@ -53,9 +54,17 @@ def metrics_table(rec: RunRecord, act_name: str, verdicts: Sequence[Any]) -> str
             rows.append((f"the original, as {v.model} sees it",
                          f"{v.original[0]} {v.original[1]:.0%}"))
     met = image_metrics(img)  # the registry's metrics, under the registry's labels
-    rows += [(metric_label("hf_fraction"), f"{met['hf_fraction'][0]:.1%}"),
-             (metric_label("total_variation"), f"{met['total_variation'][0]:.4f}"),
-             ("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step else "-")]
+    # beside each image metric, where the run started (its first frame: the initial noise)
+    # and, for an inversion, the original's: a number with something to read it against
+    start = image_metrics(from_uint8(rec.frames[0][1][0])) if rec.frames else None
+    orig = image_metrics(rec.reference[0]) if rec.reference is not None else None
+    for key, fmt in (("hf_fraction", "{:.1%}"), ("total_variation", "{:.4f}")):
+        beside = [f"{w} {fmt.format(m[key][0])}" for w, m in
+                  (("start", start), ("original", orig)) if m is not None]
+        rows.append((metric_label(key), fmt.format(met[key][0])
+                     + (f" ({'; '.join(beside)})" if beside else "")))
+    rows.append(("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step
+                 else "-"))
     cells = [(name(a), name(b)) for a, b in rows]  # class and network names are text
     head = (f"**Sample 1 of {len(rec.images)}** (the table and the spectrum; the curves show "
             "every sample)\n\n" if len(rec.images) > 1 else "")

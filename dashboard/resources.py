@@ -127,6 +127,19 @@ def weights_line(names: Sequence[str]) -> str:
     return ", ".join(f"{n}: {model_status(n)}" for n in names)
 
 
+def zoo_classes(name: str) -> list[str] | None:
+    """The class names of zoo model ``name`` without opening it (its weights may still be
+    to download: a title can then name the class), else None."""
+    from viz_core.zoo import class_names, get_spec, is_zoo_name
+
+    if not is_zoo_name(name):
+        return None
+    try:
+        return class_names(get_spec(name))
+    except Exception:  # noqa: BLE001 - a model without class names
+        return None
+
+
 def available(names: Sequence[str]) -> bool:
     """Whether every model in ``names`` has weights on this machine."""
     return all(model_status(n) in ("offline", "cached") for n in names)

@@ -25,7 +25,7 @@ from dashboard.page import (
     show_progress,
 )
 from dashboard.playground_view import metrics_table, run_target, with_upload
-from dashboard.resources import verdict_models
+from dashboard.resources import available, verdict_models, zoo_classes
 from dashboard.results import target_words
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
@@ -72,10 +72,14 @@ setup_page("Playground")
 
 
 def _recipes() -> dict[str, object]:
+    """Each classic recipe twice: on a shipped offline model, and with the original
+    paper's network (marked when its weights must be downloaded first)."""
     out = {}
     for p in presets.presets_for("playground"):
         out[f"{p.title} · offline ({p.offline[0].configs[0].model})"] = p.offline[0].configs[0]
-        out[f"{p.title} · paper ({p.batches[0].configs[0].model})"] = p.batches[0].configs[0]
+        c = p.batches[0].configs[0]
+        need = "" if available([c.model]) else ", weights to download"
+        out[f"{p.title} · as published ({c.model}{need})"] = c
     return out
 
 
@@ -292,7 +296,7 @@ def main() -> None:
     # the panel's kernels at tau = the step size: with octaves each stage builds its own
     fluid, elastic = _kernels(s, ctl, None if s["octaves_on"] else errors)
     label = cfg.scheme_label if cfg is not None else ""
-    aim = target_words(cfg.to_dict(), model.classes if model else None,
+    aim = target_words(cfg.to_dict(), model.classes if model else zoo_classes(s["model"]),
                        model.spec.default_layer if model else None) if cfg else ""
     st.markdown((f"#### {name(aim[0].upper() + aim[1:])}\n\n" if aim else "")  # projector
                 + f"**{label or 'invalid settings'}**"
