@@ -19,6 +19,7 @@ from dashboard.page import (
     show_image,
     show_progress,
 )
+from dashboard.preset_view import FINDINGS
 from dashboard.resources import get_model, verdict_models
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import Job, RunPanel
@@ -59,6 +60,11 @@ COLUMNS = (("fluid", "Kf only: filters the update (eq. 8)"),
 BASELINES = FIG1_ROWS["Baselines"]  # named in their captions: the columns are not theirs
 CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
+#: What the paper found with Fig. 1, and what "best" under the grid means here
+PAPER_LINE = ("Paper: " + FINDINGS["fig1"][0] + " Here the line above names the picture the "
+              "independent judge recognises most surely (or, for an inversion, the lowest "
+              "feature error), not the sharpest: the total variation column of the table "
+              "(eq. 19) measures crispness.")
 CELL_SIZE = 256  # 64 px x 4; a narrower column (1280 px wide) shrinks it
 FEATURE_ERROR_HELP = ("relative feature error = ||Phi(u) - Phi(x)|| / ||Phi(x)||: how far "
                       "the pre-image's features at the chosen layer are from the reference "
@@ -247,8 +253,6 @@ def main() -> None:
 
     st.title("Compare schemes")
     show_notices(P, notices + ctl.notices, s)
-    st.caption("Fig. 1 of the paper (kernels fitted to the kernel size), plus two baselines "
-               "not in Fig. 1: one target, one batch, every cell streaming.")
     configs, error = [], None
     try:
         configs = compare_configs(current(P, D), image_path=target.image_label)
@@ -259,6 +263,13 @@ def main() -> None:
         error = ui_message(str(exc))
         ctl.error(exc.field if exc.field in ctl.slots else "cells", error)
         configs = []
+    aim = results.target_words(configs[0].to_dict(), model.classes if model else None,
+                               model.spec.default_layer if model else None) if configs else ""
+    st.markdown((f"#### {name(aim[0].upper() + aim[1:])}\n\n" if aim else "")  # projector
+                + (f"**{name(model.label)}** · " if model else "")
+                + "the schemes of the paper's Fig. 1 (there: activation maximisation of the "
+                  "king crab class on VGG19; kernels fitted to the kernel size here), plus two "
+                  "baselines not in Fig. 1: one batch, every cell streaming.")
     if model is None:
         error = error or "the model could not be loaded (see the sidebar)"
     if s["task"] == "inversion" and target.reference is None and model is not None:
@@ -338,6 +349,7 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
                   else None)
     ph["order"] = order
     ph["summary"] = [st.empty() for _ in runs]  # one line per model, under the grid
+    st.caption(PAPER_LINE)
     left, right = st.columns(2)
     ph["curves"], ph["spectrum"] = left.empty(), right.empty()
     ph["table"] = st.empty()

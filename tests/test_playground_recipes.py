@@ -37,3 +37,16 @@ def test_a_recipe_on_a_network_without_weights_names_its_class(dash, monkeypatch
     heads = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert heads and "(class " in heads[0], heads
     assert not heads[0].startswith("#### Class "), heads  # a name, not "Class 121"
+
+
+def test_compare_names_its_target_and_says_what_the_paper_found(dash):
+    """Compare says above the grid what it runs (as the Playground does) and, under it,
+    what the paper's Fig. 1 found and what its "best" means (the judge, not sharpness)."""
+    at = dash.open(page_path("compare"))
+    dash.no_exception(at)
+    heads = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert heads and heads[0].startswith("#### Inversion of 0_ankle_boot.png at "), heads
+    assert "king crab" in heads[0] and "VGG19" in heads[0]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Paper: Sobolev filters give crisper details") and
+               "not the sharpest" in c for c in captions), captions
