@@ -1,16 +1,18 @@
-"""The Paper presets page's words (no Streamlit): each picture's caption and the line under
-a batch (how many the independent judge recognises), the summary of a run of batches and
-what the paper found beside the offline run (:data:`FINDINGS`); the Table 1 results tab's
-words are in :mod:`dashboard.table1_view`."""
+"""The Paper presets page's words (no Streamlit): each picture's short caption, the line
+under a batch (how many the independent judge recognises) and the table of every verdict
+below it, the summary of a run of batches and what the paper found beside the offline run
+(:data:`FINDINGS`); the Table 1 results tab's words are in :mod:`dashboard.table1_view`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from dashboard.results import Verdict, prob_text
+from dashboard.results import Verdict, prob_text, short_figure
 from dashboard.runs import RunRecord
 
-__all__ = ["FINDINGS", "caption", "recognised_line", "summary", "verdict_words"]
+__all__ = ["FINDINGS", "caption", "detail_rows", "grid_line", "recognised_line",
+           "short_verdict", "summary", "verdict_words"]
 
 #: Per paper figure: what the paper found (and where: Fig. 1 caption and Sec. 4.1's first
 #: paragraph; Fig. 2 caption and Sec. 4.1's second; Sec. 4.1's third for Fig. 4), what the
@@ -49,24 +51,94 @@ FINDINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def caption(rec: RunRecord, i: int, what: str) -> str:
-    """A cell's caption, short enough for a grid of four at 1280 px: its name, its named
-    figure ``what`` unless it is a judged class pre-image (an inversion's relative feature
-    error ||Phi(u) - Phi(u0)|| / ||Phi(u0)||, eq. 3; a channel's activation, eq. 4), the
-    verdicts (:func:`verdict_words`), the first degenerate-result warning
-    (:mod:`viz_core.image_checks`), the step until the last. Markdown (as Streamlit renders
-    a caption): names of networks and classes as text (:func:`dashboard.text.name`)."""
+def caption(rec: RunRecord, i: int, what: str, named: bool = True) -> str:
+    """A cell's caption, at most two lines under a picture 192 px wide (a grid of four at
+    1280x720): its name (unless not ``named``: a batch of one picture, which its preset's
+    title names), one verdict in short form (:func:`short_verdict`: the
+    independent judge's), its named figure ``what`` in short form (:func:`short_figure`:
+    an inversion's relative feature error ||Phi(u) - Phi(u0)|| / ||Phi(u0)||, eq. 3; a
+    channel's activation, eq. 4) unless it is a judged class pre-image, the first
+    degenerate-result warning (:mod:`viz_core.image_checks`), the step until the last.
+    Every verdict in full (the paper's classifier's too) and the figure beside its floor
+    are in :func:`detail_rows`. Markdown (as Streamlit renders a caption): names of
+    networks and classes as text (:func:`dashboard.text.name`)."""
     from dashboard.text import name
 
     a = rec.activation[-1][i] if rec.activation else float("nan")
     vs = rec.verdicts[i] if i < len(rec.verdicts) else []
     judged = bool(vs) and vs[0].original is None and vs[0].target_prob is not None
-    parts = [rec.labels[i]] + ([] if judged else [f"{what} {a:.3g}"]) + verdict_words(vs)
+    parts = ([rec.labels[i]] if named else []) + short_verdict(vs) + (
+        [] if judged else [f"{short_figure(what)} {a:.3g}"])
     warned = rec.warnings[i] if i < len(rec.warnings) else []
     if warned:
         parts.append("⚠ " + warned[0].split(":")[0])  # e.g. "flat black", "saturated"
     step = [f"step {rec.step}/{rec.total}"] if rec.step < rec.total else []  # done: said once
     return name(" · ".join(parts + step))
+
+
+def short_verdict(verdicts: Sequence[Verdict]) -> list[str]:
+    """A picture's verdict for its caption, its top class and probability: the
+    independent judge's (Sec. 3.2's recognisability measure), else the paper's
+    classifier's (Table 1's test), else the model's own (the network that made the
+    picture reads it as its class: no evidence of recognisability, said to be its own).
+    Two verdicts do not fit two lines under a picture; :func:`detail_rows` has them all.
+
+    >>> t = {"target": "Ankle boot"}
+    >>> own = Verdict("vgg", [("Ankle boot", 0.98)], 0.98, {**t, "role": "model"})
+    >>> short_verdict([own, Verdict("lenet", [("Bag", 0.2)], 0.1, {**t, "role": "judge"}),
+    ...                Verdict("resnet", [("Bag", 0.7)], 0.1, {**t, "role": "classifier"})])
+    ['judge: Bag 20%']
+    >>> short_verdict([own, Verdict("resnet", [("Bag", 0.7)], 0.1, {"role": "classifier"})])
+    ['resnet: Bag 70%']
+    >>> short_verdict([own])
+    ["model's own: 98%"]
+    """
+    if not verdicts:
+        return []
+    own = verdicts[0]
+    v = min((v for v in verdicts[1:] if v.top), default=None,
+            key=lambda v: v.data.get("role") != "judge")  # the judge first
+    if v is not None:
+        who = "judge" if v.data.get("role") == "judge" else v.model
+        return [f"{who}: {v.top[0][0]} {prob_text(v.top[0][1])}"]
+    if own.original is not None:  # an inversion judged by its model alone
+        return [f"model: {own.top[0][0]} {prob_text(own.top[0][1])}"] if own.top else []
+    return [f"model's own: {prob_text(own.target_prob)}"] if own.target_prob is not None else []
+
+
+def detail_rows(rec: RunRecord, what: str) -> list[dict[str, Any]]:
+    """The table under a batch's grid, a row per picture: everything its caption shortens
+    (:func:`caption`). What each network sees (:func:`verdict_words`' forms: the top class
+    with its probability, the target's beside when it is not the top), the model's own
+    probability of the class, the figure ``what`` with a flat image's beside it in the
+    column's name (an inversion's floor, eq. 3), the warnings. Plain text (a table shows
+    no Markdown); [] before the verdicts."""
+    if not rec.verdicts:
+        return []
+    floor = (getattr(rec, "floors", None) or {}).get("feature_error")
+    col = f"{what} (a flat image: {floor:.3g})" if floor is not None else what
+    act = rec.activation[-1] if rec.activation else []
+    rows = []
+    for i, label in enumerate(rec.labels):
+        row: dict[str, Any] = {"picture": label}
+        vs = rec.verdicts[i] if i < len(rec.verdicts) else []
+        for v in sorted(vs[1:], key=lambda v: v.data.get("role") != "judge"):  # judge first
+            if v.top:
+                row[f"{'judge' if v.data.get('role') == 'judge' else v.model} sees"] = \
+                    _sees(v)
+        if vs and vs[0].original is None:  # a class pre-image: the model's own probability
+            row["model's own"] = (prob_text(vs[0].target_prob)
+                                  if vs[0].target_prob is not None else "-")
+        elif vs and vs[0].top:
+            row["model sees"] = _sees(vs[0])
+        row[col] = float(act[i]) if i < len(act) else None
+        warned = rec.warnings[i] if i < len(rec.warnings) else []
+        row["warning"] = "; ".join(warned)
+        rows.append(row)
+    if not any(r["warning"] for r in rows):
+        for r in rows:
+            del r["warning"]
+    return rows
 
 
 def _sees(v: Verdict) -> str:
@@ -141,6 +213,24 @@ def recognised_line(rec: RunRecord) -> str:
         line += (f", as the original's class{cls}. In the original: "
                  + ", ".join(f"{w} sees {c} ({prob_text(p)})" for w, (c, p) in seen))
     return name(line)
+
+
+def grid_line(rec: RunRecord, what: str) -> str:
+    """The line under a batch's grid: :func:`recognised_line` (with chance), then for an
+    inversion what the captions' "error" is, beside a flat image's (the floor a
+    reconstruction has to beat: eq. 3 at the reference's mean grey). "" before the
+    verdicts.
+
+    >>> from types import SimpleNamespace as NS
+    >>> grid_line(NS(verdicts=[], floors={"feature_error": 0.93}), "relative feature error")
+    ''
+    """
+    line = recognised_line(rec)
+    floor = (getattr(rec, "floors", None) or {}).get("feature_error")
+    if not line or short_figure(what) != "error" or floor is None:
+        return line
+    return (f"{line}. Error: the relative feature error ‖Φ(u) − Φ(x)‖ / ‖Φ(x)‖ (eq. 3), "
+            f"lower is better; a flat image's: {floor:.3g}.")
 
 
 def _count(n: int, what: str, noun: bool = False) -> str:

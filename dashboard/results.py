@@ -193,6 +193,19 @@ def prob_text(p: float) -> str:
     return f"{100 * p:.1g}%"
 
 
+def short_figure(what: str) -> str:
+    """A run's figure (:func:`dashboard.settings.labels.activation_label`) named for a
+    picture's caption under a grid: "error" for an inversion's relative feature error
+    ||Phi(u) - Phi(x)|| / ||Phi(x)|| (eq. 3; the line under the grid names it, beside a
+    flat image's), a target's activation without "target" (the grid's title names the
+    target).
+
+    >>> short_figure("relative feature error"), short_figure("target activation (logit)")
+    ('error', 'activation (logit)')
+    """
+    return "error" if what == "relative feature error" else what.removeprefix("target ")
+
+
 def class_verdicts(model: Any, images: np.ndarray, targets: Sequence[int | None],
                    k: int = 3) -> list[Verdict]:
     """The model's softmax over its classes for each 8-bit pre-image (as saved), top-``k``

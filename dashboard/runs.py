@@ -387,7 +387,7 @@ def file_stem(parts: Sequence[str], limit: int = 40) -> str:
                        c if unicodedata.category(c).startswith("M") else "-" for c in text)
         a = re.sub(r"-+", "-", kept).strip("-_")
         if not a:  # symbols only: a stable hash, not nothing
-            a = "x" + hashlib.sha256(text.encode()).hexdigest()[:6]
+            a = "x" + hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest()[:6]
         a = a[:limit].strip("-_")
         while len(a.encode()) > budget:
             a = a[:-1].rstrip("-_")

@@ -172,7 +172,7 @@ def _caption(rec: RunRecord, i: int, cid: str, act_name: str, model: str = "") -
     (:func:`name`)."""
     a = rec.activation[-1][i] if rec.activation else float("nan")
     parts = ([model] if model else []) + ([CELL_LABELS[cid]] if cid in BASELINES else [])
-    parts.append(f"{act_name} {a:.3g}")
+    parts.append(f"{results.short_figure(act_name)} {a:.3g}")
     vs = [v for v in (rec.verdicts[i] if i < len(rec.verdicts) else []) if v.top
           and v.data.get("role") in ("model", "judge")]
     v = next((v for v in vs if v.data.get("role") == "judge"), vs[0] if vs else None)

@@ -35,6 +35,7 @@ P = "pp_"
 RESULTS = Path(os.environ.get("DEMONS_VIZ_RESULTS", Path(__file__).resolve().parents[1]
                               / "results"))
 COLS = 4
+CELL = 192  # px, a picture's largest width (64 px x 3): its caption keeps to two lines
 NEEDS_WEIGHTS = "needs the ImageNet weights"
 TASK_NAMES = {"am": "activation maximization", "inversion": "inversion"}
 
@@ -55,7 +56,9 @@ def _grid(batch: Batch) -> tuple[list, Any]:
     """Placeholders for a batch's cells: in the rows of the paper's figure where the batch
     has them (Fig. 1: one row per kernel, then the baselines), else in rows of COLS; an
     inversion batch shows its reference image first, at the same size as the pre-images.
-    Under the grid, one for the line of how many pictures the judge recognises."""
+    Each cell at most CELL px wide (narrower in a narrower column), so that its caption
+    keeps to two lines. Under the grid, one for the line of how many pictures the judge
+    recognises and the table of every verdict."""
     st.markdown(f"**{batch.title}**")
     c0 = batch.configs[0]
     ref = c0.image if c0.task == "inversion" and presets.image_exists(c0.image) else None
@@ -71,25 +74,34 @@ def _grid(batch: Batch) -> tuple[list, Any]:
         cols = st.columns(COLS)
         for col, cfg in zip(cols, cells[start:start + n]):
             if cfg is None:
-                col.image(ref, width=160, output_format="PNG",
-                          caption=f"reference: {Path(ref).name}")
+                col.container(width=CELL).image(ref, width="stretch", output_format="PNG",
+                                                caption=f"reference: {Path(ref).name}")
                 continue
-            slots.append(col.empty())
+            slots.append(col.container(width=CELL).empty())
             slots[-1].caption(f"{cfg.name} - not run yet")
         start += n
     return slots, st.empty()
 
 
 def _draw(grid: tuple[list, Any], rec: RunRecord, what: str) -> None:
-    """Each cell's pre-image under its caption (:func:`preset_view.caption`), and under
-    the grid how many of them the independent judge recognises, once they are judged."""
+    """Each cell's pre-image under its short caption (:func:`preset_view.caption`), and
+    under the grid, once they are judged, how many of them the independent judge
+    recognises (:func:`preset_view.grid_line`) and every verdict in a table
+    (:func:`preset_view.detail_rows`)."""
     slots, below = grid
     for i, slot in enumerate(slots):
         if rec.images is not None and i < rec.images.shape[0]:
-            show_image(slot, rec.images[i], preset_view.caption(rec, i, what), 160)
-    line = preset_view.recognised_line(rec)
+            cap = preset_view.caption(rec, i, what, named=len(slots) > 1)
+            show_image(slot, rec.images[i], cap, CELL, fit=True)
+    line = preset_view.grid_line(rec, what)
     if line:
-        below.markdown(line)
+        with below.container():
+            st.markdown(line)
+            clf = any(v.data.get("role") == "classifier" for vs in rec.verdicts for v in vs)
+            with st.expander("each picture: what every network sees, and its numbers",
+                             expanded=clf):  # Table 1's test: the other network's verdicts
+                st.dataframe(preset_view.detail_rows(rec, what), hide_index=True,
+                             width="stretch")
 
 
 def _progress(bar: Any, i: int, n: int, rec: RunRecord, title: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from dashboard.navigation import page_path
@@ -136,7 +137,17 @@ def test_fig4_offline_shows_the_reference_progress_and_labelled_batches(dash, mo
     assert not dash.errors(at) and not at.warning
     imgs = [str(e.proto) for e in at.image]
     assert sum("reference: " in p for p in imgs) == len(batches)  # one per inversion batch
-    assert sum("relative feature error" in p for p in imgs) == 3 * len(batches)
+    caps = [e.proto.imgs[0].caption for e in at.image if e.proto.imgs]
+    assert sum(" · judge: " in c and " · error " in c for c in caps) == 3 * len(batches)
+    # under each grid: the judge's count with chance, what "error" is beside a flat
+    # image's (eq. 3), and the table of every verdict and the error beside that floor
+    lines = [m.value for m in at.markdown if "recognised by the independent judge" in m.value]
+    assert len(lines) == len(batches) and all(re.search(
+        r"chance: 1 of 10\).*a flat image's: \d", line) for line in lines), lines
+    tables = [d.value for d in at.dataframe if "picture" in d.value.columns]
+    assert len(tables) == len(batches)
+    assert all(any(c.startswith("relative feature error (a flat image: ") for c in t.columns)
+               for t in tables)
     bars = [e.proto for e in at.get("progress")]
     assert bars and "finished" in bars[-1].text and bars[-1].value == 100
     md = " ".join(m.value for m in at.markdown)

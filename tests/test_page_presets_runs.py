@@ -226,7 +226,7 @@ def test_a_finished_single_batch_says_so_in_the_singular(dash, store, monkeypatc
 
 # --------------------------------------------------------------------------- defect 3
 
-def test_captions_give_the_judges_verdict_first_and_the_models_own_probability(
+def test_captions_give_the_judges_verdict_and_the_table_the_models_own_probability(
         dash, store, monkeypatch):
     def images(n: int) -> np.ndarray:
         out = np.random.default_rng(0).random((n, 1, SIDE, SIDE), dtype=np.float32)
@@ -237,16 +237,14 @@ def test_captions_give_the_judges_verdict_first_and_the_models_own_probability(
     _engine(monkeypatch, "done", images=images)
     at.button(key="pp_t_run").click().run(timeout=300)
     dash.no_exception(at)
-    caps = [c for c in _captions(at) if "judge sees" in c]
+    caps = [c for c in _captions(at) if "judge: " in c]
     assert len(caps) == 9, _captions(at)
     for c in caps:
-        # the judge first, then the model's own probability, said to be its own (QA: "class
-        # probability 100%" read as a verdict); no step once the run is done
-        m = re.search(r" · judge sees ([^(]+) \(\d+%(?:; Ankle boot \d+%)?\) · model's own: "
-                      r"\d+%", c)
-        assert m, c
-        assert (m.group(1) == "Ankle boot") == ("; Ankle boot" not in m.group(0)), c
-        assert "class probability" not in c and "step" not in c and len(c) < 100, c
+        # the judge's verdict in short form, nothing else (QA: "class probability 100%"
+        # read as a verdict; then "model's own" beside it made 4 lines in a 128 px column);
+        # no step once the run is done
+        assert re.fullmatch(r"[^·]+ · judge: [^·]+ \d+%( · ⚠ flat black)?", c), c
+        assert "own" not in c and "step" not in c and len(c) < 61, c
     assert "flat black" in caps[0] and not any("flat black" in c for c in caps[1:])
     assert not any(s.value.startswith("done") for s in at.success)  # no plain green "done"
     assert any("flat black" in dash.shown(w.value) for w in at.warning)
@@ -255,6 +253,11 @@ def test_captions_give_the_judges_verdict_first_and_the_models_own_probability(
     k = sum(v[1].top[0][0] == "Ankle boot" for v in rec.verdicts)
     line = f"{k} of 9 recognised by the independent judge (fmnist_lenet_judge; chance: 1 of 10)"
     assert line in [m.value for m in at.markdown]
+    # and every verdict in the table below it: the judge's first, the model's own beside
+    (table,) = [d.value for d in at.dataframe if "picture" in d.value.columns]
+    assert list(table.columns)[:3] == ["picture", "judge sees", "model's own"]
+    assert len(table) == 9 and table["model's own"].str.fullmatch(r"\d+%").all()
+    assert table["warning"].iloc[0].startswith("flat black")
 
 
 # --------------------------------------------------------------------------- defect 4

@@ -64,8 +64,10 @@ def test_a_run_record_gets_and_stores_the_classifiers_verdict():
             ("fmnist_resnet", "classifier")]
         assert vs[2].target == "Ankle boot" and vs[2].data["target_from"] == "label"
     parts = preset_view.caption(rec, 0, "rel. feature error")
-    assert "fmnist_resnet sees Ankle boot (" in parts and " · judge sees " in parts
+    assert " · judge: " in parts and "feature error 0." in parts  # one verdict, the error
     assert "original" not in parts  # what they see in the original: once, under the grid
+    row = preset_view.detail_rows(rec, "rel. feature error")[0]  # every verdict in full
+    assert row["fmnist_resnet sees"].startswith("Ankle boot (") and "judge sees" in row
     line = preset_view.recognised_line(rec)
     assert line.startswith(f"{n} of {n} recognised by the independent judge "
                            "(fmnist_lenet_judge; chance: 1 of 10); "
@@ -116,12 +118,9 @@ def test_table1_captions_give_the_classifiers_verdict(dash, monkeypatch, tmp_pat
     at = dash.open(PP)
     at.button(key="pp_table1_off").click().run(timeout=300)
     dash.no_exception(at)
-    caps = [c for c in _captions(at) if "relative feature error" in c]
+    caps = [c for c in _captions(at) if " · error " in c]
     assert len(caps) == 6, _captions(at)
-    for c in caps[:3]:
-        assert "fmnist_resnet sees " in c and " · judge sees " in c
-    for c in caps[3:]:
-        assert "fmnist_vgg sees " in c and " · judge sees " in c
+    assert all(" · judge: " in c for c in caps)  # the classifiers' verdicts: in the tables
     lines = [m.value for m in at.markdown if "recognised by the independent judge" in m.value]
     assert len(lines) == 2, lines  # one under each batch's grid
     assert "recognised by fmnist_resnet, the paper's classifier (chance: 1 of 10)" in lines[0]
@@ -152,9 +151,9 @@ def test_a_classifier_without_weights_is_not_mentioned(dash, monkeypatch, tmp_pa
     at.button(key="pp_table1_off").click().run(timeout=300)
     dash.no_exception(at)
     assert not dash.errors(at)
-    caps = [c for c in _captions(at) if "relative feature error" in c]
+    caps = [c for c in _captions(at) if " · error " in c]
     assert len(caps) == 3 and not any("densenet121" in c for c in caps)
-    assert all(" · judge sees " in c for c in caps)
+    assert all(" · judge: " in c for c in caps)
     lines = [m.value for m in at.markdown if "recognised by" in m.value]
     assert len(lines) == 1 and "densenet121" not in lines[0]
 

@@ -128,8 +128,8 @@ def test_a_paper_preset_caption_names_classes_and_networks_as_text():
                           warnings=[[]], step=4, total=4)
     md = caption(rec, 0, "relative feature error")
     assert not _live(md), (md, _live(md))
-    shown = _shown(md)  # what each network sees in it, by the classes' own names
-    assert shown.startswith("Sobolev fluid · ") and f"{EVIL} 2 (60%; {EVIL} 1 30%)" in shown
+    shown = _shown(md)  # the judge's verdict, by the class's own name
+    assert shown.startswith("Sobolev fluid · ") and f"judge: {EVIL} 3 70%" in shown
 
 
 def test_a_sweep_heatmap_names_classes_networks_and_layers_as_text():

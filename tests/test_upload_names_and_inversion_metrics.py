@@ -54,7 +54,8 @@ def test_compare_inversion_cells_carry_the_playground_runs_metrics_and_floors(st
         assert set(r.metrics) == set(pg.metrics) and r.floors == pg.floors
         # the flat image's PSNR / SSIM, and chance for the model's and the judge's
         # probability of the original's class (Table 1's test on the inversion)
-        assert set(r.floors) == {"psnr", "ssim", "model_target_prob", "judge_target_prob"}
+        assert set(r.floors) == {"psnr", "ssim", "feature_error", "model_target_prob",
+                                 "judge_target_prob"}
         assert r.floors["judge_target_prob"] == pytest.approx(0.1)
         judge = next(v for v in r.verdicts if v["role"] == "judge")
         assert judge["target"] == "Ankle boot" and judge["target_from"] == "label"
@@ -92,7 +93,7 @@ def test_the_cli_record_of_an_inversion_has_the_feature_error():
     assert rec.metrics["feature_error"] == pytest.approx(float(final.activation[0]))
     assert {"psnr", "ssim", "grad_norm"} <= set(rec.metrics)
     # the model's verdict on the original's class (no judge given): its floor is chance
-    assert set(rec.floors) == {"psnr", "ssim", "model_target_prob"}
+    assert set(rec.floors) == {"psnr", "ssim", "feature_error", "model_target_prob"}
     (v,) = rec.verdicts
     assert v["role"] == "model" and v["target_from"] == "label" and v["target"] == "Ankle boot"
 
