@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.models.file_source import (
     IMPORT_STRING,
@@ -35,6 +36,7 @@ from viz_core.models.file_source import (
 from viz_core.models.loaded import LoadedModel, TokenGrid
 from viz_core.models.module_source import (
     from_module,
+    on_device,
     register,
     registered,
     registered_names,
@@ -62,7 +64,7 @@ __all__ = [
     "TokenGrid", "UPLOAD_PREFIX", "assets_dir", "available_models",
     "from_module", "get_spec", "is_file_model", "team_models", "with_weights",
     "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
-    "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
+    "on_device", "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
     "unregister", "weights_status",
 ]
 
@@ -123,13 +125,15 @@ def contract_why(name: str) -> str:
 
 
 def open_model(name: str, *, weights: str | os.PathLike | None = None,
-               device: str | torch.device = "cpu", seed: int = 0,
+               device: str | torch.device | None = None, seed: int = 0,
                input_size: int | None = None, channels: int | None = None,
                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                classes: Sequence[str] | None = None) -> LoadedModel:
     """The model a run names, from whichever source the name points to (table above).
     ``input_size``/``channels``/``mean``/``std``/``classes``: the contract of a file or
-    import-string model (a timm model knows its own)."""
+    import-string model (a timm model knows its own). ``device``: default the CPU, and for
+    a network registered with :func:`from_module` the device it is on; a registered network
+    asked for on another device runs as a copy of it there (:func:`on_device`)."""
     name = str(name)
     given = {k: v for k, v in (("input_size", input_size), ("channels", channels),
                                ("mean", mean), ("std", std), ("classes", classes))
@@ -140,7 +144,11 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
                        field=refused[0])
     own = registered(name)
     if own is not None:
-        return own if weights in (None, "default") else with_weights(own, weights, seed)
+        dev = own.device if device is None else resolve_device(device)
+        if weights in (None, "default"):
+            return on_device(own, dev)
+        return with_weights(own, weights, seed, device=dev)
+    device = "cpu" if device is None else device
     team = team_models().get(name)
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
         team.importable()

@@ -40,13 +40,14 @@ from viz_core.models.module_source import (
     class_name_list,
     float32_note,
     from_module,
+    other_channels,
 )
 from viz_core.models.program_graph import (
+    check_input,
     cut,
     input_shape,
     module_outputs,
     output_node,
-    size_range,
     static_batch,
     training_ops,
 )
@@ -162,16 +163,17 @@ def own_weights(net: nn.Module, weights: str | os.PathLike | None, seed: int
     return True, f"weights from {Path(weights).name}"
 
 
-def with_weights(model: LoadedModel, weights: str | os.PathLike, seed: int = 0
-                 ) -> LoadedModel:
+def with_weights(model: LoadedModel, weights: str | os.PathLike, seed: int = 0,
+                 device: torch.device | None = None) -> LoadedModel:
     """A wrapped module (:func:`from_module`) with other weights (:func:`own_weights`), on a
-    copy: the registered network is never changed."""
+    copy (on ``device``, default the model's): the registered network is never changed."""
     net = copy.deepcopy(model.net)
-    pretrained, note = own_weights(net, weights, seed)
+    pretrained, note = own_weights(net, weights, seed)  # seeded where the model is
+    dev = model.device if device is None else device
     spec = model.spec
-    return from_module(net, input_size=spec.input_size, channels=spec.channels,
+    return from_module(net.to(dev), input_size=spec.input_size, channels=spec.channels,
                        mean=spec.mean, std=spec.std, classes=model.classes, name=spec.name,
-                       device=model.device, pretrained=pretrained, tokens=model.tokens,
+                       device=dev, pretrained=pretrained, tokens=model.tokens,
                        layers=[n for n in model.layers if n != "logits"],
                        default_layer=spec.default_layer, description=spec.description,
                        label=f"{spec.name} ({note})", keep=False)
@@ -225,20 +227,13 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         gm = gm.float()
         note = f"{note}, {precision}" if note else precision
     recorded_channels, recorded_size = input_shape(gm, p.name)
+    check_input(program, gm, p.name, channels, input_size)
     channels = channels or recorded_channels or 3
-    sizes = size_range(program, gm)
-    if input_size and sizes is not None and not sizes[0] <= input_size <= sizes[1]:
-        fixed = sizes[0] == sizes[1]
-        takes = (f"{sizes[0]}x{sizes[0]} inputs" if fixed else
-                 f"sizes {sizes[0]} to {sizes[1]} (exported with a dynamic size)")
-        choose = "use that size" if fixed else "choose a size in that range"
-        raise VizError(f"{p.name} takes {takes}, not {input_size}x{input_size}: {choose} or "
-                       "export the program for the size you need", field="input_size")
     input_size = input_size or recorded_size or 224
     mean, std = check_contract(input_size, channels, mean, std)
     for param in gm.parameters():
         param.requires_grad_(False)
-    logits = output_node(gm)
+    logits = output_node(gm, p.name)
     outputs = module_outputs(gm)
     layers = {k: v for k, v in outputs.items() if v is not logits}
     # a module whose output is the network's (the classifier, e.g. ``fc``): its logits
@@ -391,6 +386,9 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
         with torch.no_grad():
             out = net(torch.zeros(1, channels, input_size, input_size, device=dev))
     except Exception as exc:
+        wrong = other_channels(net, channels, input_size, dev, p.name)
+        if wrong is not None:
+            raise wrong from None
         raise VizError(f"TorchScript model {p} fails on a (1, {channels}, {input_size}, "
                        f"{input_size}) input: {_first_line(exc)}", field="input_size") from None
     if not isinstance(out, torch.Tensor) or out.ndim != 2:

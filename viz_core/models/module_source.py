@@ -3,17 +3,20 @@ user models that run configurations name (``RunConfig(model=NAME)``).
 
 The user's network is wrapped, never changed: its train/eval flag, ``requires_grad``,
 device and hooks stay as they are (layer outputs come from a shadow copy of the module
-tree, see :mod:`viz_core.models.loaded`). Layers are the names ``net.named_modules()``
-gives, plus ``"logits"`` (the network's output, the class scores of eq. 4).
+tree, see :mod:`viz_core.models.loaded`); a run on another device runs a copy
+(:func:`on_device`). Layers are the names ``net.named_modules()`` gives, plus ``"logits"``
+(the network's output, the class scores of eq. 4).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import operator
 import re
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -29,11 +32,14 @@ from viz_core.models.loaded import (
 )
 from viz_core.zoo import ModelSpec, is_zoo_name
 
-__all__ = ["check_contract", "float32_note", "from_module", "register", "registered",
-           "registered_names", "unregister"]
+__all__ = ["check_contract", "float32_note", "from_module", "on_device", "other_channels",
+           "register", "registered", "registered_names", "same_device", "train_mode_note",
+           "unregister"]
 
 _REGISTRY: dict[str, LoadedModel] = {}
 _REGISTRY_LOCK = threading.Lock()
+#: A model's copies on other devices (:func:`on_device`): model -> {device: (state, copy)}.
+_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def check_contract(input_size: int, channels: int, mean: Sequence[float] | None,
@@ -59,7 +65,8 @@ def check_contract(input_size: int, channels: int, mean: Sequence[float] | None,
         raise VizError(f"mean and std must be finite numbers, got {list(mean)} and "
                        f"{list(std)}", field="mean")
     if len(mean) != channels or len(std) != channels or min(std) <= 0:
-        raise VizError(f"mean and std need {channels} values each (std > 0), got "
+        values = "value" if channels == 1 else "values"
+        raise VizError(f"mean and std need {channels} {values} each (std > 0), got "
                        f"{list(mean)} and {list(std)}", field="mean")
     return mean, std
 
@@ -100,16 +107,36 @@ def logits_picker(out: object, source: str) -> Callable | None:
                    "first element they are", field="model")
 
 
+def other_channels(run: Callable[[torch.Tensor], object], channels: int, size: int,
+                   device: torch.device, source: str) -> VizError | None:
+    """After a network failed on ``channels``-channel input: the error to raise when it runs
+    on the other count (1 or 3), saying which it takes; None when it fails there too (the
+    failure is not about channels)."""
+    other = 4 - channels if channels in (1, 3) else None
+    if other is None:
+        return None
+    try:
+        with torch.no_grad():
+            run(torch.zeros(1, other, size, size, device=device))
+    except Exception:  # noqa: BLE001 - not the channels, then
+        return None
+    return VizError(f"{source} takes {other}-channel inputs, not {channels}: set channels to "
+                    f"{other}", field="channels")
+
+
 def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
            source: str) -> tuple[torch.Tensor, Callable | None]:
     """The logits of a zero image, through an eval-mode shadow (the network keeps its mode),
     and where they are in the network's output (:func:`logits_picker`)."""
+    whole = _LayerOutput(_shadow(net).eval(), "logits", as_dict=True)  # as it is
     try:
         with torch.no_grad():
-            whole = _LayerOutput(_shadow(net).eval(), "logits", as_dict=True)  # as it is
             raw = whole(torch.zeros(1, channels, size, size, device=device))
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        wrong = other_channels(whole, channels, size, device, source)
+        if wrong is not None:
+            raise wrong from None
         raise VizError(f"{source} fails on a (1, {channels}, {size}, {size}) input: {msg}",
                        field="input_size") from None
     pick = logits_picker(raw, source)
@@ -150,6 +177,67 @@ def batch_statistics_note(net: nn.Module) -> str:
             "run them one at a time to compare")
 
 
+def train_mode_note(net: nn.Module) -> str:
+    """"" unless ``net`` is in train mode with layers that act otherwise in eval mode, which
+    the wrapper runs it in (BatchNorm with running statistics, dropout): a note naming them
+    for the model's label."""
+    acts = []
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
+           and m.running_mean is not None for m in net.modules()):
+        acts.append("BatchNorm running statistics")
+    if any(isinstance(m, nn.modules.dropout._DropoutNd) and m.training and m.p > 0
+           for m in net.modules()):
+        acts.append("dropout off")
+    return f"run in eval mode: {', '.join(acts)}" if acts else ""
+
+
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """Whether ``a`` and ``b`` are one device (``cuda`` is the current CUDA device)."""
+    def index(d: torch.device) -> int:
+        if d.index is not None:
+            return d.index
+        return torch.cuda.current_device() if d.type == "cuda" else 0
+    return a.type == b.type and index(a) == index(b)
+
+
+def _state(net: nn.Module) -> tuple:
+    """What a copy of ``net`` must follow: its tensors (and their in-place versions: an
+    optimiser step, ``load_state_dict``), its modules' train flags and forward hooks."""
+    tensors = tuple((id(t), t._version) for t in (*net.parameters(), *net.buffers()))
+    modules = tuple((id(m), m.training, tuple(getattr(m, "_forward_hooks", {})),
+                     tuple(getattr(m, "_forward_pre_hooks", {}))) for m in net.modules())
+    return tensors, modules
+
+
+def on_device(model: LoadedModel, device: torch.device) -> LoadedModel:
+    """``model`` where it runs on ``device``, else a copy of it there, made once per device
+    and remade when the network changes (weights, hooks, train flag); the user's module
+    never moves. A :class:`VizError` when it cannot be copied (a model whose layers come
+    from an exported program's graph: open the program on that device instead)."""
+    if same_device(model.device, device):
+        return model
+    state = _state(model.net)
+    key = str(device)
+    with _REGISTRY_LOCK:
+        made = _COPIES.get(model, {}).get(key)
+        if made is not None and made[0] == state:
+            return made[1]
+    if model.extractor is not None:
+        raise VizError(f"{model.spec.name} is on {model.device} and cannot be copied to "
+                       f"{device} (its layers come from a program's graph): open it on "
+                       f"{device} (models.open_model(FILE, device=...))", field="device")
+    try:
+        net = copy.deepcopy(model.net).to(device)
+    except Exception as exc:  # noqa: BLE001 - torch's reason, said once
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise VizError(f"{model.spec.name} cannot be copied from {model.device} to {device}: "
+                       f"{msg}", field="device") from None
+    moved = dataclasses.replace(model, net=net, device=device)
+    with _REGISTRY_LOCK:
+        _COPIES.setdefault(model, {})[key] = (state, moved)
+    return moved
+
+
 def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                 classes: Sequence[str] | None = None, name: str | None = None,
@@ -173,7 +261,7 @@ def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
     param = next(iter(net.parameters()), None)
     own = param.device if param is not None else torch.device("cpu")
     dev = own if device is None else resolve_device(device)
-    if dev != own:
+    if not same_device(dev, own):
         net = copy.deepcopy(net).to(dev)  # the user's network stays where it is
     name = name or re.sub(r"[^A-Za-z0-9_.-]", "_", type(net).__name__)
     source = f"{name} ({type(net).__name__})"
@@ -184,7 +272,7 @@ def from_module(net: nn.Module, *, input_size: int, channels: int = 3,
     catalogue = list(layers) if layers is not None else [
         n for n, _ in net.named_modules() if n]
     label = label or (name if pretrained else f"{name} (RANDOM weights)")
-    for said in (note, batch_statistics_note(net)):
+    for said in (note, batch_statistics_note(net), train_mode_note(net)):
         if said:
             label = f"{label} ({said})"
     lm = LoadedModel(spec, net, class_name_list(classes, int(out.shape[1]), source),

@@ -11,8 +11,8 @@ import torch
 from viz_core.errors import VizError
 from viz_core.models.loaded import clone_outputs
 
-__all__ = ["cut", "image_input", "input_shape", "module_outputs", "output_node",
-           "size_range", "static_batch", "training_ops"]
+__all__ = ["check_input", "cut", "image_input", "input_shape", "module_outputs",
+           "output_node", "size_range", "static_batch", "training_ops"]
 
 
 def module_outputs(gm: torch.fx.GraphModule) -> dict[str, torch.fx.Node]:
@@ -28,12 +28,29 @@ def module_outputs(gm: torch.fx.GraphModule) -> dict[str, torch.fx.Node]:
     return last
 
 
-def output_node(gm: torch.fx.GraphModule) -> torch.fx.Node:
+def returned(gm: torch.fx.GraphModule, n: int) -> str:
+    """What a program returns that is not one tensor, in words ("a tuple of 2 tensors",
+    "a dict of 2 tensors (keys 'a', 'b')"); ``n``: how many values its output holds."""
+    spec = getattr(gm, "_out_spec", None)
+    kind, context = getattr(spec, "type", None), getattr(spec, "context", None)
+    values = f"{n} tensor{'' if n == 1 else 's'}"
+    if kind is dict and context:
+        return f"a dict of {values} (keys {', '.join(map(repr, context))})"
+    if kind in (tuple, list):
+        return f"a {kind.__name__} of {values}"
+    return values
+
+
+def output_node(gm: torch.fx.GraphModule, file: str = "the exported program"
+                ) -> torch.fx.Node:
+    """The graph value the program returns: the logits (class scores, eq. 4); a VizError
+    saying what it returns when that is not one tensor."""
     out = next(n for n in gm.graph.nodes if n.op == "output")
     flat = torch.utils._pytree.tree_leaves(out.args[0])
     if len(flat) != 1 or not isinstance(flat[0], torch.fx.Node):
-        raise VizError("the exported program must return one tensor (the logits)",
-                       field="model")
+        raise VizError(f"{file} must return one tensor (the logits), but returned "
+                       f"{returned(gm, len(flat))}: export a forward that returns the logits "
+                       "alone", field="model")
     return flat[0]
 
 
@@ -110,6 +127,26 @@ def size_range(program, gm: torch.fx.GraphModule) -> tuple[int, int] | None:
         return int(vr.lower), int(vr.upper)
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
         return None  # an unbounded range (int() of infinity) or none recorded
+
+
+def check_input(program, gm: torch.fx.GraphModule, file: str, channels: int | None,
+                input_size: int | None) -> None:
+    """A VizError when ``channels`` or ``input_size`` (None: not given) is not what the
+    program takes: its recorded channel count, its recorded size or dynamic range."""
+    recorded = input_shape(gm, file)[0]
+    if channels and recorded is not None and channels != recorded:
+        plural = "" if recorded == 1 else "s"
+        raise VizError(f"{file} takes {recorded}-channel inputs, not {channels}: use "
+                       f"{recorded} channel{plural} or export the program for "
+                       f"{channels}-channel inputs", field="channels")
+    sizes = size_range(program, gm)
+    if input_size and sizes is not None and not sizes[0] <= input_size <= sizes[1]:
+        fixed = sizes[0] == sizes[1]
+        takes = (f"{sizes[0]}x{sizes[0]} inputs" if fixed else
+                 f"sizes {sizes[0]} to {sizes[1]} (exported with a dynamic size)")
+        choose = "use that size" if fixed else "choose a size in that range"
+        raise VizError(f"{file} takes {takes}, not {input_size}x{input_size}: {choose} or "
+                       "export the program for the size you need", field="input_size")
 
 
 def _hint(d: object) -> int | None:
