@@ -1,7 +1,8 @@
 """The Kernels & spectra page's sentences, chosen from the kernels' numbers (no Streamlit):
-what a kernel that filters nothing means (Sec. 2.7's fit at size 3), and the equal-size
-comparison of the Gaussian (eqs. 6, 8) and Sobolev (eqs. 16-17) filters, each clause chosen
-from their widths and Nyquist gains so that no sentence contradicts the numbers shown.
+the formulas and units behind its |H| charts, what a kernel that filters nothing means
+(Sec. 2.7's fit at size 3), and the equal-size comparison of the Gaussian (eqs. 6, 8) and
+Sobolev (eqs. 16-17) filters, each clause chosen from their widths and Nyquist gains so that
+no sentence contradicts the numbers shown.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dashboard import teaching
 from viz_core.kernel_fitting import FIT_THRESHOLD
 from viz_core.kernels import Kernel
 
-__all__ = ["identity_note", "px2", "same_size"]
+__all__ = ["formulas", "identity_note", "px2", "same_size"]
 
 
 def px2(v: float) -> str:
@@ -87,3 +88,39 @@ def same_size(fit: bool, size: int, st_g: teaching.KernelStats,
         text += (f" {' and '.join(cut)} {'is' if len(cut) == 1 else 'are'} cut off by the "
                  "size (the warning above), which changes the spectrum too.")
     return text
+
+
+def formulas(g: Kernel, s: Kernel) -> str:
+    """The formulas the |H| charts follow and their units, with the values at Nyquist for
+    the Gaussian ``g`` and the Sobolev kernel ``s`` shown: the plotted DFT of the kernel as
+    built, the discrete symbol of eq. 16 (5-point Laplacian), eq. 16's continuous Fourier
+    form, and the Gaussian's transfer function."""
+    gamma, sigma, k = s.param, g.param, s.spec.order
+    power = "" if k == 1 else f"^{{{k}}}"
+    nyq = {name: float(teaching.axial_response(x, 128)[1][-1]) for name, x in
+           (("s", s), ("g", g))}
+    pct = teaching.percent
+    return (
+        r"**Units.** $\sigma$ in pixels, $\gamma$ in px² ($\Delta$ is the 5-point "
+        r"Laplacian, in px⁻²), frequency $f$ in cycles / pixel (Nyquist: $f = 1/2$; "
+        r"$\omega = 2\pi f$ in radians / pixel), variances in px²." "\n\n"
+        r"**What the |H| charts show:** the magnitude of the discrete Fourier transform of "
+        r"each kernel as built (its size x size grid, unit sum, truncation included). It "
+        r"follows these formulas (along $f_x$, $f_y = 0$):" "\n\n"
+        r"- **Sobolev**, eq. 16 with the discrete Laplacian: $H(f) = 1 / \left(1 + 4\gamma"
+        r"\,[\sin^2(\pi f_x) + \sin^2(\pi f_y)]\right)" + power + r"$, the symbol of "
+        r"the discrete operator (exact for the untruncated filter; order $k$: its $k$-th "
+        r"power). Eq. 16's continuous "
+        r"Fourier form $1 / (1 + \gamma |\omega|^2)" + power + r"$ agrees at low "
+        r"frequencies ($4 \sin^2(\pi f) \approx (2\pi f)^2$) and falls lower towards "
+        r"Nyquist, where it has $\pi^2 \approx 9.87$ in place of 4." "\n"
+        r"- **Gaussian**: $H(f) = e^{-2\pi^2\sigma^2 |f|^2}$, the transfer function of "
+        r"$G_\sigma$; the sampled kernel follows it up to truncation and aliasing (near "
+        r"Nyquist it passes up to twice the formula's gain, which is small unless "
+        r"$\sigma$ is below about 1 px)." "\n\n"
+        f"At these settings, at Nyquist: Sobolev ($\\gamma$ = {gamma:.3g}"
+        + ("" if k == 1 else f", k = {k}") + f") plotted {pct(nyq['s'])}, discrete "
+        f"formula {pct(float(teaching.sobolev_symbol(gamma, 0.5, k)))}, continuous form "
+        f"{pct(float(teaching.sobolev_fourier(gamma, 0.5, k)))}; Gaussian ($\\sigma$ = "
+        f"{sigma:.3g} px) plotted {pct(nyq['g'])}, formula "
+        f"{pct(float(teaching.gaussian_transfer(sigma, 0.5)))}.")

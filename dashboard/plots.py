@@ -2,7 +2,8 @@
 
 No numerics beyond indexing: kernels come from :mod:`viz_core.kernels` (their weights,
 centre profile and ``frequency_response``), spectra from :mod:`viz_core.spectra`, teaching
-data from :mod:`dashboard.teaching`. Colour scales avoid Streamlit's rewrite of near-black
+data from :mod:`dashboard.teaching`; the Kernels & spectra page's heatmaps are in
+:mod:`dashboard.kernel_plots`. Colour scales avoid Streamlit's rewrite of near-black
 colours (see ``streamlit-notes.md``): :data:`MAGMA` starts at pure black.
 """
 
@@ -343,38 +344,6 @@ def small_multiples_figure(panels: Mapping[str, Mapping[str, tuple[np.ndarray, n
     fig.update_yaxes(title_text=ytitle, col=1)
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       legend=dict(orientation="h", y=-0.15), **_LAYOUT)
-    return fig
-
-
-def heatmaps_figure(panels: Sequence[tuple[str, np.ndarray]], frequency: bool = False,
-                    height: int = 300, shared_scale: bool = False) -> go.Figure:
-    """Heatmaps side by side: kernels (centred pixel axes) or, with ``frequency``,
-    centred frequency responses (cycles/pixel, magma scale from 0)."""
-    fig = make_subplots(rows=1, cols=max(1, len(panels)), shared_yaxes=True,
-                        subplot_titles=[t for t, _ in panels], horizontal_spacing=0.04)
-    zmax = max((float(np.max(a)) for _, a in panels if np.size(a)), default=1.0)
-    for i, (_, arr) in enumerate(panels, start=1):
-        a = np.asarray(arr, dtype=float)
-        if frequency:
-            ax = (np.arange(a.shape[0]) - a.shape[0] // 2) / a.shape[0]
-        else:
-            ax = np.arange(a.shape[0]) - a.shape[0] // 2
-        fig.add_trace(go.Heatmap(z=a, x=ax, y=ax, colorscale=MAGMA if frequency else
-                                 KERNEL_SCALE, showscale=i == len(panels),
-                                 zmin=0 if (frequency or shared_scale) else None,
-                                 zmax=zmax if shared_scale else None,
-                                 colorbar=dict(thickness=10),
-                                 hovertemplate="%{x:.3g}, %{y:.3g}: %{z:.4g}<extra></extra>"),
-                      row=1, col=i)
-        fig.update_yaxes(scaleanchor=f"x{i if i > 1 else ''}", row=1, col=i)
-        if frequency:
-            fig.update_xaxes(title_text="cycles / pixel", title_standoff=2, row=1, col=i)
-    # one set of row labels (the panels share their pixel or frequency axis) and a few
-    # ticks a panel: side by side in half a 1280 px page, they would run into each other
-    fig.update_xaxes(nticks=5)
-    fig.update_yaxes(nticks=5)
-    fig.update_layout(height=height, **_LAYOUT)
-    fig.update_annotations(font_size=12)
     return fig
 
 

@@ -1,15 +1,17 @@
 """Numerics for the explanatory pages: kernel statistics and a tiny 1D demons example.
 
 Kernel explorer (Sec. 2.2-2.4, 2.7): fitted Gaussian vs Sobolev parameters, axial
-frequency responses, and how n elastic steps compound a kernel (``K^n``, eqs. 11-12)
-while a fluid scheme filters every gradient once (eqs. 9-10).
+frequency responses beside the formulas they follow (the discrete symbol of eq. 16, the
+Gaussian's transfer function), and how n elastic steps compound a kernel (``K^n``,
+eqs. 11-12) while a fluid scheme filters every gradient once (eqs. 9-10).
 
 1D example (eq. 18 on a signal of 256 samples): a target with coarse, medium and fine
 structure and a noisy start, optimised by plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6)
 and fluid-elastic (eq. 18) demons with the same kernel, so a page can show where each
-scheme puts coarse and fine scales. The update and the kernels are the engine's own
-(:class:`viz_core.schemes.SchemeBank`, :func:`viz_core.kernels.build`), run on an image
-that is constant along y.
+scheme puts coarse and fine scales. The kernels are the engine's own
+(:func:`viz_core.kernels.build`), acting as on an image that is constant along y with the
+periodic border; the four schemes run at once through their transfer functions, the same
+numbers as the engine's update (:func:`viz_core.schemes.demons_step`) in microseconds a step.
 """
 
 from __future__ import annotations
@@ -18,18 +20,20 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from viz_core.errors import VizError
 from viz_core.kernel_fitting import FIT_THRESHOLD, SIZED_KINDS, ring_max
 from viz_core.kernels import Kernel, KernelSpec, build
-from viz_core.schemes import STRUCTURE_SLOTS, Scheme, SchemeBank
+from viz_core.schemes import STRUCTURE_SLOTS
 
 TOY_SCHEMES = ("plain", "fluid", "elastic", "fluid-elastic")
 TOY_TASKS = ("inversion", "am")
 #: A kernel passing every frequency with at least 1 - IDENTITY_TOL filters nothing.
 IDENTITY_TOL = 0.01
 BANDS = (("coarse", 0.0, 1 / 32), ("medium", 1 / 32, 1 / 8), ("fine", 1 / 8, 0.5 + 1e-9))
+#: A trajectory has settled when its last steps moved it less than this share of the way it
+#: has come (:func:`settled`).
+SETTLED_TOL = 0.005
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -40,6 +44,31 @@ def axial_response(kernel: Kernel, n: int = 128) -> tuple[np.ndarray, np.ndarray
     c = resp.shape[0] // 2
     row = resp[c, c:]
     return np.arange(row.size) / resp.shape[0], row
+
+
+def sobolev_symbol(gamma: float, f: np.ndarray, order: int = 1) -> np.ndarray:
+    """|H| of the untruncated discrete Sobolev filter ``(Id - gamma Lap)^-k`` (eq. 16 with
+    the 5-point Laplacian) along f_x: ``1 / (1 + 4 gamma sin^2(pi f))^k``, gamma in px²,
+    f in cycles / pixel. Eq. 16's continuous form is :func:`sobolev_fourier`.
+
+    >>> round(float(sobolev_symbol(0.25, np.array(0.5))), 3)
+    0.5
+    """
+    return 1.0 / (1.0 + 4.0 * gamma * np.sin(np.pi * np.asarray(f)) ** 2) ** order
+
+
+def sobolev_fourier(gamma: float, f: np.ndarray, order: int = 1) -> np.ndarray:
+    """Eq. 16's Fourier form ``(1 + gamma |omega|^2)^-k`` with ``omega = 2 pi f`` (f in
+    cycles / pixel): the continuous operator, which the discrete filter
+    (:func:`sobolev_symbol`) follows at low frequencies (4 sin^2(pi f) ~ (2 pi f)^2)."""
+    return 1.0 / (1.0 + gamma * (2.0 * np.pi * np.asarray(f)) ** 2) ** order
+
+
+def gaussian_transfer(sigma: float, f: np.ndarray) -> np.ndarray:
+    """The transfer function of G_sigma (eqs. 6, 8): ``exp(-2 pi^2 sigma^2 f^2)``, sigma in
+    pixels, f in cycles / pixel (the sampled kernel's spectrum, before truncation and up to
+    aliasing near Nyquist)."""
+    return np.exp(-2.0 * (np.pi * sigma * np.asarray(f)) ** 2)
 
 
 def kernel_std(kernel: Kernel) -> float:
@@ -282,25 +311,41 @@ class ToyRun:
         return {k: v[min(step, v.shape[0] - 1)] for k, v in self.signals.items()}
 
 
-def toy_schemes(kernel: KernelSpec) -> list[Scheme]:
-    """Plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6) and fluid-elastic (eq. 18) with the
-    same kernel in both slots, periodic border, in the order of :data:`TOY_SCHEMES`."""
+def transfer_1d(kernel: Kernel, n: int) -> np.ndarray:
+    """The transfer function (rfft, ``n // 2 + 1`` values) of the 1D filter
+    :func:`kernel_1d` of ``kernel`` on ``n`` samples with the periodic border: filtering a
+    signal is multiplying its spectrum by this (circular convolution)."""
+    k = kernel_1d(kernel)
+    wrapped = np.zeros(n)
+    np.add.at(wrapped, (np.arange(k.size) - k.size // 2) % n, k)
+    return np.fft.rfft(wrapped)
+
+
+def toy_multipliers(kernel: Kernel, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fluid and elastic transfer functions of the four schemes of :data:`TOY_SCHEMES`
+    (one row each, (4, n // 2 + 1)); an empty slot of eq. 18 (``K = delta``) passes all."""
+    h = transfer_1d(kernel, n)
+    one = np.ones_like(h)
     slots = [STRUCTURE_SLOTS[name] for name in TOY_SCHEMES]
-    return [Scheme(fluid=kernel if f else None, elastic=kernel if e else None,
-                   border="circular") for f, e in slots]
+    return (np.stack([h if f else one for f, _ in slots]),
+            np.stack([h if e else one for _, e in slots]))
 
 
 def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,
             tau: float = 0.3, steps: int = 100, task: str = "inversion", order: int = 1,
             noise: float = 0.3, seed: int = 0, n: int = 256) -> ToyRun:
-    """Run plain / fluid / elastic / fluid-elastic demons on the 1D toy problem, through the
-    engine's own update (eq. 18, :class:`viz_core.schemes.SchemeBank`).
+    """Run plain / fluid / elastic / fluid-elastic demons on the 1D toy problem: eq. 18,
+    ``u <- Ke * (u - tau Kf * grad D(u))``, for the four schemes at once.
 
-    The signal is a float32 image constant along y (periodic border), so the 2D kernels act
-    along x as their row sums (:func:`kernel_1d`). ``task="inversion"``:
-    D(u) = ||u - w||^2 / 2, gradient u - w (eq. 3 with Phi = Id); ``task="am"``:
-    D(u) = -<w, u> with u clipped to [-1, 1] (eq. 4 with a linear "neuron" w and the
-    pixel-range clipping of the real engine).
+    The kernels are the engine's own (:func:`toy_kernel`), acting along x as their row sums
+    (:func:`kernel_1d`) with the periodic border, as on an image constant along y; the
+    filtering is a product with their transfer functions (:func:`toy_multipliers`), so a
+    step costs a few microseconds (the same numbers as the engine's update,
+    :func:`viz_core.schemes.demons_step` with ``border="circular"``; a test checks it).
+    ``task="inversion"``: D(u) = ||u - w||^2 / 2, gradient u - w (eq. 3 with Phi = Id),
+    linear, so the whole run stays in the frequency domain; ``task="am"``: D(u) = -<w, u>
+    with u clipped to [-1, 1] after each step (eq. 4 with a linear "neuron" w and the
+    pixel-range clipping of the real engine). ``tau`` is the raw step (no normalisation).
     """
     if task not in TOY_TASKS:
         raise VizError(f"task must be one of {', '.join(TOY_TASKS)}", field="task")
@@ -309,27 +354,39 @@ def run_toy(kind: str = "gaussian", size: int = 9, param: float | None = None,
     if not 1 <= steps <= 2000:
         raise VizError(f"steps must be in 1..2000, got {steps}", field="steps")
     kernel = toy_kernel(kind, size, param, order)
-    bank = SchemeBank(toy_schemes(kernel.spec), [tau] * len(TOY_SCHEMES))
+    hf, he = toy_multipliers(kernel, n)
     w = toy_target(n)
     u0 = np.random.default_rng(seed).normal(0.0, noise, n)
-    rows = kernel.size // 2 + 1  # the fewest rows the periodic padding allows
     m = len(TOY_SCHEMES)
-
-    def image(v: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(v).float().expand(m, 1, rows, n).clone()
-
-    wt, u = image(w), image(u0)
-    coef = torch.full((m, 1, 1, 1), float(tau))
-    zero = torch.zeros_like(coef)
-    hist = np.empty((m, steps + 1, n))
-    hist[:, 0] = u0
-    for t in range(steps):
-        g = (u - wt) if task == "inversion" else -wt
-        u = bank.step(u, g, t, zero, coef, zero, zero + 1.0)
-        if task == "am":
-            u = u.clamp(-1.0, 1.0)
-        hist[:, t + 1] = u[:, 0, 0].numpy()
+    w_hat = np.fft.rfft(w)
+    if task == "inversion":  # u <- He (u - tau Hf (u - w)) = a u + b, per frequency
+        a, b = he * (1 - tau * hf), tau * he * hf * w_hat
+        spec = np.empty((m, steps + 1, w_hat.size), dtype=complex)
+        spec[:, 0] = np.fft.rfft(u0)
+        for t in range(steps):
+            spec[:, t + 1] = a * spec[:, t] + b
+        hist = np.fft.irfft(spec, n, axis=-1)
+    else:  # u <- clip(Ke * (u + tau Kf * w)): the clip is per sample, a step at a time
+        push = tau * hf * w_hat
+        hist = np.empty((m, steps + 1, n))
+        hist[:, 0] = u0
+        for t in range(steps):
+            step = np.fft.irfft(he * (np.fft.rfft(hist[:, t], axis=-1) + push), n, axis=-1)
+            hist[:, t + 1] = np.clip(step, -1.0, 1.0)
     return ToyRun(w, u0, dict(zip(TOY_SCHEMES, hist)), kernel_1d(kernel))
+
+
+def settled(signal: np.ndarray, step: int, tol: float = SETTLED_TOL) -> bool:
+    """Whether a trajectory (steps + 1, n) has come to rest at ``step``: over its last
+    ``min(10, ceil(step / 2))`` steps it moved less than ``tol`` of the way it has come
+    from the start (RMS). Never at steps 0 and 1 (the change is then the whole way)."""
+    step = min(step, signal.shape[0] - 1)
+    if step < 2:
+        return False
+    k = min(10, (step + 1) // 2)
+    moved = float(np.sqrt(np.mean((signal[step] - signal[0]) ** 2)))
+    last = float(np.sqrt(np.mean((signal[step] - signal[step - k]) ** 2)))
+    return moved > 0 and last <= tol * moved
 
 
 def band_energy(u: np.ndarray) -> dict[str, float]:

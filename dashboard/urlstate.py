@@ -15,8 +15,9 @@ from typing import Any
 from dashboard.messages import Notice
 from dashboard.programs import TOKEN_PREFIX, is_program_name, program_from_token, program_token
 from dashboard.samples import sample_name
-from dashboard.scheme_names import canonical_cells, playground_structure
+from dashboard.scheme_names import CELLS, SCHEMES, canonical_cells, playground_structure
 from viz_core.errors import VizError
+from viz_core.schemes import scheme_label
 from viz_core.transforms import parse_octaves
 
 Settings = dict[str, Any]
@@ -147,6 +148,30 @@ def _check_model(name: str) -> str:
 CHECKS: dict[str, Any] = {"octaves": _check_octaves, "model": _check_model}
 
 
+#: Keys whose values are schemes: a notice names them by their labels ("Sobolev fluid"), as
+#: the pages show them, not by the registry's keys ("fluid_sobolev").
+SCHEME_KEYS = {"scheme": SCHEMES, "cells": CELLS}
+
+
+def scheme_words(names: Any) -> str:
+    """Scheme names (a sequence or a comma list) by their labels, for a notice.
+
+    >>> scheme_words("fluid_sobolev,plain"), scheme_words(("fluid", "elastic"))
+    ('Sobolev fluid, no regularization', 'fluid, elastic')
+    """
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    return ", ".join(scheme_label(str(n)) for n in names)
+
+
+def _scheme_notice(key: str, text: Any, default: Any, offered: Sequence[Any]) -> Notice:
+    """A link's unusable scheme value (``scheme`` or ``cells``), the schemes the page offers
+    and the one it uses instead, all by their labels."""
+    what = "a scheme" if key == "scheme" else "a list of schemes"
+    return Notice(f"{key}: {shown(text)} is not {what} this page offers "
+                  f"({scheme_words(offered)}); using {scheme_words(default)}")
+
+
 def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
            choices: Mapping[str, Sequence[Any]] | None = None) -> tuple[Settings, list[str]]:
     """Settings from query parameters: ``defaults`` updated with every valid parameter.
@@ -173,13 +198,19 @@ def decode(params: Mapping[str, Any], defaults: Mapping[str, Any],
             if key in CHECKS:
                 value = CHECKS[key](value)
         except VizError as exc:  # (a ValueError too)
-            notices.append(Notice(f"{key}: {shown(text)} is not usable: {exc}; {using}"))
+            if key in SCHEME_KEYS:
+                notices.append(_scheme_notice(key, text, defaults[key],
+                                              choices.get(key) or SCHEME_KEYS[key]))
+            else:
+                notices.append(Notice(f"{key}: {shown(text)} is not usable: {exc}; {using}"))
             continue
         except ValueError as exc:
             notices.append(Notice(f"{key}: {shown(text)} {exc}; {using}"))
             continue
         if key in choices and value not in choices[key]:
-            notices.append(Notice(f"{key}: {shown(text)} is not one of "
+            notices.append(_scheme_notice(key, text, defaults[key], choices[key])
+                           if key in SCHEME_KEYS else
+                           Notice(f"{key}: {shown(text)} is not one of "
                                   f"{', '.join(map(str, choices[key]))}; {using}"))
             continue
         out[key] = value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import kernel_texts, plots, teaching
+from dashboard import kernel_plots, kernel_texts, plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import KERNELS_DEFAULTS
 from dashboard.text import plain
@@ -20,12 +20,16 @@ from viz_core.kernel_fitting import FIT_THRESHOLD
 from viz_core.kernels import Kernel, KernelSpec, build
 
 P = "kx_"
-D = KERNELS_DEFAULTS
+#: Order 1 by default: the first charts compare the paper's two kernels; a higher order
+#: (the paper's future work) is one slider away and has its own section below.
+D = {**KERNELS_DEFAULTS, "order": 1}
 GAUSS, SOBOLEV, EQUAL_VAR = "#1f77b4", "#d62728", "#8fc1e8"
 ORDER_COLORS = ("#d62728", "#e6550d", "#fd8d3c", "#fdae6b", "#8c2d04", "#a63603",
                 "#f16913", "#fdd0a2")
 FLUID_DASH = "dot"
-SIGMA_RANGE, GAMMA_RANGE = (0.05, 6.0), (0.01, 10.0)  # the hand sliders' ranges
+#: The hand sliders' ranges: they hold every fitted value (Sec. 2.7; at size 31 sigma 5.27
+#: and gamma 28.04), so turning the fit off keeps the kernels.
+SIGMA_RANGE, GAMMA_RANGE = (0.05, 6.0), (0.01, 30.0)
 
 setup_page("Kernels & spectra")
 
@@ -50,9 +54,12 @@ def _sidebar(ctl: Controls) -> None:
     ctl.slider("size", "Kernel size", 3, 31, 2)
     ctl.toggle("fit", "Fit sigma and gamma to the size (Sec. 2.7)", on_change=_hand_from_fit)
     if not st.session_state[P + "fit"]:
-        ctl.slider("sigma", "Gaussian sigma", *SIGMA_RANGE, 0.01)
-        ctl.slider("gamma", "Sobolev gamma", *GAMMA_RANGE, 0.01)
-    ctl.slider("order", "Higher Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1)
+        ctl.slider("sigma", "Gaussian sigma (px)", *SIGMA_RANGE, 0.01)
+        ctl.slider("gamma", "Sobolev gamma (px²)", *GAMMA_RANGE, 0.01)
+    ctl.slider("order", "Higher Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1,
+               help="1: the first charts compare the Gaussian and the Sobolev filter of the "
+                    "paper (k = 1); a higher k adds that order's kernel to them. The section "
+                    "on higher orders at the bottom shows several either way.")
     st.sidebar.subheader("Elastic compounding")
     ctl.slider("n", "Elastic steps n", 1, 30, 1)
     ctl.toggle("log", "Log scale for profiles")
@@ -278,21 +285,23 @@ def main() -> None:
 
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(plots.heatmaps_figure([(k, v.weights.numpy()) for k, v in
-                                               kernels.items()], height=280,
-                                              shared_scale=True), key="kx_heat")
+        st.plotly_chart(kernel_plots.heatmaps_figure([(k, v.weights.numpy()) for k, v in
+                                                      kernels.items()], height=280,
+                                                     shared_scale=True), key="kx_heat")
         st.plotly_chart(plots.lines_figure(
             {k: plots.kernel_profile(v) for k, v in kernels.items()},
             "centre profiles", "pixel", "weight", log_y=log, markers=True, colors=colors),
             key="kx_prof")
     with c2:
-        st.plotly_chart(plots.heatmaps_figure([(k, v.frequency_response(64)) for k, v in
-                                               kernels.items()], frequency=True, height=280),
-                        key="kx_freq2d")
+        st.plotly_chart(kernel_plots.heatmaps_figure(
+            [(k, v.frequency_response(64)) for k, v in kernels.items()], frequency=True,
+            height=280), key="kx_freq2d")
         st.plotly_chart(plots.lines_figure(
             {k: teaching.axial_response(v, 128) for k, v in kernels.items()},
             "frequency response along f_x", "cycles / pixel", "|H|", log_y=log,
             colors=colors), key="kx_freq1d")
+    with st.expander("Formulas and units of these charts"):
+        st.markdown(kernel_texts.formulas(g, s1))
     _equal_variance(fit, g, s1, st_g, st_s, both_identity)
     _compounding(g, s1, n, size, log, both_identity)
     _orders(g, s, size, order, fit, log)

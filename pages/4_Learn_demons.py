@@ -7,19 +7,20 @@ import time
 import numpy as np
 import streamlit as st
 
-from dashboard import plots, teaching
+from dashboard import learn_texts, plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
 from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError
-from viz_core.kernels import Kernel
 
 P = "learn_"
 D = LEARN_DEFAULTS
-TARGET = "target w"
-PARAM_RANGE = (0.05, 10.0)  # the hand slider of sigma / gamma
-MAX_STEPS = 500
+TARGET = learn_texts.TARGET
+#: The hand slider of sigma / gamma: it holds every fitted value (Sec. 2.7; gamma 28.04 at
+#: size 31), so turning the fit off keeps the kernel.
+PARAM_RANGE = (0.05, 30.0)
+MAX_STEPS = learn_texts.MAX_STEPS
 SCHEME_COLORS = {"plain": "#7f7f7f", "fluid": "#1f77b4", "elastic": "#2ca02c",
                  "fluid-elastic": "#d62728", TARGET: "#000000"}
 
@@ -38,6 +39,23 @@ TABLE2_ROWS = [
      "parametrized by trained or untrained CNNs [28, 29, 17, 30]"),
 ]
 TABLE2 = "\n".join("| " + " | ".join(r) + " |" for r in TABLE2_ROWS)
+#: Why elastic Sobolev demons sit in the implicit column although the theory above calls
+#: elastic (Gaussian) filtering an explicit regularizer (eq. 7).
+TABLE2_NOTE = (
+    r"The paper files elastic Sobolev demons as implicit (Sec. 4.2). As a step, "
+    r"$S_\gamma * v$ with $v = u_t - \tau \nabla_u D_t$ is exactly a proximal step: it "
+    r"minimizes $\frac{1}{2}\|u - v\|^2 + \frac{\gamma}{2}\|\nabla u\|^2$, since "
+    r"$(I - \gamma\Delta)\,u = v$ (for the untruncated filter). So elastic Sobolev demons "
+    r"are proximal gradient descent on $D + \frac{\gamma}{2\tau}\|\nabla u\|^2$, an "
+    r"explicit $H^1$ penalty, and can be read both ways; the table keeps the paper's "
+    r"placement.")
+#: The step-size convention of this page against the Playground's.
+STEP_NOTE = ("Step size: eqs. 5 and 18 and the 1D example below use a raw tau (the gradient "
+             "as it is). The Playground's tau is instead the mean change of a pixel per step "
+             "in 0-255 grey levels: there the data gradient is first divided by its mean "
+             "|g| (DeepDream's normalisation), so one tau means the same on every network.")
+TAU_HELP = ("The raw step of eq. 18: u <- Ke * (u - tau Kf * grad D), with the gradient as "
+            "it is (not the Playground's normalised tau in 0-255 levels).")
 
 #: The paper's references cited on this page (numbers as in the paper, arXiv:1805.00071).
 REFERENCES = [
@@ -79,7 +97,7 @@ def _sidebar(ctl: Controls) -> None:
     ctl.slider("size", "Kernel size", 3, 31, 2)
     if not ctl.toggle("fit", "Fit parameter to size (Sec. 2.7)", on_change=_param_from_fit):
         ctl.slider("param", "sigma / gamma", *PARAM_RANGE, 0.05)
-    ctl.slider("tau", "Step size tau", 0.01, 1.5, 0.01)
+    ctl.slider("tau", "Step size tau", 0.01, 1.5, 0.01, help=TAU_HELP)
     steps = ctl.slider("steps", "Steps", 1, MAX_STEPS, 1)
     ctl.slider("step", "Show step t", 0, int(steps), 1)
     ctl.slider("noise", "Initial noise std", 0.0, 1.0, 0.05)
@@ -87,11 +105,14 @@ def _sidebar(ctl: Controls) -> None:
 
 
 def _theory() -> None:
-    st.markdown(r"Every regularizer in this tool is a setting of **one update** (eq. 18): "
+    st.markdown(r"Every demons scheme in this tool is a setting of **one update** (eq. 18): "
                 r"take a gradient step filtered by the *fluid* kernel $K_f$, then filter the "
-                r"whole solution with the *elastic* kernel $K_e$:")
+                r"whole solution with the *elastic* kernel $K_e$. Total variation is not a "
+                r"setting of it: it is an explicit term whose gradient (eqs. 19-20) is added "
+                r"to $\nabla_u D_t$ inside the same update.")
     st.latex(r"u_{t+\tau} = K_e * \left(u_t - \tau\, K_f * \nabla_u D_t\right)"
              r"\qquad (18)")
+    st.caption(STEP_NOTE)
     c1, c2 = st.columns(2)
     with c1:
         st.markdown(r"**plain gradient descent** (eq. 5, $R = 0$): $K_f = K_e = \delta$")
@@ -123,6 +144,7 @@ def _theory() -> None:
     st.markdown(TABLE2)
     st.caption("Bold: the approaches the paper discusses (and this tool implements). Jitter "
                "is the one common regularizer that fits neither column.")
+    st.markdown(TABLE2_NOTE)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -131,117 +153,15 @@ def _run(kind: str, size: int, param: float | None, tau: float, steps: int, task
     return teaching.run_toy(kind, size, param, tau, steps, task, noise=noise, seed=seed)
 
 
-def _share(a: float, b: float) -> str:
-    """``a / b`` as a percentage, with a digit more below 10% (0.4% does not read 0%)."""
-    if not b > 0:
-        return "n/a"
-    r = a / b
-    return f"{r:.0%}" if r >= 0.095 or r == 0 else f"{r:.1%}" if r >= 0.001 else "< 0.1%"
-
-
-def _reading_inversion(step: int, steps: int, run: teaching.ToyRun, bands: dict,
-                       noise: float) -> str:
-    """What the signals at ``step`` (of ``steps``) show, from their band energies and
-    errors: fluid (eq. 8) changes the path, elastic (eqs. 6, 18) the solution (eq. 12)."""
-    if step == 0:
-        return ("**Reading it (t = 0):** every scheme starts from the same signal; move "
-                "*Show step t* to see them part.")
-    now = run.at(step)
-    err = {k: float(np.sqrt(np.mean((v - run.target) ** 2))) for k, v in now.items()}
-    tf, tc = bands[TARGET]["fine"], bands[TARGET]["coarse"]
-    fl, el = bands["fluid"]["fine"], bands["elastic"]["fine"]
-    out = [f"**Reading it (step t = {step}):** plain GD is at RMS error {err['plain']:.3f} "
-           f"from the target, fluid at {err['fluid']:.3f}."]
-    if fl < 0.8 * tf:
-        out.append(f"The fluid scheme has built up only {_share(fl, tf)} of the target's "
-                   "fine-band energy: its filtered updates bring the coarse scales first and "
-                   "the fine ones last, a smoother path to the same minimizer.")
-    elif fl > 1.2 * tf and noise > 0:
-        out.append(f"The fluid scheme carries {_share(fl, tf)} of the target's fine-band "
-                   f"energy: the fine noise of the start (std {noise:g}) is still there, "
-                   "because the filtered update barely touches those frequencies.")
-    elif fl > 1.2 * tf:  # no noise to keep: the kernel pushes those frequencies away
-        out.append(f"The fluid scheme carries {_share(fl, tf)} of the target's fine-band "
-                   "energy, from a start without noise: where the kernel's frequency "
-                   "response is negative (a wide Gaussian cut to a small size is nearly a box "
-                   "filter), the filtered update moves those frequencies away from the "
-                   "target at every step.")
-    else:
-        out.append("The fluid scheme has caught up in every band (fine-band energy "
-                   f"{_share(fl, tf)} of the target's).")
-    coarse, fe = bands["elastic"]["coarse"], bands["fluid-elastic"]["fine"]
-    have = (f"{_share(coarse, tc)} of the target's coarse energy and {_share(el, tf)} "
-            f"(elastic) and {_share(fe, tf)} (fluid-elastic) of its fine energy")
-    if coarse > 1.5 * max(el, fe) * tc / max(tf, 1e-30):  # coarse kept, fine held back
-        out.append(f"The elastic schemes keep {_share(coarse, tc)} of the coarse energy but "
-                   f"only {_share(el, tf)} (elastic) and {_share(fe, tf)} (fluid-elastic) of "
-                   "the fine: they filter the whole solution every step and stop at a "
-                   "*regularized* solution, not only on another path.")
-    elif step < steps:
-        out.append(f"The elastic schemes have so far {have}; move *Show step t* on to see "
-                   "whether they keep the coarse scales and hold back the fine ones.")
-    else:  # the last step: no hint to move a slider that is at its end
-        held = max(el, fe) / max(tf, 1e-30) < coarse / max(tc, 1e-30)
-        out.append(f"At this last step the elastic schemes have {have}: with this kernel "
-                   "they hold the fine scales back " +
-                   ("only a little" if held else "no more than the coarse ones") +
-                   (" so far; more *Steps* run them further." if steps < MAX_STEPS else "."))
-    return " ".join(out)
-
-
-def _reading_identity(step: int, run: teaching.ToyRun, task: str) -> str:
-    """The reading when the kernel filters nothing: every scheme of eq. 18 is then plain
-    gradient descent (eq. 5), so the four signals are the same."""
-    now = run.at(step)
-    if step == 0:
-        return ("**Reading it (t = 0):** every scheme starts from the same signal, and with "
-                "the identity kernel they take the same steps from there.")
-    if task == "inversion":
-        err = float(np.sqrt(np.mean((now["plain"] - run.target) ** 2)))
-        what = f"all at RMS error {err:.3f} from the target"
-    else:
-        sat = float(np.mean(np.abs(now["plain"]) > 0.99))
-        what = f"all with {sat:.0%} of the samples at the bounds"
-    return (f"**Reading it (step t = {step}):** with the identity kernel the four schemes "
-            f"are the same plain gradient descent, {what}.")
-
-
-def _identity_note(s: dict, kernel: Kernel) -> str:
-    """Why the four panels agree when the kernel filters nothing
-    (:func:`dashboard.teaching.is_identity_like`); at size 3 the fitting rule of Sec. 2.7
-    leaves only the centre tap above 1e-4."""
-    name = "sigma" if s["kind"] == "gaussian" else "gamma"
-    why = (f"at size {int(s['size'])} the fitting rule of Sec. 2.7 (outermost ring <= 1e-4) "
-           "leaves only the centre tap" if s["fit"] else
-           f"{name} = {kernel.param:.3g} is far below a pixel")
-    return (f"**Nothing is filtered here:** {why}, so the kernel is the identity (every "
-            f"frequency passes with at least {1 - teaching.IDENTITY_TOL:.0%}) and fluid, "
-            "elastic and fluid-elastic demons are all plain gradient descent (eq. 18 with "
-            r"$K_f = K_e = \delta$ is eq. 5): the four panels are the same. " +
-            ("Pick kernel size 5 or larger to see them differ." if s["fit"] else
-             f"Raise {name} to see them differ."))
-
-
-def _reading_am(step: int, run: teaching.ToyRun, bands: dict) -> str:
-    now = run.at(step)
-    sat = {k: float(np.mean(np.abs(v) > 0.99)) for k, v in now.items()}
-    pf = bands["plain"]["fine"]
-    return (f"**Reading it (step t = {step}):** with a linear 'neuron' $w$ and clipping to "
-            f"$[-1, 1]$, plain GD drives {sat['plain']:.0%} of the samples to the bounds, "
-            f"copying the sign of every wiggle of $w$; fluid demons {sat['fluid']:.0%}. "
-            f"The elastic schemes filter the solution every step: {sat['elastic']:.0%} "
-            f"(elastic) and {sat['fluid-elastic']:.0%} (fluid-elastic) saturate, with "
-            f"{_share(bands['elastic']['fine'], pf)} and "
-            f"{_share(bands['fluid-elastic']['fine'], pf)} of plain GD's fine-band energy.")
-
-
 def _example(s: dict) -> None:
     st.subheader("Try it: where do the schemes put coarse and fine scales?")
     t0 = time.perf_counter()
     try:
-        run = _run(s["kind"], int(s["size"]), None if s["fit"] else float(s["param"]),
-                   float(s["tau"]), int(s["steps"]), s["task"], float(s["noise"]),
-                   int(s["seed"]))
+        with st.spinner(f"Running the 1D example: 4 schemes x {int(s['steps'])} steps of "
+                        "eq. 18 ..."):
+            run = _run(s["kind"], int(s["size"]), None if s["fit"] else float(s["param"]),
+                       float(s["tau"]), int(s["steps"]), s["task"], float(s["noise"]),
+                       int(s["seed"]))
     except VizError as exc:
         st.error(plain(str(exc)))
         return
@@ -263,12 +183,13 @@ def _example(s: dict) -> None:
            else "zero, no noise)"), "sample", "u", colors=SCHEME_COLORS, height=440),
         key="learn_signals")
     if identity:
-        st.info(_identity_note(s, kernel))
-        reading = _reading_identity(step, run, s["task"])
+        st.info(learn_texts.identity_note(s, kernel))
+        reading = learn_texts.reading_identity(step, run, s["task"])
     elif s["task"] == "inversion":
-        reading = _reading_inversion(step, int(s["steps"]), run, bands, float(s["noise"]))
+        reading = learn_texts.reading_inversion(step, int(s["steps"]), run, bands,
+                                                 float(s["noise"]))
     else:
-        reading = _reading_am(step, run, bands)
+        reading = learn_texts.reading_am(step, run, bands)
     st.markdown(reading)
     c1, c2 = st.columns(2)
     c1.plotly_chart(plots.bars_figure(bands, "energy per frequency band (coarse < 1/32, "
@@ -277,8 +198,12 @@ def _example(s: dict) -> None:
     c2.plotly_chart(plots.small_multiples_figure(spec, "amplitude spectrum", "cycles / sample",
                                                  "|U(f)|", log_y=True, colors=SCHEME_COLORS,
                                                  height=400), key="learn_spectra")
-    st.caption(f"256 samples, 4 schemes x {int(s['steps'])} steps through the engine's "
-               f"update (eq. 18) in {ms:.0f} ms (cached when only t changes).")
+    st.caption(f"{run.target.size} samples, 4 schemes x {int(s['steps'])} steps of eq. 18 "
+               f"with the engine's kernels in {ms:.0f} ms (cached when only t changes). "
+               f"Border: periodic (sample {run.target.size - 1} wraps around to sample 0, as "
+               f"the engine's circular border mode), and the target ends at "
+               f"{run.target[-1]:.2f} but starts at {run.target[0]:.2f}: the filters smooth "
+               "across that jump, so the fluid and elastic curves bend near both ends.")
 
 
 def _references() -> None:

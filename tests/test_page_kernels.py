@@ -87,3 +87,35 @@ def test_no_equal_variance_conclusion_where_the_gaussian_cannot_match(dash):
     text = " ".join(m.value for m in big.markdown)
     assert "not possible at this size" not in text
     assert "sharper by its shape" in text or "At equal width" in text
+
+
+def test_first_charts_compare_the_two_kernels_and_order_stays_a_control(dash):
+    """The order k = 3 Sobolev kernel (the paper's future work) was on by default in the
+    first charts; they now show the Gaussian and Sobolev k = 1, and the order slider adds
+    one (teacher QA)."""
+    at = dash.open(KX)
+    dash.no_exception(at)
+    assert at.slider(key="kx_order").value == 1
+    names = {t.get("name") for t in _specs(at)[1]["data"]}  # the centre profiles
+    assert names == {"Gaussian", "Sobolev k=1"}
+    assert [r["kernel"] for r in at.dataframe[0].value.to_dict("records")] == [
+        "Gaussian", "Sobolev k=1"]
+    at.slider(key="kx_order").set_value(3).run()
+    dash.no_exception(at)
+    assert "Sobolev k=3" in {t.get("name") for t in _specs(at)[1]["data"]}
+    assert at.query_params.get("order") in (["3"], "3")
+
+
+def test_the_formulas_and_units_behind_the_responses_are_given(dash):
+    """A teacher checking eq. 16's Fourier form (1 + gamma |omega|^2)^-1 got other values
+    than the charts (the discrete Laplacian's symbol): the page gives both formulas, the
+    Gaussian's transfer function, the units, and the numbers at Nyquist (teacher QA)."""
+    at = dash.open(KX)
+    dash.no_exception(at)
+    text = _markdown(at)
+    assert r"1 + 4\gamma" in text and r"(1 + \gamma |\omega|^2)" in text
+    assert r"e^{-2\pi^2\sigma^2 |f|^2}" in text
+    assert "px²" in text and "cycles / pixel" in text and r"\omega = 2\pi f" in text
+    # the fitted size-11 Sobolev kernel at Nyquist: plotted 39.6%, symbol 39.5%, eq. 16 21.0%
+    assert "plotted 39.6%, discrete formula 39.5%, continuous form 21.0%" in text
+    assert any(e.label == "Formulas and units of these charts" for e in at.expander)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import plots
+from dashboard import kernel_plots, plots
 from viz_core import spectra
 from viz_core.kernels import KernelSpec, build
 
@@ -89,7 +89,8 @@ def test_lines_heatmaps_and_bars():
     assert fig.data[1].line.dash == "dot" and fig.data[1].line.color == "#000000"
     assert fig.data[0].line.color == plots.PALETTE[3] and fig.layout.yaxis.type == "log"
     assert tuple(fig.layout.xaxis.range) == (-1, 2)
-    h = plots.heatmaps_figure([("k", np.eye(3)), ("r", np.ones((4, 4)))], frequency=True)
+    h = kernel_plots.heatmaps_figure([("k", np.eye(3)), ("r", np.ones((4, 4)))],
+                                     frequency=True)
     assert len(h.data) == 2 and list(h.data[1].x) == [-0.5, -0.25, 0.0, 0.25]
     # one set of row labels: the panels share their axis (no labels crowding the next panel)
     assert h.layout.yaxis2.matches == "y" and h.layout.yaxis2.showticklabels is False
@@ -126,3 +127,22 @@ def test_the_spectrum_frequency_axis_writes_its_ticks_in_full():
     ax = fig.layout.xaxis
     assert ax.type == "log" and list(ax.ticktext) == ["0.02", "0.05", "0.1", "0.2", "0.5"]
     assert list(ax.tickvals) == [0.02, 0.05, 0.1, 0.2, 0.5]
+
+
+def test_kernel_heatmaps_span_their_cells_and_say_what_they_show():
+    """An 11 x 11 kernel's axes ran -10..10 (square cells stretched the axis to fill the
+    panel); they span the cells, -5.5..5.5, and the colour bar and the y-axis are titled
+    (teacher QA)."""
+    k = np.ones((11, 11)) / 121
+    fig = kernel_plots.heatmaps_figure([("a", k), ("b", k)], shared_scale=True)
+    for ax in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
+        axis = fig.layout[ax]
+        assert tuple(axis.range) == (-5.5, 5.5) and axis.constrain == "domain", ax
+    assert list(fig.data[0].x) == list(range(-5, 6))
+    assert fig.layout.yaxis.title.text == "y (px)"
+    assert fig.data[-1].showscale and fig.data[-1].colorbar.title.text == "weight"
+    freq = kernel_plots.heatmaps_figure([("a", np.ones((64, 64)))], frequency=True)
+    assert freq.data[0].colorbar.title.text == "|H|"
+    assert (freq.data[0].zmin, freq.data[0].zmax) == (0, 1.0)  # a zmin alone is ignored
+    assert "cycles/px" in freq.layout.yaxis.title.text
+    assert tuple(freq.layout.xaxis.range) == (-0.5 - 1 / 128, 0.5 - 1 / 128)

@@ -93,3 +93,84 @@ def test_higher_order_sobolev_variance_is_2_k_gamma():
     for gamma, k in [(0.5, 1), (0.5, 3), (0.25, 6)]:
         s = build(KernelSpec("sobolev", gamma, 41, k))
         assert teaching.kernel_std(s) ** 2 == pytest.approx(2 * k * gamma, rel=1e-3)
+
+
+# ----------------------------------------------------------------------------- QA: speed, formulas
+
+def _engine_toy(kind: str, size: int, tau: float, steps: int, task: str, noise: float):
+    """The 1D example through the engine's own update (SchemeBank.step on an image constant
+    along y, periodic border): the reference run_toy must agree with."""
+    import torch
+
+    from viz_core.schemes import STRUCTURE_SLOTS, Scheme, SchemeBank
+
+    k = teaching.toy_kernel(kind, size)
+    schemes = [Scheme(fluid=k.spec if f else None, elastic=k.spec if e else None,
+                      border="circular")
+               for f, e in (STRUCTURE_SLOTS[n] for n in teaching.TOY_SCHEMES)]
+    bank = SchemeBank(schemes, [tau] * 4)
+    w = teaching.toy_target(256)
+    u0 = np.random.default_rng(0).normal(0.0, noise, 256)
+    rows = k.size // 2 + 1
+
+    def image(v):
+        return torch.from_numpy(v).double().expand(4, 1, rows, 256).clone()
+
+    wt, u = image(w), image(u0)
+    coef = torch.full((4, 1, 1, 1), tau, dtype=torch.float64)
+    out = [u[:, 0, 0].numpy().copy()]
+    for t in range(steps):
+        g = (u - wt) if task == "inversion" else -wt
+        u = bank.step(u, g, t, coef * 0, coef, coef * 0, coef * 0 + 1.0)
+        if task == "am":
+            u = u.clamp(-1.0, 1.0)
+        out.append(u[:, 0, 0].numpy().copy())
+    return np.stack(out, axis=1)  # (4, steps + 1, 256)
+
+
+@pytest.mark.parametrize("kind,size,task,noise", [("gaussian", 9, "inversion", 0.3),
+                                                   ("sobolev", 31, "inversion", 0.0),
+                                                   ("gaussian", 31, "am", 0.3),
+                                                   ("sobolev", 7, "am", 0.0)])
+def test_toy_gives_the_engine_update_without_its_convolutions(monkeypatch, kind, size, task,
+                                                              noise):
+    """The toy ran the engine's 2D convolution on a 4 x 1 x 16 x 256 image every step (a 31 x
+    31 kernel: ~30 s for 500 steps with no spinner; teacher QA). It now filters through the
+    kernels' transfer functions: the same numbers as the engine's update, and no
+    convolution at all."""
+    ref = _engine_toy(kind, size, 0.7, 6, task, noise)
+    import viz_core.kernel_batch as kb
+
+    def no_conv(*a, **k):
+        raise AssertionError("the 1D example ran a 2D convolution")
+
+    monkeypatch.setattr(kb.F, "conv2d", no_conv)
+    run = teaching.run_toy(kind, size, None, 0.7, 6, task, noise=noise, seed=0)
+    got = np.stack([run.signals[s] for s in teaching.TOY_SCHEMES])
+    np.testing.assert_allclose(got, ref, atol=1e-9)
+    long = teaching.run_toy(kind, 31, None, 0.3, 500, task, noise=noise)
+    assert all(v.shape == (501, 256) and np.isfinite(v).all() for v in long.signals.values())
+
+
+def test_settled_is_never_said_at_the_first_steps():
+    """A trajectory has settled only once its last steps move it little: never at t = 0 or
+    1, not while it still moves, and yes once it has converged."""
+    run = teaching.run_toy("gaussian", 9, None, 0.3, 100, "inversion", noise=0.0)
+    el = run.signals["elastic"]
+    assert not teaching.settled(el, 0) and not teaching.settled(el, 1)
+    assert not teaching.settled(el, 5)
+    assert teaching.settled(el, 100) and teaching.settled(el, 500)  # clamped to the end
+    slow = teaching.run_toy("gaussian", 9, None, 0.01, 50, "inversion", noise=0.0)
+    assert not teaching.settled(slow.signals["elastic"], 50)
+
+
+def test_the_plotted_responses_follow_the_stated_formulas():
+    """The Kernels page's |H| is the DFT of the kernel as built; untruncated, the Sobolev
+    filter's is the discrete symbol 1 / (1 + 4 gamma sin^2(pi f)) (eq. 16 with the 5-point
+    Laplacian), not eq. 16's continuous form; the Gaussian's is exp(-2 pi^2 sigma^2 f^2)."""
+    for gamma, k in ((0.5, 1), (0.5, 3), (3.0, 1)):
+        f, h = teaching.axial_response(build(KernelSpec("sobolev", gamma, 41, k)), 128)
+        np.testing.assert_allclose(h, teaching.sobolev_symbol(gamma, f, k), atol=1e-4)
+        assert teaching.sobolev_fourier(gamma, 0.5, k) < 0.6 * h[-1]  # pi^2 against 4
+    f, h = teaching.axial_response(build(KernelSpec("gaussian", 1.5, 21)), 128)
+    np.testing.assert_allclose(h, teaching.gaussian_transfer(1.5, f), atol=1e-4)

@@ -150,11 +150,14 @@ def test_fit_off_starts_the_sliders_at_the_fitted_values(dash):
     assert float(at.query_params["sigma"]) == sigma  # the link keeps the hand values
 
 
-def test_fit_off_clamps_a_fitted_gamma_above_the_slider(dash):
+def test_fit_off_keeps_a_large_fitted_gamma(dash):
+    """Size 31 fits gamma = 28.04: the hand slider holds it (it ended at 10, so turning the
+    fit off made the chart jump; teacher QA)."""
     at = dash.open(KX, size=31)
     at.toggle(key="kx_fit").set_value(False).run()
     dash.no_exception(at)
-    assert at.slider(key="kx_gamma").value == 10.0  # fitted 28.0, the slider ends at 10
+    assert at.slider(key="kx_gamma").value == pytest.approx(
+        build(KernelSpec("sobolev", None, 31)).param, rel=1e-5)
     assert at.slider(key="kx_sigma").value == pytest.approx(5.2665, abs=1e-3)
 
 
@@ -171,15 +174,19 @@ def test_learn_size_3_says_identity_and_gives_no_slider_hint(dash):
 
 
 def test_learn_last_step_does_not_ask_to_move_the_step_slider(dash):
-    at = dash.open(LEARN, kind="sobolev", size=5, step=100)  # step = Steps: at its end
+    # step = Steps: at its end; tau 0.01 has not settled by then
+    at = dash.open(LEARN, kind="sobolev", size=5, step=100, tau=0.01)
     dash.no_exception(at)
     reading = _reading(at)
     assert "step t = 100" in reading and "Show step t" not in reading
     assert "more *Steps*" in reading
+    # settled by the last step (tau 0.3): nothing to run further
+    settled = _reading(dash.open(LEARN, kind="sobolev", size=5, step=100))
+    assert "have settled" in settled and "Steps" not in settled.split(":**")[1]
     at = dash.open(LEARN, kind="sobolev", size=5, step=500, steps=500)
     assert "Steps" not in _reading(at).split("(step t = 500):**")[1]
     # before the end the hint stays
-    assert "Show step t" in _reading(dash.open(LEARN, kind="sobolev", size=5, step=50))
+    assert "Show step t" in _reading(dash.open(LEARN, kind="sobolev", size=5, step=5))
 
 
 def test_learn_fit_off_starts_the_parameter_at_the_fitted_value(dash):

@@ -1,7 +1,7 @@
 """What a finished pre-image says about itself, without a judge: saturated, washed out or
 flat (the step size or the regularization out of range, Sec. 2.5), and whether the explicit
-TV step of its configuration was stable (eq. 20). The dashboard shows these instead of a
-plain "done"; ``demons-viz visualize`` prints them as warnings.
+TV step of its configuration (eqs. 19-20) was within its stability bound. The dashboard
+shows these instead of a plain "done"; ``demons-viz visualize`` prints them as warnings.
 """
 
 from __future__ import annotations
@@ -27,15 +27,19 @@ FLAT_STD = 2.0 / LEVELS   # below two grey levels of standard deviation: a flat 
 def tv_stability_warning(tau: float, tv: float, eps: float) -> str | None:
     """A warning when the explicit TV step (eqs. 19-20) is unstable for step size ``tau``
     (0-255 units): tau lambda / eps > 1/4 with tau in [0, 1] pixel units
-    (:func:`viz_core.config.tv_stability_ratio`)."""
+    (:func:`viz_core.config.tv_stability_ratio`). The bound is the known stability limit of
+    an explicit gradient step on the relaxed TV, not the paper's: it gives none, only that
+    TV needs "step size restrictions" (Sec. 1.2)."""
     if tv <= 0 or eps <= 0:
         return None
     ratio = tv_stability_ratio(tau, tv, eps)
     if ratio <= TV_STABILITY:
         return None
     limit = tv_stability_limit(tau, eps)
-    return (f"unstable TV step: tau lambda / eps = {ratio:.3g} > 1/4 (eq. 20) with tau = "
-            f"{tau:g}; keep lambda below {limit:.3g} or raise eps")
+    return (f"unstable TV step: tau lambda / eps = {ratio:.3g} > 1/4 with tau = {tau:g}, "
+            "past the stability bound of an explicit step on the TV gradient (eqs. 19-20; a "
+            "known result, the paper only says TV needs step size restrictions); keep "
+            f"lambda below {limit:.3g} or raise eps")
 
 
 def saturated_share(img: np.ndarray) -> float:

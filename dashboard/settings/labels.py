@@ -16,8 +16,11 @@ STEP_SIZE_LABEL = "Step size tau (mean change per step, 0-255 levels)"
 STEP_SIZE_HELP = ("tau is the mean change of a pixel per step in 0-255 grey levels: the "
                   "update u <- Ke * (u - tau Kf * grad D) uses the data gradient divided by "
                   "its mean |g| (DeepDream's normalisation), so tau means the same on every "
-                  "network; the paper's values are mapped through each network's pixel scale "
-                  "(README, Conventions).")
+                  "network. The paper's step sizes are in its networks' pixel units: VGG19's "
+                  "and ResNet50's (0-255 inputs) mean the same here; DenseNet121's pixel unit "
+                  "is about 58 grey levels, so its values are multiplied by 57.6 in the "
+                  "presets. The Playground's Advanced > Gradient: raw skips the division "
+                  "(u <- Ke * (u - tau/255 Kf * grad D), pixels in [0, 1]).")
 
 #: The octave schedule's help (the absolute reading of Sec. 3.1, viz_core.transforms).
 OCTAVES_HELP = ("Runs in stages on a growing picture, so that detail spreads over it instead "
