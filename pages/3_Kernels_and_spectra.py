@@ -20,9 +20,7 @@ from viz_core.kernel_fitting import FIT_THRESHOLD
 from viz_core.kernels import Kernel, KernelSpec, build
 
 P = "kx_"
-#: Order 1 by default: the first charts compare the paper's two kernels; a higher order
-#: (the paper's future work) is one slider away and has its own section below.
-D = {**KERNELS_DEFAULTS, "order": 1}
+D = KERNELS_DEFAULTS
 GAUSS, SOBOLEV, EQUAL_VAR = "#1f77b4", "#d62728", "#8fc1e8"
 ORDER_COLORS = ("#d62728", "#e6550d", "#fd8d3c", "#fdae6b", "#8c2d04", "#a63603",
                 "#f16913", "#fdd0a2")
