@@ -373,7 +373,8 @@ def grid_summary(rec: Any, labels: Sequence[str] | None = None) -> str:
         best = f"Best relative feature error: {name(labels[i])} {act[i]:.3g}{flat}"
     elif task != "inversion" and judged:
         p, i, v = max(judged, key=lambda t: t[0])
-        best = f"Best: {name(labels[i])} (judge: {name(v.target)} {prob_text(p)})"
+        best = (f"Most surely recognised: {name(labels[i])} "
+                f"(judge: {name(v.target)} {prob_text(p)})")
         line = f"{name(v.target)}: {line}" if line else line
     elif task != "inversion" and act is not None and np.isfinite(act).any():
         i = int(np.nanargmax(np.where(np.isfinite(act), act, np.nan)))

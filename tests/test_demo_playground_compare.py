@@ -113,7 +113,7 @@ def test_the_grid_summary_of_a_class_says_recognised_chance_and_the_best():
     line = grid_summary(_record("am", [0.6, 0.8], ["Bag", "Ankle boot"], [3.0, 2.0]))
     assert line.startswith("Ankle boot: 1 of 2 recognised by the independent judge")
     assert "chance: 1 of 10" in line
-    assert "Best: TV (judge: Ankle boot 80%)" in line  # the judge's, not the activation's
+    assert "Most surely recognised: TV (judge: Ankle boot 80%)" in line
 
 
 def test_the_grid_summary_of_an_inversion_puts_the_flat_image_beside_the_best():
@@ -152,8 +152,8 @@ def test_compare_on_a_class_names_the_best_picture_by_the_judge(dash):
     dash.no_exception(at)
     line = next(m for m in _markdown(dash, at) if "recognised by" in m)
     assert line.startswith("Ankle boot: ") and "chance: 1 of 10" in line
-    assert "Best: TV (judge: Ankle boot" in line or \
-        "Best: no regularization (judge: Ankle boot" in line, line
+    assert "Most surely recognised: TV (judge: Ankle boot" in line or \
+        "Most surely recognised: no regularization (judge: Ankle boot" in line, line
 
 
 # ----------------------------------------------------------------------------- 3: grid
