@@ -52,9 +52,9 @@ def measure(model_name: str, restart: bool, limit: int) -> dict:
         refs, names = refs[:limit], names[:limit]
     cfgs = [c for c in offline_batch(model_name, "inversion", image="shipped samples",
                                      schemes=OFFLINE_SCHEMES) for _ in names]
-    keep = engine._stage_adam
+    keep = engine.stage_adam
     if restart:  # the engine before: a fresh state at every stage
-        engine._stage_adam = lambda adam, u, c0: keep(None, u, c0)
+        engine.stage_adam = lambda adam, u, c0: keep(None, u, c0)
     try:
         prev, du = None, []
         t0 = time.perf_counter()
@@ -65,7 +65,7 @@ def measure(model_name: str, restart: bool, limit: int) -> dict:
             prev, final = f.images, f
         seconds = time.perf_counter() - t0
     finally:
-        engine._stage_adam = keep
+        engine.stage_adam = keep
     out = np.stack([to_uint8(im) for im in final.images]).astype(np.float32) / 255.0
     ref = refs.repeat(len(OFFLINE_SCHEMES), 1, 1, 1).numpy()
     values = psnr(out.reshape(ref.shape), ref)

@@ -112,7 +112,8 @@ def _single(tmp_path, name: str, seed: int, *extra: str) -> np.ndarray:
 @pytest.mark.parametrize("extra", [
     ["--target", "2", "--steps", "20", "--fluid", "sobolev"],  # drifted in a batch
     ["--objective", "channel(block3,3)", "--jitter", "2"],  # jitter
-    ["--target", "7", "--octaves", "1.0:4:5,1.2:3:2"],        # octaves
+    ["--target", "7", "--octaves", "1.0:4:5,1.2:3:2", "--steps", "7"],  # octaves (their
+    # total replaces _run's --steps 6, which the stages would leave unused: refused)
 ])
 def test_samples_of_a_plain_target_or_a_moving_canvas_are_each_as_alone(tmp_path, capsys,
                                                                         extra):

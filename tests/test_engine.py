@@ -32,6 +32,8 @@ SCHEMES = {
 
 def am(**kw):
     base = dict(model="tiny", target=2, steps=40, step_size=4.0, seed=3)
+    if kw.get("octaves"):  # the stages give the steps and tau (RunConfig refuses others)
+        base.update(steps=sum(o.steps for o in kw["octaves"]), step_size=kw["octaves"][0].tau)
     base.update(kw)
     return RunConfig(**base)
 
@@ -343,13 +345,13 @@ def test_adam_moments_restart_where_the_canvas_changes_size(tiny_model, monkeypa
     import viz_core.engine as engine
 
     made = []
-    real = engine._Adam.__init__
+    real = engine.Adam.__init__
 
     def spy(self, u, *a):
         made.append(tuple(u.shape))
         real(self, u, *a)
 
-    monkeypatch.setattr(engine._Adam, "__init__", spy)
+    monkeypatch.setattr(engine.Adam, "__init__", spy)
     octs = [Octave(1.0, 3, 4.0), Octave(1.0, 3, 2.0), Octave(1.2, 3, 2.0)]
     run_to_end(am(optimizer="adam", octaves=octs, every=9), tiny_model, keep_frames=False)
     assert [s[-1] for s in made] == [32, 38]  # one state for the two 1.0 stages, one at 1.2

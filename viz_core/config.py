@@ -38,6 +38,9 @@ from viz_core.schemes import Scheme, get_scheme
 from viz_core.transforms import OCTAVE_MODES, Octave, validate_octaves
 
 DEFAULT_MODEL = "fmnist_vgg"
+#: The keys of ``RunConfig.extra`` that state a network file's or an import string's input
+#: (``viz_core.models.CONTRACT``: what ``engine.prepare_model`` opens it with).
+CONTRACT_KEYS = ("input_size", "channels", "mean", "std", "classes")
 GRAD_NORMS = ("mean_abs", "none")
 OPTIMIZERS = ("demons", "adam")
 PIXEL_SCALE = 255.0
@@ -94,7 +97,7 @@ class RunConfig:
     tv_eps: float = 0.05
     elastic_every: int = 1
     border: str = "reflect"
-    step_size: float = 5.0
+    step_size: float = 5.0              # tau; with octaves each stage has its own (and steps)
     steps: int = 100
     octaves: list[Octave] | None = None
     octave_mode: str = "absolute"       # "absolute" | "deepdraw" (transforms)
@@ -386,11 +389,13 @@ def scheme_config(base: RunConfig, scheme: str, size: int, tv: float | None = No
     or alias), its kernels fitted to ``size`` (Sec. 2.7) and named by the scheme's label
     (:func:`viz_core.schemes.scheme_of` gives its key back). The TV weight ``tv`` applies
     to the TV scheme only; ``tv=None``: :func:`stable_tv` for the largest step size of
-    ``base``'s schedule. ``tv_eps=None`` keeps ``base``'s relaxation eps (eqs. 19-20)."""
+    ``base``'s schedule. ``tv_eps=None`` keeps ``base``'s relaxation eps (eqs. 19-20).
+    Of ``base.extra`` only a network file's input contract (:data:`CONTRACT_KEYS`) stays."""
     named = get_scheme(scheme)
     eps = base.tv_eps if tv_eps is None else tv_eps
     if tv is None:
         tv = stable_tv(max(o.tau for o in base.schedule), eps)
     fluid, elastic = named.kernels(size)
     return replace(base, fluid=fluid, elastic=elastic, tv_eps=eps,
-                   tv=tv if named.uses_tv else 0.0, extra={}, name=named.label)
+                   tv=tv if named.uses_tv else 0.0, name=named.label,
+                   extra={k: v for k, v in (base.extra or {}).items() if k in CONTRACT_KEYS})

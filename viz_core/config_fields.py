@@ -1,7 +1,8 @@
 """Fields of a run configuration that the run would not use (eqs. 1-4: the data term reads a
 class, a channel or unit of a layer, or the inverted layer; a composable objective says all
 of it itself; the reference image and the exponent p of the feature error, eq. 3, are read
-by feature inversion alone). A run given such a field is not the run its user asked for, so
+by feature inversion alone; an octave schedule, Secs. 2.7 and 3.1, gives every stage its own
+steps and step size tau). A run given such a field is not the run its user asked for, so
 :meth:`~viz_core.config.RunConfig.validate` refuses it with what to write instead; a stored
 run of an earlier version, which dropped it silently, loads without it."""
 
@@ -24,7 +25,7 @@ def unused_fields(cfg: RunConfig) -> list[tuple[str, str]]:
     (a stored run).
     Beside an objective, a field that repeats one of its terms is kept (the Playground's
     ``channel(layer, c) - w*diversity(layer)`` keeps ``layer`` and ``channel``)."""
-    return _target_fields(cfg) + _reference_fields(cfg)
+    return _target_fields(cfg) + _reference_fields(cfg) + _schedule_fields(cfg)
 
 
 def _target_fields(cfg: RunConfig) -> list[tuple[str, str]]:
@@ -101,3 +102,29 @@ def _reference_fields(cfg: RunConfig) -> list[tuple[str, str]]:
             f"inversion({at}, {cfg.p!r})) and drop p=" if inverts else
             "which has no inversion term: drop p=")))
     return out
+
+
+def _schedule_fields(cfg: RunConfig) -> list[tuple[str, str]]:
+    """``steps`` and ``step_size`` beside ``octaves``: the stages (scale, steps, tau) give the
+    steps and the step size of eq. 18 (Secs. 2.7 and 3.1), so neither field is read. Each
+    may keep its default or say what the stages do (``steps`` their total, ``step_size``
+    the first stage's tau: what the presets write); any other value is refused."""
+    try:
+        stages = [(int(o.steps), float(o.tau)) for o in cfg.octaves or []]
+    except (AttributeError, TypeError, ValueError):  # validate() says what is wrong with them
+        return []
+    if not stages:
+        return []
+    default = {f.name: f.default for f in fields(cfg) if f.name in ("steps", "step_size")}
+    said = {"steps": sum(n for n, _ in stages), "step_size": stages[0][1]}
+    text = ", then ".join(f"{n} steps at tau {t:g}" for n, t in stages[:4]) + (
+        ", ..." if len(stages) > 4 else "")
+    return [(k, f"{k}={getattr(cfg, k)!r} is not used beside octaves=, whose stages give the "
+                f"steps and tau ({text}; {said['steps']} steps in all): drop {k}=")
+            for k in ("steps", "step_size")
+            if not _same(getattr(cfg, k), default[k]) and not _same(getattr(cfg, k), said[k])]
+
+
+def _same(value: object, other: float) -> bool:
+    """``value == other`` for a number (a bool or a text never is)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == other

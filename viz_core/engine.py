@@ -20,7 +20,6 @@ forward and backward pass.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 from viz_core import step_graph
+from viz_core.adam import Adam, stage_adam
 from viz_core.class_prior import initial_images
 from viz_core.config import PIXEL_SCALE, RunConfig
 from viz_core.devices import resolve_device
@@ -50,7 +50,9 @@ class Frame:
     octave: int                  # index of the current octave
     images: np.ndarray           # (B, C, H, W) float32 in [0, 1]: the current pre-images
     objective: np.ndarray        # (B,) data term D (minimised)
-    activation: np.ndarray       # (B,) target activation (AM) / relative feature error (inv.)
+    # (B,) target activation (eq. 4) / relative feature error (eq. 3) that the last step's
+    # forward pass measured, before its update (one step behind ``images``; NaN at step 0)
+    activation: np.ndarray
     grad_norm: np.ndarray        # (B,) L2 norm of the raw data gradient
     elapsed: float               # seconds since the run started
     labels: list[str] = field(default_factory=list)
@@ -109,8 +111,11 @@ def check_batchable(configs: list[RunConfig]) -> None:
         for k in BATCH_KEYS:
             if getattr(c, k) != getattr(c0, k) and not (k == "steps" and c.octaves) \
                     and not (k == "seed" and still):
+                why = "" if k != "seed" else ": the seed draws the random network" if \
+                    c0.weights == "random" else (": jitter and octaves move the batch's canvas "
+                                                 "by the first seed; run each seed alone")
                 raise VizError(f"configurations in one batch must share {k!r} "
-                               f"({getattr(c0, k)!r} != {getattr(c, k)!r})", field=k)
+                               f"({getattr(c0, k)!r} != {getattr(c, k)!r}){why}", field=k)
         s0 = [(o.scale, o.steps) for o in c0.schedule]
         if [(o.scale, o.steps) for o in c.schedule] != s0:
             raise VizError("configurations in one batch must share octave scales and steps",
@@ -246,12 +251,12 @@ def run(
             # the normalised step tau |u| / ||g||_1: a number over the norm, divided inside
             # the update's own operation, when the batch shares tau (else a tensor)
             tau_numel = taus[0] * numel if len(set(taus)) == 1 else tau * numel
-            adam = _stage_adam(adam, u, c0) if use_adam else None
+            adam = stage_adam(adam, u, c0) if use_adam else None
             moves = bool(jpx) or canvas > size
 
             def update(xv: torch.Tensor, sy: int, sx: int, window: tuple, step: int,
                        out: torch.Tensor | None = None,
-                       bank: SchemeBank = bank, adam: _Adam | None = adam,
+                       bank: SchemeBank = bank, adam: Adam | None = adam,
                        tau: torch.Tensor = tau, tau_numel: float | torch.Tensor = tau_numel,
                        tv_coef: torch.Tensor = tv_coef) -> tuple:
                 """One demons step of the pixels ``xv`` (eq. 18): (x, clipped update,
@@ -340,36 +345,6 @@ def run(
     finally:
         if dev.type == "cuda":  # a finished or cancelled run gives its memory back
             torch.cuda.empty_cache()
-
-
-def _stage_adam(adam: _Adam | None, u: torch.Tensor, c0: RunConfig) -> _Adam:
-    """Adam's state for an octave stage: the moments carry over from the previous stage when
-    the canvas keeps its size (stages at the same scale: one optimisation with a new step
-    size, as torch.optim.Adam with a changed learning rate), and restart when it changes
-    (the moments belong to pixels that no longer exist)."""
-    if adam is not None and adam.m.shape == u.shape:
-        return adam
-    return _Adam(u, c0.adam_betas, c0.adam_eps)
-
-
-class _Adam:
-    """Adam's moments over a canvas (Kingma and Ba; torch.optim.Adam's arithmetic): the
-    descent direction ``m_hat / (sqrt(v_hat) + eps)`` of the pixels in ``window``."""
-
-    def __init__(self, u: torch.Tensor, betas: tuple[float, float], eps: float) -> None:
-        self.m = torch.zeros_like(u)
-        self.v = torch.zeros_like(u)
-        self.b1, self.b2 = float(betas[0]), float(betas[1])
-        self.eps = float(eps)
-        self.t = 0
-
-    def direction(self, d: torch.Tensor, window: tuple) -> torch.Tensor:
-        self.t += 1
-        m, v = self.m[window], self.v[window]  # views: updated in place
-        m.lerp_(d, 1.0 - self.b1)
-        v.mul_(self.b2).addcmul_(d, d, value=1.0 - self.b2)
-        denom = (v.sqrt() / math.sqrt(1.0 - self.b2 ** self.t)).add_(self.eps)
-        return m / denom / (1.0 - self.b1 ** self.t)
 
 
 @dataclass

@@ -254,8 +254,9 @@ def table1() -> Preset:
         f"Kf = Ke = delta with TV; tau = 20, 300 steps, TV lambda = {TABLE1_TV:g}",
         "Invert an image from one network's deep layer, then classify the reconstruction "
         "with the other network (top-1 / top-5 over one image per class). Here: one image, "
-        "each picture captioned with what the other network sees in it; the full protocol "
-        "is the evaluation command, whose results/table1*.csv this page shows when present.",
+        "what the other network sees in each picture in the table under its grid; the full "
+        "protocol is the evaluation command, whose results/table1*.csv this page shows when "
+        "present.",
         batches, offline,
         ["As in viz_core.evaluation.protocol, tau 20 is used literally for both networks (the "
          "DenseNet121 pixel-scale factor is not applied here) and TV lambda is 0.1.",

@@ -192,8 +192,9 @@ def settings_to_config(s: Mapping[str, Any], *, image_path: str | None = None,
         tv_eps=float(s["tv_eps"]),
         elastic_every=int(s["e_every"]),
         border=str(s["border"]),
-        step_size=float(s["step_size"]),
-        steps=int(s["steps"]),
+        # with octaves the stages give steps and tau (controls disabled), as presets write
+        step_size=octaves[0].tau if octaves else float(s["step_size"]),
+        steps=sum(o.steps for o in octaves) if octaves else int(s["steps"]),
         octaves=octaves,
         jitter=float(s["jitter"]),
         seed=int(s["seed"]),
@@ -308,10 +309,14 @@ def config_to_settings(cfg: RunConfig, defaults: Mapping[str, Any] | None = None
         if not same:  # keep the user's spelling when it means the same schedule
             s["octaves"] = ",".join(f"{_num(o.scale)}:{o.steps}:{_num(o.tau)}"
                                     for o in cfg.octaves)
+    # with octaves, steps and tau's disabled controls keep the user's copy (for octaves off)
+    kept = {"steps", "step_size"} & set(ui) if cfg.octaves and isinstance(ui, dict) else set()
     for k in ("step_size", "jitter", "init_std"):
-        s[k] = float(getattr(cfg, k))
+        if k not in kept:
+            s[k] = float(getattr(cfg, k))
     for k in ("steps", "seed", "every"):
-        s[k] = int(getattr(cfg, k))
+        if k not in kept:
+            s[k] = int(getattr(cfg, k))
     if cfg.every >= cfg.total_steps:
         # a sweep cell's cadence (one frame, at the end): the Playground's own, so that
         # the run it opens draws its curves and streams (one point and no stream before)

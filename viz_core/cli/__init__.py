@@ -63,6 +63,21 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
+def run() -> None:
+    """``demons-viz`` and ``python -m viz_core``: :func:`main`, then exit with its code. When
+    a ``ray.init`` given up on (a dead or non-Ray ``--ray-address``) still blocks in Ray's
+    C++, the program leaves at once (``os._exit``): at the interpreter's normal exit Ray may
+    abort the process (SIGABRT) after the message was printed."""
+    code = main()
+    mod = sys.modules.get("viz_core.sweeps.raycluster")
+    if mod is not None and mod.abandoned_connect():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     # torch's deprecation of torch.jit.load is not the user's to act on: keep it off the
     # terminal, where it would precede the one-line message of a bad model file

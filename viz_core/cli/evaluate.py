@@ -23,6 +23,7 @@ from viz_core.cli.common import (
     set_threads,
     stem_arg,
 )
+from viz_core.cli.contract import zoo_only
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.evaluation import protocol as pr
@@ -155,6 +156,7 @@ def run_table1(args: argparse.Namespace) -> int:
     out = check_out(args.out, folder=True)
     (ma, la), (mb, lb) = pr.PAIRS[args.pair]
     if args.models:
+        _zoo_models(args.models)
         (ma, mb), la, lb = args.models, None, None
     if args.layers:
         la, lb = args.layers
@@ -191,6 +193,13 @@ def run_table1(args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(str(p) for p in paths)} "
           f"({result['wall_seconds'] / 60:.1f} min)")
     return 0
+
+
+def _zoo_models(names: list[str]) -> None:
+    """``--models A B`` name zoo models (both benchmarks load them from the zoo)."""
+    zoo_names = [s.name for s in models.available_models()]
+    for name in names:
+        zoo_only(name, "evaluate", zoo_names, field="models")
 
 
 def _independent_judge(name: str, device) -> models.LoadedModel | None:
@@ -247,6 +256,7 @@ def run_recognisability(args: argparse.Namespace) -> int:
     if args.n is not None and args.n < 1:  # the images to invert: none is no benchmark
         raise VizError(f"-n must be >= 1 (images to invert), got {args.n}", field="n")
     set_threads(args.threads)
+    _zoo_models(args.models or [])
     ma, mb = args.models or rc.PAIRS[args.pair]
     st = rc.RecognisabilitySettings(
         seeds=args.seeds, classes=_int_list(args.classes, "--classes"), init=args.init,

@@ -41,7 +41,11 @@ def add_store_argument(p: argparse.ArgumentParser, after_action: bool = False) -
 def open_store(args: argparse.Namespace):
     """The store the flags name; a moved-aside damaged file is reported on stderr."""
     from viz_core.store import RunStore
+    from viz_core.store.location import ENV, check_new_store
 
+    given = getattr(args, "store", None)
+    if given or os.environ.get(ENV):  # named by the user: the message says where
+        check_new_store(given or os.environ[ENV], "--store" if given else f"${ENV}")
     store = RunStore(getattr(args, "store", None), getattr(args, "tracking_uri", None))
     if store.notice:
         print(f"warning: {store.notice}", file=sys.stderr)
@@ -104,6 +108,8 @@ def _list(store, args) -> int:
                 raise
     if args.task is not None and args.task not in ("am", "inversion"):
         raise VizError(f"--task must be am or inversion, got {args.task!r}", field="task")
+    if args.model is not None:
+        args.model = _stored_model(store, args.model)
     known = store.metric_keys()
     if args.sort not in SORT_COLUMNS and args.sort not in known:  # a typo sorted nothing
         raise VizError(f"cannot sort by {args.sort!r}: give a column "
@@ -136,6 +142,26 @@ def _list(store, args) -> int:
     return 0
 
 
+def _stored_model(store, name: str) -> str:
+    """The stored model that ``--model NAME`` means: its name as stored, else a network
+    file's by its path (relative or absolute; the store keeps the absolute one), its file
+    name or its label (``small`` for ``/data/small.pt2``, stored as ``small (exported
+    program)``); several such files are refused with their paths."""
+    stored = {(r.model, r.model_label) for r in store.list(limit=None)}
+    if name in {m for m, _ in stored}:
+        return name
+    try:
+        path = str(Path(name).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):
+        path = None
+    hits = sorted({m for m, label in stored if m == path or Path(m).name == name
+                   or name in (label, (label or "").split(" (")[0])})
+    if len(hits) > 1:
+        raise VizError(f"--model {name!r} matches several stored models: {', '.join(hits)}; "
+                       "give the one meant as it is stored", field="model")
+    return hits[0] if hits else name
+
+
 def _show(store, args) -> int:
     from viz_core.store.compare import (
         batch_mates,
@@ -164,7 +190,7 @@ def _show(store, args) -> int:
     lines += [f"  {k} = {v[0]}" + (f"  (floor {fl})" if fl else "")
               for k, v, fl in metric_rows([r])]
     lines += [f"  {verdict_text(v)}" for v in r.verdicts]
-    lines.append("settings: " + ", ".join(f"{k}={fmt(v)}" for k, v in r.config.items()
+    lines.append("settings: " + ", ".join(f"{k}={fmt(v)}" for k, v in _settings(r.config)
                                           if v not in (None, {}, "")))
     if r.mlflow:
         lines.append(f"MLflow: {r.mlflow}")
@@ -174,6 +200,18 @@ def _show(store, args) -> int:
         lines.append(f"note: {note}")
     print("\n".join(lines))
     return 0
+
+
+def _settings(config: dict) -> list[tuple[str, object]]:
+    """A stored run's settings as it ran: with octaves, whose stages give the steps and tau
+    (Secs. 2.7 and 3.1), ``steps`` is the stages' total and ``step_size`` is left out."""
+    try:
+        total = sum(int(o[1]) for o in config.get("octaves") or [])
+    except (TypeError, ValueError, IndexError, KeyError):
+        total = 0
+    if not total:
+        return list(config.items())
+    return [(k, total if k == "steps" else v) for k, v in config.items() if k != "step_size"]
 
 
 def _compare(store, args) -> int:

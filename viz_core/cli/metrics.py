@@ -21,6 +21,12 @@ from viz_core.cli.common import (
     seed_arg,
     set_threads,
 )
+from viz_core.cli.contract import (
+    add_contract_arguments,
+    contract_of,
+    given_contract,
+    model_name,
+)
 from viz_core.cli.samples import recorded_samples, sample_configs, together
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -49,7 +55,9 @@ ROW_KEYS = ["label", "scheme", "kernels", "task"]
 
 def add_arguments(m: argparse.ArgumentParser) -> None:
     m.add_argument("configs", nargs="*", help="run JSON files (from visualize --json)")
-    m.add_argument("--model", default="fmnist_vgg")
+    m.add_argument("--model", default="fmnist_vgg", help="zoo name, FILE.pt2, "
+                   "package.module:factory, timm:NAME (as visualize --model)")
+    add_contract_arguments(m)
     m.add_argument("--weights", help="'random' or a state_dict file (default: pretrained)")
     m.add_argument("--task", choices=TASKS, default="am")
     m.add_argument("--target", type=int_arg, help="class to maximise (default 0)")
@@ -73,6 +81,11 @@ def add_arguments(m: argparse.ArgumentParser) -> None:
 def _configs(args: argparse.Namespace) -> list[RunConfig]:
     """The run JSON files given, or the standard scheme set on the flags' base run."""
     if args.configs:
+        given = given_contract(args)
+        if given:  # each run JSON carries its own model's contract (visualize --json)
+            raise VizError(f"--{given[0].replace('_', '-')} applies to --model, not to run "
+                           "JSON files (each holds its model's input contract)",
+                           field=given[0])
         configs = []
         for p in args.configs:
             runs = RunConfig.load_all(p)  # a readable run JSON, or a list of them
@@ -95,11 +108,12 @@ def _configs(args: argparse.Namespace) -> list[RunConfig]:
     if args.image:
         existing_image_file(args.image)
     target = args.target if args.target is not None or args.channel is not None else 0
-    base = RunConfig(model=args.model, weights=args.weights, task=args.task,
+    base = RunConfig(model=model_name(args.model), weights=args.weights, task=args.task,
                      target=target if args.task == "am" else args.target, layer=args.layer,
                      channel=args.channel, image=args.image, steps=args.steps,
                      step_size=args.step_size, jitter=args.jitter, seed=args.seed,
-                     device=args.device, every=args.steps)
+                     device=args.device, every=args.steps,
+                     extra=contract_of(args.model, args))
     base.validate()
     return standard_schemes(base, args.kernel_size, args.tv)
 

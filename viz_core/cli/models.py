@@ -10,6 +10,7 @@ from contextlib import ExitStack
 
 from viz_core import models
 from viz_core.cli.common import progress_bar
+from viz_core.cli.contract import add_contract_arguments, contract_of, given_contract, model_name
 from viz_core.errors import VizError
 from viz_core.models.downloads import MIRROR_ENV, download, weights_file
 
@@ -23,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "package.module:factory), or 'download'")
     p.add_argument("model", nargs="?", help="with 'download': the model whose weights to fetch "
                    "(vgg19, resnet50, ..., timm:NAME)")
+    add_contract_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--mirror", help=f"base URL serving the same file names (default: "
                    f"${MIRROR_ENV}, else the upstream URL)")
@@ -31,13 +33,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    given = given_contract(args)
+    if given and args.name in (None, "download"):
+        raise VizError(f"--{given[0].replace('_', '-')} states the input of one network "
+                       "file or import string: give it with its name (`demons-viz models "
+                       "FILE.pt2 --input-size 64`)", field=given[0])
     if args.name == "download":
         return _download(args)
     if args.model:
         raise VizError(f"unexpected argument {args.model!r} (did you mean `demons-viz models "
                        f"download {args.model}`?)", field="model")
     if args.name:
-        _show_one(args.name, args.json)
+        _show_one(model_name(args.name), args.json, contract_of(args.name, args))
         return 0
     rows = [{"name": s.name, "family": s.family, "input_size": s.input_size,
              "channels": s.channels, "weights": models.weights_status(s.name),
@@ -61,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_one(name: str, as_json: bool) -> None:
+def _show_one(name: str, as_json: bool, contract: dict | None = None) -> None:
+    """The layers and aliases of one model; ``contract``: a network file's or an import
+    string's input (the contract flags, :func:`viz_core.cli.contract.contract_of`)."""
     zoo = name in {s.name for s in models.available_models()} or name.startswith("timm:")
     # a zoo model without its weights still shows its layers; one's own network as it is
-    lm = models.open_model(name, weights="random" if zoo else None)
+    lm = models.open_model(name, weights="random" if zoo else None, **(contract or {}))
     info = {"name": lm.spec.name, "input_size": lm.spec.input_size,
             "channels": lm.spec.channels, "default_layer": lm.spec.default_layer,
             "weights": _status(name), "layers": lm.layers,

@@ -25,6 +25,7 @@ from viz_core.cli.common import (
     set_threads,
     stem_arg,
 )
+from viz_core.cli.contract import zoo_only
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.evaluation import sanity as sn
@@ -75,6 +76,20 @@ def _list(text: str, flag: str, cast=str) -> list:
     return vals
 
 
+def _preset_models() -> list[str]:
+    """The zoo models with tuned offline presets (what the check runs on)."""
+    from viz_core.evaluation.recognisability import preset_architecture
+
+    out = []
+    for spec in models.available_models():
+        try:
+            preset_architecture(spec.name)
+        except VizError:
+            continue
+        out.append(spec.name)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the check and write CSV / Markdown / JSON / PNG to ``--out``."""
     set_threads(args.threads)
@@ -85,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.labels and not args.images:
         raise VizError("--labels needs --images (the folder the labels refer to)",
                        field="labels")
+    zoo_only(args.model, "sanity", _preset_models())
     out = check_out(args.out, folder=True)
     model = models.load_model(args.model, device=resolve_device(args.device))
     sn.sanity_configs(args.model, st.schemes[:1], st.classes[:1], 0, None)  # presets exist?

@@ -1,5 +1,6 @@
-"""What a ``--config`` run maximises, when a flag says otherwise (``visualize`` and
-``sweep``): the flag replaces the run's target, it does not stand beside it."""
+"""What a ``--config`` run maximises and its step schedule, when a flag says otherwise
+(``visualize`` and ``sweep``): the flag replaces the run's target or schedule, it does not
+stand beside it."""
 
 from __future__ import annotations
 
@@ -39,3 +40,25 @@ def replace_target(base: dict, args: argparse.Namespace) -> None:
         base["image"] = None
     if getattr(args, "p", None) is None and (objective or task != "inversion"):
         base["p"] = 2
+
+
+def replace_schedule(base: dict, args: argparse.Namespace) -> None:
+    """``--octaves`` replaces the ``--config`` run's schedule: its stages give the steps and
+    tau (Secs. 2.7 and 3.1), so the run's ``steps`` and ``step_size`` become what the
+    stages do (their total, the first stage's tau: the run JSON's ``steps`` is the steps
+    run) unless a flag gives them (then refused beside the stages, as unused);
+    ``--octaves none`` drops the run's stages (``--steps`` / ``--step-size`` then apply)."""
+    from viz_core.transforms import parse_octaves
+
+    text = getattr(args, "octaves", None)
+    if text is None:
+        return
+    if text.strip().lower() in ("", "none"):
+        base["octaves"] = None
+        return
+    stages = parse_octaves(text)
+    base["octaves"] = [o.to_list() for o in stages]
+    said = {"steps": sum(o.steps for o in stages), "step_size": stages[0].tau}
+    for k in ("steps", "step_size"):
+        if getattr(args, k, None) is None:
+            base[k] = said[k]

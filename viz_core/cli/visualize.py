@@ -32,6 +32,7 @@ from viz_core.cli.common import (
     int_arg,
     progress_bar,
 )
+from viz_core.cli.contract import add_contract_arguments, contract_of, model_name
 from viz_core.cli.history import add_store_argument, open_store
 from viz_core.cli.samples import (
     check_suffix,
@@ -42,7 +43,7 @@ from viz_core.cli.samples import (
     side_by_side,
     together,
 )
-from viz_core.cli.targets import replace_target
+from viz_core.cli.targets import replace_schedule, replace_target
 from viz_core.config import OPTIMIZERS, RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
@@ -53,24 +54,16 @@ from viz_core.objectives import CLASS_SCORES
 from viz_core.store import CurveRecorder
 from viz_core.store.capture import error_record, judge_model, record_run, verdicts_of
 from viz_core.store.compare import verdict_text
-from viz_core.transforms import OCTAVE_MODES, parse_octaves
+from viz_core.transforms import OCTAVE_MODES
 
 HELP = "activation maximization or feature inversion"
 DESCRIPTION = None
 
-def _contract_applies(model: str, args: argparse.Namespace) -> None:
-    """The contract flags state a network file's or an import string's input
-    (:func:`viz_core.models.contract_not_applying`); refused elsewhere (they were stored
-    and ignored)."""
-    from viz_core.models import contract_not_applying, contract_why
-
-    given = [k for k in contract_not_applying(model) if getattr(args, k, None) is not None]
-    if not given:
-        return
-    flag = "--" + given[0].replace("_", "-")
-    why = contract_why(model).replace("the setting is", "the flag is")
-    raise VizError(f"{flag} does not apply to {model}: {why}", field=given[0])
-
+#: Why a run JSON's model name is unknown where a Python session knew it.
+FROM_MODULE_HINT = ("If {name!r} was a network registered with from_module, that name lives "
+                    "in the one Python process that registered it: save the network as a "
+                    ".pt2 program (torch.export) and give that file (--model FILE.pt2), or "
+                    "list it in demons-viz.toml.")
 
 #: Flags copied as given into the run configuration (the flag's dest is the field name).
 _PLAIN_FIELDS = ("model", "weights", "task", "target", "layer", "channel", "image", "p",
@@ -86,15 +79,7 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--model", help="zoo name (see `demons-viz models`), FILE.pt2 (a "
                    "torch.export program), package.module:factory, timm:NAME, or a legacy "
                    "TorchScript file")
-    v.add_argument("--input-size", type=int_arg, help="input size of a file or import-string "
-                   "model (default: the size a .pt2 program was exported with, else 224; a "
-                   "timm: model uses its own and refuses this flag)")
-    v.add_argument("--channels", type=int_arg, help="input channels of a file or "
-                   "import-string model (1 or 3; default: a .pt2 program's own, else 3)")
-    v.add_argument("--mean", help="input normalisation mean per channel, e.g. 0.485,0.456,0.406"
-                   " (default: none, the network takes pixels in [0, 1])")
-    v.add_argument("--std", help="input normalisation std per channel (default: 1)")
-    v.add_argument("--classes", help="text file with one class name per line")
+    add_contract_arguments(v)
     v.add_argument("--weights", help="'random', or a state_dict file (default: pretrained)")
     v.add_argument("--task", choices=TASKS)
     v.add_argument("--target", type=int_arg, help="class index to maximise")
@@ -118,7 +103,9 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--tv-eps", type=float_arg)
     v.add_argument("--step-size", type=float_arg, help="tau (0-255 pixel units per step)")
     v.add_argument("--steps", type=int_arg)
-    v.add_argument("--octaves", help="SCALE:STEPS:TAU,... e.g. 1.0:100:5,1.1:50:2,1.2:10:1")
+    v.add_argument("--octaves", help="SCALE:STEPS:TAU,... e.g. 1.0:100:5,1.1:50:2,1.2:10:1: "
+                   "the stages give the steps and tau (no --steps or --step-size beside "
+                   "them); 'none' drops a --config run's stages")
     v.add_argument("--jitter", type=float_arg, help="pixels, or a fraction (< 1) of the size")
     v.add_argument("--seed", type=int_arg)
     v.add_argument("--grad-norm", choices=GRAD_NORMS)
@@ -165,6 +152,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if not args.config:
         base["target"] = None
     replace_target(base, args)
+    replace_schedule(base, args)
     for key in _PLAIN_FIELDS:
         val = getattr(args, key)
         if val is not None:
@@ -177,19 +165,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         except ValueError:
             raise VizError(f"--unit must be Y,X integers, got {args.unit!r}",
                            field="unit") from None
-    _contract_applies(str(base.get("model", "")), args)
-    for key in ("input_size", "channels"):
-        if getattr(args, key) is not None:
-            base.setdefault("extra", {})[key] = getattr(args, key)
-    for key in ("mean", "std"):
-        if getattr(args, key) is not None:
-            base.setdefault("extra", {})[key] = _numbers(getattr(args, key), key)
-    if args.classes is not None:
-        base.setdefault("extra", {})["classes"] = _class_file(args.classes)
-    if args.model and Path(args.model).is_file():
-        base["model"] = str(Path(args.model).resolve())
-    if args.octaves:
-        base["octaves"] = [o.to_list() for o in parse_octaves(args.octaves)]
+    contract = contract_of(str(base.get("model", "")), args)
+    if contract:
+        base["extra"] = {**(base.get("extra") or {}), **contract}
+    if args.model:
+        base["model"] = model_name(args.model)
     size, order = args.kernel_size, args.order
     for slot in ("fluid", "elastic"):
         text = getattr(args, slot)
@@ -208,20 +188,6 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             and not base.get("objective"):
         base["target"] = 0
     return RunConfig.from_dict(base, strict=True)  # two targets given here are refused
-
-
-def _numbers(text: str, flag: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise VizError(f"--{flag} must be numbers separated by commas, got {text!r}",
-                       field=flag) from None
-
-
-def _class_file(path: str) -> list[str]:
-    from viz_core.models.file_source import read_class_names
-
-    return read_class_names(path)
 
 
 def _store_quietly(store: Any, record: Callable[[], Any]) -> str | None:
@@ -257,7 +223,13 @@ def run(args: argparse.Namespace) -> int:
     store = None if args.no_store else open_store(args)
     started = time.time()
     device = resolve_device(cfg.device)
-    model = engine.prepare_model(cfg, device)
+    try:
+        model = engine.prepare_model(cfg, device)
+    except VizError as exc:
+        if not (args.config and not args.model and str(exc).startswith("unknown model")):
+            raise
+        raise VizError(f"{exc} {FROM_MODULE_HINT.format(name=cfg.model)}",
+                       field=exc.field) from None
     every = cfg.every if gif else max(cfg.every, 1)
     curves = [CurveRecorder(i) for i in range(n)]
     group = f"visualize {secrets.token_hex(4)}" if n > 1 else ""

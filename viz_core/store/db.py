@@ -28,7 +28,7 @@ from pathlib import Path
 from viz_core.errors import VizError
 from viz_core.store import schema
 from viz_core.store.damage import busy, damaged, header_damage, recovering
-from viz_core.store.location import default_path, move_aside
+from viz_core.store.location import check_new_store, default_path, move_aside
 from viz_core.store.records import RunRecord, provenance, storable
 from viz_core.store.rows import (
     clean_tags,
@@ -81,6 +81,7 @@ class RunStore:
         if self.path.is_dir():
             raise VizError(f"run store {str(self.path)!r} is a folder; give a file path",
                            field="store")
+        check_new_store(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -229,6 +229,17 @@ def use_token_if_here() -> bool:
         return False
 
 
+#: ``ray.init`` calls abandoned by :func:`connect_ray`'s deadline, still blocked in Ray's C++.
+_ABANDONED: list[threading.Thread] = []
+
+
+def abandoned_connect() -> bool:
+    """Whether a ``ray.init`` that :func:`connect_ray` gave up on still runs in this process:
+    Ray's C++ may then abort the interpreter at its exit (a process that ends after such a
+    message should leave with ``os._exit``, as the CLI does)."""
+    return any(t.is_alive() for t in _ABANDONED)
+
+
 def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
     """Join the Ray cluster at ``address`` within ``timeout`` seconds, or raise a VizError
     naming it (with this machine's Ray token, :func:`use_token_if_here`). Returns
@@ -260,6 +271,7 @@ def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
         "; if that cluster uses Ray's token authentication, give this driver its token: "
         "copy the head node's ~/.ray/auth_token here or set RAY_AUTH_TOKEN")
     if worker.is_alive():
+        _ABANDONED.append(worker)
         raise VizError(f"the Ray cluster at {address} did not accept this driver within "
                        f"{timeout:g} s (is it a Ray head node? is its version "
                        f"{ray.__version__}?); raise connect_timeout= to wait longer{hint}",

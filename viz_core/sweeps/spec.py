@@ -99,6 +99,13 @@ def _step_size(cfg: RunConfig, v: float) -> RunConfig:
     return dataclasses.replace(cfg, step_size=float(v))
 
 
+def _steps(cfg: RunConfig, v: int) -> RunConfig:
+    if cfg.octaves:
+        raise VizError("a steps axis needs a base without octaves (each octave has its own "
+                       "steps)", field="axes")
+    return dataclasses.replace(cfg, steps=int(v))
+
+
 def _target(cfg: RunConfig, v: int) -> RunConfig:
     if cfg.task == "am" and cfg.channel is not None:
         return dataclasses.replace(cfg, channel=int(v))
@@ -177,7 +184,7 @@ AXES: dict[str, AxisKind] = {a.name: a for a in [
     AxisKind("sigma", _number(float, "sigma"), _param("gaussian"), "Gaussian sigma"),
     AxisKind("step_size", _number(float, "step_size"), _step_size, "tau, 0-255 units"),
     AxisKind("tv", _number(float, "tv"), _field("tv", float), "TV weight lambda"),
-    AxisKind("steps", _number(int, "steps"), _field("steps", int), "number of steps"),
+    AxisKind("steps", _number(int, "steps"), _steps, "number of steps"),
     AxisKind("layer", str, _field("layer", str), "layer name or alias"),
     AxisKind("target", _number(int, "target"), _target, "class (or channel) index"),
     AxisKind("seed", _number(int, "seed"), _field("seed", int), "seed of init and jitter"),
