@@ -45,3 +45,21 @@ def test_the_step_size_help_says_it_all_itself():
     assert "README" not in STEP_SIZE_HELP
     assert "mean |g|" in STEP_SIZE_HELP and "0-255" in STEP_SIZE_HELP
     assert "DenseNet121" in STEP_SIZE_HELP and "raw" in STEP_SIZE_HELP
+
+
+def test_the_tv_warning_reads_the_stages_step_sizes_with_octaves():
+    """With octaves the stages' tau are the run's step sizes: the default step_size beside
+    them (5) does not trigger the TV stability warning, and a stage's large tau does,
+    whichever form the stages are stored in."""
+    import numpy as np
+
+    from viz_core.image_checks import result_warnings
+
+    img = np.random.default_rng(0).random((1, 32, 32)).astype(np.float32)
+    calm = {"step_size": 5.0, "tv": 0.8, "tv_eps": 0.05, "octaves": [[1.0, 10, 0.5]]}
+    assert not [w for w in result_warnings(img, calm) if "TV" in w]
+    wild = {"step_size": 0.1, "tv": 0.8, "tv_eps": 0.05,
+            "octaves": [{"scale": 1.0, "steps": 10, "tau": 50.0}]}
+    assert [w for w in result_warnings(img, wild) if "TV" in w]
+    wild_list = {**wild, "octaves": [[1.0, 10, 50.0]]}
+    assert [w for w in result_warnings(img, wild_list) if "TV" in w]

@@ -95,8 +95,11 @@ def result_warnings(img: np.ndarray, config: Mapping[str, Any],
     """Everything that makes a finished run's result untrustworthy: the image checks and
     the TV stability of its configuration (a run JSON as a dict)."""
     out = image_warnings(img, reference)
-    taus = [float(config.get("step_size", 0.0))]
-    taus += [float(o["tau"]) for o in config.get("octaves") or [] if isinstance(o, Mapping)]
+    # the step sizes the run used: its stages' with octaves (stored as {"tau": ...} or as
+    # (scale, steps, tau)), else its step size
+    taus = [float(o["tau"]) if isinstance(o, Mapping) else float(o[2])
+            for o in config.get("octaves") or [] if isinstance(o, Mapping) or len(o) == 3]
+    taus = taus or [float(config.get("step_size", 0.0))]
     msg = tv_stability_warning(max(taus), float(config.get("tv", 0.0)),
                                float(config.get("tv_eps", 0.05)))
     return out + ([msg] if msg else [])
