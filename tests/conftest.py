@@ -215,3 +215,14 @@ class DashboardPages:
 def dash() -> DashboardPages:
     """:class:`DashboardPages`: the page tests' shared helpers."""
     return DashboardPages()
+
+
+@pytest.fixture
+def names():
+    """Names a test registers with ``models.from_module``: unregistered after it."""
+    from viz_core import models
+
+    made: list[str] = []
+    yield made
+    for n in made:
+        models.unregister(n)

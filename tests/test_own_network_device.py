@@ -35,13 +35,6 @@ def meta(monkeypatch):
         monkeypatch.setattr(mod, "resolve_device", resolve)
 
 
-@pytest.fixture
-def names():
-    made: list[str] = []
-    yield made
-    for n in made:
-        models.unregister(n)
-
 
 def _devices(model) -> set[torch.device]:
     return {t.device for t in (*model.net.parameters(), *model.net.buffers())}

@@ -36,13 +36,6 @@ class _Net(nn.Module):
                 "tuple": (y, h), "many": {"a": y, "b": h}}[self.kind]
 
 
-@pytest.fixture
-def names():
-    made: list[str] = []
-    yield made
-    for n in made:
-        models.unregister(n)
-
 
 @pytest.mark.parametrize("kind", ["dict", "one", "tuple"])
 def test_a_dict_or_tuple_output_gives_its_logits(kind, names):

@@ -18,14 +18,6 @@ from viz_core.errors import VizError
 from viz_core.models.module_source import check_contract
 
 
-@pytest.fixture
-def names():
-    made: list[str] = []
-    yield made
-    for n in made:
-        models.unregister(n)
-
-
 def _rgb() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                          nn.Linear(4, 2)).eval()
