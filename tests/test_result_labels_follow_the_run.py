@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from dashboard.navigation import page_path
+from dashboard.results import short_figure
 from dashboard.settings.labels import run_activation_label
 from dashboard.settings.playground import playground_defaults
 from viz_core import zoo
@@ -79,6 +80,8 @@ def test_compare_am_result_keeps_its_label_after_switching_to_inversion(dash):
     at.radio(key="cmp_task").set_value("inversion").run()
     dash.no_exception(at)
     captions = [c for i in at.main.image for c in i.captions if "·" in c]
-    assert captions and all(LOG_PROB in c and INVERSION not in c for c in captions), captions
+    # the captions' short form of the run's figure (results.short_figure): "log-probability"
+    assert captions and all(short_figure(LOG_PROB) in c and "error" not in c
+                            for c in captions), captions
     columns = list(at.dataframe[0].value.columns)
     assert LOG_PROB in columns and INVERSION not in columns
