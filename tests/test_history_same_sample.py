@@ -94,3 +94,16 @@ def test_settings_a_run_does_not_use_do_not_differ():
     assert differing_settings([a, b]) == {}
     c = _inv(NAME, tv=0.1, tv_eps=0.1, optimizer="sgd")
     assert differing_settings([a, c]) == {"tv": [0.0, 0.1], "tv_eps": [None, 0.1]}
+
+
+def test_history_show_names_a_shipped_sample_by_its_name():
+    """``history show`` gives a shipped sample image by its name in the settings line (the
+    stored absolute path, of this checkout or another, only in the reproduce line)."""
+    from viz_core.cli.history import _settings
+    from viz_core.samples import sample_path
+
+    stored = str(sample_path("fmnist/0_ankle_boot.png"))
+    settings = dict(_settings({"task": "inversion", "image": stored, "steps": 10}))
+    assert settings["image"] == "fmnist/0_ankle_boot.png"
+    other = dict(_settings({"image": "/home/me/boot.png"}))
+    assert other["image"] == "/home/me/boot.png"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from viz_core.config import RunConfig
+from viz_core.errors import VizError
 from viz_core.transforms import resize
 
 #: Updates of at most this many values are clipped into the ring (:meth:`Health.slot`).
@@ -230,9 +231,35 @@ def _l1(new: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(new, 1, dim=(1, 2, 3))
 
 
+def _p1_inversion(cfg: RunConfig) -> bool:
+    """Whether the run inverts with the exponent p = 1 (eq. 2): the task's ``p``, or an
+    objective's ``inversion(layer, 1)`` term (the run's ``p`` is not read there)."""
+    if not cfg.objective:
+        return cfg.task == "inversion" and cfg.p == 1
+    from viz_core.objectives import parse_objective
+
+    try:
+        return any(lf.name == "inversion" and len(lf.args) > 1 and float(lf.args[1]) == 1
+                   for _, lf in parse_objective(str(cfg.objective)).parts)
+    except (VizError, TypeError, ValueError):
+        return False
+
+
 def divergence_message(step: int, cfg: RunConfig) -> str:
-    cause = ("p=1 inversion at zero error or a too large step size" if cfg.p == 1 and
-             cfg.task == "inversion" else "the step size is probably too large")
+    """What a run that diverged at ``step`` says: NaN or Inf in the update, its likely cause
+    (an L1 feature error, p = 1 of eq. 2, has no gradient at zero error), and that the
+    pre-image of the last frame before it is kept.
+
+    >>> from viz_core.config import RunConfig
+    >>> "(p=1 inversion" in divergence_message(7, RunConfig(
+    ...     objective="inversion(block2, 1)", image="fmnist/0_ankle_boot.png"))
+    True
+    >>> "(p=1 inversion" in divergence_message(7, RunConfig(
+    ...     objective="inversion(block2)", image="fmnist/0_ankle_boot.png"))
+    False
+    """
+    cause = ("p=1 inversion at zero error or a too large step size" if _p1_inversion(cfg)
+             else "the step size is probably too large")
     return (f"diverged at step {step}: the update produced NaN or Inf ({cause}); "
             f"kept the pre-image of the last frame before it")
 

@@ -204,7 +204,13 @@ def _show(store, args) -> int:
 
 def _settings(config: dict) -> list[tuple[str, object]]:
     """A stored run's settings as it ran: with octaves, whose stages give the steps and tau
-    (Secs. 2.7 and 3.1), ``steps`` is the stages' total and ``step_size`` is left out."""
+    (Secs. 2.7 and 3.1), ``steps`` is the stages' total and ``step_size`` is left out; a
+    shipped sample image by its name, wherever the run found it (the reproduce line keeps
+    the stored path)."""
+    from viz_core.store.compare import image_name
+
+    config = {k: image_name(v) if k == "image" and isinstance(v, str) else v
+              for k, v in config.items()}
     try:
         total = sum(int(o[1]) for o in config.get("octaves") or [])
     except (TypeError, ValueError, IndexError, KeyError):
