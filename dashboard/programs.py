@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
+from dashboard.file_names import MAX_STEM_BYTES
 from viz_core.errors import VizError
 from viz_core.models import UPLOAD_PREFIX
 from viz_core.models.file_source import classes_path, parse_class_names
@@ -38,9 +39,9 @@ _TOKEN = re.compile(r"^upload:([0-9a-f]{16})/([^/\\]{1,64}\.pt2)$")
 #: ASCII characters an upload's file name keeps (others become "_", as do other spaces);
 #: letters, digits and symbols of other scripts stay, invisible marks go.
 _ASCII_KEPT = re.compile(r"[A-Za-z0-9_.-]")
-#: The longest stem of a saved program, in characters and in UTF-8 bytes (file systems
-#: limit a name to 255 bytes).
-MAX_STEM_CHARS, MAX_STEM_BYTES = 60, 200
+#: The longest stem of a saved program, in characters (in UTF-8 bytes: the downloads'
+#: :data:`dashboard.file_names.MAX_STEM_BYTES`; file systems limit a name to 255 bytes).
+MAX_STEM_CHARS = 60
 #: What the dashboard says when a link or a run names a program it cannot open.
 NOT_HERE = ("an uploaded program is available only on the server it was uploaded to, while "
             "that server keeps the file: upload it again")

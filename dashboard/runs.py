@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.file_names import file_stem
 from viz_core.errors import VizError
-from viz_core.images import from_uint8, quantize_uint8
+from viz_core.images import from_uint8, png_bytes, quantize_uint8
 
 APP_NAME = "demons-viz"
 LOG = logging.getLogger("demons_viz.dashboard")
@@ -165,8 +166,6 @@ class RunRecord:
         return gif_bytes(frames, display_size=side * max(1, DISPLAY_SIZE // side))
 
     def png(self, index: int = 0) -> bytes:
-        from viz_core.images import png_bytes
-
         return png_bytes(self.images[index], {PNG_RUN_KEY: self.json(index),
                                               "Software": APP_NAME})
 
@@ -174,15 +173,13 @@ class RunRecord:
         """The PNG of :meth:`png` enlarged by an integer factor with nearest-neighbour to
         about ``side`` pixels (crisp squares on a slide), with the same run JSON in its
         text chunk (it restores the run too) and its native size."""
-        from viz_core.images import to_pil
-
         img = self.images[index]
         native = int(np.asarray(img).shape[-1])
         factor = max(1, side // max(native, 1))
-        pil = to_pil(img, display_size=native * factor if factor > 1 else None)
-        return _png({PNG_RUN_KEY: self.json(index), "Software": APP_NAME,
-                     "native size": f"{native}x{int(np.asarray(img).shape[-2])} pixels, "
-                                    f"enlarged x{factor} (nearest neighbour)"}, pil)
+        return png_bytes(img, {PNG_RUN_KEY: self.json(index), "Software": APP_NAME,
+                               "native size": f"{native}x{int(np.asarray(img).shape[-2])} "
+                                              f"pixels, enlarged x{factor} (nearest neighbour)"},
+                         display_size=native * factor if factor > 1 else None)
 
     def json(self, index: int = 0) -> str:
         """The configuration's JSON with the run's results (restorable by upload)."""
@@ -239,7 +236,7 @@ class RunRecord:
 
     def download_stem(self, index: int = 0) -> str:
         """A file name (without extension) for the downloads of configuration ``index``,
-        after the run: model, target, scheme, ASCII and short, e.g.
+        after the run: model, target, scheme, safe on every system and short, e.g.
         ``fmnist_resnet_robust_trouser_fluid-elastic-sobolev`` (:func:`file_stem`)."""
         import json
 
@@ -328,72 +325,6 @@ class RunRecord:
             floor = None
         if floor is not None:
             self.floors["feature_error"] = floor
-
-
-def _png(meta: Mapping[str, str], pil: Any) -> bytes:
-    """A PIL image as PNG bytes with ``meta`` in text chunks (:func:`viz_core.images.
-    png_bytes` for an image already made)."""
-    import io
-
-    from PIL.PngImagePlugin import PngInfo
-
-    info = PngInfo()
-    for k, v in meta.items():
-        info.add_text(str(k), str(v))
-    buf = io.BytesIO()
-    pil.save(buf, format="PNG", pnginfo=info)
-    return buf.getvalue()
-
-
-#: Names Windows keeps for devices, whatever the extension ("con.png" cannot be saved).
-_RESERVED_STEMS = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                             *(f"lpt{i}" for i in range(10))})
-#: The longest stem in UTF-8 bytes: with an extension and a browser's " (12)" it stays
-#: under the 255 bytes of a file name on Linux, macOS and Windows alike.
-MAX_STEM_BYTES = 200
-
-
-def file_stem(parts: Sequence[str], limit: int = 40) -> str:
-    """File-name parts joined by ``_``, lower case, each at most ``limit`` characters and
-    its share of :data:`MAX_STEM_BYTES` bytes (UTF-8); "demons-preimage" when nothing is left.
-    Letters and digits of every script are kept (a model or class named in Chinese or
-    Cyrillic stays in the name: browsers save an RFC 5987 name as sent), after NFKC; a
-    Latin letter loses its accent (é -> e); every other character (``/ \\ : * ? " < > |``,
-    dots, spaces, control characters) becomes ``-``, and no part starts or ends with one.
-    A part of only symbols (an emoji) is a short stable hash instead of nothing; a stem
-    that Windows reserves (``con``) gets a ``_``.
-
-    >>> file_stem(["fmnist_resnet_robust", "Trouser", "fluid-elastic-sobolev"])
-    'fmnist_resnet_robust_trouser_fluid-elastic-sobolev'
-    >>> file_stem(["timm:convnext", "T-shirt/top", "Été 模型"])
-    'timm-convnext_t-shirt-top_ete-模型'
-    >>> file_stem(["Ёлка", "../★★", "CON"])
-    'ёлка_xf8baad_con'
-    """
-    import hashlib
-    import re
-    import unicodedata
-
-    def letter(c: str) -> str:
-        base = unicodedata.normalize("NFKD", c)[:1]  # é -> e; 模 and ё stay themselves
-        return base if base.isascii() and base.isalnum() else c
-
-    texts = [t for t in (unicodedata.normalize("NFKC", str(p)).lower().strip()
-                         for p in parts) if t]
-    budget = (MAX_STEM_BYTES + 1) // max(len(texts), 1) - 1  # bytes a part, "_" between
-    out = []
-    for text in texts:
-        kept = "".join(letter(c) if c.isalnum() or c == "_" else
-                       c if unicodedata.category(c).startswith("M") else "-" for c in text)
-        a = re.sub(r"-+", "-", kept).strip("-_")
-        if not a:  # symbols only: a stable hash, not nothing
-            a = "x" + hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest()[:6]
-        a = a[:limit].strip("-_")
-        while len(a.encode()) > budget:
-            a = a[:-1].rstrip("-_")
-        out.append(a)
-    stem = "_".join(filter(None, out)) or "demons-preimage"
-    return f"{stem}_" if stem in _RESERVED_STEMS else stem
 
 
 def _finite(v: float) -> float | None:

@@ -1,9 +1,9 @@
 """Numerics for the explanatory pages: kernel statistics and a tiny 1D demons example.
 
 Kernel explorer (Sec. 2.2-2.4, 2.7): fitted Gaussian vs Sobolev parameters, axial
-frequency responses beside the formulas they follow (the discrete symbol of eq. 16, the
-Gaussian's transfer function), and how n elastic steps compound a kernel (``K^n``,
-eqs. 11-12) while a fluid scheme filters every gradient once (eqs. 9-10).
+frequency responses (the formulas they follow: :mod:`dashboard.kernel_texts`), and how n
+elastic steps compound a kernel (``K^n``, eqs. 11-12) while a fluid scheme filters every
+gradient once (eqs. 9-10).
 
 1D example (eq. 18 on a signal of 256 samples): a target with coarse, medium and fine
 structure and a noisy start, optimised by plain GD (eq. 5), fluid (eq. 8), elastic (eq. 6)
@@ -44,31 +44,6 @@ def axial_response(kernel: Kernel, n: int = 128) -> tuple[np.ndarray, np.ndarray
     c = resp.shape[0] // 2
     row = resp[c, c:]
     return np.arange(row.size) / resp.shape[0], row
-
-
-def sobolev_symbol(gamma: float, f: np.ndarray, order: int = 1) -> np.ndarray:
-    """|H| of the untruncated discrete Sobolev filter ``(Id - gamma Lap)^-k`` (eq. 16 with
-    the 5-point Laplacian) along f_x: ``1 / (1 + 4 gamma sin^2(pi f))^k``, gamma in px²,
-    f in cycles / pixel. Eq. 16's continuous form is :func:`sobolev_fourier`.
-
-    >>> round(float(sobolev_symbol(0.25, np.array(0.5))), 3)
-    0.5
-    """
-    return 1.0 / (1.0 + 4.0 * gamma * np.sin(np.pi * np.asarray(f)) ** 2) ** order
-
-
-def sobolev_fourier(gamma: float, f: np.ndarray, order: int = 1) -> np.ndarray:
-    """Eq. 16's Fourier form ``(1 + gamma |omega|^2)^-k`` with ``omega = 2 pi f`` (f in
-    cycles / pixel): the continuous operator, which the discrete filter
-    (:func:`sobolev_symbol`) follows at low frequencies (4 sin^2(pi f) ~ (2 pi f)^2)."""
-    return 1.0 / (1.0 + gamma * (2.0 * np.pi * np.asarray(f)) ** 2) ** order
-
-
-def gaussian_transfer(sigma: float, f: np.ndarray) -> np.ndarray:
-    """The transfer function of G_sigma (eqs. 6, 8): ``exp(-2 pi^2 sigma^2 f^2)``, sigma in
-    pixels, f in cycles / pixel (the sampled kernel's spectrum, before truncation and up to
-    aliasing near Nyquist)."""
-    return np.exp(-2.0 * (np.pi * sigma * np.asarray(f)) ** 2)
 
 
 def kernel_std(kernel: Kernel) -> float:

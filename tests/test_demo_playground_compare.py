@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from dashboard import run_panel
+from dashboard.file_names import file_stem
 from dashboard.navigation import page_path
 from dashboard.results import Verdict, grid_summary, stale_note
-from dashboard.runs import RunRecord, file_stem, run_json_from_png
+from dashboard.runs import RunRecord, run_json_from_png
 from viz_core.config import RunConfig
 
 PG, CMP = page_path("playground"), page_path("compare")

@@ -1,4 +1,4 @@
-"""The names the dashboard's downloads get (dashboard.runs.file_stem): a model or class named
+"""The names the dashboard's downloads get (dashboard.file_names.file_stem): a model or class named
 in any script keeps its name (QA: "Été 模型" became "ete", "模型" alone nothing), and every
 name is safe to save on Linux, macOS and Windows. The browser side (Streamlit sends a
 non-ASCII name as RFC 5987 ``filename*``, Chromium saves it as sent) is
@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 import unicodedata
 
-from dashboard.runs import MAX_STEM_BYTES, RunRecord, file_stem
+from dashboard.file_names import MAX_STEM_BYTES, file_stem
+from dashboard.runs import RunRecord
 from viz_core.config import RunConfig
 
 UNSAFE = set('/\\:*?"<>|')

@@ -39,7 +39,7 @@ from viz_core.transforms import OCTAVE_MODES, Octave, validate_octaves
 
 DEFAULT_MODEL = "fmnist_vgg"
 #: The keys of ``RunConfig.extra`` that state a network file's or an import string's input
-#: (``viz_core.models.CONTRACT``: what ``engine.prepare_model`` opens it with).
+#: (what ``engine.prepare_model`` opens it with; ``viz_core.models.CONTRACT``).
 CONTRACT_KEYS = ("input_size", "channels", "mean", "std", "classes")
 GRAD_NORMS = ("mean_abs", "none")
 OPTIMIZERS = ("demons", "adam")
@@ -287,8 +287,7 @@ class RunConfig:
         """Build from a dict (e.g. a run's JSON, which may carry extra result keys). A field
         the run did not use (a stored run of an earlier version: a ``unit`` beside a class,
         a ``target`` beside an objective, an ``image`` beside an AM) is dropped, as the run
-        dropped it, to its default; ``strict``
-        refuses it as :meth:`validate` does (for settings a user has just given)."""
+        dropped it, to its default; ``strict`` refuses it as :meth:`validate` does."""
         if not isinstance(d, dict):
             raise VizError("a run configuration must be a JSON object", field="config")
         names = {f.name for f in fields(cls)}

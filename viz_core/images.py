@@ -145,16 +145,18 @@ def to_pil(img: np.ndarray | torch.Tensor, display_size: int | None = None) -> I
     return pil
 
 
-def png_bytes(img: np.ndarray | torch.Tensor, meta: dict[str, str] | None = None) -> bytes:
+def png_bytes(img: np.ndarray | torch.Tensor, meta: dict[str, str] | None = None,
+              display_size: int | None = None) -> bytes:
     """PNG of a (C, H, W) pre-image; ``meta`` goes into tEXt chunks (e.g. the model label,
-    so that a picture from a randomly initialised network says so)."""
+    so that a picture from a randomly initialised network says so); ``display_size``: as
+    :func:`to_pil` (enlarged with nearest-neighbour)."""
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     for k, v in (meta or {}).items():
         info.add_text(str(k), str(v))
     buf = io.BytesIO()
-    to_pil(img).save(buf, format="PNG", pnginfo=info)
+    to_pil(img, display_size=display_size).save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()
 
 

@@ -1,7 +1,7 @@
 """A download named in another script arrives under that name (QA: "Été 模型" was cut to
 "ete" in every file name). Streamlit sends a non-ASCII ``file_name`` as RFC 5987
 ``filename*=utf-8''...`` and Chromium saves the download under it, so
-:func:`dashboard.runs.file_stem` keeps letters of every script. A one-button app of its
+:func:`dashboard.file_names.file_stem` keeps letters of every script. A one-button app of its
 own, served like the dashboard; every wait is for an expected element."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.runs import file_stem
+from dashboard.file_names import file_stem
 from dashboard.serve import free_port, stop
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PARTS = ["模型 Été", "Ёлка", "fluid-elastic-sobolev"]
 APP = f"""
 import streamlit as st
-from dashboard.runs import file_stem
+from dashboard.file_names import file_stem
 # as the dashboard's run downloads (dashboard.page): bytes, or a callable made on click
 st.download_button("Download PNG", b"png", file_stem({PARTS!r}) + ".png", "image/png",
                    on_click="ignore")

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from viz_core.cli.common import int_arg
+from viz_core.config import CONTRACT_KEYS
 from viz_core.errors import VizError
 
 #: The contract flags' dests, as :func:`viz_core.models.open_model` names its arguments.
-CONTRACT_FLAGS = ("input_size", "channels", "mean", "std", "classes")
+CONTRACT_FLAGS = CONTRACT_KEYS
 
 
 def add_contract_arguments(p: argparse.ArgumentParser) -> None:

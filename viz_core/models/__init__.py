@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from viz_core.config import CONTRACT_KEYS
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.models.file_source import (
@@ -97,10 +98,11 @@ def _named(model: LoadedModel, name: str, source: str) -> LoadedModel:
     return dataclasses.replace(model, spec=spec, label=label)
 
 
+#: A network's input contract (what a file or an import string cannot say by itself; a
+#: run keeps it in ``RunConfig.extra``).
+CONTRACT = CONTRACT_KEYS
 #: The contract a ``timm:`` model takes from its own pretrained configuration.
-TIMM_OWN = ("input_size", "channels", "mean", "std")
-#: A network's input contract (what a file or an import string cannot say by itself).
-CONTRACT = (*TIMM_OWN, "classes")
+TIMM_OWN = tuple(k for k in CONTRACT if k != "classes")
 
 
 def contract_not_applying(name: str) -> tuple[str, ...]:

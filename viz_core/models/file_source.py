@@ -55,9 +55,8 @@ from viz_core.models.reinit import reinitialise
 from viz_core.models.zoo_source import load_state, read_state_dict
 from viz_core.zoo import IMAGENET_MEAN, IMAGENET_STD, ModelSpec
 
-__all__ = ["CLASSES_ENTRY", "IMPORT_STRING", "classes_path", "load_exported",
-           "load_import_string", "load_torchscript", "parse_class_names",
-           "program_class_names", "read_class_names"]
+__all__ = ["CLASSES_ENTRY", "IMPORT_STRING", "classes_path", "load_exported", "load_import_string",
+           "load_torchscript", "parse_class_names", "program_class_names", "read_class_names"]
 
 #: ``package.module:factory`` (a callable returning an ``nn.Module``).
 IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -88,10 +87,9 @@ def classes_path(program: str | os.PathLike) -> Path:
 
 
 def read_class_names(path: str | os.PathLike, what: str | None = None) -> list[str]:
-    """The class names in the file ``path`` (:func:`parse_class_names`): ``--classes FILE``,
-    a team's ``classes_file``, a program's sidecar. VizError naming the file as ``what``
-    (default: its path) when it is missing, unreadable or holds no names."""
-    what = what or f"class names file {str(path)!r}"
+    """The class names in the file ``path`` (``--classes``, a team's ``classes_file``, a
+    program's sidecar; :func:`parse_class_names`); VizError naming it as ``what`` if bad."""
+    what = what or f"class names file {str(path)!r}"  # missing, unreadable or empty: said
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
