@@ -7,39 +7,11 @@ no sentence contradicts the numbers shown.
 
 from __future__ import annotations
 
-import numpy as np
-
 from dashboard import teaching
 from viz_core.kernel_fitting import FIT_THRESHOLD
-from viz_core.kernels import Kernel
+from viz_core.kernels import Kernel, gaussian_transfer, sobolev_fourier, sobolev_symbol
 
-__all__ = ["formulas", "gaussian_transfer", "identity_note", "px2", "same_size",
-           "sobolev_fourier", "sobolev_symbol"]
-
-
-def sobolev_symbol(gamma: float, f: np.ndarray, order: int = 1) -> np.ndarray:
-    """|H| of the untruncated discrete Sobolev filter ``(Id - gamma Lap)^-k`` (eq. 16 with
-    the 5-point Laplacian) along f_x: ``1 / (1 + 4 gamma sin^2(pi f))^k``, gamma in px²,
-    f in cycles / pixel. Eq. 16's continuous form is :func:`sobolev_fourier`.
-
-    >>> round(float(sobolev_symbol(0.25, np.array(0.5))), 3)
-    0.5
-    """
-    return 1.0 / (1.0 + 4.0 * gamma * np.sin(np.pi * np.asarray(f)) ** 2) ** order
-
-
-def sobolev_fourier(gamma: float, f: np.ndarray, order: int = 1) -> np.ndarray:
-    """Eq. 16's Fourier form ``(1 + gamma |omega|^2)^-k`` with ``omega = 2 pi f`` (f in
-    cycles / pixel): the continuous operator, which the discrete filter
-    (:func:`sobolev_symbol`) follows at low frequencies (4 sin^2(pi f) ~ (2 pi f)^2)."""
-    return 1.0 / (1.0 + gamma * (2.0 * np.pi * np.asarray(f)) ** 2) ** order
-
-
-def gaussian_transfer(sigma: float, f: np.ndarray) -> np.ndarray:
-    """The transfer function of G_sigma (eqs. 6, 8): ``exp(-2 pi^2 sigma^2 f^2)``, sigma in
-    pixels, f in cycles / pixel (the sampled kernel's spectrum, before truncation and up to
-    aliasing near Nyquist)."""
-    return np.exp(-2.0 * (np.pi * sigma * np.asarray(f)) ** 2)
+__all__ = ["formulas", "identity_note", "px2", "same_size"]
 
 
 def px2(v: float) -> str:
@@ -148,7 +120,7 @@ def formulas(g: Kernel, s: Kernel) -> str:
         r"$\sigma$ is below about 1 px)." "\n\n"
         f"At these settings, at Nyquist: Sobolev ($\\gamma$ = {gamma:.3g}"
         + ("" if k == 1 else f", k = {k}") + f") plotted {pct(nyq['s'])}, discrete "
-        f"formula {pct(float(sobolev_symbol(gamma, 0.5, k)))}, continuous form "
+        f"formula {pct(float(sobolev_symbol(gamma, 0.5, order=k)))}, continuous form "
         f"{pct(float(sobolev_fourier(gamma, 0.5, k)))}; Gaussian ($\\sigma$ = "
         f"{sigma:.3g} px) plotted {pct(nyq['g'])}, formula "
         f"{pct(float(gaussian_transfer(sigma, 0.5)))}.")

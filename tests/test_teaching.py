@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard import kernel_texts, teaching
+from dashboard import teaching
+from viz_core import kernels
 from viz_core.errors import VizError
 from viz_core.kernels import KernelSpec, build, power
 
@@ -170,7 +171,7 @@ def test_the_plotted_responses_follow_the_stated_formulas():
     Laplacian), not eq. 16's continuous form; the Gaussian's is exp(-2 pi^2 sigma^2 f^2)."""
     for gamma, k in ((0.5, 1), (0.5, 3), (3.0, 1)):
         f, h = teaching.axial_response(build(KernelSpec("sobolev", gamma, 41, k)), 128)
-        np.testing.assert_allclose(h, kernel_texts.sobolev_symbol(gamma, f, k), atol=1e-4)
-        assert kernel_texts.sobolev_fourier(gamma, 0.5, k) < 0.6 * h[-1]  # pi^2 against 4
+        np.testing.assert_allclose(h, kernels.sobolev_symbol(gamma, f, order=k), atol=1e-4)
+        assert kernels.sobolev_fourier(gamma, 0.5, k) < 0.6 * h[-1]  # pi^2 against 4
     f, h = teaching.axial_response(build(KernelSpec("gaussian", 1.5, 21)), 128)
-    np.testing.assert_allclose(h, kernel_texts.gaussian_transfer(1.5, f), atol=1e-4)
+    np.testing.assert_allclose(h, kernels.gaussian_transfer(1.5, f), atol=1e-4)

@@ -245,14 +245,59 @@ def _freq_grids(h: int, w: int, full: bool = False) -> tuple[torch.Tensor, torch
     return fy, fx
 
 
+Freq = float | np.ndarray | torch.Tensor
+
+
+def _sin(f: Freq) -> np.ndarray | torch.Tensor:
+    return torch.sin(math.pi * f) if isinstance(f, torch.Tensor) else np.sin(np.pi * np.asarray(f))
+
+
+def sobolev_symbol(gamma: float, fy: Freq, fx: Freq = 0.0, order: int = 1
+                   ) -> np.ndarray | torch.Tensor:
+    """|H| of the untruncated discrete Sobolev filter ``(Id - gamma Lap)^-k`` (eq. 16 with
+    the 5-point Laplacian, whose symbol is ``4 sin^2(pi f_y) + 4 sin^2(pi f_x)``), gamma in
+    px^2, frequencies in cycles / pixel; NumPy arrays or tensors (then a tensor). The
+    engine's spectral route applies it (size 0); eq. 16's continuous form is
+    :func:`sobolev_fourier`.
+
+    >>> round(float(sobolev_symbol(0.25, 0.5)), 3)
+    0.5
+    >>> round(float(sobolev_symbol(1.0, torch.tensor(0.25), torch.tensor(0.25), order=2)), 4)
+    0.04
+    """
+    mu = 4 * _sin(fy) ** 2 + 4 * _sin(fx) ** 2
+    return (1.0 + gamma * mu) ** (-order)
+
+
+def sobolev_fourier(gamma: float, f: Freq, order: int = 1) -> np.ndarray:
+    """Eq. 16's Fourier form ``(1 + gamma |omega|^2)^-k`` with ``omega = 2 pi f`` (f in
+    cycles / pixel): the continuous operator, which the discrete filter
+    (:func:`sobolev_symbol`) follows at low frequencies (4 sin^2(pi f) ~ (2 pi f)^2).
+
+    >>> round(float(sobolev_fourier(0.25, 0.5)), 3)
+    0.288
+    """
+    return 1.0 / (1.0 + gamma * (2.0 * np.pi * np.asarray(f)) ** 2) ** order
+
+
+def gaussian_transfer(sigma: float, f: Freq) -> np.ndarray:
+    """The transfer function of G_sigma (eqs. 6, 8): ``exp(-2 pi^2 sigma^2 f^2)``, sigma in
+    pixels, f in cycles / pixel (the sampled kernel's spectrum, before truncation and up to
+    aliasing near Nyquist).
+
+    >>> round(float(gaussian_transfer(1.0, 0.5)), 4)
+    0.0072
+    """
+    return np.exp(-2.0 * (np.pi * sigma * np.asarray(f)) ** 2)
+
+
 def _multiplier(k: Kernel, h: int, w: int, full: bool = False) -> torch.Tensor:
     fy, fx = _freq_grids(h, w, full)
     if k.spec.kind == "spectral":
         f = torch.sqrt((fy * h) ** 2 + (fx * w) ** 2)  # cycles per image
         return (1.0 / (1.0 + f / k.spec.f0) ** k.param).float()
-    if k.weights is None:  # untruncated Sobolev: eigenvalues of -Lap (5-point)
-        mu = 4 * torch.sin(math.pi * fy) ** 2 + 4 * torch.sin(math.pi * fx) ** 2
-        return ((1.0 + k.param * mu) ** (-k.spec.order)).float()
+    if k.weights is None:  # untruncated Sobolev: eq. 16's discrete symbol
+        return sobolev_symbol(k.param, fy, fx, k.spec.order).float()
     s = k.size
     pad = torch.zeros(h, w, dtype=torch.float64)
     if s > h or s > w:
