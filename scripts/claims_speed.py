@@ -4,7 +4,7 @@ the streaming design's settings and the 64 px step overhead; each a README snipp
 
 from __future__ import annotations
 
-from claims_lib import Claim, Src, md_agg, md_cell, text_num
+from claims_lib import Claim, Src, const, derived, md_agg, md_cell, text_num
 
 BR = "results/bench_dashboard_browser_cpu.md"
 MSG = "results/bench_dashboard_messages_cpu.md"
@@ -103,14 +103,20 @@ CLAIMS: list[Claim] = [
           "itself put the load at ~{}), medians of {} (the ratios move",
           [text_num(BR, r"load average at the end {}"), text_num(BR, r"Medians of {} repeats")]),
     Claim("| Playground default | {} ({} s; library {} s with torch's {} threads), {} "
-          "against the library on the page's {} thread ({} s) (target {}: not met in this "
-          "run) | {} s |",
+          "against the library on the page's {} thread ({} s) (target {}; above it in this "
+          "run: {} of the {} ratios) | {} s |",
           [_br("ratio done / library (2)", PG), _br("click -> done s", PG),
            _br("library s (2 threads)", PG), text_num(BR, r"library s \({} threads\)"),
            _br("ratio done / library (1)", PG),
            text_num(BR, r"library s \({} thread, as the page\)"),
            _br("library s (1 thread, as the page)", PG),
-           text_num(BR, r"done / library <= {}"), _br("click -> first frame s", PG)]),
+           text_num(BR, r"done / library <= {}"),
+           derived("how many of the Playground's two ratios exceed the target",
+                   lambda: float(sum(_br(c, PG).fn() > text_num(BR, r"done / library <= {}")
+                                     .fn() for c in ("ratio done / library (2)",
+                                                     "ratio done / library (1)")))),
+           const(2, "the ratios against 2 threads and against 1 thread"),
+           _br("click -> first frame s", PG)]),
     Claim("| Compare default ({} schemes, one batch) | {} ({} against {} thread) | {} s |",
           [text_num(BR, r"\| {} schemes as one batch"), _br("ratio done / library (2)", CMP),
            _br("ratio done / library (1)", CMP),
