@@ -39,7 +39,10 @@ _REWRITES = [  # CLI and Python wording in core messages -> the dashboard's word
     (r"--target CLASS", "a class"), (r"--channel C\b", "a channel"),
     (r"--image PATH", "an image"), (r"(?<![\w-])--([a-z][\w-]*)", r"\1"),
     (r"allow_download=True", "a download"), (r"weights='random'", "'random' weights"),
-    # the library names a field or argument as Python does (``target=``, ``executor='ray'``)
+    # the library names a field or argument as Python does (``target=``, ``executor='ray'``,
+    # ``set channels=3``)
+    (r"\bset ([a-z][a-z0-9_]*)=(\d[\w.]*)",
+     lambda m: f"set {m.group(1).replace('_', ' ')} to {m.group(2)}"),
     (r"\s*\([a-z_]+=(?: and [a-z_]+=)?\)", ""), (r"an HTML report: html_report\(\)",
                                                 "the HTML report"),
     (r"(?<![\w.'\",=/-])(?<!\w\()([a-z][a-z0-9_]*)=(?:'([^'\s]*)'|(?=[\s,;:.)]|$))",
@@ -68,6 +71,8 @@ def ui_message(text: str) -> str:
     'activation maximization needs a class or a layer channel'
     >>> ui_message("unit= is a unit of a channel: give channel= and layer= with it")
     'unit is a unit of a channel: give channel and layer with it'
+    >>> ui_message("net.pt2 takes 3-channel inputs, not 1: set channels=3")
+    'net.pt2 takes 3-channel inputs, not 1: set channels to 3'
     >>> ui_message(Notice("model: 'http://e.com/a/b' is not available here"))
     "model: 'http://e.com/a/b' is not available here"
     """

@@ -11,9 +11,11 @@ import torch
 from torch import nn
 
 import viz_core
+from dashboard.messages import ui_message
 from tests.own_nets import Branchy, ThreeClasses, branchy
 from viz_core import models
 from viz_core.cli import main
+from viz_core.cli.words import cli_words
 from viz_core.errors import VizError
 from viz_core.models.module_source import check_contract
 
@@ -28,8 +30,11 @@ def test_from_module_names_the_channels_a_network_takes(make, takes, given):
     with pytest.raises(VizError) as err:
         viz_core.from_module(make(), input_size=32, channels=given, name="ch", keep=False)
     assert err.value.field == "channels"
-    assert f"takes {takes}-channel inputs, not {given}: set channels to {takes}" in str(
-        err.value)
+    said = str(err.value)
+    assert f"takes {takes}-channel inputs, not {given}: set channels={takes}" in said
+    # each surface in its own words: the CLI's flag, the dashboard's control
+    assert cli_words(said, {"channels": "--channels"}).endswith(f"set --channels {takes}")
+    assert ui_message(said).endswith(f"set channels to {takes}")
 
 
 def test_a_failure_that_is_not_the_channels_stays_an_input_size_error():

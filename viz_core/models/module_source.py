@@ -120,8 +120,8 @@ def other_channels(run: Callable[[torch.Tensor], object], channels: int, size: i
             run(torch.zeros(1, other, size, size, device=device))
     except Exception:  # noqa: BLE001 - not the channels, then
         return None
-    return VizError(f"{source} takes {other}-channel inputs, not {channels}: set channels to "
-                    f"{other}", field="channels")
+    return VizError(f"{source} takes {other}-channel inputs, not {channels}: set "
+                    f"channels={other}", field="channels")
 
 
 def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
