@@ -100,7 +100,7 @@ def _parse(text: str, default: Any) -> Any:
             raise ValueError("is not a number") from None
         if not math.isfinite(v):
             raise ValueError("is not a finite number")
-        return v
+        return v + 0.0  # -0 is 0 (NumPy refuses a scale of -0.0)
     return str(text)
 
 

@@ -321,3 +321,13 @@ def test_a_name_that_is_no_setting_of_the_page_is_said_once(dash):
     assert "'size' is not a setting of this page; ignored (value 'abc')" in said
     at = dash.open(page_path("playground"), f_size=9, embed="true")
     assert "not a setting" not in " ".join(dash.shown(w.value) for w in at.warning)
+
+
+def test_a_negative_zero_in_a_link_is_zero(dash):
+    """``/Learn_demons?noise=-0`` (hostile-input QA): -0 is within 0..1 and runs as 0, not as
+    NumPy's refused scale of -0.0 behind the page's error guard."""
+    at = dash.open(page_path("learn"), noise="-0")
+    dash.no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["learn_noise"] == 0.0
+    assert str(at.session_state["learn_noise"]) == "0.0"  # not -0.0
