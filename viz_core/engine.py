@@ -147,6 +147,26 @@ def check_names_model(config: RunConfig, model: FeatureModel) -> None:
                        f"{name!r}: give RunConfig(model={name!r}, ...)", field="model")
 
 
+def check_run(configs: RunConfig | list[RunConfig], model: FeatureModel) -> None:
+    """The checks :func:`run` makes of a batch on ``model`` before its first step (fields,
+    batch rules, the model named, the objective's syntax, class / channel targets, jitter),
+    for a caller that starts a progress display or a record only for a run that will start.
+    The objective's layers and the image to invert are checked when :func:`run` binds them.
+    """
+    cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
+    for c in cfgs:
+        c.validate()
+    check_batchable(cfgs)
+    c0 = cfgs[0]
+    check_names_model(c0, model)
+    if c0.objective:
+        parse_objective(c0.objective)
+    else:
+        for c in cfgs:
+            check_target(model, c.target_spec(model.spec.default_layer))
+    jitter_pixels(c0.jitter, model.spec.input_size)
+
+
 def load_reference(config: RunConfig, model: FeatureModel) -> torch.Tensor:
     """The image to invert, sized for ``model``: (1, C, S, S) in [0, 1]."""
     from viz_core.images import load_image

@@ -230,6 +230,8 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise VizError(f"{exc} {FROM_MODULE_HINT.format(name=cfg.model)}",
                        field=exc.field) from None
+    for c in cfgs:  # a run that cannot start says so before a progress bar is drawn
+        engine.check_run(c, model)
     every = cfg.every if gif else max(cfg.every, 1)
     curves = [CurveRecorder(i) for i in range(n)]
     group = f"visualize {secrets.token_hex(4)}" if n > 1 else ""
