@@ -197,6 +197,22 @@ def test_a_foreign_sqlite_database_is_moved_aside(tmp_path):
     assert sqlite3.connect(aside).execute("SELECT name FROM recipes").fetchall() == [("bread",)]
 
 
+def test_a_store_with_an_unreadable_version_is_called_damaged_not_foreign(tmp_path):
+    """Our own store whose schema_version was overwritten ('abc'): moved aside as damaged
+    (it is a demons-viz store that went bad), with the value named; a new store starts."""
+    path = tmp_path / "runs.sqlite"
+    RunStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value='abc' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    s = RunStore(path)
+    assert "schema version ('abc') is not a number" in s.notice
+    names = [p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))]
+    assert any(".damaged-" in n for n in names) and not any(".foreign-" in n for n in names)
+    assert s.count() == 0
+
+
 def test_a_store_from_a_newer_version_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "runs.sqlite"
     RunStore(path).close()

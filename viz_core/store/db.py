@@ -102,6 +102,8 @@ class RunStore:
                     return
                 except LookupError:
                     why = ("foreign", "an SQLite database that is not a demons-viz run store")
+                except schema.DamagedStore as exc:
+                    why = ("damaged", str(exc))
                 except RuntimeError as exc:
                     raise VizError(f"run store {str(self.path)!r}: {exc}", field="store") from None
                 except sqlite3.DatabaseError as exc:

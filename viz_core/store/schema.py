@@ -83,9 +83,14 @@ MIGRATIONS: dict[int, str] = {
 LATEST = max(MIGRATIONS)
 
 
+class DamagedStore(Exception):
+    """A demons-viz run store whose own bookkeeping is unreadable (not a foreign file)."""
+
+
 def version_of(con: sqlite3.Connection) -> int | None:
     """The schema version of an open store; 0 for an empty database; None when the
-    database holds tables but is not a run store (a foreign file)."""
+    database holds tables but is not a run store (a foreign file). Raises
+    :class:`DamagedStore` for a run store whose schema version is not a number."""
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
         return 0
@@ -96,8 +101,9 @@ def version_of(con: sqlite3.Connection) -> int | None:
         return None
     try:
         return int(rows.get("schema_version", "0"))
-    except ValueError:
-        return None
+    except (TypeError, ValueError):
+        raise DamagedStore(f"a demons-viz run store whose schema version "
+                           f"({rows.get('schema_version')!r}) is not a number") from None
 
 
 def migrate(con: sqlite3.Connection, target: int = LATEST) -> int:
