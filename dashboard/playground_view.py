@@ -17,6 +17,7 @@ from dashboard.runs import RunRecord
 from dashboard.text import name
 from viz_core.images import from_uint8
 from viz_core.metrics import image_metrics, metric_label
+from viz_core.store.settings_text import NO_VERDICT, isolate, not_finite
 
 
 def run_target(rec: RunRecord) -> str:
@@ -38,21 +39,25 @@ def run_target(rec: RunRecord) -> str:
 def metrics_table(rec: RunRecord, act_name: str, verdicts: Sequence[Any]) -> str:
     """The numbers of the pre-image shown, as a two-column Markdown table (wraps instead of
     cutting labels or overlapping the image): the target activation (eqs. 3-4), the
-    model's and the independent judge's verdicts (Sec. 3.2), the image metrics of the
-    registry; every cell through :func:`name`."""
+    model's and the independent judge's verdicts (Sec. 3.2; none from a network whose
+    output was NaN or Inf, and a right-to-left class name isolated from its percentage),
+    the image metrics of the registry; every cell through :func:`name`."""
     img = rec.images[0]
     steps, _, act = rec.curves()
     rows = [(act_name, f"{act[-1, 0]:.4g}" if len(steps) else "-")]
     for i, v in enumerate(verdicts):
+        who = verdict_label(verdicts[0].model, v.model) if i else "top-3 of the model"
+        if not_finite(v.data):  # NaN or Inf out of the network: no ranking, no percentage
+            rows.append((who if i else f"the model ({v.model})", NO_VERDICT))
+            continue
         if v.target_prob is not None:
             chance = v.data.get("chance")
             rows.append((target_prob_label(v), f"{v.target_prob:.1%}" + (
                 f" (chance {chance:.0%})" if chance else "")))
-        who = "top-3 of the model" if i == 0 else verdict_label(verdicts[0].model, v.model)
-        rows.append((who, ", ".join(f"{c} {p:.0%}" for c, p in v.top)))
+        rows.append((who, ", ".join(f"{isolate(c)} {p:.0%}" for c, p in v.top)))
         if v.original is not None:  # an inversion: what this network sees in the original
             rows.append((f"the original, as {v.model} sees it",
-                         f"{v.original[0]} {v.original[1]:.0%}"))
+                         f"{isolate(v.original[0])} {v.original[1]:.0%}"))
     met = image_metrics(img)  # the registry's metrics, under the registry's labels
     # beside each image metric, where the run started (its first frame: the initial noise)
     # and, for an inversion, the original's: a number with something to read it against

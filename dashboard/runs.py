@@ -56,6 +56,9 @@ class RunRecord:
     images: np.ndarray | None = None   # latest pre-images (B, C, H, W) float32
     frames: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (step, uint8 BCHW)
     diverged: list[str | None] = field(default_factory=list)
+    # per sample: the step of the pre-image it shows (a diverged sample's is its last frame
+    # before the failure, which the engine keeps: :meth:`shown_step`)
+    kept: list[int] = field(default_factory=list)
     status: str = "running"            # running | done | stopped | diverged | error
     message: str = ""
     elapsed: float = 0.0
@@ -69,7 +72,7 @@ class RunRecord:
     # feature error of a flat image at the reference's mean (set with the verdicts)
     floors: dict[str, float] = field(default_factory=dict)
     shown: int = 0                     # frames recorded when the screen last got a pre-image
-    _shown_state: tuple | None = None  # (images, elapsed, diverged) of that frame
+    _shown_state: tuple | None = None  # (images, elapsed, diverged, kept) of that frame
     interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
     # the model that made the pre-images, its independent judge (verdict_models) and a
     # Classifier where the page has one: set when the run starts, so that a stopped run is
@@ -100,6 +103,11 @@ class RunRecord:
         g = getattr(frame, "grad_norm", None)  # (a stand-in frame may not carry it)
         self.grad_norm = None if g is None else np.asarray(g, dtype=np.float64)
         self.images = frame.images
+        # a sample that diverged since the last frame shows that frame's pre-image again
+        before = self.steps[-2] if len(self.steps) > 1 else 0
+        self.kept = [self.kept[i] if i < len(self.kept) and i < len(self.diverged)
+                     and self.diverged[i] else before if m else self.step
+                     for i, m in enumerate(frame.diverged)]
         self.diverged = list(frame.diverged)
         self.elapsed = float(frame.elapsed)
         self.frames.append((self.step, quantize_uint8(frame.images)))
@@ -111,13 +119,19 @@ class RunRecord:
             else:
                 self.status = "stopped" if frame.stopped else "done"
 
+    def shown_step(self, index: int = 0) -> int:
+        """The step of the pre-image sample ``index`` shows: the last frame's, or for a
+        sample that diverged the frame before its failure (what its caption says)."""
+        return self.kept[index] if index < len(self.kept) else self.step
+
     def mark_shown(self) -> None:
         """The latest recorded frame is now on screen: a Stop keeps exactly this state."""
         with self._lock:
             if self.interrupted:
                 return
             self.shown = len(self.steps)
-            self._shown_state = (self.images, self.elapsed, list(self.diverged))
+            self._shown_state = (self.images, self.elapsed, list(self.diverged),
+                                 list(self.kept))
 
     def curves(self) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Steps and (T, B) objective / activation, skipping the step-0 frame (no values)
@@ -148,7 +162,7 @@ class RunRecord:
         if self._shown_state is not None and self.shown < len(self.steps):
             n = self.shown
             del self.steps[n:], self.objective[n:], self.activation[n:]
-            self.images, self.elapsed, self.diverged = self._shown_state
+            self.images, self.elapsed, self.diverged, self.kept = self._shown_state
             self.frames = [f for f in self.frames if f[0] <= self.step]
             if not self.frames or self.frames[-1][0] != self.step:
                 self.frames.append((self.step, quantize_uint8(self.images)))

@@ -236,11 +236,12 @@ def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:
         box = ph["image"].container(horizontal=True, gap="small")
         size = IMAGE_SIZE if len(rec.images) <= 2 else SAMPLE_SIZE
         for i, sample in enumerate(rec.images):
-            show_image(box, sample, f"sample {i + 1} · step {rec.step} / {rec.total}", size)
+            show_image(box, sample, f"sample {i + 1} · step {rec.shown_step(i)} / "
+                       f"{rec.total}", size)
     else:  # the run's target named under its picture (a stale one's too)
         what = name(ph.setdefault("target", run_target(rec)))
         show_image(ph["image"], img, f"{what + ' · ' if what else ''}pre-image · step "
-                   f"{rec.step} / {rec.total}", IMAGE_SIZE)
+                   f"{rec.shown_step()} / {rec.total}", IMAGE_SIZE)
     rec.mark_shown()
     show_progress(ph["progress"], rec, full)
     if rec.reference is not None:

@@ -8,7 +8,8 @@ the whole check. A small update is clipped straight into a ring of buffers and s
 with the others of its frame in one operation (a NaN anywhere makes the sum non-finite); a
 large one is summed at its own step. So nothing waits for the device between frames, and a
 step of a small image runs no operation of its own for the check (Sec. 2.5's step-size
-remark: too large a step makes the update overflow).
+remark: too large a step makes the update overflow). A data term D (eqs. 1-4) that is already
+NaN or Inf for a finite pre-image is the network's doing, not the step's: the message says so.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Health:
         self.since = 0              # step count at the last check
         self.alive = [True] * n
         self.first_bad = [-1] * n   # 1-based step of the first non-finite update
+        self.bad_output = [False] * n  # whether D itself was non-finite at that step
         self.mask: torch.Tensor | None = None  # (n,1,1,1) once a sample has diverged
         self.last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self.d = np.full(n, np.nan, dtype=np.float32)
@@ -56,7 +58,7 @@ class Health:
         self._slot: torch.Tensor | None = None  # the slot handed out for this step
 
     def _alloc(self, span: int, dev: torch.device) -> None:
-        self.rec = torch.zeros(2, span, self.n, device=dev)  # record_static's rows
+        self.rec = torch.zeros(3, span, self.n, device=dev)  # record_static's rows
         self.rows = 0  # rows of ``rec`` in use since the last check
 
     def slot(self, like: torch.Tensor) -> torch.Tensor | None:
@@ -106,7 +108,7 @@ class Health:
     def record_static(self, new: torch.Tensor, g_l1: torch.Tensor, d: torch.Tensor) -> None:
         """:meth:`record` with the row index on the device (replayable as a CUDA graph);
         :meth:`count` does the host's part."""
-        vals = torch.stack((_l1(new), g_l1.view(-1) + d)).unsqueeze(1)
+        vals = torch.stack((_l1(new), g_l1.view(-1), d.view(-1))).unsqueeze(1)
         self.rec.index_copy_(1, self.jt, vals)
         self.jt.add_(1)
 
@@ -179,8 +181,8 @@ class Health:
             self.jt.zero_()
 
     def _flag(self, rec: torch.Tensor | None, since: int, u: torch.Tensor) -> None:
-        """The exact test of the (2, j, n) records: freeze the samples with a non-finite
-        record, at their first such step."""
+        """The exact test of the (3, j, n) records: freeze the samples with a non-finite
+        record, at their first such step, noting whether D itself was non-finite there."""
         if rec is None or math.isfinite(float(rec.sum())):
             return
         bad = ~torch.isfinite(rec).all(0)  # (j, n)
@@ -190,6 +192,7 @@ class Health:
             if h and self.alive[i]:
                 self.alive[i] = False
                 self.first_bad[i] = since + first[i] + 1
+                self.bad_output[i] = not math.isfinite(float(rec[2, first[i], i]))
                 if self.images is not None:
                     prev = torch.from_numpy(self.images[i:i + 1]).to(u)
                     u[i] = resize(prev, u.shape[-1])[0]
@@ -197,16 +200,16 @@ class Health:
             self.mask = torch.tensor(self.alive, device=u.device).view(-1, 1, 1, 1)
 
     def _stacked(self) -> torch.Tensor:
-        """:meth:`record`'s steps as (2, steps, n) records (emptying its lists): the update
-        sums, and ``||g||_1 + D``."""
+        """:meth:`record`'s steps as (3, steps, n) records (emptying its lists): the update
+        sums, ``||g||_1`` and D."""
         self._sum_ring()
         blocks, steps, self.blocks, self.steps = self.blocks, self.steps, [], []
         t = torch.stack(steps).view(len(steps) // 2, 2, -1)  # (steps, 2, n)
         return torch.stack((blocks[0] if len(blocks) == 1 else torch.cat(blocks),
-                            t[:, 0] + t[:, 1]))
+                            t[:, 0], t[:, 1]))
 
     def _records(self) -> torch.Tensor | None:
-        """The (2, j, n) records since the last frame (update sums; ``||g||_1 + D``): the
+        """The (3, j, n) records since the last frame (update sums; ``||g||_1``; D): the
         static steps' buffer rows, then :meth:`record`'s steps; None if there are none."""
         parts = [self.rec[:, :self.rows]] if self.rows else []
         if self.steps:
@@ -221,7 +224,7 @@ class Health:
         return self.d.copy(), self.act.copy(), self.gn.copy()
 
     def messages(self, cfgs: list[RunConfig]) -> list[str | None]:
-        return [None if b < 0 else divergence_message(b, cfgs[i])
+        return [None if b < 0 else divergence_message(b, cfgs[i], self.bad_output[i])
                 for i, b in enumerate(self.first_bad)]
 
 
@@ -245,10 +248,12 @@ def _p1_inversion(cfg: RunConfig) -> bool:
         return False
 
 
-def divergence_message(step: int, cfg: RunConfig) -> str:
+def divergence_message(step: int, cfg: RunConfig, output: bool = False) -> str:
     """What a run that diverged at ``step`` says: NaN or Inf in the update, its likely cause
     (an L1 feature error, p = 1 of eq. 2, has no gradient at zero error), and that the
-    pre-image of the last frame before it is kept.
+    pre-image of the last frame before it is kept. ``output``: the data term D (eqs. 1-4)
+    was itself NaN or Inf for the step's pre-image, whose pixels are finite (clipped to
+    [0, 1]): the network's output, which no step size causes, is said to be the cause.
 
     >>> from viz_core.config import RunConfig
     >>> "(p=1 inversion" in divergence_message(7, RunConfig(
@@ -257,7 +262,14 @@ def divergence_message(step: int, cfg: RunConfig) -> str:
     >>> "(p=1 inversion" in divergence_message(7, RunConfig(
     ...     objective="inversion(block2)", image="fmnist/0_ankle_boot.png"))
     False
+    >>> divergence_message(1, RunConfig(), output=True)[:72]
+    "diverged at step 1: the network's output is NaN or Inf for the start ima"
     """
+    if output:
+        what = "the start image" if step <= 1 else f"the pre-image of step {step - 1}"
+        return (f"diverged at step {step}: the network's output is NaN or Inf for {what} "
+                "(its pixels are finite), so the objective D is too: this is the network, "
+                "not the step size; kept the pre-image of the last frame before it")
     cause = ("p=1 inversion at zero error or a too large step size" if _p1_inversion(cfg)
              else "the step size is probably too large")
     return (f"diverged at step {step}: the update produced NaN or Inf ({cause}); "

@@ -53,6 +53,11 @@ def verdicts(model: LoadedModel, images: np.ndarray | torch.Tensor,
     (``target_from: "original"``): the inversion is recognised when the network sees in it
     what it sees in the original. A known class (Table 1's labels) gives
     ``target_from: "label"``.
+
+    A network whose output on an image is NaN or Inf gives no verdict on it: no top classes
+    and no target probability, ``not_finite: True`` instead (no ranking or percentage from
+    probabilities that are not numbers); a non-finite output on the original gives no
+    ``original``.
     """
     p = torch.softmax(classify(model, quantize(images)).double(), dim=1).numpy()
     po = None
@@ -63,7 +68,13 @@ def verdicts(model: LoadedModel, images: np.ndarray | torch.Tensor,
     out = []
     for i, (pi, t) in enumerate(zip(p, targets)):
         extra = {}
-        if po is not None:
+        if not np.isfinite(pi).all():
+            out.append({"role": role, "model": name, "top": [],
+                        "target": None if t is None else str(model.classes[t])
+                        if 0 <= t < len(pi) else str(t),
+                        "target_prob": None, "chance": 1.0 / len(pi), "not_finite": True})
+            continue
+        if po is not None and np.isfinite(po[i]).all():
             o = int(np.argmax(po[i]))
             extra = {"original": [str(model.classes[o]), float(po[i][o])],
                      "target_from": "label" if t is not None else "original"}
