@@ -15,11 +15,13 @@ names a class target by the model's class name as the Playground does;
 from __future__ import annotations
 
 import functools
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from dashboard.messages import Notice
 from dashboard.samples import sample_name, sample_path
 from dashboard.settings.labels import config_activation_label
 from dashboard.settings.playground import (
@@ -29,14 +31,16 @@ from dashboard.settings.playground import (
     playground_defaults,
     settings_to_config,
 )
-from dashboard.urlstate import encode
+from dashboard.urlstate import MAX_STEP_SIZE, encode, max_jitter, shown
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
+from viz_core.kernel_fitting import MAX_KERNEL_SIZE, SIZED_KINDS, fit_parameter
+from viz_core.kernel_fitting import largest_fitted_size as largest
 from viz_core.metrics import METRICS, metric_label
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
-from viz_core.schemes import SCHEME_REGISTRY, scheme_label, scheme_of
+from viz_core.schemes import SCHEME_REGISTRY, get_scheme, scheme_label, scheme_of
 from viz_core.store.compare import BATCH_WHY
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
@@ -129,6 +133,85 @@ def base_config(s: Mapping[str, Any]) -> RunConfig:
         raise VizError(str(exc), field="size" if exc.field == "kernel_size" else "scheme"
                        ) from None
     return base.validate()
+
+
+def max_kernel_size(scheme: str) -> int:
+    """The largest kernel size ``scheme``'s fitted kernels run with (Sec. 2.7): 37 for a
+    Sobolev kernel, every size up to 63 for a Gaussian.
+
+    >>> max_kernel_size("elastic_sobolev"), max_kernel_size("fluid_gaussian")
+    (37, 63)
+    """
+    try:
+        specs = get_scheme(scheme).kernels(11)
+    except VizError:
+        return MAX_KERNEL_SIZE
+    return min([largest(k.kind) for k in specs
+                if k is not None and k.kind in SIZED_KINDS and k.param is None],
+               default=MAX_KERNEL_SIZE)
+
+
+def model_jitter(model: str) -> float | None:
+    """The largest jitter ``model``'s input runs with; None when only loading it tells."""
+    from viz_core.models import get_spec
+
+    try:
+        return max_jitter(get_spec(model).input_size)
+    except VizError:
+        return None
+
+
+#: The axes whose values are numbers (what :func:`link_values` checks).
+NUMERIC_AXES = ("kernel_size", "order", "gamma", "sigma", "step_size", "tv", "steps", "target",
+                "seed")
+
+
+def _base_value(axis: str, base: RunConfig) -> str:
+    """``base``'s own value of a numeric ``axis`` as text (a kernel parameter: the one
+    fitted to its size, Sec. 2.7); "" for another axis."""
+    kind = {"gamma": "sobolev", "sigma": "gaussian"}.get(axis)
+    if kind:
+        own = [k.param for k in (base.fluid, base.elastic) if k and k.kind == kind]
+        return f"{own[0] if own and own[0] else fit_parameter(kind, kernel_size_of(base)):.3g}"
+    v = {"step_size": base.step_size, "steps": base.steps, "seed": base.seed, "tv": base.tv,
+         "target": base.target, "kernel_size": kernel_size_of(base), "order": 1}.get(axis)
+    return "" if v is None else f"{v:g}"
+
+
+def link_values(key: str, text: str, axis: str, base: RunConfig) -> tuple[str, list[Notice]]:
+    """The values ``text`` of a link's ``key`` (``values1``) that cells of ``axis`` on
+    ``base`` run with, a -0 as 0, and a notice for each other one (not a number, not
+    finite, what a run refuses, a repeat); when none is left, the page's values for the
+    axis, else ``base``'s own value."""
+    kind, kept, seen, bad = AXES.get(axis) if axis in NUMERIC_AXES else None, [], set(), []
+    for item in [v.strip() for v in str(text).split(",") if v.strip()] if kind else []:
+        try:
+            v = kind.parse(item)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise VizError("is not a finite number")
+            v = v + 0 if isinstance(v, (int, float)) else v  # -0 is 0
+            if repr(v) in seen:
+                raise VizError("repeats a value")
+            if axis == "step_size" and v > MAX_STEP_SIZE:
+                raise VizError(f"is above the largest step size, {MAX_STEP_SIZE:g}")
+            try:
+                kind.apply(base, v).validate()
+            except VizError as exc:  # one that needs the other axis is said by the sweep
+                if exc.field != "axes":  # its first clause ("up to 37, not 51")
+                    raise VizError(f"cannot run ({str(exc).split(': ')[0]})") from None
+        except VizError as exc:  # in words after the value ("axis 'x': 'abc' is not ...")
+            why = str(exc).split(": ", 1)[-1] if str(exc).startswith("axis ") else str(exc)
+            bad.append((item, why.removeprefix(repr(item)).strip()))
+            continue
+        seen.add(repr(v))
+        kept.append("0" if v == 0 and item.startswith("-") else item)
+    if not bad:
+        return ",".join(kept) if kind else str(text), []
+    slot = "axis" + key[-1]
+    out = ",".join(kept) or (str(_STATIC_DEFAULTS["values" + key[-1]])
+                             if _STATIC_DEFAULTS.get(slot) == axis else _base_value(axis, base))
+    return out, [Notice(f"{key}: {shown(item)} {why}; using {shown(out)}")
+                 for item, why in bad]
 
 
 def axes_of(s: Mapping[str, Any]) -> list[Axis]:

@@ -32,6 +32,23 @@ CANONICAL: dict[str, Any] = {"scheme": playground_structure, "cells": canonical_
 URL_FORM: dict[str, Any] = {"model": program_token}
 
 
+#: The largest step size tau the pages' boxes take, and so a link: tau is the mean change of
+#: a pixel per step in 0-255 grey levels (eq. 18 with the normalised gradient), so 1000 is
+#: four times the whole range in one step; the paper's largest is 288 (DenseNet121, Fig. 2).
+#: A larger one only overflows (1e40 is infinite in float32).
+MAX_STEP_SIZE = 1000.0
+
+
+def max_jitter(input_size: int) -> float:
+    """The largest jitter (pixels) an image of ``input_size`` pixels runs with: a shift must
+    be smaller than the image.
+
+    >>> max_jitter(64)
+    63.0
+    """
+    return float(max(0, int(input_size) - 1))
+
+
 # ----------------------------------------------------------------------------- URL round trip
 
 def encode(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, str]:

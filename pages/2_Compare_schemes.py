@@ -38,7 +38,7 @@ from dashboard.settings.playground import (
     playground_defaults,
 )
 from dashboard.text import name, plain
-from dashboard.urlstate import encode
+from dashboard.urlstate import MAX_STEP_SIZE, encode, max_jitter
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core import presets, spectra
 from viz_core.config import RunConfig
@@ -136,19 +136,21 @@ def _sidebar(ctl: Controls):
     ctl.slider("size", "Kernel size (sigma, gamma fitted, Sec. 2.7)", 1,
                max(3, min(31, size - 1 + size % 2)), 2)
     ctl.slider("tv", "TV weight lambda (TV cell)", 0.01, 3.0, 0.01)
-    tau = max([float(st.session_state[P + "step_size"])] + _octave_taus())
-    warn = tv_stability_warning(tau, float(st.session_state[P + "tv"]), 0.05)
-    if warn:
-        sb.warning(warn)
+    tv_warning = sb.empty()  # under the TV weight, once tau is in range (below)
     sb.subheader("Optimization")
     octaves = ctl.toggle("octaves_on", "Octaves / step schedule (scale:steps:tau, ...)")
     if octaves:
         ctl.text("octaves", "Octave schedule")
     off = " (set by the schedule)" if octaves else ""
-    ctl.number("step_size", f"{STEP_SIZE_LABEL}{off}", 1e-6, None, 0.5, format="%g",
+    ctl.number("step_size", f"{STEP_SIZE_LABEL}{off}", 1e-6, MAX_STEP_SIZE, 0.5, format="%g",
                disabled=octaves, help=STEP_SIZE_HELP)
     ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
-    ctl.number("jitter", "Jitter (pixels; < 1 = fraction)", 0.0, None, 1.0, format="%g")
+    ctl.number("jitter", "Jitter (pixels; < 1 = fraction)", 0.0, max_jitter(size), 1.0,
+               format="%g")
+    tau = max([float(st.session_state[P + "step_size"])] + _octave_taus())
+    warn = tv_stability_warning(tau, float(st.session_state[P + "tv"]), 0.05)
+    if warn:
+        tv_warning.warning(warn)
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced"):

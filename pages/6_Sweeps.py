@@ -22,7 +22,16 @@ from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
 from dashboard.sweep_heatmap import heatmap_figure
 from dashboard.text import name, plain
-from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
+from dashboard.urlstate import MAX_STEP_SIZE
+from dashboard.widgets import (
+    Controls,
+    apply_settings,
+    bind,
+    commit,
+    current,
+    origin,
+    show_notices,
+)
 from viz_core.errors import VizError
 from viz_core.metrics import metric_label
 from viz_core.sweeps import run_sweep
@@ -60,6 +69,22 @@ def _take_playground() -> None:
         st.session_state[P + "msg"] = f"the Playground's setting is not valid: {exc}"
 
 
+def _link_values(ctl: Controls, key: str, axis: str) -> None:
+    """A link's axis values that no cell can run (nan, -5, 1e309) left out, each named
+    (:func:`dashboard.sweeps_view.link_values`), so that the page runs what it shows."""
+    where = origin(P)
+    if where is None or where[0] != "link" or key not in where[1]:
+        return
+    try:
+        base = sv.base_config(current(P, D))
+    except VizError:  # said under its own control
+        return
+    text, notices = sv.link_values(key, st.session_state[P + key],
+                                   str(st.session_state[P + axis]), base)
+    st.session_state[P + key] = text
+    ctl.notices.extend(notices)
+
+
 def _sidebar(ctl: Controls) -> None:
     sb = st.sidebar
     ctl.select("ready", "Ready-made sweep", sv.SWEEP_CHOICES["ready"],
@@ -81,17 +106,21 @@ def _sidebar(ctl: Controls) -> None:
         ctl.text("image", "Image to invert (sample name)")
         ctl.text("layer", "Layer (empty: the model's default)")
     ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"])
-    ctl.number("size", "Kernel size (parameter fitted, Sec. 2.7)", 1, 63, 2)
-    ctl.number("step_size", STEP_SIZE_LABEL, 1e-6, None, 0.5, format="%g",
+    ctl.number("size", "Kernel size (parameter fitted, Sec. 2.7)", 1,
+               sv.max_kernel_size(st.session_state[P + "scheme"]), 2)
+    ctl.number("step_size", STEP_SIZE_LABEL, 1e-6, MAX_STEP_SIZE, 0.5, format="%g",
                help=STEP_SIZE_HELP)
     ctl.number("steps", "Steps", 1, 100_000, 10)
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
-    ctl.number("jitter", "Jitter (pixels)", 0.0, None, 1.0, format="%g")
+    ctl.number("jitter", "Jitter (pixels)", 0.0, sv.model_jitter(st.session_state[P + "model"]),
+               1.0, format="%g")
     sb.subheader("Axes")
     ctl.select("axis1", "Rows: axis", sv.SWEEP_CHOICES["axis1"])
+    _link_values(ctl, "values1", "axis1")
     ctl.text("values1", "Row values (comma separated)")
     ctl.select("axis2", "Columns: axis", sv.SWEEP_CHOICES["axis2"])
     if st.session_state[P + "axis2"] != sv.NO_AXIS:
+        _link_values(ctl, "values2", "axis2")
         ctl.text("values2", "Column values (comma separated)")
     task = st.session_state[P + "task"]
     ctl.select("metric", "Heatmap metric", sv.metric_choices(task), fmt=metric_label,
