@@ -49,6 +49,7 @@ from dashboard.settings.playground import (
 )
 from dashboard.text import name, plain
 from dashboard.uploads import check_size
+from dashboard.urlstate import max_jitter
 from dashboard.widgets import Controls, apply_settings, bind, commit, current, show_notices
 from viz_core import presets, spectra
 from viz_core.errors import VizError
@@ -155,11 +156,13 @@ def _sidebar(ctl: Controls, adv_open: bool):
     off = " (set by the schedule)" if octaves else ""
     ctl.radio("optimizer", "Optimizer", PLAYGROUND_CHOICES["optimizer"],
               fmt=OPTIMIZER_LABELS.get)
+    # no largest step size here: a step too large to run is what the divergence record
+    # shows and names (Sec. 2.5's step-size remark), a lesson the Playground can give
     ctl.number("step_size", f"{STEP_SIZE_LABEL}{off}", 1e-6, None, 0.5, format="%g",
                disabled=octaves, help=STEP_SIZE_HELP)
     ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
-    ctl.number("jitter", "Jitter (pixels; < 1 = fraction of the input)", 0.0, None, 1.0,
-               format="%g")
+    ctl.number("jitter", "Jitter (pixels; < 1 = fraction of the input)", 0.0,
+               max_jitter(size), 1.0, format="%g")
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
     if st.session_state[P + "task"] == "am":
         # the data prior exists for the classes of the Fashion-MNIST models only

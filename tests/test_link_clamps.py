@@ -80,3 +80,17 @@ def test_sweeps_stale_note_names_an_uploaded_program_not_its_path(dash):
     said = " ".join(dash.shown(i.value) for i in at.info)
     assert "from previous settings: ok3.pt2 (uploaded program 1fb1b6)" in said, said
     assert "/tmp/" not in said and "1fb1b6a8eb27a170" not in said
+
+
+
+def test_the_playground_clamps_jitter_and_keeps_a_divergent_step_size(dash):
+    """The Playground's jitter box takes the same largest jitter as Compare's (one notice
+    for a link of 40 nines); its step size has no largest value: a step too large diverges,
+    and the page says so (tests/test_pages.py)."""
+    nines = "9" * 40
+    at = dash.open(page_path("playground"), step_size="1e30", jitter=nines)
+    dash.no_exception(at)
+    said = " ".join(dash.shown(w.value) for w in at.warning)
+    assert "jitter: 1e+40 is out of range; using 63.0" in said, said
+    assert at.session_state["pg_jitter"] == 63.0
+    assert at.session_state["pg_step_size"] == 1e30 and "step_size" not in said
