@@ -2,7 +2,8 @@
 
 Examples::
 
-    demons-viz history list --model fmnist_vgg --tag good
+    demons-viz history list --model fmnist_vgg --tag good --since yesterday
+    demons-viz history list --group sweeps/path --sort judge_target_prob
     demons-viz history show 3fa2
     demons-viz history compare 3fa2 81c0 --out cmp.html
     demons-viz history export 3fa2 81c0 --format pdf --out report.pdf
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -62,9 +64,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_store_argument(p)
     sub = p.add_subparsers(dest="action", parser_class=VizParser, required=True)
     ls = sub.add_parser("list", help="runs, newest first")
-    for f in ("model", "tag", "task", "scheme", "status", "group"):
+    for f in ("model", "tag", "task", "scheme", "status"):
         ls.add_argument(f"--{f}")
-    ls.add_argument("--sort", default="started", help="a column or a metric key")
+    ls.add_argument("--group", help="the runs of one sweep: its group as stored "
+                    "('sweep NAME HASH'), a unique prefix of it, or the sweep's --out "
+                    "folder (path or name)")
+    ls.add_argument("--since", metavar="DATE", help="runs started on or after DATE "
+                    "(YYYY-MM-DD, YYYY-MM-DDTHH:MM, today, yesterday; local time)")
+    ls.add_argument("--until", metavar="DATE", help="runs started up to DATE (a date "
+                    "includes its whole day)")
+    ls.add_argument("--sort", default="started",
+                    help="a column or a metric key (a metric is shown as a column)")
     ls.add_argument("--ascending", action="store_true")
     ls.add_argument("--limit", type=int, default=LIST_LIMIT,
                     help=f"at most this many, newest first by default (default "
@@ -91,7 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _list(store, args) -> int:
     from viz_core.store import STATUSES
     from viz_core.store.compare import fmt, when
-    from viz_core.store.rows import SORT_COLUMNS
+    from viz_core.store.rows import SORT_COLUMNS, date_range
 
     if args.limit < 0:
         raise VizError(f"--limit must be >= 0, got {args.limit}", field="limit")
@@ -110,21 +120,24 @@ def _list(store, args) -> int:
         raise VizError(f"--task must be am or inversion, got {args.task!r}", field="task")
     if args.model is not None:
         args.model = _stored_model(store, args.model)
+    if args.group:
+        args.group = _stored_group(store, args.group)
+    since, until = date_range(args.since, args.until)
     known = store.metric_keys()
     if args.sort not in SORT_COLUMNS and args.sort not in known:  # a typo sorted nothing
         raise VizError(f"cannot sort by {args.sort!r}: give a column "
                        f"({', '.join(SORT_COLUMNS)}) or a metric key of this store "
                        f"({', '.join(known) or 'none yet'})", field="sort")
-    runs = store.list(model=args.model, tag=args.tag, task=args.task, scheme=args.scheme,
-                      status=args.status, group=args.group, sort=args.sort,
+    chosen = {f: getattr(args, f) for f in ("model", "tag", "task", "scheme", "status",
+                                             "group")}
+    runs = store.list(**chosen, since=since, until=until, sort=args.sort,
                       descending=not args.ascending, limit=args.limit or None)
     if args.limit and len(runs) == args.limit:
-        total = store.count(model=args.model, tag=args.tag, task=args.task,
-                            scheme=args.scheme, status=args.status, group=args.group)
+        total = store.count(**chosen, since=since, until=until)
         if total > len(runs):
             print(f"note: {len(runs)} of {total} runs shown; --limit 0 lists all",
                   file=sys.stderr)
-    filters = {f: getattr(args, f) for f in ("model", "tag", "task", "scheme", "status", "group")
+    filters = {f: getattr(args, f) for f in (*chosen, "since", "until")
                if getattr(args, f) is not None}
     if not runs:  # an empty table alone does not say whether the store or the filter is empty
         said = ", ".join(f"--{k} {v}" for k, v in filters.items())
@@ -135,11 +148,37 @@ def _list(store, args) -> int:
                            if k not in ("config", "curves")} for r in runs]))
         return 0
     keys = ("objective", "psnr", "ssim")
-    print("\t".join(("id", "started", "status", "model", "task", "scheme", *keys, "tags")))
+    keys += (args.sort,) * (args.sort not in (*SORT_COLUMNS, *keys))  # the sort column is shown
+    ended = ("ended",) * (args.sort == "ended")
+    print("\t".join(("id", "started", *ended, "status", "model", "task", "scheme", *keys,
+                     "tags")))
     for r in runs:
-        print("\t".join((r.id, when(r.started), r.status, r.model, r.task, r.scheme,
-                         *(fmt(r.metrics.get(k)) for k in keys), ",".join(r.tags))))
+        print("\t".join((r.id, when(r.started), *(when(r.ended) for _ in ended), r.status,
+                         r.model, r.task, r.scheme, *(fmt(r.metrics.get(k)) for k in keys),
+                         ",".join(r.tags))))
     return 0
+
+
+def _stored_group(store, name: str) -> str:
+    """The stored group that ``--group NAME`` means: a group as stored, else a sweep's by
+    its ``--out`` folder (the path, when it exists, else the folder's name), else the one
+    group that starts with ``NAME``; several are refused with their names."""
+    from viz_core.store.sweep_runs import sweep_group
+
+    groups = store.distinct("group_id")
+    if name in groups:
+        return name
+    path = Path(name).expanduser()
+    if path.is_dir() and sweep_group(path) in groups:
+        return sweep_group(path)
+    folder = Path(name.rstrip("/")).name
+    hits = [g for g in groups if re.fullmatch(rf"sweep {re.escape(folder)} [0-9a-f]{{6}}", g)] \
+        or [g for g in groups if g.startswith(name)]
+    if len(hits) > 1:
+        raise VizError(f"--group {name!r} matches several stored groups: "
+                       f"{'; '.join(repr(g) for g in hits)}; give the one meant (or the "
+                       "sweep folder's path)", field="group")
+    return hits[0] if hits else name
 
 
 def _stored_model(store, name: str) -> str:

@@ -6,16 +6,19 @@ Example (the regularization path of elastic Sobolev demons, eq. 16 x eq. 18)::
     demons-viz sweep --model fmnist_vgg --task am --target 7 --elastic sobolev \\
         --axis gamma=0.05,0.1,0.2,0.4,0.8 --axis step_size=2,5,10,20 --out sweeps/path
 
-Running the same command again resumes: finished batches are skipped.
-``demons-viz sweep --show DIR`` prints the table.
+Running the same command again resumes: finished batches are skipped, and the cells are
+recorded in the sweep's run store with its tags (``DIR/history.json``) unless the resume
+names others. ``demons-viz sweep --show DIR`` prints the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
+from pathlib import Path
 
 from viz_core.cli.common import (
     check_out,
@@ -29,9 +32,11 @@ from viz_core.cli.history import open_store
 from viz_core.cli.visualize import add_config_arguments, add_store_arguments, config_from_args
 from viz_core.errors import VizError
 from viz_core.store.records import storable
+from viz_core.store.rows import clean_tags
 from viz_core.store.sweep_runs import batch_sizes, cell_record, sweep_group
 from viz_core.sweeps import AXES, EXECUTORS, Axis, Sweep, SweepStore, run_sweep
 from viz_core.sweeps.executors import SweepFailed
+from viz_core.sweeps.manifest import load_history, save_history
 from viz_core.sweeps.preflight import MAX_CELLS, check_size
 from viz_core.sweeps.raycluster import CONNECT_TIMEOUT, check_ray_options
 from viz_core.sweeps.report import columns, format_table
@@ -126,12 +131,66 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 
 def _resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this sweep, with the store and tag flags as given (a
+    resume without them reuses the sweep's own, from ``history.json``)."""
     cmd = ["demons-viz", "sweep", "--out", args.out]
     if args.executor != "local":
         cmd += ["--executor", args.executor]
     if args.ray_address:
         cmd += ["--ray-address", args.ray_address]
+    if args.no_store:
+        cmd.append("--no-store")
+    elif args.store:
+        cmd += ["--store", args.store]
+    for t in args.tag:
+        cmd += ["--tag", t]
     return shlex.join(cmd)
+
+
+def _same_file(a: str, b: str) -> bool:
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def _recording(args: argparse.Namespace, saved: dict | None
+               ) -> tuple[str | None, bool, list[str], list[str]]:
+    """Where this run records its cells: ``(store path or None for the default, whether
+    to record, tags, notes)``. A resume that names no store and no tag reuses the sweep's
+    (``saved``, from :func:`~viz_core.sweeps.manifest.load_history`); one that names
+    others uses them and says that the sweep's earlier cells are elsewhere."""
+    from viz_core.store.location import ENV
+
+    store, record, tags, notes = args.store, not args.no_store, list(args.tag), []
+    if saved is None:
+        return store, record, tags, notes
+    where, old_tags = saved["store"], clean_tags(saved["tags"])
+    if args.store is None and not args.no_store:
+        if where is None:
+            record = False
+            notes.append(f"{args.out} ran with --no-store: its cells are not recorded in a "
+                         "run store now either (give --store PATH to record them)")
+        else:
+            env = os.environ.get(ENV)
+            if env and not _same_file(env, where):
+                notes.append(f"recording the cells in the sweep's run store {where}, not "
+                             f"${ENV} ({env}); give --store PATH for another")
+            store = where
+    elif args.no_store:
+        if where is not None:
+            notes.append(f"--no-store: the cells this resume computes are not recorded "
+                         f"(the sweep's earlier cells are in {where})")
+    elif where is None:
+        notes.append(f"{args.out} ran with --no-store; this resume records its cells in "
+                     f"{args.store}")
+    elif not _same_file(args.store, where):
+        notes.append(f"--store {args.store}: the cells this resume computes are recorded "
+                     f"there, not in the sweep's run store {where} (its earlier cells)")
+    if not tags:
+        tags = old_tags
+    elif clean_tags(tags) != old_tags:
+        notes.append(f"--tag {', '.join(clean_tags(tags))}: the cells this resume computes "
+                     f"are tagged so; the sweep's earlier cells have "
+                     f"{', '.join(old_tags) or 'no tag'}")
+    return store, record, tags, notes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,17 +201,27 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     store = SweepStore(args.out, args.format)
     sweep = _sweep_from_args(args, store)
-    runs = None if args.no_store else open_store(args)
+    saved = load_history(args.out, store.sweep_hash(sweep)) if store.exists() else None
+    where, record, tags, notes = _recording(args, saved)
+    for text in notes:
+        print(f"note: {text}", file=sys.stderr)
+    runs = open_store(argparse.Namespace(store=where, tracking_uri=args.tracking_uri)) \
+        if record else None
     group = sweep_group(args.out)
     with progress_bar(len(sweep), f"sweep ({args.executor})", args.quiet, unit="cell") as bar:
         def progress(p) -> None:
+            if p.result is None and saved is None:  # the folder holds this sweep now
+                folder = SweepStore(args.out)
+                save_history(args.out, folder.sweep_hash(folder.load_sweep()),
+                             str(runs.path.resolve()) if runs is not None else None,
+                             clean_tags(tags))
             bar.n = p.done_cells
             bar.refresh()
             if runs is not None and p.result is not None:  # each finished batch at once
                 sizes = batch_sizes(p.result.rows)
                 for row in p.result.rows:
                     rec = cell_record(row, p.result.pngs.get(row["cell_id"]), group,
-                                      command_line(args), args.tag,
+                                      command_line(args), tags,
                                       p.result.curves(str(row["cell_id"])), args.out,
                                       p.result.verdicts(str(row["cell_id"])),
                                       sizes.get(str(row.get("batch_id"))))

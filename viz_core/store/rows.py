@@ -1,8 +1,10 @@
-"""Rows of the run store as records, and the store's JSON: the sort clause, a row as a
-:class:`~viz_core.store.records.RunRecord`, tag cleaning, and JSON without NaN."""
+"""Rows of the run store as records, and the store's JSON: the sort clause, the date
+filter, a row as a :class:`~viz_core.store.records.RunRecord`, tag cleaning, and JSON
+without NaN."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -30,6 +32,44 @@ def order_by(sort: str, descending: bool) -> tuple[str, list]:
     path = f'$."{sort}"'
     return (f"json_extract(metrics, ?) IS NULL, json_extract(metrics, ?) {d}, started DESC",
             [path, path])
+
+
+def _moment(text: str, flag: str, end: bool, today: dt.date) -> float:
+    """The start time ``--since TEXT`` / ``--until TEXT`` means (local time); ``end``: a
+    whole day counts to its end (``--until 2024-05-01`` includes that day)."""
+    word = text.strip().lower()
+    day = {"today": today, "yesterday": today - dt.timedelta(days=1)}.get(word)
+    if day is None:
+        try:
+            when = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise VizError(f"{flag} {text!r} is not a date: give YYYY-MM-DD, "
+                           "YYYY-MM-DDTHH:MM, today or yesterday", field=flag[2:]) from None
+        if len(text.strip()) > 10:  # a time of day: that very moment
+            return when.timestamp()
+        day = when.date()
+    return dt.datetime.combine(day + dt.timedelta(days=int(end)), dt.time()).timestamp()
+
+
+def date_range(since: str | None, until: str | None, today: dt.date | None = None
+               ) -> tuple[float | None, float | None]:
+    """``--since`` / ``--until`` as the store's ``since`` / ``until`` (Unix times; runs
+    started at or after ``since`` and before ``until``): ISO dates (``--until`` includes
+    its day, as the History page's date range does), ISO date-times, ``today`` or
+    ``yesterday``.
+
+    >>> import datetime as dt
+    >>> a, b = date_range("2024-05-01", "2024-05-01")
+    >>> round((b - a) / 3600)
+    24
+    """
+    today = today or dt.date.today()
+    lo = None if since is None else _moment(since, "--since", False, today)
+    hi = None if until is None else _moment(until, "--until", True, today)
+    if lo is not None and hi is not None and lo >= hi:
+        raise VizError(f"--since {since} is not before --until {until}: no run can match",
+                       field="since")
+    return lo, hi
 
 
 def record_of(r: tuple) -> RunRecord:

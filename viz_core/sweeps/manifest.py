@@ -13,12 +13,17 @@ as a problem and its batch is recomputed on resume; nothing is merged silently.
 
 A directory written before manifests existed has none: its parts are checked by content
 alone (cells, configurations, PNGs present), and a resume records them in a new manifest.
+
+``history.json`` beside it says where the sweep's cells are recorded as runs (the run
+store's file, or none with ``--no-store``) and with which tags, so that a resume records
+its cells in the same store with the same tags (:func:`load_history`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +31,7 @@ from pathlib import Path
 from viz_core.config import RunConfig
 
 MANIFEST = "manifest.json"
+HISTORY = "history.json"
 FORMAT = "demons-viz sweep manifest 1"
 PART_SUFFIXES = (".parquet", ".csv")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -57,6 +63,33 @@ def part_entry(file: str, rows: list[dict], part: bytes, pngs: dict[str, bytes])
     """A batch's record: its part file, cells, row count and checksums."""
     return {"file": file, "cells": [str(r["cell_id"]) for r in rows], "rows": len(rows),
             "sha256": sha256(part), "pngs": {cid: sha256(b) for cid, b in pngs.items()}}
+
+
+def load_history(root: str | Path, sweep_hash: str) -> dict | None:
+    """Where the sweep in ``root`` recorded its cells: ``{"store": path or None, "tags":
+    [...]}`` (``store`` None: it ran with ``--no-store``); None when nothing is recorded,
+    the file does not read, or it belongs to another sweep (``sweep_hash`` differs)."""
+    try:
+        data = json.loads((Path(root) / HISTORY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent, unreadable, not JSON: as if never recorded
+        return None
+    if not isinstance(data, dict) or data.get("sweep") != sweep_hash:
+        return None
+    store, tags = data.get("store"), data.get("tags")
+    if not (store is None or isinstance(store, str)) or not isinstance(tags, list):
+        return None
+    return {"store": store, "tags": [str(t) for t in tags]}
+
+
+def save_history(root: str | Path, sweep_hash: str, store: str | None,
+                 tags: list[str]) -> None:
+    """Record (atomically) that the sweep in ``root`` stores its cells in ``store`` (None:
+    nowhere) with ``tags``."""
+    path = Path(root) / HISTORY
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"sweep": sweep_hash, "store": store, "tags": list(tags)},
+                              indent=1), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 @dataclass

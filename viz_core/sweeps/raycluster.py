@@ -169,6 +169,26 @@ def host_port(address: str) -> tuple[str, int] | None:
     return m.group(1), int(m.group(2))
 
 
+#: Ray's default ports: the head's GCS (``--port``) and Ray Client server (``ray://``).
+GCS_PORT, CLIENT_PORT = 6379, 10001
+
+
+def start_hint(address: str) -> str:
+    """The ``ray start`` command for a head node that ``address`` reaches: ``ray://`` names
+    the Ray Client server's port, a bare ``HOST:PORT`` the GCS port; a default port is left
+    out.
+
+    >>> start_hint("ray://h:10001"), start_hint("ray://h:2"), start_hint("h:2")
+    ('ray start --head', 'ray start --head --ray-client-server-port 2', 'ray start --head --port 2')
+    """
+    hp = host_port(address)
+    if hp is None:
+        return "ray start --head"
+    client = address.strip().startswith("ray://")
+    flag, default = ("--ray-client-server-port", CLIENT_PORT) if client else ("--port", GCS_PORT)
+    return "ray start --head" + ("" if hp[1] == default else f" {flag} {hp[1]}")
+
+
 #: Seconds a refused connection is retried (a head node that is starting) before the
 #: address is reported; other failures (no answer at all) wait for the whole timeout.
 REFUSED_GRACE = 3.0
@@ -198,8 +218,8 @@ def _wait_for_port(address: str, deadline: float, timeout: float) -> None:
         if refused_since is not None and now - refused_since >= REFUSED_GRACE \
                 and now < deadline:
             raise VizError(f"no Ray cluster answers at {address} ({last}: nothing listens "
-                           f"on that port); start one there (ray start --head "
-                           f"--port {hp[1]}) or check the address", field="ray_address")
+                           f"on that port); start one there ({start_hint(address)}) or "
+                           "check the address", field="ray_address")
         if now >= deadline:
             raise VizError(f"no Ray cluster answers at {address} ({last}) within "
                            f"{timeout:g} s; start one there (ray start --head) or raise "

@@ -42,7 +42,8 @@ def _present(rows: Sequence[dict], key: str) -> bool:
 def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
     """The printable columns: the cell id, the axes, the weights when random cells exist,
     and the metrics that have a value in some row (an inversion's activation once, as its
-    feature error), then the judge's top-1 and, for an inversion, the class it is judged
+    feature error; the judge's target probability with its chance level beside it), then
+    the judge's top-1 and, for an inversion, the class it is judged
     against (the original's).
 
     >>> columns([{"task": "inversion", "activation": 0.4, "feature_error": 0.4}], ["layer"])
@@ -52,6 +53,8 @@ def columns(rows: Sequence[dict], axes: Sequence[str] = ()) -> list[str]:
     if any(r.get("random_weights") for r in rows) and "weights" not in cols:
         cols.append("weights")
     cols += [m for m in cell_metrics() if _present(rows, m)]
+    if "judge_target_prob" in cols and _present(rows, "judge_chance"):  # its floor beside it
+        cols.insert(cols.index("judge_target_prob") + 1, "judge_chance")
     if "feature_error" in cols and all(r.get("task") == "inversion" for r in rows):
         cols.remove("activation")  # an inversion's activation is its feature error (eq. 3)
     if _present(rows, "judge_top1_class"):
