@@ -27,7 +27,7 @@ from viz_core.store.compare import (
     metric_rows,
     verdict_text,
 )
-from viz_core.store.settings_text import metric_text, setting_text
+from viz_core.store.settings_text import metric_text, odd_ones, setting_text
 
 MAX_COMPARE = 6
 PAGE_SIZE = 200
@@ -40,11 +40,13 @@ METRIC_HELP = {"activation": "the last target activation; what it measures (a cl
                "objective": "the last data term D (minimised)"}
 #: The History table's columns besides the metrics: (header, help).
 COLUMNS = {
-    "thumb": ("pre-image", None),
+    "thumb": ("image", "the pre-image"),
     "started": ("when", "when the run started (local time; to the second in the "
                         "comparison below)"),
     "origin": ("from", "the page, CLI command or sweep that made the run; runs of one Run "
                        "click share its short id"),
+    "cell": ("varied", "a sweep cell's values of the settings its sweep varied (its "
+                       "cell id); the sweep itself is in the 'from' column"),
     "model": ("model", None),
     "target": ("target", "what the run aimed at, which is what its activation metric "
                          "measures (a class logit or log-probability, a channel, an "
@@ -59,9 +61,14 @@ COLUMNS = {
     "tags": ("tags", None), "note": ("note", None), "id": ("run id", None)}
 #: The widest the first columns grow (px), so that at 1280 px the columns up to the
 #: verdict's start show beside the sidebar; a longer text ends in "..." (widen the column).
-WIDEST = {"origin": 150, "model": 180, "target": 170, "scheme": 150, "verdict": 220}
+WIDEST = {"origin": 130, "cell": 170, "model": 130, "target": 125, "scheme": 115,
+          "verdict": 140}
+#: The thumbnail column's width (px): a row is 35 px high, so a wider one only adds margin.
+THUMB_PX = 60
 #: Rows the History table shows before it scrolls (Streamlit's rows are 35 px high).
 TABLE_ROWS, ROW_PX = 18, 35
+#: The background of a compared value that stands out (:func:`settings_styled`).
+ODD = "#fff3c4"
 #: Metrics the table leaves to the verdict column (they sort and compare all the same).
 NOT_IN_TABLE = ("judge_hit",)
 
@@ -108,7 +115,8 @@ def table_config(keys: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()
     from viz_core.store.settings_text import metric_text
 
     cc = st.column_config
-    out: dict[str, Any] = {"thumb": cc.ImageColumn("pre-image", width=76)}
+    out: dict[str, Any] = {"thumb": cc.ImageColumn("image", width=THUMB_PX,
+                                                   help="the pre-image")}
     for k, (label, help_) in COLUMNS.items():
         if k != "thumb":
             width = text_width([r.get(k) for r in rows], label, WIDEST.get(k, 260)) \
@@ -140,11 +148,13 @@ def when_short(t: float, now: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", here)
 
 
-def table_order(keys: Sequence[str]) -> list[str]:
-    """The table's columns in order: who / what first, the metrics, the run id last."""
+def table_order(keys: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()) -> list[str]:
+    """The table's columns in order: who / what first (a sweep cell's varied values only
+    when a listed run has them), the metrics, the run id last."""
     from dashboard.run_history import TABLE_HEAD, TABLE_TAIL
 
-    return [*TABLE_HEAD, *keys, *TABLE_TAIL]
+    cells = any(r.get("cell") for r in rows)
+    return [k for k in TABLE_HEAD if k != "cell" or cells] + [*keys, *TABLE_TAIL]
 
 
 def filter_args(values: dict[str, Any]) -> dict[str, Any]:
@@ -253,9 +263,28 @@ def curves_figure(runs: Sequence[RunRecord], key: str) -> go.Figure:
 
 def settings_table(runs: Sequence[RunRecord]) -> list[dict]:
     """Only the settings that differ, one column per run, in words (a class by its name,
-    octaves as their stages: :func:`viz_core.store.settings_text.setting_text`)."""
+    octaves as their stages, a fitted sigma / gamma by its value:
+    :func:`viz_core.store.settings_text.setting_text`)."""
     return [{"setting": k, **{r.id: setting_text(k, v, r) for r, v in zip(runs, vals)}}
             for k, vals in differing_settings(runs).items()]
+
+
+def settings_styled(runs: Sequence[RunRecord]) -> tuple[Any, int]:
+    """:func:`settings_table` as a styled frame whose highlighted cells are the values that
+    stand out (:func:`viz_core.store.settings_text.odd_ones`: not the one most runs share,
+    else not the first run's), and its height in pixels (every row, no inner scrolling);
+    (None, 0) when the runs share every setting."""
+    import pandas as pd
+
+    diff = differing_settings(runs)
+    if not diff:
+        return None, 0
+    df = pd.DataFrame(settings_table(runs)).set_index("setting")
+    odd = pd.DataFrame([odd_ones(v) for v in diff.values()], index=df.index,
+                       columns=df.columns)
+    style = df.style.apply(lambda _: odd.replace({True: f"background-color: {ODD}",
+                                                  False: ""}), axis=None)
+    return style, ROW_PX * (len(df) + 1) + 3
 
 
 def metrics_table(runs: Sequence[RunRecord]) -> list[dict]:

@@ -195,22 +195,25 @@ def model_text(model: str) -> str:
 
 
 #: The History table's columns, in the order a person tells runs apart by: when, where
-#: from, which model, aimed at what, with which scheme, and what the judge saw; then the
-#: rest, the metrics (:func:`table_rows`' ``metric_keys``), and the run id last.
-TABLE_HEAD = ("thumb", "started", "origin", "model", "target", "scheme", "verdict", "status",
-              "task")
+#: from, which model, aimed at what, with which scheme, and what the judge saw (these fit
+#: beside the sidebar at 1280 px), a sweep cell's varied values; then the rest,
+#: the metrics (:func:`table_rows`' ``metric_keys``), and the run id last.
+TABLE_HEAD = ("thumb", "started", "origin", "model", "target", "scheme", "verdict", "cell",
+              "status", "task")
 TABLE_TAIL = ("tags", "note", "id")
 #: The tasks in words (the table, the task filter).
 TASKS = {"am": "activation max.", "inversion": "inversion"}
 
 
-def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[dict]:
-    """The History table: thumbnail, when, where from (page, CLI, sweep), model (a program
-    by its file name), target (what the activation metric measures, a class by its name),
-    scheme, the judge's verdict, status, task, metrics, tags, note and id, in the order of
-    :data:`TABLE_HEAD` and :data:`TABLE_TAIL`."""
+def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str],
+               titles: Mapping[str, str] | None = None) -> list[dict]:
+    """The History table: thumbnail, when, where from (page, CLI, sweep; a group of
+    ``titles`` by its title: :func:`sweep_titles`), a sweep cell's varied values, model (a
+    program by its file name), target (what the activation metric measures, a class by its
+    name), scheme, the judge's verdict, status, task, metrics, tags, note and id, in the
+    order of :data:`TABLE_HEAD` and :data:`TABLE_TAIL`."""
     from dashboard.history_view import when_short
-    from viz_core.store.settings_text import origin, verdict_short
+    from viz_core.store.settings_text import cell_label, origin, verdict_short
 
     rows = []
     for r in runs:
@@ -218,7 +221,7 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
         random_w = config.get("weights") == "random"
         row = {"thumb": data_uri(r.thumb) if r.thumb else None,
                "started": when_short(r.started),
-               "origin": origin(r),
+               "origin": (titles or {}).get(r.group_id) or origin(r), "cell": cell_label(r),
                "model": model_text(r.model) + (" · RANDOM weights" if random_w else ""),
                "target": target_text(config, r.verdicts), "scheme": scheme_label(r.scheme),
                "verdict": verdict_short(r.verdicts), "status": r.status,
@@ -229,6 +232,60 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str]) -> list[di
         row.update(tags=", ".join(r.tags), note=r.note, id=r.id)
         rows.append(row)
     return rows
+
+
+def sweep_titles(store: RunStore, groups: Sequence[str] | None = None) -> dict[str, str]:
+    """Group -> title of each dashboard sweep among ``groups`` (default: the store's),
+    which is stored under its temporary folder's name: by what it swept and when it
+    started, "Sweep gamma x step_size, 14:05" (its first cell's varied values, the
+    date too when not today; the folder's hash added where two titles match)."""
+    from dashboard.history_view import when_short
+    from viz_core.store.settings_text import TEMP_SWEEP, cell_label, group_text, sweep_axes
+
+    out: dict[str, str] = {}
+    for g in store.distinct("group_id") if groups is None else groups:
+        if not group_text(g).startswith("Sweep " + TEMP_SWEEP):
+            continue
+        first = store.list(group=g, configs=True, sort="started", descending=False, limit=1)
+        axes = sweep_axes(cell_label(first[0])) if first else ""
+        if first and axes:
+            title = f"Sweep {axes}, {when_short(first[0].started).removeprefix('today ')}"
+            out[g] = title + f" ({g.rsplit(' ', 1)[-1]})" * (title in out.values())
+    return out
+
+
+def store_stamp(store: Any) -> tuple[int, int, str]:
+    """What tells that the store changed since a list was drawn, cheaply: how many runs it
+    lists, how many are deleted, and the newest run's id."""
+    newest = store.list(limit=1)
+    return store.count(), store.count(deleted=True), newest[0].id if newest else ""
+
+
+def changes_text(then: Sequence[Any] | None, now: Sequence[Any]) -> str:
+    """What changed in the store between two :func:`store_stamp` s, in words; "" for
+    nothing (or no earlier stamp).
+
+    >>> changes_text((5, 0, "a"), (7, 0, "c")), changes_text((5, 0, "a"), (4, 1, "a"))
+    ('2 new runs since this list was drawn', 'runs were deleted or restored elsewhere')
+    """
+    if not then or tuple(then) == tuple(now):
+        return ""
+    live, gone = now[0] - then[0], now[1] - then[1]
+    if live > 0 and gone <= 0:
+        return f"{live} new run{'s' * (live != 1)} since this list was drawn"
+    if gone or live:
+        return "runs were deleted or restored elsewhere"
+    return "the store changed since this list was drawn"
+
+
+def deleted_text(run_id: str, purged: bool = False) -> str:
+    """Why a selected run can no longer be edited: deleted in another tab (Undo there
+    restores it), or removed for good (``demons-viz history rm``)."""
+    if purged:
+        return (f"Run {run_id} was removed from the store for good (`demons-viz history "
+                "rm`, or another tab's store); its tags and note cannot be saved.")
+    return (f"Run {run_id} was deleted (in another tab); Undo in that tab brings it back, "
+            "then save again: your text is kept here.")
 
 
 #: RunPanel prefixes whose runs are stored, and the page each names.

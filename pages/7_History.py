@@ -16,8 +16,18 @@ from dashboard import history_view as hv
 from dashboard.messages import ui_message
 from dashboard.navigation import page_path
 from dashboard.page import display_image, guard, setup_page
-from dashboard.run_history import TASKS, get_store, model_text, table_rows
+from dashboard.run_history import (
+    TASKS,
+    changes_text,
+    deleted_text,
+    get_store,
+    model_text,
+    store_stamp,
+    sweep_titles,
+    table_rows,
+)
 from dashboard.text import plain
+from viz_core.errors import VizError
 from viz_core.metrics import METRICS
 from viz_core.schemes import scheme_label
 from viz_core.store.compare import registry_order, when
@@ -60,11 +70,14 @@ def _keep(chosen: list[str]) -> None:
     st.session_state[P + "link"] = value
 
 
-def _filters(store) -> dict:
+def _filters(store, titles: dict[str, str]) -> dict:
+    """The sidebar's filters; a dashboard sweep by its title (``titles``: what it swept and
+    when), not its temporary folder."""
     sb = st.sidebar
     sb.header("Filters")
     vals = {}
-    shows = {"model": model_text, "scheme": scheme_label, "group": group_text,
+    shows = {"model": model_text, "scheme": scheme_label,
+             "group": lambda g: titles.get(g) or group_text(g),
              "task": lambda v: TASKS.get(v, v)}
     for f in hv.FILTERS:
         options = [""] + store.distinct("group_id" if f == "group" else f)
@@ -79,9 +92,12 @@ def _filters(store) -> dict:
 def _sort(store) -> tuple[str, bool]:
     keys = ["started", "ended", "model", "task", "scheme", "status", *store.metric_keys()]
     words = {"started": "when started", "ended": "when ended"}
+    if "feature_error" in keys:  # an inversion's activation is its feature error: said once
+        words["activation"] = "target activation"
     c1, c2 = st.columns([3, 1])
     sort = c1.selectbox("sort by", keys, key=P + "sort",
-                        format_func=lambda k: words.get(k) or metric_text(k))
+                        format_func=lambda k: words.get(k) or metric_text(k),
+                        help="an inversion's target activation is its rel. feature error")
     desc = c2.toggle("descending", value=True, key=P + "desc")
     return sort, desc
 
@@ -102,19 +118,41 @@ def _actions(store, runs, chosen: list[str], notes: dict[str, str]) -> None:
                 st.link_button("MLflow run", r.mlflow)
             else:
                 st.caption(plain(f"MLflow: {r.mlflow}"))
-        with st.form(P + "edit"):
-            tags = st.text_input("tags (comma-separated)", ", ".join(r.tags))
-            note = st.text_area("note", r.note)
-            if st.form_submit_button("Save tags and note"):
-                store.set_tags(r.id, tags.split(","))
-                store.set_note(r.id, note)
-                st.toast(f"saved tags and note of {r.id}")
-    if st.button(f"Delete {len(runs)} run(s)", key=P + "delete"):
-        gone = store.delete([x.id for x in runs])
+        _edit(store, r)
+    live = [x for x in runs if not x.deleted]  # a run deleted elsewhere: Undo is there
+    if live and st.button(f"Delete {len(live)} run(s)", key=P + "delete"):
+        gone = store.delete([x.id for x in live])
         st.session_state[P + "deleted"] = gone
         st.session_state[P + "deleted_chosen"] = list(chosen)  # what Undo selects again
         _keep([i for i in chosen if i not in gone])
         st.rerun()
+
+
+def _edit(store, r) -> None:
+    """Tags and note of one run. The typed text stays in its boxes when it cannot be saved
+    (the run was deleted in another tab, or removed for good): kept in the session until
+    saved, so that an Undo there and a second Save keep it."""
+    keys = (f"{P}tags_{r.id}", f"{P}note_{r.id}")
+    drafts = st.session_state.setdefault(P + "drafts", {})
+    for k, v in zip(keys, drafts.get(r.id) or (", ".join(r.tags), r.note)):
+        if k not in st.session_state:
+            st.session_state[k] = v
+    with st.form(P + "edit"):
+        tags = st.text_input("tags (comma-separated)", key=keys[0])
+        note = st.text_area("note", key=keys[1])
+        if not st.form_submit_button("Save tags and note"):
+            return
+    drafts[r.id] = (tags, note)
+    try:
+        store.set_tags(r.id, tags.split(","))
+        store.set_note(r.id, note)
+    except VizError as exc:
+        if exc.field != "run":
+            raise
+        st.warning(plain(deleted_text(r.id, purged=not store.has(r.id))))
+        return
+    drafts.pop(r.id, None)
+    st.toast(f"saved tags and note of {r.id}")
 
 
 def _undo(store) -> None:
@@ -136,10 +174,10 @@ def _compare(runs, notes: dict[str, str]) -> None:
     side = max(_side(r) for r in runs)
     for c, r in zip(cols, runs):
         if r.image:  # at most its 224 px, never wider than its column (6 runs at 1280 px)
-            c.image(_pic(r.image, side), caption=f"{r.id} · {r.status}", width="content",
+            c.image(_pic(r.image, side), caption=f"{r.id} · {_status(r)}", width="content",
                     output_format="PNG")
         else:
-            c.warning(plain(f"{r.id}: {r.status}, no pre-image"))
+            c.warning(plain(f"{r.id}: {_status(r)}, no pre-image"))
         weights = f" · weights {r.weights_hash[:12]}" if r.weights_hash else ""
         c.caption(plain(f"{r.model_label or model_text(r.model)}{weights} · "
                         f"{scheme_label(r.scheme)} · {when(r.started)}"))
@@ -154,12 +192,11 @@ def _compare(runs, notes: dict[str, str]) -> None:
         st.caption(plain(batched))
     if len(runs) > 1:
         st.markdown("**Settings that differ**")
-        rows = hv.settings_table(runs)
-        if rows:
-            import pandas as pd
-
-            df = pd.DataFrame(rows).set_index("setting")
-            st.dataframe(df.style.set_properties(**{"background-color": "#fff3c4"}))
+        style, height = hv.settings_styled(runs)  # the odd values highlighted, no scrolling
+        if style is not None:
+            st.dataframe(style, height=height)
+            st.caption("highlighted: the values that differ from the one most runs share "
+                       "(else from the first run's)")
         else:
             st.caption("the runs share every setting")
     st.markdown("**Metrics** (floor: what a flat image or chance reaches)")
@@ -171,6 +208,26 @@ def _compare(runs, notes: dict[str, str]) -> None:
     missing = hv.without_curves(runs)
     if missing:
         st.caption(missing)
+
+
+def _status(r) -> str:
+    """A run's status, "deleted" for one deleted (in another tab) but still selected here."""
+    return f"deleted ({r.status})" if r.deleted else r.status
+
+
+@st.fragment(run_every=10)
+def _fresh(store) -> None:
+    """Every 10 s: whether the store changed since this tab drew its list (runs added by
+    another tab, a sweep or the CLI; deleted or restored elsewhere), with a Refresh."""
+    try:
+        text = changes_text(st.session_state.get(P + "stamp"), store_stamp(store))
+    except Exception:  # noqa: BLE001 - a busy or damaged store: the next look says more
+        return
+    if text:
+        c1, c2 = st.columns([4, 1])
+        c1.info(text)
+        if c2.button("Refresh", key=P + "refresh"):
+            st.rerun()
 
 
 def _side(r) -> int:
@@ -202,7 +259,7 @@ def _table(rows: list[dict], ids: list[str], keys: list[str], chosen: list[str])
         rows, key=hv.table_key(P, ids), on_select="rerun", selection_mode="multi-row",
         selection_default=default, hide_index=True, height=hv.table_height(len(rows)),
         placeholder="-",  # a metric the run has not (an AM run's PSNR), no thumbnail
-        column_order=hv.table_order(keys), column_config=hv.table_config(keys, rows))
+        column_order=hv.table_order(keys, rows), column_config=hv.table_config(keys, rows))
     now = hv.merge_selection(chosen, ids, event.selection.rows)
     if now != chosen or st.session_state.get(P + "link") != hv.link_value(now):
         _keep(now)
@@ -219,17 +276,19 @@ def main() -> None:
         st.warning(plain(ui_message(store.notice)))
     _undo(store)
     chosen = _chosen(store)
-    values = _filters(store)
+    titles = sweep_titles(store)
+    values = _filters(store, titles)
     sort, desc = _sort(store)
     args = hv.filter_args(values)
     t0 = time.perf_counter()
+    st.session_state[P + "stamp"] = store_stamp(store)  # before the list: nothing missed
     runs = store.list(**args, sort=sort, descending=desc, limit=hv.PAGE_SIZE, thumbs=True,
                       configs=True, verdicts=True)
     total = store.count(**{k: v for k, v in args.items()})
     # the registry's metrics in its order (Sec. 3's measures, then the judge's verdict);
     # the others (gradient norm, the model's own probability) sort and compare
     keys = [k for k in registry_order(store.metric_keys()) if k in METRICS]
-    rows = table_rows(runs, keys)
+    rows = table_rows(runs, keys, titles)
     ids = [r["id"] for r in rows]
     if rows:
         chosen = _table(rows, ids, keys, chosen)
@@ -244,14 +303,22 @@ def main() -> None:
                     else "") + ". Select 1 to 6 rows to compare them." +
                    (f" {len(hidden)} selected run(s) are not in the table." if hidden
                     else ""))
+    _fresh(store)
     if not chosen:
         return
     if len(chosen) > hv.MAX_COMPARE:
         st.warning(f"select at most {hv.MAX_COMPARE} runs to compare")
-    try:
-        runs = [store.get(i, frames=False) for i in chosen[:hv.MAX_COMPARE]]
-    except Exception as exc:  # noqa: BLE001 - another session deleted a selected run
-        st.warning(plain(ui_message(str(exc))))
+    runs = []
+    for i in chosen[:hv.MAX_COMPARE]:
+        try:
+            runs.append(store.get(i, frames=False))
+        except Exception as exc:  # noqa: BLE001 - removed for good elsewhere (history rm)
+            st.warning(plain(deleted_text(i, purged=True) if not store.has(i)
+                             else ui_message(str(exc))))
+    for r in runs:
+        if r.deleted:  # deleted in another tab: shown as such, Undo is there
+            st.warning(plain(deleted_text(r.id)))
+    if not runs:
         return
     notes = hv.batch_notes(store, runs)
     _compare(runs, notes)

@@ -9,7 +9,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from viz_core.store.records import RunRecord
+from viz_core.store.records import JUDGE_HIT, RunRecord
+from viz_core.store.settings_text import Fitted, fitted_param
 
 #: Settings that do not change what a run computes (left out of "what differs").
 DISPLAY_ONLY = ("every", "name", "device")
@@ -109,6 +110,12 @@ def run_settings(run: RunRecord) -> dict[str, Any]:
     from viz_core.store.settings_text import applies
 
     flat = {"model_label": run.model_label, **flat_settings(run.config)}
+    for slot in ("fluid", "elastic"):  # a parameter fitted to the size: its value (Sec. 2.7)
+        if flat.get(f"{slot}.param") is None:
+            fitted = fitted_param(flat.get(f"{slot}.kind"), flat.get(f"{slot}.size"),
+                                  flat.get(f"{slot}.order") or 1)
+            if fitted is not None:
+                flat[f"{slot}.param"] = fitted
     out = {k: v if display_only(k) or applies(k, flat) else None for k, v in flat.items()}
     if isinstance(out.get("image"), str):
         out["image"] = image_name(out["image"])
@@ -172,6 +179,8 @@ def fmt(v: Any) -> str:
     """A value for a table cell: ``-`` for None, four significant digits for a float."""
     if v is None:
         return "-"
+    if isinstance(v, Fitted):
+        return str(v)
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
@@ -212,7 +221,7 @@ def metric_rows(runs: Sequence[RunRecord], beside: bool = False
 def _floored(runs: Sequence[RunRecord], key: str, values: list[str], beside: bool
              ) -> tuple[list[str], str]:
     """The values of ``key`` and its floor text (:func:`metric_rows`)."""
-    floors = [fmt(r.floors[key]) if key in r.floors else None for r in runs]
+    floors = [_floor(r, key) for r in runs]
     have = {f for f in floors if f is not None}
     if not have:
         return values, ""
@@ -222,6 +231,16 @@ def _floored(runs: Sequence[RunRecord], key: str, values: list[str], beside: boo
         return ([v if f is None or v == "-" else f"{v} (floor {f})"
                  for v, f in zip(values, floors)], "beside each value")
     return values, "; ".join(f"{r.id}: {f}" for r, f in zip(runs, floors) if f is not None)
+
+
+def _floor(run: RunRecord, key: str) -> str | None:
+    """A run's floor of ``key`` as text; the judge's top-1 hit: its chance level ("chance
+    10%", the floor of its target probability or the judge's verdict), None without one."""
+    if key in run.floors or key != JUDGE_HIT:
+        return fmt(run.floors[key]) if key in run.floors else None
+    chance = run.floors.get("judge_target_prob", next(
+        (v.get("chance") for v in run.verdicts if v.get("role") == "judge"), None))
+    return None if chance is None else f"chance {float(chance):.0%}"
 
 
 def verdict_text(v: dict) -> str:

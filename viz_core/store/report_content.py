@@ -26,8 +26,10 @@ from viz_core.store.figures import kernel_figure, line_chart
 from viz_core.store.records import CURVE_KEYS, RunRecord
 from viz_core.store.settings_text import (
     UI_PREFIX,
+    Fitted,
     applies,
     metric_text,
+    odd_ones,
     origin,
     setting_text,
     target_label,
@@ -65,6 +67,10 @@ class Report:
     #: state): (setting, value per run), each setting in one of the three lists only
     other: list[tuple[str, list[str]]] = field(default_factory=list)
     ui: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: setting -> per run, whether its value stands out among the runs' (those that differ
+    #: from the value most runs share, else from the first run's: :func:`~viz_core.store.
+    #: settings_text.odd_ones`); only the settings that differ
+    odd: dict[str, list[bool]] = field(default_factory=dict)
 
 
 def _settings(runs: Sequence[RunRecord]) -> tuple[list, list, list]:
@@ -83,7 +89,8 @@ def _settings(runs: Sequence[RunRecord]) -> tuple[list, list, list]:
         vals = [setting_text(k, f.get(k), r) for f, r in zip(flats, runs)]
         if k.startswith(UI_PREFIX):
             ui.append((k[len(UI_PREFIX):], vals))
-        elif k in diff or any(applies(k, f) for f in flats):
+        elif k in diff or any(applies(k, f) for f in flats) \
+                or any(isinstance(f.get(k), Fitted) for f in ran):  # a fitted sigma / gamma
             settings.append((k, [setting_text(k, f.get(k), r) for f, r in zip(ran, runs)],
                              k in diff))
         elif any(f.get(k) not in (None, "") for f in flats):
@@ -147,6 +154,8 @@ def build_report(runs: Sequence[RunRecord], notes: Mapping[str, str] | None = No
     batches = [notes.get(r.id, "") if notes is not None else batch_note(r, None)
                for r in runs]
     metrics = [(metric_text(k), v, f) for k, v, f in metric_rows(runs, beside=True)]
+    odd = {k: odd_ones(v) for k, v in differing_settings(runs).items()} \
+        if len(runs) > 1 else {}
     return Report(title, subtitle, runs, cards, settings, metrics,
                   [[verdict_text(v) for v in r.verdicts] for r in runs], curves, kernels,
-                  commands, batches, other, ui)
+                  commands, batches, other, ui, odd)

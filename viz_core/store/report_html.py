@@ -24,7 +24,7 @@ h1 {{ margin-bottom: 0.2em; }} .sub {{ color: #555; margin-top: 0; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.2em; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; font-size: 0.92em; }}
 td:first-child {{ white-space: nowrap; }}
-tr.diff td {{ background: #fff3c4; font-weight: 600; }}
+tr.diff td:first-child {{ font-weight: 600; }}
 code {{ background: #f3f3f3; padding: 2px 4px; }}
 .floor {{ color: #666; }}
 .batch {{ color: #7a4d00; }}
@@ -79,6 +79,19 @@ def _card(rep: Report, i: int) -> str:
     return "\n".join(parts)
 
 
+def _odd_style(odd: list[list[bool]]) -> str:
+    """The style that highlights the values that stand out in the table of settings that
+    differ (``odd``: per row, per run), by position, so that its cells stay plain ``td``.
+
+    >>> _odd_style([[False, True]]).split(" {")[0]
+    '<style>.differ tr:nth-child(2) td:nth-child(3)'
+    """
+    cells = [f".differ tr:nth-child({i + 2}) td:nth-child({j + 2})"
+             for i, row in enumerate(odd) for j, hit in enumerate(row) if hit]
+    return (f"<style>{', '.join(cells)} {{ background: #fff3c4; font-weight: 600; }}</style>"
+            if cells else "")
+
+
 def _settings_html(rep: Report, ids: list[str]) -> list[str]:
     """The settings: those that define the runs (of several runs, those that differ,
     highlighted, and those they share, folded), then, folded, the stored settings that
@@ -89,9 +102,13 @@ def _settings_html(rep: Report, ids: list[str]) -> list[str]:
     if len(ids) > 1:
         differ = [s for s in rep.settings if s[2]]
         same = [s for s in rep.settings if not s[2]]
-        out.append(f"<p>{len(differ)} setting(s) differ (highlighted).</p>")
+        out.append(f"<p>{len(differ)} setting(s) differ (highlighted). Highlighted: the "
+                   "values that differ from the one most runs share, else from the first "
+                   "run's.</p>")
         if differ:
-            out.append(_table(head, [[k, *v] for k, v, _ in differ], ["diff"] * len(differ)))
+            out.append(_odd_style([rep.odd.get(k, [True] * len(v)) for k, v, _ in differ]))
+            out.append('<div class="differ">' + _table(
+                head, [[k, *v] for k, v, _ in differ], ["diff"] * len(differ)) + "</div>")
         if same:
             out.append("<details><summary>settings they share</summary>"
                        + _table(["setting", "value"], [[k, v[0]] for k, v, _ in same])

@@ -7,7 +7,8 @@ dashboard's own copy of them (its widgets' state).
 Class names come from the run itself first (its verdicts carry the names the network had
 when it ran, Sec. 3.2), else from the model's description when it needs no weights (the
 zoo, a team's ``demons-viz.toml``), so any model with class names is named, not only the
-zoo's. Nothing here loads a network or imports torch."""
+zoo's. Nothing here loads a network or imports torch (a fitted kernel parameter is
+computed by the kernels' rule when asked for)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,54 @@ OTHER_METRICS = {"model_target_prob": "model: target probability",
                  "grad_norm": "|grad D| (last step)"}
 #: The prefix of the dashboard's copy of the settings (its widgets' state).
 UI_PREFIX = "extra.ui."
+#: The start of the temporary folder a dashboard sweep writes to (named by its axes here).
+TEMP_SWEEP = "demons-viz-sweep-"
+
+
+class Fitted(float):
+    """A kernel parameter (sigma, gamma) the run did not set but fitted to its kernel size
+    (Sec. 2.7): the number, which reads "3.933 (fitted)".
+
+    >>> str(Fitted(3.9326)), Fitted(3.9326) == 3.9326
+    ('3.933 (fitted)', True)
+    """
+
+    def __str__(self) -> str:
+        return f"{float(self):.4g} (fitted)"
+
+
+def fitted_param(kind: Any, size: Any, order: Any = 1) -> Fitted | None:
+    """The sigma / gamma that the rule of Sec. 2.7 fits to a Gaussian or Sobolev kernel of
+    ``size`` (what a run without a set parameter computed with), marked :class:`Fitted`;
+    None for another kind, the untruncated Sobolev operator, or a size it cannot fit.
+
+    >>> str(fitted_param("sobolev", 21)), fitted_param("identity", 11)
+    ('3.933 (fitted)', None)
+    """
+    if kind not in ("gaussian", "sobolev") or not isinstance(size, int) or size < 1:
+        return None
+    from viz_core.kernel_fitting import fit_parameter
+
+    try:
+        return Fitted(fit_parameter(kind, size, int(order)))
+    except Exception:  # noqa: BLE001 - a size this rule cannot fit: shown as not set
+        return None
+
+
+def odd_ones(values: Sequence[Any]) -> list[bool]:
+    """Which of one setting's values (one per run) stand out: those that differ from the
+    value most runs share, else (no single most common value) from the first run's.
+
+    >>> odd_ones([5, 5, 2]), odd_ones([1, 2]), odd_ones([1, 2, 3]), odd_ones([1, 2, 2])
+    ([False, False, True], [False, True], [False, True, True], [True, False, False])
+    """
+    counts = [sum(v == w for w in values) for v in values]
+    top = max(counts, default=0)
+    common = [v for v, c in zip(values, counts) if c == top]
+    ref = common[0] if all(v == common[0] for v in common) else values[0]
+    return [v != ref for v in values]
+
+
 
 
 def origin(run: Any) -> str:
@@ -47,7 +96,10 @@ def origin(run: Any) -> str:
     command, group = str(run.command or ""), str(run.group_id or "")
     kind = group.partition(" ")[0]
     if kind == "sweep":
-        text = group_text(group)  # "Sweep <folder>"
+        text = group_text(group)  # "Sweep <folder>"; a dashboard's: "Sweep <axes>"
+        axes = sweep_axes(cell_label(run))
+        if text.startswith("Sweep " + TEMP_SWEEP) and axes:
+            text = "Sweep " + axes
         return "CLI sweep" + text[len("Sweep"):] if command.startswith("demons-viz") else text
     if command.startswith("dashboard "):
         page = command.split(" ", 1)[1]
@@ -74,6 +126,30 @@ def group_text(group: str) -> str:
         return "Sweep " + (rest.rsplit(" ", 1)[0] if " " in rest else rest)
     name = "CLI samples" if kind == "visualize" else PAGES.get(kind, kind)
     return f"{name} {rest[:6]}".strip()
+
+
+def cell_label(run: Any) -> str:
+    """A sweep cell's varied values, "gamma=0.1, step_size=5" (its cell id, which the
+    sweep stores as the configuration's name); "" for a run of no sweep, or without them.
+
+    >>> from viz_core.store.records import RunRecord
+    >>> cell_label(RunRecord(config={"name": "gamma=0.1,step_size=5"}, model="m", task="am",
+    ...                      scheme="tv", group_id="sweep s 0a1b2c"))
+    'gamma=0.1, step_size=5'
+    """
+    if str(run.group_id or "").partition(" ")[0] != "sweep":
+        return ""
+    name = str((run.config if isinstance(run.config, Mapping) else {}).get("name") or "")
+    return ", ".join(name.split(",")) if "=" in name else ""
+
+
+def sweep_axes(label: str) -> str:
+    """The settings a sweep varied, from a cell's :func:`cell_label`: "gamma x step_size".
+
+    >>> sweep_axes("gamma=0.1, step_size=5"), sweep_axes("")
+    ('gamma x step_size', '')
+    """
+    return " x ".join(p.split("=")[0].strip() for p in label.split(",") if "=" in p)
 
 
 def _spec_class_names(model: str) -> tuple[str, ...]:
@@ -193,6 +269,8 @@ def setting_text(key: str, value: Any, run: Any = None) -> str:
     ``-`` for none, four significant digits for a float."""
     if value is None:
         return "-"
+    if isinstance(value, Fitted):
+        return str(value)
     if key in ("target", UI_PREFIX + "target") and run is not None:
         return target_label(run.config, run.verdicts, value)
     if key in ("image", UI_PREFIX + "image") and isinstance(value, str):
