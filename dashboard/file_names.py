@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["MAX_STEM_BYTES", "file_stem"]
+__all__ = ["MAX_STEM_BYTES", "file_stem", "sweep_file_stem"]
 
 
 #: Names Windows keeps for devices, whatever the extension ("con.png" cannot be saved).
@@ -58,3 +58,13 @@ def file_stem(parts: Sequence[str], limit: int = 40) -> str:
         out.append(a)
     stem = "_".join(filter(None, out)) or "demons-preimage"
     return f"{stem}_" if stem in _RESERVED_STEMS else stem
+
+
+def sweep_file_stem(model: str, axes: Sequence[str]) -> str:
+    """The stem of a sweep's downloads (montage, table, folder): ``sweep``, the model and
+    the axes, through :func:`file_stem`.
+
+    >>> sweep_file_stem("fmnist_resnet_robust", ["kernel_size", "step_size"])
+    'sweep_fmnist_resnet_robust_kernel_size-x-step_size'
+    """
+    return file_stem(["sweep", model, "-x-".join(axes)])

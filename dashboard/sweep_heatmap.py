@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dashboard.sweeps_view import metric_title, target_text
+from dashboard.sweep_labels import metric_title, target_text
 from dashboard.text import plot_text
 from viz_core.schemes import scheme_label
 
@@ -29,11 +29,13 @@ def _tick_texts(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, An
 
 
 def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-                   total: tuple[list, list] | None = None) -> Any:
+                   total: tuple[list, list] | None = None, *,
+                   best: Mapping[str, Any] | None = None) -> Any:
     """The sweep's metric heatmap (:func:`viz_core.figures.heatmap_figure`) as a plotly
     figure, for the Sweeps page: the title, colour bar and hover text name what the metric
     measures for the sweep's task (:func:`metric_title`), a class-target axis shows the
-    class names; the judge's hit / miss and probability (chance marked) on fixed 0..1."""
+    class names; the judge's hit / miss and probability (chance marked) on fixed 0..1.
+    ``best``: the cell framed as the best (:func:`dashboard.sweep_summary.best_cell`)."""
     import plotly.graph_objects as go
 
     from viz_core.figures import heatmap_figure as spec
@@ -70,7 +72,25 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
     trace["hovertemplate"] = f"{where}<br>{title}: {value}<extra></extra>"
     layout = dict(fig["layout"])
     layout["title"] = {**layout.get("title", {}), "text": title}
+    at = _position(best, axes, rv, cv)
+    if at is not None:  # a frame around the best cell (category axes: cells at 0, 1, ...)
+        i, j = at
+        layout["shapes"] = [*layout.get("shapes", []), {
+            "type": "rect", "xref": "x", "yref": "y", "x0": j - 0.5, "x1": j + 0.5,
+            "y0": i - 0.5, "y1": i + 0.5, "line": {"color": "#e8175d", "width": 4}}]
     return go.Figure({"data": [trace], "layout": layout})
+
+
+def _position(best: Mapping[str, Any] | None, axes: Sequence[str], rv: Sequence[Any],
+              cv: Sequence[Any]) -> tuple[int, int] | None:
+    """(row, column) of the cell ``best`` on the grid, None if it is not there."""
+    if best is None or not axes:
+        return None
+    a = best.get(axes[0])
+    b = best.get(axes[1]) if len(axes) > 1 else None
+    if a not in rv or b not in cv:
+        return None
+    return list(rv).index(a), list(cv).index(b)
 
 
 def _hit_texts(cells: Mapping[tuple, Mapping[str, Any]], rv: Sequence[Any],

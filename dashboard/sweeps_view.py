@@ -5,9 +5,8 @@ task, target or image, scheme, step size, steps, seed) and one or two axes given
 (``gamma`` / ``0.05,0.2,0.8``). :func:`sweep_of` turns them into a
 :class:`~viz_core.sweeps.Sweep`; :func:`ready_settings` fills in one of the four
 ready-made sweeps; :func:`from_playground` takes the Playground's current setting;
-:func:`heatmap_figure` draws one metric over the grid, titled with what it measures for
-the sweep's task (:func:`metric_title`; the judge's on fixed 0..1 scales); :func:`target_text`
-names a class target by the model's class name as the Playground does;
+:func:`metric_choices` and :func:`metric_option_label` are the heatmap metrics a task
+offers, in its words (the labels themselves: :mod:`dashboard.sweep_labels`);
 :func:`playground_params` is the link that opens a cell in the Playground, and
 :func:`open_help` says that a cell computed in a batch can differ when it runs alone.
 """
@@ -15,15 +14,12 @@ names a class target by the model's class name as the Playground does;
 from __future__ import annotations
 
 import functools
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from dashboard.messages import Notice
 from dashboard.samples import sample_name, sample_path
-from dashboard.settings.labels import config_activation_label
 from dashboard.settings.playground import (
     DASHBOARD_MODEL,
     config_to_settings,
@@ -31,16 +27,23 @@ from dashboard.settings.playground import (
     playground_defaults,
     settings_to_config,
 )
-from dashboard.urlstate import MAX_STEP_SIZE, encode, max_jitter, shown
+from dashboard.sweep_labels import (  # noqa: F401 - the page's and the tests' names
+    INVERSION_JUDGE_TITLES,
+    metric_title,
+    table_rows,
+    target_text,
+    value_text,
+)
+from dashboard.urlstate import encode, max_jitter
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
-from viz_core.kernel_fitting import MAX_KERNEL_SIZE, SIZED_KINDS, fit_parameter
+from viz_core.kernel_fitting import MAX_KERNEL_SIZE, SIZED_KINDS
 from viz_core.kernel_fitting import largest_fitted_size as largest
 from viz_core.metrics import METRICS, metric_label
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
-from viz_core.schemes import SCHEME_REGISTRY, get_scheme, scheme_label, scheme_of
+from viz_core.schemes import SCHEME_REGISTRY, get_scheme, scheme_of
 from viz_core.store.compare import BATCH_WHY
 from viz_core.sweeps import AXES, Axis, Sweep
 from viz_core.sweeps.ready import READY, path_scheme, ready_axes
@@ -108,6 +111,23 @@ def metric_choices(task: str) -> tuple[str, ...]:
     return tuple(k for k in METRICS if k not in _NOT_FOR.get(task, ()))
 
 
+#: The metric box's words where the registry's label names two tasks' quantities at once.
+#: (Only where the metric is not offered to the other task: Streamlit keeps a selection by
+#: its label, so a label that changed with the task would move it.)
+_TASK_LABELS = {"am": {"activation": "target activation"}}
+
+
+def metric_option_label(key: str, task: str) -> str:
+    """The heatmap-metric box's label of ``key`` in a ``task`` sweep: only what applies to
+    that task (AM's target activation, eq. 4: an inversion is offered its relative feature
+    error instead, eq. 3), else the registry's label.
+
+    >>> metric_option_label("activation", "am"), metric_option_label("ssim", "inversion")
+    ('target activation', 'SSIM')
+    """
+    return _TASK_LABELS.get(task, {}).get(key) or metric_label(key)
+
+
 def metric_instead(task: str) -> str:
     """The metric a heatmap shows when the chosen one does not apply to ``task``."""
     return _INSTEAD.get(task, "activation")
@@ -161,59 +181,6 @@ def model_jitter(model: str) -> float | None:
         return None
 
 
-#: The axes whose values are numbers (what :func:`link_values` checks).
-NUMERIC_AXES = ("kernel_size", "order", "gamma", "sigma", "step_size", "tv", "steps", "target",
-                "seed")
-
-
-def _base_value(axis: str, base: RunConfig) -> str:
-    """``base``'s own value of a numeric ``axis`` as text (a kernel parameter: the one
-    fitted to its size, Sec. 2.7); "" for another axis."""
-    kind = {"gamma": "sobolev", "sigma": "gaussian"}.get(axis)
-    if kind:
-        own = [k.param for k in (base.fluid, base.elastic) if k and k.kind == kind]
-        return f"{own[0] if own and own[0] else fit_parameter(kind, kernel_size_of(base)):.3g}"
-    v = {"step_size": base.step_size, "steps": base.steps, "seed": base.seed, "tv": base.tv,
-         "target": base.target, "kernel_size": kernel_size_of(base), "order": 1}.get(axis)
-    return "" if v is None else f"{v:g}"
-
-
-def link_values(key: str, text: str, axis: str, base: RunConfig) -> tuple[str, list[Notice]]:
-    """The values ``text`` of a link's ``key`` (``values1``) that cells of ``axis`` on
-    ``base`` run with, a -0 as 0, and a notice for each other one (not a number, not
-    finite, what a run refuses, a repeat); when none is left, the page's values for the
-    axis, else ``base``'s own value."""
-    kind, kept, seen, bad = AXES.get(axis) if axis in NUMERIC_AXES else None, [], set(), []
-    for item in [v.strip() for v in str(text).split(",") if v.strip()] if kind else []:
-        try:
-            v = kind.parse(item)
-            if isinstance(v, float) and not math.isfinite(v):
-                raise VizError("is not a finite number")
-            v = v + 0 if isinstance(v, (int, float)) else v  # -0 is 0
-            if repr(v) in seen:
-                raise VizError("repeats a value")
-            if axis == "step_size" and v > MAX_STEP_SIZE:
-                raise VizError(f"is above the largest step size, {MAX_STEP_SIZE:g}")
-            try:
-                kind.apply(base, v).validate()
-            except VizError as exc:  # one that needs the other axis is said by the sweep
-                if exc.field != "axes":  # its first clause ("up to 37, not 51")
-                    raise VizError(f"cannot run ({str(exc).split(': ')[0]})") from None
-        except VizError as exc:  # in words after the value ("axis 'x': 'abc' is not ...")
-            why = str(exc).split(": ", 1)[-1] if str(exc).startswith("axis ") else str(exc)
-            bad.append((item, why.removeprefix(repr(item)).strip()))
-            continue
-        seen.add(repr(v))
-        kept.append("0" if v == 0 and item.startswith("-") else item)
-    if not bad:
-        return ",".join(kept) if kind else str(text), []
-    slot = "axis" + key[-1]
-    out = ",".join(kept) or (str(_STATIC_DEFAULTS["values" + key[-1]])
-                             if _STATIC_DEFAULTS.get(slot) == axis else _base_value(axis, base))
-    return out, [Notice(f"{key}: {shown(item)} {why}; using {shown(out)}")
-                 for item, why in bad]
-
-
 def axes_of(s: Mapping[str, Any]) -> list[Axis]:
     s = {**sweep_defaults(), **s}
     out = []
@@ -239,6 +206,15 @@ def sweep_of(s: Mapping[str, Any], batch_size: int = 8) -> Sweep:
     except VizError as exc:
         raise VizError(str(exc), field=exc.field if exc.field in _STATIC_DEFAULTS
                        else _values_slot(str(exc), s)) from None
+
+
+def cells_text(sweep: Sweep) -> str:
+    """How many cells and steps a sweep runs: ``9 cells · 60 steps each``, or the range
+    where the cells' steps differ (a ``steps`` axis): ``6 cells · 20-60 steps (per cell)``."""
+    steps = sorted({c.config.total_steps for c in sweep.cells()})
+    each = (f"{steps[0]} steps each" if len(steps) == 1
+            else f"{steps[0]}-{steps[-1]} steps (per cell)")
+    return f"{len(sweep)} cells · {each}"
 
 
 def _values_slot(message: str, s: Mapping[str, Any]) -> str:
@@ -323,97 +299,6 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     []) when none is committed."""
     data = load_sanity(assets_dir().parent / "results", model)
     return (data, cascade_rows(data)) if data else (None, [])
-
-
-#: The judge's metrics for an inversion: its target is the original's class (Table 1's test).
-INVERSION_JUDGE_TITLES = {
-    "judge_target_prob": "independent judge: probability of the original's class",
-    "judge_hit": "independent judge: top-1 = the original's class"}
-
-
-def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """What ``metric`` measures in the cells ``rows`` (one sweep: one task). The registry's
-    ``activation`` is the target activation in AM (a class logit or log-probability, a
-    channel mean or unit, eq. 4: the words the Playground's curves use) and the relative
-    feature error ``||Phi(u) - Phi0|| / ||Phi0||`` in inversion (eqs. 2-3: the registry's
-    ``feature_error``); the judge's metrics of an inversion name the original's class, the
-    target of Table 1's test; every other metric is its registry label.
-
-    >>> metric_title("activation", [{"task": "inversion"}])
-    'rel. feature error'
-    >>> metric_title("judge_hit", [{"task": "inversion"}])
-    "independent judge: top-1 = the original's class"
-    >>> metric_title("ssim", [])
-    'SSIM'
-    """
-    inversion = bool(rows) and rows[0].get("task") == "inversion"
-    if inversion and metric in INVERSION_JUDGE_TITLES:
-        return INVERSION_JUDGE_TITLES[metric]
-    if metric != "activation" or not rows:
-        return metric_label(metric)
-    row = rows[0]
-    if inversion:
-        return metric_label("feature_error")
-    try:
-        return config_activation_label(RunConfig.from_json(str(row["config"])))
-    except (KeyError, ValueError, TypeError, VizError):  # a row without its configuration
-        return config_activation_label(RunConfig(task=str(row.get("task") or "am")))
-
-
-def target_text(row: Mapping[str, Any]) -> str:
-    """A cell's target as the Playground's class box names it: ``7 · Sneaker`` (the model's
-    class name), ``class 7`` when the model has no names; a channel (or a row from before
-    class names were recorded) by its index.
-
-    >>> target_text({"target": 7, "target_class": "Sneaker"})
-    '7 · Sneaker'
-    >>> target_text({"target": 3, "target_class": "class 3"}), target_text({"target": 5})
-    ('class 3', '5')
-    """
-    t, name = row.get("target"), row.get("target_class")
-    if t is None:
-        return ""
-    if not name:
-        return str(t)
-    return str(name) if str(name) == f"class {t}" else f"{t} · {name}"
-
-
-def value_text(axis: str, row: Mapping[str, Any]) -> str:
-    """The value of ``axis`` in a cell, as a caption or tick shows it (a class target by
-    :func:`target_text`)."""
-    if axis == "target":
-        return target_text(row)
-    v = row.get(axis)
-    if axis == "scheme" and v is not None:
-        return scheme_label(str(v))  # "Sobolev fluid", as the other pages name it
-    return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
-
-
-def table_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """The cells as the page's table shows them: the target by :func:`target_text` (an
-    inversion's: the original's class the judge tests it against, Table 1), no
-    configuration JSON or PNG name, and an inversion's activation once, as its feature
-    error (eq. 3: the same number).
-
-    >>> table_rows([{"task": "inversion", "target": None, "activation": 0.4,
-    ...              "feature_error": 0.4, "judge_target_class": "Bag"}])
-    [{'task': 'inversion', 'target': "Bag (the original's class)", 'feature_error': 0.4}]
-    """
-    inversion = bool(rows) and all(r.get("task") == "inversion" for r in rows)
-    once = inversion and any(r.get("feature_error") is not None for r in rows)
-    out = []
-    for r in rows:
-        row = {k: v for k, v in r.items()
-               if k not in ("config", "png", "target_class", "judge_target_class")
-               and not (once and k == "activation")}
-        if r.get("task") == "inversion":
-            judged = r.get("judge_target_class")
-            row["target"] = (f"{judged} (the original's class)" if judged
-                             else "the original image")
-        elif r.get("target") is not None:
-            row["target"] = target_text(r)
-        out.append(row)
-    return out
 
 
 def batch_sizes(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:

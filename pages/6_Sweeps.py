@@ -12,7 +12,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from dashboard import sweep_export as sx
+from dashboard import sweep_summary as sm
 from dashboard import sweeps_view as sv
+from dashboard.file_names import sweep_file_stem
 from dashboard.messages import ui_message
 from dashboard.model_controls import model_label, model_names
 from dashboard.navigation import page_path
@@ -21,6 +24,8 @@ from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
 from dashboard.sweep_heatmap import heatmap_figure
+from dashboard.sweep_links import link_values
+from dashboard.sweep_stream import PageExecutor, keep_stopped
 from dashboard.text import name, plain
 from dashboard.urlstate import MAX_STEP_SIZE
 from dashboard.widgets import (
@@ -33,10 +38,9 @@ from dashboard.widgets import (
     show_notices,
 )
 from viz_core.errors import VizError
-from viz_core.metrics import metric_label
 from viz_core.sweeps import run_sweep
 from viz_core.sweeps.ready import READY
-from viz_core.sweeps.report import grid_of, randomization_verdict, spread
+from viz_core.sweeps.report import grid_of, randomization_verdict
 
 P = "sw_"
 D = sv.sweep_defaults()
@@ -71,7 +75,7 @@ def _take_playground() -> None:
 
 def _link_values(ctl: Controls, key: str, axis: str) -> None:
     """A link's axis values that no cell can run (nan, -5, 1e309) left out, each named
-    (:func:`dashboard.sweeps_view.link_values`), so that the page runs what it shows."""
+    (:func:`dashboard.sweep_links.link_values`), so that the page runs what it shows."""
     where = origin(P)
     if where is None or where[0] != "link" or key not in where[1]:
         return
@@ -79,7 +83,7 @@ def _link_values(ctl: Controls, key: str, axis: str) -> None:
         base = sv.base_config(current(P, D))
     except VizError:  # said under its own control
         return
-    text, notices = sv.link_values(key, st.session_state[P + key],
+    text, notices = link_values(key, st.session_state[P + key],
                                    str(st.session_state[P + axis]), base)
     st.session_state[P + key] = text
     ctl.notices.extend(notices)
@@ -123,10 +127,10 @@ def _sidebar(ctl: Controls) -> None:
         _link_values(ctl, "values2", "axis2")
         ctl.text("values2", "Column values (comma separated)")
     task = st.session_state[P + "task"]
-    ctl.select("metric", "Heatmap metric", sv.metric_choices(task), fmt=metric_label,
-               fallback=sv.metric_instead(task))  # one label per metric whatever the
-    # task: Streamlit keeps a selection by its label, and labels that change with the task
-    # moved it; the task only leaves out what says nothing for it
+    ctl.select("metric", "Heatmap metric", sv.metric_choices(task),
+               fmt=lambda k: sv.metric_option_label(k, task),
+               fallback=sv.metric_instead(task))  # the labels of this task only: the
+    # choices change with the task anyway (it leaves out what says nothing for it)
 
 
 _NOT_RUN = {"stopped": "not run (the sweep was stopped)",
@@ -138,19 +142,12 @@ def _png_array(path: Path) -> np.ndarray:
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
-def _caption(row: dict, axes: list[str]) -> str:
-    vals = name(", ".join(f"{a}={sv.value_text(a, row)}" for a in axes))
-    if row.get("random_weights"):
-        vals += " · RANDOM weights"
-    if row.get("diverged"):
-        vals += " · diverged"
-    return vals
-
-
-def _montage(res: dict, buttons: bool) -> None:
+def _montage(res: dict, metric: str, buttons: bool) -> None:
     rows, axes = res["rows"], res["axes"]
     rv, cv = res["grid"]
-    _, _, cells = grid_of(rows, axes)
+    cells = sm.grid_slots(res["keys"], rows)
+    live = res.get("live") or {}
+    best = sm.best_cell(rows, metric)
     sizes = sv.batch_sizes(rows)
     if buttons and any(n > 1 for n in sizes.values()):
         st.caption(sv.BATCH_NOTE)  # a cell opened in the Playground runs alone
@@ -160,10 +157,18 @@ def _montage(res: dict, buttons: bool) -> None:
             r = cells.get((a, b))
             with col:
                 if r is None:
-                    st.caption(_NOT_RUN.get(res.get("status"), "waiting ..."))
+                    now = live.get("cells", {}).get((a, b))
+                    if now is not None:  # the running batch: its current picture
+                        show_image(st, now, f"computing: step {live['step']} / "
+                                   f"{live['total']}", 128)
+                    else:
+                        st.caption(_NOT_RUN.get(res.get("status"), "waiting ..."))
                     continue
-                show_image(st, _png_array(Path(res["dir"]) / r["png"]), _caption(r, axes),
-                           128)
+                show_image(st, _png_array(Path(res["dir"]) / r["png"]),
+                           sm.cell_caption(r, axes, rows), 128)
+                value = sm.value_caption(r, metric, rows, r is best)
+                if value:
+                    st.caption(value)
                 if buttons and st.button("Open in Playground", key=f"{P}open_{r['cell_id']}",
                                          help=sv.open_help(r, sizes)):
                     st.switch_page(page_path("playground"),
@@ -171,15 +176,42 @@ def _montage(res: dict, buttons: bool) -> None:
 
 
 def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
-    done, total = len(res["rows"]), res["total"]
+    done, total = sum(not r.get("stopped") for r in res["rows"]), res["total"]
     stopped = {"stopped": " · stopped", "error": " · failed"}.get(res.get("status"), "")
-    ph["progress"].progress(min(1.0, done / max(total, 1)),
-                            text=f"{done} / {total} cells{stopped}")
+    live = res.get("live")
+    text = f"{done} / {total} cells{stopped}"
+    if live and res.get("status") == "running":
+        text = (f"batch {live['batch'] + 1} of {live['batches']}: step {live['step']} / "
+                f"{live['total']} · {text}")
+    part = live["step"] / max(live["total"], 1) * len(live["cells"]) if live else 0
+    ph["progress"].progress(min(1.0, (done + part) / max(total, 1)), text=text)
     if res["rows"]:
-        ph["heatmap"].plotly_chart(heatmap_figure(res["rows"], res["axes"], metric,
-                                                     res["grid"]), key=f"{key}_heat")
+        rows = res["rows"]
+        ph["heatmap"].plotly_chart(heatmap_figure(
+            rows, res["axes"], metric, res["grid"], best=sm.best_cell(rows, metric)),
+            key=f"{key}_heat")
+        line = sm.best_line(metric, rows, res["axes"], res.get("start"))
+        ph["best"].caption(name(line) if line else "")
     with ph["montage"].container():
-        _montage(res, buttons)
+        _montage(res, metric, buttons)
+
+
+def _downloads(res: dict, s: dict) -> None:
+    """The montage (PNG), the table (CSV) and the sweep's folder (zip)."""
+    stem = sweep_file_stem(str(s["model"]), res["axes"])
+    c1, c2, c3 = st.columns(3)
+    try:
+        c1.download_button("Montage (PNG)", sx.montage_png(res["dir"], res["rows"],
+                                                           res["axes"]),
+                           f"{stem}_montage.png", "image/png", key=P + "dl_png")
+    except (OSError, ValueError) as exc:
+        c1.caption(f"no montage: {plain(str(exc))[:120]}")
+    c2.download_button("Table (CSV)", sx.table_csv(res["rows"]), f"{stem}.csv", "text/csv",
+                       key=P + "dl_csv")
+    c3.download_button("Sweep folder (zip)", lambda: sx.folder_zip(res["dir"], stem),
+                       f"{stem}.zip", "application/zip", key=P + "dl_zip",
+                       help="the cells' PNGs (each with its run JSON), the table and the "
+                       "manifest that `demons-viz sweep` resumes")
 
 
 def _cascade(model: str) -> None:
@@ -205,15 +237,21 @@ def _cascade(model: str) -> None:
 
 def _analysis(res: dict) -> None:
     rows, axes = res["rows"], res["axes"]
-    if "weights" in axes and len(rows) == res["total"]:
+    if "weights" in axes and len(rows) == res["total"] and res.get("status") == "done":
         by = next((a for a in axes if a != "weights"), "scheme")
         items, verdict = randomization_verdict(rows, by=by)
         st.warning(verdict)
         st.dataframe(items, hide_index=True, width="stretch")
-    if "seed" in axes and len(rows) == res["total"]:
-        st.markdown(f"**Spread over {len(rows)} seeds**")
-        st.dataframe([{"metric": m, **v} for m, v in spread(rows).items()], hide_index=True,
-                     width="stretch")
+    head, table = sm.seed_spread(rows, axes)
+    if head:  # within each setting of the other axes: never across them
+        st.markdown(f"**{head}**")
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _yield() -> None:
+    """A Streamlit yield point that sends nothing: a Stop click or a changed setting ends
+    the script here, between two frames of the running batch."""
+    _ = "_" in st.session_state
 
 
 def _wait_for_the_old_run(res: dict) -> None:
@@ -252,19 +290,24 @@ def main() -> None:
                     width="stretch")
     stop = b2.empty()  # the Stop button, while the sweep runs
     if run and sweep is not None:  # pressing it (or changing a setting) ends the sweep
-        stop.button("Stop", key=P + "stop", help="stop after the batch being computed; "
-                    "the cells done so far stay here and in the History")
+        stop.button("Stop", key=P + "stop", help="stop between two steps: the cells done "
+                    "so far stay here and in the History, the batch being computed shows "
+                    "its pictures as they are, marked stopped")
     elif sweep is not None:
-        b2.caption(f"{len(sweep)} cells · {sweep.base.total_steps} steps each")
+        b2.caption(sv.cells_text(sweep))
     elif error:
         b2.error(plain(ui_message(error)))
     note = st.container()  # stale / failed / stopped: above the results they are about
-    ph = {"progress": st.empty(), "heatmap": st.empty(), "montage": st.empty()}
+    ph = {"progress": st.empty(), "heatmap": st.empty(), "best": st.empty(),
+          "montage": st.empty()}
     res = st.session_state.get(RESULT)
     if run and sweep is not None:
         axes = [a.name for a in sweep.axes]
-        full = [{a: v for a, v in c.values.items()} for c in sweep.cells()]
+        cells = sweep.cells()
+        full = [{a: v for a, v in c.values.items()} for c in cells]
+        keys = {c.index: [c.values.get(a) for a in (axes + [None])[:2]] for c in cells}
         res = {"rows": [], "axes": axes, "total": len(sweep), "grid": grid_of(full, axes)[:2],
+               "keys": [keys.get(i, [None, None]) for i in range(len(cells))], "start": {},
                "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-"), "status": "running",
                "settings": {k: v for k, v in s.items() if k != "metric"}}  # metric: a view
         st.session_state[RESULT] = res
@@ -273,18 +316,29 @@ def main() -> None:
         def progress(p) -> None:
             if p.result is not None:
                 res["rows"] = sorted(res["rows"] + p.result.rows, key=lambda r: r["index"])
+                res["start"].update(p.result.extra.get("start") or {})
+                res["live"] = None
                 remember_sweep_batch(p.result, res["dir"], store)  # grouped by the sweep
                 _draw(ph, res, s["metric"], False, f"live{len(res['rows'])}")
 
+        def frame(i: int, n: int, task, f) -> None:  # the running batch, between steps
+            res["live"] = {"batch": i, "batches": n, "step": int(f.step),
+                           "total": int(f.total), "cells": {
+                               tuple(res["keys"][c["index"]]): f.images[j]
+                               for j, c in enumerate(task.cells)}}
+            _draw(ph, res, s["metric"], False, f"b{i}s{f.step}")
+
         _draw(ph, res, s["metric"], False, "start")
+        pages = PageExecutor(frame, _yield, lambda r: keep_stopped(res, r))
         try:
-            run_sweep(sweep, res["dir"], "local", progress=progress)
+            run_sweep(sweep, res["dir"], pages, progress=progress)
             res["status"] = "done"
         except VizError as exc:  # said here and on later reruns, not called a stop
             res["status"], res["message"] = "error", str(exc)
         finally:  # Stop, a changed setting or an error: what is done so far stays
             if res["status"] == "running":
-                res["status"] = "done" if len(res["rows"]) >= res["total"] else "stopped"
+                whole = [r for r in res["rows"] if not r.get("stopped")]
+                res["status"] = "done" if len(whole) >= res["total"] else "stopped"
         stop.empty()  # ended (done or failed): nothing left to stop or to wait for
         if not res["rows"]:
             ph["progress"].empty()
@@ -299,9 +353,14 @@ def main() -> None:
         note.error(plain(f"The sweep failed after {len(res['rows'])} of {res['total']} "
                          f"cells: {ui_message(res['message'])}"))
     if res is not None and res.get("status") == "stopped":
-        note.warning(f"The sweep stopped after {len(res['rows'])} of {res['total']} cells "
-                     "(Stop was pressed, a setting changed or the page was left): the cells "
-                     "done are shown below and kept in the History. Press Run sweep to run "
+        cut = [r for r in res["rows"] if r.get("stopped")]
+        done = len(res["rows"]) - len(cut)
+        where = (f"; the batch it stopped shows its {len(cut)} cells at step "
+                 f"{cut[0].get('steps_done')}, marked stopped (not in the History)"
+                 if cut else "")
+        note.warning(f"The sweep stopped after {done} of {res['total']} cells (Stop was "
+                     "pressed, a setting changed or the page was left): the cells done are "
+                     f"shown below and kept in the History{where}. Press Run sweep to run "
                      "it again.")
     if s["ready"] == "sanity_check":
         _cascade(s["model"])
@@ -310,6 +369,7 @@ def main() -> None:
         _draw(ph, res, s["metric"], True, "final")
         _analysis(res)
         st.dataframe(sv.table_rows(res["rows"]), hide_index=True, width="stretch")
+        _downloads(res, s)
 
 
 guard(main)

@@ -196,7 +196,7 @@ def test_the_metric_box_keeps_its_metric_when_the_task_changes(dash):
     assert at.selectbox(key="sw_metric").value == "activation"
     am_opts = at.selectbox(key="sw_metric").options
     assert len(set(am_opts)) == len(am_opts)
-    assert set(am_opts) - set(opts) == {"target activation / rel. feature error"}
+    assert set(am_opts) - set(opts) == {"target activation"}
 
 
 def test_a_cell_without_a_layer_opens_in_the_playground_at_the_layer_it_ran():

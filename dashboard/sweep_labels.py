@@ -1,0 +1,109 @@
+"""How the Sweeps page names what a cell measured: the metric's title in the words of the
+sweep's task (the target activation of eq. 4, the relative feature error of eq. 3, the
+judge's test of Table 1), a class target by its class name, an axis value as a caption
+shows it, and the cells as the page's table lists them. No Streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dashboard.settings.labels import config_activation_label
+from viz_core.config import RunConfig
+from viz_core.errors import VizError
+from viz_core.metrics import metric_label
+from viz_core.schemes import scheme_label
+
+__all__ = ["INVERSION_JUDGE_TITLES", "metric_title", "table_rows", "target_text",
+           "value_text"]
+
+
+#: The judge's metrics for an inversion: its target is the original's class (Table 1's test).
+INVERSION_JUDGE_TITLES = {
+    "judge_target_prob": "independent judge: probability of the original's class",
+    "judge_hit": "independent judge: top-1 = the original's class"}
+
+
+def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """What ``metric`` measures in the cells ``rows`` (one sweep: one task). The registry's
+    ``activation`` is the target activation in AM (a class logit or log-probability, a
+    channel mean or unit, eq. 4: the words the Playground's curves use) and the relative
+    feature error ``||Phi(u) - Phi0|| / ||Phi0||`` in inversion (eqs. 2-3: the registry's
+    ``feature_error``); the judge's metrics of an inversion name the original's class, the
+    target of Table 1's test; every other metric is its registry label.
+
+    >>> metric_title("activation", [{"task": "inversion"}])
+    'rel. feature error'
+    >>> metric_title("judge_hit", [{"task": "inversion"}])
+    "independent judge: top-1 = the original's class"
+    >>> metric_title("ssim", [])
+    'SSIM'
+    """
+    inversion = bool(rows) and rows[0].get("task") == "inversion"
+    if inversion and metric in INVERSION_JUDGE_TITLES:
+        return INVERSION_JUDGE_TITLES[metric]
+    if metric != "activation" or not rows:
+        return metric_label(metric)
+    row = rows[0]
+    if inversion:
+        return metric_label("feature_error")
+    try:
+        return config_activation_label(RunConfig.from_json(str(row["config"])))
+    except (KeyError, ValueError, TypeError, VizError):  # a row without its configuration
+        return config_activation_label(RunConfig(task=str(row.get("task") or "am")))
+
+
+def target_text(row: Mapping[str, Any]) -> str:
+    """A cell's target as the Playground's class box names it: ``7 · Sneaker`` (the model's
+    class name), ``class 7`` when the model has no names; a channel (or a row from before
+    class names were recorded) by its index.
+
+    >>> target_text({"target": 7, "target_class": "Sneaker"})
+    '7 · Sneaker'
+    >>> target_text({"target": 3, "target_class": "class 3"}), target_text({"target": 5})
+    ('class 3', '5')
+    """
+    t, name = row.get("target"), row.get("target_class")
+    if t is None:
+        return ""
+    if not name:
+        return str(t)
+    return str(name) if str(name) == f"class {t}" else f"{t} · {name}"
+
+
+def value_text(axis: str, row: Mapping[str, Any]) -> str:
+    """The value of ``axis`` in a cell, as a caption or tick shows it (a class target by
+    :func:`target_text`)."""
+    if axis == "target":
+        return target_text(row)
+    v = row.get(axis)
+    if axis == "scheme" and v is not None:
+        return scheme_label(str(v))  # "Sobolev fluid", as the other pages name it
+    return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+
+def table_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """The cells as the page's table shows them: the target by :func:`target_text` (an
+    inversion's: the original's class the judge tests it against, Table 1), no
+    configuration JSON or PNG name, and an inversion's activation once, as its feature
+    error (eq. 3: the same number).
+
+    >>> table_rows([{"task": "inversion", "target": None, "activation": 0.4,
+    ...              "feature_error": 0.4, "judge_target_class": "Bag"}])
+    [{'task': 'inversion', 'target': "Bag (the original's class)", 'feature_error': 0.4}]
+    """
+    inversion = bool(rows) and all(r.get("task") == "inversion" for r in rows)
+    once = inversion and any(r.get("feature_error") is not None for r in rows)
+    out = []
+    for r in rows:
+        row = {k: v for k, v in r.items()
+               if k not in ("config", "png", "target_class", "judge_target_class")
+               and not (once and k == "activation")}
+        if r.get("task") == "inversion":
+            judged = r.get("judge_target_class")
+            row["target"] = (f"{judged} (the original's class)" if judged
+                             else "the original image")
+        elif r.get("target") is not None:
+            row["target"] = target_text(r)
+        out.append(row)
+    return out
