@@ -101,7 +101,8 @@ def check_batchable(configs: list[RunConfig]) -> None:
     """A batch shares model, task, layer, image, objective, octave scales/steps, jitter and
     seed; each member may differ in scheme, kernels, step sizes, TV, class/channel, p and
     init. Seeds may differ when nothing moves the canvas (no jitter, no octaves): the seed
-    then only draws the initial noise, so each member runs as it would alone. A
+    then only draws the initial noise, so each member runs as it would alone (its update
+    bit for bit; the network's batched pass may round differently from a lone one). A
     ``diversity`` objective couples the members anyway (its samples differ by their seeds'
     initial noise), so there the seeds may differ with jitter and octaves too: the canvas
     moves as the first member's seed draws it."""
@@ -269,8 +270,11 @@ def run(
             tau = torch.tensor(taus, device=dev, dtype=u.dtype).view(col)
             tv_coef = tau * tv
             # the normalised step tau |u| / ||g||_1: a number over the norm, divided inside
-            # the update's own operation, when the batch shares tau (else a tensor)
-            tau_numel = taus[0] * numel if len(set(taus)) == 1 else tau * numel
+            # the update's own operation, when the batch shares tau; else one number per
+            # sample, rounded once from the same product, in the same operation: each
+            # member's update is then the one it gets alone, bit for bit
+            tau_numel = taus[0] * numel if len(set(taus)) == 1 else torch.tensor(
+                [t * numel for t in taus], device=dev, dtype=u.dtype).view(col)
             adam = stage_adam(adam, u, c0) if use_adam else None
             moves = bool(jpx) or canvas > size
 
@@ -296,10 +300,8 @@ def run(
                 if adam is None:
                     if raw_grad:
                         new = bank.step(x, g, step, center, tau, tv_coef, eps)
-                    elif isinstance(tau_numel, float):
-                        new = bank.step(x, g, step, center, tau_numel, tv_coef, eps, den)
                     else:
-                        new = bank.step(x, g, step, center, tau_numel / den, tv_coef, eps)
+                        new = bank.step(x, g, step, center, tau_numel, tv_coef, eps, den)
                 else:
                     gs = g if raw_grad else g * (numel / den)
                     d_tv = torch.addcmul(gs, tv, bank.tv_gradient(x, eps)) if bank.any_tv else gs

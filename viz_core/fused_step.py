@@ -18,14 +18,17 @@ The step factor of the engine's normalised gradient, ``tau |u| / ||g||_1`` (Sec.
 number over a per-sample divisor, applied inside the operation that combines the two terms
 (:func:`descend`): on images this small every operation costs more than its arithmetic.
 
-A sample's route depends on its own kernels only, so a batch is split into groups of one
-route pair and every sample is updated alone as it is in a batch. Unit-gain elastic kernels
-(every built Gaussian and Sobolev kernel) keep constants under reflect borders, so
-``c + Ke * (v - c) = Ke * v`` and the mean image ``c`` drops out; L2 decay, spectral
-kernels, other borders and ``elastic_every > 1`` keep the general path.
+A sample's route depends on its own kernels, cadence and image shape only (never on the
+batch's size or its other members), so a batch is split into groups of one route pair (and
+the samples of the general path) and every sample is updated in a batch exactly as alone.
+Unit-gain elastic kernels (every built Gaussian and Sobolev kernel) keep constants under
+reflect borders, so ``c + Ke * (v - c) = Ke * v`` and the mean image ``c`` drops out; L2
+decay, spectral kernels, other borders and ``elastic_every > 1`` keep the general path.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -93,6 +96,11 @@ def reflect_matrix(taps: torch.Tensor, n: int) -> torch.Tensor:
     return m.index_put_((i, j), taps.double().expand(n, -1), accumulate=True)
 
 
+def _plane(t: Coef) -> Coef:
+    """A one-sample factor for the 2-D products of one plane: (1,1,1,1) -> (1, 1)."""
+    return t.view(1, 1) if isinstance(t, torch.Tensor) and t.dim() > 2 else t
+
+
 def _mm(left: torch.Tensor, x: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
     """``left @ x @ right``; 2-D matrices and a single plane: plain 2-D products."""
     if left.dim() == 2 and x.shape[:-2].numel() == 1:
@@ -157,8 +165,7 @@ class _Plan:
                 me, mef = self.pair2
                 zu = ah @ u.reshape(h, w) @ awt
                 zd = ah @ d.reshape(h, w) @ awt
-                v = descend(zu * me, zd * mef, coef,
-                            den if den is None or den.dim() == 1 else den.view(1, 1))
+                v = descend(zu * me, zd * mef, _plane(coef), _plane(den))
                 return (sh @ v @ swt).reshape(u.shape)
             z = (ah @ torch.cat([u, d]) @ awt) * self.pair
             return sh @ descend(z[:m], z[m:], coef, den) @ swt
@@ -172,60 +179,86 @@ class _Plan:
 
 class FusedBank:
     """The kernel part of :meth:`viz_core.schemes.SchemeBank.step` by groups of samples of
-    one route pair (see the module text). :meth:`build` says whether a bank qualifies."""
+    one route pair (see the module text). :meth:`build` says whether a bank qualifies.
+
+    Which route a sample takes depends on that sample alone (its kernels, cadence and the
+    image's shape), never on the other members of its batch: the samples that cannot take
+    a matrix route (``general``) are updated on the general path by the caller, the others
+    here, so each gets the update it gets alone."""
 
     def __init__(self, fluid: list[Kernel | None], elastic: list[Kernel | None],
-                 routes: list[tuple[str | None, str | None]]) -> None:
+                 routes: list[tuple[str | None, str | None]],
+                 eligible: list[bool] | None = None) -> None:
         self.fluid, self.elastic = fluid, elastic
         self.groups: dict[tuple[str | None, str | None], list[int]] = {}
+        self.general: list[int] = []
         for i, r in enumerate(routes):
-            self.groups.setdefault(r, []).append(i)
+            if eligible is None or eligible[i]:
+                self.groups.setdefault(r, []).append(i)
+            else:
+                self.general.append(i)
         self._plans: dict[tuple, list | None] = {}
         self._last: tuple = (None, None)  # the key and plans of the last call
 
     @classmethod
     def build(cls, fluid: list[Kernel | None], elastic: list[Kernel | None], border: str,
               elastic_every: list[int]) -> FusedBank | None:
-        """A :class:`FusedBank` when every kernel takes the ``sep`` or ``dct`` route, the
-        border is reflect, every elastic kernel is of unit gain and applied at every
-        step; else None (the general path of :class:`~viz_core.kernel_batch.KernelBatch`)."""
-        routes = [(route(f), route(e)) for f, e in zip(fluid, elastic)]
-        if (border != "reflect" or any("other" in r for r in routes)
-                or any(r[1] and n != 1 for r, n in zip(routes, elastic_every))
-                or not all(KernelBatch([e]).unit_gain for r, e in zip(routes, elastic)
-                           if r[1])):
+        """A :class:`FusedBank` when the border is reflect and some sample's kernels take
+        the ``sep`` or ``dct`` route with every elastic kernel of unit gain and applied at
+        every step; else None (the general path of
+        :class:`~viz_core.kernel_batch.KernelBatch` for every sample)."""
+        if border != "reflect":
             return None
-        return cls(fluid, elastic, routes)
+        routes = [(route(f), route(e)) for f, e in zip(fluid, elastic)]
+        eligible = ["other" not in r and not (r[1] and n != 1)
+                    and (not r[1] or KernelBatch([e]).unit_gain)
+                    for r, e, n in zip(routes, elastic, elastic_every)]
+        return cls(fluid, elastic, routes, eligible) if any(eligible) else None
 
     def plans(self, u: torch.Tensor) -> list | None:
-        """(rows, plan) per group for ``u``'s shape, or None where a group's planes are
-        too many for the matrix routes (:func:`viz_core.cosine.worth_it`)."""
+        """(rows, plan) per group for ``u``'s shape, with ``(rows, indices)`` for the
+        samples of the general path; None when no sample takes a matrix route for this shape (its
+        planes too many, or its kernel too wide: :func:`viz_core.cosine.worth_it`, decided
+        per sample)."""
         key = (u.shape, u.device, u.dtype)
         if key == self._last[0]:  # the steps of a stage: no hashing
             return self._last[1]
         if key not in self._plans:
             n, c, h, w = u.shape
-            out: list | None = []
+            general = list(self.general)
+            groups = []
             for r, rows in self.groups.items():
-                ks = [k for i in rows for k in (self.fluid[i], self.elastic[i]) if k]
-                radius = max([k.size // 2 for k in ks], default=0)
-                if ks and not cosine.worth_it(len(rows) * c, h, w, radius, u.device):
-                    out = None
-                    break
-                idx = (None if len(rows) == n else
-                       torch.tensor(rows, dtype=torch.long, device=u.device))
-                out.append((idx, _Plan([self.fluid[i] for i in rows],
-                                       [self.elastic[i] for i in rows], r,
-                                       torch.Size((len(rows), c, h, w)), u.device, u.dtype)))
+                fits = []
+                for i in rows:
+                    ks = [k for k in (self.fluid[i], self.elastic[i]) if k]
+                    radius = max([k.size // 2 for k in ks], default=0)
+                    ok = not ks or cosine.worth_it(c, h, w, radius, u.device)
+                    (fits if ok else general).append(i)
+                if fits:
+                    groups.append((r, fits))
+            out: list | None = None
+            if groups:
+                def index(rows: list[int]) -> torch.Tensor | None:
+                    return (None if len(rows) == n else
+                            torch.tensor(sorted(rows), dtype=torch.long, device=u.device))
+
+                out = [(index(rows), _Plan([self.fluid[i] for i in rows],
+                                           [self.elastic[i] for i in rows], r,
+                                           torch.Size((len(rows), c, h, w)), u.device,
+                                           u.dtype)) for r, rows in groups]
+                if general:  # the rows of the general path, and who they are
+                    out.append((index(general), tuple(sorted(general))))
             self._plans[key] = out
         self._last = (key, self._plans[key])
         return self._last[1]
 
     def step(self, u: torch.Tensor, d: torch.Tensor, coef: Coef, den: torch.Tensor | None,
-             plans: list, tv: tuple[torch.Tensor, torch.Tensor] | None = None
+             plans: list, tv: tuple[torch.Tensor, torch.Tensor] | None = None,
+             general: Callable[[torch.Tensor, tuple[int, ...]], torch.Tensor] | None = None
              ) -> torch.Tensor:
         """``Ke * (u - Kf * (coef d / den + lam t))`` for every sample (:meth:`_Plan.step`),
-        with ``plans`` of :meth:`plans`."""
+        with ``plans`` of :meth:`plans`; ``general(idx, rows)`` updates the samples of the
+        general path (their entry in ``plans`` holds their indices instead of a plan)."""
         if len(plans) == 1:
             return plans[0][1].step(u, d, coef, den, tv)
         out = torch.empty_like(u)
@@ -234,6 +267,11 @@ class FusedBank:
             return t.index_select(0, idx) if isinstance(t, torch.Tensor) else t
 
         for idx, plan in plans:
+            if isinstance(plan, tuple):
+                if general is None:
+                    raise ValueError("samples of the general path need general=")
+                out.index_copy_(0, idx, general(idx, plan))
+                continue
             out.index_copy_(0, idx, plan.step(
                 rows(u, idx), rows(d, idx), rows(coef, idx), rows(den, idx),
                 None if tv is None else (rows(tv[0], idx), rows(tv[1], idx))))

@@ -58,9 +58,29 @@ class KernelBatch:
         self.even = all(cosine.is_even(kernels[i].weights) for i in self.spatial)
         # unit-sum spatial kernels with a border that keeps constants constant: K(v + c) =
         # K(v) + c for a constant c (so the engine may skip subtracting the mean image)
-        self.unit_gain = bool(active) and not self.spectral and border != "zeros" and all(
-            abs(float(kernels[i].weights.double().sum()) * kernels[i].scale - 1.0) < 1e-6
-            for i in self.spatial)
+        # per sample: no kernel, or a unit-gain one (constants kept); 1 where not, as (N,1,1,1)
+        keeps = [i not in active or (kernels[i].spatial and border != "zeros" and abs(
+            float(kernels[i].weights.double().sum()) * kernels[i].scale - 1.0) < 1e-6)
+            for i in range(len(kernels))]
+        self.unit_gain = bool(active) and all(keeps)
+        self._shift = None if all(keeps) or not any(keeps) else torch.tensor(
+            [0.0 if k else 1.0 for k in keeps]).view(-1, 1, 1, 1)
+
+    def about(self, x: torch.Tensor, center: torch.Tensor) -> torch.Tensor:
+        """The kernels applied about the mean image ``center``: ``c + K * (x - c)`` (eq. 18
+        in mean-subtracted space, for L2 decay), which is ``K * x`` for the kernels that keep
+        constants; each sample gets the form it gets alone."""
+        if self.unit_gain:  # K(x - c) + c = K(x): one operation fewer per step
+            return self(x)
+        if self.noop:
+            return x
+        if self._shift is None:
+            return center + self(x - center)
+        key = ("shift", x.device, x.dtype)  # c only where needed (x - 0 = 0 + x = x exactly)
+        if key not in self._cache:
+            self._cache[key] = self._shift.to(x.device, x.dtype)
+        shift = center * self._cache[key]
+        return shift + self(x - shift)
 
     def _weight(self, c: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         key = ("w", c, device, dtype)
@@ -130,8 +150,9 @@ class KernelBatch:
             raise VizError(f"kernel size {s} is too large for a {h}x{w} image "
                            f"(it must be smaller than {2 * min(h, w) - 1})", field="kernel_size")
         m = x.shape[0]
-        if self.even and self.border == "reflect" and cosine.worth_it(m * c, h, w, p,
-                                                                      x.device):
+        # the route by one sample's planes, not the batch's: a sample's result is then
+        # the same alone and in a batch of any size
+        if self.even and self.border == "reflect" and cosine.worth_it(c, h, w, p, x.device):
             return self._cosine(x, h, w)  # the same result, faster for small images
         xin = x.reshape(1, m * c, h, w)
         if p:

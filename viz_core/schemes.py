@@ -294,6 +294,7 @@ class SchemeBank:
         self._fused = FusedBank.build(self.fluid, self.elastic, border,
                                       [s.elastic_every for s in self.schemes])
         self._tv_work: dict[tuple, tuple[torch.Tensor, ...]] = {}
+        self._rows: dict[tuple[int, ...], SchemeBank] = {}
 
     def tv_gradient(self, u: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
         """:func:`tv_gradient` (eqs. 19-20) with this bank's work buffers for ``u``'s
@@ -318,7 +319,18 @@ class SchemeBank:
         with_tv = self.any_tv and tv_coef is not None
         if plans is not None:
             tv = (tv_coef, self.tv_gradient(u, eps)) if with_tv else None
-            return self._fused.step(u, g, coef, den, plans, tv)
+
+            def general(idx: torch.Tensor, key: tuple[int, ...]) -> torch.Tensor:
+                """The samples ``idx`` (``key``) of the general path, by a bank of their
+                own."""
+                def rows(t):
+                    return t.index_select(0, idx) if isinstance(t, torch.Tensor) and \
+                        t.shape[0] > 1 else t
+
+                return self._subset(key).step(rows(u), rows(g), step, center, rows(coef),
+                                              rows(tv_coef), rows(eps), rows(den))
+
+            return self._fused.step(u, g, coef, den, plans, tv, general)
         if with_tv:
             d = descend(tv_coef * self.tv_gradient(u, eps), g, coef, den, 1.0)
             v = u - self._fluid(d)
@@ -330,12 +342,15 @@ class SchemeBank:
             if due not in self._elastic:
                 self._elastic[due] = KernelBatch(
                     [k if on else None for k, on in zip(self.elastic, due)], self._border)
-            ke = self._elastic[due]
-            if ke.unit_gain:  # K(v - c) + c = K(v) for unit-sum kernels, constant-preserving
-                v = ke(v)     # borders: one operation fewer per step
-            elif not ke.noop:
-                v = center + ke(v - center)
+            v = self._elastic[due].about(v, center)  # c + Ke * (v - c), or Ke * v
         return v
+
+    def _subset(self, key: tuple[int, ...]) -> SchemeBank:
+        """A bank of the samples ``key`` alone (built once per set of samples)."""
+        if key not in self._rows:
+            self._rows[key] = SchemeBank([self.schemes[i] for i in key],
+                                         [self.taus[i] for i in key])
+        return self._rows[key]
 
 
 def demons_step(u: torch.Tensor | np.ndarray, g: torch.Tensor | np.ndarray, tau: float,

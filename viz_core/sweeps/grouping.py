@@ -4,11 +4,15 @@ A batch follows the engine's own rule (:func:`viz_core.engine.check_batchable`):
 configurations share the model, weights, task, layer, image, jitter and schedule, and the
 seed unless it only draws the start (no jitter, no octaves), and may differ in scheme,
 kernels, step size, TV weight and class. The update of eq. 18 is
-applied per sample, so a batch gives each cell the pre-image it would get alone up to
-floating-point summation order: the network's batched sums differ from a single run's in
-the last digits, and a long or steep optimisation (large steps on a class's
-log-probability) can grow that into a visible difference; a cell run again alone (the
-Playground, ``demons-viz visualize --config``) is then close, not identical. Grouping is
+applied per sample, each member's exactly as alone (its own step factor, the kernel route
+it takes alone), so a batch gives each cell the pre-image it would get alone up to the
+network's own floating-point summation order: a CPU convolution library picks other
+kernels for a batch than for one image, so the network's batched sums differ from a single
+run's in the last digits (about 1e-7 of the gradient), and activation maximization is not
+contractive: where a ReLU or max-pool switches, that rounding can send a run down another
+branch (a lone run whose start moves by 1e-7 does the same). A cell run again alone (the
+Playground, ``demons-viz visualize --config``) is then close, not identical; a sweep with
+``batch_size=1`` runs every cell exactly as alone, at the cost of the batched pass. Grouping is
 deterministic: the same sweep always gives the same batches with the same ids, which is
 what lets an interrupted sweep resume.
 """
