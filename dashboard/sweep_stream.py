@@ -7,146 +7,35 @@ pre-images, measured as a finished cell is and marked ``stopped``.
 
 :class:`PageExecutor` is the executor :func:`viz_core.sweeps.run_sweep` drives (a local one:
 the same checks and store as the command line's ``demons-viz sweep``); :func:`stream_batch`
-is the batch work of :func:`viz_core.sweeps.cells.run_batch` with frames and a stop signal
-(the tests hold the two to the same rows). No Streamlit: the page supplies ``tick``.
+is :func:`viz_core.sweeps.cells.run_batch` with frames, a stop signal and the cells' start
+values. No Streamlit: the page supplies ``tick``.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import torch
-
-from viz_core import engine
-from viz_core.config import RunConfig
-from viz_core.images import load_image, png_bytes
-from viz_core.metrics import METRICS, image_metrics, run_rows
-from viz_core.store.capture import batch_verdicts, floors_for
-from viz_core.store.records import CurveRecorder, weights_hash
-from viz_core.sweeps.cells import (
-    BatchResult,
-    BatchTask,
-    cached_model,
-    class_name,
-    curve_every,
-    judge_columns,
-)
+from viz_core.sweeps.cells import BatchResult, BatchTask, run_batch
 from viz_core.sweeps.executors import LocalExecutor
-from viz_core.sweeps.spec import RANDOM, TRAINED
-from viz_core.sweeps.store import png_name
 
-__all__ = ["DRAW_S", "PageExecutor", "keep_stopped", "start_values", "stream_batch"]
+__all__ = ["DRAW_S", "PageExecutor", "keep_stopped", "stream_batch"]
 
 DRAW_S = 0.5      # the running batch's pictures are redrawn at most twice a second
 TICK_S = 0.1      # the script thread yields to Streamlit at least this often
 STOP_WAIT_S = 30.0  # how long a stop waits for the engine to end between two steps
 
 
-def _num(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def start_values(configs: list[RunConfig], model: Any, ref: Any) -> list[dict]:
-    """Each cell's metrics at its start image (the initial noise of Sec. 3, before any
-    step): the image metrics of step 0's pictures, the objective and target activation
-    that step 1's forward pass measures on them (one step of the engine, then closed)."""
-    gen = engine.run(configs, model, reference=ref, every=1)
-    try:
-        f0 = next(gen)
-        f1 = next(gen, None)
-    finally:
-        gen.close()
-    met = image_metrics(f0.images)
-    out = []
-    for i in range(len(configs)):
-        row = {k: _num(v[i]) for k, v in met.items() if METRICS[k].source == "image"}
-        if f1 is not None:
-            row["objective"] = _num(f1.objective[i])
-            row["activation"] = _num(f1.activation[i])
-        out.append(row)
-    return out
-
-
 def stream_batch(task: BatchTask, on_frame: Callable[[Any], None] | None = None,
                  stop: threading.Event | None = None) -> BatchResult:
-    """Run the batch's cells as one engine batch, as
-    :func:`~viz_core.sweeps.cells.run_batch` does (the same rows, PNGs, curves and
+    """Run the batch's cells as one engine batch through
+    :func:`~viz_core.sweeps.cells.run_batch` (the command line's rows, PNGs, curves and
     verdicts), handing every frame to ``on_frame``; ``stop`` ends it between two steps, and
     its cells are then measured as they are and marked ``stopped`` (with ``steps_done``).
-    ``extra["start"]``: each cell's :func:`start_values`."""
-    if task.threads:
-        torch.set_num_threads(task.threads)
-    t0 = time.perf_counter()
-    configs = [RunConfig.from_dict(c["config"]) for c in task.cells]
-    c0 = configs[0]
-    model = cached_model(c0)
-    ref = None
-    if c0.task == "inversion":
-        source = task.image if task.image is not None else c0.image
-        ref, _ = load_image(source, model.spec.input_size, model.spec.channels)
-    start = start_values(configs, model, ref)
-    recorders = [CurveRecorder(i) for i in range(len(configs))]
-    final = None
-    for frame in engine.run(configs, model, reference=ref, every=curve_every(c0.total_steps),
-                            stop=stop):
-        for r in recorders:
-            r(frame)
-        final = frame
-        if on_frame is not None:
-            on_frame(frame)
-    measured = run_rows(final, configs, ref)
-    jm = cached_model(RunConfig(model=task.judge, device=c0.device)) if task.judge else None
-    found = batch_verdicts(configs, model, final.images, jm, ref)
-    judged = [judge_columns(next((v for v in vs if v["role"] == "judge"), None),
-                            jm.classes if jm is not None else []) for vs in found]
-    seconds = time.perf_counter() - t0
-    weights = weights_hash(model.net) if hasattr(model, "net") else ""
-    flat = {f"{k}_floor": v for k, v in floors_for(c0, ref, [], model).items()} \
-        if ref is not None else {}
-    rows, pngs = [], {}
-    for i, (cell, cfg) in enumerate(zip(task.cells, configs)):
-        random_w = cfg.weights == RANDOM
-        m = measured[i]
-        row = {"index": cell["index"], "cell_id": cell["id"], **cell["values"],
-               "model": cfg.model, "weights": RANDOM if random_w else TRAINED,
-               "random_weights": random_w, "model_label": model.label,
-               "scheme": m["scheme"], "kernels": m["kernels"], "task": cfg.task,
-               "layer": cfg.layer or ("logits" if cfg.task == "am" else
-                                      model.spec.default_layer),
-               "target": cfg.target if cfg.channel is None else cfg.channel,
-               "target_class": class_name(model, cfg), "weights_hash": weights,
-               "seed": cfg.seed, "step_size": cfg.step_size, "steps": cfg.total_steps,
-               "tv": cfg.tv,
-               **{k: _num(m[k]) if isinstance(m.get(k), float) else m.get(k)
-                  for k in METRICS},
-               "judge": task.judge or None,
-               "judge_top1": None, "judge_top1_class": None, "judge_target_class": None,
-               "judge_chance": None, **flat,
-               "diverged": final.diverged[i], "seconds": seconds / len(configs),
-               "batch_id": task.batch_id, "png": png_name(cell["id"]),
-               "config": cfg.to_json()}
-        row.update(judged[i])
-        if final.stopped:
-            row.update(stopped=True, steps_done=int(final.step))
-        rows.append(row)
-        label = (f"RANDOM weights (seed {cfg.seed})" if random_w else "trained weights")
-        pngs[cell["id"]] = png_bytes(final.images[i], {
-            "Software": "demons-viz sweep", "cell": cell["id"], "model": model.label,
-            "weights": label, "scheme": cfg.scheme_label, "config": cfg.to_json()})
-    return BatchResult(task.batch_id, rows, pngs, seconds,
-                       f"{socket.gethostname()}:{os.getpid()}",
-                       {"curves": {cell["id"]: r.curves
-                                   for cell, r in zip(task.cells, recorders)},
-                        "verdicts": {cell["id"]: vs for cell, vs in zip(task.cells, found)},
-                        "start": {cell["id"]: s for cell, s in zip(task.cells, start)},
-                        "stopped": bool(final.stopped)})
+    ``extra["start"]``: each cell's :func:`~viz_core.sweeps.cells.start_values`."""
+    return run_batch(task, on_frame, stop, start=True)
 
 
 class _Worker:

@@ -22,7 +22,9 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +34,7 @@ from viz_core.config import RunConfig
 from viz_core.devices import resolve_device
 from viz_core.errors import VizError
 from viz_core.images import load_image, png_bytes
-from viz_core.metrics import METRICS, run_rows
+from viz_core.metrics import METRICS, image_metrics, run_rows
 from viz_core.store.capture import batch_verdicts, class_target, floors_for
 from viz_core.store.records import CurveRecorder, weights_hash
 from viz_core.sweeps.spec import RANDOM, TRAINED
@@ -169,8 +171,35 @@ def judge_columns(v: dict | None, classes) -> dict:
             "judge_hit": None if v.get("target_prob") is None else top == v.get("target")}
 
 
-def run_batch(task: BatchTask) -> BatchResult:
-    """Run the batch's configurations as one engine batch and measure every cell."""
+def start_values(configs: list[RunConfig], model: Any, ref: Any) -> list[dict]:
+    """Each cell's metrics at its start image (the initial noise of Sec. 3, before any
+    step): the image metrics of step 0's pictures, the objective and target activation
+    that step 1's forward pass measures on them (one step of the engine, then closed)."""
+    gen = engine.run(configs, model, reference=ref, every=1)
+    try:
+        f0 = next(gen)
+        f1 = next(gen, None)
+    finally:
+        gen.close()
+    met = image_metrics(f0.images)
+    out = []
+    for i in range(len(configs)):
+        row = {k: _num(v[i]) for k, v in met.items() if METRICS[k].source == "image"}
+        if f1 is not None:
+            row["objective"] = _num(f1.objective[i])
+            row["activation"] = _num(f1.activation[i])
+        out.append(row)
+    return out
+
+
+def run_batch(task: BatchTask, on_frame: Callable[[Any], None] | None = None,
+              stop: threading.Event | None = None, start: bool = False) -> BatchResult:
+    """Run the batch's configurations as one engine batch and measure every cell.
+
+    ``on_frame``: every frame as it comes (a page drawing the batch); ``stop``: ends the
+    batch between two steps, and its cells are then measured as they are and marked
+    ``stopped`` (with ``steps_done``); ``start``: also each cell's :func:`start_values`
+    (``extra["start"]``, one engine step more)."""
     _fail_once(task.fail_marker)
     if task.threads:
         torch.set_num_threads(task.threads)
@@ -182,15 +211,16 @@ def run_batch(task: BatchTask) -> BatchResult:
     if c0.task == "inversion":
         source = task.image if task.image is not None else c0.image
         ref, _ = load_image(source, model.spec.input_size, model.spec.channels)
+    begin = start_values(configs, model, ref) if start else None
     recorders = [CurveRecorder(i) for i in range(len(configs))]
-
-    def record(frame) -> None:
+    final = None
+    for frame in engine.run(configs, model, reference=ref, every=curve_every(c0.total_steps),
+                            stop=stop):
         for r in recorders:
             r(frame)
-
-    result = engine.run_to_end(configs, model, reference=ref, keep_frames=False,
-                               every=curve_every(c0.total_steps), progress=record)
-    final = result.final
+        final = frame
+        if on_frame is not None:
+            on_frame(frame)
     measured = run_rows(final, configs, ref)
     # the model's and the judge's verdicts, one forward pass each (an AM class target; an
     # inversion's original class, Table 1's test); the judge's also fill the table's judge
@@ -230,6 +260,8 @@ def run_batch(task: BatchTask) -> BatchResult:
                "batch_id": task.batch_id, "png": png_name(cell["id"]),
                "config": cfg.to_json()}
         row.update(judged[i])
+        if final.stopped:
+            row.update(stopped=True, steps_done=int(final.step))
         rows.append(row)
         label = (f"RANDOM weights (seed {cfg.seed})" if random_w else "trained weights")
         pngs[cell["id"]] = png_bytes(final.images[i], {
@@ -239,4 +271,7 @@ def run_batch(task: BatchTask) -> BatchResult:
                        f"{socket.gethostname()}:{os.getpid()}",
                        {"curves": {cell["id"]: r.curves
                                    for cell, r in zip(task.cells, recorders)},
-                        "verdicts": verdicts})
+                        "verdicts": verdicts,
+                        **({"start": {cell["id"]: b for cell, b in zip(task.cells, begin)}}
+                           if begin is not None else {}),
+                        **({"stopped": True} if final.stopped else {})})
