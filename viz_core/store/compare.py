@@ -301,8 +301,8 @@ def reproduce_command(run: RunRecord) -> str:
 
 #: Why a run computed in a batch can come out differently alone (the engine applies eq. 18
 #: per sample, but the network sums a batch in another order).
-BATCH_WHY = ("a batch's sums differ from a lone run's in the last digits, and a long or "
-             "steep run grows that")
+BATCH_WHY = ("the network's batched pass rounds in the last digits differently from a lone "
+             "run's, and a long or steep run can grow that into another result")
 ALONE_DIFFERS = ("run alone (Open in the Playground, the reproduce command) it can differ "
                  f"visibly: {BATCH_WHY}")
 
