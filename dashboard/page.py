@@ -122,13 +122,11 @@ def status_message(record: RunRecord, stale: str = "") -> None:
                 icon=":material/history:")
     if record.status == "error":
         st.error(plain(ui_message(record.message)))
-    msgs = [f"{lab}: {m}" if len(record.labels) > 1 else m
-            for lab, m in zip(record.labels, record.diverged) if m]
-    for m in msgs:
-        st.error(m + (" (the image shown is the last frame before the failure; it can be "
-                      "downloaded)"
-                      if record.step > 0 else " (no step completed: the image shown is the "
-                      "initial noise)"))
+    msgs = [(f"{lab}: {m}" if len(record.labels) > 1 else m, record.shown_step(i))
+            for i, (lab, m) in enumerate(zip(record.labels, record.diverged)) if m]
+    for m, kept in msgs:  # the message says which pre-image is kept; the page adds where
+        st.error(m + (f" (shown: step {kept}; it can be downloaded)" if kept > 0 else
+                      " (shown: the start image, before any step; it can be downloaded)"))
     warned = [f"{lab}: {w}" if len(record.labels) > 1 else w
               for lab, ws in zip(record.labels, record.warnings) for w in ws]
     for w in warned:

@@ -141,6 +141,8 @@ def target_words(config: Mapping[str, Any], classes: Sequence[str] | None = None
     'Trouser (class 1)'
     >>> target_words({"task": "am", "target": 4})
     'class 4'
+    >>> target_words({"task": "am", "target": 1}, ["Class 0", "Class 1"])
+    'class 1'
     >>> target_words({"task": "am", "target": 0, "layer": "block3", "channel": 5,
     ...               "unit": [2, 3]})
     'channel 5 of block3, unit (2, 3)'
@@ -167,6 +169,8 @@ def target_words(config: Mapping[str, Any], classes: Sequence[str] | None = None
     if target is None:
         return ""
     cls = _class_name(target, classes)
+    if cls and cls.strip().lower() in (f"class {target}", str(target)):
+        cls = None  # a network without class names ("class 1"): said once
     return f"{cls} (class {target})" if cls else f"class {target}"
 
 

@@ -203,13 +203,14 @@ def _downloads(res: dict, s: dict) -> None:
     try:
         c1.download_button("Montage (PNG)", sx.montage_png(res["dir"], res["rows"],
                                                            res["axes"]),
-                           f"{stem}_montage.png", "image/png", key=P + "dl_png")
+                           f"{stem}_montage.png", "image/png", key=P + "dl_png",
+                           on_click="ignore")
     except (OSError, ValueError) as exc:
         c1.caption(f"no montage: {plain(str(exc))[:120]}")
     c2.download_button("Table (CSV)", sx.table_csv(res["rows"]), f"{stem}.csv", "text/csv",
-                       key=P + "dl_csv")
+                       key=P + "dl_csv", on_click="ignore")
     c3.download_button("Sweep folder (zip)", lambda: sx.folder_zip(res["dir"], stem),
-                       f"{stem}.zip", "application/zip", key=P + "dl_zip",
+                       f"{stem}.zip", "application/zip", key=P + "dl_zip", on_click="ignore",
                        help="the cells' PNGs (each with its run JSON), the table and the "
                        "manifest that `demons-viz sweep` resumes")
 
@@ -355,13 +356,15 @@ def main() -> None:
     if res is not None and res.get("status") == "stopped":
         cut = [r for r in res["rows"] if r.get("stopped")]
         done = len(res["rows"]) - len(cut)
-        where = (f"; the batch it stopped shows its {len(cut)} cells at step "
-                 f"{cut[0].get('steps_done')}, marked stopped (not in the History)"
-                 if cut else "")
+        kept = ([f"the {done} cells done are shown below and kept in the History"]
+                if done else [])
+        if cut:
+            kept.append(f"the batch it stopped shows its {len(cut)} cells at step "
+                        f"{cut[0].get('steps_done')}, marked stopped (not in the History)")
         note.warning(f"The sweep stopped after {done} of {res['total']} cells (Stop was "
-                     "pressed, a setting changed or the page was left): the cells done are "
-                     f"shown below and kept in the History{where}. Press Run sweep to run "
-                     "it again.")
+                     "pressed, a setting changed or the page was left)"
+                     + (": " + "; ".join(kept) if kept else "")
+                     + ". Press Run sweep to run it again.")
     if s["ready"] == "sanity_check":
         _cascade(s["model"])
     if res is not None and res["rows"]:

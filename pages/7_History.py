@@ -149,7 +149,10 @@ def _edit(store, r) -> None:
     except VizError as exc:
         if exc.field != "run":
             raise
-        st.warning(plain(deleted_text(r.id, purged=not store.has(r.id))))
+        if r.deleted and store.has(r.id):  # the warning above says so already
+            st.caption("Not saved: the run is deleted. Your text is kept here.")
+        else:
+            st.warning(plain(deleted_text(r.id, purged=not store.has(r.id))))
         return
     drafts.pop(r.id, None)
     st.toast(f"saved tags and note of {r.id}")

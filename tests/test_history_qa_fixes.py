@@ -129,6 +129,7 @@ def test_a_note_on_a_run_deleted_in_another_tab_keeps_its_text(store, dash):
     dash.no_exception(at)
     said = " ".join(dash.shown(w.value) for w in at.warning)
     assert f"Run {rid} was deleted (in another tab)" in said and "no run" not in said
+    assert said.count(f"Run {rid} was deleted") == 1, said  # once, not again at the form
     assert at.text_area(key=f"hi_note_{rid}").value == "keep me"
     assert any("deleted" in str(c.value) for c in at.caption) or "deleted" in said
     store.restore([rid])  # Undo in the other tab; this tab saves again

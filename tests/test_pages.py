@@ -294,6 +294,8 @@ def test_nan_divergence_shows_error_and_keeps_a_downloadable_image(dash):
     assert rec.status == "diverged"
     msgs = dash.errors(at)
     assert any("diverged at step" in m and "NaN" in m for m in msgs), msgs
+    # which pre-image is kept is said once, and where it is from (QA pass)
+    assert all(m.count("last frame before") <= 1 and "(shown: " in m for m in msgs), msgs
     assert at.image and rec.images is not None
     assert rec.png().startswith(b"\x89PNG")
     assert "Download PNG" in [d.label for d in at.get("download_button")]
