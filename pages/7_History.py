@@ -293,6 +293,7 @@ def main() -> None:
     keys = [k for k in registry_order(store.metric_keys()) if k in METRICS]
     rows = table_rows(runs, keys, titles)
     ids = [r["id"] for r in rows]
+    _fresh(store)  # above the table, in sight (a long table pushes what follows away)
     if rows:
         chosen = _table(rows, ids, keys, chosen)
     else:
@@ -306,7 +307,6 @@ def main() -> None:
                     else "") + ". Select 1 to 6 rows to compare them." +
                    (f" {len(hidden)} selected run(s) are not in the table." if hidden
                     else ""))
-    _fresh(store)
     if not chosen:
         return
     if len(chosen) > hv.MAX_COMPARE:

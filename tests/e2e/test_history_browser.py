@@ -65,3 +65,31 @@ def test_two_sessions_store_their_runs_and_a_report_opens_with_every_image(
     assert view.title() == "demons-viz comparison of 2 runs"
     srcs = view.eval_on_selector_all("img", "els => els.map(e => e.src.slice(0, 22))")
     assert set(srcs) == {"data:image/png;base64,"}
+
+
+def test_a_history_tab_says_new_runs_arrived_above_its_table(server, browser, tmp_path):
+    """A run stored while a History tab is open (here by the CLI, into the server's store)
+    is announced within its 10 s check, above the table at 1280x720 where it is in sight,
+    and Refresh lists it."""
+    from viz_core.cli import main
+
+    store = os.environ["DEMONS_VIZ_STORE"]
+    assert main(["visualize", "--model", "fmnist_vgg", "--weights", "random", "--target", "1",
+                 "--steps", "2", "--quiet", "--store", store,
+                 "--out", str(tmp_path / "a.png")]) == 0
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.set_default_timeout(240_000)
+    page.goto(f"{server}/History")
+    page.wait_for_selector(CONNECTED)
+    page.get_by_text(re.compile(r"run\(s\) shown")).wait_for()
+    assert main(["visualize", "--model", "fmnist_vgg", "--weights", "random", "--target", "2",
+                 "--steps", "2", "--quiet", "--store", store,
+                 "--out", str(tmp_path / "b.png")]) == 0
+    notice = page.get_by_text(re.compile(r"\d+ new runs? since this list was drawn")).first
+    notice.wait_for(timeout=60_000)
+    table = page.locator("[data-testid='stDataFrame']").first
+    assert notice.bounding_box()["y"] < table.bounding_box()["y"] < 720
+    page.get_by_role("button", name="Refresh").click()
+    notice.wait_for(state="detached")
+    ctx.close()
