@@ -156,3 +156,22 @@ def test_a_tab_says_when_the_store_changed_since_its_list():
     assert changes_text((3, 0, "a"), (5, 0, "b")) == "2 new runs since this list was drawn"
     assert changes_text((3, 0, "a"), (3, 0, "a")) == ""
     assert "deleted" in changes_text((3, 0, "a"), (2, 1, "a"))
+
+
+def test_history_list_on_the_command_line_tells_sweep_cells_apart(store, capsys):
+    """``demons-viz history list``: a "varied" column gives each sweep cell's values, as the
+    page's does (the final QA pass found six identical rows); none without sweep cells."""
+    from viz_core.cli import main
+
+    group = sweep_group("/tmp/sw3")
+    for i, n in enumerate(["gamma=0.1,step_size=2", "gamma=1,step_size=2"]):
+        store.add(_cell(group, i, n))
+    store.add(_run(9))
+    assert main(["history", "list", "--store", str(store.path)]) == 0
+    head, *rows = capsys.readouterr().out.strip().splitlines()
+    col = head.split("\t").index("varied")
+    assert sorted(r.split("\t")[col] for r in rows) == [
+        "-", "gamma=0.1, step_size=2", "gamma=1, step_size=2"]
+    assert main(["history", "list", "--store", str(store.path), "--group", "sw3",
+                 "--sort", "ended"]) == 0
+    assert "varied" in capsys.readouterr().out.splitlines()[0]

@@ -102,6 +102,7 @@ def _list(store, args) -> int:
     from viz_core.store import STATUSES
     from viz_core.store.compare import fmt, when
     from viz_core.store.rows import SORT_COLUMNS, date_range
+    from viz_core.store.settings_text import cell_label
 
     if args.limit < 0:
         raise VizError(f"--limit must be >= 0, got {args.limit}", field="limit")
@@ -131,7 +132,8 @@ def _list(store, args) -> int:
     chosen = {f: getattr(args, f) for f in ("model", "tag", "task", "scheme", "status",
                                              "group")}
     runs = store.list(**chosen, since=since, until=until, sort=args.sort,
-                      descending=not args.ascending, limit=args.limit or None)
+                      descending=not args.ascending, limit=args.limit or None,
+                      configs=True)
     if args.limit and len(runs) == args.limit:
         total = store.count(**chosen, since=since, until=until)
         if total > len(runs):
@@ -150,12 +152,14 @@ def _list(store, args) -> int:
     keys = ("objective", "psnr", "ssim")
     keys += (args.sort,) * (args.sort not in (*SORT_COLUMNS, *keys))  # the sort column is shown
     ended = ("ended",) * (args.sort == "ended")
-    print("\t".join(("id", "started", *ended, "status", "model", "task", "scheme", *keys,
-                     "tags")))
-    for r in runs:
+    cells = [cell_label(r) for r in runs]  # a sweep's cells by the values they vary
+    varied = ("varied",) * any(cells)
+    print("\t".join(("id", "started", *ended, "status", "model", "task", "scheme", *varied,
+                     *keys, "tags")))
+    for r, cell in zip(runs, cells):
         print("\t".join((r.id, when(r.started), *(when(r.ended) for _ in ended), r.status,
-                         r.model, r.task, r.scheme, *(fmt(r.metrics.get(k)) for k in keys),
-                         ",".join(r.tags))))
+                         r.model, r.task, r.scheme, *((cell or "-") for _ in varied),
+                         *(fmt(r.metrics.get(k)) for k in keys), ",".join(r.tags))))
     return 0
 
 
