@@ -212,3 +212,16 @@ def test_list_filters_by_date(history, capsys):
     assert main(["history", "--store", path, "list", "--since", "2024-05-03",
                  "--until", "2024-05-01"]) == 2
     assert "is not before --until" in capsys.readouterr().err
+
+
+def test_a_finished_sweep_resumed_with_another_store_says_nothing_is_recorded_there(
+        tmp_path, capsys):
+    """A resume of a complete sweep computes no cell, so a different --store or --tag
+    records nothing: no note claims it would (final QA pass)."""
+    out, store, other = tmp_path / "sw", tmp_path / "S.sqlite", tmp_path / "O.sqlite"
+    assert main([*SWEEP, "--out", str(out), "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert main(["sweep", "--out", str(out), "--store", str(other), "--tag", "zz",
+                 "--quiet"]) == 0
+    assert "recorded there" not in capsys.readouterr().err
+    assert len(_runs(store)) == 4 and not _runs(other)

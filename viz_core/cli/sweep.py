@@ -203,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
     sweep = _sweep_from_args(args, store)
     saved = load_history(args.out, store.sweep_hash(sweep)) if store.exists() else None
     where, record, tags, notes = _recording(args, saved)
+    if saved is not None and len({r.get("cell_id") for r in store.rows()}) >= len(sweep):
+        notes = []  # a finished sweep: no cell is computed, so none is recorded elsewhere
     for text in notes:
         print(f"note: {text}", file=sys.stderr)
     runs = open_store(argparse.Namespace(store=where, tracking_uri=args.tracking_uri)) \
