@@ -211,3 +211,18 @@ def program_label(model: str, label: str) -> str:
         return label
     rest = label[len(key):]
     return stem + rest if not rest or rest.startswith(" ") else label
+
+
+def program_words(model: str) -> str:
+    """An uploaded program as the model box names it, never by the server's path: its file
+    name and the start of its upload's hash; another program file by its file name.
+
+    >>> program_words("/tmp/x/1fb1b6a8eb27a170/ok3.pt2"), program_words("/srv/a.pt2")
+    ('ok3.pt2 (uploaded program 1fb1b6)', 'a.pt2')
+    """
+    if not isinstance(model, str) or not is_program_name(model):
+        return model
+    path = PurePath(program_from_token(model).replace("\\", "/"))
+    if re.fullmatch(r"[0-9a-f]{16}", path.parent.name):  # an upload's folder: its hash
+        return f"{path.name} (uploaded program {path.parent.name[:6]})"
+    return path.name

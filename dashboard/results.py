@@ -11,15 +11,14 @@ classes of the model and of the independent judge (the recognisability measure o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dashboard.programs import is_program_name, program_from_token
+from dashboard.programs import program_words
 from dashboard.text import name
 
 #: Settings that change how a run is shown, not what it computes.
@@ -31,21 +30,6 @@ _LABELS: dict[str, str | None] = {
     "weights": "weights", "tv_on": "TV", "tv": "TV lambda", "octaves_on": "octaves",
     "axis1": "rows", "values1": "row values", "axis2": "columns", "values2": "column values",
 }
-
-
-def program_words(model: str) -> str:
-    """An uploaded program as the model box names it, never by the server's path: its file
-    name and the start of its upload's hash; another program file by its file name.
-
-    >>> program_words("/tmp/x/1fb1b6a8eb27a170/ok3.pt2"), program_words("/srv/a.pt2")
-    ('ok3.pt2 (uploaded program 1fb1b6)', 'a.pt2')
-    """
-    if not isinstance(model, str) or not is_program_name(model):
-        return model
-    path = PurePath(program_from_token(model).replace("\\", "/"))
-    if re.fullmatch(r"[0-9a-f]{16}", path.parent.name):  # an upload's folder: its hash
-        return f"{path.name} (uploaded program {path.parent.name[:6]})"
-    return path.name
 
 
 def _short(key: str, value: Any, classes: Classes | None = None) -> str:
