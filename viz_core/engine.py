@@ -149,15 +149,23 @@ def check_names_model(config: RunConfig, model: FeatureModel) -> None:
 
 
 def check_run(configs: RunConfig | list[RunConfig], model: FeatureModel) -> None:
-    """The checks :func:`run` makes of a batch on ``model`` before its first step (fields,
-    batch rules, the model named, the objective's syntax, class / channel targets, jitter),
-    for a caller that starts a progress display or a record only for a run that will start.
-    The objective's layers and the image to invert are checked when :func:`run` binds them.
-    """
+    """The checks :func:`run` makes of a batch on ``model`` before its first step, for a
+    caller that starts a progress display only for a run that will start (the objective's
+    layers and the image to invert are checked when :func:`run` binds them)."""
     cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
+    _check_configs(cfgs)
+    _check_on_model(cfgs, model)
+
+
+def _check_configs(cfgs: list[RunConfig]) -> None:
+    """Each configuration's fields and the batch rules (before any model is loaded)."""
     for c in cfgs:
         c.validate()
     check_batchable(cfgs)
+
+
+def _check_on_model(cfgs: list[RunConfig], model: FeatureModel) -> None:
+    """What needs the model: its name, the objective's syntax or the targets, the jitter."""
     c0 = cfgs[0]
     check_names_model(c0, model)
     if c0.objective:
@@ -201,22 +209,17 @@ def run(
     cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
     if not cfgs:
         raise VizError("no configuration to run", field="config")
-    for c in cfgs:
-        c.validate()
-    check_batchable(cfgs)
+    _check_configs(cfgs)
     c0 = cfgs[0]
     if model is None:
         model = prepare_model(c0)
-    else:
-        check_names_model(c0, model)
+    _check_on_model(cfgs, model)  # check_run's checks, once
     dev = model.device
     spec = model.spec
     size = spec.input_size
     # D(u): a composable objective (objectives.algebra) or the task's targets
     expr = parse_objective(c0.objective) if c0.objective else None
     targets = [c.target_spec(spec.default_layer) for c in cfgs] if expr is None else []
-    for t in targets:
-        check_target(model, t)
     if (expr.needs_reference if expr else c0.task == "inversion") and reference is None:
         reference = load_reference(c0, model)
     objective = expr.bind(model, reference) if expr else make_objective(model, targets,
