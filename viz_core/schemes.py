@@ -319,16 +319,18 @@ class SchemeBank:
         with_tv = self.any_tv and tv_coef is not None
         if plans is not None:
             tv = (tv_coef, self.tv_gradient(u, eps)) if with_tv else None
+            general = None  # a batch with no sample of the general path builds nothing
+            if self._fused.general:
+                def general(idx: torch.Tensor, key: tuple[int, ...]) -> torch.Tensor:
+                    """The samples ``idx`` (``key``) of the general path, by a bank of their
+                    own."""
+                    def rows(t):
+                        return t.index_select(0, idx) if isinstance(t, torch.Tensor) and \
+                            t.shape[0] > 1 else t
 
-            def general(idx: torch.Tensor, key: tuple[int, ...]) -> torch.Tensor:
-                """The samples ``idx`` (``key``) of the general path, by a bank of their
-                own."""
-                def rows(t):
-                    return t.index_select(0, idx) if isinstance(t, torch.Tensor) and \
-                        t.shape[0] > 1 else t
-
-                return self._subset(key).step(rows(u), rows(g), step, center, rows(coef),
-                                              rows(tv_coef), rows(eps), rows(den))
+                    return self._subset(key).step(rows(u), rows(g), step, center,
+                                                  rows(coef), rows(tv_coef), rows(eps),
+                                                  rows(den))
 
             return self._fused.step(u, g, coef, den, plans, tv, general)
         if with_tv:
