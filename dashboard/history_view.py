@@ -25,9 +25,9 @@ from viz_core.store.compare import (
     batch_note,
     differing_settings,
     metric_rows,
-    verdict_text,
 )
 from viz_core.store.settings_text import metric_text, odd_ones, setting_text
+from viz_core.store.verdict_words import verdict_text
 
 MAX_COMPARE = 6
 PAGE_SIZE = 200

@@ -17,7 +17,7 @@ from dashboard.runs import RunRecord
 from dashboard.text import name
 from viz_core.images import from_uint8
 from viz_core.metrics import image_metrics, metric_label
-from viz_core.store.settings_text import NO_VERDICT, isolate, not_finite
+from viz_core.store.verdict_words import NO_VERDICT, isolate, not_finite
 
 
 def run_target(rec: RunRecord) -> str:

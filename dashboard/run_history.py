@@ -213,7 +213,8 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str],
     name), scheme, the judge's verdict, status, task, metrics, tags, note and id, in the
     order of :data:`TABLE_HEAD` and :data:`TABLE_TAIL`."""
     from dashboard.history_view import when_short
-    from viz_core.store.settings_text import cell_label, origin, verdict_short
+    from viz_core.store.settings_text import cell_label, origin
+    from viz_core.store.verdict_words import verdict_short
 
     rows = []
     for r in runs:

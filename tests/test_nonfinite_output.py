@@ -20,8 +20,8 @@ from viz_core.config import RunConfig
 from viz_core.engine import Frame, run
 from viz_core.judging import verdicts
 from viz_core.models import from_module
-from viz_core.store.compare import verdict_text
-from viz_core.store.settings_text import target_label, verdict_short
+from viz_core.store.settings_text import target_label
+from viz_core.store.verdict_words import verdict_short, verdict_text
 
 FSI, PDI = "\u2068", "\u2069"
 HEBREW = ["דוד שלום", "שרה", "משה"]

@@ -20,8 +20,8 @@ from dashboard.sweep_heatmap import heatmap_figure
 from viz_core import engine, models
 from viz_core.config import RunConfig
 from viz_core.store import RunStore
-from viz_core.store.compare import verdict_text
 from viz_core.store.records import weights_hash
+from viz_core.store.verdict_words import verdict_text
 from viz_core.sweeps import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -212,9 +212,9 @@ def _show(store, args) -> int:
         fmt,
         metric_rows,
         reproduce_command,
-        verdict_text,
         when,
     )
+    from viz_core.store.verdict_words import verdict_text
 
     r = store.get(args.id, frames=False)
     if args.json:

@@ -53,7 +53,7 @@ from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES
 from viz_core.store import CurveRecorder
 from viz_core.store.capture import error_record, judge_model, record_run, verdicts_of
-from viz_core.store.compare import verdict_text
+from viz_core.store.verdict_words import verdict_text
 from viz_core.transforms import OCTAVE_MODES
 
 HELP = "activation maximization or feature inversion"

@@ -243,50 +243,6 @@ def _floor(run: RunRecord, key: str) -> str | None:
     return None if chance is None else f"chance {float(chance):.0%}"
 
 
-def verdict_text(v: dict) -> str:
-    """A network's verdict on a pre-image in words: its top classes, then the target's
-    probability (a bare class index is called "class N").
-
-    >>> verdict_text({"role": "judge", "model": "lenet", "top": [["Sneaker", None]],
-    ...               "target": "7", "target_prob": 0.82})
-    'judge lenet: top Sneaker; target class 7: 82%'
-    >>> verdict_text({"role": "model", "model": "vgg", "top": [["Bag", 0.9], ["Shirt", 0.05]],
-    ...               "target": "Bag", "target_prob": 0.9, "chance": 0.1})
-    'model vgg: top Bag 90%, Shirt 5%; target Bag: 90% (chance 10%)'
-
-    An inversion's verdict (eq. 3, Table 1's test) names the original's class:
-
-    >>> verdict_text({"role": "judge", "model": "lenet", "top": [["Coat", 0.6]],
-    ...               "target": "Coat", "target_prob": 0.6, "chance": 0.1,
-    ...               "original": ["Coat", 0.97], "target_from": "label"})
-    "judge lenet: top Coat 60%; the original's class Coat: 60% (chance 10%); the original: Coat 97%"
-
-    A network whose output was NaN or Inf gives no verdict (no percentage from it); a
-    right-to-left class name is isolated from the numbers beside it
-    (:func:`~viz_core.store.settings_text.isolate`):
-
-    >>> verdict_text({"role": "model", "model": "mine", "top": [], "target": "Bag",
-    ...               "target_prob": None, "not_finite": True})
-    'model mine: no verdict: its output is NaN or Inf for this image'
-    """
-    from viz_core.store.settings_text import NO_VERDICT, isolate, not_finite
-
-    if not_finite(v):
-        return f"{v.get('role', '')} {v.get('model', '')}: {NO_VERDICT}"
-    tops = ", ".join(isolate(c) if p is None else f"{isolate(c)} {p:.0%}"
-                     for c, p in v.get("top", []))
-    tp, name = v.get("target_prob"), str(v.get("target") or "")
-    name = f"class {name}" if name.isdigit() else isolate(name)
-    chance = f" (chance {v['chance']:.0%})" if v.get("chance") is not None else ""
-    what = {"label": "the original's class", "original": "its top class on the original,"
-            }.get(str(v.get("target_from")), "target")
-    target = f"; {what} {name}: {tp:.0%}{chance}" if tp is not None and name else ""
-    if v.get("original"):  # an inversion: what the network sees in the inverted image
-        c, p = v["original"]
-        target += f"; the original: {isolate(c)} {p:.0%}"
-    return f"{v.get('role', '')} {v.get('model', '')}: top {tops}{target}"
-
-
 def when(t: float) -> str:
     """A Unix time as local ``YYYY-MM-DD HH:MM:SS``."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))

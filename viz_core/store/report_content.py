@@ -19,7 +19,6 @@ from viz_core.store.compare import (
     metric_rows,
     reproduce_command,
     run_settings,
-    verdict_text,
     when,
 )
 from viz_core.store.figures import kernel_figure, line_chart
@@ -34,6 +33,7 @@ from viz_core.store.settings_text import (
     setting_text,
     target_label,
 )
+from viz_core.store.verdict_words import verdict_text
 
 
 def _scheme_text(key: str) -> str:

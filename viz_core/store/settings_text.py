@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import json
-import math
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from viz_core.store.verdict_words import isolate
 
 #: Pages that store runs, by the name their runs record (``dashboard <page>``).
 PAGES = {"playground": "Playground", "compare": "Compare", "presets": "Paper presets",
@@ -297,75 +297,6 @@ def metric_text(key: str) -> str:
 
     m = METRICS.get(key)
     return m.label if m is not None else OTHER_METRICS.get(key, key)
-
-
-#: Bidirectional classes that reorder a line around them: right-to-left letters, Arabic
-#: digits and the explicit embeddings, overrides and isolates (Unicode's UAX #9).
-_BIDI = {"R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
-#: What a verdict says when the network's output was NaN or Inf (no probabilities).
-NO_VERDICT = "no verdict: its output is NaN or Inf for this image"
-
-
-def isolate(text: object) -> str:
-    """A user's name (a class, a network) to be joined with numbers in one line: between
-    U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE when it holds a
-    right-to-left letter or a directional mark, so that it neither moves the percentages
-    beside it nor takes them into its own direction (nor leaves an override open); any
-    other name stays as it is.
-
-    >>> isolate("Sneaker"), isolate("T-shirt/top"), isolate("\u05d3\u05d5\u05d3")
-    ('Sneaker', 'T-shirt/top', '\u2068\u05d3\u05d5\u05d3\u2069')
-    """
-    s = str(text)
-    if any(unicodedata.bidirectional(c) in _BIDI for c in s):
-        return f"\u2068{s}\u2069"
-    return s
-
-
-def not_finite(v: Mapping[str, Any]) -> bool:
-    """Whether a verdict comes from a network whose output was NaN or Inf
-    (:func:`viz_core.judging.verdicts` marks it; a run stored before that has NaN
-    probabilities): it has no class ranking and no percentage to show.
-
-    >>> not_finite({"not_finite": True}), not_finite({"top": [["Bag", float("nan")]]})
-    (True, True)
-    >>> not_finite({"top": [["Bag", 0.9]], "target_prob": 0.9})
-    False
-    """
-    if v.get("not_finite"):
-        return True
-    probs = [t[1] for t in v.get("top") or () if isinstance(t, (list, tuple)) and len(t) > 1]
-    probs.append(v.get("target_prob"))
-    return any(isinstance(p, float) and not math.isfinite(p) for p in probs)
-
-
-def verdict_short(verdicts: Sequence[Mapping[str, Any]]) -> str:
-    """The independent judge's verdict in a few words (the model's own where no judge
-    looked): "✓ Sneaker 88%" when its top class is the target, else what it sees and the
-    target's probability; "" without a verdict on a target; "no verdict (NaN/Inf)" where
-    the network's output was not finite (:func:`not_finite`).
-
-    >>> verdict_short([{"role": "judge", "top": [["Sneaker", 0.88]], "target": "Sneaker",
-    ...                 "target_prob": 0.88}])
-    '✓ Sneaker 88%'
-    >>> verdict_short([{"role": "model", "top": [["Coat", 0.6]], "target": "Shirt",
-    ...                 "target_prob": 0.2}])
-    'model: ✗ Coat 60%; Shirt 20%'
-    """
-    pick = next((v for v in verdicts if v.get("role") == "judge"), None) or \
-        next((v for v in verdicts if v.get("role") == "model"), None)
-    if pick and not_finite(pick):
-        return ("" if pick.get("role") == "judge" else "model: ") + "no verdict (NaN/Inf)"
-    if not pick or not pick.get("top") or not pick.get("target"):
-        return ""
-    top, p = isolate(pick["top"][0][0]), pick["top"][0][1]
-    seen = f"{top} {p:.0%}" if p is not None else str(top)
-    who = "" if pick.get("role") == "judge" else "model: "
-    if str(pick["top"][0][0]) == str(pick["target"]):
-        return f"{who}✓ {seen}"
-    tp = pick.get("target_prob")
-    return f"{who}✗ {seen}" + (f"; {isolate(pick['target'])} {tp:.0%}" if tp is not None
-                                else "")
 
 
 def applies(key: str, flat: Mapping[str, Any]) -> bool:
