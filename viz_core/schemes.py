@@ -319,8 +319,8 @@ class SchemeBank:
         with_tv = self.any_tv and tv_coef is not None
         if plans is not None:
             tv = (tv_coef, self.tv_gradient(u, eps)) if with_tv else None
-            general = None  # a batch with no sample of the general path builds nothing
-            if self._fused.general:
+            general = None  # one group (a one-scheme run): no general path, nothing built
+            if len(plans) > 1:
                 def general(idx: torch.Tensor, key: tuple[int, ...]) -> torch.Tensor:
                     """The samples ``idx`` (``key``) of the general path, by a bank of their
                     own."""
