@@ -7,6 +7,8 @@ it, the optimisation waited. Here one worker process (:class:`EngineProcess`, st
 per server, :func:`shared`) computes the runs of all sessions in turns, one frame's worth of
 steps each, first come first served (the turns of :class:`dashboard.streaming.Turns`), and
 sends each frame back through a pipe; a thread of the server hands it to its run's feed.
+The same run asked for by several sessions at once is computed once
+(:mod:`dashboard.shared_runs`). The worker's side is :mod:`dashboard.engine_serve`.
 Drawing in the server can then slow the frame rate, never the optimisation.
 
 What crosses the pipe: the run's configurations, its reference image (a numpy array), how
@@ -27,11 +29,9 @@ No Streamlit here.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import itertools
 import os
-import queue
 import socket
 import subprocess
 import sys
@@ -256,140 +256,10 @@ def warm(threads: int) -> None:
         shared(threads)
 
 
-# --------------------------------------------------------------------------- the worker
-
-
-def serve(conn: Any, threads: int) -> None:
-    """The worker process: runs from ``conn`` computed in turns, one frame's worth of steps
-    each, in the order they came; frames and ends sent back on ``conn``. Ends when the
-    server says so, closes ``conn`` or dies."""
-    import torch
-
-    torch.set_num_threads(max(1, threads))
-    from viz_core import engine, models
-
-    cond = threading.Condition()
-    pending: collections.deque = collections.deque()
-    stops: dict[int, threading.Event] = {}
-    quit_ = threading.Event()
-
-    def read() -> None:
-        while True:
-            try:
-                msg = conn.recv()
-            except (EOFError, OSError):
-                break
-            with cond:
-                if msg[0] == "start":
-                    stops[msg[1]] = threading.Event()
-                    pending.append(msg)
-                elif msg[0] == "stop" and msg[1] in stops:
-                    stops[msg[1]].set()
-                elif msg[0] == "open":
-                    to_open.put(msg[1])
-                elif msg[0] == "quit":
-                    break
-                cond.notify()
-        with cond:
-            quit_.set()
-            for ev in stops.values():
-                ev.set()
-            cond.notify()
-
-    opened: collections.OrderedDict = collections.OrderedDict()
-    opening: dict[tuple, threading.Event] = {}
-    models_lock = threading.Lock()
-    send_lock = threading.Lock()  # the main loop and the openers both send
-
-    def send(msg: tuple) -> None:
-        with send_lock:
-            conn.send(msg)
-
-    def model_of(recipe: tuple) -> Any:
-        """The model of ``recipe``, opened once (by a run, or by a preload the run then
-        waits for), the last :data:`MAX_MODELS` kept."""
-        while True:
-            with models_lock:
-                if recipe in opened:
-                    opened.move_to_end(recipe)
-                    return opened[recipe]
-                busy = opening.get(recipe)
-                if busy is None:
-                    busy = opening[recipe] = threading.Event()
-                    break
-            busy.wait()  # opened by another thread meanwhile (or it failed: try again)
-        try:
-            name, weights, device = recipe
-            model = models.open_model(name, weights=weights, device=device)
-            with models_lock:
-                opened[recipe] = model
-                while len(opened) > MAX_MODELS:
-                    opened.popitem(last=False)
-        finally:
-            with models_lock:
-                opening.pop(recipe, None)
-            busy.set()
-        with contextlib.suppress(OSError, ValueError):
-            send(("opened", recipe))
-        return model
-
-    to_open: queue.SimpleQueue = queue.SimpleQueue()
-
-    def opener() -> None:
-        """Preloads, one at a time (a user browsing models does not make the worker open
-        them all at once)."""
-        while True:
-            recipe = to_open.get()
-            with contextlib.suppress(Exception):  # a run of this model reports the error
-                model_of(recipe)
-
-    threading.Thread(target=opener, name="open", daemon=True).start()
-    threading.Thread(target=read, name="commands", daemon=True).start()
-
-    def end(rid: int, exc: BaseException | None) -> None:
-        with cond:
-            stops.pop(rid, None)
-        send(("end", rid, None if exc is None else _describe(exc)))
-
-    send(("ready",))
-    active: collections.deque = collections.deque()
-    try:
-        while True:
-            with cond:
-                while not pending and not active and not quit_.is_set():
-                    cond.wait()
-                if quit_.is_set():
-                    return
-                new = list(pending)
-                pending.clear()
-            for _, rid, recipe, configs, ref, every in new:
-                try:
-                    reference = None if ref is None else torch.from_numpy(ref)
-                    gen = engine.run(configs, model_of(recipe), reference=reference,
-                                     every=every, stop=stops[rid])
-                    active.append((rid, iter(gen)))
-                except Exception as exc:  # noqa: BLE001 - the run's error, sent back
-                    end(rid, exc)
-            if not active:
-                continue
-            rid, gen = active.popleft()
-            try:
-                frame = None if stops[rid].is_set() else next(gen, None)
-            except Exception as exc:  # noqa: BLE001 - the run's error, sent back
-                end(rid, exc)
-                continue
-            if frame is None:
-                getattr(gen, "close", lambda: None)()
-                end(rid, None)
-                continue
-            send(("frame", rid, frame))
-            active.append((rid, gen))
-    except (BrokenPipeError, EOFError, OSError):
-        return  # the server has gone
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m dashboard.engine_worker FD THREADS``: the worker on socket ``FD``."""
+    from dashboard.engine_serve import serve
+
     fd, threads = (argv if argv is not None else sys.argv[1:])[:2]
     serve(Connection(int(fd)), int(threads))
     return 0

@@ -89,7 +89,7 @@ def test_runs_take_turns_frame_by_frame(worker):
     a, b = Named("a"), Named("b")
     c = cfg(steps=40, every=5)
     worker.submit(a, RECIPE, [c], None, c.every)
-    worker.submit(b, RECIPE, [c], None, c.every)
+    worker.submit(b, RECIPE, [cfg(steps=40, every=5, target=1)], None, c.every)  # not shared
     assert a.ended.wait(120) and b.ended.wait(120)
     assert len(a.frames) == len(b.frames) == 9
     # b's first frame comes before a's last: the second run does not wait for the first

@@ -1,0 +1,121 @@
+"""One computation for the sessions that ask for the same run at the same time.
+
+A class of students who all press Run on the Playground's default setting, or a demo opened
+in several tabs, asks the engine process for the same run several times within a second.
+The demons iterations (eq. 18, Sec. 3) are deterministic: the same configurations on the same
+model, image and frame rate give the same frames, bit for bit. So the engine process
+computes such a run once (:class:`SharedRun`) and sends every frame to each session that
+asked for it. A session that arrives while the run is under way first gets the frames it
+missed, then follows.
+
+Only identical runs share: runs that differ in any setting (another class, scheme or step
+size) keep their own computation and take turns. Computing those as one batch would be
+cheaper on a small network, but the network's batched pass rounds differently from a lone
+one (oneDNN's convolutions), and over tens of steps activation maximisation grows that into
+another picture (0.045 of the intensity range after 40 steps of ``fmnist_vgg``): a run's
+picture would then depend on who else happened to run at that moment.
+
+Stop: a session that stops leaves the run; the run ends (between two steps) when every
+session that shares it has stopped.
+
+No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Member:
+    """A session's run: its id, its stop signal (a ``threading.Event``) and when it came."""
+
+    rid: int
+    stop: Any
+    entered: float = dataclasses.field(default_factory=time.perf_counter)
+    ended: bool = False
+
+
+def same_reference(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Whether two runs invert the same image (or neither inverts one).
+
+    >>> x = np.zeros((1, 1, 2, 2), np.float32)
+    >>> same_reference(None, None), same_reference(x, x.copy()), same_reference(x, None)
+    (True, True, False)
+    """
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+
+
+class SharedRun:
+    """A run of the engine and the sessions it is computed for.
+
+    ``start(configs, stop)`` starts the engine (``viz_core.engine.run`` on the run's model,
+    reference and frame rate) with a stop that holds once every session has stopped.
+    """
+
+    def __init__(self, key: Any, configs: list, reference: np.ndarray | None,
+                 every: int | None, start: Callable[[list, Callable[[], bool]], Iterator],
+                 first: Member) -> None:
+        self.key, self.configs, self.reference, self.every = key, list(configs), reference, every
+        self.members = [first]
+        self.frames: list = []   # every frame so far (for sessions that come later)
+        self._t0 = time.perf_counter()
+        first.entered = self._t0
+        self.gen: Iterator | None = iter(start(self.configs, self._all_stopped))
+
+    @property
+    def live(self) -> list[Member]:
+        return [m for m in self.members if not m.ended]
+
+    def _all_stopped(self) -> bool:
+        return all(m.stop.is_set() for m in self.live)
+
+    def same(self, key: Any, configs: list, reference: np.ndarray | None,
+             every: int | None) -> bool:
+        """Whether a run asked for now is this one (and this one still goes on)."""
+        return (self.gen is not None and bool(self.live) and key == self.key
+                and every == self.every and list(configs) == self.configs
+                and not any(f.stopped for f in self.frames[-1:])
+                and same_reference(reference, self.reference))
+
+    def _for(self, m: Member, frame: Any) -> Any:
+        """``frame`` with the seconds since ``m`` came (the engine's own for the first)."""
+        elapsed = max(0.0, frame.elapsed + self._t0 - m.entered)
+        return frame if elapsed == frame.elapsed else dataclasses.replace(frame, elapsed=elapsed)
+
+    def join(self, member: Member) -> list[tuple[int, Any]]:
+        """A session that asks for this run: the frames so far, to send it now."""
+        self.members.append(member)
+        return [(member.rid, self._for(member, f)) for f in self.frames]
+
+    def end_stopped(self) -> list[int]:
+        """The sessions that have stopped: they leave the run (their ids)."""
+        out = []
+        for m in self.live:
+            if m.stop.is_set():
+                m.ended = True
+                out.append(m.rid)
+        return out
+
+    def advance(self) -> list[tuple[int, Any]]:
+        """The next frame's worth of steps: (session's run id, frame) for each session; an
+        empty list and :attr:`gen` None once the run has ended. The engine's errors
+        propagate."""
+        frame = next(self.gen, None) if self.gen is not None else None
+        if frame is None:
+            self.close()
+            return []
+        self.frames.append(frame)
+        return [(m.rid, self._for(m, frame)) for m in self.live]
+
+    def close(self) -> None:
+        if self.gen is not None:
+            getattr(self.gen, "close", lambda: None)()
+        self.gen = None
