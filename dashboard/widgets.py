@@ -179,16 +179,18 @@ def _clamp(v: float, lo: float | None, hi: float | None) -> float:
 
 def show_notices(prefix: str, notices: Sequence[str], values: Mapping[str, Any]) -> None:
     """What :func:`bind` and :class:`Controls` changed in a link's (or loaded) settings: a
-    toast when it happens, and a warning box (call it under the page's title) for as long
-    as the settings are still those the notices are about, so that a fixed value does not
-    pass unnoticed once the toast has gone. The box says whether the values came from the
-    link or from loaded settings (:func:`origin`)."""
+    warning box (call it under the page's title) that names each changed value once, for
+    as long as the settings are still those the notices are about. The box says whether
+    the values came from the link or from loaded settings (:func:`origin`). Loaded
+    settings (a run JSON, a recipe, picked in the sidebar while the title may be scrolled
+    away) also get a toast when it happens, :func:`notice_toast`: how many, and where they
+    are named, not the same words again."""
     key = f"{prefix}_notices"
     if notices:
-        for n in notices:
-            st.toast(plain(ui_message(n)))
         where = origin(prefix)
         st.session_state[key] = (dict(values), list(notices), where[0] if where else "link")
+        if where and where[0] == "loaded":
+            st.toast(notice_toast(len(notices)))
     kept = st.session_state.get(key)
     if kept is None:
         return
@@ -197,6 +199,17 @@ def show_notices(prefix: str, notices: Sequence[str], values: Mapping[str, Any])
         return
     heading = HEADINGS.get(kept[2] if len(kept) > 2 else "link", HEADINGS["link"])
     st.warning(heading + "\n\n" + "\n".join(f"- {plain(ui_message(n))}" for n in kept[1]))
+
+
+def notice_toast(count: int) -> str:
+    """The toast beside :func:`show_notices`' box for loaded settings: a count and a
+    pointer, never a notice's own text (the box names each value once).
+
+    >>> notice_toast(1)
+    '1 loaded setting was changed; the warning under the title says which'
+    """
+    what = "setting was" if count == 1 else "settings were"
+    return f"{count} loaded {what} changed; the warning under the title says which"
 
 
 class Controls:

@@ -47,7 +47,6 @@ from viz_core.image_checks import tv_stability_warning
 from viz_core.metrics import image_metrics, metric_label
 from viz_core.schemes import FIG1_ROWS, get_scheme, scheme_of
 from viz_core.store.compare import BATCH_WHY
-from viz_core.transforms import parse_octaves
 
 P = "cmp_"
 D = compare_defaults()
@@ -98,13 +97,18 @@ def _cells_changed() -> None:
     st.session_state[P + "cells"] = ",".join(st.session_state.get(P + "cells_list") or [])
 
 
-def _octave_taus() -> list[float]:
-    if not st.session_state.get(P + "octaves_on"):
-        return []
-    try:
-        return [o.tau for o in parse_octaves(str(st.session_state[P + "octaves"]))]
-    except VizError:
-        return []
+def _tv_warnings(configs: list[RunConfig]) -> dict[str, str]:
+    """The TV stability warnings a run of ``configs`` will end with (eqs. 19-20: its
+    largest step size against its TV weight): warning -> the words the run's status will
+    show (the cell's name first). Said once, under Run all: not in the sidebar as well,
+    where at 1280x720 the TV weight is a screen below the fold while Run all is at the
+    top of the page."""
+    out = {}
+    for c in configs:
+        warn = tv_stability_warning(max(o.tau for o in c.schedule), c.tv, c.tv_eps)
+        if warn:
+            out[warn] = f"{c.name}: {warn}" if len(configs) > 1 else warn
+    return out
 
 
 def _sidebar(ctl: Controls):
@@ -135,8 +139,9 @@ def _sidebar(ctl: Controls):
     size = model.spec.input_size if model is not None else 64
     ctl.slider("size", "Kernel size (sigma, gamma fitted, Sec. 2.7)", 1,
                max(3, min(31, size - 1 + size % 2)), 2)
-    ctl.slider("tv", "TV weight lambda (TV cell)", 0.01, 3.0, 0.01)
-    tv_warning = sb.empty()  # under the TV weight, once tau is in range (below)
+    ctl.slider("tv", "TV weight lambda (TV cell)", 0.01, 3.0, 0.01,
+               help="a weight past the stability bound of the explicit TV step (eqs. 19-20) "
+                    "is said under Run all")
     sb.subheader("Optimization")
     octaves = ctl.toggle("octaves_on", "Octaves / step schedule (scale:steps:tau, ...)")
     if octaves:
@@ -147,10 +152,6 @@ def _sidebar(ctl: Controls):
     ctl.number("steps", f"Steps{off}", 1, 100_000, 10, disabled=octaves)
     ctl.number("jitter", "Jitter (pixels; < 1 = fraction)", 0.0, max_jitter(size), 1.0,
                format="%g")
-    tau = max([float(st.session_state[P + "step_size"])] + _octave_taus())
-    warn = tv_stability_warning(tau, float(st.session_state[P + "tv"]), 0.05)
-    if warn:
-        tv_warning.warning(warn)
     ctl.number("seed", "Seed", 0, 2**31 - 1, 1)
     ctl.slider("every", "Stream a frame every k steps", 1, 50, 1)
     with sb.expander("Advanced"):
@@ -339,6 +340,11 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
     run = panel.buttons([error] if error else []) is not None
     inversion = s["task"] == "inversion"
     ph = {"progress": st.empty(), "status": st.empty()}  # act_name: from the run shown
+    tv_slot, tv_warned = st.empty(), _tv_warnings(configs)  # said once: here or the status
+    if tv_warned:
+        with tv_slot.container():
+            for w in tv_warned.values():
+                st.warning(plain(w))
     order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
@@ -364,6 +370,9 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
         recs = panel.run(jobs, lambda i, r, full: _draw(
             cells, ph, panel.records, full, f"run{i + 1}_{len(r.steps)}"), settings=s,
             plots_after=True)
+    said = {w for rec in recs for ws in rec.warnings for w in ws}
+    if tv_warned and said.issuperset(tv_warned):
+        tv_slot.empty()  # the run's status above says it (an older run: in the same words)
     if recs and recs[0].images is not None:
         with ph["status"].container():  # "done" first, then the plots
             for rec in recs:

@@ -2,17 +2,18 @@
 
 * Joining an address has a deadline: the address must accept a TCP connection, and
   ``ray.init`` must return, within ``timeout`` seconds (Ray itself retries for ever when
-  nothing listens); the message then names the address.
+  nothing listens); the message then names the address (and the ``ray start`` command
+  that would serve it: :mod:`viz_core.sweeps.ray_hints`).
 * A task that fails for good (retries exhausted, a dead node, an error raised in the
-  worker) becomes one line (:func:`failure_reason`), the worker's own message when it
-  raised a :class:`VizError`, never a remote traceback.
+  worker) becomes one line (:func:`~viz_core.sweeps.ray_hints.failure_reason`), the
+  worker's own message when it raised a :class:`VizError`, never a remote traceback.
 * The processes a local Ray started (GCS server, raylet, agents, workers) are recorded
   and ended after ``ray.shutdown()``, so none outlives the run.
 * Ray's own start-up warnings and the raylet log tails it prints when a node dies are
   kept off the terminal (:func:`driver_logs`), and so are its C++ log lines written while
-  connecting (its retries) are kept off the terminal
-  (:func:`quiet_stderr`); when the deadline abandons a connecting thread, descriptor 2
-  stays silent for the rest of the process and ``sys.stderr`` keeps the terminal.
+  connecting (its retries, :func:`quiet_stderr`); when the deadline abandons a
+  connecting thread, descriptor 2 stays silent for the rest of the process and
+  ``sys.stderr`` keeps the terminal.
 
 Ray is imported only when a Ray executor is used.
 """
@@ -21,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
-import socket
 import sys
 import threading
 import time
@@ -32,6 +31,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from viz_core.errors import VizError
+from viz_core.sweeps.ray_hints import (  # the two noqa names: imported from here elsewhere
+    failure_reason,  # noqa: F401
+    first_line,
+    host_port,  # noqa: F401
+    wait_for_port,
+)
 
 RAY_MISSING = ('the Ray executor needs Ray: pip install -e ".[distributed]" '
                '(or pip install "ray[default]>=2.9")')
@@ -155,76 +160,15 @@ def keep_sigterm() -> Iterator[None]:
             signal.signal(signal.SIGTERM, before)
 
 
-def host_port(address: str) -> tuple[str, int] | None:
-    """``(host, port)`` of ``ray://host:port`` or ``host:port``; None for other forms
-    (``auto``) and a VizError for a malformed one."""
-    text = address.strip()
-    text = re.sub(r"^ray://", "", text)
-    if text in ("auto", "local"):
-        return None
-    m = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d+)", text)
-    if not m or not 0 < int(m.group(2)) < 65536:
-        raise VizError(f"address= must be HOST:PORT or ray://HOST:PORT, got {address!r}",
-                       field="ray_address")
-    return m.group(1), int(m.group(2))
-
-
-#: Ray's default ports: the head's GCS (``--port``) and Ray Client server (``ray://``).
-GCS_PORT, CLIENT_PORT = 6379, 10001
-
-
-def start_hint(address: str) -> str:
-    """The ``ray start`` command for a head node that ``address`` reaches: ``ray://`` names
-    the Ray Client server's port, a bare ``HOST:PORT`` the GCS port; a default port is left
-    out.
-
-    >>> start_hint("ray://h:10001"), start_hint("ray://h:2"), start_hint("h:2")
-    ('ray start --head', 'ray start --head --ray-client-server-port 2', 'ray start --head --port 2')
-    """
-    hp = host_port(address)
-    if hp is None:
-        return "ray start --head"
-    client = address.strip().startswith("ray://")
-    flag, default = ("--ray-client-server-port", CLIENT_PORT) if client else ("--port", GCS_PORT)
-    return "ray start --head" + ("" if hp[1] == default else f" {flag} {hp[1]}")
-
-
 #: Seconds a refused connection is retried (a head node that is starting) before the
 #: address is reported; other failures (no answer at all) wait for the whole timeout.
 REFUSED_GRACE = 3.0
 
 
 def _wait_for_port(address: str, deadline: float, timeout: float) -> None:
-    """Until ``address`` accepts a TCP connection: an unknown host fails at once, a
-    refused connection after :data:`REFUSED_GRACE` s, silence at ``deadline``."""
-    hp = host_port(address)
-    if hp is None:
-        return
-    last, refused_since = "", None
-    while True:
-        try:
-            with socket.create_connection(hp, timeout=max(0.1, min(2.0, deadline -
-                                                                    time.monotonic()))):
-                return
-        except socket.gaierror as exc:
-            raise VizError(f"no Ray cluster at {address}: unknown host {hp[0]!r} "
-                           f"({exc.strerror or type(exc).__name__})",
-                           field="ray_address") from None
-        except OSError as exc:
-            last = exc.strerror or type(exc).__name__
-            refused = isinstance(exc, ConnectionRefusedError)
-            refused_since = (refused_since or time.monotonic()) if refused else None
-        now = time.monotonic()
-        if refused_since is not None and now - refused_since >= REFUSED_GRACE \
-                and now < deadline:
-            raise VizError(f"no Ray cluster answers at {address} ({last}: nothing listens "
-                           f"on that port); start one there ({start_hint(address)}) or "
-                           "check the address", field="ray_address")
-        if now >= deadline:
-            raise VizError(f"no Ray cluster answers at {address} ({last}) within "
-                           f"{timeout:g} s; start one there (ray start --head) or raise "
-                           "connect_timeout=", field="ray_address")
-        time.sleep(min(0.5, max(0.0, deadline - now)))
+    """Until ``address`` accepts a TCP connection (:func:`~.ray_hints.wait_for_port`, a
+    refused one retried for :data:`REFUSED_GRACE` s)."""
+    wait_for_port(address, deadline, timeout, grace=REFUSED_GRACE)
 
 
 def use_token_if_here() -> bool:
@@ -298,7 +242,7 @@ def connect_ray(address: str, timeout: float = CONNECT_TIMEOUT, **kw: Any):
                        field="ray_address")
     if "error" in box:
         raise VizError(f"cannot join the Ray cluster at {address}: "
-                       f"{_first_line(box['error'])}{hint}", field="ray_address")
+                       f"{first_line(box['error'])}{hint}", field="ray_address")
     return ray
 
 
@@ -323,37 +267,10 @@ def start_local_ray(num_cpus: int | None = None, attempts: int = 3, **kw: Any):
             ray.shutdown()
             end_processes(own_processes(before))
             if attempt == attempts:
-                raise VizError(f"a local Ray did not start: {_first_line(exc)}",
+                raise VizError(f"a local Ray did not start: {first_line(exc)}",
                                field="executor") from None
             time.sleep(5.0 * attempt)
     return ray
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
-
-
-def failure_reason(exc: BaseException, max_retries: int) -> str:
-    """One line for a task that failed for good: the worker's VizError as it is, the kind
-    of infrastructure failure otherwise."""
-    cause = getattr(exc, "cause", None)
-    if isinstance(cause, VizError):
-        return str(cause).strip().splitlines()[0]
-    name = type(exc).__name__
-    if name == "WorkerCrashedError":
-        return (f"its worker died {max_retries + 1} time(s) (max_retries={max_retries} "
-                "exhausted)")
-    if name in ("LocalRayletDiedError", "NodeDiedError", "RaySystemError",
-                "ActorUnschedulableError", "TaskUnschedulableError"):
-        return f"the Ray node running it died ({name})"
-    if name == "TaskCancelledError":
-        return "its task was cancelled"
-    if name == "RayTaskError" or cause is not None:
-        inner = cause if isinstance(cause, BaseException) else exc
-        return f"the worker raised {_first_line(inner)}"
-    return _first_line(exc)
 
 
 def own_processes(exclude: set[int] | frozenset[int] = frozenset()) -> list:
