@@ -1,7 +1,8 @@
 """The Sweeps page's downloads: the montage as a PNG (every cell's pre-image on the grid of
 the first two axes, each captioned with its values), the table as CSV (what the page's
 table lists) and the sweep's folder as a zip (the cells' PNGs with their run JSON, the
-table and manifest that ``demons-viz sweep`` reads and resumes). No Streamlit."""
+table and manifest that ``demons-viz sweep`` reads and resumes); :func:`png_array` reads a
+cell's picture for the montage on the page. No Streamlit."""
 
 from __future__ import annotations
 
@@ -13,9 +14,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dashboard.sweep_labels import table_rows
 
-__all__ = ["folder_zip", "montage_png", "table_csv"]
+__all__ = ["ZIP_HELP", "folder_zip", "montage_png", "png_array", "table_csv"]
+
+#: The help of the sweep folder's download.
+ZIP_HELP = ("the cells' PNGs (each with its run JSON), the table and the manifest that "
+            "`demons-viz sweep` resumes")
+
+
+def png_array(path: str | Path) -> np.ndarray:
+    """A cell's PNG as the page shows it: float (C, H, W) in [0, 1]."""
+    from PIL import Image
+
+    a = np.asarray(Image.open(path), dtype=np.float32) / 255.0
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
 def montage_png(root: str | Path, rows: Sequence[Mapping[str, Any]],

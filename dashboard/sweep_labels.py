@@ -1,10 +1,13 @@
 """How the Sweeps page names what a cell measured: the metric's title in the words of the
 sweep's task (the target activation of eq. 4, the relative feature error of eq. 3, the
-judge's test of Table 1), a class target by its class name, an axis value as a caption
-shows it, and the cells as the page's table lists them. No Streamlit."""
+judge's test of Table 1), the one name with unit and the one value format the page writes
+for a metric everywhere (best line, captions, the heatmap's colour bar, cells and hover:
+``judge 24%``, ``PSNR (dB) 21.13``), a class target by its class name, an axis value as a
+caption shows it, and the cells as the page's table lists them. No Streamlit."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,14 +17,22 @@ from viz_core.errors import VizError
 from viz_core.metrics import metric_label
 from viz_core.schemes import scheme_label
 
-__all__ = ["INVERSION_JUDGE_TITLES", "metric_title", "table_rows", "target_text",
-           "value_text"]
+__all__ = ["INVERSION_JUDGE_TITLES", "format_value", "metric_name", "metric_title",
+           "table_rows", "target_text", "value_text"]
 
 
 #: The judge's metrics for an inversion: its target is the original's class (Table 1's test).
 INVERSION_JUDGE_TITLES = {
     "judge_target_prob": "independent judge: probability of the original's class",
     "judge_hit": "independent judge: top-1 = the original's class"}
+
+
+#: A metric's name where the registry's label lacks its unit (PSNR in decibels): in the
+#: chart's title as in every other place the page names the metric.
+_UNITS = {"psnr": "PSNR (dB)"}
+#: The judge's probability and top-1 (Sec. 3.2) before a value: "judge 24%", "judge hit"
+#: (the value says which; the chart's title says it in full, :func:`metric_title`).
+_SHORT = {"judge_target_prob": "judge", "judge_hit": "judge"}
 
 
 def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
@@ -36,14 +47,14 @@ def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
     'rel. feature error'
     >>> metric_title("judge_hit", [{"task": "inversion"}])
     "independent judge: top-1 = the original's class"
-    >>> metric_title("ssim", [])
-    'SSIM'
+    >>> metric_title("ssim", []), metric_title("psnr", [])
+    ('SSIM', 'PSNR (dB)')
     """
     inversion = bool(rows) and rows[0].get("task") == "inversion"
     if inversion and metric in INVERSION_JUDGE_TITLES:
         return INVERSION_JUDGE_TITLES[metric]
     if metric != "activation" or not rows:
-        return metric_label(metric)
+        return _UNITS.get(metric) or metric_label(metric)
     row = rows[0]
     if inversion:
         return metric_label("feature_error")
@@ -51,6 +62,39 @@ def metric_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
         return config_activation_label(RunConfig.from_json(str(row["config"])))
     except (KeyError, ValueError, TypeError, VizError):  # a row without its configuration
         return config_activation_label(RunConfig(task=str(row.get("task") or "am")))
+
+
+def metric_name(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """The name (with its unit) the page writes before a value of ``metric``, the same in
+    the best line, the captions, the heatmap's colour bar and hover: the judge's metrics as
+    ``judge`` (``judge 24%``, ``judge hit``), else :func:`metric_title`.
+
+    >>> metric_name("judge_target_prob", [{"task": "inversion"}]), metric_name("psnr", [])
+    ('judge', 'PSNR (dB)')
+    """
+    return _SHORT.get(metric) or metric_title(metric, rows)
+
+
+def format_value(metric: str, value: Any) -> str:
+    """A value of ``metric`` as the page writes it everywhere: the judge's probability in
+    percent, its top-1 as hit / miss, else 4 significant digits; "" for no finite number
+    (the CSV keeps the raw numbers).
+
+    >>> format_value("judge_target_prob", 0.24), format_value("judge_hit", 1.0)
+    ('24%', 'hit')
+    >>> format_value("psnr", 21.1312), format_value("ssim", None)
+    ('21.13', '')
+    """
+    if value is None or isinstance(value, str):
+        return ""
+    v = float(value)
+    if not math.isfinite(v):
+        return ""
+    if metric == "judge_hit":
+        return "hit" if v >= 0.5 else "miss"
+    if metric == "judge_target_prob":
+        return f"{v:.0%}"
+    return f"{v:.4g}"
 
 
 def target_text(row: Mapping[str, Any]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from dashboard.messages import Notice
-from dashboard.sweeps_view import sweep_defaults
+from dashboard.sweeps_view import base_config, sweep_defaults
 from dashboard.urlstate import MAX_STEP_SIZE, shown
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
@@ -15,7 +15,7 @@ from viz_core.kernel_fitting import fit_parameter
 from viz_core.sweeps import AXES
 from viz_core.sweeps.spec import kernel_size_of
 
-__all__ = ["NUMERIC_AXES", "link_values"]
+__all__ = ["NUMERIC_AXES", "link_values", "page_link_values"]
 
 
 #: The axes whose values are numbers (what :func:`link_values` checks).
@@ -69,3 +69,18 @@ def link_values(key: str, text: str, axis: str, base: RunConfig) -> tuple[str, l
                              if sweep_defaults().get(slot) == axis else _base_value(axis, base))
     return out, [Notice(f"{key}: {shown(item)} {why}; using {shown(out)}")
                  for item, why in bad]
+
+
+def page_link_values(where: tuple[str, frozenset[str]] | None, key: str,
+                     settings: dict) -> tuple[str, list[Notice]] | None:
+    """The Sweeps page's values box ``key`` (``values1`` / ``values2``) cleaned by
+    :func:`link_values` when a link gave it (``where``: the page's
+    :func:`~dashboard.widgets.origin`); None when no link gave it or the base setting is
+    not valid (said under its own control)."""
+    if where is None or where[0] != "link" or key not in where[1]:
+        return None
+    try:
+        base = base_config(settings)
+    except VizError:
+        return None
+    return link_values(key, settings[key], str(settings["axis" + key[-1]]), base)

@@ -8,20 +8,28 @@ pre-images, measured as a finished cell is and marked ``stopped``.
 :class:`PageExecutor` is the executor :func:`viz_core.sweeps.run_sweep` drives (a local one:
 the same checks and store as the command line's ``demons-viz sweep``); :func:`stream_batch`
 is :func:`viz_core.sweeps.cells.run_batch` with frames, a stop signal and the cells' start
-values. No Streamlit: the page supplies ``tick``.
+values. The page keeps one result dict (:func:`new_result`) that the batches fill
+(:func:`add_batch`, :func:`live_frame`, :func:`keep_stopped`, :func:`end_status`), and says
+its state in words (:func:`progress`, :func:`stop_note`, :func:`error_note`). No
+Streamlit: the page supplies ``tick``.
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from dashboard.messages import ui_message
+from viz_core.sweeps import Sweep
 from viz_core.sweeps.cells import BatchResult, BatchTask, run_batch
 from viz_core.sweeps.executors import LocalExecutor
 
-__all__ = ["DRAW_S", "PageExecutor", "keep_stopped", "stream_batch"]
+__all__ = ["DRAW_S", "PageExecutor", "add_batch", "end_status", "error_note", "keep_stopped",
+           "live_frame", "new_result", "not_run_text", "progress", "result_notes",
+           "STOP_HELP", "stop_note", "stream_batch", "wait_while_running"]
 
 DRAW_S = 0.5      # the running batch's pictures are redrawn at most twice a second
 TICK_S = 0.1      # the script thread yields to Streamlit at least this often
@@ -140,3 +148,116 @@ def keep_stopped(res: dict, result: BatchResult) -> None:
     res["rows"] = sorted(res["rows"] + rows, key=lambda r: r["index"])
     res.setdefault("start", {}).update(result.extra.get("start") or {})
     res["live"] = None
+
+
+def new_result(sweep: Sweep, settings: Mapping[str, Any]) -> dict:
+    """The page's result of ``sweep`` before its first batch: no rows yet, its axes, cell
+    count and grid (every cell's (row value, column value) by its index), a new folder
+    for its cells, status "running" and the ``settings`` it runs with (the heatmap metric
+    left out: a view of the same cells)."""
+    from viz_core.sweeps.report import grid_of
+
+    axes = [a.name for a in sweep.axes]
+    cells = sweep.cells()
+    full = [dict(c.values) for c in cells]
+    keys = {c.index: [c.values.get(a) for a in (axes + [None])[:2]] for c in cells}
+    return {"rows": [], "axes": axes, "total": len(sweep), "grid": grid_of(full, axes)[:2],
+            "keys": [keys.get(i, [None, None]) for i in range(len(cells))], "start": {},
+            "dir": tempfile.mkdtemp(prefix="demons-viz-sweep-"), "status": "running",
+            "settings": {k: v for k, v in settings.items() if k != "metric"}}
+
+
+def add_batch(res: dict, result: BatchResult) -> None:
+    """Put a finished batch's rows (in sweep order) and start values into ``res``."""
+    res["rows"] = sorted(res["rows"] + result.rows, key=lambda r: r["index"])
+    res["start"].update(result.extra.get("start") or {})
+    res["live"] = None
+
+
+def live_frame(res: dict, i: int, n: int, task: BatchTask, frame: Any) -> None:
+    """The running batch ``i`` of ``n`` at ``frame``: its step and each cell's current
+    picture by its grid position, in ``res["live"]``."""
+    res["live"] = {"batch": i, "batches": n, "step": int(frame.step),
+                   "total": int(frame.total), "cells": {
+                       tuple(res["keys"][c["index"]]): frame.images[j]
+                       for j, c in enumerate(task.cells)}}
+
+
+def end_status(res: dict) -> None:
+    """After Stop, a changed setting or an error: a sweep still "running" is "done" when
+    every cell finished whole, else "stopped" (what is done so far stays)."""
+    if res["status"] == "running":
+        whole = [r for r in res["rows"] if not r.get("stopped")]
+        res["status"] = "done" if len(whole) >= res["total"] else "stopped"
+
+
+def wait_while_running(res: Mapping[str, Any], timeout: float, poll: float = 0.2) -> bool:
+    """Wait up to ``timeout`` seconds for an earlier script run to end the sweep ``res``
+    (it stores the batch it computes, then sets the status); whether it ended."""
+    deadline = time.monotonic() + timeout
+    while res.get("status") == "running" and time.monotonic() < deadline:
+        time.sleep(poll)
+    return res.get("status") != "running"
+
+
+_NOT_RUN = {"stopped": "not run (the sweep was stopped)",
+            "error": "not run (the sweep failed)"}
+
+
+def not_run_text(status: str | None) -> str:
+    """The montage's words for a cell with no picture yet.
+
+    >>> not_run_text("stopped"), not_run_text("running")
+    ('not run (the sweep was stopped)', 'waiting ...')
+    """
+    return _NOT_RUN.get(str(status), "waiting ...")
+
+
+def progress(res: Mapping[str, Any]) -> tuple[float, str]:
+    """The progress bar's fraction and text: whole cells of all, the running batch's step.
+
+    >>> progress({"rows": [{}], "total": 4, "status": "stopped"})
+    (0.25, '1 / 4 cells · stopped')
+    """
+    done, total = sum(not r.get("stopped") for r in res["rows"]), res["total"]
+    ended = {"stopped": " · stopped", "error": " · failed"}.get(str(res.get("status")), "")
+    live = res.get("live")
+    text = f"{done} / {total} cells{ended}"
+    if live and res.get("status") == "running":
+        text = (f"batch {live['batch'] + 1} of {live['batches']}: step {live['step']} / "
+                f"{live['total']} · {text}")
+    part = live["step"] / max(live["total"], 1) * len(live["cells"]) if live else 0
+    return min(1.0, (done + part) / max(total, 1)), text
+
+
+def error_note(res: Mapping[str, Any]) -> str:
+    """What a failed sweep says above its cells (plain words, not Markdown)."""
+    return (f"The sweep failed after {len(res['rows'])} of {res['total']} cells: "
+            f"{ui_message(res['message'])}")
+
+
+#: The Stop button's help.
+STOP_HELP = ("stop between two steps: the cells done so far stay here and in the History, the "
+             "batch being computed shows its pictures as they are, marked stopped")
+
+
+def result_notes(res: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What the page says above a failed or stopped sweep: (``error`` or ``warning``,
+    plain words) (:func:`error_note`, :func:`stop_note`); [] otherwise."""
+    if res.get("status") == "error":
+        return [("error", error_note(res))]
+    return [("warning", stop_note(res))] if res.get("status") == "stopped" else []
+
+
+def stop_note(res: Mapping[str, Any]) -> str:
+    """What a stopped sweep says above its cells: how many finished (kept in the History)
+    and the batch a Stop ended, at its step, marked stopped."""
+    cut = [r for r in res["rows"] if r.get("stopped")]
+    done = len(res["rows"]) - len(cut)
+    kept = [f"the {done} cells done are shown below and kept in the History"] if done else []
+    if cut:
+        kept.append(f"the batch it stopped shows its {len(cut)} cells at step "
+                    f"{cut[0].get('steps_done')}, marked stopped (not in the History)")
+    return (f"The sweep stopped after {done} of {res['total']} cells (Stop was pressed, a "
+            "setting changed or the page was left)" + (": " + "; ".join(kept) if kept else "")
+            + ". Press Run sweep to run it again.")

@@ -2,8 +2,10 @@
 heatmap's metric (in its direction: a higher target activation, eq. 4, or judge's
 probability, Sec. 3.2; a lower feature error, eq. 3), the value each metric is read against
 (the judge's chance level, the flat image's PSNR / SSIM / feature error of an inversion, the
-start image's value otherwise), a cell's value in words, and the spread over seeds within
-each setting of the other axes. No Streamlit."""
+start image's value otherwise), a cell's value in words, the spread over seeds within each
+setting of the other axes, the cells a Stop ended (marked on the heatmap and named in one
+line under it), and the heatmap itself in the captions' words (names and values from
+:mod:`dashboard.sweep_labels`). No Streamlit."""
 
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dashboard.sweep_labels import metric_title, value_text
-from dashboard.text import name
-from viz_core.metrics import METRICS
+from dashboard.sweep_labels import format_value, metric_name, metric_title, value_text
+from dashboard.text import name, plot_text
+from viz_core.metrics import METRICS, metric_label
 from viz_core.sweeps.report import spread
 
-__all__ = ["best_cell", "best_line", "cell_caption", "grid_slots", "metric_value_text",
-           "reference_text", "seed_spread", "short_title", "value_caption"]
+__all__ = ["best_cell", "best_line", "cell_caption", "grid_slots", "heatmap",
+           "metric_value_text", "randomization", "reference_text", "seed_spread",
+           "stopped_line",
+           "value_caption"]
 
 #: An inversion's metrics whose floor is the flat image's (the run's ``<key>_floor``).
 _FLAT = {"psnr": "psnr_floor", "ssim": "ssim_floor", "feature_error": "feature_error_floor"}
@@ -81,27 +85,15 @@ def _chance(rows: Sequence[Mapping[str, Any]]) -> float | None:
 
 
 def metric_value_text(metric: str, row: Mapping[str, Any]) -> str:
-    """A cell's value of ``metric`` as a caption shows it: a probability in percent, the
-    judge's top-1 as hit / miss, else 4 significant digits; "" without a value.
+    """A cell's value of ``metric`` as the page writes it everywhere
+    (:func:`dashboard.sweep_labels.format_value`); "" without a value.
 
     >>> metric_value_text("judge_target_prob", {"judge_target_prob": 0.951})
     '95%'
     >>> metric_value_text("activation", {"activation": 3.14159}), metric_value_text("ssim", {})
     ('3.142', '')
     """
-    v = _value(row, metric)
-    if v is None:
-        return ""
-    if metric == "judge_hit":
-        return "hit" if v >= 0.5 else "miss"
-    if metric == "judge_target_prob":
-        return f"{v:.0%}"
-    return f"{v:.4g}"
-
-
-def short_title(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """:func:`metric_title` without "independent" (a caption's few words): "judge: ..."."""
-    return metric_title(metric, rows).replace("independent judge", "judge")
+    return format_value(metric, _value(row, metric))
 
 
 def _span(values: Sequence[float]) -> str:
@@ -147,8 +139,7 @@ def best_line(metric: str, rows: Sequence[Mapping[str, Any]], axes: Sequence[str
     'Best: gamma=1.6 - judge 95% (chance 10%)'
     """
     ref = reference_text(metric, rows, start)
-    title = "judge" if metric in ("judge_target_prob", "judge_hit") else short_title(
-        metric, rows)
+    title = metric_name(metric, rows)
     best = best_cell(rows, metric)
     if best is None:
         if not ref:
@@ -160,6 +151,20 @@ def best_line(metric: str, rows: Sequence[Mapping[str, Any]], axes: Sequence[str
     word = "" if metric.startswith("judge") else f" ({way} is better)"
     return (f"Best: {where} - {title} {metric_value_text(metric, best)}"
             + (f" ({ref})" if ref else "") + word)
+
+
+def randomization(res: Mapping[str, Any]) -> tuple[str, list[dict]] | None:
+    """The trained-vs-random verdict of a finished sweep with a ``weights`` axis
+    (:func:`viz_core.sweeps.report.randomization_verdict`, by its other axis) and its
+    table; None for any other sweep, or one not done."""
+    from viz_core.sweeps.report import randomization_verdict
+
+    rows, axes = res["rows"], res["axes"]
+    if "weights" not in axes or len(rows) != res["total"] or res.get("status") != "done":
+        return None
+    items, verdict = randomization_verdict(rows, by=next(
+        (a for a in axes if a != "weights"), "scheme"))
+    return verdict, items
 
 
 def seed_spread(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]
@@ -219,7 +224,7 @@ def value_caption(row: Mapping[str, Any], metric: str, rows: Sequence[Mapping[st
     value = metric_value_text(metric, row)
     if not value:
         return ""
-    return f"{name(short_title(metric, rows or [row]))} {value}" + (" · best" if best else "")
+    return f"{name(metric_name(metric, rows or [row]))} {value}" + (" · best" if best else "")
 
 
 def grid_slots(keys: Sequence[Sequence[Any]], rows: Sequence[Mapping[str, Any]]
@@ -233,3 +238,88 @@ def grid_slots(keys: Sequence[Sequence[Any]], rows: Sequence[Mapping[str, Any]]
     """
     return {tuple(keys[r["index"]]): r for r in rows
             if isinstance(r.get("index"), int) and 0 <= r["index"] < len(keys)}
+
+
+def _stopped(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [r for r in rows if r.get("stopped")]
+
+
+def _at_step(row: Mapping[str, Any]) -> str:
+    return f"step {row.get('steps_done')} / {row.get('steps')}"
+
+
+def stopped_line(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]) -> str:
+    """One line under the heatmap naming the cells a Stop ended and the step each reached
+    (their values are those of unfinished runs); "" when none was stopped.
+
+    >>> line = stopped_line([{"gamma": 0.1, "stopped": True, "steps_done": 20, "steps": 60},
+    ...               {"gamma": 0.4, "stopped": True, "steps_done": 20, "steps": 60},
+    ...               {"gamma": 0.8}], ["gamma"])
+    >>> print(line)
+    Stopped early (values of unfinished runs): gamma=0.1 | gamma=0.4 at step 20 / 60
+    """
+    groups: dict[str, list[str]] = {}
+    for r in _stopped(rows):
+        where = ", ".join(f"{a}={value_text(a, r)}" for a in axes)
+        groups.setdefault(_at_step(r), []).append(where)
+    if not groups:
+        return ""
+    return ("Stopped early (values of unfinished runs): "
+            + "; ".join(f"{' | '.join(cells)} at {step}" for step, cells in groups.items()))
+
+
+def heatmap(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
+            total: tuple[list, list] | None = None, *,
+            best: Mapping[str, Any] | None = None) -> Any:
+    """The page's heatmap (:func:`dashboard.sweep_heatmap.heatmap_figure`) in the words of
+    its captions and best line: the colour bar, each cell's number and the hover give the
+    metric by :func:`~dashboard.sweep_labels.metric_name` and
+    :func:`~dashboard.sweep_labels.format_value` (``judge 24%``, ``PSNR (dB) 21.13``); a
+    cell a Stop ended says "stopped" under its number, has a dashed frame and its step in
+    the hover (:func:`stopped_line` names them under the chart)."""
+    from dashboard.sweep_heatmap import heatmap_figure
+    from viz_core.sweeps.report import grid_of
+
+    fig = heatmap_figure(rows, axes, metric, total, best=best)
+    rv, cv, cells = grid_of(list(rows), axes)
+    if total is not None:
+        rv, cv = total
+    short, title = metric_name(metric, rows), metric_title(metric, rows)
+    ref = reference_text(metric, rows) if metric.startswith("judge") else ""
+    texts, hovers, frames = [], [], []
+    for i, a in enumerate(rv):
+        texts.append([])
+        hovers.append([])
+        for j, b in enumerate(cv):
+            r = cells.get((a, b))
+            value = "" if r is None else metric_value_text(metric, r)
+            text = value + (" R" if value and r.get("random_weights") else "")
+            hover = [(value or "-") + (f" ({ref})" if ref else "")]
+            if title != short:
+                hover.append(plot_text(title))
+            if r is not None and r.get("random_weights"):
+                hover.append("random weights")
+            if r is not None and r.get("stopped"):
+                text += "<br>stopped"
+                hover.append(f"stopped at {_at_step(r)}: the value of an unfinished run")
+                frames.append({"type": "rect", "xref": "x", "yref": "y", "x0": j - 0.45,
+                               "x1": j + 0.45, "y0": i - 0.45, "y1": i + 0.45,
+                               "line": {"color": "#888888", "width": 2, "dash": "dash"}})
+            texts[-1].append(text)
+            hovers[-1].append("<br>".join(hover) if r is not None else "- (not run)")
+    where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
+    bar = fig.data[0].colorbar.to_plotly_json()
+    bar["title"] = {**bar.get("title", {}), "text": plot_text(short)}
+    if metric == "judge_target_prob":  # the probability in percent, as the captions say it
+        if bar.get("tickvals") is not None:
+            bar["ticktext"] = [t if str(t).startswith("chance") else format_value(metric, v)
+                               for v, t in zip(bar["tickvals"], bar["ticktext"])]
+        else:
+            bar["tickformat"] = ".0%"
+    fig.update_traces(text=texts, customdata=hovers, colorbar=bar,
+                      hovertemplate=f"{where}<br>{plot_text(short)} %{{customdata}}"
+                      "<extra></extra>")
+    fig.update_layout(shapes=[*fig.layout.shapes, *frames])
+    for note in fig.layout.annotations:  # "no value in these cells": the chart's title
+        note.text = note.text.replace(f"{metric_label(metric)}:", f"{plot_text(title)}:", 1)
+    return fig

@@ -8,7 +8,9 @@ ready-made sweeps; :func:`from_playground` takes the Playground's current settin
 :func:`metric_choices` and :func:`metric_option_label` are the heatmap metrics a task
 offers, in its words (the labels themselves: :mod:`dashboard.sweep_labels`);
 :func:`playground_params` is the link that opens a cell in the Playground, and
-:func:`open_help` says that a cell computed in a batch can differ when it runs alone.
+:func:`open_help` says that a cell computed in a batch can differ when it runs alone;
+:func:`ready_change` and :func:`take_playground` are the sidebar's two loaders with what they
+say, :func:`cascade_view` the committed model-randomisation test in words and pictures.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dashboard.sweep_labels import (  # noqa: F401 - the page's and the tests' n
     target_text,
     value_text,
 )
+from dashboard.text import name
 from dashboard.urlstate import encode, max_jitter
 from viz_core.config import RunConfig, scheme_config
 from viz_core.errors import VizError
@@ -208,6 +211,12 @@ def sweep_of(s: Mapping[str, Any], batch_size: int = 8) -> Sweep:
                        else _values_slot(str(exc), s)) from None
 
 
+#: Under the title of a custom sweep (a ready-made one asks its question instead).
+INTRO = ("A base setting times one or two axes: every cell is a run; cells that share a model "
+         "and a layer run as one batch. The same sweep runs from the command line "
+         "(`demons-viz sweep`), also on a Ray cluster.")
+
+
 def cells_text(sweep: Sweep) -> str:
     """How many cells and steps a sweep runs: ``9 cells · 60 steps each``, or the range
     where the cells' steps differ (a ``steps`` axis): ``6 cells · 20-60 steps (per cell)``."""
@@ -256,6 +265,30 @@ def ready_settings(key: str, s: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def ready_change(key: str, s: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The settings of the ready-made sweep ``key`` chosen on ``s`` (None for a custom
+    sweep) and, when they cannot be made, why (the settings then None)."""
+    if key == CUSTOM:
+        return None, ""
+    try:
+        return ready_settings(key, s), ""
+    except VizError as exc:
+        return None, f"cannot load {READY[key].title}: {exc}"
+
+
+def take_playground(pg: Mapping[str, Any] | None, s: Mapping[str, Any]
+                    ) -> tuple[dict[str, Any] | None, str]:
+    """``s`` with the Playground's settings ``pg`` as the base (:func:`from_playground`),
+    or None, and what the page says about it."""
+    if not pg:
+        return None, ("the Playground has no setting yet in this session: open it once (or "
+                      "use a link to it) first")
+    try:
+        return from_playground(pg, s), "took the Playground's current setting as the base"
+    except VizError as exc:
+        return None, f"the Playground's setting is not valid: {exc}"
+
+
 def default_sample_name(model: str) -> str:
     """The first shipped sample that fits ``model``'s channels (a sample name)."""
     from viz_core.models import get_spec
@@ -299,6 +332,26 @@ def committed_sanity(model: str) -> tuple[dict | None, list]:
     []) when none is committed."""
     data = load_sanity(assets_dir().parent / "results", model)
     return (data, cascade_rows(data)) if data else (None, [])
+
+
+def cascade_view(model: str) -> tuple[str, list[str], list[tuple[str, Any]]]:
+    """The committed model-randomisation test of ``model`` (:func:`committed_sanity`) as
+    the page shows it: the verdict (Markdown), captions (the logit spread with the command
+    that made it, the order of each row's pictures) and one (scheme's verdict, picture
+    row) per scheme; without a committed test, what to run instead and nothing else."""
+    data, rows = committed_sanity(model)
+    if data is None:
+        return (f"No committed test for {name(model)}: run demons-viz sanity --model "
+                f"{name(model)} (committed: results/sanity_fmnist_vgg*.md)."), [], []
+    spread = ("Std of the logits over real images: " + ", ".join(
+        f"{k} {v:.3g}" for k, v in data["logit_spread"].items())
+        + f". Command: `{data['command']}`.")
+    cols = ["trained"] + [f"random down to {c}" for c in data["cascade"]]
+    order = ("Each row, left to right: " + " | ".join(cols)
+             + f" (seed 0, class {data['class_names'][0]}).")
+    schemes = [(f"**{scheme}**: {data['verdicts'][scheme][1].split(': ', 1)[1]}", img)
+               for scheme, img in rows]
+    return data["verdict"].split(" Logit spread")[0], [spread, order], schemes
 
 
 def batch_sizes(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
