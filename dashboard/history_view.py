@@ -1,6 +1,7 @@
 """Pieces of the History page (Streamlit glue): the filters as store arguments, the
 selection as a list of run ids, the comparison's figures and tables, the report downloads,
-the link to the Playground, and what a run computed in a batch may show when run alone.
+the link to the Playground, and what a run computed in a batch may show when run alone
+(the table's columns and widths: :mod:`dashboard.history_table`).
 
 The selection is kept as run ids, never as row positions: Streamlit's table reports its
 ticked rows by position and keeps them under its key, so the table's key changes whenever
@@ -18,6 +19,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.history_table import ROW_PX, table_height  # noqa: F401 - as before the move
 from viz_core.store import RunRecord
 from viz_core.store.compare import (
     ALONE_DIFFERS,
@@ -33,101 +35,8 @@ MAX_COMPARE = 6
 PAGE_SIZE = 200
 FILTERS = ("model", "task", "scheme", "tag", "status", "group")
 CURVES = {"objective": "data term D", "activation": "target activation"}
-#: The History table's help on its metric columns.
-METRIC_HELP = {"activation": "the last target activation; what it measures (a class logit or "
-                             "log-probability, a channel mean, an inversion's relative feature "
-                             "error) is in the target column",
-               "objective": "the last data term D (minimised)"}
-#: The History table's columns besides the metrics: (header, help).
-COLUMNS = {
-    "thumb": ("image", "the pre-image"),
-    "started": ("when", "when the run started (local time; to the second in the "
-                        "comparison below)"),
-    "origin": ("from", "the page, CLI command or sweep that made the run; runs of one Run "
-                       "click share its short id"),
-    "cell": ("varied", "a sweep cell's values of the settings its sweep varied (its "
-                       "cell id); the sweep itself is in the 'from' column"),
-    "model": ("model", None),
-    "target": ("target", "what the run aimed at, which is what its activation metric "
-                         "measures (a class logit or log-probability, a channel, an "
-                         "inversion's feature error)"),
-    "scheme": ("scheme", "the regularization: which kernels filter the gradient (fluid) "
-                         "and the solution (elastic), or TV"),
-    "verdict": ("judge's verdict", "the independent judge's top class on the pre-image "
-                                   "(✓: it is the target; an inversion's target is the "
-                                   "original's class) and the target's probability; "
-                                   "'model:' where no judge looked"),
-    "status": ("status", None), "task": ("task", None),
-    "tags": ("tags", None), "note": ("note", None), "id": ("run id", None)}
-#: The widest the first columns grow (px), so that at 1280 px the columns up to the
-#: verdict's start show beside the sidebar; a longer text ends in "..." (widen the column).
-WIDEST = {"origin": 130, "cell": 170, "model": 130, "target": 125, "scheme": 115,
-          "verdict": 140}
-#: The thumbnail column's width (px): a row is 35 px high, so a wider one only adds margin.
-THUMB_PX = 60
-#: Rows the History table shows before it scrolls (Streamlit's rows are 35 px high).
-TABLE_ROWS, ROW_PX = 18, 35
 #: The background of a compared value that stands out (:func:`settings_styled`).
 ODD = "#fff3c4"
-#: Metrics the table leaves to the verdict column (they sort and compare all the same).
-NOT_IN_TABLE = ("judge_hit",)
-
-
-def table_keys(rows: Sequence[Mapping[str, Any]], metric_keys: Sequence[str]) -> list[str]:
-    """The metric columns of the table: those at least one listed run has, not the ones the
-    verdict column says (:data:`NOT_IN_TABLE`).
-
-    >>> table_keys([{"psnr": None, "objective": 1.0}], ["objective", "psnr", "judge_hit"])
-    ['objective']
-    """
-    return [k for k in metric_keys if k not in NOT_IN_TABLE
-            and any(r.get(k) is not None for r in rows)]
-
-
-def table_height(n: int) -> int:
-    """The table's height in pixels: every row up to :data:`TABLE_ROWS`, then it scrolls.
-
-    >>> table_height(3), table_height(500)
-    (143, 668)
-    """
-    return ROW_PX * (min(max(n, 1), TABLE_ROWS) + 1) + 3
-
-
-def text_width(texts: Sequence[Any], header: str, most: int = 260) -> int:
-    """A text column's width in pixels: its longest text (or header) at the table's 14 px
-    font, at most ``most`` (longer texts end in "...", in full on hover).
-
-    >>> text_width(["CLI sweep sw1", "Playground"], "from")
-    100
-    """
-    longest = max([len(header), *(len(str(t)) for t in texts if t is not None)])
-    return int(min(most, 16 + 6.5 * longest))
-
-
-def table_config(keys: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()
-                 ) -> dict[str, Any]:
-    """The table's column configuration: plain headers, each text column as wide as its
-    texts (:func:`text_width`: the first columns fit a 1280 px screen), each metric by the
-    registry's label (:func:`viz_core.store.settings_text.metric_text`), four significant
-    digits."""
-    import streamlit as st
-
-    from viz_core.store.settings_text import metric_text
-
-    cc = st.column_config
-    out: dict[str, Any] = {"thumb": cc.ImageColumn("image", width=THUMB_PX,
-                                                   help="the pre-image")}
-    for k, (label, help_) in COLUMNS.items():
-        if k != "thumb":
-            width = text_width([r.get(k) for r in rows], label, WIDEST.get(k, 260)) \
-                if rows else None
-            out[k] = cc.TextColumn(label, help=help_, width=110 if k == "id" else width)
-    for k in keys:
-        label = metric_text(k)
-        out[k] = cc.NumberColumn(label, format="%.4g", width=max(90, 7 * min(len(label), 20)),
-                                 help=f"{label}: {METRIC_HELP[k]}" if k in METRIC_HELP
-                                 else label)
-    return out
 
 
 def when_short(t: float, now: float | None = None) -> str:
@@ -146,15 +55,6 @@ def when_short(t: float, now: float | None = None) -> str:
     if here.tm_year == today.tm_year:
         return time.strftime("%b %d %H:%M", here)
     return time.strftime("%Y-%m-%d %H:%M", here)
-
-
-def table_order(keys: Sequence[str], rows: Sequence[Mapping[str, Any]] = ()) -> list[str]:
-    """The table's columns in order: who / what first (a sweep cell's varied values only
-    when a listed run has them), the metrics, the run id last."""
-    from dashboard.run_history import TABLE_HEAD, TABLE_TAIL
-
-    cells = any(r.get("cell") for r in rows)
-    return [k for k in TABLE_HEAD if k != "cell" or cells] + [*keys, *TABLE_TAIL]
 
 
 def filter_args(values: dict[str, Any]) -> dict[str, Any]:

@@ -210,11 +210,12 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str],
     """The History table: thumbnail, when, where from (page, CLI, sweep; a group of
     ``titles`` by its title: :func:`sweep_titles`), a sweep cell's varied values, model (a
     program by its file name), target (what the activation metric measures, a class by its
-    name), scheme, the judge's verdict, status, task, metrics, tags, note and id, in the
-    order of :data:`TABLE_HEAD` and :data:`TABLE_TAIL`."""
+    name), scheme, the judge's verdict (short: :func:`~dashboard.history_table.
+    verdict_cell`), status, task, metrics, tags, note and id, in the order of
+    :data:`TABLE_HEAD` and :data:`TABLE_TAIL`."""
+    from dashboard.history_table import verdict_cell
     from dashboard.history_view import when_short
     from viz_core.store.settings_text import cell_label, origin
-    from viz_core.store.verdict_words import verdict_short
 
     rows = []
     for r in runs:
@@ -225,7 +226,7 @@ def table_rows(runs: Sequence[StoredRun], metric_keys: Sequence[str],
                "origin": (titles or {}).get(r.group_id) or origin(r), "cell": cell_label(r),
                "model": model_text(r.model) + (" · RANDOM weights" if random_w else ""),
                "target": target_text(config, r.verdicts), "scheme": scheme_label(r.scheme),
-               "verdict": verdict_short(r.verdicts), "status": r.status,
+               "verdict": verdict_cell(r.verdicts), "status": r.status,
                "task": TASKS.get(r.task, r.task)}
         for k in metric_keys:
             v = r.metrics.get(k)

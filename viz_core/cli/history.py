@@ -1,4 +1,4 @@
-"""``demons-viz history``: the runs the store remembers (list, show, compare, export, rm).
+"""``demons-viz history``: stored runs (list, show, compare, export, restore, rm).
 
 Examples::
 
@@ -7,6 +7,8 @@ Examples::
     demons-viz history show 3fa2
     demons-viz history compare 3fa2 81c0 --out cmp.html
     demons-viz history export 3fa2 81c0 --format pdf --out report.pdf
+    demons-viz history list --deleted        # runs deleted on the History page
+    demons-viz history restore 3fa2          # ... listed again (the page's Undo)
     demons-viz history rm 3fa2
 
 The store is ``--store PATH``, else ``$DEMONS_VIZ_STORE``, else
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from viz_core.errors import VizError
 
-HELP = "the stored run history: list, show, compare, export, rm"
+HELP = "the stored run history: list, show, compare, export, restore, rm"
 DESCRIPTION = __doc__.splitlines()[0]
 FORMATS = ("html", "pdf", "json")
 
@@ -80,6 +82,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help=f"at most this many, newest first by default (default "
                          f"{LIST_LIMIT}; 0: all); a cut list says so on stderr")
     ls.add_argument("--json", action="store_true")
+    ls.add_argument("--deleted", action="store_true", help="the runs deleted on the History "
+                    "page instead (hidden there and here until `history restore`)")
     sh = sub.add_parser("show", help="one run in full")
     sh.add_argument("id")
     sh.add_argument("--json", action="store_true")
@@ -92,9 +96,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help="default: from the --out file's extension (.html, .pdf, .json), "
                          "else html")
     ex.add_argument("--out", required=True)
+    rs = sub.add_parser("restore", help="list runs deleted on the History page again")
+    rs.add_argument("ids", nargs="+", metavar="ID")
     rm = sub.add_parser("rm", help="delete runs for good")
     rm.add_argument("ids", nargs="+", metavar="ID")
-    for action in (ls, sh, cp, ex, rm):  # `history list --store X` as `history --store X list`
+    for action in (ls, sh, cp, ex, rs, rm):  # `history list --store X` as `history --store X list`
         add_store_argument(action, after_action=True)
 
 
@@ -133,31 +139,34 @@ def _list(store, args) -> int:
                                              "group")}
     runs = store.list(**chosen, since=since, until=until, sort=args.sort,
                       descending=not args.ascending, limit=args.limit or None,
-                      configs=True)
+                      configs=True, deleted=args.deleted)  # deleted: hidden unless asked for
     if args.limit and len(runs) == args.limit:
-        total = store.count(**chosen, since=since, until=until)
+        total = store.count(**chosen, since=since, until=until, deleted=args.deleted)
         if total > len(runs):
             print(f"note: {len(runs)} of {total} runs shown; --limit 0 lists all",
                   file=sys.stderr)
     filters = {f: getattr(args, f) for f in (*chosen, "since", "until")
                if getattr(args, f) is not None}
     if not runs:  # an empty table alone does not say whether the store or the filter is empty
-        said = ", ".join(f"--{k} {v}" for k, v in filters.items())
-        print(f"note: no stored run matches {said}" if filters and store.count()
-              else "note: no runs stored yet", file=sys.stderr)
+        print(_nothing_listed(store, filters, args.deleted), file=sys.stderr)
+    gone = ("deleted",) * args.deleted  # when each was deleted
     if args.json:
-        print(json.dumps([{k: v for k, v in r.summary().items()
-                           if k not in ("config", "curves")} for r in runs]))
+        rows = [{k: v for k, v in r.summary().items() if k not in ("config", "curves")}
+                for r in runs]
+        for row, r in zip(rows, runs):
+            row.update({k: r.deleted for k in gone})
+        print(json.dumps(rows))
         return 0
     keys = ("objective", "psnr", "ssim")
     keys += (args.sort,) * (args.sort not in (*SORT_COLUMNS, *keys))  # the sort column is shown
     ended = ("ended",) * (args.sort == "ended")
     cells = [cell_label(r) for r in runs]  # a sweep's cells by the values they vary
     varied = ("varied",) * any(cells)
-    print("\t".join(("id", "started", *ended, "status", "model", "task", "scheme", *varied,
-                     *keys, "tags")))
+    print("\t".join(("id", "started", *ended, *gone, "status", "model", "task", "scheme",
+                     *varied, *keys, "tags")))
     for r, cell in zip(runs, cells):
-        print("\t".join((r.id, when(r.started), *(when(r.ended) for _ in ended), r.status,
+        print("\t".join((r.id, when(r.started), *(when(r.ended) for _ in ended),
+                         *(when(r.deleted) for _ in gone), r.status,
                          r.model, r.task, r.scheme, *((cell or "-") for _ in varied),
                          *(fmt(r.metrics.get(k)) for k in keys), ",".join(r.tags))))
     return 0
@@ -226,6 +235,8 @@ def _show(store, args) -> int:
              f"demons-viz {r.version}" + (f" at {r.git_commit[:12]}" if r.git_commit else "")]
     if r.message:
         lines.append(f"message: {r.message}")
+    if r.deleted:  # hidden from `history list` and the History page
+        lines.append(f"deleted {when(r.deleted)} (`history restore {r.id}` lists it again)")
     if r.group_id:
         lines.append(f"group {r.group_id}")
     if r.tags or r.note:
@@ -317,6 +328,45 @@ def _export(store, args) -> int:
     return 0
 
 
+def _nothing_listed(store, filters: dict, deleted: bool) -> str:
+    """Why ``history list`` lists no run: the filters match none, there is no run (no
+    deleted one with ``--deleted``), or every run is deleted."""
+    said = ", ".join(f"--{k} {v}" for k, v in filters.items())
+    live, gone = store.count(), store.count(deleted=True)
+    if filters and (gone if deleted else live):
+        return f"note: no {'deleted' if deleted else 'stored'} run matches {said}"
+    if deleted:
+        return "note: no deleted runs" + (f" ({live} listed by `history list`)" * bool(live))
+    if gone:
+        return (f"note: no runs listed; {gone} deleted run{'s' * (gone != 1)} (`history list "
+                "--deleted`, `history restore ID`)")
+    return "note: no runs stored yet"
+
+
+def _restore(store, args) -> int:
+    """Undo the History page's delete: the runs are listed again (their tags, note and
+    images were kept). Every id is checked before any run is restored: an unknown or
+    ambiguous id, or a run that is not deleted, is refused with nothing restored."""
+    ids: list[str] = []
+    for given in args.ids:
+        try:
+            rid = store.resolve(given, deleted=True)  # unknown, ambiguous, not hexadecimal
+        except VizError as exc:
+            raise VizError(f"{exc}; nothing restored", field=exc.field) from None
+        if rid not in ids:
+            ids.append(rid)
+    deleted = {r.id for r in store.list(deleted=True, limit=None)}
+    shown = [rid for rid in ids if rid not in deleted]
+    if shown:
+        raise VizError(f"run{'s' * (len(shown) > 1)} {', '.join(shown)} "
+                       f"{'are' if len(shown) > 1 else 'is'} not deleted (listed by `history "
+                       "list`; `history list --deleted` lists the deleted ones); nothing "
+                       "restored", field="ids")
+    store.restore(ids)
+    print(json.dumps({"restored": ids}))
+    return 0
+
+
 def _rm(store, args) -> int:
     ids = list(dict.fromkeys(store.purge(args.ids)))  # a run named twice is removed once
     print(json.dumps({"removed": ids}))
@@ -332,7 +382,7 @@ def run(args: argparse.Namespace) -> int:
     opened = store.notice
     try:
         return {"list": _list, "show": _show, "compare": _compare, "export": _export,
-                "rm": _rm}[args.action](store, args)
+                "restore": _restore, "rm": _rm}[args.action](store, args)
     finally:
         if store.notice and store.notice != opened:  # found damaged during the command
             print(f"warning: {store.notice}", file=sys.stderr)
