@@ -52,9 +52,11 @@ class Scenario:
 
     def __init__(self, name: str, path: str, button: str, done_text: bool,
                  library: Callable[[], None], what: str,
-                 streams: Callable[[int], None] | None = None) -> None:
+                 streams: Callable[..., None] | None = None,
+                 variant: Callable[[int], None] | None = None) -> None:
         self.name, self.path, self.button, self.done_text = name, path, button, done_text
         self.library, self.what, self.streams = library, what, streams
+        self.variant = variant  # session i's own setting (another class), in the library
 
 
 def scenarios(device: str) -> list[Scenario]:
@@ -80,10 +82,18 @@ def scenarios(device: str) -> list[Scenario]:
         for _ in engine.run([pg], model, every=pg.every):
             pass
 
-    def streams_pg(n: int) -> None:
+    def run_pg_class(i: int) -> None:
+        """The default run for session ``i``'s own class (:func:`variant_query`)."""
+        c = settings_to_config({**playground_defaults(), "device": device,
+                                "target": variant_target(i)})
+        for _ in engine.run([c], model, every=c.every):
+            pass
+
+    def streams_pg(n: int, differ: bool = False) -> None:
         """``n`` runs through the dashboard's own streaming (the engine process, runs taking
         turns, a draw that only marks the frame shown) at once, from this process: the
-        server's side of ``n`` sessions without their browsers."""
+        server's side of ``n`` sessions without their browsers (each for its own class if
+        ``differ``, else the same run)."""
         import threading
 
         from dashboard.runs import RunRecord
@@ -92,11 +102,13 @@ def scenarios(device: str) -> list[Scenario]:
         if engine_worker.wanted() and engine_worker.shared(run_threads(), wait=120) is None:
             raise SystemExit("error: the engine process did not start")
 
-        def one() -> None:
-            rec = RunRecord(["x"], [pg.to_json()], model.label, pg.total_steps)
-            stream([pg], model, rec, lambda r, f, full: r.mark_shown(), every=pg.every)
+        def one(i: int) -> None:
+            c = settings_to_config({**playground_defaults(), "device": device,
+                                    "target": variant_target(i)}) if differ else pg
+            rec = RunRecord(["x"], [c.to_json()], model.label, c.total_steps)
+            stream([c], model, rec, lambda r, f, full: r.mark_shown(), every=c.every)
 
-        threads = [threading.Thread(target=one) for _ in range(n)]
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
         for t in threads:
             t.start()
         for t in threads:
@@ -114,13 +126,26 @@ def scenarios(device: str) -> list[Scenario]:
     return [
         Scenario("Playground default", f"/Playground{q}", "Run", True, run_pg,
                  f"{pg.model}, {pg.scheme.label}, {pg.total_steps} steps, frame every "
-                 f"{pg.every}", streams_pg),
+                 f"{pg.every}", streams_pg, run_pg_class),
         Scenario("Compare default", f"/Compare_schemes{q}", "Run all", True, run_cmp,
                  f"{len(cmp)} schemes as one batch, {cmp[0].task}, {cmp[0].total_steps} steps"),
         Scenario("Sweeps 2x2", f"/Sweeps{q}&values1={SWEEP_2X2['values1']}&values2="
                  f"{SWEEP_2X2['values2']}", "Run sweep", False, run_sw,
                  f"{len(sweep)} cells, {sweep.base.total_steps} steps each (run_sweep)"),
     ]
+
+
+def variant_target(i: int) -> int:
+    """Session ``i``'s class when every session asks for another one: the Playground's
+    default class and the next ones (of 10)."""
+    from dashboard.settings.playground import playground_defaults
+
+    return (int(playground_defaults()["target"]) + i) % 10
+
+
+def variant_query(i: int) -> str:
+    """Session ``i``'s link parameter for its own class."""
+    return f"&target={variant_target(i)}"
 
 
 def timed(fn: Callable[[], None], threads: int = 0) -> float:
@@ -146,14 +171,17 @@ def page_threads() -> int:
     return run_threads()
 
 
-def concurrent(browser, url: str, sc: Scenario, sessions: int, server_pid: int) -> dict:
-    """``sessions`` fresh pages (one browser context each) clicked at once; the first click
+def concurrent(browser, url: str, sc: Scenario, sessions: int, server_pid: int,
+               differ: bool = False) -> dict:
+    """``sessions`` fresh pages (one browser context each) clicked at once (each for its
+    own class if ``differ``, else all for the same run); the first click
     to the last "done" visible and to the last idle script, each session's click -> done,
     the longest "done in" the pages report (the engine's own time from its start to its
     last step) and the CPU seconds Chromium, the server and its engine process used
     meanwhile."""
     ctxs = [browser.new_context() for _ in range(sessions)]
-    pages = [open_page(ctx, url, sc.button) for ctx in ctxs]
+    pages = [open_page(ctx, url + (variant_query(i) if differ else ""), sc.button)
+             for i, ctx in enumerate(ctxs)]
     cpu0 = process_cpu(server_pid)
     for _, btn in pages:
         btn.evaluate(CLICK)
@@ -241,18 +269,26 @@ def main(argv: list[str] | None = None) -> int:
             sc = playground
             url = server.url + sc.path
             niced = launch_niced(pw, 19) if args.sessions > 0 else None
-            for _ in range(args.repeats if args.sessions > 0 else 0):
-                seq = timed(lambda: [sc.library() for _ in range(args.sessions)])
-                seq_k = timed(lambda: [sc.library() for _ in range(args.sessions)], k)
-                server_only = timed(lambda: sc.streams(args.sessions))
+            n_s = args.sessions
+            for _ in range(args.repeats if n_s > 0 else 0):
+                seq = timed(lambda: [sc.library() for _ in range(n_s)])
+                seq_k = timed(lambda: [sc.library() for _ in range(n_s)], k)
+                seq_v2 = timed(lambda: [sc.variant(i) for i in range(n_s)])
+                seq_v = timed(lambda: [sc.variant(i) for i in range(n_s)], k)
+                server_only = timed(lambda: sc.streams(n_s))
+                server_only_v = timed(lambda: sc.streams(n_s, True))
                 busy = beside_busy_cores(lambda: timed(
-                    lambda: [sc.library() for _ in range(args.sessions)], k), k)
-                for nice, b in ((0, browser), (19, niced)):
-                    r = concurrent(b, url, sc, args.sessions, server.proc.pid)
-                    conc_rows.append((nice, seq, r["total"], r["each"], seq_k, server_only,
-                                      r["chromium"], r["server"], r["total_idle"],
-                                      r["engine"], r["done_in"], busy))
-                    print(conc_rows[-1], flush=True)
+                    lambda: [sc.library() for _ in range(n_s)], k), k)
+                for differ in (False, True):
+                    for nice, b in ((0, browser), (19, niced)):
+                        r = concurrent(b, url, sc, n_s, server.proc.pid, differ)
+                        conc_rows.append((nice, seq_v2 if differ else seq, r["total"],
+                                          r["each"],
+                                          seq_v if differ else seq_k,
+                                          server_only_v if differ else server_only,
+                                          r["chromium"], r["server"], r["total_idle"],
+                                          r["engine"], r["done_in"], busy, differ))
+                        print(conc_rows[-1], flush=True)
             if niced is not None:
                 niced.close()
             browser.close()
@@ -271,22 +307,25 @@ def main(argv: list[str] | None = None) -> int:
         med = statistics.median
         body, cpu_body = [], []
         cores = os.cpu_count() or 1
-        for nice in (0, 19):
-            rs = [r for r in conc_rows if r[0] == nice]
-            seq, tot, each, seq_k = (med(r[i] for r in rs) for i in (1, 2, 3, 4))
-            srv, chrome, srv_cpu, tot_idle = (med(r[i] for r in rs) for i in (5, 6, 7, 8))
-            eng, done_in, busy = (med(r[i] for r in rs) for i in (9, 10, 11))
-            who = "the server's" if nice == 0 else f"nice {nice}"
-            body.append([args.sessions, who, seq, seq_k, tot, each, tot / seq, tot / seq_k,
-                         tot_idle, tot_idle / seq, done_in, done_in / seq_k, srv, srv / seq,
-                         busy, busy / seq_k])
-            every = med(r[6] + r[7] + r[9] for r in rs)
-            cpu_body.append([who, chrome, srv_cpu, eng, every, every / cores,
-                             every / cores / seq_k])
+        for differ in (False, True):
+            for nice in (0, 19):
+                rs = [r for r in conc_rows if r[0] == nice and r[12] == differ]
+                seq, tot, each, seq_k = (med(r[i] for r in rs) for i in (1, 2, 3, 4))
+                srv, chrome, srv_cpu, tot_idle = (med(r[i] for r in rs) for i in (5, 6, 7, 8))
+                eng, done_in, busy = (med(r[i] for r in rs) for i in (9, 10, 11))
+                who = "the server's" if nice == 0 else f"nice {nice}"
+                what = (f"{args.sessions} classes, one each" if differ else
+                        "the same (default) run")
+                body.append([args.sessions, what, who, seq, seq_k, tot, each, tot / seq,
+                             tot / seq_k, tot_idle, tot_idle / seq, done_in,
+                             done_in / seq_k, srv, srv / seq, busy, busy / seq_k])
+                every = med(r[6] + r[7] + r[9] for r in rs)
+                cpu_body.append([what, who, chrome, srv_cpu, eng, every, every / cores,
+                                 every / cores / seq_k])
         sections.append(("Concurrent sessions", md_table(
-            ["sessions", "Chromium's priority",
+            ["sessions", "sessions' setting", "Chromium's priority",
              f"{args.sessions} sequential engine runs s ({n} threads)",
-             f"the same ({k} thread{'s' * (k > 1)}) s",
+             f"the sessions' runs in a row ({k} thread{'s' * (k > 1)}) s",
              "all sessions done s (first click -> last done visible)",
              "slowest session click -> done s", f"ratio all / sequential ({n})",
              f"ratio all / sequential ({k})",
@@ -298,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
              f"the {k}-thread sequential runs beside busy cores s",
              "their ratio / the same alone"], body)))
         sections.append(("Where the CPU went (concurrent sessions)", md_table(
-            ["Chromium's priority", "Chromium CPU s", "server CPU s",
+            ["sessions' setting", "Chromium's priority", "Chromium CPU s", "server CPU s",
              "engine process CPU s", "all three s", f"all / {cores} cores s (no wall time "
              "can be shorter)", f"its ratio / sequential ({k})"], cpu_body)))
     notes = [f"Medians of {args.repeats} repeats after one warm-up each; every browser run "
@@ -307,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
              "the dashboard's engine worker uses (the machine's cores less one, left to the "
              "server and the browser; dashboard.streaming.run_threads). Server, browser "
              "and this process share the machine.",
+             "Concurrent sessions, two settings: every session asks for the same run (the "
+             "default: the engine process computes it once and sends its frames to each, "
+             "dashboard.shared_runs), or each for its own class (the default's and the next "
+             f"{args.sessions - 1}: runs that take turns), against the sessions' runs one "
+             "after the other in this process.",
              "Concurrent sessions: all done = first click to the last session's \"done\" "
              "visible, as for one run; the final plots are drawn after \"done\", until the "
              "script is idle (next column). Chromium and server CPU seconds are those used "
@@ -314,11 +358,12 @@ def main(argv: list[str] | None = None) -> int:
              "server's priority, and (interleaved, a second browser) at nice 19: the "
              "server's work first, the closest one machine gets to browsers on their "
              "users' own machines. 'done in' is the time each page reports for its run "
-             "(the engine's, from its first to its last step, 0.01 s resolution); the runs "
-             "take turns in the engine process, so the longest is the engine's time for "
-             "all of them. The last column runs the same number of runs through "
-             "dashboard.streaming.stream at once from this process (the engine process, "
-             "runs taking turns), the server's side of the sessions without a browser.",
+             "(the engine's, from its first to its last step, 0.01 s resolution); runs of "
+             "different settings take turns in the engine process, so the longest is the "
+             "engine's time for all of them. The column 'through the server's streaming' "
+             "runs the sessions' runs (their settings) through dashboard.streaming.stream "
+             "at once from this process (the engine process), the server's side of the "
+             "sessions without a browser.",
              "Beside busy cores: the same sequential engine runs while a CPU-bound process "
              "(a Python loop) keeps each core the engine does not use busy, as browsers and "
              "the server do on this machine: how much slower the machine itself runs the "
