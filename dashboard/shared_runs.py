@@ -15,6 +15,10 @@ one (oneDNN's convolutions), and over tens of steps activation maximisation grow
 another picture (0.045 of the intensity range after 40 steps of ``fmnist_vgg``): a run's
 picture would then depend on who else happened to run at that moment.
 
+A run is open to newcomers for its first :data:`REPLAY_FRAMES` frames only (the frames kept
+for them are then let go): the sessions that share a run are those that asked for it at about
+the same time, and a long run does not hold all its frames in memory.
+
 Stop: a session that stops leaves the run; the run ends (between two steps) when every
 session that shares it has stopped.
 
@@ -29,6 +33,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+
+REPLAY_FRAMES = 50  # frames kept for sessions that come later (a run is open to them so long)
 
 
 @dataclasses.dataclass
@@ -65,7 +71,8 @@ class SharedRun:
                  first: Member) -> None:
         self.key, self.configs, self.reference, self.every = key, list(configs), reference, every
         self.members = [first]
-        self.frames: list = []   # every frame so far (for sessions that come later)
+        self.frames: list = []   # the frames so far (for sessions that come later)
+        self.closed_to_newcomers = False
         self._t0 = time.perf_counter()
         first.entered = self._t0
         self.gen: Iterator | None = iter(start(self.configs, self._all_stopped))
@@ -80,10 +87,13 @@ class SharedRun:
     def same(self, key: Any, configs: list, reference: np.ndarray | None,
              every: int | None) -> bool:
         """Whether a run asked for now is this one (and this one still goes on)."""
-        return (self.gen is not None and bool(self.live) and key == self.key
-                and every == self.every and list(configs) == self.configs
-                and not any(f.stopped for f in self.frames[-1:])
-                and same_reference(reference, self.reference))
+        if (self.gen is None or not self.live or self.closed_to_newcomers or key != self.key
+                or every != self.every or any(f.stopped for f in self.frames[-1:])):
+            return False
+        try:
+            return list(configs) == self.configs and same_reference(reference, self.reference)
+        except Exception:  # noqa: BLE001 - settings that cannot be compared: not the same
+            return False
 
     def _for(self, m: Member, frame: Any) -> Any:
         """``frame`` with the seconds since ``m`` came (the engine's own for the first)."""
@@ -112,7 +122,10 @@ class SharedRun:
         if frame is None:
             self.close()
             return []
-        self.frames.append(frame)
+        if not self.closed_to_newcomers:
+            self.frames.append(frame)
+            if len(self.frames) > REPLAY_FRAMES:
+                self.closed_to_newcomers, self.frames = True, []
         return [(m.rid, self._for(m, frame)) for m in self.live]
 
     def close(self) -> None:

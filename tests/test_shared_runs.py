@@ -142,3 +142,16 @@ def test_the_engine_process_computes_the_same_run_once_for_every_session(model):
         assert proc.runs() == 0
     finally:
         proc.close()
+
+
+def test_a_run_is_open_to_newcomers_for_its_first_frames_only(model, monkeypatch):
+    monkeypatch.setattr(sr, "REPLAY_FRAMES", 2)
+    c = cfg()
+    run = sr.SharedRun(RECIPE, [c], None, 10, Starts(model), member(1))
+    run.advance()
+    run.advance()
+    assert run.same(RECIPE, [c], None, 10) and len(run.frames) == 2
+    run.advance()  # a third frame: the run keeps no frames for newcomers any more
+    assert not run.same(RECIPE, [c], None, 10) and run.frames == []
+    rest = drain(run)
+    assert [f.step for f in rest[1]] == [30, 40]  # its own session is not affected
