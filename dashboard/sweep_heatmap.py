@@ -1,84 +1,168 @@
-"""The Sweeps page's heatmap of one metric over a sweep's cells (a plotly figure from
-:func:`viz_core.figures.heatmap_figure`): titles in the words of the sweep's task, class
-names and scheme labels on the axes (names as text, :func:`dashboard.text.plot_text`), the
-judge's hit / miss and probability (with chance) on a fixed 0..1 scale (Table 1's test,
-Sec. 3.2, on an inversion). No Streamlit."""
+"""The Sweeps page's heatmap of one metric over a sweep's cells, built in one go in the words
+of the page's captions and best line (:mod:`dashboard.sweep_labels`): the colour bar, each
+cell's number and the hover name the metric by :func:`~dashboard.sweep_labels.metric_name`
+and write its values by :func:`~dashboard.sweep_labels.format_value` (``judge 24%``,
+``PSNR (dB) 21.13``), the chart's title says in full what it measures
+(:func:`~dashboard.sweep_labels.metric_title`: an inversion's activation is its relative
+feature error, eqs. 2-3); class names and scheme labels on the axes (names as text,
+:func:`dashboard.text.plot_text`); the judge's hit / miss and probability (with chance) on a
+fixed 0..1 scale (Table 1's test, Sec. 3.2); the best cell framed, and a cell a Stop ended
+says "stopped" under its number, has a dashed frame and its step in the hover. No
+Streamlit."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dashboard.sweep_labels import metric_title, target_text
+from dashboard.sweep_labels import (
+    INVERSION_JUDGE_TITLES,
+    format_value,
+    metric_name,
+    metric_title,
+    target_text,
+)
+from dashboard.sweep_summary import metric_value_text, reference_text, step_reached
 from dashboard.text import plot_text
 from viz_core.schemes import scheme_label
 
 __all__ = ["heatmap_figure"]
 
-
-def _tick_texts(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, Any]]
-                ) -> list[str] | None:
-    """The tick labels of a ``target`` axis with class names and of a ``scheme`` axis with
-    the schemes' labels, else None (values as they are)."""
-    if axis == "scheme":
-        return [scheme_label(str(v)) for v in values]
-    if axis != "target":
-        return None
-    names = {r.get("target"): target_text(r) for r in rows if r.get("target_class")}
-    return [names.get(v, "" if v is None else str(v)) for v in values] if names else None
+#: What an inversion's judge is tested against (Table 1's test): on its colour bar.
+_JUDGED = "the original's class"
+#: The frame of the best cell (solid) and of a cell a Stop ended (dashed, inside it).
+_BEST_LINE = {"color": "#e8175d", "width": 4}
+_STOPPED_LINE = {"color": "#888888", "width": 2, "dash": "dash"}
+#: plotly's white template: light grid, no zero line, category axes (cells at 0, 1, ...).
+_AXIS = {"gridcolor": "#ebf0f8", "zeroline": False, "automargin": True, "type": "category"}
 
 
 def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
                    total: tuple[list, list] | None = None, *,
                    best: Mapping[str, Any] | None = None) -> Any:
-    """The sweep's metric heatmap (:func:`viz_core.figures.heatmap_figure`) as a plotly
-    figure, for the Sweeps page: the title, colour bar and hover text name what the metric
-    measures for the sweep's task (:func:`metric_title`), a class-target axis shows the
-    class names; the judge's hit / miss and probability (chance marked) on fixed 0..1.
-    ``best``: the cell framed as the best (:func:`dashboard.sweep_summary.best_cell`)."""
+    """The sweep's ``metric`` over the grid of its first two axes as the page shows it (a
+    plotly figure; cells not yet done are empty). ``total``: the full row / column values,
+    so the grid keeps its shape while streaming; ``best``: the cell framed as the best
+    (:func:`dashboard.sweep_summary.best_cell`). Stopped cells are marked here and named
+    under the chart by :func:`dashboard.sweep_summary.stopped_line`."""
     import plotly.graph_objects as go
 
-    from viz_core.figures import heatmap_figure as spec
     from viz_core.sweeps.report import grid_of
 
-    fig = spec(rows, axes, metric, total)
-    title = metric_title(metric, rows)
     rv, cv, cells = grid_of(list(rows), axes)
     if total is not None:
         rv, cv = total
-    trace = dict(fig["data"][0])
-    for key, values, axis in (("y", rv, axes[0] if axes else ""),
-                              ("x", cv, axes[1] if len(axes) > 1 else "")):
-        ticks = _tick_texts(values, axis, rows)
-        # a class, network or layer name is text, not plotly's HTML (<a href>, <b>, <br>)
-        trace[key] = [plot_text(t) for t in (trace[key] if ticks is None else ticks)]
-    where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
-    value = "%{z:.4g}"
-    short = title.removeprefix("independent judge: ")  # the chart's title says whose
-    bar = {**trace.get("colorbar", {}), "title": {"text": short, "side": "right"}}
-    if metric == "judge_hit":  # yes / no: a fixed miss / hit scale, whatever the cells
-        trace.update(zmin=0, zmax=1, text=_hit_texts(cells, rv, cv))
-        bar.update(tickvals=[0, 1], ticktext=["miss", "hit"])
-        value = "%{text}"
-    elif metric == "judge_target_prob":  # a probability: 0..1, chance on the bar and hover
-        trace.update(zmin=0, zmax=1)
-        chance = _chance(rows)
-        if chance is not None:
-            ticks = sorted({0.0, 0.5, 1.0, round(chance, 4)})
-            bar.update(tickvals=ticks, ticktext=[
-                f"chance {v:.0%}" if v == round(chance, 4) else f"{v:g}" for v in ticks])
-            value += f" (chance {chance:.0%})"
-    trace["colorbar"] = bar
-    trace["hovertemplate"] = f"{where}<br>{title}: {value}<extra></extra>"
-    layout = dict(fig["layout"])
-    layout["title"] = {**layout.get("title", {}), "text": title}
+    short, title = metric_name(metric, rows), metric_title(metric, rows)
+    ref = reference_text(metric, rows) if metric.startswith("judge") else ""
+    z = [[math.nan for _ in cv] for _ in rv]  # NaN: a cell not done (null in the page)
+    texts: list[list[str]] = []
+    hovers: list[list[str]] = []
+    frames: list[dict] = []
+    for i, a in enumerate(rv):
+        texts.append([])
+        hovers.append([])
+        for j, b in enumerate(cv):
+            r = cells.get((a, b))
+            text, hover = _cell(r, metric, ref)
+            if r is not None and metric_value_text(metric, r):
+                z[i][j] = float(r[metric])
+            if r is not None and r.get("stopped"):
+                frames.append(_frame(i, j, 0.45, _STOPPED_LINE))
+            texts[-1].append(text)
+            hovers[-1].append(hover)
     at = _position(best, axes, rv, cv)
-    if at is not None:  # a frame around the best cell (category axes: cells at 0, 1, ...)
-        i, j = at
-        layout["shapes"] = [*layout.get("shapes", []), {
-            "type": "rect", "xref": "x", "yref": "y", "x0": j - 0.5, "x1": j + 0.5,
-            "y0": i - 0.5, "y1": i + 0.5, "line": {"color": "#e8175d", "width": 4}}]
+    shapes = ([] if at is None else [_frame(*at, 0.5, _BEST_LINE)]) + frames
+    where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
+    about = "" if title == short else f"<br>{plot_text(title)}"
+    if ref:  # the judge's chance level: what it means, once for the chart
+        about += f" ({ref}: a guess among the judge's classes)"
+    trace = {"type": "heatmap", "z": z, "text": texts, "texttemplate": "%{text}",
+             "customdata": hovers, "colorscale": "Viridis",
+             "x": _ticks(cv, axes[1] if len(axes) > 1 else "", rows),
+             "y": _ticks(rv, axes[0] if axes else "", rows),
+             "colorbar": _colorbar(metric, rows, short, title),
+             "hovertemplate": f"{where}<br>{plot_text(short)} %{{customdata}}{about}"
+                              "<extra></extra>"}
+    if metric in ("judge_hit", "judge_target_prob"):  # yes / no, a probability: fixed 0..1
+        trace.update(zmin=0, zmax=1)
+    # cells done but none with a value: the metric does not apply to them (the judge's
+    # class probability of an inversion, a PSNR without a reference): said on the chart
+    empty = bool(cells) and all(math.isnan(v) for row in z for v in row)
+    notes = [{"text": f"{plot_text(title)}: no value in these cells (the metric does not "
+              "apply to them)", "showarrow": False, "xref": "paper", "yref": "paper",
+              "x": 0.5, "y": 0.5}] if empty else []
+    layout = {"title": {"text": plot_text(title)}, "height": 360,
+              "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+              "paper_bgcolor": "white", "plot_bgcolor": "white",
+              "annotations": notes, "shapes": shapes,
+              "xaxis": {**_AXIS, "title": {"text": axes[1] if len(axes) > 1 else ""}},
+              "yaxis": {**_AXIS, "title": {"text": axes[0] if axes else ""},
+                        "autorange": "reversed"}}
     return go.Figure({"data": [trace], "layout": layout})
+
+
+def _cell(r: Mapping[str, Any] | None, metric: str, ref: str) -> tuple[str, str]:
+    """A cell's text (its value, ``R`` for random weights, "stopped" under it) and its
+    hover lines after the metric's name (the value with the judge's chance, random
+    weights, the step a Stop ended it at)."""
+    if r is None:
+        return "", "- (not run)"
+    value = metric_value_text(metric, r)
+    text = value + (" R" if value and r.get("random_weights") else "")
+    hover = [(value or "-") + (f" ({ref})" if ref else "")]
+    if r.get("random_weights"):
+        hover.append("random weights")
+    if r.get("stopped"):
+        text += "<br>stopped"
+        hover.append(f"stopped at {step_reached(r)}: the value of an unfinished run")
+    return text, "<br>".join(hover)
+
+
+def _colorbar(metric: str, rows: Sequence[Mapping[str, Any]], short: str, title: str
+              ) -> dict:
+    """The colour bar: titled with the metric's name (an inversion's judge with the class it
+    tests), the judge's hit / miss in words and its probability in percent, chance marked."""
+    judged = metric in INVERSION_JUDGE_TITLES and title == INVERSION_JUDGE_TITLES[metric]
+    bar: dict[str, Any] = {"title": {"text": plot_text(f"{short} ({_JUDGED})" if judged
+                                                       else short), "side": "right"}}
+    if metric == "judge_hit":
+        bar.update(tickvals=[0, 1], ticktext=[format_value(metric, v) for v in (0, 1)])
+    elif metric == "judge_target_prob":
+        chance = _chance(rows)
+        if chance is None:
+            bar["tickformat"] = ".0%"  # the probability in percent, as the captions say it
+        else:
+            c = round(chance, 4)
+            ticks = sorted({0.0, 0.5, 1.0, c})
+            bar.update(tickvals=ticks, ticktext=[
+                f"chance {v:.0%}" if v == c else format_value(metric, v) for v in ticks])
+    return bar
+
+
+def _frame(i: int, j: int, half: float, line: Mapping[str, Any]) -> dict:
+    """A rectangle around the cell at row ``i``, column ``j`` (category axes)."""
+    return {"type": "rect", "xref": "x", "yref": "y", "x0": j - half, "x1": j + half,
+            "y0": i - half, "y1": i + half, "line": dict(line)}
+
+
+def _ticks(values: Sequence[Any], axis: str, rows: Sequence[Mapping[str, Any]]
+           ) -> list[str]:
+    """An axis's tick labels as text (not plotly's HTML): a ``target`` axis with class
+    names, a ``scheme`` axis with the schemes' labels, "" for the one column of a sweep
+    of one axis."""
+    names = ({r.get("target"): target_text(r) for r in rows if r.get("target_class")}
+             if axis == "target" else {})
+    out = []
+    for v in values:
+        if axis == "scheme" and v is not None:
+            t = scheme_label(str(v))
+        elif v in names:
+            t = names[v]
+        else:
+            t = "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+        out.append(plot_text(t))
+    return out
 
 
 def _position(best: Mapping[str, Any] | None, axes: Sequence[str], rv: Sequence[Any],
@@ -91,17 +175,6 @@ def _position(best: Mapping[str, Any] | None, axes: Sequence[str], rv: Sequence[
     if a not in rv or b not in cv:
         return None
     return list(rv).index(a), list(cv).index(b)
-
-
-def _hit_texts(cells: Mapping[tuple, Mapping[str, Any]], rv: Sequence[Any],
-               cv: Sequence[Any]) -> list[list[str]]:
-    """The cells of a ``judge_hit`` heatmap in words: hit / miss (R: random weights)."""
-    def word(r: Mapping[str, Any] | None) -> str:
-        if r is None or r.get("judge_hit") is None:
-            return ""
-        return ("hit" if float(r["judge_hit"]) >= 0.5 else "miss") + (
-            " R" if r.get("random_weights") else "")
-    return [[word(cells.get((a, b))) for b in cv] for a in rv]
 
 
 def _chance(rows: Sequence[Mapping[str, Any]]) -> float | None:

@@ -4,8 +4,8 @@ probability, Sec. 3.2; a lower feature error, eq. 3), the value each metric is r
 (the judge's chance level, the flat image's PSNR / SSIM / feature error of an inversion, the
 start image's value otherwise), a cell's value in words, the spread over seeds within each
 setting of the other axes, the cells a Stop ended (marked on the heatmap and named in one
-line under it), and the heatmap itself in the captions' words (names and values from
-:mod:`dashboard.sweep_labels`). No Streamlit."""
+line under it; the heatmap itself: :mod:`dashboard.sweep_heatmap`), in the captions' words
+(names and values from :mod:`dashboard.sweep_labels`). No Streamlit."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dashboard.sweep_labels import format_value, metric_name, metric_title, value_text
-from dashboard.text import name, plot_text
-from viz_core.metrics import METRICS, metric_label
+from dashboard.sweep_labels import format_value, metric_name, value_text
+from dashboard.text import name
+from viz_core.metrics import METRICS
 from viz_core.sweeps.report import spread
 
-__all__ = ["best_cell", "best_line", "cell_caption", "grid_slots", "heatmap",
-           "metric_value_text", "randomization", "reference_text", "seed_spread",
-           "stopped_line",
+__all__ = ["best_cell", "best_line", "cell_caption", "grid_slots", "metric_value_text",
+           "randomization", "reference_text", "seed_spread", "step_reached", "stopped_line",
            "value_caption"]
 
 #: An inversion's metrics whose floor is the flat image's (the run's ``<key>_floor``).
@@ -244,7 +243,13 @@ def _stopped(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [r for r in rows if r.get("stopped")]
 
 
-def _at_step(row: Mapping[str, Any]) -> str:
+def step_reached(row: Mapping[str, Any]) -> str:
+    """The step a Stop ended a cell at, of its steps (the heatmap's hover and the line
+    under it say it the same way).
+
+    >>> step_reached({"stopped": True, "steps_done": 7, "steps": 40})
+    'step 7 / 40'
+    """
     return f"step {row.get('steps_done')} / {row.get('steps')}"
 
 
@@ -261,65 +266,8 @@ def stopped_line(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]) -> str:
     groups: dict[str, list[str]] = {}
     for r in _stopped(rows):
         where = ", ".join(f"{a}={value_text(a, r)}" for a in axes)
-        groups.setdefault(_at_step(r), []).append(where)
+        groups.setdefault(step_reached(r), []).append(where)
     if not groups:
         return ""
     return ("Stopped early (values of unfinished runs): "
             + "; ".join(f"{' | '.join(cells)} at {step}" for step, cells in groups.items()))
-
-
-def heatmap(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
-            total: tuple[list, list] | None = None, *,
-            best: Mapping[str, Any] | None = None) -> Any:
-    """The page's heatmap (:func:`dashboard.sweep_heatmap.heatmap_figure`) in the words of
-    its captions and best line: the colour bar, each cell's number and the hover give the
-    metric by :func:`~dashboard.sweep_labels.metric_name` and
-    :func:`~dashboard.sweep_labels.format_value` (``judge 24%``, ``PSNR (dB) 21.13``); a
-    cell a Stop ended says "stopped" under its number, has a dashed frame and its step in
-    the hover (:func:`stopped_line` names them under the chart)."""
-    from dashboard.sweep_heatmap import heatmap_figure
-    from viz_core.sweeps.report import grid_of
-
-    fig = heatmap_figure(rows, axes, metric, total, best=best)
-    rv, cv, cells = grid_of(list(rows), axes)
-    if total is not None:
-        rv, cv = total
-    short, title = metric_name(metric, rows), metric_title(metric, rows)
-    ref = reference_text(metric, rows) if metric.startswith("judge") else ""
-    texts, hovers, frames = [], [], []
-    for i, a in enumerate(rv):
-        texts.append([])
-        hovers.append([])
-        for j, b in enumerate(cv):
-            r = cells.get((a, b))
-            value = "" if r is None else metric_value_text(metric, r)
-            text = value + (" R" if value and r.get("random_weights") else "")
-            hover = [(value or "-") + (f" ({ref})" if ref else "")]
-            if title != short:
-                hover.append(plot_text(title))
-            if r is not None and r.get("random_weights"):
-                hover.append("random weights")
-            if r is not None and r.get("stopped"):
-                text += "<br>stopped"
-                hover.append(f"stopped at {_at_step(r)}: the value of an unfinished run")
-                frames.append({"type": "rect", "xref": "x", "yref": "y", "x0": j - 0.45,
-                               "x1": j + 0.45, "y0": i - 0.45, "y1": i + 0.45,
-                               "line": {"color": "#888888", "width": 2, "dash": "dash"}})
-            texts[-1].append(text)
-            hovers[-1].append("<br>".join(hover) if r is not None else "- (not run)")
-    where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
-    bar = fig.data[0].colorbar.to_plotly_json()
-    bar["title"] = {**bar.get("title", {}), "text": plot_text(short)}
-    if metric == "judge_target_prob":  # the probability in percent, as the captions say it
-        if bar.get("tickvals") is not None:
-            bar["ticktext"] = [t if str(t).startswith("chance") else format_value(metric, v)
-                               for v, t in zip(bar["tickvals"], bar["ticktext"])]
-        else:
-            bar["tickformat"] = ".0%"
-    fig.update_traces(text=texts, customdata=hovers, colorbar=bar,
-                      hovertemplate=f"{where}<br>{plot_text(short)} %{{customdata}}"
-                      "<extra></extra>")
-    fig.update_layout(shapes=[*fig.layout.shapes, *frames])
-    for note in fig.layout.annotations:  # "no value in these cells": the chart's title
-        note.text = note.text.replace(f"{metric_label(metric)}:", f"{plot_text(title)}:", 1)
-    return fig

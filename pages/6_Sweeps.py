@@ -20,6 +20,7 @@ from dashboard.page import guard, setup_page, show_image
 from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
 from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
+from dashboard.sweep_heatmap import heatmap_figure
 from dashboard.sweep_links import page_link_values
 from dashboard.text import name, plain
 from dashboard.urlstate import MAX_STEP_SIZE
@@ -151,7 +152,7 @@ def _draw(ph: dict, res: dict, metric: str, buttons: bool, key: str) -> None:
     ph["progress"].progress(fraction, text=text)
     if res["rows"]:
         rows = res["rows"]
-        ph["heatmap"].plotly_chart(sm.heatmap(
+        ph["heatmap"].plotly_chart(heatmap_figure(
             rows, res["axes"], metric, res["grid"], best=sm.best_cell(rows, metric)),
             key=f"{key}_heat")
         with ph["best"].container():  # the best cell, then the cells a Stop ended

@@ -21,6 +21,7 @@ from PIL import Image
 
 from dashboard import sweep_labels as sl
 from dashboard import sweep_summary as sm
+from dashboard.sweep_heatmap import heatmap_figure
 from viz_core.config import RunConfig
 
 PAGE = "pages/6_Sweeps.py"
@@ -58,7 +59,7 @@ def test_best_line_captions_and_heatmap_say_a_value_the_same_way():
     # was "judge: target probability 24%"
     assert sm.value_caption(rows[0], "judge_target_prob", rows) == "judge 24%"
     assert sm.value_caption(best, "judge_target_prob", rows, True) == "judge 91% · best"
-    trace = sm.heatmap(rows, ["gamma"], "judge_target_prob", best=best).data[0]
+    trace = heatmap_figure(rows, ["gamma"], "judge_target_prob", best=best).data[0]
     assert _cells(trace.text) == ["24%", "91%"]  # was 0.241, 0.907
     assert trace.colorbar.title.text == "judge"
     assert list(trace.colorbar.ticktext) == ["0%", "chance 10%", "50%", "100%"]
@@ -69,7 +70,7 @@ def test_best_line_captions_and_heatmap_say_a_value_the_same_way():
     assert sm.best_line("psnr", inv, ["layer"]).startswith(
         "Best: layer=block1 - PSNR (dB) 21.13 (flat image: 11.5)")  # was "PSNR dB 21.13"
     assert sm.value_caption(inv[0], "psnr", inv) == "PSNR (dB) 21.13"
-    trace = sm.heatmap(inv, ["layer"], "psnr").data[0]
+    trace = heatmap_figure(inv, ["layer"], "psnr").data[0]
     assert trace.colorbar.title.text == "PSNR (dB)" and _cells(trace.text) == ["21.13"]
     assert "PSNR (dB) %{customdata}" in trace.hovertemplate
 
@@ -118,13 +119,13 @@ def _stopped_result(tmp_path: Path) -> dict:
 
 def test_the_heatmap_marks_the_cells_a_stop_ended(tmp_path):
     res = _stopped_result(tmp_path)
-    trace = sm.heatmap(res["rows"], res["axes"], "activation", res["grid"]).data[0]
+    trace = heatmap_figure(res["rows"], res["axes"], "activation", res["grid"]).data[0]
     text = [list(r) for r in trace.text]
     assert text[0] == ["1", "2"] and all("stopped" in t for t in text[1]), text
     hover = [list(r) for r in trace.customdata]
     assert all("stopped at step 7 / 40" in h for h in hover[1])
     assert not any("stopped" in h for h in hover[0])
-    fig = sm.heatmap(res["rows"], res["axes"], "activation", res["grid"])
+    fig = heatmap_figure(res["rows"], res["axes"], "activation", res["grid"])
     dashed = [(s.x0, s.y0) for s in fig.layout.shapes if s.line.dash == "dash"]
     assert dashed == [(-0.45, 0.55), (0.55, 0.55)]  # row gamma=0.4, both columns
     assert sm.stopped_line(res["rows"], res["axes"]) == (
