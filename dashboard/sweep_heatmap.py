@@ -12,7 +12,6 @@ Streamlit."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,8 +33,6 @@ _JUDGED = "the original's class"
 #: The frame of the best cell (solid) and of a cell a Stop ended (dashed, inside it).
 _BEST_LINE = {"color": "#e8175d", "width": 4}
 _STOPPED_LINE = {"color": "#888888", "width": 2, "dash": "dash"}
-#: plotly's white template: light grid, no zero line, category axes (cells at 0, 1, ...).
-_AXIS = {"gridcolor": "#ebf0f8", "zeroline": False, "automargin": True, "type": "category"}
 
 
 def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,
@@ -48,14 +45,15 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
     under the chart by :func:`dashboard.sweep_summary.stopped_line`."""
     import plotly.graph_objects as go
 
+    from viz_core.figures import heatmap_figure as spec
     from viz_core.sweeps.report import grid_of
 
+    base = spec(rows, axes, metric, total)  # the grid, its values and the chart's frame
     rv, cv, cells = grid_of(list(rows), axes)
     if total is not None:
         rv, cv = total
     short, title = metric_name(metric, rows), metric_title(metric, rows)
     ref = reference_text(metric, rows) if metric.startswith("judge") else ""
-    z = [[math.nan for _ in cv] for _ in rv]  # NaN: a cell not done (null in the page)
     texts: list[list[str]] = []
     hovers: list[list[str]] = []
     frames: list[dict] = []
@@ -65,8 +63,6 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
         for j, b in enumerate(cv):
             r = cells.get((a, b))
             text, hover = _cell(r, metric, ref)
-            if r is not None and metric_value_text(metric, r):
-                z[i][j] = float(r[metric])
             if r is not None and r.get("stopped"):
                 frames.append(_frame(i, j, 0.45, _STOPPED_LINE))
             texts[-1].append(text)
@@ -77,8 +73,7 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
     about = "" if title == short else f"<br>{plot_text(title)}"
     if ref:  # the judge's chance level: what it means, once for the chart
         about += f" ({ref}: a guess among the judge's classes)"
-    trace = {"type": "heatmap", "z": z, "text": texts, "texttemplate": "%{text}",
-             "customdata": hovers, "colorscale": "Viridis",
+    trace = {**base["data"][0], "text": texts, "customdata": hovers,
              "x": _ticks(cv, axes[1] if len(axes) > 1 else "", rows),
              "y": _ticks(rv, axes[0] if axes else "", rows),
              "colorbar": _colorbar(metric, rows, short, title),
@@ -86,19 +81,11 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
                               "<extra></extra>"}
     if metric in ("judge_hit", "judge_target_prob"):  # yes / no, a probability: fixed 0..1
         trace.update(zmin=0, zmax=1)
-    # cells done but none with a value: the metric does not apply to them (the judge's
-    # class probability of an inversion, a PSNR without a reference): said on the chart
-    empty = bool(cells) and all(math.isnan(v) for row in z for v in row)
-    notes = [{"text": f"{plot_text(title)}: no value in these cells (the metric does not "
-              "apply to them)", "showarrow": False, "xref": "paper", "yref": "paper",
-              "x": 0.5, "y": 0.5}] if empty else []
-    layout = {"title": {"text": plot_text(title)}, "height": 360,
-              "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
-              "paper_bgcolor": "white", "plot_bgcolor": "white",
-              "annotations": notes, "shapes": shapes,
-              "xaxis": {**_AXIS, "title": {"text": axes[1] if len(axes) > 1 else ""}},
-              "yaxis": {**_AXIS, "title": {"text": axes[0] if axes else ""},
-                        "autorange": "reversed"}}
+    # the core's "no value in these cells" note, in the chart's own title
+    notes = [{**n, "text": f"{plot_text(title)}: {n['text'].split(': ', 1)[1]}"}
+             for n in base["layout"]["annotations"]]
+    layout = {**base["layout"], "title": {"text": plot_text(title)}, "annotations": notes,
+              "shapes": shapes}
     return go.Figure({"data": [trace], "layout": layout})
 
 
