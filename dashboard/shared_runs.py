@@ -82,7 +82,9 @@ class SharedRun:
         return [m for m in self.members if not m.ended]
 
     def _all_stopped(self) -> bool:
-        return all(m.stop.is_set() for m in self.live)
+        """The engine's stop, asked between two steps: every session has stopped (one that
+        left the run had stopped)."""
+        return all(m.stop.is_set() for m in self.members)
 
     def same(self, key: Any, configs: list, reference: np.ndarray | None,
              every: int | None) -> bool:
