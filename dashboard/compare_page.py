@@ -2,7 +2,7 @@
 Fig. 1 grid of schemes (rows: kernels; columns: Kf only, eq. 8; Ke only, eq. 6; both,
 eq. 18; plus two baselines), the paper grids a user can load, the run's configurations,
 the cells' captions, the verdict table (the recognisability test of Sec. 3.2), the lines
-under the grid and the jobs of a run (one batch per model)."""
+under the grid and the jobs of a run (one batch per model). No Streamlit import."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from dashboard import results
+from dashboard.jobs import Job
 from dashboard.preset_view import FINDINGS
-from dashboard.run_panel import Job
 from dashboard.runs import RunRecord
 from dashboard.scheme_names import CELLS, parse_cells
 from dashboard.settings.checks import check_against_model
@@ -111,6 +111,29 @@ def tv_said(tv_warned: Mapping[str, str], recs: Sequence[RunRecord]) -> bool:
     """Whether the runs' own status says every TV warning (eqs. 19-20) already."""
     said = {w for rec in recs for ws in rec.warnings for w in ws}
     return bool(tv_warned) and said.issuperset(tv_warned)
+
+
+def tv_notes(tv_warned: Mapping[str, str], recs: Sequence[RunRecord],
+             models: Sequence[str] = ()) -> tuple[list[str], list[RunRecord]]:
+    """The TV stability warnings (eqs. 19-20) said under Run all, and the records whose
+    status is shown under them. One model: the current settings' words (:func:`tv_warnings`)
+    until its run's status says them (an older run: in the same words). The standard /
+    robust pair side by side (``models``: their labels, or ``recs`` of several models):
+    each warning once, naming the models it concerns (those whose run said it, else every
+    model about to run), and left out of each model's status, so that it is not read once
+    per model."""
+    if len(models) <= 1 and len(recs) <= 1:
+        return ([] if tv_said(tv_warned, recs) else list(tv_warned.values())), list(recs)
+    lines = []
+    for warn, words in tv_warned.items():
+        who = ([model_tag(r, 2) for r in recs if any(warn in ws for ws in r.warnings)]
+               or [m.split(" ")[0] for m in models])
+        lines.append(f"{words} (for {'both models' if len(who) == 2 else ' and '.join(who)})")
+    shown = [r if not any(w in tv_warned for ws in r.warnings for w in ws) else
+             dataclasses.replace(r, warnings=[[w for w in ws if w not in tv_warned]
+                                              for ws in r.warnings])
+             for r in recs]
+    return lines, shown
 
 
 def grid_configs(settings: Mapping[str, Any], image_path: str | None, model: Any

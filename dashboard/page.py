@@ -114,9 +114,12 @@ def show_image(container: Any, img: np.ndarray, caption: str | None = None,
                     output_format="PNG")
 
 
-def status_message(record: RunRecord, stale: str = "") -> None:
+def status_message(record: RunRecord, stale: str = "", said_above: bool = False) -> None:
     """The run's outcome as an error / warning / success element; ``stale`` (a
-    :func:`dashboard.results.stale_note`) says the result is from other settings."""
+    :func:`dashboard.results.stale_note`) says the result is from other settings;
+    ``said_above``: a warning of this run is shown above its status (once for several
+    runs), so a run without other warnings is "finished ..., with the warning above", never
+    "done"."""
     if stale:
         st.info(f"The result below is {stale}. Press Run for the current settings.",
                 icon=":material/history:")
@@ -133,6 +136,9 @@ def status_message(record: RunRecord, stale: str = "") -> None:
         st.warning(plain(w))
     if record.status == "stopped":
         st.warning(plain(record.message or f"stopped at step {record.step} of {record.total}"))
+    elif record.status == "done" and not msgs and not warned and said_above:
+        st.caption(f"finished {record.step} steps in {_seconds(record.elapsed)}, with the "
+                   "warning above")
     elif record.status == "done" and not msgs and not warned and stale:
         st.caption(f"That run finished: {record.step} steps in {_seconds(record.elapsed)}.")
     elif record.status == "done" and not msgs and not warned:

@@ -2,7 +2,8 @@
 recipes and a restored run as settings, the octave schedule in words, which starts and
 which advanced settings apply, the two kernels of the panel, the run the settings define
 (configurations, the reasons it cannot run, its job) and the words above and under the
-pre-image. The page (``pages/1_Playground.py``) keeps the widgets and their order.
+pre-image. The page (``pages/1_Playground.py``) keeps the widgets and their order. No
+Streamlit import: the models come from :mod:`dashboard.resources` at call time.
 
 The update the page explores is the paper's eq. 18, ``u <- Ke * (u - tau Kf * grad D(u))``:
 a fluid kernel ``Kf`` that filters the gradient (eq. 8, Sec. 2.4) and an elastic kernel
@@ -17,10 +18,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dashboard import resources
+from dashboard.jobs import Job
 from dashboard.messages import field_key, ui_message
 from dashboard.results import target_words
-from dashboard.run_panel import Job
 from dashboard.runs import RunRecord, run_json_from_png
 from dashboard.settings.checks import check_against_model
 from dashboard.settings.diversity import diversity_configs
@@ -76,6 +76,8 @@ def recipes() -> dict[str, RunConfig]:
     """Each classic recipe twice: on a shipped offline model, and with the original
     paper's network (marked when its weights must be downloaded first). Each is a setting
     of the one update (eq. 18; the paper's Table 2)."""
+    from dashboard import resources  # at call time: this module imports no Streamlit
+
     out: dict[str, RunConfig] = {}
     for p in presets.presets_for("playground"):
         out[f"{p.title} · offline ({p.offline[0].configs[0].model})"] = p.offline[0].configs[0]
@@ -209,6 +211,8 @@ def plan_run(s: Mapping[str, Any], model: Any, image_label: str | None,
 def header_markdown(cfg: RunConfig | None, model: Any, model_name: str, label: str) -> str:
     """The line above the run: what it aims at (a class by its name, even before the
     network's weights are here), the scheme and the model, every name as text."""
+    from dashboard import resources  # at call time: this module imports no Streamlit
+
     aim = ""
     if cfg is not None:
         classes = model.classes if model else resources.zoo_classes(model_name)
@@ -224,6 +228,8 @@ def make_job(label: str, cfgs: list[RunConfig], model: Any, reference: np.ndarra
     """The one job of a Run click: the batch (diversity samples named by their names),
     the reference of an inversion, and the networks whose verdicts the pre-images get
     (the model and the independent judge, Sec. 3.2)."""
+    from dashboard import resources  # at call time: this module imports no Streamlit
+
     labels = [c.name for c in cfgs] if len(cfgs) > 1 else [label]
     return Job(label, cfgs, model, reference=reference, labels=labels,
                judges=resources.verdict_models(model, model_name))

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dashboard import resources, table1_view
+from dashboard.jobs import Job
 from dashboard.navigation import page_path
 from dashboard.plots import table1_figure
 from dashboard.preset_view import FINDINGS
-from dashboard.run_panel import Job
 from dashboard.runs import Classifier, RunRecord
 from dashboard.settings.compare import compare_defaults, compare_settings
 from dashboard.settings.playground import config_to_settings, playground_defaults
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["ALL_COLUMNS_HELP", "COLS", "INTRO", "MONTAGE_CAPTION", "NEEDS_WEIGHTS",
            "NO_TABLE1", "TASK_NAMES", "TUNED_INTRO", "VARIANTS", "elapsed", "findings",
            "grid_layout", "has_classifier", "job", "json_settings", "mark_shown",
-           "missing_images", "missing_images_warning", "montage", "open_target",
+           "missing_images", "missing_images_warning", "montage", "no_chart", "open_target",
            "paper_version_caption", "progress", "read_tables", "results_dir", "shown_table",
            "start_clock", "stopped_caption", "stopped_cells", "table1_captions",
            "table1_chart", "table1_files", "table1_line", "tuned_batch", "variant_batches",
@@ -287,8 +287,15 @@ def table1_chart(name: str, df: pd.DataFrame) -> tuple[Any, str | None]:
         fig = table1_figure(df.to_dict("records"))
         fig.to_json()  # what the page sends: odd values fail here, not on the page
     except Exception as exc:  # noqa: BLE001 - odd values: the table still shows
-        return None, plain(f"no chart for {name}: {exc}")
+        return None, no_chart(name, exc)
     return fig, None
+
+
+def no_chart(name: str, exc: Exception) -> str:
+    """The warning (user text made plain) that the chart of Table 1's results file
+    ``name`` (Sec. 3.2) could not be built or drawn because of ``exc``; its table still
+    shows below."""
+    return plain(f"no chart for {name}: {exc}; the table is below")
 
 
 def table1_captions(frames: Mapping[Path, pd.DataFrame]) -> tuple[str, dict[str, str]]:

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import StopException, get_script_run_ctx
 
@@ -45,12 +44,12 @@ except ImportError:  # pragma: no cover - another Streamlit version
     ScriptRequestType = None
 
 from dashboard.demo import take_autorun
+from dashboard.jobs import Job
 from dashboard.page import downloads, status_message
 from dashboard.programs import public_config_json
 from dashboard.runs import LOG, RunRecord
 from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS, after_other_runs, stream
 from dashboard.text import name, plain
-from viz_core.config import RunConfig
 from viz_core.engine import load_reference
 from viz_core.errors import VizError
 
@@ -102,26 +101,6 @@ def _fragment_click_waiting() -> bool:
     data = getattr(req, "_rerun_data", None)
     return (getattr(req, "_state", None) is ScriptRequestType.RERUN and data is not None
             and bool(data.fragment_id_queue) and not data.is_fragment_scoped_rerun)
-
-
-@dataclass
-class Job:
-    """One batch of a run: configurations that share a model, streamed as one batch.
-
-    ``model`` is the loaded model, or ``load`` loads it when the job starts (a batch that
-    cannot load its model ends with that error, and the next job runs). ``judges``: the
-    models whose verdicts the finished pre-images get (:func:`dashboard.resources.
-    verdict_models`), or a function of the loaded model that gives them; none by default.
-    ``labels``: one per configuration (default: their names).
-    """
-
-    title: str
-    configs: list[RunConfig]
-    model: Any = None
-    load: Callable[[], Any] | None = None
-    reference: np.ndarray | None = None
-    judges: Sequence[Any] | Callable[[Any], Sequence[Any]] | None = None
-    labels: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -325,12 +304,13 @@ class RunPanel:
         after_other_runs(tick=_yield_to_streamlit)
 
     def status(self, rec: RunRecord, settings: dict[str, Any] | None = None,
-               title: str = "") -> None:
+               title: str = "", said_above: bool = False) -> None:
         """A record's outcome (error, divergence, warnings, stop, done), with a note when
-        ``settings`` changed since it ran; ``title`` above it."""
+        ``settings`` changed since it ran; ``title`` above it; ``said_above``: one of its
+        warnings is shown above (:func:`~dashboard.page.status_message`)."""
         if title:
             st.markdown(f"**{name(title)}**")
-        status_message(rec, rec.stale(settings) if settings else "")
+        status_message(rec, rec.stale(settings) if settings else "", said_above)
 
     def downloads(self, records: Sequence[RunRecord], stem: str | None = None, *,
                   index: int = 0, stems: Sequence[str] | None = None) -> None:

@@ -70,9 +70,8 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
     at = _position(best, axes, rv, cv)
     shapes = ([] if at is None else [_frame(*at, 0.5, _BEST_LINE)]) + frames
     where = ", ".join(f"{a}=%{{{k}}}" for a, k in zip(axes[:2], ("y", "x")))  # as captions
+    # the title in full, without the judge's chance: that stands once, beside the value
     about = "" if title == short else f"<br>{plot_text(title)}"
-    if ref:  # the judge's chance level: what it means, once for the chart
-        about += f" ({ref}: a guess among the judge's classes)"
     trace = {**base["data"][0], "text": texts, "customdata": hovers,
              "x": _ticks(cv, axes[1] if len(axes) > 1 else "", rows),
              "y": _ticks(rv, axes[0] if axes else "", rows),
@@ -91,8 +90,9 @@ def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metri
 
 def _cell(r: Mapping[str, Any] | None, metric: str, ref: str) -> tuple[str, str]:
     """A cell's text (its value, ``R`` for random weights, "stopped" under it) and its
-    hover lines after the metric's name (the value with the judge's chance, random
-    weights, the step a Stop ended it at)."""
+    hover lines after the metric's name (the value with the judge's chance beside it, as
+    the best line writes it and the only place the hover says it; random weights; the
+    step a Stop ended it at)."""
     if r is None:
         return "", "- (not run)"
     value = metric_value_text(metric, r)

@@ -18,7 +18,7 @@ from viz_core.metrics import metric_label
 from viz_core.schemes import scheme_label
 
 __all__ = ["INVERSION_JUDGE_TITLES", "format_value", "metric_name", "metric_title",
-           "table_rows", "target_text", "value_text"]
+           "option_name", "table_rows", "target_text", "value_text"]
 
 
 #: The judge's metrics for an inversion: its target is the original's class (Table 1's test).
@@ -73,6 +73,27 @@ def metric_name(metric: str, rows: Sequence[Mapping[str, Any]]) -> str:
     ('judge', 'PSNR (dB)')
     """
     return _SHORT.get(metric) or metric_title(metric, rows)
+
+
+def option_name(metric: str, task: str) -> str:
+    """The heatmap-metric box's name of ``metric`` in a ``task`` sweep: the name the page
+    writes before its values (:func:`metric_name`, with its unit: ``PSNR (dB)``), where
+    that name is the metric's alone and the same before a run: the judge's two metrics
+    (both ``judge`` there) by their full titles, as a maximisation's chart is titled, and
+    AM's activation as its target activation (eq. 4; its chart names the class logit or
+    channel once a run gives the configuration). The words do not change with the task
+    for a metric both tasks offer: the box keeps a selection by its words.
+
+    >>> option_name("psnr", "inversion"), option_name("activation", "am")
+    ('PSNR (dB)', 'target activation')
+    >>> option_name("judge_hit", "inversion") == option_name("judge_hit", "am")
+    True
+    """
+    if metric in _SHORT:  # one short name for two metrics: the registry's full title
+        return metric_label(metric)
+    if metric == "activation":
+        return "target activation" if task == "am" else metric_label(metric)
+    return metric_name(metric, [{"task": task}])
 
 
 def format_value(metric: str, value: Any) -> str:

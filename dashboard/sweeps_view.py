@@ -32,6 +32,7 @@ from dashboard.settings.playground import (
 from dashboard.sweep_labels import (  # noqa: F401 - the page's and the tests' names
     INVERSION_JUDGE_TITLES,
     metric_title,
+    option_name,
     table_rows,
     target_text,
     value_text,
@@ -43,7 +44,7 @@ from viz_core.errors import VizError
 from viz_core.evaluation.sanity_report import cascade_rows, load_sanity
 from viz_core.kernel_fitting import MAX_KERNEL_SIZE, SIZED_KINDS
 from viz_core.kernel_fitting import largest_fitted_size as largest
-from viz_core.metrics import METRICS, metric_label
+from viz_core.metrics import METRICS
 from viz_core.models import assets_dir
 from viz_core.objectives import TASKS
 from viz_core.schemes import SCHEME_REGISTRY, get_scheme, scheme_of
@@ -114,21 +115,15 @@ def metric_choices(task: str) -> tuple[str, ...]:
     return tuple(k for k in METRICS if k not in _NOT_FOR.get(task, ()))
 
 
-#: The metric box's words where the registry's label names two tasks' quantities at once.
-#: (Only where the metric is not offered to the other task: Streamlit keeps a selection by
-#: its label, so a label that changed with the task would move it.)
-_TASK_LABELS = {"am": {"activation": "target activation"}}
-
-
 def metric_option_label(key: str, task: str) -> str:
-    """The heatmap-metric box's label of ``key`` in a ``task`` sweep: only what applies to
-    that task (AM's target activation, eq. 4: an inversion is offered its relative feature
-    error instead, eq. 3), else the registry's label.
+    """The heatmap-metric box's label of ``key`` in a ``task`` sweep: the name the rest of
+    the page gives the metric (:func:`dashboard.sweep_labels.option_name`: ``PSNR (dB)``,
+    AM's target activation, eq. 4), only what applies to that task.
 
-    >>> metric_option_label("activation", "am"), metric_option_label("ssim", "inversion")
-    ('target activation', 'SSIM')
+    >>> metric_option_label("activation", "am"), metric_option_label("psnr", "inversion")
+    ('target activation', 'PSNR (dB)')
     """
-    return _TASK_LABELS.get(task, {}).get(key) or metric_label(key)
+    return option_name(key, task)
 
 
 def metric_instead(task: str) -> str:

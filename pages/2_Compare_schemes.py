@@ -200,12 +200,11 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
     panel = RunPanel(P, label="Run all", autorun=True)
     run = panel.buttons([error] if error else []) is not None
     inversion = s["task"] == "inversion"
+    # the TV warnings, said once: here (the pair side by side: naming both) or the status
+    tv_slot, tv_warned = st.empty(), cp.tv_warnings(configs)
+    models = [m.label for m in runs if m is not None]
+    _say(tv_slot, cp.tv_notes(tv_warned, [], models)[0])
     ph = {"progress": st.empty(), "status": st.empty()}  # act_name: from the run shown
-    tv_slot, tv_warned = st.empty(), cp.tv_warnings(configs)  # said once: here or the status
-    if tv_warned:
-        with tv_slot.container():
-            for w in tv_warned.values():
-                st.warning(plain(w))
     order = [scheme_of(c) for c in configs]
     by_cell = dict(zip(order, configs))
 
@@ -228,12 +227,13 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
         recs = panel.run(jobs, lambda i, r, full: _draw(
             cells, ph, panel.records, full, f"run{i + 1}_{len(r.steps)}"), settings=s,
             plots_after=True)
-    if cp.tv_said(tv_warned, recs):
-        tv_slot.empty()  # the run's status above says it (an older run: in the same words)
+    lines, shown = cp.tv_notes(tv_warned, recs, models)  # statuses without what is said
+    _say(tv_slot, lines)
     if recs and recs[0].images is not None:
         with ph["status"].container():  # "done" first, then the plots
-            for rec in recs:
-                panel.status(rec, s, rec.model_label if len(recs) > 1 else "")
+            for rec, was in zip(shown, recs):
+                panel.status(rec, s, rec.model_label if len(recs) > 1 else "",
+                             said_above=rec is not was)
         if run:
             panel.after_other_runs(ph["curves"])
         _draw(cells, ph, recs, True, "static")
@@ -241,7 +241,17 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
             panel.downloads(recs)  # each file named after its run and cell
     elif recs:
         with ph["status"].container():
-            panel.status(recs[0], s)
+            panel.status(shown[0], s, said_above=shown[0] is not recs[0])
+
+
+def _say(slot, warnings: list[str]) -> None:
+    """The TV warnings under Run all in ``slot`` (none: the slot is emptied)."""
+    if not warnings:
+        slot.empty()
+        return
+    with slot.container():
+        for w in warnings:
+            st.warning(plain(w))
 
 
 guard(main)

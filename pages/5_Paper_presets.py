@@ -12,7 +12,7 @@ from dashboard import presets_page as pp
 from dashboard.page import guard, setup_page, show_image
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import RunButton, RunPanel
-from dashboard.runs import RunRecord
+from dashboard.runs import LOG, RunRecord
 from dashboard.settings.labels import config_activation_label
 from dashboard.text import plain
 from viz_core import offline_presets, presets
@@ -215,7 +215,11 @@ def _table1_results() -> None:
         if problem:
             st.warning(problem)
         elif fig is not None:
-            st.plotly_chart(fig, width="stretch", key=f"{P}chart_{f.stem}")
+            try:  # the table below shows whatever the chart does (never a traceback)
+                st.plotly_chart(fig, width="stretch", key=f"{P}chart_{f.stem}")
+            except Exception as exc:  # noqa: BLE001 - the traceback goes to the log
+                LOG.exception("the chart of %s could not be drawn", f.name)
+                st.warning(pp.no_chart(f.name, exc))
         every = st.toggle("all columns", key=f"{P}cols_{f.stem}", help=pp.ALL_COLUMNS_HELP)
         st.dataframe(pp.shown_table(df, every), hide_index=True, width="stretch")
         montage, problem = pp.montage(f, rows)

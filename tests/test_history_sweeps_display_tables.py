@@ -73,7 +73,11 @@ def test_the_judges_hits_are_on_a_fixed_miss_hit_scale():
 def test_the_judges_probability_is_on_0_to_1_and_says_chance():
     trace = _grid("judge_target_prob", [0.8, 0.85])
     assert (trace["zmin"], trace["zmax"]) == (0, 1)
-    assert "chance 10%" in trace["hovertemplate"]
+    # chance once in the hover, beside each cell's value (QA pass 7: the title line's
+    # second copy is gone from the template)
+    assert [list(c) for c in trace["customdata"]] == [["80% (chance 10%)"],
+                                                      ["85% (chance 10%)"]]
+    assert "chance" not in trace["hovertemplate"]
     assert "chance 10%" in trace["colorbar"]["ticktext"]
 
 

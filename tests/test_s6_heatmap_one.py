@@ -41,10 +41,11 @@ def test_one_call_builds_the_labelled_figure_with_its_stopped_cell():
     # the cells in the captions' format, the stopped one says so under its number
     assert _cells(trace.text) == ["24%", "50%", "91%", "30%<br>stopped"]
     assert trace.z[1][1] == 0.3 and (trace.zmin, trace.zmax) == (0, 1)
-    # the hover: the metric's short name, the value with the chance, the step reached
-    assert trace.hovertemplate.startswith(
+    # the hover: the metric's short name, the value with the chance, the step reached;
+    # the title line names the metric without a second copy of the chance (QA pass 7)
+    assert trace.hovertemplate == (
         "gamma=%{y}, step_size=%{x}<br>judge %{customdata}<br>"
-        "independent judge: target probability (chance 10%")
+        "independent judge: target probability<extra></extra>")
     hover = _cells(trace.customdata)
     assert hover[0] == "24% (chance 10%)"
     assert hover[3] == ("30% (chance 10%)<br>stopped at step 7 / 40: the value of an "

@@ -337,13 +337,14 @@ def test_the_metric_box_offers_what_the_task_measures():
     at = _page()
     box = at.selectbox(key="sw_metric")
     assert box.value == "activation"
-    assert "PSNR dB" not in box.options and "rel. feature error" not in box.options
+    assert "PSNR (dB)" not in box.options and "rel. feature error" not in box.options
     assert "target activation" in box.options  # options: labels
     at.radio(key="sw_task").set_value("inversion").run()
     box = at.selectbox(key="sw_metric")
     assert box.value == "feature_error", box.value
     labels = list(box.options)
-    assert "rel. feature error" in labels and "PSNR dB" in labels, labels
+    # PSNR with its unit as the page's best line and heatmap name it (was "PSNR dB")
+    assert "rel. feature error" in labels and "PSNR (dB)" in labels, labels
     assert "target activation / rel. feature error" not in labels, labels
     box.set_value("ssim").run()
     at.radio(key="sw_task").set_value("am").run()
