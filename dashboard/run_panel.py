@@ -294,11 +294,10 @@ class RunPanel:
     @staticmethod
     def after_other_runs(placeholder: Any = None) -> None:
         """Before the final plots of a run that just ended: wait (a few seconds at most,
-        Stop still seen) while other sessions' runs compute in the server process (in
-        threads, not in the engine process), so that building the figures never slows their
-        optimisation (:func:`dashboard.streaming.after_other_runs`);
+        Stop still seen) while other sessions' runs stream, so that drawing the figures
+        never slows their optimisation (:func:`dashboard.streaming.after_other_runs`);
         ``placeholder`` (where the plots go) says so meanwhile."""
-        if TURNS.local and placeholder is not None:
+        if TURNS.runs and placeholder is not None:
             placeholder.caption("The plots follow when the runs of other sessions on this "
                                 f"server end ({AFTER_RUNS_LIMIT_S:.0f} s at most).")
         after_other_runs(tick=_yield_to_streamlit)

@@ -100,10 +100,10 @@ class Turns:
         return self._local
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for no run to compute in this process; whether
-        none does."""
+        """Wait up to ``timeout`` seconds for no run to stream (to compute, here or in the
+        engine process, or to draw); whether none does."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._local == 0, timeout)
+            return self._cond.wait_for(lambda: self._runs == 0, timeout)
 
     @contextlib.contextmanager
     def member(self, local: bool = True) -> Iterator[None]:
@@ -259,11 +259,15 @@ def stream(configs: list, model: Any, record: RunRecord,
 
 def after_other_runs(tick: Callable[[], None] | None = None, turns: Turns | None = None,
                      limit_s: float = AFTER_RUNS_LIMIT_S) -> float:
-    """Wait while runs of other sessions compute in this process (at most ``limit_s``
-    seconds, calling ``tick`` every :data:`TICK_S`), then return the seconds waited: a page
-    draws its final plots (plotly figures built on the script thread, holding the
-    interpreter lock) after them, so that drawing never slows their optimisation. No wait
-    when none does (runs in the engine process have an interpreter lock of their own).
+    """Wait while runs of other sessions stream (at most ``limit_s`` seconds, calling
+    ``tick`` every :data:`TICK_S`), then return the seconds waited: a page draws its final
+    plots and downloads after them, so that drawing never slows their optimisation. The
+    run's "done" and its last pre-image are already shown. Drawing costs the server (plotly
+    figures built on the script thread, holding the interpreter lock a run in a thread
+    needs) and the browser (a fresh page's first plotly charts take more CPU than the
+    engine's 200 steps): on a server whose cores the engine process shares with the server
+    and a browser, four sessions' plots drawn while the last runs compute delay it by a
+    fifth (``bench/dashboard_browser.py``). No wait when no other run streams.
 
     >>> after_other_runs(turns=Turns())
     0.0
@@ -271,7 +275,7 @@ def after_other_runs(tick: Callable[[], None] | None = None, turns: Turns | None
     turns = turns or TURNS
     t0 = time.perf_counter()
     waited = 0.0
-    while turns.local > 0 and waited < limit_s:
+    while turns.runs > 0 and waited < limit_s:
         if tick is not None:
             tick()
         turns.wait_idle(min(TICK_S, limit_s - waited))
