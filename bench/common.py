@@ -17,8 +17,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the repository first, before bench/ itself, even when PYTHONPATH names it already:
+# ``import dashboard`` is the package, never bench/dashboard.py (the AppTest benchmark)
+if str(ROOT) in sys.path:
+    sys.path.remove(str(ROOT))
+sys.path.insert(0, str(ROOT))
 
 # The runs a benchmark makes (pages in a server it starts, AppTest, the library) go to a run
 # store of its own, not to the History of whoever runs it; set DEMONS_VIZ_STORE to keep them.

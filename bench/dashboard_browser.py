@@ -42,7 +42,7 @@ from browser_driver import (
     open_page,
     process_cpu,
 )
-from common import ROOT, base_parser, md_table, report
+from common import base_parser, md_table, report
 
 SWEEP_2X2 = {"values1": "0.05,0.8", "values2": "2,10"}
 
@@ -60,10 +60,6 @@ class Scenario:
 
 
 def scenarios(device: str) -> list[Scenario]:
-    if str(ROOT) in sys.path:  # the package, not bench/dashboard.py
-        sys.path.remove(str(ROOT))
-    sys.path.insert(0, str(ROOT))
-    sys.modules.pop("dashboard", None)
     from dashboard import engine_worker
     from dashboard import sweeps_view as sv
     from dashboard.settings.compare import compare_configs, compare_defaults

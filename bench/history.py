@@ -18,8 +18,6 @@ from pathlib import Path
 
 from common import ROOT, base_parser, md_table, report, setup
 
-sys.path.insert(0, str(ROOT))  # the dashboard package, not bench/dashboard.py
-
 MODELS = ("fmnist_vgg", "fmnist_vgg_robust", "fmnist_resnet", "vgg19")
 SCHEMES = ("plain GD", "fluid demons", "elastic demons", "fluid-elastic demons")
 STATUSES = ("done",) * 7 + ("stopped", "diverged", "error")

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import gc
 import statistics
-import sys
 import threading
 import time
 
-from common import ROOT, base_parser, md_table, report, setup
+from common import base_parser, md_table, report, setup
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(repeats=7)
     args = p.parse_args(argv)
     device = setup(args)
-    if str(ROOT) in sys.path:  # the package, not bench/dashboard.py
-        sys.path.remove(str(ROOT))
-    sys.path.insert(0, str(ROOT))
-    sys.modules.pop("dashboard", None)
     import plotly.graph_objects  # noqa: F401 - loaded by the server's pages
     import streamlit  # noqa: F401
 

@@ -42,7 +42,7 @@ CLAIMS: list[Claim] = [
     # ------------------------------------------------------------------ models
     *[Claim(f"| `{n}`{extra} | {{}}k | {{}} % ",
             [card(n, "parameters", scale=1e-3), card(n, "test_accuracy", scale=100)])
-      for n, extra in (("fmnist_vgg", " (default) | VGG-style, 4 blocks of 2 conv-BN-ReLU"),
+      for n, extra in (("fmnist_vgg", " (CLI default) | VGG-style, 4 blocks of 2 conv-BN-ReLU"),
                        ("fmnist_resnet", " | ResNet, one basic block per stage"))],
     *[Claim(f"| `{n}` | as `{b}`, adversarially trained | {{}}k | {{}} % ({{}} % under L2 "
             f"PGD-20, eps {{}})",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,3 +29,20 @@ def test_benchmarks_keep_their_runs_out_of_the_users_history(tmp_path):
                           env={**env, "DEMONS_VIZ_STORE": str(tmp_path / "mine.sqlite")},
                           capture_output=True).stdout.strip()
     assert kept == str(tmp_path / "mine.sqlite")
+
+
+@pytest.mark.parametrize("script", ["first_run.py", "dashboard_messages.py"])
+def test_a_bench_script_finds_the_dashboard_package_with_the_repository_on_pythonpath(script):
+    """With PYTHONPATH naming the repository (as the README's commands do), bench/ still
+    comes first on the path of a script run from it: ``import dashboard`` must find the
+    package, not bench/dashboard.py."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "bench" / script), "--help"],
+                         env={**os.environ, "PYTHONPATH": str(root)}, cwd=root,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "usage:" in out.stdout
