@@ -198,8 +198,7 @@ CLAIMS: list[Claim] = [
           [md_cell(GC, "gc.collect(2) s"), md_cell(GC, "ratio"),
            text_num(GC, r"\| the same, {} full collections meanwhile s"),
            text_num(GC, r"Medians of {};")]),
-    Claim("draws its final plots after the runs other sessions compute in the server's own\n"
-          "threads ({} s at most)",
+    Claim("downloads after the runs other sessions are streaming ({} s at most",
           [text_num(STREAM, r"AFTER_RUNS_LIMIT_S = {}")]),
     Claim("Compare's grid ({} images a frame)",
           [text_num(BR, r"\| {} schemes as one batch")]),
