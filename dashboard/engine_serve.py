@@ -116,10 +116,13 @@ def serve(conn: Any, threads: int) -> None:
 
     def admit(rid: int, recipe: tuple, configs: list, ref: Any, every: int | None) -> None:
         """Run ``rid`` shares a run under way that is the same (dashboard.shared_runs), or
-        starts its own."""
+        starts its own. A run that joins one already past its start is told the step it
+        came at first ("joined"), then gets the frames it missed."""
         member = shared_runs.Member(rid, stops[rid])
         for run in active:
             if run.same(recipe, configs, ref, every):
+                if run.step > 0:
+                    send(("joined", rid, run.step))
                 for fid, frame in run.join(member):
                     send(("frame", fid, frame))
                 return

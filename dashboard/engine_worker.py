@@ -122,7 +122,10 @@ class EngineProcess:
     """One worker process and the server thread that hands its frames to the runs' feeds.
 
     A feed is any object with ``put(frame)`` and ``end(error)`` (the stream's queue of
-    frames); :meth:`submit` starts a run, :meth:`stop` ends it between two steps. If the
+    frames), and may have ``joined(step)``: called before its first frame when its run
+    joined the same run of another session, already at ``step``
+    (:mod:`dashboard.shared_runs`; the frames, their times included, are that run's).
+    :meth:`submit` starts a run, :meth:`stop` ends it between two steps. If the
     worker dies, every run it had ends with an error and :attr:`alive` turns False (the
     next :func:`shared` starts another).
     """
@@ -216,6 +219,12 @@ class EngineProcess:
             if msg[0] == "opened":
                 self.opened.add(msg[1])
                 continue
+            if msg[0] == "joined":
+                with self._lock:
+                    joined = getattr(self._feeds.get(msg[1]), "joined", None)
+                if joined is not None:
+                    joined(msg[2])
+                continue
             with self._lock:
                 feed = self._feeds.get(msg[1]) if msg[0] == "frame" else \
                     self._feeds.pop(msg[1], None)
@@ -232,9 +241,10 @@ class EngineProcess:
         with self._lock:
             self.alive = False
             feeds, self._feeds = list(self._feeds.values()), {}
-        for feed in feeds:
-            feed.end(EngineFailure("EngineProcess", "the engine process ended unexpectedly"
-                                   + ("" if code is None else f" (exit code {code})")))
+        for feed in feeds:  # the words a user reads (dashboard.streaming._failure)
+            feed.end(EngineFailure("EngineProcess", "the engine stopped unexpectedly"
+                                   + ("" if code is None else f" (exit code {code})")
+                                   + "; press Run to start it again"))
 
 
 def shared(threads: int, wait: float = 0.0) -> EngineProcess | None:

@@ -119,7 +119,8 @@ def status_message(record: RunRecord, stale: str = "", said_above: bool = False)
     :func:`dashboard.results.stale_note`) says the result is from other settings;
     ``said_above``: a warning of this run is shown above its status (once for several
     runs), so a run without other warnings is "finished ..., with the warning above", never
-    "done"."""
+    "done". A run that joined another session's run under way says so once, beside its
+    time (the shared run's: :meth:`~dashboard.runs.RunRecord.joined_note`)."""
     if stale:
         st.info(f"The result below is {stale}. Press Run for the current settings.",
                 icon=":material/history:")
@@ -134,18 +135,18 @@ def status_message(record: RunRecord, stale: str = "", said_above: bool = False)
               for lab, ws in zip(record.labels, record.warnings) for w in ws]
     for w in warned:
         st.warning(plain(w))
-    if record.status == "stopped":
-        st.warning(plain(record.message or f"stopped at step {record.step} of {record.total}"))
+    took = f"{record.step} steps in {_seconds(record.elapsed)}{record.joined_note()}"
+    if record.status == "stopped":  # (its message names the join: RunRecord.mark_interrupted)
+        st.warning(plain(record.message or f"stopped at step {record.step} of {record.total}"
+                         f"{record.joined_note()}"))
     elif record.status == "done" and not msgs and not warned and said_above:
-        st.caption(f"finished {record.step} steps in {_seconds(record.elapsed)}, with the "
-                   "warning above")
+        st.caption(f"finished {took}, with the warning above")
     elif record.status == "done" and not msgs and not warned and stale:
-        st.caption(f"That run finished: {record.step} steps in {_seconds(record.elapsed)}.")
+        st.caption(f"That run finished: {took}.")
     elif record.status == "done" and not msgs and not warned:
-        st.success(f"done: {record.step} steps in {_seconds(record.elapsed)}")
+        st.success(f"done: {took}")
     elif record.status == "done" and warned:
-        st.caption(f"finished {record.step} steps in {_seconds(record.elapsed)}, with the "
-                   "warnings above")
+        st.caption(f"finished {took}, with the warnings above")
 
 
 def _seconds(s: float) -> str:

@@ -74,6 +74,10 @@ class RunRecord:
     shown: int = 0                     # frames recorded when the screen last got a pre-image
     _shown_state: tuple | None = None  # (images, elapsed, diverged, kept) of that frame
     interrupted: bool = False          # a rerun ended this run (Stop, a widget change)
+    # the step at which this run joined the same run of another session, already under way
+    # (dashboard.shared_runs); None: a run of its own. Its times are that run's (from its
+    # start): :meth:`joined`
+    joined_at: int | None = None
     # the model that made the pre-images, its independent judge (verdict_models) and a
     # Classifier where the page has one: set when the run starts, so that a stopped run is
     # classified by them too, whatever the sidebar says by then
@@ -96,7 +100,26 @@ class RunRecord:
             self._add(frame)
             return True
 
+    def joined(self, step: int) -> None:
+        """This run joined the same run of another session, already at ``step``
+        (:mod:`dashboard.shared_runs`): its frames, times included, are that run's, so its
+        :attr:`started` moves back to that run's start (:meth:`add`) and :attr:`elapsed`,
+        the JSON's seconds and the stored duration all describe the computation, not this
+        session's arrival; :meth:`joined_note` says so beside them."""
+        with self._lock:
+            if not self.interrupted:
+                self.joined_at = int(step)
+
+    def joined_note(self) -> str:
+        """" (joined a run another session started, at step 1240)" for a run that joined
+        another session's (:meth:`joined`), else ""."""
+        if self.joined_at is None:
+            return ""
+        return f" (joined a run another session started, at step {self.joined_at})"
+
     def _add(self, frame) -> None:
+        if self.joined_at is not None:  # the run began before this session asked for it
+            self.started = min(self.started, time.perf_counter() - float(frame.elapsed))
         self.steps.append(int(frame.step))
         self.objective.append(np.asarray(frame.objective, dtype=np.float64))
         self.activation.append(np.asarray(frame.activation, dtype=np.float64))
@@ -169,8 +192,8 @@ class RunRecord:
         self.status = "stopped"
         by = f" by the change of {cause}" if cause else ""
         self.message = (f"stopped at step {self.step} of {self.total} after "
-                        f"{self.elapsed:.1f} s{by}; the pre-image, its numbers and the "
-                        "downloads are this state")
+                        f"{self.elapsed:.1f} s{self.joined_note()}{by}; the pre-image, its "
+                        "numbers and the downloads are this state")
 
     def gif(self, index: int = 0) -> bytes:
         from viz_core.images import gif_bytes
@@ -207,6 +230,8 @@ class RunRecord:
                        "objective": _finite(objective), "activation": _finite(activation),
                        "diverged": self.diverged[index] if self.diverged else None,
                        "model": self.model_label}
+        if self.joined_at is not None:  # seconds are the shared run's, from its start
+            d["result"]["joined_at_step"] = self.joined_at
         if self.warnings and self.warnings[index]:
             d["result"]["warnings"] = self.warnings[index]
         if self.verdicts and self.verdicts[index]:

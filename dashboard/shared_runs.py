@@ -6,7 +6,9 @@ The demons iterations (eq. 18, Sec. 3) are deterministic: the same configuration
 model, image and frame rate give the same frames, bit for bit. So the engine process
 computes such a run once (:class:`SharedRun`) and sends every frame to each session that
 asked for it. A session that arrives while the run is under way first gets the frames it
-missed, then follows.
+missed, then follows; its frames are the run's, times included (seconds from the run's
+start: the engine computed every step of it), and it is told the step it came at
+(:attr:`SharedRun.step`), which its page says beside the run's time.
 
 Only identical runs share: runs that differ in any setting (another class, scheme or step
 size) keep their own computation and take turns. Computing those as one batch would be
@@ -28,7 +30,6 @@ No Streamlit here.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,11 +40,10 @@ REPLAY_FRAMES = 50  # frames kept for sessions that come later (a run is open to
 
 @dataclasses.dataclass
 class Member:
-    """A session's run: its id, its stop signal (a ``threading.Event``) and when it came."""
+    """A session's run: its id and its stop signal (a ``threading.Event``)."""
 
     rid: int
     stop: Any
-    entered: float = dataclasses.field(default_factory=time.perf_counter)
     ended: bool = False
 
 
@@ -73,8 +73,6 @@ class SharedRun:
         self.members = [first]
         self.frames: list = []   # the frames so far (for sessions that come later)
         self.closed_to_newcomers = False
-        self._t0 = time.perf_counter()
-        first.entered = self._t0
         self.gen: Iterator | None = iter(start(self.configs, self._all_stopped))
 
     @property
@@ -97,15 +95,17 @@ class SharedRun:
         except Exception:  # noqa: BLE001 - settings that cannot be compared: not the same
             return False
 
-    def _for(self, m: Member, frame: Any) -> Any:
-        """``frame`` with the seconds since ``m`` came (the engine's own for the first)."""
-        elapsed = max(0.0, frame.elapsed + self._t0 - m.entered)
-        return frame if elapsed == frame.elapsed else dataclasses.replace(frame, elapsed=elapsed)
+    @property
+    def step(self) -> int:
+        """The step the run has reached (its latest frame's; 0 before its first steps): where
+        a session that joins now comes in."""
+        return int(self.frames[-1].step) if self.frames else 0
 
     def join(self, member: Member) -> list[tuple[int, Any]]:
-        """A session that asks for this run: the frames so far, to send it now."""
+        """A session that asks for this run: the frames so far, to send it now (the run's
+        own, with the seconds since the run started)."""
         self.members.append(member)
-        return [(member.rid, self._for(member, f)) for f in self.frames]
+        return [(member.rid, f) for f in self.frames]
 
     def end_stopped(self) -> list[int]:
         """The sessions that have stopped: they leave the run (their ids)."""
@@ -128,7 +128,7 @@ class SharedRun:
             self.frames.append(frame)
             if len(self.frames) > REPLAY_FRAMES:
                 self.closed_to_newcomers, self.frames = True, []
-        return [(m.rid, self._for(m, frame)) for m in self.live]
+        return [(m.rid, frame) for m in self.live]
 
     def close(self) -> None:
         if self.gen is not None:

@@ -151,6 +151,13 @@ class _Feed:
         self.finished = False
         self.error: BaseException | None = None
         self.stop = threading.Event()
+        self.joined_at: int | None = None  # the step of another session's run it joined
+
+    def joined(self, step: int) -> None:
+        """The run joined the same run of another session, already at ``step``
+        (:mod:`dashboard.shared_runs`): said before its first frame."""
+        with self.cond:
+            self.joined_at = int(step)
 
     def put(self, frame: Any) -> None:
         with self.cond:
@@ -288,10 +295,13 @@ def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, b
     last_draw = float("-inf")
     last_plot = time.perf_counter()  # frame 0 shows the pre-image alone: no curve yet
     latest = drawn = None
+    asked = record.started  # (a run that joins another's moves ``started`` to that run's)
     while True:
         frames, finished = feed.take(TICK_S)
         if tick is not None:
             tick()
+        if feed.joined_at is not None and record.joined_at is None:
+            record.joined(feed.joined_at)
         for f in frames:
             if not record.add(f):  # interrupted: a newer script run owns the page
                 return
@@ -308,7 +318,7 @@ def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, b
                 draw(record, latest, full)
                 drawn, last_draw = latest, time.perf_counter()
                 if first:
-                    record.first_frame_s = last_draw - record.started
+                    record.first_frame_s = last_draw - asked
                 if full:
                     last_plot = last_draw
         if finished:
@@ -316,9 +326,15 @@ def _draw_loop(feed: _Feed, record: RunRecord, draw: Callable[[RunRecord, Any, b
 
 
 def _failure(exc: BaseException) -> str:
+    """A failed run in a user's words (the server log keeps the exception): the engine
+    process that ended (:class:`~dashboard.engine_worker.EngineFailure` of kind
+    ``EngineProcess``, whose message says what happened and what to do) without a class
+    name."""
     msg = (str(exc).splitlines() or [""])[0][:300]
     if "out of memory" in msg.lower():
         return ("the run failed: the GPU ran out of memory: try a smaller model or image, "
                 "fewer schemes in the batch, or the CPU device")
     LOG.error("run failed", exc_info=exc)
+    if isinstance(exc, engine_worker.EngineFailure) and exc.kind == "EngineProcess":
+        return msg
     return f"the run failed: {getattr(exc, 'kind', type(exc).__name__)}: {msg}"

@@ -155,7 +155,7 @@ def test_a_dead_worker_ends_its_runs_with_a_message_and_is_replaced(monkeypatch)
     assert feed.first.wait(120)
     os.kill(proc.pid, signal.SIGKILL)
     assert feed.ended.wait(60)
-    assert "engine process ended unexpectedly" in str(feed.error)
+    assert "the engine stopped unexpectedly" in str(feed.error)
     deadline = time.time() + 10
     while proc.alive and time.time() < deadline:
         time.sleep(0.05)
@@ -212,7 +212,7 @@ def test_stream_reports_a_dead_worker_as_a_message(monkeypatch):
 
     stream([c], m, rec, draw, every=c.every, threads=1)
     assert rec.status == "error"
-    assert rec.message.startswith("the run failed: EngineProcess: the engine process ended")
+    assert rec.message.startswith("the engine stopped unexpectedly")
     assert rec.images is not None  # what was shown is kept
 
 

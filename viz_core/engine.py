@@ -38,7 +38,7 @@ from viz_core.errors import VizError
 from viz_core.objectives import FeatureModel, check_target, make_objective, parse_objective
 from viz_core.schemes import SchemeBank
 from viz_core.transforms import canvas_sizes, draw_offsets, jitter_pixels, resize, roll
-from viz_core.zoo import image_mean, is_zoo_name
+from viz_core.zoo import image_mean
 
 
 @dataclass
@@ -139,11 +139,13 @@ def prepare_model(config: RunConfig, device: torch.device | None = None) -> Feat
 
 
 def check_names_model(config: RunConfig, model: FeatureModel) -> None:
-    """Refuse a configuration that names a zoo model other than the ``model`` it runs on
-    (``RunConfig()`` keeps the default ``fmnist_vgg`` when no model is given): its records,
-    verdicts and judge would name a network that did not run."""
+    """Refuse a configuration that names a known model (the zoo, ``from_module``, the team's
+    list: ``models.is_known_name``) other than the ``model`` it runs on (``RunConfig()``
+    keeps the default ``fmnist_vgg``): its records and verdicts would name another network."""
+    from viz_core.models import is_known_name
+
     name = getattr(model.spec, "name", "")
-    if config.model != name and is_zoo_name(config.model):
+    if config.model != name and is_known_name(config.model):
         raise VizError(f"the configuration names model {config.model!r} but runs on "
                        f"{name!r}: give RunConfig(model={name!r}, ...)", field="model")
 

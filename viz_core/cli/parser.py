@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
 from viz_core.errors import VizError
 
+#: reST markup of the docstrings that texts of ``--help`` come from: a role
+#: (``:mod:`x```, ``:func:`~a.b```) or a literal (````x````).
+_ROLE = re.compile(r":[a-z]+:`(~?)([^`]+)`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def plain(text: str) -> str:
+    """``text`` without reST markup, as a terminal shows it.
+
+    >>> plain("``demons-viz sanity``: see :mod:`viz_core.evaluation.sanity` and :func:`~a.b`")
+    'demons-viz sanity: see viz_core.evaluation.sanity and b'
+    """
+    text = _ROLE.sub(lambda m: m.group(2).rsplit(".", 1)[-1] if m.group(1) else m.group(2),
+                     text)
+    return _LITERAL.sub(r"\1", text)
+
 
 class VizParser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one-line :class:`VizError` s."""
+    """An argument parser whose usage errors are one-line :class:`VizError` s and whose
+    help shows no reST markup (its texts come from docstrings: :func:`plain`)."""
 
     def error(self, message: str):  # one line, no usage dump
         raise VizError(f"{self.prog}: {message}")
+
+    def format_help(self) -> str:
+        return plain(super().format_help())
 
 
 def _existing_ancestor(p: Path) -> Path:

@@ -51,6 +51,7 @@ from viz_core.image_checks import result_warnings
 from viz_core.images import existing_image_file, gif_bytes, load_image, png_bytes
 from viz_core.kernels import KernelSpec
 from viz_core.objectives import CLASS_SCORES
+from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS
 from viz_core.store import CurveRecorder
 from viz_core.store.capture import error_record, judge_model, record_run, verdicts_of
 from viz_core.store.verdict_words import verdict_text
@@ -94,8 +95,8 @@ def add_config_arguments(v: argparse.ArgumentParser) -> None:
     v.add_argument("--unit", help="Y,X of a single unit of --channel")
     v.add_argument("--image", help="image to invert")
     v.add_argument("--p", type=int_arg, help="inversion exponent p (1 or 2)")
-    v.add_argument("--fluid", help="fluid kernel KIND[:PARAM]: gaussian, sobolev, spectral")
-    v.add_argument("--elastic", help="elastic kernel KIND[:PARAM]: gaussian, sobolev, decay")
+    v.add_argument("--fluid", help=f"fluid kernel KIND[:PARAM]: {', '.join(FLUID_KINDS)}")
+    v.add_argument("--elastic", help=f"elastic kernel KIND[:PARAM]: {', '.join(ELASTIC_KINDS)}")
     v.add_argument("--kernel-size", type=int_arg, help="kernel size (default 11)")
     v.add_argument("--order", type=int_arg, help="Sobolev order k of both kernels")
     v.add_argument("--elastic-every", type=int_arg, help="apply Ke every k-th step")

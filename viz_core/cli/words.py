@@ -20,10 +20,10 @@ from collections.abc import Mapping
 ARGUMENT_DESTS = {"address": "ray_address", "num_workers": "workers",
                   "connect_timeout": "ray_timeout", "labels_file": "labels"}
 
-#: Phrases of the Python API with no flag of their own, and what the command line says.
+#: Phrases of the Python API with no flag of their own, and what the command line says
+#: (``weights='random'``: :func:`random_weights`, the flags of the command that ran).
 CLI_WORDS = (("or pass allow_download=True, or use weights='random'",
-              "or use --weights random"),
-             ("weights='random'", "--weights random"),
+              "or use weights='random'"),
              ("html_report()", "--format html"))
 
 # ``name=`` (not inside a quoted value, a word or a call ``f(name=...)``), then a 'quoted'
@@ -58,6 +58,19 @@ def flag_map(parser: argparse.ArgumentParser | None) -> dict[str, str]:
     return out
 
 
+def random_weights(flags: Mapping[str, str] | None) -> str:
+    """How a command asks for random weights: its ``--weights random``, else each of its
+    ``--weights-X random`` (``evaluate``'s two networks), else "" (no such flag); without
+    ``flags``, the common ``--weights random``.
+
+    >>> random_weights({"weights_a": "--weights-a", "weights_b": "--weights-b"})
+    '--weights-a random or --weights-b random'
+    """
+    if flags is None or "weights" in flags:
+        return f"{(flags or {}).get('weights', '--weights')} random"
+    return " or ".join(f"{f} random" for d, f in flags.items() if d.startswith("weights_"))
+
+
 def cli_words(text: str, flags: Mapping[str, str] | None = None) -> str:
     """A library message in the command line's terms: each ``name=`` that ``flags`` (from
     :func:`flag_map`) knows becomes its flag, with its value as the flag's argument.
@@ -72,6 +85,9 @@ def cli_words(text: str, flags: Mapping[str, str] | None = None) -> str:
     """
     for api, cli in CLI_WORDS:
         text = text.replace(api, cli)
+    hint = random_weights(flags)
+    text = text.replace(", or use weights='random'", f", or use {hint}" if hint else "")
+    text = text.replace("weights='random'", hint or "weights='random'")
     flags = flags or {}
 
     def flag(m: re.Match) -> str:

@@ -63,7 +63,7 @@ __all__ = [
     "FMNIST_MEAN", "FMNIST_STD", "IMAGENET_MEAN", "IMAGENET_STD", "LoadedModel", "ModelSpec",
     "CONTRACT", "TEAM_ENV", "TIMM_OWN", "TeamModel", "contract_not_applying", "contract_why",
     "TokenGrid", "UPLOAD_PREFIX", "assets_dir", "available_models",
-    "from_module", "get_spec", "is_file_model", "team_models", "with_weights",
+    "from_module", "get_spec", "is_file_model", "is_known_name", "team_models", "with_weights",
     "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
     "on_device", "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
     "unregister", "weights_status",
@@ -96,6 +96,18 @@ def _named(model: LoadedModel, name: str, source: str) -> LoadedModel:
         about = f"{about} (from {source})"
     spec = dataclasses.replace(model.spec, name=name, description=about)
     return dataclasses.replace(model, spec=spec, label=label)
+
+
+def is_known_name(name: str) -> bool:
+    """Whether ``name`` names a model of the registries: the zoo, a network registered with
+    :func:`from_module`, an entry of the team's list (a team file that cannot be read names
+    none here; opening a team model reports it)."""
+    if is_zoo_name(name) or registered(name) is not None:
+        return True
+    try:
+        return name in team_models()
+    except VizError:
+        return False
 
 
 #: A network's input contract (what a file or an import string cannot say by itself; a

@@ -41,6 +41,7 @@ from viz_core.models.module_source import (
     float32_note,
     from_module,
     other_channels,
+    size_hint,
 )
 from viz_core.models.program_graph import (
     check_input,
@@ -388,7 +389,8 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
         if wrong is not None:
             raise wrong from None
         raise VizError(f"TorchScript model {p} fails on a (1, {channels}, {input_size}, "
-                       f"{input_size}) input: {_first_line(exc)}", field="input_size") from None
+                       f"{input_size}) input: {_first_line(exc).rstrip('.')}; "
+                       f"{size_hint(net, channels, input_size, dev)}", field="input_size") from None
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         raise VizError(f"TorchScript model {p} must return logits of shape (N, classes)",
                        field="weights")

@@ -33,8 +33,8 @@ from viz_core.models.loaded import (
 from viz_core.zoo import ModelSpec, is_zoo_name
 
 __all__ = ["check_contract", "float32_note", "from_module", "on_device", "other_channels",
-           "register", "registered", "registered_names", "same_device", "train_mode_note",
-           "unregister"]
+           "register", "registered", "registered_names", "same_device", "size_hint",
+           "train_mode_note", "unregister"]
 
 _REGISTRY: dict[str, LoadedModel] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -124,6 +124,31 @@ def other_channels(run: Callable[[torch.Tensor], object], channels: int, size: i
                     f"channels={other}", field="channels")
 
 
+#: Input sizes tried when a network fails on the one it was given (:func:`size_hint`).
+COMMON_SIZES = (28, 32, 64, 96, 128, 224, 256, 299)
+
+
+def size_hint(run: Callable[[torch.Tensor], object], channels: int, size: int,
+              device: torch.device) -> str:
+    """After a network failed on ``size`` x ``size`` input: what to do, for its message. A
+    common size it runs on (:data:`COMMON_SIZES`) is named (``set input_size=28``); else
+    the size it was built for is asked for (``input_size=``: a flag or control).
+
+    >>> size_hint(lambda x: x.view(1, 784), 1, 64, torch.device("cpu"))
+    'the network does not take 64x64 inputs but runs on 28x28: set input_size=28'
+    """
+    for other in (s for s in COMMON_SIZES if s != size):
+        try:
+            with torch.no_grad():
+                run(torch.zeros(1, channels, other, other, device=device))
+        except Exception:  # noqa: BLE001 - not this size either
+            continue
+        return (f"the network does not take {size}x{size} inputs but runs on {other}x{other}: "
+                f"set input_size={other}")
+    return (f"if the network does not take {size}x{size} inputs, give the size it was built "
+            "for (input_size=)")
+
+
 def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
            source: str) -> tuple[torch.Tensor, Callable | None]:
     """The logits of a zero image, through an eval-mode shadow (the network keeps its mode),
@@ -137,7 +162,8 @@ def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
         wrong = other_channels(whole, channels, size, device, source)
         if wrong is not None:
             raise wrong from None
-        raise VizError(f"{source} fails on a (1, {channels}, {size}, {size}) input: {msg}",
+        raise VizError(f"{source} fails on a (1, {channels}, {size}, {size}) input: {msg}; "
+                       f"{size_hint(whole, channels, size, device)}",
                        field="input_size") from None
     pick = logits_picker(raw, source)
     out = raw if pick is None else pick(raw)
