@@ -25,20 +25,11 @@ from dashboard import shared_runs as sr
 from dashboard.messages import ui_message
 from dashboard.runs import RunRecord
 from dashboard.streaming import _failure, stream
+from tests.test_shared_runs import MODEL, RECIPE, cfg
 from viz_core import engine, models
-from viz_core.config import RunConfig
-from viz_core.kernels import KernelSpec
 
-MODEL = "fmnist_vgg"
-RECIPE = (MODEL, None, "cpu")
 NOTE = "joined a run another session started, at step"
 DEAD = "the engine stopped unexpectedly (exit code -9); press Run to start it again"
-
-
-def cfg(**kw) -> RunConfig:
-    base = dict(model=MODEL, target=0, steps=40, every=10, device="cpu",
-                fluid=KernelSpec("sobolev", 3.0), elastic=KernelSpec("gaussian", 0.6))
-    return RunConfig(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
