@@ -68,16 +68,15 @@ class Turns:
     runs interleave frame by frame.
 
     ``with turns.member():`` counts a run as streaming for as long as it lasts
-    (:attr:`runs`), whether it computes or draws; ``local=False``: its engine computes in the
-    engine process, not in this one (not counted in :attr:`local`).
+    (:attr:`runs`), whether it computes (in this process or the engine process) or draws.
 
     >>> t = Turns()
     >>> with t:
     ...     t.waiting
     0
-    >>> with t.member(), t.member(local=False):
-    ...     t.runs, t.local
-    (2, 1)
+    >>> with t.member(), t.member():
+    ...     t.runs
+    2
     >>> t.runs
     0
     """
@@ -87,17 +86,11 @@ class Turns:
         self._next = 0      # the next ticket to hand out
         self._serving = 0   # the ticket whose turn it is
         self._runs = 0      # runs streaming now
-        self._local = 0     # of which computing in this process
 
     @property
     def runs(self) -> int:
         """Runs streaming now (inside :meth:`member`)."""
         return self._runs
-
-    @property
-    def local(self) -> int:
-        """Runs streaming now whose engine computes in this process (in a thread)."""
-        return self._local
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for no run to stream (to compute, here or in the
@@ -106,18 +99,15 @@ class Turns:
             return self._cond.wait_for(lambda: self._runs == 0, timeout)
 
     @contextlib.contextmanager
-    def member(self, local: bool = True) -> Iterator[None]:
-        """Counts the calling run in :attr:`runs` (and in :attr:`local` if ``local``)
-        while the block lasts."""
+    def member(self) -> Iterator[None]:
+        """Counts the calling run in :attr:`runs` while the block lasts."""
         with self._cond:
             self._runs += 1
-            self._local += bool(local)
         try:
             yield
         finally:
             with self._cond:
                 self._runs -= 1
-                self._local -= bool(local)
                 self._cond.notify_all()
 
     @property
@@ -243,7 +233,7 @@ def stream(configs: list, model: Any, record: RunRecord,
     worker = None if rid is not None else threading.Thread(
         target=_work, name=f"demons-run-{record.run_id}", daemon=True,
         args=(feed, configs, model, reference, every, threads, turns))
-    with turns.member(local=worker is not None):  # in the frame budget from start to end
+    with turns.member():  # in the frame budget from start to end
         try:
             if worker is not None:
                 worker.start()

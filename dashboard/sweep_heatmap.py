@@ -25,6 +25,7 @@ from dashboard.sweep_labels import (
 from dashboard.sweep_summary import metric_value_text, reference_text, step_reached
 from dashboard.text import plot_text
 from viz_core.schemes import scheme_label
+from viz_core.sweeps.report import STOPPED_COLOR
 
 __all__ = ["heatmap_figure"]
 
@@ -32,7 +33,7 @@ __all__ = ["heatmap_figure"]
 _JUDGED = "the original's class"
 #: The frame of the best cell (solid) and of a cell a Stop ended (dashed, inside it).
 _BEST_LINE = {"color": "#e8175d", "width": 4}
-_STOPPED_LINE = {"color": "#888888", "width": 2, "dash": "dash"}
+_STOPPED_LINE = {"color": STOPPED_COLOR, "width": 2, "dash": "dash"}
 
 
 def heatmap_figure(rows: Sequence[Mapping[str, Any]], axes: Sequence[str], metric: str,

@@ -16,7 +16,7 @@ from typing import Any
 from dashboard.sweep_labels import format_value, metric_name, value_text
 from dashboard.text import name
 from viz_core.metrics import METRICS
-from viz_core.sweeps.report import spread
+from viz_core.sweeps.report import spread, step_reached
 
 __all__ = ["best_cell", "best_line", "cell_caption", "grid_slots", "metric_value_text",
            "randomization", "reference_text", "seed_spread", "step_reached", "stopped_line",
@@ -241,16 +241,6 @@ def grid_slots(keys: Sequence[Sequence[Any]], rows: Sequence[Mapping[str, Any]]
 
 def _stopped(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [r for r in rows if r.get("stopped")]
-
-
-def step_reached(row: Mapping[str, Any]) -> str:
-    """The step a Stop ended a cell at, of its steps (the heatmap's hover and the line
-    under it say it the same way).
-
-    >>> step_reached({"stopped": True, "steps_done": 7, "steps": 40})
-    'step 7 / 40'
-    """
-    return f"step {row.get('steps_done')} / {row.get('steps')}"
 
 
 def stopped_line(rows: Sequence[Mapping[str, Any]], axes: Sequence[str]) -> str:

@@ -832,7 +832,7 @@ def test_final_plots_wait_for_other_sessions_runs_and_stop_is_still_seen():
     assert after_other_runs(tick=stop, turns=turns) == 0.0  # nobody else: no wait, no tick
     # a run computing in the engine process: its cores are shared with the server and the
     # browsers that would draw these plots, so the page waits for it too, Stop still seen
-    with turns.member(local=False), pytest.raises(Stopped):
+    with turns.member(), pytest.raises(Stopped):
         after_other_runs(tick=stop, turns=turns, limit_s=60)
 
 

@@ -139,11 +139,9 @@ def prepare_model(config: RunConfig, device: torch.device | None = None) -> Feat
 
 
 def check_names_model(config: RunConfig, model: FeatureModel) -> None:
-    """Refuse a configuration that names a known model (the zoo, ``from_module``, the team's
-    list: ``models.is_known_name``) other than the ``model`` it runs on (``RunConfig()``
-    keeps the default ``fmnist_vgg``): its records and verdicts would name another network."""
+    """Refuse a configuration naming a known model (``models.is_known_name``) other than
+    the ``model`` it runs on: its records and verdicts would name another network."""
     from viz_core.models import is_known_name
-
     name = getattr(model.spec, "name", "")
     if config.model != name and is_known_name(config.model):
         raise VizError(f"the configuration names model {config.model!r} but runs on "

@@ -40,8 +40,7 @@ from viz_core.models.module_source import (
     class_name_list,
     float32_note,
     from_module,
-    other_channels,
-    size_hint,
+    input_error,
 )
 from viz_core.models.program_graph import (
     check_input,
@@ -385,12 +384,9 @@ def load_torchscript(path: str | os.PathLike, input_size: int, channels: int = 3
         with torch.no_grad():
             out = net(torch.zeros(1, channels, input_size, input_size, device=dev))
     except Exception as exc:
-        wrong = other_channels(net, channels, input_size, dev, p.name)
-        if wrong is not None:
-            raise wrong from None
-        raise VizError(f"TorchScript model {p} fails on a (1, {channels}, {input_size}, "
-                       f"{input_size}) input: {_first_line(exc).rstrip('.')}; "
-                       f"{size_hint(net, channels, input_size, dev)}", field="input_size") from None
+        raise input_error(net, channels, input_size, dev, p.name, f"TorchScript model {p} "
+                          f"fails on a (1, {channels}, {input_size}, {input_size}) input: "
+                          f"{_first_line(exc).rstrip('.')}") from None
     if not isinstance(out, torch.Tensor) or out.ndim != 2:
         raise VizError(f"TorchScript model {p} must return logits of shape (N, classes)",
                        field="weights")

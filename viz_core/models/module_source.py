@@ -32,9 +32,9 @@ from viz_core.models.loaded import (
 )
 from viz_core.zoo import ModelSpec, is_zoo_name
 
-__all__ = ["check_contract", "float32_note", "from_module", "on_device", "other_channels",
-           "register", "registered", "registered_names", "same_device", "size_hint",
-           "train_mode_note", "unregister"]
+__all__ = ["check_contract", "float32_note", "from_module", "input_error", "on_device",
+           "other_channels", "register", "registered", "registered_names", "same_device",
+           "size_hint", "train_mode_note", "unregister"]
 
 _REGISTRY: dict[str, LoadedModel] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -149,6 +149,17 @@ def size_hint(run: Callable[[torch.Tensor], object], channels: int, size: int,
             "for (input_size=)")
 
 
+def input_error(run: Callable[[torch.Tensor], object], channels: int, size: int,
+                device: torch.device, source: str, failed: str) -> VizError:
+    """The error to raise after a network ``run`` failed on its first (1, ``channels``,
+    ``size``, ``size``) input (``failed``: what failed, and torch's words): the channel
+    count it takes (:func:`other_channels`, named after ``source``), else ``failed`` with
+    the input size to set (:func:`size_hint`)."""
+    wrong = other_channels(run, channels, size, device, source)
+    return wrong or VizError(f"{failed}; {size_hint(run, channels, size, device)}",
+                             field="input_size")
+
+
 def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
            source: str) -> tuple[torch.Tensor, Callable | None]:
     """The logits of a zero image, through an eval-mode shadow (the network keeps its mode),
@@ -159,12 +170,8 @@ def _probe(net: nn.Module, channels: int, size: int, device: torch.device,
             raw = whole(torch.zeros(1, channels, size, size, device=device))
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        wrong = other_channels(whole, channels, size, device, source)
-        if wrong is not None:
-            raise wrong from None
-        raise VizError(f"{source} fails on a (1, {channels}, {size}, {size}) input: {msg}; "
-                       f"{size_hint(whole, channels, size, device)}",
-                       field="input_size") from None
+        raise input_error(whole, channels, size, device, source, f"{source} fails on a "
+                          f"(1, {channels}, {size}, {size}) input: {msg}") from None
     pick = logits_picker(raw, source)
     out = raw if pick is None else pick(raw)
     if not isinstance(out, torch.Tensor) or out.ndim != 2:

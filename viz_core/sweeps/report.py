@@ -165,10 +165,26 @@ def grid_of(rows: Sequence[dict], axes: Sequence[str]) -> tuple[list, list, dict
     return rv, cv, cells
 
 
+#: A montage's mark of a cell a Stop ended (as the Sweeps page's heatmap marks it): a
+#: dashed grey frame around its picture, dashes of this many pixels.
+STOPPED_COLOR, _DASH = "#888888", 4
+
+
+def step_reached(row: dict) -> str:
+    """The step a Stop ended a cell at, of its steps.
+
+    >>> step_reached({"stopped": True, "steps_done": 7, "steps": 40})
+    'step 7 / 40'
+    """
+    return f"step {row.get('steps_done')} / {row.get('steps')}"
+
+
 def montage(root, rows: Sequence[dict], axes: Sequence[str], scale: int = 2,
             pad: int = 4, label_h: int = 14):
     """A PIL montage of the cells' PNGs on the grid of the first two axes, each picture
-    captioned with its values (random-weights cells marked ``RANDOM``)."""
+    captioned with its values (random-weights cells marked ``RANDOM``). A cell a Stop ended
+    (its values are those of an unfinished run) is framed dashed grey, with "stopped at
+    step k / n" under its picture; a row with such a cell gets the room its notes need."""
     from pathlib import Path
 
     from PIL import Image, ImageDraw
@@ -176,19 +192,54 @@ def montage(root, rows: Sequence[dict], axes: Sequence[str], scale: int = 2,
     rv, cv, cells = grid_of(rows, axes)
     pics = {k: Image.open(Path(root) / r["png"]).convert("RGB") for k, r in cells.items()}
     side = max(p.width for p in pics.values()) * scale
+    font = ImageDraw.Draw(Image.new("RGB", (1, 1))).getfont()
+    notes = {k: _wrap(["stopped", "at", *step_reached(r).split(" ", 1)], font, side)
+             for k, r in cells.items() if r.get("stopped")}  # "7 / 40" on one line
+    line_h = int(font.getbbox("Stopped 0/9 gy")[3]) + 1
+    extra = [max((len(notes.get((a, b), ())) for b in cv), default=0) for a in rv]
+    extra = [n * line_h + 3 if n else 0 for n in extra]  # room for the row's notes
     w = len(cv) * (side + pad) + pad
-    h = len(rv) * (side + label_h + pad) + pad
+    h = len(rv) * (side + label_h + pad) + pad + sum(extra)
     out = Image.new("RGB", (w, h), "white")
     draw = ImageDraw.Draw(out)
     for i, a in enumerate(rv):
         for j, b in enumerate(cv):
             if (a, b) not in pics:
                 continue
-            x, y = pad + j * (side + pad), pad + i * (side + label_h + pad)
+            x, y = pad + j * (side + pad), pad + i * (side + label_h + pad) + sum(extra[:i])
             out.paste(pics[(a, b)].resize((side, side), Image.NEAREST), (x, y + label_h))
             r = cells[(a, b)]
             text = ",".join(_fmt(v) for v in (a, b) if v is not None)
             if r.get("random_weights") and "weights" not in axes[:2]:
                 text += " RANDOM"
             draw.text((x, y), text[: max(4, side // 6)], fill="black")
+            top = y + label_h
+            if (a, b) in notes:
+                _dashed_box(draw, (x - 2, top - 2, x + side + 1, top + side + 1))
+                for k, line in enumerate(notes[(a, b)]):
+                    draw.text((x, top + side + 3 + k * line_h), line, fill="black", font=font)
     return out
+
+
+def _wrap(words: Sequence[str], font, width: int) -> list[str]:
+    """``words`` in lines no wider than ``width`` pixels where the words allow."""
+    lines: list[str] = []
+    for word in words:
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def _dashed_box(draw, box: tuple[int, int, int, int]) -> None:
+    """A 2-pixel dashed rectangle ``box`` (x0, y0, x1, y1, inclusive) on ``draw``."""
+    x0, y0, x1, y1 = box
+    for start in range(x0, x1 + 1, 2 * _DASH):
+        end = min(start + _DASH - 1, x1)
+        for y in (y0, y1 - 1):
+            draw.rectangle((start, y, end, y + 1), fill=STOPPED_COLOR)
+    for start in range(y0, y1 + 1, 2 * _DASH):
+        end = min(start + _DASH - 1, y1)
+        for x in (x0, x1 - 1):
+            draw.rectangle((x, start, x + 1, end), fill=STOPPED_COLOR)
