@@ -62,23 +62,17 @@ def model_status(name: str) -> str:
 def own_models() -> list[str]:
     """The team's models listed in demons-viz.toml (``$DEMONS_VIZ_MODELS``); a broken list
     is reported by :func:`own_models_error` and lists nothing."""
-    from viz_core.models import team_models
+    from viz_core.models import team_models_or_error
 
-    try:
-        return list(team_models())
-    except VizError:
-        return []
+    return list(team_models_or_error()[0])
 
 
 def own_models_error() -> str | None:
     """Why demons-viz.toml cannot be read, or None."""
-    from viz_core.models import team_models
+    from viz_core.models import team_models_or_error
 
-    try:
-        team_models()
-    except VizError as exc:
-        return str(exc)
-    return None
+    error = team_models_or_error()[1]
+    return None if error is None else str(error)
 
 
 def weights_size_mb(name: str) -> float | None:

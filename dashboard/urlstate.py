@@ -147,14 +147,10 @@ def _check_model(name: str) -> str:
     the link gave it (the page would read it as a path to a program)."""
     if not is_program_name(name) or _looks_like_program(name):
         return name  # a zoo or team name (the model box checks it), or a program file
-    from viz_core.models import team_models
+    from viz_core.models import team_models_or_error
     from viz_core.zoo import visualised_models
 
-    known = set(visualised_models())
-    try:
-        known |= set(team_models())
-    except VizError:
-        pass
+    known = set(visualised_models()) | set(team_models_or_error()[0])
     if name not in known:
         raise ValueError("is not available here")
     return name

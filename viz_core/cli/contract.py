@@ -78,7 +78,7 @@ def zoo_only(name: str, command: str, allowed: list[str], field: str = "model") 
     """Refuse one's own network (a file, an import string, a timm or team model) where
     ``command`` takes zoo models only, naming them (``allowed``); an unknown plain name
     passes, for the zoo's own message (a typo: "did you mean ...")."""
-    from viz_core.models import is_file_model, is_zoo_name, team_models
+    from viz_core.models import is_file_model, is_zoo_name, team_models_or_error
     from viz_core.models.file_source import IMPORT_STRING
 
     if is_zoo_name(name):
@@ -86,7 +86,7 @@ def zoo_only(name: str, command: str, allowed: list[str], field: str = "model") 
     what = ("a network file" if is_file_model(name) or Path(name).exists() else
             "a timm model" if name.startswith("timm:") else
             "an import string" if IMPORT_STRING.match(name) else
-            "a team model (demons-viz.toml)" if name in team_models() else None)
+            "a team model (demons-viz.toml)" if name in team_models_or_error()[0] else None)
     if what is None:
         return
     raise VizError(f"{command} takes zoo models ({', '.join(allowed)}), not {what} "

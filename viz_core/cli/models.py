@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from contextlib import ExitStack
 
 from viz_core import models
@@ -50,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
              "channels": s.channels, "weights": models.weights_status(s.name),
              "paper": s.paper, "default_layer": s.default_layer}
             for s in models.available_models()]
-    for t in models.team_models().values():  # the team's own models (demons-viz.toml)
+    teams, team_error = models.team_models_or_error()
+    if team_error is not None:  # the zoo is listed all the same
+        print(f"warning: the team's models are not listed: {team_error}", file=sys.stderr)
+    for t in teams.values():  # the team's own models (demons-viz.toml)
         rows.append({"name": t.name, "family": "team", "input_size": t.input_size,
                      "channels": t.channels, "weights": "own", "paper": False,
                      "default_layer": "logits", "source": t.source})
@@ -94,7 +98,7 @@ def _show_one(name: str, as_json: bool, contract: dict | None = None) -> None:
 
 
 def _status(name: str) -> str:
-    if name in models.team_models():
+    if name in models.team_models_or_error()[0]:
         return "own (demons-viz.toml)"
     if name not in {s.name for s in models.available_models()} and \
             not name.startswith("timm:"):

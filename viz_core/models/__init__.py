@@ -43,7 +43,7 @@ from viz_core.models.module_source import (
     registered_names,
     unregister,
 )
-from viz_core.models.team import TEAM_ENV, TeamModel, team_models
+from viz_core.models.team import TEAM_ENV, TeamModel, team_models, team_models_or_error
 from viz_core.models.zoo_source import load_model, load_state, read_state_dict
 from viz_core.zoo import (
     FMNIST_MEAN,
@@ -63,7 +63,8 @@ __all__ = [
     "FMNIST_MEAN", "FMNIST_STD", "IMAGENET_MEAN", "IMAGENET_STD", "LoadedModel", "ModelSpec",
     "CONTRACT", "TEAM_ENV", "TIMM_OWN", "TeamModel", "contract_not_applying", "contract_why",
     "TokenGrid", "UPLOAD_PREFIX", "assets_dir", "available_models",
-    "from_module", "get_spec", "is_file_model", "is_known_name", "team_models", "with_weights",
+    "from_module", "get_spec", "is_file_model", "is_known_name", "team_models",
+    "team_models_or_error", "with_weights",
     "load_exported", "load_import_string", "load_model", "load_state", "load_torchscript",
     "on_device", "open_model", "read_state_dict", "register", "registered", "torch_hub_checkpoint",
     "unregister", "weights_status",
@@ -102,12 +103,8 @@ def is_known_name(name: str) -> bool:
     """Whether ``name`` names a model of the registries: the zoo, a network registered with
     :func:`from_module`, an entry of the team's list (a team file that cannot be read names
     none here; opening a team model reports it)."""
-    if is_zoo_name(name) or registered(name) is not None:
-        return True
-    try:
-        return name in team_models()
-    except VizError:
-        return False
+    return (is_zoo_name(name) or registered(name) is not None
+            or name in team_models_or_error()[0])
 
 
 #: A network's input contract (what a file or an import string cannot say by itself; a
@@ -124,7 +121,8 @@ def contract_not_applying(name: str) -> tuple[str, ...]:
     network file or an import string (they state its input)."""
     if name.startswith("timm:"):
         return TIMM_OWN
-    known = registered(name) is not None or name in team_models() or is_zoo_name(name)
+    known = (registered(name) is not None or is_zoo_name(name)
+             or name in team_models_or_error()[0])
     return CONTRACT if known else ()  # else a file, an import string or a bad name
 
 
@@ -163,7 +161,8 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
             return on_device(own, dev)
         return with_weights(own, weights, seed, device=dev)
     device = "cpu" if device is None else device
-    team = team_models().get(name)
+    teams, team_error = team_models_or_error()  # a broken list blocks its own names only
+    team = teams.get(name)
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
         team.importable()
         return _named(open_model(team.source, weights=weights, device=device, seed=seed,
@@ -198,7 +197,9 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     try:
         return load_model(name, weights=weights, device=device, seed=seed)
     except VizError as exc:
-        own = registered_names() + [n for n in team_models() if n not in registered_names()]
-        if not str(exc).startswith("unknown model") or not own:
+        own = registered_names() + [n for n in teams if n not in registered_names()]
+        if not str(exc).startswith("unknown model") or not (own or team_error):
             raise
-        raise VizError(f"{exc} Your networks: {', '.join(own)}.", field="model") from None
+        why = (f" Your networks: {', '.join(own)}." if own else "") + (
+            f" The team's model list cannot be read: {team_error}" if team_error else "")
+        raise VizError(f"{exc}{why}", field="model") from None

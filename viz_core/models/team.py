@@ -22,7 +22,7 @@ from pathlib import Path
 from viz_core.errors import VizError
 from viz_core.zoo import available_models
 
-__all__ = ["TEAM_ENV", "TeamModel", "team_file", "team_models"]
+__all__ = ["TEAM_ENV", "TeamModel", "team_file", "team_models", "team_models_or_error"]
 
 TEAM_ENV = "DEMONS_VIZ_MODELS"
 
@@ -129,3 +129,13 @@ def team_models() -> dict[str, TeamModel]:
             raise VizError(f"{where}: mean and std must be lists of numbers",
                            field="model") from None
     return out
+
+
+def team_models_or_error() -> tuple[dict[str, TeamModel], VizError | None]:
+    """:func:`team_models`, or no entries and the reason when the list cannot be read: a
+    broken list then blocks its own names only (the caller says why where one is asked
+    for), never a zoo model, a network file, an import string or a timm model."""
+    try:
+        return team_models(), None
+    except VizError as exc:
+        return {}, exc
