@@ -6,7 +6,8 @@ the presets tuned for the offline models (one setting of eq. 18 per scheme) and 
 reading of the Table 1 results files (Sec. 3.2). Nothing here draws; the page lays out.
 
 Models are looked up through :mod:`dashboard.resources` at call time (``resources.available``,
-``resources.get_model``), so that what a test puts there is what the page sees."""
+``resources.get_model``), so that what a test puts there is what the page sees; that module
+(Streamlit's caches) is imported there too, so this one imports without Streamlit."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dashboard import resources, table1_view
+from dashboard import table1_view
 from dashboard.jobs import Job
 from dashboard.navigation import page_path
 from dashboard.plots import table1_figure
@@ -154,6 +155,8 @@ def job(batch: Batch) -> Job:
     (:func:`dashboard.resources.verdict_models`, as on Compare) then judge its pictures,
     and the paper's classifier of the batch (Table 1's other network, Sec. 3.2) where its
     weights are here."""
+    from dashboard import resources
+
     c0 = batch.configs[0]
 
     def judges(model: Any) -> list:
@@ -187,6 +190,8 @@ def variant_batches(p: Preset, variant: str) -> list[Batch]:
 def paper_version_caption(p: Preset) -> tuple[bool, str]:
     """Whether the paper version runs here (every model's weights on this machine) and
     the caption that says so, with each model's status and the offline models."""
+    from dashboard import resources
+
     paper_ok = resources.available(p.models)
     status = ", ".join(f"{m}: {resources.model_status(m)}" for m in p.models)
     return paper_ok, (f"Paper version: {'runs here' if paper_ok else 'needs the weights'} "
@@ -209,6 +214,8 @@ def missing_images_warning(p: Preset) -> str | None:
 def weights_notice(items: Sequence[Preset]) -> str | None:
     """One calm notice for every preset of a tab whose paper version lacks weights, or
     None when every paper version runs here."""
+    from dashboard import resources
+
     need = sorted({m for p in items for m in p.models if not resources.available([m])})
     if not need:
         return None

@@ -129,7 +129,7 @@ def test_no_chart_words_are_plain_text():
 # ----------------------------------------------------------------------------- no Streamlit
 
 @pytest.mark.parametrize("module", ["dashboard.compare_page", "dashboard.playground_page",
-                                    "dashboard.jobs"])
+                                    "dashboard.jobs", "dashboard.presets_page"])
 def test_the_pages_logic_imports_without_streamlit(module):
     code = ("import sys\nsys.modules['streamlit'] = None\n"
             f"import {module}\n"
