@@ -81,16 +81,17 @@ def option_name(metric: str, task: str) -> str:
     that name is the metric's alone and the same before a run: the judge's two metrics
     (both ``judge`` there) by their full titles, as a maximisation's chart is titled, and
     AM's activation as its target activation (eq. 4; its chart names the class logit or
-    channel once a run gives the configuration). The words do not change with the task
-    for a metric both tasks offer: the box keeps a selection by its words.
+    channel once a run gives the configuration). The judge's words follow the task, as its
+    chart's title does (an inversion's target is the original's class); the box keeps its
+    choice when they change (:meth:`dashboard.widgets.Controls.select`).
 
     >>> option_name("psnr", "inversion"), option_name("activation", "am")
     ('PSNR (dB)', 'target activation')
-    >>> option_name("judge_hit", "inversion") == option_name("judge_hit", "am")
-    True
+    >>> option_name("judge_hit", "am"), option_name("judge_hit", "inversion")
+    ('independent judge: top-1 = target', "independent judge: top-1 = the original's class")
     """
-    if metric in _SHORT:  # one short name for two metrics: the registry's full title
-        return metric_label(metric)
+    if metric in _SHORT:  # one short name for two metrics: its chart's full title
+        return metric_title(metric, [{"task": task}])
     if metric == "activation":
         return "target activation" if task == "am" else metric_label(metric)
     return metric_name(metric, [{"task": task}])

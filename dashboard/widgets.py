@@ -276,7 +276,13 @@ class Controls:
         options = list(options)
         self._fix(name, lambda v: v in options,
                   fallback if fallback in options else self.fallback(name, options))
-        v = self.c.selectbox(label, options, format_func=fmt, key=self.key(name), **kw)
+        key, words = self.key(name), f"_words_{self.key(name)}"
+        if key in st.session_state and st.session_state.get(words) not in (
+                None, fmt(st.session_state[key])):  # the choice's words follow another
+            st.session_state[key] = st.session_state[key]  # setting: the browser's box
+            # shows them (it would keep the words it was given last)
+        v = self.c.selectbox(label, options, format_func=fmt, key=key, **kw)
+        st.session_state[words] = fmt(v)
         self._slot(name)
         return v
 

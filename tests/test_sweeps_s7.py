@@ -44,12 +44,17 @@ def test_the_metric_box_names_psnr_as_the_rest_of_the_page():
         assert len(set(options)) == len(options), options
 
 
-def test_a_metric_both_tasks_offer_has_one_name_in_the_box():
-    """The box keeps a selection by its words: a metric offered to both tasks keeps them."""
+def test_the_judges_words_in_the_box_follow_the_task():
+    """As the chart's title does: an inversion's judge tests the original's class."""
     both = set(sv.metric_choices("am")) & set(sv.metric_choices("inversion"))
     assert {"judge_hit", "judge_target_prob", "total_variation"} <= both
     for key in both:
-        assert sv.metric_option_label(key, "am") == sv.metric_option_label(key, "inversion")
+        am, inv = sv.metric_option_label(key, "am"), sv.metric_option_label(key, "inversion")
+        if key.startswith("judge"):
+            assert inv == sl.metric_title(key, [{"task": "inversion"}]) != am
+            assert "the original's class" in inv
+        else:
+            assert am == inv, key
 
 
 def test_the_page_box_says_psnr_with_its_unit_and_keeps_a_judge_choice(dash):

@@ -45,3 +45,26 @@ def test_click_a_cell_opens_it_in_the_playground(server):
             assert page.get_by_test_id("stException").count() == 0
         finally:
             browser.close()
+
+
+def test_the_metric_box_shows_the_judges_words_of_the_task(server, browser):
+    """The heatmap-metric box keeps a judge choice when the task changes, and shows the
+    new task's words for it: Streamlit's box would keep the words it was given first."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{server}/Sweeps?task=am&steps=3", timeout=180_000)
+    page.wait_for_selector(CONNECTED, timeout=300_000)
+    side = page.get_by_test_id("stSidebar")
+    box = side.get_by_test_id("stSelectbox").filter(has_text="Heatmap metric")
+    expect(box).to_be_visible(timeout=300_000)
+    combo = box.get_by_role("combobox")
+    combo.click()
+    combo.type("top-1")  # the list shows a few options at a time: filter it
+    page.get_by_role("option", name="independent judge: top-1 = target", exact=True).click()
+    expect(combo).to_have_value("independent judge: top-1 = target", timeout=60_000)
+    side.get_by_test_id("stRadio").filter(has_text="Task").get_by_text(
+        "inversion", exact=True).click()
+    expect(combo).to_have_value("independent judge: top-1 = the original's class",
+                                timeout=120_000)
+    assert page.get_by_test_id("stException").count() == 0
