@@ -222,7 +222,26 @@ def test_frames_report_the_gradient_norm_and_objective_of_the_last_step(tiny_mod
         d, act = objective(x)
         (g,) = torch.autograd.grad(d.sum(), x)
         np.testing.assert_allclose(after.grad_norm, g.flatten(1).norm(dim=1), rtol=1e-4)
-        np.testing.assert_allclose(after.objective, d.detach(), rtol=1e-4, atol=1e-6)
+        if not after.done:
+            np.testing.assert_allclose(after.objective, d.detach(), rtol=1e-4, atol=1e-6)
+    # the final frame's D and activation are those of its own pictures (the numbers a
+    # user reads beside them; a step's are of its jittered input, before its update)
+    assert frames[-1].done
+    d, act = objective(torch.from_numpy(frames[-1].images))
+    np.testing.assert_allclose(frames[-1].objective, d.detach(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(frames[-1].activation, act.detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_the_final_activation_is_the_pictures_own_with_jitter(tiny_model):
+    """With jitter every step's forward pass sees a shifted picture: the final frame's
+    activation is measured on the picture itself, unshifted."""
+    from viz_core.objectives import make_objective
+
+    cfg = am(steps=6, jitter=2)
+    last = list(run(cfg, tiny_model, every=3))[-1]
+    objective = make_objective(tiny_model, [cfg.target_spec(tiny_model.spec.default_layer)])
+    _, act = objective(torch.from_numpy(last.images))
+    np.testing.assert_allclose(last.activation, act.detach(), rtol=1e-4, atol=1e-6)
 
 
 def test_unbatchable_configs_are_refused(tiny_model):

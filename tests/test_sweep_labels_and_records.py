@@ -187,7 +187,8 @@ def test_the_metric_box_keeps_its_metric_when_the_task_changes(dash):
     the task, inversion showed 'rel. feature error' twice and a switch to AM moved the
     selection (Streamlit keeps a selection by label). The task leaves out only what says
     nothing for it (an inversion's activation is its feature error), and the target's own
-    measure follows the task."""
+    measure follows the task, as do the judge's words (an inversion's judge tests the
+    original's class; Controls.select keeps the choice when words change)."""
     at = _page(dash, task="inversion")
     opts = at.selectbox(key="sw_metric").options
     assert len(set(opts)) == len(opts)
@@ -196,7 +197,11 @@ def test_the_metric_box_keeps_its_metric_when_the_task_changes(dash):
     assert at.selectbox(key="sw_metric").value == "activation"
     am_opts = at.selectbox(key="sw_metric").options
     assert len(set(am_opts)) == len(am_opts)
-    assert set(am_opts) - set(opts) == {"target activation"}
+    am_only = set(am_opts) - set(opts)
+    assert {o for o in am_only if not o.startswith("independent judge")} == {"target activation"}
+    assert {o for o in opts if o.startswith("independent judge")} == {
+        "independent judge: probability of the original's class",
+        "independent judge: top-1 = the original's class"}
 
 
 def test_a_cell_without_a_layer_opens_in_the_playground_at_the_layer_it_ran():

@@ -219,6 +219,14 @@ class Health:
             self.jt.zero_()
         return None if not parts else parts[0] if len(parts) == 1 else torch.cat(parts, 1)
 
+    def measured(self, d: torch.Tensor, act: torch.Tensor) -> None:
+        """D and the activation measured on the frame's pre-images (n,): they replace the
+        last step's for every sample that has not diverged (a diverged one keeps those of
+        its last finite frame)."""
+        d, act = (t.detach().float().cpu().numpy() for t in (d, act))
+        ok = np.array(self.alive)
+        self.d, self.act = np.where(ok, d, self.d), np.where(ok, act, self.act)
+
     def numbers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(objective, activation, gradient norm) of each sample's last finite frame."""
         return self.d.copy(), self.act.copy(), self.gn.copy()

@@ -8,14 +8,11 @@ Per step, for every sample of the batch:
 3. the demons update of :mod:`viz_core.schemes` (eq. 18 with TV, eqs. 19-20), with the
    step-size convention of :mod:`viz_core.config`, then clipping to [0, 1];
 4. a sample whose update is not finite stops updating and keeps the pre-image of its last
-   frame before the failure (:mod:`viz_core.divergence`); the clipped update (clipped into
-   a ring of buffers on small images, else reduced at once) and references to ``||g||_1``
-   and ``D`` are kept on the device and read at frames, so nothing synchronises with the
-   host except on the steps that yield a frame.
+   frame before the failure (:mod:`viz_core.divergence`), checked on the device and read
+   at frames only, so nothing synchronises with the host between frames.
 
-On small images on a CPU the update's kernels run as a few matrix products prepared once
-per stage (:mod:`viz_core.fused_step`), so a step costs little more than the network's own
-forward and backward pass.
+On small images on a CPU the kernels run as a few matrix products prepared once per stage
+(:mod:`viz_core.fused_step`). The final frame's D and activation are its pictures' own.
 """
 
 from __future__ import annotations
@@ -51,7 +48,8 @@ class Frame:
     images: np.ndarray           # (B, C, H, W) float32 in [0, 1]: the current pre-images
     objective: np.ndarray        # (B,) data term D (minimised)
     # (B,) target activation (eq. 4) / relative feature error (eq. 3) that the last step's
-    # forward pass measured, before its update (one step behind ``images``; NaN at step 0)
+    # forward pass measured, before its update (one step behind ``images``; NaN at step 0);
+    # a run's final frame measures its ``images`` (as ``objective``)
     activation: np.ndarray
     grad_norm: np.ndarray        # (B,) L2 norm of the raw data gradient
     elapsed: float               # seconds since the run started
@@ -195,16 +193,15 @@ def run(
     every: int | None = None,
     static_step: bool | None = None,
 ) -> Iterator[Frame]:
-    """Run configurations (one batch) and yield a :class:`Frame` at step 0, every ``every``
-    steps (default ``config.every``; steps count over all octaves) and at the end.
+    """Run configurations (one batch); yield a :class:`Frame` at step 0, every ``every`` steps
+    (default ``config.every``, counted over all octaves) and at the end.
 
     ``model``: a loaded model (else loaded from the first config); ``reference``: the image
     to invert as a (1|B, C, S, S) tensor in [0, 1] (else read from ``config.image``);
-    ``stop``: checked between steps; when set, the run ends with a final frame marked
-    ``stopped``. Closing the generator also ends the run between steps.
-    ``static_step``: None (default) replays a stage's steps as a CUDA graph where that is
-    possible (:mod:`viz_core.step_graph`); True runs the same in-place step on any device
-    (without a graph on the CPU); False never.
+    ``stop``: checked between steps; when set (or the generator closed), the run ends
+    between steps, with a final frame marked ``stopped``.
+    ``static_step``: None (default) replays a stage's steps as a CUDA graph where possible
+    (:mod:`viz_core.step_graph`); True: the same in-place step on any device; False never.
     """
     cfgs = [configs] if isinstance(configs, RunConfig) else list(configs)
     if not cfgs:
@@ -254,6 +251,9 @@ def run(
 
     def frame(oi: int, done: bool = False, stopped: bool = False) -> Frame:
         health.check(u, step)  # puts diverged samples' last frame back into u
+        if done and step and u.shape[-1] == size:  # D, activation: the pictures' own
+            with torch.no_grad():
+                health.measured(*objective(u))
         images = (u if u.dtype == torch.float32 and u.is_cpu and not u.requires_grad
                   else u.detach().float().cpu()).numpy().copy()
         health.images = images
