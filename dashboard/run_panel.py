@@ -47,7 +47,7 @@ from dashboard.demo import take_autorun
 from dashboard.jobs import Job
 from dashboard.page import downloads, status_message
 from dashboard.programs import public_config_json
-from dashboard.runs import LOG, RunRecord
+from dashboard.runs import LEFT_PAGE, LOG, RunRecord
 from dashboard.streaming import AFTER_RUNS_LIMIT_S, TURNS, after_other_runs, stream
 from dashboard.text import name, plain
 from viz_core.engine import load_reference
@@ -90,6 +90,16 @@ def _yield_to_streamlit() -> None:
     if _fragment_click_waiting():
         ctx = get_script_run_ctx()
         st.rerun(scope="fragment" if getattr(ctx, "fragment_ids_this_run", None) else "app")
+
+
+def _back_from_another_page() -> bool:
+    """Whether this script run shows its page again after another page (a whole run of the
+    page, not of a fragment: Run and Stop rerun only the run area): a run still "running"
+    then ended when the user left the page (:func:`dashboard.widgets.entered_page`)."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(ctx, "fragment_ids_this_run", None):
+        return False
+    return bool(st.session_state.get("_page_switched"))
 
 
 def _fragment_click_waiting() -> bool:
@@ -152,10 +162,11 @@ class RunPanel:
         from dashboard.results import change_cause
 
         recs = self.records
+        left = _back_from_another_page()
         for rec in recs:
             was_running = rec.status == "running"
-            cause = change_cause(rec.settings, settings) if was_running and settings \
-                and rec.settings else ""
+            cause = LEFT_PAGE if was_running and left else change_cause(
+                rec.settings, settings) if was_running and settings and rec.settings else ""
             rec.mark_interrupted(cause)
             if was_running and rec.status != "running":
                 self._finished(rec)
@@ -284,7 +295,7 @@ class RunPanel:
         for rec in running:
             if rec.interrupted:  # a new script run restored it
                 continue
-            rec.mark_interrupted()
+            rec.mark_interrupted(LEFT_PAGE)  # no run of this page took it over: left
             for hook in self.finish_hooks:
                 with contextlib.suppress(Exception, StopException):  # never breaks the stop
                     hook(rec, stand_in)

@@ -29,6 +29,9 @@ PNG_RUN_KEY = "demons-viz-run"  # PNG text chunk holding a run's JSON (restores 
 DISPLAY_SIZE = 256         # small pre-images are upscaled (nearest) to about this size
 MAX_GIF_FRAMES = 60
 SLIDE_SIZE = 512           # the enlarged PNG download for slides is about this size
+#: The cause of :meth:`RunRecord.mark_interrupted` for a run that ended because its page was
+#: left (another page, a reload, a closed tab), not by Stop or a changed setting.
+LEFT_PAGE = "\0left the page"
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class RunRecord:
         change ends the script between frames). Frames recorded after the last one shown
         are dropped, so that the image, its numbers and the downloads are what was on
         screen when Stop was pressed. ``cause``: the setting whose change ended it (the
-        message names it), "" for a Stop."""
+        message names it), "" for a Stop, :data:`LEFT_PAGE` for leaving the page."""
         with self._lock:
             if self.status != "running":
                 return
@@ -190,7 +193,8 @@ class RunRecord:
             if not self.frames or self.frames[-1][0] != self.step:
                 self.frames.append((self.step, quantize_uint8(self.images)))
         self.status = "stopped"
-        by = f" by the change of {cause}" if cause else ""
+        by = (" when its page was left" if cause == LEFT_PAGE else
+              f" by the change of {cause}" if cause else "")
         self.message = (f"stopped at step {self.step} of {self.total} after "
                         f"{self.elapsed:.1f} s{self.joined_note()}{by}; the pre-image, its "
                         "numbers and the downloads are this state")
