@@ -23,30 +23,65 @@ from dashboard.run_history import changes_text, deleted_text, store_stamp
 from dashboard.text import plain
 from viz_core.errors import VizError
 from viz_core.store import RunRecord
+from viz_core.store.db import RUN_ID
 
 #: The prefix of the History page's widget keys and session entries.
 P = "hi_"
+#: How many of a link's ids that name no run its notice lists (the rest counted).
+SHOWN_IDS = 5
 
 
 def chosen_runs(store: Any) -> list[str]:
     """The selected run ids: the session's, or the link's when the link changed (a new
-    visit, a link from another page). Ids of the link that name no stored run are said in a
-    warning (as text) and dropped."""
+    visit, a link from another page). Ids of the link that name no stored run are said in
+    one warning (as text, :func:`left_out_text`) and dropped."""
     raw = st.query_params.get("runs", "")
     state = st.session_state
     if P + "chosen" in state and state.get(P + "link") == raw:
         return list(state[P + "chosen"])
     chosen: list[str] = []
+    not_ids: list[str] = []
+    errors: list[str] = []
     for part in hv.ids_from_link(raw):
+        if not RUN_ID.fullmatch(part.strip().lower()):
+            not_ids.append(part)
+            continue
         try:
             rid = store.resolve(part)
         except Exception as exc:  # noqa: BLE001 - a stale or mistyped link
-            st.warning(plain(ui_message(str(exc))))
+            errors.append(ui_message(str(exc)))
             continue
         if rid not in chosen:
             chosen.append(rid)
+    if not_ids or errors:
+        st.warning(plain(left_out_text(not_ids, errors)))
     keep(chosen)
     return chosen
+
+
+def left_out_text(not_ids: Sequence[str], errors: Sequence[str]) -> str:
+    """The one notice for the ids of a link that name no run: those that are no run id at
+    all, each cut as every link notice cuts a value (:func:`dashboard.urlstate.shown`), and
+    why the others name none (gone, ambiguous); at most :data:`SHOWN_IDS` of each.
+
+    >>> print(left_out_text(["<b>x</b>", "zzz"], ["run id 'ab' is ambiguous"]))
+    Left out of the link's runs: '<b>x</b>' and 'zzz' are not run ids (a run id is \
+hexadecimal, at most 32 digits); run id 'ab' is ambiguous.
+    """
+    from dashboard.urlstate import shown
+
+    def at_most(items: Sequence[str], more: str) -> list[str]:
+        n = len(items) - SHOWN_IDS
+        return [*items[:SHOWN_IDS], *([more.format(n)] if n > 0 else [])]
+
+    parts = []
+    if not_ids:
+        names = at_most([shown(x) for x in not_ids], "{} more")
+        names = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        parts.append(f"{names} {'are not run ids' if len(not_ids) > 1 else 'is not a run id'}"
+                     " (a run id is hexadecimal, at most 32 digits)")
+    parts += at_most(list(errors), "{} more ids name no run")
+    return "Left out of the link's runs: " + "; ".join(parts) + "."
 
 
 def keep(chosen: Sequence[str]) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard.history_table import ROW_PX, table_height  # noqa: F401 - as before the move
+from dashboard.messages import ui_message
+from dashboard.runs import LOG
 from viz_core.store import RunRecord
 from viz_core.store.compare import (
     ALONE_DIFFERS,
@@ -244,17 +246,31 @@ def report_name(runs: Sequence[RunRecord], ext: str) -> str:
 
 
 def report_html(runs: Sequence[RunRecord], store: Any = None) -> bytes:
-    """The HTML report of ``runs``, each run's batch note looked up in ``store``."""
+    """The HTML report of ``runs``, each run's batch note looked up in ``store``; a page
+    that says why, if it cannot be built (it is built on click, outside the page's script:
+    an error would only be a download that never comes)."""
+    from html import escape
+
     from viz_core.store.report_html import html_report
 
-    return html_report(runs, notes=batch_notes(store, runs)).encode("utf-8")
+    try:
+        return html_report(runs, notes=batch_notes(store, runs)).encode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - a file that says why, never nothing
+        LOG.exception("the HTML report of %s failed", [r.id for r in runs])
+        return (f"<!doctype html><title>demons-viz report: not built</title><p>The report "
+                f"could not be built: {escape(ui_message(str(exc)))}</p>").encode()
 
 
 def report_pdf(runs: Sequence[RunRecord], store: Any = None) -> bytes:
-    """The PDF report of ``runs``, each run's batch note looked up in ``store``."""
-    from viz_core.store.report_pdf import pdf_report
+    """The PDF report of ``runs``, each run's batch note looked up in ``store``; a page
+    that says why, if it cannot be built (:func:`viz_core.store.report_pdf.failure_pdf`)."""
+    from viz_core.store.report_pdf import failure_pdf, pdf_report
 
-    return pdf_report(runs, notes=batch_notes(store, runs))
+    try:
+        return pdf_report(runs, notes=batch_notes(store, runs))
+    except Exception as exc:  # noqa: BLE001 - a file that says why, never nothing
+        LOG.exception("the PDF report of %s failed", [r.id for r in runs])
+        return failure_pdf(ui_message(str(exc))[:300])
 
 
 def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str, store: Any = None) -> None:

@@ -41,6 +41,8 @@ BUSY_TIMEOUT_S = 60.0
 #: The names of a store's file: another file that is no store (a mistyped ``--store``) is
 #: refused and left alone, never moved aside.
 STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+#: A run id, or a prefix of one (:meth:`RunStore.resolve`), once stripped and lower-cased.
+RUN_ID = re.compile(r"[0-9a-f]{1,32}")
 _LIGHT = ("id, started, ended, status, model, model_label, weights_hash, task, scheme, "
           "metrics, floors, note, group_id, version, git_commit, command, message, mlflow, "
           "deleted, batch_size")
@@ -279,8 +281,10 @@ class RunStore:
     def resolve(self, prefix: str, deleted: bool = False) -> str:
         """The full id of the run that ``prefix`` names (a unique prefix is enough)."""
         p = str(prefix).strip().lower()
-        if not re.fullmatch(r"[0-9a-f]{1,32}", p):
-            raise VizError(f"run id must be hexadecimal, got {prefix!r}", field="run")
+        if not RUN_ID.fullmatch(p):
+            given = str(prefix) if len(str(prefix)) <= 60 else str(prefix)[:59] + "…"
+            raise VizError(f"run id must be hexadecimal (at most 32 digits), got {given!r}",
+                           field="run")
         hidden = "" if deleted else " AND deleted IS NULL"
         rows = self.con.execute(f"SELECT id FROM runs WHERE id LIKE ?{hidden} LIMIT 2",
                                 (p + "%",)).fetchall()
