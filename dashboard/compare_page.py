@@ -41,9 +41,10 @@ CELL_LABELS = {key: get_scheme(key).label for key in CELLS}
 NO_GRID = "-"
 #: What the paper found with Fig. 1, and what "best" under the grid means here
 PAPER_LINE = ("Paper: " + FINDINGS["fig1"][0] + " Here the line above names the picture the "
-              "independent judge recognises most surely (or, for an inversion, the lowest "
-              "feature error), not the sharpest: the total variation column of the table "
-              "(eq. 19) measures crispness.")
+              "independent judge recognises most surely (for an inversion, the lowest "
+              "feature error; without a judge, the highest target activation), not the "
+              "sharpest: the total variation column of the table (eq. 19) measures "
+              "crispness.")
 CELL_SIZE = 256  # 64 px x 4; a narrower column (1280 px wide) shrinks it
 FEATURE_ERROR_HELP = ("relative feature error = ||Phi(u) - Phi(x)|| / ||Phi(x)||: how far "
                       "the pre-image's features at the chosen layer are from the reference "

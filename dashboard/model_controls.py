@@ -4,6 +4,7 @@ and device, and a weights download on request; problems are reported under the b
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,8 @@ UPLOADED = "own_programs"
 def _program_uploaded(key: str, model_key: str, names_key: str) -> None:
     """A .pt2 upload becomes a model of the select box, and the selected one, with the
     class names typed under it (:func:`dashboard.programs.save_program`); names typed later
-    replace the upload's entry (other names are another model), not add one."""
+    for the same file replace its entry (other names are another model), not add one;
+    another file is another entry beside the earlier ones."""
     up = st.session_state.get(key)
     if up is None:
         return
@@ -54,14 +56,16 @@ def _program_uploaded(key: str, model_key: str, names_key: str) -> None:
         names = class_names_text(st.session_state.get(names_key))
     except VizError:  # said under the box (model_controls)
         names = None
-    path = save_program(up.getvalue(), up.name, classes=names)
+    data = up.getvalue()
+    path = save_program(data, up.name, classes=names)
     programs = st.session_state.setdefault(UPLOADED, [])
-    before = st.session_state.get(key + "_saved")  # this upload's entry so far
-    if before in programs and before != path and path not in programs:
+    file = hashlib.sha256(data).hexdigest()
+    was_file, before = st.session_state.get(key + "_saved") or (None, None)  # its entry
+    if was_file == file and before in programs and before != path and path not in programs:
         programs[programs.index(before)] = path
     elif path not in programs:
         programs.append(path)
-    st.session_state[key + "_saved"] = path
+    st.session_state[key + "_saved"] = (file, path)
     st.session_state[model_key] = path
 
 
@@ -139,8 +143,9 @@ def model_controls(ctl: Controls) -> LoadedModel | None:
                         help="torch.export.save(torch.export.export(net.eval(), (x,)), "
                              "'net.pt2'): input pixels in [0, 1], its inner layers selectable. "
                              f"At most {st.get_option('server.maxUploadSize')} MB (this "
-                             "server's server.maxUploadSize); a larger network, a state_dict "
-                             "or a TorchScript file: list it in demons-viz.toml")
+                             "server's server.maxUploadSize); a larger network or a TorchScript "
+                             "file: list it in demons-viz.toml, and a state_dict there as the "
+                             "weights of its network's import string (see the README)")
     if st.session_state.get(ctl.key("pt2_file")) is not None:
         ctl.c.text_area("Class names of your network (optional)", key=ctl.key("pt2_classes"),
                         on_change=_program_uploaded, args=upload, max_chars=200_000,

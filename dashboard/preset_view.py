@@ -215,6 +215,29 @@ def recognised_line(rec: RunRecord) -> str:
     return name(line)
 
 
+def no_judge_line(configs: Sequence[str]) -> str:
+    """Why a class pre-image has no independent verdict (Sec. 3.2): the judge of the run's
+    model (:func:`viz_core.zoo.judge_for`) is not on this server, or the model has none (a
+    network of one's own, an ImageNet network: the shipped judge knows Fashion-MNIST).
+
+    >>> no_judge_line(['{"model": "my_net.pt2"}'])
+    "No independent judge of this network's classes: the shipped judge knows Fashion-MNIST's"
+    """
+    import json
+
+    from viz_core import zoo
+
+    try:
+        model = str(json.loads(configs[0]).get("model", ""))
+        judged = zoo.is_zoo_name(model) and zoo.judge_for(model)
+    except Exception:  # noqa: BLE001 - a stored configuration this version cannot read
+        judged = False
+    if judged:
+        return f"No independent judge of this model's classes on this server ({judged})"
+    return ("No independent judge of this network's classes: the shipped judge knows "
+            "Fashion-MNIST's")
+
+
 def grid_line(rec: RunRecord, what: str) -> str:
     """The line under a batch's grid: :func:`recognised_line` (with chance), then for an
     inversion what the captions' "error" is, beside a flat image's (the floor a
@@ -264,6 +287,3 @@ def summary(recs: list[RunRecord], n: int, seconds: float) -> tuple[float, str]:
     said = [(k, w) for k, w in counts if k]
     return value, head + ": " + ", ".join(_count(k, w, noun=j == 0)
                                           for j, (k, w) in enumerate(said))
-
-
-# ----------------------------------------------------------------------------- Table 1 files

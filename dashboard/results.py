@@ -360,7 +360,7 @@ def grid_summary(rec: Any, labels: Sequence[str] | None = None) -> str:
     Markdown (names through :func:`dashboard.text.name`); "" while nothing is judged."""
     import json
 
-    from dashboard.preset_view import recognised_line
+    from dashboard.preset_view import no_judge_line, recognised_line
 
     labels = list(labels or rec.labels)
     try:
@@ -384,8 +384,10 @@ def grid_summary(rec: Any, labels: Sequence[str] | None = None) -> str:
                 f"(judge: {name(v.target)} {prob_text(p)})")
         line = f"{name(v.target)}: {line}" if line else line
     elif task != "inversion" and act is not None and np.isfinite(act).any():
+        from dashboard.settings.labels import run_activation_label
+
         i = int(np.nanargmax(np.where(np.isfinite(act), act, np.nan)))
-        best = f"Highest target activation: {name(labels[i])} {act[i]:.3g}"
+        best = f"Highest {run_activation_label(rec.configs)}: {name(labels[i])} {act[i]:.3g}"
         if any(vs and vs[0].target_prob is not None for vs in verdicts):  # a class, unjudged
-            line = "No independent judge of this model's classes on this server"
+            line = no_judge_line(rec.configs)
     return " ".join(p.rstrip(".") + "." for p in (line, best) if p)

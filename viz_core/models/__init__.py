@@ -165,6 +165,8 @@ def open_model(name: str, *, weights: str | os.PathLike | None = None,
     team = teams.get(name)
     if team is not None:  # a team's model from demons-viz.toml: its contract is there
         team.importable()
+        if team.weights and weights in (None, "default", "pretrained"):
+            weights = team.weights  # the entry's state_dict: the network's own weights
         return _named(open_model(team.source, weights=weights, device=device, seed=seed,
                                  **team.contract()), team.name, team.source)
     if name.startswith(UPLOAD_PREFIX):

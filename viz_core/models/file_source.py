@@ -203,8 +203,9 @@ def load_exported(path: str | os.PathLike, *, input_size: int | None = None,
         reason = re.sub(r"\s*Please check the warnings above.*$", "", _first_line(exc))
         raise VizError(f"{p.name} is not a torch.export program (.pt2): {reason.rstrip('.')}. "
                        "Export it with torch.export.save (see the README); a state_dict or "
-                       "a TorchScript file is no program: give a state_dict as weights=, a "
-                       "TorchScript file as model=, or list it in demons-viz.toml",
+                       "a TorchScript file is no program: give a TorchScript file as model=, "
+                       "a state_dict as weights= of its network's import string, or list "
+                       "either in demons-viz.toml (a state_dict as an entry's weights)",
                        field="model") from None
     finally:
         quiet.setLevel(level)

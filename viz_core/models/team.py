@@ -11,6 +11,8 @@ CLI, ``RunConfig`` and the dashboard's model box::
     mean = [0.2862]
     std = [0.3387]
     classes = ["T-shirt", "Trouser"]      # or classes_file = "classes.txt"
+    weights = "mlp_state.pt"              # optional: a state_dict for the source's network
+                                          # (relative to the toml file), its "pretrained"
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class TeamModel:
     classes: tuple[str, ...] | None = None
     description: str = ""
     folder: str = ""  # the toml file's folder: where an import string's package may lie
+    weights: str | None = None  # a state_dict file: the network's own ("pretrained") weights
 
     def importable(self) -> None:
         """Let Python find an import-string source's package beside the toml file: its
@@ -103,12 +106,19 @@ def team_models() -> dict[str, TeamModel]:
         if e["name"] in out:
             raise VizError(f"{where}: {e['name']!r} is listed twice", field="model")
         unknown = set(e) - {"name", "source", "input_size", "channels", "mean", "std",
-                            "classes", "classes_file", "description"}
+                            "classes", "classes_file", "description", "weights"}
         if unknown:
             raise VizError(f"{where}: unknown key {sorted(unknown)[0]!r}", field="model")
         source = e["source"]
         if source.endswith((".pt2", ".pt")) and not Path(source).is_absolute():
             source = str((p.parent / source).resolve())
+        weights = e.get("weights")
+        if weights is not None:
+            if not isinstance(weights, str) or not weights:
+                raise VizError(f"{where}: weights must be the path of a state_dict file",
+                               field="model")
+            weights = str(weights if Path(weights).is_absolute()
+                          else (p.parent / weights).resolve())
         classes = e.get("classes")
         if "classes_file" in e:
             from viz_core.models.file_source import read_class_names
@@ -124,7 +134,7 @@ def team_models() -> dict[str, TeamModel]:
                 tuple(float(v) for v in e["mean"]) if "mean" in e else None,
                 tuple(float(v) for v in e["std"]) if "std" in e else None,
                 tuple(str(c) for c in classes) if classes else None,
-                str(e.get("description", "")), str(p.parent.resolve()))
+                str(e.get("description", "")), str(p.parent.resolve()), weights)
         except (TypeError, ValueError):
             raise VizError(f"{where}: mean and std must be lists of numbers",
                            field="model") from None
