@@ -7,11 +7,13 @@ no sentence contradicts the numbers shown.
 
 from __future__ import annotations
 
+import numpy as np
+
 from dashboard import teaching
 from viz_core.kernel_fitting import FIT_THRESHOLD
 from viz_core.kernels import Kernel, gaussian_transfer, sobolev_fourier, sobolev_symbol
 
-__all__ = ["formulas", "identity_note", "px2", "same_size"]
+__all__ = ["formulas", "gaussian_gap", "identity_note", "px2", "same_size", "sampled_gaussian"]
 
 
 def px2(v: float) -> str:
@@ -90,6 +92,46 @@ def same_size(fit: bool, size: int, st_g: teaching.KernelStats,
     return text
 
 
+def sampled_gaussian(sigma: float, f: float) -> float:
+    """|H(f)| of G_sigma sampled on the pixel grid, unit sum, not truncated: the formula
+    plus its copies shifted by whole cycles / pixel (aliasing; Poisson's summation
+    formula), over their sum at f = 0. At Nyquist it is up to twice the formula's gain.
+
+    >>> round(sampled_gaussian(1.0, 0.5) / float(gaussian_transfer(1.0, 0.5)), 3)
+    2.0
+    >>> round(sampled_gaussian(0.05, 0.5), 6)  # a sampled G_0.05 is the identity
+    1.0
+    """
+    k = np.arange(-int(3 / (np.pi * sigma)) - 3, int(3 / (np.pi * sigma)) + 4)
+    return float(abs(gaussian_transfer(sigma, f + k).sum()) / gaussian_transfer(sigma, k).sum())
+
+
+def gaussian_gap(plotted: float, formula: float, sampled: float) -> str:
+    """Why the Gaussian's plotted gain at Nyquist differs from the formula's, in words:
+    ``sampled`` (:func:`sampled_gaussian`) less the formula is aliasing, ``plotted`` less
+    ``sampled`` is truncation; the larger one is named (both where the smaller is over a
+    quarter of it), with the ratio to the formula while that is a readable number (past
+    1000 times, more than aliasing's 2 times: truncation).
+
+    >>> gaussian_gap(0.0089, 0.00443, 0.00886)
+    "about 2 times the formula's gain, from aliasing"
+    >>> gaussian_gap(7.7e-5, 8e-7, 1.75e-6)
+    "about 96 times the formula's gain, mostly from truncation"
+    >>> gaussian_gap(3.5e-4, 8.8e-22, 1.8e-21)
+    "the formula's gain is practically 0 here, so the plotted gain is truncation"
+    """
+    alias, cut = abs(sampled - formula), abs(plotted - sampled)
+    cause = ("from aliasing and truncation" if min(alias, cut) > 0.25 * max(alias, cut) else
+             "from aliasing" if alias > cut else "mostly from truncation")
+    if formula > 0 and abs(plotted / formula - 1) <= 0.1:
+        return "within 10% of the formula's gain"
+    if plotted < formula:
+        return f"less than the formula's gain, {cause}"
+    if formula > 0 and plotted / formula <= 1000:
+        return f"about {plotted / formula:.2g} times the formula's gain, {cause}"
+    return "the formula's gain is practically 0 here, so the plotted gain is truncation"
+
+
 def formulas(g: Kernel, s: Kernel) -> str:
     """The formulas the |H| charts follow and their units, with the values at Nyquist for
     the Gaussian ``g`` and the Sobolev kernel ``s`` shown: the plotted DFT of the kernel as
@@ -100,6 +142,7 @@ def formulas(g: Kernel, s: Kernel) -> str:
     nyq = {name: float(teaching.axial_response(x, 128)[1][-1]) for name, x in
            (("s", s), ("g", g))}
     pct = teaching.percent
+    formula, sampled = float(gaussian_transfer(sigma, 0.5)), sampled_gaussian(sigma, 0.5)
     return (
         r"**Units.** $\sigma$ in pixels, $\gamma$ in px² ($\Delta$ is the 5-point "
         r"Laplacian, in px⁻²), frequency $f$ in cycles / pixel (Nyquist: $f = 1/2$; "
@@ -115,12 +158,19 @@ def formulas(g: Kernel, s: Kernel) -> str:
         r"frequencies ($4 \sin^2(\pi f) \approx (2\pi f)^2$) and falls lower towards "
         r"Nyquist, where it has $\pi^2 \approx 9.87$ in place of 4." "\n"
         r"- **Gaussian**: $H(f) = e^{-2\pi^2\sigma^2 |f|^2}$, the transfer function of "
-        r"$G_\sigma$; the sampled kernel follows it up to truncation and aliasing (near "
-        r"Nyquist it passes up to twice the formula's gain, which is small unless "
-        r"$\sigma$ is below about 1 px)." "\n\n"
+        r"$G_\sigma$. The kernel as built departs from it near Nyquist for two reasons. "
+        r"*Aliasing*: sampled on the pixel grid, its spectrum is the formula plus copies "
+        r"of it shifted by whole cycles / pixel; at $f = 1/2$ the nearest copy equals the "
+        r"formula itself, so the gain there is up to twice the formula's (a visible gain "
+        r"only while $\sigma$ is below about 1.5 px). *Truncation*: the kernel is cut off "
+        r"at its size, and the fit of Sec. 2.7 leaves up to "
+        f"{FIT_THRESHOLD:g}" r" of the weight per tap on the outermost ring; that edge "
+        r"passes a small gain of its own, which with the fit grows with the size and is "
+        r"practically all of the plotted gain at Nyquist from size 13 up, where the "
+        r"formula's is practically 0." "\n\n"
         f"At these settings, at Nyquist: Sobolev ($\\gamma$ = {gamma:.3g}"
         + ("" if k == 1 else f", k = {k}") + f") plotted {pct(nyq['s'])}, discrete "
         f"formula {pct(float(sobolev_symbol(gamma, 0.5, order=k)))}, continuous form "
         f"{pct(float(sobolev_fourier(gamma, 0.5, k)))}; Gaussian ($\\sigma$ = "
-        f"{sigma:.3g} px) plotted {pct(nyq['g'])}, formula "
-        f"{pct(float(gaussian_transfer(sigma, 0.5)))}.")
+        f"{sigma:.3g} px) plotted {pct(nyq['g'])}, formula {pct(formula)}, sampled without "
+        f"truncation {pct(sampled)}: {gaussian_gap(nyq['g'], formula, sampled)}.")

@@ -2,10 +2,10 @@
 
 No numerics beyond indexing: kernels come from :mod:`viz_core.kernels` (their weights,
 centre profile and ``frequency_response``), spectra from :mod:`viz_core.spectra`, teaching
-data from :mod:`dashboard.teaching`; the Kernels & spectra page's heatmaps are in
-:mod:`dashboard.kernel_plots`. Colour scales avoid Streamlit's rewrite of near-black
-colours (see ``streamlit-notes.md``): :data:`MAGMA` starts at pure black.
-"""
+data from :mod:`dashboard.teaching`; every kernel heatmap (the Kernels & spectra page's and
+the Playground's kernel panel) is drawn by :mod:`dashboard.kernel_plots`. Colour scales
+avoid Streamlit's rewrite of near-black colours (see ``streamlit-notes.md``): :data:`MAGMA`
+starts at pure black. Log axes label their ticks in full (:func:`log_ticks`)."""
 
 from __future__ import annotations
 
@@ -60,9 +60,10 @@ LEGEND_ROW_PX, BELOW_AXIS_PX = 21, 46
 def legend_below(fig: go.Figure, n: int, height: int, margin: dict,
                  per_row: int = 2) -> go.Figure:
     """Put the legend of ``n`` entries under the x-axis title, with room for its rows
-    (``per_row`` entries each; 1 for a figure in a narrow column) added to the figure's
-    height, so the plot keeps its size and the legend neither covers the axis title nor
-    scrolls (a horizontal legend at a fixed fraction below the plot did both at 1280 px).
+    (``per_row`` entries each; 1 for a figure in a narrow column: then one entry a row at
+    any width) added to the figure's height, so the plot keeps its size and the legend
+    neither covers the axis title nor scrolls (a horizontal legend at a fixed fraction
+    below the plot did both at 1280 px).
 
     >>> f = legend_below(go.Figure(), 5, 300, dict(l=10, r=10, t=40, b=10))
     >>> f.layout.height, f.layout.margin.b, f.layout.legend.yanchor
@@ -73,8 +74,11 @@ def legend_below(fig: go.Figure, n: int, height: int, margin: dict,
     m = {**margin, "b": max(margin.get("b", 10), BELOW_AXIS_PX + 4) + extra}
     total = height + extra
     plot = max(1, total - m.get("t", 40) - m["b"])
+    # one entry a row takes the whole row: a wide column (1920 px) put two in a row and
+    # left the rows reserved for the others empty above the caption
+    full = dict(entrywidth=1, entrywidthmode="fraction") if per_row == 1 else {}
     fig.update_layout(height=total, margin=m, legend=dict(
-        orientation="h", yanchor="top", x=0, y=-BELOW_AXIS_PX / plot))
+        orientation="h", yanchor="top", x=0, y=-BELOW_AXIS_PX / plot, **full))
     return fig
 
 
@@ -94,7 +98,9 @@ def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _kernel_weights(k: Kernel | None) -> np.ndarray:
+def kernel_weights(k: Kernel | None) -> np.ndarray:
+    """A kernel's weights times its scale (the delta's for ``None``; empty when it acts in
+    the Fourier domain)."""
     if k is None:
         return np.ones((1, 1))
     if k.weights is None:
@@ -119,51 +125,6 @@ def kernel_title(k: Kernel | None) -> str:
     order = f", k={spec.order}" if spec.kind == "sobolev" and spec.order > 1 else ""
     fitted = " fit" if spec.param is None else ""
     return f"{name} {size}, {par}={k.param:.3g}{fitted}{order}"
-
-
-def kernel_panel(fluid: Kernel | None, elastic: Kernel | None, n_freq: int = 64,
-                 height: int = 620) -> go.Figure:
-    """Fluid (Kf) and elastic (Ke) kernels side by side (eq. 18): 2D heatmap, centre
-    profile and 2D frequency response |H| (cycles/pixel). ``None`` is the Dirac delta."""
-    titles = [f"<b>{name}</b><br>{kernel_title(k)}"
-              for name, k in (("fluid Kf", fluid), ("elastic Ke", elastic))]
-    titles += ["centre profile", "centre profile", "frequency response |H|",
-               "frequency response |H|"]
-    fig = make_subplots(rows=3, cols=2, subplot_titles=titles, vertical_spacing=0.09,
-                        horizontal_spacing=0.12, row_heights=[0.38, 0.24, 0.38])
-    for col, k in ((1, fluid), (2, elastic)):
-        w = _kernel_weights(k)
-        if w.size:
-            r = np.arange(w.shape[0]) - w.shape[0] // 2
-            fig.add_trace(go.Heatmap(z=w, x=r, y=r, colorscale=KERNEL_SCALE, showscale=False,
-                                     hovertemplate="x=%{x} y=%{y}<br>%{z:.4g}<extra></extra>",
-                                     name=f"kernel {col}"), row=1, col=col)
-            prof = w[w.shape[0] // 2]
-            fig.add_trace(go.Scatter(x=r, y=prof, mode="lines+markers", line_color=_color(col),
-                                     name=f"profile {col}", showlegend=False), row=2, col=col)
-        else:
-            fig.add_annotation(text="acts in the Fourier domain<br>(no spatial kernel)",
-                               showarrow=False, row=1, col=col, x=0, y=0)
-            fig.add_annotation(text="-", showarrow=False, row=2, col=col, x=0, y=0)
-        if k is not None:
-            resp = k.frequency_response(n_freq)
-        else:
-            resp = np.ones((n_freq, n_freq))
-        f = (np.arange(resp.shape[0]) - resp.shape[0] // 2) / resp.shape[0]
-        fig.add_trace(go.Heatmap(z=resp, x=f, y=f, colorscale=MAGMA, zmin=0,
-                                 zmax=max(1.0, float(resp.max())), showscale=col == 2,
-                                 colorbar=dict(len=0.35, y=0.17, thickness=10),
-                                 hovertemplate="fx=%{x:.3f} fy=%{y:.3f}<br>|H|=%{z:.3g}"
-                                               "<extra></extra>",
-                                 name=f"response {col}"), row=3, col=col)
-    for col in (1, 2):
-        fig.update_yaxes(scaleanchor="x" if col == 1 else "x2", row=1, col=col)
-        fig.update_yaxes(scaleanchor=f"x{col + 4}", row=3, col=col)
-        fig.update_xaxes(title_text="cycles / pixel", row=3, col=col, title_standoff=2)
-    fig.update_layout(height=height, showlegend=False, **{**_LAYOUT,
-                                                         "margin": dict(l=10, r=10, t=60, b=10)})
-    fig.update_annotations(font_size=12)
-    return fig
 
 
 #: Line and label of a stage boundary on the curves (thin, grey: they annotate the data).
@@ -196,11 +157,12 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
     act = np.asarray(activation, dtype=float).reshape(len(steps), -1)
     titles = [wrapped("data term D (minimised)", 26), wrapped(activation_name, 26)]
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.12)
+    mode = _curve_mode(steps)
     for i, label in enumerate(labels):
         c = _color(i)
-        fig.add_trace(go.Scatter(x=list(steps), y=obj[:, i], mode="lines", name=label,
+        fig.add_trace(go.Scatter(x=list(steps), y=obj[:, i], mode=mode, name=label,
                                  line_color=c, legendgroup=label), row=1, col=1)
-        fig.add_trace(go.Scatter(x=list(steps), y=act[:, i], mode="lines", name=label,
+        fig.add_trace(go.Scatter(x=list(steps), y=act[:, i], mode=mode, name=label,
                                  line_color=c, legendgroup=label, showlegend=False),
                       row=1, col=2)
     for j, m in enumerate(marks):
@@ -222,6 +184,12 @@ def curves_figure(steps: Sequence[int], objective: np.ndarray, activation: np.nd
     return legend_below(fig, len(labels), height + 16 * lines, margin)
 
 
+def _curve_mode(steps: Sequence[int]) -> str:
+    """Lines, with markers while a curve has too few points to draw one (a run of no more
+    steps than its frame interval has a single point: a line alone showed nothing)."""
+    return "lines+markers" if len(steps) < 3 else "lines"
+
+
 def set_curves(fig: go.Figure, steps: Sequence[int], objective: np.ndarray,
                activation: np.ndarray) -> go.Figure:
     """New data for a :func:`curves_figure` with the same configurations, in place: no new
@@ -229,46 +197,96 @@ def set_curves(fig: go.Figure, steps: Sequence[int], objective: np.ndarray,
     have reached become visible)."""
     obj = np.asarray(objective, dtype=float).reshape(len(steps), -1)
     act = np.asarray(activation, dtype=float).reshape(len(steps), -1)
+    mode = _curve_mode(steps)
     with fig.batch_update():
         for i in range(obj.shape[1]):
-            fig.data[2 * i].update(x=list(steps), y=obj[:, i])
-            fig.data[2 * i + 1].update(x=list(steps), y=act[:, i])
+            fig.data[2 * i].update(x=list(steps), y=obj[:, i], mode=mode)
+            fig.data[2 * i + 1].update(x=list(steps), y=act[:, i], mode=mode)
         _show_stages(fig, steps[-1] if len(steps) else None)
     return fig
 
 
 def set_spectra(fig: go.Figure, spectra: Sequence[tuple[str, np.ndarray, np.ndarray]]
                 ) -> go.Figure:
-    """New data for a :func:`spectrum_figure` with the same series, in place."""
+    """New data for a :func:`spectrum_figure` with the same series, in place (and the
+    power axis's ticks, :func:`log_ticks`, for the new range)."""
+    ys = []
     with fig.batch_update():
         for trace, (_, freq, pw) in zip(fig.data, spectra):
             freq, pw = np.asarray(freq), np.asarray(pw)
             keep = freq > 0
-            trace.update(x=freq[keep], y=np.maximum(pw[keep], 1e-16))
+            ys.append(np.maximum(pw[keep], 1e-16))
+            trace.update(x=freq[keep], y=ys[-1])
+        ys = [y[np.isfinite(y)] for y in ys if np.isfinite(y).any()]
+        ticks = log_ticks(min(float(y.min()) for y in ys),
+                          max(float(y.max()) for y in ys)) if ys else {}
+        fig.update_yaxes(**{"tickvals": None, "ticktext": None, **ticks})
     return fig
 
 
-def log_ticks(lo: float, hi: float) -> dict:
-    """Tick values and labels 1-2-5 per decade between ``lo`` and ``hi`` (> 0), written in
-    full: plotly's log axis labels the ticks inside a decade "2" and "5", which read as
-    "5 cycles / pixel" for 0.05.
+#: At most this many labelled ticks on a log axis (a 320 px chart holds about 7 rows).
+LOG_TICKS_MAX = 8
+
+
+def _tick_label(v: float, powers: bool = False) -> str:
+    """A log axis tick written in full: "0.05", "200", or, where plain digits would run
+    long (or with ``powers``, for decades only), "2×10<sup>-5</sup>", "10<sup>-5</sup>"."""
+    m, e = f"{v:.0e}".split("e")
+    if int(e) == 0 or (1e-3 <= v < 1e5 and not powers):
+        return f"{v:g}"
+    return ("" if m == "1" else f"{m}×") + f"10<sup>{int(e)}</sup>"
+
+
+def log_ticks(lo: float, hi: float, most: int = LOG_TICKS_MAX) -> dict:
+    """Tick values and labels between ``lo`` and ``hi`` (> 0) for a log axis, x or y,
+    written in full: 1-2-5 per decade, or, where that would be more than ``most`` ticks,
+    powers of ten only (every decade, or every second, third ... one). plotly's own log
+    axis labels the ticks inside a decade with bare digits ("2" and "5", or "9 8 7 ... 2"):
+    they read as "5 cycles / pixel" for 0.05, or a gain of 9 for 0.09.
 
     >>> log_ticks(0.015, 0.5)["ticktext"]
     ['0.02', '0.05', '0.1', '0.2', '0.5']
+    >>> log_ticks(2e-5, 1)["ticktext"]
+    ['10<sup>-4</sup>', '10<sup>-3</sup>', '10<sup>-2</sup>', '10<sup>-1</sup>', '1']
+    >>> log_ticks(1e-12, 1)["tickvals"]
+    [1e-12, 1e-10, 1e-08, 1e-06, 0.0001, 0.01, 1.0]
     """
-    if not (lo > 0 and hi >= lo):
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0 and hi >= lo):
         return {}
-    vals = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))),
-                                          int(np.ceil(np.log10(hi))) + 1) for m in (1, 2, 5)]
-    vals = [float(f"{v:.3g}") for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
-    return {"tickvals": vals, "ticktext": [f"{v:g}" for v in vals]} if len(vals) >= 2 else {}
+    e0, e1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+
+    def inside(vals: list[float]) -> list[float]:
+        vals = [float(f"{v:.3g}") for v in vals]
+        return [v for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
+
+    vals = inside([m * 10.0 ** e for e in range(e0, e1 + 1) for m in (1, 2, 5)])
+    powers = any(not 1e-3 <= v < 1e5 for v in vals)  # one style on the axis
+    if len(vals) > most:
+        powers = True
+        decades = inside([10.0 ** e for e in range(e0, e1 + 1)])
+        step = -(-len(decades) // max(1, most))
+        vals = [v for v in decades if round(np.log10(v)) % step == 0]
+    text = [_tick_label(v, powers) for v in vals]
+    return {"tickvals": vals, "ticktext": text} if len(vals) >= 2 else {}
+
+
+def _positive(fig: go.Figure, axis: str = "x") -> tuple[float, float]:
+    """Smallest and largest positive finite ``axis`` value of ``fig``'s traces, (0, 0) if
+    none (:func:`log_ticks` then leaves the axis to plotly)."""
+    vs = [np.asarray(getattr(t, axis), dtype=float).ravel() for t in fig.data
+          if getattr(t, axis) is not None]
+    vs = [v[np.isfinite(v) & (v > 0)] for v in vs]
+    vs = [v for v in vs if v.size]
+    return (min(float(v.min()) for v in vs), max(float(v.max()) for v in vs)) if vs else (0, 0)
 
 
 def _positive_x(fig: go.Figure) -> tuple[float, float]:
-    xs = [np.asarray(t.x, dtype=float) for t in fig.data if t.x is not None]
-    xs = [x[np.isfinite(x) & (x > 0)] for x in xs]
-    xs = [x for x in xs if x.size]
-    return (min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)) if xs else (0, 0)
+    return _positive(fig, "x")
+
+
+def _log_y(fig: go.Figure) -> dict:
+    """The y axis of ``fig`` as a log axis with :func:`log_ticks` over its traces' values."""
+    return dict(type="log", **log_ticks(*_positive(fig, "y")))
 
 
 def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
@@ -283,7 +301,7 @@ def spectrum_figure(spectra: Sequence[tuple[str, np.ndarray, np.ndarray]],
                                  name=label, line_color=_color(i)))
     fig.update_xaxes(type="log", title_text="frequency (cycles / pixel)", title_standoff=2,
                      **log_ticks(*_positive_x(fig)))
-    fig.update_yaxes(type="log", title_text="power", exponentformat="power")
+    fig.update_yaxes(title_text="power", exponentformat="power", **_log_y(fig))
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       showlegend=len(spectra) > 1, **_LAYOUT)
     _drawn_once(fig, SPECTRUM_MARGIN)
@@ -309,8 +327,8 @@ def lines_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str
     fig.update_xaxes(title_text=xtitle, title_standoff=2, type="log" if log_x else "linear",
                      range=list(x_range) if x_range else None, exponentformat="power",
                      **(log_ticks(*_positive_x(fig)) if log_x and not x_range else {}))
-    fig.update_yaxes(title_text=ytitle, type="log" if log_y else "linear",
-                     exponentformat="power")  # 10^-4, not the SI prefix "100μ"
+    fig.update_yaxes(title_text=ytitle, exponentformat="power",  # 10^-4, not "100μ"
+                     **(_log_y(fig) if log_y else dict(type="linear")))
     lines = wrapped(title)
     layout = {**_LAYOUT, "margin": {**_LAYOUT["margin"],
                                     "t": 40 + 16 * lines.count("<br>")}}
@@ -340,7 +358,14 @@ def small_multiples_figure(panels: Mapping[str, Mapping[str, tuple[np.ndarray, n
             seen.add(label)
     fig.update_xaxes(exponentformat="power")
     fig.update_xaxes(title_text=xtitle, title_standoff=2, row=rows)
-    fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")
+    fig.update_yaxes(exponentformat="power", type="log" if log_y else "linear")
+    for r in range(1, rows + 1) if log_y else ():  # a row shares its y-axis: its own ticks
+        ys = [np.asarray(t.y, dtype=float).ravel() for t in fig.select_traces(row=r)]
+        ys = [y[np.isfinite(y) & (y > 0)] for y in ys]
+        ys = [y for y in ys if y.size]
+        if ys:
+            fig.update_yaxes(row=r, **log_ticks(min(float(y.min()) for y in ys),
+                                                 max(float(y.max()) for y in ys)))
     fig.update_yaxes(title_text=ytitle, col=1)
     fig.update_layout(title=dict(text=title, font_size=13), height=height,
                       legend=dict(orientation="h", y=-0.15), **_LAYOUT)

@@ -6,8 +6,8 @@ import time
 
 import streamlit as st
 
+from dashboard import kernel_plots, plots
 from dashboard import playground_page as pp
-from dashboard import plots
 from dashboard.controls import (
     always_in_link,
     kernel_controls,
@@ -138,7 +138,7 @@ def _kernel_panel(key: str, _fluid, _elastic):
     """The kernel panel of ``key`` (the two kernels' specs, parameters and scales), built
     once per process: a plotly figure costs ~0.1 s to build, and every rerun (each click,
     each Run) would rebuild the same one. Shared by sessions, only read (serialised)."""
-    return plots.kernel_panel(_fluid, _elastic)
+    return kernel_plots.kernel_panel(_fluid, _elastic)
 
 
 def _draw(ph: dict, rec: RunRecord, full: bool, key: str) -> None:

@@ -17,7 +17,7 @@ def _data(fig, name):
 def test_kernel_panel_shows_weights_profiles_and_responses():
     g = build(KernelSpec("gaussian", None, 9))
     s = build(KernelSpec("sobolev", None, 11))
-    fig = plots.kernel_panel(g, s, n_freq=32)
+    fig = kernel_plots.kernel_panel(g, s, n_freq=32)
     np.testing.assert_allclose(_data(fig, "kernel 1").z, g.weights.double().numpy())
     np.testing.assert_allclose(_data(fig, "kernel 2").z, s.weights.double().numpy())
     np.testing.assert_allclose(_data(fig, "profile 2").y, s.weights.double().numpy()[5])
@@ -28,13 +28,13 @@ def test_kernel_panel_shows_weights_profiles_and_responses():
 
 
 def test_kernel_panel_handles_delta_spectral_and_decay():
-    fig = plots.kernel_panel(build(KernelSpec("spectral", 2.0)),
+    fig = kernel_plots.kernel_panel(build(KernelSpec("spectral", 2.0)),
                              build(KernelSpec("decay", 1.0), tau=5 / 255), n_freq=16)
     names = [t.name for t in fig.data]
     assert "kernel 1" not in names  # the spectral kernel has no spatial weights
     assert _data(fig, "kernel 2").z[0][0] == pytest.approx(1 - 5 / 255)
     assert "Fourier domain" in " ".join(a.text for a in fig.layout.annotations)
-    none = plots.kernel_panel(None, None, n_freq=8)
+    none = kernel_plots.kernel_panel(None, None, n_freq=8)
     np.testing.assert_allclose(_data(none, "response 1").z, np.ones((8, 8)))
 
 
