@@ -21,11 +21,14 @@ from dashboard.settings.diversity import MAX_SAMPLES
 from dashboard.settings.labels import CLASS_SCORE_LABELS
 from dashboard.settings.layers import middle_layer
 from dashboard.settings.playground import (
+    GAMMA_RANGE,
+    SIGMA_RANGE,
     TASK_CHOICES,
 )
 from dashboard.text import plain
 from dashboard.widgets import Controls
 from viz_core.errors import VizError
+from viz_core.kernels import KernelSpec, build
 from viz_core.objectives import CLASS_SCORES
 from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS, SIZED_KINDS
 
@@ -215,21 +218,42 @@ def diversity_controls(ctl: Controls) -> None:
                disabled=not float(st.session_state.get(ctl.key("div_weight"), 0) or 0) > 0)
 
 
+def _param_from_fit(prefix: str, slot: str) -> None:
+    """Fit turned off: sigma / gamma take the value just fitted to the slot's kind, size
+    and order (Sec. 2.7), so the kernel the user sees stays (rounded down to 6 significant
+    digits by :func:`dashboard.teaching.start_value`). A link or restored run that says
+    ``fit = 0`` with a parameter keeps that parameter: no callback runs for it."""
+    from dashboard.teaching import start_value
+
+    state = st.session_state
+    kind = state.get(f"{prefix}{slot}_kind")
+    if state.get(f"{prefix}{slot}_fit", True) or kind not in SIZED_KINDS:
+        return
+    name, (lo, hi) = (("sigma", SIGMA_RANGE) if kind == "gaussian" else ("gamma", GAMMA_RANGE))
+    try:
+        order = int(state.get(f"{prefix}{slot}_order", 1)) if kind == "sobolev" else 1
+        kernel = build(KernelSpec(kind, None, int(state[f"{prefix}{slot}_size"]), order))
+        state[f"{prefix}{slot}_{name}"] = start_value(kernel, lo, hi)
+    except (VizError, KeyError, TypeError, ValueError):  # said under its own control
+        return
+
+
 def kernel_controls(ctl: Controls, slot: str, image_size: int) -> None:
     """Kind, size / fit, parameter (and order, cadence) of the fluid (``"f"``) or elastic
-    (``"e"``) kernel."""
+    (``"e"``) kernel. Turning the fit off keeps the fitted parameter (:func:`_param_from_fit`)."""
     kinds = FLUID_KINDS if slot == "f" else ELASTIC_KINDS
     kind = ctl.select(f"{slot}_kind", "Kernel", kinds, fmt=KIND_LABELS.get)
     max_size = max(3, min(31, image_size - (1 - image_size % 2)))
     if kind in SIZED_KINDS:
         ctl.slider(f"{slot}_size", "Kernel size", 1, max_size, 2,
                    help="odd; the fitted parameter fills it (Sec. 2.7)")
-        fit = ctl.toggle(f"{slot}_fit", "Fit parameter to kernel size (Sec. 2.7)")
+        fit = ctl.toggle(f"{slot}_fit", "Fit parameter to kernel size (Sec. 2.7)",
+                         on_change=_param_from_fit, args=(ctl.prefix, slot))
         if kind == "gaussian" and not fit:
-            ctl.slider(f"{slot}_sigma", "sigma", 0.05, 6.0, 0.05)
+            ctl.slider(f"{slot}_sigma", "sigma", *SIGMA_RANGE, 0.01, format="%.4g")
         if kind == "sobolev":
             if not fit:
-                ctl.slider(f"{slot}_gamma", "gamma", 0.01, 10.0, 0.01)
+                ctl.slider(f"{slot}_gamma", "gamma", *GAMMA_RANGE, 0.01, format="%.4g")
             ctl.slider(f"{slot}_order", "Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1)
     elif kind == "spectral":
         ctl.slider(f"{slot}_d", "decay exponent d", 0.0, 4.0, 0.1,

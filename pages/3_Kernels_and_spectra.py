@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import kernel_plots, kernel_texts, plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import KERNELS_DEFAULTS
+from dashboard.settings.playground import GAMMA_RANGE, SIGMA_RANGE  # hold every fit
 from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError
@@ -25,9 +26,6 @@ GAUSS, SOBOLEV, EQUAL_VAR = "#1f77b4", "#d62728", "#8fc1e8"
 ORDER_COLORS = ("#d62728", "#e6550d", "#fd8d3c", "#fdae6b", "#8c2d04", "#a63603",
                 "#f16913", "#fdd0a2")
 FLUID_DASH = "dot"
-#: The hand sliders' ranges: they hold every fitted value (Sec. 2.7; at size 31 sigma 5.27
-#: and gamma 28.04), so turning the fit off keeps the kernels.
-SIGMA_RANGE, GAMMA_RANGE = (0.05, 6.0), (0.01, 30.0)
 
 setup_page("Kernels & spectra")
 
@@ -52,8 +50,8 @@ def _sidebar(ctl: Controls) -> None:
     ctl.slider("size", "Kernel size", 3, 31, 2)
     ctl.toggle("fit", "Fit sigma and gamma to the size (Sec. 2.7)", on_change=_hand_from_fit)
     if not st.session_state[P + "fit"]:
-        ctl.slider("sigma", "Gaussian sigma (px)", *SIGMA_RANGE, 0.01)
-        ctl.slider("gamma", "Sobolev gamma (px²)", *GAMMA_RANGE, 0.01)
+        ctl.slider("sigma", "Gaussian sigma (px)", *SIGMA_RANGE, 0.01, format="%.4g")
+        ctl.slider("gamma", "Sobolev gamma (px²)", *GAMMA_RANGE, 0.01, format="%.4g")
     ctl.slider("order", "Higher Sobolev order k: (I - gamma Lap)^-k", 1, 8, 1,
                help="1: the first charts compare the Gaussian and the Sobolev filter of the "
                     "paper (k = 1); a higher k adds that order's kernel to them. The section "

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import learn_texts, plots, teaching
 from dashboard.page import guard, setup_page
 from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
+from dashboard.settings.playground import GAMMA_RANGE, SIGMA_RANGE
 from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError
@@ -17,9 +18,9 @@ from viz_core.errors import VizError
 P = "learn_"
 D = LEARN_DEFAULTS
 TARGET = learn_texts.TARGET
-#: The hand slider of sigma / gamma: it holds every fitted value (Sec. 2.7; gamma 28.04 at
-#: size 31), so turning the fit off keeps the kernel.
-PARAM_RANGE = (0.05, 30.0)
+#: The hand slider of sigma / gamma: the Playground's two ranges in one (they hold the
+#: value fitted at every size, Sec. 2.7), so turning the fit off keeps the kernel.
+PARAM_RANGE = (min(SIGMA_RANGE[0], GAMMA_RANGE[0]), max(SIGMA_RANGE[1], GAMMA_RANGE[1]))
 MAX_STEPS = learn_texts.MAX_STEPS
 SCHEME_COLORS = {"plain": "#7f7f7f", "fluid": "#1f77b4", "elastic": "#2ca02c",
                  "fluid-elastic": "#d62728", TARGET: "#000000"}
@@ -96,7 +97,7 @@ def _sidebar(ctl: Controls) -> None:
               fmt={"gaussian": "Gaussian", "sobolev": "Sobolev"}.get)
     ctl.slider("size", "Kernel size", 3, 31, 2)
     if not ctl.toggle("fit", "Fit parameter to size (Sec. 2.7)", on_change=_param_from_fit):
-        ctl.slider("param", "sigma / gamma", *PARAM_RANGE, 0.05)
+        ctl.slider("param", "sigma / gamma", *PARAM_RANGE, 0.01, format="%.4g")
     ctl.slider("tau", "Step size tau", 0.01, 1.5, 0.01, help=TAU_HELP)
     steps = ctl.slider("steps", "Steps", 1, MAX_STEPS, 1)
     ctl.slider("step", "Show step t", 0, int(steps), 1)
