@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from viz_core.cli import main
@@ -63,12 +64,24 @@ def test_visualize_replays_a_run_json_written_by_the_earlier_cli(tmp_path, capsy
     assert main(["visualize", "--config", str(DATA / "run_v0.json"), "--out", str(out),
                  "--quiet"]) == 0
     line = json.loads(capsys.readouterr().out)
-    old = json.loads((DATA / "run_v0.json").read_text())
-    assert line["target_activation"] == pytest.approx(old["target_activation"], rel=1e-3)
     new_px = np.asarray(Image.open(out), dtype=np.float64)
     old_px = np.asarray(Image.open(DATA / "run_v0.png"), dtype=np.float64)
     assert new_px.shape == old_px.shape == (64, 64)
     assert np.abs(new_px - old_px).max() <= 1  # same pre-image up to 8-bit rounding
+    # the target activation is the picture's own now (the earlier CLI wrote its last
+    # step's, measured before that step's update): the network's, on the final picture
+    from viz_core.config import RunConfig
+    from viz_core.engine import prepare_model, run_to_end
+    from viz_core.objectives import make_objective
+
+    cfg = RunConfig.load(DATA / "run_v0.json")
+    model = prepare_model(cfg)
+    final = run_to_end(cfg, model).final
+    objective = make_objective(model, [cfg.target_spec(model.spec.default_layer)])
+    _, act = objective(torch.from_numpy(final.images))
+    assert line["target_activation"] == pytest.approx(float(act[0]), rel=1e-4, abs=1e-6)
+    old = json.loads((DATA / "run_v0.json").read_text())["target_activation"]
+    assert line["target_activation"] != pytest.approx(old, rel=1e-3)  # one step later
 
 
 def test_optimizer_flag_round_trips_through_the_json(tmp_path):
