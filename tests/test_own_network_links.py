@@ -97,8 +97,9 @@ def test_a_file_that_is_not_a_program_says_so(tmp_path):
     assert str(err.value) == ("corrupt.pt2 is not a torch.export program (.pt2): File is not "
                               "a zip file. Export it with torch.export.save (see the README); "
                               "a state_dict or a TorchScript file is no program: give a "
-                              "state_dict as weights=, a TorchScript file as model=, or list it "
-                              "in demons-viz.toml")
+                              "TorchScript file as model=, a state_dict as weights= of its "
+                              "network's import string, or list either in demons-viz.toml (a "
+                              "state_dict as an entry's weights)")
 
 
 def test_a_state_dict_given_as_a_program_points_nowhere_the_user_cannot_see(tmp_path):
