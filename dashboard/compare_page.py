@@ -267,6 +267,30 @@ def metrics_rows(rec: RunRecord, act_name: str
     return rows, series
 
 
+def table_rows(recs: Sequence[RunRecord], act_name: str
+               ) -> tuple[list[dict[str, Any]], list[tuple[str, np.ndarray, np.ndarray]]]:
+    """:func:`metrics_rows` of every model's run: with the standard / robust pair side by
+    side, each model's rows under a ``model`` column; the spectra are the first model's
+    (:func:`charts_note` says so)."""
+    rows, series = metrics_rows(recs[0], act_name)
+    if len(recs) < 2:
+        return rows, series
+    out = []
+    for r in recs:
+        own = rows if r is recs[0] else metrics_rows(r, act_name)[0]
+        out += [{"model": model_tag(r, len(recs)), **row} for row in own]
+    return out, series
+
+
+def charts_note(recs: Sequence[RunRecord]) -> str | None:
+    """Which model the curves and the spectrum show when the pair is side by side (the
+    table has both), else None."""
+    if len(recs) < 2:
+        return None
+    return (f"Curves and spectrum: {name(model_tag(recs[0], len(recs)))}; the table "
+            "below has both models.")
+
+
 def summary_lines(recs: Sequence[RunRecord]) -> list[tuple[int, str, str | None]]:
     """The grid in one line per model (recognised, chance, best, floor:
     :func:`dashboard.results.grid_summary`): (model index, Markdown, help)."""

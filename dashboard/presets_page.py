@@ -60,8 +60,10 @@ INTRO = ("One click reproduces an experiment of Baust et al. (arXiv:1805.00071) 
          "version on the shipped Fashion-MNIST models.")
 TUNED_INTRO = ("Settings tuned for the two shipped Fashion-MNIST models, one per scheme, "
                "checked by `scripts/check_offline_presets.py` (every class reaches a "
-               "probability >= 0.9 under every scheme; inversion from the deepest block "
-               "reaches a normalised loss < 0.1). All nine schemes run as one batch.")
+               "probability >= 0.9 under every scheme; an inversion from the preset's "
+               "middle block, block2 / layer2, reaches a normalised loss < 0.1 with the "
+               "best scheme on every image of fmnist_vgg). All nine schemes run as one "
+               "batch.")
 NO_TABLE1 = ("No results/table1*.csv yet: run the Table 1 evaluation command to fill "
              "this table (the offline pair runs on a CPU).")
 ALL_COLUMNS_HELP = ("the file's every column; by default the accuracies and the "
@@ -229,7 +231,8 @@ def tuned_batch(model: str, task: str, target: int | None = None,
                 image: str | None = None) -> tuple[Batch, dict[str, Any]]:
     """The batch of the nine tuned schemes (eq. 18's settings for the offline models) of
     ``model``: activation maximization of class ``target`` (eq. 4) or the inversion of
-    ``image`` from the deepest block (eq. 3); and the settings a shown run belongs to."""
+    ``image`` from the preset's layer (a middle block, eq. 3); and the settings a shown run
+    belongs to."""
     settings: dict[str, Any] = {"model": model, "task": TASK_NAMES[task]}
     if task == "am":
         if target is None:
@@ -241,7 +244,7 @@ def tuned_batch(model: str, task: str, target: int | None = None,
         if image is None:
             raise VizError("an inversion needs an image", field="image")
         configs = offline_presets.offline_batch(model, task, image=image)
-        title = f"{model}: inversion of {Path(image).name} from its deepest block"
+        title = f"{model}: inversion of {Path(image).name} from {configs[0].layer}"
         settings["image"] = image
     return Batch(title, configs), settings
 

@@ -348,9 +348,12 @@ def history_links(panel: Any, records: list, key: str) -> None:
     c1.page_link(page_path("history"), label=label, help=", ".join(ids),
                  query_params={"runs": ",".join(ids[:hv.MAX_COMPARE])},
                  icon=":material/history:")
+    if len(ids) > hv.MAX_COMPARE:  # the History page compares that many at once
+        c1.caption(f"The link selects the first {hv.MAX_COMPARE} (History compares up to "
+                   f"{hv.MAX_COMPARE}); the reports hold all {len(ids)}.")
     store = get_store()
     with c2:
-        hv.export_buttons(st, [store.get(i) for i in ids[:hv.MAX_COMPARE]], key + "hist")
+        hv.export_buttons(st, [store.get(i) for i in ids], key + "hist")
 
 
 def remember_sweep_batch(result: Any, root: str, store: RunStore | None = None

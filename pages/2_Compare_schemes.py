@@ -114,8 +114,10 @@ def _draw(cells: dict, ph: dict, recs: list[RunRecord], full: bool, key: str) ->
     if not full:
         return
     rec = recs[0]
+    if note := cp.charts_note(recs):
+        ph["charts_note"].caption(note)
     draw_curves(ph, rec, key)
-    rows, series = cp.metrics_rows(rec, ph["act_name"])
+    rows, series = cp.table_rows(recs, ph["act_name"])
     for m, line, help_ in cp.summary_lines(recs):  # recognised, chance, best, floor
         ph["summary"][m].markdown(line, help=help_)
     fig = session_figure(("cmp_spectrum", tuple(s[0] for s in series)),
@@ -217,6 +219,7 @@ def _run_body(s: dict, configs: list, runs: list, target, error: str | None) -> 
     ph["order"] = order
     ph["summary"] = [st.empty() for _ in runs]  # one line per model, under the grid
     st.caption(cp.PAPER_LINE)
+    ph["charts_note"] = st.empty()
     left, right = st.columns(2)
     ph["curves"], ph["spectrum"] = left.empty(), right.empty()
     ph["table"] = st.empty()

@@ -166,7 +166,9 @@ def test_the_tuned_batch_and_the_settings_its_run_belongs_to():
                         "target": f"3 ({FMNIST_CLASSES[3]})"}
     image = sample_paths(1)[0]
     batch, settings = pp.tuned_batch("fmnist_vgg", "inversion", image=image)
-    assert batch.title.endswith(f"inversion of {Path(image).name} from its deepest block")
+    # the preset's own layer, a middle block (it read "from its deepest block": block4)
+    assert batch.title.endswith(f"inversion of {Path(image).name} from block2")
+    assert {c.layer for c in batch.configs} == {"block2"}
     assert settings == {"model": "fmnist_vgg", "task": "inversion", "image": image}
     with pytest.raises(VizError):
         pp.tuned_batch("fmnist_vgg", "am")

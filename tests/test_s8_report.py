@@ -197,3 +197,50 @@ def test_the_dashboards_report_buttons_hand_out_a_file_that_says_why(monkeypatch
     assert "could not be built: a <b>layout</b> that does not fit" in " ".join(text.split())
     page = hv.report_html([], None).decode()
     assert "could not be built: a &lt;b&gt;layout&lt;/b&gt; that does not fit" in page
+
+
+def test_a_compare_run_of_sixteen_cells_is_one_report(runs, tmp_path):
+    """Compare side by side (8 schemes x 2 models) hands all its runs to the report (it
+    was cut to the History page's 6 without a word): 16 columns still fit the page."""
+    many = []
+    for i in range(16):
+        r = copy.deepcopy(runs[i % 2])
+        r.id = f"{i:x}" * 12
+        many.append(r)
+    text, n, pages = _pdf(many, tmp_path)
+    assert all(f"{i:x}" * 6 in "".join(text.split()) for i in range(16))
+    assert _inside_margins(pages)
+
+
+def test_compare_side_by_side_says_what_its_history_link_selects(dash, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("DEMONS_VIZ_STORE", str(tmp_path / "runs.sqlite"))
+    from dashboard.navigation import page_path
+
+    at = dash.open(page_path("compare"), steps=2, every=2, robust=1, octaves_on=0)
+    at.button(key="cmp_run").click().run()
+    dash.no_exception(at)
+    links = [p for p in at.get("page_link") if "In the history" in p.proto.label]
+    assert len(links) == 1 and links[0].proto.label == "In the history: 16 runs"
+    assert any("The link selects the first 6 (History compares up to 6); the reports hold "
+               "all 16." in c.value for c in at.caption)
+
+
+def test_compare_side_by_side_tables_both_models_and_names_the_charts(dash, tmp_path,
+                                                                      monkeypatch):
+    """The pair side by side: the table under the grid has each model's rows (it had only
+    the first model's, unlabelled), and a line names the model the curves show."""
+    monkeypatch.setenv("DEMONS_VIZ_STORE", str(tmp_path / "runs.sqlite"))
+    from dashboard.navigation import page_path
+
+    at = dash.open(page_path("compare"), steps=2, every=2, robust=1, octaves_on=0)
+    at.button(key="cmp_run").click().run()
+    dash.no_exception(at)
+    table = at.dataframe[0].value
+    models = list(dict.fromkeys(table["model"]))
+    assert len(models) == 2, models
+    for m in models:  # the eight cells and a flat image's floor (an inversion, the default)
+        mine = table[table["model"] == m]
+        assert len(mine) == 9 and list(mine["scheme"])[-1] == "a flat image (floor)"
+    assert any(c.value.startswith(f"Curves and spectrum: {models[0]}; the table below has "
+                                  "both models") for c in at.caption), models

@@ -210,8 +210,8 @@ def task_preset(model: str, task: str) -> TaskPreset:
 def offline_config(model: str, scheme: str, task: str, target: int | None = None,
                    image: str | None = None, layer: str | None = None) -> RunConfig:
     """The tuned configuration of ``scheme`` (one of :data:`OFFLINE_SCHEMES`) for ``task``
-    ("am" with a class ``target``, or "inversion" of ``image`` from the model's deepest
-    convolutional block, ``model.spec.default_layer``) on an offline ``model``."""
+    ("am" with a class ``target``, or "inversion" of ``image`` from the preset's layer, a
+    middle block, else ``model.spec.default_layer``) on an offline ``model``."""
     tp = task_preset(model, task)
     key = scheme_key(scheme)
     if key not in tp.schemes:
