@@ -18,7 +18,7 @@ from dashboard.resources import (
 )
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.settings.diversity import MAX_SAMPLES
-from dashboard.settings.labels import CLASS_SCORE_LABELS
+from dashboard.settings.labels import CLASS_SCORE_LABELS, TASK_LABELS
 from dashboard.settings.layers import middle_layer
 from dashboard.settings.playground import (
     GAMMA_RANGE,
@@ -35,7 +35,6 @@ from viz_core.schemes import ELASTIC_KINDS, FLUID_KINDS, SIZED_KINDS
 if TYPE_CHECKING:
     pass
 
-TASK_LABELS = {"am": "activation maximization", "inversion": "feature inversion"}
 KIND_LABELS = {"identity": "identity (delta)", "gaussian": "Gaussian G_sigma",
                "sobolev": "Sobolev S_gamma", "spectral": "spectral 1/(1+|f|)^d",
                "decay": "L2 decay (1 - lambda tau)"}

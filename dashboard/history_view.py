@@ -273,6 +273,18 @@ def report_pdf(runs: Sequence[RunRecord], store: Any = None) -> bytes:
         return failure_pdf(ui_message(str(exc))[:300])
 
 
+def fresh(runs: Sequence[RunRecord], store: Any) -> list[RunRecord]:
+    """``runs`` read again from ``store`` (its latest tags and note), each as it was where
+    the store no longer has it or cannot be read."""
+    out = []
+    for r in runs:
+        try:
+            out.append(store.get(r.id) if store is not None else r)
+        except Exception:  # noqa: BLE001 - deleted meanwhile, or the store is gone
+            out.append(r)
+    return out
+
+
 def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str, store: Any = None) -> None:
     """"Export report" as HTML and PDF (built only when clicked); ``store`` (default: the
     server's) tells which runs were computed in a batch."""
@@ -285,7 +297,11 @@ def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str, store: Any = N
         except Exception:  # noqa: BLE001 - the notes are extra: a report says less
             store = None
     c1, c2 = st_.columns(2)
-    c1.download_button("Export report (HTML)", data=lambda: report_html(runs, store),
+
+    def now() -> list[RunRecord]:  # the runs as stored at the click: a note or tags saved
+        return fresh(runs, store)  # after the page drew its buttons are in the report
+
+    c1.download_button("Export report (HTML)", data=lambda: report_html(now(), store),
                        file_name=report_name(runs, "html"), mime="text/html",
                        key=f"{key}_html", on_click="ignore")
     try:
@@ -293,7 +309,7 @@ def export_buttons(st_: Any, runs: Sequence[RunRecord], key: str, store: Any = N
     except ImportError:
         c2.caption('PDF reports need reportlab: pip install -e ".[reports]"')
         return
-    c2.download_button("Export report (PDF)", data=lambda: report_pdf(runs, store),
+    c2.download_button("Export report (PDF)", data=lambda: report_pdf(now(), store),
                        file_name=report_name(runs, "pdf"), mime="application/pdf",
                        key=f"{key}_pdf", on_click="ignore")
 

@@ -25,6 +25,7 @@ from dashboard.plots import table1_figure
 from dashboard.preset_view import FINDINGS
 from dashboard.runs import Classifier, RunRecord
 from dashboard.settings.compare import compare_defaults, compare_settings
+from dashboard.settings.labels import TASK_LABELS
 from dashboard.settings.playground import config_to_settings, playground_defaults
 from dashboard.text import plain
 from dashboard.urlstate import encode
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from viz_core.config import RunConfig
 
 __all__ = ["ALL_COLUMNS_HELP", "COLS", "INTRO", "MONTAGE_CAPTION", "NEEDS_WEIGHTS",
-           "NO_TABLE1", "TASK_NAMES", "TUNED_INTRO", "VARIANTS", "elapsed", "findings",
+           "NO_TABLE1", "TUNED_INTRO", "VARIANTS", "elapsed", "findings",
            "grid_layout", "has_classifier", "job", "json_settings", "mark_shown",
            "missing_images", "missing_images_warning", "montage", "no_chart", "open_target",
            "paper_version_caption", "progress", "read_tables", "results_dir", "shown_table",
@@ -49,7 +50,6 @@ __all__ = ["ALL_COLUMNS_HELP", "COLS", "INTRO", "MONTAGE_CAPTION", "NEEDS_WEIGHT
 
 COLS = 4  # pictures per row of a batch that is not in a paper figure's rows
 NEEDS_WEIGHTS = "needs the ImageNet weights"
-TASK_NAMES = {"am": "activation maximization", "inversion": "inversion"}
 #: The variant of a preset that each Run button runs (its key: the button's name).
 VARIANTS = {"off": "offline", "pap": "paper"}
 #: The page's first paragraph: every preset is a setting of the one demons update (eq. 18).
@@ -233,7 +233,7 @@ def tuned_batch(model: str, task: str, target: int | None = None,
     ``model``: activation maximization of class ``target`` (eq. 4) or the inversion of
     ``image`` from the preset's layer (a middle block, eq. 3); and the settings a shown run
     belongs to."""
-    settings: dict[str, Any] = {"model": model, "task": TASK_NAMES[task]}
+    settings: dict[str, Any] = {"model": model, "task": TASK_LABELS[task]}
     if task == "am":
         if target is None:
             raise VizError("activation maximization needs a class", field="target")

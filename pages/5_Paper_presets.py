@@ -13,7 +13,7 @@ from dashboard.page import guard, setup_page, show_image
 from dashboard.run_history import store_finished_run  # noqa: F401 (the hook)
 from dashboard.run_panel import RunButton, RunPanel
 from dashboard.runs import LOG, RunRecord
-from dashboard.settings.labels import config_activation_label
+from dashboard.settings.labels import TASK_LABELS, config_activation_label
 from dashboard.text import plain
 from viz_core import offline_presets, presets
 from viz_core.datasets import FMNIST_CLASSES
@@ -163,7 +163,7 @@ def _tuned() -> None:
     c = st.columns(3)
     model = c[0].selectbox("Model", offline_presets.OFFLINE_MODELS, key=f"{P}t_model")
     task = c[1].radio("Task", offline_presets.OFFLINE_TASKS, key=f"{P}t_task",
-                      horizontal=True, format_func=pp.TASK_NAMES.get)
+                      horizontal=True, format_func=TASK_LABELS.get)
     if task == "am":
         target = c[2].selectbox("Class", range(len(FMNIST_CLASSES)), key=f"{P}t_class",
                                 index=presets.OFFLINE_AM_CLASS,

@@ -19,7 +19,7 @@ from dashboard.navigation import page_path
 from dashboard.page import guard, setup_page, show_image
 from dashboard.results import stale_note
 from dashboard.run_history import get_store, remember_sweep_batch
-from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL
+from dashboard.settings.labels import STEP_SIZE_HELP, STEP_SIZE_LABEL, TASK_LABELS
 from dashboard.sweep_heatmap import heatmap_figure
 from dashboard.sweep_links import page_link_values
 from dashboard.text import name, plain
@@ -34,6 +34,7 @@ from dashboard.widgets import (
     show_notices,
 )
 from viz_core.errors import VizError
+from viz_core.schemes import scheme_label
 from viz_core.sweeps import run_sweep
 from viz_core.sweeps.ready import READY
 
@@ -82,7 +83,7 @@ def _sidebar(ctl: Controls) -> None:
     sb.subheader("Base setting")
     ctl.select("model", "Model", model_names(ctl), fmt=model_label,
                on_change=_ready_changed)  # a ready-made sweep follows the model (its layers)
-    ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"])
+    ctl.radio("task", "Task", sv.SWEEP_CHOICES["task"], fmt=TASK_LABELS.get)
     if st.session_state[P + "task"] == "am":
         ctl.number("target", "Class index", 0, 999, 1)
     else:
@@ -90,7 +91,7 @@ def _sidebar(ctl: Controls) -> None:
             st.session_state[P + "image"] = sv.default_sample_name(st.session_state[P + "model"])
         ctl.text("image", "Image to invert (sample name)")
         ctl.text("layer", "Layer (empty: the model's default)")
-    ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"])
+    ctl.select("scheme", "Scheme", sv.SWEEP_CHOICES["scheme"], fmt=scheme_label)
     ctl.number("size", "Kernel size (parameter fitted, Sec. 2.7)", 1,
                sv.max_kernel_size(st.session_state[P + "scheme"]), 2)
     ctl.number("step_size", STEP_SIZE_LABEL, 1e-6, MAX_STEP_SIZE, 0.5, format="%g",

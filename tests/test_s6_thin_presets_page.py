@@ -169,7 +169,7 @@ def test_the_tuned_batch_and_the_settings_its_run_belongs_to():
     # the preset's own layer, a middle block (it read "from its deepest block": block4)
     assert batch.title.endswith(f"inversion of {Path(image).name} from block2")
     assert {c.layer for c in batch.configs} == {"block2"}
-    assert settings == {"model": "fmnist_vgg", "task": "inversion", "image": image}
+    assert settings == {"model": "fmnist_vgg", "task": "feature inversion", "image": image}
     with pytest.raises(VizError):
         pp.tuned_batch("fmnist_vgg", "am")
 
@@ -232,4 +232,7 @@ def test_the_pages_sentences():
     assert pp.table1_line().startswith("Table 1 of the paper (top-1 / top-5 %, 1000 ImageNet")
     assert presets.paper_table1_text() in pp.table1_line()
     assert "u ← Ke * (u − τ Kf * ∇D(u))" in pp.INTRO
-    assert pp.TASK_NAMES["am"] == "activation maximization"
+    from dashboard.settings.labels import TASK_LABELS  # one set of task names, every page
+
+    assert TASK_LABELS == {"am": "activation maximization", "inversion": "feature inversion"}
+    assert not hasattr(pp, "TASK_NAMES")

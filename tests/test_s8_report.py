@@ -244,3 +244,20 @@ def test_compare_side_by_side_tables_both_models_and_names_the_charts(dash, tmp_
         assert len(mine) == 9 and list(mine["scheme"])[-1] == "a flat image (floor)"
     assert any(c.value.startswith(f"Curves and spectrum: {models[0]}; the table below has "
                                   "both models") for c in at.caption), models
+
+
+def test_a_report_has_the_note_saved_after_the_page_drew_its_buttons(tmp_path):
+    """The History page draws its export buttons with the runs it read, then saves a note
+    (its form is below them): the report, built on click, reads the runs again (QA: a PDF
+    exported right after "Save tags and note" lacked the note)."""
+    from dashboard import history_view as hv
+
+    store = RunStore(tmp_path / "r.sqlite")
+    shown = _runs(store)                      # what the page read
+    store.set_note(shown[0].id, "saved after the buttons were drawn")
+    assert shown[0].note != "saved after the buttons were drawn"
+    now = hv.fresh(shown, store)
+    assert now[0].note == "saved after the buttons were drawn"
+    assert "saved after the buttons were drawn" in hv.report_html(now, store).decode()
+    gone = RunRecord(**{**shown[1].__dict__, "id": "f" * 32})  # not in the store: as shown
+    assert hv.fresh([gone], store)[0] is gone

@@ -175,3 +175,15 @@ def test_a_one_axis_montage_marks_its_stopped_cell(tmp_path):
     assert img.shape[1] == _SIDE + 2 * _PAD
     assert len(_picture_top(img, 0)) == 2
     assert (img == _GREY).all(axis=2).sum() > 100
+
+
+def test_the_sweeps_sidebar_names_tasks_and_schemes_in_words(dash):
+    """As every other page does: "feature inversion", "Sobolev elastic", not the keys."""
+    at = dash.open(PAGE, task="inversion", scheme="elastic_sobolev")
+    dash.no_exception(at)
+    task = at.radio(key="sw_task")
+    assert task.value == "inversion"
+    assert list(task.options) == ["activation maximization", "feature inversion"]
+    scheme = at.selectbox(key="sw_scheme")
+    assert scheme.value == "elastic_sobolev" and "Sobolev elastic" in scheme.options
+    assert not any("_" in o for o in scheme.options), scheme.options

@@ -10,6 +10,8 @@ from typing import Any
 
 from viz_core.config import RunConfig
 
+#: The tasks' names on every page (eqs. 3 and 4).
+TASK_LABELS = {"am": "activation maximization", "inversion": "feature inversion"}
 #: The step size's label and help on every page that sets it (the convention of
 #: viz_core.config: the data gradient is normalised by its mean |g|, Sec. 2.5).
 STEP_SIZE_LABEL = "Step size tau (mean change per step, 0-255 levels)"

@@ -64,7 +64,7 @@ def test_the_metric_box_shows_the_judges_words_of_the_task(server, browser):
     page.get_by_role("option", name="independent judge: top-1 = target", exact=True).click()
     expect(combo).to_have_value("independent judge: top-1 = target", timeout=60_000)
     side.get_by_test_id("stRadio").filter(has_text="Task").get_by_text(
-        "inversion", exact=True).click()
+        "feature inversion", exact=True).click()
     expect(combo).to_have_value("independent judge: top-1 = the original's class",
                                 timeout=120_000)
     assert page.get_by_test_id("stException").count() == 0
