@@ -14,7 +14,7 @@ import numpy as np
 
 from dashboard.results import target_prob_label, target_words, verdict_label
 from dashboard.runs import RunRecord
-from dashboard.text import name
+from dashboard.text import name, percent_text
 from viz_core.images import from_uint8
 from viz_core.metrics import image_metrics, metric_label
 from viz_core.store.verdict_words import NO_VERDICT, isolate, not_finite
@@ -63,10 +63,10 @@ def metrics_table(rec: RunRecord, act_name: str, verdicts: Sequence[Any]) -> str
     # and, for an inversion, the original's: a number with something to read it against
     start = image_metrics(from_uint8(rec.frames[0][1][0])) if rec.frames else None
     orig = image_metrics(rec.reference[0]) if rec.reference is not None else None
-    for key, fmt in (("hf_fraction", "{:.1%}"), ("total_variation", "{:.4f}")):
-        beside = [f"{w} {fmt.format(m[key][0])}" for w, m in
+    for key, fmt in (("hf_fraction", percent_text), ("total_variation", "{:.4f}".format)):
+        beside = [f"{w} {fmt(m[key][0])}" for w, m in
                   (("start", start), ("original", orig)) if m is not None]
-        rows.append((metric_label(key), fmt.format(met[key][0])
+        rows.append((metric_label(key), fmt(met[key][0])
                      + (f" ({'; '.join(beside)})" if beside else "")))
     rows.append(("time per step", f"{1000 * rec.elapsed / rec.step:.0f} ms" if rec.step
                  else "-"))

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dashboard.settings.labels import config_activation_label
+from dashboard.text import percent_text
 from viz_core.config import RunConfig
 from viz_core.errors import VizError
 from viz_core.metrics import metric_label
@@ -116,6 +117,8 @@ def format_value(metric: str, value: Any) -> str:
         return "hit" if v >= 0.5 else "miss"
     if metric == "judge_target_prob":
         return f"{v:.0%}"
+    if metric == "hf_fraction":  # as the Playground and Compare write it
+        return percent_text(v)
     return f"{v:.4g}"
 
 

@@ -89,3 +89,15 @@ def plot_text(text: object) -> str:
     '&lt;a href="http://x"&gt;n&lt;/a&gt; &amp; m_1'
     """
     return html.escape(str(text), quote=False)
+
+
+def percent_text(v: float) -> str:
+    """A fraction (the high-frequency share of an image's power, say) in percent, the same
+    on every page: two significant digits below 10%, whole percents above, so that a small
+    share does not read as 0.0% beside another page's 0.05%.
+
+    >>> percent_text(0.000836), percent_text(0.0531), percent_text(0.4271), percent_text(0)
+    ('0.084%', '5.3%', '43%', '0%')
+    """
+    p = 100 * float(v)
+    return f"{p:.0f}%" if p >= 10 or p == 0 else f"{p:.2g}%"

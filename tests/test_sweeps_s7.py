@@ -187,3 +187,10 @@ def test_the_sweeps_sidebar_names_tasks_and_schemes_in_words(dash):
     scheme = at.selectbox(key="sw_scheme")
     assert scheme.value == "elastic_sobolev" and "Sobolev elastic" in scheme.options
     assert not any("_" in o for o in scheme.options), scheme.options
+
+
+def test_the_hf_fraction_reads_the_same_on_every_page():
+    """Sweeps wrote 0.0008358 where the Playground wrote 0.0% and Compare 0.084%."""
+    from dashboard.text import percent_text
+
+    assert sl.format_value("hf_fraction", 0.000836) == percent_text(0.000836) == "0.084%"
