@@ -194,3 +194,18 @@ def test_the_hf_fraction_reads_the_same_on_every_page():
     from dashboard.text import percent_text
 
     assert sl.format_value("hf_fraction", 0.000836) == percent_text(0.000836) == "0.084%"
+
+
+def test_the_montage_names_its_axes_above_the_grid(tmp_path):
+    """A montage handed to someone else says what its rows and columns are (it captioned
+    each picture with bare values: "0.05,2")."""
+    rows = _rows(tmp_path, set())
+    img = np.asarray(montage(tmp_path, rows, ["gamma", "step_size"]))
+    font = ImageDraw.Draw(Image.new("RGB", (1, 1))).getfont()
+    line_h = int(font.getbbox("Stopped 0/9 gy")[3]) + 1
+    lines = ["rows: gamma; columns:", "step_size"]  # wrapped to the montage's width
+    want = Image.new("RGB", (img.shape[1], 2 * line_h), "white")
+    for k, line in enumerate(lines):
+        ImageDraw.Draw(want).text((_PAD, k * line_h), line, fill="black", font=font)
+    assert img.shape[1] < 2 * font.getlength(" ".join(lines))  # a narrow, 2-cell montage
+    assert (img[_PAD: _PAD + 2 * line_h] == np.asarray(want)).all()

@@ -181,8 +181,9 @@ def step_reached(row: dict) -> str:
 
 def montage(root, rows: Sequence[dict], axes: Sequence[str], scale: int = 2,
             pad: int = 4, label_h: int = 14):
-    """A PIL montage of the cells' PNGs on the grid of the first two axes, each picture
-    captioned with its values (random-weights cells marked ``RANDOM``). A cell a Stop ended
+    """A PIL montage of the cells' PNGs on the grid of the first two axes, under a line that
+    names them ("rows: gamma; columns: step_size"), each picture captioned with its values
+    (random-weights cells marked ``RANDOM``). A cell a Stop ended
     (its values are those of an unfinished run) is framed dashed grey, with "stopped at
     step k / n" under its picture; a row with such a cell gets the room its notes need."""
     from pathlib import Path
@@ -199,14 +200,22 @@ def montage(root, rows: Sequence[dict], axes: Sequence[str], scale: int = 2,
     extra = [max((len(notes.get((a, b), ())) for b in cv), default=0) for a in rv]
     extra = [n * line_h + 3 if n else 0 for n in extra]  # room for the row's notes
     w = len(cv) * (side + pad) + pad
-    h = len(rv) * (side + label_h + pad) + pad + sum(extra)
+    two = len(axes) > 1 and bool(axes[1])
+    named = [f"{'rows' if two else 'cells'}: {axes[0]}" + (";" if two else "")] + (
+        [f"columns: {axes[1]}"] if two else [])
+    title = _wrap(" ".join(named).split(" "), font, w - 2 * pad)
+    head = len(title) * line_h + pad  # the axes' names above the grid
+    h = head + len(rv) * (side + label_h + pad) + pad + sum(extra)
     out = Image.new("RGB", (w, h), "white")
     draw = ImageDraw.Draw(out)
+    for k, line in enumerate(title):
+        draw.text((pad, pad + k * line_h), line, fill="black", font=font)
     for i, a in enumerate(rv):
         for j, b in enumerate(cv):
             if (a, b) not in pics:
                 continue
-            x, y = pad + j * (side + pad), pad + i * (side + label_h + pad) + sum(extra[:i])
+            x = pad + j * (side + pad)
+            y = head + pad + i * (side + label_h + pad) + sum(extra[:i])
             out.paste(pics[(a, b)].resize((side, side), Image.NEAREST), (x, y + label_h))
             r = cells[(a, b)]
             text = ",".join(_fmt(v) for v in (a, b) if v is not None)
