@@ -18,13 +18,10 @@ from dashboard.resources import (
 )
 from dashboard.samples import UPLOAD, sample_name, sample_path
 from dashboard.settings.diversity import MAX_SAMPLES
+from dashboard.settings.explainers import GAMMA_RANGE, SIGMA_RANGE
 from dashboard.settings.labels import CLASS_SCORE_LABELS, TASK_LABELS
 from dashboard.settings.layers import middle_layer
-from dashboard.settings.playground import (
-    GAMMA_RANGE,
-    SIGMA_RANGE,
-    TASK_CHOICES,
-)
+from dashboard.settings.playground import TASK_CHOICES
 from dashboard.text import plain
 from dashboard.widgets import Controls
 from viz_core.errors import VizError

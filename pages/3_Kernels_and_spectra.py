@@ -12,8 +12,7 @@ import streamlit as st
 
 from dashboard import kernel_plots, kernel_texts, plots, teaching
 from dashboard.page import guard, setup_page
-from dashboard.settings.explainers import KERNELS_DEFAULTS
-from dashboard.settings.playground import GAMMA_RANGE, SIGMA_RANGE  # hold every fit
+from dashboard.settings.explainers import GAMMA_RANGE, KERNELS_DEFAULTS, SIGMA_RANGE
 from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError

@@ -9,8 +9,7 @@ import streamlit as st
 
 from dashboard import learn_texts, plots, teaching
 from dashboard.page import guard, setup_page
-from dashboard.settings.explainers import LEARN_CHOICES, LEARN_DEFAULTS
-from dashboard.settings.playground import GAMMA_RANGE, SIGMA_RANGE
+from dashboard.settings.explainers import GAMMA_RANGE, LEARN_CHOICES, LEARN_DEFAULTS, SIGMA_RANGE
 from dashboard.text import plain
 from dashboard.widgets import Controls, bind, commit, show_notices
 from viz_core.errors import VizError

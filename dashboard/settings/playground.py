@@ -52,12 +52,6 @@ def dashboard_model() -> str:
 
 TASK_CHOICES = TASKS
 WEIGHT_CHOICES = ("pretrained", "random")
-#: The hand sliders of sigma and gamma (``dashboard.controls.kernel_controls``). They hold
-#: the parameter fitted (Sec. 2.7) at every size 3..31 and Sobolev order 1..8 the
-#: Playground offers: sigma 0.233 (3x3) to 5.27 (31x31), gamma 1.25e-5 (3x3, order 8) to
-#: 28.04 (31x31, order 1), so turning the fit off keeps the kernel (a 1x1 kernel is the
-#: identity whatever the parameter).
-SIGMA_RANGE, GAMMA_RANGE = (0.05, 6.0), (1e-5, 30.0)
 
 # Every Playground control with its default (the type of the default types the URL value);
 # see playground_defaults().
